@@ -1,0 +1,65 @@
+import type { Certificate } from '../x509/certificate.js';
+
+/** The six signature algorithms the Notary spec allows, by their JWS names. */
+export type SignatureAlgorithm = 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+
+export type SigningScheme = 'notary.x509' | 'notary.x509.signingAuthority';
+
+export type EnvelopeMediaType = 'application/jose+json' | 'application/cose';
+
+/** A signed attribute that is not one the Notary spec defines. */
+export interface ExtendedAttribute {
+  readonly key: string;
+  readonly value: unknown;
+  readonly critical: boolean;
+}
+
+/** Signed (integrity-protected) attributes, format independent. */
+export interface SignedAttributes {
+  readonly contentType: string;
+  readonly signingScheme: SigningScheme;
+  /** `io.cncf.notary.signingTime` (notary.x509 only; the signer's unauthenticated clock). */
+  readonly signingTime: Date | undefined;
+  /** `io.cncf.notary.authenticSigningTime` (signingAuthority scheme only). */
+  readonly authenticSigningTime: Date | undefined;
+  readonly expiry: Date | undefined;
+  readonly verificationPlugin: string | undefined;
+  readonly verificationPluginMinVersion: string | undefined;
+  readonly extendedAttributes: readonly ExtendedAttribute[];
+}
+
+/** Unsigned attributes. */
+export interface UnsignedAttributes {
+  /** Leaf first, root last, parsed. */
+  readonly certificateChain: readonly Certificate[];
+  /** DER RFC 3161 TimeStampToken over the primitive signature bytes, when present. */
+  readonly timestampSignature: Uint8Array | undefined;
+  readonly signingAgent: string | undefined;
+}
+
+/**
+ * A signature envelope that has been parsed and whose primitive signature has been checked
+ * against the leaf certificate (integrity). Nothing here is trusted yet beyond that.
+ */
+export interface VerifiedEnvelope {
+  readonly mediaType: EnvelopeMediaType;
+  readonly algorithm: SignatureAlgorithm;
+  /** The raw payload bytes (JSON of `{targetArtifact}`). */
+  readonly payload: Uint8Array;
+  readonly signed: SignedAttributes;
+  readonly unsigned: UnsignedAttributes;
+  /** The primitive signature bytes (what an RFC 3161 timestamp imprints). */
+  readonly signature: Uint8Array;
+}
+
+/** What a signer needs to produce an envelope. */
+export interface SignRequest {
+  readonly payload: Uint8Array;
+  readonly signingScheme?: SigningScheme;
+  /** Signing time (notary.x509) or authentic signing time (signingAuthority). Passed in: the core reads no clock. */
+  readonly signingTime: Date;
+  readonly expiry?: Date;
+  readonly signingAgent?: string;
+  readonly extendedAttributes?: readonly ExtendedAttribute[];
+  readonly timestampSignature?: Uint8Array;
+}

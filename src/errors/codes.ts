@@ -1,0 +1,209 @@
+/**
+ * Every stable error code Portcullis can produce, with a one-line meaning and what a person
+ * should do about it. `docs/errors.md` is checked against this table by a test, so the two
+ * cannot drift apart. Codes never change meaning once released; add new ones instead.
+ */
+export interface ErrorCodeInfo {
+  /** What went wrong, in one line. */
+  readonly summary: string;
+  /** What to do about it. */
+  readonly remedy: string;
+}
+
+export const ERROR_CODES = {
+  // --- input and configuration -------------------------------------------------------------
+  ERR_INPUT_INVALID: {
+    summary: 'A command-line argument or API input is malformed.',
+    remedy: 'Fix the argument named in the message; `portcullis <command> --help` lists the forms.',
+  },
+  ERR_CONFIG_INVALID: {
+    summary: 'A configuration file (signingkeys.json, config YAML) is unreadable or malformed.',
+    remedy: 'Fix or remove the file named in the message.',
+  },
+  ERR_SIZE_LIMIT: {
+    summary: 'An input is larger than the configured byte cap.',
+    remedy: 'Check the artifact; raise the cap only if the content is legitimate.',
+  },
+  ERR_DIGEST_MISMATCH: {
+    summary: 'Content does not match the digest it was addressed by.',
+    remedy: 'The storage is corrupt or tampered with; re-fetch or re-push the content.',
+  },
+  ERR_DIGEST_INVALID: {
+    summary: 'A digest string is not `<algorithm>:<hex>` with a supported algorithm.',
+    remedy: 'Use a sha256/sha384/sha512 digest with lower-case hex of the right length.',
+  },
+
+  // --- trust policy ------------------------------------------------------------------------
+  ERR_POLICY_NOT_FOUND: {
+    summary: 'No trust policy document (trustpolicy.oci.json or trustpolicy.json) was found.',
+    remedy: 'Create one in the configuration directory or pass --config-dir.',
+  },
+  ERR_POLICY_INVALID: {
+    summary: 'The trust policy document violates a rule of the Notary trust policy spec; the whole document is rejected.',
+    remedy: 'Fix the statement and rule named in the message; `portcullis policy validate` re-checks it.',
+  },
+  ERR_POLICY_NO_MATCH: {
+    summary: 'No trust policy statement applies to the artifact (no exact registry scope and no `*`).',
+    remedy: 'Add the repository to a statement\'s registryScopes, or add a `*` statement.',
+  },
+
+  // --- trust store -------------------------------------------------------------------------
+  ERR_TRUSTSTORE_NOT_FOUND: {
+    summary: 'A trust store named by the policy does not exist.',
+    remedy: 'Create truststore/x509/<type>/<name>/ with certificates, e.g. `portcullis cert add`.',
+  },
+  ERR_TRUSTSTORE_INVALID: {
+    summary: 'A trust store holds a file that is not a certificate, a non-CA leaf, a symlink, a subdirectory, or nothing.',
+    remedy: 'Keep only CA or self-signed certificates (roots for tsa stores) as regular files in the store.',
+  },
+
+  // --- signature manifest, envelope and payload (integrity) --------------------------------
+  ERR_SIGNATURE_MANIFEST_INVALID: {
+    summary: 'A signature manifest does not have the Notary shape (one layer, subject, media types).',
+    remedy: 'Re-sign the artifact with a Notary Project signer.',
+  },
+  ERR_ENVELOPE_UNSUPPORTED: {
+    summary: 'The signature envelope media type is neither application/jose+json nor application/cose.',
+    remedy: 'Re-sign with a JWS or COSE envelope.',
+  },
+  ERR_ENVELOPE_MALFORMED: {
+    summary: 'The signature envelope cannot be decoded (JSON/CBOR/base64 errors, duplicate keys, missing members, too large).',
+    remedy: 'The signature is corrupt or was not produced by a Notary signer; re-sign the artifact.',
+  },
+  ERR_ENVELOPE_HEADER_INVALID: {
+    summary: 'A signed attribute is missing, has the wrong type, or violates the critical-header rules.',
+    remedy: 'Re-sign with a conforming Notary signer.',
+  },
+  ERR_ENVELOPE_CRITICAL_UNKNOWN: {
+    summary: 'The envelope marks an attribute critical that Portcullis does not understand.',
+    remedy: 'The signer requires processing Portcullis cannot do; re-sign without that attribute.',
+  },
+  ERR_ENVELOPE_ALGORITHM: {
+    summary: 'The signature algorithm is not allowed or does not match the signing key.',
+    remedy: 'Sign with RSA-PSS (2048/3072/4096) or ECDSA (P-256/384/521) as the Notary spec requires.',
+  },
+  ERR_SIGNATURE_INVALID: {
+    summary: 'The cryptographic signature does not verify over the payload and signed attributes.',
+    remedy: 'The signature or payload was altered; re-sign the artifact.',
+  },
+  ERR_PAYLOAD_INVALID: {
+    summary: 'The signed payload has an unsupported content type or is not a valid Notary payload.',
+    remedy: 'Re-sign with a Notary signer (payload application/vnd.cncf.notary.payload.v1+json).',
+  },
+  ERR_PAYLOAD_MISMATCH: {
+    summary: 'The signed payload describes a different artifact (media type, digest or size differ).',
+    remedy: 'The signature belongs to other content; sign this artifact.',
+  },
+  ERR_PLUGIN_REQUIRED: {
+    summary: 'The signature requires a verification plugin, which Portcullis does not run.',
+    remedy: 'Use a signature that does not name io.cncf.notary.verificationPlugin.',
+  },
+
+  // --- certificates ------------------------------------------------------------------------
+  ERR_CERT_MALFORMED: {
+    summary: 'A certificate cannot be parsed as X.509 DER or PEM.',
+    remedy: 'Replace the file or re-sign with a valid certificate chain.',
+  },
+  ERR_CHAIN_INVALID: {
+    summary: 'The certificate chain is not an ordered leaf-to-self-signed-root chain where each certificate is issued by the next.',
+    remedy: 'Sign with the complete chain: leaf, intermediates, root, in that order.',
+  },
+  ERR_CERT_REQUIREMENTS: {
+    summary: 'A certificate breaks the Notary code-signing or time-stamping requirements (basic constraints, key usage, EKU, path length, key size, SHA-1).',
+    remedy: 'Issue certificates that follow the Notary certificate requirements.',
+  },
+
+  // --- authenticity ------------------------------------------------------------------------
+  ERR_CHAIN_UNTRUSTED: {
+    summary: "The signature's certificate chain does not contain any certificate of the policy's trust stores.",
+    remedy: 'Add the signer\'s root CA to a trust store the policy lists (`portcullis cert add`), or check the signer.',
+  },
+  ERR_TRUSTSTORE_EMPTY_FOR_SCHEME: {
+    summary: 'The policy lists no trust store of the type the signing scheme needs (ca or signingAuthority).',
+    remedy: 'Add a `ca:` (notary.x509) or `signingAuthority:` store to the statement.',
+  },
+  ERR_IDENTITY_MISMATCH: {
+    summary: 'The signing certificate subject matches none of the trusted identities.',
+    remedy: 'Add the signer\'s subject to trustedIdentities, or check who signed.',
+  },
+  ERR_IDENTITY_NONE: {
+    summary: 'The policy configures no x509.subject trusted identity that Portcullis can evaluate.',
+    remedy: 'Add an `x509.subject:` identity or `*`.',
+  },
+
+  // --- expiry ------------------------------------------------------------------------------
+  ERR_SIGNATURE_EXPIRED: {
+    summary: 'The signature is past its signed expiry time.',
+    remedy: 'Re-sign the artifact.',
+  },
+
+  // --- authentic timestamp -----------------------------------------------------------------
+  ERR_CERT_NOT_VALID_AT_TIME: {
+    summary: 'A certificate of the chain was not valid at the time that counts (now, the authentic signing time, or the timestamp).',
+    remedy: 'Re-sign with a valid certificate, or timestamp signatures so they outlive the certificate.',
+  },
+  ERR_TIMESTAMP_MISSING: {
+    summary: 'The policy requires an RFC 3161 timestamp and the signature has none.',
+    remedy: 'Sign with --timestamp-url, or remove the tsa store / use verifyTimestamp afterCertExpiry.',
+  },
+  ERR_TIMESTAMP_INVALID: {
+    summary: 'The RFC 3161 timestamp countersignature is malformed or does not verify.',
+    remedy: 'Re-sign with a working timestamp authority.',
+  },
+  ERR_TIMESTAMP_UNTRUSTED: {
+    summary: 'The timestamp authority chain does not lead to a certificate of the policy\'s tsa stores.',
+    remedy: 'Add the TSA root to a `tsa:` store the policy lists.',
+  },
+  ERR_TIMESTAMP_OUTSIDE_VALIDITY: {
+    summary: 'The timestamp lies outside the validity period of a signing certificate.',
+    remedy: 'The certificate was not valid when the signature was made; re-sign.',
+  },
+
+  // --- revocation --------------------------------------------------------------------------
+  ERR_CERT_REVOKED: {
+    summary: 'A certificate of the chain is revoked.',
+    remedy: 'Re-sign with a certificate that is not revoked.',
+  },
+  ERR_REVOCATION_UNKNOWN: {
+    summary: 'The revocation status of a certificate could not be determined.',
+    remedy: 'Make OCSP/CRL endpoints reachable, or set revocation to log/skip for air-gapped clusters.',
+  },
+
+  // --- workflow ----------------------------------------------------------------------------
+  ERR_NO_SIGNATURE: {
+    summary: 'No Notary signature is associated with the artifact.',
+    remedy: 'Sign the artifact (`portcullis sign` or `notation sign`).',
+  },
+  ERR_SIGNATURE_LIMIT: {
+    summary: 'More signatures failed than the configured maximum number of attempts.',
+    remedy: 'Remove stale signatures or raise --max-signature-attempts.',
+  },
+
+  // --- OCI layout and keys -----------------------------------------------------------------
+  ERR_LAYOUT_INVALID: {
+    summary: 'The OCI image layout is unreadable or malformed.',
+    remedy: 'Check the directory holds oci-layout, index.json and blobs/.',
+  },
+  ERR_LAYOUT_NOT_FOUND: {
+    summary: 'The tag or digest is not in the OCI image layout.',
+    remedy: 'Check the reference; `ls <dir>/blobs/sha256` and index.json list what is there.',
+  },
+  ERR_KEY_NOT_FOUND: {
+    summary: 'The named signing key is not in signingkeys.json.',
+    remedy: 'Create it with `portcullis cert generate-test NAME` or pass an existing --key.',
+  },
+  ERR_KEY_INVALID: {
+    summary: 'A signing key or its certificate cannot be used (unreadable, unsupported type, mismatch).',
+    remedy: 'Regenerate the key or fix signingkeys.json.',
+  },
+  ERR_INTERNAL: {
+    summary: 'An unexpected internal error.',
+    remedy: 'Report it with the message and the input that caused it.',
+  },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, value);
+}

@@ -1,0 +1,4 @@
+export { ERROR_CODES, isErrorCode } from './codes.js';
+export type { ErrorCode, ErrorCodeInfo } from './codes.js';
+export { PortcullisError, isPortcullisError, toPortcullisError } from './portcullis-error.js';
+export type { ErrorContext, PortcullisErrorOptions } from './portcullis-error.js';

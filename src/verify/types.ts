@@ -1,0 +1,41 @@
+import type { PortcullisError } from '../errors/index.js';
+import type { Certificate } from '../x509/certificate.js';
+import type { CheckName, TrustStoreType, VerificationAction } from '../policy/types.js';
+
+export type CheckStatus = 'passed' | 'failed' | 'logged' | 'skipped';
+
+/** The outcome of one check for one signature. */
+export interface CheckResult {
+  readonly check: CheckName;
+  /** passed; failed (enforced failure); logged (failure under `log`); skipped (not evaluated). */
+  readonly status: CheckStatus;
+  readonly action: VerificationAction;
+  readonly error?: PortcullisError;
+}
+
+/** Trust material by store type and name (`ca:acme` → certificates). */
+export interface TrustStores {
+  /** undefined when no store of that type and name exists. */
+  get(type: TrustStoreType, name: string): readonly Certificate[] | undefined;
+}
+
+export type RevocationStatus = 'good' | 'revoked' | 'unknown' | 'nonRevokable';
+
+export interface RevocationResult {
+  readonly status: RevocationStatus;
+  /** Per certificate, leaf first, same length as the chain. */
+  readonly certificates: readonly {
+    readonly status: RevocationStatus;
+    readonly revokedAt?: Date;
+    readonly reason?: string;
+    readonly detail?: string;
+  }[];
+}
+
+/**
+ * Revocation is the one check that needs the network. The core only calls this interface;
+ * the OCSP/CRL implementation lives in an adapter layer and is injected.
+ */
+export interface RevocationChecker {
+  check(chain: readonly Certificate[], at: { signingTime?: Date; verificationTime: Date }): Promise<RevocationResult>;
+}

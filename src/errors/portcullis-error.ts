@@ -40,7 +40,7 @@ export class PortcullisError extends Error {
       cause: this.cause,
       context: { ...context, ...this.context },
     });
-    copy.stack = this.stack;
+    if (this.stack !== undefined) copy.stack = this.stack;
     return copy;
   }
 }

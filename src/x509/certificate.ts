@@ -2,6 +2,7 @@ import './reflect-polyfill.js';
 import { X509Certificate as NodeX509, createPublicKey, type KeyObject } from 'node:crypto';
 import * as px from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate as AsnCertificate } from '@peculiar/asn1-x509';
 import { PortcullisError } from '../errors/index.js';
 import { sha256Hex } from '../util/digest.js';
 import { formatName, parseName, type RdnSequence } from './names.js';
@@ -152,7 +153,8 @@ export function parseCertificate(der: Uint8Array): Certificate {
   try {
     const peculiar = new px.X509Certificate(der);
     const node = new NodeX509(der);
-    const tbs = peculiar.asn.tbsCertificate;
+    const asn = AsnConvert.parse(der, AsnCertificate);
+    const tbs = asn.tbsCertificate;
     const subjectDer = new Uint8Array(AsnConvert.serialize(tbs.subject));
     const issuerDer = new Uint8Array(AsnConvert.serialize(tbs.issuer));
     const subjectRdns = parseName(subjectDer);
@@ -176,7 +178,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
       notAfter: peculiar.notAfter,
       publicKey,
       key: keyInfo(publicKey),
-      signatureAlgorithmOid: peculiar.asn.signatureAlgorithm.algorithm,
+      signatureAlgorithmOid: asn.signatureAlgorithm.algorithm,
       basicConstraints:
         bc === null ? undefined : { ca: bc.ca, pathLength: bc.pathLength, critical: bc.critical },
       keyUsage: ku === null ? undefined : { flags: ku.usages, critical: ku.critical },

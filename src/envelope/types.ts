@@ -1,4 +1,4 @@
-import type { Certificate } from '../x509/certificate.js';
+import type { Certificate, CertificateCache } from '../x509/certificate.js';
 
 /** The six signature algorithms the Notary spec allows, by their JWS names. */
 export type SignatureAlgorithm = 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
@@ -55,6 +55,8 @@ export interface VerifiedEnvelope {
 /** What a signer needs to produce an envelope. */
 export interface SignRequest {
   readonly payload: Uint8Array;
+  /** Payload content type; defaults to application/vnd.cncf.notary.payload.v1+json (the only one verifiers accept). */
+  readonly contentType?: string;
   readonly signingScheme?: SigningScheme;
   /** Signing time (notary.x509) or authentic signing time (signingAuthority). Passed in: the core reads no clock. */
   readonly signingTime: Date;
@@ -63,3 +65,14 @@ export interface SignRequest {
   readonly extendedAttributes?: readonly ExtendedAttribute[];
   readonly timestampSignature?: Uint8Array;
 }
+
+/** Options of the envelope parsers. */
+export interface EnvelopeParseOptions {
+  /** Parses each distinct certificate once across envelopes. */
+  readonly certificateCache?: CertificateCache;
+  /** Largest accepted envelope in bytes (default 4 MiB); larger ones fail with ERR_SIZE_LIMIT. */
+  readonly maxBytes?: number;
+}
+
+/** Default cap on envelope size: notation envelopes are a few KiB, timestamped ones ~10 KiB. */
+export const DEFAULT_MAX_ENVELOPE_BYTES = 4 * 1024 * 1024;

@@ -39,3 +39,34 @@ export interface RevocationResult {
 export interface RevocationChecker {
   check(chain: readonly Certificate[], at: { signingTime?: Date; verificationTime: Date }): Promise<RevocationResult>;
 }
+
+/** The result of evaluating one signature against one trust policy statement. */
+export interface SignatureVerification {
+  /** Digest of the signature manifest. */
+  readonly signature: string;
+  /** True when no enforced check failed. */
+  readonly passed: boolean;
+  /** One entry per check, in CHECKS order. */
+  readonly checks: readonly CheckResult[];
+  /** The enforced failure that rejected the signature, if any. */
+  readonly failure?: { readonly check: import('../policy/types.js').CheckName; readonly error: PortcullisError };
+  /** What was learnt about the signature (absent when it could not even be parsed). */
+  readonly details?: SignatureDetails;
+}
+
+export interface SignatureDetails {
+  readonly envelopeMediaType: string;
+  readonly signingScheme: string;
+  readonly algorithm: string;
+  readonly signingTime?: Date;
+  readonly authenticSigningTime?: Date;
+  readonly expiry?: Date;
+  readonly signer: string;
+  readonly certificateChain: readonly { readonly subject: string; readonly sha256: string; readonly notAfter: Date }[];
+  readonly timestamp?: { readonly genTime: Date; readonly notBefore: Date; readonly notAfter: Date };
+}
+
+export interface Warning {
+  readonly check: import('../policy/types.js').CheckName;
+  readonly message: string;
+}

@@ -123,7 +123,7 @@ function keyInfo(key: KeyObject): KeyInfo {
     return { type: 'RSA', size: details.modulusLength ?? 0, nodeType };
   }
   if (nodeType === 'ec') {
-    const size = { prime256v1: 256, secp384r1: 384, secp521r1: 521 }[details.namedCurve ?? ''] ?? 0;
+    const size = { prime192v1: 192, secp224r1: 224, prime256v1: 256, secp384r1: 384, secp521r1: 521 }[details.namedCurve ?? ''] ?? 0;
     return { type: 'EC', size, nodeType: `ec(${details.namedCurve ?? '?'})` };
   }
   return { type: 'other', size: 0, nodeType };

@@ -1,0 +1,37 @@
+# Portcullis developer entry points. Every target installs what it needs first.
+SHELL := /bin/bash
+EXAMPLE_REF := examples/net-monitor-layout:v1
+
+.PHONY: install build lint typecheck test unit demo bench clean
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json
+
+build: install
+	npm run build
+
+lint: install
+	npm run lint
+
+typecheck: install
+	npm run typecheck
+
+## test: install, then lint, typecheck and every test (unit, conformance, CLI). CI runs this.
+test: install
+	npm run lint
+	npm run typecheck
+	npm test
+
+## demo: install, build, and verify the bundled example layout with the bundled configuration.
+demo: build
+	node dist/cli/main.js verify --config-dir examples/config --oci-layout $(EXAMPLE_REF)
+	node dist/cli/main.js verify --config-dir examples/config --oci-layout $(EXAMPLE_REF) --output json
+
+bench: install
+	npm run bench
+
+clean:
+	rm -rf dist coverage

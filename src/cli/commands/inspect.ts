@@ -1,0 +1,103 @@
+import { toPortcullisError } from '../../errors/index.js';
+import { parseEnvelope, parsePayload } from '../../envelope/index.js';
+import { OciLayout, parseLayoutReference } from '../../layout/index.js';
+import { parseManifest, toSignatureManifest } from '../../oci/manifest.js';
+import { MEDIA_TYPE } from '../../oci/media-types.js';
+import { accuracyMsOf, parseTimestampToken } from '../../timestamp/index.js';
+import { PortcullisError } from '../../errors/index.js';
+import { EXIT, type CliIo } from '../io.js';
+import { outputFormat } from '../options.js';
+
+export interface InspectCommandOptions {
+  readonly ociLayout?: boolean;
+  readonly output?: string;
+}
+
+interface SignatureView {
+  digest: string;
+  mediaType?: string;
+  signatureAlgorithm?: string;
+  signingScheme?: string;
+  signedAttributes?: Record<string, string>;
+  userDefinedAttributes?: Record<string, string>;
+  unsignedAttributes?: Record<string, unknown>;
+  certificates?: { subject: string; issuer: string; sha256: string; validFrom: string; validUntil: string }[];
+  signedArtifact?: unknown;
+  error?: { code: string; message: string };
+}
+
+/** `portcullis inspect --oci-layout <ref>`: every signature with its attributes and chain, no trust decision. */
+export async function inspectCommand(reference: string, opts: InspectCommandOptions, io: CliIo): Promise<number> {
+  const format = outputFormat(opts.output);
+  if (opts.ociLayout !== true) throw new PortcullisError('ERR_INPUT_INVALID', 'registry references are not supported yet: pass --oci-layout');
+  const ref = parseLayoutReference(reference);
+  const layout = await OciLayout.open(ref.dir);
+  const artifact = await layout.resolve(ref);
+  const views: SignatureView[] = [];
+  for (const d of await layout.listReferrers(artifact, MEDIA_TYPE.notarySignature)) {
+    const view: SignatureView = { digest: d.digest };
+    try {
+      const sig = toSignatureManifest(parseManifest(await layout.fetchManifest(d)));
+      view.mediaType = sig.envelope.mediaType;
+      const env = parseEnvelope(sig.envelope.mediaType, await layout.fetchBlob(sig.envelope));
+      view.signatureAlgorithm = env.algorithm;
+      view.signingScheme = env.signed.signingScheme;
+      const signed: Record<string, string> = { signingScheme: env.signed.signingScheme };
+      if (env.signed.signingTime !== undefined) signed.signingTime = env.signed.signingTime.toISOString();
+      if (env.signed.authenticSigningTime !== undefined) signed.authenticSigningTime = env.signed.authenticSigningTime.toISOString();
+      if (env.signed.expiry !== undefined) signed.expiry = env.signed.expiry.toISOString();
+      for (const a of env.signed.extendedAttributes) signed[a.key] = typeof a.value === 'string' ? a.value : JSON.stringify(a.value);
+      view.signedAttributes = signed;
+      const target = parsePayload(env.payload).targetArtifact;
+      view.userDefinedAttributes = { ...(target.annotations ?? {}) };
+      const unsigned: Record<string, unknown> = {};
+      if (env.unsigned.signingAgent !== undefined) unsigned.signingAgent = env.unsigned.signingAgent;
+      if (env.unsigned.timestampSignature !== undefined) {
+        try {
+          const token = parseTimestampToken(env.unsigned.timestampSignature);
+          unsigned.timestampSignature = { genTime: token.info.genTime.toISOString(), accuracyMs: accuracyMsOf(token.info), certificates: token.certificates.map((c) => ({ subject: c.subject, sha256: c.sha256 })) };
+        } catch (error) {
+          unsigned.timestampSignature = { error: toPortcullisError(error, 'ERR_TIMESTAMP_INVALID').message };
+        }
+      }
+      view.unsignedAttributes = unsigned;
+      view.certificates = env.unsigned.certificateChain.map((c) => ({
+        subject: c.subject,
+        issuer: c.issuer,
+        sha256: c.sha256,
+        validFrom: c.notBefore.toISOString(),
+        validUntil: c.notAfter.toISOString(),
+      }));
+      view.signedArtifact = { mediaType: target.mediaType, digest: target.digest, size: target.size };
+    } catch (error) {
+      const e = toPortcullisError(error, 'ERR_INTERNAL');
+      view.error = { code: e.code, message: e.message };
+    }
+    views.push(view);
+  }
+  if (format === 'json') {
+    io.stdout(`${JSON.stringify({ reference, digest: artifact.digest, mediaType: artifact.mediaType, signatures: views }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (views.length === 0) {
+    io.stdout(`${reference} has no associated signature\n`);
+    return EXIT.ok;
+  }
+  const lines = [`${reference}@${artifact.digest}`, `└── application/vnd.cncf.notary.signature (${views.length})`];
+  views.forEach((v, i) => {
+    const last = i === views.length - 1;
+    const pre = last ? '    ' : '    │';
+    lines.push(`    ${last ? '└──' : '├──'} ${v.digest}`);
+    const add = (text: string): void => void lines.push(`${pre}   ${text}`);
+    if (v.error !== undefined) return add(`error: ${v.error.message} [${v.error.code}]`);
+    add(`media type: ${v.mediaType ?? ''}`);
+    add(`signature algorithm: ${v.signatureAlgorithm ?? ''}`);
+    for (const [k, val] of Object.entries(v.signedAttributes ?? {})) add(`signed attribute ${k}: ${val}`);
+    for (const [k, val] of Object.entries(v.userDefinedAttributes ?? {})) add(`user defined attribute ${k}: ${val}`);
+    for (const [k, val] of Object.entries(v.unsignedAttributes ?? {})) add(`unsigned attribute ${k}: ${typeof val === 'string' ? val : JSON.stringify(val)}`);
+    for (const c of v.certificates ?? []) add(`certificate ${c.sha256}: ${c.subject} (issuer ${c.issuer}, valid ${c.validFrom} to ${c.validUntil})`);
+    add(`signed artifact: ${JSON.stringify(v.signedArtifact)}`);
+  });
+  io.stdout(`${lines.join('\n')}\n`);
+  return EXIT.ok;
+}

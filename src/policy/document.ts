@@ -1,0 +1,136 @@
+import { findDuplicateKey } from './duplicate-keys.js';
+import { invalidPolicy } from './invalid.js';
+import type {
+  BlobTrustPolicyDocument,
+  BlobTrustPolicyStatementDocument,
+  SignatureVerificationDocument,
+  TrustPolicyDocument,
+  TrustPolicyStatementDocument,
+} from './types.js';
+
+export const TRUST_POLICY_LINK = 'https://notaryproject.dev/docs/quickstart/#create-a-trust-policy';
+
+// notation-go decodes the document with encoding/json into typed structs: unknown members are
+// ignored, absent or null members take their zero value ("" / nil), and a member of the wrong
+// JSON type fails the whole decode ("malformed trust policy"). We follow that, except that we
+// also reject duplicate member names and match member names exactly (Go matches them
+// case-insensitively), both of which only ever reject more.
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function malformed(detail: string): never {
+  throw invalidPolicy(`malformed trust policy. To create a trust policy, see: ${TRUST_POLICY_LINK} (${detail})`);
+}
+
+function decode(text: string): Json {
+  let value: Json;
+  try {
+    value = JSON.parse(text) as Json;
+  } catch (error) {
+    throw invalidPolicy(
+      `malformed trust policy. To create a trust policy, see: ${TRUST_POLICY_LINK} (${(error as Error).message})`,
+      undefined,
+      error,
+    );
+  }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) malformed(`duplicate member ${JSON.stringify(duplicate)}`);
+  return value;
+}
+
+function isObject(value: Json | undefined): value is { [key: string]: Json } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Members of an object, or none for null (Go: a null struct stays zero). */
+function members(value: Json | undefined, where: string): { [key: string]: Json } {
+  if (value === undefined || value === null) return {};
+  if (!isObject(value)) malformed(`${where} must be an object`);
+  return value;
+}
+
+function member(object: { [key: string]: Json }, key: string): Json | undefined {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
+function str(value: Json | undefined, where: string): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') malformed(`${where} must be a string`);
+  return value;
+}
+
+function strings(value: Json | undefined, where: string): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) malformed(`${where} must be an array of strings`);
+  return value.map((item, i) => str(item, `${where}[${i}]`));
+}
+
+function signatureVerification(value: Json | undefined, where: string): SignatureVerificationDocument {
+  const object = members(value, where);
+  const overrideValue = member(object, 'override');
+  let override: Record<string, string> | undefined;
+  if (overrideValue !== undefined && overrideValue !== null) {
+    if (!isObject(overrideValue)) malformed(`${where}.override must be an object`);
+    // A Map-free plain record with own properties only; keys are validated later.
+    override = Object.fromEntries(Object.entries(overrideValue).map(([k, v]) => [k, str(v, `${where}.override.${k}`)]));
+  }
+  const verifyTimestamp = member(object, 'verifyTimestamp');
+  return {
+    level: str(member(object, 'level'), `${where}.level`),
+    ...(override === undefined ? {} : { override }),
+    ...(verifyTimestamp === undefined ? {} : { verifyTimestamp: str(verifyTimestamp, `${where}.verifyTimestamp`) }),
+  };
+}
+
+interface CommonStatement {
+  readonly name: string;
+  readonly signatureVerification: SignatureVerificationDocument;
+  readonly trustStores?: readonly string[];
+  readonly trustedIdentities?: readonly string[];
+}
+
+function commonStatement(object: { [key: string]: Json }, where: string): CommonStatement {
+  const trustStores = strings(member(object, 'trustStores'), `${where}.trustStores`);
+  const trustedIdentities = strings(member(object, 'trustedIdentities'), `${where}.trustedIdentities`);
+  return {
+    name: str(member(object, 'name'), `${where}.name`),
+    signatureVerification: signatureVerification(member(object, 'signatureVerification'), `${where}.signatureVerification`),
+    ...(trustStores === undefined ? {} : { trustStores }),
+    ...(trustedIdentities === undefined ? {} : { trustedIdentities }),
+  };
+}
+
+function statements<T>(root: { [key: string]: Json }, read: (object: { [key: string]: Json }, where: string) => T): T[] {
+  const list = member(root, 'trustPolicies');
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) malformed('trustPolicies must be an array');
+  return list.map((item, i) => read(members(item, `trustPolicies[${i}]`), `trustPolicies[${i}]`));
+}
+
+/**
+ * Decodes trustpolicy.oci.json / trustpolicy.json text into its document shape (no rule
+ * checks: see validateTrustPolicy). Throws ERR_POLICY_INVALID `malformed trust policy. …`.
+ */
+export function parseTrustPolicyJson(text: string): TrustPolicyDocument {
+  const root = members(decode(text), 'the trust policy document');
+  return {
+    version: str(member(root, 'version'), 'version'),
+    trustPolicies: statements(root, (object, where): TrustPolicyStatementDocument => ({
+      ...commonStatement(object, where),
+      registryScopes: strings(member(object, 'registryScopes'), `${where}.registryScopes`) ?? [],
+    })),
+  };
+}
+
+/** Decodes trustpolicy.blob.json text into its document shape. */
+export function parseBlobTrustPolicyJson(text: string): BlobTrustPolicyDocument {
+  const root = members(decode(text), 'the trust policy document');
+  return {
+    version: str(member(root, 'version'), 'version'),
+    trustPolicies: statements(root, (object, where): BlobTrustPolicyStatementDocument => {
+      const global = member(object, 'globalPolicy');
+      if (global !== undefined && global !== null && typeof global !== 'boolean') malformed(`${where}.globalPolicy must be a boolean`);
+      return { ...commonStatement(object, where), ...(global === true ? { globalPolicy: true } : {}) };
+    }),
+  };
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { PortcullisError } from '../errors/index.js';
+import { parseStrictJson } from './strict-json.js';
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PortcullisError) return e.code;
+    throw e;
+  }
+  throw new Error('expected a PortcullisError');
+}
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+describe('strict JSON', () => {
+  it('parses what JSON.parse parses for well-formed documents', () => {
+    const text = '{"a":[1,-2.5e3,true,false,null,"x\\u00e9\\n"],"b":{"c":{}},"d":[]}';
+    expect(parseStrictJson(text)).toEqual(JSON.parse(text));
+    expect(parseStrictJson(bytes(' \t\n"s" '))).toBe('s');
+  });
+
+  it('rejects duplicate object keys at the top level', () => {
+    expect(codeOf(() => parseStrictJson('{"alg":"PS256","alg":"none"}'))).toBe('ERR_INPUT_INVALID');
+  });
+
+  it('rejects duplicate object keys at any depth, including escaped spellings of the same key', () => {
+    expect(codeOf(() => parseStrictJson('{"a":[{"b":1,"b":2}]}'))).toBe('ERR_INPUT_INVALID');
+    expect(codeOf(() => parseStrictJson('{"alg":1,"\\u0061lg":2}'))).toBe('ERR_INPUT_INVALID');
+  });
+
+  it('keeps "__proto__" as an ordinary key', () => {
+    const value = parseStrictJson('{"__proto__":{"polluted":true}}') as Record<string, unknown>;
+    expect(Object.keys(value)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('rejects invalid UTF-8 and a byte-order mark', () => {
+    expect(codeOf(() => parseStrictJson(new Uint8Array([0x22, 0xc3, 0x28, 0x22])))).toBe('ERR_INPUT_INVALID');
+    expect(codeOf(() => parseStrictJson(new Uint8Array([0xef, 0xbb, 0xbf, 0x31])))).toBe('ERR_INPUT_INVALID');
+  });
+
+  it('rejects a 10,000-deep nesting without exhausting the stack', () => {
+    expect(codeOf(() => parseStrictJson('['.repeat(10_000) + ']'.repeat(10_000)))).toBe('ERR_INPUT_INVALID');
+    expect(codeOf(() => parseStrictJson('{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000)))).toBe('ERR_INPUT_INVALID');
+  });
+
+  it('honours maxDepth exactly', () => {
+    expect(parseStrictJson('[[1]]', { maxDepth: 2 })).toEqual([[1]]);
+    expect(codeOf(() => parseStrictJson('[[[1]]]', { maxDepth: 2 }))).toBe('ERR_INPUT_INVALID');
+  });
+
+  it('rejects input larger than maxBytes with ERR_SIZE_LIMIT', () => {
+    expect(codeOf(() => parseStrictJson('"' + 'a'.repeat(100) + '"', { maxBytes: 50 }))).toBe('ERR_SIZE_LIMIT');
+  });
+
+  it.each([
+    ['trailing data', '{} {}'],
+    ['a trailing comma', '[1,]'],
+    ['single quotes', "{'a':1}"],
+    ['a leading zero', '01'],
+    ['a bare minus', '-'],
+    ['NaN', 'NaN'],
+    ['a number overflowing to Infinity', '1e999'],
+    ['a raw control character in a string', '"a\u0001"'],
+    ['an invalid escape', '"\\x41"'],
+    ['a short \\u escape', '"\\u12"'],
+    ['an unterminated string', '"abc'],
+    ['an unterminated object', '{"a":1'],
+    ['empty input', ''],
+    ['a comment', '/* */ 1'],
+  ])('rejects %s', (_, text) => {
+    expect(codeOf(() => parseStrictJson(text))).toBe('ERR_INPUT_INVALID');
+  });
+
+  it('reports the caller\'s error code', () => {
+    expect(codeOf(() => parseStrictJson('{', { code: 'ERR_ENVELOPE_MALFORMED' }))).toBe('ERR_ENVELOPE_MALFORMED');
+  });
+});

@@ -1,0 +1,186 @@
+import { PortcullisError, toPortcullisError } from '../errors/index.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { toSignatureManifest, parseManifest } from '../oci/manifest.js';
+import { selectStatement } from '../policy/index.js';
+import { CHECKS, type CheckName, type TrustPolicy, type TrustPolicyStatement } from '../policy/types.js';
+import type { CertificateCache } from '../x509/certificate.js';
+import { verifySignature } from './signature.js';
+import type { RevocationChecker, SignatureVerification, TrustStores, Warning } from './types.js';
+
+/**
+ * Where the signatures of an artifact come from (an OCI layout, a registry, a test). The core
+ * calls it and does no I/O of its own.
+ */
+export interface SignatureSource {
+  /** Descriptors of the signature manifests of the artifact, in the order to try them. */
+  listSignatures(artifact: Descriptor): Promise<readonly Descriptor[]>;
+  /** Manifest bytes, already checked against the descriptor's digest and size cap. */
+  fetchManifest(descriptor: Descriptor): Promise<Uint8Array>;
+  /** Blob bytes, already checked against the descriptor's digest and size cap. */
+  fetchBlob(descriptor: Descriptor): Promise<Uint8Array>;
+}
+
+export interface ArtifactVerificationRequest {
+  /** The reference as the user gave it (for messages). */
+  readonly reference: string;
+  /** `registry/repository`, the key for trust policy selection. */
+  readonly repository: string;
+  /** The artifact, resolved from the reference. */
+  readonly artifact: Descriptor;
+}
+
+export interface ArtifactVerificationOptions {
+  readonly policy: TrustPolicy;
+  readonly trustStores: TrustStores;
+  readonly source: SignatureSource;
+  /** The verification time. */
+  readonly at: Date;
+  /** Failed signatures tolerated before giving up (notation's default is 100). */
+  readonly maxSignatureAttempts?: number;
+  readonly revocation?: RevocationChecker;
+  readonly certificateCache?: CertificateCache;
+  readonly envelopeMaxBytes?: number;
+}
+
+export interface ArtifactVerification {
+  readonly verified: boolean;
+  readonly reference: string;
+  readonly artifact: Descriptor;
+  /** The statement in force and its level (absent only when none applies). */
+  readonly policy: { readonly name: string; readonly level: string };
+  /** True when the statement's level is skip (nothing was verified). */
+  readonly skipped: boolean;
+  /** Digest of the signature manifest that passed, or null. */
+  readonly signature: string | null;
+  readonly failedCheck: CheckName | null;
+  readonly error: PortcullisError | null;
+  readonly warnings: readonly Warning[];
+  /** Every signature attempted, in order. */
+  readonly signatures: readonly SignatureVerification[];
+}
+
+export const DEFAULT_MAX_SIGNATURE_ATTEMPTS = 100;
+
+function warningsOf(result: SignatureVerification): Warning[] {
+  return result.checks
+    .filter((c) => c.status === 'logged')
+    .map((c) => ({ check: c.check, message: `${c.check} was set to "log" and failed with error: ${c.error?.message ?? 'unknown error'}` }));
+}
+
+// The most actionable failure among rejected signatures: the one that got furthest through the
+// checks (closest to passing); the first such signature on a tie.
+function mostRelevant(results: readonly SignatureVerification[]): SignatureVerification | undefined {
+  let best: SignatureVerification | undefined;
+  let bestRank = -1;
+  for (const r of results) {
+    const rank = r.failure === undefined ? -1 : CHECKS.indexOf(r.failure.check);
+    if (rank > bestRank) {
+      best = r;
+      bestRank = rank;
+    }
+  }
+  return best;
+}
+
+async function loadSignature(source: SignatureSource, descriptor: Descriptor): Promise<{ mediaType: string; bytes: Uint8Array }> {
+  const manifest = toSignatureManifest(parseManifest(await source.fetchManifest(descriptor)));
+  return { mediaType: manifest.envelope.mediaType, bytes: await source.fetchBlob(manifest.envelope) };
+}
+
+/**
+ * Verifies an artifact (signing-and-verification-workflow.md, "OCI artifact verification"):
+ * select the statement; skip ends it; otherwise try the signatures in order until one passes
+ * (first good signature wins) or `maxSignatureAttempts` have failed.
+ * Throws only for configuration errors (no applicable statement, missing trust store) and
+ * source failures; a rejected artifact is a result, not an exception.
+ */
+export async function verifyArtifact(request: ArtifactVerificationRequest, options: ArtifactVerificationOptions): Promise<ArtifactVerification> {
+  const statement: TrustPolicyStatement = selectStatement(options.policy, request.repository, request.reference);
+  const context = { reference: request.reference, digest: request.artifact.digest, policy: statement.name };
+  const base = {
+    reference: request.reference,
+    artifact: request.artifact,
+    policy: { name: statement.name, level: statement.level },
+  };
+  if (statement.level === 'skip') {
+    return { ...base, verified: true, skipped: true, signature: null, failedCheck: null, error: null, warnings: [], signatures: [] };
+  }
+
+  const max = options.maxSignatureAttempts ?? DEFAULT_MAX_SIGNATURE_ATTEMPTS;
+  if (!Number.isSafeInteger(max) || max <= 0) {
+    throw new PortcullisError('ERR_INPUT_INVALID', `maxSignatureAttempts must be a positive integer, got ${max}`);
+  }
+  const descriptors = await options.source.listSignatures(request.artifact);
+  if (descriptors.length === 0) {
+    const error = new PortcullisError('ERR_NO_SIGNATURE', `no signature is associated with "${request.reference}", make sure the artifact was signed successfully`, { context });
+    return { ...base, verified: false, skipped: false, signature: null, failedCheck: null, error, warnings: [], signatures: [] };
+  }
+
+  const results: SignatureVerification[] = [];
+  for (const descriptor of descriptors) {
+    if (results.length >= max) {
+      const error = new PortcullisError(
+        'ERR_SIGNATURE_LIMIT',
+        `signature evaluation stopped. The configured limit of ${max} signatures to verify per artifact exceeded`,
+        { context },
+      );
+      return { ...base, verified: false, skipped: false, signature: null, failedCheck: null, error, warnings: [], signatures: results };
+    }
+    let result: SignatureVerification;
+    try {
+      const { mediaType, bytes } = await loadSignature(options.source, descriptor);
+      result = await verifySignature(
+        { signature: descriptor.digest, envelopeMediaType: mediaType, envelope: bytes, artifact: request.artifact },
+        {
+          statement,
+          trustStores: options.trustStores,
+          at: options.at,
+          ...(options.revocation === undefined ? {} : { revocation: options.revocation }),
+          ...(options.certificateCache === undefined ? {} : { certificateCache: options.certificateCache }),
+          ...(options.envelopeMaxBytes === undefined ? {} : { envelopeMaxBytes: options.envelopeMaxBytes }),
+        },
+      );
+    } catch (thrown) {
+      const error = toPortcullisError(thrown, 'ERR_INTERNAL');
+      if (error.code === 'ERR_TRUSTSTORE_NOT_FOUND') throw error.withContext(context);
+      if (error.code !== 'ERR_SIGNATURE_MANIFEST_INVALID') throw error.withContext(context);
+      // A malformed signature manifest is that signature failing integrity, not the whole run.
+      const failed = error.withContext({ ...context, signature: descriptor.digest });
+      result = {
+        signature: descriptor.digest,
+        passed: false,
+        checks: CHECKS.map((check) =>
+          check === 'integrity'
+            ? { check, status: 'failed' as const, action: 'enforce' as const, error: failed }
+            : { check, status: 'skipped' as const, action: statement.actions[check] },
+        ),
+        failure: { check: 'integrity', error: failed },
+      };
+    }
+    results.push(result);
+    if (result.passed) {
+      return {
+        ...base,
+        verified: true,
+        skipped: false,
+        signature: result.signature,
+        failedCheck: null,
+        error: null,
+        warnings: warningsOf(result),
+        signatures: results,
+      };
+    }
+  }
+  const worst = mostRelevant(results) as SignatureVerification;
+  const failure = worst.failure as NonNullable<SignatureVerification['failure']>;
+  return {
+    ...base,
+    verified: false,
+    skipped: false,
+    signature: null,
+    failedCheck: failure.check,
+    error: failure.error.withContext(context),
+    warnings: warningsOf(worst),
+    signatures: results,
+  };
+}

@@ -1,0 +1,167 @@
+import { PortcullisError, toPortcullisError } from '../errors/index.js';
+import { parseEnvelope, parsePayload } from '../envelope/index.js';
+import type { VerifiedEnvelope } from '../envelope/types.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { sameContent } from '../oci/descriptor.js';
+import { CHECKS, type CheckName, type TrustPolicyStatement } from '../policy/types.js';
+import type { CertificateCache } from '../x509/certificate.js';
+import { validateCertificateChain } from '../x509/index.js';
+import { checkAuthenticity } from './checks/authenticity.js';
+import { checkAuthenticTimestamp, type TimestampEvidence } from './checks/authentic-timestamp.js';
+import { checkExpiry } from './checks/expiry.js';
+import { checkRevocation } from './checks/revocation.js';
+import type { CheckResult, RevocationChecker, SignatureDetails, SignatureVerification, TrustStores } from './types.js';
+
+export interface SignatureInput {
+  /** Digest of the signature manifest (for reporting). */
+  readonly signature: string;
+  readonly envelopeMediaType: string;
+  readonly envelope: Uint8Array;
+  /** The artifact the signature must be about (resolved from the reference, never from the signature). */
+  readonly artifact: Descriptor;
+}
+
+export interface SignatureVerificationOptions {
+  readonly statement: TrustPolicyStatement;
+  readonly trustStores: TrustStores;
+  /** The verification time. The core never reads a clock. */
+  readonly at: Date;
+  readonly revocation?: RevocationChecker;
+  readonly certificateCache?: CertificateCache;
+  readonly envelopeMaxBytes?: number;
+}
+
+/** Integrity: parse, primitive signature, chain shape and requirements, critical attributes, payload. */
+function checkIntegrity(input: SignatureInput, options: SignatureVerificationOptions): VerifiedEnvelope {
+  const envelope = parseEnvelope(input.envelopeMediaType, input.envelope, {
+    ...(options.certificateCache === undefined ? {} : { certificateCache: options.certificateCache }),
+    ...(options.envelopeMaxBytes === undefined ? {} : { maxBytes: options.envelopeMaxBytes }),
+  });
+  validateCertificateChain(envelope.unsigned.certificateChain, 'codeSigning');
+  const plugin = envelope.signed.verificationPlugin;
+  if (plugin !== undefined) {
+    // Portcullis runs no verification plugins; a signature that requires one cannot be verified.
+    throw new PortcullisError(
+      'ERR_PLUGIN_REQUIRED',
+      `digital signature requires verification plugin "${plugin}"${
+        envelope.signed.verificationPluginMinVersion === undefined ? '' : ` (>= ${envelope.signed.verificationPluginMinVersion})`
+      }, which Portcullis does not run`,
+    );
+  }
+  // The spec requires failing on critical attributes nobody processes (notation-go does not; see docs/compatibility.md).
+  const unknown = envelope.signed.extendedAttributes.filter((a) => a.critical).map((a) => a.key);
+  if (unknown.length > 0) {
+    throw new PortcullisError(
+      'ERR_ENVELOPE_CRITICAL_UNKNOWN',
+      `signature marks extended attribute(s) ${unknown.map((k) => `"${k}"`).join(', ')} critical, and Portcullis cannot process them`,
+    );
+  }
+  const { targetArtifact } = parsePayload(envelope.payload);
+  if (!sameContent(targetArtifact, input.artifact)) {
+    throw new PortcullisError(
+      'ERR_PAYLOAD_MISMATCH',
+      `content descriptor mismatch: the signature covers ${targetArtifact.mediaType} ${targetArtifact.digest} (${targetArtifact.size} bytes), not ${input.artifact.mediaType} ${input.artifact.digest} (${input.artifact.size} bytes)`,
+    );
+  }
+  return envelope;
+}
+
+function detailsOf(envelope: VerifiedEnvelope, timestamp: TimestampEvidence | undefined): SignatureDetails {
+  const s = envelope.signed;
+  return {
+    envelopeMediaType: envelope.mediaType,
+    signingScheme: s.signingScheme,
+    algorithm: envelope.algorithm,
+    ...(s.signingTime === undefined ? {} : { signingTime: s.signingTime }),
+    ...(s.authenticSigningTime === undefined ? {} : { authenticSigningTime: s.authenticSigningTime }),
+    ...(s.expiry === undefined ? {} : { expiry: s.expiry }),
+    signer: envelope.unsigned.certificateChain[0]?.subject ?? '',
+    certificateChain: envelope.unsigned.certificateChain.map((c) => ({ subject: c.subject, sha256: c.sha256, notAfter: c.notAfter })),
+    ...(timestamp === undefined ? {} : { timestamp }),
+  };
+}
+
+/**
+ * Verifies one signature envelope against one trust policy statement (the per-signature steps
+ * of signing-and-verification-workflow.md), in notation's order: integrity, authenticity,
+ * expiry, authentic timestamp, revocation. A failure under `enforce` rejects the signature and
+ * stops; under `log` it is recorded and verification goes on. Results are reported in CHECKS order.
+ */
+export async function verifySignature(input: SignatureInput, options: SignatureVerificationOptions): Promise<SignatureVerification> {
+  const { statement, at } = options;
+  const results = new Map<CheckName, CheckResult>();
+  let failure: SignatureVerification['failure'];
+  let envelope: VerifiedEnvelope | undefined;
+  let timestamp: TimestampEvidence | undefined;
+
+  const record = (check: CheckName, error: PortcullisError | undefined): boolean => {
+    const action = statement.actions[check];
+    if (error === undefined) {
+      results.set(check, { check, status: 'passed', action });
+      return true;
+    }
+    const withContext = error.withContext({ signature: input.signature, policy: statement.name });
+    if (action === 'enforce') {
+      results.set(check, { check, status: 'failed', action, error: withContext });
+      failure = { check, error: withContext };
+      return false;
+    }
+    results.set(check, { check, status: 'logged', action, error: withContext });
+    return true;
+  };
+
+  const steps: readonly [CheckName, () => Promise<PortcullisError | undefined> | PortcullisError | undefined][] = [
+    [
+      'integrity',
+      () => {
+        try {
+          envelope = checkIntegrity(input, options);
+          return undefined;
+        } catch (error) {
+          return toPortcullisError(error, 'ERR_ENVELOPE_MALFORMED');
+        }
+      },
+    ],
+    ['authenticity', () => checkAuthenticity(envelope as VerifiedEnvelope, statement, options.trustStores)],
+    ['expiry', () => checkExpiry(envelope as VerifiedEnvelope, at)],
+    [
+      'authenticTimestamp',
+      () => {
+        const outcome = checkAuthenticTimestamp(envelope as VerifiedEnvelope, statement, options.trustStores, at, options.certificateCache);
+        timestamp = outcome.timestamp;
+        return outcome.error;
+      },
+    ],
+    [
+      'revocation',
+      () => (options.revocation === undefined ? undefined : checkRevocation(envelope as VerifiedEnvelope, options.revocation, at)),
+    ],
+  ];
+
+  for (const [check, run] of steps) {
+    const action = statement.actions[check];
+    // Integrity is never skipped; revocation without a checker cannot be evaluated and is reported skipped.
+    if ((action === 'skip' && check !== 'integrity') || (check === 'revocation' && options.revocation === undefined)) {
+      results.set(check, { check, status: 'skipped', action });
+      continue;
+    }
+    let error: PortcullisError | undefined;
+    try {
+      error = await run();
+    } catch (thrown) {
+      // Configuration problems (a store the policy names does not exist) are not a verdict on the signature.
+      if (thrown instanceof PortcullisError && thrown.code === 'ERR_TRUSTSTORE_NOT_FOUND') throw thrown;
+      error = toPortcullisError(thrown, 'ERR_INTERNAL');
+    }
+    if (!record(check, error)) break;
+  }
+
+  const checks = CHECKS.map((check) => results.get(check) ?? { check, status: 'skipped' as const, action: statement.actions[check] });
+  return {
+    signature: input.signature,
+    passed: failure === undefined,
+    checks,
+    ...(failure === undefined ? {} : { failure }),
+    ...(envelope === undefined ? {} : { details: detailsOf(envelope, timestamp) }),
+  };
+}

@@ -29,8 +29,16 @@ describe('trust policy document parsing', () => {
   });
 
   it('rejects a member name repeated in one object', () => {
-    malformed('{"version":"1.0","trustPolicies":[{"name":"a","trustedIdentities":["*"],"trustedIdentities":["x509.subject:C=US,ST=WA,O=X"]}]}', 'duplicate member "trustedIdentities"');
-    malformed('{"version":"1.0","version":"1.0","trustPolicies":[]}', 'duplicate member "version"');
+    malformed('{"version":"1.0","trustPolicies":[{"name":"a","trustedIdentities":["*"],"trustedIdentities":["x509.subject:C=US,ST=WA,O=X"]}]}', 'trustedIdentities');
+    malformed('{"version":"1.0","version":"1.0","trustPolicies":[]}', 'version');
+  });
+
+  it('rejects unreasonably deep nesting as malformed', () => {
+    malformed(`{"comment":${'['.repeat(40)}${']'.repeat(40)}}`, 'nesting deeper than');
+  });
+
+  it('refuses a document larger than 1 MiB before parsing it', () => {
+    expect(() => parseTrustPolicyJson(' '.repeat(1024 * 1024 + 1))).toThrow(expect.objectContaining({ code: 'ERR_SIZE_LIMIT' }));
   });
 
   it('allows the same member name in different objects', () => {

@@ -1,4 +1,5 @@
-import { findDuplicateKey } from './duplicate-keys.js';
+import { PortcullisError } from '../errors/index.js';
+import { parseStrictJson, type JsonValue } from '../util/strict-json.js';
 import { invalidPolicy } from './invalid.js';
 import type {
   BlobTrustPolicyDocument,
@@ -16,26 +17,24 @@ export const TRUST_POLICY_LINK = 'https://notaryproject.dev/docs/quickstart/#cre
 // also reject duplicate member names and match member names exactly (Go matches them
 // case-insensitively), both of which only ever reject more.
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Json = JsonValue;
 
-function malformed(detail: string): never {
-  throw invalidPolicy(`malformed trust policy. To create a trust policy, see: ${TRUST_POLICY_LINK} (${detail})`);
+// A policy is a few kilobytes; the cap only stops a runaway file from being parsed.
+const MAX_POLICY_BYTES = 1024 * 1024;
+const MAX_POLICY_DEPTH = 16;
+
+function malformed(detail: string, cause?: unknown): never {
+  throw invalidPolicy(`malformed trust policy. To create a trust policy, see: ${TRUST_POLICY_LINK} (${detail})`, undefined, cause);
 }
 
+/** Strict JSON: duplicate member names, which JSON.parse would silently resolve, are malformed. */
 function decode(text: string): Json {
-  let value: Json;
   try {
-    value = JSON.parse(text) as Json;
+    return parseStrictJson(text, { maxBytes: MAX_POLICY_BYTES, maxDepth: MAX_POLICY_DEPTH, code: 'ERR_POLICY_INVALID', what: 'trust policy' });
   } catch (error) {
-    throw invalidPolicy(
-      `malformed trust policy. To create a trust policy, see: ${TRUST_POLICY_LINK} (${(error as Error).message})`,
-      undefined,
-      error,
-    );
+    if (error instanceof PortcullisError && error.code === 'ERR_POLICY_INVALID') malformed(error.message, error);
+    throw error;
   }
-  const duplicate = findDuplicateKey(text);
-  if (duplicate !== undefined) malformed(`duplicate member ${JSON.stringify(duplicate)}`);
-  return value;
 }
 
 function isObject(value: Json | undefined): value is { [key: string]: Json } {

@@ -22,6 +22,7 @@ export {
   validateCaCertificate,
   validateCertificateSignatureAlgorithm,
   validateKeySize,
+  validateCaKeySize,
   validateLeafCertificate,
 } from './requirements.js';
 export type { CertificatePurpose } from './requirements.js';

@@ -59,7 +59,17 @@ export function validateCaCertificate(cert: Certificate, expectedPathLength: num
   if (((cert.keyUsage?.flags ?? 0) & KEY_USAGE.keyCertSign) === 0) {
     fail(`${who(cert)}: key usage must have the bit positions for key cert sign set`);
   }
-  validateKeySize(cert);
+  validateCaKeySize(cert);
+}
+
+/**
+ * CA keys: the spec's floor (RSA ≥ 2048, EC ≥ 256) without the leaf's exact-size table, so a CA
+ * with an RSA-8192 key that notation accepts (it checks only the leaf) still works here.
+ */
+export function validateCaKeySize(cert: Certificate): void {
+  const { type, size } = cert.key;
+  if ((type === 'RSA' && size >= 2048) || (type === 'EC' && size >= 256)) return;
+  fail(`${who(cert)}: ${type === 'RSA' ? 'rsa' : type === 'EC' ? 'ecdsa' : cert.key.nodeType} key size ${size} bits is not supported for a CA certificate`);
 }
 
 // --- leaf certificates -----------------------------------------------------------------------

@@ -3,7 +3,7 @@ import type { VerifiedEnvelope } from '../../envelope/types.js';
 import type { TrustPolicyStatement } from '../../policy/types.js';
 import { parseTimestampToken, verifyTimestamp } from '../../timestamp/index.js';
 import type { CertificateCache } from '../../x509/certificate.js';
-import { checkChainValidAt, formatRfc1123Z, validateCertificateChain } from '../../x509/index.js';
+import { checkChainCoversInterval, checkChainValidAt, validateCertificateChain } from '../../x509/index.js';
 import type { TrustStores } from '../types.js';
 import { storeCertificates } from './authenticity.js';
 
@@ -60,20 +60,7 @@ export function checkAuthenticTimestamp(
     const verified = verifyTimestamp(token, { signature: envelope.signature, trustedRoots });
     validateCertificateChain(verified.tsaChain, 'timestamping');
     const { notBefore, notAfter } = verified.interval;
-    for (const cert of chain) {
-      if (notBefore.getTime() < cert.notBefore.getTime()) {
-        throw new PortcullisError(
-          'ERR_TIMESTAMP_OUTSIDE_VALIDITY',
-          `timestamp can be before certificate "${cert.subject}" validity period, it will be valid from "${formatRfc1123Z(cert.notBefore)}"`,
-        );
-      }
-      if (notAfter.getTime() > cert.notAfter.getTime()) {
-        throw new PortcullisError(
-          'ERR_TIMESTAMP_OUTSIDE_VALIDITY',
-          `timestamp can be after certificate "${cert.subject}" validity period, it was expired at "${formatRfc1123Z(cert.notAfter)}"`,
-        );
-      }
-    }
+    checkChainCoversInterval(chain, notBefore, notAfter);
     return { timestamp: { genTime: verified.genTime, notBefore, notAfter } };
   } catch (error) {
     if (error instanceof PortcullisError && error.code === 'ERR_TRUSTSTORE_NOT_FOUND') throw error;

@@ -170,9 +170,13 @@ describe('timestamp tokens from a real openssl ts authority', () => {
     let reference: TimestampVerification;
     // Unchanged certificates are parsed once; changed ones are new cache entries.
     const cache = new CertificateCache(4096);
+    let root: Certificate;
     beforeAll(() => {
-      der = ecdsa.timestamp(signature, 'sha256');
-      reference = verifyDer(der, signature, [ecdsaRoot]);
+      // A small token (P-256 keys, no intermediate) keeps the byte-by-byte loops quick.
+      const small = make({ key: 'ec-256', caKey: 'ec-256', name: 'Small TSA' });
+      root = parseCertificate(small.rootDer);
+      der = small.timestamp(signature, 'sha256');
+      reference = verifyDer(der, signature, [root]);
     });
 
     /** Offsets of `part` inside the token bytes. */
@@ -188,27 +192,33 @@ describe('timestamp tokens from a real openssl ts authority', () => {
       return copy;
     }
 
-    it('never passes when a byte of the TSTInfo, signed attributes, signature or signer certificate changes', () => {
+    /** Offsets of the TSTInfo, the signed attributes, the signature and the signer certificate. */
+    function protectedOffsets(): Set<number> {
       const token = parseTimestampToken(der);
       const si = token.signerInfos[0]!;
       const signedAttrsContent = si.signedAttributesDer!.subarray(2); // after the SET header
-      const offsets = [
+      return new Set([
         ...region(token.eContent),
         ...region(signedAttrsContent),
         ...region(si.signature),
         ...region(reference.signer.der),
-      ];
-      for (const offset of offsets) {
-        const error = failure(() => verifyDer(flipped(offset), signature, [ecdsaRoot], cache));
+      ]);
+    }
+
+    it('never passes when a byte of the TSTInfo, signed attributes, signature or signer certificate changes', () => {
+      for (const offset of protectedOffsets()) {
+        const error = failure(() => verifyDer(flipped(offset), signature, [root], cache));
         expect(error.code, `byte ${offset}`).toMatch(/^ERR_TIMESTAMP_(INVALID|UNTRUSTED)$/);
       }
     });
 
-    it('fails with a typed error or leaves every verified fact unchanged, whichever byte changes', () => {
+    it('fails with a typed error or leaves every verified fact unchanged, whichever other byte changes', () => {
+      const covered = protectedOffsets();
       for (let offset = 0; offset < der.length; offset++) {
+        if (covered.has(offset)) continue;
         let result: TimestampVerification;
         try {
-          result = verifyDer(flipped(offset), signature, [ecdsaRoot], cache);
+          result = verifyDer(flipped(offset), signature, [root], cache);
         } catch (error) {
           expect(error, `byte ${offset}`).toBeInstanceOf(PortcullisError);
           expect((error as PortcullisError).code, `byte ${offset}`).toMatch(/^ERR_TIMESTAMP_(INVALID|UNTRUSTED)$/);
@@ -218,7 +228,7 @@ describe('timestamp tokens from a real openssl ts authority', () => {
         expect(result.genTime.getTime(), `byte ${offset}`).toBe(reference.genTime.getTime());
         expect(result.accuracyMs).toBe(reference.accuracyMs);
         expect(Buffer.from(result.signer.der).equals(Buffer.from(reference.signer.der)), `byte ${offset}`).toBe(true);
-        expect(result.tsaChain.at(-1)).toBe(ecdsaRoot);
+        expect(result.tsaChain.at(-1)).toBe(root);
       }
     });
   });

@@ -39,8 +39,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     .option('--scope <repository>', 'registry/repository whose trust policy statement applies (for layouts)')
     .option('-o, --output <format>', 'text or json', 'text')
     .option('--max-signature-attempts <n>', 'failed signatures tolerated before giving up', '100')
+    .option('-m, --user-metadata <key=value>', 'metadata the signature must carry (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .action(
-      action(async (reference: string, opts: Record<string, string | boolean>, cmd: Command) => {
+      action(async (reference: string, opts: Record<string, string | boolean | string[]>, cmd: Command) => {
         wantsJson = opts.output === 'json';
         return verifyCommand(reference, { ...opts, configDir: configDir(cmd) }, io);
       }),

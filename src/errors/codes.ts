@@ -94,6 +94,10 @@ export const ERROR_CODES = {
     summary: 'The signed payload describes a different artifact (media type, digest or size differ).',
     remedy: 'The signature belongs to other content; sign this artifact.',
   },
+  ERR_METADATA_MISMATCH: {
+    summary: 'The signed payload lacks user metadata the verifier requires (or has a different value).',
+    remedy: 'Check the --user-metadata values, or re-sign the artifact with them.',
+  },
   ERR_PLUGIN_REQUIRED: {
     summary: 'The signature requires a verification plugin, which Portcullis does not run.',
     remedy: 'Use a signature that does not name io.cncf.notary.verificationPlugin.',

@@ -76,6 +76,13 @@ describe('timestamp tokens from a real openssl ts authority', () => {
     });
   }
 
+  it('gets signing-certificate-v2 (ESSCertIDv2, RFC 5035) from openssl 3 with ess_cert_id_alg = sha256', () => {
+    const token = parseTimestampToken(rsa.timestamp(signature, 'sha256'));
+    const types = token.signerInfos[0]!.signedAttributes!.map((a) => a.type);
+    expect(types).toContain('1.2.840.113549.1.9.16.2.47');
+    expect(types).not.toContain('1.2.840.113549.1.9.16.2.12');
+  });
+
   it('ends the chain at a trusted intermediate when the store holds that intermediate', () => {
     const intermediate = parseCertificate(ecdsa.intermediate!.certDer);
     const result = verifyDer(ecdsa.timestamp(signature, 'sha256'), signature, [intermediate]);

@@ -55,6 +55,27 @@ const STATUS_NAMES: Readonly<Record<number, string>> = {
   [PKIStatus.revocationNotification]: 'revocationNotification',
 };
 
+// RFC 3161 §2.4.2 PKIFailureInfo named bits (bit 0 is the first bit of the BIT STRING). The
+// asn1-tsp enum numbers these differently, so the bits are read here directly.
+const FAILURE_BITS: readonly (readonly [number, string])[] = [
+  [0, 'badAlg'],
+  [2, 'badRequest'],
+  [5, 'badDataFormat'],
+  [14, 'timeNotAvailable'],
+  [15, 'unacceptedPolicy'],
+  [16, 'unacceptedExtension'],
+  [17, 'addInfoNotAvailable'],
+  [25, 'systemFailure'],
+];
+
+function failureNames(bits: { value: ArrayBuffer; unusedBits: number }): string[] {
+  const bytes = new Uint8Array(bits.value);
+  const length = bytes.length * 8 - bits.unusedBits;
+  return FAILURE_BITS.filter(([n]) => n < length && ((bytes[n >> 3] as number) >> (7 - (n & 7))) & 1).map(
+    ([, name]) => name,
+  );
+}
+
 /**
  * Extracts the DER TimeStampToken from a DER TimeStampResp (RFC 3161 §2.4.2). Any PKIStatus
  * other than granted / grantedWithMods is ERR_TIMESTAMP_INVALID carrying the TSA's status text
@@ -75,7 +96,8 @@ export function parseTimestampResponse(der: Uint8Array): Uint8Array {
   const { status, statusString, failInfo } = response.status;
   if (status !== PKIStatus.granted && status !== PKIStatus.grantedWithMods) {
     const text = statusString === undefined || statusString.length === 0 ? '' : `: ${statusString.join('; ')}`;
-    const failure = failInfo === undefined || failInfo.toJSON().length === 0 ? '' : ` (failure: ${failInfo.toJSON().join(', ')})`;
+    const failures = failInfo === undefined ? [] : failureNames(failInfo);
+    const failure = failures.length === 0 ? '' : ` (failure: ${failures.join(', ')})`;
     const name = STATUS_NAMES[status] ?? 'unknown';
     throw new PortcullisError(
       'ERR_TIMESTAMP_INVALID',

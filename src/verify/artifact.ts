@@ -27,6 +27,8 @@ export interface ArtifactVerificationRequest {
   readonly repository: string;
   /** The artifact, resolved from the reference. */
   readonly artifact: Descriptor;
+  /** Key/value pairs the signed payload must carry (notation's --user-metadata). */
+  readonly userMetadata?: Readonly<Record<string, string>>;
 }
 
 export interface ArtifactVerificationOptions {
@@ -130,7 +132,13 @@ export async function verifyArtifact(request: ArtifactVerificationRequest, optio
     try {
       const { mediaType, bytes } = await loadSignature(options.source, descriptor);
       result = await verifySignature(
-        { signature: descriptor.digest, envelopeMediaType: mediaType, envelope: bytes, artifact: request.artifact },
+        {
+          signature: descriptor.digest,
+          envelopeMediaType: mediaType,
+          envelope: bytes,
+          artifact: request.artifact,
+          ...(request.userMetadata === undefined ? {} : { userMetadata: request.userMetadata }),
+        },
         {
           statement,
           trustStores: options.trustStores,

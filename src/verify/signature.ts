@@ -19,6 +19,8 @@ export interface SignatureInput {
   readonly envelope: Uint8Array;
   /** The artifact the signature must be about (resolved from the reference, never from the signature). */
   readonly artifact: Descriptor;
+  /** Key/value pairs that must appear, with equal values, in the signed payload's annotations. */
+  readonly userMetadata?: Readonly<Record<string, string>>;
 }
 
 export interface SignatureVerificationOptions {
@@ -62,6 +64,11 @@ function checkIntegrity(input: SignatureInput, options: SignatureVerificationOpt
       'ERR_PAYLOAD_MISMATCH',
       `content descriptor mismatch: the signature covers ${targetArtifact.mediaType} ${targetArtifact.digest} (${targetArtifact.size} bytes), not ${input.artifact.mediaType} ${input.artifact.digest} (${input.artifact.size} bytes)`,
     );
+  }
+  for (const [key, value] of Object.entries(input.userMetadata ?? {})) {
+    if (targetArtifact.annotations?.[key] !== value) {
+      throw new PortcullisError('ERR_METADATA_MISMATCH', `unable to find specified metadata in the signature: "${key}" = "${value}"`);
+    }
   }
   return envelope;
 }

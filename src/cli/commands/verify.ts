@@ -15,6 +15,18 @@ export interface VerifyCommandOptions {
   readonly scope?: string;
   readonly output?: string;
   readonly maxSignatureAttempts?: string;
+  readonly userMetadata?: readonly string[];
+}
+
+function parseMetadata(pairs: readonly string[] | undefined): Record<string, string> | undefined {
+  if (pairs === undefined || pairs.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new PortcullisError('ERR_INPUT_INVALID', `--user-metadata "${pair}" must be KEY=VALUE`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
 }
 
 /** `portcullis verify --oci-layout <dir>@<digest>|<dir>:<tag> [--scope registry/repo]`. */
@@ -24,6 +36,7 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
   if (opts.ociLayout !== true) {
     throw new PortcullisError('ERR_INPUT_INVALID', 'registry references are not supported yet: pass --oci-layout with <dir>@<digest> or <dir>:<tag>');
   }
+  const userMetadata = parseMetadata(opts.userMetadata);
   const ref = parseLayoutReference(reference);
   const { policy } = await loadTrustPolicyFile(opts.configDir);
   const layout = await OciLayout.open(ref.dir);
@@ -35,7 +48,7 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
   const statement = selectStatement(policy, repository, reference);
   const trustStores = await loadTrustStores(opts.configDir, statement.trustStores, cache);
   const result = await verifyArtifact(
-    { reference, repository, artifact },
+    { reference, repository, artifact, ...(userMetadata === undefined ? {} : { userMetadata }) },
     { policy, trustStores, source: layoutSignatureSource(layout), at: io.now(), maxSignatureAttempts: max, certificateCache: cache },
   );
   const report = toReport(result);

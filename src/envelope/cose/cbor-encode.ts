@@ -79,6 +79,9 @@ function write(value: CborValue, out: Uint8Array[], depth: number): void {
     out.push(head(4, items.length));
     for (const item of items) write(item, out, depth + 1);
   } else {
+    if (!(value instanceof Map) && !isPlainObject(value)) {
+      throw new PortcullisError('ERR_INPUT_INVALID', 'only plain objects and Maps can be encoded as CBOR maps');
+    }
     const entries: [number | string, CborValue][] =
       value instanceof Map ? [...(value as ReadonlyMap<number | string, CborValue>)] : Object.entries(value);
     const encoded = entries.map(([k, v]) => {
@@ -94,4 +97,9 @@ function write(value: CborValue, out: Uint8Array[], depth: number): void {
       write(v, out, depth + 1);
     }
   }
+}
+
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }

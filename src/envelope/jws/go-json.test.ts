@@ -22,5 +22,7 @@ describe('Go-compatible JSON encoding', () => {
     expect(() => goJsonStringify(Number.NaN)).toThrow();
     expect(() => goJsonStringify(undefined)).toThrow();
     expect(() => goJsonStringify(new Date(0))).toThrow();
+    expect(() => goJsonStringify(new Uint8Array([1]))).toThrow();
+    expect(() => goJsonStringify(new Set([1]))).toThrow();
   });
 });

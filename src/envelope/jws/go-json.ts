@@ -31,8 +31,10 @@ function encode(value: unknown, depth: number): string {
       throw new PortcullisError('ERR_INPUT_INVALID', `cannot encode a value of type ${typeof value} as JSON`);
   }
   if (Array.isArray(value)) return `[${value.map((v) => encode(v, depth + 1)).join(',')}]`;
-  if (value instanceof Date) {
-    throw new PortcullisError('ERR_INPUT_INVALID', 'format dates before encoding them as JSON');
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (!(value instanceof Map) && proto !== Object.prototype && proto !== null) {
+    // Dates, byte arrays and class instances have no single JSON form; the caller must choose one.
+    throw new PortcullisError('ERR_INPUT_INVALID', 'only plain objects, Maps and arrays can be encoded as JSON');
   }
   const entries = value instanceof Map ? [...value.entries()] : Object.entries(value);
   for (const [k] of entries) {

@@ -63,6 +63,8 @@ export interface ArtifactVerification {
 
 export const DEFAULT_MAX_SIGNATURE_ATTEMPTS = 100;
 
+const SIGNATURE_LEVEL_FAILURES: ReadonlySet<string> = new Set(['ERR_SIGNATURE_MANIFEST_INVALID', 'ERR_DIGEST_MISMATCH', 'ERR_SIZE_LIMIT']);
+
 function warningsOf(result: SignatureVerification): Warning[] {
   return result.checks
     .filter((c) => c.status === 'logged')
@@ -151,8 +153,9 @@ export async function verifyArtifact(request: ArtifactVerificationRequest, optio
     } catch (thrown) {
       const error = toPortcullisError(thrown, 'ERR_INTERNAL');
       if (error.code === 'ERR_TRUSTSTORE_NOT_FOUND') throw error.withContext(context);
-      if (error.code !== 'ERR_SIGNATURE_MANIFEST_INVALID') throw error.withContext(context);
-      // A malformed signature manifest is that signature failing integrity, not the whole run.
+      if (!SIGNATURE_LEVEL_FAILURES.has(error.code)) throw error.withContext(context);
+      // A malformed, oversized or tampered signature manifest or envelope is that signature
+      // failing integrity, not the whole run: junk pushed beside a good signature must not block it.
       const failed = error.withContext({ ...context, signature: descriptor.digest });
       result = {
         signature: descriptor.digest,

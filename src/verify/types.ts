@@ -49,7 +49,7 @@ export interface SignatureVerification {
   /** One entry per check, in CHECKS order. */
   readonly checks: readonly CheckResult[];
   /** The enforced failure that rejected the signature, if any. */
-  readonly failure?: { readonly check: import('../policy/types.js').CheckName; readonly error: PortcullisError };
+  readonly failure?: { readonly check: CheckName; readonly error: PortcullisError };
   /** What was learnt about the signature (absent when it could not even be parsed). */
   readonly details?: SignatureDetails;
 }
@@ -67,6 +67,6 @@ export interface SignatureDetails {
 }
 
 export interface Warning {
-  readonly check: import('../policy/types.js').CheckName;
+  readonly check: CheckName;
   readonly message: string;
 }

@@ -13,7 +13,7 @@ describe('deterministic CBOR encoding', () => {
 
   it('orders map keys canonically: shorter encodings first, then bytewise', () => {
     const map = new Map<number | string, number>([['bb', 0], [33, 0], ['a', 0], [3, 0], [-1, 0], [1, 0]]);
-    expect(hex(map)).toBe('a6' + '0100' + '0300' + '2000' + '616100' + '182100' + '62626200');
+    expect(hex(map)).toBe('a6' + '0100' + '0300' + '2000' + '182100' + '616100' + '62626200');
   });
 
   it('encodes tags, byte strings, text, booleans, null and floats', () => {

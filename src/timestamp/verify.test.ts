@@ -137,13 +137,11 @@ describe('timestamp verification against the tspclient-go CMS vectors (E15-E25)'
     );
   });
 
-  it('never accepts a token with a corrupted embedded certificate (E16)', () => {
-    // The origin fails at certificate parsing (version -1). Portcullis' certificate parser is
-    // lenient about the version, so the failure comes from the ESSCertIDv2 hash instead.
-    const error = failure(() =>
-      verifyTimestamp(cms('TimeStampTokenWithInvalidCertificates.p7s'), { signature: NOTATION, trustedRoots: R3 }),
-    );
-    expect(error.code).toBe('ERR_TIMESTAMP_INVALID');
+  it('rejects a token with a corrupted embedded certificate at parsing (E16)', () => {
+    // The embedded certificate claims version 0 (encoded -1); like the origin, parsing fails.
+    const error = failure(() => cms('TimeStampTokenWithInvalidCertificates.p7s'));
+    expect(['ERR_TIMESTAMP_INVALID', 'ERR_CERT_MALFORMED']).toContain(error.code);
+    expect(error.message).toMatch(/version/);
   });
 
   it('rejects a SignerInfo whose version does not fit its identifier (E18)', () => {

@@ -155,6 +155,10 @@ export function parseCertificate(der: Uint8Array): Certificate {
     const node = new NodeX509(der);
     const asn = AsnConvert.parse(der, AsnCertificate);
     const tbs = asn.tbsCertificate;
+    // RFC 5280 §4.1.2.1: v1, v2 or v3 (encoded 0..2). Anything else is a corrupt certificate.
+    if (!(tbs.version >= 0 && tbs.version <= 2)) {
+      throw new PortcullisError('ERR_CERT_MALFORMED', `certificate version ${tbs.version + 1} is not v1, v2 or v3`);
+    }
     const subjectDer = new Uint8Array(AsnConvert.serialize(tbs.subject));
     const issuerDer = new Uint8Array(AsnConvert.serialize(tbs.issuer));
     const subjectRdns = parseName(subjectDer);

@@ -10,20 +10,23 @@ const ALLOWED = {
   errors: [],
   util: ['errors'],
   oci: ['errors', 'util'],
+  reference: ['errors', 'util'],
   x509: ['errors', 'util', 'envelope-types'],
   timestamp: ['errors', 'util', 'x509'],
   envelope: ['errors', 'util', 'oci', 'x509'],
   policy: ['errors', 'util', 'x509'],
   verify: ['errors', 'util', 'oci', 'x509', 'timestamp', 'envelope', 'policy'],
   layout: ['errors', 'util', 'oci'],
+  registry: ['errors', 'util', 'oci', 'reference'],
+  revocation: ['errors', 'util', 'x509', 'verify'],
   config: ['errors', 'util', 'x509', 'policy', 'envelope'],
-  signing: ['errors', 'util', 'oci', 'x509', 'envelope', 'timestamp'],
-  cli: ['errors', 'util', 'oci', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'layout', 'config', 'signing'],
+  signing: ['errors', 'util', 'oci', 'x509', 'envelope', 'timestamp', 'config'],
+  cli: ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'layout', 'registry', 'revocation', 'config', 'signing'],
 };
 const FOLDERS = Object.keys(ALLOWED);
 
 // The pure core: no I/O, no clock, no runtime frameworks.
-const PURE = ['errors', 'util', 'oci', 'x509', 'timestamp', 'envelope', 'policy', 'verify'];
+const PURE = ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify'];
 const IO_MODULES = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'http', 'node:http', 'https', 'node:https',
   'net', 'node:net', 'tls', 'node:tls', 'child_process', 'node:child_process', 'undici', 'fastify', 'pino',
   'prom-client', 'lru-cache', '@kubernetes/client-node'];

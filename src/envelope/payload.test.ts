@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PortcullisError } from '../errors/index.js';
 import { parsePayload } from './payload.js';
+import { codeOf } from '../../test/helpers/errors.js';
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PortcullisError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a PortcullisError');
-}
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const DIGEST = 'sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9';

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PortcullisError } from '../errors/index.js';
 import { CertificateCache } from '../x509/certificate.js';
 import { parseEnvelope, parsePayload, type VerifiedEnvelope } from './index.js';
+import { codeOf } from '../../test/helpers/errors.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../../shared/vectors');
 const read = (rel: string): Uint8Array => new Uint8Array(readFileSync(path.join(VECTORS, rel)));
@@ -19,15 +19,6 @@ function layoutEnvelope(layout: string, manifestDigest: string): { mediaType: st
   return { mediaType: layer.mediaType, bytes: blob(layer.digest) };
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PortcullisError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a PortcullisError, but the call succeeded');
-}
 
 const jws = (rel: string): VerifiedEnvelope => parseEnvelope('application/jose+json', read(rel));
 

@@ -200,6 +200,18 @@ export const ERROR_CODES = {
     summary: 'A signing key or its certificate cannot be used (unreadable, unsupported type, mismatch).',
     remedy: 'Regenerate the key or fix signingkeys.json.',
   },
+  ERR_PLUGIN_NOT_FOUND: {
+    summary: 'The signing plugin executable is missing, a symlink, not a regular file or not executable.',
+    remedy: 'Install it as <config>/plugins/<name>/notation-<name> (a regular executable file).',
+  },
+  ERR_PLUGIN_FAILED: {
+    summary: 'A signing plugin failed, timed out, broke the plugin contract or returned a signature that does not check out.',
+    remedy: 'Read the plugin error code and message; check the key id and plugin configuration.',
+  },
+  ERR_TIMESTAMP_FAILED: {
+    summary: 'The RFC 3161 timestamp authority could not be reached or gave an unusable answer while signing.',
+    remedy: 'Check --timestamp-url and --timestamp-root-cert, and that the TSA is up.',
+  },
   ERR_INTERNAL: {
     summary: 'An unexpected internal error.',
     remedy: 'Report it with the message and the input that caused it.',

@@ -6,6 +6,7 @@ import { CertificateCache, parseCertificate, type Certificate } from '../x509/ce
 import { parseTimestampToken } from './token.js';
 import { buildTsaChain } from './tsa-chain.js';
 import { verifyTimestamp, type TimestampVerification } from './verify.js';
+import { caught as failure } from '../../test/helpers/errors.js';
 
 const DAY = 24 * 3600_000;
 
@@ -18,15 +19,6 @@ function verifyDer(
   return verifyTimestamp(parseTimestampToken(der, cache), { signature, trustedRoots });
 }
 
-function failure(run: () => unknown): PortcullisError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PortcullisError);
-    return error as PortcullisError;
-  }
-  throw new Error('expected a PortcullisError');
-}
 
 describe('timestamp tokens from a real openssl ts authority', () => {
   const tsas: TestTsa[] = [];

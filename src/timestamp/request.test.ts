@@ -2,22 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestTsa } from '../../test/helpers/tsa.js';
-import { PortcullisError } from '../errors/index.js';
 import { parseCertificate, type Certificate } from '../x509/certificate.js';
 import { bigintFromInteger, integerFromBigint } from './integer.js';
 import { buildTimestampRequest, parseTimestampResponse } from './request.js';
 import { parseTimestampToken } from './token.js';
 import { verifyTimestamp } from './verify.js';
+import { caught as failure } from '../../test/helpers/errors.js';
 
-function failure(run: () => unknown): PortcullisError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PortcullisError);
-    return error as PortcullisError;
-  }
-  throw new Error('expected a PortcullisError');
-}
 
 describe('timestamp request and response', () => {
   let tsa: TestTsa;

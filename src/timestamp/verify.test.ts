@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PortcullisError } from '../errors/index.js';
 import { parseCertificateFile, type Certificate } from '../x509/certificate.js';
 import { identifySigner } from './signer-info.js';
 import { parseTimestampToken, type TimestampToken } from './token.js';
 import { accuracyMsOf, verifyTimestamp, type TimestampVerification } from './verify.js';
+import { caught as failure } from '../../test/helpers/errors.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../../shared/vectors');
 const read = (rel: string): Uint8Array => new Uint8Array(readFileSync(path.join(VECTORS, rel)));
@@ -23,15 +23,6 @@ const DIGICERT = certs('notation-go/truststore/x509/tsa/test-mismatch/DigiCertTS
 
 const NOTATION = new TextEncoder().encode('notation');
 
-function failure(run: () => unknown): PortcullisError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PortcullisError);
-    return error as PortcullisError;
-  }
-  throw new Error('expected a PortcullisError');
-}
 
 describe('timestamp verification against the tspclient-go vectors (E)', () => {
   it('verifies a GlobalSign token against the R3 root at its genTime (E1, E3)', () => {

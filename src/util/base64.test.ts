@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PortcullisError } from '../errors/index.js';
 import { decodeBase64, decodeBase64Url, encodeBase64, encodeBase64Url } from './base64.js';
+import { codeOf } from '../../test/helpers/errors.js';
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PortcullisError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a PortcullisError');
-}
 
 describe('base64url without padding', () => {
   it('decodes the URL-safe alphabet', () => {

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PortcullisError } from '../errors/index.js';
 import { parseStrictJson } from './strict-json.js';
+import { codeOf } from '../../test/helpers/errors.js';
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PortcullisError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a PortcullisError');
-}
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 

@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPortcullisError } from '../errors/index.js';
 import { EXT, Pki, codeSigningChain, type Issued, type KeyAlg } from '../../test/helpers/pki.js';
 import { parseCertificate, parseCertificateFile, type Certificate } from './certificate.js';
 import { MAX_CHAIN_LENGTH, validateCertificateChain } from './chain.js';
+import { expectFailure } from '../../test/helpers/errors.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../../shared/vectors');
 const X509 = path.join(VECTORS, 'notation-core-go/x509');
@@ -17,18 +17,6 @@ function load(file: string): Certificate {
 const req = (name: string): Certificate => load(`cert-requirements/${name}.pem`);
 
 /** Runs `fn`, expecting a PortcullisError with `code` whose message contains `part`. */
-function expectFailure(fn: () => unknown, code: string, part?: string): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(isPortcullisError(thrown), `expected a PortcullisError, got ${String(thrown)}`).toBe(true);
-  if (!isPortcullisError(thrown)) return;
-  expect(thrown.code).toBe(code);
-  if (part !== undefined) expect(thrown.message).toContain(part);
-}
 
 describe('certificate chain: notation-core-go code-signing vectors (C3)', () => {
   const root = req('rootCert');

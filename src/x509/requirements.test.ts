@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isPortcullisError } from '../errors/index.js';
 import { parseCertificateFile, type Certificate } from './certificate.js';
 import { validateCaCertificate, validateLeafCertificate, type CertificatePurpose } from './requirements.js';
+import { expectFailure } from '../../test/helpers/errors.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../../shared/vectors');
 const REQ = path.join(VECTORS, 'notation-core-go/x509/cert-requirements');
@@ -14,18 +14,6 @@ function req(name: string): Certificate {
   return certs[0] as Certificate;
 }
 
-function expectFailure(fn: () => unknown, code: string, part: string): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(isPortcullisError(thrown), `expected a PortcullisError, got ${String(thrown)}`).toBe(true);
-  if (!isPortcullisError(thrown)) return;
-  expect(thrown.code).toBe(code);
-  expect(thrown.message).toContain(part);
-}
 
 const BOTH: CertificatePurpose[] = ['codeSigning', 'timestamping'];
 

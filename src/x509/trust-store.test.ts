@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isPortcullisError } from '../errors/index.js';
 import { CertificateCache, parseCertificateFile, type Certificate } from './certificate.js';
 import { buildTrustStore, chainContainsTrustedCertificate, type TrustStoreFile, type TrustStoreType } from './trust-store.js';
+import { expectFailure } from '../../test/helpers/errors.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../../shared/vectors');
 const STORES = path.join(VECTORS, 'notation-go/truststore/x509');
@@ -20,18 +20,6 @@ function load(type: TrustStoreType, name: string): Certificate[] {
   return buildTrustStore(type, name, storeFiles(type, name));
 }
 
-function expectFailure(fn: () => unknown, code: string, part: string): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(isPortcullisError(thrown), `expected a PortcullisError, got ${String(thrown)}`).toBe(true);
-  if (!isPortcullisError(thrown)) return;
-  expect(thrown.code).toBe(code);
-  expect(thrown.message).toContain(part);
-}
 
 describe('trust store loading: notation-go vectors (B17)', () => {
   it('loads a ca store of PEM and DER files, including self-signed non-CA certificates (B17-1)', () => {

@@ -1,25 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPortcullisError } from '../errors/index.js';
 import { Pki, type Issued } from '../../test/helpers/pki.js';
 import { parseCertificate, parseCertificateFile, type Certificate } from './certificate.js';
 import { checkChainCoversInterval, checkChainValidAt, formatRfc1123Z, isValidAt } from './validity.js';
+import { caught } from '../../test/helpers/errors.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../../shared/vectors');
 
-function expectFailure(fn: () => unknown, code: string, message: string): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(isPortcullisError(thrown), `expected a PortcullisError, got ${String(thrown)}`).toBe(true);
-  if (!isPortcullisError(thrown)) return;
-  expect(thrown.code).toBe(code);
-  expect(thrown.message).toBe(message);
-}
 
 describe('RFC 1123Z formatting (Go time.RFC1123Z)', () => {
   it('formats UTC times with +0000', () => {
@@ -124,3 +112,7 @@ describe('certificate validity: notation vectors', () => {
     );
   });
 });
+
+function expectFailure(fn: () => unknown, code: string, message: string): void {
+  expect(caught(fn)).toMatchObject({ code, message });
+}

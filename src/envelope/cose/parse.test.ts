@@ -9,6 +9,7 @@ import { parseEnvelope } from '../index.js';
 import { signEnvelope, type SigningKey } from '../sign.js';
 import { CborTag, encodeCbor, type CborValue } from './cbor-encode.js';
 import { coseUnprotectedHeaderOf, prepareCoseFromParts } from './sign.js';
+import { codeOf } from '../../../test/helpers/errors.js';
 
 const COSE = 'application/cose';
 const CTY = 'application/vnd.cncf.notary.payload.v1+json';
@@ -21,15 +22,6 @@ const payload = new TextEncoder().encode(
   '{"targetArtifact":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9","size":517}}',
 );
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PortcullisError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a PortcullisError, but the envelope was accepted');
-}
 
 const time = (seconds: number): CborTag => new CborTag(1, seconds);
 

@@ -9,6 +9,7 @@ import { signPrimitive } from '../algorithms.js';
 import { parseEnvelope } from '../index.js';
 import { signEnvelope, type SigningKey } from '../sign.js';
 import { prepareJwsFromParts } from './sign.js';
+import { codeOf } from '../../../test/helpers/errors.js';
 
 const JWS = 'application/jose+json';
 const CTY = 'application/vnd.cncf.notary.payload.v1+json';
@@ -16,15 +17,6 @@ const payload = new TextEncoder().encode(
   '{"targetArtifact":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9","size":517}}',
 );
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PortcullisError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a PortcullisError, but the envelope was accepted');
-}
 
 /** A valid notary.x509 protected header, with overrides (undefined deletes a member). */
 function header(overrides: Record<string, unknown> = {}): Record<string, unknown> {

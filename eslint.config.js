@@ -16,17 +16,22 @@ const ALLOWED = {
   envelope: ['errors', 'util', 'oci', 'x509'],
   policy: ['errors', 'util', 'x509'],
   verify: ['errors', 'util', 'oci', 'x509', 'timestamp', 'envelope', 'policy'],
+  policyset: ['errors', 'util', 'x509', 'policy'],
   layout: ['errors', 'util', 'oci'],
   registry: ['errors', 'util', 'oci', 'reference'],
   revocation: ['errors', 'util', 'x509', 'verify'],
   config: ['errors', 'util', 'x509', 'policy', 'envelope'],
   signing: ['errors', 'util', 'oci', 'x509', 'envelope', 'timestamp', 'config'],
-  cli: ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'layout', 'registry', 'revocation', 'config', 'signing'],
+  'policy-source': ['errors', 'util', 'x509', 'policy', 'policyset'],
+  metrics: ['errors'],
+  executor: ['errors', 'util', 'oci', 'reference', 'x509', 'policy', 'verify', 'policyset', 'registry', 'revocation', 'metrics'],
+  http: ['errors', 'util', 'reference', 'policyset', 'executor', 'metrics'],
+  cli: ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'layout', 'registry', 'revocation', 'config', 'signing', 'policyset', 'policy-source', 'metrics', 'executor', 'http'],
 };
 const FOLDERS = Object.keys(ALLOWED);
 
 // The pure core: no I/O, no clock, no runtime frameworks.
-const PURE = ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify'];
+const PURE = ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'policyset'];
 const IO_MODULES = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'http', 'node:http', 'https', 'node:https',
   'net', 'node:net', 'tls', 'node:tls', 'child_process', 'node:child_process', 'undici', 'fastify', 'pino',
   'prom-client', 'lru-cache', '@kubernetes/client-node'];

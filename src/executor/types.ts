@@ -1,0 +1,60 @@
+import type { EnforcementAction } from '../policyset/types.js';
+
+/**
+ * The seam between the HTTP edge (AdmissionReview, Gatekeeper) and the verification engine.
+ * The edge turns wire formats into ImageCheckRequests and decisions back into responses; it
+ * knows nothing of registries, caches or Notary.
+ */
+
+/** Registry credentials that come with a request (a pod's imagePullSecrets, already decoded). */
+export interface RequestCredentials {
+  /** Stable identity for cache keys, e.g. `secret:team-a/regcred@<resourceVersion>`; never the secret itself. */
+  readonly identity: string;
+  /** Docker config.json `auths` content: registry host → { username, password } or { auth }. */
+  readonly auths: Readonly<Record<string, { readonly username?: string; readonly password?: string; readonly auth?: string; readonly identitytoken?: string }>>;
+}
+
+export interface ImageCheckRequest {
+  /** The image string as written in the pod spec. */
+  readonly image: string;
+  readonly namespace: string;
+  readonly credentials?: readonly RequestCredentials[];
+  /** Absolute deadline (epoch ms) by which an answer is needed. */
+  readonly deadline: number;
+}
+
+/** The verdict of one policy document on one image. */
+export interface PolicyVerdict {
+  /** `TrustPolicy team-a/prod` or `ClusterTrustPolicy baseline`. */
+  readonly policy: string;
+  readonly enforcementAction: EnforcementAction;
+  readonly verified: boolean;
+  /** The trust policy statement that applied. */
+  readonly statement?: string;
+  readonly failedCheck: string | null;
+  readonly code: string | null;
+  readonly message: string;
+  readonly warnings: readonly string[];
+}
+
+export interface ImageDecision {
+  readonly image: string;
+  /** The resolved digest, when resolution succeeded. */
+  readonly digest?: string;
+  /** `registry/repository@digest`, for the mutating webhook. */
+  readonly pinned?: string;
+  readonly allowed: boolean;
+  readonly verdicts: readonly PolicyVerdict[];
+  readonly warnings: readonly string[];
+  /** Set when no verdict could be reached (registry down, deadline): the failure policy decided. */
+  readonly error?: { readonly code: string; readonly message: string; readonly failurePolicyApplied: 'fail' | 'ignore' };
+  /** A one-line, actionable reason when not allowed. */
+  readonly reason?: string;
+}
+
+export interface ImageVerifier {
+  /** Decides each image; never throws for per-image problems (they are in the decision). */
+  check(request: ImageCheckRequest): Promise<ImageDecision>;
+  /** Whether the first policy snapshot is loaded (for /readyz). */
+  ready(): boolean;
+}

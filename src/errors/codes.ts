@@ -56,6 +56,16 @@ export const ERROR_CODES = {
     summary: 'A trust store holds a file that is not a certificate, a non-CA leaf, a symlink, a subdirectory, or nothing.',
     remedy: 'Keep only CA or self-signed certificates (roots for tsa stores) as regular files in the store.',
   },
+  ERR_TRUSTSTORE_REF_NOT_FOUND: {
+    summary: 'A TrustStore or ClusterTrustStore certificateRef names a Secret, ConfigMap or key that does not exist (or cannot be decoded).',
+    remedy: 'Create the Secret or ConfigMap with that key in the namespace the reference names, or fix the reference.',
+  },
+
+  // --- policy resources (TrustPolicy, ClusterTrustPolicy, TrustStore, ClusterTrustStore) ----
+  ERR_RESOURCE_INVALID: {
+    summary: 'A portcullis.dev resource or policy manifest file is malformed: unparsable YAML, unknown kind or apiVersion, missing name, bad field, unknown enforcementAction or selector operator, or defined twice.',
+    remedy: 'Fix the resource or file named in the message; until then it has no effect and the namespaces it covers are denied.',
+  },
 
   // --- signature manifest, envelope and payload (integrity) --------------------------------
   ERR_SIGNATURE_MANIFEST_INVALID: {
@@ -183,6 +193,56 @@ export const ERROR_CODES = {
     remedy: 'Remove stale signatures or raise --max-signature-attempts.',
   },
 
+  // --- image references and registries -----------------------------------------------------
+  ERR_REF_INVALID: {
+    summary: 'An image reference is not `[registry/]repository[:tag][@digest]` in the distribution grammar.',
+    remedy: 'Fix the part the message names (lower-case repository, tag of at most 128 characters, sha256/384/512 digest).',
+  },
+  ERR_REF_DIGEST_MISMATCH: {
+    summary: 'The tag of a `name:tag@digest` reference points to a different digest in the registry.',
+    remedy: 'The tag moved since the reference was written: use the digest alone, or update the reference.',
+  },
+  ERR_REGISTRY_UNREACHABLE: {
+    summary: 'The registry cannot be reached (connection refused or reset, DNS failure, plain HTTP refused).',
+    remedy: 'Check the registry host and port, network policy and proxies; plain HTTP needs the plainHttp option.',
+  },
+  ERR_REGISTRY_TLS: {
+    summary: 'The TLS connection to the registry failed (untrusted or invalid certificate, handshake error).',
+    remedy: 'Give the registry\'s CA certificate for that host, or fix the registry certificate.',
+  },
+  ERR_REGISTRY_UNAUTHORIZED: {
+    summary: 'The registry (or its token server) rejected the credentials, or none were available.',
+    remedy: 'Check the credentials for the registry host (docker config.json, credential helper, pull secret).',
+  },
+  ERR_REGISTRY_DENIED: {
+    summary: 'The registry refused access to the repository (403) for the credentials given.',
+    remedy: 'Grant the identity pull (or push) access to the repository named in the message.',
+  },
+  ERR_REGISTRY_NOT_FOUND: {
+    summary: 'The repository, manifest, tag or blob does not exist in the registry.',
+    remedy: 'Check the reference; the message names the registry, repository and what was missing.',
+  },
+  ERR_REGISTRY_TIMEOUT: {
+    summary: 'The registry operation did not finish within its deadline (or was cancelled).',
+    remedy: 'Check registry latency; raise the timeout only if the registry is known to be slow.',
+  },
+  ERR_REGISTRY_RATE_LIMITED: {
+    summary: 'The registry answered 429 Too Many Requests and its Retry-After does not fit in the deadline.',
+    remedy: 'Wait, authenticate (anonymous limits are lower), or mirror the images to a registry you control.',
+  },
+  ERR_REGISTRY_UNAVAILABLE: {
+    summary: 'The registry answered with a server error (5xx) that did not clear within the retries.',
+    remedy: 'Retry later; check the registry\'s status.',
+  },
+  ERR_REGISTRY_RESPONSE: {
+    summary: 'The registry answered in violation of the distribution spec (unexpected status, header or body).',
+    remedy: 'Report it to the registry operator with the message; the registry may not support this operation.',
+  },
+  ERR_CREDENTIAL_HELPER: {
+    summary: 'A docker credential helper failed, timed out or printed malformed output.',
+    remedy: 'Run `docker-credential-<name> get` by hand with the server URL on stdin and fix what it reports.',
+  },
+
   // --- OCI layout and keys -----------------------------------------------------------------
   ERR_LAYOUT_INVALID: {
     summary: 'The OCI image layout is unreadable or malformed.',
@@ -211,6 +271,23 @@ export const ERROR_CODES = {
   ERR_TIMESTAMP_FAILED: {
     summary: 'The RFC 3161 timestamp authority could not be reached or gave an unusable answer while signing.',
     remedy: 'Check --timestamp-url and --timestamp-root-cert, and that the TSA is up.',
+  },
+  // --- admission webhook and Gatekeeper provider --------------------------------------------
+  ERR_ADMISSION_INVALID: {
+    summary: 'An AdmissionReview or Gatekeeper ProviderRequest body is malformed (not JSON, wrong apiVersion/kind, missing or mistyped fields).',
+    remedy: 'Send admission.k8s.io/v1 AdmissionReview (or externaldata.gatekeeper.sh ProviderRequest) as the message describes; check the webhook configuration.',
+  },
+  ERR_BODY_TOO_LARGE: {
+    summary: 'A request body is larger than the webhook\'s body limit.',
+    remedy: 'Check what is sending it; raise the bodyLimit setting only if such objects are legitimate.',
+  },
+  ERR_UNSUPPORTED_KIND: {
+    summary: 'The webhook received a kind it does not check; it was allowed with a warning.',
+    remedy: 'Limit the webhook configuration rules to pods, pods/ephemeralcontainers and the workload kinds Portcullis handles.',
+  },
+  ERR_DEADLINE_EXCEEDED: {
+    summary: 'No decision was reached within the request deadline (the webhook timeout minus the safety margin).',
+    remedy: 'Check registry latency and the failure policy; raise the webhook timeout if registries are known to be slow.',
   },
   ERR_INTERNAL: {
     summary: 'An unexpected internal error.',

@@ -6,6 +6,8 @@ export interface CliIo {
   /** The clock: read once per command and passed down to the pure core. */
   readonly now: () => Date;
   readonly isTty: boolean;
+  /** All of standard input (for --password-stdin). */
+  readonly readStdin: () => Promise<string>;
 }
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2 } as const;
@@ -17,5 +19,10 @@ export function processIo(): CliIo {
     env: process.env,
     now: () => new Date(),
     isTty: process.stdout.isTTY === true,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
   };
 }

@@ -5,6 +5,12 @@ import { certAddCommand, certGenerateTestCommand, certListCommand } from './comm
 import { inspectCommand } from './commands/inspect.js';
 import { policyShowCommand, policyValidateCommand } from './commands/policy.js';
 import { verifyCommand } from './commands/verify.js';
+import { signCommand } from './commands/sign.js';
+import { discoverCommand } from './commands/discover.js';
+import { copyCommand } from './commands/copy.js';
+import { loginCommand } from './commands/login.js';
+import { collect } from './pairs.js';
+import { addRegistryOptions } from './registry-options.js';
 import { EXIT, type CliIo } from './io.js';
 
 const VERSION = '0.1.0';
@@ -31,29 +37,77 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       status = await fn(...args);
     };
 
-  program
+  addRegistryOptions(
+    program
+      .command('sign')
+      .description('sign an artifact in a registry (a tag is signed by its digest) and push the signature')
+      .argument('<reference>', 'registry/repository:tag or @digest')
+      .option('-k, --key <name>', 'signing key from signingkeys.json (default: the default key)')
+      .option('--signature-format <format>', 'jws or cose', 'jws')
+      .option('-e, --expiry <duration>', 'signature expiry, e.g. 24h, 30m, 7d')
+      .option('--timestamp-url <url>', 'RFC 3161 timestamp authority URL')
+      .option('--timestamp-root-cert <file>', 'root certificate of the timestamp authority (PEM or DER)')
+      .option('--plugin <name>', 'sign with the notation plugin notation-<name>')
+      .option('--id <keyId>', 'key id for the plugin')
+      .option('--plugin-config <key=value>', 'plugin configuration (repeatable)', collect)
+      .option('-m, --user-metadata <key=value>', 'annotation added to the signed payload (repeatable)', collect)
+      .option('-o, --output <format>', 'text or json', 'text'),
+  ).action(action(async (reference: string, opts: Record<string, never>, cmd: Command) => signCommand(reference, { ...opts, configDir: configDir(cmd) }, io)));
+
+  addRegistryOptions(
+    program
     .command('verify')
     .description('verify the signatures of an artifact against the trust policy')
-    .argument('<reference>', 'with --oci-layout: <dir>@<digest> or <dir>:<tag>')
+    .argument('<reference>', 'registry/repository:tag or @digest; with --oci-layout: <dir>@<digest> or <dir>:<tag>')
     .option('--oci-layout', 'the reference is an OCI image layout directory')
-    .option('--scope <repository>', 'registry/repository whose trust policy statement applies (for layouts)')
+    .option('--scope <repository>', 'registry/repository whose trust policy statement applies (default: the reference\'s; required for a layout to match a non-* statement)')
     .option('-o, --output <format>', 'text or json', 'text')
     .option('--max-signature-attempts <n>', 'failed signatures tolerated before giving up', '100')
-    .option('-m, --user-metadata <key=value>', 'metadata the signature must carry (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
-    .action(
+    .option('-m, --user-metadata <key=value>', 'metadata the signature must carry (repeatable)', collect),
+  ).action(
       action(async (reference: string, opts: Record<string, string | boolean | string[]>, cmd: Command) => {
         wantsJson = opts.output === 'json';
         return verifyCommand(reference, { ...opts, configDir: configDir(cmd) }, io);
       }),
     );
 
+  addRegistryOptions(
+    program
+      .command('inspect')
+      .description('list the signatures of an artifact with their attributes and certificate chains')
+      .argument('<reference>', 'registry reference; with --oci-layout: <dir>@<digest> or <dir>:<tag>')
+      .option('--oci-layout', 'the reference is an OCI image layout directory')
+      .option('-o, --output <format>', 'text or json', 'text'),
+  ).action(action(async (reference: string, opts: Record<string, string | boolean>) => inspectCommand(reference, opts, io)));
+
+  addRegistryOptions(
+    program
+      .command('discover')
+      .description('print the referrer graph of an artifact (signatures, SBOMs, their signatures)')
+      .argument('<reference>', 'registry reference; with --oci-layout: <dir>@<digest> or <dir>:<tag>')
+      .option('--oci-layout', 'the reference is an OCI image layout directory')
+      .option('--artifact-type <type>', 'only referrers of this type at the first level')
+      .option('--depth <n>', 'levels to follow (1-8)')
+      .option('-o, --output <format>', 'tree or json', 'tree'),
+  ).action(action(async (reference: string, opts: Record<string, string | boolean>) => discoverCommand(reference, opts, io)));
+
+  addRegistryOptions(
+    program
+      .command('copy')
+      .description('copy an image (and with -r its referrer graph) to another repository or registry')
+      .argument('<source>', 'source reference')
+      .argument('<destination>', 'destination reference (tag optional: the source tag is kept)')
+      .option('-r, --recursive', 'copy the referrer graph too (signatures, SBOMs and their signatures)'),
+  ).action(action(async (source: string, destination: string, opts: Record<string, string | boolean>) => copyCommand(source, destination, opts, io)));
+
   program
-    .command('inspect')
-    .description('list the signatures of an artifact with their attributes and certificate chains')
-    .argument('<reference>', 'with --oci-layout: <dir>@<digest> or <dir>:<tag>')
-    .option('--oci-layout', 'the reference is an OCI image layout directory')
-    .option('-o, --output <format>', 'text or json', 'text')
-    .action(action(async (reference: string, opts: Record<string, string | boolean>) => inspectCommand(reference, opts, io)));
+    .command('login')
+    .description('store registry credentials in the Docker config ($DOCKER_CONFIG/config.json or ~/.docker/config.json)')
+    .argument('<registry>', 'registry host[:port]')
+    .option('-u, --username <name>', 'username')
+    .option('-p, --password <password>', 'password or token')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(action(async (registry: string, opts: Record<string, string | boolean>) => loginCommand(registry, opts, io)));
 
   const policy = program.command('policy').description('trust policy commands');
   policy

@@ -21,6 +21,10 @@ export interface ImageCheckRequest {
   readonly credentials?: readonly RequestCredentials[];
   /** Absolute deadline (epoch ms) by which an answer is needed. */
   readonly deadline: number;
+  /** A dry-run AdmissionReview: decide as usual but cause no side effects beyond caching. */
+  readonly dryRun?: boolean;
+  /** Names of the pod's `spec.imagePullSecrets` (same namespace), until the executor resolves them into `credentials`. */
+  readonly pullSecretNames?: readonly string[];
 }
 
 /** The verdict of one policy document on one image. */

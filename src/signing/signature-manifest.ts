@@ -17,6 +17,8 @@ export interface SignatureManifestInput {
   /** SHA-256 hex of each chain certificate, leaf first (the thumbprint annotation). */
   readonly thumbprints: readonly string[];
   readonly signingTime: Date;
+  /** Extra manifest annotations (from an envelope-generating plugin); the Notary ones win. */
+  readonly annotations?: Readonly<Record<string, string>>;
   /** `legacy` writes the notation ≤ 1.1 shape (config media type), for compatibility tests. */
   readonly shape?: 'artifactType' | 'legacy';
 }
@@ -35,6 +37,7 @@ export function buildSignatureManifest(input: SignatureManifestInput): BuiltSign
     size: input.envelope.length,
   };
   const annotations = {
+    ...input.annotations,
     [THUMBPRINT_ANNOTATION]: JSON.stringify(input.thumbprints),
     'org.opencontainers.image.created': input.signingTime.toISOString().replace(/\.\d{3}Z$/, 'Z'),
   };

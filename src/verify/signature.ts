@@ -7,7 +7,7 @@ import { CHECKS, type CheckName, type TrustPolicyStatement } from '../policy/typ
 import type { CertificateCache } from '../x509/certificate.js';
 import { validateCertificateChain } from '../x509/index.js';
 import { checkAuthenticity } from './checks/authenticity.js';
-import { checkAuthenticTimestamp, type TimestampEvidence } from './checks/authentic-timestamp.js';
+import { checkAuthenticTimestamp, checkTimestampRevocation, type TimestampEvidence } from './checks/authentic-timestamp.js';
 import { checkExpiry } from './checks/expiry.js';
 import { checkRevocation } from './checks/revocation.js';
 import type { CheckResult, RevocationChecker, SignatureDetails, SignatureVerification, TrustStores } from './types.js';
@@ -133,9 +133,13 @@ export async function verifySignature(input: SignatureInput, options: SignatureV
     ['expiry', () => checkExpiry(envelope as VerifiedEnvelope, at)],
     [
       'authenticTimestamp',
-      () => {
+      async () => {
         const outcome = checkAuthenticTimestamp(envelope as VerifiedEnvelope, statement, options.trustStores, at, options.certificateCache);
         timestamp = outcome.timestamp;
+        // The TSA chain is revocation-checked as part of this check (notation-go does the same).
+        if (outcome.error === undefined && outcome.tsaChain !== undefined && options.revocation !== undefined) {
+          return checkTimestampRevocation(outcome.tsaChain, options.revocation, at);
+        }
         return outcome.error;
       },
     ],

@@ -13,7 +13,7 @@ export interface CliResult {
 }
 
 /** Runs the CLI in-process with captured output and an optional fixed clock. */
-export async function cli(args: readonly string[], options: { now?: Date; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export async function cli(args: readonly string[], options: { now?: Date; env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -22,6 +22,7 @@ export async function cli(args: readonly string[], options: { now?: Date; env?: 
     env: options.env ?? {},
     now: () => options.now ?? new Date(),
     isTty: false,
+    readStdin: async () => options.stdin ?? '',
   };
   const status = await run(args, io);
   return { status, stdout, stderr, json: <T>() => JSON.parse(stdout) as T };

@@ -1,15 +1,12 @@
 import { toPortcullisError } from '../../errors/index.js';
 import { parseEnvelope, parsePayload } from '../../envelope/index.js';
-import { OciLayout, parseLayoutReference } from '../../layout/index.js';
 import { parseManifest, toSignatureManifest } from '../../oci/manifest.js';
-import { MEDIA_TYPE } from '../../oci/media-types.js';
 import { accuracyMsOf, parseTimestampToken } from '../../timestamp/index.js';
-import { PortcullisError } from '../../errors/index.js';
 import { EXIT, type CliIo } from '../io.js';
-import { outputFormat } from '../options.js';
+import { outputFormat, type OutputFormat } from '../options.js';
+import { openTarget, type Target, type TargetOptions } from '../target.js';
 
-export interface InspectCommandOptions {
-  readonly ociLayout?: boolean;
+export interface InspectCommandOptions extends TargetOptions {
   readonly output?: string;
 }
 
@@ -26,20 +23,26 @@ interface SignatureView {
   error?: { code: string; message: string };
 }
 
-/** `portcullis inspect --oci-layout <ref>`: every signature with its attributes and chain, no trust decision. */
+/** `portcullis inspect <reference>` (or `--oci-layout`): every signature with its attributes and chain, no trust decision. */
 export async function inspectCommand(reference: string, opts: InspectCommandOptions, io: CliIo): Promise<number> {
   const format = outputFormat(opts.output);
-  if (opts.ociLayout !== true) throw new PortcullisError('ERR_INPUT_INVALID', 'registry references are not supported yet: pass --oci-layout');
-  const ref = parseLayoutReference(reference);
-  const layout = await OciLayout.open(ref.dir);
-  const artifact = await layout.resolve(ref);
+  const target = await openTarget(reference, opts, io);
+  try {
+    return await inspectTarget(target, format, io);
+  } finally {
+    await target.close();
+  }
+}
+
+async function inspectTarget(target: Target, format: OutputFormat, io: CliIo): Promise<number> {
+  const { reference, artifact, source } = target;
   const views: SignatureView[] = [];
-  for (const d of await layout.listReferrers(artifact, MEDIA_TYPE.notarySignature)) {
+  for (const d of await source.listSignatures(artifact)) {
     const view: SignatureView = { digest: d.digest };
     try {
-      const sig = toSignatureManifest(parseManifest(await layout.fetchManifest(d)));
+      const sig = toSignatureManifest(parseManifest(await source.fetchManifest(d)));
       view.mediaType = sig.envelope.mediaType;
-      const env = parseEnvelope(sig.envelope.mediaType, await layout.fetchBlob(sig.envelope));
+      const env = parseEnvelope(sig.envelope.mediaType, await source.fetchBlob(sig.envelope));
       view.signatureAlgorithm = env.algorithm;
       view.signingScheme = env.signed.signingScheme;
       const signed: Record<string, string> = { signingScheme: env.signed.signingScheme };

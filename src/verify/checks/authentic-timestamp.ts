@@ -2,9 +2,9 @@ import { PortcullisError, toPortcullisError } from '../../errors/index.js';
 import type { VerifiedEnvelope } from '../../envelope/types.js';
 import type { TrustPolicyStatement } from '../../policy/types.js';
 import { parseTimestampToken, verifyTimestamp } from '../../timestamp/index.js';
-import type { CertificateCache } from '../../x509/certificate.js';
+import type { Certificate, CertificateCache } from '../../x509/certificate.js';
 import { checkChainCoversInterval, checkChainValidAt, validateCertificateChain } from '../../x509/index.js';
-import type { TrustStores } from '../types.js';
+import type { RevocationChecker, TrustStores } from '../types.js';
 import { storeCertificates } from './authenticity.js';
 
 export interface TimestampEvidence {
@@ -16,6 +16,8 @@ export interface TimestampEvidence {
 export interface AuthenticTimestampOutcome {
   readonly error?: PortcullisError;
   readonly timestamp?: TimestampEvidence;
+  /** The verified TSA chain (signer first), for its revocation check. */
+  readonly tsaChain?: readonly Certificate[];
 }
 
 /**
@@ -61,9 +63,29 @@ export function checkAuthenticTimestamp(
     validateCertificateChain(verified.tsaChain, 'timestamping');
     const { notBefore, notAfter } = verified.interval;
     checkChainCoversInterval(chain, notBefore, notAfter);
-    return { timestamp: { genTime: verified.genTime, notBefore, notAfter } };
+    return { timestamp: { genTime: verified.genTime, notBefore, notAfter }, tsaChain: verified.tsaChain };
   } catch (error) {
     if (error instanceof PortcullisError && error.code === 'ERR_TRUSTSTORE_NOT_FOUND') throw error;
     return { error: toPortcullisError(error, 'ERR_TIMESTAMP_INVALID') };
   }
+}
+
+/**
+ * Revocation of the TSA chain, run whenever a timestamp was verified (notation-go verifier:
+ * "timestamping certificate … is revoked / revocation status is unknown"). It belongs to the
+ * authenticTimestamp check, not to revocation. No signing time is given: revoked means revoked.
+ */
+export async function checkTimestampRevocation(tsaChain: readonly Certificate[], checker: RevocationChecker, at: Date): Promise<PortcullisError | undefined> {
+  const result = await checker.check(tsaChain, { verificationTime: at });
+  if (result.status === 'good' || result.status === 'nonRevokable') return undefined;
+  const index = Math.max(0, result.certificates.findIndex((c) => c.status === result.status));
+  const subject = tsaChain[index]?.subject ?? '?';
+  const entry = result.certificates[index];
+  if (result.status === 'revoked') {
+    const when = entry?.revokedAt === undefined ? '' : ` at ${entry.revokedAt.toISOString()}`;
+    const why = entry?.reason === undefined ? '' : ` (reason: ${entry.reason})`;
+    return new PortcullisError('ERR_CERT_REVOKED', `timestamping certificate with subject "${subject}" is revoked${when}${why}`);
+  }
+  const detail = entry?.detail === undefined ? '' : `: ${entry.detail}`;
+  return new PortcullisError('ERR_REVOCATION_UNKNOWN', `timestamping certificate with subject "${subject}" revocation status is unknown${detail}`);
 }

@@ -1,0 +1,96 @@
+import { PortcullisError } from '../../errors/index.js';
+import type { Descriptor } from '../../oci/descriptor.js';
+import { EXIT, type CliIo } from '../io.js';
+import { openTarget, type TargetOptions } from '../target.js';
+
+export interface DiscoverCommandOptions extends TargetOptions {
+  readonly output?: string;
+  readonly artifactType?: string;
+  readonly depth?: string;
+}
+
+export interface ReferrerNode {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly artifactType: string | null;
+  readonly size: number;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly referrers: readonly ReferrerNode[];
+}
+
+// A referrer graph is attacker-shaped data: bound its depth and size.
+const MAX_DEPTH = 8;
+const MAX_NODES = 1000;
+
+async function walk(list: (d: Descriptor) => Promise<Descriptor[]>, subject: Descriptor, depth: number, seen: Set<string>, budget: { left: number }): Promise<ReferrerNode[]> {
+  if (depth <= 0) return [];
+  const out: ReferrerNode[] = [];
+  for (const d of await list(subject)) {
+    if (seen.has(d.digest)) continue; // a cycle (a referrer of itself) must not loop
+    if (--budget.left < 0) throw new PortcullisError('ERR_SIZE_LIMIT', `the referrer graph has more than ${MAX_NODES} nodes`);
+    seen.add(d.digest);
+    out.push({
+      digest: d.digest,
+      mediaType: d.mediaType,
+      artifactType: d.artifactType ?? null,
+      size: d.size,
+      annotations: d.annotations ?? {},
+      referrers: await walk(list, d, depth - 1, seen, budget),
+    });
+  }
+  return out;
+}
+
+/** oras-style tree: referrers grouped by artifact type under their subject. */
+export function renderTree(root: string, nodes: readonly ReferrerNode[]): string {
+  const lines = [root];
+  const render = (children: readonly ReferrerNode[], prefix: string): void => {
+    const groups = new Map<string, ReferrerNode[]>();
+    for (const n of children) {
+      const key = n.artifactType ?? n.mediaType;
+      groups.set(key, [...(groups.get(key) ?? []), n]);
+    }
+    const entries = [...groups.entries()];
+    entries.forEach(([type, members], gi) => {
+      const lastGroup = gi === entries.length - 1;
+      lines.push(`${prefix}${lastGroup ? '└── ' : '├── '}${type}`);
+      const groupPrefix = prefix + (lastGroup ? '    ' : '│   ');
+      members.forEach((m, mi) => {
+        const last = mi === members.length - 1;
+        lines.push(`${groupPrefix}${last ? '└── ' : '├── '}${m.digest}`);
+        render(m.referrers, groupPrefix + (last ? '    ' : '│   '));
+      });
+    });
+  };
+  render(nodes, '');
+  return `${lines.join('\n')}\n`;
+}
+
+/** `portcullis discover <reference> -o tree|json`: the referrer graph, recursively. */
+export async function discoverCommand(reference: string, opts: DiscoverCommandOptions, io: CliIo): Promise<number> {
+  const output = opts.output ?? 'tree';
+  if (output !== 'tree' && output !== 'json') throw new PortcullisError('ERR_INPUT_INVALID', `--output must be tree or json, got "${output}"`);
+  const depth = opts.depth === undefined ? MAX_DEPTH : Number(opts.depth);
+  if (!Number.isInteger(depth) || depth < 1 || depth > MAX_DEPTH) throw new PortcullisError('ERR_INPUT_INVALID', `--depth must be 1..${MAX_DEPTH}`);
+  const target = await openTarget(reference, opts, io);
+  try {
+    const filter = opts.artifactType;
+    // The filter applies to the first level only; what refers to a match is always shown.
+    let first = true;
+    const list = async (d: Descriptor): Promise<Descriptor[]> => {
+      const type = first ? filter : undefined;
+      first = false;
+      return target.listReferrers(d, type);
+    };
+    const referrers = await walk(list, target.artifact, depth, new Set([target.artifact.digest]), { left: MAX_NODES });
+    const root = `${target.reference.replace(/@sha\d+:[0-9a-f]+$/, '')}@${target.artifact.digest}`;
+    if (output === 'json') {
+      io.stdout(`${JSON.stringify({ reference: root, mediaType: target.artifact.mediaType, digest: target.artifact.digest, size: target.artifact.size, referrers }, null, 2)}\n`);
+    } else {
+      io.stdout(renderTree(root, referrers));
+    }
+    return EXIT.ok;
+  } finally {
+    await target.close();
+  }
+}

@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { PortcullisError } from '../errors/index.js';
+import type { ImageReference } from '../reference/index.js';
+import { DockerConfigCredentials, RegistryClient, StaticCredentials, type Credential, type CredentialProvider } from '../registry/index.js';
+import type { CliIo } from './io.js';
+import { positiveInteger } from './options.js';
+
+/** Options every registry command takes. */
+export interface RegistryCliOptions {
+  readonly plainHttp?: boolean;
+  readonly registryCa?: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly timeout?: string;
+  readonly insecureSkipTlsVerify?: boolean;
+}
+
+export function addRegistryOptions(cmd: Command): Command {
+  return cmd
+    .option('--plain-http', 'use HTTP instead of HTTPS (loopback registries use HTTP without it)')
+    .option('--registry-ca <file>', 'PEM CA bundle to trust for registry TLS')
+    .option('-u, --username <name>', 'registry username (default: Docker config credentials)')
+    .option('-p, --password <password>', 'registry password or token')
+    .option('--timeout <seconds>', 'deadline of each registry operation', '30');
+}
+
+/** Static credentials for the named registries first, then the Docker config (auths, credHelpers, credsStore). */
+class LayeredCredentials implements CredentialProvider {
+  constructor(
+    private readonly first: CredentialProvider,
+    private readonly then: CredentialProvider,
+  ) {}
+
+  async get(host: string): Promise<Credential | undefined> {
+    return (await this.first.get(host)) ?? (await this.then.get(host));
+  }
+}
+
+/**
+ * A RegistryClient for a command: credentials from -u/-p for the registries the command names,
+ * else from the Docker config; TLS with --registry-ca; plain HTTP only with --plain-http or for
+ * loopback registries.
+ */
+export async function openRegistryClient(opts: RegistryCliOptions, registries: readonly ImageReference[], io: CliIo): Promise<RegistryClient> {
+  if ((opts.username === undefined) !== (opts.password === undefined)) {
+    throw new PortcullisError('ERR_INPUT_INVALID', '--username and --password go together');
+  }
+  const docker = await DockerConfigCredentials.load({ env: io.env });
+  const credentials =
+    opts.username === undefined
+      ? docker
+      : new LayeredCredentials(
+          new StaticCredentials(Object.fromEntries(registries.map((r) => [r.registry, { username: opts.username as string, password: opts.password as string }]))),
+          docker,
+        );
+  let ca: string | undefined;
+  if (opts.registryCa !== undefined) {
+    try {
+      ca = await readFile(opts.registryCa, 'utf8');
+    } catch (cause) {
+      throw new PortcullisError('ERR_INPUT_INVALID', `cannot read --registry-ca "${opts.registryCa}": ${(cause as Error).message}`, { cause });
+    }
+  }
+  const timeoutMs = positiveInteger('--timeout', opts.timeout, 30) * 1000;
+  return new RegistryClient({
+    credentials,
+    timeoutMs,
+    userAgent: 'portcullis/0.1.0',
+    ...(opts.plainHttp === true ? { plainHttp: true } : {}),
+    ...(ca === undefined ? {} : { tls: () => ({ ca: ca as string }) }),
+  });
+}

@@ -1,0 +1,57 @@
+import { OciLayout, layoutSignatureSource, parseLayoutReference } from '../layout/index.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { parseReference } from '../reference/index.js';
+import type { SignatureSource } from '../verify/index.js';
+import type { CliIo } from './io.js';
+import { openRegistryClient, type RegistryCliOptions } from './registry-options.js';
+
+/** What verify and inspect work on: an artifact in an OCI layout or in a registry. */
+export interface Target {
+  /** The reference as the user gave it. */
+  readonly reference: string;
+  /** `registry/repository`, the trust policy scope ('' for a layout without --scope). */
+  readonly repository: string;
+  readonly artifact: Descriptor;
+  readonly source: SignatureSource;
+  listReferrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]>;
+  close(): Promise<void>;
+}
+
+export interface TargetOptions extends RegistryCliOptions {
+  readonly ociLayout?: boolean;
+  readonly scope?: string;
+}
+
+export async function openTarget(reference: string, opts: TargetOptions, io: CliIo): Promise<Target> {
+  if (opts.ociLayout === true) {
+    const ref = parseLayoutReference(reference);
+    const layout = await OciLayout.open(ref.dir);
+    const artifact = await layout.resolve(ref);
+    return {
+      reference,
+      // notation selects the statement for a layout by --scope; without one only a `*` statement applies.
+      repository: opts.scope ?? '',
+      artifact,
+      source: layoutSignatureSource(layout),
+      listReferrers: (subject, artifactType) => layout.listReferrers(subject, artifactType),
+      close: async () => undefined,
+    };
+  }
+  const ref = parseReference(reference);
+  const client = await openRegistryClient(opts, [ref], io);
+  try {
+    const artifact = await client.resolve(ref);
+    const repo = { registry: ref.registry, repository: ref.repository };
+    return {
+      reference,
+      repository: opts.scope ?? `${ref.registry}/${ref.repository}`,
+      artifact,
+      source: client.signatureSource(repo),
+      listReferrers: (subject, artifactType) => client.listReferrers(repo, subject, artifactType === undefined ? {} : { artifactType }),
+      close: () => client.close(),
+    };
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}

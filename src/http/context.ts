@@ -1,0 +1,62 @@
+import type { FastifyReply } from 'fastify';
+import type { ImageVerifier } from '../executor/types.js';
+import type { Endpoint, Metrics } from '../metrics/index.js';
+import type { FailurePolicy } from './check.js';
+
+/** What every route plugin receives in its options (no global decorators for domain services). */
+export interface RouteDeps {
+  readonly verifier: ImageVerifier;
+  readonly metrics: Metrics;
+  /** The configured webhook timeout, ms. */
+  readonly webhookTimeoutMs: number;
+  /** Subtracted from the timeout to leave time for the answer to travel back, ms. */
+  readonly marginMs: number;
+  /** Applied when a check does not finish by the deadline or the verifier throws. */
+  readonly failurePolicy: FailurePolicy;
+  /** The clock (epoch ms); injected so tests can control it. */
+  readonly now: () => number;
+}
+
+/** The JSON body of every 4xx/5xx answer that is not a Gatekeeper ProviderResponse. */
+export interface ErrorBody {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Fastify's own errors (body too large, bad JSON, wrong content type) as Portcullis codes. */
+export function classifyError(error: unknown): { status: number; code: string; message: string } {
+  const e = error as { statusCode?: unknown; code?: unknown; message?: unknown };
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  if (e?.code === 'ERR_ADMISSION_INVALID') return { status: 400, code: 'ERR_ADMISSION_INVALID', message };
+  if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e?.statusCode === 413) {
+    return { status: 413, code: 'ERR_BODY_TOO_LARGE', message: `request body is larger than the limit: ${message}` };
+  }
+  if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e?.statusCode === 415) {
+    return { status: 415, code: 'ERR_ADMISSION_INVALID', message: 'Content-Type must be application/json' };
+  }
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return { status: e.statusCode, code: 'ERR_ADMISSION_INVALID', message: `malformed request body: ${message}` };
+  }
+  return { status: 500, code: 'ERR_INTERNAL', message: `internal error: ${message}` };
+}
+
+/** Tracks one request for the in-flight gauge and the latency histogram. */
+export function track(deps: Pick<RouteDeps, 'metrics' | 'now'>, endpoint: Endpoint): { readonly started: number; end(): number } {
+  const started = deps.now();
+  const done = deps.metrics.startRequest(endpoint);
+  let ms: number | undefined;
+  return {
+    started,
+    end(): number {
+      if (ms !== undefined) return ms;
+      done();
+      ms = deps.now() - started;
+      deps.metrics.observeRequestDuration(endpoint, ms / 1000);
+      return ms;
+    },
+  };
+}
+
+export function sendError(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+  return reply.code(status).type('application/json').send(body);
+}

@@ -1,0 +1,208 @@
+import { watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:https';
+import type { Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+
+/**
+ * Serves a built app over HTTPS. One listener for the API server and Gatekeeper alike:
+ *
+ * - TLS 1.3 minimum by default: Gatekeeper (≥ 3.11) requires it of providers and the API server
+ *   speaks it; `minVersion: 'TLSv1.2'` is there for older clients.
+ * - `clientCaFile` turns on client-certificate verification during the handshake (Gatekeeper's
+ *   mTLS): a client without a certificate from that CA cannot connect at all. Probes then need
+ *   a client certificate too (or a tcpSocket/exec probe).
+ * - The certificate, key and client CA are re-read when their files change (the directory is
+ *   watched, so Kubernetes' atomic `..data` symlink swap is seen) and swapped in with
+ *   `setSecureContext`: new connections get the new certificate, open ones keep theirs. Files
+ *   that do not load (half-written, key and certificate mismatched) are logged and the old
+ *   context stays.
+ * - `stop()` stops accepting, lets in-flight requests finish (answers on kept-alive connections
+ *   carry `Connection: close`), and after `shutdownTimeoutMs` closes whatever is left.
+ */
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** PEM CA bundle; when set, clients must present a certificate issued by it. */
+  readonly clientCaFile?: string;
+  /** Default `TLSv1.3`. */
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+export interface ServerOptions {
+  readonly port: number;
+  /** Default `0.0.0.0` (in a pod); tests use `127.0.0.1`. */
+  readonly host?: string;
+  readonly tls: TlsFiles;
+  /** Watch the TLS files and reload on change. Default true. */
+  readonly watchTls?: boolean;
+  /** Wait this long after the last file event before reloading, ms. Default 250. */
+  readonly reloadDebounceMs?: number;
+  /** Also re-read the files on this interval, in case the platform drops file events, ms; 0 disables. Default 60000. */
+  readonly reloadPollMs?: number;
+  /** How long `stop()` waits for in-flight requests before closing connections, ms. Default 25000 (inside Kubernetes' 30 s grace period). */
+  readonly shutdownTimeoutMs?: number;
+  /** Idle keep-alive connections are closed after this long, ms. Default 65000: longer than the API server's idle timeout, so it closes first. */
+  readonly keepAliveTimeoutMs?: number;
+  /** Where reload and shutdown events are logged. Default the app's logger. */
+  readonly logger?: FastifyBaseLogger;
+}
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly port: number;
+  /** `https://host:port` (with `127.0.0.1` for a wildcard host). */
+  readonly url: string;
+  /** Re-reads the TLS files now. Resolves true when a new context was installed. */
+  reload(): Promise<boolean>;
+  /** Graceful shutdown; resolves once every connection is closed and the app is closed. */
+  stop(): Promise<void>;
+}
+
+interface Material {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca?: Buffer;
+}
+
+async function readMaterial(tls: TlsFiles): Promise<Material> {
+  const [cert, key, ca] = await Promise.all([
+    readFile(tls.certFile),
+    readFile(tls.keyFile),
+    tls.clientCaFile === undefined ? Promise.resolve(undefined) : readFile(tls.clientCaFile),
+  ]);
+  return { cert, key, ...(ca === undefined ? {} : { ca }) };
+}
+
+function contextOptions(m: Material, tls: TlsFiles): SecureContextOptions {
+  return { cert: m.cert, key: m.key, ...(m.ca === undefined ? {} : { ca: m.ca }), minVersion: tls.minVersion ?? 'TLSv1.3' };
+}
+
+function same(a: Material, b: Material): boolean {
+  return a.cert.equals(b.cert) && a.key.equals(b.key) && (a.ca === undefined ? b.ca === undefined : b.ca !== undefined && a.ca.equals(b.ca));
+}
+
+export async function startServer(app: FastifyInstance, options: ServerOptions): Promise<RunningServer> {
+  const log = options.logger ?? app.log;
+  const tls = options.tls;
+  let current = await readMaterial(tls);
+  const initial = contextOptions(current, tls);
+  createSecureContext(initial); // fail fast, with OpenSSL's reason, on unusable files
+
+  await app.ready();
+  let draining = false;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (draining) res.setHeader('Connection', 'close');
+    app.routing(req, res);
+  };
+  const server = createServer(
+    {
+      ...initial,
+      ...(tls.clientCaFile === undefined ? {} : { requestCert: true, rejectUnauthorized: true }),
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000,
+    },
+    handler,
+  );
+  // Handshake failures (no or untrusted client certificate, TCP probes) are the client's problem.
+  server.on('tlsClientError', (error) => log.debug({ err: error }, 'TLS handshake failed'));
+  // Node ≥ 18 bounds headers and whole requests; keep them above any webhook timeout (30 s max).
+  server.headersTimeout = 40_000;
+  server.requestTimeout = 60_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+
+  let reloading: Promise<boolean> | undefined;
+  async function doReload(): Promise<boolean> {
+    let next: Material;
+    try {
+      next = await readMaterial(tls);
+      if (same(next, current)) return false;
+      const opts = contextOptions(next, tls);
+      createSecureContext(opts); // throws for a bad PEM or a key that does not match
+      server.setSecureContext(opts);
+    } catch (error) {
+      log.error({ err: error, certFile: tls.certFile, keyFile: tls.keyFile }, 'TLS files did not load; keeping the current certificate');
+      return false;
+    }
+    current = next;
+    log.info({ certFile: tls.certFile }, 'TLS certificate reloaded');
+    return true;
+  }
+  function reload(): Promise<boolean> {
+    // Serialise reloads: a second request waits for the first, then reads the files again.
+    const run = (reloading ?? Promise.resolve(false)).then(doReload, doReload);
+    reloading = run;
+    return run;
+  }
+
+  const watchers: FSWatcher[] = [];
+  let debounce: NodeJS.Timeout | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  if (options.watchTls ?? true) {
+    const schedule = (): void => {
+      clearTimeout(debounce);
+      debounce = setTimeout(() => void reload(), options.reloadDebounceMs ?? 250);
+      debounce.unref();
+    };
+    const dirs = new Set([tls.certFile, tls.keyFile, ...(tls.clientCaFile === undefined ? [] : [tls.clientCaFile])].map((f) => dirname(f)));
+    for (const dir of dirs) {
+      try {
+        const w = watch(dir, { persistent: false }, schedule);
+        w.on('error', (error) => log.warn({ err: error, dir }, 'watching TLS files failed; relying on the poll'));
+        watchers.push(w);
+      } catch (error) {
+        log.warn({ err: error, dir }, 'cannot watch TLS files; relying on the poll');
+      }
+    }
+    const every = options.reloadPollMs ?? 60_000;
+    if (every > 0) {
+      poll = setInterval(() => void reload(), every);
+      poll.unref();
+    }
+  }
+
+  let stopping: Promise<void> | undefined;
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      draining = true;
+      for (const w of watchers) w.close();
+      clearTimeout(debounce);
+      clearInterval(poll);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Connections that finish their last in-flight request go idle: close them as they do.
+      const reap = setInterval(() => server.closeIdleConnections(), 50);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), options.shutdownTimeoutMs ?? 25_000);
+      });
+      server.closeIdleConnections();
+      const outcome = await Promise.race([closed.then(() => 'drained' as const), timedOut]);
+      clearInterval(reap);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        log.warn('shutdown timeout: closing connections with requests still in flight');
+        server.closeAllConnections();
+        await closed;
+      }
+      await app.close();
+    })();
+    return stopping;
+  }
+
+  return { server, port: address.port, url: `https://${host.includes(':') ? `[${host}]` : host}:${address.port}`, reload, stop };
+}

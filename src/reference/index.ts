@@ -1,0 +1,1 @@
+export { DOCKER_HUB, ImageReference, isValidReference, parseReference } from './reference.js';

@@ -1,0 +1,22 @@
+export { RegistryClient, DEFAULT_BLOB_MAX_BYTES, DEFAULT_TIMEOUT_MS, MANIFEST_ACCEPT } from './client.js';
+export type {
+  CallOptions,
+  FetchedManifest,
+  ManifestRef,
+  PushedManifest,
+  RegistryClientOptions,
+  RegistrySignatureSource,
+  RepositoryRef,
+} from './client.js';
+export type { UploadOptions } from './upload.js';
+export { apiHost, isLoopbackHost, parseRetryAfter } from './transport.js';
+export type { RegistryTlsOptions, RequestInfo, TransportOptions } from './transport.js';
+export { parseChallengeHeader, parseChallenges, pickChallenge } from './auth/challenge.js';
+export type { Challenge } from './auth/challenge.js';
+export { TokenCache } from './auth/token-cache.js';
+export { repositoryScope } from './auth/authenticator.js';
+export { ANONYMOUS, StaticCredentials, credentialIdentity } from './auth/credentials.js';
+export type { Credential, CredentialProvider } from './auth/credentials.js';
+export { DockerConfigCredentials, dockerConfigPath, helperServerUrl, runCredentialHelper, storeDockerLogin } from './auth/docker-config.js';
+export type { CredentialHelperOptions, DockerConfigCredentialsOptions, DockerConfigLocation } from './auth/docker-config.js';
+export { referrersTag } from './referrers.js';

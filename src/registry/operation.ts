@@ -1,0 +1,84 @@
+import { PortcullisError, type ErrorCode } from '../errors/index.js';
+import type { CredentialProvider } from './auth/credentials.js';
+
+/**
+ * One registry operation (resolve, fetch a manifest, list referrers…): what it is about, for
+ * error messages, and its deadline, shared by every round trip it makes (token requests,
+ * retries and redirects included), so an operation never takes longer than its budget.
+ */
+export interface Operation {
+  /** Registry as in the reference (`docker.io`, `localhost:5000`). */
+  readonly registry: string;
+  readonly repository?: string;
+  /** What is being done, for messages: `manifest v1`, `blob sha256:…`. */
+  readonly what: string;
+  /** Aborts at the deadline or when the caller's signal aborts. */
+  readonly signal: AbortSignal;
+  /** `performance.now()` value of the deadline. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  /** The caller's own signal, to tell cancellation from the deadline. */
+  readonly callerSignal?: AbortSignal;
+  /** A digest the operation is about, for the error context. */
+  readonly digest?: string;
+  /** Credentials for this operation instead of the client's (e.g. a pod's pull secret). */
+  readonly credentials?: CredentialProvider;
+}
+
+export interface OperationInit {
+  readonly registry: string;
+  readonly repository?: string | undefined;
+  readonly what: string;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly digest?: string | undefined;
+  readonly credentials?: CredentialProvider | undefined;
+}
+
+export function startOperation(init: OperationInit): Operation {
+  const timeout = AbortSignal.timeout(init.timeoutMs);
+  return {
+    registry: init.registry,
+    ...(init.repository === undefined ? {} : { repository: init.repository }),
+    ...(init.digest === undefined ? {} : { digest: init.digest }),
+    ...(init.credentials === undefined ? {} : { credentials: init.credentials }),
+    what: init.what,
+    signal: init.signal === undefined ? timeout : AbortSignal.any([timeout, init.signal]),
+    deadline: performance.now() + init.timeoutMs,
+    timeoutMs: init.timeoutMs,
+    ...(init.signal === undefined ? {} : { callerSignal: init.signal }),
+  };
+}
+
+export function remainingMs(op: Operation): number {
+  return op.deadline - performance.now();
+}
+
+/** `registry 127.0.0.1:5000, repository app` */
+export function where(op: Operation): string {
+  return op.repository === undefined ? `registry ${op.registry}` : `registry ${op.registry}, repository ${op.repository}`;
+}
+
+/** A PortcullisError that names the registry, repository and operation. */
+export function operationError(op: Operation, code: ErrorCode, message: string, cause?: unknown): PortcullisError {
+  return new PortcullisError(code, `${where(op)}: ${op.what}: ${message}`, {
+    ...(cause === undefined ? {} : { cause }),
+    context: {
+      reference: op.repository === undefined ? op.registry : `${op.registry}/${op.repository}`,
+      subject: op.registry,
+      ...(op.digest === undefined ? {} : { digest: op.digest }),
+    },
+  });
+}
+
+/** The error for an aborted operation: its deadline passed, or the caller cancelled it. */
+export function abortError(op: Operation, cause?: unknown): PortcullisError {
+  if (op.callerSignal?.aborted === true) return operationError(op, 'ERR_REGISTRY_TIMEOUT', 'cancelled by the caller', cause);
+  return operationError(op, 'ERR_REGISTRY_TIMEOUT', `no answer within the ${op.timeoutMs} ms deadline`, cause);
+}
+
+/** Text from a registry, made safe to put in a one-line message. */
+export function printable(text: string, max = 300): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, ' ').replace(/\s+/g, ' ').trim();
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}

@@ -1,0 +1,45 @@
+import type { Descriptor } from '../oci/descriptor.js';
+import { MEDIA_TYPE } from '../oci/media-types.js';
+import { parseDigest } from '../util/digest.js';
+
+/**
+ * Referrers helpers (distribution-spec v1.1 "Listing Referrers" and the referrers tag schema;
+ * image-spec v1.1 image index). No I/O here.
+ */
+
+/** The referrers tag schema tag of a subject: `sha256:abc…` → `sha256-abc…`. */
+export function referrersTag(subjectDigest: string): string | undefined {
+  const parsed = parseDigest(subjectDigest);
+  return parsed === undefined ? undefined : `${parsed.algorithm}-${parsed.hex}`;
+}
+
+/** The `rel="next"` target of an RFC 8288 Link header, if any. */
+export function nextLink(value: string | readonly string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  for (const line of typeof value === 'string' ? [value] : value) {
+    for (const match of line.matchAll(/<([^>]*)>\s*((?:;\s*[^;,]+)*)/g)) {
+      const params = match[2] ?? '';
+      if (/;\s*rel\s*=\s*"?(?:[^";]*\s)?next(?:\s[^";]*)?"?/i.test(params)) return match[1];
+    }
+  }
+  return undefined;
+}
+
+/** Descriptors of `artifactType` (all when undefined), first occurrence of each digest. */
+export function filterReferrers(descriptors: readonly Descriptor[], artifactType: string | undefined): Descriptor[] {
+  const seen = new Set<string>();
+  const out: Descriptor[] = [];
+  for (const d of descriptors) {
+    if (artifactType !== undefined && d.artifactType !== artifactType) continue;
+    if (seen.has(d.digest)) continue;
+    seen.add(d.digest);
+    out.push(d);
+  }
+  return out;
+}
+
+/** The image index a referrers tag holds. */
+export function referrersIndex(manifests: readonly Descriptor[]): Uint8Array {
+  const doc = { schemaVersion: 2, mediaType: MEDIA_TYPE.ociIndex, manifests };
+  return new Uint8Array(Buffer.from(JSON.stringify(doc), 'utf8'));
+}

@@ -1,0 +1,334 @@
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isIP } from 'node:net';
+import { Pool, type Dispatcher } from 'undici';
+import { isPortcullisError, type PortcullisError } from '../errors/index.js';
+import { abortError, operationError, printable, remainingMs, type Operation } from './operation.js';
+
+/**
+ * The bottom layer: HTTP round trips to registries. One keep-alive undici Pool per origin (so
+ * one connection limit per registry host), TLS with a per-host CA bundle, plain HTTP only when
+ * allowed, the operation's deadline on every request, retries of 429/503 (honouring
+ * Retry-After while it fits in the deadline) and of a connection reset, and manual redirects
+ * (only when the caller asks, which it does for blobs only).
+ */
+
+export interface RegistryTlsOptions {
+  /** PEM CA certificates trusted for this host, instead of the system roots. */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** Do not verify the certificate (tests and emergencies only). */
+  readonly insecureSkipVerify?: boolean;
+}
+
+export interface RequestInfo {
+  readonly method: string;
+  readonly host: string;
+  /** Path and query string. */
+  readonly path: string;
+  /** HTTP status, or 0 when no response arrived. */
+  readonly status: number;
+  readonly durationMs: number;
+}
+
+export interface TransportOptions {
+  /**
+   * Use plain HTTP: `true` for every registry, `false` for none (TLS even on loopback), or a
+   * function of the host (`host[:port]`) that decides alone. If unset, only loopback hosts
+   * (127.0.0.0/8, ::1, localhost) use plain HTTP; everything else needs TLS.
+   */
+  readonly plainHttp?: boolean | ((host: string) => boolean);
+  /** TLS settings per host (`host[:port]` as in references), or a function of the host. */
+  readonly tls?: Readonly<Record<string, RegistryTlsOptions>> | ((host: string) => RegistryTlsOptions | undefined);
+  /** Connections per origin. If unset, 16: bursts queue instead of opening hundreds of sockets. */
+  readonly maxConnectionsPerHost?: number;
+  /** Retries of 429/503 per request. If unset, 3. */
+  readonly maxRetries?: number;
+  /** Called after every round trip (token requests, retries and redirect hops included). */
+  readonly onRequest?: (info: RequestInfo) => void;
+  readonly userAgent?: string;
+}
+
+export type RequestBody = Uint8Array | Readable | AsyncIterable<Uint8Array>;
+
+export interface HttpRequest {
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly url: URL;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: RequestBody;
+  /** Follow redirects (blob reads only). Authorization is dropped on cross-origin hops. */
+  readonly followRedirects?: boolean;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Dispatcher.ResponseData['body'];
+  /** The URL that answered (after redirects). */
+  readonly url: URL;
+  /** Set when a 429/503 was not retried (further), saying why. */
+  readonly gaveUp?: string;
+}
+
+const DEFAULT_MAX_CONNECTIONS = 16;
+const DEFAULT_MAX_RETRIES = 3;
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+/** Backoff when a 429/503 carries no Retry-After: 200 ms, 400 ms, 800 ms… (plus jitter). */
+const BASE_BACKOFF_MS = 200;
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED',
+]);
+const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/** Loopback hosts get plain HTTP by default (a local registry), nothing else does. */
+export function isLoopbackHost(host: string): boolean {
+  const name = hostname(host);
+  if (name === 'localhost') return true;
+  if (isIP(name) === 4) return name.startsWith('127.');
+  if (isIP(name) === 6) return name === '::1' || name === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
+/** `host[:port]` → host without port or brackets. */
+export function hostname(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
+  const colon = host.lastIndexOf(':');
+  return colon >= 0 && host.indexOf(':') === colon ? host.slice(0, colon) : host;
+}
+
+/** The host that serves the registry API: Docker Hub's API lives at registry-1.docker.io. */
+export function apiHost(registry: string): string {
+  return registry === 'docker.io' ? 'registry-1.docker.io' : registry;
+}
+
+/** Retry-After: delta seconds or an HTTP date. Returns milliseconds, or undefined. */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}
+
+export function header(headers: HttpResponse['headers'], name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_CONNECT' && code !== 'UND_ERR') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function isTlsFailure(code: string | undefined, message: string): boolean {
+  if (code !== undefined && /CERT|SSL|TLS|UNABLE_TO_(GET|VERIFY)|ALTNAME|SELF_SIGNED/.test(code)) return true;
+  return /certificate|ssl3?_|tls|wrong version number|handshake/i.test(message);
+}
+
+function messageOf(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    if (!parts.includes(current.message)) parts.push(current.message);
+    current = current.cause;
+  }
+  return printable(parts.join(': '));
+}
+
+function replayable(body: RequestBody | undefined): boolean {
+  return body === undefined || body instanceof Uint8Array;
+}
+
+export class Transport {
+  readonly #options: TransportOptions;
+  readonly #pools = new Map<string, Pool>();
+  #closed = false;
+
+  constructor(options: TransportOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Whether plain HTTP may be used for the host. */
+  allowsPlainHttp(host: string): boolean {
+    const plain = this.#options.plainHttp;
+    if (typeof plain === 'function') return plain(host);
+    if (typeof plain === 'boolean') return plain;
+    return isLoopbackHost(host);
+  }
+
+  /** `https://host` or `http://host` for the registry API. */
+  baseUrl(registry: string): URL {
+    const host = apiHost(registry);
+    return new URL(`${this.allowsPlainHttp(registry) ? 'http' : 'https'}://${host}`);
+  }
+
+  #pool(url: URL): Pool {
+    if (this.#closed) throw new Error('the registry client is closed');
+    const origin = url.origin;
+    let pool = this.#pools.get(origin);
+    if (pool === undefined) {
+      const tls = this.#tlsFor(url);
+      pool = new Pool(origin, {
+        connections: this.#options.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS,
+        keepAliveTimeout: 30_000,
+        connect: {
+          ...(tls?.ca === undefined ? {} : { ca: tls.ca as string | Buffer | (string | Buffer)[] }),
+          ...(tls?.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
+        },
+      });
+      this.#pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  #tlsFor(url: URL): RegistryTlsOptions | undefined {
+    const tls = this.#options.tls;
+    if (tls === undefined) return undefined;
+    // `reg.io` and `reg.io:443` name the same registry (URL drops the default port).
+    const names = [url.host, `${url.hostname}:${url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port}`];
+    if (url.host === 'registry-1.docker.io') names.push('docker.io');
+    for (const name of names) {
+      const found = typeof tls === 'function' ? tls(name) : Object.hasOwn(tls, name) ? tls[name] : undefined;
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  /**
+   * One logical request: retries, redirects and the deadline handled. Returns any response
+   * (the caller maps statuses); throws for network failures, TLS failures and the deadline.
+   */
+  async send(op: Operation, request: HttpRequest): Promise<HttpResponse> {
+    let url = request.url;
+    let method = request.method;
+    let headers: Record<string, string> = { ...request.headers };
+    if (this.#options.userAgent !== undefined) headers['user-agent'] = this.#options.userAgent;
+    let body = request.body;
+    for (let hop = 0; ; hop++) {
+      const response = await this.#sendWithRetries(op, method, url, headers, body);
+      const location = header(response.headers, 'location');
+      if (request.followRedirects !== true || !REDIRECT_STATUS.has(response.status) || location === undefined) return response;
+      await discard(response);
+      if (hop >= MAX_REDIRECTS) throw operationError(op, 'ERR_REGISTRY_RESPONSE', `more than ${MAX_REDIRECTS} redirects (last to ${printable(location)})`);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch (cause) {
+        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `redirect to an invalid URL "${printable(location)}"`, cause);
+      }
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw operationError(op, 'ERR_REGISTRY_RESPONSE', `redirect to unsupported URL scheme ${next.protocol}`);
+      if (next.protocol === 'http:' && !this.allowsPlainHttp(next.host)) {
+        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `redirect to plain HTTP ${next.origin} refused (not allowed by the plainHttp option)`);
+      }
+      if (next.origin !== url.origin) {
+        // Credentials are for the registry, never for a storage backend it redirects to.
+        headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
+      }
+      if (response.status === 303) {
+        method = 'GET';
+        body = undefined;
+      }
+      url = next;
+    }
+  }
+
+  async #sendWithRetries(op: Operation, method: HttpRequest['method'], url: URL, headers: Record<string, string>, body: RequestBody | undefined): Promise<HttpResponse> {
+    const maxRetries = this.#options.maxRetries ?? DEFAULT_MAX_RETRIES;
+    let resetRetried = false;
+    for (let attempt = 0; ; attempt++) {
+      let response: HttpResponse;
+      try {
+        response = await this.#once(op, method, url, headers, body);
+      } catch (error) {
+        if (isPortcullisError(error)) throw error;
+        const code = errorCode(error);
+        if (!resetRetried && code !== undefined && RESET_CODES.has(code) && replayable(body) && !op.signal.aborted) {
+          resetRetried = true;
+          continue;
+        }
+        throw this.#networkError(op, url, error);
+      }
+      if (response.status !== 429 && response.status !== 503) return response;
+      const wait = parseRetryAfter(header(response.headers, 'retry-after'), Date.now());
+      const delay = wait ?? BASE_BACKOFF_MS * 2 ** attempt * (1 + Math.random() * 0.2);
+      const left = remainingMs(op);
+      let gaveUp: string | undefined;
+      if (attempt >= maxRetries) gaveUp = `still ${response.status} after ${maxRetries} retries`;
+      else if (!replayable(body)) gaveUp = 'the request body is a stream and cannot be sent again';
+      else if (delay >= left - 50) {
+        gaveUp = wait === undefined
+          ? `no time left in the ${op.timeoutMs} ms deadline to retry`
+          : `Retry-After ${(wait / 1000).toFixed(1)} s does not fit in the ${Math.max(0, left / 1000).toFixed(1)} s left of the ${op.timeoutMs} ms deadline`;
+      }
+      if (gaveUp !== undefined) return { ...response, gaveUp };
+      await discard(response);
+      try {
+        await sleep(delay, undefined, { signal: op.signal });
+      } catch (cause) {
+        throw abortError(op, cause);
+      }
+    }
+  }
+
+  async #once(op: Operation, method: HttpRequest['method'], url: URL, headers: Record<string, string>, body: RequestBody | undefined): Promise<HttpResponse> {
+    if (op.signal.aborted) throw abortError(op);
+    const started = performance.now();
+    const path = `${url.pathname}${url.search}`;
+    let status = 0;
+    try {
+      const pool = this.#pool(url);
+      const requestBody = body === undefined || body instanceof Uint8Array || body instanceof Readable ? body : Readable.from(body);
+      const response = await pool.request({
+        path,
+        method,
+        headers,
+        ...(requestBody === undefined ? {} : { body: requestBody }),
+        signal: op.signal,
+        // The operation deadline governs; these only stop undici's own 300 s defaults.
+        headersTimeout: op.timeoutMs,
+        bodyTimeout: op.timeoutMs,
+      });
+      status = response.statusCode;
+      return { status, headers: response.headers, body: response.body, url };
+    } finally {
+      this.#options.onRequest?.({ method, host: url.host, path, status, durationMs: performance.now() - started });
+    }
+  }
+
+  #networkError(op: Operation, url: URL, error: unknown): PortcullisError {
+    if (op.signal.aborted) return abortError(op, error);
+    const code = errorCode(error);
+    const message = messageOf(error);
+    if (url.protocol === 'https:' && isTlsFailure(code, message)) {
+      const hint = /wrong version number|packet length/i.test(message) ? ' (is it a plain-HTTP registry? see the plainHttp option)' : '';
+      return operationError(op, 'ERR_REGISTRY_TLS', `TLS connection to ${url.host} failed: ${code === undefined ? '' : `${code}: `}${message}${hint}`, error);
+    }
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return abortError(op, error);
+    const what = code !== undefined && NETWORK_CODES.has(code) ? code : 'network error';
+    return operationError(op, 'ERR_REGISTRY_UNREACHABLE', `cannot reach ${url.protocol}//${url.host}: ${what}${message === '' || message === code ? '' : ` (${message})`}`, error);
+  }
+
+  /** Destroys every pool (open connections are closed). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+  }
+}
+
+/** Throws the rest of a response body away (bounded) so the connection can be reused. */
+export async function discard(response: HttpResponse): Promise<void> {
+  try {
+    await response.body.dump({ limit: 64 * 1024 });
+  } catch {
+    // The connection is dropped instead; nothing to report.
+  }
+}

@@ -1,0 +1,416 @@
+import { randomBytes } from 'node:crypto';
+import type { CertificateCache } from '../x509/certificate.js';
+import { isIssuedBy, isSelfSigned, type Certificate } from '../x509/certificate.js';
+import type { RevocationChecker, RevocationResult, RevocationStatus } from '../verify/types.js';
+import { ByteLruCache, SingleFlight } from './cache.js';
+import { freshestCrlOf, lookupCertificate, parseCrl, validateCrl, validateDelta, type FreshestCrlPointer, type ParsedCrl } from './crl.js';
+import { isHttpUrl, RevocationFetchError, type FetchInit, type RevocationFetcher } from './fetcher.js';
+import { DEFAULT_SKEW_MS, buildOcspRequest, evaluateOcspResponse, normalizeSerial, type OcspOutcome, type OcspRequest } from './ocsp.js';
+
+/**
+ * The OCSP/CRL revocation checker (Notary trust-store-trust-policy spec, "Certificate Revocation
+ * Evaluation"; notation-core-go `revocation`), injected into the pure core as a RevocationChecker.
+ *
+ * - Every certificate of the chain is checked against the next one as its issuer, except the last
+ *   (the root, self-signed: never revocation-checked). A certificate with neither an OCSP nor a
+ *   CRL location is `nonRevokable`, which passes.
+ * - OCSP first, each URL in order until one gives a verified answer. CRL (each distribution point
+ *   in order) only when OCSP gave no good/revoked answer (unreachable, invalid, stale, or status
+ *   unknown) — never after revoked.
+ * - Any certificate revoked → revoked; otherwise any unknown → unknown.
+ * - `signingTime` is passed only for notary.x509.signingAuthority (the authentic signing time): a
+ *   revocation whose invalidity date (CRL entry) or else revocation time is after it does not
+ *   invalidate the signature, and the certificate counts as good.
+ * - Answers are cached until their nextUpdate (verified answers only, bounded by bytes, LRU), and
+ *   concurrent checks share one fetch per URL (single flight).
+ *
+ * Offline mode (`mode: 'offline'`, for air-gapped clusters) makes no request at all: a certificate
+ * with OCSP or CRL locations is `unknown` unless a still-valid answer is in the cache (which only
+ * an earlier online use of the same checker fills). What that means per trust-policy level, with
+ * the default actions: strict (revocation enforce) rejects every signature whose chain has
+ * revocation locations (ERR_REVOCATION_UNKNOWN), and — because the TSA chain is checked as part of
+ * authenticTimestamp — also rejects timestamped signatures whose TSA chain has such locations;
+ * permissive and audit (revocation log) accept with a warning (a TSA-chain unknown is also only
+ * logged: authenticTimestamp is log there); skip does not verify at all. A policy that wants
+ * offline enforcement of everything else sets `override: {revocation: log}` or `skip`.
+ */
+
+export interface OnlineRevocationCheckerOptions {
+  readonly fetcher: RevocationFetcher;
+  /** 'online' (default) fetches; 'offline' answers from the cache only. */
+  readonly mode?: 'online' | 'offline';
+  /** Clock in epoch ms, used only to expire cache entries (default Date.now). */
+  readonly now?: () => number;
+  /** Per OCSP request (notation: 2 s). */
+  readonly ocspTimeoutMs?: number;
+  /** Per CRL download (Notary spec: 5 s). */
+  readonly crlTimeoutMs?: number;
+  /** OCSP response cap (default 64 KiB: real responses are 1–5 KiB even with a responder certificate). */
+  readonly ocspMaxBytes?: number;
+  /** CRL cap (default 32 MiB: large public CAs publish CRLs of several MiB; beyond 32 MiB is refused). */
+  readonly crlMaxBytes?: number;
+  /** Cache budget in bytes (default 64 MiB: room for two maximal CRLs plus many OCSP answers). */
+  readonly cacheMaxBytes?: number;
+  /** Send an RFC 8954 nonce with OCSP requests (default false, like notation; a nonce defeats responder caching). */
+  readonly ocspNonce?: boolean;
+  /** Tolerated clock skew for thisUpdate in the future (default 5 min). */
+  readonly skewMs?: number;
+  /** At most this many OCSP and this many CRL URLs are tried per certificate (default 4), bounding the total time. */
+  readonly maxUrlsPerCertificate?: number;
+  /** Parses embedded OCSP responder certificates through this cache. */
+  readonly certificateCache?: CertificateCache;
+  /**
+   * A cache to use (and share, e.g. between an online checker that fills it and an offline one);
+   * by default the checker makes its own of `cacheMaxBytes` with the `now` clock.
+   */
+  readonly cache?: RevocationCache;
+}
+
+/** Verified OCSP answers and CRLs by URL, bounded by bytes, expiring at their nextUpdate. */
+export class RevocationCache extends ByteLruCache<OcspOutcome | ParsedCrl> {
+  constructor(maxBytes = 64 * 1024 * 1024, now: () => number = Date.now) {
+    super(maxBytes, now);
+  }
+}
+
+/** A per-certificate result with the evidence: where the answer came from. */
+export interface CertificateRevocation {
+  readonly status: RevocationStatus;
+  readonly revokedAt?: Date;
+  readonly reason?: string;
+  readonly invalidityDate?: Date;
+  /** Why: the answer, or the causes of unknown (unreachable responder with its URL, stale answer, …). */
+  readonly detail?: string;
+  readonly source?: 'ocsp' | 'crl';
+  readonly url?: string;
+}
+
+export interface DetailedRevocationResult extends RevocationResult {
+  readonly certificates: readonly CertificateRevocation[];
+}
+
+export interface RevocationCheckerStats {
+  /** Requests handed to the fetcher. */
+  readonly fetches: number;
+  /** Answers served from the cache. */
+  readonly cacheHits: number;
+  readonly cacheBytes: number;
+}
+
+type Answer = CertificateRevocation & { readonly status: 'good' | 'revoked' };
+
+interface Attempt {
+  readonly answer?: Answer;
+  readonly details: readonly string[];
+}
+
+function describe(error: unknown): string {
+  if (error instanceof RevocationFetchError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
+
+export class OnlineRevocationChecker implements RevocationChecker {
+  readonly #fetcher: RevocationFetcher;
+  readonly #offline: boolean;
+  readonly #now: () => number;
+  readonly #ocspTimeoutMs: number;
+  readonly #crlTimeoutMs: number;
+  readonly #ocspMaxBytes: number;
+  readonly #crlMaxBytes: number;
+  readonly #nonce: boolean;
+  readonly #skewMs: number;
+  readonly #maxUrls: number;
+  readonly #certificateCache: CertificateCache | undefined;
+  readonly #cache: RevocationCache;
+  readonly #ocspFlights = new SingleFlight<{ bytes: Uint8Array; nonce?: Uint8Array }>();
+  readonly #crlFlights = new SingleFlight<ParsedCrl>();
+  #fetches = 0;
+  #cacheHits = 0;
+  // Per-certificate memos (certificates are shared objects through a CertificateCache): chain
+  // signature checks and OCSP requests cost more than the cached answer itself.
+  readonly #issuedBy = new WeakMap<Certificate, Map<string, boolean>>();
+  readonly #requests = new WeakMap<Certificate, Map<string, { request: OcspRequest; idKey: string }>>();
+
+  constructor(options: OnlineRevocationCheckerOptions) {
+    this.#fetcher = options.fetcher;
+    this.#offline = options.mode === 'offline';
+    this.#now = options.now ?? Date.now;
+    this.#ocspTimeoutMs = options.ocspTimeoutMs ?? 2000;
+    this.#crlTimeoutMs = options.crlTimeoutMs ?? 5000;
+    this.#ocspMaxBytes = options.ocspMaxBytes ?? 64 * 1024;
+    this.#crlMaxBytes = options.crlMaxBytes ?? 32 * 1024 * 1024;
+    this.#nonce = options.ocspNonce ?? false;
+    this.#skewMs = options.skewMs ?? DEFAULT_SKEW_MS;
+    this.#maxUrls = options.maxUrlsPerCertificate ?? 4;
+    this.#certificateCache = options.certificateCache;
+    this.#cache = options.cache ?? new RevocationCache(options.cacheMaxBytes ?? 64 * 1024 * 1024, this.#now);
+  }
+
+  get stats(): RevocationCheckerStats {
+    return { fetches: this.#fetches, cacheHits: this.#cacheHits, cacheBytes: this.#cache.bytes };
+  }
+
+  /** Drops every cached answer. */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+
+  async check(chain: readonly Certificate[], at: { signingTime?: Date; verificationTime: Date }): Promise<DetailedRevocationResult> {
+    const certificates = await Promise.all(
+      chain.map(async (cert, i): Promise<CertificateRevocation> => {
+        const issuer = chain[i + 1];
+        if (issuer === undefined) {
+          if (this.#isIssuedBy(cert, cert)) return { status: 'nonRevokable', detail: 'root certificate: not revocation-checked' };
+          if (cert.ocspUrls.length === 0 && cert.crlUrls.length === 0) return { status: 'nonRevokable', detail: 'no OCSP or CRL location' };
+          return { status: 'unknown', detail: 'the issuer of the last certificate is not in the chain' };
+        }
+        const result = await this.#checkCertificate(cert, issuer, at.verificationTime);
+        return applySigningTime(result, at.signingTime);
+      }),
+    );
+    return { status: aggregate(certificates), certificates };
+  }
+
+  async #checkCertificate(cert: Certificate, issuer: Certificate, at: Date): Promise<CertificateRevocation> {
+    const ocspUrls = cert.ocspUrls.slice(0, this.#maxUrls);
+    const crlUrls = cert.crlUrls.slice(0, this.#maxUrls);
+    if (ocspUrls.length === 0 && crlUrls.length === 0) return { status: 'nonRevokable', detail: 'no OCSP or CRL location' };
+    if (!this.#isIssuedBy(cert, issuer)) {
+      return { status: 'unknown', detail: `certificate is not issued by "${issuer.subject}", the next certificate of the chain` };
+    }
+    const details: string[] = [];
+    if (ocspUrls.length > 0) {
+      const ocsp = await this.#ocsp(cert, issuer, at, ocspUrls);
+      if (ocsp.answer !== undefined) return ocsp.answer;
+      details.push(...ocsp.details);
+    }
+    if (crlUrls.length > 0) {
+      const crl = await this.#crl(cert, issuer, at, crlUrls);
+      if (crl.answer !== undefined) return crl.answer;
+      details.push(...crl.details);
+    }
+    return { status: 'unknown', detail: details.join('; ') };
+  }
+
+  /** isIssuedBy (isSelfSigned when issuer is cert), memoised per certificate pair. */
+  #isIssuedBy(cert: Certificate, issuer: Certificate): boolean {
+    let byIssuer = this.#issuedBy.get(cert);
+    if (byIssuer === undefined) this.#issuedBy.set(cert, (byIssuer = new Map()));
+    let ok = byIssuer.get(issuer.sha256);
+    if (ok === undefined) byIssuer.set(issuer.sha256, (ok = cert === issuer ? isSelfSigned(cert) : isIssuedBy(cert, issuer)));
+    return ok;
+  }
+
+  #ocspRequest(cert: Certificate, issuer: Certificate): { request: OcspRequest; idKey: string } {
+    let byIssuer = this.#requests.get(cert);
+    if (byIssuer === undefined) this.#requests.set(cert, (byIssuer = new Map()));
+    let entry = byIssuer.get(issuer.sha256);
+    if (entry === undefined) {
+      const request = buildOcspRequest(cert, issuer);
+      const id = request.certId;
+      entry = { request, idKey: `${hex(id.issuerNameHash)}|${hex(id.issuerKeyHash)}|${normalizeSerial(id.serialNumber)}` };
+      byIssuer.set(issuer.sha256, entry);
+    }
+    return entry;
+  }
+
+  async #fetch(url: string, init: FetchInit): Promise<Uint8Array> {
+    this.#fetches++;
+    // The fetcher is asked to honour the deadline; this guard keeps the bound even if it does not.
+    let timer: NodeJS.Timeout | undefined;
+    const guard = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RevocationFetchError(url, 'timeout', `no answer within ${init.deadlineMs} ms`)), init.deadlineMs + 50);
+    });
+    try {
+      return await Promise.race([this.#fetcher.fetch(url, init), guard]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #fresh(thisUpdate: Date | undefined, nextUpdate: Date | undefined, at: Date): boolean {
+    if (thisUpdate !== undefined && thisUpdate.getTime() > at.getTime() + this.#skewMs) return false;
+    return nextUpdate !== undefined && nextUpdate.getTime() > at.getTime();
+  }
+
+  async #ocsp(cert: Certificate, issuer: Certificate, at: Date, urls: readonly string[]): Promise<Attempt> {
+    const details: string[] = [];
+    const { request: probe, idKey } = this.#ocspRequest(cert, issuer);
+    for (const url of urls) {
+      if (!isHttpUrl(url)) {
+        details.push(`OCSP location ${url} is not an HTTP(S) URL`);
+        continue;
+      }
+      const key = `ocsp|${url}|${idKey}`;
+      const cached = this.#cache.get(key) as OcspOutcome | undefined;
+      let outcome: OcspOutcome;
+      if (cached !== undefined && this.#fresh(cached.thisUpdate, cached.nextUpdate, at)) {
+        this.#cacheHits++;
+        outcome = cached;
+      } else if (this.#offline) {
+        details.push(`offline mode: no cached OCSP response from ${url}`);
+        continue;
+      } else {
+        let fetched: { bytes: Uint8Array; nonce?: Uint8Array };
+        try {
+          fetched = await this.#ocspFlights.run(key, async () => {
+            const request = this.#nonce ? buildOcspRequest(cert, issuer, { nonce: new Uint8Array(randomBytes(16)) }) : probe;
+            const bytes = await this.#fetch(url, {
+              method: 'POST',
+              body: request.der,
+              contentType: 'application/ocsp-request',
+              deadlineMs: this.#ocspTimeoutMs,
+              maxBytes: this.#ocspMaxBytes,
+            });
+            return { bytes, ...(request.nonce === undefined ? {} : { nonce: request.nonce }) };
+          });
+        } catch (error) {
+          details.push(`OCSP responder ${url} unreachable: ${describe(error)}`);
+          continue;
+        }
+        outcome = evaluateOcspResponse(fetched.bytes, {
+          cert,
+          issuer,
+          at,
+          skewMs: this.#skewMs,
+          ...(fetched.nonce === undefined ? {} : { nonce: fetched.nonce }),
+          ...(this.#certificateCache === undefined ? {} : { certificateCache: this.#certificateCache }),
+        });
+        if (outcome.status === 'invalid') {
+          details.push(`OCSP response from ${url} not usable: ${outcome.detail}`);
+          continue;
+        }
+        if (outcome.nextUpdate !== undefined) this.#cache.set(key, outcome, fetched.bytes.length + 256, outcome.nextUpdate.getTime());
+      }
+      if (outcome.status === 'good') return { answer: { status: 'good', detail: `OCSP responder ${url}: good`, source: 'ocsp', url }, details };
+      if (outcome.status === 'revoked') {
+        return {
+          answer: {
+            status: 'revoked',
+            detail: `OCSP responder ${url}: ${outcome.detail}`,
+            source: 'ocsp',
+            url,
+            ...(outcome.revokedAt === undefined ? {} : { revokedAt: outcome.revokedAt }),
+            ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+          },
+          details,
+        };
+      }
+      // A verified "unknown" is an answer: the remaining URLs are not asked, the CRL may be.
+      details.push(`OCSP responder ${url} answered status unknown`);
+      return { details };
+    }
+    return { details };
+  }
+
+  async #crl(cert: Certificate, issuer: Certificate, at: Date, urls: readonly string[]): Promise<Attempt> {
+    const details: string[] = [];
+    let certFreshest: FreshestCrlPointer | undefined;
+    try {
+      certFreshest = freshestCrlOf(cert);
+    } catch (error) {
+      return { details: [`certificate Freshest CRL extension cannot be read: ${describe(error)}`] };
+    }
+    for (const url of urls) {
+      if (!isHttpUrl(url)) {
+        details.push(`CRL location ${url} is not an HTTP(S) URL`);
+        continue;
+      }
+      let base: ParsedCrl;
+      try {
+        base = await this.#validCrl(url, issuer, at);
+      } catch (error) {
+        details.push(describe(error));
+        continue;
+      }
+      if (base.deltaBase !== undefined) {
+        details.push(`CRL ${url} is a delta CRL, not a complete CRL`);
+        continue;
+      }
+      const pointers = [base.freshest, certFreshest].filter((p): p is FreshestCrlPointer => p !== undefined);
+      const broken = pointers.find((p) => p.error !== undefined);
+      if (broken !== undefined) {
+        details.push(`CRL ${url}: ${broken.error ?? ''}`);
+        continue;
+      }
+      const deltaUrls = [...new Set(pointers.flatMap((p) => p.urls))];
+      let delta: ParsedCrl | undefined;
+      if (deltaUrls.length > 0) {
+        // A delta CRL pointer is never ignored: without the delta there is no current answer.
+        const deltaErrors: string[] = [];
+        for (const deltaUrl of deltaUrls.slice(0, this.#maxUrls)) {
+          if (!isHttpUrl(deltaUrl)) {
+            deltaErrors.push(`delta CRL location ${deltaUrl} is not an HTTP(S) URL`);
+            continue;
+          }
+          try {
+            const candidate = await this.#validCrl(deltaUrl, issuer, at);
+            const ok = validateDelta(base, candidate);
+            if (!ok.ok) throw new Error(`delta CRL ${deltaUrl}: ${ok.reason}`);
+            delta = candidate;
+            break;
+          } catch (error) {
+            deltaErrors.push(describe(error));
+          }
+        }
+        if (delta === undefined) {
+          details.push(`CRL ${url} points to a delta CRL that could not be obtained: ${deltaErrors.join('; ')}`);
+          continue;
+        }
+      }
+      const found = lookupCertificate(cert, base, delta);
+      if (found.status === 'unknown') {
+        details.push(`CRL ${url}: ${found.detail}`);
+        continue;
+      }
+      return { answer: { ...found, status: found.status, detail: `CRL ${url}: ${found.detail}`, source: 'crl', url }, details };
+    }
+    return { details };
+  }
+
+  /** A CRL from `url`, validated for `issuer` at `at` (cached per URL and issuer until its nextUpdate). */
+  async #validCrl(url: string, issuer: Certificate, at: Date): Promise<ParsedCrl> {
+    const key = `crl|${url}|${issuer.sha256}`;
+    const cached = this.#cache.get(key) as ParsedCrl | undefined;
+    if (cached !== undefined && this.#fresh(cached.thisUpdate, cached.nextUpdate, at)) {
+      this.#cacheHits++;
+      return cached;
+    }
+    if (this.#offline) throw new Error(`offline mode: no cached CRL from ${url}`);
+    let crl: ParsedCrl;
+    try {
+      crl = await this.#crlFlights.run(`crl|${url}`, async () =>
+        parseCrl(await this.#fetch(url, { method: 'GET', deadlineMs: this.#crlTimeoutMs, maxBytes: this.#crlMaxBytes })),
+      );
+    } catch (error) {
+      throw new Error(error instanceof RevocationFetchError ? `CRL ${url} unreachable: ${describe(error)}` : `CRL ${url}: ${describe(error)}`, { cause: error });
+    }
+    const valid = validateCrl(crl, issuer, at, this.#skewMs);
+    if (!valid.ok) throw new Error(`CRL ${url}: ${valid.reason}`);
+    if (crl.nextUpdate !== undefined) this.#cache.set(key, crl, crl.der.length + crl.entries.size * 96 + 512, crl.nextUpdate.getTime());
+    return crl;
+  }
+}
+
+/** signingAuthority: a revocation that takes effect after the authentic signing time does not count. */
+function applySigningTime(result: CertificateRevocation, signingTime: Date | undefined): CertificateRevocation {
+  if (result.status !== 'revoked' || signingTime === undefined) return result;
+  const effective = result.invalidityDate ?? result.revokedAt;
+  if (effective === undefined || effective.getTime() <= signingTime.getTime()) return result;
+  return {
+    ...result,
+    status: 'good',
+    detail: `${result.detail ?? 'revoked'}; the revocation takes effect at ${effective.toISOString()}, after the authentic signing time ${signingTime.toISOString()}, so the signature stands`,
+  };
+}
+
+function aggregate(certificates: readonly CertificateRevocation[]): RevocationStatus {
+  if (certificates.some((c) => c.status === 'revoked')) return 'revoked';
+  if (certificates.some((c) => c.status === 'unknown')) return 'unknown';
+  if (certificates.some((c) => c.status === 'good')) return 'good';
+  return 'nonRevokable';
+}

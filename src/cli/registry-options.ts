@@ -19,7 +19,7 @@ export interface RegistryCliOptions {
 export function addRegistryOptions(cmd: Command): Command {
   return cmd
     .option('--plain-http', 'use HTTP instead of HTTPS (loopback registries use HTTP without it)')
-    .option('--registry-ca <file>', 'PEM CA bundle to trust for registry TLS')
+    .option('--registry-ca <file>', 'PEM CA bundle to trust for registry TLS (implies HTTPS, also for loopback registries)')
     .option('-u, --username <name>', 'registry username (default: Docker config credentials)')
     .option('-p, --password <password>', 'registry password or token')
     .option('--timeout <seconds>', 'deadline of each registry operation', '30');
@@ -67,7 +67,8 @@ export async function openRegistryClient(opts: RegistryCliOptions, registries: r
     credentials,
     timeoutMs,
     userAgent: 'portcullis/0.1.0',
-    ...(opts.plainHttp === true ? { plainHttp: true } : {}),
+    // Loopback registries default to plain HTTP; naming a CA says the registry speaks TLS.
+    ...(opts.plainHttp === true ? { plainHttp: true } : ca !== undefined ? { plainHttp: false } : {}),
     ...(ca === undefined ? {} : { tls: () => ({ ca: ca as string }) }),
   });
 }

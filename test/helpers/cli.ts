@@ -19,7 +19,8 @@ export async function cli(args: readonly string[], options: { now?: Date; env?: 
   const io: CliIo = {
     stdout: (t) => void (stdout += t),
     stderr: (t) => void (stderr += t),
-    env: options.env ?? {},
+    // Never read the developer's own ~/.docker/config.json in tests.
+    env: { DOCKER_CONFIG: '/nonexistent/portcullis-test-docker-config', ...options.env },
     now: () => options.now ?? new Date(),
     isTty: false,
     readStdin: async () => options.stdin ?? '',

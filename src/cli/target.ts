@@ -1,5 +1,5 @@
 import { OciLayout, layoutSignatureSource, parseLayoutReference } from '../layout/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
+import type { ArtifactTarget, Descriptor } from '../oci/descriptor.js';
 import { parseReference } from '../reference/index.js';
 import type { SignatureSource } from '../verify/index.js';
 import type { CliIo } from './io.js';
@@ -11,9 +11,9 @@ export interface Target {
   readonly reference: string;
   /** `registry/repository`, the trust policy scope ('' for a layout without --scope). */
   readonly repository: string;
-  readonly artifact: Descriptor;
+  readonly artifact: ArtifactTarget;
   readonly source: SignatureSource;
-  listReferrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]>;
+  listReferrers(subject: { readonly digest: string }, artifactType?: string): Promise<Descriptor[]>;
   close(): Promise<void>;
 }
 
@@ -22,7 +22,10 @@ export interface TargetOptions extends RegistryCliOptions {
   readonly scope?: string;
 }
 
-export async function openTarget(reference: string, opts: TargetOptions, io: CliIo): Promise<Target> {
+/** Descriptor lookups: `always`, or not for a digest-only registry reference (verify: one round trip less). */
+export type ResolveMode = 'always' | 'unless-digest';
+
+export async function openTarget(reference: string, opts: TargetOptions, io: CliIo, mode: ResolveMode = 'always'): Promise<Target> {
   if (opts.ociLayout === true) {
     const ref = parseLayoutReference(reference);
     const layout = await OciLayout.open(ref.dir);
@@ -40,7 +43,9 @@ export async function openTarget(reference: string, opts: TargetOptions, io: Cli
   const ref = parseReference(reference);
   const client = await openRegistryClient(opts, [ref], io);
   try {
-    const artifact = await client.resolve(ref);
+    // A digest fixes the content: verification can match the signed payload on it alone, so a
+    // digest-pinned verify costs referrers + signature manifest + envelope and nothing more.
+    const artifact: ArtifactTarget = mode === 'unless-digest' && ref.digest !== undefined && ref.tag === undefined ? { digest: ref.digest } : await client.resolve(ref);
     const repo = { registry: ref.registry, repository: ref.repository };
     return {
       reference,

@@ -99,7 +99,7 @@ export class OciLayout {
    * (`sha256-<hex>`) first, then any other manifest of the layout whose subject is the artifact
    * (what oras and notation find by walking predecessors). Filtered on artifact type.
    */
-  async listReferrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
+  async listReferrers(subject: { readonly digest: string }, artifactType?: string): Promise<Descriptor[]> {
     const out: Descriptor[] = [];
     const seen = new Set<string>();
     const add = (d: Descriptor): void => {

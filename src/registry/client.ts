@@ -88,7 +88,7 @@ export interface PushedManifest {
 
 /** The verify core's SignatureSource, structurally. */
 export interface RegistrySignatureSource {
-  listSignatures(artifact: Descriptor): Promise<readonly Descriptor[]>;
+  listSignatures(artifact: { readonly digest: string }): Promise<readonly Descriptor[]>;
   fetchManifest(descriptor: Descriptor): Promise<Uint8Array>;
   fetchBlob(descriptor: Descriptor): Promise<Uint8Array>;
 }
@@ -417,7 +417,7 @@ export class RegistryClient {
    * answers 404 there; which one works is remembered per registry, so later calls cost one
    * request (plus pages).
    */
-  async listReferrers(repo: RepositoryRef, subject: Descriptor, filter: { artifactType?: string } = {}, call?: CallOptions): Promise<Descriptor[]> {
+  async listReferrers(repo: RepositoryRef, subject: { readonly digest: string }, filter: { artifactType?: string } = {}, call?: CallOptions): Promise<Descriptor[]> {
     const op = this.#op(repo, `referrers of ${subject.digest}`, call, subject.digest);
     if (parseDigest(subject.digest) === undefined) throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
     const mode = this.#options.referrers ?? 'auto';
@@ -429,7 +429,7 @@ export class RegistryClient {
     return filterReferrers(await this.#referrersFromTag(op, repo, subject), filter.artifactType);
   }
 
-  async #referrersApi(op: Operation, repo: RepositoryRef, subject: Descriptor, artifactType: string | undefined, required: boolean): Promise<Descriptor[] | undefined> {
+  async #referrersApi(op: Operation, repo: RepositoryRef, subject: { readonly digest: string }, artifactType: string | undefined, required: boolean): Promise<Descriptor[] | undefined> {
     const query = artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(artifactType)}`;
     let url = this.#url(repo, `referrers/${subject.digest}${query}`);
     const out: Descriptor[] = [];
@@ -460,7 +460,7 @@ export class RegistryClient {
     }
   }
 
-  async #referrersFromTag(op: Operation, repo: RepositoryRef, subject: Descriptor): Promise<Descriptor[]> {
+  async #referrersFromTag(op: Operation, repo: RepositoryRef, subject: { readonly digest: string }): Promise<Descriptor[]> {
     const tag = referrersTag(subject.digest) as string;
     const response = await this.#send(op, [repositoryScope(repo.repository)], { method: 'GET', url: this.#url(repo, `manifests/${tag}`), headers: { accept: MEDIA_TYPE.ociIndex } });
     if (response.status === 404) {

@@ -248,6 +248,20 @@ describe('artifact verification workflow', () => {
       expect(result.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
     });
 
+    it('matches a digest-only target on the digest, and still rejects a signature over another digest', async () => {
+      const source = new MemorySignatureSource();
+      const { envelope, mediaType } = sign(main);
+      source.addSignature(artifact.descriptor, envelope, mediaType);
+      const run = (digest: string) =>
+        verifyArtifact(
+          { reference: `registry.test/app@${digest}`, repository: 'registry.test/app', artifact: { digest } },
+          { policy: policy({}), trustStores: stores({ 'ca:test': [main.root.certDer] }), source, at: new Date() },
+        );
+      expect((await run(artifact.descriptor.digest)).verified).toBe(true);
+      const other = await run(makeArtifact('other').descriptor.digest);
+      expect(other.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
+    });
+
     it('rejects a signature that requires a verification plugin', async () => {
       const source = new MemorySignatureSource();
       const { envelope, mediaType } = sign(main, { extendedAttributes: [{ key: 'io.cncf.notary.verificationPlugin', value: 'plugin-name', critical: true }] });

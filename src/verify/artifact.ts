@@ -1,5 +1,5 @@
 import { PortcullisError, toPortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
+import type { ArtifactTarget, Descriptor } from '../oci/descriptor.js';
 import { toSignatureManifest, parseManifest } from '../oci/manifest.js';
 import { selectStatement } from '../policy/index.js';
 import { CHECKS, type CheckName, type TrustPolicy, type TrustPolicyStatement } from '../policy/types.js';
@@ -13,7 +13,7 @@ import type { RevocationChecker, SignatureVerification, TrustStores, Warning } f
  */
 export interface SignatureSource {
   /** Descriptors of the signature manifests of the artifact, in the order to try them. */
-  listSignatures(artifact: Descriptor): Promise<readonly Descriptor[]>;
+  listSignatures(artifact: { readonly digest: string }): Promise<readonly Descriptor[]>;
   /** Manifest bytes, already checked against the descriptor's digest and size cap. */
   fetchManifest(descriptor: Descriptor): Promise<Uint8Array>;
   /** Blob bytes, already checked against the descriptor's digest and size cap. */
@@ -25,8 +25,8 @@ export interface ArtifactVerificationRequest {
   readonly reference: string;
   /** `registry/repository`, the key for trust policy selection. */
   readonly repository: string;
-  /** The artifact, resolved from the reference. */
-  readonly artifact: Descriptor;
+  /** The artifact, resolved from the reference (or only its digest, for a digest-pinned reference). */
+  readonly artifact: ArtifactTarget;
   /** Key/value pairs the signed payload must carry (notation's --user-metadata). */
   readonly userMetadata?: Readonly<Record<string, string>>;
 }
@@ -47,7 +47,7 @@ export interface ArtifactVerificationOptions {
 export interface ArtifactVerification {
   readonly verified: boolean;
   readonly reference: string;
-  readonly artifact: Descriptor;
+  readonly artifact: ArtifactTarget;
   /** The statement in force and its level (absent only when none applies). */
   readonly policy: { readonly name: string; readonly level: string };
   /** True when the statement's level is skip (nothing was verified). */

@@ -1,8 +1,7 @@
 import { PortcullisError, toPortcullisError } from '../errors/index.js';
 import { parseEnvelope, parsePayload } from '../envelope/index.js';
 import type { VerifiedEnvelope } from '../envelope/types.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { sameContent } from '../oci/descriptor.js';
+import { matchesTarget, type ArtifactTarget } from '../oci/descriptor.js';
 import { CHECKS, type CheckName, type TrustPolicyStatement } from '../policy/types.js';
 import type { CertificateCache } from '../x509/certificate.js';
 import { validateCertificateChain } from '../x509/index.js';
@@ -18,7 +17,7 @@ export interface SignatureInput {
   readonly envelopeMediaType: string;
   readonly envelope: Uint8Array;
   /** The artifact the signature must be about (resolved from the reference, never from the signature). */
-  readonly artifact: Descriptor;
+  readonly artifact: ArtifactTarget;
   /** Key/value pairs that must appear, with equal values, in the signed payload's annotations. */
   readonly userMetadata?: Readonly<Record<string, string>>;
 }
@@ -59,10 +58,10 @@ function checkIntegrity(input: SignatureInput, options: SignatureVerificationOpt
     );
   }
   const { targetArtifact } = parsePayload(envelope.payload);
-  if (!sameContent(targetArtifact, input.artifact)) {
+  if (!matchesTarget(targetArtifact, input.artifact)) {
     throw new PortcullisError(
       'ERR_PAYLOAD_MISMATCH',
-      `content descriptor mismatch: the signature covers ${targetArtifact.mediaType} ${targetArtifact.digest} (${targetArtifact.size} bytes), not ${input.artifact.mediaType} ${input.artifact.digest} (${input.artifact.size} bytes)`,
+      `content descriptor mismatch: the signature covers ${targetArtifact.mediaType} ${targetArtifact.digest} (${targetArtifact.size} bytes), not ${input.artifact.mediaType === undefined ? input.artifact.digest : `${input.artifact.mediaType} ${input.artifact.digest} (${input.artifact.size} bytes)`}`,
     );
   }
   for (const [key, value] of Object.entries(input.userMetadata ?? {})) {

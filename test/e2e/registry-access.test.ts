@@ -114,6 +114,30 @@ describe('registry access from the CLI', () => {
     });
     afterAll(async () => registry?.stop());
 
+    it('verifying a digest-pinned image costs 3 registry round trips, a tag 4', async () => {
+      const digest = (await cli(['verify', '--config-dir', verifier.path, ref, '--output', 'json'])).json<{ digest: string }>().digest;
+      registry.resetLog();
+      const pinned = await cli(['verify', '--config-dir', verifier.path, `${registry.host}/app@${digest}`, '--output', 'json']);
+      expect(pinned.json()).toMatchObject({ verified: true, digest });
+      expect(registry.log.map((e) => `${e.method} ${e.path.replace(/sha256:[0-9a-f]+/g, 'D')}`)).toEqual([
+        'GET /v2/app/referrers/D',
+        'GET /v2/app/manifests/D',
+        'GET /v2/app/blobs/D',
+      ]);
+      registry.resetLog();
+      await cli(['verify', '--config-dir', verifier.path, ref]);
+      expect(registry.log.map((e) => e.method)).toEqual(['HEAD', 'GET', 'GET', 'GET']);
+    });
+
+    it('a digest-pinned signature over another artifact is still rejected without a manifest lookup', async () => {
+      const client = new RegistryClient();
+      const other = await pushImage(client, { registry: registry.host, repository: 'app' }, 'other');
+      await client.close();
+      // Signed: app:v1. Asked: the digest of app:other, which has no signature of its own.
+      const r = await cli(['verify', '--config-dir', verifier.path, `${registry.host}/app@${other.digest}`, '--output', 'json']);
+      expect(r.json()).toMatchObject({ verified: false, code: 'ERR_NO_SIGNATURE', digest: other.digest });
+    });
+
     it('registry down: unreachable, naming the registry', async () => {
       const port = await freePort();
       const r = await cli(['verify', '--config-dir', verifier.path, `127.0.0.1:${port}/app:v1`]);

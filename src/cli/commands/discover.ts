@@ -22,7 +22,7 @@ export interface ReferrerNode {
 const MAX_DEPTH = 8;
 const MAX_NODES = 1000;
 
-async function walk(list: (d: Descriptor) => Promise<Descriptor[]>, subject: Descriptor, depth: number, seen: Set<string>, budget: { left: number }): Promise<ReferrerNode[]> {
+async function walk(list: (d: { readonly digest: string }) => Promise<Descriptor[]>, subject: { readonly digest: string }, depth: number, seen: Set<string>, budget: { left: number }): Promise<ReferrerNode[]> {
   if (depth <= 0) return [];
   const out: ReferrerNode[] = [];
   for (const d of await list(subject)) {
@@ -77,7 +77,7 @@ export async function discoverCommand(reference: string, opts: DiscoverCommandOp
     const filter = opts.artifactType;
     // The filter applies to the first level only; what refers to a match is always shown.
     let first = true;
-    const list = async (d: Descriptor): Promise<Descriptor[]> => {
+    const list = async (d: { readonly digest: string }): Promise<Descriptor[]> => {
       const type = first ? filter : undefined;
       first = false;
       return target.listReferrers(d, type);

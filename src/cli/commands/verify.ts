@@ -23,7 +23,7 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
   const max = positiveInteger('--max-signature-attempts', opts.maxSignatureAttempts, DEFAULT_MAX_SIGNATURE_ATTEMPTS);
   const userMetadata = parsePairs('--user-metadata', opts.userMetadata);
   const { policy } = await loadTrustPolicyFile(opts.configDir);
-  const target = await openTarget(reference, opts, io);
+  const target = await openTarget(reference, opts, io, 'unless-digest');
   try {
     return await verifyTarget(target, policy, { max, format, ...(userMetadata === undefined ? {} : { userMetadata }) }, opts.configDir, io);
   } finally {

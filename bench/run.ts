@@ -1,6 +1,10 @@
+import { benchRegistry } from './registry.js';
+import { benchRevocation } from './revocation.js';
 import { benchVerification } from './verification.js';
 
-// `npm run bench`: prints what each benchmark measures, with the baseline measured in the same run.
+// `npm run bench`: prints what each benchmark measures, with its baseline measured in the same run.
+const ms = (us: number): string => `${(us / 1000).toFixed(2)} ms`;
+
 const results = await benchVerification();
 console.log('Signature verification (RSA-3072 leaf, RSA-3072 intermediate and root; warm certificate cache)');
 for (const r of results) {
@@ -11,3 +15,13 @@ for (const r of results) {
       .padStart(8)} µs/op   ratio ${ratio.toFixed(2)}x (goal ≤ 3x) ${ratio <= 3 ? 'OK' : 'OVER GOAL'}`,
   );
 }
+
+const revocation = await benchRevocation();
+console.log('Verification with revocation (JWS, RSA-3072 leaf, P-384 CAs; OCSP on the leaf from a local openssl responder)');
+console.log(`  cached OCSP answer ${ms(revocation.cached.microseconds).padStart(10)}/op   fresh answer from the responder ${ms(revocation.fresh.microseconds).padStart(10)}/op`);
+
+const registry = await benchRegistry();
+console.log("Verification against a local registry (Debian's docker-registry, tag schema; RSA-3072 test key, verify by tag unless noted)");
+console.log(`  cold (new client)      ${ms(registry.cold.microseconds).padStart(10)}/op   ${registry.roundTrips.cold} registry requests`);
+console.log(`  warm (shared client)   ${ms(registry.warmTag.microseconds).padStart(10)}/op   ${registry.roundTrips.warmTag} registry requests`);
+console.log(`  warm, digest-pinned    ${ms(registry.warmDigest.microseconds).padStart(10)}/op   ${registry.roundTrips.warmDigest} registry requests`);

@@ -63,7 +63,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     .option('--scope <repository>', 'registry/repository whose trust policy statement applies (default: the reference\'s; required for a layout to match a non-* statement)')
     .option('-o, --output <format>', 'text or json', 'text')
     .option('--max-signature-attempts <n>', 'failed signatures tolerated before giving up', '100')
-    .option('-m, --user-metadata <key=value>', 'metadata the signature must carry (repeatable)', collect),
+    .option('-m, --user-metadata <key=value>', 'metadata the signature must carry (repeatable)', collect)
+    .option('--revocation <mode>', 'online (OCSP, then CRL, over the network) or offline (no fetches: revokable certificates are "unknown")', 'online'),
   ).action(
       action(async (reference: string, opts: Record<string, string | boolean | string[]>, cmd: Command) => {
         wantsJson = opts.output === 'json';

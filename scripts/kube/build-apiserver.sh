@@ -134,7 +134,11 @@ fetch_source() {
   local dsc
   dsc=$(ls "${WORK}"/dl/kubernetes_*.dsc)
   log "unpacking $(basename "${dsc}")"
-  dpkg-source -x "${dsc}" "${SRC}" >/dev/null
+  # dpkg-source cannot check the .dsc's OpenPGP signature (no Debian developer keyring here) and
+  # says so; apt already verified the files against the signed archive index. Keep its chatter
+  # in a log and show it only on failure.
+  dpkg-source -x "${dsc}" "${SRC}" >"${WORK}/dpkg-source.log" 2>&1 ||
+    die "dpkg-source failed: $(tail -20 "${WORK}/dpkg-source.log")"
   # This recipe (and the version strings) are for 1.20.2; fail loudly if Debian moved on.
   local version
   version=$(dpkg-parsechangelog -l "${SRC}/debian/changelog" -S Version)
@@ -220,7 +224,7 @@ generate_openapi() {
   [[ ${count} -gt 50 ]] || die "found only ${count} openapi input packages; the selection is wrong"
   log "generating pkg/generated/openapi from ${count} packages"
   local inputs
-  inputs=$(sed 's|^|k8s.io/kubernetes/|' <<<"${dirs}" | paste -sd, -)
+  inputs=$(awk '{ print "k8s.io/kubernetes/" $0 }' <<<"${dirs}" | paste -sd, -)
   # -r: the API-rule violation report. Upstream diffs it against a checked-in list; it does
   # not change the generated code, so we only keep it for reference.
   (cd "${PKG_DIR}" && "${WORK}/bin/openapi-gen" \

@@ -195,18 +195,25 @@ function addressInUse(log: string): boolean {
   return /address already in use/i.test(tail(log, 200));
 }
 
-/** Children of every live cluster, killed if the test process exits without stop(). */
+/**
+ * Children and temp dirs of every live cluster, removed if the test process exits without
+ * stop() (a crash or process.exit; a SIGKILL of the test process still leaves them behind).
+ */
 const live = new Set<ChildProcess>();
+const liveDirs = new Set<string>();
 let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+  });
+}
 function track(p: ChildProcess): void {
+  installExitHook();
   live.add(p);
   p.once('exit', () => live.delete(p));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
 }
 
 export class KubeCluster {
@@ -284,6 +291,10 @@ export class KubeCluster {
 
   static async #startOnce(apiserverBin: string, keepDir: boolean): Promise<KubeCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-kube-'));
+    if (!keepDir) {
+      installExitHook();
+      liveDirs.add(dir);
+    }
     const procs: ChildProcess[] = [];
     try {
       makePki(dir);
@@ -385,7 +396,10 @@ export class KubeCluster {
       return new KubeCluster({ dir, server, token, etcd, apiserver, keepDir });
     } catch (e) {
       for (const p of procs.reverse()) await stopProcess(p);
-      if (!keepDir) rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) {
+        rmSync(dir, { recursive: true, force: true });
+        liveDirs.delete(dir);
+      }
       throw e;
     }
   }
@@ -423,6 +437,7 @@ export class KubeCluster {
     await stopProcess(this.#apiserver);
     await stopProcess(this.#etcd);
     if (!this.#keepDir && existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
+    liveDirs.delete(this.dir);
   }
 }
 

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SERVE_CONFIG, resolveServeConfig } from './serve-config.js';
+
+const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+const example = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1] as string;
+
+describe('serve configuration', () => {
+  it('documents every default exactly (docs/configuration.md)', () => {
+    expect(resolveServeConfig(parseYaml(example))).toEqual(DEFAULT_SERVE_CONFIG);
+  });
+
+  it('uses the defaults for an empty file', () => {
+    expect(resolveServeConfig(null)).toEqual(DEFAULT_SERVE_CONFIG);
+  });
+
+  it('overrides single settings and keeps the rest', () => {
+    const c = resolveServeConfig({ webhook: { failurePolicy: 'ignore' }, registries: { hosts: { 'localhost:5000': { plainHttp: true } } } });
+    expect(c.webhook.failurePolicy).toBe('ignore');
+    expect(c.webhook.timeoutSeconds).toBe(10);
+    expect(c.registries.hosts).toEqual({ 'localhost:5000': { plainHttp: true, caFile: undefined } });
+  });
+
+  it.each([
+    [{ webhok: {} }, 'webhok'],
+    [{ webhook: { timeout: 3 } }, 'webhook.timeout'],
+    [{ webhook: { failurePolicy: 'open' } }, 'must be one of fail, ignore'],
+    [{ webhook: { timeoutSeconds: 45 } }, 'at most 30'],
+    [{ cache: { verdictTtlSeconds: -1 } }, 'non-negative'],
+    [{ registries: { hosts: { 'http://x': {} } } }, 'not a registry host'],
+    [{ registries: { hosts: { 'x:5000': { insecure: true } } } }, 'not a known setting'],
+    [[1, 2], 'must be a mapping'],
+  ])('rejects %j with a message naming the setting', (input, text) => {
+    expect(() => resolveServeConfig(input)).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining(text) }));
+  });
+});

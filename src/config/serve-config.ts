@@ -1,0 +1,172 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { PortcullisError } from '../errors/index.js';
+
+/**
+ * `portcullis serve --config FILE`: everything besides the policies. Every field is optional;
+ * the defaults are in DEFAULT_SERVE_CONFIG and docs/configuration.md (a test keeps them equal).
+ */
+export interface ServeConfig {
+  readonly webhook: {
+    /** The API server's webhook timeout (ValidatingWebhookConfiguration timeoutSeconds). */
+    readonly timeoutSeconds: number;
+    /** Kept back from the deadline to build and send the answer. */
+    readonly marginMilliseconds: number;
+    /** No verdict in time (registry down, deadline): `fail` denies, `ignore` allows with a warning. */
+    readonly failurePolicy: 'fail' | 'ignore';
+    /** Deny images in namespaces (or repositories) no policy covers. */
+    readonly denyUnmatchedNamespaces: boolean;
+    /** Serve POST /mutate (pin verified tags to digests). */
+    readonly mutate: boolean;
+    /** Serve the Gatekeeper external-data endpoints. */
+    readonly gatekeeper: boolean;
+    /** Namespace for Gatekeeper keys without `[namespace]` ("" = cluster policies only). */
+    readonly gatekeeperDefaultNamespace: string;
+  };
+  readonly tls: {
+    /** Require client certificates signed by this CA (Gatekeeper mTLS). */
+    readonly clientCaFile: string | undefined;
+    readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  };
+  readonly verification: {
+    readonly maxSignatureAttempts: number;
+    /** `online` (OCSP, then CRL), `offline` (no fetches: revokable certificates are unknown). */
+    readonly revocation: 'online' | 'offline';
+  };
+  readonly cache: {
+    readonly tagTtlSeconds: number;
+    readonly referrersTtlSeconds: number;
+    readonly contentMaxBytes: number;
+    readonly verdictTtlSeconds: number;
+    readonly negativeVerdictTtlSeconds: number;
+  };
+  readonly registries: {
+    /** A Docker config.json whose credentials are used when a pod's pull secrets have none. */
+    readonly defaultDockerConfig: string | undefined;
+    readonly maxConcurrentPerRegistry: number;
+    /** Per-registry settings, keyed by host[:port] as in image references. */
+    readonly hosts: Readonly<Record<string, { readonly plainHttp: boolean; readonly caFile: string | undefined }>>;
+  };
+  readonly logging: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+export const DEFAULT_SERVE_CONFIG: ServeConfig = {
+  webhook: {
+    timeoutSeconds: 10,
+    marginMilliseconds: 1000,
+    failurePolicy: 'fail',
+    denyUnmatchedNamespaces: false,
+    mutate: false,
+    gatekeeper: true,
+    gatekeeperDefaultNamespace: '',
+  },
+  tls: { clientCaFile: undefined, minVersion: 'TLSv1.3' },
+  verification: { maxSignatureAttempts: 100, revocation: 'online' },
+  cache: { tagTtlSeconds: 30, referrersTtlSeconds: 60, contentMaxBytes: 64 * 1024 * 1024, verdictTtlSeconds: 300, negativeVerdictTtlSeconds: 30 },
+  registries: { defaultDockerConfig: undefined, maxConcurrentPerRegistry: 32, hosts: {} },
+  logging: { level: 'info' },
+};
+
+type Shape = Record<string, 'number' | 'boolean' | 'string' | readonly string[] | 'hosts'>;
+
+const SHAPE: Record<keyof ServeConfig, Shape> = {
+  webhook: {
+    timeoutSeconds: 'number',
+    marginMilliseconds: 'number',
+    failurePolicy: ['fail', 'ignore'],
+    denyUnmatchedNamespaces: 'boolean',
+    mutate: 'boolean',
+    gatekeeper: 'boolean',
+    gatekeeperDefaultNamespace: 'string',
+  },
+  tls: { clientCaFile: 'string', minVersion: ['TLSv1.2', 'TLSv1.3'] },
+  verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'] },
+  cache: { tagTtlSeconds: 'number', referrersTtlSeconds: 'number', contentMaxBytes: 'number', verdictTtlSeconds: 'number', negativeVerdictTtlSeconds: 'number' },
+  registries: { defaultDockerConfig: 'string', maxConcurrentPerRegistry: 'number', hosts: 'hosts' },
+  logging: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+};
+
+function invalid(path: string, message: string): PortcullisError {
+  return new PortcullisError('ERR_CONFIG_INVALID', `configuration ${path}: ${message}`);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkValue(path: string, kind: Shape[string], value: unknown): unknown {
+  if (kind === 'number') {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalid(path, 'must be a non-negative number');
+    return value;
+  }
+  if (kind === 'boolean') {
+    if (typeof value !== 'boolean') throw invalid(path, 'must be true or false');
+    return value;
+  }
+  if (kind === 'string') {
+    if (typeof value !== 'string') throw invalid(path, 'must be a string');
+    return value;
+  }
+  if (kind === 'hosts') {
+    if (!isRecord(value)) throw invalid(path, 'must map registry hosts to settings');
+    const out: Record<string, { plainHttp: boolean; caFile: string | undefined }> = {};
+    for (const [host, settings] of Object.entries(value)) {
+      if (!/^[a-zA-Z0-9.-]+(?::\d+)?$|^\[[0-9a-fA-F:]+\](?::\d+)?$/.test(host)) throw invalid(`${path}.${host}`, 'is not a registry host[:port]');
+      if (!isRecord(settings)) throw invalid(`${path}.${host}`, 'must be an object');
+      for (const key of Object.keys(settings)) if (key !== 'plainHttp' && key !== 'caFile') throw invalid(`${path}.${host}.${key}`, 'is not a known setting (plainHttp, caFile)');
+      out[host] = {
+        plainHttp: settings.plainHttp === undefined ? false : (checkValue(`${path}.${host}.plainHttp`, 'boolean', settings.plainHttp) as boolean),
+        caFile: settings.caFile === undefined ? undefined : (checkValue(`${path}.${host}.caFile`, 'string', settings.caFile) as string),
+      };
+    }
+    return out;
+  }
+  if (typeof value !== 'string' || !kind.includes(value)) throw invalid(path, `must be one of ${kind.join(', ')}`);
+  return value;
+}
+
+/** Validates a parsed configuration document and fills in the defaults. Unknown keys are errors (typos must not pass silently). */
+export function resolveServeConfig(doc: unknown): ServeConfig {
+  if (doc === undefined || doc === null) return DEFAULT_SERVE_CONFIG;
+  if (!isRecord(doc)) throw invalid('(root)', 'must be a mapping');
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [section, shape] of Object.entries(SHAPE)) {
+    const given = doc[section];
+    const defaults = DEFAULT_SERVE_CONFIG[section as keyof ServeConfig] as Record<string, unknown>;
+    if (given === undefined || given === null) {
+      out[section] = { ...defaults };
+      continue;
+    }
+    if (!isRecord(given)) throw invalid(section, 'must be a mapping');
+    const merged: Record<string, unknown> = { ...defaults };
+    for (const [key, value] of Object.entries(given)) {
+      const kind = shape[key];
+      if (kind === undefined) throw invalid(`${section}.${key}`, `is not a known setting (${Object.keys(shape).join(', ')})`);
+      // `null` (YAML `~` or empty) means "not set": keep the default.
+      if (value !== null) merged[key] = checkValue(`${section}.${key}`, kind, value);
+    }
+    out[section] = merged;
+  }
+  for (const key of Object.keys(doc)) if (!(key in SHAPE)) throw invalid(key, `is not a known section (${Object.keys(SHAPE).join(', ')})`);
+  const config = out as unknown as ServeConfig;
+  if (config.webhook.timeoutSeconds < 1 || config.webhook.timeoutSeconds > 30) throw invalid('webhook.timeoutSeconds', 'must be 1..30 (the API server allows at most 30)');
+  if (config.verification.maxSignatureAttempts < 1) throw invalid('verification.maxSignatureAttempts', 'must be at least 1');
+  return config;
+}
+
+export async function loadServeConfig(file: string | undefined): Promise<ServeConfig> {
+  if (file === undefined) return DEFAULT_SERVE_CONFIG;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new PortcullisError('ERR_CONFIG_INVALID', `cannot read configuration "${file}": ${(cause as Error).message}`, { cause });
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
+  } catch (cause) {
+    throw new PortcullisError('ERR_CONFIG_INVALID', `configuration "${file}" is not valid YAML: ${(cause as Error).message}`, { cause });
+  }
+  return resolveServeConfig(doc);
+}

@@ -8,6 +8,8 @@ export interface CliIo {
   readonly isTty: boolean;
   /** All of standard input (for --password-stdin). */
   readonly readStdin: () => Promise<string>;
+  /** Resolves when a long-running command (serve) should stop: SIGTERM or SIGINT. */
+  readonly untilShutdown: () => Promise<void>;
 }
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2 } as const;
@@ -19,6 +21,11 @@ export function processIo(): CliIo {
     env: process.env,
     now: () => new Date(),
     isTty: process.stdout.isTTY === true,
+    untilShutdown: () =>
+      new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      }),
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

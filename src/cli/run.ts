@@ -9,6 +9,7 @@ import { signCommand } from './commands/sign.js';
 import { discoverCommand } from './commands/discover.js';
 import { copyCommand } from './commands/copy.js';
 import { loginCommand } from './commands/login.js';
+import { serveCommand } from './commands/serve.js';
 import { collect } from './pairs.js';
 import { addRegistryOptions } from './registry-options.js';
 import { EXIT, type CliIo } from './io.js';
@@ -100,6 +101,18 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       .argument('<destination>', 'destination reference (tag optional: the source tag is kept)')
       .option('-r, --recursive', 'copy the referrer graph too (signatures, SBOMs and their signatures)'),
   ).action(action(async (source: string, destination: string, opts: Record<string, string | boolean>) => copyCommand(source, destination, opts, io)));
+
+  program
+    .command('serve')
+    .description('run the admission webhook and Gatekeeper provider over HTTPS (until SIGTERM)')
+    .option('--policies <dir>', 'TrustPolicy/ClusterTrustPolicy/TrustStore/ClusterTrustStore manifests (reloaded on change)')
+    .option('--port <port>', 'HTTPS port', '8443')
+    .option('--host <address>', 'listen address', '0.0.0.0')
+    .option('--tls-cert <file>', 'serving certificate (PEM; reloaded on change)')
+    .option('--tls-key <file>', 'serving key (PEM)')
+    .option('--dev-cert-dir <dir>', 'where a development CA and certificate are made when no --tls-cert is given', '.portcullis-dev-cert')
+    .option('--config <file>', 'configuration YAML (docs/configuration.md)')
+    .action(action(async (opts: Record<string, string>) => serveCommand(opts, io)));
 
   program
     .command('login')

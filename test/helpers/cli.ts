@@ -13,7 +13,7 @@ export interface CliResult {
 }
 
 /** Runs the CLI in-process with captured output and an optional fixed clock. */
-export async function cli(args: readonly string[], options: { now?: Date; env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliResult> {
+export async function cli(args: readonly string[], options: { now?: Date; env?: NodeJS.ProcessEnv; stdin?: string; shutdown?: Promise<void> } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -24,6 +24,7 @@ export async function cli(args: readonly string[], options: { now?: Date; env?: 
     now: () => options.now ?? new Date(),
     isTty: false,
     readStdin: async () => options.stdin ?? '',
+    untilShutdown: () => options.shutdown ?? Promise.resolve(),
   };
   const status = await run(args, io);
   return { status, stdout, stderr, json: <T>() => JSON.parse(stdout) as T };

@@ -1,0 +1,157 @@
+import { readFile } from 'node:fs/promises';
+import { pino, type Logger } from 'pino';
+import type { ServeConfig } from '../config/serve-config.js';
+import { PortcullisError } from '../errors/index.js';
+import { Executor, ResourcePullSecretResolver, observeRegistryRequests, type PullSecretResolver } from '../executor/index.js';
+import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
+import { PromMetrics } from '../metrics/index.js';
+import { DirectoryPolicySource } from '../policy-source/index.js';
+import type { PolicySnapshot } from '../policyset/types.js';
+import { DockerConfigCredentials, RegistryClient, isLoopbackHost, type RegistryTlsOptions } from '../registry/index.js';
+import { HttpRevocationFetcher, OnlineRevocationChecker } from '../revocation/index.js';
+import { CertificateCache } from '../x509/certificate.js';
+
+/** A source of policy snapshots: the directory today, the Kubernetes API with --kubernetes. */
+export interface PolicySourceLike {
+  start(onSnapshot: (snapshot: PolicySnapshot) => void): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ServeOptions {
+  readonly policies?: string;
+  readonly port: number;
+  readonly host: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly devCertDir: string;
+  readonly config: ServeConfig;
+  /** Injected for the cluster source (issue 5) and tests; default the directory source. */
+  readonly source?: PolicySourceLike;
+  readonly pullSecrets?: PullSecretResolver;
+  readonly logger?: Logger;
+}
+
+export interface RunningWebhook {
+  readonly url: string;
+  readonly port: number;
+  /** The development CA a caller must trust, when no --tls-cert was given. */
+  readonly devCaFile: string | undefined;
+  readonly executor: Executor;
+  stop(): Promise<void>;
+}
+
+async function registryTls(config: ServeConfig): Promise<Map<string, RegistryTlsOptions>> {
+  const out = new Map<string, RegistryTlsOptions>();
+  for (const [host, settings] of Object.entries(config.registries.hosts)) {
+    if (settings.caFile === undefined) continue;
+    try {
+      out.set(host, { ca: await readFile(settings.caFile, 'utf8') });
+    } catch (cause) {
+      throw new PortcullisError('ERR_CONFIG_INVALID', `registries.hosts.${host}.caFile "${settings.caFile}" cannot be read: ${(cause as Error).message}`, { cause });
+    }
+  }
+  return out;
+}
+
+/**
+ * Builds the whole webhook (the composition root of `portcullis serve`): configuration →
+ * registry client, revocation checker, executor, policy source, fastify app, HTTPS server.
+ */
+export async function startWebhook(options: ServeOptions): Promise<RunningWebhook> {
+  const { config } = options;
+  const logger = options.logger ?? pino({ level: config.logging.level, base: { service: 'portcullis' } });
+  const metrics = new PromMetrics();
+  const tls = await registryTls(config);
+  const hosts = config.registries.hosts;
+  const registry = new RegistryClient({
+    userAgent: 'portcullis/0.1.0',
+    // Loopback registries speak plain HTTP unless a CA is configured for them; others only when named.
+    plainHttp: (host) => hosts[host]?.plainHttp === true || (isLoopbackHost(host) && !tls.has(host)),
+    tls: (host) => tls.get(host),
+    onRequest: observeRegistryRequests(metrics),
+  });
+  const defaultCredentials =
+    config.registries.defaultDockerConfig === undefined ? undefined : await DockerConfigCredentials.load({ path: config.registries.defaultDockerConfig });
+  const certificateCache = new CertificateCache();
+  const pullSecrets = options.pullSecrets ?? new ResourcePullSecretResolver();
+  const executor = new Executor({
+    registry,
+    metrics,
+    pullSecrets,
+    certificateCache,
+    failurePolicy: config.webhook.failurePolicy,
+    denyUnmatchedNamespaces: config.webhook.denyUnmatchedNamespaces,
+    maxConcurrentPerRegistry: config.registries.maxConcurrentPerRegistry,
+    maxSignatureAttempts: config.verification.maxSignatureAttempts,
+    tagCacheTtlMs: config.cache.tagTtlSeconds * 1000,
+    referrersCacheTtlMs: config.cache.referrersTtlSeconds * 1000,
+    contentCacheMaxBytes: config.cache.contentMaxBytes,
+    verdictCacheTtlMs: config.cache.verdictTtlSeconds * 1000,
+    negativeVerdictTtlMs: config.cache.negativeVerdictTtlSeconds * 1000,
+    revocation: new OnlineRevocationChecker({ fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0' }), mode: config.verification.revocation, certificateCache }),
+    ...(defaultCredentials === undefined ? {} : { defaultCredentials }),
+  });
+
+  let source = options.source;
+  if (source === undefined) {
+    if (options.policies === undefined) throw new PortcullisError('ERR_INPUT_INVALID', 'serve needs --policies DIR (or --kubernetes)');
+    source = new DirectoryPolicySource({
+      directory: options.policies,
+      certificateCache,
+      onError: (error) => logger.error({ code: error.code, err: error.message }, 'policy source error; the last good snapshot stays in force'),
+    });
+  }
+  await source.start((snapshot) => {
+    executor.setSnapshot(snapshot);
+    logger.info(
+      { revision: snapshot.revision, documents: snapshot.documents.length, invalid: snapshot.invalid.map((i) => ({ ...i.id, code: i.code, reason: i.reason })) },
+      'policy snapshot in force',
+    );
+  });
+
+  let certFile = options.tlsCert;
+  let keyFile = options.tlsKey;
+  let devCaFile: string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new PortcullisError('ERR_INPUT_INVALID', '--tls-cert and --tls-key go together');
+  if (certFile === undefined || keyFile === undefined) {
+    const dev = await ensureDevCertificate(options.devCertDir);
+    certFile = dev.certFile;
+    keyFile = dev.keyFile;
+    devCaFile = dev.caFile;
+  }
+  const app = buildApp({
+    verifier: executor,
+    metrics,
+    logger,
+    options: {
+      webhookTimeoutMs: config.webhook.timeoutSeconds * 1000,
+      marginMs: config.webhook.marginMilliseconds,
+      mutate: config.webhook.mutate,
+      gatekeeper: config.webhook.gatekeeper,
+      gatekeeperDefaultNamespace: config.webhook.gatekeeperDefaultNamespace,
+      failurePolicy: config.webhook.failurePolicy,
+    },
+  });
+  const server = await startServer(app, {
+    port: options.port,
+    host: options.host,
+    logger,
+    tls: {
+      certFile,
+      keyFile,
+      minVersion: config.tls.minVersion,
+      ...(config.tls.clientCaFile === undefined ? {} : { clientCaFile: config.tls.clientCaFile }),
+    },
+  });
+  return {
+    url: server.url,
+    port: server.port,
+    devCaFile,
+    executor,
+    stop: async () => {
+      await server.stop();
+      await source.stop();
+      await registry.close();
+    },
+  };
+}

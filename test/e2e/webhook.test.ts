@@ -1,0 +1,187 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Agent, request } from 'undici';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SERVE_CONFIG } from '../../src/config/serve-config.js';
+import { admissionReview, pod, workload } from '../../src/http/testing/reviews.js';
+import { RegistryClient } from '../../src/registry/index.js';
+import { startWebhook, type RunningWebhook } from '../../src/cli/serve.js';
+import { ConfigDir, cli } from '../helpers/cli.js';
+import { freePort } from '../helpers/registry/free-port.js';
+import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
+import { pushImage, pushLayout } from '../helpers/registry/seed.js';
+import { vector } from '../helpers/vectors.js';
+
+const EXAMPLES = resolve(import.meta.dirname, '../../examples');
+
+/**
+ * `portcullis serve` end to end over real HTTPS (development CA) against a real registry, with
+ * the example policies: the cluster baseline trusts the example signer in namespaces labelled
+ * portcullis.dev/enforce=true; `secured` adds a stricter TrustPolicy; `not-secured` has none.
+ */
+describe('the webhook over HTTPS', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-webhook-'));
+  const untrustedSigner = new ConfigDir();
+  let registry: ReferrersRegistry;
+  let webhook: RunningWebhook;
+  let agent: Agent;
+  let signed: string;
+  let unsigned: string;
+  let untrusted: string;
+
+  beforeAll(async () => {
+    registry = await ReferrersRegistry.start();
+    const client = new RegistryClient();
+    // notation's signed example image, and two more of our own
+    await pushLayout(client, { registry: registry.host, repository: 'net-monitor' }, join(EXAMPLES, 'net-monitor-layout'));
+    await pushImage(client, { registry: registry.host, repository: 'nginx' }, 'unsigned');
+    await pushImage(client, { registry: registry.host, repository: 'other' }, 'v1');
+    await client.close();
+    signed = `${registry.host}/net-monitor:v1`;
+    unsigned = `${registry.host}/nginx:unsigned`;
+    untrusted = `${registry.host}/other:v1`;
+    expect((await cli(['cert', 'generate-test', '--config-dir', untrustedSigner.path, '--key-type', 'ec', '--default', 'mallory'])).status).toBe(0);
+    expect((await cli(['sign', '--config-dir', untrustedSigner.path, untrusted])).status).toBe(0);
+
+    // The example policies, plus a namespace in warn mode and one that tries to loosen the baseline.
+    const policies = join(dir, 'policies');
+    cpSync(join(EXAMPLES, 'policies'), policies, { recursive: true });
+    writeFileSync(
+      join(policies, '90-test.yaml'),
+      `apiVersion: v1
+kind: Namespace
+metadata:
+  name: warned
+---
+apiVersion: portcullis.dev/v1alpha1
+kind: TrustPolicy
+metadata: { name: audit-only, namespace: warned }
+spec:
+  enforcementAction: warn
+  version: "1.0"
+  trustPolicies:
+    - name: all
+      registryScopes: ["*"]
+      signatureVerification: { level: strict }
+      trustStores: ["ca:e2e"]
+      trustedIdentities: ["*"]
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: loosened
+  labels: { portcullis.dev/enforce: "true" }
+---
+apiVersion: portcullis.dev/v1alpha1
+kind: TrustPolicy
+metadata: { name: skip-everything, namespace: loosened }
+spec:
+  version: "1.0"
+  trustPolicies:
+    - name: skip
+      registryScopes: ["*"]
+      signatureVerification: { level: skip }
+`,
+    );
+    webhook = await startWebhook({
+      policies,
+      port: 0,
+      host: '127.0.0.1',
+      devCertDir: join(dir, 'cert'),
+      config: { ...DEFAULT_SERVE_CONFIG, webhook: { ...DEFAULT_SERVE_CONFIG.webhook, timeoutSeconds: 3, marginMilliseconds: 500 }, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' }, logging: { level: 'silent' } },
+    });
+    agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
+  });
+
+  afterAll(async () => {
+    await webhook?.stop();
+    await agent?.close();
+    await registry?.stop();
+    untrustedSigner.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function review(object: unknown, namespace: string, extra: Record<string, unknown> = {}) {
+    const started = Date.now();
+    const res = await request(`${webhook.url}/validate?timeout=3s`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(admissionReview(object, { namespace, ...extra })),
+    });
+    const body = (await res.body.json()) as { response: { uid: string; allowed: boolean; status?: { code: number; message: string }; warnings?: string[] } };
+    return { status: res.statusCode, ms: Date.now() - started, ...body.response };
+  }
+
+  it('is ready once the example policies are loaded', async () => {
+    const res = await request(`${webhook.url}/readyz`, { dispatcher: agent });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+  });
+
+  it('allows a pod whose image is signed by the trusted signer', async () => {
+    const r = await review(pod({ containers: [['app', signed]] }, 'secured'), 'secured');
+    expect(r).toMatchObject({ status: 200, allowed: true });
+  });
+
+  it('denies an unsigned image with a message naming container, image, digest, policy and cause', async () => {
+    const r = await review(pod({ containers: [['web', unsigned]] }, 'secured'), 'secured');
+    expect(r.allowed).toBe(false);
+    expect(r.status?.code).toBe(403);
+    expect(r.status?.message).toContain('container "web"');
+    expect(r.status?.message).toContain(unsigned);
+    expect(r.status?.message).toMatch(/sha256:[0-9a-f]{64}/);
+    expect(r.status?.message).toContain('ClusterTrustPolicy baseline');
+    expect(r.status?.message).toContain('ERR_NO_SIGNATURE');
+  });
+
+  it('denies an image signed by an untrusted signer', async () => {
+    const r = await review(pod({ containers: [['app', untrusted]] }, 'secured'), 'secured');
+    expect(r.allowed).toBe(false);
+    expect(r.status?.message).toContain('ERR_CHAIN_UNTRUSTED');
+  });
+
+  it('checks the pod templates of workloads', async () => {
+    const r = await review(workload('Deployment', 'apps/v1', { containers: [['web', unsigned]] }), 'secured', { kind: 'Deployment', group: 'apps' });
+    expect(r.allowed).toBe(false);
+  });
+
+  it('does not enforce a namespace no policy covers', async () => {
+    const r = await review(pod({ containers: [['web', unsigned]] }, 'not-secured'), 'not-secured');
+    expect(r.allowed).toBe(true);
+  });
+
+  it('warn mode allows, with a warning', async () => {
+    const r = await review(pod({ containers: [['web', unsigned]] }, 'warned'), 'warned');
+    expect(r.allowed).toBe(true);
+    expect(r.warnings?.join('\n')).toContain('TrustPolicy warned/audit-only');
+  });
+
+  it('a namespace policy cannot loosen the cluster policy', async () => {
+    const r = await review(pod({ containers: [['web', unsigned]] }, 'loosened'), 'loosened');
+    expect(r.allowed).toBe(false);
+    expect(r.status?.message).toContain('ClusterTrustPolicy baseline');
+  });
+
+  it('fails closed within the deadline when the registry is down, and says so', async () => {
+    const down = `127.0.0.1:${await freePort()}/app:v1`;
+    const r = await review(pod({ containers: [['app', down]] }, 'secured'), 'secured');
+    expect(r.allowed).toBe(false);
+    expect(r.ms).toBeLessThan(3000);
+    expect(r.status?.message).toMatch(/failure policy/i);
+  });
+
+  it('answers Gatekeeper external data over the same HTTPS server', async () => {
+    const res = await request(`${webhook.url}/gatekeeper/v1/verify`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiVersion: 'externaldata.gatekeeper.sh/v1beta1', kind: 'ProviderRequest', request: { keys: [`[secured]${signed}`, `[secured]${unsigned}`] } }),
+    });
+    const body = (await res.body.json()) as { response: { items: { key: string; error?: string }[] } };
+    expect(body.response.items[0]?.error).toBeUndefined();
+    expect(body.response.items[1]?.error).toContain('ERR_NO_SIGNATURE');
+  });
+});

@@ -12,7 +12,6 @@ import { ConfigDir, cli } from '../helpers/cli.js';
 import { freePort } from '../helpers/registry/free-port.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage, pushLayout } from '../helpers/registry/seed.js';
-import { vector } from '../helpers/vectors.js';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
 
@@ -112,7 +111,7 @@ spec:
       body: JSON.stringify(admissionReview(object, { namespace, ...extra })),
     });
     const body = (await res.body.json()) as { response: { uid: string; allowed: boolean; status?: { code: number; message: string }; warnings?: string[] } };
-    return { status: res.statusCode, ms: Date.now() - started, ...body.response };
+    return { httpStatus: res.statusCode, ms: Date.now() - started, ...body.response };
   }
 
   it('is ready once the example policies are loaded', async () => {
@@ -123,7 +122,7 @@ spec:
 
   it('allows a pod whose image is signed by the trusted signer', async () => {
     const r = await review(pod({ containers: [['app', signed]] }, 'secured'), 'secured');
-    expect(r).toMatchObject({ status: 200, allowed: true });
+    expect(r).toMatchObject({ httpStatus: 200, allowed: true });
   });
 
   it('denies an unsigned image with a message naming container, image, digest, policy and cause', async () => {

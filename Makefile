@@ -25,10 +25,11 @@ test: install
 	npm run typecheck
 	npm test
 
-## demo: install, build, and verify the bundled example layout with the bundled configuration.
+## demo: install, build, verify the bundled example layout, then run the webhook locally with the
+## example policies and a development certificate and show one pod allowed and one denied.
 demo: build
 	node dist/cli/main.js verify --config-dir examples/config --oci-layout $(EXAMPLE_REF)
-	node dist/cli/main.js verify --config-dir examples/config --oci-layout $(EXAMPLE_REF) --output json
+	npx tsx scripts/demo.ts
 
 bench: install
 	npm run bench

@@ -39,6 +39,11 @@ export class Budget {
     return Math.floor(left);
   }
 
+  /** Whether there is still time to start a registry call. */
+  canStartCall(): boolean {
+    return this.remaining() >= this.#minCallMs;
+  }
+
   exceeded(what: string): PortcullisError {
     return new PortcullisError('ERR_DEADLINE_EXCEEDED', `the ${this.totalMs} ms deadline of the check passed (or was too near to start) while ${what}`);
   }

@@ -11,7 +11,6 @@ import type { Budget } from './budget.js';
 
 interface Waiter {
   readonly start: () => void;
-  readonly fail: (error: PortcullisError) => void;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -57,7 +56,6 @@ export class HostLimiter {
           clearTimeout(waiter.timer);
           resolve();
         },
-        fail: reject,
         timer: undefined,
       };
       const left = budget.remaining();
@@ -75,7 +73,8 @@ export class HostLimiter {
         give();
         return;
       }
-      waiter.timer = setTimeout(give, Math.ceil(left));
+      // Slightly before the deadline, so the caller learns it was the queue that ran out of time.
+      waiter.timer = setTimeout(give, Math.max(0, Math.floor(left) - 2));
       state.queue.push(waiter);
     });
   }

@@ -1,0 +1,60 @@
+import { LRUCache } from 'lru-cache';
+import type { Metrics } from '../metrics/index.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { ResolvedOptions } from './options.js';
+import type { PolicyVerdict } from './types.js';
+
+/**
+ * The executor's caches, all bounded (entries or bytes) and all on the executor's clock:
+ *
+ * | cache | key | value | bound | TTL |
+ * | --- | --- | --- | --- | --- |
+ * | `tag` | credential identity + `registry/repo:tag` | the manifest descriptor | entries | `tagCacheTtlMs` (30 s) |
+ * | `referrers` | credential identity + `registry/repo@digest` | signature descriptors | entries | `referrersCacheTtlMs` (60 s); an empty list `negativeVerdictTtlMs` |
+ * | `content` | digest | signature manifest / envelope bytes | bytes | none (immutable) |
+ * | `verdict` | credential identity + `registry/repo@digest` + document id#generation + snapshot revision | the verdict | entries | positive `verdictCacheTtlMs` (5 min, capped at the signature's and certificates' expiry); negative `negativeVerdictTtlMs` (30 s) |
+ *
+ * Registry errors and timeouts are never cached. Content is keyed by digest alone: it is
+ * content-addressed, and a caller can only ask for a digest it learnt from a referrer list
+ * fetched under its own identity.
+ */
+
+export type CacheName = 'tag' | 'referrers' | 'content' | 'verdict';
+
+/** A cached verdict of one document on one image, with the logged-check warnings it carries. */
+export interface CachedVerdict {
+  readonly verdict: PolicyVerdict;
+}
+
+export class ExecutorCaches {
+  readonly tags: LRUCache<string, Descriptor>;
+  readonly referrers: LRUCache<string, readonly Descriptor[]>;
+  readonly content: LRUCache<string, Uint8Array>;
+  readonly verdicts: LRUCache<string, CachedVerdict>;
+  readonly #metrics: Metrics | undefined;
+
+  constructor(options: ResolvedOptions) {
+    const perf = { now: options.now };
+    // ttlResolution 0: read the (injectable) clock on every check instead of a timer-cached value.
+    const common = { perf, ttlResolution: 0 } as const;
+    this.tags = new LRUCache({ ...common, max: options.tagCacheMaxEntries, ttl: Math.max(1, options.tagCacheTtlMs) });
+    this.referrers = new LRUCache({ ...common, max: options.referrersCacheMaxEntries, ttl: Math.max(1, options.referrersCacheTtlMs) });
+    this.content = new LRUCache({ ...common, maxSize: options.contentCacheMaxBytes, sizeCalculation: (v) => Math.max(1, v.length) });
+    this.verdicts = new LRUCache({ ...common, max: options.verdictCacheMaxEntries, ttl: Math.max(1, options.verdictCacheTtlMs) });
+    this.#metrics = options.metrics;
+  }
+
+  /** A lookup that is counted in the `cache_lookups_total` metric. */
+  lookup<V extends object>(name: CacheName, cache: LRUCache<string, V>, key: string): V | undefined {
+    const value = cache.get(key);
+    this.#metrics?.observeCacheLookup(name, value !== undefined);
+    return value;
+  }
+
+  clear(): void {
+    this.tags.clear();
+    this.referrers.clear();
+    this.content.clear();
+    this.verdicts.clear();
+  }
+}

@@ -1,0 +1,424 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigDir, cli } from '../../test/helpers/cli.js';
+import { freePort } from '../../test/helpers/registry/free-port.js';
+import { ReferrersRegistry } from '../../test/helpers/registry/referrers-registry.js';
+import { pushImage } from '../../test/helpers/registry/seed.js';
+import { PromMetrics } from '../metrics/index.js';
+import { API_VERSION, buildSnapshot, type PolicySnapshot } from '../policyset/index.js';
+import { RegistryClient } from '../registry/index.js';
+import { Executor } from './executor.js';
+import { observeRegistryRequests } from './metrics.js';
+import type { ExecutorOptions } from './options.js';
+import type { ImageCheckRequest } from './types.js';
+
+type Obj = Record<string, unknown>;
+
+// --- policy resources --------------------------------------------------------------------------
+
+function notary(stores: string[], opts: { level?: string; scopes?: string[]; name?: string } = {}): Obj {
+  const level = opts.level ?? 'strict';
+  return {
+    version: '1.0',
+    trustPolicies: [
+      {
+        name: opts.name ?? 'signed',
+        registryScopes: opts.scopes ?? ['*'],
+        signatureVerification: { level },
+        ...(level === 'skip' ? {} : { trustStores: stores, trustedIdentities: ['*'] }),
+      },
+    ],
+  };
+}
+const clusterStore = (name: string, pem: string): Obj => ({ apiVersion: API_VERSION, kind: 'ClusterTrustStore', metadata: { name }, spec: { type: 'ca', certificates: pem } });
+const clusterPolicy = (name: string, spec: Obj): Obj => ({ apiVersion: API_VERSION, kind: 'ClusterTrustPolicy', metadata: { name }, spec });
+const nsPolicy = (ns: string, name: string, spec: Obj): Obj => ({ apiVersion: API_VERSION, kind: 'TrustPolicy', metadata: { name, namespace: ns }, spec });
+const namespace = (name: string, labels: Record<string, string>): Obj => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+
+let revision = 0;
+const snapshotOf = (resources: unknown[]): PolicySnapshot => {
+  const s = buildSnapshot({ resources, revision: ++revision });
+  return s;
+};
+
+// --- shared fixtures ---------------------------------------------------------------------------
+
+const signer = new ConfigDir();
+const stranger = new ConfigDir();
+let acmePem: string;
+let strangerPem: string;
+let registry: ReferrersRegistry;
+let client: RegistryClient;
+let metrics: PromMetrics;
+
+async function sign(ref: string, who: ConfigDir = signer): Promise<void> {
+  const r = await cli(['sign', '--config-dir', who.path, ref]);
+  expect(r.stderr).not.toMatch(/error/i);
+  expect(r.status).toBe(0);
+}
+
+let repoCounter = 0;
+/** A fresh repository with one image under tag v1; signed by `who` unless null. */
+async function image(who: ConfigDir | null = signer, tag = 'v1'): Promise<{ ref: string; repo: string; digest: string }> {
+  const repo = `app${++repoCounter}`;
+  const d = await pushImage(client, { registry: registry.host, repository: repo }, tag, `${repo}-${tag}`);
+  const ref = `${registry.host}/${repo}:${tag}`;
+  if (who !== null) await sign(ref, who);
+  return { ref, repo, digest: d.digest };
+}
+
+function baseline(): unknown[] {
+  return [
+    namespace('secured', { enforce: 'true' }),
+    namespace('open', {}),
+    clusterStore('acme', acmePem),
+    clusterStore('stranger', strangerPem),
+    clusterPolicy('baseline', { namespaceSelector: { matchLabels: { enforce: 'true' } }, ...notary(['ca:acme']) }),
+  ];
+}
+
+function executor(extra: Partial<ExecutorOptions> = {}, resources: unknown[] = baseline()): Executor {
+  const e = new Executor({ registry: extra.registry ?? client, metrics, ...extra });
+  e.setSnapshot(snapshotOf(resources));
+  return e;
+}
+
+const req = (image: string, namespace = 'secured', ms = 5000, extra: Partial<ImageCheckRequest> = {}): ImageCheckRequest => ({
+  image,
+  namespace,
+  deadline: Date.now() + ms,
+  ...extra,
+});
+
+beforeAll(async () => {
+  expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', 'acme'])).status).toBe(0);
+  expect((await cli(['cert', 'generate-test', '--config-dir', stranger.path, '--key-type', 'ec', 'stranger'])).status).toBe(0);
+  acmePem = readFileSync(join(signer.path, 'localkeys/acme.crt'), 'utf8');
+  strangerPem = readFileSync(join(stranger.path, 'localkeys/stranger.crt'), 'utf8');
+  registry = await ReferrersRegistry.start();
+  metrics = new PromMetrics({ processMetrics: false });
+  client = new RegistryClient({ onRequest: observeRegistryRequests(metrics) });
+});
+afterAll(async () => {
+  await client?.close();
+  await registry?.stop();
+  signer.cleanup();
+  stranger.cleanup();
+});
+beforeEach(() => registry.clearFaults());
+
+describe('readiness and snapshots', () => {
+  it('is ready once the first snapshot arrives, and keeps the newest', () => {
+    const e = new Executor({ registry: client });
+    expect(e.ready()).toBe(false);
+    const first = snapshotOf(baseline());
+    const second = snapshotOf(baseline());
+    e.setSnapshot(second);
+    e.setSnapshot(first); // late, older: ignored
+    expect(e.ready()).toBe(true);
+    expect(e.snapshot).toBe(second);
+  });
+
+  it('without a snapshot, the failure policy decides and says why', async () => {
+    const d = await new Executor({ registry: client }).check(req('x/y:1'));
+    expect(d.allowed).toBe(false);
+    expect(d.error).toMatchObject({ failurePolicyApplied: 'fail' });
+    expect(d.error?.message).toContain('not ready');
+  });
+});
+
+describe('verdicts', () => {
+  it('allows a signed image, with its digest and pinned reference', async () => {
+    const img = await image();
+    const d = await executor().check(req(img.ref));
+    expect(d).toMatchObject({ allowed: true, digest: img.digest, pinned: `${registry.host}/${img.repo}@${img.digest}` });
+    expect(d.verdicts).toHaveLength(1);
+    expect(d.verdicts[0]).toMatchObject({ policy: 'ClusterTrustPolicy baseline', enforcementAction: 'deny', verified: true, statement: 'signed', failedCheck: null, code: null });
+    expect(d.error).toBeUndefined();
+    expect(d.warnings).toEqual([]);
+  });
+
+  it('verifies a digest-pinned image without resolving it', async () => {
+    const img = await image();
+    registry.resetLog();
+    const d = await executor().check(req(`${registry.host}/${img.repo}@${img.digest}`));
+    expect(d.allowed).toBe(true);
+    expect(registry.log.filter((l) => l.method === 'HEAD')).toEqual([]);
+  });
+
+  it('denies an unsigned image with an actionable reason', async () => {
+    const img = await image(null);
+    const d = await executor().check(req(img.ref));
+    expect(d.allowed).toBe(false);
+    expect(d.error).toBeUndefined();
+    expect(d.verdicts[0]).toMatchObject({ verified: false, code: 'ERR_NO_SIGNATURE', enforcementAction: 'deny' });
+    expect(d.reason).toContain('ClusterTrustPolicy baseline statement "signed"');
+    expect(d.reason).toContain('[ERR_NO_SIGNATURE]');
+    expect(d.reason).toContain(img.digest);
+  });
+
+  it('denies an image signed by an untrusted signer, naming the failed check', async () => {
+    const img = await image(stranger);
+    const d = await executor().check(req(img.ref));
+    expect(d.allowed).toBe(false);
+    expect(d.verdicts[0]).toMatchObject({ verified: false, failedCheck: 'authenticity' });
+    expect(d.verdicts[0]?.code).toMatch(/^ERR_/);
+    expect(d.reason).toContain('authenticity failed');
+  });
+
+  it('denies an invalid reference with ERR_REF_INVALID', async () => {
+    const d = await executor().check(req('Not A Reference'));
+    expect(d.allowed).toBe(false);
+    expect(d.reason).toContain('[ERR_REF_INVALID]');
+  });
+
+  it('a warn document never denies but leaves a verdict for the warning; dryrun only records', async () => {
+    const img = await image(null);
+    const resources = [
+      ...baseline(),
+      namespace('team', {}),
+      nsPolicy('team', 'warned', { enforcementAction: 'warn', ...notary(['ca:acme']) }),
+      nsPolicy('team', 'trial', { enforcementAction: 'dryrun', ...notary(['ca:acme']) }),
+    ];
+    const d = await executor({}, resources).check(req(img.ref, 'team'));
+    expect(d.allowed).toBe(true);
+    expect(d.error).toBeUndefined();
+    expect(d.verdicts.map((v) => [v.policy, v.enforcementAction, v.verified, v.code])).toEqual([
+      ['TrustPolicy team/trial', 'dryrun', false, 'ERR_NO_SIGNATURE'],
+      ['TrustPolicy team/warned', 'warn', false, 'ERR_NO_SIGNATURE'],
+    ]);
+    expect(d.warnings).toEqual([]);
+  });
+
+  it('a namespace policy can restrict the cluster baseline but never loosen it', async () => {
+    const acmeSigned = await image();
+    const unsigned = await image(null);
+    const resources = [
+      ...baseline(),
+      // Stricter: only the stranger's signatures are trusted in "secured".
+      nsPolicy('secured', 'only-stranger', notary(['ca:stranger'])),
+      // Looser: "skip" in "secured".
+      nsPolicy('secured', 'anything-goes', notary([], { level: 'skip' })),
+    ];
+    const e = executor({}, resources);
+    const stricter = await e.check(req(acmeSigned.ref));
+    expect(stricter.allowed).toBe(false);
+    expect(stricter.verdicts.map((v) => [v.policy, v.verified])).toEqual([
+      ['ClusterTrustPolicy baseline', true],
+      ['TrustPolicy secured/anything-goes', true],
+      ['TrustPolicy secured/only-stranger', false],
+    ]);
+    expect(stricter.reason).toContain('TrustPolicy secured/only-stranger');
+    expect(stricter.reason).not.toContain('baseline');
+
+    const looser = await e.check(req(unsigned.ref));
+    expect(looser.allowed).toBe(false);
+    expect(looser.reason).toContain('ClusterTrustPolicy baseline');
+    expect(looser.verdicts.find((v) => v.policy === 'TrustPolicy secured/anything-goes')).toMatchObject({ verified: true });
+  });
+
+  it('an invalid namespace policy blocks its namespace with its reason, without registry traffic', async () => {
+    const img = await image();
+    const resources = [namespace('broken', {}), nsPolicy('broken', 'typo', notary(['ca:does-not-exist']))];
+    registry.resetLog();
+    const d = await executor({}, resources).check(req(img.ref, 'broken'));
+    expect(d.allowed).toBe(false);
+    expect(d.verdicts).toHaveLength(1);
+    expect(d.verdicts[0]).toMatchObject({ policy: 'TrustPolicy broken/typo', enforcementAction: 'deny', verified: false, code: 'ERR_TRUSTSTORE_NOT_FOUND' });
+    expect(d.reason).toContain('invalid');
+    expect(d.reason).toContain('does-not-exist');
+    expect(registry.log).toEqual([]);
+  });
+
+  it('an invalid warn policy only warns', async () => {
+    const img = await image();
+    const resources = [namespace('broken', {}), nsPolicy('broken', 'typo', { enforcementAction: 'warn', ...notary(['ca:nope']) })];
+    const d = await executor({}, resources).check(req(img.ref, 'broken'));
+    expect(d.allowed).toBe(true);
+    expect(d.verdicts[0]).toMatchObject({ enforcementAction: 'warn', verified: false });
+  });
+
+  it('a namespace no policy covers is not enforced, unless deny-by-default is configured', async () => {
+    const img = await image(null);
+    registry.resetLog();
+    expect(await executor().check(req(img.ref, 'open'))).toEqual({ image: img.ref, allowed: true, verdicts: [], warnings: [] });
+    expect(registry.log).toEqual([]);
+    const d = await executor({ denyUnmatchedNamespaces: true }).check(req(img.ref, 'open'));
+    expect(d.allowed).toBe(false);
+    expect(d.reason).toContain('no trust policy covers namespace "open"');
+    expect(d.reason).toContain('[ERR_POLICY_NOT_FOUND]');
+  });
+
+  it('a document without a statement for the repository does not apply to the image', async () => {
+    const img = await image(null);
+    const resources = [
+      namespace('scoped', {}),
+      clusterStore('acme', acmePem),
+      clusterPolicy('other-registry', notary(['ca:acme'], { scopes: ['registry.example/app'] })),
+    ];
+    const d = await executor({}, resources).check(req(img.ref, 'scoped'));
+    expect(d).toEqual({ image: img.ref, allowed: true, verdicts: [], warnings: [] });
+    const strict = await executor({ denyUnmatchedNamespaces: true }, resources).check(req(img.ref, 'scoped'));
+    expect(strict.allowed).toBe(false);
+    expect(strict.reason).toContain('[ERR_POLICY_NO_MATCH]');
+    // …while a matching scope applies.
+    const matching = [...resources, clusterPolicy('this-registry', notary(['ca:acme'], { scopes: [`${registry.host}/${img.repo}`] }))];
+    const applies = await executor({}, matching).check(req(img.ref, 'scoped'));
+    expect(applies.allowed).toBe(false);
+    expect(applies.verdicts.map((v) => v.policy)).toEqual(['ClusterTrustPolicy this-registry']);
+  });
+});
+
+describe('caches and single flight', () => {
+  it('a second check is served from the caches: no registry request', async () => {
+    const img = await image();
+    const e = executor();
+    expect((await e.check(req(img.ref))).allowed).toBe(true);
+    registry.resetLog();
+    const again = await e.check(req(img.ref));
+    expect(again.allowed).toBe(true);
+    expect(again.digest).toBe(img.digest);
+    expect(registry.log).toEqual([]);
+    expect(await metrics.render()).toMatch(/cache_lookups_total\{cache="tag",result="hit"\} [1-9]/);
+  });
+
+  it('a burst of 200 concurrent checks of a new image costs one request per registry object', async () => {
+    const img = await image();
+    const e = executor();
+    registry.resetLog();
+    const decisions = await Promise.all(Array.from({ length: 200 }, () => e.check(req(img.ref, 'secured', 20_000))));
+    expect(decisions.every((d) => d.allowed)).toBe(true);
+    const requests = registry.log.map((l) => `${l.method} ${l.path.replace(/sha256:[0-9a-f]{64}/g, 'D')}`).sort();
+    expect(requests).toEqual([
+      'GET /v2/' + img.repo + '/blobs/D',
+      'GET /v2/' + img.repo + '/manifests/D',
+      'GET /v2/' + img.repo + '/referrers/D',
+      'HEAD /v2/' + img.repo + '/manifests/v1',
+    ]);
+  });
+
+  it('negative verdicts are kept for the short TTL only (injected clock)', async () => {
+    let now = Date.now();
+    const img = await image(null);
+    const e = executor({ now: () => now });
+    const check = (): Promise<import('./types.js').ImageDecision> => e.check({ image: img.ref, namespace: 'secured', deadline: now + 5000 });
+    expect((await check()).allowed).toBe(false);
+    await sign(img.ref);
+    registry.resetLog();
+    now += 10_000;
+    expect((await check()).verdicts[0]?.code).toBe('ERR_NO_SIGNATURE'); // cached
+    expect(registry.log).toEqual([]);
+    now += 25_000; // past the 30 s negative TTL (and the empty referrer list's)
+    const fixed = await check();
+    expect(fixed.allowed).toBe(true);
+  });
+
+  it('a dry run does not write negative verdicts (nor an empty referrer list)', async () => {
+    const img = await image(null);
+    const e = executor();
+    expect((await e.check(req(img.ref, 'secured', 5000, { dryRun: true }))).allowed).toBe(false);
+    await sign(img.ref);
+    expect((await e.check(req(img.ref))).allowed).toBe(true);
+  });
+
+  it('a re-pointed tag is picked up after the tag TTL', async () => {
+    let now = Date.now();
+    const first = await image();
+    const e = executor({ now: () => now });
+    const check = (): Promise<import('./types.js').ImageDecision> => e.check({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
+    expect((await check()).digest).toBe(first.digest);
+    const second = await pushImage(client, { registry: registry.host, repository: first.repo }, 'v1', 'second content');
+    await sign(first.ref);
+    expect((await check()).digest).toBe(first.digest); // within the 30 s tag TTL
+    now += 31_000;
+    const after = await check();
+    expect(after.digest).toBe(second.digest);
+    expect(after.allowed).toBe(true);
+  });
+});
+
+describe('deadlines and the failure policy', () => {
+  it('an unreachable registry is denied fast under "fail", saying so', async () => {
+    const port = await freePort();
+    const e = executor();
+    const started = Date.now();
+    const d = await e.check(req(`127.0.0.1:${port}/app:v1`, 'secured', 3000));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(d.allowed).toBe(false);
+    expect(d.error).toMatchObject({ code: 'ERR_REGISTRY_UNREACHABLE', failurePolicyApplied: 'fail' });
+    expect(d.error?.message).toContain(`127.0.0.1:${port}`);
+    expect(d.reason).toContain('the failure policy "fail" denied the image');
+  });
+
+  it('under "ignore" an unreachable registry is allowed, with the error', async () => {
+    const port = await freePort();
+    const d = await executor({ failurePolicy: 'ignore' }).check(req(`127.0.0.1:${port}/app:v1`));
+    expect(d.allowed).toBe(true);
+    expect(d.error).toMatchObject({ code: 'ERR_REGISTRY_UNREACHABLE', failurePolicyApplied: 'ignore' });
+  });
+
+  it('a definitive rejection is not overridden by the failure policy', async () => {
+    const port = await freePort();
+    const resources = [...baseline(), nsPolicy('secured', 'typo', notary(['ca:missing']))];
+    const d = await executor({ failurePolicy: 'ignore' }, resources).check(req(`127.0.0.1:${port}/app:v1`));
+    expect(d.allowed).toBe(false);
+    expect(d.error).toBeUndefined();
+    expect(d.reason).toContain('TrustPolicy secured/typo');
+  });
+
+  it('a slow registry is decided within the deadline plus a small slack', async () => {
+    const img = await image();
+    registry.fail({ delayMs: 3000 });
+    const e = executor();
+    const started = Date.now();
+    const d = await e.check(req(img.ref, 'secured', 500));
+    const took = Date.now() - started;
+    expect(took).toBeLessThan(700);
+    expect(d.allowed).toBe(false);
+    expect(['ERR_REGISTRY_TIMEOUT', 'ERR_DEADLINE_EXCEEDED']).toContain(d.error?.code);
+    expect(d.error?.failurePolicyApplied).toBe('fail');
+    registry.clearFaults();
+    // The timeout was not cached: the next check succeeds.
+    const next = await e.check(req(img.ref));
+    expect(next.error).toBeUndefined();
+    expect(next.allowed).toBe(true);
+  });
+
+  it('honours 429 Retry-After within the deadline', async () => {
+    const img = await image();
+    registry.fail({ match: (method) => method === 'HEAD', status: 429, retryAfter: '1', times: 1 });
+    registry.resetLog();
+    const started = Date.now();
+    const d = await executor().check(req(img.ref, 'secured', 5000));
+    expect(d.allowed).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(registry.log.filter((l) => l.method === 'HEAD').map((l) => l.status)).toEqual([429, 200]);
+    expect(await metrics.render()).toMatch(new RegExp(`registry_requests_total\\{host="${registry.host.replace(/\./g, '\\.')}",status="429"\\} [1-9]`));
+  });
+
+  it('a Retry-After beyond the deadline fails fast under the failure policy', async () => {
+    const img = await image();
+    registry.fail({ match: (method) => method === 'HEAD', status: 429, retryAfter: '30', times: 1 });
+    const started = Date.now();
+    const d = await executor().check(req(img.ref, 'secured', 2000));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(d.allowed).toBe(false);
+    expect(d.error?.failurePolicyApplied).toBe('fail');
+    expect(d.error?.message).toContain('Retry-After');
+  });
+
+  it('queued registry calls give up at their deadline (per-registry limit)', async () => {
+    const img = await image();
+    const other = await image();
+    registry.fail({ delayMs: 1500, times: 1 });
+    const e = executor({ maxConcurrentPerRegistry: 1 });
+    const started = Date.now();
+    const [slow, queued] = await Promise.all([e.check(req(img.ref, 'secured', 5000)), e.check(req(other.ref, 'secured', 400))]);
+    expect(slow.allowed).toBe(true);
+    expect(queued.allowed).toBe(false);
+    expect(queued.error?.code).toBe('ERR_DEADLINE_EXCEEDED');
+    expect(queued.error?.message).toContain('queued');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+  });
+});

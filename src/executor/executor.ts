@@ -1,0 +1,262 @@
+import { PortcullisError, toPortcullisError } from '../errors/index.js';
+import type { ArtifactTarget } from '../oci/descriptor.js';
+import { selectStatement } from '../policy/index.js';
+import { formatResourceId, type PolicyDocument, type PolicySnapshot } from '../policyset/index.js';
+import { parseReference, type ImageReference } from '../reference/index.js';
+import { verifyArtifact, type ArtifactVerification } from '../verify/index.js';
+import { CertificateCache } from '../x509/certificate.js';
+import { Budget } from './budget.js';
+import { ExecutorCaches } from './caches.js';
+import { chooseCredential, type ChosenCredential } from './credentials.js';
+import { HostLimiter } from './limiter.js';
+import { observeVerification } from './metrics.js';
+import { resolveOptions, type ExecutorOptions, type ResolvedOptions } from './options.js';
+import { RegistryAccess, type AccessContext } from './registry-access.js';
+import { SingleFlight } from './single-flight.js';
+import { SnapshotHolder } from './snapshot.js';
+import type { ImageCheckRequest, ImageDecision, ImageVerifier, PolicyVerdict, RequestCredentials } from './types.js';
+import { describeVerdict, isUndecided, policyName, undecidedVerdict, verdictFromError, verdictFromInvalid, verdictFromVerification } from './verdicts.js';
+
+/**
+ * The verification engine behind the webhook: one image in, one decision out.
+ *
+ * 1. Read the policy snapshot once; parse the image reference.
+ * 2. Collect the documents that apply: the valid documents of the namespace whose trust policy
+ *    has a statement for the repository (a document without one does not apply to the image),
+ *    plus every invalid policy that blocks the namespace (each rejects with its reason).
+ * 3. No document applies: allowed, not enforced (or denied with `denyUnmatchedNamespaces`).
+ * 4. Resolve the tag once (a digest-pinned image is not resolved), then evaluate every applicable
+ *    document on its own, concurrently, sharing registry fetches and caches.
+ * 5. Combine: denied when any `deny` document rejects; when a `deny` document could not be
+ *    evaluated (registry unreachable, timeout, deadline) the failure policy decides and says so;
+ *    `warn` and `dryrun` documents never deny.
+ */
+
+type Applicable = { readonly doc: PolicyDocument; readonly statement: string };
+type Outcome = { readonly verdict: PolicyVerdict } | { readonly doc: PolicyDocument; readonly statement: string; readonly error: PortcullisError };
+
+export class Executor implements ImageVerifier {
+  readonly #o: ResolvedOptions;
+  readonly #snapshot = new SnapshotHolder();
+  readonly #caches: ExecutorCaches;
+  readonly #flights = new SingleFlight();
+  readonly #limiter: HostLimiter;
+  readonly #access: RegistryAccess;
+  readonly #certificateCache: CertificateCache;
+
+  constructor(options: ExecutorOptions) {
+    this.#o = resolveOptions(options);
+    this.#caches = new ExecutorCaches(this.#o);
+    this.#limiter = new HostLimiter(this.#o.maxConcurrentPerRegistry);
+    this.#certificateCache = this.#o.certificateCache ?? new CertificateCache();
+    this.#access = new RegistryAccess({
+      registry: this.#o.registry,
+      caches: this.#caches,
+      limiter: this.#limiter,
+      flights: this.#flights,
+      referrersTtlMs: this.#o.referrersCacheTtlMs,
+      emptyReferrersTtlMs: Math.min(this.#o.negativeVerdictTtlMs, this.#o.referrersCacheTtlMs),
+    });
+  }
+
+  /** Installs a new policy snapshot (atomically: checks already running keep theirs). */
+  setSnapshot(snapshot: PolicySnapshot): void {
+    this.#snapshot.set(snapshot);
+  }
+
+  /** The snapshot in force, if any. */
+  get snapshot(): PolicySnapshot | undefined {
+    return this.#snapshot.get();
+  }
+
+  ready(): boolean {
+    return this.#snapshot.ready;
+  }
+
+  /** Drops every cache (e.g. after rotating registry credentials). */
+  clearCaches(): void {
+    this.#caches.clear();
+  }
+
+  async check(request: ImageCheckRequest): Promise<ImageDecision> {
+    try {
+      return await this.#check(request);
+    } catch (thrown) {
+      // A bug, not a verdict: still an answer, under the failure policy.
+      return this.#undecided({ image: request.image, verdicts: [], warnings: [] }, toPortcullisError(thrown, 'ERR_INTERNAL', 'unexpected error while checking the image'));
+    }
+  }
+
+  async #check(request: ImageCheckRequest): Promise<ImageDecision> {
+    const { image, namespace } = request;
+    const snapshot = this.#snapshot.get();
+    if (snapshot === undefined) {
+      return this.#undecided({ image, verdicts: [], warnings: [] }, new PortcullisError('ERR_INTERNAL', 'no policy snapshot is loaded yet (Portcullis is not ready)'));
+    }
+    let ref: ImageReference;
+    try {
+      ref = parseReference(image);
+    } catch (thrown) {
+      const error = toPortcullisError(thrown, 'ERR_REF_INVALID');
+      return { image, allowed: false, verdicts: [], warnings: [], reason: `${error.message} [${error.code}]` };
+    }
+
+    const documents = snapshot.documentsFor(namespace);
+    const blocking = snapshot.invalidFor(namespace).map(verdictFromInvalid);
+    const applicable: Applicable[] = [];
+    for (const doc of documents) {
+      const statement = statementFor(doc, ref);
+      if (statement !== undefined) applicable.push({ doc, statement });
+    }
+    if (applicable.length === 0 && blocking.length === 0) return this.#unmatched(image, ref, namespace, documents.length);
+    if (applicable.length === 0) return this.#combine(image, ref, undefined, [], blocking);
+
+    const budget = new Budget(request.deadline, this.#o.now, this.#o.deadlineMarginMs, this.#o.minCallBudgetMs);
+    let target: ArtifactTarget;
+    let ctx: AccessContext;
+    try {
+      const credential = await budget.race(this.#credentialFor(ref.registry, request), `choosing the registry credentials for ${ref.registry}`);
+      ctx = { budget, credential, ...(request.dryRun === true ? { dryRun: true } : {}) };
+      target = ref.digest !== undefined ? { digest: ref.digest } : await this.#access.resolveTag(ref, ctx);
+    } catch (thrown) {
+      const error = toPortcullisError(thrown, 'ERR_INTERNAL');
+      return this.#combine(image, ref, undefined, applicable.map((a) => outcomeOfError(a, error)), blocking);
+    }
+    const outcomes = await Promise.all(applicable.map((a) => this.#evaluate(a, ref, target, ctx, snapshot.revision)));
+    return this.#combine(image, ref, target.digest, outcomes, blocking);
+  }
+
+  async #credentialFor(host: string, request: ImageCheckRequest): Promise<ChosenCredential> {
+    const list: RequestCredentials[] = [...(request.credentials ?? [])];
+    const names = request.pullSecretNames ?? [];
+    if (names.length > 0 && this.#o.pullSecrets !== undefined) {
+      try {
+        list.push(...(await this.#o.pullSecrets.resolve(request.namespace, names)));
+      } catch {
+        // As the kubelet: pull secrets that cannot be read are skipped; the default credential applies.
+      }
+    }
+    return chooseCredential(host, list, this.#o.defaultCredentials);
+  }
+
+  /** One document on one image: cached verdict, else one shared verification per key. */
+  async #evaluate(a: Applicable, ref: ImageReference, target: ArtifactTarget, ctx: AccessContext, revision: number): Promise<Outcome> {
+    const key = [
+      ctx.credential.identity,
+      `${ref.name}@${target.digest}`,
+      target.mediaType === undefined ? 'digest' : 'descriptor',
+      `${formatResourceId(a.doc.id)}#${a.doc.generation}`,
+      `r${revision}`,
+    ].join('\u0000');
+    const cached = this.#caches.lookup('verdict', this.#caches.verdicts, key);
+    if (cached !== undefined) return { verdict: cached.verdict };
+    try {
+      const verdict = await this.#flights.shared(`verify\u0000${key}`, ctx.budget, `verifying ${ref.name}@${target.digest} against ${policyName(a.doc)}`, () =>
+        this.#verify(a.doc, ref, target, ctx, key),
+      );
+      return { verdict };
+    } catch (thrown) {
+      return outcomeOfError(a, toPortcullisError(thrown, 'ERR_INTERNAL'));
+    }
+  }
+
+  async #verify(doc: PolicyDocument, ref: ImageReference, target: ArtifactTarget, ctx: AccessContext, key: string): Promise<PolicyVerdict> {
+    const result = await verifyArtifact(
+      { reference: `${ref.name}@${target.digest}`, repository: ref.name, artifact: target },
+      {
+        policy: doc.policy,
+        trustStores: doc.trustStores,
+        source: this.#access.signatureSource({ registry: ref.registry, repository: ref.repository }, ctx),
+        at: new Date(this.#o.now()),
+        maxSignatureAttempts: this.#o.maxSignatureAttempts,
+        certificateCache: this.#certificateCache,
+        ...(this.#o.revocation === undefined ? {} : { revocation: this.#o.revocation }),
+      },
+    );
+    observeVerification(this.#o.metrics, result);
+    const verdict = verdictFromVerification(doc, result);
+    const ttl = result.verified ? this.#positiveTtl(result) : isDefinitiveFailure(result) && ctx.dryRun !== true ? this.#o.negativeVerdictTtlMs : 0;
+    if (ttl > 0) this.#caches.verdicts.set(key, { verdict }, { ttl });
+    return verdict;
+  }
+
+  /** The verdict TTL, never beyond the expiry of the signature or of a certificate of its chain. */
+  #positiveTtl(result: ArtifactVerification): number {
+    let ttl = this.#o.verdictCacheTtlMs;
+    const details = result.signatures.find((s) => s.signature === result.signature)?.details;
+    if (details !== undefined) {
+      const now = this.#o.now();
+      for (const t of [details.expiry, ...details.certificateChain.map((c) => c.notAfter)]) {
+        if (t !== undefined) ttl = Math.min(ttl, t.getTime() - now);
+      }
+    }
+    return Math.floor(ttl);
+  }
+
+  #unmatched(image: string, ref: ImageReference, namespace: string, documentCount: number): ImageDecision {
+    if (!this.#o.denyUnmatchedNamespaces) return { image, allowed: true, verdicts: [], warnings: [] };
+    const ns = JSON.stringify(namespace);
+    const reason =
+      documentCount === 0
+        ? `no trust policy covers namespace ${ns}, and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NOT_FOUND]`
+        : `none of the ${documentCount} trust policies covering namespace ${ns} has a statement for ${ref.name} (registryScopes), and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NO_MATCH]`;
+    return { image, allowed: false, verdicts: [], warnings: [], reason };
+  }
+
+  #combine(image: string, ref: ImageReference, digest: string | undefined, outcomes: readonly Outcome[], blocking: readonly PolicyVerdict[]): ImageDecision {
+    const verdicts: PolicyVerdict[] = [];
+    const undecided: PortcullisError[] = [];
+    for (const o of outcomes) {
+      if ('verdict' in o) verdicts.push(o.verdict);
+      else if (o.doc.enforcementAction === 'deny') undecided.push(o.error);
+      else verdicts.push(undecidedVerdict(o.doc, o.statement, o.error));
+    }
+    verdicts.push(...blocking);
+    // Checks set to "log" of the signatures that passed; dryrun documents are only recorded.
+    const warnings = verdicts.filter((v) => v.verified && v.enforcementAction !== 'dryrun').flatMap((v) => v.warnings);
+    const base = {
+      image,
+      ...(digest === undefined ? {} : { digest, pinned: `${ref.name}@${digest}` }),
+      verdicts,
+      warnings,
+    };
+    const denying = verdicts.filter((v) => !v.verified && v.enforcementAction === 'deny');
+    if (denying.length > 0) return { ...base, allowed: false, reason: denying.map(describeVerdict).join('; and ') };
+    if (undecided.length > 0) return this.#undecided(base, undecided[0] as PortcullisError);
+    return { ...base, allowed: true };
+  }
+
+  /** No verdict could be reached: the failure policy decides, and the decision says so. */
+  #undecided(base: Omit<ImageDecision, 'allowed'>, error: PortcullisError): ImageDecision {
+    const policy = this.#o.failurePolicy;
+    const message = error.message;
+    return {
+      ...base,
+      allowed: policy === 'ignore',
+      error: { code: error.code, message, failurePolicyApplied: policy },
+      reason: `could not be verified: ${message} [${error.code}]; the failure policy "${policy}" ${policy === 'fail' ? 'denied' : 'allowed'} the image`,
+    };
+  }
+}
+
+/** The statement of a document that applies to the image, or undefined when none does (the document does not apply). */
+function statementFor(doc: PolicyDocument, ref: ImageReference): string | undefined {
+  try {
+    return selectStatement(doc.policy, ref.name).name;
+  } catch (thrown) {
+    if (thrown instanceof PortcullisError && thrown.code === 'ERR_POLICY_NO_MATCH') return undefined;
+    throw thrown;
+  }
+}
+
+function outcomeOfError(a: Applicable, error: PortcullisError): Outcome {
+  return isUndecided(error) ? { doc: a.doc, statement: a.statement, error } : { verdict: verdictFromError(a.doc, a.statement, error) };
+}
+
+/**
+ * Failures worth remembering for the short negative TTL: no signature, or every signature
+ * rejected. Not revocation failures (an unreachable OCSP responder or CRL is not definitive).
+ */
+function isDefinitiveFailure(result: ArtifactVerification): boolean {
+  return !result.verified && result.failedCheck !== 'revocation';
+}

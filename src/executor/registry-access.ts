@@ -1,0 +1,111 @@
+import type { Descriptor } from '../oci/descriptor.js';
+import { MEDIA_TYPE } from '../oci/media-types.js';
+import type { ImageReference } from '../reference/index.js';
+import type { CallOptions, RegistryClient, RepositoryRef } from '../registry/index.js';
+import type { SignatureSource } from '../verify/index.js';
+import type { Budget } from './budget.js';
+import type { ExecutorCaches } from './caches.js';
+import type { ChosenCredential } from './credentials.js';
+import type { HostLimiter } from './limiter.js';
+import type { SingleFlight } from './single-flight.js';
+
+/**
+ * Every registry read of the executor goes through here: cache first, then one shared fetch
+ * per object (single flight), inside the per-registry concurrency limit, with the check's
+ * remaining time as the call's timeout and the chosen credential passed per call.
+ */
+
+export interface AccessContext {
+  readonly budget: Budget;
+  readonly credential: ChosenCredential;
+  /** A dry run: an empty referrer list (a negative answer) is not cached. */
+  readonly dryRun?: boolean;
+}
+
+export interface RegistryAccessDeps {
+  readonly registry: RegistryClient;
+  readonly caches: ExecutorCaches;
+  readonly limiter: HostLimiter;
+  readonly flights: SingleFlight;
+  readonly referrersTtlMs: number;
+  /** TTL of an empty referrer list (0 = not cached). */
+  readonly emptyReferrersTtlMs: number;
+}
+
+export class RegistryAccess {
+  readonly #d: RegistryAccessDeps;
+
+  constructor(deps: RegistryAccessDeps) {
+    this.#d = deps;
+  }
+
+  /** One registry call: limited per host, given the remaining budget and the chosen credential. */
+  #call<T>(registry: string, ctx: AccessContext, what: string, work: (call: CallOptions) => Promise<T>): Promise<T> {
+    return this.#d.limiter.run(registry, ctx.budget, what, () => {
+      const timeoutMs = ctx.budget.callTimeout(what);
+      return work({ timeoutMs, ...(ctx.credential.provider === undefined ? {} : { credentials: ctx.credential.provider }) });
+    });
+  }
+
+  /** Shared work, each caller waiting no longer than its own deadline. */
+  #shared<T>(key: string, ctx: AccessContext, what: string, work: () => Promise<T>): Promise<T> {
+    return this.#d.flights.shared(key, ctx.budget, what, work);
+  }
+
+  /** Tag → descriptor with one HEAD, cached per credential identity for the tag TTL. */
+  async resolveTag(ref: ImageReference, ctx: AccessContext): Promise<Descriptor> {
+    const tag = ref.tag ?? 'latest';
+    const key = `${ctx.credential.identity}\u0000${ref.name}:${tag}`;
+    const cached = this.#d.caches.lookup('tag', this.#d.caches.tags, key);
+    if (cached !== undefined) return cached;
+    const what = `resolving ${ref.name}:${tag}`;
+    return this.#shared(`tag\u0000${key}`, ctx, what, async () => {
+      const descriptor = await this.#call(ref.registry, ctx, what, (call) =>
+        this.#d.registry.resolve({ registry: ref.registry, repository: ref.repository, tag }, call),
+      );
+      this.#d.caches.tags.set(key, descriptor);
+      return descriptor;
+    });
+  }
+
+  /** The verify core's SignatureSource for one repository, through the caches. */
+  signatureSource(repo: RepositoryRef, ctx: AccessContext): SignatureSource {
+    const name = `${repo.registry}/${repo.repository}`;
+    return {
+      listSignatures: async (artifact) => {
+        const key = `${ctx.credential.identity}\u0000${name}@${artifact.digest}`;
+        const cached = this.#d.caches.lookup('referrers', this.#d.caches.referrers, key);
+        if (cached !== undefined) return cached;
+        const what = `listing the signatures of ${name}@${artifact.digest}`;
+        return this.#shared(`referrers\u0000${key}`, ctx, what, async () => {
+          const list = await this.#call(repo.registry, ctx, what, (call) =>
+            this.#d.registry.listReferrers(repo, { digest: artifact.digest }, { artifactType: MEDIA_TYPE.notarySignature }, call),
+          );
+          const frozen = Object.freeze([...list]);
+          const ttl = frozen.length === 0 ? this.#d.emptyReferrersTtlMs : this.#d.referrersTtlMs;
+          if (ttl > 0 && !(frozen.length === 0 && ctx.dryRun === true)) this.#d.caches.referrers.set(key, frozen, { ttl });
+          return frozen;
+        });
+      },
+      fetchManifest: (descriptor) =>
+        this.#content(repo, descriptor, ctx, `fetching signature manifest ${descriptor.digest} from ${name}`, (call) =>
+          this.#d.registry.fetchManifest(repo, descriptor, call).then((m) => m.bytes),
+        ),
+      fetchBlob: (descriptor) =>
+        this.#content(repo, descriptor, ctx, `fetching signature envelope ${descriptor.digest} from ${name}`, (call) =>
+          this.#d.registry.fetchBlob(repo, descriptor, undefined, call),
+        ),
+    };
+  }
+
+  async #content(repo: RepositoryRef, descriptor: Descriptor, ctx: AccessContext, what: string, fetch: (call: CallOptions) => Promise<Uint8Array>): Promise<Uint8Array> {
+    const key = descriptor.digest;
+    const cached = this.#d.caches.lookup('content', this.#d.caches.content, key);
+    if (cached !== undefined) return cached;
+    return this.#shared(`content\u0000${key}`, ctx, what, async () => {
+      const bytes = await this.#call(repo.registry, ctx, what, fetch);
+      this.#d.caches.content.set(key, bytes);
+      return bytes;
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import type { PortcullisError } from '../errors/index.js';
+import { formatResourceId, type InvalidResource, type PolicyDocument } from '../policyset/index.js';
+import type { ArtifactVerification } from '../verify/index.js';
+import type { PolicyVerdict } from './types.js';
+
+/**
+ * The words of a verdict. Each verdict names the policy (`TrustPolicy team-a/prod`), the
+ * statement, the failed check, the cause and its stable code, so the HTTP side can render a
+ * denial line or a warning a person can act on without the webhook's log.
+ */
+
+/** Registry and deadline failures: no verdict could be reached, the failure policy decides. */
+const UNDECIDED_CODES: ReadonlySet<string> = new Set([
+  'ERR_REGISTRY_UNREACHABLE',
+  'ERR_REGISTRY_TLS',
+  'ERR_REGISTRY_TIMEOUT',
+  'ERR_REGISTRY_RATE_LIMITED',
+  'ERR_REGISTRY_UNAVAILABLE',
+  'ERR_DEADLINE_EXCEEDED',
+  'ERR_INTERNAL',
+  'ERR_CREDENTIAL_HELPER',
+]);
+
+/**
+ * Whether an error means "could not decide" (registry unreachable, timeout, rate limit, 5xx,
+ * deadline) rather than a definitive answer about the image (not found, access refused for this
+ * identity, malformed registry answer), which is a rejecting verdict instead.
+ */
+export function isUndecided(error: PortcullisError): boolean {
+  return UNDECIDED_CODES.has(error.code);
+}
+
+export function policyName(doc: PolicyDocument): string {
+  return formatResourceId(doc.id);
+}
+
+/** The verdict of a document from verifyArtifact's result. */
+export function verdictFromVerification(doc: PolicyDocument, result: ArtifactVerification): PolicyVerdict {
+  const statement = result.policy.name;
+  const warnings = result.warnings.map((w) => `${policyName(doc)} statement ${JSON.stringify(statement)}: ${w.message}`);
+  if (result.verified) {
+    const message = result.skipped
+      ? `statement level is "skip": signatures are not verified`
+      : `signature ${result.signature ?? '(unknown)'} verified at level "${result.policy.level}"`;
+    return { policy: policyName(doc), enforcementAction: doc.enforcementAction, verified: true, statement, failedCheck: null, code: null, message, warnings };
+  }
+  return {
+    policy: policyName(doc),
+    enforcementAction: doc.enforcementAction,
+    verified: false,
+    statement,
+    failedCheck: result.failedCheck,
+    code: result.error?.code ?? 'ERR_NO_SIGNATURE',
+    message: result.error?.message ?? 'no signature passed verification',
+    warnings,
+  };
+}
+
+/** A document that rejects the image because the registry gave a definitive error (not found, access refused). */
+export function verdictFromError(doc: PolicyDocument, statement: string, error: PortcullisError): PolicyVerdict {
+  return {
+    policy: policyName(doc),
+    enforcementAction: doc.enforcementAction,
+    verified: false,
+    statement,
+    failedCheck: null,
+    code: error.code,
+    message: `the image could not be verified: ${error.message}`,
+    warnings: [],
+  };
+}
+
+/**
+ * A warn or dryrun document that could not be evaluated (registry down, deadline): recorded as
+ * not verified, never denying. Deny documents in that state go to the failure policy instead.
+ */
+export function undecidedVerdict(doc: PolicyDocument, statement: string, error: PortcullisError): PolicyVerdict {
+  return {
+    policy: policyName(doc),
+    enforcementAction: doc.enforcementAction,
+    verified: false,
+    statement,
+    failedCheck: null,
+    code: error.code,
+    message: `no verdict could be reached: ${error.message}`,
+    warnings: [],
+  };
+}
+
+/** An invalid policy that covers the namespace: it rejects every image, with its reason. */
+export function verdictFromInvalid(entry: InvalidResource): PolicyVerdict {
+  const where = entry.source === undefined ? '' : ` (${entry.source})`;
+  return {
+    policy: formatResourceId(entry.id),
+    enforcementAction: entry.enforcementAction ?? 'deny',
+    verified: false,
+    failedCheck: null,
+    code: entry.code,
+    message: `the policy is invalid and blocks this namespace until it is fixed: ${entry.reason}${where}`,
+    warnings: [],
+  };
+}
+
+/** `TrustPolicy a/b statement "s": authenticity failed — … [CODE]`, for `reason`. */
+export function describeVerdict(v: PolicyVerdict): string {
+  const statement = v.statement === undefined ? '' : ` statement ${JSON.stringify(v.statement)}`;
+  const check = v.failedCheck === null ? 'verification failed' : `${v.failedCheck} failed`;
+  return `${v.policy}${statement}: ${check} — ${v.message}${v.code === null ? '' : ` [${v.code}]`}`;
+}

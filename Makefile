@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 EXAMPLE_REF := examples/net-monitor-layout:v1
 
-.PHONY: install build lint typecheck test unit demo bench clean
+.PHONY: install build lint typecheck test unit demo bench clean kube-apiserver kube-apiserver-clean e2e
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -19,8 +19,9 @@ lint: install
 typecheck: install
 	npm run typecheck
 
-## test: install, then lint, typecheck and every test (unit, conformance, CLI). CI runs this.
-test: install
+## test: install (npm packages, and a kube-apiserver built once into ~/.cache/portcullis), then lint,
+## typecheck and every test (unit, conformance, CLI, registry and API-server end to end). CI runs this.
+test: install kube-apiserver
 	npm run lint
 	npm run typecheck
 	npm test
@@ -30,6 +31,17 @@ test: install
 demo: build
 	node dist/cli/main.js verify --config-dir examples/config --oci-layout $(EXAMPLE_REF)
 	npx tsx scripts/demo.ts
+
+## kube-apiserver: build kube-apiserver v1.20.2 from Debian's source once (3-6 min) and cache it; installs etcd.
+kube-apiserver:
+	scripts/kube/build-apiserver.sh
+
+kube-apiserver-clean:
+	scripts/kube/build-apiserver.sh --clean
+
+## e2e: only the end-to-end tests (real registries, real API server).
+e2e: install kube-apiserver
+	npx vitest run test/e2e test/helpers/kube
 
 bench: install
 	npm run bench

@@ -11,7 +11,7 @@ import { RegistryClient } from '../registry/index.js';
 import { Executor } from './executor.js';
 import { observeRegistryRequests } from './metrics.js';
 import type { ExecutorOptions } from './options.js';
-import type { ImageCheckRequest } from './types.js';
+import type { ImageCheckRequest, ImageDecision } from './types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -302,7 +302,7 @@ describe('caches and single flight', () => {
     let now = Date.now();
     const img = await image(null);
     const e = executor({ now: () => now });
-    const check = (): Promise<import('./types.js').ImageDecision> => e.check({ image: img.ref, namespace: 'secured', deadline: now + 5000 });
+    const check = (): Promise<ImageDecision> => e.check({ image: img.ref, namespace: 'secured', deadline: now + 5000 });
     expect((await check()).allowed).toBe(false);
     await sign(img.ref);
     registry.resetLog();
@@ -326,7 +326,7 @@ describe('caches and single flight', () => {
     let now = Date.now();
     const first = await image();
     const e = executor({ now: () => now });
-    const check = (): Promise<import('./types.js').ImageDecision> => e.check({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
+    const check = (): Promise<ImageDecision> => e.check({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
     expect((await check()).digest).toBe(first.digest);
     const second = await pushImage(client, { registry: registry.host, repository: first.repo }, 'v1', 'second content');
     await sign(first.ref);

@@ -113,16 +113,17 @@ export class Executor implements ImageVerifier {
 
     const budget = new Budget(request.deadline, this.#o.now, this.#o.deadlineMarginMs, this.#o.minCallBudgetMs);
     let target: ArtifactTarget;
-    let ctx: AccessContext;
+    let ctx: AccessContext | undefined;
     try {
       const credential = await budget.race(this.#credentialFor(ref.registry, request), `choosing the registry credentials for ${ref.registry}`);
       ctx = { budget, credential, ...(request.dryRun === true ? { dryRun: true } : {}) };
       target = ref.digest !== undefined ? { digest: ref.digest } : await this.#access.resolveTag(ref, ctx);
     } catch (thrown) {
       const error = toPortcullisError(thrown, 'ERR_INTERNAL');
-      return this.#combine(image, ref, undefined, applicable.map((a) => outcomeOfError(a, error)), blocking);
+      return this.#combine(image, ref, undefined, applicable.map((a) => outcomeOfError(a, error, ctx?.credential.identity)), blocking);
     }
-    const outcomes = await Promise.all(applicable.map((a) => this.#evaluate(a, ref, target, ctx, snapshot.revision)));
+    const access = ctx;
+    const outcomes = await Promise.all(applicable.map((a) => this.#evaluate(a, ref, target, access, snapshot.revision)));
     return this.#combine(image, ref, target.digest, outcomes, blocking);
   }
 
@@ -156,7 +157,7 @@ export class Executor implements ImageVerifier {
       );
       return { verdict };
     } catch (thrown) {
-      return outcomeOfError(a, toPortcullisError(thrown, 'ERR_INTERNAL'));
+      return outcomeOfError(a, toPortcullisError(thrown, 'ERR_INTERNAL'), ctx.credential.identity);
     }
   }
 
@@ -249,8 +250,8 @@ function statementFor(doc: PolicyDocument, ref: ImageReference): string | undefi
   }
 }
 
-function outcomeOfError(a: Applicable, error: PortcullisError): Outcome {
-  return isUndecided(error) ? { doc: a.doc, statement: a.statement, error } : { verdict: verdictFromError(a.doc, a.statement, error) };
+function outcomeOfError(a: Applicable, error: PortcullisError, identity: string | undefined): Outcome {
+  return isUndecided(error) ? { doc: a.doc, statement: a.statement, error } : { verdict: verdictFromError(a.doc, a.statement, error, identity) };
 }
 
 /**

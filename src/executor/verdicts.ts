@@ -56,8 +56,17 @@ export function verdictFromVerification(doc: PolicyDocument, result: ArtifactVer
   };
 }
 
+/** Which credentials a cache identity stands for, in words (never the secret). */
+export function describeIdentity(identity: string): string {
+  if (identity === 'anonymous') return "none (anonymous): no pull secret of the pod and no default credential has an entry for this registry";
+  if (identity.startsWith('pod:')) return `the pod's pull secret ${identity.slice(4)}`;
+  return 'the configured default credentials';
+}
+
 /** A document that rejects the image because the registry gave a definitive error (not found, access refused). */
-export function verdictFromError(doc: PolicyDocument, statement: string, error: PortcullisError): PolicyVerdict {
+export function verdictFromError(doc: PolicyDocument, statement: string, error: PortcullisError, credentials?: string): PolicyVerdict {
+  const access = error.code === 'ERR_REGISTRY_UNAUTHORIZED' || error.code === 'ERR_REGISTRY_DENIED' || error.code === 'ERR_REGISTRY_NOT_FOUND';
+  const used = access && credentials !== undefined ? ` (registry credentials used: ${describeIdentity(credentials)})` : '';
   return {
     policy: policyName(doc),
     enforcementAction: doc.enforcementAction,
@@ -65,7 +74,7 @@ export function verdictFromError(doc: PolicyDocument, statement: string, error: 
     statement,
     failedCheck: null,
     code: error.code,
-    message: `the image could not be verified: ${error.message}`,
+    message: `the image could not be verified: ${error.message}${used}`,
     warnings: [],
   };
 }

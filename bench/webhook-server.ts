@@ -1,0 +1,98 @@
+/**
+ * Child process of bench/webhook.ts, so the server and the load generator use different cores.
+ * Mode `portcullis`: a local registry with signed images, policies trusting their signer, and
+ * `portcullis serve` (logging to /dev/null at info level, as in production). Mode `bare`: a
+ * fastify HTTPS server answering a fixed AdmissionReview response (the baseline).
+ * Protocol: prints one JSON line `{url, ca, images, fresh}` when ready; answers `stats` and
+ * `reset` lines on stdin with a JSON line of registry request counts.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import Fastify from 'fastify';
+import { pino } from 'pino';
+import { DEFAULT_SERVE_CONFIG } from '../src/config/serve-config.js';
+import { ensureDevCertificate } from '../src/http/index.js';
+import { RegistryClient } from '../src/registry/index.js';
+import { startWebhook } from '../src/cli/serve.js';
+import { ConfigDir, cli } from '../test/helpers/cli.js';
+import { ReferrersRegistry } from '../test/helpers/registry/referrers-registry.js';
+import { pushImage } from '../test/helpers/registry/seed.js';
+
+const mode = process.argv[2];
+const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+const dev = await ensureDevCertificate(join(dir, 'cert'));
+
+if (mode === 'bare') {
+  const fixed = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  app.post('/validate', async (_req, reply) => reply.type('application/json').send(fixed));
+  await app.ready();
+  const server = createServer({ cert: readFileSync(dev.certFile), key: readFileSync(dev.keyFile), minVersion: 'TLSv1.3' }, (req, res) => app.routing(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  console.log(JSON.stringify({ url: `https://127.0.0.1:${port}`, ca: dev.caFile, images: [], fresh: [] }));
+} else {
+  const registry = await ReferrersRegistry.start();
+  const signer = new ConfigDir();
+  await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', '--default', 'bench']);
+  const client = new RegistryClient();
+  const sign = async (name: string): Promise<string> => {
+    await pushImage(client, { registry: registry.host, repository: name }, 'v1', name);
+    const ref = `${registry.host}/${name}:v1`;
+    const r = await cli(['sign', '--config-dir', signer.path, ref]);
+    if (r.status !== 0) throw new Error(r.stderr);
+    return ref;
+  };
+  const images = [await sign('app-a'), await sign('app-b'), await sign('app-c')];
+  const fresh: string[] = [];
+  for (let i = 0; i < 8; i++) fresh.push(await sign(`fresh-${i}`));
+  await client.close();
+  const policies = join(dir, 'policies');
+  mkdirSync(policies);
+  const pem = readFileSync(join(signer.path, 'localkeys/bench.crt'), 'utf8');
+  writeFileSync(
+    join(policies, 'baseline.yaml'),
+    `apiVersion: portcullis.dev/v1alpha1
+kind: ClusterTrustStore
+metadata: { name: bench }
+spec:
+  type: ca
+  certificates: |
+${pem.trim().split('\n').map((l) => `    ${l}`).join('\n')}
+---
+apiVersion: portcullis.dev/v1alpha1
+kind: ClusterTrustPolicy
+metadata: { name: baseline }
+spec:
+  version: "1.0"
+  trustPolicies:
+    - name: all
+      registryScopes: ["*"]
+      signatureVerification: { level: strict }
+      trustStores: ["ca:bench"]
+      trustedIdentities: ["*"]
+`,
+  );
+  const webhook = await startWebhook({
+    policies,
+    port: 0,
+    host: '127.0.0.1',
+    devCertDir: join(dir, 'cert'),
+    config: { ...DEFAULT_SERVE_CONFIG, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' } },
+    logger: pino({ level: 'info' }, pino.destination('/dev/null')),
+  });
+  console.log(JSON.stringify({ url: webhook.url, ca: dev.caFile, images, fresh }));
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    if (line === 'reset') registry.resetLog();
+    const counts: Record<string, number> = {};
+    for (const e of registry.log) {
+      const key = `${e.method} ${e.path.replace(/sha256:[0-9a-f]+/g, '<digest>').replace(/\/v2\/[^/]+\//, '/v2/<repo>/')}`;
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    console.log(JSON.stringify({ total: registry.log.length, counts }));
+  }
+}

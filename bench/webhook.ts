@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface, type Interface } from 'node:readline';
+import { resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { Agent, request } from 'undici';
+import { admissionReview, pod } from '../src/http/testing/reviews.js';
+
+interface Child {
+  readonly process: ChildProcess;
+  readonly lines: Interface;
+  readonly info: { url: string; ca: string; images: string[]; fresh: string[] };
+  ask(command: string): Promise<{ total: number; counts: Record<string, number> }>;
+}
+
+async function startChild(mode: 'portcullis' | 'bare'): Promise<Child> {
+  const tsx = resolve(import.meta.dirname, '../node_modules/.bin/tsx');
+  const child = spawn(tsx, [resolve(import.meta.dirname, 'webhook-server.ts'), mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const iterator = lines[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const info = JSON.parse(first.value as string);
+  return {
+    process: child,
+    lines,
+    info,
+    ask: async (command) => {
+      child.stdin!.write(`${command}\n`);
+      return JSON.parse((await iterator.next()).value as string);
+    },
+  };
+}
+
+function body(images: readonly string[], namespace = 'bench'): string {
+  return JSON.stringify(admissionReview(pod({ containers: images.map((image, i) => [`c${i}`, image] as const) }, namespace), { namespace }));
+}
+
+interface LoadResult {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+async function load(url: string, ca: string, payload: string, opts: { connections: number; durationS: number; rate?: number }): Promise<LoadResult> {
+  const result = await autocannon({
+    url: `${url}/validate?timeout=10s`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: payload,
+    connections: opts.connections,
+    duration: opts.durationS,
+    ...(opts.rate === undefined ? {} : { overallRate: opts.rate }),
+    tlsOptions: { ca: readFileSync(ca) },
+  } as autocannon.Options);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+}
+
+export interface WebhookBench {
+  readonly bare: LoadResult;
+  readonly warm: LoadResult;
+  readonly at500: LoadResult;
+  readonly coldMs: readonly number[];
+  readonly burst: { readonly reviews: number; readonly allowed: number; readonly ms: number; readonly registryRequests: number; readonly byKind: Record<string, number> };
+}
+
+/** The webhook under load over HTTPS, next to a bare fastify HTTPS server (same run, same machine). */
+export async function benchWebhook(): Promise<WebhookBench> {
+  const bareChild = await startChild('bare');
+  let bare: LoadResult;
+  try {
+    bare = await load(bareChild.info.url, bareChild.info.ca, body(['a', 'b', 'c']), { connections: 32, durationS: 8 });
+  } finally {
+    bareChild.process.kill();
+  }
+  const child = await startChild('portcullis');
+  try {
+    const { url, ca, images, fresh } = child.info;
+    const agent = new Agent({ connect: { ca: readFileSync(ca, 'utf8') }, connections: 256 });
+    const review = async (imgs: readonly string[]): Promise<boolean> => {
+      const res = await request(`${url}/validate?timeout=10s`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: body(imgs) });
+      const json = (await res.body.json()) as { response: { allowed: boolean } };
+      return json.response.allowed;
+    };
+    // Cold: each review is the first for its image (resolve, referrers, manifest, envelope, verify).
+    const coldMs: number[] = [];
+    for (const image of fresh.slice(0, 4)) {
+      const started = performance.now();
+      if (!(await review([image]))) throw new Error('cold review denied');
+      coldMs.push(performance.now() - started);
+    }
+    // Burst: 1,000 concurrent reviews of pods using one image not seen before.
+    await child.ask('reset');
+    const burstImage = fresh[4] as string;
+    const started = performance.now();
+    const answers = await Promise.all(Array.from({ length: 1000 }, () => review([burstImage])));
+    const burstMs = performance.now() - started;
+    const stats = await child.ask('stats');
+    // Warm: the three images verified once, then load.
+    if (!(await review(images))) throw new Error('warm-up review denied');
+    await agent.close();
+    const payload = body(images);
+    const warm = await load(url, ca, payload, { connections: 32, durationS: 8 });
+    const at500 = await load(url, ca, payload, { connections: 16, durationS: 8, rate: 500 });
+    return {
+      bare,
+      warm,
+      at500,
+      coldMs,
+      burst: { reviews: answers.length, allowed: answers.filter(Boolean).length, ms: burstMs, registryRequests: stats.total, byKind: stats.counts },
+    };
+  } finally {
+    child.process.kill();
+  }
+}

@@ -82,11 +82,27 @@ spec:
     host: '127.0.0.1',
     devCertDir: join(dir, 'cert'),
     config: { ...DEFAULT_SERVE_CONFIG, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' } },
-    logger: pino({ level: 'info' }, pino.destination('/dev/null')),
+    // As in production (src/cli/serve.ts), but to /dev/null.
+    logger: pino({ level: 'info', base: { service: 'portcullis' } }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 })),
   });
   console.log(JSON.stringify({ url: webhook.url, ca: dev.caFile, images, fresh }));
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
+    if (line === 'quit') process.exit(0);
+    if (line === 'prof-start' || line === 'prof-stop') {
+      // Steady-state CPU profile (bench diagnostics): written to $PORTCULLIS_PROFILE.
+      const { Session } = await import('node:inspector/promises');
+      const g = globalThis as { __session?: InstanceType<typeof Session> };
+      if (line === 'prof-start') {
+        g.__session = new Session();
+        g.__session.connect();
+        await g.__session.post('Profiler.enable');
+        await g.__session.post('Profiler.start');
+      } else if (g.__session !== undefined) {
+        const { profile } = (await g.__session.post('Profiler.stop')) as { profile: unknown };
+        writeFileSync(process.env.PORTCULLIS_PROFILE ?? 'webhook.cpuprofile', JSON.stringify(profile));
+      }
+    }
     if (line === 'reset') registry.resetLog();
     const counts: Record<string, number> = {};
     for (const e of registry.log) {

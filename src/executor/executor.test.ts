@@ -280,7 +280,11 @@ describe('caches and single flight', () => {
     expect(again.allowed).toBe(true);
     expect(again.digest).toBe(img.digest);
     expect(registry.log).toEqual([]);
-    expect(await metrics.render()).toMatch(/cache_lookups_total\{cache="tag",result="hit"\} [1-9]/);
+    const text = await metrics.render();
+    expect(text).toMatch(/cache_lookups_total\{cache="tag",result="hit"\} [1-9]/);
+    expect(text).toMatch(/cache_lookups_total\{cache="verdict",result="hit"\} [1-9]/);
+    expect(text).toMatch(/verification_results_total\{check="authenticity",status="passed"\} [1-9]/);
+    expect(text).toMatch(/registry_requests_total\{host="127\.0\.0\.1:\d+",status="200"\} [1-9]/);
   });
 
   it('a burst of 200 concurrent checks of a new image costs one request per registry object', async () => {
@@ -349,6 +353,17 @@ describe('deadlines and the failure policy', () => {
     expect(d.error).toMatchObject({ code: 'ERR_REGISTRY_UNREACHABLE', failurePolicyApplied: 'fail' });
     expect(d.error?.message).toContain(`127.0.0.1:${port}`);
     expect(d.reason).toContain('the failure policy "fail" denied the image');
+  });
+
+  it('a deadline that is (nearly) over is decided at once, but a cached verdict still answers', async () => {
+    const img = await image();
+    const e = executor();
+    const late = await e.check(req(img.ref, 'secured', 30));
+    expect(late.allowed).toBe(false);
+    expect(late.error).toMatchObject({ code: 'ERR_DEADLINE_EXCEEDED', failurePolicyApplied: 'fail' });
+    expect(late.error?.message).toContain('deadline');
+    expect((await e.check(req(img.ref))).allowed).toBe(true);
+    expect((await e.check(req(img.ref, 'secured', 10))).allowed).toBe(true);
   });
 
   it('under "ignore" an unreachable registry is allowed, with the error', async () => {

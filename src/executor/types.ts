@@ -27,7 +27,13 @@ export interface ImageCheckRequest {
   readonly pullSecretNames?: readonly string[];
 }
 
-/** The verdict of one policy document on one image. */
+/**
+ * The verdict of one policy document on one image. Only documents that apply to the image have
+ * one: a document whose trust policy has no statement for the image's repository (no exact
+ * registry scope, no `*`) does not apply and leaves no verdict (docs/policies.md, "Which
+ * documents apply to an image"). An invalid policy blocking the namespace has a verdict that
+ * rejects (no `statement`), with the invalid resource's code and reason.
+ */
 export interface PolicyVerdict {
   /** `TrustPolicy team-a/prod` or `ClusterTrustPolicy baseline`. */
   readonly policy: string;
@@ -48,7 +54,13 @@ export interface ImageDecision {
   /** `registry/repository@digest`, for the mutating webhook. */
   readonly pinned?: string;
   readonly allowed: boolean;
+  /** One per applicable document (ClusterTrustPolicies, then TrustPolicies), then one per blocking invalid policy. */
   readonly verdicts: readonly PolicyVerdict[];
+  /**
+   * Checks set to `log` that failed on the accepted signature of a `deny` or `warn` document,
+   * each prefixed with the policy and statement. Warn-mode rejections are NOT here: the HTTP side
+   * renders them from `verdicts`; `dryrun` documents contribute nothing (only logged).
+   */
   readonly warnings: readonly string[];
   /** Set when no verdict could be reached (registry down, deadline): the failure policy decided. */
   readonly error?: { readonly code: string; readonly message: string; readonly failurePolicyApplied: 'fail' | 'ignore' };

@@ -1,0 +1,475 @@
+import { createHash } from 'node:crypto';
+import { ListWatch, Watch, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { PortcullisError } from '../errors/index.js';
+import { buildSnapshot } from '../policyset/build.js';
+import type { InvalidResource, PolicySnapshot } from '../policyset/types.js';
+import { CertificateCache } from '../x509/certificate.js';
+import { describeApiError, makeClients, type KubeClients } from './client.js';
+import {
+  GROUP,
+  KINDS,
+  TRUST_MATERIAL_SELECTOR,
+  VERSION,
+  WATCHED_KINDS,
+  isOurKind,
+  resourceOf,
+  trimObject,
+  type TrimmedObject,
+  type WatchedKind,
+} from './objects.js';
+
+/**
+ * Policies from the Kubernetes API: the portcullis.dev resources (TrustPolicy,
+ * ClusterTrustPolicy, TrustStore, ClusterTrustStore), Namespaces (labels for selectors) and the
+ * Secrets and ConfigMaps labelled `portcullis.dev/trust-material=true` (certificates for
+ * `certificateRefs`), each through a list+watch informer of @kubernetes/client-node.
+ *
+ * - Any change schedules a rebuild after `debounceMs` of quiet (at most `maxDelayMs` after the
+ *   first change); the snapshot is built by the same `buildSnapshot` as the directory source,
+ *   from the same fields a manifest file has, and emitted only when that content changed (a
+ *   status write, a resourceVersion bump or a re-list with the same content emits nothing).
+ * - Not ready and no snapshot until every informer has completed its first full list.
+ * - A failed list or a lost watch is retried by restarting the informer with exponential backoff
+ *   (`retryInitialMs` doubling to `retryMaxMs`, with jitter); the watch resumes from its last
+ *   resourceVersion, or re-lists when the server answers 410 Gone. Meanwhile, and if the API
+ *   server goes away for good, the last snapshot stays in force and `ready()` stays true: an
+ *   outage of the API server must not turn into an outage of admission. `feeds()` tells which
+ *   watches are connected, for logs and metrics.
+ * - Bounded: at most `maxObjectsPerKind` objects of each kind are read (by namespace and name;
+ *   beyond that the kind is reported as an invalid entry that blocks every namespace for
+ *   policies and Namespaces, since the unread ones may have been policies or selector labels);
+ *   an object whose content is over `maxObjectBytes` is kept only as a marker and reported
+ *   (ERR_SIZE_LIMIT; a policy blocks what it would have covered).
+ *
+ * Secrets and ConfigMaps are watched with the label selector, not all of them: holding every
+ * Secret of the cluster in memory (Helm releases, service-account tokens, TLS keys) would cost
+ * memory proportional to the cluster and put unrelated secret material in this process for no
+ * use. The label is a documented requirement for every Secret/ConfigMap a certificateRef names;
+ * a reference to an unlabelled one reads as "not found", and the status message says why.
+ * RBAC still needs cluster-wide list/watch on secrets and configmaps (RBAC cannot restrict by
+ * label).
+ */
+
+export interface KubernetesPolicySourceOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Quiet time after a change before rebuilding. Default 100 ms. */
+  readonly debounceMs?: number;
+  /** Longest a rebuild waits while changes keep coming. Default 1 s. */
+  readonly maxDelayMs?: number;
+  /** Most objects of each watched kind read. Default 5000 (Namespaces: 20000). */
+  readonly maxObjectsPerKind?: number;
+  readonly maxNamespaces?: number;
+  /** Largest object content (spec, or Secret/ConfigMap data) read. Default 1 MiB. */
+  readonly maxObjectBytes?: number;
+  /** Label selector for the Secrets and ConfigMaps read as trust material. Default `portcullis.dev/trust-material=true`. */
+  readonly trustMaterialSelector?: string;
+  /** First retry delay after a failed list or watch. Default 500 ms; doubles up to retryMaxMs (default 30 s). */
+  readonly retryInitialMs?: number;
+  readonly retryMaxMs?: number;
+  /** Server-side timeout of each watch request (it is then renewed); default a random 5-10 minutes. */
+  readonly watchTimeoutSeconds?: number;
+  readonly certificateCache?: CertificateCache;
+  /** Failed lists and watches (the last snapshot stays in force) and errors thrown by onSnapshot. */
+  readonly onError?: (error: PortcullisError) => void;
+  /**
+   * Called after every rebuild, with the snapshot in force and the portcullis.dev objects it was
+   * built from (also when the snapshot did not change): the status writer's hook.
+   */
+  readonly onReconcile?: (snapshot: PolicySnapshot, objects: readonly TrimmedObject[]) => void;
+  /** Tests: makes the informers (default: ListWatch against kubeConfig). */
+  readonly informerFactory?: InformerFactory;
+}
+
+export type KubeInformer = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+
+export interface FeedDescription {
+  readonly kind: WatchedKind;
+  /** Collection path for list and watch, e.g. `/apis/portcullis.dev/v1alpha1/trustpolicies`. */
+  readonly path: string;
+  readonly labelSelector?: string;
+}
+
+export interface InformerHooks {
+  /** Trims each listed or watched object (the informer must cache what this returns). */
+  readonly trim: (object: unknown) => KubernetesObject | undefined;
+  /** Must be called after each complete list, before its objects are read from the cache. */
+  readonly onListed: () => void;
+}
+
+export type InformerFactory = (feed: FeedDescription, hooks: InformerHooks) => KubeInformer;
+
+export interface FeedState {
+  readonly kind: WatchedKind;
+  /** The first full list completed. */
+  readonly listed: boolean;
+  /** The watch is believed up (false after an error until the next successful list or event). */
+  readonly connected: boolean;
+  readonly objects: number;
+  readonly lastError?: string;
+}
+
+export const DEFAULT_DEBOUNCE_MS = 100;
+export const DEFAULT_MAX_DELAY_MS = 1000;
+export const DEFAULT_MAX_OBJECTS_PER_KIND = 5000;
+export const DEFAULT_MAX_NAMESPACES = 20_000;
+export const DEFAULT_MAX_OBJECT_BYTES = 1024 * 1024;
+export const DEFAULT_RETRY_INITIAL_MS = 500;
+export const DEFAULT_RETRY_MAX_MS = 30_000;
+const LIST_PAGE_SIZE = 500;
+
+interface Feed {
+  readonly kind: WatchedKind;
+  readonly informer: KubeInformer;
+  listed: boolean;
+  connected: boolean;
+  backoffMs: number;
+  retry: NodeJS.Timeout | undefined;
+  lastError: string | undefined;
+}
+
+const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const orderKey = (o: TrimmedObject): string => `${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
+
+export class KubernetesPolicySource {
+  readonly #kubeConfig: KubeConfig;
+  readonly #debounceMs: number;
+  readonly #maxDelayMs: number;
+  readonly #maxObjects: number;
+  readonly #maxNamespaces: number;
+  readonly #maxObjectBytes: number;
+  readonly #selector: string;
+  readonly #retryInitialMs: number;
+  readonly #retryMaxMs: number;
+  readonly #watchTimeoutSeconds: number | undefined;
+  readonly #cache: CertificateCache;
+  readonly #onError: (error: PortcullisError) => void;
+  readonly #onReconcile: ((snapshot: PolicySnapshot, objects: readonly TrimmedObject[]) => void) | undefined;
+  readonly #factory: InformerFactory | undefined;
+
+  #feeds: Feed[] = [];
+  #onSnapshot: ((snapshot: PolicySnapshot) => void) | undefined;
+  #current: PolicySnapshot | undefined;
+  #fingerprint: string | undefined;
+  #revision = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #firstPendingAt: number | undefined;
+  #stopped = true;
+  #readyWaiters: (() => void)[] = [];
+
+  constructor(options: KubernetesPolicySourceOptions) {
+    this.#kubeConfig = options.kubeConfig;
+    this.#debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    this.#maxDelayMs = Math.max(options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS, this.#debounceMs);
+    this.#maxObjects = options.maxObjectsPerKind ?? DEFAULT_MAX_OBJECTS_PER_KIND;
+    this.#maxNamespaces = options.maxNamespaces ?? DEFAULT_MAX_NAMESPACES;
+    this.#maxObjectBytes = options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
+    this.#selector = options.trustMaterialSelector ?? TRUST_MATERIAL_SELECTOR;
+    this.#retryInitialMs = options.retryInitialMs ?? DEFAULT_RETRY_INITIAL_MS;
+    this.#retryMaxMs = Math.max(options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS, this.#retryInitialMs);
+    this.#watchTimeoutSeconds = options.watchTimeoutSeconds;
+    this.#cache = options.certificateCache ?? new CertificateCache();
+    this.#onError = options.onError ?? (() => undefined);
+    this.#onReconcile = options.onReconcile;
+    this.#factory = options.informerFactory;
+  }
+
+  /** The snapshot in force, or undefined until every informer has listed once. */
+  current(): PolicySnapshot | undefined {
+    return this.#current;
+  }
+
+  /**
+   * True once the first snapshot is built (every informer listed once). It stays true when the
+   * API server goes away later: the last snapshot keeps serving (see `feeds()` for the watches).
+   */
+  ready(): boolean {
+    return this.#current !== undefined;
+  }
+
+  /** Resolves when the first snapshot has been emitted (immediately if it has). */
+  whenReady(): Promise<void> {
+    if (this.#current !== undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  /** The state of each watch, for logs, metrics and /readyz details. */
+  feeds(): readonly FeedState[] {
+    return this.#feeds.map((f) => ({
+      kind: f.kind,
+      listed: f.listed,
+      connected: f.connected,
+      objects: f.informer.list().length,
+      ...(f.lastError === undefined ? {} : { lastError: f.lastError }),
+    }));
+  }
+
+  /**
+   * Starts the informers and returns without waiting for them: the API server may be
+   * unreachable at start, and the HTTP server should come up (not ready) meanwhile. Await
+   * `whenReady()` to wait for the first snapshot, which is also passed to onSnapshot.
+   */
+  async start(onSnapshot: (snapshot: PolicySnapshot) => void): Promise<void> {
+    if (this.#onSnapshot !== undefined) throw new PortcullisError('ERR_INTERNAL', 'KubernetesPolicySource.start was called twice');
+    this.#onSnapshot = onSnapshot;
+    this.#stopped = false;
+    const factory = this.#factory ?? this.#defaultFactory();
+    const timeout = this.#watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
+    this.#feeds = WATCHED_KINDS.map((kind) => {
+      const info = KINDS[kind];
+      const trustMaterial = kind === 'Secret' || kind === 'ConfigMap';
+      const feed: Feed = {
+        kind,
+        informer: undefined as unknown as KubeInformer,
+        listed: false,
+        connected: false,
+        backoffMs: this.#retryInitialMs,
+        retry: undefined,
+        lastError: undefined,
+      };
+      const description: FeedDescription = {
+        kind,
+        path: `${info.path}?timeoutSeconds=${timeout}&allowWatchBookmarks=true`,
+        ...(trustMaterial ? { labelSelector: this.#selector } : {}),
+      };
+      (feed as { informer: KubeInformer }).informer = factory(description, {
+        trim: (object) => trimObject(kind, object, this.#maxObjectBytes),
+        onListed: () => {
+          feed.listed = true;
+          feed.connected = true;
+          feed.backoffMs = this.#retryInitialMs;
+          feed.lastError = undefined;
+          this.#schedule();
+        },
+      });
+      const changed = (): void => {
+        feed.connected = true;
+        this.#schedule();
+      };
+      feed.informer.on('add', changed);
+      feed.informer.on('update', changed);
+      feed.informer.on('delete', changed);
+      feed.informer.on('error', (error?: unknown) => this.#failed(feed, error));
+      return feed;
+    });
+    for (const feed of this.#feeds) this.#startFeed(feed);
+  }
+
+  /** Stops every informer and timer. The last snapshot stays readable. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#firstPendingAt = undefined;
+    const feeds = this.#feeds;
+    for (const feed of feeds) {
+      if (feed.retry !== undefined) clearTimeout(feed.retry);
+      feed.retry = undefined;
+    }
+    await Promise.all(feeds.map((feed) => feed.informer.stop().catch(() => undefined)));
+    this.#onSnapshot = undefined;
+  }
+
+  /** Rebuilds now (tests; the debounce does the same). */
+  rebuildNow(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#firstPendingAt = undefined;
+    this.#rebuild();
+  }
+
+  #startFeed(feed: Feed): void {
+    if (this.#stopped) return;
+    feed.informer.start().catch((error: unknown) => this.#failed(feed, error));
+  }
+
+  #failed(feed: Feed, error: unknown): void {
+    if (this.#stopped) return; // stop() aborts the watch, which reports an AbortError
+    feed.connected = false;
+    feed.lastError = describeApiError(error);
+    const delay = Math.round(feed.backoffMs * (0.8 + Math.random() * 0.4));
+    feed.backoffMs = Math.min(feed.backoffMs * 2, this.#retryMaxMs);
+    this.#onError(
+      new PortcullisError(
+        'ERR_INTERNAL',
+        `kubernetes ${KINDS[feed.kind].plural}: ${feed.listed ? 'watch' : 'list'} failed (${feed.lastError}); retrying in ${delay} ms${this.#current === undefined ? '' : ', the last snapshot stays in force'}`,
+        { cause: error },
+      ),
+    );
+    if (feed.retry !== undefined) clearTimeout(feed.retry);
+    feed.retry = setTimeout(() => {
+      feed.retry = undefined;
+      this.#startFeed(feed);
+    }, delay);
+    feed.retry.unref();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    const now = Date.now();
+    this.#firstPendingAt ??= now;
+    const wait = Math.max(0, Math.min(this.#debounceMs, this.#firstPendingAt + this.#maxDelayMs - now));
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#firstPendingAt = undefined;
+      this.#rebuild();
+    }, wait);
+    this.#timer.unref();
+  }
+
+  #rebuild(): void {
+    if (this.#stopped || this.#feeds.some((f) => !f.listed)) return;
+    const resources: unknown[] = [];
+    const sourceErrors: InvalidResource[] = [];
+    const ours: TrimmedObject[] = [];
+    const hash = createHash('sha256');
+    for (const feed of this.#feeds) {
+      const info = KINDS[feed.kind];
+      const all = (feed.informer.list() as TrimmedObject[]).slice().sort((a, b) => compareStrings(orderKey(a), orderKey(b)));
+      const limit = feed.kind === 'Namespace' ? this.#maxNamespaces : this.#maxObjects;
+      if (all.length > limit) {
+        const policyLike = feed.kind === 'TrustPolicy' || feed.kind === 'ClusterTrustPolicy' || feed.kind === 'Namespace';
+        const first = all[limit] as TrimmedObject;
+        sourceErrors.push({
+          id: { kind: 'Unknown', name: `${info.plural} beyond the limit of ${limit}` },
+          reason: `the cluster holds ${all.length} ${info.plural}, more than the limit of ${limit}; ${first.metadata.namespace === undefined ? '' : `${first.metadata.namespace}/`}${first.metadata.name} and the ${all.length - limit - 1} after it (by namespace and name) were not read`,
+          code: 'ERR_SIZE_LIMIT',
+          source: `kubernetes ${info.path}`,
+          ...(policyLike ? { blocks: { kind: 'all' as const }, enforcementAction: 'deny' as const } : {}),
+        });
+        hash.update(`over\u0000${feed.kind}\u0000${all.length}\u0000`);
+        all.length = limit;
+      }
+      for (const object of all) {
+        if (isOurKind(object.kind)) ours.push(object);
+        if (object.oversize !== undefined) {
+          sourceErrors.push(oversizeError(object, this.#maxObjectBytes));
+          hash.update(`big\u0000${object.kind}\u0000${orderKey(object)}\u0000${object.oversize}\u0000`);
+          continue;
+        }
+        const resource = resourceOf(object);
+        resources.push(resource);
+        hash.update(JSON.stringify(resource));
+        hash.update('\u0000');
+      }
+    }
+    const fingerprint = hash.digest('hex');
+    if (fingerprint !== this.#fingerprint) {
+      const snapshot = buildSnapshot({ resources, sourceErrors, revision: ++this.#revision, certificateCache: this.#cache });
+      this.#fingerprint = fingerprint;
+      this.#current = snapshot;
+      const waiters = this.#readyWaiters;
+      this.#readyWaiters = [];
+      for (const resolve of waiters) resolve();
+      try {
+        this.#onSnapshot?.(snapshot);
+      } catch (error) {
+        this.#onError(new PortcullisError('ERR_INTERNAL', `the policy snapshot handler failed: ${String(error)}`, { cause: error }));
+      }
+    }
+    const current = this.#current;
+    if (current !== undefined && this.#onReconcile !== undefined) {
+      try {
+        this.#onReconcile(current, ours);
+      } catch (error) {
+        this.#onError(new PortcullisError('ERR_INTERNAL', `the status reconciler failed: ${String(error)}`, { cause: error }));
+      }
+    }
+  }
+
+  #defaultFactory(): InformerFactory {
+    const clients = makeClients(this.#kubeConfig);
+    return (feed, hooks) => {
+      const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+        const list = await listAll(clients, feed, hooks.trim);
+        hooks.onListed();
+        return list;
+      };
+      return new ListWatch(feed.path, new TrimmingWatch(this.#kubeConfig, hooks.trim), listFn, false, feed.labelSelector);
+    };
+  }
+}
+
+function oversizeError(object: TrimmedObject, limit: number): InvalidResource {
+  const m = object.metadata;
+  const id = { kind: object.kind, name: m.name, ...(m.namespace === undefined ? {} : { namespace: m.namespace }) };
+  const blocks =
+    object.kind === 'TrustPolicy'
+      ? { kind: 'namespace' as const, namespace: m.namespace ?? 'default' }
+      : object.kind === 'Namespace'
+        ? { kind: 'namespace' as const, namespace: m.name }
+        : object.kind === 'ClusterTrustPolicy'
+          ? { kind: 'all' as const }
+          : undefined;
+  return {
+    id,
+    reason: `the object's content is about ${object.oversize} bytes, more than the limit of ${limit}; it was not read`,
+    code: 'ERR_SIZE_LIMIT',
+    ...(blocks === undefined ? {} : { blocks, enforcementAction: 'deny' as const }),
+  };
+}
+
+/** Lists a whole collection in pages, trimming each item. */
+async function listAll(
+  clients: KubeClients,
+  feed: FeedDescription,
+  trim: (object: unknown) => KubernetesObject | undefined,
+): Promise<KubernetesListObject<KubernetesObject>> {
+  const items: KubernetesObject[] = [];
+  let resourceVersion = '';
+  let token: string | undefined;
+  const selector = feed.labelSelector === undefined ? {} : { labelSelector: feed.labelSelector };
+  do {
+    const paging = { limit: LIST_PAGE_SIZE, ...(token === undefined ? {} : { _continue: token }), ...selector };
+    let page: { items?: unknown[]; metadata?: { resourceVersion?: string; _continue?: string; continue?: string } };
+    switch (feed.kind) {
+      case 'Namespace':
+        page = await clients.core.listNamespace(paging);
+        break;
+      case 'Secret':
+        page = await clients.core.listSecretForAllNamespaces(paging);
+        break;
+      case 'ConfigMap':
+        page = await clients.core.listConfigMapForAllNamespaces(paging);
+        break;
+      default:
+        page = (await clients.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: KINDS[feed.kind].plural, ...paging })) as typeof page;
+    }
+    for (const item of page.items ?? []) {
+      const trimmed = trim(item);
+      if (trimmed !== undefined) items.push(trimmed);
+    }
+    resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    const next = page.metadata?._continue ?? page.metadata?.continue;
+    token = next === undefined || next === '' ? undefined : next;
+  } while (token !== undefined);
+  return { items, metadata: { resourceVersion } };
+}
+
+/** The client's Watch, trimming each object of an ADDED/MODIFIED/DELETED event before the cache sees it. */
+class TrimmingWatch extends Watch {
+  readonly #trim: (object: unknown) => KubernetesObject | undefined;
+  constructor(config: KubeConfig, trim: (object: unknown) => KubernetesObject | undefined) {
+    super(config);
+    this.#trim = trim;
+  }
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void,
+    done: (err: any) => void,
+  ): Promise<AbortController> {
+    return super.watch(
+      path,
+      queryParams,
+      (phase, object, watchObject) => {
+        if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED') {
+          const trimmed = this.#trim(object);
+          if (trimmed === undefined) return;
+          callback(phase, trimmed, watchObject);
+        } else callback(phase, object, watchObject);
+      },
+      done,
+    );
+  }
+}

@@ -26,7 +26,8 @@ const ALLOWED = {
   metrics: ['errors'],
   executor: ['errors', 'util', 'oci', 'reference', 'x509', 'policy', 'verify', 'policyset', 'registry', 'revocation', 'metrics'],
   http: ['errors', 'util', 'reference', 'policyset', 'executor', 'metrics'],
-  cli: ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'layout', 'registry', 'revocation', 'config', 'signing', 'policyset', 'policy-source', 'metrics', 'executor', 'http'],
+  kube: ['errors', 'util', 'x509', 'policy', 'policyset', 'executor'],
+  cli: ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'layout', 'registry', 'revocation', 'config', 'signing', 'policyset', 'policy-source', 'metrics', 'executor', 'http', 'kube'],
 };
 const FOLDERS = Object.keys(ALLOWED);
 

@@ -74,7 +74,8 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
   const defaultCredentials =
     config.registries.defaultDockerConfig === undefined ? undefined : await DockerConfigCredentials.load({ path: config.registries.defaultDockerConfig });
   const certificateCache = new CertificateCache();
-  const pullSecrets = options.pullSecrets ?? new ResourcePullSecretResolver();
+  const directorySecrets = new ResourcePullSecretResolver();
+  const pullSecrets = options.pullSecrets ?? directorySecrets;
   const executor = new Executor({
     registry,
     metrics,
@@ -99,6 +100,8 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
     source = new DirectoryPolicySource({
       directory: options.policies,
       certificateCache,
+      // kubernetes.io/dockerconfigjson Secrets in the directory serve as the pods' imagePullSecrets.
+      onObjects: (objects) => directorySecrets.update(objects),
       onError: (error) => logger.error({ code: error.code, err: error.message }, 'policy source error; the last good snapshot stays in force'),
     });
   }

@@ -115,7 +115,10 @@ export class Executor implements ImageVerifier {
     let target: ArtifactTarget;
     let ctx: AccessContext | undefined;
     try {
-      const credential = await budget.race(this.#credentialFor(ref.registry, request), `choosing the registry credentials for ${ref.registry}`);
+      // Only resolving pull secrets or asking a credential helper can take time: skip the deadline timer otherwise.
+      const slow = (request.pullSecretNames?.length ?? 0) > 0 || this.#o.defaultCredentials !== undefined;
+      const choosing = this.#credentialFor(ref.registry, request);
+      const credential = slow ? await budget.race(choosing, `choosing the registry credentials for ${ref.registry}`) : await choosing;
       ctx = { budget, credential, ...(request.dryRun === true ? { dryRun: true } : {}) };
       target = ref.digest !== undefined ? { digest: ref.digest } : await this.#access.resolveTag(ref, ctx);
     } catch (thrown) {

@@ -38,6 +38,8 @@ export interface DirectoryPolicySourceOptions {
   readonly certificateCache?: CertificateCache;
   /** Reading failures (the last good snapshot stays in force) and errors thrown by onSnapshot. */
   readonly onError?: (error: PortcullisError) => void;
+  /** Every object read (before the snapshot is built), e.g. for the pull-secret resolver to find docker-config Secrets. */
+  readonly onObjects?: (objects: readonly unknown[]) => void;
 }
 
 export const DEFAULT_DEBOUNCE_MS = 200;
@@ -75,6 +77,7 @@ export class DirectoryPolicySource {
   readonly #defaultNamespace: string;
   readonly #cache: CertificateCache;
   readonly #onError: (error: PortcullisError) => void;
+  readonly #onObjects: ((objects: readonly unknown[]) => void) | undefined;
 
   #onSnapshot: ((snapshot: PolicySnapshot) => void) | undefined;
   #current: PolicySnapshot | undefined;
@@ -97,6 +100,7 @@ export class DirectoryPolicySource {
     this.#defaultNamespace = options.defaultNamespace ?? 'default';
     this.#cache = options.certificateCache ?? new CertificateCache();
     this.#onError = options.onError ?? (() => undefined);
+    this.#onObjects = options.onObjects;
   }
 
   /** The snapshot in force, or undefined before the first load. */
@@ -186,6 +190,7 @@ export class DirectoryPolicySource {
 
   #apply(scan: Scan): void {
     if (scan.hash === this.#hash) return;
+    this.#onObjects?.(scan.objects);
     const snapshot = buildSnapshot({
       resources: scan.objects,
       origins: scan.origins,

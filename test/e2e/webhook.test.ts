@@ -29,6 +29,8 @@ describe('the webhook over HTTPS', () => {
   let signed: string;
   let unsigned: string;
   let untrusted: string;
+  let privateRegistry: ReferrersRegistry;
+  let privateImage: string;
 
   beforeAll(async () => {
     registry = await ReferrersRegistry.start();
@@ -38,6 +40,11 @@ describe('the webhook over HTTPS', () => {
     await pushImage(client, { registry: registry.host, repository: 'nginx' }, 'unsigned');
     await pushImage(client, { registry: registry.host, repository: 'other' }, 'v1');
     await client.close();
+    privateRegistry = await ReferrersRegistry.start({ basicAuth: { alice: 'wonderland' } });
+    const privateClient = new RegistryClient({ credentials: { get: async () => ({ username: 'alice', password: 'wonderland' }) } });
+    await pushLayout(privateClient, { registry: privateRegistry.host, repository: 'net-monitor' }, join(EXAMPLES, 'net-monitor-layout'));
+    await privateClient.close();
+    privateImage = `${privateRegistry.host}/net-monitor:v1`;
     signed = `${registry.host}/net-monitor:v1`;
     unsigned = `${registry.host}/nginx:unsigned`;
     untrusted = `${registry.host}/other:v1`;
@@ -47,6 +54,12 @@ describe('the webhook over HTTPS', () => {
     // The example policies, plus a namespace in warn mode and one that tries to loosen the baseline.
     const policies = join(dir, 'policies');
     cpSync(join(EXAMPLES, 'policies'), policies, { recursive: true });
+    // The pull secret for the private registry, as `kubectl create secret docker-registry` makes it.
+    const dockerconfig = JSON.stringify({ auths: { [privateRegistry.host]: { auth: Buffer.from('alice:wonderland').toString('base64') } } });
+    writeFileSync(
+      join(policies, '80-pull-secret.yaml'),
+      `apiVersion: v1\nkind: Secret\nmetadata: { name: regcred, namespace: secured }\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: ${Buffer.from(dockerconfig).toString('base64')}\n`,
+    );
     writeFileSync(
       join(policies, '90-test.yaml'),
       `apiVersion: v1
@@ -98,6 +111,7 @@ spec:
     await webhook?.stop();
     await agent?.close();
     await registry?.stop();
+    await privateRegistry?.stop();
     untrustedSigner.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -170,6 +184,15 @@ spec:
     expect(r.allowed).toBe(false);
     expect(r.ms).toBeLessThan(3000);
     expect(r.status?.message).toMatch(/failure policy/i);
+  });
+
+  it('reads a private registry with the pod\'s imagePullSecrets, and only with them', async () => {
+    const withSecret = pod({ containers: [['app', privateImage]], imagePullSecrets: ['regcred'] }, 'secured');
+    const allowed = await review(withSecret, 'secured');
+    expect(allowed.allowed, allowed.status?.message).toBe(true);
+    const without = await review(pod({ containers: [['app', privateImage]] }, 'secured'), 'secured');
+    expect(without.allowed).toBe(false);
+    expect(without.status?.message).toContain('ERR_REGISTRY_UNAUTHORIZED');
   });
 
   it('answers Gatekeeper external data over the same HTTPS server', async () => {

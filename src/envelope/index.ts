@@ -28,6 +28,7 @@ export { parseJwsEnvelope } from './jws/parse.js';
 export { parseCoseEnvelope } from './cose/parse.js';
 export { parsePayload, type NotaryPayload } from './payload.js';
 export {
+  keyMatches,
   prepareEnvelope,
   signEnvelope,
   signEnvelopeWith,

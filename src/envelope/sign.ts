@@ -57,13 +57,14 @@ export function signEnvelopeWith(
 export function signEnvelope(format: EnvelopeFormat, request: SignRequest, key: SigningKey): Uint8Array {
   const prepared = prepareEnvelope(format, request, key.certificateChain);
   const leaf = key.certificateChain[0]!;
-  if (!sameKey(key.privateKey, leaf.publicKey)) {
+  if (!keyMatches(key.privateKey, leaf.publicKey)) {
     throw new PortcullisError('ERR_KEY_INVALID', `the private key does not belong to the certificate "${leaf.subject}"`);
   }
   return prepared.finish(signPrimitive(prepared.algorithm, key.privateKey, prepared.signingInput));
 }
 
-function sameKey(privateKey: KeyObject, publicKey: KeyObject): boolean {
+/** Whether a private key belongs to a public key (same SubjectPublicKeyInfo). */
+export function keyMatches(privateKey: KeyObject, publicKey: KeyObject): boolean {
   try {
     const a = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
     const b = publicKey.export({ type: 'spki', format: 'der' });

@@ -4,16 +4,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pki, codeSigningChain, type CodeSigningChain } from '../../test/helpers/pki.js';
-import { MemorySignatureSource, makeArtifact, payloadFor } from '../../test/helpers/signed.js';
+import { makeArtifact, payloadFor, verifyEnvelopeFor } from '../../test/helpers/signed.js';
 import { TsaServer } from '../../test/helpers/tsa-server.js';
 import { TestTsa } from '../../test/helpers/tsa.js';
 import { parseEnvelope, type EnvelopeFormat } from '../envelope/index.js';
 import type { SignRequest } from '../envelope/types.js';
 import { PortcullisError } from '../errors/index.js';
-import { loadTrustPolicy } from '../policy/index.js';
-import type { TrustStoreType } from '../policy/types.js';
-import { verifyArtifact, type ArtifactVerification } from '../verify/index.js';
-import { CertificateCache, parseCertificate, type Certificate } from '../x509/certificate.js';
+import type { ArtifactVerification } from '../verify/index.js';
+import { parseCertificate } from '../x509/certificate.js';
 import { PluginError, locatePlugin } from './plugin-process.js';
 import { PluginSigner, signerForKey, type SignResult } from './signer.js';
 import { TimestampClient } from './timestamp-client.js';
@@ -26,27 +24,8 @@ function request(extra: Partial<SignRequest> = {}): SignRequest {
   return { payload: payloadFor(artifact.descriptor), signingTime: new Date(Date.now() - 60_000), ...extra };
 }
 
-async function verifyResult(result: SignResult, ca: Uint8Array, tsa?: Uint8Array): Promise<ArtifactVerification> {
-  const source = new MemorySignatureSource();
-  source.addSignature(artifact.descriptor, result.envelope, result.mediaType);
-  const trustStores = ['ca:test', ...(tsa === undefined ? [] : ['tsa:ts'])];
-  const map = new Map<string, Certificate[]>([['ca:test', [parseCertificate(ca)]]]);
-  if (tsa !== undefined) map.set('tsa:ts', [parseCertificate(tsa)]);
-  return verifyArtifact(
-    { reference: `registry.test/app@${artifact.descriptor.digest}`, repository: 'registry.test/app', artifact: artifact.descriptor },
-    {
-      policy: loadTrustPolicy(
-        JSON.stringify({
-          version: '1.0',
-          trustPolicies: [{ name: 'test', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores, trustedIdentities: ['*'] }],
-        }),
-      ),
-      trustStores: { get: (type: TrustStoreType, name: string) => map.get(`${type}:${name}`) },
-      source,
-      at: new Date(),
-      certificateCache: new CertificateCache(),
-    },
-  );
+function verifyResult(result: SignResult, ca: Uint8Array, tsa?: Uint8Array): Promise<ArtifactVerification> {
+  return verifyEnvelopeFor(artifact.descriptor, result, ca, tsa);
 }
 
 async function failure(attempt: () => Promise<unknown>): Promise<PortcullisError> {

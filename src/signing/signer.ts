@@ -1,10 +1,10 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolveKeyPath, type SigningKeyEntry } from '../config/signing-keys.js';
 import { PortcullisError } from '../errors/index.js';
 import { signPrimitive, verifyPrimitive } from '../envelope/algorithms.js';
 import { prepareCose } from '../envelope/cose/sign.js';
-import { parseEnvelope, parsePayload, prepareEnvelope, type EnvelopeFormat } from '../envelope/index.js';
+import { keyMatches, parseEnvelope, parsePayload, prepareEnvelope, type EnvelopeFormat } from '../envelope/index.js';
 import { prepareJws } from '../envelope/jws/sign.js';
 import type { EnvelopeMediaType, SignatureAlgorithm, SignRequest, VerifiedEnvelope } from '../envelope/types.js';
 import { MEDIA_TYPE } from '../oci/media-types.js';
@@ -44,16 +44,6 @@ export function envelopeMediaType(format: EnvelopeFormat): EnvelopeMediaType {
 function keyInvalid(message: string, cause?: unknown): PortcullisError {
   const detail = cause instanceof Error ? `: ${cause.message}` : '';
   return new PortcullisError('ERR_KEY_INVALID', `${message}${detail}`, cause === undefined ? {} : { cause });
-}
-
-function sameKey(privateKey: KeyObject, publicKey: KeyObject): boolean {
-  try {
-    const a = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-    const b = publicKey.export({ type: 'spki', format: 'der' });
-    return bytesEqual(a, b);
-  } catch {
-    return false;
-  }
 }
 
 /** The time the signing chain must be valid at: the (authentic) signing time of the request. */
@@ -122,7 +112,7 @@ export class LocalKeySigner implements Signer {
     } catch (cause) {
       throw keyInvalid('the signing certificate key is not supported', cause);
     }
-    if (!sameKey(privateKey, leaf.publicKey)) {
+    if (!keyMatches(privateKey, leaf.publicKey)) {
       throw keyInvalid(`the private key does not belong to the certificate "${leaf.subject}"`);
     }
     this.chain = chain;

@@ -5,8 +5,9 @@ import type { Descriptor } from '../../src/oci/descriptor.js';
 import { MEDIA_TYPE } from '../../src/oci/media-types.js';
 import { buildSignatureManifest } from '../../src/signing/signature-manifest.js';
 import { digestOf } from '../../src/util/digest.js';
-import type { SignatureSource } from '../../src/verify/index.js';
-import { parseCertificate } from '../../src/x509/certificate.js';
+import { verifyArtifact, type ArtifactVerification, type SignatureSource } from '../../src/verify/index.js';
+import { loadTrustPolicy } from '../../src/policy/index.js';
+import { CertificateCache, parseCertificate } from '../../src/x509/certificate.js';
 
 /** An image manifest to sign: real bytes, so its descriptor is honest. */
 export function makeArtifact(seed = 'app'): { descriptor: Descriptor; bytes: Uint8Array } {
@@ -88,4 +89,33 @@ export class MemorySignatureSource implements SignatureSource {
     if (b === undefined) throw new Error(`no blob ${d.digest}`);
     return b;
   }
+}
+
+/**
+ * Verifies an envelope for `artifact` under a strict `*` policy trusting `ca` (and, when given,
+ * the TSA root `tsa`, which makes a timestamp mandatory): what a signer's output must pass.
+ */
+export function verifyEnvelopeFor(
+  artifact: Descriptor,
+  signed: { readonly envelope: Uint8Array; readonly mediaType: string },
+  ca: Uint8Array,
+  tsa?: Uint8Array,
+): Promise<ArtifactVerification> {
+  const source = new MemorySignatureSource();
+  source.addSignature(artifact, signed.envelope, signed.mediaType);
+  const trustStores = ['ca:test', ...(tsa === undefined ? [] : ['tsa:ts'])];
+  const map = new Map([['ca:test', [parseCertificate(ca)]]]);
+  if (tsa !== undefined) map.set('tsa:ts', [parseCertificate(tsa)]);
+  return verifyArtifact(
+    { reference: `registry.test/app@${artifact.digest}`, repository: 'registry.test/app', artifact },
+    {
+      policy: loadTrustPolicy(
+        JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'test', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores, trustedIdentities: ['*'] }] }),
+      ),
+      trustStores: { get: (type, name) => map.get(`${type}:${name}`) },
+      source,
+      at: new Date(),
+      certificateCache: new CertificateCache(),
+    },
+  );
 }

@@ -142,7 +142,8 @@ export function trimObject(kind: WatchedKind, value: unknown, maxObjectBytes: nu
   }
   const size = approximateSize(content, maxObjectBytes) + approximateSize(labels, maxObjectBytes);
   if (size > maxObjectBytes) return Object.freeze({ ...base, metadata: meta, oversize: size });
-  const status = isOurKind(kind) && isObject(value['status']) ? { status: value['status'] } : {};
+  // The status is kept for the status writer's comparison; an absurd one is dropped (it is then rewritten).
+  const status = isOurKind(kind) && isObject(value['status']) && approximateSize(value['status'], maxObjectBytes) <= maxObjectBytes ? { status: value['status'] } : {};
   return Object.freeze({ ...base, metadata: meta, ...content, ...status });
 }
 

@@ -94,6 +94,8 @@ export interface InformerHooks {
   readonly trim: (object: unknown) => KubernetesObject | undefined;
   /** Must be called after each complete list, before its objects are read from the cache. */
   readonly onListed: () => void;
+  /** Called when a watch request has been answered (the watch is up). */
+  readonly onWatching?: () => void;
 }
 
 export type InformerFactory = (feed: FeedDescription, hooks: InformerHooks) => KubeInformer;
@@ -240,6 +242,11 @@ export class KubernetesPolicySource {
           feed.lastError = undefined;
           this.#schedule();
         },
+        onWatching: () => {
+          feed.connected = true;
+          feed.backoffMs = this.#retryInitialMs;
+          feed.lastError = undefined;
+        },
       });
       const changed = (): void => {
         feed.connected = true;
@@ -385,7 +392,7 @@ export class KubernetesPolicySource {
         hooks.onListed();
         return list;
       };
-      return new ListWatch(feed.path, new TrimmingWatch(this.#kubeConfig, hooks.trim), listFn, false, feed.labelSelector);
+      return new ListWatch(feed.path, new TrimmingWatch(this.#kubeConfig, hooks), listFn, false, feed.labelSelector);
     };
   }
 }
@@ -448,28 +455,35 @@ async function listAll(
 
 /** The client's Watch, trimming each object of an ADDED/MODIFIED/DELETED event before the cache sees it. */
 class TrimmingWatch extends Watch {
-  readonly #trim: (object: unknown) => KubernetesObject | undefined;
-  constructor(config: KubeConfig, trim: (object: unknown) => KubernetesObject | undefined) {
+  readonly #hooks: InformerHooks;
+  constructor(config: KubeConfig, hooks: InformerHooks) {
     super(config);
-    this.#trim = trim;
+    this.#hooks = hooks;
   }
-  override watch(
+  override async watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
     callback: (phase: string, apiObj: any, watchObj?: any) => void,
     done: (err: any) => void,
   ): Promise<AbortController> {
-    return super.watch(
+    let ended = false;
+    const controller = await super.watch(
       path,
       queryParams,
       (phase, object, watchObject) => {
         if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED') {
-          const trimmed = this.#trim(object);
+          const trimmed = this.#hooks.trim(object);
           if (trimmed === undefined) return;
           callback(phase, trimmed, watchObject);
         } else callback(phase, object, watchObject);
       },
-      done,
+      (err) => {
+        ended = true;
+        done(err);
+      },
     );
+    // super.watch resolves once the response headers arrived; done was called already if it failed.
+    if (!ended) this.#hooks.onWatching?.();
+    return controller;
   }
 }

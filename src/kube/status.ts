@@ -276,9 +276,11 @@ export class StatusWriter {
       this.#queue.delete(key);
       await this.#takeToken();
       if (this.#stopped) break;
+      const { kind, metadata } = pending.object;
+      const written = this.#written.get(key);
+      if (written !== undefined && written.resourceVersion === metadata.resourceVersion && written.desired === desiredKey(pending.desired)) continue;
       const patch = statusPatch(pending.object, pending.desired, this.#now());
       if (patch === undefined) continue;
-      const { kind, metadata } = pending.object;
       try {
         await this.#api.patchStatus(kind as OurKind, metadata.namespace, metadata.name, patch);
         this.#writes += 1;

@@ -106,13 +106,15 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     .command('serve')
     .description('run the admission webhook and Gatekeeper provider over HTTPS (until SIGTERM)')
     .option('--policies <dir>', 'TrustPolicy/ClusterTrustPolicy/TrustStore/ClusterTrustStore manifests (reloaded on change)')
+    .option('--kubernetes', 'read the policy resources from the Kubernetes API (in-cluster service account)')
+    .option('--kubeconfig <file>', 'read the policy resources from the Kubernetes API with this kubeconfig')
     .option('--port <port>', 'HTTPS port', '8443')
     .option('--host <address>', 'listen address', '0.0.0.0')
     .option('--tls-cert <file>', 'serving certificate (PEM; reloaded on change)')
     .option('--tls-key <file>', 'serving key (PEM)')
     .option('--dev-cert-dir <dir>', 'where a development CA and certificate are made when no --tls-cert is given', '.portcullis-dev-cert')
     .option('--config <file>', 'configuration YAML (docs/configuration.md)')
-    .action(action(async (opts: Record<string, string>) => serveCommand(opts, io)));
+    .action(action(async (opts: Record<string, string | boolean>) => serveCommand(opts, io)));
 
   program
     .command('login')

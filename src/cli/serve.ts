@@ -6,6 +6,7 @@ import { Executor, ResourcePullSecretResolver, observeRegistryRequests, type Pul
 import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
 import { PromMetrics } from '../metrics/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
+import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter, loadKubeConfig } from '../kube/index.js';
 import type { PolicySnapshot } from '../policyset/types.js';
 import { DockerConfigCredentials, RegistryClient, isLoopbackHost, type RegistryTlsOptions } from '../registry/index.js';
 import { HttpRevocationFetcher, OnlineRevocationChecker } from '../revocation/index.js';
@@ -19,6 +20,8 @@ export interface PolicySourceLike {
 
 export interface ServeOptions {
   readonly policies?: string;
+  /** Read policies from the Kubernetes API: in-cluster, or with this kubeconfig. */
+  readonly kubernetes?: { readonly kubeconfig?: string };
   readonly port: number;
   readonly host: string;
   readonly tlsCert?: string;
@@ -53,6 +56,39 @@ async function registryTls(config: ServeConfig): Promise<Map<string, RegistryTls
   return out;
 }
 
+/** The cluster source of policies, its status writer, and pull secrets read from the API. */
+function kubernetesParts(
+  kubernetes: { readonly kubeconfig?: string },
+  config: ServeConfig,
+  certificateCache: CertificateCache,
+  logger: Logger,
+): { source: PolicySourceLike; pullSecrets: PullSecretResolver } {
+  const kubeConfig = loadKubeConfig(kubernetes.kubeconfig === undefined ? { inCluster: true } : { kubeconfig: kubernetes.kubeconfig });
+  const onError = (error: PortcullisError): void => logger.warn({ code: error.code, err: error.message }, 'kubernetes source');
+  const status = new StatusWriter({ kubeConfig, enabled: config.kubernetes.writeStatus, onError });
+  const source = new KubernetesPolicySource({
+    kubeConfig,
+    certificateCache,
+    trustMaterialSelector: config.kubernetes.trustMaterialSelector,
+    onError,
+    onReconcile: (snapshot, objects) => status.reconcile(snapshot, objects),
+  });
+  const pullSecrets = new KubernetesPullSecretResolver({
+    kubeConfig,
+    ...(config.kubernetes.defaultPullSecret === undefined ? {} : { defaultSecret: config.kubernetes.defaultPullSecret }),
+  });
+  return {
+    source: {
+      start: (onSnapshot) => source.start(onSnapshot),
+      stop: async () => {
+        await source.stop();
+        await status.stop();
+      },
+    },
+    pullSecrets,
+  };
+}
+
 /**
  * Builds the whole webhook (the composition root of `portcullis serve`): configuration →
  * registry client, revocation checker, executor, policy source, fastify app, HTTPS server.
@@ -75,7 +111,14 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
     config.registries.defaultDockerConfig === undefined ? undefined : await DockerConfigCredentials.load({ path: config.registries.defaultDockerConfig });
   const certificateCache = new CertificateCache();
   const directorySecrets = new ResourcePullSecretResolver();
-  const pullSecrets = options.pullSecrets ?? directorySecrets;
+  let pullSecretsFromCluster: PullSecretResolver | undefined;
+  let source = options.source;
+  if (source === undefined && options.kubernetes !== undefined) {
+    const kube = kubernetesParts(options.kubernetes, config, certificateCache, logger);
+    source = kube.source;
+    pullSecretsFromCluster = kube.pullSecrets;
+  }
+  const pullSecrets = options.pullSecrets ?? pullSecretsFromCluster ?? directorySecrets;
   const executor = new Executor({
     registry,
     metrics,
@@ -94,9 +137,8 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
     ...(defaultCredentials === undefined ? {} : { defaultCredentials }),
   });
 
-  let source = options.source;
   if (source === undefined) {
-    if (options.policies === undefined) throw new PortcullisError('ERR_INPUT_INVALID', 'serve needs --policies DIR (or --kubernetes)');
+    if (options.policies === undefined) throw new PortcullisError('ERR_INPUT_INVALID', 'serve needs --policies DIR, --kubernetes or --kubeconfig FILE');
     source = new DirectoryPolicySource({
       directory: options.policies,
       certificateCache,

@@ -47,6 +47,14 @@ export interface ServeConfig {
     /** Per-registry settings, keyed by host[:port] as in image references. */
     readonly hosts: Readonly<Record<string, { readonly plainHttp: boolean; readonly caFile: string | undefined }>>;
   };
+  readonly kubernetes: {
+    /** `namespace/name` of a docker-config Secret used when neither the pod nor its service account names pull secrets. */
+    readonly defaultPullSecret: string | undefined;
+    /** Write status.conditions (Ready / Invalid) back to the policy resources. */
+    readonly writeStatus: boolean;
+    /** Label selector of the Secrets and ConfigMaps read as trust material (TrustStore certificateRefs). */
+    readonly trustMaterialSelector: string;
+  };
   readonly logging: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -64,6 +72,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   verification: { maxSignatureAttempts: 100, revocation: 'online' },
   cache: { tagTtlSeconds: 30, referrersTtlSeconds: 60, contentMaxBytes: 64 * 1024 * 1024, verdictTtlSeconds: 300, negativeVerdictTtlSeconds: 30 },
   registries: { defaultDockerConfig: undefined, maxConcurrentPerRegistry: 32, hosts: {} },
+  kubernetes: { defaultPullSecret: undefined, writeStatus: true, trustMaterialSelector: 'portcullis.dev/trust-material=true' },
   logging: { level: 'info' },
 };
 
@@ -83,6 +92,7 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
   verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'] },
   cache: { tagTtlSeconds: 'number', referrersTtlSeconds: 'number', contentMaxBytes: 'number', verdictTtlSeconds: 'number', negativeVerdictTtlSeconds: 'number' },
   registries: { defaultDockerConfig: 'string', maxConcurrentPerRegistry: 'number', hosts: 'hosts' },
+  kubernetes: { defaultPullSecret: 'string', writeStatus: 'boolean', trustMaterialSelector: 'string' },
   logging: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
 

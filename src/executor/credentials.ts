@@ -21,7 +21,12 @@ export interface ChosenCredential {
 
 /** Turns the names of a pod's `imagePullSecrets` into decoded credentials (missing names are skipped, as the kubelet does). */
 export interface PullSecretResolver {
-  resolve(namespace: string, names: readonly string[]): Promise<readonly RequestCredentials[]>;
+  /**
+   * Whether the resolver can find credentials without pod-listed names (a service account's
+   * imagePullSecrets, a cluster-wide secret); then it is asked for every image.
+   */
+  readonly resolvesWithoutNames?: boolean;
+  resolve(namespace: string, names: readonly string[], options?: { readonly serviceAccountName?: string }): Promise<readonly RequestCredentials[]>;
 }
 
 type AuthEntry = RequestCredentials['auths'][string];

@@ -116,7 +116,7 @@ export class Executor implements ImageVerifier {
     let ctx: AccessContext | undefined;
     try {
       // Only resolving pull secrets or asking a credential helper can take time: skip the deadline timer otherwise.
-      const slow = (request.pullSecretNames?.length ?? 0) > 0 || this.#o.defaultCredentials !== undefined;
+      const slow = (request.pullSecretNames?.length ?? 0) > 0 || this.#o.defaultCredentials !== undefined || this.#o.pullSecrets?.resolvesWithoutNames === true;
       const choosing = this.#credentialFor(ref.registry, request);
       const credential = slow ? await budget.race(choosing, `choosing the registry credentials for ${ref.registry}`) : await choosing;
       ctx = { budget, credential, ...(request.dryRun === true ? { dryRun: true } : {}) };
@@ -133,9 +133,11 @@ export class Executor implements ImageVerifier {
   async #credentialFor(host: string, request: ImageCheckRequest): Promise<ChosenCredential> {
     const list: RequestCredentials[] = [...(request.credentials ?? [])];
     const names = request.pullSecretNames ?? [];
-    if (names.length > 0 && this.#o.pullSecrets !== undefined) {
+    const resolver = this.#o.pullSecrets;
+    if (resolver !== undefined && (names.length > 0 || resolver.resolvesWithoutNames === true)) {
       try {
-        list.push(...(await this.#o.pullSecrets.resolve(request.namespace, names)));
+        const options = request.serviceAccountName === undefined ? {} : { serviceAccountName: request.serviceAccountName };
+        list.push(...(await resolver.resolve(request.namespace, names, options)));
       } catch {
         // As the kubelet: pull secrets that cannot be read are skipped; the default credential applies.
       }

@@ -25,6 +25,8 @@ export interface ImageCheckRequest {
   readonly dryRun?: boolean;
   /** Names of the pod's `spec.imagePullSecrets` (same namespace), until the executor resolves them into `credentials`. */
   readonly pullSecretNames?: readonly string[];
+  /** The pod's service account (default `default`): its imagePullSecrets apply when the pod lists none. */
+  readonly serviceAccountName?: string;
 }
 
 /**

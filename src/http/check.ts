@@ -14,6 +14,7 @@ export interface CheckContext {
   readonly deadline: number;
   readonly dryRun: boolean;
   readonly pullSecretNames: readonly string[];
+  readonly serviceAccountName?: string;
   /** What to do when no decision is reached in time or the verifier breaks its contract. */
   readonly failurePolicy: FailurePolicy;
   readonly now: () => number;
@@ -49,6 +50,7 @@ export async function checkImages(verifier: ImageVerifier, images: readonly stri
           deadline: ctx.deadline,
           ...(ctx.dryRun ? { dryRun: true } : {}),
           ...(ctx.pullSecretNames.length > 0 ? { pullSecretNames: ctx.pullSecretNames } : {}),
+          ...(ctx.serviceAccountName === undefined ? {} : { serviceAccountName: ctx.serviceAccountName }),
         };
         let decision: ImageDecision;
         try {

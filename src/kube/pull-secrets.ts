@@ -174,6 +174,8 @@ export class KubernetesPullSecretResolver implements PullSecretResolver {
   readonly #secrets: TtlCache<SecretResult>;
   readonly #accounts: TtlCache<AccountResult>;
   readonly #flights = new Map<string, Promise<unknown>>();
+  /** Service accounts and the cluster default apply to pods that list no pull secrets. */
+  readonly resolvesWithoutNames = true;
 
   constructor(options: KubernetesPullSecretResolverOptions) {
     if (options.api === undefined && options.kubeConfig === undefined) {

@@ -7,6 +7,8 @@ import { startWebhook } from '../serve.js';
 
 export interface ServeCommandOptions {
   readonly policies?: string;
+  readonly kubernetes?: boolean;
+  readonly kubeconfig?: string;
   readonly port?: string;
   readonly host?: string;
   readonly tlsCert?: string;
@@ -26,6 +28,7 @@ export async function serveCommand(opts: ServeCommandOptions, io: CliIo): Promis
     config,
     devCertDir: resolve(opts.devCertDir ?? '.portcullis-dev-cert'),
     ...(opts.policies === undefined ? {} : { policies: opts.policies }),
+    ...(opts.kubernetes === true || opts.kubeconfig !== undefined ? { kubernetes: opts.kubeconfig === undefined ? {} : { kubeconfig: opts.kubeconfig } } : {}),
     ...(opts.tlsCert === undefined ? {} : { tlsCert: opts.tlsCert }),
     ...(opts.tlsKey === undefined ? {} : { tlsKey: opts.tlsKey }),
   });

@@ -39,6 +39,7 @@ export async function decideReview(request: AdmissionRequestView, deps: RouteDep
       deadline,
       dryRun: request.dryRun,
       pullSecretNames: extraction.pullSecretNames,
+      ...(extraction.serviceAccountName === undefined ? {} : { serviceAccountName: extraction.serviceAccountName }),
       failurePolicy: deps.failurePolicy,
       now: deps.now,
     },

@@ -43,6 +43,8 @@ export type Extraction =
       /** The containers whose image must be checked (on UPDATE: only new or changed ones). */
       readonly toCheck: readonly ContainerImage[];
       readonly pullSecretNames: readonly string[];
+      /** The pod spec's serviceAccountName (its imagePullSecrets apply when the pod lists none). */
+      readonly serviceAccountName: string | undefined;
     }
   | { readonly handled: false; readonly reason: string; readonly warn: boolean };
 
@@ -142,5 +144,7 @@ export function extractImages(request: AdmissionRequestView): Extraction {
   }
   const namespace = request.namespace !== undefined && request.namespace !== '' ? request.namespace : metadataNamespace(request.object);
   if (namespace === undefined) invalid('request.namespace is required for namespaced kinds');
-  return { handled: true, namespace, containers, toCheck, pullSecretNames: pullSecretNamesOf(spec, where) };
+  const serviceAccount = spec === undefined ? undefined : own(spec, 'serviceAccountName');
+  const serviceAccountName = typeof serviceAccount === 'string' && serviceAccount !== '' ? serviceAccount : undefined;
+  return { handled: true, namespace, containers, toCheck, pullSecretNames: pullSecretNamesOf(spec, where), serviceAccountName };
 }

@@ -97,15 +97,15 @@ type KubeVersion struct {
 	Minor   string
 }
 
-func (k KubeVersion) String() string    { return k.Version }
+func (k KubeVersion) String() string     { return k.Version }
 func (k KubeVersion) GitVersion() string { return k.Version }
 
 type HelmVersion struct{ Version string }
 
 type Capabilities struct {
-	KubeVersion  KubeVersion
-	APIVersions  VersionSet
-	HelmVersion  HelmVersion
+	KubeVersion KubeVersion
+	APIVersions VersionSet
+	HelmVersion HelmVersion
 }
 
 // Files mirrors helm's engine files: every non-template file of the chart.

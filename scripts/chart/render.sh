@@ -38,9 +38,11 @@ if [[ ! -x $bin || ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
   mkdir -p "$work/src/chart-render"
   cp "$here/render.go" "$work/src/chart-render/main.go"
   (cd "$work/src/chart-render" && GO111MODULE=off GOPATH="$work:$gocode" GOCACHE="$cache/go-build" GOFLAGS= \
-    go build -o "$bin.tmp" .) >&2
-  mv "$bin.tmp" "$bin"
-  echo "$want" > "$stamp"
+    go build -o "$bin.$$" .) >&2
+  mv -f "$bin.$$" "$bin"
+  echo "$want" > "$stamp.$$" && mv -f "$stamp.$$" "$stamp"
+  rm -rf "$work"
+  trap - EXIT
 fi
 
 # The last argument is the chart directory when it is one; otherwise the project's chart.

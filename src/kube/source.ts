@@ -362,7 +362,7 @@ export class KubernetesPolicySource {
     }
     const fingerprint = hash.digest('hex');
     if (fingerprint !== this.#fingerprint) {
-      const snapshot = buildSnapshot({ resources, sourceErrors, revision: ++this.#revision, certificateCache: this.#cache });
+      const snapshot = buildSnapshot({ resources, sourceErrors, revision: ++this.#revision, certificateCache: this.#cache, ...(this.#current === undefined ? {} : { previous: this.#current }) });
       this.#fingerprint = fingerprint;
       this.#current = snapshot;
       const waiters = this.#readyWaiters;

@@ -192,6 +192,7 @@ export class DirectoryPolicySource {
     if (scan.hash === this.#hash) return;
     this.#onObjects?.(scan.objects);
     const snapshot = buildSnapshot({
+      ...(this.#current === undefined ? {} : { previous: this.#current }),
       resources: scan.objects,
       origins: scan.origins,
       sourceErrors: scan.sourceErrors,

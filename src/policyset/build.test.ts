@@ -572,3 +572,48 @@ describe('the snapshot', () => {
     expect(cache.size).toBe(1);
   });
 });
+
+describe('an invalid change changes nothing (snapshots built on the previous one)', () => {
+  const next = (previous: PolicySnapshot, resources: unknown[]): PolicySnapshot => buildSnapshot({ resources, revision: previous.revision + 1, previous });
+
+  it('keeps the last valid version of a policy that an edit made invalid, and says so', () => {
+    const before = build([e2eStore, trustPolicy('team-a', 'prod', notaryDocument(['ca:e2e'], 'strict'))]);
+    const after = next(before, [e2eStore, trustPolicy('team-a', 'prod', { ...notaryDocument(), version: '2.0' })]);
+    expect(names(after, 'team-a')).toEqual(['TrustPolicy team-a/prod']);
+    expect(after.documentsFor('team-a')[0]?.policy.statements[0]?.level).toBe('strict');
+    expect(after.invalidFor('team-a')).toEqual([]);
+    const entry = invalidOf(after, 'TrustPolicy team-a/prod');
+    expect(entry?.keptPrevious).toBe(true);
+    expect(entry?.reason).toContain('the last valid version stays in force');
+  });
+
+  it('a new invalid policy has no effect: it neither blocks nor allows, it is reported', () => {
+    const before = build([e2eStore]);
+    const after = next(before, [e2eStore, trustPolicy('team-a', 'broken', { ...notaryDocument(), version: '9' })]);
+    expect(names(after, 'team-a')).toEqual([]);
+    expect(after.invalidFor('team-a')).toEqual([]);
+    expect(invalidOf(after, 'TrustPolicy team-a/broken')?.code).toBe('ERR_POLICY_INVALID');
+  });
+
+  it('a policy invalid from the start keeps blocking until it is fixed', () => {
+    const first = build([e2eStore, trustPolicy('team-a', 'broken', { ...notaryDocument(), version: '9' })]);
+    expect(first.invalidFor('team-a')).toHaveLength(1);
+    const still = next(first, [e2eStore, trustPolicy('team-a', 'broken', { ...notaryDocument(), version: '8' })]);
+    expect(still.invalidFor('team-a')).toHaveLength(1);
+    const fixed = next(still, [e2eStore, trustPolicy('team-a', 'broken')]);
+    expect(fixed.invalidFor('team-a')).toEqual([]);
+    expect(names(fixed, 'team-a')).toEqual(['TrustPolicy team-a/broken']);
+  });
+
+  it('a store that disappears keeps the policies using it at their last valid version', () => {
+    const before = build([e2eStore, clusterTrustPolicy('baseline')]);
+    const after = next(before, [clusterTrustPolicy('baseline')]);
+    expect(names(after, 'any')).toEqual(['ClusterTrustPolicy baseline']);
+    expect(after.documentsFor('any')[0]?.trustStores.get('ca', 'e2e')).toHaveLength(1);
+  });
+
+  it('a deleted policy is gone (deletion is not an invalid change)', () => {
+    const before = build([e2eStore, trustPolicy('team-a', 'prod')]);
+    expect(names(next(before, [e2eStore]), 'team-a')).toEqual([]);
+  });
+});

@@ -38,6 +38,14 @@ export interface BuildSnapshotInput {
   readonly origins?: readonly (string | undefined)[];
   /** Problems the source found before parsing (unreadable or oversized files); listed in `invalid` as given. */
   readonly sourceErrors?: readonly InvalidResource[];
+  /**
+   * The snapshot in force before this one. With it, a change that makes a resource invalid
+   * changes nothing: a policy that was valid keeps its last valid version in force, one that
+   * blocked keeps blocking, and a new invalid policy has no effect (it is only reported). Without
+   * it (the first snapshot) an invalid policy blocks the namespaces it would cover — at start-up
+   * nobody knows what it enforced before, and failing closed is the safe answer.
+   */
+  readonly previous?: PolicySnapshot;
 }
 
 type StoreState =
@@ -244,6 +252,8 @@ export function buildSnapshot(input: BuildSnapshotInput): PolicySnapshot {
     );
   }
 
+  if (input.previous !== undefined) applyPrevious(input.previous, documents, invalid, new Set(parsed.keys()));
+
   // 4. Stable order: cluster policies by name, then namespaced policies by namespace and name.
   const order = (id: ResourceId): string => `${id.kind === 'ClusterTrustPolicy' ? 0 : 1}\u0000${id.namespace ?? ''}\u0000${id.name}`;
   documents.sort((a, b) => compare(order(a.id), order(b.id)));
@@ -252,6 +262,46 @@ export function buildSnapshot(input: BuildSnapshotInput): PolicySnapshot {
     .sort((a, b) => compare(formatResourceId(a.id), formatResourceId(b.id)) || compare(a.source ?? '', b.source ?? '') || compare(a.reason, b.reason));
 
   return makeSnapshot(input.revision, documents, invalidSorted, namespaceLabels);
+}
+
+/**
+ * "An invalid change changes nothing" (see BuildSnapshotInput.previous): rewrites the blocking
+ * invalid entries of policies against the previous snapshot, and, when a source could not read
+ * some of its input, keeps the previous documents it can no longer see.
+ */
+function applyPrevious(previous: PolicySnapshot, documents: PolicyDocument[], invalid: InvalidResource[], seen: ReadonlySet<string>): void {
+  const previousDocuments = new Map(previous.documents.map((d) => [keyOf(d.id), d]));
+  const previousBlocks = new Set(previous.invalid.filter((e) => e.blocks !== undefined).map((e) => keyOf(e.id)));
+  const present = new Set(documents.map((d) => keyOf(d.id)));
+  const keep = (d: PolicyDocument): void => {
+    if (present.has(keyOf(d.id))) return;
+    documents.push(d);
+    present.add(keyOf(d.id));
+  };
+  let sourceTrouble = false;
+  for (const [i, entry] of invalid.entries()) {
+    if (entry.blocks === undefined) continue;
+    const key = keyOf(entry.id);
+    if (entry.id.kind === 'TrustPolicy' || entry.id.kind === 'ClusterTrustPolicy') {
+      const before = previousDocuments.get(key);
+      if (before !== undefined) {
+        keep(before);
+        invalid[i] = { ...withoutBlock(entry), reason: `${entry.reason} (the last valid version stays in force)`, keptPrevious: true };
+      } else if (!previousBlocks.has(key)) {
+        invalid[i] = withoutBlock(entry); // new and invalid: reported, no effect
+      }
+    } else if (entry.id.kind !== 'Namespace') {
+      sourceTrouble = true;
+      if (!previousBlocks.has(key)) invalid[i] = withoutBlock(entry);
+    }
+  }
+  // Unreadable input hides resources: the previous versions of what is no longer seen stay in force.
+  if (sourceTrouble) for (const [key, d] of previousDocuments) if (!seen.has(key)) keep(d);
+}
+
+function withoutBlock(entry: InvalidResource): InvalidResource {
+  const { blocks: _blocks, enforcementAction: _action, ...rest } = entry;
+  return rest;
 }
 
 function compare(a: string, b: string): number {

@@ -101,6 +101,8 @@ export interface InvalidResource {
    * `deny`. Set whenever `blocks` is.
    */
   readonly enforcementAction?: EnforcementAction;
+  /** The resource was valid before: its last valid version stays in force (the change is not applied). */
+  readonly keptPrevious?: boolean;
 }
 
 /**

@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 EXAMPLE_REF := examples/net-monitor-layout:v1
 
-.PHONY: install build lint typecheck test unit demo bench clean kube-apiserver kube-apiserver-clean e2e
+.PHONY: install build lint typecheck test unit demo bench clean kube-apiserver kube-apiserver-clean e2e image chart manifests
+IMAGE ?= portcullis
+VERSION := $(shell node -p "require('./package.json').version")
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -42,6 +44,19 @@ kube-apiserver-clean:
 ## e2e: only the end-to-end tests (real registries, real API server).
 e2e: install kube-apiserver
 	npx vitest run test/e2e test/helpers/kube
+
+## image: the container image (needs a Docker engine; there is none on the development machines)
+image:
+	docker build -t $(IMAGE):$(VERSION) .
+
+## chart: dist/chart/portcullis-<version>.tgz, laid out as `helm package` lays it out
+chart:
+	scripts/chart/package.sh dist/chart
+
+## manifests: regenerate the CRDs (deploy/crds and the chart's crds/) and deploy/ from the chart
+manifests: install
+	npx tsx scripts/chart/crds.ts
+	npx tsx scripts/chart/manifests.ts
 
 bench: install
 	npm run bench

@@ -32,6 +32,7 @@ const line = (name: string, r: { rps: number; p50: number; p99: number; errors: 
   `  ${name.padEnd(38)} ${r.rps.toFixed(0).padStart(6)} req/s   p50 ${r.p50} ms   p99 ${r.p99} ms${r.errors + r.non2xx > 0 ? `   errors ${r.errors}, non-2xx ${r.non2xx}` : ''}`;
 console.log('Webhook over HTTPS (AdmissionReview of a pod with three signed images; autocannon in another process)');
 console.log(line('bare fastify HTTPS, fixed response', w.bare));
+console.log(line('portcullis HTTP stack, instant verifier', w.httpOnly));
 console.log(line('portcullis, warm caches', w.warm));
 const share = w.warm.rps / w.bare.rps;
 console.log(`  warm throughput ${(share * 100).toFixed(0)}% of bare (goal ≥ 80%) ${share >= 0.8 ? 'OK' : 'BELOW GOAL'}`);

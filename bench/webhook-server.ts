@@ -25,7 +25,16 @@ const mode = process.argv[2];
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
 const dev = await ensureDevCertificate(join(dir, 'cert'));
 
-if (mode === 'bare') {
+if (mode === 'fake') {
+  // Diagnostics: the real HTTP stack (app, metrics, logging, server) with an instant verifier.
+  const { buildApp, startServer } = await import('../src/http/index.js');
+  const { PromMetrics } = await import('../src/metrics/index.js');
+  const { FakeVerifier } = await import('../src/http/testing/fake-verifier.js');
+  const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'info' }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }));
+  const app = buildApp({ verifier: new FakeVerifier(), metrics: new PromMetrics(), logger });
+  const server = await startServer(app, { port: 0, host: '127.0.0.1', logger, tls: { certFile: dev.certFile, keyFile: dev.keyFile } });
+  console.log(JSON.stringify({ url: server.url, ca: dev.caFile, images: [], fresh: [] }));
+} else if (mode === 'bare') {
   const fixed = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
   app.post('/validate', async (_req, reply) => reply.type('application/json').send(fixed));
@@ -83,7 +92,7 @@ spec:
     devCertDir: join(dir, 'cert'),
     config: { ...DEFAULT_SERVE_CONFIG, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' } },
     // As in production (src/cli/serve.ts), but to /dev/null.
-    logger: pino({ level: 'info', base: { service: 'portcullis' } }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 })),
+    logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'info', base: { service: 'portcullis' } }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 })),
   });
   console.log(JSON.stringify({ url: webhook.url, ca: dev.caFile, images, fresh }));
   const lines = createInterface({ input: process.stdin });

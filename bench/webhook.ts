@@ -13,7 +13,7 @@ interface Child {
   ask(command: string): Promise<{ total: number; counts: Record<string, number> }>;
 }
 
-async function startChild(mode: 'portcullis' | 'bare'): Promise<Child> {
+async function startChild(mode: 'portcullis' | 'bare' | 'fake'): Promise<Child> {
   const tsx = resolve(import.meta.dirname, '../node_modules/.bin/tsx');
   const child = spawn(tsx, [resolve(import.meta.dirname, 'webhook-server.ts'), mode], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
@@ -59,6 +59,8 @@ async function load(url: string, ca: string, payload: string, opts: { connection
 
 export interface WebhookBench {
   readonly bare: LoadResult;
+  /** The full HTTP stack (parsing, routing, metrics, logging, HTTPS) with an instant verifier: where the time goes. */
+  readonly httpOnly: LoadResult;
   readonly warm: LoadResult;
   readonly at500: LoadResult;
   readonly coldMs: readonly number[];
@@ -73,6 +75,13 @@ export async function benchWebhook(): Promise<WebhookBench> {
     bare = await load(bareChild.info.url, bareChild.info.ca, body(['a', 'b', 'c']), { connections: 32, durationS: 8 });
   } finally {
     bareChild.process.kill();
+  }
+  const fakeChild = await startChild('fake');
+  let httpOnly: LoadResult;
+  try {
+    httpOnly = await load(fakeChild.info.url, fakeChild.info.ca, body(['registry.example/a:v1', 'registry.example/b:v1', 'registry.example/c:v1']), { connections: 32, durationS: 8 });
+  } finally {
+    fakeChild.process.kill();
   }
   const child = await startChild('portcullis');
   try {
@@ -105,6 +114,7 @@ export async function benchWebhook(): Promise<WebhookBench> {
     const at500 = await load(url, ca, payload, { connections: 16, durationS: 8, rate: 500 });
     return {
       bare,
+      httpOnly,
       warm,
       at500,
       coldMs,

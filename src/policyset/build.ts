@@ -300,7 +300,9 @@ function applyPrevious(previous: PolicySnapshot, documents: PolicyDocument[], in
 }
 
 function withoutBlock(entry: InvalidResource): InvalidResource {
-  const { blocks: _blocks, enforcementAction: _action, ...rest } = entry;
+  const rest: { -readonly [K in keyof InvalidResource]: InvalidResource[K] } = { ...entry };
+  delete rest.blocks;
+  delete rest.enforcementAction;
   return rest;
 }
 

@@ -83,13 +83,15 @@ describe('KubernetesPullSecretResolver against a real API server', () => {
   });
 
   it('sees a rotated Secret after the cache TTL, with a new identity', async () => {
-    const resolver = new KubernetesPullSecretResolver({ kubeConfig: loadKubeConfig({ kubeconfig: cluster.kubeconfig }), ttlMs: 300 });
+    // An injected clock: kubectl alone can take longer than a wall-clock TTL on a busy machine.
+    let clock = 1_000_000;
+    const resolver = new KubernetesPullSecretResolver({ kubeConfig: loadKubeConfig({ kubeconfig: cluster.kubeconfig }), ttlMs: 300, now: () => clock });
     const [before] = await resolver.resolve(ns, ['regcred']);
     await cluster.kubectl(['create', 'secret', 'docker-registry', 'regcred', '-n', ns, '--docker-server=registry.example.com', '--docker-username=alice', '--docker-password=rotated', '--dry-run=client', '-o', 'yaml'])
       .then((r) => cluster.kubectl(['apply', '-f', '-'], { input: r.stdout }));
     const [cached] = await resolver.resolve(ns, ['regcred']);
     expect(cached?.identity).toBe(before?.identity);
-    await new Promise((r) => setTimeout(r, 400));
+    clock += 400;
     const [after] = await resolver.resolve(ns, ['regcred']);
     expect(after?.identity).not.toBe(before?.identity);
     expect(after?.identity).toBe(`secret:${ns}/regcred@${await resourceVersion(ns, 'regcred')}`);

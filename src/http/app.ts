@@ -1,6 +1,6 @@
-import Fastify, { LogController } from 'fastify';
+import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { ImageVerifier } from '../executor/types.js';
 import type { Metrics } from '../metrics/index.js';
 import { validateRoutes } from './admission/index.js';
@@ -78,11 +78,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     marginMs,
     failurePolicy: o.failurePolicy ?? 'fail',
     now: deps.now ?? Date.now,
+    log: deps.logger ?? pino({ level: 'silent' }),
   };
   const app = Fastify({
-    ...(deps.logger === undefined ? { logger: false } : { loggerInstance: deps.logger }),
-    // One line per review is written by the routes; fastify's two lines per request are noise.
-    logController: new LogController({ disableRequestLogging: true }),
+    // The routes write one line per review with the root logger; fastify's per-request child
+    // loggers and request lines cost time on every request and say nothing more.
+    logger: false,
     bodyLimit: positive('bodyLimit', o.bodyLimit ?? DEFAULTS.bodyLimit),
     // Only own fields of the spec are read; poisoned keys are dropped rather than failing a Pod.
     onProtoPoisoning: 'remove',

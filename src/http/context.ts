@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
 import type { ImageVerifier } from '../executor/types.js';
 import type { Endpoint, Metrics } from '../metrics/index.js';
 import type { FailurePolicy } from './check.js';
@@ -15,6 +16,8 @@ export interface RouteDeps {
   readonly failurePolicy: FailurePolicy;
   /** The clock (epoch ms); injected so tests can control it. */
   readonly now: () => number;
+  /** One JSON line per review/request goes here (the root logger: no per-request child is made). */
+  readonly log: Logger;
 }
 
 /** The JSON body of every 4xx/5xx answer that is not a Gatekeeper ProviderResponse. */

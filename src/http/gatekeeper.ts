@@ -208,7 +208,7 @@ export async function gatekeeperRoutes(app: FastifyInstance, opts: GatekeeperOpt
     const { status, code, message } = classifyError(error);
     const endpoint: Endpoint = request.url.includes('/mutate') ? 'gatekeeper_mutate' : 'gatekeeper_verify';
     opts.metrics.observeAdmission({ endpoint, result: 'error', kind: 'ProviderRequest', operation: 'unknown' });
-    request.log[status >= 500 ? 'error' : 'warn']({ endpoint, status, code, reason: message }, 'gatekeeper request rejected');
+    opts.log[status >= 500 ? 'error' : 'warn']({ endpoint, status, code, reason: message }, 'gatekeeper request rejected');
     return respond(reply, status, GATEKEEPER_API_VERSIONS[0], [], `${message} [${code}]`);
   });
 
@@ -224,14 +224,14 @@ export async function gatekeeperRoutes(app: FastifyInstance, opts: GatekeeperOpt
         t.end();
         if (!isPortcullisError(error)) throw error;
         opts.metrics.observeAdmission({ endpoint, result: 'error', kind: 'ProviderRequest', operation: mode });
-        request.log.warn({ endpoint, status: 400, code: error.code, reason: error.message }, 'gatekeeper request rejected');
+        opts.log.warn({ endpoint, status: 400, code: error.code, reason: error.message }, 'gatekeeper request rejected');
         return respond(reply, 400, GATEKEEPER_API_VERSIONS[0], [], `${error.message} [${error.code}]`);
       }
       const { items, systemError, denied } = await answer(mode, parsed, opts, deadline);
       const latencyMs = t.end();
       const result = systemError !== undefined ? 'error' : denied > 0 ? 'denied' : 'allowed';
       opts.metrics.observeAdmission({ endpoint, result, kind: 'ProviderRequest', operation: mode });
-      request.log.info(
+      opts.log.info(
         {
           endpoint,
           keys: parsed.keys.length,

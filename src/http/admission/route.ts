@@ -26,8 +26,8 @@ export function installReviewErrorHandler(app: FastifyInstance, deps: RouteDeps,
     const { status, code, message } = classifyError(error);
     deps.metrics.observeAdmission({ endpoint, result: 'error', kind: 'unknown', operation: 'unknown' });
     const log = { endpoint, status, code, uid: peekUid(request.body) };
-    if (status >= 500) request.log.error({ ...log, err: error }, 'admission review failed');
-    else request.log.warn({ ...log, reason: message }, 'admission review rejected');
+    if (status >= 500) deps.log.error({ ...log, err: error }, 'admission review failed');
+    else deps.log.warn({ ...log, reason: message }, 'admission review rejected');
     return sendError(reply, status, { code, message });
   });
 }
@@ -50,7 +50,7 @@ export function registerReviewRoute(app: FastifyInstance, path: string, endpoint
       const latencyMs = t.end();
       deps.metrics.observeAdmission({ endpoint, result: outcome.allowed ? 'allowed' : 'denied', kind: review.kind.kind, operation: review.operation });
       const ex = outcome.extraction;
-      request.log.info(
+      deps.log.info(
         {
           endpoint,
           uid: review.uid,
@@ -81,7 +81,7 @@ export function registerReviewRoute(app: FastifyInstance, path: string, endpoint
       t.end();
       if (!isPortcullisError(error) || error.code !== 'ERR_ADMISSION_INVALID') throw error;
       deps.metrics.observeAdmission({ endpoint, result: 'error', kind: 'unknown', operation: 'unknown' });
-      request.log.warn({ endpoint, uid: peekUid(request.body), status: 400, code: error.code, reason: error.message }, 'admission review rejected');
+      deps.log.warn({ endpoint, uid: peekUid(request.body), status: 400, code: error.code, reason: error.message }, 'admission review rejected');
       return sendError(reply, 400, { code: error.code, message: error.message });
     }
   });

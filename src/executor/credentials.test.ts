@@ -46,7 +46,7 @@ describe('pull secrets from Secret objects', () => {
     const found = credentialsFromSecret(dockerSecret('team', 'reg', { 'r.example': { username: 'u', password: 'p' } }, '42'));
     expect(found).toEqual({ namespace: 'team', name: 'reg', credentials: { identity: 'secret:team/reg@42', auths: { 'r.example': { username: 'u', password: 'p' } } } });
     const hashed = credentialsFromSecret(dockerSecret('team', 'reg', { 'r.example': { auth: b64('u:p') } }));
-    expect(hashed?.credentials.identity).toMatch(/^secret:team\/reg@[0-9a-f]{16}$/);
+    expect(hashed?.credentials.identity).toMatch(/^secret:team\/reg@sha256-[0-9a-f]{16}$/);
     expect(credentialsFromSecret({ kind: 'Secret', type: 'Opaque', metadata: { name: 'x' }, data: {} })).toBeUndefined();
     expect(credentialsFromSecret({ kind: 'Secret', type: 'kubernetes.io/dockerconfigjson', metadata: { name: 'x' }, data: { '.dockerconfigjson': b64('{not json') } })).toBeUndefined();
   });

@@ -135,7 +135,8 @@ export function credentialsFromSecret(object: unknown, defaultNamespace = 'defau
   }
   // The identity changes with the content (or the resourceVersion the API server sets), so a
   // rotated secret never reuses the cache entries of the old one.
-  const version = typeof secret.metadata?.resourceVersion === 'string' ? secret.metadata.resourceVersion : createHash('sha256').update(raw).digest('hex').slice(0, 16);
+  const rv = secret.metadata?.resourceVersion;
+  const version = typeof rv === 'string' && rv !== '' ? rv : `sha256-${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`;
   return { namespace, name, credentials: { identity: `secret:${namespace}/${name}@${version}`, auths: clean } };
 }
 

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { PortcullisError } from '../errors/index.js';
-import type { PullSecretResolver } from '../executor/credentials.js';
+import { credentialsFromSecret, type PullSecretResolver } from '../executor/credentials.js';
 import type { RequestCredentials } from '../executor/types.js';
 import { describeApiError, httpStatusOf, makeClients } from './client.js';
 
@@ -62,7 +61,6 @@ export const DEFAULT_NEGATIVE_TTL_MS = 5_000;
 export const DEFAULT_MAX_ENTRIES = 1000;
 export const DEFAULT_MAX_NAMES = 32;
 
-type AuthEntry = RequestCredentials['auths'][string];
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -73,57 +71,16 @@ export function parseSecretRef(ref: string): { namespace: string; name: string }
   return { namespace: match[1] as string, name: match[3] as string };
 }
 
-function secretValue(secret: Obj, key: string): string | undefined {
-  const text = isObject(secret['stringData']) ? secret['stringData'][key] : undefined;
-  if (typeof text === 'string') return text;
-  const b64 = isObject(secret['data']) ? secret['data'][key] : undefined;
-  if (typeof b64 === 'string') return Buffer.from(b64, 'base64').toString('utf8');
-  return undefined;
-}
-
 /**
  * A docker-config Secret as RequestCredentials; undefined for other types and malformed content.
  * `namespace`/`name` are the ones asked for (the object's own metadata is checked when present).
  */
 export function credentialsFromDockerSecret(object: unknown, namespace: string, name: string): RequestCredentials | undefined {
   if (!isObject(object)) return undefined;
-  const type = object['type'];
-  let auths: unknown;
-  let raw: string | undefined;
-  try {
-    if (type === 'kubernetes.io/dockerconfigjson') {
-      raw = secretValue(object, '.dockerconfigjson');
-      const parsed: unknown = raw === undefined ? undefined : JSON.parse(raw);
-      auths = isObject(parsed) ? parsed['auths'] : undefined;
-    } else if (type === 'kubernetes.io/dockercfg') {
-      raw = secretValue(object, '.dockercfg');
-      auths = raw === undefined ? undefined : JSON.parse(raw);
-    } else return undefined;
-  } catch {
-    return undefined;
-  }
-  if (raw === undefined || !isObject(auths)) return undefined;
-  const clean: Record<string, AuthEntry> = {};
-  for (const [host, entry] of Object.entries(auths)) {
-    if (!isObject(entry)) continue;
-    const pick = (k: string): string | undefined => (typeof entry[k] === 'string' ? (entry[k] as string) : undefined);
-    const username = pick('username');
-    const password = pick('password');
-    const auth = pick('auth');
-    const identitytoken = pick('identitytoken');
-    clean[host] = {
-      ...(username === undefined ? {} : { username }),
-      ...(password === undefined ? {} : { password }),
-      ...(auth === undefined ? {} : { auth }),
-      ...(identitytoken === undefined ? {} : { identitytoken }),
-    };
-  }
+  // One parser for docker-config Secrets (the executor's, also used for directory Secrets).
   const metadata = isObject(object['metadata']) ? object['metadata'] : {};
-  const rv = metadata['resourceVersion'];
-  // Without a resourceVersion (never from the API server) a digest of the content stands in, so
-  // the identity still changes with the content without containing it.
-  const version = typeof rv === 'string' && rv !== '' ? rv : `sha256-${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`;
-  return Object.freeze({ identity: `secret:${namespace}/${name}@${version}`, auths: Object.freeze(clean) });
+  const found = credentialsFromSecret({ ...object, kind: 'Secret', metadata: { ...metadata, name, namespace } }, namespace);
+  return found === undefined ? undefined : Object.freeze({ ...found.credentials, auths: Object.freeze({ ...found.credentials.auths }) });
 }
 
 interface Entry<T> {

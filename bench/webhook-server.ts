@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { DEFAULT_SERVE_CONFIG } from '../src/config/serve-config.js';
+import type { ImageCheckRequest, ImageDecision } from '../src/executor/types.js';
 import { ensureDevCertificate } from '../src/http/index.js';
 import { RegistryClient } from '../src/registry/index.js';
 import { startWebhook } from '../src/cli/serve.js';
@@ -24,14 +25,23 @@ import { pushImage } from '../test/helpers/registry/seed.js';
 const mode = process.argv[2];
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
 const dev = await ensureDevCertificate(join(dir, 'cert'));
+/** The local registry of mode `portcullis`, for the `stats` and `reset` commands. */
+let registryLog: { readonly log: readonly { method: string; path: string }[]; resetLog(): void } | undefined;
 
 if (mode === 'fake') {
   // Diagnostics: the real HTTP stack (app, metrics, logging, server) with an instant verifier.
   const { buildApp, startServer } = await import('../src/http/index.js');
   const { PromMetrics } = await import('../src/metrics/index.js');
-  const { FakeVerifier } = await import('../src/http/testing/fake-verifier.js');
+  const { verifiedDecision } = await import('../src/http/testing/fake-verifier.js');
+  // Instant, and like the executor on a warm cache it answers through `decided` (no wait, no
+  // deadline timer). Not FakeVerifier: it records every call, which grows the heap under load.
+  const instant = {
+    ready: (): boolean => true,
+    decided: (request: ImageCheckRequest): ImageDecision => verifiedDecision(request.image),
+    check: async (request: ImageCheckRequest): Promise<ImageDecision> => verifiedDecision(request.image),
+  };
   const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'info' }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }));
-  const app = buildApp({ verifier: new FakeVerifier(), metrics: new PromMetrics(), logger });
+  const app = buildApp({ verifier: instant, metrics: new PromMetrics(), logger });
   const server = await startServer(app, { port: 0, host: '127.0.0.1', logger, tls: { certFile: dev.certFile, keyFile: dev.keyFile } });
   console.log(JSON.stringify({ url: server.url, ca: dev.caFile, images: [], fresh: [] }));
 } else if (mode === 'bare') {
@@ -95,29 +105,32 @@ spec:
     logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'info', base: { service: 'portcullis' } }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 })),
   });
   console.log(JSON.stringify({ url: webhook.url, ca: dev.caFile, images, fresh }));
-  const lines = createInterface({ input: process.stdin });
-  for await (const line of lines) {
-    if (line === 'quit') process.exit(0);
-    if (line === 'prof-start' || line === 'prof-stop') {
-      // Steady-state CPU profile (bench diagnostics): written to $PORTCULLIS_PROFILE.
-      const { Session } = await import('node:inspector/promises');
-      const g = globalThis as { __session?: InstanceType<typeof Session> };
-      if (line === 'prof-start') {
-        g.__session = new Session();
-        g.__session.connect();
-        await g.__session.post('Profiler.enable');
-        await g.__session.post('Profiler.start');
-      } else if (g.__session !== undefined) {
-        const { profile } = (await g.__session.post('Profiler.stop')) as { profile: unknown };
-        writeFileSync(process.env.PORTCULLIS_PROFILE ?? 'webhook.cpuprofile', JSON.stringify(profile));
-      }
+  registryLog = registry;
+}
+
+const lines = createInterface({ input: process.stdin });
+for await (const line of lines) {
+  if (line === 'quit') process.exit(0);
+  if (line === 'prof-start' || line === 'prof-stop') {
+    // Steady-state CPU profile (bench diagnostics): written to $PORTCULLIS_PROFILE.
+    const { Session } = await import('node:inspector/promises');
+    const g = globalThis as { __session?: InstanceType<typeof Session> };
+    if (line === 'prof-start') {
+      g.__session = new Session();
+      g.__session.connect();
+      await g.__session.post('Profiler.enable');
+      await g.__session.post('Profiler.start');
+    } else if (g.__session !== undefined) {
+      const { profile } = (await g.__session.post('Profiler.stop')) as { profile: unknown };
+      writeFileSync(process.env.PORTCULLIS_PROFILE ?? 'webhook.cpuprofile', JSON.stringify(profile));
     }
-    if (line === 'reset') registry.resetLog();
-    const counts: Record<string, number> = {};
-    for (const e of registry.log) {
-      const key = `${e.method} ${e.path.replace(/sha256:[0-9a-f]+/g, '<digest>').replace(/\/v2\/[^/]+\//, '/v2/<repo>/')}`;
-      counts[key] = (counts[key] ?? 0) + 1;
-    }
-    console.log(JSON.stringify({ total: registry.log.length, counts }));
   }
+  if (line === 'reset') registryLog?.resetLog();
+  const log = registryLog?.log ?? [];
+  const counts: Record<string, number> = {};
+  for (const e of log) {
+    const key = `${e.method} ${e.path.replace(/sha256:[0-9a-f]+/g, '<digest>').replace(/\/v2\/[^/]+\//, '/v2/<repo>/')}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  console.log(JSON.stringify({ total: log.length, counts }));
 }

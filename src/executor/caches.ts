@@ -51,6 +51,11 @@ export class ExecutorCaches {
     return value;
   }
 
+  /** Counts a lookup made with the cache's own `get` (the executor's synchronous warm path). */
+  count(name: CacheName, hit: boolean): void {
+    this.#metrics?.observeCacheLookup(name, hit);
+  }
+
   clear(): void {
     this.tags.clear();
     this.referrers.clear();

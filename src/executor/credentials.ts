@@ -60,19 +60,33 @@ export function toCredential(entry: AuthEntry): Credential | undefined {
 
 const fixed = (credential: Credential): CredentialProvider => ({ get: async () => credential });
 
+const ANONYMOUS: ChosenCredential = Object.freeze({ identity: 'anonymous', provider: undefined });
+
+/** The credential a request brings for one host (the first of its credentials with an entry for it), if any. */
+export function chooseRequestCredential(host: string, requestCredentials: readonly RequestCredentials[]): ChosenCredential | undefined {
+  for (const rc of requestCredentials) {
+    const entry = entryFor(rc.auths, host);
+    const credential = entry === undefined ? undefined : toCredential(entry);
+    if (credential !== undefined) return { identity: `pod:${rc.identity}`, provider: fixed(credential) };
+  }
+  return undefined;
+}
+
+/** chooseCredential without defaults: answered without waiting. */
+export function chooseCredentialWithoutDefaults(host: string, requestCredentials: readonly RequestCredentials[]): ChosenCredential {
+  return chooseRequestCredential(host, requestCredentials) ?? ANONYMOUS;
+}
+
 /** Picks the credential for one registry host. */
 export async function chooseCredential(
   host: string,
   requestCredentials: readonly RequestCredentials[],
   defaults: CredentialProvider | undefined,
 ): Promise<ChosenCredential> {
-  for (const rc of requestCredentials) {
-    const entry = entryFor(rc.auths, host);
-    const credential = entry === undefined ? undefined : toCredential(entry);
-    if (credential !== undefined) return { identity: `pod:${rc.identity}`, provider: fixed(credential) };
-  }
+  const fromRequest = chooseRequestCredential(host, requestCredentials);
+  if (fromRequest !== undefined) return fromRequest;
   const credential = defaults === undefined ? undefined : await defaults.get(host);
-  if (credential === undefined) return { identity: 'anonymous', provider: undefined };
+  if (credential === undefined) return ANONYMOUS;
   return { identity: `default:${credentialIdentity(credential)}`, provider: fixed(credential) };
 }
 

@@ -287,6 +287,29 @@ describe('caches and single flight', () => {
     expect(text).toMatch(/registry_requests_total\{host="127\.0\.0\.1:\d+",status="200"\} [1-9]/);
   });
 
+  it('decided() answers a cached verdict without waiting: the same decision as check(), counted the same', async () => {
+    const img = await image();
+    const m = new PromMetrics({ processMetrics: false });
+    const e = executor({ metrics: m });
+    expect(e.decided(req(img.ref))).toBeUndefined(); // nothing cached yet: check() must run
+    expect(await m.render()).not.toMatch(/cache_lookups_total\{/); // and decided() counted nothing
+    const first = await e.check(req(img.ref));
+    const hits = (text: string, cache: string): number => Number(new RegExp(`cache_lookups_total\\{cache="${cache}",result="hit"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    const before = await m.render();
+    registry.resetLog();
+    const fast = e.decided(req(img.ref));
+    expect(fast).toEqual(first);
+    expect(registry.log).toEqual([]);
+    const after = await m.render();
+    expect(hits(after, 'tag') - hits(before, 'tag')).toBe(1);
+    expect(hits(after, 'verdict') - hits(before, 'verdict')).toBe(1);
+    // Immediate decisions (invalid reference, namespace without policies) need no wait either.
+    expect(e.decided(req('Not A Reference'))).toEqual(await e.check(req('Not A Reference')));
+    expect(e.decided(req(img.ref, 'open'))).toEqual({ image: img.ref, allowed: true, verdicts: [], warnings: [] });
+    // Pull secrets to resolve: only check() can answer.
+    expect(e.decided(req(img.ref, 'secured', 5000, { pullSecretNames: ['regcred'] }))).toBeUndefined();
+  });
+
   it('a burst of 200 concurrent checks of a new image costs one request per registry object', async () => {
     const img = await image();
     const e = executor();

@@ -2,12 +2,14 @@ import { PortcullisError, toPortcullisError } from '../errors/index.js';
 import type { ArtifactTarget } from '../oci/descriptor.js';
 import { selectStatement } from '../policy/index.js';
 import { formatResourceId, type PolicyDocument, type PolicySnapshot } from '../policyset/index.js';
-import { parseReference, type ImageReference } from '../reference/index.js';
+import { ImageReference } from '../reference/index.js';
 import { verifyArtifact, type ArtifactVerification } from '../verify/index.js';
 import { CertificateCache } from '../x509/certificate.js';
 import { Budget } from './budget.js';
 import { ExecutorCaches } from './caches.js';
-import { chooseCredential, type ChosenCredential } from './credentials.js';
+import { chooseCredential, chooseRequestCredential, type ChosenCredential } from './credentials.js';
+import { ReferenceCache } from './references.js';
+import { tagCacheKey } from './registry-access.js';
 import { HostLimiter } from './limiter.js';
 import { observeVerification } from './metrics.js';
 import { resolveOptions, type ExecutorOptions, type ResolvedOptions } from './options.js';
@@ -43,6 +45,9 @@ export class Executor implements ImageVerifier {
   readonly #limiter: HostLimiter;
   readonly #access: RegistryAccess;
   readonly #certificateCache: CertificateCache;
+  readonly #references = new ReferenceCache();
+  /** Per snapshot: namespace → image → what to evaluate. */
+  readonly #plans = new WeakMap<PolicySnapshot, Map<string, Map<string, Plan>>>();
 
   constructor(options: ExecutorOptions) {
     this.#o = resolveOptions(options);
@@ -87,29 +92,101 @@ export class Executor implements ImageVerifier {
     }
   }
 
-  async #check(request: ImageCheckRequest): Promise<ImageDecision> {
-    const { image, namespace } = request;
+  decided(request: ImageCheckRequest): ImageDecision | undefined {
+    try {
+      return this.#decided(request);
+    } catch {
+      return undefined; // `check` meets the same problem and answers it
+    }
+  }
+
+  /**
+   * The warm path of `#check` without waiting: the same steps and the same decision, when the
+   * credential needs no lookup and the tag and every verdict are cached. Cache lookups are
+   * counted only when it answers (otherwise `check` runs and counts them).
+   */
+  #decided(request: ImageCheckRequest): ImageDecision | undefined {
+    if ((request.pullSecretNames?.length ?? 0) > 0 || this.#o.pullSecrets?.resolvesWithoutNames === true) return undefined;
+    const plan = this.#plan(request);
+    if ('decision' in plan) return plan.decision;
+    const { ref, applicable, blocking } = plan;
+    const fromRequest = request.credentials === undefined ? undefined : chooseRequestCredential(ref.registry, request.credentials);
+    if (fromRequest === undefined && this.#o.defaultCredentials !== undefined) return undefined;
+    const identity = fromRequest?.identity ?? 'anonymous';
+    let target: ArtifactTarget | undefined;
+    let tagKey: string | undefined;
+    if (ref.digest !== undefined) target = { digest: ref.digest };
+    else {
+      tagKey = plan.tagKey(identity);
+      target = this.#caches.tags.get(tagKey);
+      if (target === undefined) return undefined;
+    }
+    const keys = plan.verdictKeys(identity, target);
+    const verdicts: { readonly verdict: PolicyVerdict }[] = [];
+    for (let i = 0; i < applicable.length; i++) {
+      const cached = this.#caches.verdicts.get(keys[i] as string);
+      if (cached === undefined) return undefined;
+      verdicts.push({ verdict: cached.verdict });
+    }
+    if (tagKey !== undefined) this.#caches.count('tag', true);
+    for (let i = 0; i < verdicts.length; i++) this.#caches.count('verdict', true);
+    return this.#combine(request.image, ref, target.digest, verdicts, blocking);
+  }
+
+  /**
+   * Steps 1-3: an immediate decision, or what to evaluate. What to evaluate depends only on the
+   * snapshot (immutable), the namespace and the image string, so it is kept per snapshot
+   * (bounded), with the cache keys of its last lookups.
+   */
+  #plan(request: ImageCheckRequest): { readonly decision: ImageDecision } | Plan {
     const snapshot = this.#snapshot.get();
     if (snapshot === undefined) {
-      return this.#undecided({ image, verdicts: [], warnings: [] }, new PortcullisError('ERR_INTERNAL', 'no policy snapshot is loaded yet (Portcullis is not ready)'));
+      return { decision: this.#undecided({ image: request.image, verdicts: [], warnings: [] }, new PortcullisError('ERR_INTERNAL', 'no policy snapshot is loaded yet (Portcullis is not ready)')) };
     }
-    let ref: ImageReference;
-    try {
-      ref = parseReference(image);
-    } catch (thrown) {
-      const error = toPortcullisError(thrown, 'ERR_REF_INVALID');
-      return { image, allowed: false, verdicts: [], warnings: [], reason: `${error.message} [${error.code}]` };
+    let plans = this.#plans.get(snapshot);
+    if (plans === undefined) {
+      plans = new Map();
+      this.#plans.set(snapshot, plans);
     }
+    let forNamespace = plans.get(request.namespace);
+    const known = forNamespace?.get(request.image);
+    if (known !== undefined) return known;
+    const made = this.#makePlan(snapshot, request);
+    if (!('decision' in made) && request.image.length <= 512) {
+      if (forNamespace === undefined) {
+        if (plans.size >= 1024) plans.clear();
+        forNamespace = new Map();
+        plans.set(request.namespace, forNamespace);
+      }
+      if (forNamespace.size >= 1024) forNamespace.clear();
+      forNamespace.set(request.image, made);
+    }
+    return made;
+  }
+
+  #makePlan(snapshot: PolicySnapshot, request: ImageCheckRequest): { readonly decision: ImageDecision } | Plan {
+    const { image, namespace } = request;
+    const ref = this.#references.parse(image);
+    if (!(ref instanceof ImageReference)) return { decision: { image, allowed: false, verdicts: [], warnings: [], reason: `${ref.message} [${ref.code}]` } };
 
     const documents = snapshot.documentsFor(namespace);
-    const blocking = snapshot.invalidFor(namespace).map(verdictFromInvalid);
+    const invalid = snapshot.invalidFor(namespace);
+    const blocking = invalid.length === 0 ? NO_VERDICTS : invalid.map(verdictFromInvalid);
     const applicable: Applicable[] = [];
     for (const doc of documents) {
       const statement = statementFor(doc, ref);
       if (statement !== undefined) applicable.push({ doc, statement });
     }
-    if (applicable.length === 0 && blocking.length === 0) return this.#unmatched(image, ref, namespace, documents.length);
-    if (applicable.length === 0) return this.#combine(image, ref, undefined, [], blocking);
+    if (applicable.length === 0 && blocking.length === 0) return { decision: this.#unmatched(image, ref, namespace, documents.length) };
+    if (applicable.length === 0) return { decision: this.#combine(image, ref, undefined, [], blocking) };
+    return new Plan(ref, applicable, blocking, snapshot.revision);
+  }
+
+  async #check(request: ImageCheckRequest): Promise<ImageDecision> {
+    const plan = this.#plan(request);
+    if ('decision' in plan) return plan.decision;
+    const { ref, applicable, blocking, revision } = plan;
+    const image = request.image;
 
     const budget = new Budget(request.deadline, this.#o.now, this.#o.deadlineMarginMs, this.#o.minCallBudgetMs);
     let target: ArtifactTarget;
@@ -126,7 +203,7 @@ export class Executor implements ImageVerifier {
       return this.#combine(image, ref, undefined, applicable.map((a) => outcomeOfError(a, error, ctx?.credential.identity)), blocking);
     }
     const access = ctx;
-    const outcomes = await Promise.all(applicable.map((a) => this.#evaluate(a, ref, target, access, snapshot.revision)));
+    const outcomes = await Promise.all(applicable.map((a) => this.#evaluate(a, ref, target, access, revision)));
     return this.#combine(image, ref, target.digest, outcomes, blocking);
   }
 
@@ -147,13 +224,7 @@ export class Executor implements ImageVerifier {
 
   /** One document on one image: cached verdict, else one shared verification per key. */
   async #evaluate(a: Applicable, ref: ImageReference, target: ArtifactTarget, ctx: AccessContext, revision: number): Promise<Outcome> {
-    const key = [
-      ctx.credential.identity,
-      `${ref.name}@${target.digest}`,
-      target.mediaType === undefined ? 'digest' : 'descriptor',
-      `${formatResourceId(a.doc.id)}#${a.doc.generation}`,
-      `r${revision}`,
-    ].join('\u0000');
+    const key = verdictCacheKey(ctx.credential.identity, ref, target, a.doc, revision);
     const cached = this.#caches.lookup('verdict', this.#caches.verdicts, key);
     if (cached !== undefined) return { verdict: cached.verdict };
     try {
@@ -217,19 +288,20 @@ export class Executor implements ImageVerifier {
       else if (o.doc.enforcementAction === 'deny') undecided.push(o.error);
       else verdicts.push(undecidedVerdict(o.doc, o.statement, o.error));
     }
-    verdicts.push(...blocking);
+    for (const v of blocking) verdicts.push(v);
     // Checks set to "log" of the signatures that passed; dryrun documents are only recorded.
-    const warnings = verdicts.filter((v) => v.verified && v.enforcementAction !== 'dryrun').flatMap((v) => v.warnings);
-    const base = {
-      image,
-      ...(digest === undefined ? {} : { digest, pinned: `${ref.name}@${digest}` }),
-      verdicts,
-      warnings,
-    };
-    const denying = verdicts.filter((v) => !v.verified && v.enforcementAction === 'deny');
-    if (denying.length > 0) return { ...base, allowed: false, reason: denying.map(describeVerdict).join('; and ') };
+    const warnings: string[] = [];
+    let denying: PolicyVerdict[] | undefined;
+    for (const v of verdicts) {
+      if (v.verified) {
+        if (v.enforcementAction !== 'dryrun') for (const w of v.warnings) warnings.push(w);
+      } else if (v.enforcementAction === 'deny') (denying ??= []).push(v);
+    }
+    const base: Omit<ImageDecision, 'allowed'> =
+      digest === undefined ? { image, verdicts, warnings } : { image, digest, pinned: `${ref.name}@${digest}`, verdicts, warnings };
+    if (denying !== undefined) return { ...base, allowed: false, reason: denying.map(describeVerdict).join('; and ') };
     if (undecided.length > 0) return this.#undecided(base, undecided[0] as PortcullisError);
-    return { ...base, allowed: true };
+    return digest === undefined ? { image, verdicts, warnings, allowed: true } : { image, digest, pinned: base.pinned as string, verdicts, warnings, allowed: true };
   }
 
   /** No verdict could be reached: the failure policy decides, and the decision says so. */
@@ -243,6 +315,55 @@ export class Executor implements ImageVerifier {
       reason: `could not be verified: ${message} [${error.code}]; the failure policy "${policy}" ${policy === 'fail' ? 'denied' : 'allowed'} the image`,
     };
   }
+}
+
+const NO_VERDICTS: readonly PolicyVerdict[] = Object.freeze([]);
+
+/** What one image in one namespace is checked against under one snapshot, and the cache keys of its last lookups. */
+class Plan {
+  #tag: { readonly identity: string; readonly key: string } | undefined;
+  #verdicts: { readonly identity: string; readonly digest: string; readonly descriptor: boolean; readonly keys: readonly string[] } | undefined;
+
+  constructor(
+    readonly ref: ImageReference,
+    readonly applicable: readonly Applicable[],
+    readonly blocking: readonly PolicyVerdict[],
+    readonly revision: number,
+  ) {}
+
+  tagKey(identity: string): string {
+    const last = this.#tag;
+    if (last !== undefined && last.identity === identity) return last.key;
+    const key = tagCacheKey(identity, this.ref);
+    this.#tag = { identity, key };
+    return key;
+  }
+
+  /** The verdict cache key of each applicable document, in order. */
+  verdictKeys(identity: string, target: ArtifactTarget): readonly string[] {
+    const last = this.#verdicts;
+    const descriptor = target.mediaType !== undefined;
+    if (last !== undefined && last.identity === identity && last.digest === target.digest && last.descriptor === descriptor) return last.keys;
+    const keys = this.applicable.map((a) => verdictCacheKey(identity, this.ref, target, a.doc, this.revision));
+    this.#verdicts = { identity, digest: target.digest, descriptor, keys };
+    return keys;
+  }
+}
+
+/** The verdict cache key: credential identity, `registry/repository@digest`, target kind, document id#generation, snapshot revision. */
+function verdictCacheKey(identity: string, ref: ImageReference, target: ArtifactTarget, doc: PolicyDocument, revision: number): string {
+  return `${identity}\u0000${ref.name}@${target.digest}\u0000${target.mediaType === undefined ? 'digest' : 'descriptor'}\u0000${documentKey(doc)}\u0000r${revision}`;
+}
+
+const documentKeys = new WeakMap<PolicyDocument, string>();
+/** `Kind namespace/name#generation` of a document (documents are immutable: computed once). */
+function documentKey(doc: PolicyDocument): string {
+  let key = documentKeys.get(doc);
+  if (key === undefined) {
+    key = `${formatResourceId(doc.id)}#${doc.generation}`;
+    documentKeys.set(doc, key);
+  }
+  return key;
 }
 
 /** The statement of a document that applies to the image, or undefined when none does (the document does not apply). */

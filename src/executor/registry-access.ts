@@ -32,6 +32,11 @@ export interface RegistryAccessDeps {
   readonly emptyReferrersTtlMs: number;
 }
 
+/** The tag cache key: credential identity and `registry/repository:tag` (`latest` when none is written). */
+export function tagCacheKey(identity: string, ref: ImageReference): string {
+  return `${identity}\u0000${ref.name}:${ref.tag ?? 'latest'}`;
+}
+
 export class RegistryAccess {
   readonly #d: RegistryAccessDeps;
 
@@ -55,7 +60,7 @@ export class RegistryAccess {
   /** Tag → descriptor with one HEAD, cached per credential identity for the tag TTL. */
   async resolveTag(ref: ImageReference, ctx: AccessContext): Promise<Descriptor> {
     const tag = ref.tag ?? 'latest';
-    const key = `${ctx.credential.identity}\u0000${ref.name}:${tag}`;
+    const key = tagCacheKey(ctx.credential.identity, ref);
     const cached = this.#d.caches.lookup('tag', this.#d.caches.tags, key);
     if (cached !== undefined) return cached;
     const what = `resolving ${ref.name}:${tag}`;

@@ -73,6 +73,12 @@ export interface ImageDecision {
 export interface ImageVerifier {
   /** Decides each image; never throws for per-image problems (they are in the decision). */
   check(request: ImageCheckRequest): Promise<ImageDecision>;
+  /**
+   * The decision `check` would give, when it is available right now without waiting (a verdict
+   * from the caches); undefined when answering needs I/O or a wait, and then `check` is called.
+   * Optional: it lets the edge skip the deadline timer and the promise machinery on the warm path.
+   */
+  decided?(request: ImageCheckRequest): ImageDecision | undefined;
   /** Whether the first policy snapshot is loaded (for /readyz). */
   ready(): boolean;
 }

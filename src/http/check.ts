@@ -4,6 +4,8 @@ import type { ImageCheckRequest, ImageDecision, ImageVerifier } from '../executo
  * Runs the verifier on the distinct images of one request concurrently, each bounded by the
  * request deadline. The verifier is expected to honour the deadline itself; this is the
  * backstop, so that a stuck check can never make the API server time out the webhook.
+ * Decisions the verifier has at once (`decided`: cached verdicts) are taken without a timer;
+ * only the images that need `check` race the deadline.
  */
 
 export type FailurePolicy = 'fail' | 'ignore';
@@ -32,26 +34,45 @@ export function undecided(image: string, code: string, message: string, failureP
   };
 }
 
+function requestFor(image: string, ctx: CheckContext): ImageCheckRequest {
+  return {
+    image,
+    namespace: ctx.namespace,
+    deadline: ctx.deadline,
+    ...(ctx.dryRun ? { dryRun: true } : {}),
+    ...(ctx.pullSecretNames.length > 0 ? { pullSecretNames: ctx.pullSecretNames } : {}),
+    ...(ctx.serviceAccountName === undefined ? {} : { serviceAccountName: ctx.serviceAccountName }),
+  };
+}
+
 export async function checkImages(verifier: ImageVerifier, images: readonly string[], ctx: CheckContext): Promise<Map<string, ImageDecision>> {
-  const distinct = [...new Set(images)];
   const results = new Map<string, ImageDecision>();
-  if (distinct.length === 0) return results;
-  let timer: NodeJS.Timeout | undefined;
   const remaining = Math.max(0, ctx.deadline - ctx.now());
+  // Decisions available right now (cached verdicts) need no deadline race and no timer.
+  let waiting: { image: string; request: ImageCheckRequest }[] | undefined;
+  for (const image of images) {
+    if (results.has(image) || waiting?.some((w) => w.image === image) === true) continue;
+    const request = requestFor(image, ctx);
+    let decision: ImageDecision | undefined;
+    if (verifier.decided !== undefined) {
+      try {
+        decision = verifier.decided(request);
+      } catch {
+        decision = undefined; // `check` gets its chance (and its error handling) below
+      }
+    }
+    if (decision !== undefined) results.set(image, decision);
+    else (waiting ??= []).push({ image, request });
+  }
+  if (waiting === undefined) return results;
+  const pending = waiting;
+  let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<'expired'>((resolve) => {
     timer = setTimeout(() => resolve('expired'), remaining);
   });
   try {
     await Promise.all(
-      distinct.map(async (image) => {
-        const request: ImageCheckRequest = {
-          image,
-          namespace: ctx.namespace,
-          deadline: ctx.deadline,
-          ...(ctx.dryRun ? { dryRun: true } : {}),
-          ...(ctx.pullSecretNames.length > 0 ? { pullSecretNames: ctx.pullSecretNames } : {}),
-          ...(ctx.serviceAccountName === undefined ? {} : { serviceAccountName: ctx.serviceAccountName }),
-        };
+      pending.map(async ({ image, request }) => {
         let decision: ImageDecision;
         try {
           const outcome = await Promise.race([verifier.check(request), expired]);

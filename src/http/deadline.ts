@@ -10,6 +10,18 @@ const PART = /(\d+(?:\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g;
 
 /** Parses a positive Go `time.Duration` string (`10s`, `1.5s`, `1m30s`, `500ms`) to ms; undefined when invalid. */
 export function parseGoDuration(text: string): number | undefined {
+  // The API server sends the same `timeout` on every request of a webhook: parse it once.
+  if (text === lastText) return lastMs;
+  const ms = parse(text);
+  lastText = text;
+  lastMs = ms;
+  return ms;
+}
+
+let lastText: string | undefined;
+let lastMs: number | undefined;
+
+function parse(text: string): number | undefined {
   if (text.length > 64 || !GO_DURATION.test(text)) return undefined;
   let ms = 0;
   for (const m of text.matchAll(PART)) ms += Number(m[1]) * (UNIT_MS[m[2] as string] as number);

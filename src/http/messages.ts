@@ -52,6 +52,13 @@ export function denialLine(subject: string, decision: ImageDecision): string {
   return `${head} denied: ${decision.reason ?? 'the verifier gave no reason'}`;
 }
 
+/** Whether `warningLines` has anything to say about the decision (without building the lines). */
+export function hasWarningLines(decision: ImageDecision): boolean {
+  if (decision.warnings.length > 0 || (decision.allowed && decision.error !== undefined)) return true;
+  for (const v of decision.verdicts) if (!v.verified && v.enforcementAction === 'warn') return true;
+  return false;
+}
+
 /** Warnings for one image: checks set to log, policies in warn mode, a failure policy that let it through. */
 export function warningLines(subject: string, decision: ImageDecision): string[] {
   const out: string[] = [];

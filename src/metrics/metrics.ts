@@ -64,6 +64,13 @@ export class PromMetrics implements Metrics {
   readonly #cache: Counter<'cache' | 'result'>;
   readonly #verifications: Counter<'check' | 'status'>;
   readonly #inFlight: Gauge<'endpoint'>;
+  // The request path only adds to these; they are handed to prom-client when metrics are read
+  // (each metric's `collect`), which keeps label hashing and validation off every request.
+  readonly #pendingAdmissions = new PendingCounts<'endpoint' | 'result' | 'kind' | 'operation'>();
+  readonly #pendingImages = new PendingCounts<'endpoint' | 'result'>();
+  readonly #pendingCache = new PendingCounts<'cache' | 'result'>();
+  readonly #pendingDurations = new Map<Endpoint, number[]>();
+  readonly #inFlightNow = new Map<Endpoint, number>();
 
   constructor(options: PromMetricsOptions = {}) {
     const p = options.prefix ?? 'portcullis_';
@@ -73,6 +80,7 @@ export class PromMetrics implements Metrics {
       help: 'AdmissionReviews and Gatekeeper requests answered, by endpoint, result (allowed, denied, error), kind and operation.',
       labelNames: ['endpoint', 'result', 'kind', 'operation'],
       registers,
+      collect: () => this.#pendingAdmissions.flush(this.#admissions),
     });
     this.#duration = new Histogram({
       name: `${p}request_duration_seconds`,
@@ -80,12 +88,14 @@ export class PromMetrics implements Metrics {
       labelNames: ['endpoint'],
       buckets: LATENCY_BUCKETS,
       registers,
+      collect: () => this.#flushDurations(),
     });
     this.#images = new Counter({
       name: `${p}image_decisions_total`,
       help: 'Images decided, by endpoint and result (allowed, denied, error = no verdict reached).',
       labelNames: ['endpoint', 'result'],
       registers,
+      collect: () => this.#pendingImages.flush(this.#images),
     });
     this.#registryRequests = new Counter({
       name: `${p}registry_requests_total`,
@@ -98,6 +108,7 @@ export class PromMetrics implements Metrics {
       help: 'Cache lookups, by cache name and result (hit, miss).',
       labelNames: ['cache', 'result'],
       registers,
+      collect: () => this.#pendingCache.flush(this.#cache),
     });
     this.#verifications = new Counter({
       name: `${p}verification_results_total`,
@@ -110,6 +121,9 @@ export class PromMetrics implements Metrics {
       help: 'Requests being answered right now, by endpoint.',
       labelNames: ['endpoint'],
       registers,
+      collect: () => {
+        for (const [endpoint, n] of this.#inFlightNow) this.#inFlight.set({ endpoint }, n);
+      },
     });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
   }
@@ -119,15 +133,30 @@ export class PromMetrics implements Metrics {
   }
 
   observeAdmission(labels: AdmissionLabels): void {
-    this.#admissions.inc({ endpoint: labels.endpoint, result: labels.result, kind: labels.kind, operation: labels.operation });
+    this.#pendingAdmissions.add(labels.endpoint, labels.result, labels.kind, labels.operation, () => ({ endpoint: labels.endpoint, result: labels.result, kind: labels.kind, operation: labels.operation }));
   }
 
   observeRequestDuration(endpoint: Endpoint, seconds: number): void {
-    this.#duration.observe({ endpoint }, seconds);
+    let pending = this.#pendingDurations.get(endpoint);
+    if (pending === undefined) {
+      pending = [];
+      this.#pendingDurations.set(endpoint, pending);
+    }
+    pending.push(seconds);
+    if (pending.length >= 4096) this.#flushDurations(); // bounded between scrapes
+  }
+
+  #flushDurations(): void {
+    for (const [endpoint, pending] of this.#pendingDurations) {
+      if (pending.length === 0) continue;
+      const labels = { endpoint };
+      for (const seconds of pending) this.#duration.observe(labels, seconds);
+      pending.length = 0;
+    }
   }
 
   observeImageDecision(endpoint: Endpoint, result: AdmissionResult): void {
-    this.#images.inc({ endpoint, result });
+    this.#pendingImages.add(endpoint, result, '', '', () => ({ endpoint, result }));
   }
 
   observeRegistryRequest(host: string, status: number | string): void {
@@ -135,7 +164,8 @@ export class PromMetrics implements Metrics {
   }
 
   observeCacheLookup(cache: string, hit: boolean): void {
-    this.#cache.inc({ cache, result: hit ? 'hit' : 'miss' });
+    const result = hit ? 'hit' : 'miss';
+    this.#pendingCache.add(cache, result, '', '', () => ({ cache, result }));
   }
 
   observeVerification(check: string, status: string): void {
@@ -143,17 +173,51 @@ export class PromMetrics implements Metrics {
   }
 
   startRequest(endpoint: Endpoint): () => void {
-    this.#inFlight.inc({ endpoint });
+    const inFlight = this.#inFlightNow;
+    inFlight.set(endpoint, (inFlight.get(endpoint) ?? 0) + 1);
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      this.#inFlight.dec({ endpoint });
+      inFlight.set(endpoint, (inFlight.get(endpoint) ?? 1) - 1);
     };
   }
 
   render(): Promise<string> {
     return this.registry.metrics();
+  }
+}
+
+/**
+ * Counts by up to four label values, kept in nested maps (no key strings built per count) until
+ * `flush` adds them to the prom-client counter.
+ */
+class PendingCounts<L extends string> {
+  readonly #root = new Map<string, Map<string, Map<string, Map<string, { readonly labels: Partial<Record<L, string>>; n: number }>>>>();
+  readonly #entries: { readonly labels: Partial<Record<L, string>>; n: number }[] = [];
+
+  add(a: string, b: string, c: string, d: string, labels: () => Partial<Record<L, string>>): void {
+    let m1 = this.#root.get(a);
+    if (m1 === undefined) this.#root.set(a, (m1 = new Map()));
+    let m2 = m1.get(b);
+    if (m2 === undefined) m1.set(b, (m2 = new Map()));
+    let m3 = m2.get(c);
+    if (m3 === undefined) m2.set(c, (m3 = new Map()));
+    let entry = m3.get(d);
+    if (entry === undefined) {
+      entry = { labels: labels(), n: 0 };
+      m3.set(d, entry);
+      this.#entries.push(entry);
+    }
+    entry.n++;
+  }
+
+  flush(counter: Counter<L>): void {
+    for (const entry of this.#entries) {
+      if (entry.n === 0) continue;
+      counter.inc(entry.labels, entry.n);
+      entry.n = 0;
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import type { ImageDecision } from '../../executor/types.js';
 import type { Endpoint } from '../../metrics/index.js';
 import { checkImages } from '../check.js';
 import type { RouteDeps } from '../context.js';
-import { denialLine, limitWarnings, subjectOf, warningLines } from '../messages.js';
+import { denialLine, hasWarningLines, limitWarnings, subjectOf, warningLines } from '../messages.js';
 import type { ContainerImage, Extraction } from './extract.js';
 import { extractImages } from './extract.js';
 import type { AdmissionRequestView } from './review.js';
@@ -52,9 +52,11 @@ export async function decideReview(request: AdmissionRequestView, deps: RouteDep
   const denials: string[] = [];
   const warnings: string[] = [];
   for (const { container, decision } of outcomes) {
+    // Most decisions are clean allows: no words to build for them.
+    if (decision.allowed && !hasWarningLines(decision)) continue;
     const subject = subjectOf(container.image, container.name);
     if (!decision.allowed) denials.push(denialLine(subject, decision));
     warnings.push(...warningLines(subject, decision));
   }
-  return { extraction, outcomes, allowed: denials.length === 0, denials, warnings: limitWarnings(warnings) };
+  return { extraction, outcomes, allowed: denials.length === 0, denials, warnings: warnings.length === 0 ? warnings : limitWarnings(warnings) };
 }

@@ -321,6 +321,23 @@ describe('POST /validate', () => {
       expect(body.response.warnings[0]).toContain('allowed by the failure policy (ignore)');
     });
 
+    it('takes decisions the verifier has at once (decided) and asks check() only for the others', async () => {
+      const verifier = new FakeVerifier();
+      const asked: string[] = [];
+      const withFastPath = Object.assign(verifier, {
+        decided: (r: { image: string }) => {
+          asked.push(r.image);
+          if (r.image.endsWith(':boom')) throw new Error('boom');
+          return r.image.endsWith(':cached') ? verifiedDecision(r.image) : undefined;
+        },
+      });
+      const { app } = setup(withFastPath);
+      const { body } = await validate(app, admissionReview(pod({ containers: [['a', 'r/a:cached'], ['b', 'r/b:1'], ['c', 'r/c:boom'], ['d', 'r/a:cached']] })));
+      expect(body.response).toEqual({ uid: expect.any(String), allowed: true });
+      expect(asked).toEqual(['r/a:cached', 'r/b:1', 'r/c:boom']);
+      expect(verifier.calls.map((c) => c.image)).toEqual(['r/b:1', 'r/c:boom']);
+    });
+
     it('treats a verifier that throws as undecided, not as a crash', async () => {
       const { app } = setup(new FakeVerifier(() => Promise.reject(new Error('boom'))));
       const { status, body } = await validate(app, admissionReview(pod({ containers: [['a', 'r/a:1']] })));

@@ -67,16 +67,12 @@ export function describeIdentity(identity: string): string {
 export function verdictFromError(doc: PolicyDocument, statement: string, error: PortcullisError, credentials?: string): PolicyVerdict {
   const access = error.code === 'ERR_REGISTRY_UNAUTHORIZED' || error.code === 'ERR_REGISTRY_DENIED' || error.code === 'ERR_REGISTRY_NOT_FOUND';
   const used = access && credentials !== undefined ? ` (registry credentials used: ${describeIdentity(credentials)})` : '';
-  return {
-    policy: policyName(doc),
-    enforcementAction: doc.enforcementAction,
-    verified: false,
-    statement,
-    failedCheck: null,
-    code: error.code,
-    message: `the image could not be verified: ${error.message}${used}`,
-    warnings: [],
-  };
+  return notVerified(doc, statement, error.code, `the image could not be verified: ${error.message}${used}`);
+}
+
+/** A verdict that no signature check decided (registry error, no verdict in time). */
+function notVerified(doc: PolicyDocument, statement: string, code: string, message: string): PolicyVerdict {
+  return { policy: policyName(doc), enforcementAction: doc.enforcementAction, verified: false, statement, failedCheck: null, code, message, warnings: [] };
 }
 
 /**
@@ -84,16 +80,7 @@ export function verdictFromError(doc: PolicyDocument, statement: string, error: 
  * not verified, never denying. Deny documents in that state go to the failure policy instead.
  */
 export function undecidedVerdict(doc: PolicyDocument, statement: string, error: PortcullisError): PolicyVerdict {
-  return {
-    policy: policyName(doc),
-    enforcementAction: doc.enforcementAction,
-    verified: false,
-    statement,
-    failedCheck: null,
-    code: error.code,
-    message: `no verdict could be reached: ${error.message}`,
-    warnings: [],
-  };
+  return notVerified(doc, statement, error.code, `no verdict could be reached: ${error.message}`);
 }
 
 /** An invalid policy that covers the namespace: it rejects every image, with its reason. */

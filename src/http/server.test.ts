@@ -17,15 +17,8 @@ import { startServer } from './server.js';
 import { FakeVerifier, verifiedDecision } from './testing/fake-verifier.js';
 import { admissionReview, pod } from './testing/reviews.js';
 
-const SERVER_LEAF = [
-  'basicConstraints=CA:FALSE',
-  'keyUsage=critical,digitalSignature,keyEncipherment',
-  'extendedKeyUsage=serverAuth',
-  'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  'subjectKeyIdentifier=hash',
-  'authorityKeyIdentifier=keyid',
-];
-const CLIENT_LEAF = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=clientAuth'];
+const SERVER_LEAF = EXT.serverLeaf;
+const CLIENT_LEAF = EXT.clientLeaf;
 
 let pki: Pki;
 let ca: Issued;

@@ -58,6 +58,17 @@ export const EXT = {
   ],
   /** Self-signed signing certificate, as `notation cert generate-test` makes it. */
   selfSignedLeaf: ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=codeSigning'],
+  /** A TLS server certificate for the loopback servers tests start. */
+  serverLeaf: [
+    'basicConstraints=CA:FALSE',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    'extendedKeyUsage=serverAuth',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'subjectKeyIdentifier=hash',
+    'authorityKeyIdentifier=keyid',
+  ],
+  /** A TLS client certificate (mutual TLS tests). */
+  clientLeaf: ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=clientAuth'],
   tsaLeaf: [
     'basicConstraints=CA:FALSE',
     'keyUsage=critical,digitalSignature',

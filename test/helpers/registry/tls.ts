@@ -12,14 +12,7 @@ export interface ServerTls {
   readonly keyFile: string;
 }
 
-const SERVER_LEAF = [
-  'basicConstraints=CA:FALSE',
-  'keyUsage=critical,digitalSignature,keyEncipherment',
-  'extendedKeyUsage=serverAuth',
-  'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  'subjectKeyIdentifier=hash',
-  'authorityKeyIdentifier=keyid',
-];
+const SERVER_LEAF = EXT.serverLeaf;
 
 /** Caller owns the result: `tls.pki.cleanup()` removes every file. */
 export function serverTls(name: string): ServerTls {

@@ -34,6 +34,8 @@ export interface ServeConfig {
     readonly revocation: 'online' | 'offline';
   };
   readonly cache: {
+    /** Entries of each keyed cache (tag → digest, signature lists, verdicts). */
+    readonly maxEntries: number;
     readonly tagTtlSeconds: number;
     readonly referrersTtlSeconds: number;
     readonly contentMaxBytes: number;
@@ -70,7 +72,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   },
   tls: { clientCaFile: undefined, minVersion: 'TLSv1.3' },
   verification: { maxSignatureAttempts: 100, revocation: 'online' },
-  cache: { tagTtlSeconds: 30, referrersTtlSeconds: 60, contentMaxBytes: 64 * 1024 * 1024, verdictTtlSeconds: 300, negativeVerdictTtlSeconds: 30 },
+  cache: { maxEntries: 10_000, tagTtlSeconds: 30, referrersTtlSeconds: 60, contentMaxBytes: 64 * 1024 * 1024, verdictTtlSeconds: 300, negativeVerdictTtlSeconds: 30 },
   registries: { defaultDockerConfig: undefined, maxConcurrentPerRegistry: 32, hosts: {} },
   kubernetes: { defaultPullSecret: undefined, writeStatus: true, trustMaterialSelector: 'portcullis.dev/trust-material=true' },
   logging: { level: 'info' },
@@ -90,7 +92,7 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
   },
   tls: { clientCaFile: 'string', minVersion: ['TLSv1.2', 'TLSv1.3'] },
   verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'] },
-  cache: { tagTtlSeconds: 'number', referrersTtlSeconds: 'number', contentMaxBytes: 'number', verdictTtlSeconds: 'number', negativeVerdictTtlSeconds: 'number' },
+  cache: { maxEntries: 'number', tagTtlSeconds: 'number', referrersTtlSeconds: 'number', contentMaxBytes: 'number', verdictTtlSeconds: 'number', negativeVerdictTtlSeconds: 'number' },
   registries: { defaultDockerConfig: 'string', maxConcurrentPerRegistry: 'number', hosts: 'hosts' },
   kubernetes: { defaultPullSecret: 'string', writeStatus: 'boolean', trustMaterialSelector: 'string' },
   logging: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },

@@ -64,7 +64,7 @@ export const ERROR_CODES = {
   // --- policy resources (TrustPolicy, ClusterTrustPolicy, TrustStore, ClusterTrustStore) ----
   ERR_RESOURCE_INVALID: {
     summary: 'A portcullis.dev resource or policy manifest file is malformed: unparsable YAML, unknown kind or apiVersion, missing name, bad field, unknown enforcementAction or selector operator, or defined twice.',
-    remedy: 'Fix the resource or file named in the message; until then it has no effect and the namespaces it covers are denied.',
+    remedy: 'Fix the resource or file named in the message; an edit that made it invalid leaves its last valid version in force, and at start-up it blocks the namespaces it covers (docs/policies.md).',
   },
 
   // --- signature manifest, envelope and payload (integrity) --------------------------------
@@ -282,7 +282,7 @@ export const ERROR_CODES = {
     remedy: 'Check what is sending it; raise the bodyLimit setting only if such objects are legitimate.',
   },
   ERR_UNSUPPORTED_KIND: {
-    summary: 'The webhook received a kind it does not check; it was allowed with a warning.',
+    summary: 'The webhook received a kind it does not check: answered with HTTP 400 (the API server then applies the webhook failurePolicy). Other subresources are allowed with this code in a warning.',
     remedy: 'Limit the webhook configuration rules to pods, pods/ephemeralcontainers and the workload kinds Portcullis handles.',
   },
   ERR_DEADLINE_EXCEEDED: {

@@ -107,15 +107,21 @@ function metadataNamespace(object: unknown): string | undefined {
 
 /**
  * Decides what to check. Throws ERR_ADMISSION_INVALID for a body Kubernetes would never send;
+ * throws ERR_UNSUPPORTED_KIND for kinds this webhook does not handle (a configuration mistake);
  * returns `handled: false` for requests that admit nothing new to run (DELETE, CONNECT, other
- * subresources) and for kinds this webhook does not handle (`warn: true`: a configuration mistake).
+ * subresources; `warn: true` for the subresources, which the configuration should not send).
  */
 export function extractImages(request: AdmissionRequestView): Extraction {
   const key = `${request.kind.group}/${request.kind.kind}`;
   const path = POD_SPEC_PATHS.get(key);
   const shown = request.kind.group === '' ? request.kind.kind : `${request.kind.group}/${request.kind.kind}`;
   if (path === undefined) {
-    return { handled: false, warn: true, reason: `Portcullis does not check ${shown}${request.subResource === '' ? '' : ` (subresource ${request.subResource})`}; the webhook configuration should not send it` };
+    // A kind no rule of the webhook configuration names: answer with a clear 4xx (the API server
+    // then applies the webhook's failurePolicy) instead of pretending it was checked.
+    throw new PortcullisError(
+      'ERR_UNSUPPORTED_KIND',
+      `Portcullis does not check ${shown}${request.subResource === '' ? '' : ` (subresource ${request.subResource})`}; it handles ${HANDLED_KINDS.join(', ')} — fix the webhook configuration's rules`,
+    );
   }
   if (request.subResource !== '' && !(key === '/Pod' && request.subResource === 'ephemeralcontainers')) {
     return { handled: false, warn: true, reason: `Portcullis does not check the ${request.subResource} subresource of ${shown}; the webhook configuration should not send it` };

@@ -79,7 +79,7 @@ export function registerReviewRoute(app: FastifyInstance, path: string, endpoint
       return reply.type('application/json').send(reviewResponse(response));
     } catch (error) {
       t.end();
-      if (!isPortcullisError(error) || error.code !== 'ERR_ADMISSION_INVALID') throw error;
+      if (!isPortcullisError(error) || (error.code !== 'ERR_ADMISSION_INVALID' && error.code !== 'ERR_UNSUPPORTED_KIND')) throw error;
       deps.metrics.observeAdmission({ endpoint, result: 'error', kind: 'unknown', operation: 'unknown' });
       deps.log.warn({ endpoint, uid: peekUid(request.body), status: 400, code: error.code, reason: error.message }, 'admission review rejected');
       return sendError(reply, 400, { code: error.code, message: error.message });

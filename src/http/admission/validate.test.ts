@@ -137,10 +137,10 @@ describe('POST /validate', () => {
 
     it('does not take a Deployment of another API group for an apps Deployment', async () => {
       const { app, verifier } = setup();
-      const { body } = await validate(app, admissionReview(workload('Deployment', 'example.com/v1', { containers: [['a', 'r/a:1']] }), { group: 'example.com', kind: 'Deployment' }));
+      const { status, body } = await validate(app, admissionReview(workload('Deployment', 'example.com/v1', { containers: [['a', 'r/a:1']] }), { group: 'example.com', kind: 'Deployment' }));
       expect(verifier.calls).toHaveLength(0);
-      expect(body.response.allowed).toBe(true);
-      expect(body.response.warnings[0]).toContain('[ERR_UNSUPPORTED_KIND]');
+      expect(status).toBe(400);
+      expect(body.code).toBe('ERR_UNSUPPORTED_KIND');
     });
   });
 
@@ -219,10 +219,12 @@ describe('POST /validate', () => {
   });
 
   describe('when the kind or operation is not one Portcullis checks', () => {
-    it('allows an unknown kind with a warning that the webhook configuration is wrong', async () => {
+    it('answers an unknown kind with a clear 400 that names the webhook configuration as the fix', async () => {
       const { app, verifier } = setup();
-      const { body } = await validate(app, admissionReview({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }, { kind: 'ConfigMap', uid: 'u-9' }));
-      expect(body.response).toEqual({ uid: 'u-9', allowed: true, warnings: ['Portcullis does not check ConfigMap; the webhook configuration should not send it [ERR_UNSUPPORTED_KIND]'] });
+      const { status, body } = await validate(app, admissionReview({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }, { kind: 'ConfigMap', uid: 'u-9' }));
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ code: 'ERR_UNSUPPORTED_KIND', message: expect.stringContaining('Portcullis does not check ConfigMap') });
+      expect(body.message).toContain('fix the webhook configuration');
       expect(verifier.calls).toHaveLength(0);
     });
 

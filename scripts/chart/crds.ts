@@ -15,10 +15,10 @@
  * API server (structural schemas), so a misspelt field never reaches Portcullis; kubectl's
  * validation reports it. No CEL (x-kubernetes-validations): the schemas must load in 1.20.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { writeGenerated } from './generated.js';
 
 type Schema = Record<string, unknown>;
 
@@ -267,29 +267,8 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 export const CRD_DIRS = [join(REPO_ROOT, 'deploy', 'crds'), join(REPO_ROOT, 'charts', 'portcullis', 'crds')];
 
 function main(): void {
-  const check = process.argv.includes('--check');
-  let stale = 0;
-  for (const dir of CRD_DIRS) {
-    mkdirSync(dir, { recursive: true });
-    for (const [name, text] of crdFiles()) {
-      const file = join(dir, name);
-      let current: string | undefined;
-      try {
-        current = readFileSync(file, 'utf8');
-      } catch {
-        current = undefined;
-      }
-      if (current === text) continue;
-      if (check) {
-        console.error(`stale: ${file}`);
-        stale++;
-      } else {
-        writeFileSync(file, text);
-        console.error(`wrote ${file}`);
-      }
-    }
-  }
-  if (stale > 0) process.exit(1);
+  const files = CRD_DIRS.flatMap((dir) => [...crdFiles()].map(([name, text]) => [join(dir, name), text] as const));
+  if (writeGenerated(files, process.argv.includes('--check')) > 0) process.exit(1);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -12,10 +12,10 @@
  * test/packaging/chart-deploy-sync.test.ts compares the result with `kubectl kustomize deploy/`.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { writeGenerated } from './generated.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RENDER = join(REPO_ROOT, 'scripts', 'chart', 'render.sh');
@@ -109,26 +109,8 @@ export function deployFiles(): Map<string, string> {
 }
 
 function main(): void {
-  const check = process.argv.includes('--check');
-  let stale = 0;
-  for (const [path, text] of deployFiles()) {
-    const file = join(REPO_ROOT, path);
-    let current: string | undefined;
-    try {
-      current = readFileSync(file, 'utf8');
-    } catch {
-      current = undefined;
-    }
-    if (current === text) continue;
-    if (check) {
-      console.error(`stale: ${path} (run: npx tsx scripts/chart/manifests.ts)`);
-      stale++;
-    } else {
-      writeFileSync(file, text);
-      console.error(`wrote ${path}`);
-    }
-  }
-  if (stale > 0) process.exit(1);
+  const files = [...deployFiles()].map(([path, text]) => [join(REPO_ROOT, path), text] as const);
+  if (writeGenerated(files, process.argv.includes('--check'), ' (run: npx tsx scripts/chart/manifests.ts)') > 0) process.exit(1);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PortcullisError } from '../errors/index.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { parseReference } from '../reference/index.js';
 import { StaticCredentials } from './auth/credentials.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { apiHost, isLoopbackHost, parseRetryAfter, Transport, type RequestInfo } from './transport.js';
+import { rejected as caught } from '../../test/helpers/errors.js';
 
 // Small node:http servers on 127.0.0.1:0 that answer exactly what each test needs.
 
@@ -87,15 +87,6 @@ function sendManifest(res: ServerResponse, bytes: Buffer = MANIFEST): void {
   res.end(bytes);
 }
 
-async function caught(promise: Promise<unknown>): Promise<PortcullisError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PortcullisError);
-    return error as PortcullisError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('transport helpers', () => {
   it('parses Retry-After as seconds or an HTTP date', () => {

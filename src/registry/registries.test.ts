@@ -4,7 +4,6 @@ import { codeSigningChain, Pki, type CodeSigningChain } from '../../test/helpers
 import { DistributionRegistry } from '../../test/helpers/registry/distribution.js';
 import { ReferrersRegistry } from '../../test/helpers/registry/referrers-registry.js';
 import { signArtifact } from '../../test/helpers/signed.js';
-import { PortcullisError } from '../errors/index.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { MEDIA_TYPE } from '../oci/media-types.js';
 import { parseManifest, toSignatureManifest } from '../oci/manifest.js';
@@ -17,6 +16,7 @@ import { parseCertificate } from '../x509/certificate.js';
 import { StaticCredentials } from './auth/credentials.js';
 import { RegistryClient, type RepositoryRef } from './client.js';
 import type { RequestInfo } from './transport.js';
+import { rejected as caught } from '../../test/helpers/errors.js';
 
 // The client against the real distribution 2.8 (no Referrers API: tag schema) and against the
 // in-memory ReferrersRegistry (OCI 1.1 Referrers API, pagination, fault injection).
@@ -28,15 +28,6 @@ function descriptorOf(bytes: Uint8Array, mediaType: string): Descriptor {
   return { mediaType, digest: digestOf(bytes), size: bytes.length };
 }
 
-async function caught(promise: Promise<unknown>): Promise<PortcullisError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PortcullisError);
-    return error as PortcullisError;
-  }
-  throw new Error('expected a rejection');
-}
 
 interface Pushed {
   image: Descriptor;

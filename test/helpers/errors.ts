@@ -26,3 +26,14 @@ export function expectFailure(fn: () => unknown, code: string, part?: string): P
   if (part !== undefined) expect(error.message).toContain(part);
   return error;
 }
+
+/** `promise` must reject with a PortcullisError (anything else, or a resolve, fails the test); returns it. */
+export async function rejected(promise: Promise<unknown>): Promise<PortcullisError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof PortcullisError) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection with a PortcullisError, but the promise resolved');
+}

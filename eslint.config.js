@@ -24,10 +24,11 @@ const ALLOWED = {
   signing: ['errors', 'util', 'oci', 'x509', 'envelope', 'timestamp', 'config'],
   'policy-source': ['errors', 'util', 'x509', 'policy', 'policyset'],
   metrics: ['errors'],
+  log: [],
   executor: ['errors', 'util', 'oci', 'reference', 'x509', 'policy', 'verify', 'policyset', 'registry', 'revocation', 'metrics'],
-  http: ['errors', 'util', 'reference', 'policyset', 'executor', 'metrics'],
+  http: ['errors', 'util', 'reference', 'policyset', 'executor', 'metrics', 'log'],
   kube: ['errors', 'util', 'x509', 'policy', 'policyset', 'executor'],
-  cli: ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'layout', 'registry', 'revocation', 'config', 'signing', 'policyset', 'policy-source', 'metrics', 'executor', 'http', 'kube'],
+  cli: ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'layout', 'registry', 'revocation', 'config', 'signing', 'policyset', 'policy-source', 'metrics', 'log', 'executor', 'http', 'kube'],
 };
 const FOLDERS = Object.keys(ALLOWED);
 

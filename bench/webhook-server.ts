@@ -6,16 +6,16 @@
  * Protocol: prints one JSON line `{url, ca, images, fresh}` when ready; answers `stats` and
  * `reset` lines on stdin with a JSON line of registry request counts.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Fastify from 'fastify';
-import { pino } from 'pino';
 import { DEFAULT_SERVE_CONFIG } from '../src/config/serve-config.js';
 import type { ImageCheckRequest, ImageDecision } from '../src/executor/types.js';
 import { ensureDevCertificate } from '../src/http/index.js';
+import { createLogging } from '../src/log/index.js';
 import { RegistryClient } from '../src/registry/index.js';
 import { startWebhook } from '../src/cli/serve.js';
 import { ConfigDir, cli } from '../test/helpers/cli.js';
@@ -23,6 +23,8 @@ import { ReferrersRegistry } from '../test/helpers/registry/referrers-registry.j
 import { pushImage } from '../test/helpers/registry/seed.js';
 
 const mode = process.argv[2];
+/** Production logs at info; BENCH_LOG_LEVEL=silent shows what logging costs. */
+const logLevel = (process.env.BENCH_LOG_LEVEL ?? 'info') as 'info' | 'silent';
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
 const dev = await ensureDevCertificate(join(dir, 'cert'));
 /** The local registry of mode `portcullis`, for the `stats` and `reset` commands. */
@@ -40,8 +42,9 @@ if (mode === 'fake') {
     decided: (request: ImageCheckRequest): ImageDecision => verifiedDecision(request.image),
     check: async (request: ImageCheckRequest): Promise<ImageDecision> => verifiedDecision(request.image),
   };
-  const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'info' }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }));
-  const app = buildApp({ verifier: instant, metrics: new PromMetrics(), logger });
+  const logging = createLogging({ level: logLevel, fd: openSync('/dev/null', 'w') });
+  const logger = logging.logger;
+  const app = buildApp({ verifier: instant, metrics: new PromMetrics(), logger, reviewLog: logging.lines });
   const server = await startServer(app, { port: 0, host: '127.0.0.1', logger, tls: { certFile: dev.certFile, keyFile: dev.keyFile } });
   console.log(JSON.stringify({ url: server.url, ca: dev.caFile, images: [], fresh: [] }));
 } else if (mode === 'bare') {
@@ -100,9 +103,9 @@ spec:
     port: 0,
     host: '127.0.0.1',
     devCertDir: join(dir, 'cert'),
-    config: { ...DEFAULT_SERVE_CONFIG, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' } },
+    config: { ...DEFAULT_SERVE_CONFIG, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' }, logging: { level: logLevel } },
     // As in production (src/cli/serve.ts), but to /dev/null.
-    logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'info', base: { service: 'portcullis' } }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 })),
+    logFd: openSync('/dev/null', 'w'),
   });
   console.log(JSON.stringify({ url: webhook.url, ca: dev.caFile, images, fresh }));
   registryLog = registry;
@@ -124,6 +127,12 @@ for await (const line of lines) {
       const { profile } = (await g.__session.post('Profiler.stop')) as { profile: unknown };
       writeFileSync(process.env.PORTCULLIS_PROFILE ?? 'webhook.cpuprofile', JSON.stringify(profile));
     }
+  }
+  if (line === 'cpu') {
+    // CPU time this process has used (user + system, µs), for CPU cost per request.
+    const u = process.cpuUsage();
+    console.log(JSON.stringify({ cpuMicros: u.user + u.system }));
+    continue;
   }
   if (line === 'reset') registryLog?.resetLog();
   const log = registryLog?.log ?? [];

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.js';
 import { PortcullisError } from '../errors/index.js';
 import { Executor, ResourcePullSecretResolver, observeRegistryRequests, type PullSecretResolver } from '../executor/index.js';
 import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
+import { createLogging, type Logging } from '../log/index.js';
 import { PromMetrics } from '../metrics/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
 import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter, loadKubeConfig } from '../kube/index.js';
@@ -31,7 +32,8 @@ export interface ServeOptions {
   /** Injected for the cluster source (issue 5) and tests; default the directory source. */
   readonly source?: PolicySourceLike;
   readonly pullSecrets?: PullSecretResolver;
-  readonly logger?: Logger;
+  /** Where the JSON log lines go. Default 1 (stdout). */
+  readonly logFd?: number;
 }
 
 export interface RunningWebhook {
@@ -94,9 +96,19 @@ function kubernetesParts(
  * registry client, revocation checker, executor, policy source, fastify app, HTTPS server.
  */
 export async function startWebhook(options: ServeOptions): Promise<RunningWebhook> {
+  // One JSON line per review, written in batches (at most 50 ms late) through one destination; flushed on stop.
+  const logging = createLogging({ level: options.config.logging.level, ...(options.logFd === undefined ? {} : { fd: options.logFd }), base: { service: 'portcullis' } });
+  try {
+    return await start(options, logging);
+  } catch (error) {
+    logging.flushSync(); // what was logged before the failure (policy errors) is not lost
+    throw error;
+  }
+}
+
+async function start(options: ServeOptions, logging: Logging): Promise<RunningWebhook> {
   const { config } = options;
-  // One JSON line per review: buffered asynchronous writes keep a syscall off every request; flushed on stop.
-  const logger = options.logger ?? pino({ level: config.logging.level, base: { service: 'portcullis' } }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  const logger = logging.logger;
   const metrics = new PromMetrics();
   const tls = await registryTls(config);
   const hosts = config.registries.hosts;
@@ -172,6 +184,7 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
     verifier: executor,
     metrics,
     logger,
+    reviewLog: logging.lines,
     options: {
       webhookTimeoutMs: config.webhook.timeoutSeconds * 1000,
       marginMs: config.webhook.marginMilliseconds,
@@ -201,7 +214,7 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
       await server.stop();
       await source.stop();
       await registry.close();
-      logger.flush();
+      logging.flushSync();
     },
   };
 }

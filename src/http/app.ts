@@ -2,6 +2,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { ImageVerifier } from '../executor/types.js';
+import type { RecordLogger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { validateRoutes } from './admission/index.js';
 import type { FailurePolicy } from './check.js';
@@ -47,8 +48,10 @@ export interface AppOptions {
 export interface AppDeps {
   readonly verifier: ImageVerifier;
   readonly metrics: Metrics;
-  /** One JSON line per review goes here; no logging when absent. */
+  /** Where the server logs; no logging when absent. */
   readonly logger?: Logger;
+  /** Writes the one line per review (a `JsonLines` on the logger's destination); default the logger itself. */
+  readonly reviewLog?: RecordLogger;
   readonly options?: AppOptions;
   /** The clock, epoch ms. Default Date.now. */
   readonly now?: () => number;
@@ -71,6 +74,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const o = deps.options ?? {};
   const marginMs = o.marginMs ?? DEFAULTS.marginMs;
   if (!Number.isFinite(marginMs) || marginMs < 0) throw new RangeError(`marginMs must be a number ≥ 0, not ${marginMs}`);
+  const log = deps.logger ?? pino({ level: 'silent' });
   const routeDeps: RouteDeps = {
     verifier: deps.verifier,
     metrics: deps.metrics,
@@ -78,7 +82,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     marginMs,
     failurePolicy: o.failurePolicy ?? 'fail',
     now: deps.now ?? Date.now,
-    log: deps.logger ?? pino({ level: 'silent' }),
+    log,
+    reviewLog: deps.reviewLog ?? log,
   };
   const app = Fastify({
     // The routes write one line per review with the root logger; fastify's per-request child

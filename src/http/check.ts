@@ -45,10 +45,15 @@ function requestFor(image: string, ctx: CheckContext): ImageCheckRequest {
   };
 }
 
-export async function checkImages(verifier: ImageVerifier, images: readonly string[], ctx: CheckContext): Promise<Map<string, ImageDecision>> {
+/** The decisions the verifier had at once, and the images still to check (undefined when none). */
+export interface AtOnce {
+  readonly results: Map<string, ImageDecision>;
+  readonly waiting: readonly { readonly image: string; readonly request: ImageCheckRequest }[] | undefined;
+}
+
+/** Asks `decided` for each distinct image: no promise, no timer (the warm path of a review). */
+export function decideAtOnce(verifier: ImageVerifier, images: readonly string[], ctx: CheckContext): AtOnce {
   const results = new Map<string, ImageDecision>();
-  const remaining = Math.max(0, ctx.deadline - ctx.now());
-  // Decisions available right now (cached verdicts) need no deadline race and no timer.
   let waiting: { image: string; request: ImageCheckRequest }[] | undefined;
   for (const image of images) {
     if (results.has(image) || waiting?.some((w) => w.image === image) === true) continue;
@@ -58,13 +63,24 @@ export async function checkImages(verifier: ImageVerifier, images: readonly stri
       try {
         decision = verifier.decided(request);
       } catch {
-        decision = undefined; // `check` gets its chance (and its error handling) below
+        decision = undefined; // `check` gets its chance (and its error handling)
       }
     }
     if (decision !== undefined) results.set(image, decision);
     else (waiting ??= []).push({ image, request });
   }
+  return { results, waiting };
+}
+
+export function checkImages(verifier: ImageVerifier, images: readonly string[], ctx: CheckContext): Promise<Map<string, ImageDecision>> {
+  return checkRemaining(verifier, decideAtOnce(verifier, images, ctx), ctx);
+}
+
+/** Checks the images `decideAtOnce` left waiting, racing the request deadline. */
+export async function checkRemaining(verifier: ImageVerifier, atOnce: AtOnce, ctx: CheckContext): Promise<Map<string, ImageDecision>> {
+  const { results, waiting } = atOnce;
   if (waiting === undefined) return results;
+  const remaining = Math.max(0, ctx.deadline - ctx.now());
   const pending = waiting;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<'expired'>((resolve) => {

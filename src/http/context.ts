@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import type { RecordLogger } from '../log/index.js';
 import type { ImageVerifier } from '../executor/types.js';
 import type { Endpoint, Metrics } from '../metrics/index.js';
 import type { FailurePolicy } from './check.js';
@@ -16,8 +17,10 @@ export interface RouteDeps {
   readonly failurePolicy: FailurePolicy;
   /** The clock (epoch ms); injected so tests can control it. */
   readonly now: () => number;
-  /** One JSON line per review/request goes here (the root logger: no per-request child is made). */
+  /** Everything but the per-review line goes here (the root logger: no per-request child is made). */
   readonly log: Logger;
+  /** The one line per review or Gatekeeper request: the fast JSON-lines writer in production, else `log`. */
+  readonly reviewLog: RecordLogger;
 }
 
 /** The JSON body of every 4xx/5xx answer that is not a Gatekeeper ProviderResponse. */

@@ -231,7 +231,7 @@ export async function gatekeeperRoutes(app: FastifyInstance, opts: GatekeeperOpt
       const latencyMs = t.end();
       const result = systemError !== undefined ? 'error' : denied > 0 ? 'denied' : 'allowed';
       opts.metrics.observeAdmission({ endpoint, result, kind: 'ProviderRequest', operation: mode });
-      opts.log.info(
+      opts.reviewLog.info(
         {
           endpoint,
           keys: parsed.keys.length,

@@ -1,6 +1,7 @@
 import type { ImageDecision } from '../../executor/types.js';
 import type { Endpoint } from '../../metrics/index.js';
-import { checkImages } from '../check.js';
+import type { CheckContext } from '../check.js';
+import { checkRemaining, decideAtOnce } from '../check.js';
 import type { RouteDeps } from '../context.js';
 import { denialLine, hasWarningLines, limitWarnings, subjectOf, warningLines } from '../messages.js';
 import type { ContainerImage, Extraction } from './extract.js';
@@ -26,24 +27,48 @@ const NO_IMAGE: Omit<ImageDecision, 'image'> = {
   reason: 'the container has no image, so nothing can be verified',
 };
 
-export async function decideReview(request: AdmissionRequestView, deps: RouteDeps, deadline: number, endpoint: Endpoint): Promise<ReviewOutcome> {
+/** What a review needs checked: an outcome already (nothing to check), or the images and their context. */
+export type ReviewPlan =
+  | { readonly outcome: ReviewOutcome }
+  | { readonly extraction: Extraction & { readonly handled: true }; readonly images: readonly string[]; readonly ctx: CheckContext };
+
+/** Extracts what to check. Throws ERR_ADMISSION_INVALID / ERR_UNSUPPORTED_KIND like `extractImages`. */
+export function planReview(request: AdmissionRequestView, deps: RouteDeps, deadline: number): ReviewPlan {
   const extraction = extractImages(request);
   if (!extraction.handled) {
-    return { extraction, outcomes: [], allowed: true, denials: [], warnings: extraction.warn ? limitWarnings([`${extraction.reason} [ERR_UNSUPPORTED_KIND]`]) : [] };
+    return { outcome: { extraction, outcomes: [], allowed: true, denials: [], warnings: extraction.warn ? limitWarnings([`${extraction.reason} [ERR_UNSUPPORTED_KIND]`]) : [] } };
   }
-  const decisions = await checkImages(
-    deps.verifier,
-    extraction.toCheck.filter((c) => c.image !== '').map((c) => c.image),
-    {
-      namespace: extraction.namespace,
-      deadline,
-      dryRun: request.dryRun,
-      pullSecretNames: extraction.pullSecretNames,
-      ...(extraction.serviceAccountName === undefined ? {} : { serviceAccountName: extraction.serviceAccountName }),
-      failurePolicy: deps.failurePolicy,
-      now: deps.now,
-    },
-  );
+  const images: string[] = [];
+  for (const c of extraction.toCheck) if (c.image !== '') images.push(c.image);
+  const ctx: CheckContext = {
+    namespace: extraction.namespace,
+    deadline,
+    dryRun: request.dryRun,
+    pullSecretNames: extraction.pullSecretNames,
+    ...(extraction.serviceAccountName === undefined ? {} : { serviceAccountName: extraction.serviceAccountName }),
+    failurePolicy: deps.failurePolicy,
+    now: deps.now,
+  };
+  return { extraction, images, ctx };
+}
+
+/** An outcome now (nothing to check, or every decision cached), or the checks still to run. */
+export type ReviewStep = { readonly outcome: ReviewOutcome } | { readonly later: () => Promise<ReviewOutcome> };
+
+/** Takes the decisions the verifier has at once; what is left runs in `later` (within the plan's deadline). */
+export function decideReviewNow(plan: ReviewPlan, deps: RouteDeps, endpoint: Endpoint): ReviewStep {
+  if ('outcome' in plan) return plan;
+  const atOnce = decideAtOnce(deps.verifier, plan.images, plan.ctx);
+  if (atOnce.waiting === undefined) return { outcome: outcomeOf(plan.extraction, atOnce.results, deps, endpoint) };
+  return { later: async () => outcomeOf(plan.extraction, await checkRemaining(deps.verifier, atOnce, plan.ctx), deps, endpoint) };
+}
+
+export async function decideReview(request: AdmissionRequestView, deps: RouteDeps, deadline: number, endpoint: Endpoint): Promise<ReviewOutcome> {
+  const step = decideReviewNow(planReview(request, deps, deadline), deps, endpoint);
+  return 'outcome' in step ? step.outcome : step.later();
+}
+
+function outcomeOf(extraction: Extraction & { readonly handled: true }, decisions: ReadonlyMap<string, ImageDecision>, deps: RouteDeps, endpoint: Endpoint): ReviewOutcome {
   for (const d of decisions.values()) deps.metrics.observeImageDecision(endpoint, d.error !== undefined ? 'error' : d.allowed ? 'allowed' : 'denied');
   const outcomes = extraction.toCheck.map((container) => ({
     container,

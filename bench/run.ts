@@ -27,18 +27,5 @@ console.log(`  warm (shared client)   ${ms(registry.warmTag.microseconds).padSta
 console.log(`  warm, digest-pinned    ${ms(registry.warmDigest.microseconds).padStart(10)}/op   ${registry.roundTrips.warmDigest} registry requests`);
 
 const { benchWebhook } = await import('./webhook.js');
-const w = await benchWebhook();
-const line = (name: string, r: { rps: number; p50: number; p99: number; errors: number; non2xx: number }) =>
-  `  ${name.padEnd(38)} ${r.rps.toFixed(0).padStart(6)} req/s   p50 ${r.p50} ms   p99 ${r.p99} ms${r.errors + r.non2xx > 0 ? `   errors ${r.errors}, non-2xx ${r.non2xx}` : ''}`;
-console.log('Webhook over HTTPS (AdmissionReview of a pod with three signed images; autocannon in another process)');
-console.log(line('bare fastify HTTPS, fixed response', w.bare));
-console.log(line('portcullis HTTP stack, instant verifier', w.httpOnly));
-console.log(line('portcullis, warm caches', w.warm));
-const share = w.warm.rps / w.bare.rps;
-console.log(`  warm throughput ${(share * 100).toFixed(0)}% of bare (goal ≥ 80%) ${share >= 0.8 ? 'OK' : 'BELOW GOAL'}`);
-console.log(line('portcullis, warm, 500 reviews/s, 4 conns', w.at500) + `   (goal p99 < 5 ms) ${w.at500.p99 < 5 ? 'OK' : 'OVER GOAL'}`);
-console.log(line('  the same over 16 conns (bursty)', w.at500Bursty));
-console.log(`  cold review (image never seen): ${w.coldMs.map((m) => `${m.toFixed(1)} ms`).join(', ')}`);
-console.log(
-  `  burst: ${w.burst.reviews} concurrent reviews of one new image in ${w.burst.ms.toFixed(0)} ms, ${w.burst.allowed} allowed, ${w.burst.registryRequests} registry requests (goal: one per registry object) ${JSON.stringify(w.burst.byKind)}`,
-);
+const { printWebhook } = await import('./print-webhook.js');
+printWebhook(await benchWebhook());

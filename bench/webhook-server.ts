@@ -47,10 +47,28 @@ if (mode === 'fake') {
   const app = buildApp({ verifier: instant, metrics: new PromMetrics(), logger, reviewLog: logging.lines });
   const server = await startServer(app, { port: 0, host: '127.0.0.1', logger, tls: { certFile: dev.certFile, keyFile: dev.keyFile } });
   console.log(JSON.stringify({ url: server.url, ca: dev.caFile, images: [], fresh: [] }));
+} else if (mode === 'raw') {
+  const fixed = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
+  const server = createServer({ cert: readFileSync(dev.certFile), key: readFileSync(dev.keyFile), minVersion: 'TLSv1.3' }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(fixed) });
+      res.end(fixed);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  console.log(JSON.stringify({ url: `https://127.0.0.1:${port}`, ca: dev.caFile, images: [], fresh: [] }));
 } else if (mode === 'bare') {
   const fixed = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
-  app.post('/validate', async (_req, reply) => reply.type('application/json').send(fixed));
+  const busyUs = Number(process.env.BUSY_US ?? 0);
+  app.post('/validate', async (_req, reply) => {
+    if (busyUs > 0) { const end = performance.now() + busyUs / 1000; while (performance.now() < end); }
+    return reply.type('application/json').send(fixed);
+  });
   await app.ready();
   const server = createServer({ cert: readFileSync(dev.certFile), key: readFileSync(dev.keyFile), minVersion: 'TLSv1.3' }, (req, res) => app.routing(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

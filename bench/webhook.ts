@@ -5,12 +5,15 @@ import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { admissionReview, pod } from '../src/http/testing/reviews.js';
+import { openLoop, type OpenLoopResult } from './open-loop.js';
 
 interface Child {
   readonly process: ChildProcess;
   readonly lines: Interface;
   readonly info: { url: string; ca: string; images: string[]; fresh: string[] };
   ask(command: string): Promise<{ total: number; counts: Record<string, number> }>;
+  /** CPU time the server process has used so far, µs. */
+  cpu(): Promise<number>;
 }
 
 async function startChild(mode: 'portcullis' | 'bare' | 'fake'): Promise<Child> {
@@ -28,6 +31,10 @@ async function startChild(mode: 'portcullis' | 'bare' | 'fake'): Promise<Child> 
       child.stdin!.write(`${command}\n`);
       return JSON.parse((await iterator.next()).value as string);
     },
+    cpu: async () => {
+      child.stdin!.write('cpu\n');
+      return (JSON.parse((await iterator.next()).value as string) as { cpuMicros: number }).cpuMicros;
+    },
   };
 }
 
@@ -41,31 +48,42 @@ interface LoadResult {
   readonly p99: number;
   readonly errors: number;
   readonly non2xx: number;
+  /** Server CPU time (all threads, user + system) per answered request, µs. */
+  readonly serverCpuMicros: number;
 }
 
-async function load(url: string, ca: string, payload: string, opts: { connections: number; durationS: number; rate?: number }): Promise<LoadResult> {
-  const result = await autocannon({
-    url: `${url}/validate?timeout=10s`,
+/** Closed-loop throughput with autocannon (32 connections), and what each request cost the server in CPU. */
+async function load(child: Child, payload: string, opts: { connections: number; durationS: number }): Promise<LoadResult> {
+  const options = {
+    url: `${child.info.url}/validate?timeout=10s`,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: payload,
     connections: opts.connections,
-    duration: opts.durationS,
-    ...(opts.rate === undefined ? {} : { overallRate: opts.rate }),
-    tlsOptions: { ca: readFileSync(ca) },
-  } as autocannon.Options);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+    tlsOptions: { ca: readFileSync(child.info.ca) },
+  } as const;
+  // Steady state: the same load for 2 s first (JIT, connection set-up), then the measured run.
+  await autocannon({ ...options, duration: 2 } as autocannon.Options);
+  const before = await child.cpu();
+  const result = await autocannon({ ...options, duration: opts.durationS } as autocannon.Options);
+  const used = (await child.cpu()) - before;
+  const answered = result.requests.total;
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx, serverCpuMicros: used / Math.max(1, answered) };
+}
+
+/** Latency at 500 reviews/s: evenly spread, and in bursts of 16 (as a rollout's ReplicaSet sends them). */
+async function latencyAt500(child: Child, payload: string): Promise<{ readonly even: OpenLoopResult; readonly bursts: OpenLoopResult }> {
+  const common = { url: child.info.url, path: '/validate?timeout=10s', ca: readFileSync(child.info.ca, 'utf8'), body: payload, rate: 500, durationS: 8, connections: 16 };
+  return { even: await openLoop(common), bursts: await openLoop({ ...common, burst: 16 }) };
 }
 
 export interface WebhookBench {
   readonly bare: LoadResult;
+  readonly bareLatency: { readonly even: OpenLoopResult; readonly bursts: OpenLoopResult };
   /** The full HTTP stack (parsing, routing, metrics, logging, HTTPS) with an instant verifier: where the time goes. */
   readonly httpOnly: LoadResult;
   readonly warm: LoadResult;
-  /** 500 reviews/s over 4 connections: arrivals spread evenly. */
-  readonly at500: LoadResult;
-  /** 500 reviews/s over 16 connections: autocannon paces per connection, so requests arrive in bursts of up to 16. */
-  readonly at500Bursty: LoadResult;
+  readonly latency: { readonly even: OpenLoopResult; readonly bursts: OpenLoopResult };
   readonly coldMs: readonly number[];
   readonly burst: { readonly reviews: number; readonly allowed: number; readonly ms: number; readonly registryRequests: number; readonly byKind: Record<string, number> };
 }
@@ -74,15 +92,18 @@ export interface WebhookBench {
 export async function benchWebhook(): Promise<WebhookBench> {
   const bareChild = await startChild('bare');
   let bare: LoadResult;
+  let bareLatency: WebhookBench['bareLatency'];
   try {
-    bare = await load(bareChild.info.url, bareChild.info.ca, body(['a', 'b', 'c']), { connections: 32, durationS: 8 });
+    const payload = body(['a', 'b', 'c']);
+    bare = await load(bareChild, payload, { connections: 32, durationS: 8 });
+    bareLatency = await latencyAt500(bareChild, payload);
   } finally {
     bareChild.process.kill();
   }
   const fakeChild = await startChild('fake');
   let httpOnly: LoadResult;
   try {
-    httpOnly = await load(fakeChild.info.url, fakeChild.info.ca, body(['registry.example/a:v1', 'registry.example/b:v1', 'registry.example/c:v1']), { connections: 32, durationS: 8 });
+    httpOnly = await load(fakeChild, body(['registry.example/a:v1', 'registry.example/b:v1', 'registry.example/c:v1']), { connections: 32, durationS: 8 });
   } finally {
     fakeChild.process.kill();
   }
@@ -113,15 +134,14 @@ export async function benchWebhook(): Promise<WebhookBench> {
     if (!(await review(images))) throw new Error('warm-up review denied');
     await agent.close();
     const payload = body(images);
-    const warm = await load(url, ca, payload, { connections: 32, durationS: 8 });
-    const at500 = await load(url, ca, payload, { connections: 4, durationS: 8, rate: 500 });
-    const at500Bursty = await load(url, ca, payload, { connections: 16, durationS: 8, rate: 500 });
+    const warm = await load(child, payload, { connections: 32, durationS: 8 });
+    const latency = await latencyAt500(child, payload);
     return {
       bare,
+      bareLatency,
       httpOnly,
       warm,
-      at500,
-      at500Bursty,
+      latency,
       coldMs,
       burst: { reviews: answers.length, allowed: answers.filter(Boolean).length, ms: burstMs, registryRequests: stats.total, byKind: stats.counts },
     };

@@ -122,15 +122,26 @@ export class Executor implements ImageVerifier {
       if (target === undefined) return undefined;
     }
     const keys = plan.verdictKeys(identity, target);
-    const verdicts: { readonly verdict: PolicyVerdict }[] = [];
+    const verdicts: PolicyVerdict[] = [];
     for (let i = 0; i < applicable.length; i++) {
       const cached = this.#caches.verdicts.get(keys[i] as string);
       if (cached === undefined) return undefined;
-      verdicts.push({ verdict: cached.verdict });
+      verdicts.push(cached.verdict);
     }
     if (tagKey !== undefined) this.#caches.count('tag', true);
     for (let i = 0; i < verdicts.length; i++) this.#caches.count('verdict', true);
-    return this.#combine(request.image, ref, target.digest, verdicts, blocking);
+    // The same cached verdicts make the same decision: reuse the last one (decisions are immutable).
+    const last = plan.lastDecision(request.image, target.digest, verdicts);
+    if (last !== undefined) return last;
+    const decision = this.#combine(
+      request.image,
+      ref,
+      target.digest,
+      verdicts.map((verdict) => ({ verdict })),
+      blocking,
+    );
+    plan.rememberDecision(request.image, target.digest, verdicts, decision);
+    return decision;
   }
 
   /**
@@ -323,6 +334,7 @@ const NO_VERDICTS: readonly PolicyVerdict[] = Object.freeze([]);
 class Plan {
   #tag: { readonly identity: string; readonly key: string } | undefined;
   #verdicts: { readonly identity: string; readonly digest: string; readonly descriptor: boolean; readonly keys: readonly string[] } | undefined;
+  #decision: { readonly image: string; readonly digest: string; readonly verdicts: readonly PolicyVerdict[]; readonly decision: ImageDecision } | undefined;
 
   constructor(
     readonly ref: ImageReference,
@@ -337,6 +349,18 @@ class Plan {
     const key = tagCacheKey(identity, this.ref);
     this.#tag = { identity, key };
     return key;
+  }
+
+  /** The decision last combined from exactly these verdict objects for this image and digest. */
+  lastDecision(image: string, digest: string, verdicts: readonly PolicyVerdict[]): ImageDecision | undefined {
+    const last = this.#decision;
+    if (last === undefined || last.image !== image || last.digest !== digest || last.verdicts.length !== verdicts.length) return undefined;
+    for (let i = 0; i < verdicts.length; i++) if (last.verdicts[i] !== verdicts[i]) return undefined;
+    return last.decision;
+  }
+
+  rememberDecision(image: string, digest: string, verdicts: readonly PolicyVerdict[], decision: ImageDecision): void {
+    this.#decision = { image, digest, verdicts, decision };
   }
 
   /** The verdict cache key of each applicable document, in order. */

@@ -20,16 +20,23 @@ export interface ContainerImage {
   readonly pointer: string;
 }
 
-/** Where the pod spec sits in each handled kind, keyed `group/Kind`. */
-const POD_SPEC_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['/Pod', ['spec']],
-  ['/ReplicationController', ['spec', 'template', 'spec']],
-  ['apps/Deployment', ['spec', 'template', 'spec']],
-  ['apps/ReplicaSet', ['spec', 'template', 'spec']],
-  ['apps/StatefulSet', ['spec', 'template', 'spec']],
-  ['apps/DaemonSet', ['spec', 'template', 'spec']],
-  ['batch/Job', ['spec', 'template', 'spec']],
-  ['batch/CronJob', ['spec', 'jobTemplate', 'spec', 'template', 'spec']],
+/** Where the pod spec sits in each handled kind, keyed `group/Kind`, with its JSON Pointer and its name in messages. */
+interface SpecPath {
+  readonly path: readonly string[];
+  readonly pointerBase: string;
+  readonly where: string;
+}
+const specPath = (...path: string[]): SpecPath => ({ path, pointerBase: `/${path.join('/')}`, where: `request.object.${path.join('.')}` });
+const TEMPLATE = ['spec', 'template', 'spec'];
+const POD_SPEC_PATHS: ReadonlyMap<string, SpecPath> = new Map([
+  ['/Pod', specPath('spec')],
+  ['/ReplicationController', specPath(...TEMPLATE)],
+  ['apps/Deployment', specPath(...TEMPLATE)],
+  ['apps/ReplicaSet', specPath(...TEMPLATE)],
+  ['apps/StatefulSet', specPath(...TEMPLATE)],
+  ['apps/DaemonSet', specPath(...TEMPLATE)],
+  ['batch/Job', specPath(...TEMPLATE)],
+  ['batch/CronJob', specPath('spec', 'jobTemplate', ...TEMPLATE)],
 ]);
 
 export const HANDLED_KINDS: readonly string[] = [...POD_SPEC_PATHS.keys()].map((k) => k.replace(/^\//, ''));
@@ -112,10 +119,10 @@ function metadataNamespace(object: unknown): string | undefined {
  * subresources; `warn: true` for the subresources, which the configuration should not send).
  */
 export function extractImages(request: AdmissionRequestView): Extraction {
-  const key = `${request.kind.group}/${request.kind.kind}`;
-  const path = POD_SPEC_PATHS.get(key);
+  const key = request.kind.group === '' ? (request.kind.kind === 'Pod' ? '/Pod' : `/${request.kind.kind}`) : `${request.kind.group}/${request.kind.kind}`;
+  const found = POD_SPEC_PATHS.get(key);
   const shown = request.kind.group === '' ? request.kind.kind : `${request.kind.group}/${request.kind.kind}`;
-  if (path === undefined) {
+  if (found === undefined) {
     // A kind no rule of the webhook configuration names: answer with a clear 4xx (the API server
     // then applies the webhook's failurePolicy) instead of pretending it was checked.
     throw new PortcullisError(
@@ -130,8 +137,7 @@ export function extractImages(request: AdmissionRequestView): Extraction {
     return { handled: false, warn: false, reason: `${request.operation} runs no new image` };
   }
   if (!isRecord(request.object)) invalid(`request.object must be an object for ${request.operation}, not ${describe(request.object)}`);
-  const pointerBase = `/${path.join('/')}`;
-  const where = `request.object.${path.join('.')}`;
+  const { path, pointerBase, where } = found;
   const spec = podSpec(request.object, path, 'request.object');
   const containers = containersOf(spec, pointerBase, where);
 

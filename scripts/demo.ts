@@ -27,7 +27,7 @@ const webhook = await startWebhook({
   port: 0,
   host: '127.0.0.1',
   devCertDir: join(root, '.portcullis-dev-cert'),
-  config: { ...DEFAULT_SERVE_CONFIG, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' }, logging: { level: 'warn' } },
+  config: { ...DEFAULT_SERVE_CONFIG, webhook: { ...DEFAULT_SERVE_CONFIG.webhook, shutdownDelaySeconds: 0 }, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' }, logging: { level: 'warn' } },
 });
 console.log(`portcullis serve --policies examples/policies  →  ${webhook.url} (development CA: ${webhook.devCaFile})`);
 const agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });

@@ -198,6 +198,8 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     port: options.port,
     host: options.host,
     logger,
+    shutdownDelayMs: config.webhook.shutdownDelaySeconds * 1000,
+    shutdownTimeoutMs: config.webhook.shutdownTimeoutSeconds * 1000,
     tls: {
       certFile,
       keyFile,

@@ -22,6 +22,10 @@ export interface ServeConfig {
     readonly gatekeeper: boolean;
     /** Namespace for Gatekeeper keys without `[namespace]` ("" = cluster policies only). */
     readonly gatekeeperDefaultNamespace: string;
+    /** After SIGTERM: seconds of serving with /readyz at 503 before accepting stops (endpoint removal). */
+    readonly shutdownDelaySeconds: number;
+    /** Then: seconds in-flight reviews get to finish before connections are closed. */
+    readonly shutdownTimeoutSeconds: number;
   };
   readonly tls: {
     /** Require client certificates signed by this CA (Gatekeeper mTLS). */
@@ -69,6 +73,8 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
     mutate: false,
     gatekeeper: true,
     gatekeeperDefaultNamespace: '',
+    shutdownDelaySeconds: 5,
+    shutdownTimeoutSeconds: 20,
   },
   tls: { clientCaFile: undefined, minVersion: 'TLSv1.3' },
   verification: { maxSignatureAttempts: 100, revocation: 'online' },
@@ -89,6 +95,8 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     mutate: 'boolean',
     gatekeeper: 'boolean',
     gatekeeperDefaultNamespace: 'string',
+    shutdownDelaySeconds: 'number',
+    shutdownTimeoutSeconds: 'number',
   },
   tls: { clientCaFile: 'string', minVersion: ['TLSv1.2', 'TLSv1.3'] },
   verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'] },

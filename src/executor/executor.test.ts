@@ -358,10 +358,18 @@ describe('caches and single flight', () => {
     const second = await pushImage(client, { registry: registry.host, repository: first.repo }, 'v1', 'second content');
     await sign(first.ref);
     expect((await check()).digest).toBe(first.digest); // within the 30 s tag TTL
+    // The warm path hands out one immutable decision while tag and verdicts stay the same.
+    const warm = e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
+    expect(warm?.digest).toBe(first.digest);
+    expect(e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 })).toBe(warm);
     now += 31_000;
+    expect(e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 })).toBeUndefined(); // tag expired: check() must run
     const after = await check();
     expect(after.digest).toBe(second.digest);
     expect(after.allowed).toBe(true);
+    const rewarmed = e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
+    expect(rewarmed).not.toBe(warm);
+    expect(rewarmed?.digest).toBe(second.digest);
   });
 });
 

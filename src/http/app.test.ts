@@ -2,9 +2,10 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BatchedDestination, JsonLines } from '../log/index.js';
 import { NoopMetrics, PromMetrics } from '../metrics/index.js';
 import { buildApp } from './app.js';
-import { FakeVerifier, deniedDecision } from './testing/fake-verifier.js';
+import { FakeVerifier, deniedDecision, verifiedDecision } from './testing/fake-verifier.js';
 import { admissionReview, pod } from './testing/reviews.js';
 
 let app: FastifyInstance | undefined;
@@ -86,6 +87,33 @@ describe('buildApp', () => {
       images: [{ container: 'a', image: 'r/a:1', allowed: false }],
       decision: 'denied',
       denials: [expect.stringContaining('container "a" image "r/a:1"')],
+      latencyMs: expect.any(Number),
+    });
+  });
+
+  it('writes the same review line through the fast JSON-lines writer as through pino, in order with other lines', async () => {
+    const lines: any[] = [];
+    const sink = { write: (chunk: string) => lines.push(...chunk.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))) };
+    const destination = new BatchedDestination(sink);
+    const logger = pino({ level: 'info', base: { service: 'portcullis' } }, destination);
+    const verifier = {
+      ready: () => true,
+      decided: (r: { image: string }) => verifiedDecision(r.image),
+      check: () => Promise.reject(new Error('a warm review must not wait for check()')),
+    };
+    app = buildApp({ verifier, metrics: new NoopMetrics(), logger, reviewLog: new JsonLines(logger, destination) });
+    logger.info('before');
+    const res = await app.inject({ method: 'POST', url: '/validate', payload: admissionReview(pod({ containers: [['a', 'r/a:1']] }), { uid: 'fast-1' }) });
+    expect(res.json().response).toEqual({ uid: 'fast-1', allowed: true });
+    logger.info('after');
+    destination.flushSync();
+    expect(lines.map((l) => l.msg)).toEqual(['before', 'admission review', 'after']);
+    expect(lines[1]).toMatchObject({
+      level: 30,
+      service: 'portcullis',
+      uid: 'fast-1',
+      images: [{ container: 'a', image: 'r/a:1', digest: expect.stringMatching(/^sha256:/), allowed: true }],
+      decision: 'allowed',
       latencyMs: expect.any(Number),
     });
   });

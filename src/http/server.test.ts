@@ -212,6 +212,26 @@ describe('startServer', () => {
       await expect(request(`${s.url}/healthz`, { dispatcher: agent({ ca: ca.certPem }) })).rejects.toThrow(/ECONNREFUSED|connect/);
     });
 
+    it('answers /readyz with 503 during the shutdown delay while it still serves reviews, then stops accepting', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'portcullis-tls-'));
+      const s = await start(new FakeVerifier(), install(serving('server')), { shutdownDelayMs: 400 });
+      const before = await request(`${s.url}/readyz`, { dispatcher: agent({ ca: ca.certPem }) });
+      expect(before.statusCode).toBe(200);
+      await before.body.dump();
+      const started = Date.now();
+      const stopped = s.stop();
+      const ready = await request(`${s.url}/readyz`, { dispatcher: agent({ ca: ca.certPem }) });
+      expect(ready.statusCode).toBe(503);
+      expect(await ready.body.json()).toEqual({ ready: false, message: 'shutting down' });
+      // A new connection during the delay is still accepted and answered: the endpoint may not be gone yet.
+      const { status, body } = await validate(s, agent({ ca: ca.certPem }));
+      expect(status).toBe(200);
+      expect(body.response.allowed).toBe(true);
+      await stopped;
+      expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+      await expect(request(`${s.url}/healthz`, { dispatcher: agent({ ca: ca.certPem }) })).rejects.toThrow(/ECONNREFUSED|connect/);
+    });
+
     it('closes connections still busy after the shutdown timeout', async () => {
       dir = mkdtempSync(join(tmpdir(), 'portcullis-tls-'));
       const stuck = new FakeVerifier(() => new Promise(() => {}));

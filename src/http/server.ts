@@ -23,8 +23,11 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
  *   `setSecureContext`: new connections get the new certificate, open ones keep theirs. Files
  *   that do not load (half-written, key and certificate mismatched) are logged and the old
  *   context stays.
- * - `stop()` stops accepting, lets in-flight requests finish (answers on kept-alive connections
- *   carry `Connection: close`), and after `shutdownTimeoutMs` closes whatever is left.
+ * - `stop()` first answers `/readyz` with 503 while still serving everything else for
+ *   `shutdownDelayMs` (in a cluster the pod's endpoint is removed asynchronously after SIGTERM,
+ *   and the API server keeps sending reviews until it is: refusing them would deny pods), then
+ *   stops accepting, lets in-flight requests finish (answers on kept-alive connections carry
+ *   `Connection: close`), and after `shutdownTimeoutMs` closes whatever is left.
  */
 
 export interface TlsFiles {
@@ -47,7 +50,9 @@ export interface ServerOptions {
   readonly reloadDebounceMs?: number;
   /** Also re-read the files on this interval, in case the platform drops file events, ms; 0 disables. Default 60000. */
   readonly reloadPollMs?: number;
-  /** How long `stop()` waits for in-flight requests before closing connections, ms. Default 25000 (inside Kubernetes' 30 s grace period). */
+  /** How long `stop()` keeps serving (with `/readyz` at 503) before it stops accepting, ms. Default 0. */
+  readonly shutdownDelayMs?: number;
+  /** How long `stop()` then waits for in-flight requests before closing connections, ms. Default 25000 (inside Kubernetes' 30 s grace period). */
   readonly shutdownTimeoutMs?: number;
   /** Idle keep-alive connections are closed after this long, ms. Default 65000: longer than the API server's idle timeout, so it closes first. */
   readonly keepAliveTimeoutMs?: number;
@@ -97,9 +102,16 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
   createSecureContext(initial); // fail fast, with OpenSSL's reason, on unusable files
 
   await app.ready();
+  let shuttingDown = false;
   let draining = false;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (draining) res.setHeader('Connection', 'close');
+    if (shuttingDown) {
+      if (req.method === 'GET' && (req.url === '/readyz' || req.url?.startsWith('/readyz?') === true)) {
+        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ ready: false, message: 'shutting down' }));
+        return;
+      }
+      if (draining) res.setHeader('Connection', 'close');
+    }
     app.routing(req, res);
   };
   const server = createServer(
@@ -179,6 +191,9 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
   let stopping: Promise<void> | undefined;
   function stop(): Promise<void> {
     stopping ??= (async () => {
+      shuttingDown = true;
+      const delayMs = options.shutdownDelayMs ?? 0;
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       draining = true;
       for (const w of watchers) w.close();
       clearTimeout(debounce);

@@ -30,6 +30,12 @@ export function createLogging(options: LoggingOptions): Logging {
   return {
     logger,
     lines: new JsonLines(logger, destination),
-    flushSync: () => destination.flushSync(),
+    flushSync: () => {
+      try {
+        destination.flushSync();
+      } catch {
+        // The sink is closed or not open yet: nothing more can be written (never fail a shutdown over logs).
+      }
+    },
   };
 }

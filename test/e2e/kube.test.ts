@@ -124,7 +124,7 @@ spec:
       devCertDir: join(dir, 'cert'),
       config: {
         ...DEFAULT_SERVE_CONFIG,
-        webhook: { ...DEFAULT_SERVE_CONFIG.webhook, timeoutSeconds: 10 },
+        webhook: { ...DEFAULT_SERVE_CONFIG.webhook, timeoutSeconds: 10, shutdownDelaySeconds: 0 },
         verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' },
         logging: { level: 'silent' },
       },

@@ -102,7 +102,7 @@ spec:
       port: 0,
       host: '127.0.0.1',
       devCertDir: join(dir, 'cert'),
-      config: { ...DEFAULT_SERVE_CONFIG, webhook: { ...DEFAULT_SERVE_CONFIG.webhook, timeoutSeconds: 3, marginMilliseconds: 500 }, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' }, logging: { level: 'silent' } },
+      config: { ...DEFAULT_SERVE_CONFIG, webhook: { ...DEFAULT_SERVE_CONFIG.webhook, timeoutSeconds: 3, marginMilliseconds: 500, shutdownDelaySeconds: 0 }, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' }, logging: { level: 'silent' } },
     });
     agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
   });

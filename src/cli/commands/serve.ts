@@ -35,7 +35,7 @@ export async function serveCommand(opts: ServeCommandOptions, io: CliIo): Promis
   io.stderr(`portcullis webhook listening on ${webhook.url} (POST /validate, /gatekeeper/v1/verify${config.webhook.mutate ? ', /mutate' : ''}; /healthz, /readyz, /metrics)\n`);
   if (webhook.devCaFile !== undefined) io.stderr(`development certificate: trust the CA in ${webhook.devCaFile}\n`);
   await io.untilShutdown();
-  io.stderr('shutting down: draining in-flight requests\n');
+  io.stderr(`shutting down: /readyz answers 503 for ${config.webhook.shutdownDelaySeconds} s while reviews are still served, then in-flight requests drain\n`);
   await webhook.stop();
   return EXIT.ok;
 }

@@ -3,24 +3,37 @@
  * Mode `portcullis`: a local registry with signed images, policies trusting their signer, and
  * `portcullis serve` (logging to /dev/null at info level, as in production). Mode `bare`: a
  * fastify HTTPS server answering a fixed AdmissionReview response (the baseline).
+ * Mode `fake`: Portcullis's HTTP stack with an instant verifier. Modes `raw` and `bare` with
+ * BUSY_US: diagnostics for bench/calibrate.ts.
+ * The Portcullis server runs the compiled code in dist/ (what ships; `npm run bench` builds it):
+ * tsx's on-the-fly transform adds a naming helper to every closure, which is not what production runs.
  * Protocol: prints one JSON line `{url, ca, images, fresh}` when ready; answers `stats` and
- * `reset` lines on stdin with a JSON line of registry request counts.
+ * `reset` lines on stdin with a JSON line of registry request counts, `cpu` with the CPU time used.
  */
 import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import Fastify from 'fastify';
 import { DEFAULT_SERVE_CONFIG } from '../src/config/serve-config.js';
 import type { ImageCheckRequest, ImageDecision } from '../src/executor/types.js';
+import type * as ServeModule from '../src/cli/serve.js';
+import type * as HttpModule from '../src/http/index.js';
 import { ensureDevCertificate } from '../src/http/index.js';
-import { createLogging } from '../src/log/index.js';
+import type * as LogModule from '../src/log/index.js';
+import type * as MetricsModule from '../src/metrics/index.js';
 import { RegistryClient } from '../src/registry/index.js';
-import { startWebhook } from '../src/cli/serve.js';
 import { ConfigDir, cli } from '../test/helpers/cli.js';
 import { ReferrersRegistry } from '../test/helpers/registry/referrers-registry.js';
 import { pushImage } from '../test/helpers/registry/seed.js';
+
+/** A module of the compiled server, typed as its source. */
+async function shipped<T>(path: string): Promise<T> {
+  return (await import(resolve(import.meta.dirname, '../dist', path))) as T;
+}
+const { createLogging } = await shipped<typeof LogModule>('log/index.js');
+const { startWebhook } = await shipped<typeof ServeModule>('cli/serve.js');
 
 const mode = process.argv[2];
 /** Production logs at info; BENCH_LOG_LEVEL=silent shows what logging costs. */
@@ -32,8 +45,8 @@ let registryLog: { readonly log: readonly { method: string; path: string }[]; re
 
 if (mode === 'fake') {
   // Diagnostics: the real HTTP stack (app, metrics, logging, server) with an instant verifier.
-  const { buildApp, startServer } = await import('../src/http/index.js');
-  const { PromMetrics } = await import('../src/metrics/index.js');
+  const { buildApp, startServer } = await shipped<typeof HttpModule>('http/index.js');
+  const { PromMetrics } = await shipped<typeof MetricsModule>('metrics/index.js');
   const { verifiedDecision } = await import('../src/http/testing/fake-verifier.js');
   // Instant, and like the executor on a warm cache it answers through `decided` (no wait, no
   // deadline timer). Not FakeVerifier: it records every call, which grows the heap under load.

@@ -4,12 +4,15 @@ import { pino, type Logger } from 'pino';
 import type { ImageVerifier } from '../executor/types.js';
 import type { RecordLogger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
-import { validateRoutes } from './admission/index.js';
+import type { ReviewEndpoint } from './admission/index.js';
+import { validateEndpoint, validateRoutes } from './admission/index.js';
 import type { FailurePolicy } from './check.js';
 import type { RouteDeps } from './context.js';
 import type { GatekeeperOptions } from './gatekeeper.js';
 import { gatekeeperRoutes } from './gatekeeper.js';
-import { mutateRoutes } from './mutate.js';
+import type { DirectDispatch } from './direct.js';
+import { directDispatch } from './direct.js';
+import { mutateEndpoint, mutateRoutes } from './mutate.js';
 
 /**
  * The fastify application: routes as plugins that get their collaborators in their options,
@@ -70,6 +73,15 @@ function positive(name: string, value: number): number {
   return value;
 }
 
+/** Where `buildApp` leaves the direct dispatch of the review endpoints for `startServer`. */
+const DIRECT = 'portcullisDirectDispatch';
+
+/** The app's direct dispatch of `POST /validate` and `/mutate`, when it was built by `buildApp`. */
+export function directDispatchOf(app: FastifyInstance): DirectDispatch | undefined {
+  const found = (app as unknown as Record<string, unknown>)[DIRECT];
+  return typeof found === 'function' ? (found as DirectDispatch) : undefined;
+}
+
 export function buildApp(deps: AppDeps): FastifyInstance {
   const o = deps.options ?? {};
   const marginMs = o.marginMs ?? DEFAULTS.marginMs;
@@ -104,8 +116,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
   app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.render()));
 
-  void app.register(validateRoutes, routeDeps);
-  if (o.mutate === true) void app.register(mutateRoutes, routeDeps);
+  // Each review endpoint has one handler, reached two ways: the fastify route (`inject()`, and any
+  // server that routes through fastify) and the direct dispatch `startServer` uses (src/http/direct.ts).
+  const reviews = new Map<string, ReviewEndpoint>([['/validate', validateEndpoint(routeDeps)]]);
+  if (o.mutate === true) reviews.set('/mutate', mutateEndpoint(routeDeps));
+  void app.register(validateRoutes, { review: reviews.get('/validate') as ReviewEndpoint });
+  if (o.mutate === true) void app.register(mutateRoutes, { review: reviews.get('/mutate') as ReviewEndpoint });
+  app.decorate(DIRECT, directDispatch(reviews, positive('bodyLimit', o.bodyLimit ?? DEFAULTS.bodyLimit)));
   if (o.gatekeeper ?? true) {
     const gk: GatekeeperOptions = {
       ...routeDeps,

@@ -33,7 +33,7 @@ export interface ErrorBody {
 export function classifyError(error: unknown): { status: number; code: string; message: string } {
   const e = error as { statusCode?: unknown; code?: unknown; message?: unknown };
   const message = typeof e?.message === 'string' ? e.message : String(error);
-  if (e?.code === 'ERR_ADMISSION_INVALID') return { status: 400, code: 'ERR_ADMISSION_INVALID', message };
+  if (e?.code === 'ERR_ADMISSION_INVALID' || e?.code === 'ERR_UNSUPPORTED_KIND') return { status: 400, code: e.code, message };
   if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e?.statusCode === 413) {
     return { status: 413, code: 'ERR_BODY_TOO_LARGE', message: `request body is larger than the limit: ${message}` };
   }

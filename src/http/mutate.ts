@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ReviewOutcome } from './admission/decide.js';
-import { installReviewErrorHandler, registerReviewRoute } from './admission/route.js';
+import type { ReviewEndpoint } from './admission/handler.js';
+import { reviewEndpoint } from './admission/handler.js';
+import { registerReviewRoute } from './admission/route.js';
 import type { RouteDeps } from './context.js';
 import { isVerified } from './messages.js';
 
@@ -30,10 +32,14 @@ export function pinPatch(outcome: ReviewOutcome): JsonPatchOperation[] {
   return ops;
 }
 
-export async function mutateRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  installReviewErrorHandler(app, deps, 'mutate');
-  registerReviewRoute(app, '/mutate', 'mutate', deps, (outcome) => {
+/** The mutating webhook's endpoint: /validate's answer plus the patch (shared by the fastify route and the server's direct dispatch). */
+export function mutateEndpoint(deps: RouteDeps): ReviewEndpoint {
+  return reviewEndpoint('mutate', deps, (outcome) => {
     const ops = pinPatch(outcome);
     return ops.length === 0 ? {} : { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') };
   });
+}
+
+export async function mutateRoutes(app: FastifyInstance, options: { readonly review: ReviewEndpoint }): Promise<void> {
+  registerReviewRoute(app, '/mutate', options.review);
 }

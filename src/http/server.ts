@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { directDispatchOf } from './app.js';
 
 /**
  * Serves a built app over HTTPS. One listener for the API server and Gatekeeper alike:
@@ -102,6 +103,7 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
   createSecureContext(initial); // fail fast, with OpenSSL's reason, on unusable files
 
   await app.ready();
+  const direct = directDispatchOf(app);
   let shuttingDown = false;
   let draining = false;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -112,7 +114,7 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
       }
       if (draining) res.setHeader('Connection', 'close');
     }
-    app.routing(req, res);
+    if (direct === undefined || !direct(req, res)) app.routing(req, res);
   };
   const server = createServer(
     {

@@ -1,11 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from '../context.js';
-import { installReviewErrorHandler, registerReviewRoute } from './route.js';
+import type { ReviewEndpoint } from './handler.js';
+import { reviewEndpoint } from './handler.js';
+import { registerReviewRoute } from './route.js';
 
 /** `POST /validate`: the validating admission webhook. */
-export async function validateRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  installReviewErrorHandler(app, deps, 'validate');
-  registerReviewRoute(app, '/validate', 'validate', deps);
+export async function validateRoutes(app: FastifyInstance, options: { readonly review: ReviewEndpoint }): Promise<void> {
+  registerReviewRoute(app, '/validate', options.review);
+}
+
+/** The validating webhook's endpoint (shared by the fastify route and the server's direct dispatch). */
+export function validateEndpoint(deps: RouteDeps): ReviewEndpoint {
+  return reviewEndpoint('validate', deps);
 }
 
 export { decideReview } from './decide.js';
@@ -14,5 +20,6 @@ export { extractImages, HANDLED_KINDS } from './extract.js';
 export type { ContainerImage, ContainerList, Extraction } from './extract.js';
 export { ADMISSION_API_VERSION, parseAdmissionReview, reviewResponse } from './review.js';
 export type { AdmissionRequestView, AdmissionResponse, AdmissionReviewResponse, GroupVersionKind } from './review.js';
-export { installReviewErrorHandler, registerReviewRoute } from './route.js';
-export type { ResponseExtender } from './route.js';
+export { reviewEndpoint } from './handler.js';
+export type { ResponseExtender, ReviewAnswer, ReviewEndpoint, ReviewHandler } from './handler.js';
+export { registerReviewRoute } from './route.js';

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { inject, type InjectOptions, type Response } from 'light-my-request';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImageDecision } from '../../executor/types.js';
 import { NoopMetrics, PromMetrics } from '../../metrics/index.js';
-import { buildApp } from '../app.js';
+import { buildApp, directDispatchOf } from '../app.js';
 import type { AppOptions } from '../app.js';
 import { DIGEST, FakeVerifier, UNTRUSTED, deniedDecision, verdict, verifiedDecision } from '../testing/fake-verifier.js';
 import { admissionReview, pod, workload } from '../testing/reviews.js';
@@ -18,12 +19,29 @@ function setup(verifier = new FakeVerifier(), options: AppOptions = {}, metrics 
   return { app, verifier };
 }
 
+/** Which way requests reach the review endpoint: the fastify route, or the server's direct dispatch (what `startServer` uses). */
+let via: 'fastify route' | 'direct dispatch' = 'fastify route';
+
+async function send(a: FastifyInstance, options: InjectOptions): Promise<Response> {
+  if (via === 'fastify route') return a.inject(options);
+  await a.ready();
+  const direct = directDispatchOf(a);
+  if (direct === undefined) throw new Error('buildApp left no direct dispatch');
+  return inject((req, res) => {
+    if (!direct(req, res)) a.routing(req, res);
+  }, options);
+}
+
 async function validate(a: FastifyInstance, body: unknown, url = '/validate') {
-  const res = await a.inject({ method: 'POST', url, payload: body as object });
+  const res = await send(a, { method: 'POST', url, payload: body as object });
   return { status: res.statusCode, body: res.json() as { apiVersion: string; kind: string; response: any; code?: string; message?: string } };
 }
 
-describe('POST /validate', () => {
+describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s)', (way) => {
+  beforeEach(() => {
+    via = way;
+  });
+
   describe('when a Pod is created', () => {
     it('allows it when every image is verified and echoes the uid', async () => {
       const { app, verifier } = setup();
@@ -246,7 +264,7 @@ describe('POST /validate', () => {
   describe('when the body is malformed', () => {
     it('answers 400 for a body that is not JSON', async () => {
       const { app } = setup();
-      const res = await app.inject({ method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload: '{"apiVersion": ' });
+      const res = await send(app, { method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload: '{"apiVersion": ' });
       expect(res.statusCode).toBe(400);
       expect(res.json()).toMatchObject({ code: 'ERR_ADMISSION_INVALID' });
     });
@@ -270,7 +288,7 @@ describe('POST /validate', () => {
 
     it('answers 415 for a body that is not JSON by content type', async () => {
       const { app } = setup();
-      const res = await app.inject({ method: 'POST', url: '/validate', headers: { 'content-type': 'application/xml' }, payload: '<hello/>' });
+      const res = await send(app, { method: 'POST', url: '/validate', headers: { 'content-type': 'application/xml' }, payload: '<hello/>' });
       expect(res.statusCode).toBe(415);
       expect(res.json()).toMatchObject({ code: 'ERR_ADMISSION_INVALID' });
     });
@@ -287,7 +305,7 @@ describe('POST /validate', () => {
     it('ignores __proto__ keys instead of failing', async () => {
       const { app } = setup();
       const json = JSON.stringify(admissionReview(pod({ containers: [['a', 'r/a:1']] }))).replace('"metadata":{', '"metadata":{"__proto__":{"polluted":true},');
-      const res = await app.inject({ method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload: json });
+      const res = await send(app, { method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload: json });
       expect(res.statusCode).toBe(200);
       expect(({} as any).polluted).toBeUndefined();
     });

@@ -1,0 +1,108 @@
+import { isPortcullisError } from '../../errors/index.js';
+import type { Endpoint } from '../../metrics/index.js';
+import type { RouteDeps } from '../context.js';
+import { classifyError, track } from '../context.js';
+import { budgetMs } from '../deadline.js';
+import { denialMessage } from '../messages.js';
+import type { ReviewOutcome, ReviewStep } from './decide.js';
+import { decideReviewNow, planReview } from './decide.js';
+import type { AdmissionRequestView, AdmissionResponse } from './review.js';
+import { parseAdmissionReview, peekUid, reviewResponse } from './review.js';
+
+/**
+ * The AdmissionReview endpoint without its framework: a parsed body (and the API server's
+ * `?timeout=`) in, an HTTP status and JSON payload out — decided, logged and counted. The fastify
+ * route and the server's direct dispatch both call it, so they cannot answer differently.
+ *
+ * Warm reviews (every image has a cached decision) are answered synchronously: no promise, no
+ * timer. Only reviews with something to check return a promise.
+ */
+export type ResponseExtender = (outcome: ReviewOutcome) => Partial<Pick<AdmissionResponse, 'patch' | 'patchType'>>;
+
+export interface ReviewAnswer {
+  readonly status: number;
+  /** JSON text. */
+  readonly payload: string;
+}
+
+export type ReviewHandler = (body: unknown, timeout: string | undefined) => ReviewAnswer | Promise<ReviewAnswer>;
+
+export interface ReviewEndpoint {
+  readonly endpoint: Endpoint;
+  readonly handle: ReviewHandler;
+  /** The answer to a body that could not be read (too large, not JSON, wrong type), logged and counted. Unexpected errors are 500. */
+  readonly failed: (error: unknown, body?: unknown) => ReviewAnswer;
+}
+
+type Tracker = ReturnType<typeof track>;
+
+export function reviewEndpoint(endpoint: Endpoint, deps: RouteDeps, extend?: ResponseExtender): ReviewEndpoint {
+  function answer(review: AdmissionRequestView, outcome: ReviewOutcome, t: Tracker): ReviewAnswer {
+    const response: AdmissionResponse = {
+      uid: review.uid,
+      allowed: outcome.allowed,
+      ...(outcome.allowed ? {} : { status: { code: 403, reason: 'Forbidden', message: denialMessage(outcome.denials) } }),
+      ...(outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {}),
+      ...(outcome.allowed && extend !== undefined ? extend(outcome) : {}),
+    };
+    const latencyMs = t.end();
+    deps.metrics.observeAdmission({ endpoint, result: outcome.allowed ? 'allowed' : 'denied', kind: review.kind.kind, operation: review.operation });
+    const ex = outcome.extraction;
+    deps.reviewLog.info(
+      {
+        endpoint,
+        uid: review.uid,
+        namespace: ex.handled ? ex.namespace : review.namespace,
+        kind: review.kind.kind,
+        ...(review.subResource === '' ? {} : { subResource: review.subResource }),
+        name: review.name,
+        operation: review.operation,
+        dryRun: review.dryRun,
+        images: outcome.outcomes.map((o) => ({
+          container: o.container.name,
+          image: o.container.image,
+          digest: o.decision.digest,
+          allowed: o.decision.allowed,
+          ...(o.decision.error === undefined ? {} : { error: o.decision.error.code }),
+        })),
+        ...(ex.handled ? {} : { skipped: ex.reason }),
+        decision: outcome.allowed ? 'allowed' : 'denied',
+        ...(outcome.denials.length > 0 ? { denials: outcome.denials } : {}),
+        warnings: outcome.warnings.length,
+        ...(response.patch === undefined ? {} : { patched: true }),
+        latencyMs,
+      },
+      'admission review',
+    );
+    return { status: 200, payload: JSON.stringify(reviewResponse(response)) };
+  }
+
+  function failed(error: unknown, body?: unknown): ReviewAnswer {
+    const { status, code, message } = classifyError(error);
+    deps.metrics.observeAdmission({ endpoint, result: 'error', kind: 'unknown', operation: 'unknown' });
+    const log = { endpoint, status, code, uid: peekUid(body) };
+    if (status >= 500) deps.log.error({ ...log, err: error }, 'admission review failed');
+    else deps.log.warn({ ...log, reason: message }, 'admission review rejected');
+    return { status, payload: JSON.stringify({ code, message }) };
+  }
+
+  function handle(body: unknown, timeout: string | undefined): ReviewAnswer | Promise<ReviewAnswer> {
+    const t = track(deps, endpoint);
+    const deadline = t.started + budgetMs(deps.webhookTimeoutMs, deps.marginMs, timeout);
+    let review: AdmissionRequestView;
+    let step: ReviewStep;
+    try {
+      review = parseAdmissionReview(body);
+      step = decideReviewNow(planReview(review, deps, deadline), deps, endpoint);
+    } catch (error) {
+      t.end();
+      // A body Kubernetes would never send, or a kind the configuration should not send: 400.
+      if (isPortcullisError(error) && (error.code === 'ERR_ADMISSION_INVALID' || error.code === 'ERR_UNSUPPORTED_KIND')) return failed(error, body);
+      throw error;
+    }
+    if ('outcome' in step) return answer(review, step.outcome, t);
+    return step.later().then((outcome) => answer(review, outcome, t));
+  }
+
+  return { endpoint, handle, failed };
+}

@@ -11,6 +11,7 @@ export function printWebhook(w: WebhookBench): void {
   console.log(line('bare fastify HTTPS, fixed response', w.bare));
   console.log(line('portcullis HTTP stack, instant verifier', w.httpOnly));
   console.log(line('portcullis, warm caches', w.warm));
+  console.log(line('portcullis, warm, review log off', w.unlogged) + `   ${(w.unloggedShare * 100).toFixed(0)}% of bare`);
   const share = w.share;
   const rounds = w.shares.map((x) => `${(x * 100).toFixed(0)}%`).join(', ');
   console.log(`  warm throughput ${(share * 100).toFixed(0)}% of bare (median of rounds: ${rounds}) (goal ≥ 80%) ${share >= 0.8 ? 'OK' : 'BELOW GOAL'}`);

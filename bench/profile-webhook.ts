@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { admissionReview, pod } from '../src/http/testing/reviews.js';
-const child = spawn('node', ['--import', 'tsx', 'bench/webhook-server.ts', process.argv[2] ?? 'portcullis'], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PORTCULLIS_PROFILE: process.env.PORTCULLIS_PROFILE ?? 'webhook.cpuprofile' } });
+const child = spawn('node', ['--import', 'tsx', 'bench/webhook-server.ts', process.argv[2] ?? 'portcullis'], { stdio: ['pipe', 'pipe', 'inherit', 'pipe'], env: { ...process.env, PORTCULLIS_PROFILE: process.env.PORTCULLIS_PROFILE ?? 'webhook.cpuprofile' } });
+(child.stdio[3] as NodeJS.ReadableStream).resume(); // the log lines
 const it = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
 const info = JSON.parse((await it.next()).value);
 const images: string[] = info.images.length > 0 ? info.images : ['registry.example/a:v1', 'registry.example/b:v1', 'registry.example/c:v1'];

@@ -10,7 +10,7 @@
  * Protocol: prints one JSON line `{url, ca, images, fresh}` when ready; answers `stats` and
  * `reset` lines on stdin with a JSON line of registry request counts, `cpu` with the CPU time used.
  */
-import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,6 +36,8 @@ const { createLogging } = await shipped<typeof LogModule>('log/index.js');
 const { startWebhook } = await shipped<typeof ServeModule>('cli/serve.js');
 
 const mode = process.argv[2];
+/** The log lines go into a pipe on fd 3 that the parent drains (stdout, in a pod, is a pipe the runtime reads). */
+const LOG_FD = 3;
 /** Production logs at info; BENCH_LOG_LEVEL=silent shows what logging costs. */
 const logLevel = (process.env.BENCH_LOG_LEVEL ?? 'info') as 'info' | 'silent';
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
@@ -55,7 +57,7 @@ if (mode === 'fake') {
     decided: (request: ImageCheckRequest): ImageDecision => verifiedDecision(request.image),
     check: async (request: ImageCheckRequest): Promise<ImageDecision> => verifiedDecision(request.image),
   };
-  const logging = createLogging({ level: logLevel, fd: openSync('/dev/null', 'w') });
+  const logging = createLogging({ level: logLevel, fd: LOG_FD });
   const logger = logging.logger;
   const app = buildApp({ verifier: instant, metrics: new PromMetrics(), logger, reviewLog: logging.lines });
   const server = await startServer(app, { port: 0, host: '127.0.0.1', logger, tls: { certFile: dev.certFile, keyFile: dev.keyFile } });
@@ -135,8 +137,8 @@ spec:
     host: '127.0.0.1',
     devCertDir: join(dir, 'cert'),
     config: { ...DEFAULT_SERVE_CONFIG, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' }, logging: { level: logLevel } },
-    // As in production (src/cli/serve.ts), but to /dev/null.
-    logFd: openSync('/dev/null', 'w'),
+    // As in production (src/cli/serve.ts): JSON lines into a pipe that another process reads.
+    logFd: LOG_FD,
   });
   console.log(JSON.stringify({ url: webhook.url, ca: dev.caFile, images, fresh }));
   registryLog = registry;

@@ -16,9 +16,13 @@ interface Child {
   cpu(): Promise<number>;
 }
 
-async function startChild(mode: 'portcullis' | 'bare' | 'fake'): Promise<Child> {
-  const tsx = resolve(import.meta.dirname, '../node_modules/.bin/tsx');
-  const child = spawn(tsx, [resolve(import.meta.dirname, 'webhook-server.ts'), mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function startChild(mode: 'portcullis' | 'bare' | 'fake', env: Record<string, string> = {}): Promise<Child> {
+  // fd 3: the server's log lines, drained here as a container runtime drains stdout.
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'webhook-server.ts'), mode], {
+    stdio: ['pipe', 'pipe', 'inherit', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  (child.stdio[3] as NodeJS.ReadableStream).resume();
   const lines = createInterface({ input: child.stdout! });
   const iterator = lines[Symbol.asyncIterator]();
   const first = await iterator.next();
@@ -83,12 +87,19 @@ export interface WebhookBench {
   /** The full HTTP stack (parsing, routing, metrics, logging, HTTPS) with an instant verifier: where the time goes. */
   readonly httpOnly: LoadResult;
   readonly warm: LoadResult;
+  /** The same with the log level at silent: what the one JSON line per review costs. */
+  readonly unlogged: LoadResult;
+  readonly unloggedShare: number;
   /** Warm throughput over bare throughput, per round (sorted), and their median. */
   readonly shares: readonly number[];
   readonly share: number;
   readonly latency: { readonly even: OpenLoopResult; readonly bursts: OpenLoopResult };
   readonly coldMs: readonly number[];
   readonly burst: { readonly reviews: number; readonly allowed: number; readonly ms: number; readonly registryRequests: number; readonly byKind: Record<string, number> };
+}
+
+function median3(values: readonly number[]): number {
+  return [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] as number;
 }
 
 /** The median of each field over the rounds (throughput: the median round). */
@@ -114,6 +125,8 @@ export async function benchWebhook(): Promise<WebhookBench> {
     children.push(fakeChild);
     const child = await startChild('portcullis');
     children.push(child);
+    const quiet = await startChild('portcullis', { BENCH_LOG_LEVEL: 'silent' });
+    children.push(quiet);
     const { url, ca, images, fresh } = child.info;
     const agent = new Agent({ connect: { ca: readFileSync(ca, 'utf8') }, connections: 256 });
     const review = async (imgs: readonly string[]): Promise<boolean> => {
@@ -142,18 +155,23 @@ export async function benchWebhook(): Promise<WebhookBench> {
     const barePayload = body(['a', 'b', 'c']);
     const fakePayload = body(['registry.example/a:v1', 'registry.example/b:v1', 'registry.example/c:v1']);
     const payload = body(images);
-    const rounds: { bare: LoadResult; httpOnly: LoadResult; warm: LoadResult }[] = [];
+    const quietPayload = body(quiet.info.images);
+    await load(quiet, quietPayload, { connections: 1, durationS: 1 }); // verifies its images once
+    const rounds: { bare: LoadResult; httpOnly: LoadResult; warm: LoadResult; unlogged: LoadResult }[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const bare = await load(bareChild, barePayload, { connections: 32, durationS: 5 });
       const httpOnly = await load(fakeChild, fakePayload, { connections: 32, durationS: 5 });
       const warm = await load(child, payload, { connections: 32, durationS: 5 });
-      rounds.push({ bare, httpOnly, warm });
+      const unlogged = await load(quiet, quietPayload, { connections: 32, durationS: 5 });
+      rounds.push({ bare, httpOnly, warm, unlogged });
     }
     const shares = rounds.map((r) => r.warm.rps / r.bare.rps).sort((x, y) => x - y);
     return {
       bare: median(rounds.map((r) => r.bare)),
       httpOnly: median(rounds.map((r) => r.httpOnly)),
       warm: median(rounds.map((r) => r.warm)),
+      unlogged: median(rounds.map((r) => r.unlogged)),
+      unloggedShare: median3(rounds.map((r) => r.unlogged.rps / r.bare.rps)),
       shares,
       share: shares[Math.floor(shares.length / 2)] as number,
       bareLatency: await latencyAt500(bareChild, barePayload),

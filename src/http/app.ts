@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { ImageVerifier } from '../executor/types.js';
 import type { RecordLogger } from '../log/index.js';
+import { recordLoggerOf } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { ReviewEndpoint } from './admission/index.js';
 import { validateEndpoint, validateRoutes } from './admission/index.js';
@@ -95,7 +96,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     failurePolicy: o.failurePolicy ?? 'fail',
     now: deps.now ?? Date.now,
     log,
-    reviewLog: deps.reviewLog ?? log,
+    reviewLog: deps.reviewLog ?? recordLoggerOf(log),
   };
   const app = Fastify({
     // The routes write one line per review with the root logger; fastify's per-request child

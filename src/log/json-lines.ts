@@ -15,10 +15,24 @@ import type { Logger } from 'pino';
 const LEVELS = { debug: 20, info: 30, warn: 40, error: 50 } as const;
 export type LineLevel = keyof typeof LEVELS;
 
-/** What routes log records with: pino's `Logger` has this shape, so it serves where speed does not matter. */
+/** What routes write their one line per request with. */
 export interface RecordLogger {
   info(record: object, msg: string): void;
   warn(record: object, msg: string): void;
+  /** Whether a line at `level` would be written: build nothing when it would not. */
+  isLevelEnabled(level: LineLevel): boolean;
+  /** Writes a line whose fields are given as JSON text: the members of an object, without the braces. */
+  writeFields(level: LineLevel, fields: string, msg: string): void;
+}
+
+/** A RecordLogger over any pino logger (tests, embedders): slower, the same lines. */
+export function recordLoggerOf(logger: Logger): RecordLogger {
+  return {
+    info: (record, msg) => logger.info(record, msg),
+    warn: (record, msg) => logger.warn(record, msg),
+    isLevelEnabled: (level) => logger.isLevelEnabled(level),
+    writeFields: (level, fields, msg) => logger[level](JSON.parse(`{${fields}}`) as object, msg),
+  };
 }
 
 export class JsonLines implements RecordLogger {
@@ -43,10 +57,18 @@ export class JsonLines implements RecordLogger {
     this.#write('warn', record, msg);
   }
 
+  isLevelEnabled(level: LineLevel): boolean {
+    return this.#logger.isLevelEnabled(level);
+  }
+
+  writeFields(level: LineLevel, fields: string, msg: string): void {
+    if (!this.#logger.isLevelEnabled(level)) return;
+    const body = fields === '' ? '' : `,${fields}`;
+    this.#destination.write(`{"level":${LEVELS[level]},"time":${Date.now()}${this.#bindings}${body},"msg":${JSON.stringify(msg)}}\n`);
+  }
+
   #write(level: LineLevel, record: object, msg: string): void {
     if (!this.#logger.isLevelEnabled(level)) return;
-    const fields = JSON.stringify(record);
-    const body = fields.length > 2 ? `,${fields.slice(1, -1)}` : '';
-    this.#destination.write(`{"level":${LEVELS[level]},"time":${Date.now()}${this.#bindings}${body},"msg":${JSON.stringify(msg)}}\n`);
+    this.writeFields(level, JSON.stringify(record).slice(1, -1), msg);
   }
 }

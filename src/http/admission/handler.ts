@@ -8,6 +8,7 @@ import type { ReviewOutcome, ReviewStep } from './decide.js';
 import { decideReviewNow, planReview } from './decide.js';
 import type { AdmissionRequestView, AdmissionResponse } from './review.js';
 import { parseAdmissionReview, peekUid, reviewResponse } from './review.js';
+import { reviewLine } from './review-line.js';
 
 /**
  * The AdmissionReview endpoint without its framework: a parsed body (and the API server's
@@ -47,33 +48,9 @@ export function reviewEndpoint(endpoint: Endpoint, deps: RouteDeps, extend?: Res
     };
     const latencyMs = t.end();
     deps.metrics.observeAdmission({ endpoint, result: outcome.allowed ? 'allowed' : 'denied', kind: review.kind.kind, operation: review.operation });
-    const ex = outcome.extraction;
-    deps.reviewLog.info(
-      {
-        endpoint,
-        uid: review.uid,
-        namespace: ex.handled ? ex.namespace : review.namespace,
-        kind: review.kind.kind,
-        ...(review.subResource === '' ? {} : { subResource: review.subResource }),
-        name: review.name,
-        operation: review.operation,
-        dryRun: review.dryRun,
-        images: outcome.outcomes.map((o) => ({
-          container: o.container.name,
-          image: o.container.image,
-          digest: o.decision.digest,
-          allowed: o.decision.allowed,
-          ...(o.decision.error === undefined ? {} : { error: o.decision.error.code }),
-        })),
-        ...(ex.handled ? {} : { skipped: ex.reason }),
-        decision: outcome.allowed ? 'allowed' : 'denied',
-        ...(outcome.denials.length > 0 ? { denials: outcome.denials } : {}),
-        warnings: outcome.warnings.length,
-        ...(response.patch === undefined ? {} : { patched: true }),
-        latencyMs,
-      },
-      'admission review',
-    );
+    if (deps.reviewLog.isLevelEnabled('info')) {
+      deps.reviewLog.writeFields('info', reviewLine(endpoint, review, outcome, { latencyMs, patched: response.patch !== undefined }), 'admission review');
+    }
     return { status: 200, payload: JSON.stringify(reviewResponse(response)) };
   }
 

@@ -11,6 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat, positiveInteger } from '../options.js';
 
+/** How far before now a generated test certificate becomes valid. */
+const BACKDATE_MS = 5 * 60_000;
+
 const TYPES: readonly TrustStoreType[] = ['ca', 'signingAuthority', 'tsa'];
 
 function storeType(value: string): TrustStoreType {
@@ -74,7 +77,9 @@ export async function certGenerateTestCommand(
   if (keys.keys.some((k) => k.name === name)) throw new PortcullisError('ERR_INPUT_INVALID', `signing key "${name}" already exists`);
   let generated;
   try {
-    generated = await generateTestCertificate({ name, keyType, bits, notBefore: io.now(), days });
+    // Valid from five minutes ago: a signature timestamped right away has a time range (the TSA's
+    // accuracy) that would otherwise start before the certificate, and machines' clocks differ.
+    generated = await generateTestCertificate({ name, keyType, bits, notBefore: new Date(io.now().getTime() - BACKDATE_MS), days });
   } catch (cause) {
     throw new PortcullisError('ERR_INPUT_INVALID', (cause as Error).message, { cause });
   }

@@ -281,6 +281,10 @@ export const ERROR_CODES = {
     summary: 'A request body is larger than the webhook\'s body limit.',
     remedy: 'Check what is sending it; raise the bodyLimit setting only if such objects are legitimate.',
   },
+  ERR_CLIENT_CERT_REQUIRED: {
+    summary: 'Client certificates are required (tls.clientCaFile) and the request came without one issued by the client CA: answered with HTTP 401. Only /healthz and /readyz are served without one.',
+    remedy: 'Give the caller (Gatekeeper, the API server) a client certificate issued by the configured client CA, or unset tls.clientCaFile.',
+  },
   ERR_UNSUPPORTED_KIND: {
     summary: 'The webhook received a kind it does not check: answered with HTTP 400 (the API server then applies the webhook failurePolicy). Other subresources are allowed with this code in a warning.',
     remedy: 'Limit the webhook configuration rules to pods, pods/ephemeralcontainers and the workload kinds Portcullis handles.',

@@ -174,20 +174,46 @@ describe('startServer', () => {
   });
 
   describe('client certificates', () => {
-    it('rejects a client without a certificate and accepts one with a certificate from the client CA', async () => {
+    it('answers 401 to a client without a certificate from the client CA and serves one with it', async () => {
       dir = mkdtempSync(join(tmpdir(), 'portcullis-tls-'));
       const files = install(serving('server'));
       const clientCaFile = join(dir, 'client-ca.crt');
       writeFileSync(clientCaFile, clientCa.certPem);
       const s = await start(new FakeVerifier(), { ...files, clientCaFile });
 
-      await expect(validate(s, agent({ ca: ca.certPem }))).rejects.toThrow();
+      const anonymous = await validate(s, agent({ ca: ca.certPem }));
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body).toMatchObject({ code: 'ERR_CLIENT_CERT_REQUIRED' });
       const stranger = pki.issue({ subject: '/CN=stranger', key: 'ec-256', issuer: ca, extensions: CLIENT_LEAF });
-      await expect(validate(s, agent({ ca: ca.certPem, cert: stranger.certPem, key: stranger.keyPem }))).rejects.toThrow();
+      const strange = await validate(s, agent({ ca: ca.certPem, cert: stranger.certPem, key: stranger.keyPem }));
+      expect(strange.status).toBe(401);
+      expect((strange.body as unknown as { message: string }).message).toMatch(/client certificate issued by the configured client CA is required \(.+\)/);
+      const metrics = await request(`${s.url}/metrics`, { dispatcher: agent({ ca: ca.certPem }) });
+      expect(metrics.statusCode).toBe(401);
+      await metrics.body.dump();
 
       const gatekeeper = pki.issue({ subject: '/CN=gatekeeper-webhook', key: 'ec-256', issuer: clientCa, extensions: CLIENT_LEAF });
-      const { status } = await validate(s, agent({ ca: ca.certPem, cert: gatekeeper.certPem, key: gatekeeper.keyPem }));
+      const { status, body } = await validate(s, agent({ ca: ca.certPem, cert: gatekeeper.certPem, key: gatekeeper.keyPem }));
       expect(status).toBe(200);
+      expect(body.response.allowed).toBe(true);
+    });
+
+    it('serves the probes without a client certificate, so the kubelet can ask whether policies are loaded', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'portcullis-tls-'));
+      const files = install(serving('server'));
+      const clientCaFile = join(dir, 'client-ca.crt');
+      writeFileSync(clientCaFile, clientCa.certPem);
+      const verifier = new FakeVerifier(undefined, false);
+      const s = await start(verifier, { ...files, clientCaFile });
+      const probe = async (path: string): Promise<number> => {
+        const res = await request(`${s.url}${path}`, { dispatcher: agent({ ca: ca.certPem }) });
+        await res.body.dump();
+        return res.statusCode;
+      };
+      expect(await probe('/healthz')).toBe(200);
+      expect(await probe('/readyz')).toBe(503);
+      verifier.setReady(true);
+      expect(await probe('/readyz')).toBe(200);
     });
   });
 

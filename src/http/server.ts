@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import type { SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { directDispatchOf } from './app.js';
 
@@ -16,9 +16,11 @@ import { directDispatchOf } from './app.js';
  *
  * - TLS 1.3 minimum by default: Gatekeeper (≥ 3.11) requires it of providers and the API server
  *   speaks it; `minVersion: 'TLSv1.2'` is there for older clients.
- * - `clientCaFile` turns on client-certificate verification during the handshake (Gatekeeper's
- *   mTLS): a client without a certificate from that CA cannot connect at all. Probes then need
- *   a client certificate too (or a tcpSocket/exec probe).
+ * - `clientCaFile` turns on client-certificate verification (Gatekeeper's mTLS): the handshake
+ *   asks for a certificate, and every request except `GET /healthz` and `/readyz` without one
+ *   issued by that CA gets 401 `ERR_CLIENT_CERT_REQUIRED` and a closed connection. The probes
+ *   stay open so that the kubelet, which has no client certificate, can still ask whether the
+ *   policies are loaded (a TCP probe would call the pod ready before they are).
  * - The certificate, key and client CA are re-read when their files change (the directory is
  *   watched, so Kubernetes' atomic `..data` symlink swap is seen) and swapped in with
  *   `setSecureContext`: new connections get the new certificate, open ones keep theirs. Files
@@ -95,6 +97,19 @@ function same(a: Material, b: Material): boolean {
   return a.cert.equals(b.cert) && a.key.equals(b.key) && (a.ca === undefined ? b.ca === undefined : b.ca !== undefined && a.ca.equals(b.ca));
 }
 
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** The kubelet's probes: served without a client certificate. */
+function isProbe(req: IncomingMessage): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const path = pathOf(req);
+  return path === '/healthz' || path === '/readyz';
+}
+
 export async function startServer(app: FastifyInstance, options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? app.log;
   const tls = options.tls;
@@ -106,9 +121,19 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
   const direct = directDispatchOf(app);
   let shuttingDown = false;
   let draining = false;
+  const clientCertificates = tls.clientCaFile !== undefined;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (clientCertificates && !(req.socket as TLSSocket).authorized && !isProbe(req)) {
+      const reason = (req.socket as TLSSocket).authorizationError;
+      const body = JSON.stringify({
+        code: 'ERR_CLIENT_CERT_REQUIRED',
+        message: `a client certificate issued by the configured client CA is required${reason === undefined || reason === null ? '' : ` (${String(reason)})`}`,
+      });
+      res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', connection: 'close' }).end(body);
+      return;
+    }
     if (shuttingDown) {
-      if (req.method === 'GET' && (req.url === '/readyz' || req.url?.startsWith('/readyz?') === true)) {
+      if (req.method === 'GET' && pathOf(req) === '/readyz') {
         res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ ready: false, message: 'shutting down' }));
         return;
       }
@@ -119,12 +144,12 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
   const server = createServer(
     {
       ...initial,
-      ...(tls.clientCaFile === undefined ? {} : { requestCert: true, rejectUnauthorized: true }),
+      ...(tls.clientCaFile === undefined ? {} : { requestCert: true, rejectUnauthorized: false }),
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000,
     },
     handler,
   );
-  // Handshake failures (no or untrusted client certificate, TCP probes) are the client's problem.
+  // Handshake failures (TCP connects without TLS, protocol mismatches) are the client's problem.
   server.on('tlsClientError', (error) => log.debug({ err: error }, 'TLS handshake failed'));
   // Node ≥ 18 bounds headers and whole requests; keep them above any webhook timeout (30 s max).
   server.headersTimeout = 40_000;

@@ -326,14 +326,14 @@ describe('charts/portcullis', () => {
       });
     });
 
-    it('tls.clientCA and registryCredentials mount their Secrets and set the server config; probes become TCP checks', () => {
+    it('tls.clientCA and registryCredentials mount their Secrets and set the server config; probes stay HTTPS (they need no client certificate)', () => {
       const docs = values(...EVERYTHING);
       const config = resolveServeConfig(serverConfig(docs));
       expect(config.tls.clientCaFile).toBe('/var/run/portcullis/client-ca/ca.crt');
       expect(config.registries.defaultDockerConfig).toBe('/var/run/portcullis/registry/config.json');
       const c = container(docs);
-      expect(c.readinessProbe.tcpSocket).toEqual({ port: 'https' });
-      expect(c.livenessProbe.httpGet).toBeUndefined();
+      expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
+      expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
       const pod = at(deployment(docs), 'spec', 'template', 'spec');
       expect(pod.volumes.map((v: any) => v.secret?.secretName).filter(Boolean)).toEqual(['portcullis-tls', 'gk-ca', 'regcred']);
     });

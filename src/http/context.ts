@@ -1,4 +1,3 @@
-import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { RecordLogger } from '../log/index.js';
 import type { ImageVerifier } from '../executor/types.js';
@@ -23,11 +22,8 @@ export interface RouteDeps {
   readonly reviewLog: RecordLogger;
 }
 
-/** The JSON body of every 4xx/5xx answer that is not a Gatekeeper ProviderResponse. */
-export interface ErrorBody {
-  readonly code: string;
-  readonly message: string;
-}
+/** The Content-Type of every JSON answer. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Fastify's own errors (body too large, bad JSON, wrong content type) as Portcullis codes. */
 export function classifyError(error: unknown): { status: number; code: string; message: string } {
@@ -61,8 +57,4 @@ export function track(deps: Pick<RouteDeps, 'metrics' | 'now'>, endpoint: Endpoi
       return ms;
     },
   };
-}
-
-export function sendError(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
-  return reply.code(status).type('application/json').send(body);
 }

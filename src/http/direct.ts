@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReviewAnswer, ReviewEndpoint } from './admission/handler.js';
+import { JSON_TYPE } from './context.js';
 
 /**
  * The webhook's hot path: `POST /validate` (and `/mutate`) served straight from the HTTPS
@@ -17,7 +18,6 @@ import type { ReviewAnswer, ReviewEndpoint } from './admission/handler.js';
 
 export type DirectDispatch = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 class BodyError extends Error {
   constructor(

@@ -10,6 +10,7 @@ import { createSecureContext } from 'node:tls';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { directDispatchOf } from './app.js';
+import { JSON_TYPE } from './context.js';
 
 /**
  * Serves a built app over HTTPS. One listener for the API server and Gatekeeper alike:
@@ -129,12 +130,12 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
         code: 'ERR_CLIENT_CERT_REQUIRED',
         message: `a client certificate issued by the configured client CA is required${reason === undefined || reason === null ? '' : ` (${String(reason)})`}`,
       });
-      res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', connection: 'close' }).end(body);
+      res.writeHead(401, { 'content-type': JSON_TYPE, connection: 'close' }).end(body);
       return;
     }
     if (shuttingDown) {
       if (req.method === 'GET' && pathOf(req) === '/readyz') {
-        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ ready: false, message: 'shutting down' }));
+        res.writeHead(503, { 'content-type': JSON_TYPE }).end(JSON.stringify({ ready: false, message: 'shutting down' }));
         return;
       }
       if (draining) res.setHeader('Connection', 'close');

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { JSON_TYPE } from '../context.js';
 import type { ReviewAnswer, ReviewEndpoint } from './handler.js';
 
 /** `POST <path>` for a review endpoint: fastify parses the body, the endpoint answers. */
@@ -6,8 +7,6 @@ import type { ReviewAnswer, ReviewEndpoint } from './handler.js';
 interface Query {
   readonly timeout?: string;
 }
-
-export const JSON_TYPE = 'application/json; charset=utf-8';
 
 function send(reply: FastifyReply, answer: ReviewAnswer): void {
   void reply.code(answer.status).type(JSON_TYPE).send(answer.payload);

@@ -14,6 +14,8 @@ export interface CheckContext {
   readonly namespace: string;
   /** Absolute deadline, epoch ms. */
   readonly deadline: number;
+  /** The request's whole time budget, ms (deadline minus arrival): what a timeout message names. */
+  readonly budgetMs: number;
   readonly dryRun: boolean;
   readonly pullSecretNames: readonly string[];
   readonly serviceAccountName?: string;
@@ -94,7 +96,7 @@ export async function checkRemaining(verifier: ImageVerifier, atOnce: AtOnce, ct
           const outcome = await Promise.race([verifier.check(request), expired]);
           decision =
             outcome === 'expired'
-              ? undecided(image, 'ERR_DEADLINE_EXCEEDED', `no decision within the ${remaining} ms request deadline`, ctx.failurePolicy)
+              ? undecided(image, 'ERR_DEADLINE_EXCEEDED', `no decision within the ${Math.round(ctx.budgetMs)} ms request deadline`, ctx.failurePolicy)
               : outcome;
         } catch (error) {
           // The verifier promises not to throw for per-image problems: this is a bug, not a verdict.

@@ -147,7 +147,7 @@ function subject(image: string, namespace: string): string {
   return `${subjectOf(image)}${namespace === '' ? '' : ` in namespace ${JSON.stringify(namespace)}`}`;
 }
 
-async function answer(mode: 'verify' | 'mutate', parsed: ParsedRequest, opts: GatekeeperOptions, deadline: number): Promise<{ items: ProviderItem[]; systemError?: string; denied: number }> {
+async function answer(mode: 'verify' | 'mutate', parsed: ParsedRequest, opts: GatekeeperOptions, deadline: number, budget: number): Promise<{ items: ProviderItem[]; systemError?: string; denied: number }> {
   const targets = parsed.keys.map((key) => ({ key, target: parseKey(key, opts.defaultNamespace) }));
   const byNamespace = new Map<string, string[]>();
   for (const { target } of targets) {
@@ -159,7 +159,7 @@ async function answer(mode: 'verify' | 'mutate', parsed: ParsedRequest, opts: Ga
   const decided = new Map<string, ImageDecision>();
   await Promise.all(
     [...byNamespace].map(async ([namespace, images]) => {
-      const ctx = { namespace, deadline, dryRun: false, pullSecretNames: [], failurePolicy: opts.failurePolicy, now: opts.now };
+      const ctx = { namespace, deadline, budgetMs: budget, dryRun: false, pullSecretNames: [], failurePolicy: opts.failurePolicy, now: opts.now };
       for (const [image, d] of await checkImages(opts.verifier, images, ctx)) decided.set(`${namespace}\u0000${image}`, d);
     }),
   );
@@ -216,7 +216,8 @@ export async function gatekeeperRoutes(app: FastifyInstance, opts: GatekeeperOpt
     const endpoint: Endpoint = mode === 'verify' ? 'gatekeeper_verify' : 'gatekeeper_mutate';
     app.post(`/gatekeeper/v1/${mode}`, async (request, reply) => {
       const t = track(opts, endpoint);
-      const deadline = t.started + budgetMs(mode === 'verify' ? opts.verifyTimeoutMs : opts.mutateTimeoutMs, opts.marginMs);
+      const budget = budgetMs(mode === 'verify' ? opts.verifyTimeoutMs : opts.mutateTimeoutMs, opts.marginMs);
+      const deadline = t.started + budget;
       let parsed: ParsedRequest;
       try {
         parsed = parseProviderRequest(request.body);
@@ -227,7 +228,7 @@ export async function gatekeeperRoutes(app: FastifyInstance, opts: GatekeeperOpt
         opts.log.warn({ endpoint, status: 400, code: error.code, reason: error.message }, 'gatekeeper request rejected');
         return respond(reply, 400, GATEKEEPER_API_VERSIONS[0], [], `${error.message} [${error.code}]`);
       }
-      const { items, systemError, denied } = await answer(mode, parsed, opts, deadline);
+      const { items, systemError, denied } = await answer(mode, parsed, opts, deadline, budget);
       const latencyMs = t.end();
       const result = systemError !== undefined ? 'error' : denied > 0 ? 'denied' : 'allowed';
       opts.metrics.observeAdmission({ endpoint, result, kind: 'ProviderRequest', operation: mode });

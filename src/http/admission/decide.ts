@@ -33,7 +33,7 @@ export type ReviewPlan =
   | { readonly extraction: Extraction & { readonly handled: true }; readonly images: readonly string[]; readonly ctx: CheckContext };
 
 /** Extracts what to check. Throws ERR_ADMISSION_INVALID / ERR_UNSUPPORTED_KIND like `extractImages`. */
-export function planReview(request: AdmissionRequestView, deps: RouteDeps, deadline: number): ReviewPlan {
+export function planReview(request: AdmissionRequestView, deps: RouteDeps, deadline: number, budgetMs: number): ReviewPlan {
   const extraction = extractImages(request);
   if (!extraction.handled) {
     return { outcome: { extraction, outcomes: [], allowed: true, denials: [], warnings: extraction.warn ? limitWarnings([`${extraction.reason} [ERR_UNSUPPORTED_KIND]`]) : [] } };
@@ -43,6 +43,7 @@ export function planReview(request: AdmissionRequestView, deps: RouteDeps, deadl
   const ctx: CheckContext = {
     namespace: extraction.namespace,
     deadline,
+    budgetMs,
     dryRun: request.dryRun,
     pullSecretNames: extraction.pullSecretNames,
     ...(extraction.serviceAccountName === undefined ? {} : { serviceAccountName: extraction.serviceAccountName }),
@@ -61,11 +62,6 @@ export function decideReviewNow(plan: ReviewPlan, deps: RouteDeps, endpoint: End
   const atOnce = decideAtOnce(deps.verifier, plan.images, plan.ctx);
   if (atOnce.waiting === undefined) return { outcome: outcomeOf(plan.extraction, atOnce.results, deps, endpoint) };
   return { later: async () => outcomeOf(plan.extraction, await checkRemaining(deps.verifier, atOnce, plan.ctx), deps, endpoint) };
-}
-
-export async function decideReview(request: AdmissionRequestView, deps: RouteDeps, deadline: number, endpoint: Endpoint): Promise<ReviewOutcome> {
-  const step = decideReviewNow(planReview(request, deps, deadline), deps, endpoint);
-  return 'outcome' in step ? step.outcome : step.later();
 }
 
 function outcomeOf(extraction: Extraction & { readonly handled: true }, decisions: ReadonlyMap<string, ImageDecision>, deps: RouteDeps, endpoint: Endpoint): ReviewOutcome {

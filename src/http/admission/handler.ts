@@ -65,12 +65,13 @@ export function reviewEndpoint(endpoint: Endpoint, deps: RouteDeps, extend?: Res
 
   function handle(body: unknown, timeout: string | undefined): ReviewAnswer | Promise<ReviewAnswer> {
     const t = track(deps, endpoint);
-    const deadline = t.started + budgetMs(deps.webhookTimeoutMs, deps.marginMs, timeout);
+    const budget = budgetMs(deps.webhookTimeoutMs, deps.marginMs, timeout);
+    const deadline = t.started + budget;
     let review: AdmissionRequestView;
     let step: ReviewStep;
     try {
       review = parseAdmissionReview(body);
-      step = decideReviewNow(planReview(review, deps, deadline), deps, endpoint);
+      step = decideReviewNow(planReview(review, deps, deadline, budget), deps, endpoint);
     } catch (error) {
       t.end();
       // A body Kubernetes would never send, or a kind the configuration should not send: 400.

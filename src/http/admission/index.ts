@@ -14,8 +14,8 @@ export function validateEndpoint(deps: RouteDeps): ReviewEndpoint {
   return reviewEndpoint('validate', deps);
 }
 
-export { decideReview } from './decide.js';
-export type { ReviewOutcome } from './decide.js';
+export { decideReviewNow, planReview } from './decide.js';
+export type { ReviewOutcome, ReviewPlan, ReviewStep } from './decide.js';
 export { extractImages, HANDLED_KINDS } from './extract.js';
 export type { ContainerImage, ContainerList, Extraction } from './extract.js';
 export { ADMISSION_API_VERSION, parseAdmissionReview, reviewResponse } from './review.js';

@@ -17,12 +17,14 @@ interface Child {
 }
 
 async function startChild(mode: 'portcullis' | 'bare' | 'fake', env: Record<string, string> = {}): Promise<Child> {
-  // fd 3: the server's log lines, drained here as a container runtime drains stdout.
+  // fd 3: the server's log lines, into a pipe that a process of its own drains, as a container
+  // runtime drains a pod's stdout (not the load generator: that would slow the client instead).
+  const drain = spawn('cat', [], { stdio: ['pipe', 'ignore', 'inherit'] });
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'webhook-server.ts'), mode], {
-    stdio: ['pipe', 'pipe', 'inherit', 'pipe'],
+    stdio: ['pipe', 'pipe', 'inherit', drain.stdin as NonNullable<typeof drain.stdin>],
     env: { ...process.env, ...env },
   });
-  (child.stdio[3] as NodeJS.ReadableStream).resume();
+  child.once('exit', () => drain.kill());
   const lines = createInterface({ input: child.stdout! });
   const iterator = lines[Symbol.asyncIterator]();
   const first = await iterator.next();

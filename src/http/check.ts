@@ -37,14 +37,11 @@ export function undecided(image: string, code: string, message: string, failureP
 }
 
 function requestFor(image: string, ctx: CheckContext): ImageCheckRequest {
-  return {
-    image,
-    namespace: ctx.namespace,
-    deadline: ctx.deadline,
-    ...(ctx.dryRun ? { dryRun: true } : {}),
-    ...(ctx.pullSecretNames.length > 0 ? { pullSecretNames: ctx.pullSecretNames } : {}),
-    ...(ctx.serviceAccountName === undefined ? {} : { serviceAccountName: ctx.serviceAccountName }),
-  };
+  const request: { -readonly [K in keyof ImageCheckRequest]: ImageCheckRequest[K] } = { image, namespace: ctx.namespace, deadline: ctx.deadline };
+  if (ctx.dryRun) request.dryRun = true;
+  if (ctx.pullSecretNames.length > 0) request.pullSecretNames = ctx.pullSecretNames;
+  if (ctx.serviceAccountName !== undefined) request.serviceAccountName = ctx.serviceAccountName;
+  return request;
 }
 
 /** The decisions the verifier had at once, and the images still to check (undefined when none). */

@@ -66,9 +66,9 @@ export class PromMetrics implements Metrics {
   readonly #inFlight: Gauge<'endpoint'>;
   // The request path only adds to these; they are handed to prom-client when metrics are read
   // (each metric's `collect`), which keeps label hashing and validation off every request.
-  readonly #pendingAdmissions = new PendingCounts<'endpoint' | 'result' | 'kind' | 'operation'>();
-  readonly #pendingImages = new PendingCounts<'endpoint' | 'result'>();
-  readonly #pendingCache = new PendingCounts<'cache' | 'result'>();
+  readonly #pendingAdmissions = new PendingCounts<'endpoint' | 'result' | 'kind' | 'operation'>(['endpoint', 'result', 'kind', 'operation']);
+  readonly #pendingImages = new PendingCounts<'endpoint' | 'result'>(['endpoint', 'result']);
+  readonly #pendingCache = new PendingCounts<'cache' | 'result'>(['cache', 'result']);
   readonly #pendingDurations = new Map<Endpoint, number[]>();
   readonly #inFlightNow = new Map<Endpoint, number>();
 
@@ -133,7 +133,7 @@ export class PromMetrics implements Metrics {
   }
 
   observeAdmission(labels: AdmissionLabels): void {
-    this.#pendingAdmissions.add(labels.endpoint, labels.result, labels.kind, labels.operation, () => ({ endpoint: labels.endpoint, result: labels.result, kind: labels.kind, operation: labels.operation }));
+    this.#pendingAdmissions.add(labels.endpoint, labels.result, labels.kind, labels.operation);
   }
 
   observeRequestDuration(endpoint: Endpoint, seconds: number): void {
@@ -156,7 +156,7 @@ export class PromMetrics implements Metrics {
   }
 
   observeImageDecision(endpoint: Endpoint, result: AdmissionResult): void {
-    this.#pendingImages.add(endpoint, result, '', '', () => ({ endpoint, result }));
+    this.#pendingImages.add(endpoint, result);
   }
 
   observeRegistryRequest(host: string, status: number | string): void {
@@ -165,7 +165,7 @@ export class PromMetrics implements Metrics {
 
   observeCacheLookup(cache: string, hit: boolean): void {
     const result = hit ? 'hit' : 'miss';
-    this.#pendingCache.add(cache, result, '', '', () => ({ cache, result }));
+    this.#pendingCache.add(cache, result);
   }
 
   observeVerification(check: string, status: string): void {
@@ -193,10 +193,16 @@ export class PromMetrics implements Metrics {
  * `flush` adds them to the prom-client counter.
  */
 class PendingCounts<L extends string> {
+  readonly #names: readonly L[];
   readonly #root = new Map<string, Map<string, Map<string, Map<string, { readonly labels: Partial<Record<L, string>>; n: number }>>>>();
   readonly #entries: { readonly labels: Partial<Record<L, string>>; n: number }[] = [];
 
-  add(a: string, b: string, c: string, d: string, labels: () => Partial<Record<L, string>>): void {
+  /** `names`: the label names, in the order `add` takes their values. */
+  constructor(names: readonly L[]) {
+    this.#names = names;
+  }
+
+  add(a: string, b: string, c = '', d = ''): void {
     let m1 = this.#root.get(a);
     if (m1 === undefined) this.#root.set(a, (m1 = new Map()));
     let m2 = m1.get(b);
@@ -205,7 +211,10 @@ class PendingCounts<L extends string> {
     if (m3 === undefined) m2.set(c, (m3 = new Map()));
     let entry = m3.get(d);
     if (entry === undefined) {
-      entry = { labels: labels(), n: 0 };
+      const values = [a, b, c, d];
+      const labels: Partial<Record<L, string>> = {};
+      this.#names.forEach((name, i) => (labels[name] = values[i]));
+      entry = { labels, n: 0 };
       m3.set(d, entry);
       this.#entries.push(entry);
     }

@@ -40,16 +40,16 @@ export function planReview(request: AdmissionRequestView, deps: RouteDeps, deadl
   }
   const images: string[] = [];
   for (const c of extraction.toCheck) if (c.image !== '') images.push(c.image);
-  const ctx: CheckContext = {
+  const ctx: { -readonly [K in keyof CheckContext]: CheckContext[K] } = {
     namespace: extraction.namespace,
     deadline,
     budgetMs,
     dryRun: request.dryRun,
     pullSecretNames: extraction.pullSecretNames,
-    ...(extraction.serviceAccountName === undefined ? {} : { serviceAccountName: extraction.serviceAccountName }),
     failurePolicy: deps.failurePolicy,
     now: deps.now,
   };
+  if (extraction.serviceAccountName !== undefined) ctx.serviceAccountName = extraction.serviceAccountName;
   return { extraction, images, ctx };
 }
 

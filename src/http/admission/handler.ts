@@ -36,16 +36,14 @@ export interface ReviewEndpoint {
 }
 
 type Tracker = ReturnType<typeof track>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function reviewEndpoint(endpoint: Endpoint, deps: RouteDeps, extend?: ResponseExtender): ReviewEndpoint {
   function answer(review: AdmissionRequestView, outcome: ReviewOutcome, t: Tracker): ReviewAnswer {
-    const response: AdmissionResponse = {
-      uid: review.uid,
-      allowed: outcome.allowed,
-      ...(outcome.allowed ? {} : { status: { code: 403, reason: 'Forbidden', message: denialMessage(outcome.denials) } }),
-      ...(outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {}),
-      ...(outcome.allowed && extend !== undefined ? extend(outcome) : {}),
-    };
+    const response: Mutable<AdmissionResponse> = { uid: review.uid, allowed: outcome.allowed };
+    if (!outcome.allowed) response.status = { code: 403, reason: 'Forbidden', message: denialMessage(outcome.denials) };
+    if (outcome.warnings.length > 0) response.warnings = outcome.warnings;
+    if (outcome.allowed && extend !== undefined) Object.assign(response, extend(outcome));
     const latencyMs = t.end();
     deps.metrics.observeAdmission({ endpoint, result: outcome.allowed ? 'allowed' : 'denied', kind: review.kind.kind, operation: review.operation });
     if (deps.reviewLog.isLevelEnabled('info')) {

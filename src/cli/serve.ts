@@ -101,7 +101,7 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
   try {
     return await start(options, logging);
   } catch (error) {
-    logging.flushSync(); // what was logged before the failure (policy errors) is not lost
+    await logging.flush(); // what was logged before the failure (policy errors) is not lost
     throw error;
   }
 }
@@ -216,7 +216,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       await server.stop();
       await source.stop();
       await registry.close();
-      logging.flushSync();
+      await logging.flush();
     },
   };
 }

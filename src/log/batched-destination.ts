@@ -2,14 +2,13 @@
  * A pino destination that gathers lines and hands them to the underlying stream in batches:
  * when `maxBatchBytes` have gathered, or `flushIntervalMs` after the first line of a batch.
  *
- * Why: a write to the underlying stream (SonicBoom) costs microseconds of bookkeeping and a
- * system call, and the webhook writes a line per review; batching makes that once per ~40 lines
- * under load. Why a timer too: at low traffic a line must not wait for the batch to fill
+ * Why: a write to the descriptor costs an encoding pass, bookkeeping and a system call, and the
+ * webhook writes a line per review; batching makes that once per ~90 lines under load. Why a timer too: at low traffic a line must not wait for the batch to fill
  * (`kubectl logs` should show a review within a fraction of a second). Order is kept because
  * every line — pino's and the review lines — goes through the same buffer.
  */
 
-/** What the batches are written to (SonicBoom from `pino.destination()`, or any stream). */
+/** What the batches are written to (an `FdWriter`, or any stream). */
 export interface LineSink {
   write(chunk: string): unknown;
   flush?(callback?: (error?: Error | null) => void): void;

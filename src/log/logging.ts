@@ -1,5 +1,6 @@
 import { pino, type Level, type Logger } from 'pino';
 import { BatchedDestination } from './batched-destination.js';
+import { FdWriter } from './fd-writer.js';
 import { JsonLines } from './json-lines.js';
 
 /**
@@ -9,7 +10,9 @@ import { JsonLines } from './json-lines.js';
 export interface Logging {
   readonly logger: Logger;
   readonly lines: JsonLines;
-  /** Writes every gathered line before returning (shutdown, exit). */
+  /** Resolves once every line logged so far is written (shutdown). */
+  flush(): Promise<void>;
+  /** Writes what it can before returning (exit handlers; a write already under way is not waited for). */
   flushSync(): void;
 }
 
@@ -22,24 +25,17 @@ export interface LoggingOptions {
   readonly flushIntervalMs?: number;
 }
 
-/** Queued but unwritten log bytes beyond this are dropped (a stalled log reader must not exhaust memory). */
-const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
-
 export function createLogging(options: LoggingOptions): Logging {
-  // Asynchronous writes (a log reader that stops reading never stalls reviews), of Buffers: the
-  // batch is encoded once, and SonicBoom's buffer mode does no further passes over it. Measured
-  // under load, writing strings asynchronously cost about as much CPU as deciding a warm review.
-  const boom = pino.destination({ dest: options.fd ?? 1, sync: false, minLength: 0, maxLength: MAX_QUEUED_BYTES, contentMode: 'buffer' });
-  const sink = {
-    write: (batch: string) => boom.write(Buffer.from(batch, 'utf8') as unknown as string),
-    flush: (callback?: (error?: Error | null) => void) => boom.flush(callback),
-    flushSync: () => boom.flushSync(),
-  };
-  const destination = new BatchedDestination(sink, { maxBatchBytes: 65_536, ...(options.flushIntervalMs === undefined ? {} : { flushIntervalMs: options.flushIntervalMs }) });
+  const writer = new FdWriter(options.fd ?? 1);
+  const destination = new BatchedDestination(writer, { maxBatchBytes: 65_536, ...(options.flushIntervalMs === undefined ? {} : { flushIntervalMs: options.flushIntervalMs }) });
   const logger = pino({ level: options.level, base: options.base ?? { service: 'portcullis' } }, destination);
   return {
     logger,
     lines: new JsonLines(logger, destination),
+    flush: () => {
+      destination.flush();
+      return writer.flush();
+    },
     flushSync: () => {
       try {
         destination.flushSync();

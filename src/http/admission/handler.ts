@@ -77,7 +77,13 @@ export function reviewEndpoint(endpoint: Endpoint, deps: RouteDeps, extend?: Res
       throw error;
     }
     if ('outcome' in step) return answer(review, step.outcome, t);
-    return step.later().then((outcome) => answer(review, outcome, t));
+    return step.later().then(
+      (outcome) => answer(review, outcome, t),
+      (error: unknown) => {
+        t.end(); // the caller answers 500; the in-flight gauge must not keep counting this request
+        throw error;
+      },
+    );
   }
 
   return { endpoint, handle, failed };

@@ -1,9 +1,9 @@
 /**
  * Child process of bench/webhook.ts, so the server and the load generator use different cores.
  * Mode `portcullis`: a local registry with signed images, policies trusting their signer, and
- *  `portcullis serve` (logging at info level, as in production, into fd 3: a pipe the parent has a
- * separate process drain). Mode `bare`: a
- * fastify HTTPS server answering a fixed AdmissionReview response (the baseline).
+ * `portcullis serve` (logging at info level, as in production, into fd 3: a pipe that a separate
+ * process drains). Mode `bare`: a fastify HTTPS server answering a fixed AdmissionReview response
+ * (the baseline).
  * Mode `fake`: Portcullis's HTTP stack with an instant verifier. Modes `raw` and `bare` with
  * BUSY_US: diagnostics for bench/calibrate.ts.
  * The Portcullis server runs the compiled code in dist/ (what ships; `npm run bench` builds it):

@@ -1,6 +1,7 @@
 import { PortcullisError } from '../errors/index.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { isJsonObject, parseStrictJson } from '../util/strict-json.js';
+import type { Mutable } from '../util/types.js';
 
 /**
  * The Notary payload (signature-specification.md "Payload"; notary-spec-digest §2):
@@ -39,7 +40,7 @@ export function parsePayload(bytes: Uint8Array): NotaryPayload {
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     throw invalid('"targetArtifact.size" must be a non-negative integer');
   }
-  const descriptor: { -readonly [K in keyof Descriptor]: Descriptor[K] } = { mediaType, digest, size };
+  const descriptor: Mutable<Descriptor> = { mediaType, digest, size };
   if (artifactType !== undefined) {
     if (typeof artifactType !== 'string') throw invalid('"targetArtifact.artifactType" must be a string');
     descriptor.artifactType = artifactType;

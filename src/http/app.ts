@@ -87,6 +87,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const o = deps.options ?? {};
   const marginMs = o.marginMs ?? DEFAULTS.marginMs;
   if (!Number.isFinite(marginMs) || marginMs < 0) throw new RangeError(`marginMs must be a number ≥ 0, not ${marginMs}`);
+  const bodyLimit = positive('bodyLimit', o.bodyLimit ?? DEFAULTS.bodyLimit);
   const log = deps.logger ?? pino({ level: 'silent' });
   const routeDeps: RouteDeps = {
     verifier: deps.verifier,
@@ -102,7 +103,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // The routes write one line per review with the root logger; fastify's per-request child
     // loggers and request lines cost time on every request and say nothing more.
     logger: false,
-    bodyLimit: positive('bodyLimit', o.bodyLimit ?? DEFAULTS.bodyLimit),
+    bodyLimit,
     // Only own fields of the spec are read; poisoned keys are dropped rather than failing a Pod.
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
@@ -119,11 +120,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Each review endpoint has one handler, reached two ways: the fastify route (`inject()`, and any
   // server that routes through fastify) and the direct dispatch `startServer` uses (src/http/direct.ts).
-  const reviews = new Map<string, ReviewEndpoint>([['/validate', validateEndpoint(routeDeps)]]);
-  if (o.mutate === true) reviews.set('/mutate', mutateEndpoint(routeDeps));
-  void app.register(validateRoutes, { review: reviews.get('/validate') as ReviewEndpoint });
-  if (o.mutate === true) void app.register(mutateRoutes, { review: reviews.get('/mutate') as ReviewEndpoint });
-  app.decorate(DIRECT, directDispatch(reviews, positive('bodyLimit', o.bodyLimit ?? DEFAULTS.bodyLimit)));
+  const validate = validateEndpoint(routeDeps);
+  const reviews = new Map<string, ReviewEndpoint>([['/validate', validate]]);
+  void app.register(validateRoutes, { review: validate });
+  if (o.mutate === true) {
+    const mutate = mutateEndpoint(routeDeps);
+    reviews.set('/mutate', mutate);
+    void app.register(mutateRoutes, { review: mutate });
+  }
+  app.decorate(DIRECT, directDispatch(reviews, bodyLimit));
   if (o.gatekeeper ?? true) {
     const gk: GatekeeperOptions = {
       ...routeDeps,

@@ -1,4 +1,5 @@
 import type { ImageCheckRequest, ImageDecision, ImageVerifier } from '../executor/types.js';
+import type { Mutable } from '../util/types.js';
 
 /**
  * Runs the verifier on the distinct images of one request concurrently, each bounded by the
@@ -37,7 +38,7 @@ export function undecided(image: string, code: string, message: string, failureP
 }
 
 function requestFor(image: string, ctx: CheckContext): ImageCheckRequest {
-  const request: { -readonly [K in keyof ImageCheckRequest]: ImageCheckRequest[K] } = { image, namespace: ctx.namespace, deadline: ctx.deadline };
+  const request: Mutable<ImageCheckRequest> = { image, namespace: ctx.namespace, deadline: ctx.deadline };
   if (ctx.dryRun) request.dryRun = true;
   if (ctx.pullSecretNames.length > 0) request.pullSecretNames = ctx.pullSecretNames;
   if (ctx.serviceAccountName !== undefined) request.serviceAccountName = ctx.serviceAccountName;

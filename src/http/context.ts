@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ServerResponse } from 'node:http';
 import type { RecordLogger } from '../log/index.js';
 import type { ImageVerifier } from '../executor/types.js';
 import type { Endpoint, Metrics } from '../metrics/index.js';
@@ -24,6 +25,12 @@ export interface RouteDeps {
 
 /** The Content-Type of every JSON answer. */
 export const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Answers with a JSON body straight on Node's response (the paths that do not go through fastify). */
+export function writeJson(res: ServerResponse, status: number, body: string | object): void {
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(payload) }).end(payload);
+}
 
 /** Fastify's own errors (body too large, bad JSON, wrong content type) as Portcullis codes. */
 export function classifyError(error: unknown): { status: number; code: string; message: string } {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReviewAnswer, ReviewEndpoint } from './admission/handler.js';
-import { JSON_TYPE } from './context.js';
+import { writeJson } from './context.js';
 
 /**
  * The webhook's hot path: `POST /validate` (and `/mutate`) served straight from the HTTPS
@@ -18,7 +18,6 @@ import { JSON_TYPE } from './context.js';
 
 export type DirectDispatch = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-
 class BodyError extends Error {
   constructor(
     readonly statusCode: number,
@@ -30,8 +29,7 @@ class BodyError extends Error {
 
 function write(res: ServerResponse, answer: ReviewAnswer): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(answer.status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(answer.payload) });
-  res.end(answer.payload);
+  writeJson(res, answer.status, answer.payload);
 }
 
 /** `application/json`, with or without parameters (`; charset=utf-8`), in any case. */

@@ -10,7 +10,7 @@ import { createSecureContext } from 'node:tls';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { directDispatchOf } from './app.js';
-import { JSON_TYPE } from './context.js';
+import { writeJson } from './context.js';
 
 /**
  * Serves a built app over HTTPS. One listener for the API server and Gatekeeper alike:
@@ -98,17 +98,13 @@ function same(a: Material, b: Material): boolean {
   return a.cert.equals(b.cert) && a.key.equals(b.key) && (a.ca === undefined ? b.ca === undefined : b.ca !== undefined && a.ca.equals(b.ca));
 }
 
-function pathOf(req: IncomingMessage): string {
+/** Which of the kubelet's probes a request is, if any (they are served without a client certificate). */
+function probeOf(req: IncomingMessage): '/healthz' | '/readyz' | undefined {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
   const url = req.url ?? '';
   const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
-
-/** The kubelet's probes: served without a client certificate. */
-function isProbe(req: IncomingMessage): boolean {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  const path = pathOf(req);
-  return path === '/healthz' || path === '/readyz';
+  const path = query === -1 ? url : url.slice(0, query);
+  return path === '/healthz' || path === '/readyz' ? path : undefined;
 }
 
 export async function startServer(app: FastifyInstance, options: ServerOptions): Promise<RunningServer> {
@@ -124,18 +120,18 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
   let draining = false;
   const clientCertificates = tls.clientCaFile !== undefined;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (clientCertificates && !(req.socket as TLSSocket).authorized && !isProbe(req)) {
+    if (clientCertificates && !(req.socket as TLSSocket).authorized && probeOf(req) === undefined) {
       const reason = (req.socket as TLSSocket).authorizationError;
-      const body = JSON.stringify({
+      res.setHeader('Connection', 'close');
+      writeJson(res, 401, {
         code: 'ERR_CLIENT_CERT_REQUIRED',
         message: `a client certificate issued by the configured client CA is required${reason === undefined || reason === null ? '' : ` (${String(reason)})`}`,
       });
-      res.writeHead(401, { 'content-type': JSON_TYPE, connection: 'close' }).end(body);
       return;
     }
     if (shuttingDown) {
-      if (req.method === 'GET' && pathOf(req) === '/readyz') {
-        res.writeHead(503, { 'content-type': JSON_TYPE }).end(JSON.stringify({ ready: false, message: 'shutting down' }));
+      if (probeOf(req) === '/readyz') {
+        writeJson(res, 503, { ready: false, message: 'shutting down' });
         return;
       }
       if (draining) res.setHeader('Connection', 'close');

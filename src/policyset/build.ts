@@ -2,6 +2,7 @@ import type { ErrorCode } from '../errors/codes.js';
 import { isPortcullisError } from '../errors/index.js';
 import type { TrustStoreRef } from '../policy/types.js';
 import { decodeBase64 } from '../util/base64.js';
+import type { Mutable } from '../util/types.js';
 import type { Certificate, CertificateCache } from '../x509/certificate.js';
 import { buildTrustStore, type TrustStoreFile } from '../x509/trust-store.js';
 import {
@@ -300,7 +301,7 @@ function applyPrevious(previous: PolicySnapshot, documents: PolicyDocument[], in
 }
 
 function withoutBlock(entry: InvalidResource): InvalidResource {
-  const rest: { -readonly [K in keyof InvalidResource]: InvalidResource[K] } = { ...entry };
+  const rest: Mutable<InvalidResource> = { ...entry };
   delete rest.blocks;
   delete rest.enforcementAction;
   return rest;

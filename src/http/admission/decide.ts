@@ -1,5 +1,6 @@
 import type { ImageDecision } from '../../executor/types.js';
 import type { Endpoint } from '../../metrics/index.js';
+import type { Mutable } from '../../util/types.js';
 import type { CheckContext } from '../check.js';
 import { checkRemaining, decideAtOnce } from '../check.js';
 import type { RouteDeps } from '../context.js';
@@ -40,7 +41,7 @@ export function planReview(request: AdmissionRequestView, deps: RouteDeps, deadl
   }
   const images: string[] = [];
   for (const c of extraction.toCheck) if (c.image !== '') images.push(c.image);
-  const ctx: { -readonly [K in keyof CheckContext]: CheckContext[K] } = {
+  const ctx: Mutable<CheckContext> = {
     namespace: extraction.namespace,
     deadline,
     budgetMs,

@@ -1,5 +1,6 @@
 import { isPortcullisError } from '../../errors/index.js';
 import type { Endpoint } from '../../metrics/index.js';
+import type { Mutable } from '../../util/types.js';
 import type { RouteDeps } from '../context.js';
 import { classifyError, track } from '../context.js';
 import { budgetMs } from '../deadline.js';
@@ -36,7 +37,6 @@ export interface ReviewEndpoint {
 }
 
 type Tracker = ReturnType<typeof track>;
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function reviewEndpoint(endpoint: Endpoint, deps: RouteDeps, extend?: ResponseExtender): ReviewEndpoint {
   function answer(review: AdmissionRequestView, outcome: ReviewOutcome, t: Tracker): ReviewAnswer {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PortcullisError, isPortcullisError } from '../errors/index.js';
-import type { ImageDecision } from '../executor/types.js';
+import type { ImageDecision, PolicyVerdict } from '../executor/types.js';
 import type { Endpoint } from '../metrics/index.js';
 import { isRecord, own, describe } from './admission/review.js';
 import { checkImages } from './check.js';
@@ -52,15 +52,8 @@ export interface VerifyReport {
   readonly image: string;
   readonly namespace: string;
   readonly digest?: string;
-  readonly verdicts: readonly {
-    readonly policy: string;
-    readonly enforcementAction: string;
-    readonly verified: boolean;
-    readonly statement?: string;
-    readonly failedCheck: string | null;
-    readonly code: string | null;
-    readonly message: string;
-  }[];
+  /** The executor's verdicts, without their per-verdict warnings. */
+  readonly verdicts: readonly Omit<PolicyVerdict, 'warnings'>[];
   readonly warnings: readonly string[];
   readonly error?: { readonly code: string; readonly message: string };
 }

@@ -97,7 +97,7 @@ function kubernetesParts(
  */
 export async function startWebhook(options: ServeOptions): Promise<RunningWebhook> {
   // One JSON line per review, written in batches (at most 50 ms late) through one destination; flushed on stop.
-  const logging = createLogging({ level: options.config.logging.level, ...(options.logFd === undefined ? {} : { fd: options.logFd }), base: { service: 'portcullis' } });
+  const logging = createLogging({ level: options.config.logging.level, ...(options.logFd === undefined ? {} : { fd: options.logFd }) });
   try {
     return await start(options, logging);
   } catch (error) {

@@ -106,7 +106,7 @@ describe('buildApp', () => {
     const res = await app.inject({ method: 'POST', url: '/validate', payload: admissionReview(pod({ containers: [['a', 'r/a:1']] }), { uid: 'fast-1' }) });
     expect(res.json().response).toEqual({ uid: 'fast-1', allowed: true });
     logger.info('after');
-    destination.flushSync();
+    destination.flush();
     expect(lines.map((l) => l.msg)).toEqual(['before', 'admission review', 'after']);
     expect(lines[1]).toMatchObject({
       level: 30,

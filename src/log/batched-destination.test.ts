@@ -3,7 +3,7 @@ import { BatchedDestination } from './batched-destination.js';
 
 function sink() {
   const writes: string[] = [];
-  return { writes, write: (chunk: string) => writes.push(chunk), flushSync: vi.fn() };
+  return { writes, write: (chunk: string) => writes.push(chunk), flush: vi.fn((callback?: () => void) => callback?.()) };
 }
 
 describe('batched log destination', () => {
@@ -36,17 +36,17 @@ describe('batched log destination', () => {
     const s = sink();
     const d = new BatchedDestination(s, { maxBatchBytes: 8 });
     for (let i = 0; i < 20; i++) d.write(`${i}\n`);
-    d.flushSync();
+    d.flush();
     expect(s.writes.join('')).toBe(Array.from({ length: 20 }, (_, i) => `${i}\n`).join(''));
   });
 
-  it('flushSync writes what is gathered and asks the sink to write it out', () => {
+  it('flush hands over what is gathered at once and asks the sink to write it out', () => {
     const s = sink();
     const d = new BatchedDestination(s);
     d.write('last words\n');
-    d.flushSync();
+    d.flush();
     expect(s.writes).toEqual(['last words\n']);
-    expect(s.flushSync).toHaveBeenCalledOnce();
+    expect(s.flush).toHaveBeenCalledOnce();
   });
 
   it('flush(callback) hands over and calls back also when the sink has no flush', async () => {

@@ -12,7 +12,6 @@
 export interface LineSink {
   write(chunk: string): unknown;
   flush?(callback?: (error?: Error | null) => void): void;
-  flushSync?(): void;
 }
 
 export interface BatchedDestinationOptions {
@@ -51,12 +50,6 @@ export class BatchedDestination {
     this.#handOver();
     if (this.#sink.flush !== undefined) this.#sink.flush(callback);
     else callback?.();
-  }
-
-  /** Hands the gathered lines over and writes them before returning (at shutdown and exit). */
-  flushSync(): void {
-    this.#handOver();
-    this.#sink.flushSync?.();
   }
 
   #handOver(): void {

@@ -6,14 +6,8 @@ import { FdWriter } from './fd-writer.js';
 class FakeFd implements FdOps {
   readonly written: string[] = [];
   readonly pending: { buffer: Buffer; callback: (error: NodeJS.ErrnoException | null, written: number) => void }[] = [];
-  syncWrites = 0;
   write(_fd: number, buffer: Buffer, callback: (error: NodeJS.ErrnoException | null, written: number) => void): void {
     this.pending.push({ buffer, callback });
-  }
-  writeSync(_fd: number, buffer: Buffer): number {
-    this.syncWrites++;
-    this.written.push(buffer.toString());
-    return buffer.length;
   }
   /** Completes the oldest write: all of it, `n` bytes of it, or with an error code. */
   complete(result: number | 'all' | string = 'all'): void {
@@ -99,16 +93,4 @@ describe('log writer', () => {
     expect(fd.written.join('')).toBe('12345678\nabc\n');
   });
 
-  it('flushSync writes what waits behind a write in flight, without writing that one twice', () => {
-    const fd = new FakeFd();
-    const w = new FdWriter(1, { ops: fd });
-    w.write('first\n');
-    w.write('second\n');
-    w.write('third\n');
-    w.flushSync();
-    expect(fd.written).toEqual(['second\n', 'third\n']);
-    fd.complete();
-    expect(fd.written).toEqual(['second\n', 'third\n', 'first\n']);
-    expect(fd.pending).toHaveLength(0);
-  });
 });

@@ -1,4 +1,4 @@
-import { write as fsWrite, writeSync as fsWriteSync } from 'node:fs';
+import { write as fsWrite } from 'node:fs';
 
 /**
  * Writes batches of log lines to a file descriptor (stdout in a pod): asynchronously, one write
@@ -11,12 +11,10 @@ import { write as fsWrite, writeSync as fsWriteSync } from 'node:fs';
 /** The file system calls used (injectable for tests). */
 export interface FdOps {
   write(fd: number, buffer: Buffer, callback: (error: NodeJS.ErrnoException | null, written: number) => void): void;
-  writeSync(fd: number, buffer: Buffer): number;
 }
 
 const NODE_FS: FdOps = {
   write: (fd, buffer, callback) => fsWrite(fd, buffer, 0, buffer.length, null, callback),
-  writeSync: (fd, buffer) => fsWriteSync(fd, buffer),
 };
 
 export interface FdWriterOptions {
@@ -68,26 +66,6 @@ export class FdWriter {
     return done;
   }
 
-  /**
-   * Writes what waits in the queue before returning (exit handlers). A write already on its way
-   * is not waited for — it lands when the event loop next runs — so use `flush()` when there is time.
-   */
-  flushSync(): void {
-    const from = this.#writing ? 1 : 0;
-    while (this.#queue.length > from) {
-      const buffer = this.#queue[from] as Buffer;
-      try {
-        const written = this.#ops.writeSync(this.#fd, buffer);
-        this.#queued -= written;
-        if (written < buffer.length) this.#queue[from] = buffer.subarray(written);
-        else this.#queue.splice(from, 1);
-      } catch {
-        this.#dropAll(from);
-        return;
-      }
-    }
-  }
-
   #next(): void {
     const buffer = this.#queue[0];
     if (buffer === undefined) {
@@ -104,7 +82,7 @@ export class FdWriter {
           setTimeout(() => this.#next(), this.#retryMs).unref();
           return;
         }
-        this.#dropAll(0);
+        this.#dropAll();
         this.#next();
         return;
       }
@@ -115,8 +93,8 @@ export class FdWriter {
     });
   }
 
-  #dropAll(from: number): void {
-    for (const buffer of this.#queue.splice(from)) {
+  #dropAll(): void {
+    for (const buffer of this.#queue.splice(0)) {
       this.#dropped += countLines(buffer);
       this.#queued -= buffer.length;
     }

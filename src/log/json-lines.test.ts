@@ -62,7 +62,7 @@ describe('JSON lines (the per-review log line)', () => {
       logger.info({ i }, 'pino');
       lines.info({ i }, 'fast');
     }
-    destination.flushSync();
+    destination.flush();
     expect(out.lines.map((l) => `${JSON.parse(l).msg}${JSON.parse(l).i}`)).toEqual(Array.from({ length: 10 }, (_, i) => [`pino${i}`, `fast${i}`]).flat());
   });
 });

@@ -63,13 +63,15 @@ export class JsonLines implements RecordLogger {
   }
 
   writeFields(level: LineLevel, fields: string, msg: string): void {
-    if (!this.isLevelEnabled(level)) return;
-    const body = fields === '' ? '' : `,${fields}`;
-    this.#destination.write(`{"level":${LEVELS[level]},"time":${Date.now()}${this.#bindings}${body},"msg":${JSON.stringify(msg)}}\n`);
+    if (this.isLevelEnabled(level)) this.#line(level, fields, msg);
   }
 
   #write(level: LineLevel, record: object, msg: string): void {
-    if (!this.isLevelEnabled(level)) return;
-    this.writeFields(level, JSON.stringify(record).slice(1, -1), msg);
+    if (this.isLevelEnabled(level)) this.#line(level, JSON.stringify(record).slice(1, -1), msg);
+  }
+
+  #line(level: LineLevel, fields: string, msg: string): void {
+    const body = fields === '' ? '' : `,${fields}`;
+    this.#destination.write(`{"level":${LEVELS[level]},"time":${Date.now()}${this.#bindings}${body},"msg":${JSON.stringify(msg)}}\n`);
   }
 }

@@ -12,8 +12,6 @@ export interface Logging {
   readonly lines: JsonLines;
   /** Resolves once every line logged so far is written (shutdown). */
   flush(): Promise<void>;
-  /** Writes what it can before returning (exit handlers; a write already under way is not waited for). */
-  flushSync(): void;
 }
 
 export interface LoggingOptions {
@@ -32,16 +30,6 @@ export function createLogging(options: LoggingOptions): Logging {
   return {
     logger,
     lines: new JsonLines(logger, destination),
-    flush: () => {
-      destination.flush();
-      return writer.flush();
-    },
-    flushSync: () => {
-      try {
-        destination.flushSync();
-      } catch {
-        // The sink is closed or not open yet: nothing more can be written (never fail a shutdown over logs).
-      }
-    },
+    flush: () => new Promise<void>((resolve) => destination.flush(() => resolve())),
   };
 }

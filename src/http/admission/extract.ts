@@ -119,7 +119,7 @@ function metadataNamespace(object: unknown): string | undefined {
  * subresources; `warn: true` for the subresources, which the configuration should not send).
  */
 export function extractImages(request: AdmissionRequestView): Extraction {
-  const key = request.kind.group === '' ? (request.kind.kind === 'Pod' ? '/Pod' : `/${request.kind.kind}`) : `${request.kind.group}/${request.kind.kind}`;
+  const key = `${request.kind.group}/${request.kind.kind}`;
   const found = POD_SPEC_PATHS.get(key);
   const shown = request.kind.group === '' ? request.kind.kind : `${request.kind.group}/${request.kind.kind}`;
   if (found === undefined) {

@@ -2,30 +2,24 @@
 // of `npm run bench` falls when its handler does N µs of busy work per request, and the same
 // fixed response from a raw Node HTTPS handler without fastify. It shows what the "80% of bare"
 // goal leaves for the work of a review on the machine it runs on.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { admissionReview, pod } from '../src/http/testing/reviews.js';
+import { startChild, type Mode } from './server-process.js';
 
 const body = JSON.stringify(admissionReview(pod({ containers: [['c0', 'r.example/a:v1'], ['c1', 'r.example/b:v1'], ['c2', 'r.example/c:v1']] }, 'bench'), { namespace: 'bench' }));
-const runs: { mode: string; busyUs: number }[] = [{ mode: 'raw', busyUs: 0 }, ...[0, 5, 10, 20].map((busyUs) => ({ mode: 'bare', busyUs }))];
+const runs: { mode: Mode; busyUs: number }[] = [{ mode: 'raw', busyUs: 0 }, ...[0, 5, 10, 20].map((busyUs) => ({ mode: 'bare' as const, busyUs }))];
 let baseline: number | undefined;
 for (const { mode, busyUs } of runs) {
-  const child = spawn('node', ['--import', 'tsx', 'bench/webhook-server.ts', mode], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, BUSY_US: String(busyUs) } });
-  const it = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const cpu = async (): Promise<number> => {
-    child.stdin!.write('cpu\n');
-    return (JSON.parse((await it.next()).value as string) as { cpuMicros: number }).cpuMicros;
-  };
-  const info = JSON.parse((await it.next()).value as string) as { url: string; ca: string };
+  const child = await startChild(mode, { BUSY_US: String(busyUs) });
+  const { info } = child;
   const opts = { url: `${info.url}/validate?timeout=10s`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 32, tlsOptions: { ca: readFileSync(info.ca) } };
   await autocannon({ ...opts, duration: 2 } as autocannon.Options);
-  const before = await cpu();
+  const before = await child.cpu();
   const r = await autocannon({ ...opts, duration: 8 } as autocannon.Options);
-  const perRequest = ((await cpu()) - before) / r.requests.total;
+  const perRequest = ((await child.cpu()) - before) / r.requests.total;
   if (mode === 'bare' && busyUs === 0) baseline = r.requests.average;
   const share = baseline === undefined ? '' : `   ${((100 * r.requests.average) / baseline).toFixed(0)}% of bare`;
   console.log(`${mode === 'raw' ? 'raw Node HTTPS, no fastify' : `bare fastify + ${busyUs} µs of work`}`.padEnd(30), `${r.requests.average.toFixed(0).padStart(6)} req/s   server CPU ${perRequest.toFixed(0)} µs/request${share}`);
-  child.kill();
+  child.process.kill();
 }

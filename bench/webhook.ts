@@ -1,48 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface, type Interface } from 'node:readline';
-import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { admissionReview, pod } from '../src/http/testing/reviews.js';
 import { openLoop, type OpenLoopResult } from './open-loop.js';
-
-interface Child {
-  readonly process: ChildProcess;
-  readonly lines: Interface;
-  readonly info: { url: string; ca: string; images: string[]; fresh: string[] };
-  ask(command: string): Promise<{ total: number; counts: Record<string, number> }>;
-  /** CPU time the server process has used so far, µs. */
-  cpu(): Promise<number>;
-}
-
-async function startChild(mode: 'portcullis' | 'bare' | 'fake', env: Record<string, string> = {}): Promise<Child> {
-  // fd 3: the server's log lines, into a pipe that a process of its own drains, as a container
-  // runtime drains a pod's stdout (not the load generator: that would slow the client instead).
-  const drain = spawn('cat', [], { stdio: ['pipe', 'ignore', 'inherit'] });
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'webhook-server.ts'), mode], {
-    stdio: ['pipe', 'pipe', 'inherit', drain.stdin as NonNullable<typeof drain.stdin>],
-    env: { ...process.env, ...env },
-  });
-  child.once('exit', () => drain.kill());
-  const lines = createInterface({ input: child.stdout! });
-  const iterator = lines[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  const info = JSON.parse(first.value as string);
-  return {
-    process: child,
-    lines,
-    info,
-    ask: async (command) => {
-      child.stdin!.write(`${command}\n`);
-      return JSON.parse((await iterator.next()).value as string);
-    },
-    cpu: async () => {
-      child.stdin!.write('cpu\n');
-      return (JSON.parse((await iterator.next()).value as string) as { cpuMicros: number }).cpuMicros;
-    },
-  };
-}
+import { startChild, type Child } from './server-process.js';
 
 function body(images: readonly string[], namespace = 'bench'): string {
   return JSON.stringify(admissionReview(pod({ containers: images.map((image, i) => [`c${i}`, image] as const) }, namespace), { namespace }));
@@ -100,15 +61,12 @@ export interface WebhookBench {
   readonly burst: { readonly reviews: number; readonly allowed: number; readonly ms: number; readonly registryRequests: number; readonly byKind: Record<string, number> };
 }
 
-function median3(values: readonly number[]): number {
-  return [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] as number;
+/** The middle value when ordered by `by` (rounds: the round with the median throughput). */
+function median<T>(values: readonly T[], by: (v: T) => number): T {
+  return [...values].sort((x, y) => by(x) - by(y))[Math.floor(values.length / 2)] as T;
 }
-
-/** The median of each field over the rounds (throughput: the median round). */
-function median(results: readonly LoadResult[]): LoadResult {
-  const mid = <T>(values: T[], by: (v: T) => number): T => values.sort((x, y) => by(x) - by(y))[Math.floor(values.length / 2)] as T;
-  return mid([...results], (r) => r.rps);
-}
+const byRps = (r: LoadResult): number => r.rps;
+const itself = (x: number): number => x;
 
 /**
  * The webhook under load over HTTPS, next to a bare fastify HTTPS server (same run, same machine).
@@ -169,13 +127,13 @@ export async function benchWebhook(): Promise<WebhookBench> {
     }
     const shares = rounds.map((r) => r.warm.rps / r.bare.rps).sort((x, y) => x - y);
     return {
-      bare: median(rounds.map((r) => r.bare)),
-      httpOnly: median(rounds.map((r) => r.httpOnly)),
-      warm: median(rounds.map((r) => r.warm)),
-      unlogged: median(rounds.map((r) => r.unlogged)),
-      unloggedShare: median3(rounds.map((r) => r.unlogged.rps / r.bare.rps)),
+      bare: median(rounds.map((r) => r.bare), byRps),
+      httpOnly: median(rounds.map((r) => r.httpOnly), byRps),
+      warm: median(rounds.map((r) => r.warm), byRps),
+      unlogged: median(rounds.map((r) => r.unlogged), byRps),
+      unloggedShare: median(rounds.map((r) => r.unlogged.rps / r.bare.rps), itself),
       shares,
-      share: shares[Math.floor(shares.length / 2)] as number,
+      share: median(shares, itself),
       bareLatency: await latencyAt500(bareChild, barePayload),
       latency: await latencyAt500(child, payload),
       coldMs,

@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { NoopMetrics } from '../metrics/index.js';
 import { buildApp, directDispatchOf } from './app.js';
 import type { DirectDispatch } from './direct.js';
-import { FakeVerifier } from './testing/fake-verifier.js';
+import type { ImageVerifier } from '../executor/types.js';
+import { FakeVerifier, verifiedDecision } from './testing/fake-verifier.js';
 import { admissionReview, pod } from './testing/reviews.js';
 
 const T0 = 1_000_000;
 
-function dispatchOf(verifier = new FakeVerifier(), options: { bodyLimit?: number; mutate?: boolean } = {}): DirectDispatch {
+function dispatchOf(verifier: ImageVerifier = new FakeVerifier(), options: { bodyLimit?: number; mutate?: boolean } = {}): DirectDispatch {
   const app = buildApp({ verifier, metrics: new NoopMetrics(), options: { webhookTimeoutMs: 10_000, marginMs: 1_000, ...options }, now: () => T0 });
   const direct = directDispatchOf(app);
   if (direct === undefined) throw new Error('no direct dispatch');
@@ -89,5 +90,51 @@ describe('direct dispatch of the review endpoints', () => {
     const res = await call(dispatchOf(), { method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload });
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('ERR_ADMISSION_INVALID');
+  });
+
+  it('writes the answer after the turn that decided it, and not at all to a client that left meanwhile', async () => {
+    // Decides at once, as the executor does on a warm cache.
+    const direct = dispatchOf({ ready: () => true, decided: (r) => verifiedDecision(r.image), check: async (r) => verifiedDecision(r.image) });
+    const events: string[] = [];
+    const res = await inject(
+      (req, res) => {
+        const writeHead = res.writeHead.bind(res);
+        res.writeHead = ((...args: Parameters<typeof res.writeHead>) => {
+          events.push('written');
+          return writeHead(...args);
+        }) as typeof res.writeHead;
+        direct(req, res);
+        // Runs right after the dispatch's own 'end' listener, in the same turn.
+        req.on('end', () => {
+          events.push('decided');
+          setImmediate(() => events.push('turn over'));
+        });
+      },
+      { method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload: review },
+    );
+    expect(res.statusCode).toBe(200);
+    // Written as decided, the answer would come before this test's own 'end' listener ran.
+    expect(events.slice(0, 2)).toEqual(['decided', 'written']);
+
+    const gone: string[] = [];
+    await new Promise<void>((resolve) => {
+      void inject(
+        (req, res) => {
+          res.on('close', () => gone.push('closed'));
+          const writeHead = res.writeHead.bind(res);
+          res.writeHead = ((...args: Parameters<typeof res.writeHead>) => {
+            gone.push('written');
+            return writeHead(...args);
+          }) as typeof res.writeHead;
+          direct(req, res);
+          req.on('end', () => {
+            res.destroy();
+            setImmediate(() => setImmediate(resolve));
+          });
+        },
+        { method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload: review },
+      ).catch(() => undefined);
+    });
+    expect(gone).not.toContain('written');
   });
 });

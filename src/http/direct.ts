@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReviewAnswer, ReviewEndpoint } from './admission/handler.js';
 import { writeJson } from './context.js';
+import { WriteBatch } from './write-batch.js';
 
 /**
  * The webhook's hot path: `POST /validate` (and `/mutate`) served straight from the HTTPS
@@ -13,7 +14,8 @@ import { writeJson } from './context.js';
  * only reads the body the way fastify would — `application/json` only (415), at most
  * `bodyLimit` bytes (413), JSON (400) — and writes the status and payload the endpoint returns.
  * The body is parsed with plain `JSON.parse`: the review readers take own properties only
- * (`own()`), so a `__proto__` key is an ordinary, ignored key.
+ * (`own()`), so a `__proto__` key is an ordinary, ignored key. Answers are written in batches,
+ * at the end of the event-loop turn that decided them (`WriteBatch`).
  */
 
 export type DirectDispatch = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -27,9 +29,20 @@ class BodyError extends Error {
   }
 }
 
-function write(res: ServerResponse, answer: ReviewAnswer): void {
+/** An answer waiting in the turn's batch. */
+interface Pending {
+  readonly res: ServerResponse;
+  readonly answer: ReviewAnswer;
+}
+
+function writeNow({ res, answer }: Pending): void {
+  // The client may have gone while the answer waited.
   if (res.headersSent || res.destroyed) return;
-  writeJson(res, answer.status, answer.payload);
+  try {
+    writeJson(res, answer.status, answer.payload);
+  } catch {
+    res.destroy(); // a socket that cannot take the answer: nothing else to do for it
+  }
 }
 
 /** `application/json`, with or without parameters (`; charset=utf-8`), in any case. */
@@ -57,6 +70,9 @@ function timeoutOf(url: string, queryAt: number): string | undefined {
 }
 
 export function directDispatch(routes: ReadonlyMap<string, ReviewEndpoint>, bodyLimit: number): DirectDispatch {
+  // Every answer goes out with the others decided in the same event-loop turn (see WriteBatch).
+  const batch = new WriteBatch<Pending>(writeNow);
+  const write = (res: ServerResponse, answer: ReviewAnswer): void => batch.add({ res, answer });
   return (req, res) => {
     if (req.method !== 'POST') return false;
     const url = req.url ?? '';

@@ -2,8 +2,8 @@ import type { WebhookBench } from './webhook.js';
 
 /** Prints the webhook benchmark with its goals. */
 export function printWebhook(w: WebhookBench): void {
-  const line = (name: string, r: { rps: number; p50: number; p99: number; errors: number; non2xx: number; serverCpuMicros: number }) =>
-    `  ${name.padEnd(40)} ${r.rps.toFixed(0).padStart(6)} req/s   server CPU ${r.serverCpuMicros.toFixed(0).padStart(3)} µs/review${r.errors + r.non2xx > 0 ? `   errors ${r.errors}, non-2xx ${r.non2xx}` : ''}`;
+  const line = (name: string, r: { rps: number; p50: number; p99: number; errors: number; non2xx: number; serverCpuMicros: number; switches: number | undefined }) =>
+    `  ${name.padEnd(40)} ${r.rps.toFixed(0).padStart(6)} req/s   server CPU ${r.serverCpuMicros.toFixed(0).padStart(3)} µs/review${r.switches === undefined ? '' : `   ${r.switches.toFixed(2)} context switches/review`}${r.errors + r.non2xx > 0 ? `   errors ${r.errors}, non-2xx ${r.non2xx}` : ''}`;
   const lat = (name: string, r: { sent: number; errors: number; p50: number; p99: number; max: number }) =>
     `  ${name.padEnd(40)} p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   max ${r.max.toFixed(2)} ms   (${r.sent} reviews${r.errors > 0 ? `, ${r.errors} errors` : ''})`;
   console.log('Webhook over HTTPS (AdmissionReview of a pod with three signed images; load generator in another process)');

@@ -4,14 +4,16 @@
  * `portcullis serve` (logging at info level, as in production, into fd 3: a pipe that a separate
  * process drains). Mode `bare`: a fastify HTTPS server answering a fixed AdmissionReview response
  * (the baseline).
- * Mode `fake`: Portcullis's HTTP stack with an instant verifier. Modes `raw` and `bare` with
- * BUSY_US: diagnostics for bench/calibrate.ts.
+ * Mode `fake`: Portcullis's HTTP stack with an instant verifier. Modes `raw` (with
+ * BATCH_WRITES=1: answers written per event-loop turn) and `bare` with BUSY_US: diagnostics for
+ * bench/calibrate.ts.
  * The Portcullis server runs the compiled code in dist/ (what ships; `npm run bench` builds it):
  * tsx's on-the-fly transform adds a naming helper to every closure, which is not what production runs.
  * Protocol: prints one JSON line `{url, ca, images, fresh}` when ready; answers `stats` and
  * `reset` lines on stdin with a JSON line of registry request counts, `cpu` with the CPU time used.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +26,7 @@ import type * as HttpModule from '../src/http/index.js';
 import { ensureDevCertificate } from '../src/http/index.js';
 import type * as LogModule from '../src/log/index.js';
 import type * as MetricsModule from '../src/metrics/index.js';
+import type * as WriteBatchModule from '../src/http/write-batch.js';
 import { RegistryClient } from '../src/registry/index.js';
 import { ConfigDir, cli } from '../test/helpers/cli.js';
 import { ReferrersRegistry } from '../test/helpers/registry/referrers-registry.js';
@@ -65,13 +68,20 @@ if (mode === 'fake') {
   console.log(JSON.stringify({ url: server.url, ca: dev.caFile, images: [], fresh: [] }));
 } else if (mode === 'raw') {
   const fixed = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
+  const send = (res: ServerResponse): void => {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(fixed) });
+    res.end(fixed);
+  };
+  // BATCH_WRITES=1: answers written per event-loop turn, as Portcullis writes them.
+  const { WriteBatch } = await shipped<typeof WriteBatchModule>('http/write-batch.js');
+  const batch = process.env.BATCH_WRITES === '1' ? new WriteBatch<ServerResponse>(send) : undefined;
   const server = createServer({ cert: readFileSync(dev.certFile), key: readFileSync(dev.keyFile), minVersion: 'TLSv1.3' }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(fixed) });
-      res.end(fixed);
+      if (batch === undefined) send(res);
+      else batch.add(res);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

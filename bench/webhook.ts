@@ -17,6 +17,18 @@ interface LoadResult {
   readonly non2xx: number;
   /** Server CPU time (all threads, user + system) per answered request, µs. */
   readonly serverCpuMicros: number;
+  /** Context switches on the whole machine per answered request (Linux; undefined elsewhere). */
+  readonly switches: number | undefined;
+}
+
+/** The machine's context switches so far (`ctxt` of /proc/stat), or undefined off Linux. */
+function contextSwitches(): number | undefined {
+  try {
+    const match = /^ctxt (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+    return match === null ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Closed-loop throughput with autocannon (32 connections), and what each request cost the server in CPU. */
@@ -32,10 +44,13 @@ async function load(child: Child, payload: string, opts: { connections: number; 
   // Steady state: the same load for 2 s first (JIT, connection set-up), then the measured run.
   await autocannon({ ...options, duration: 2 } as autocannon.Options);
   const before = await child.cpu();
+  const switchesBefore = contextSwitches();
   const result = await autocannon({ ...options, duration: opts.durationS } as autocannon.Options);
+  const switchesAfter = contextSwitches();
   const used = (await child.cpu()) - before;
-  const answered = result.requests.total;
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx, serverCpuMicros: used / Math.max(1, answered) };
+  const answered = Math.max(1, result.requests.total);
+  const switches = switchesBefore === undefined || switchesAfter === undefined ? undefined : (switchesAfter - switchesBefore) / answered;
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx, serverCpuMicros: used / answered, switches };
 }
 
 /** Latency at 500 reviews/s: evenly spread, and in bursts of 16 (as a rollout's ReplicaSet sends them). */

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { inject, type InjectOptions } from 'light-my-request';
 import { describe, expect, it } from 'vitest';
 import { NoopMetrics } from '../metrics/index.js';
@@ -21,6 +22,15 @@ function call(direct: DirectDispatch, options: InjectOptions) {
   return inject((req, res) => {
     if (!direct(req, res)) res.writeHead(599).end('not taken');
   }, options);
+}
+
+/** Adds 'written' to `events` when the answer's head is written. */
+function noteWrites(res: ServerResponse, events: string[]): void {
+  const writeHead = res.writeHead.bind(res);
+  res.writeHead = ((...args: Parameters<typeof res.writeHead>) => {
+    events.push('written');
+    return writeHead(...args);
+  }) as typeof res.writeHead;
 }
 
 const review = JSON.stringify(admissionReview(pod({ containers: [['a', 'r/a:1']] }), { uid: 'direct-1' }));
@@ -98,11 +108,7 @@ describe('direct dispatch of the review endpoints', () => {
     const events: string[] = [];
     const res = await inject(
       (req, res) => {
-        const writeHead = res.writeHead.bind(res);
-        res.writeHead = ((...args: Parameters<typeof res.writeHead>) => {
-          events.push('written');
-          return writeHead(...args);
-        }) as typeof res.writeHead;
+        noteWrites(res, events);
         direct(req, res);
         // Runs right after the dispatch's own 'end' listener, in the same turn.
         req.on('end', () => {
@@ -121,11 +127,7 @@ describe('direct dispatch of the review endpoints', () => {
       void inject(
         (req, res) => {
           res.on('close', () => gone.push('closed'));
-          const writeHead = res.writeHead.bind(res);
-          res.writeHead = ((...args: Parameters<typeof res.writeHead>) => {
-            gone.push('written');
-            return writeHead(...args);
-          }) as typeof res.writeHead;
+          noteWrites(res, gone);
           direct(req, res);
           req.on('end', () => {
             res.destroy();

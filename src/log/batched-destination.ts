@@ -3,8 +3,9 @@
  * when `maxBatchBytes` have gathered, or `flushIntervalMs` after the first line of a batch.
  *
  * Why: a write to the descriptor costs an encoding pass, bookkeeping and a system call, and the
- * webhook writes a line per review; batching makes that once per ~90 lines under load. Why a timer too: at low traffic a line must not wait for the batch to fill
- * (`kubectl logs` should show a review within a fraction of a second). Order is kept because
+ * webhook writes a line per review; batching makes that once per ~90 lines under load. Why a
+ * timer too: at low traffic a line must not wait for the batch to fill (`kubectl logs` should
+ * show a review within a fraction of a second). Order is kept because
  * every line — pino's and the review lines — goes through the same buffer.
  */
 

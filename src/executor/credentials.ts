@@ -72,11 +72,6 @@ export function chooseRequestCredential(host: string, requestCredentials: readon
   return undefined;
 }
 
-/** chooseCredential without defaults: answered without waiting. */
-export function chooseCredentialWithoutDefaults(host: string, requestCredentials: readonly RequestCredentials[]): ChosenCredential {
-  return chooseRequestCredential(host, requestCredentials) ?? ANONYMOUS;
-}
-
 /** Picks the credential for one registry host. */
 export async function chooseCredential(
   host: string,

@@ -312,7 +312,7 @@ export class Executor implements ImageVerifier {
       digest === undefined ? { image, verdicts, warnings } : { image, digest, pinned: `${ref.name}@${digest}`, verdicts, warnings };
     if (denying !== undefined) return { ...base, allowed: false, reason: denying.map(describeVerdict).join('; and ') };
     if (undecided.length > 0) return this.#undecided(base, undecided[0] as PortcullisError);
-    return digest === undefined ? { image, verdicts, warnings, allowed: true } : { image, digest, pinned: base.pinned as string, verdicts, warnings, allowed: true };
+    return { ...base, allowed: true };
   }
 
   /** No verdict could be reached: the failure policy decides, and the decision says so. */

@@ -4,9 +4,8 @@
 // one and per event-loop turn (as Portcullis writes them). It shows what the "80% of bare" goal
 // leaves for the work of a review on the machine it runs on, and what batching the writes is
 // worth by itself.
-import { readFileSync } from 'node:fs';
-import autocannon from 'autocannon';
 import { admissionReview, pod } from '../src/http/testing/reviews.js';
+import { load } from './load.js';
 import { startChild, type Mode } from './server-process.js';
 
 const body = JSON.stringify(admissionReview(pod({ containers: [['c0', 'r.example/a:v1'], ['c1', 'r.example/b:v1'], ['c2', 'r.example/c:v1']] }, 'bench'), { namespace: 'bench' }));
@@ -19,15 +18,10 @@ const runs: { mode: Mode; busyUs: number; batch?: true }[] = [
 let baseline: number | undefined;
 for (const { mode, busyUs, batch } of runs) {
   const child = await startChild(mode, { BUSY_US: String(busyUs), ...(batch ? { BATCH_WRITES: '1' } : {}) });
-  const { info } = child;
-  const opts = { url: `${info.url}/validate?timeout=10s`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 32, tlsOptions: { ca: readFileSync(info.ca) } };
-  await autocannon({ ...opts, duration: 2 } as autocannon.Options);
-  const before = await child.cpu();
-  const r = await autocannon({ ...opts, duration: 8 } as autocannon.Options);
-  const perRequest = ((await child.cpu()) - before) / r.requests.total;
-  if (mode === 'bare' && busyUs === 0) baseline = r.requests.average;
-  const share = baseline === undefined ? '' : `   ${((100 * r.requests.average) / baseline).toFixed(0)}% of bare`;
+  const r = await load(child, body, { connections: 32, durationS: 8 });
+  if (mode === 'bare' && busyUs === 0) baseline = r.rps;
+  const share = baseline === undefined ? '' : `   ${((100 * r.rps) / baseline).toFixed(0)}% of bare`;
   const name = mode === 'raw' ? `raw Node HTTPS${batch ? ', batched writes' : ''}` : `bare fastify + ${busyUs} µs of work`;
-  console.log(name.padEnd(32), `${r.requests.average.toFixed(0).padStart(6)} req/s   server CPU ${perRequest.toFixed(0)} µs/request${share}`);
+  console.log(name.padEnd(32), `${r.rps.toFixed(0).padStart(6)} req/s   server CPU ${r.serverCpuMicros.toFixed(0)} µs/request${share}`);
   child.process.kill();
 }

@@ -11,6 +11,7 @@ import { operationError, printable, startOperation, type Operation } from './ope
 import { filterReferrers, nextLink, referrersIndex, referrersTag } from './referrers.js';
 import { discard, header, Transport, type HttpRequest, type HttpResponse, type RequestBody, type TransportOptions } from './transport.js';
 import { uploadBlob, type UploadOptions } from './upload.js';
+import { parseStrictJson } from '../util/strict-json.js';
 
 /**
  * A client for OCI distribution registries, in layers: transport (pools, TLS, deadline,
@@ -522,9 +523,9 @@ export class RegistryClient {
       const bytes = await readCapped(op, response, this.#maxManifestBytes, 'tag list');
       let doc: unknown;
       try {
-        doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+        doc = parseStrictJson(bytes, { maxBytes: this.#maxManifestBytes, what: 'tag list' });
       } catch (cause) {
-        throw operationError(op, 'ERR_REGISTRY_RESPONSE', 'tag list is not JSON', cause);
+        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `tag list is not JSON: ${(cause as Error).message}`, cause);
       }
       const tags = (doc as { tags?: unknown } | null)?.tags;
       if (tags !== null && tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))) {

@@ -1,6 +1,7 @@
 import { OciLayout, layoutSignatureSource, parseLayoutReference } from '../layout/index.js';
 import type { ArtifactTarget, Descriptor } from '../oci/descriptor.js';
-import { parseReference } from '../reference/index.js';
+import { PortcullisError } from '../errors/index.js';
+import { canonicalScope, parseReference } from '../reference/index.js';
 import type { SignatureSource } from '../verify/index.js';
 import type { CliIo } from './io.js';
 import { openRegistryClient, type RegistryCliOptions } from './registry-options.js';
@@ -9,6 +10,8 @@ import { openRegistryClient, type RegistryCliOptions } from './registry-options.
 export interface Target {
   /** The reference as the user gave it. */
   readonly reference: string;
+  /** The reference as read: canonical registry, Docker Hub folded (registry targets only). */
+  readonly canonical?: string;
   /** `registry/repository`, the trust policy scope ('' for a layout without --scope). */
   readonly repository: string;
   readonly artifact: ArtifactTarget;
@@ -25,7 +28,16 @@ export interface TargetOptions extends RegistryCliOptions {
 /** Descriptor lookups: `always`, or not for a digest-only registry reference (verify: one round trip less). */
 export type ResolveMode = 'always' | 'unless-digest';
 
+/** `--scope` in the canonical spelling the trust policy's scopes have (src/reference). */
+function scopeOption(scope: string | undefined): string | undefined {
+  if (scope === undefined) return undefined;
+  const canonical = canonicalScope(scope);
+  if ('error' in canonical) throw new PortcullisError('ERR_REF_AMBIGUOUS', `--scope: ${canonical.error}`);
+  return canonical.value;
+}
+
 export async function openTarget(reference: string, opts: TargetOptions, io: CliIo, mode: ResolveMode = 'always'): Promise<Target> {
+  const scope = scopeOption(opts.scope);
   if (opts.ociLayout === true) {
     const ref = parseLayoutReference(reference);
     const layout = await OciLayout.open(ref.dir);
@@ -33,7 +45,7 @@ export async function openTarget(reference: string, opts: TargetOptions, io: Cli
     return {
       reference,
       // notation selects the statement for a layout by --scope; without one only a `*` statement applies.
-      repository: opts.scope ?? '',
+      repository: scope ?? '',
       artifact,
       source: layoutSignatureSource(layout),
       listReferrers: (subject, artifactType) => layout.listReferrers(subject, artifactType),
@@ -49,7 +61,8 @@ export async function openTarget(reference: string, opts: TargetOptions, io: Cli
     const repo = { registry: ref.registry, repository: ref.repository };
     return {
       reference,
-      repository: opts.scope ?? `${ref.registry}/${ref.repository}`,
+      canonical: ref.reference,
+      repository: scope ?? `${ref.registry}/${ref.repository}`,
       artifact,
       source: client.signatureSource(repo),
       listReferrers: (subject, artifactType) => client.listReferrers(repo, subject, artifactType === undefined ? {} : { artifactType }),

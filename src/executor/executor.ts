@@ -282,13 +282,13 @@ export class Executor implements ImageVerifier {
   }
 
   #unmatched(image: string, ref: ImageReference, namespace: string, documentCount: number): ImageDecision {
-    if (!this.#o.denyUnmatchedNamespaces) return { image, allowed: true, verdicts: [], warnings: [] };
+    if (!this.#o.denyUnmatchedNamespaces) return { image, ...(ref.reference === image ? {} : { canonical: ref.reference }), allowed: true, verdicts: [], warnings: [] };
     const ns = JSON.stringify(namespace);
     const reason =
       documentCount === 0
         ? `no trust policy covers namespace ${ns}, and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NOT_FOUND]`
         : `none of the ${documentCount} trust policies covering namespace ${ns} has a statement for ${ref.name} (registryScopes), and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NO_MATCH]`;
-    return { image, allowed: false, verdicts: [], warnings: [], reason };
+    return { image, ...(ref.reference === image ? {} : { canonical: ref.reference }), allowed: false, verdicts: [], warnings: [], reason };
   }
 
   #combine(image: string, ref: ImageReference, digest: string | undefined, outcomes: readonly Outcome[], blocking: readonly PolicyVerdict[]): ImageDecision {
@@ -308,8 +308,14 @@ export class Executor implements ImageVerifier {
         if (v.enforcementAction !== 'dryrun') for (const w of v.warnings) warnings.push(w);
       } else if (v.enforcementAction === 'deny') (denying ??= []).push(v);
     }
-    const base: Omit<ImageDecision, 'allowed'> =
-      digest === undefined ? { image, verdicts, warnings } : { image, digest, pinned: `${ref.name}@${digest}`, verdicts, warnings };
+    const canonical = ref.reference === image ? undefined : ref.reference;
+    const base: Omit<ImageDecision, 'allowed'> = {
+      image,
+      ...(canonical === undefined ? {} : { canonical }),
+      ...(digest === undefined ? {} : { digest, pinned: `${ref.name}@${digest}` }),
+      verdicts,
+      warnings,
+    };
     if (denying !== undefined) return { ...base, allowed: false, reason: denying.map(describeVerdict).join('; and ') };
     if (undecided.length > 0) return this.#undecided(base, undecided[0] as PortcullisError);
     return { ...base, allowed: true };

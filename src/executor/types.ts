@@ -51,6 +51,12 @@ export interface PolicyVerdict {
 
 export interface ImageDecision {
   readonly image: string;
+  /**
+   * The reference as Portcullis reads it — registry in its canonical spelling, Docker Hub names
+   * and `library/` folded (src/reference) — when that differs from `image`. Policies were chosen
+   * and caches keyed by this form.
+   */
+  readonly canonical?: string;
   /** The resolved digest, when resolution succeeded. */
   readonly digest?: string;
   /** `registry/repository@digest`, for the mutating webhook. */

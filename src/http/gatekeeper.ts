@@ -50,6 +50,8 @@ export interface VerifyReport {
   /** Every applicable policy verified the image (false when admitted by warn mode, no policy, or the failure policy). */
   readonly verified: boolean;
   readonly image: string;
+  /** The reference as Portcullis read it (canonical registry, Docker Hub folded), when it differs from `image`. */
+  readonly canonical?: string;
   readonly namespace: string;
   readonly digest?: string;
   /** The executor's verdicts, without their per-verdict warnings. */
@@ -120,6 +122,7 @@ function report(image: string, namespace: string, d: ImageDecision): VerifyRepor
     allowed: d.allowed,
     verified: isVerified(d),
     image,
+    ...(d.canonical === undefined ? {} : { canonical: d.canonical }),
     namespace,
     ...(d.digest === undefined ? {} : { digest: d.digest }),
     verdicts: d.verdicts.map((v) => ({

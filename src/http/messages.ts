@@ -22,8 +22,11 @@ function quote(s: string): string {
   return JSON.stringify(s.length > 300 ? `${s.slice(0, 300)}…` : s);
 }
 
+/** ` (read as <canonical>, <digest>)`: the reference as Portcullis read it, when it differs from the written one, and the digest. */
 function digestPart(decision: ImageDecision): string {
-  return decision.digest === undefined ? '' : ` (${decision.digest})`;
+  const canonical = decision.canonical === undefined ? undefined : `read as ${decision.canonical}`;
+  if (decision.digest === undefined) return canonical === undefined ? '' : ` (${canonical})`;
+  return canonical === undefined ? ` (${decision.digest})` : ` (${canonical}, ${decision.digest})`;
 }
 
 function codePart(code: string | null | undefined): string {

@@ -66,7 +66,7 @@ async function verifyTarget(
     { reference, repository, artifact, ...(userMetadata === undefined ? {} : { userMetadata }) },
     { policy, trustStores, source: target.source, at: io.now(), maxSignatureAttempts: max, certificateCache: cache, revocation: revocationChecker(opts.revocation, cache) },
   );
-  const report = toReport(result);
+  const report = toReport(result, target.canonical);
   if (format === 'json') io.stdout(`${JSON.stringify(report, null, 2)}\n`);
   else if (report.verified) io.stdout(humanReport(report));
   else io.stderr(humanReport(report));

@@ -270,6 +270,73 @@ describe('verdicts', () => {
   });
 });
 
+/**
+ * Docker Hub's names and the implicit `library/`, folded as the container runtime folds them:
+ * every spelling of docker.io/library/nginx is decided by the statement scoped to it, never by
+ * the `*` skip fallback. A stand-in registry answers (this suite has no Docker Hub) and records
+ * what was asked, so the test also shows that one canonical name keys the registry calls.
+ */
+describe('canonical references (Docker Hub)', () => {
+  const digest = `sha256:${'1'.repeat(64)}`;
+  const asked: string[] = [];
+  const hub = {
+    resolve: async (ref: { registry: string; repository: string; tag?: string; digest?: string }) => {
+      asked.push(`${ref.registry}/${ref.repository}`);
+      return { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: ref.digest ?? digest, size: 517 };
+    },
+    listReferrers: async (repo: { registry: string; repository: string }) => {
+      asked.push(`${repo.registry}/${repo.repository}`);
+      return [];
+    },
+  } as unknown as RegistryClient;
+  const resources = (): unknown[] => [
+    namespace('secured', { enforce: 'true' }),
+    clusterStore('acme', acmePem),
+    clusterPolicy('scoped', {
+      namespaceSelector: { matchLabels: { enforce: 'true' } },
+      version: '1.0',
+      trustPolicies: [
+        { name: 'ours', registryScopes: ['docker.io/nginx'], signatureVerification: { level: 'strict' }, trustStores: ['ca:acme'], trustedIdentities: ['*'] },
+        { name: 'others', registryScopes: ['*'], signatureVerification: { level: 'skip' } },
+      ],
+    }),
+  ];
+
+  it.each([
+    'nginx',
+    'nginx:latest',
+    'library/nginx',
+    'docker.io/nginx',
+    'docker.io/library/nginx',
+    'index.docker.io/nginx',
+    'index.docker.io/library/nginx:latest',
+    'registry-1.docker.io/library/nginx',
+    'DOCKER.IO/library/nginx',
+    'Index.Docker.IO/library/nginx',
+    `nginx@${digest}`,
+  ])('%s is decided by the statement scoped to docker.io/library/nginx', async (written) => {
+    asked.length = 0;
+    const d = await executor({ registry: hub }, resources()).check(req(written));
+    expect(d.allowed).toBe(false);
+    expect(d.verdicts[0]).toMatchObject({ statement: 'ours', code: 'ERR_NO_SIGNATURE' });
+    expect(d.canonical).toMatch(/^docker\.io\/library\/nginx[:@]/);
+    expect(new Set(asked)).toEqual(new Set(['docker.io/library/nginx']));
+  });
+
+  it.each(['registry-1.docker.io/nginx', 'DOCKER.IO/nginx'])('%s, which the runtime may read as docker.io/nginx, is refused without a registry request', async (written) => {
+    asked.length = 0;
+    const d = await executor({ registry: hub }, resources()).check(req(written));
+    expect(d.allowed).toBe(false);
+    expect(d.reason).toContain('[ERR_REF_AMBIGUOUS]');
+    expect(d.reason).toContain('docker.io/library/nginx');
+    expect(asked).toEqual([]);
+  });
+
+  it('a skip statement still admits other repositories (the fallback is real)', async () => {
+    expect((await executor({ registry: hub }, resources()).check(req('docker.io/library/busybox'))).allowed).toBe(true);
+  });
+});
+
 describe('caches and single flight', () => {
   it('a second check is served from the caches: no registry request', async () => {
     const img = await image();

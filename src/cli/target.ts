@@ -25,9 +25,6 @@ export interface TargetOptions extends RegistryCliOptions {
   readonly scope?: string;
 }
 
-/** Descriptor lookups: `always`, or not for a digest-only registry reference (verify: one round trip less). */
-export type ResolveMode = 'always' | 'unless-digest';
-
 /** `--scope` in the canonical spelling the trust policy's scopes have (src/reference). */
 function scopeOption(scope: string | undefined): string | undefined {
   if (scope === undefined) return undefined;
@@ -36,7 +33,7 @@ function scopeOption(scope: string | undefined): string | undefined {
   return canonical.value;
 }
 
-export async function openTarget(reference: string, opts: TargetOptions, io: CliIo, mode: ResolveMode = 'always'): Promise<Target> {
+export async function openTarget(reference: string, opts: TargetOptions, io: CliIo): Promise<Target> {
   const scope = scopeOption(opts.scope);
   if (opts.ociLayout === true) {
     const ref = parseLayoutReference(reference);
@@ -55,9 +52,9 @@ export async function openTarget(reference: string, opts: TargetOptions, io: Cli
   const ref = parseReference(reference);
   const client = await openRegistryClient(opts, [ref], io);
   try {
-    // A digest fixes the content: verification can match the signed payload on it alone, so a
-    // digest-pinned verify costs referrers + signature manifest + envelope and nothing more.
-    const artifact: ArtifactTarget = mode === 'unless-digest' && ref.digest !== undefined && ref.tag === undefined ? { digest: ref.digest } : await client.resolve(ref);
+    // A digest is resolved too (one manifest HEAD): the signed payload's media type and size are
+    // compared with what the registry holds for it, exactly as for a tag.
+    const artifact: ArtifactTarget = await client.resolve(ref);
     const repo = { registry: ref.registry, repository: ref.repository };
     return {
       reference,

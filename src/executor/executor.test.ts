@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigDir, cli } from '../../test/helpers/cli.js';
 import { freePort } from '../../test/helpers/registry/free-port.js';
 import { ReferrersRegistry } from '../../test/helpers/registry/referrers-registry.js';
-import { pushImage } from '../../test/helpers/registry/seed.js';
+import { pushCraftedSignature, pushImage } from '../../test/helpers/registry/seed.js';
 import { PromMetrics } from '../metrics/index.js';
 import { API_VERSION, buildSnapshot, type PolicySnapshot } from '../policyset/index.js';
 import { RegistryClient } from '../registry/index.js';
@@ -139,12 +139,36 @@ describe('verdicts', () => {
     expect(d.warnings).toEqual([]);
   });
 
-  it('verifies a digest-pinned image without resolving it', async () => {
+  it('resolves a digest-pinned image with one HEAD (its media type and size), cached by digest', async () => {
     const img = await image();
+    const e = executor();
+    const pinned = `${registry.host}/${img.repo}@${img.digest}`;
     registry.resetLog();
-    const d = await executor().check(req(`${registry.host}/${img.repo}@${img.digest}`));
+    const d = await e.check(req(pinned));
     expect(d.allowed).toBe(true);
-    expect(registry.log.filter((l) => l.method === 'HEAD')).toEqual([]);
+    expect(registry.log.filter((l) => l.method === 'HEAD').map((l) => l.path)).toEqual([`/v2/${img.repo}/manifests/${img.digest}`]);
+    // Warm: the verdict and the digest's descriptor are cached; decided() answers, nothing is asked.
+    registry.resetLog();
+    expect(e.decided(req(pinned))).toMatchObject({ allowed: true, digest: img.digest });
+    expect((await e.check(req(`${registry.host}/${img.repo}:v1@${img.digest}`))).allowed).toBe(true);
+    expect(registry.log).toEqual([]);
+  });
+
+  // The spec's payload match is media type, digest and size: a digest-pinned reference once
+  // skipped the first and the last, and this signature (right digest, an index media type,
+  // size 999) verified through `repo@sha256:…` while it failed through the tag.
+  it('denies a digest-pinned image whose signed payload names another media type or size', async () => {
+    const img = await image(null);
+    const subject = await client.resolve({ registry: registry.host, repository: img.repo, digest: img.digest });
+    const payload = new TextEncoder().encode(JSON.stringify({ targetArtifact: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: img.digest, size: 999 } }));
+    const key = readFileSync(join(signer.path, 'localkeys/acme.key'), 'utf8');
+    await pushCraftedSignature(client, { registry: registry.host, repository: img.repo }, subject, { keyPem: key, certPem: acmePem }, payload);
+    for (const ref of [`${registry.host}/${img.repo}@${img.digest}`, img.ref]) {
+      const d = await executor().check(req(ref));
+      expect(d.allowed, ref).toBe(false);
+      expect(d.verdicts[0]).toMatchObject({ failedCheck: 'integrity', code: 'ERR_PAYLOAD_MISMATCH' });
+      expect(d.reason).toContain('999 bytes');
+    }
   });
 
   it('denies an unsigned image with an actionable reason', async () => {

@@ -248,18 +248,18 @@ describe('artifact verification workflow', () => {
       expect(result.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
     });
 
-    it('matches a digest-only target on the digest, and still rejects a signature over another digest', async () => {
+    // The spec requires media type, digest and size to match; the right digest alone is not enough.
+    it.each([
+      ['another media type', { mediaType: 'application/vnd.oci.image.index.v1+json' }],
+      ['another size', { size: 999 }],
+    ])('rejects a payload naming the right digest with %s', async (_, change) => {
       const source = new MemorySignatureSource();
-      const { envelope, mediaType } = sign(main);
+      const payload = new TextEncoder().encode(JSON.stringify({ targetArtifact: { ...artifact.descriptor, ...change } }));
+      const { envelope, mediaType } = sign(main, { payloadOverride: payload });
       source.addSignature(artifact.descriptor, envelope, mediaType);
-      const run = (digest: string) =>
-        verifyArtifact(
-          { reference: `registry.test/app@${digest}`, repository: 'registry.test/app', artifact: { digest } },
-          { policy: policy({}), trustStores: stores({ 'ca:test': [main.root.certDer] }), source, at: new Date() },
-        );
-      expect((await run(artifact.descriptor.digest)).verified).toBe(true);
-      const other = await run(makeArtifact('other').descriptor.digest);
-      expect(other.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
+      const result = await verify(source, { trust: { 'ca:test': [main.root.certDer] } });
+      expect(result).toMatchObject({ verified: false, failedCheck: 'integrity' });
+      expect(result.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
     });
 
     // Go's encoding/json (notation's reader) matches member names case-insensitively and lets the

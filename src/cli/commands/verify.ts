@@ -35,7 +35,7 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
     throw new PortcullisError('ERR_INPUT_INVALID', `--revocation must be online or offline, got "${opts.revocation}"`);
   }
   const { policy } = await loadTrustPolicyFile(opts.configDir);
-  const target = await openTarget(reference, opts, io, 'unless-digest');
+  const target = await openTarget(reference, opts, io);
   try {
     return await verifyTarget(
       target,

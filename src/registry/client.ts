@@ -16,9 +16,10 @@ import { parseStrictJson } from '../util/strict-json.js';
 /**
  * A client for OCI distribution registries, in layers: transport (pools, TLS, deadline,
  * retries, redirects) ← auth (challenges, tokens) ← repository operations (this class).
- * Built for the admission round-trip budget: verifying a digest-pinned image costs three
- * requests once auth is settled (referrers, signature manifest, envelope blob), a tag one more
- * (a HEAD). Nothing on the read path issues a HEAD before a GET or checks a blob exists.
+ * Built for the admission round-trip budget: verifying an image costs four requests once auth
+ * is settled (the manifest HEAD for its descriptor, referrers, signature manifest, envelope
+ * blob); a digest's HEAD answer is kept, so a repeat of a digest-pinned image costs three.
+ * Nothing on the read path issues a HEAD before a GET or checks a blob exists.
  */
 
 export interface RegistryClientOptions extends TransportOptions {

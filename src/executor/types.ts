@@ -43,6 +43,8 @@ export interface PolicyVerdict {
   readonly verified: boolean;
   /** The trust policy statement that applied. */
   readonly statement?: string;
+  /** The statement's level is `skip`: admitted without looking at signatures (so nothing was verified). */
+  readonly skipped?: true;
   readonly failedCheck: string | null;
   readonly code: string | null;
   readonly message: string;

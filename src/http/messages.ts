@@ -39,9 +39,12 @@ function verdictCause(v: PolicyVerdict): string {
   return `${v.policy}${statement}: ${check} — ${v.message}${codePart(v.code)}`;
 }
 
-/** Whether the image was positively verified by every applicable policy (the only case to pin). */
+/**
+ * Whether the image was positively verified: every applicable policy admitted it and at least
+ * one checked its signature (a `skip` statement admits without checking). The only case to pin.
+ */
 export function isVerified(decision: ImageDecision): boolean {
-  return decision.allowed && decision.error === undefined && decision.verdicts.length > 0 && decision.verdicts.every((v) => v.verified);
+  return decision.allowed && decision.error === undefined && decision.verdicts.every((v) => v.verified) && decision.verdicts.some((v) => v.skipped !== true);
 }
 
 /** One line saying why the image is denied. Call only for `allowed: false`. */

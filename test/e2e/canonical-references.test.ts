@@ -30,6 +30,7 @@ describe('every spelling of a repository is decided by the statement scoped to i
   /** [written, canonical] */
   let spellings: [string, string][];
   let ambiguous: string[];
+  let signedDigest: string;
 
   beforeAll(async () => {
     registry = await ReferrersRegistry.start();
@@ -37,6 +38,7 @@ describe('every spelling of a repository is decided by the statement scoped to i
     const client = new RegistryClient();
     await pushImage(client, { registry: registry.host, repository: 'test-repo' }, 'unsigned');
     await pushImage(client, { registry: registry.host, repository: 'elsewhere' }, 'unsigned');
+    signedDigest = (await pushImage(client, { registry: registry.host, repository: 'test-repo' }, 'signed')).digest;
     await client.close();
     const localhost = `localhost:${port}/test-repo:unsigned`;
     const loopback = `127.0.0.1:${port}/test-repo:unsigned`;
@@ -55,6 +57,7 @@ describe('every spelling of a repository is decided by the statement scoped to i
 
     expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', 'acme'])).status).toBe(0);
     const pem = readFileSync(join(signer.path, 'localkeys', 'acme.crt'), 'utf8');
+    expect((await cli(['sign', '--config-dir', signer.path, `${registry.host}/test-repo:signed`])).status).toBe(0);
     const statements = [
       // The scopes as a user might write them: canonicalised when the policy is read.
       { name: 'ours', registryScopes: [`LOCALHOST:0${port}/test-repo`, `127.0.0.1:${port}/test-repo`], signatureVerification: { level: 'strict' }, trustStores: ['ca:acme'], trustedIdentities: ['*'] },
@@ -161,6 +164,24 @@ describe('every spelling of a repository is decided by the statement scoped to i
       expect(r.status, written).toBe(1);
       expect(r.json()).toMatchObject({ verified: false, code: 'ERR_NO_SIGNATURE', policy: 'ours', ...(written === canonical ? {} : { canonical }) });
     }
+  });
+
+  // /mutate pins what was verified to the name it was verified under; an image admitted by a
+  // `skip` statement was not verified, so it is left as written.
+  it('/mutate and the provider pin a verified image to its canonical name, and leave a skipped one as written', async () => {
+    const written = `LOCALHOST:0${port}/test-repo:signed`;
+    const pinned = `localhost:${port}/test-repo@${signedDigest}`;
+    const verified = await review('/mutate', written);
+    expect(verified.allowed).toBe(true);
+    expect(JSON.parse(Buffer.from(verified.patch as string, 'base64').toString('utf8'))).toEqual([{ op: 'replace', path: '/spec/containers/0/image', value: pinned }]);
+    expect((await provider('mutate', written))[0]).toEqual({ key: `[covered]${written}`, value: pinned });
+
+    const skipped = `127.0.0.1:${port}/elsewhere:unsigned`;
+    const left = await review('/mutate', skipped);
+    expect(left.allowed).toBe(true);
+    expect(left.patch).toBeUndefined();
+    expect((await provider('mutate', skipped))[0]).toEqual({ key: `[covered]${skipped}`, value: skipped });
+    expect((await provider('verify', skipped))[0]?.value).toMatchObject({ allowed: true, verified: false });
   });
 
   it('refuses numeric spellings that resolvers read differently, everywhere (ERR_REF_AMBIGUOUS)', async () => {

@@ -440,6 +440,21 @@ describe('caches and single flight', () => {
     expect((await e.check(req(img.ref))).allowed).toBe(true);
   });
 
+  // The window in which a moved tag is still judged by its old digest is the tag TTL; 0 closes it.
+  it('with a tag TTL of 0 a re-pointed tag is resolved again by the very next check', async () => {
+    const now = Date.now();
+    const first = await image();
+    const e = executor({ now: () => now, tagCacheTtlMs: 0 });
+    const check = (): Promise<ImageDecision> => e.check({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
+    expect((await check()).digest).toBe(first.digest);
+    expect(e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 })).toBeUndefined();
+    const second = await pushImage(client, { registry: registry.host, repository: first.repo }, 'v1', 'moved content');
+    const after = await check();
+    expect(after.digest).toBe(second.digest);
+    expect(after.allowed).toBe(false); // the new digest has no signature: its own verdict, not the old one
+    expect(after.verdicts[0]?.code).toBe('ERR_NO_SIGNATURE');
+  });
+
   it('a re-pointed tag is picked up after the tag TTL', async () => {
     let now = Date.now();
     const first = await image();

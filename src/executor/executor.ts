@@ -60,6 +60,7 @@ export class Executor implements ImageVerifier {
       caches: this.#caches,
       limiter: this.#limiter,
       flights: this.#flights,
+      tagTtlMs: this.#o.tagCacheTtlMs,
       referrersTtlMs: this.#o.referrersCacheTtlMs,
       emptyReferrersTtlMs: Math.min(this.#o.negativeVerdictTtlMs, this.#o.referrersCacheTtlMs),
     });

@@ -27,6 +27,8 @@ export interface RegistryAccessDeps {
   readonly caches: ExecutorCaches;
   readonly limiter: HostLimiter;
   readonly flights: SingleFlight;
+  /** How long a tag's resolution is reused: the longest a moved tag is still judged by its old digest (0 = never). */
+  readonly tagTtlMs: number;
   readonly referrersTtlMs: number;
   /** TTL of an empty referrer list (0 = not cached). */
   readonly emptyReferrersTtlMs: number;
@@ -73,7 +75,7 @@ export class RegistryAccess {
       const descriptor = await this.#call(ref.registry, ctx, what, (call) =>
         this.#d.registry.resolve({ registry: ref.registry, repository: ref.repository, tag }, call),
       );
-      this.#d.caches.tags.set(key, descriptor);
+      if (this.#d.tagTtlMs > 0) this.#d.caches.tags.set(key, descriptor);
       return descriptor;
     });
   }

@@ -60,7 +60,8 @@ async function verifyTarget(
   const { max, format, userMetadata } = opts;
   const cache = new CertificateCache();
   // Only the stores of the statement in force are read: a broken store elsewhere does not matter here.
-  const statement = selectStatement(policy, repository, reference);
+  const shown = target.canonical === undefined || target.canonical === reference ? reference : `${reference} (read as ${target.canonical})`;
+  const statement = selectStatement(policy, repository, shown);
   const trustStores = await loadTrustStores(configDir, statement.trustStores, cache);
   const result = await verifyArtifact(
     { reference, repository, artifact, ...(userMetadata === undefined ? {} : { userMetadata }) },

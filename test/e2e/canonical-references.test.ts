@@ -197,4 +197,20 @@ describe('every spelling of a repository is decided by the statement scoped to i
       expect(verified.stderr).toContain('ERR_REF_AMBIGUOUS');
     }
   });
+
+  it('reads registries.hosts in the canonical spelling: one registry named twice, or a spelling without one, is a configuration error', async () => {
+    const start = (hosts: Record<string, { plainHttp: boolean; caFile: string | undefined }>) =>
+      startWebhook({
+        policies: join(dir, 'policies'),
+        port: 0,
+        host: '127.0.0.1',
+        devCertDir: join(dir, 'cert'),
+        config: { ...DEFAULT_SERVE_CONFIG, registries: { ...DEFAULT_SERVE_CONFIG.registries, hosts }, logging: { level: 'silent' } },
+      });
+    await expect(start({ 'LOCALHOST:5000': { plainHttp: true, caFile: undefined }, 'localhost:05000': { plainHttp: false, caFile: undefined } })).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+      message: expect.stringContaining('localhost:5000 twice'),
+    });
+    await expect(start({ 'registry.example:443': { plainHttp: false, caFile: undefined } })).rejects.toMatchObject({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining('default port 443') });
+  });
 });

@@ -14,7 +14,7 @@ const ALLOWED = {
   x509: ['errors', 'util', 'envelope-types'],
   timestamp: ['errors', 'util', 'x509'],
   envelope: ['errors', 'util', 'oci', 'x509'],
-  policy: ['errors', 'util', 'x509'],
+  policy: ['errors', 'util', 'x509', 'reference'],
   verify: ['errors', 'util', 'oci', 'x509', 'timestamp', 'envelope', 'policy'],
   policyset: ['errors', 'util', 'x509', 'policy'],
   layout: ['errors', 'util', 'oci'],

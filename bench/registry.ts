@@ -45,7 +45,8 @@ export async function benchRegistry(): Promise<RegistryBench> {
 
     const verifyWith = async (client: RegistryClient, reference: string): Promise<void> => {
       const ref = parseReference(reference);
-      const artifact = ref.digest !== undefined && ref.tag === undefined ? { digest: ref.digest } : await client.resolve(ref);
+      // A digest is resolved as a tag is (its media type and size); the client caches it by digest.
+      const artifact = await client.resolve(ref);
       const result = await verifyArtifact(
         { reference, repository: ref.name, artifact },
         { policy, trustStores, source: client.signatureSource(ref), at: new Date(), certificateCache },

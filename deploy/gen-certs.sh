@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a private CA and the webhook's serving certificate with openssl, and a kustomize overlay
 # in OUTDIR that installs deploy/ with them: the Secret portcullis-tls (tls.crt, tls.key, ca.crt)
-# and the CA as the ValidatingWebhookConfiguration's caBundle.
+# and the CA as the caBundle of the Validating- and MutatingWebhookConfiguration.
 #
 #   deploy/gen-certs.sh OUTDIR        # then: kubectl apply -k OUTDIR
 #
@@ -56,6 +56,14 @@ patches:
   - target:
       group: admissionregistration.k8s.io
       kind: ValidatingWebhookConfiguration
+      name: portcullis
+    patch: |
+      - op: add
+        path: /webhooks/0/clientConfig/caBundle
+        value: ${ca_bundle}
+  - target:
+      group: admissionregistration.k8s.io
+      kind: MutatingWebhookConfiguration
       name: portcullis
     patch: |
       - op: add

@@ -9,6 +9,7 @@ import { PromMetrics } from '../metrics/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
 import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter, loadKubeConfig } from '../kube/index.js';
 import type { PolicySnapshot } from '../policyset/types.js';
+import { canonicalRegistry } from '../reference/index.js';
 import { DockerConfigCredentials, RegistryClient, isLoopbackHost, type RegistryTlsOptions } from '../registry/index.js';
 import { HttpRevocationFetcher, OnlineRevocationChecker } from '../revocation/index.js';
 import { CertificateCache } from '../x509/certificate.js';
@@ -45,9 +46,24 @@ export interface RunningWebhook {
   stop(): Promise<void>;
 }
 
-async function registryTls(config: ServeConfig): Promise<Map<string, RegistryTlsOptions>> {
-  const out = new Map<string, RegistryTlsOptions>();
+/**
+ * `registries.hosts` keyed by canonical registry name, as image references name registries
+ * (src/reference): `Registry.Example:05000` in the file applies to `registry.example:5000`.
+ */
+function canonicalHosts(config: ServeConfig): Map<string, ServeConfig['registries']['hosts'][string]> {
+  const out = new Map<string, ServeConfig['registries']['hosts'][string]>();
   for (const [host, settings] of Object.entries(config.registries.hosts)) {
+    const canonical = canonicalRegistry(host);
+    if ('error' in canonical) throw new PortcullisError('ERR_CONFIG_INVALID', `registries.hosts.${host}: ${canonical.error}`);
+    if (out.has(canonical.value)) throw new PortcullisError('ERR_CONFIG_INVALID', `registries.hosts names ${canonical.value} twice (as ${host} and another spelling)`);
+    out.set(canonical.value, settings);
+  }
+  return out;
+}
+
+async function registryTls(hosts: ReadonlyMap<string, ServeConfig['registries']['hosts'][string]>): Promise<Map<string, RegistryTlsOptions>> {
+  const out = new Map<string, RegistryTlsOptions>();
+  for (const [host, settings] of hosts) {
     if (settings.caFile === undefined) continue;
     try {
       out.set(host, { ca: await readFile(settings.caFile, 'utf8') });
@@ -110,12 +126,12 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
   const { config } = options;
   const logger = logging.logger;
   const metrics = new PromMetrics();
-  const tls = await registryTls(config);
-  const hosts = config.registries.hosts;
+  const hosts = canonicalHosts(config);
+  const tls = await registryTls(hosts);
   const registry = new RegistryClient({
     userAgent: 'portcullis/0.1.0',
     // Loopback registries speak plain HTTP unless a CA is configured for them; others only when named.
-    plainHttp: (host) => hosts[host]?.plainHttp === true || (isLoopbackHost(host) && !tls.has(host)),
+    plainHttp: (host) => hosts.get(host)?.plainHttp === true || (isLoopbackHost(host) && !tls.has(host)),
     tls: (host) => tls.get(host),
     onRequest: observeRegistryRequests(metrics),
   });

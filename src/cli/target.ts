@@ -1,6 +1,7 @@
 import { OciLayout, layoutSignatureSource, parseLayoutReference } from '../layout/index.js';
 import type { ArtifactTarget, Descriptor } from '../oci/descriptor.js';
-import { parseReference } from '../reference/index.js';
+import { PortcullisError } from '../errors/index.js';
+import { canonicalScope, parseReference } from '../reference/index.js';
 import type { SignatureSource } from '../verify/index.js';
 import type { CliIo } from './io.js';
 import { openRegistryClient, type RegistryCliOptions } from './registry-options.js';
@@ -9,6 +10,8 @@ import { openRegistryClient, type RegistryCliOptions } from './registry-options.
 export interface Target {
   /** The reference as the user gave it. */
   readonly reference: string;
+  /** The reference as read: canonical registry, Docker Hub folded (registry targets only). */
+  readonly canonical?: string;
   /** `registry/repository`, the trust policy scope ('' for a layout without --scope). */
   readonly repository: string;
   readonly artifact: ArtifactTarget;
@@ -22,10 +25,16 @@ export interface TargetOptions extends RegistryCliOptions {
   readonly scope?: string;
 }
 
-/** Descriptor lookups: `always`, or not for a digest-only registry reference (verify: one round trip less). */
-export type ResolveMode = 'always' | 'unless-digest';
+/** `--scope` in the canonical spelling the trust policy's scopes have (src/reference). */
+function scopeOption(scope: string | undefined): string | undefined {
+  if (scope === undefined) return undefined;
+  const canonical = canonicalScope(scope);
+  if ('error' in canonical) throw new PortcullisError('ERR_REF_AMBIGUOUS', `--scope: ${canonical.error}`);
+  return canonical.value;
+}
 
-export async function openTarget(reference: string, opts: TargetOptions, io: CliIo, mode: ResolveMode = 'always'): Promise<Target> {
+export async function openTarget(reference: string, opts: TargetOptions, io: CliIo): Promise<Target> {
+  const scope = scopeOption(opts.scope);
   if (opts.ociLayout === true) {
     const ref = parseLayoutReference(reference);
     const layout = await OciLayout.open(ref.dir);
@@ -33,7 +42,7 @@ export async function openTarget(reference: string, opts: TargetOptions, io: Cli
     return {
       reference,
       // notation selects the statement for a layout by --scope; without one only a `*` statement applies.
-      repository: opts.scope ?? '',
+      repository: scope ?? '',
       artifact,
       source: layoutSignatureSource(layout),
       listReferrers: (subject, artifactType) => layout.listReferrers(subject, artifactType),
@@ -43,13 +52,14 @@ export async function openTarget(reference: string, opts: TargetOptions, io: Cli
   const ref = parseReference(reference);
   const client = await openRegistryClient(opts, [ref], io);
   try {
-    // A digest fixes the content: verification can match the signed payload on it alone, so a
-    // digest-pinned verify costs referrers + signature manifest + envelope and nothing more.
-    const artifact: ArtifactTarget = mode === 'unless-digest' && ref.digest !== undefined && ref.tag === undefined ? { digest: ref.digest } : await client.resolve(ref);
+    // A digest is resolved too (one manifest HEAD): the signed payload's media type and size are
+    // compared with what the registry holds for it, exactly as for a tag.
+    const artifact: ArtifactTarget = await client.resolve(ref);
     const repo = { registry: ref.registry, repository: ref.repository };
     return {
       reference,
-      repository: opts.scope ?? `${ref.registry}/${ref.repository}`,
+      canonical: ref.reference,
+      repository: scope ?? `${ref.registry}/${ref.repository}`,
       artifact,
       source: client.signatureSource(repo),
       listReferrers: (subject, artifactType) => client.listReferrers(repo, subject, artifactType === undefined ? {} : { artifactType }),

@@ -4,6 +4,8 @@ import type { ArtifactVerification } from '../verify/index.js';
 export interface VerifyReport {
   readonly verified: boolean;
   readonly reference: string;
+  /** The reference as read (canonical registry, Docker Hub folded), when it differs from `reference`. */
+  readonly canonical?: string;
   readonly digest: string;
   readonly signature: string | null;
   readonly failedCheck: string | null;
@@ -13,22 +15,25 @@ export interface VerifyReport {
   readonly warnings: readonly { check: string; message: string }[];
 }
 
-export function toReport(result: ArtifactVerification): VerifyReport {
+export function toReport(result: ArtifactVerification, canonical?: string): VerifyReport {
+  const read = canonical === undefined || canonical === result.reference ? undefined : canonical;
   return {
     verified: result.verified,
     reference: result.reference,
+    ...(read === undefined ? {} : { canonical: read }),
     digest: result.artifact.digest,
     signature: result.signature,
     failedCheck: result.failedCheck,
     code: result.error?.code ?? null,
-    message: messageOf(result),
+    message: messageOf(result, read),
     policy: result.policy.name,
     warnings: result.warnings.map((w) => ({ check: w.check, message: w.message })),
   };
 }
 
-function messageOf(result: ArtifactVerification): string {
-  const where = `${result.reference}@${result.artifact.digest}`.replace(/@(sha\d+:[0-9a-f]+)@\1$/, '@$1');
+function messageOf(result: ArtifactVerification, canonical: string | undefined): string {
+  const at = `${result.reference}@${result.artifact.digest}`.replace(/@(sha\d+:[0-9a-f]+)@\1$/, '@$1');
+  const where = canonical === undefined ? at : `${at} (read as ${canonical})`;
   const policy = `trust policy "${result.policy.name}" (${result.policy.level})`;
   if (result.skipped) return `signature verification of ${where} skipped: ${policy} is configured to skip signature verification`;
   if (result.verified) return `successfully verified signature ${result.signature ?? ''} of ${where} with ${policy}`;

@@ -1,15 +1,18 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /**
  * The notation-compatible configuration directory: `--config-dir`, else `$NOTATION_CONFIG`,
  * else `$XDG_CONFIG_HOME/notation`, else `~/.config/notation` — where notation keeps it on Linux.
+ * Always absolute (a relative one is taken from the working directory): paths written into
+ * the directory, such as the key paths in signingkeys.json, must not depend on where the
+ * command that wrote them ran.
  */
 export function resolveConfigDir(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  if (explicit !== undefined && explicit !== '') return explicit;
-  if (env.NOTATION_CONFIG !== undefined && env.NOTATION_CONFIG !== '') return env.NOTATION_CONFIG;
+  if (explicit !== undefined && explicit !== '') return resolve(explicit);
+  if (env.NOTATION_CONFIG !== undefined && env.NOTATION_CONFIG !== '') return resolve(env.NOTATION_CONFIG);
   const base = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== '' ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
-  return join(base, 'notation');
+  return resolve(base, 'notation');
 }
 
 export const TRUST_POLICY_FILES = ['trustpolicy.oci.json', 'trustpolicy.json'] as const;

@@ -198,6 +198,11 @@ export const ERROR_CODES = {
     summary: 'An image reference is not `[registry/]repository[:tag][@digest]` in the distribution grammar.',
     remedy: 'Fix the part the message names (lower-case repository, tag of at most 128 characters, sha256/384/512 digest).',
   },
+  ERR_REF_AMBIGUOUS: {
+    summary:
+      'An image reference or registry scope is spelt in a way the container runtime may read as another registry or repository (a numeric host such as `127.1`, an explicit `:443`/`:80`, `registry-1.docker.io/nginx`), so it has no one canonical form.',
+    remedy: 'Write the form the message suggests: four-decimal IPv4 addresses, no default port, `docker.io/library/<name>` for official images.',
+  },
   ERR_REF_DIGEST_MISMATCH: {
     summary: 'The tag of a `name:tag@digest` reference points to a different digest in the registry.',
     remedy: 'The tag moved since the reference was written: use the digest alone, or update the reference.',

@@ -10,6 +10,7 @@ import type { PolicyVerdict } from './types.js';
  * | cache | key | value | bound | TTL |
  * | --- | --- | --- | --- | --- |
  * | `tag` | credential identity + `registry/repo:tag` | the manifest descriptor | entries | `tagCacheTtlMs` (30 s) |
+ * | `digest` | credential identity + `registry/repo@digest` | the manifest descriptor (media type, size) | entries (`tagCacheMaxEntries`) | none (immutable) |
  * | `referrers` | credential identity + `registry/repo@digest` | signature descriptors | entries | `referrersCacheTtlMs` (60 s); an empty list `negativeVerdictTtlMs` |
  * | `content` | digest | signature manifest / envelope bytes | bytes | none (immutable) |
  * | `verdict` | credential identity + `registry/repo@digest` + document id#generation + snapshot revision | the verdict | entries | positive `verdictCacheTtlMs` (5 min, capped at the signature's and certificates' expiry); negative `negativeVerdictTtlMs` (30 s) |
@@ -19,7 +20,7 @@ import type { PolicyVerdict } from './types.js';
  * fetched under its own identity.
  */
 
-export type CacheName = 'tag' | 'referrers' | 'content' | 'verdict';
+export type CacheName = 'tag' | 'digest' | 'referrers' | 'content' | 'verdict';
 
 /** A cached verdict of one document on one image, with the logged-check warnings it carries. */
 export interface CachedVerdict {
@@ -28,6 +29,8 @@ export interface CachedVerdict {
 
 export class ExecutorCaches {
   readonly tags: LRUCache<string, Descriptor>;
+  /** Digest-pinned references: what the registry holds under the digest, to match the payload's media type and size. */
+  readonly digests: LRUCache<string, Descriptor>;
   readonly referrers: LRUCache<string, readonly Descriptor[]>;
   readonly content: LRUCache<string, Uint8Array>;
   readonly verdicts: LRUCache<string, CachedVerdict>;
@@ -38,6 +41,7 @@ export class ExecutorCaches {
     // ttlResolution 0: read the (injectable) clock on every check instead of a timer-cached value.
     const common = { perf, ttlResolution: 0 } as const;
     this.tags = new LRUCache({ ...common, max: options.tagCacheMaxEntries, ttl: Math.max(1, options.tagCacheTtlMs) });
+    this.digests = new LRUCache({ ...common, max: options.tagCacheMaxEntries });
     this.referrers = new LRUCache({ ...common, max: options.referrersCacheMaxEntries, ttl: Math.max(1, options.referrersCacheTtlMs) });
     this.content = new LRUCache({ ...common, maxSize: options.contentCacheMaxBytes, sizeCalculation: (v) => Math.max(1, v.length) });
     this.verdicts = new LRUCache({ ...common, max: options.verdictCacheMaxEntries, ttl: Math.max(1, options.verdictCacheTtlMs) });
@@ -58,6 +62,7 @@ export class ExecutorCaches {
 
   clear(): void {
     this.tags.clear();
+    this.digests.clear();
     this.referrers.clear();
     this.content.clear();
     this.verdicts.clear();

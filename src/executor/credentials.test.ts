@@ -35,6 +35,12 @@ describe('choosing credentials', () => {
     expect(await chooseCredential('nobody.example', [podA], defaults)).toEqual({ identity: 'anonymous', provider: undefined });
   });
 
+  it('matches a secret that spells the registry otherwise than its canonical name', async () => {
+    const upper: RequestCredentials = { identity: 'secret:a/upper@1', auths: { 'HTTPS://LOCALHOST:05000/v2/': { auth: b64('u:p') } } };
+    expect((await chooseCredential('localhost:5000', [upper], undefined)).identity).toBe('pod:secret:a/upper@1');
+    expect((await chooseCredential('localhost:5001', [upper], undefined)).identity).toBe('anonymous');
+  });
+
   it('matches Docker Hub under its aliases', async () => {
     const hub: RequestCredentials = { identity: 'secret:a/hub@1', auths: { 'https://index.docker.io/v1/': { auth: b64('u:p') } } };
     expect((await chooseCredential('docker.io', [hub], undefined)).identity).toBe('pod:secret:a/hub@1');

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalRegistry } from '../reference/index.js';
 import { credentialIdentity, type Credential, type CredentialProvider } from '../registry/index.js';
 import type { RequestCredentials } from './types.js';
 
@@ -40,8 +41,11 @@ function entryFor(auths: RequestCredentials['auths'], host: string): AuthEntry |
     if (Object.hasOwn(auths, key)) return auths[key];
   }
   for (const [key, value] of Object.entries(auths)) {
-    const bare = key.replace(/^https?:\/\//, '').replace(/\/+(v1|v2)?\/?$/, '');
+    const bare = key.replace(/^https?:\/\//i, '').replace(/\/+(v1|v2)?\/?$/, '');
     if (bare === host || (host === 'docker.io' && DOCKER_HUB_KEYS.includes(bare))) return value;
+    // `host` is canonical (src/reference); a secret may spell the registry otherwise (`LOCALHOST:05000`).
+    const canonical = canonicalRegistry(bare);
+    if ('value' in canonical && (canonical.value === host || (host === 'docker.io' && DOCKER_HUB_KEYS.includes(canonical.value)))) return value;
   }
   return undefined;
 }

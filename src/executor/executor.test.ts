@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigDir, cli } from '../../test/helpers/cli.js';
 import { freePort } from '../../test/helpers/registry/free-port.js';
 import { ReferrersRegistry } from '../../test/helpers/registry/referrers-registry.js';
-import { pushImage } from '../../test/helpers/registry/seed.js';
+import { pushCraftedSignature, pushImage } from '../../test/helpers/registry/seed.js';
 import { PromMetrics } from '../metrics/index.js';
 import { API_VERSION, buildSnapshot, type PolicySnapshot } from '../policyset/index.js';
 import { RegistryClient } from '../registry/index.js';
@@ -139,12 +139,36 @@ describe('verdicts', () => {
     expect(d.warnings).toEqual([]);
   });
 
-  it('verifies a digest-pinned image without resolving it', async () => {
+  it('resolves a digest-pinned image with one HEAD (its media type and size), cached by digest', async () => {
     const img = await image();
+    const e = executor();
+    const pinned = `${registry.host}/${img.repo}@${img.digest}`;
     registry.resetLog();
-    const d = await executor().check(req(`${registry.host}/${img.repo}@${img.digest}`));
+    const d = await e.check(req(pinned));
     expect(d.allowed).toBe(true);
-    expect(registry.log.filter((l) => l.method === 'HEAD')).toEqual([]);
+    expect(registry.log.filter((l) => l.method === 'HEAD').map((l) => l.path)).toEqual([`/v2/${img.repo}/manifests/${img.digest}`]);
+    // Warm: the verdict and the digest's descriptor are cached; decided() answers, nothing is asked.
+    registry.resetLog();
+    expect(e.decided(req(pinned))).toMatchObject({ allowed: true, digest: img.digest });
+    expect((await e.check(req(`${registry.host}/${img.repo}:v1@${img.digest}`))).allowed).toBe(true);
+    expect(registry.log).toEqual([]);
+  });
+
+  // The spec's payload match is media type, digest and size: a digest-pinned reference once
+  // skipped the first and the last, and this signature (right digest, an index media type,
+  // size 999) verified through `repo@sha256:…` while it failed through the tag.
+  it('denies a digest-pinned image whose signed payload names another media type or size', async () => {
+    const img = await image(null);
+    const subject = await client.resolve({ registry: registry.host, repository: img.repo, digest: img.digest });
+    const payload = new TextEncoder().encode(JSON.stringify({ targetArtifact: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: img.digest, size: 999 } }));
+    const key = readFileSync(join(signer.path, 'localkeys/acme.key'), 'utf8');
+    await pushCraftedSignature(client, { registry: registry.host, repository: img.repo }, subject, { keyPem: key, certPem: acmePem }, payload);
+    for (const ref of [`${registry.host}/${img.repo}@${img.digest}`, img.ref]) {
+      const d = await executor().check(req(ref));
+      expect(d.allowed, ref).toBe(false);
+      expect(d.verdicts[0]).toMatchObject({ failedCheck: 'integrity', code: 'ERR_PAYLOAD_MISMATCH' });
+      expect(d.reason).toContain('999 bytes');
+    }
   });
 
   it('denies an unsigned image with an actionable reason', async () => {
@@ -270,6 +294,73 @@ describe('verdicts', () => {
   });
 });
 
+/**
+ * Docker Hub's names and the implicit `library/`, folded as the container runtime folds them:
+ * every spelling of docker.io/library/nginx is decided by the statement scoped to it, never by
+ * the `*` skip fallback. A stand-in registry answers (this suite has no Docker Hub) and records
+ * what was asked, so the test also shows that one canonical name keys the registry calls.
+ */
+describe('canonical references (Docker Hub)', () => {
+  const digest = `sha256:${'1'.repeat(64)}`;
+  const asked: string[] = [];
+  const hub = {
+    resolve: async (ref: { registry: string; repository: string; tag?: string; digest?: string }) => {
+      asked.push(`${ref.registry}/${ref.repository}`);
+      return { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: ref.digest ?? digest, size: 517 };
+    },
+    listReferrers: async (repo: { registry: string; repository: string }) => {
+      asked.push(`${repo.registry}/${repo.repository}`);
+      return [];
+    },
+  } as unknown as RegistryClient;
+  const resources = (): unknown[] => [
+    namespace('secured', { enforce: 'true' }),
+    clusterStore('acme', acmePem),
+    clusterPolicy('scoped', {
+      namespaceSelector: { matchLabels: { enforce: 'true' } },
+      version: '1.0',
+      trustPolicies: [
+        { name: 'ours', registryScopes: ['docker.io/nginx'], signatureVerification: { level: 'strict' }, trustStores: ['ca:acme'], trustedIdentities: ['*'] },
+        { name: 'others', registryScopes: ['*'], signatureVerification: { level: 'skip' } },
+      ],
+    }),
+  ];
+
+  it.each([
+    'nginx',
+    'nginx:latest',
+    'library/nginx',
+    'docker.io/nginx',
+    'docker.io/library/nginx',
+    'index.docker.io/nginx',
+    'index.docker.io/library/nginx:latest',
+    'registry-1.docker.io/library/nginx',
+    'DOCKER.IO/library/nginx',
+    'Index.Docker.IO/library/nginx',
+    `nginx@${digest}`,
+  ])('%s is decided by the statement scoped to docker.io/library/nginx', async (written) => {
+    asked.length = 0;
+    const d = await executor({ registry: hub }, resources()).check(req(written));
+    expect(d.allowed).toBe(false);
+    expect(d.verdicts[0]).toMatchObject({ statement: 'ours', code: 'ERR_NO_SIGNATURE' });
+    expect(d.canonical).toMatch(/^docker\.io\/library\/nginx[:@]/);
+    expect(new Set(asked)).toEqual(new Set(['docker.io/library/nginx']));
+  });
+
+  it.each(['registry-1.docker.io/nginx', 'DOCKER.IO/nginx'])('%s, which the runtime may read as docker.io/nginx, is refused without a registry request', async (written) => {
+    asked.length = 0;
+    const d = await executor({ registry: hub }, resources()).check(req(written));
+    expect(d.allowed).toBe(false);
+    expect(d.reason).toContain('[ERR_REF_AMBIGUOUS]');
+    expect(d.reason).toContain('docker.io/library/nginx');
+    expect(asked).toEqual([]);
+  });
+
+  it('a skip statement still admits other repositories (the fallback is real)', async () => {
+    expect((await executor({ registry: hub }, resources()).check(req('docker.io/library/busybox'))).allowed).toBe(true);
+  });
+});
+
 describe('caches and single flight', () => {
   it('a second check is served from the caches: no registry request', async () => {
     const img = await image();
@@ -347,6 +438,21 @@ describe('caches and single flight', () => {
     expect((await e.check(req(img.ref, 'secured', 5000, { dryRun: true }))).allowed).toBe(false);
     await sign(img.ref);
     expect((await e.check(req(img.ref))).allowed).toBe(true);
+  });
+
+  // The window in which a moved tag is still judged by its old digest is the tag TTL; 0 closes it.
+  it('with a tag TTL of 0 a re-pointed tag is resolved again by the very next check', async () => {
+    const now = Date.now();
+    const first = await image();
+    const e = executor({ now: () => now, tagCacheTtlMs: 0 });
+    const check = (): Promise<ImageDecision> => e.check({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
+    expect((await check()).digest).toBe(first.digest);
+    expect(e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 })).toBeUndefined();
+    const second = await pushImage(client, { registry: registry.host, repository: first.repo }, 'v1', 'moved content');
+    const after = await check();
+    expect(after.digest).toBe(second.digest);
+    expect(after.allowed).toBe(false); // the new digest has no signature: its own verdict, not the old one
+    expect(after.verdicts[0]?.code).toBe('ERR_NO_SIGNATURE');
   });
 
   it('a re-pointed tag is picked up after the tag TTL', async () => {

@@ -9,7 +9,7 @@ import { Budget } from './budget.js';
 import { ExecutorCaches } from './caches.js';
 import { chooseCredential, chooseRequestCredential, type ChosenCredential } from './credentials.js';
 import { ReferenceCache } from './references.js';
-import { tagCacheKey } from './registry-access.js';
+import { digestCacheKey, tagCacheKey } from './registry-access.js';
 import { HostLimiter } from './limiter.js';
 import { observeVerification } from './metrics.js';
 import { resolveOptions, type ExecutorOptions, type ResolvedOptions } from './options.js';
@@ -27,7 +27,8 @@ import { describeVerdict, isUndecided, policyName, undecidedVerdict, verdictFrom
  *    has a statement for the repository (a document without one does not apply to the image),
  *    plus every invalid policy that blocks the namespace (each rejects with its reason).
  * 3. No document applies: allowed, not enforced (or denied with `denyUnmatchedNamespaces`).
- * 4. Resolve the tag once (a digest-pinned image is not resolved), then evaluate every applicable
+ * 4. Resolve the tag or digest once (a digest to the descriptor the registry holds for it, so
+ *    the payload's media type and size are checked as for a tag), then evaluate every applicable
  *    document on its own, concurrently, sharing registry fetches and caches.
  * 5. Combine: denied when any `deny` document rejects; when a `deny` document could not be
  *    evaluated (registry unreachable, timeout, deadline) the failure policy decides and says so;
@@ -59,6 +60,7 @@ export class Executor implements ImageVerifier {
       caches: this.#caches,
       limiter: this.#limiter,
       flights: this.#flights,
+      tagTtlMs: this.#o.tagCacheTtlMs,
       referrersTtlMs: this.#o.referrersCacheTtlMs,
       emptyReferrersTtlMs: Math.min(this.#o.negativeVerdictTtlMs, this.#o.referrersCacheTtlMs),
     });
@@ -113,14 +115,10 @@ export class Executor implements ImageVerifier {
     const fromRequest = request.credentials === undefined ? undefined : chooseRequestCredential(ref.registry, request.credentials);
     if (fromRequest === undefined && this.#o.defaultCredentials !== undefined) return undefined;
     const identity = fromRequest?.identity ?? 'anonymous';
-    let target: ArtifactTarget | undefined;
-    let tagKey: string | undefined;
-    if (ref.digest !== undefined) target = { digest: ref.digest };
-    else {
-      tagKey = plan.tagKey(identity);
-      target = this.#caches.tags.get(tagKey);
-      if (target === undefined) return undefined;
-    }
+    // A digest-pinned reference needs its descriptor too (media type and size), cached by digest.
+    const pinned = ref.digest !== undefined;
+    const target = (pinned ? this.#caches.digests : this.#caches.tags).get(plan.resolutionKey(identity));
+    if (target === undefined) return undefined;
     const keys = plan.verdictKeys(identity, target);
     const verdicts: PolicyVerdict[] = [];
     for (let i = 0; i < applicable.length; i++) {
@@ -128,7 +126,7 @@ export class Executor implements ImageVerifier {
       if (cached === undefined) return undefined;
       verdicts.push(cached.verdict);
     }
-    if (tagKey !== undefined) this.#caches.count('tag', true);
+    this.#caches.count(pinned ? 'digest' : 'tag', true);
     for (let i = 0; i < verdicts.length; i++) this.#caches.count('verdict', true);
     // The same cached verdicts make the same decision: reuse the last one (decisions are immutable).
     const last = plan.lastDecision(request.image, target.digest, verdicts);
@@ -208,7 +206,7 @@ export class Executor implements ImageVerifier {
       const choosing = this.#credentialFor(ref.registry, request);
       const credential = slow ? await budget.race(choosing, `choosing the registry credentials for ${ref.registry}`) : await choosing;
       ctx = { budget, credential, ...(request.dryRun === true ? { dryRun: true } : {}) };
-      target = ref.digest !== undefined ? { digest: ref.digest } : await this.#access.resolveTag(ref, ctx);
+      target = isPinned(ref) ? await this.#access.resolveDigest(ref, ctx) : await this.#access.resolveTag(ref, ctx);
     } catch (thrown) {
       const error = toPortcullisError(thrown, 'ERR_INTERNAL');
       return this.#combine(image, ref, undefined, applicable.map((a) => outcomeOfError(a, error, ctx?.credential.identity)), blocking);
@@ -282,13 +280,13 @@ export class Executor implements ImageVerifier {
   }
 
   #unmatched(image: string, ref: ImageReference, namespace: string, documentCount: number): ImageDecision {
-    if (!this.#o.denyUnmatchedNamespaces) return { image, allowed: true, verdicts: [], warnings: [] };
+    if (!this.#o.denyUnmatchedNamespaces) return { image, ...(ref.reference === image ? {} : { canonical: ref.reference }), allowed: true, verdicts: [], warnings: [] };
     const ns = JSON.stringify(namespace);
     const reason =
       documentCount === 0
         ? `no trust policy covers namespace ${ns}, and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NOT_FOUND]`
         : `none of the ${documentCount} trust policies covering namespace ${ns} has a statement for ${ref.name} (registryScopes), and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NO_MATCH]`;
-    return { image, allowed: false, verdicts: [], warnings: [], reason };
+    return { image, ...(ref.reference === image ? {} : { canonical: ref.reference }), allowed: false, verdicts: [], warnings: [], reason };
   }
 
   #combine(image: string, ref: ImageReference, digest: string | undefined, outcomes: readonly Outcome[], blocking: readonly PolicyVerdict[]): ImageDecision {
@@ -308,8 +306,14 @@ export class Executor implements ImageVerifier {
         if (v.enforcementAction !== 'dryrun') for (const w of v.warnings) warnings.push(w);
       } else if (v.enforcementAction === 'deny') (denying ??= []).push(v);
     }
-    const base: Omit<ImageDecision, 'allowed'> =
-      digest === undefined ? { image, verdicts, warnings } : { image, digest, pinned: `${ref.name}@${digest}`, verdicts, warnings };
+    const canonical = ref.reference === image ? undefined : ref.reference;
+    const base: Omit<ImageDecision, 'allowed'> = {
+      image,
+      ...(canonical === undefined ? {} : { canonical }),
+      ...(digest === undefined ? {} : { digest, pinned: `${ref.name}@${digest}` }),
+      verdicts,
+      warnings,
+    };
     if (denying !== undefined) return { ...base, allowed: false, reason: denying.map(describeVerdict).join('; and ') };
     if (undecided.length > 0) return this.#undecided(base, undecided[0] as PortcullisError);
     return { ...base, allowed: true };
@@ -330,10 +334,14 @@ export class Executor implements ImageVerifier {
 
 const NO_VERDICTS: readonly PolicyVerdict[] = Object.freeze([]);
 
+function isPinned(ref: ImageReference): ref is ImageReference & { readonly digest: string } {
+  return ref.digest !== undefined;
+}
+
 /** What one image in one namespace is checked against under one snapshot, and the cache keys of its last lookups. */
 class Plan {
-  #tag: { readonly identity: string; readonly key: string } | undefined;
-  #verdicts: { readonly identity: string; readonly digest: string; readonly descriptor: boolean; readonly keys: readonly string[] } | undefined;
+  #resolution: { readonly identity: string; readonly key: string } | undefined;
+  #verdicts: { readonly identity: string; readonly digest: string; readonly keys: readonly string[] } | undefined;
   #decision: { readonly image: string; readonly digest: string; readonly verdicts: readonly PolicyVerdict[]; readonly decision: ImageDecision } | undefined;
 
   constructor(
@@ -343,11 +351,13 @@ class Plan {
     readonly revision: number,
   ) {}
 
-  tagKey(identity: string): string {
-    const last = this.#tag;
+  /** The key of the tag cache, or of the digest cache for a digest-pinned reference. */
+  resolutionKey(identity: string): string {
+    const last = this.#resolution;
     if (last !== undefined && last.identity === identity) return last.key;
-    const key = tagCacheKey(identity, this.ref);
-    this.#tag = { identity, key };
+    const ref = this.ref;
+    const key = isPinned(ref) ? digestCacheKey(identity, ref) : tagCacheKey(identity, ref);
+    this.#resolution = { identity, key };
     return key;
   }
 
@@ -366,17 +376,20 @@ class Plan {
   /** The verdict cache key of each applicable document, in order. */
   verdictKeys(identity: string, target: ArtifactTarget): readonly string[] {
     const last = this.#verdicts;
-    const descriptor = target.mediaType !== undefined;
-    if (last !== undefined && last.identity === identity && last.digest === target.digest && last.descriptor === descriptor) return last.keys;
+    if (last !== undefined && last.identity === identity && last.digest === target.digest) return last.keys;
     const keys = this.applicable.map((a) => verdictCacheKey(identity, this.ref, target, a.doc, this.revision));
-    this.#verdicts = { identity, digest: target.digest, descriptor, keys };
+    this.#verdicts = { identity, digest: target.digest, keys };
     return keys;
   }
 }
 
-/** The verdict cache key: credential identity, `registry/repository@digest`, target kind, document id#generation, snapshot revision. */
+/**
+ * The verdict cache key: credential identity, `registry/repository@digest`, document
+ * id#generation, snapshot revision. A digest names one manifest, so its media type and size
+ * (which the verdict checked against the payload) come with it.
+ */
 function verdictCacheKey(identity: string, ref: ImageReference, target: ArtifactTarget, doc: PolicyDocument, revision: number): string {
-  return `${identity}\u0000${ref.name}@${target.digest}\u0000${target.mediaType === undefined ? 'digest' : 'descriptor'}\u0000${documentKey(doc)}\u0000r${revision}`;
+  return `${identity}\u0000${ref.name}@${target.digest}\u0000${documentKey(doc)}\u0000r${revision}`;
 }
 
 const documentKeys = new WeakMap<PolicyDocument, string>();

@@ -27,6 +27,8 @@ export interface RegistryAccessDeps {
   readonly caches: ExecutorCaches;
   readonly limiter: HostLimiter;
   readonly flights: SingleFlight;
+  /** How long a tag's resolution is reused: the longest a moved tag is still judged by its old digest (0 = never). */
+  readonly tagTtlMs: number;
   readonly referrersTtlMs: number;
   /** TTL of an empty referrer list (0 = not cached). */
   readonly emptyReferrersTtlMs: number;
@@ -35,6 +37,11 @@ export interface RegistryAccessDeps {
 /** The tag cache key: credential identity and `registry/repository:tag` (`latest` when none is written). */
 export function tagCacheKey(identity: string, ref: ImageReference): string {
   return `${identity}\u0000${ref.name}:${ref.tag ?? 'latest'}`;
+}
+
+/** The digest cache key: credential identity and `registry/repository@digest`. */
+export function digestCacheKey(identity: string, ref: ImageReference & { readonly digest: string }): string {
+  return `${identity}\u0000${ref.name}@${ref.digest}`;
 }
 
 export class RegistryAccess {
@@ -68,7 +75,26 @@ export class RegistryAccess {
       const descriptor = await this.#call(ref.registry, ctx, what, (call) =>
         this.#d.registry.resolve({ registry: ref.registry, repository: ref.repository, tag }, call),
       );
-      this.#d.caches.tags.set(key, descriptor);
+      if (this.#d.tagTtlMs > 0) this.#d.caches.tags.set(key, descriptor);
+      return descriptor;
+    });
+  }
+
+  /**
+   * The descriptor the registry holds for a digest-pinned reference, with one HEAD (the tag of a
+   * `name:tag@digest` is ignored, as the runtime ignores it). Immutable, so cached without TTL
+   * per credential identity: a warm check makes no request.
+   */
+  async resolveDigest(ref: ImageReference & { readonly digest: string }, ctx: AccessContext): Promise<Descriptor> {
+    const key = digestCacheKey(ctx.credential.identity, ref);
+    const cached = this.#d.caches.lookup('digest', this.#d.caches.digests, key);
+    if (cached !== undefined) return cached;
+    const what = `resolving ${ref.name}@${ref.digest}`;
+    return this.#shared(`digest\u0000${key}`, ctx, what, async () => {
+      const descriptor = await this.#call(ref.registry, ctx, what, (call) =>
+        this.#d.registry.resolve({ registry: ref.registry, repository: ref.repository, digest: ref.digest }, call),
+      );
+      this.#d.caches.digests.set(key, descriptor);
       return descriptor;
     });
   }

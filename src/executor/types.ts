@@ -43,6 +43,8 @@ export interface PolicyVerdict {
   readonly verified: boolean;
   /** The trust policy statement that applied. */
   readonly statement?: string;
+  /** The statement's level is `skip`: admitted without looking at signatures (so nothing was verified). */
+  readonly skipped?: true;
   readonly failedCheck: string | null;
   readonly code: string | null;
   readonly message: string;
@@ -51,6 +53,12 @@ export interface PolicyVerdict {
 
 export interface ImageDecision {
   readonly image: string;
+  /**
+   * The reference as Portcullis reads it — registry in its canonical spelling, Docker Hub names
+   * and `library/` folded (src/reference) — when that differs from `image`. Policies were chosen
+   * and caches keyed by this form.
+   */
+  readonly canonical?: string;
   /** The resolved digest, when resolution succeeded. */
   readonly digest?: string;
   /** `registry/repository@digest`, for the mutating webhook. */

@@ -42,7 +42,17 @@ export function verdictFromVerification(doc: PolicyDocument, result: ArtifactVer
     const message = result.skipped
       ? `statement level is "skip": signatures are not verified`
       : `signature ${result.signature ?? '(unknown)'} verified at level "${result.policy.level}"`;
-    return { policy: policyName(doc), enforcementAction: doc.enforcementAction, verified: true, statement, failedCheck: null, code: null, message, warnings };
+    return {
+      policy: policyName(doc),
+      enforcementAction: doc.enforcementAction,
+      verified: true,
+      statement,
+      ...(result.skipped ? { skipped: true as const } : {}),
+      failedCheck: null,
+      code: null,
+      message,
+      warnings,
+    };
   }
   return {
     policy: policyName(doc),

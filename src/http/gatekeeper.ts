@@ -21,8 +21,10 @@ import { denialLine, isVerified, subjectOf } from './messages.js';
  *   (registry down, deadline) under a fail-closed failure policy. Gatekeeper does not cache a
  *   response with systemError, so a transient failure is not replayed for its cache TTL.
  * - `idempotent: true` on both: the answer for a key depends only on the key, the registry
- *   content and the policy snapshot; Gatekeeper requires it for mutation and it lets Gatekeeper
- *   cache verify answers too (tags that move are covered by its short cache TTL).
+ *   content and the policy snapshot; Gatekeeper requires it for mutation (and reads it for
+ *   nothing else). Gatekeeper caches every answer per key for its own TTL
+ *   (`--external-data-provider-response-cache-ttl`, 3 min by default), so a tag key's verdict can
+ *   outlive the tag's meaning there: docs/install.md says to lower it or pin digests.
  */
 
 export const GATEKEEPER_API_VERSIONS = ['externaldata.gatekeeper.sh/v1beta1', 'externaldata.gatekeeper.sh/v1alpha1'] as const;
@@ -47,9 +49,11 @@ export interface ProviderResponse {
 /** The verify report for one key, Portcullis' counterpart of Ratify's verifier report. */
 export interface VerifyReport {
   readonly allowed: boolean;
-  /** Every applicable policy verified the image (false when admitted by warn mode, no policy, or the failure policy). */
+  /** Every applicable policy admitted the image and one checked its signature (false when admitted by warn mode, no policy, only `skip` statements, or the failure policy). */
   readonly verified: boolean;
   readonly image: string;
+  /** The reference as Portcullis read it (canonical registry, Docker Hub folded), when it differs from `image`. */
+  readonly canonical?: string;
   readonly namespace: string;
   readonly digest?: string;
   /** The executor's verdicts, without their per-verdict warnings. */
@@ -120,6 +124,7 @@ function report(image: string, namespace: string, d: ImageDecision): VerifyRepor
     allowed: d.allowed,
     verified: isVerified(d),
     image,
+    ...(d.canonical === undefined ? {} : { canonical: d.canonical }),
     namespace,
     ...(d.digest === undefined ? {} : { digest: d.digest }),
     verdicts: d.verdicts.map((v) => ({

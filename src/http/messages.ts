@@ -22,8 +22,11 @@ function quote(s: string): string {
   return JSON.stringify(s.length > 300 ? `${s.slice(0, 300)}…` : s);
 }
 
+/** ` (read as <canonical>, <digest>)`: the reference as Portcullis read it, when it differs from the written one, and the digest. */
 function digestPart(decision: ImageDecision): string {
-  return decision.digest === undefined ? '' : ` (${decision.digest})`;
+  const canonical = decision.canonical === undefined ? undefined : `read as ${decision.canonical}`;
+  if (decision.digest === undefined) return canonical === undefined ? '' : ` (${canonical})`;
+  return canonical === undefined ? ` (${decision.digest})` : ` (${canonical}, ${decision.digest})`;
 }
 
 function codePart(code: string | null | undefined): string {
@@ -36,9 +39,12 @@ function verdictCause(v: PolicyVerdict): string {
   return `${v.policy}${statement}: ${check} — ${v.message}${codePart(v.code)}`;
 }
 
-/** Whether the image was positively verified by every applicable policy (the only case to pin). */
+/**
+ * Whether the image was positively verified: every applicable policy admitted it and at least
+ * one checked its signature (a `skip` statement admits without checking). The only case to pin.
+ */
 export function isVerified(decision: ImageDecision): boolean {
-  return decision.allowed && decision.error === undefined && decision.verdicts.length > 0 && decision.verdicts.every((v) => v.verified);
+  return decision.allowed && decision.error === undefined && decision.verdicts.every((v) => v.verified) && decision.verdicts.some((v) => v.skipped !== true);
 }
 
 /** One line saying why the image is denied. Call only for `allowed: false`. */

@@ -68,7 +68,7 @@ describe('POST /mutate', () => {
     expect(applyPatch(object, patch).spec.jobTemplate.spec.template.spec.containers[0].image).toBe(`r.example/app@${DIGEST}`);
   });
 
-  it('never patches an unverified image: warn mode, no policy, failure policy ignore, or already a digest', async () => {
+  it('never patches an unverified image: warn mode, no policy, failure policy ignore, a skip statement, or already a digest', async () => {
     const decisions: Record<string, ImageDecision> = {
       'r.example/warn:1': { ...verifiedDecision('r.example/warn:1'), verdicts: [verdict({ ...UNTRUSTED, enforcementAction: 'warn' })] },
       'r.example/nopolicy:1': { ...verifiedDecision('r.example/nopolicy:1'), verdicts: [] },
@@ -80,13 +80,15 @@ describe('POST /mutate', () => {
         error: { code: 'ERR_REGISTRY_TIMEOUT', message: 'timed out', failurePolicyApplied: 'ignore' },
       },
       [`r.example/digest@${DIGEST}`]: verifiedDecision(`r.example/digest@${DIGEST}`),
+      // A `skip` statement admits without checking a signature: nothing was verified to pin.
+      'r.example/skipped:1': { ...verifiedDecision('r.example/skipped:1'), verdicts: [verdict({ skipped: true, message: 'statement level is "skip": signatures are not verified' })] },
       'r.example/good:1': verifiedDecision('r.example/good:1'),
     };
     const a = setup(new FakeVerifier((r) => decisions[r.image] as ImageDecision));
     const object = pod({ containers: Object.keys(decisions).map((image, i) => [`c${i}`, image] as const) });
     const { response, patch } = await mutate(a, admissionReview(object));
     expect(response.allowed).toBe(true);
-    expect(patch).toEqual([{ op: 'replace', path: '/spec/containers/4/image', value: `r.example/good@${DIGEST}` }]);
+    expect(patch).toEqual([{ op: 'replace', path: '/spec/containers/5/image', value: `r.example/good@${DIGEST}` }]);
   });
 
   it('denies like /validate and sends no patch when any image is denied', async () => {

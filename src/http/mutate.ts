@@ -10,7 +10,8 @@ import { isVerified } from './messages.js';
  * `POST /mutate` (off by default): the mutating webhook that pins each verified tag to its
  * digest. Only an image every applicable policy verified is pinned; a denied image is denied
  * exactly as /validate would, and an unverified one (no policy covers the namespace, a warn-mode
- * failure, the failure policy let it through) is left as written.
+ * failure, only `skip` statements apply, the failure policy let it through) is left as written.
+ * The pinned reference is the canonical one the image was verified under (src/reference).
  */
 
 export interface JsonPatchOperation {

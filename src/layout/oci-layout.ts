@@ -5,6 +5,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { effectiveArtifactType, parseManifest, type Manifest, MAX_MANIFEST_BYTES } from '../oci/manifest.js';
 import { MEDIA_TYPE } from '../oci/media-types.js';
 import { matchesDigest, parseDigest } from '../util/digest.js';
+import { isJsonObject, parseStrictJson } from '../util/strict-json.js';
 
 /** Envelopes are small; notation caps them at 32 MiB, Portcullis defaults to 4 MiB (configurable). */
 export const DEFAULT_BLOB_MAX_BYTES = 4 * 1024 * 1024;
@@ -41,9 +42,10 @@ export class OciLayout {
     }
     let version: unknown;
     try {
-      version = (JSON.parse(layoutText) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+      const layoutDoc = parseStrictJson(layoutText, { what: 'oci-layout' });
+      version = isJsonObject(layoutDoc) ? layoutDoc['imageLayoutVersion'] : undefined;
     } catch (cause) {
-      throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}/oci-layout" is not valid JSON`, { cause });
+      throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}/oci-layout" is not valid JSON: ${(cause as Error).message}`, { cause });
     }
     if (version !== '1.0.0') throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}/oci-layout" has unsupported imageLayoutVersion ${JSON.stringify(version)}`);
     let index: Manifest;

@@ -14,14 +14,8 @@ export function sameContent(a: Descriptor, b: Descriptor): boolean {
 }
 
 /**
- * What is being verified: a full descriptor, or, for a digest-pinned reference verified without
- * a manifest lookup, only the digest. The digest fixes the content (and so its size); the
- * signed payload then supplies the media type and size.
+ * What is being verified: always the full descriptor of the manifest the registry (or layout)
+ * holds — for a digest-pinned reference too, so that the signed payload's media type and size
+ * are compared with it exactly as for a tag (the spec requires all three to match).
  */
-export type ArtifactTarget = Descriptor | { readonly digest: string; readonly mediaType?: undefined; readonly size?: undefined };
-
-/** Payload matching for an ArtifactTarget: digest always; media type and size when known. */
-export function matchesTarget(signed: Descriptor, target: ArtifactTarget): boolean {
-  if (target.mediaType === undefined) return signed.digest === target.digest;
-  return sameContent(signed, target);
-}
+export type ArtifactTarget = Descriptor;

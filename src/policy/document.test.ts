@@ -33,6 +33,13 @@ describe('trust policy document parsing', () => {
     malformed('{"version":"1.0","version":"1.0","trustPolicies":[]}', 'version');
   });
 
+  // notation-go decodes with encoding/json, which would let the second spelling win.
+  it('rejects member names that differ only in case (Go would read them as one)', () => {
+    malformed('{"version":"1.0","trustPolicies":[{"name":"a","registryScopes":["r.example/a"],"RegistryScopes":["*"]}]}', 'differ only in case');
+    malformed('{"version":"1.0","trustPolicies":[],"TrustPolicies":[]}', 'differ only in case');
+    malformed('{"version":"1.0","trustPolicies":[{"name":"a","signatureVerification":{"level":"strict","LEVEL":"skip"}}]}', 'differ only in case');
+  });
+
   it('rejects unreasonably deep nesting as malformed', () => {
     malformed(`{"comment":${'['.repeat(40)}${']'.repeat(40)}}`, 'nesting deeper than');
   });

@@ -14,8 +14,8 @@ export const TRUST_POLICY_LINK = 'https://notaryproject.dev/docs/quickstart/#cre
 // notation-go decodes the document with encoding/json into typed structs: unknown members are
 // ignored, absent or null members take their zero value ("" / nil), and a member of the wrong
 // JSON type fails the whole decode ("malformed trust policy"). We follow that, except that we
-// also reject duplicate member names and match member names exactly (Go matches them
-// case-insensitively), both of which only ever reject more.
+// also reject duplicate member names and names that differ only in case (Go would match them
+// case-insensitively and let the last win), both of which only ever reject more.
 
 type Json = JsonValue;
 

@@ -355,6 +355,33 @@ describe('trust policy', () => {
       rejects(scopes(['example.com/rep', 'example.com/rep']), 'registry scope "example.com/rep" is present in multiple oci trust policy statements');
     });
 
+    // Scopes are compared in the canonical spelling image references get, so that no spelling
+    // of an image (LOCALHOST, a port with leading zeros, a Docker Hub alias) escapes its statement.
+    it.each([
+      ['LOCALHOST:05012/test-repo', 'localhost:5012/test-repo'],
+      ['Registry.Example.COM/team/app', 'registry.example.com/team/app'],
+      ['docker.io/nginx', 'docker.io/library/nginx'],
+      ['index.docker.io/library/nginx', 'docker.io/library/nginx'],
+      ['registry-1.docker.io/user/app', 'docker.io/user/app'],
+    ])('keeps the scope %j as %j', (scope, canonical) => {
+      expect(validateTrustPolicy(scopes([scope])).statements[0]?.registryScopes).toEqual([canonical]);
+    });
+
+    it('rejects two spellings of one scope in two statements, naming both', () => {
+      rejects(
+        doc(statement({ registryScopes: ['localhost:5012/test-repo'] }), statement({ name: 'other', registryScopes: ['LOCALHOST:05012/test-repo'] })),
+        'registry scope "localhost:5012/test-repo" (written "LOCALHOST:05012/test-repo") is present in multiple oci trust policy statements',
+      );
+    });
+
+    it.each([
+      ['registry-1.docker.io/nginx', 'docker.io/library/nginx'],
+      ['registry.example:443/app', 'default port 443'],
+      ['127.1:5000/app', 'numeric address'],
+    ])('rejects the scope %j, which has no one canonical spelling', (scope, hint) => {
+      rejects(scopes([scope]), hint);
+    });
+
     it('rejects two wildcard statements', () => {
       rejects(
         doc(statement({ registryScopes: ['*'] }), statement({ name: 'other', registryScopes: ['*'] })),

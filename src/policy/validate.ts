@@ -1,3 +1,4 @@
+import { canonicalScope } from '../reference/index.js';
 import { goQuote } from './go-format.js';
 import { invalidPolicy } from './invalid.js';
 import { WILDCARD_SCOPE, registryScopeError } from './registry-scopes.js';
@@ -34,8 +35,12 @@ export function validateTrustPolicy(doc: TrustPolicyDocument): TrustPolicy {
   // Registry scopes (spec "Selecting a trust policy based on artifact URI"): each statement has
   // some, `*` stands alone, and a scope value belongs to one statement only — otherwise the
   // statement that applies to an artifact would be ambiguous. At most one `*` statement follows.
+  // Scopes are compared in the canonical spelling image references get (src/reference), so
+  // that `LOCALHOST:05000/app` and `localhost:5000/app` are one scope and no spelling of an image
+  // escapes the statement written for it; a scope without one canonical spelling is invalid.
   const owner = new Map<string, string>();
-  const duplicates: string[] = [];
+  const duplicates: { readonly scope: string; readonly shown: string }[] = [];
+  const canonicalScopes: string[][] = [];
   for (const statement of doc.trustPolicies) {
     const scopes = statement.registryScopes;
     if (scopes.length === 0) {
@@ -50,23 +55,29 @@ export function validateTrustPolicy(doc: TrustPolicyDocument): TrustPolicy {
         statement.name,
       );
     }
+    const canonicalOfStatement: string[] = [];
     for (const scope of scopes) {
       const error = scope === WILDCARD_SCOPE ? undefined : registryScopeError(scope);
       if (error !== undefined) throw invalidPolicy(error, statement.name);
-      if (owner.has(scope)) duplicates.push(scope);
-      else owner.set(scope, statement.name);
+      const canonical = canonicalScope(scope);
+      if ('error' in canonical) throw invalidPolicy(`oci trust policy statement ${goQuote(statement.name)}: ${canonical.error}`, statement.name);
+      const written = canonical.value === scope ? '' : ` (written ${goQuote(scope)})`;
+      if (owner.has(canonical.value)) duplicates.push({ scope: canonical.value, shown: `${goQuote(canonical.value)}${written}` });
+      else owner.set(canonical.value, statement.name);
+      canonicalOfStatement.push(canonical.value);
     }
+    canonicalScopes.push(canonicalOfStatement);
   }
   const duplicate = duplicates[0];
   if (duplicate !== undefined) {
     throw invalidPolicy(
-      `registry scope ${goQuote(duplicate)} is present in multiple oci trust policy statements, one registry scope value can only be associated with one statement`,
-      owner.get(duplicate),
+      `registry scope ${duplicate.shown} is present in multiple oci trust policy statements, one registry scope value can only be associated with one statement`,
+      owner.get(duplicate.scope),
     );
   }
 
   const statements = cores.map(
-    (core, i): TrustPolicyStatement => Object.freeze({ ...core, registryScopes: Object.freeze([...(doc.trustPolicies[i]?.registryScopes ?? [])]) }),
+    (core, i): TrustPolicyStatement => Object.freeze({ ...core, registryScopes: Object.freeze([...(canonicalScopes[i] ?? [])]) }),
   );
   return Object.freeze({ version: '1.0', statements: Object.freeze(statements) });
 }

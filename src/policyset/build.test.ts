@@ -130,6 +130,15 @@ describe('policy documents', () => {
     expect(invalidOf(snapshot, 'TrustPolicy b/number')?.reason).toContain('version must be a string');
   });
 
+  it('an embedded trust policy with member names differing only in case is invalid', () => {
+    const spec = notaryDocument();
+    const statement = (spec['trustPolicies'] as Obj[])[0] as Obj;
+    (spec['trustPolicies'] as Obj[])[0] = { ...statement, registryScopes: ['registry.example/app'], RegistryScopes: ['*'] };
+    const snapshot = build([e2eStore, clusterTrustPolicy('baseline', spec)]);
+    expect(snapshot.documents).toEqual([]);
+    expect(invalidOf(snapshot, 'ClusterTrustPolicy baseline')).toMatchObject({ code: 'ERR_POLICY_INVALID', reason: expect.stringContaining('differ only in case') });
+  });
+
   it('unknown spec fields are invalid (a misspelt field must not be silently ignored)', () => {
     const snapshot = build([e2eStore, clusterTrustPolicy('baseline', { namespaceSelectr: { matchLabels: { a: 'b' } } })]);
     expect(invalidOf(snapshot, 'ClusterTrustPolicy baseline')?.reason).toContain('spec has unknown field "namespaceSelectr"');

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PortcullisError } from '../errors/index.js';
 import { parseReference } from './reference.js';
+import { isLoopbackRegistry } from './registry-name.js';
+import { canonicalScope } from './scope.js';
 
 const D256 = `sha256:${'a'.repeat(64)}`;
 const D384 = `sha384:${'b'.repeat(96)}`;
@@ -21,12 +23,11 @@ describe('parseReference: valid references', () => {
     ['localhost', 'docker.io', 'library/localhost', 'latest', undefined],
     ['[::1]:5000/app', '[::1]:5000', 'app', 'latest', undefined],
     ['[::1]/app:t', '[::1]', 'app', 't', undefined],
-    ['[2001:db8::1]:443/a/b/c:v', '[2001:db8::1]:443', 'a/b/c', 'v', undefined],
+    ['[2001:db8::1]:5443/a/b/c:v', '[2001:db8::1]:5443', 'a/b/c', 'v', undefined],
     ['127.0.0.1:5000/ns/app:v1', '127.0.0.1:5000', 'ns/app', 'v1', undefined],
     ['ghcr.io/org/team/app', 'ghcr.io', 'org/team/app', 'latest', undefined],
-    ['Registry.Example.com/app', 'Registry.Example.com', 'app', 'latest', undefined],
+    ['Registry.Example.com/app', 'registry.example.com', 'app', 'latest', undefined],
     ['myreg/app', 'docker.io', 'myreg/app', 'latest', undefined],
-    ['MyReg/app', 'MyReg', 'app', 'latest', undefined],
     [`reg.io/app@${D256}`, 'reg.io', 'app', undefined, D256],
     [`reg.io/app:v1@${D256}`, 'reg.io', 'app', 'v1', D256],
     [`reg.io/app@${D384}`, 'reg.io', 'app', undefined, D384],
@@ -131,5 +132,102 @@ describe('parseReference: invalid references', () => {
       expect((e as Error).message.includes("\u0007")).toBe(false);
       expect((e as Error).message.length).toBeLessThan(800);
     }
+  });
+});
+
+/**
+ * Every spelling the container runtime resolves to the same registry and repository reads as one
+ * canonical reference here, so that no spelling escapes a trust policy statement scoped to it;
+ * spellings that may mean another registry or repository are refused.
+ */
+describe('parseReference: one canonical form per registry', () => {
+  const same: Array<[string, string]> = [
+    // written → canonical
+    ['LOCALHOST:5012/test-repo:unsigned', 'localhost:5012/test-repo:unsigned'],
+    ['localhost:05012/test-repo:unsigned', 'localhost:5012/test-repo:unsigned'],
+    ['LocalHost:005012/test-repo:unsigned', 'localhost:5012/test-repo:unsigned'],
+    ['LOCALHOST/test-repo', 'localhost/test-repo:latest'],
+    ['REGISTRY.EXAMPLE/team/app', 'registry.example/team/app:latest'],
+    ['[0:0:0:0:0:0:0:1]:5000/app', '[::1]:5000/app:latest'],
+    ['[0000::0001]:5000/app', '[::1]:5000/app:latest'],
+    ['[2001:DB8::1]:5000/app', '[2001:db8::1]:5000/app:latest'],
+    ['[::ffff:127.0.0.1]:5000/app', '127.0.0.1:5000/app:latest'],
+    ['[::FFFF:7f00:1]:5000/app', '127.0.0.1:5000/app:latest'],
+    ['127.0.0.1:05000/app', '127.0.0.1:5000/app:latest'],
+    ['nginx', 'docker.io/library/nginx:latest'],
+    ['library/nginx', 'docker.io/library/nginx:latest'],
+    ['docker.io/nginx', 'docker.io/library/nginx:latest'],
+    ['index.docker.io/nginx', 'docker.io/library/nginx:latest'],
+    ['registry-1.docker.io/library/nginx', 'docker.io/library/nginx:latest'],
+    ['DOCKER.IO/library/nginx', 'docker.io/library/nginx:latest'],
+    ['Index.Docker.IO/user/app', 'docker.io/user/app:latest'],
+    ['REGISTRY-1.DOCKER.IO/user/app:v1', 'docker.io/user/app:v1'],
+    ['myreg:443/app', 'myreg:443/app:latest'],
+  ];
+  it.each(same)('%s is %s', (written, canonical) => {
+    const ref = parseReference(written);
+    expect(ref.reference).toBe(canonical);
+    expect(ref.written).toBe(written);
+    expect(parseReference(ref.reference).reference).toBe(ref.reference);
+  });
+
+  it('shows the reference as written and as canonicalised', () => {
+    expect(parseReference('LOCALHOST:05012/test-repo:unsigned').shown).toBe('LOCALHOST:05012/test-repo:unsigned (localhost:5012/test-repo:unsigned)');
+    expect(parseReference('localhost:5012/test-repo:unsigned').shown).toBe('localhost:5012/test-repo:unsigned');
+  });
+
+  const refused: Array<[string, RegExp]> = [
+    ['127.1:5000/app', /numeric address/],
+    ['127.000.000.001:5000/app', /numeric address/],
+    ['0x7f.0.0.1:5000/app', /numeric address/],
+    ['2130706433:5000/app', /numeric address/],
+    ['1.2.3.4.5/app', /numeric address/],
+    ['registry.example:443/app', /default port 443/],
+    ['registry.example:0443/app', /default port 443/],
+    ['registry.example:80/app', /default port 80/],
+    ['localhost:443/app', /default port 443/],
+    ['[::1]:443/app', /default port 443/],
+    ['docker.io:443/library/nginx', /default port 443/],
+    ['registry-1.docker.io/nginx', /docker.io\/library\/nginx/],
+    ['DOCKER.IO/nginx', /docker.io\/library\/nginx/],
+    ['Index.Docker.IO/nginx', /docker.io\/library\/nginx/],
+    ['MyReg/app', /upper-case/],
+  ];
+  it.each(refused)('refuses %s (ERR_REF_AMBIGUOUS)', (input, message) => {
+    let error: unknown;
+    try {
+      parseReference(input);
+    } catch (e) {
+      error = e;
+    }
+    expect((error as PortcullisError).code).toBe('ERR_REF_AMBIGUOUS');
+    expect((error as PortcullisError).message).toMatch(message);
+  });
+});
+
+describe('isLoopbackRegistry', () => {
+  it.each(['localhost', 'LOCALHOST:5000', 'LocalHost', '127.0.0.1:5000', '127.1.2.3', '[::1]:5000', '[0:0:0:0:0:0:0:1]', '[::ffff:127.0.0.1]:5000', 'localhost:443'])('%s is loopback', (registry) => {
+    expect(isLoopbackRegistry(registry)).toBe(true);
+  });
+  it.each(['registry.example', 'localhost.example', '128.0.0.1', '[::2]', '127.1', 'docker.io', 'mylocalhost:5000'])('%s is not', (registry) => {
+    expect(isLoopbackRegistry(registry)).toBe(false);
+  });
+});
+
+describe('canonicalScope', () => {
+  it.each([
+    ['*', '*'],
+    ['LOCALHOST:05012/test-repo', 'localhost:5012/test-repo'],
+    ['Registry.Example/team/app', 'registry.example/team/app'],
+    ['docker.io/nginx', 'docker.io/library/nginx'],
+    ['index.docker.io/library/nginx', 'docker.io/library/nginx'],
+    ['registry-1.docker.io/library/nginx', 'docker.io/library/nginx'],
+    ['myreg/app', 'myreg/app'],
+    ['local/mylayout', 'local/mylayout'],
+  ])('%s is %s', (scope, canonical) => {
+    expect(canonicalScope(scope)).toEqual({ value: canonical });
+  });
+  it.each(['registry-1.docker.io/nginx', 'registry.example:443/app', '127.1:5000/app'])('%s has no canonical form', (scope) => {
+    expect(canonicalScope(scope)).toMatchObject({ error: expect.stringContaining(scope) });
   });
 });

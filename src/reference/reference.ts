@@ -1,9 +1,14 @@
 import { PortcullisError } from '../errors/index.js';
+import { DOCKER_HUB, canonicalRegistry, foldDockerHub } from './registry-name.js';
 
 /**
  * Image references in the distribution grammar (distribution/reference, reference.go), normalised
  * the way Docker does (ParseNormalizedNamed): no registry means Docker Hub, a single Docker Hub
- * path component lives under `library/`, and `index.docker.io` is an alias of `docker.io`.
+ * path component lives under `library/`, and `index.docker.io` is an alias of `docker.io`. The
+ * registry is then written canonically (registry-name.ts: lower case, ports without leading
+ * zeros, IPv6 in RFC 5952 form, every Docker Hub name as `docker.io`), and spellings that cannot
+ * be folded safely are refused with ERR_REF_AMBIGUOUS: everything that picks a policy statement
+ * or keys a cache sees one name per registry.
  *
  *   reference  := name [ ":" tag ] [ "@" digest ]
  *   name       := [ domain "/" ] path-component ( "/" path-component )*
@@ -15,8 +20,7 @@ import { PortcullisError } from '../errors/index.js';
  * Pure: no I/O, no clock.
  */
 
-export const DOCKER_HUB = 'docker.io';
-const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set(['docker.io', 'index.docker.io']);
+export { DOCKER_HUB };
 const DEFAULT_TAG = 'latest';
 /** distribution's NameTotalLengthMax: the whole name (domain and path) is at most 255 characters. */
 const NAME_MAX = 255;
@@ -36,10 +40,13 @@ export class ImageReference {
   declare readonly tag?: string;
   /** Digest, when given. It wins over the tag for fetching; the tag is kept for display. */
   declare readonly digest?: string;
+  /** The reference as written (`LOCALHOST:05000/app`), for messages; `reference` is its canonical form. */
+  readonly written: string;
 
-  constructor(parts: { registry: string; repository: string; tag?: string | undefined; digest?: string | undefined }) {
+  constructor(parts: { registry: string; repository: string; tag?: string | undefined; digest?: string | undefined; written?: string }) {
     this.registry = parts.registry;
     this.repository = parts.repository;
+    this.written = parts.written ?? `${parts.registry}/${parts.repository}${parts.tag === undefined ? '' : `:${parts.tag}`}${parts.digest === undefined ? '' : `@${parts.digest}`}`;
     // Absent parts are absent properties, not `undefined` ones (exactOptionalPropertyTypes).
     if (parts.tag !== undefined) (this as { tag?: string }).tag = parts.tag;
     if (parts.digest !== undefined) (this as { digest?: string }).digest = parts.digest;
@@ -66,6 +73,11 @@ export class ImageReference {
     return new ImageReference({ registry: this.registry, repository: this.repository, tag: this.tag, digest });
   }
 
+  /** `"as written" (canonical)` when the two differ, else the reference: what messages show. */
+  get shown(): string {
+    return this.written === this.reference ? this.reference : `${this.written} (${this.reference})`;
+  }
+
   toString(): string {
     return this.reference;
   }
@@ -78,6 +90,11 @@ export class ImageReference {
 function invalid(input: string, why: string): never {
   const shown = printable(input, 200);
   throw new PortcullisError('ERR_REF_INVALID', `invalid image reference "${shown}": ${printable(why, 300)}`, { context: { reference: shown } });
+}
+
+function ambiguous(input: string, why: string): never {
+  const shown = printable(input, 200);
+  throw new PortcullisError('ERR_REF_AMBIGUOUS', `image reference "${shown}" cannot be read one way only: ${printable(why, 400)}`, { context: { reference: shown } });
 }
 
 // References come from pod specs and command lines: keep messages one line and short.
@@ -125,7 +142,7 @@ function checkDomain(input: string, domain: string): void {
     }
   }
   if (port !== undefined) {
-    if (!/^[0-9]{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) invalid(input, `registry port "${port}" is not a port number`);
+    if (!/^[0-9]+$/.test(port) || Number(port) < 1 || Number(port) > 65535) invalid(input, `registry port "${port}" is not a port number`);
   }
 }
 
@@ -176,10 +193,19 @@ export function parseReference(input: string): ImageReference {
   let path: string;
   const firstSlash = rest.indexOf('/');
   const first = firstSlash < 0 ? rest : rest.slice(0, firstSlash);
+  let written: string | undefined;
   if (firstSlash >= 0 && looksLikeDomain(first)) {
-    registry = first;
+    written = first;
     path = rest.slice(firstSlash + 1);
-    checkDomain(input, registry);
+    checkDomain(input, written);
+    // An upper-case host without dot or port is a registry only because of its case (Docker's
+    // rule): its lower-case spelling is a Docker Hub repository, so there is no canonical form.
+    if (!/[.:[]/.test(written) && written.toLowerCase() !== 'localhost') {
+      ambiguous(input, `"${written}" is a registry only because it has upper-case letters ("${written.toLowerCase()}/${path}" is a Docker Hub repository); write the host in lower case with its port`);
+    }
+    const canonical = canonicalRegistry(written);
+    if ('error' in canonical) ambiguous(input, canonical.error);
+    registry = canonical.value;
   } else {
     if (firstSlash < 0 && looksLikeDomain(first) && first !== first.toLowerCase()) invalid(input, `repository name "${first}" must be lower-case`);
     if (firstSlash < 0 && (first.includes(':') || first.startsWith('['))) invalid(input, `"${first}" has no repository path`);
@@ -197,13 +223,12 @@ export function parseReference(input: string): ImageReference {
     }
   }
 
-  if (DOCKER_HUB_ALIASES.has(registry.toLowerCase())) {
-    registry = DOCKER_HUB;
-    if (!path.includes('/')) path = `library/${path}`;
-  }
+  const folded = foldDockerHub(written ?? DOCKER_HUB, registry, path);
+  if ('error' in folded) ambiguous(input, folded.error);
+  ({ registry, path } = folded.value);
   if (registry.length + 1 + path.length > NAME_MAX) invalid(input, `the name is ${registry.length + 1 + path.length} characters, at most ${NAME_MAX} are allowed`);
   if (tag === undefined && digest === undefined) tag = DEFAULT_TAG;
-  return new ImageReference({ registry, repository: path, tag, digest });
+  return new ImageReference({ registry, repository: path, tag, digest, written: input });
 }
 
 /** True for references this module can parse (no exception). */

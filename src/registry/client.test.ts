@@ -102,6 +102,8 @@ describe('transport helpers', () => {
   it('uses plain HTTP only for loopback hosts unless told', () => {
     for (const host of ['localhost', 'localhost:5000', '127.0.0.1:5000', '127.9.9.9', '[::1]:5000', '[::1]']) expect(isLoopbackHost(host)).toBe(true);
     for (const host of ['reg.io', '10.0.0.1:5000', '[2001:db8::1]:5000', 'localhost.evil.com']) expect(isLoopbackHost(host)).toBe(false);
+    // Every spelling of a loopback host is one (the canonical reference folds them; config and CLI hosts may not be).
+    for (const host of ['LOCALHOST:5000', 'LocalHost', '[0:0:0:0:0:0:0:1]:5000', '[0::1]', '[::ffff:127.0.0.1]:5000']) expect(isLoopbackHost(host)).toBe(true);
     const t = new Transport();
     expect(t.baseUrl('reg.io').href).toBe('https://reg.io/');
     expect(t.baseUrl('localhost:5000').href).toBe('http://localhost:5000/');

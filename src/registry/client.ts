@@ -11,13 +11,15 @@ import { operationError, printable, startOperation, type Operation } from './ope
 import { filterReferrers, nextLink, referrersIndex, referrersTag } from './referrers.js';
 import { discard, header, Transport, type HttpRequest, type HttpResponse, type RequestBody, type TransportOptions } from './transport.js';
 import { uploadBlob, type UploadOptions } from './upload.js';
+import { parseStrictJson } from '../util/strict-json.js';
 
 /**
  * A client for OCI distribution registries, in layers: transport (pools, TLS, deadline,
  * retries, redirects) ← auth (challenges, tokens) ← repository operations (this class).
- * Built for the admission round-trip budget: verifying a digest-pinned image costs three
- * requests once auth is settled (referrers, signature manifest, envelope blob), a tag one more
- * (a HEAD). Nothing on the read path issues a HEAD before a GET or checks a blob exists.
+ * Built for the admission round-trip budget: verifying an image costs four requests once auth
+ * is settled (the manifest HEAD for its descriptor, referrers, signature manifest, envelope
+ * blob); a digest's HEAD answer is kept, so a repeat of a digest-pinned image costs three.
+ * Nothing on the read path issues a HEAD before a GET or checks a blob exists.
  */
 
 export interface RegistryClientOptions extends TransportOptions {
@@ -522,9 +524,9 @@ export class RegistryClient {
       const bytes = await readCapped(op, response, this.#maxManifestBytes, 'tag list');
       let doc: unknown;
       try {
-        doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+        doc = parseStrictJson(bytes, { maxBytes: this.#maxManifestBytes, what: 'tag list' });
       } catch (cause) {
-        throw operationError(op, 'ERR_REGISTRY_RESPONSE', 'tag list is not JSON', cause);
+        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `tag list is not JSON: ${(cause as Error).message}`, cause);
       }
       const tags = (doc as { tags?: unknown } | null)?.tags;
       if (tags !== null && tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))) {

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isIP } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 import { isPortcullisError, type PortcullisError } from '../errors/index.js';
+import { isLoopbackRegistry } from '../reference/index.js';
 import { abortError, operationError, printable, remainingMs, type Operation } from './operation.js';
 
 /**
@@ -81,13 +81,9 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
 ]);
 const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
-/** Loopback hosts get plain HTTP by default (a local registry), nothing else does. */
+/** Loopback hosts get plain HTTP by default (a local registry), nothing else does; every spelling counts (`LOCALHOST`, `[0::1]`). */
 export function isLoopbackHost(host: string): boolean {
-  const name = hostname(host);
-  if (name === 'localhost') return true;
-  if (isIP(name) === 4) return name.startsWith('127.');
-  if (isIP(name) === 6) return name === '::1' || name === '0:0:0:0:0:0:0:1';
-  return false;
+  return isLoopbackRegistry(host);
 }
 
 /** `host[:port]` → host without port or brackets. */

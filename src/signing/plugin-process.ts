@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
+import { parseStrictJson } from '../util/strict-json.js';
 
 /**
  * Running a Notary plugin executable (specs/plugin-extensibility.md; notary-spec-digest §13):
@@ -166,9 +167,10 @@ export function runPluginCommand(
       }
       let parsed: unknown;
       try {
-        parsed = JSON.parse(Buffer.concat(stdout).toString('utf8'));
+        // Strict, as every document from a signer: notation's Go reader would fold names differing in case.
+        parsed = parseStrictJson(Buffer.concat(stdout), { what: `${what} response` });
       } catch (cause) {
-        finish(new PluginError(name, command, `${what} returned a response that is not JSON`, { cause }));
+        finish(new PluginError(name, command, `${what} returned a response that is not JSON: ${(cause as Error).message}`, { cause }));
         return;
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

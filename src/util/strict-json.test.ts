@@ -21,6 +21,41 @@ describe('strict JSON', () => {
     expect(codeOf(() => parseStrictJson('{"alg":1,"\\u0061lg":2}'))).toBe('ERR_INPUT_INVALID');
   });
 
+  // Go's encoding/json matches member names to fields with bytes.EqualFold (simple Unicode
+  // folding) and the last match wins: names equal ignoring case would mean different things to
+  // Portcullis and notation.
+  it.each([
+    ['ASCII case', '{"digest":"a","Digest":"b"}'],
+    ['upper case first', '{"SIZE":1,"size":2}'],
+    ['an escaped spelling', '{"digest":1,"\\u0044igest":2}'],
+    ['the Kelvin sign, which folds to k', '{"kid":1,"\u212aid":2}'],
+    ['the long s, which folds to s', '{"size":1,"\u017fize":2}'],
+    ['Greek final sigma', '{"\u03c3":1,"\u03c2":2}'],
+    ['a nested object', '{"a":[{"annotations":{},"Annotations":{}}]}'],
+  ])('rejects member names equal ignoring case: %s', (_, text) => {
+    expect(codeOf(() => parseStrictJson(text))).toBe('ERR_INPUT_INVALID');
+  });
+
+  it('names both spellings in the message', () => {
+    expect(() => parseStrictJson('{"digest":"a","Digest":"b"}')).toThrow(/"digest" and "Digest" differ only in case/);
+  });
+
+  it('keeps names Go keeps apart: dotted and dotless i, and names in different objects', () => {
+    expect(Object.keys(parseStrictJson('{"i":1,"\u0130":2,"\u0131":3}') as object)).toEqual(['i', '\u0130', '\u0131']);
+    expect(parseStrictJson('{"a":{"x":1},"A2":{"X":2}}')).toEqual({ a: { x: 1 }, A2: { X: 2 } });
+  });
+
+  // Go reads an unpaired surrogate as U+FFFD; a pair is one character to both.
+  it('rejects unpaired UTF-16 surrogates, escaped or raw, and keeps pairs', () => {
+    expect(codeOf(() => parseStrictJson('"\\ud800"'))).toBe('ERR_INPUT_INVALID');
+    expect(codeOf(() => parseStrictJson('"\\udc00x"'))).toBe('ERR_INPUT_INVALID');
+    expect(codeOf(() => parseStrictJson('"\\ud800\\u0041"'))).toBe('ERR_INPUT_INVALID');
+    expect(codeOf(() => parseStrictJson('{"\\ud800":1,"\\udbff":2}'))).toBe('ERR_INPUT_INVALID');
+    expect(codeOf(() => parseStrictJson('"\ud800"'))).toBe('ERR_INPUT_INVALID');
+    expect(parseStrictJson('"\\ud83d\\ude00"')).toBe('\u{1f600}');
+    expect(parseStrictJson('"\u{1f600}"')).toBe('\u{1f600}');
+  });
+
   it('keeps "__proto__" as an ordinary key', () => {
     const value = parseStrictJson('{"__proto__":{"polluted":true}}') as Record<string, unknown>;
     expect(Object.keys(value)).toEqual(['__proto__']);

@@ -1,13 +1,18 @@
 import type { ErrorCode } from '../errors/codes.js';
 import { PortcullisError } from '../errors/index.js';
+import { goFoldKey } from './go-fold.js';
 
 /**
  * A strict JSON (RFC 8259) parser for untrusted signature material. JSON.parse silently keeps
  * the last of duplicate keys, so `{"alg":"PS256","alg":"none"}` could mean different things to
  * different readers; here duplicates at any depth are an error (RFC 8259 §4 "names SHOULD be
  * unique", RFC 7515 §5.2 step 4: reject or use a parser that returns only the lexically last —
- * we reject). Invalid UTF-8, a byte-order mark, excessive nesting and oversized input are
- * errors too. Objects are returned with a null prototype so `__proto__` is just a key.
+ * we reject). Go's encoding/json — notation's reader — also matches member names to fields
+ * ignoring case (simple Unicode folding: `Digest`, `DIGEST`, `dige\u017ft`), so two names of one
+ * object that are equal ignoring case are rejected as well, and so is an unpaired UTF-16
+ * surrogate, which Go reads as U+FFFD. Invalid UTF-8, a byte-order mark, excessive nesting and
+ * oversized input are errors too. Objects are returned with a null prototype so `__proto__` is
+ * just a key.
  */
 export interface StrictJsonOptions {
   /** Deepest allowed nesting of arrays and objects (the top-level container is depth 1). */
@@ -129,16 +134,26 @@ class Parser {
       }
       if (ch < 0x20) this.#fail('control character in string');
       if (ch !== 0x5c) {
+        // Only a string input can hold a raw surrogate (decoded bytes are well-formed UTF-8).
+        if (ch >= 0xd800 && ch <= 0xdfff) {
+          if (!isPair(ch, this.text.charCodeAt(this.#pos + 1))) this.#fail('unpaired UTF-16 surrogate in string');
+          this.#pos++;
+        }
         this.#pos++;
         continue;
       }
       out += this.text.slice(start, this.#pos);
       const esc = this.text[this.#pos + 1];
       if (esc === 'u') {
-        const hex = this.text.slice(this.#pos + 2, this.#pos + 6);
-        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.#fail('invalid \\u escape');
-        out += String.fromCharCode(parseInt(hex, 16));
+        const unit = this.#hex4(this.#pos + 2);
         this.#pos += 6;
+        if (unit >= 0xd800 && unit <= 0xdfff) {
+          // Go turns an unpaired surrogate into U+FFFD: two readers would see different text.
+          const low = this.text[this.#pos] === '\\' && this.text[this.#pos + 1] === 'u' ? this.#hex4(this.#pos + 2) : -1;
+          if (!isPair(unit, low)) this.#fail('unpaired UTF-16 surrogate escape in string');
+          out += String.fromCharCode(unit, low);
+          this.#pos += 6;
+        } else out += String.fromCharCode(unit);
       } else {
         const decoded = esc === undefined ? undefined : ESCAPES[esc];
         if (decoded === undefined) this.#fail('invalid escape');
@@ -147,6 +162,12 @@ class Parser {
       }
       start = this.#pos;
     }
+  }
+
+  #hex4(at: number): number {
+    const hex = this.text.slice(at, at + 4);
+    if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.#fail('invalid \\u escape');
+    return parseInt(hex, 16);
   }
 
   #enter(depth: number): void {
@@ -175,6 +196,7 @@ class Parser {
   #object(depth: number): { [key: string]: JsonValue } {
     this.#enter(depth);
     const out: { [key: string]: JsonValue } = Object.create(null) as { [key: string]: JsonValue };
+    let names: Map<string, string> | undefined;
     if (this.text[this.#pos] === '}') {
       this.#pos++;
       return out;
@@ -183,6 +205,12 @@ class Parser {
       if (this.text[this.#pos] !== '"') this.#fail('expected a member name');
       const key = this.#string();
       if (Object.hasOwn(out, key)) this.#fail(`duplicate member name ${JSON.stringify(key)}`);
+      const folded = goFoldKey(key);
+      const same = (names ??= new Map()).get(folded);
+      if (same !== undefined) {
+        this.#fail(`member names ${JSON.stringify(same)} and ${JSON.stringify(key)} differ only in case (Go's encoding/json, which notation uses, reads them as one)`);
+      }
+      names.set(folded, key);
       this.#skipWs();
       if (this.text[this.#pos] !== ':') this.#fail('expected :');
       this.#pos++;
@@ -195,6 +223,10 @@ class Parser {
       this.#skipWs();
     }
   }
+}
+
+function isPair(high: number, low: number): boolean {
+  return high >= 0xd800 && high <= 0xdbff && low >= 0xdc00 && low <= 0xdfff;
 }
 
 /** True for a JSON object (not null, not an array). */

@@ -248,18 +248,36 @@ describe('artifact verification workflow', () => {
       expect(result.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
     });
 
-    it('matches a digest-only target on the digest, and still rejects a signature over another digest', async () => {
+    // The spec requires media type, digest and size to match; the right digest alone is not enough.
+    it.each([
+      ['another media type', { mediaType: 'application/vnd.oci.image.index.v1+json' }],
+      ['another size', { size: 999 }],
+    ])('rejects a payload naming the right digest with %s', async (_, change) => {
       const source = new MemorySignatureSource();
-      const { envelope, mediaType } = sign(main);
+      const payload = new TextEncoder().encode(JSON.stringify({ targetArtifact: { ...artifact.descriptor, ...change } }));
+      const { envelope, mediaType } = sign(main, { payloadOverride: payload });
       source.addSignature(artifact.descriptor, envelope, mediaType);
-      const run = (digest: string) =>
-        verifyArtifact(
-          { reference: `registry.test/app@${digest}`, repository: 'registry.test/app', artifact: { digest } },
-          { policy: policy({}), trustStores: stores({ 'ca:test': [main.root.certDer] }), source, at: new Date() },
-        );
-      expect((await run(artifact.descriptor.digest)).verified).toBe(true);
-      const other = await run(makeArtifact('other').descriptor.digest);
-      expect(other.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
+      const result = await verify(source, { trust: { 'ca:test': [main.root.certDer] } });
+      expect(result).toMatchObject({ verified: false, failedCheck: 'integrity' });
+      expect(result.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
+    });
+
+    // Go's encoding/json (notation's reader) matches member names case-insensitively and lets the
+    // last one win: a second spelling must never make two readers see two different artifacts.
+    it.each([
+      ['a "Digest" beside "digest"', (d: Record<string, unknown>) => ({ targetArtifact: { ...d, Digest: `sha256:${'0'.repeat(64)}` } })],
+      ['a second "TargetArtifact"', (d: Record<string, unknown>) => ({ targetArtifact: d, TargetArtifact: { ...d, size: 1 } })],
+      ['"Annotations" beside "annotations"', (d: Record<string, unknown>) => ({ targetArtifact: { ...d, annotations: { a: 'b' }, Annotations: { a: 'c' } } })],
+      ['"dige\u017ft" (with a long s, which Go folds to "s") beside "digest"', (d: Record<string, unknown>) => ({ targetArtifact: { ...d, 'dige\u017ft': `sha256:${'0'.repeat(64)}` } })],
+      ['"SIZE" beside "size"', (d: Record<string, unknown>) => ({ targetArtifact: { ...d, SIZE: 999 } })],
+    ])('rejects a signed payload with %s (ERR_PAYLOAD_INVALID)', async (_, shape) => {
+      const source = new MemorySignatureSource();
+      const d = { mediaType: artifact.descriptor.mediaType, digest: artifact.descriptor.digest, size: artifact.descriptor.size };
+      const { envelope, mediaType } = sign(main, { payloadOverride: new TextEncoder().encode(JSON.stringify(shape(d))) });
+      source.addSignature(artifact.descriptor, envelope, mediaType);
+      const result = await verify(source, { trust: { 'ca:test': [main.root.certDer] } });
+      expect(result).toMatchObject({ verified: false, failedCheck: 'integrity' });
+      expect(result.error?.code).toBe('ERR_PAYLOAD_INVALID');
     });
 
     it('rejects a signature that requires a verification plugin', async () => {

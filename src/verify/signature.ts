@@ -1,7 +1,7 @@
 import { PortcullisError, toPortcullisError } from '../errors/index.js';
 import { parseEnvelope, parsePayload } from '../envelope/index.js';
 import type { VerifiedEnvelope } from '../envelope/types.js';
-import { matchesTarget, type ArtifactTarget } from '../oci/descriptor.js';
+import { sameContent, type ArtifactTarget } from '../oci/descriptor.js';
 import { CHECKS, type CheckName, type TrustPolicyStatement } from '../policy/types.js';
 import type { CertificateCache } from '../x509/certificate.js';
 import { validateCertificateChain } from '../x509/index.js';
@@ -58,10 +58,10 @@ function checkIntegrity(input: SignatureInput, options: SignatureVerificationOpt
     );
   }
   const { targetArtifact } = parsePayload(envelope.payload);
-  if (!matchesTarget(targetArtifact, input.artifact)) {
+  if (!sameContent(targetArtifact, input.artifact)) {
     throw new PortcullisError(
       'ERR_PAYLOAD_MISMATCH',
-      `content descriptor mismatch: the signature covers ${targetArtifact.mediaType} ${targetArtifact.digest} (${targetArtifact.size} bytes), not ${input.artifact.mediaType === undefined ? input.artifact.digest : `${input.artifact.mediaType} ${input.artifact.digest} (${input.artifact.size} bytes)`}`,
+      `content descriptor mismatch: the signature covers ${targetArtifact.mediaType} ${targetArtifact.digest} (${targetArtifact.size} bytes), not ${input.artifact.mediaType} ${input.artifact.digest} (${input.artifact.size} bytes)`,
     );
   }
   for (const [key, value] of Object.entries(input.userMetadata ?? {})) {

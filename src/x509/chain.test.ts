@@ -247,6 +247,19 @@ describe('certificate chain: generated PKIs', () => {
     );
   });
 
+  // The specification rejects it; notation-go accepts it. A leaf valid "for any purpose" is a
+  // TLS or mail certificate as much as a code-signing one (docs/compatibility.md).
+  it('rejects a code-signing leaf with anyExtendedKeyUsage, alone or beside codeSigning', () => {
+    for (const eku of ['anyExtendedKeyUsage', 'codeSigning,anyExtendedKeyUsage']) {
+      const bad = pki.issue({ subject: '/CN=any', issuer: intermediate, extensions: ['keyUsage=critical,digitalSignature', `extendedKeyUsage=${eku}`] });
+      expectFailure(
+        () => validateCertificateChain(chainOf(bad, intermediate, root), 'codeSigning'),
+        'ERR_CERT_REQUIREMENTS',
+        'certificate with subject "CN=any": extended key usage must not contain AnyExtendedKeyUsage eku',
+      );
+    }
+  });
+
   it('rejects a leaf with the serverAuth EKU', () => {
     const bad = pki.issue({
       subject: '/CN=tls',

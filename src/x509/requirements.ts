@@ -117,14 +117,16 @@ function validateLeafKeyUsage(cert: Certificate): void {
   }
 }
 
-// The pinned notation-core-go rejects these (OCSPSigning beyond the spec) and, unlike the
-// spec text, tolerates anyExtendedKeyUsage. codeSigning itself is not required.
+// notation-core-go rejects these (OCSPSigning beyond the spec). anyExtendedKeyUsage is rejected
+// as the spec says, although notation-go tolerates it: a leaf valid for any purpose is also a
+// TLS or mail certificate (docs/compatibility.md). codeSigning itself is not required.
 const FORBIDDEN_CODE_SIGNING_EKUS: readonly (readonly [string, string])[] = [
   [EKU.serverAuth, 'ServerAuth'],
   [EKU.clientAuth, 'ClientAuth'],
   [EKU.emailProtection, 'EmailProtection'],
   [EKU.timeStamping, 'Timestamping'],
   [EKU.ocspSigning, 'OCSPSigning'],
+  [EKU.any, 'AnyExtendedKeyUsage'],
 ];
 
 function validateCodeSigningEku(cert: Certificate): void {

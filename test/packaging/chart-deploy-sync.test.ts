@@ -123,8 +123,11 @@ describe('deploy/ and the chart', () => {
       const cert = new X509Certificate(pem('tls.crt'));
       expect(cert.verify(ca.publicKey)).toBe(true);
       expect(cert.checkHost(`portcullis.${NAMESPACE}.svc`)).toBeDefined();
-      const webhook = docs.find((d) => kindOf(d) === 'ValidatingWebhookConfiguration');
-      expect(Buffer.from(at(webhook, 'webhooks', 0, 'clientConfig', 'caBundle') as string, 'base64').toString('utf8')).toBe(pem('ca.crt'));
+      // Both webhooks: the validating one and the mutating one that pins digests (on by default).
+      for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
+        const webhook = docs.find((d) => kindOf(d) === kind);
+        expect(Buffer.from(at(webhook, 'webhooks', 0, 'clientConfig', 'caBundle') as string, 'base64').toString('utf8'), kind).toBe(pem('ca.crt'));
+      }
       // Everything else is deploy/ unchanged.
       const withoutCerts = (docs2: readonly Doc[]): Map<string, Doc> =>
         index(docs2.filter((d) => kindOf(d) !== 'Secret').map((value) => ({ source: undefined, text: '', value })));

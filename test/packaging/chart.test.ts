@@ -74,12 +74,13 @@ describe('charts/portcullis', () => {
   describe('with the default values', () => {
     const docs = values();
 
-    it('renders the server, its RBAC, its certificate and the validating webhook only', () => {
+    it('renders the server, its RBAC, its certificate, the validating and the (pinning) mutating webhook only', () => {
       expect(kinds(docs)).toEqual([
         'ClusterRole',
         'ClusterRoleBinding',
         'ConfigMap',
         'Deployment',
+        'MutatingWebhookConfiguration',
         'PodDisruptionBudget',
         'Secret',
         'Service',
@@ -153,7 +154,7 @@ describe('charts/portcullis', () => {
     it('renders a server configuration the server accepts, with its defaults', () => {
       const config = serverConfig(docs);
       const resolved = resolveServeConfig(config);
-      expect(resolved.webhook).toMatchObject({ timeoutSeconds: 10, failurePolicy: 'fail', mutate: false, gatekeeper: false });
+      expect(resolved.webhook).toMatchObject({ timeoutSeconds: 10, failurePolicy: 'fail', mutate: true, gatekeeper: false });
       expect(resolved.cache.contentMaxBytes).toBe(64 * 1024 * 1024);
       expect(resolved.tls.minVersion).toBe('TLSv1.3');
     });
@@ -237,8 +238,10 @@ describe('charts/portcullis', () => {
       expect(serverConfig(docs).webhook).toMatchObject({ timeoutSeconds: 5, failurePolicy: 'ignore' });
     });
 
-    it('mutate.enabled adds the mutating webhook on /mutate with the same rules and exclusions, and enables /mutate', () => {
-      const docs = values('--set', 'mutate.enabled=true');
+    // Pinning is the default (issue 11): with a tag in the pod spec, the kubelet pulls whatever the
+    // tag names later, not what was verified.
+    it('pins by default: the mutating webhook on /mutate, with the same rules and exclusions, and /mutate enabled', () => {
+      const docs = values();
       const m = webhookOf(docs, 'MutatingWebhookConfiguration');
       const v = webhookOf(docs);
       expect(m.clientConfig.service.path).toBe('/mutate');
@@ -247,7 +250,12 @@ describe('charts/portcullis', () => {
       expect(m.namespaceSelector).toEqual(v.namespaceSelector);
       expect(m).toMatchObject({ failurePolicy: 'Fail', timeoutSeconds: 10, sideEffects: 'None', reinvocationPolicy: 'Never' });
       expect(serverConfig(docs).webhook.mutate).toBe(true);
-      expect(kinds(values()).includes('MutatingWebhookConfiguration')).toBe(false);
+    });
+
+    it('mutate.enabled=false leaves images as written: no mutating webhook, /mutate off', () => {
+      const docs = values('--set', 'mutate.enabled=false');
+      expect(kinds(docs).includes('MutatingWebhookConfiguration')).toBe(false);
+      expect(serverConfig(docs).webhook.mutate).toBe(false);
     });
 
     it('gatekeeper.enabled adds the Provider, the ConstraintTemplate and the constraint, and enables the endpoints', () => {

@@ -35,7 +35,7 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
     throw new PortcullisError('ERR_INPUT_INVALID', `--revocation must be online or offline, got "${opts.revocation}"`);
   }
   const { policy } = await loadTrustPolicyFile(opts.configDir);
-  const target = await openTarget(reference, opts, io, 'unless-digest');
+  const target = await openTarget(reference, opts, io);
   try {
     return await verifyTarget(
       target,
@@ -60,13 +60,14 @@ async function verifyTarget(
   const { max, format, userMetadata } = opts;
   const cache = new CertificateCache();
   // Only the stores of the statement in force are read: a broken store elsewhere does not matter here.
-  const statement = selectStatement(policy, repository, reference);
+  const shown = target.canonical === undefined || target.canonical === reference ? reference : `${reference} (read as ${target.canonical})`;
+  const statement = selectStatement(policy, repository, shown);
   const trustStores = await loadTrustStores(configDir, statement.trustStores, cache);
   const result = await verifyArtifact(
     { reference, repository, artifact, ...(userMetadata === undefined ? {} : { userMetadata }) },
     { policy, trustStores, source: target.source, at: io.now(), maxSignatureAttempts: max, certificateCache: cache, revocation: revocationChecker(opts.revocation, cache) },
   );
-  const report = toReport(result);
+  const report = toReport(result, target.canonical);
   if (format === 'json') io.stdout(`${JSON.stringify(report, null, 2)}\n`);
   else if (report.verified) io.stdout(humanReport(report));
   else io.stderr(humanReport(report));

@@ -268,6 +268,16 @@ describe('JWS envelope', () => {
       expect(codeOf(() => parse(forge(json)))).toBe('ERR_ENVELOPE_MALFORMED');
     });
 
+    it('rejects protected header names that differ only in case', () => {
+      const json = JSON.stringify(header()).replace('{', '{"ALG":"PS256",');
+      expect(codeOf(() => parse(forge(json)))).toBe('ERR_ENVELOPE_MALFORMED');
+    });
+
+    it('rejects envelope members that differ only in case', () => {
+      const text = Buffer.from(valid()).toString().replace('{', '{"Signature":"AA",');
+      expect(codeOf(() => parse(new TextEncoder().encode(text)))).toBe('ERR_ENVELOPE_MALFORMED');
+    });
+
     it('rejects duplicate members of the envelope', () => {
       const text = Buffer.from(valid()).toString().replace('{', '{"signature":"AA",');
       expect(codeOf(() => parse(new TextEncoder().encode(text)))).toBe('ERR_ENVELOPE_MALFORMED');

@@ -22,6 +22,7 @@ function reviewRecord(endpoint: Endpoint, review: AdmissionRequestView, outcome:
     images: outcome.outcomes.map((o) => ({
       container: o.container.name,
       image: o.container.image,
+      canonical: o.decision.canonical,
       digest: o.decision.digest,
       allowed: o.decision.allowed,
       ...(o.decision.error === undefined ? {} : { error: o.decision.error.code }),
@@ -75,6 +76,12 @@ describe('the per-review log line', () => {
       { latencyMs: 12, patched: false },
     ],
     ['a patched mutation', view({ operation: 'UPDATE' }), outcome([[container('app', 'r/app:1'), verifiedDecision('r/app:1')]]), { latencyMs: 3, patched: true }],
+    [
+      'an image written otherwise than it is read (the canonical reference beside it)',
+      view(),
+      outcome([[container('app', 'LOCALHOST:05000/app:1'), { ...verifiedDecision('LOCALHOST:05000/app:1'), canonical: 'localhost:5000/app:1' }]]),
+      { latencyMs: 2, patched: false },
+    ],
     [
       'an ephemeral container subresource without a name',
       view({ subResource: 'ephemeralcontainers', name: undefined }),

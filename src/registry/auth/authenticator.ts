@@ -4,6 +4,7 @@ import type { Transport } from '../transport.js';
 import { parseChallengeHeader, pickChallenge } from './challenge.js';
 import { credentialIdentity, type Credential, type CredentialProvider } from './credentials.js';
 import { TokenCache } from './token-cache.js';
+import { parseStrictJson } from '../../util/strict-json.js';
 
 /**
  * The auth layer (distribution token auth spec, RFC 7617 Basic): answers a registry's 401
@@ -149,9 +150,9 @@ export class Authenticator {
     const bytes = await readCapped(op, response, TOKEN_RESPONSE_MAX_BYTES, 'token response');
     let doc: unknown;
     try {
-      doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+      doc = parseStrictJson(bytes, { maxBytes: TOKEN_RESPONSE_MAX_BYTES, what: 'token response' });
     } catch (cause) {
-      throw operationError(op, 'ERR_REGISTRY_RESPONSE', `token response from ${url.host} is not JSON`, cause);
+      throw operationError(op, 'ERR_REGISTRY_RESPONSE', `token response from ${url.host} is not JSON: ${(cause as Error).message}`, cause);
     }
     const record = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
     const token = typeof record.token === 'string' && record.token !== '' ? record.token : record.access_token;

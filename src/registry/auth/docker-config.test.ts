@@ -70,6 +70,7 @@ describe('DockerConfigCredentials', () => {
         'https://url.example/v2/': { auth: Buffer.from('urluser:urlpass').toString('base64') },
         'idtoken.example': { identitytoken: 'refresh-me' },
         'empty.example': {},
+        'Mixed.Example:05000': { username: 'mixed', password: 'pw' },
       },
     });
     const creds = await DockerConfigCredentials.load({ path, env });
@@ -79,6 +80,8 @@ describe('DockerConfigCredentials', () => {
     expect(await creds.get('idtoken.example')).toEqual({ identityToken: 'refresh-me' });
     expect(await creds.get('empty.example')).toBeUndefined();
     expect(await creds.get('unknown.example')).toBeUndefined();
+    // Registries are named canonically (lower case, no leading zeros); the file need not be.
+    expect(await creds.get('mixed.example:5000')).toEqual({ username: 'mixed', password: 'pw' });
   });
 
   it('asks credHelpers[host] first, then credsStore, then auths', async () => {

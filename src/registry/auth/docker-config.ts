@@ -3,6 +3,7 @@ import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PortcullisError } from '../../errors/index.js';
+import { canonicalRegistry } from '../../reference/index.js';
 import { printable } from '../operation.js';
 import { DOCKER_HUB_KEYS, isDockerHub, type Credential, type CredentialProvider } from './credentials.js';
 
@@ -105,6 +106,13 @@ function lookup<T>(map: Readonly<Record<string, T>>, host: string): T | undefine
     return undefined;
   }
   for (const [key, value] of Object.entries(map)) if (normaliseKey(key) === host) return value;
+  // References name registries canonically (src/reference); the file may spell them otherwise.
+  const wanted = canonicalRegistry(host);
+  if ('error' in wanted) return undefined;
+  for (const [key, value] of Object.entries(map)) {
+    const canonical = canonicalRegistry(normaliseKey(key));
+    if ('value' in canonical && canonical.value === wanted.value) return value;
+  }
   return undefined;
 }
 

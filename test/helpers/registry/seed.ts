@@ -1,7 +1,12 @@
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Descriptor } from '../../../src/oci/descriptor.js';
+import { signEnvelope } from '../../../src/envelope/index.js';
 import { parseManifest } from '../../../src/oci/manifest.js';
+import { MEDIA_TYPE } from '../../../src/oci/media-types.js';
+import { EMPTY_CONFIG, buildSignatureManifest } from '../../../src/signing/signature-manifest.js';
+import { parseCertificateFile } from '../../../src/x509/certificate.js';
 import type { RegistryClient, RepositoryRef } from '../../../src/registry/index.js';
 import { EMPTY, MEDIA, blob, imageIndex, imageManifest } from './oci-fixtures.js';
 
@@ -66,4 +71,29 @@ export async function pushLayout(client: RegistryClient, repo: RepositoryRef, la
 function rank(d: Descriptor): number {
   if (d.mediaType === MEDIA.index) return 2;
   return d.annotations?.['org.opencontainers.image.ref.name'] === undefined ? 1 : 0;
+}
+
+/**
+ * Signs `payload` — any bytes, such as a Notary payload with the wrong media type or size —
+ * with the key and certificate a `cert generate-test` made, and pushes it as a Notary signature
+ * of `subject` (what a hostile or broken signer could push).
+ */
+export async function pushCraftedSignature(
+  client: RegistryClient,
+  repo: RepositoryRef,
+  subject: Descriptor,
+  signer: { readonly keyPem: string; readonly certPem: string },
+  payload: Uint8Array,
+): Promise<Descriptor> {
+  const envelope = signEnvelope(
+    'jws',
+    { payload, signingTime: new Date(Date.now() - 60_000), signingAgent: 'portcullis-test' },
+    { privateKey: createPrivateKey(signer.keyPem), certificateChain: parseCertificateFile(new TextEncoder().encode(signer.certPem)) },
+  );
+  const built = buildSignatureManifest({ subject, envelope, envelopeMediaType: MEDIA_TYPE.jws, thumbprints: [], signingTime: new Date() });
+  await client.pushBlob(repo, Buffer.from(EMPTY_CONFIG.data, 'base64'), EMPTY_CONFIG);
+  await client.pushBlob(repo, envelope, built.envelopeDescriptor);
+  const pushed = await client.pushManifest(repo, built.descriptor.digest, built.manifest, MEDIA_TYPE.ociManifest);
+  if (!pushed.subjectProcessed) await client.addReferrer(repo, subject, built.descriptor);
+  return built.descriptor;
 }

@@ -37,6 +37,12 @@ export interface KubectlOptions {
 export interface KubeClusterOptions {
   /** Keep the temp dir (certs, kubeconfig, logs, etcd data) after stop(), for debugging. */
   readonly keepDir?: boolean;
+  /**
+   * An audit policy (YAML, audit.k8s.io/v1 Policy): the API server then writes its audit events
+   * as JSON lines to `auditLog` (the log backend in blocking mode: an event is in the file before
+   * the response is sent).
+   */
+  readonly auditPolicy?: string;
 }
 
 /** `Kubernetes v1.20.2` binary lookup, as the build script reports it. */
@@ -227,6 +233,8 @@ export class KubeCluster {
   readonly caFile: string;
   /** Temp dir holding the certificates, kubeconfig, logs and etcd data. */
   readonly dir: string;
+  /** The audit log (JSON lines), when started with an audit policy. */
+  readonly auditLog: string;
   readonly #etcd: ChildProcess;
   readonly #apiserver: ChildProcess;
   readonly #keepDir: boolean;
@@ -245,6 +253,7 @@ export class KubeCluster {
     this.token = init.token;
     this.caFile = join(init.dir, 'ca.crt');
     this.kubeconfig = join(init.dir, 'kubeconfig');
+    this.auditLog = join(init.dir, 'audit.log');
     this.#etcd = init.etcd;
     this.#apiserver = init.apiserver;
     this.#keepDir = init.keepDir;
@@ -282,14 +291,14 @@ export class KubeCluster {
     // Ports are picked free and then bound by the children; retry if another process won a race.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await KubeCluster.#startOnce(found.path, options.keepDir ?? process.env['PORTCULLIS_KEEP_CLUSTER_DIR'] === '1');
+        return await KubeCluster.#startOnce(found.path, options.keepDir ?? process.env['PORTCULLIS_KEEP_CLUSTER_DIR'] === '1', options.auditPolicy);
       } catch (e) {
         if (!(e instanceof PortRace) || attempt >= 3) throw e instanceof PortRace ? e.cause : e;
       }
     }
   }
 
-  static async #startOnce(apiserverBin: string, keepDir: boolean): Promise<KubeCluster> {
+  static async #startOnce(apiserverBin: string, keepDir: boolean, auditPolicy: string | undefined): Promise<KubeCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-kube-'));
     if (!keepDir) {
       installExitHook();
@@ -331,6 +340,11 @@ export class KubeCluster {
 
       const server = `https://127.0.0.1:${apiPort}`;
       const apiLog = join(dir, 'kube-apiserver.log');
+      const audit: string[] = [];
+      if (auditPolicy !== undefined) {
+        writeFileSync(join(dir, 'audit-policy.yaml'), auditPolicy);
+        audit.push(`--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${join(dir, 'audit.log')}`, '--audit-log-format=json', '--audit-log-mode=blocking');
+      }
       const apiserver = daemon(apiserverBin, [
         `--etcd-servers=${etcdUrl}`,
         '--bind-address=127.0.0.1',
@@ -355,6 +369,7 @@ export class KubeCluster {
         '--profiling=false',
         '--logtostderr=true',
         '--v=1',
+        ...audit,
       ], apiLog);
       procs.push(apiserver);
       track(apiserver);

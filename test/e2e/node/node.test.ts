@@ -55,7 +55,7 @@ describe('Portcullis on a node that starts pods', () => {
     expect(r.code, r.stderr).toBe(0);
   };
   const jsonpath = async (args: string[], path: string): Promise<string> => (await kubectl([...args, '-o', `jsonpath=${path}`])).stdout;
-  const eventually = async (check: () => Promise<boolean>, what: string, ms = 120_000): Promise<void> => {
+  const eventually = async (check: () => Promise<boolean>, what: string | (() => string), ms = 120_000): Promise<void> => {
     const until = Date.now() + ms;
     while (Date.now() < until) {
       if (await check()) return;
@@ -63,7 +63,7 @@ describe('Portcullis on a node that starts pods', () => {
     }
     const pods = await kubectl(['get', 'pods', '-A', '-o', 'wide']);
     const events = await kubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']);
-    throw new Error(`timed out waiting for ${what}\n${pods.stdout}\n${events.stdout.split('\n').slice(-25).join('\n')}\nkubelet:\n${cluster.logTail('kubelet', 15)}`);
+    throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}\n${pods.stdout}\n${events.stdout.split('\n').slice(-25).join('\n')}\nkubelet:\n${cluster.logTail('kubelet', 15)}`);
   };
   /** The container's output, read through the API server from the kubelet (kubectl logs). */
   const expectLog = async (ns: string, pod: string, text: string): Promise<void> => {
@@ -72,7 +72,7 @@ describe('Portcullis on a node that starts pods', () => {
       const r = await kubectl(['logs', pod, '-n', ns]);
       last = r.stdout + r.stderr;
       return r.stdout.includes(text);
-    }, `the log of ${ns}/${pod} (last: ${last})`, 30_000);
+    }, () => `the log of ${ns}/${pod} (last: ${last})`, 30_000);
   };
   const waitRunning = (ns: string, pod: string) =>
     eventually(async () => (await jsonpath(['get', 'pod', pod, '-n', ns], '{.status.containerStatuses[0].ready}')) === 'true', `pod ${ns}/${pod} running and ready`);
@@ -278,6 +278,7 @@ spec:
         const image = i % 2 === 0 ? streamSigned : unsigned;
         const r = await dryRunPod('secured', `stream-${i}`, image).catch((e: Error) => ({ status: 0, message: e.message }));
         results.push({ image, ...r, at: Date.now() });
+        await sleep(20); // a steady stream, not a benchmark: this machine is shared
       }
     };
     const workers = [worker(), worker(), worker()];

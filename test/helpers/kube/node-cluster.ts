@@ -1,6 +1,6 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../../src/registry/index.js';
@@ -194,6 +194,7 @@ export class NodeCluster {
     }
     const pause = pauseBinary();
     const dir = mkdtempSync('/tmp/portcullis-node-');
+    const netnsBefore = new Set(listNetns());
     const restores: (() => void)[] = [];
     const components: Component[] = [];
     let api: KubeCluster | undefined;
@@ -213,6 +214,10 @@ export class NodeCluster {
       run('ip', ['addr', 'add', `${HOST_IP}/24`, 'dev', BRIDGE]);
       run('ip', ['link', 'set', BRIDGE, 'up']);
       restores.push(() => void run('ip', ['link', 'del', BRIDGE], { allowFail: true }));
+      // Pod network namespaces the kubelet did not get to tear down.
+      restores.push(() => {
+        for (const ns of listNetns()) if (!netnsBefore.has(ns) && ns.startsWith('cni-')) run('ip', ['netns', 'delete', ns], { allowFail: true });
+      });
       restores.push(sysctl('net/ipv4/ip_forward', '1'));
       if (existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) restores.push(sysctl('net/bridge/bridge-nf-call-iptables', '1'));
 
@@ -239,6 +244,8 @@ export class NodeCluster {
             'NamespaceLifecycle,LimitRanger,ServiceAccount,Priority,DefaultTolerationSeconds,ResourceQuota,NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
           '--disable-admission-plugins': '',
           '--allow-privileged': 'false',
+          // The node's name does not resolve here; its InternalIP (the bridge address) does.
+          '--kubelet-preferred-address-types': 'InternalIP,Hostname',
         },
       });
       const kc = (user: string, file: string): string => {
@@ -383,9 +390,10 @@ export class NodeCluster {
       return cluster;
     } catch (e) {
       for (const c of [...components].reverse()) await stopProcess(c.process);
-      if (components.some((c) => c.name === 'containerd')) killShims(join(dir, 'containerd', 'containerd.sock'));
+      if (components.some((c) => c.name === 'containerd')) killLeftovers(join(dir, 'containerd', 'containerd.sock'));
       removeKubeChains();
       unmountAll(dir);
+      removeKubepodsCgroups();
       await api?.stop();
       await registry?.stop();
       for (const r of restores.reverse()) r();
@@ -406,10 +414,11 @@ export class NodeCluster {
     await this.kubectl(['delete', 'validatingwebhookconfigurations,mutatingwebhookconfigurations', '--all'], { allowFail: true });
     await this.kubectl(['delete', 'deployments,replicasets,daemonsets,statefulsets,jobs', '--all', '--all-namespaces', '--wait=false'], { allowFail: true });
     await this.kubectl(['delete', 'pods', '--all', '--all-namespaces', '--grace-period=0', '--force', '--wait=false'], { allowFail: true });
+    // The kubelet stops the containers and removes the sandboxes (network namespaces, CNI addresses).
     const until = Date.now() + 60_000;
     while (Date.now() < until) {
-      const sandboxes = this.ctr(['-n', 'k8s.io', 'tasks', 'ls', '-q'], { allowFail: true }).stdout.trim();
-      if (sandboxes === '') break;
+      const tasks = this.ctr(['-n', 'k8s.io', 'tasks', 'ls'], { allowFail: true });
+      if (tasks.code !== 0 || tasks.stdout.trim().split('\n').length <= 1) break;
       await delay(500);
     }
     const byName = (n: string) => this.#components.find((c) => c.name === n);
@@ -419,9 +428,10 @@ export class NodeCluster {
     }
     const containerd = byName('containerd');
     if (containerd !== undefined) await stopProcess(containerd.process);
-    killShims(this.containerdSocket);
+    killLeftovers(this.containerdSocket);
     removeKubeChains();
     unmountAll(this.dir);
+    removeKubepodsCgroups();
     await this.api.stop();
     await this.registry.stop();
     for (const r of this.#restores.reverse()) r();
@@ -435,15 +445,47 @@ export class NodeCluster {
   }
 }
 
-/** The runc shims of this containerd (found by its socket in their command line), killed by pid. */
-function killShims(socket: string): void {
-  const r = run('sh', ['-c', 'for p in /proc/[0-9]*; do [ -r "$p/cmdline" ] && tr "\\0" " " < "$p/cmdline" | grep -q -- "-address '+socket.replace(/'/g, '')+' " && echo "${p#/proc/}"; done'], { allowFail: true });
-  for (const pid of r.stdout.split('\n').filter((l) => /^\d+$/.test(l))) {
+/**
+ * What this node left running after containerd stopped: its runc shims (found by the socket in
+ * their command line) and the processes in the kubelet's pod cgroups. Killed by pid.
+ */
+function killLeftovers(socket: string): void {
+  const pids = new Set<number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
-      process.kill(Number(pid), 'SIGKILL');
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const at = args.indexOf('-address');
+      if ((args[0] ?? '').endsWith('containerd-shim-runc-v2') && at !== -1 && args[at + 1] === socket) pids.add(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const procs = run('sh', ['-c', 'find /sys/fs/cgroup/pids/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null; true'], { allowFail: true }).stdout;
+  for (const line of procs.split('\n')) if (/^\d+$/.test(line)) pids.add(Number(line));
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
     } catch {
       // gone already
     }
+  }
+}
+
+/**
+ * The kubelet's cgroups (`kubepods` under every cgroup v1 controller), deepest first; rmdir
+ * fails on a cgroup that still has processes, which are then left alone. Left behind, the next
+ * kubelet finds "orphaned" pods in them.
+ */
+export function removeKubepodsCgroups(): void {
+  run('sh', ['-c', 'for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \\; 2>/dev/null; done; true'], { allowFail: true });
+}
+
+function listNetns(): string[] {
+  try {
+    return readdirSync('/run/netns');
+  } catch {
+    return [];
   }
 }
 
@@ -461,3 +503,56 @@ async function waitFor(what: string, proc: ChildProcess, check: () => Promise<bo
   }
 }
 
+
+/**
+ * After a test process was killed without stop(): stops what a NodeCluster left behind (its
+ * processes, found by their command lines: the node's temp dir, the API server bound to
+ * HOST_IP and its etcd), unmounts and removes /tmp/portcullis-node-* dirs, and removes the
+ * iptables chains, pod cgroups and the bridge. scripts/kube/node-cleanup.sh runs it.
+ */
+export function cleanupLeftNode(): string[] {
+  const done: string[] = [];
+  const nodeDirs = readdirSync('/tmp').filter((d) => d.startsWith('portcullis-node-')).map((d) => join('/tmp', d));
+  const procs: { pid: number; args: string[] }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      procs.push({ pid: Number(entry), args: readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0') });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const apiservers = procs.filter((p) => (p.args[0] ?? '').endsWith('kube-apiserver') && p.args.includes(`--bind-address=${HOST_IP}`));
+  const kubeDirs = apiservers.map((p) => p.args.find((a) => a.startsWith('--cert-dir='))?.slice('--cert-dir='.length).replace(/\/certs$/, '')).filter((d): d is string => d !== undefined);
+  const victims = procs.filter(
+    (p) => apiservers.includes(p) || p.args.some((a) => nodeDirs.some((d) => a.includes(`${d}/`)) || kubeDirs.some((d) => a.includes(`${d}/`))),
+  );
+  for (const v of victims) {
+    try {
+      process.kill(v.pid, 'SIGKILL');
+      done.push(`killed ${v.pid} ${v.args.slice(0, 2).join(' ')}`);
+    } catch {
+      // gone
+    }
+  }
+  for (const d of nodeDirs) killLeftovers(join(d, 'containerd', 'containerd.sock'));
+  removeKubeChains();
+  for (const d of [...nodeDirs, ...kubeDirs]) {
+    unmountAll(d);
+    if (mountsUnder(d).length === 0) {
+      rmSync(d, { recursive: true, force: true });
+      done.push(`removed ${d}`);
+    }
+  }
+  removeKubepodsCgroups();
+  // containerd's CRI names pod network namespaces cni-<uuid>; only this scenario runs pods here.
+  for (const ns of listNetns().filter((n) => n.startsWith('cni-'))) {
+    run('ip', ['netns', 'delete', ns], { allowFail: true });
+    done.push(`deleted netns ${ns}`);
+  }
+  if (run('ip', ['link', 'show', BRIDGE], { allowFail: true }).code === 0) {
+    run('ip', ['link', 'del', BRIDGE], { allowFail: true });
+    done.push(`deleted bridge ${BRIDGE}`);
+  }
+  return done;
+}

@@ -4,6 +4,9 @@ EXAMPLE_REF := examples/net-monitor-layout:v1
 
 .PHONY: install build lint typecheck test test-image unit demo bench clean kube-apiserver kube-apiserver-clean kube-node e2e e2e-node image image-standins chart manifests
 IMAGE ?= portcullis
+# Runs the rest of the line with a Docker engine: the one that answers, else Debian's dockerd
+# started for the command and stopped after it (scripts/image/dockerd.sh).
+WITH_DOCKER := scripts/image/with-docker.sh
 VERSION := $(shell node -p "require('./package.json').version")
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -31,8 +34,9 @@ test: install kube-apiserver
 	$(MAKE) test-image
 
 ## test-image: build the image with stand-in base images and run it as the chart does (test/image).
+## Starts Debian's Docker engine if none answers (root), and stops it again afterwards.
 test-image: install
-	npx vitest run --config vitest.image.config.ts
+	$(WITH_DOCKER) npx vitest run --config vitest.image.config.ts
 
 ## demo: install, build, verify the bundled example layout, then run the webhook locally with the
 ## example policies and a development certificate and show one pod allowed and one denied.
@@ -58,7 +62,7 @@ kube-node:
 ## e2e-node: a one-node cluster that starts pods (containerd, runc, CNI bridge) with Portcullis deployed
 ## from the chart's manifests; the demo, a rolling restart under load, digest pinning. Root; see docs/e2e.md.
 e2e-node: install kube-apiserver kube-node
-	npx vitest run --config vitest.node.config.ts
+	$(WITH_DOCKER) npx vitest run --config vitest.node.config.ts
 
 ## image: the container image from the real base images (needs a Docker engine and access to Docker Hub and gcr.io)
 image:

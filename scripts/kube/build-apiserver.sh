@@ -2,11 +2,12 @@
 # Build Kubernetes' kube-apiserver v1.20.2 from Debian bookworm's `kubernetes` source package
 # and cache the binary outside the clone, for Portcullis' end-to-end tests.
 #
-# Why this way: there is no Docker engine on our machines (no kind, no k3s) and only Debian's
-# archive and the npm registry are reachable. Debian bookworm packages Kubernetes 1.20.2 as a
-# source package that ships `vendor/`, and Debian's Go (1.19) can build it with a few fixes.
-# The recipe is the one recorded in ../shared/docs/kube-apiserver-harness.md; every fix below
-# says why it is needed.
+# Why this way: only Debian's archive and the npm registry are reachable from our machines, so
+# kind and k3s (whose node images come from public registries) cannot run. Debian bookworm
+# packages Kubernetes 1.20.2 as a source package that ships `vendor/`, and Debian's Go (1.19)
+# can build it with a few fixes.
+# The recipe is the one recorded in ../shared/docs/kube-apiserver-harness.md, shared with
+# build-node.sh in lib/kube-source.sh; every fix there says why it is needed.
 #
 # Usage:
 #   scripts/kube/build-apiserver.sh               build if needed (idempotent), print the path

@@ -5,4 +5,4 @@
 # portcullis0 bridge. The test's own stop() does this when it ends normally. Root.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-exec node_modules/.bin/tsx -e "import('./test/helpers/kube/node-cluster.ts').then((m) => { for (const line of m.cleanupLeftNode()) console.log(line); })"
+exec node_modules/.bin/tsx -e "import('./test/helpers/kube/node-host.ts').then((m) => { for (const line of m.cleanupLeftNode()) console.log(line); })"

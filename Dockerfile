@@ -11,8 +11,14 @@
 # with the longest support left, and Node 20 reaches end of life in April 2026. The distroless
 # image carries that Node and nothing else: no shell, no package manager.
 
+# The base images are build arguments so that a machine without access to Docker Hub and gcr.io
+# can build with stand-ins (scripts/image/build.sh makes them from Debian packages and npm's
+# Node.js binary); the defaults are the real images, and nothing else changes.
+ARG NODE_IMAGE=node:22-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs22-debian12:nonroot
+
 # Build: all dependencies, compile TypeScript to dist/.
-FROM node:22-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -21,13 +27,13 @@ COPY src ./src
 RUN npm run build
 
 # Production dependencies only (no TypeScript, vitest, eslint, tsx), without install scripts.
-FROM node:22-bookworm-slim AS prod-deps
+FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # Runtime: distroless Node 22 as the nonroot user (65532).
-FROM gcr.io/distroless/nodejs22-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
 # package.json is needed at run time: "type": "module" makes dist/*.js ES modules.

@@ -90,7 +90,7 @@ async function validate(s: RunningServer, dispatcher: Agent) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(admissionReview(pod({ containers: [['a', 'r.example/a:1']] }), { uid: 'https-1' })),
   });
-  return { status: res.statusCode, body: (await res.body.json()) as any };
+  return { status: res.statusCode, connection: res.headers['connection'], body: (await res.body.json()) as any };
 }
 
 describe('startServer', () => {
@@ -256,6 +256,23 @@ describe('startServer', () => {
       await stopped;
       expect(Date.now() - started).toBeGreaterThanOrEqual(390);
       await expect(request(`${s.url}/healthz`, { dispatcher: agent({ ca: ca.certPem }) })).rejects.toThrow(/ECONNREFUSED|connect/);
+    });
+
+    it('from stop() on, every answer closes its connection, so a client never reuses one into the closing server', async () => {
+      // Go's HTTP client (the API server's) does not retry a POST on a kept-alive connection the
+      // server closed under it ("connection reset by peer": the review is lost). Told
+      // `Connection: close` with the answer, it opens a new connection, which the Service sends to
+      // a pod that is not shutting down (test/e2e/node: a rolling restart under load).
+      dir = mkdtempSync(join(tmpdir(), 'portcullis-tls-'));
+      const s = await start(new FakeVerifier(), install(serving('server')), { shutdownDelayMs: 400 });
+      const dispatcher = agent({ ca: ca.certPem });
+      const before = await validate(s, dispatcher);
+      expect(before.connection).not.toBe('close');
+      const stopped = s.stop();
+      const during = await validate(s, dispatcher);
+      expect(during.status).toBe(200);
+      expect(during.connection).toBe('close');
+      await stopped;
     });
 
     it('closes connections still busy after the shutdown timeout', async () => {

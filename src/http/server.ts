@@ -30,8 +30,10 @@ import { writeJson } from './context.js';
  * - `stop()` first answers `/readyz` with 503 while still serving everything else for
  *   `shutdownDelayMs` (in a cluster the pod's endpoint is removed asynchronously after SIGTERM,
  *   and the API server keeps sending reviews until it is: refusing them would deny pods), then
- *   stops accepting, lets in-flight requests finish (answers on kept-alive connections carry
- *   `Connection: close`), and after `shutdownTimeoutMs` closes whatever is left.
+ *   stops accepting, lets in-flight requests finish, and after `shutdownTimeoutMs` closes
+ *   whatever is left. From `stop()` on every answer carries `Connection: close`, so clients move
+ *   to new connections (other pods, once the endpoint is gone) rather than reusing one the
+ *   server is about to close: a POST sent on a connection closed under it is lost.
  */
 
 export interface TlsFiles {
@@ -117,7 +119,6 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
   await app.ready();
   const direct = directDispatchOf(app);
   let shuttingDown = false;
-  let draining = false;
   const clientCertificates = tls.clientCaFile !== undefined;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (clientCertificates && !(req.socket as TLSSocket).authorized && probeOf(req) === undefined) {
@@ -130,11 +131,15 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
       return;
     }
     if (shuttingDown) {
+      // Every answer from now on closes its connection: a client told so with the answer opens a
+      // new one (which the Service routes elsewhere once the endpoint is gone) instead of sending
+      // its next request on a kept-alive connection that the server may close under it — Go's
+      // client (the API server's) does not retry a POST lost that way.
+      res.setHeader('Connection', 'close');
       if (probeOf(req) === '/readyz') {
         writeJson(res, 503, { ready: false, message: 'shutting down' });
         return;
       }
-      if (draining) res.setHeader('Connection', 'close');
     }
     if (direct === undefined || !direct(req, res)) app.routing(req, res);
   };
@@ -218,7 +223,6 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
       shuttingDown = true;
       const delayMs = options.shutdownDelayMs ?? 0;
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      draining = true;
       for (const w of watchers) w.close();
       clearTimeout(debounce);
       clearInterval(poll);

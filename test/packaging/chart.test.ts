@@ -213,14 +213,14 @@ describe('charts/portcullis', () => {
     it('grants exactly the RBAC the server needs, no wildcards', () => {
       const role = only(docs, 'ClusterRole');
       expect(at(role, 'rules')).toEqual([
-        { apiGroups: ['portcullis.dev'], resources: ['trustpolicies', 'clustertrustpolicies', 'truststores', 'clustertruststores'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['portcullis.dev'], resources: ['trustpolicies', 'clustertrustpolicies', 'truststores', 'clustertruststores'], verbs: ['list', 'watch'] },
         {
           apiGroups: ['portcullis.dev'],
           resources: ['trustpolicies/status', 'clustertrustpolicies/status', 'truststores/status', 'clustertruststores/status'],
-          verbs: ['update', 'patch'],
+          verbs: ['patch'],
         },
-        { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
         { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] },
       ]);

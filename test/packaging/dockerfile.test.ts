@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers.js';
 
 /**
- * The Dockerfile's properties, checked on its text: no Docker engine runs on the machines this
- * is developed on, so the image is not built here (docs/install.md).
+ * The Dockerfile's properties, checked on its text. The image itself is built and run by
+ * test/image (make test), with stand-in base images passed as the build arguments below.
  */
 
 interface Instruction {
@@ -24,6 +24,7 @@ function instructions(text: string): Instruction[] {
     if (m === null) throw new Error(`cannot read Dockerfile line: ${line}`);
     const op = (m[1] as string).toUpperCase();
     if (op === 'FROM') stage++;
+    // ARGs before the first FROM (stage -1) parameterise the FROM lines.
     out.push({ stage, op, args: m[2] as string });
   }
   return out;
@@ -31,7 +32,17 @@ function instructions(text: string): Instruction[] {
 
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 const all = instructions(dockerfile);
-const froms = all.filter((i) => i.op === 'FROM');
+const globalArgs = new Map(
+  all
+    .filter((i) => i.stage === -1 && i.op === 'ARG')
+    .map((i) => {
+      const [name, value] = i.args.split('=', 2) as [string, string | undefined];
+      return [name, value] as const;
+    }),
+);
+/** A FROM line with its `${ARG}` replaced by the ARG's default: what a plain `docker build .` uses. */
+const withDefaults = (args: string): string => args.replace(/\$\{(\w+)\}/g, (_m, name: string) => globalArgs.get(name) ?? `<unset ${name}>`);
+const froms = all.filter((i) => i.op === 'FROM').map((i) => ({ ...i, args: withDefaults(i.args) }));
 const finalStage = froms.length - 1;
 const final = all.filter((i) => i.stage === finalStage);
 const engines = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
@@ -39,6 +50,15 @@ const engines = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'
 describe('Dockerfile', () => {
   it('is multi-stage: build, production dependencies, runtime', () => {
     expect(froms.map((f) => f.args)).toEqual(['node:22-bookworm-slim AS build', 'node:22-bookworm-slim AS prod-deps', 'gcr.io/distroless/nodejs22-debian12:nonroot']);
+  });
+
+  it('takes its base images as build arguments whose defaults are the upstream images, and nothing else before FROM', () => {
+    expect(Object.fromEntries(globalArgs)).toEqual({ NODE_IMAGE: 'node:22-bookworm-slim', RUNTIME_IMAGE: 'gcr.io/distroless/nodejs22-debian12:nonroot' });
+    expect(all.filter((i) => i.stage === -1).map((i) => i.op)).toEqual(['ARG', 'ARG']);
+    expect(all.filter((i) => i.op === 'FROM').map((i) => i.args)).toEqual(['${NODE_IMAGE} AS build', '${NODE_IMAGE} AS prod-deps', '${RUNTIME_IMAGE}']);
+    // scripts/image/build.sh passes exactly these two.
+    const build = readFileSync(join(REPO_ROOT, 'scripts/image/build.sh'), 'utf8');
+    expect([...build.matchAll(/--build-arg "(\w+)=/g)].map((m) => m[1])).toEqual(['NODE_IMAGE', 'RUNTIME_IMAGE']);
   });
 
   it('uses an even-numbered (LTS) Node line no older than package.json allows, the same in every stage', () => {

@@ -17,6 +17,8 @@ import { freePort } from '../registry/free-port.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'kube', 'build-apiserver.sh');
+/** The repository root (for scripts). */
+export { REPO_ROOT };
 const ADMIN_TOKEN_BYTES = 24;
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -37,6 +39,23 @@ export interface KubectlOptions {
 export interface KubeClusterOptions {
   /** Keep the temp dir (certs, kubeconfig, logs, etcd data) after stop(), for debugging. */
   readonly keepDir?: boolean;
+  /**
+   * An audit policy (YAML, audit.k8s.io/v1 Policy): the API server then writes its audit events
+   * as JSON lines to `auditLog` (the log backend in blocking mode: an event is in the file before
+   * the response is sent).
+   */
+  readonly auditPolicy?: string;
+  /**
+   * Where the API server listens and what it advertises (default 127.0.0.1). The node scenario
+   * (test/e2e/node) uses the node bridge's address, so that pods reach it.
+   */
+  readonly address?: string;
+  /** Service ClusterIP range (default 10.0.0.0/24); its first address is in the serving certificate. */
+  readonly serviceCidr?: string;
+  /** More static-token users: name → groups. Their tokens are in `tokens`. */
+  readonly users?: Readonly<Record<string, readonly string[]>>;
+  /** API server flags replacing the defaults of the same name, or added (`--name` → value). */
+  readonly apiServerFlags?: Readonly<Record<string, string>>;
 }
 
 /** `Kubernetes v1.20.2` binary lookup, as the build script reports it. */
@@ -100,7 +119,7 @@ function run(cmd: string, args: readonly string[], cwd: string): void {
  * - apiserver.crt/.key: serving certificate, SAN IP:127.0.0.1 and DNS:localhost
  * - sa.key/sa.pub: service-account token signing key pair
  */
-function makePki(dir: string): void {
+function makePki(dir: string, sanIps: readonly string[]): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   run('openssl', ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2',
     '-subj', '/CN=portcullis-e2e-ca',
@@ -112,25 +131,39 @@ function makePki(dir: string): void {
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc',
+      `subjectAltName=${[...new Set(['127.0.0.1', ...sanIps])].map((ip) => `IP:${ip}`).join(',')},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local`,
       '',
     ].join('\n'),
   );
   run('openssl', ['x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
     '-days', '2', '-sha256', '-extfile', 'apiserver.ext', '-out', 'apiserver.crt'], dir);
+  // The API server's client certificate towards kubelets (logs, exec), in system:masters.
+  run('openssl', ['req', '-new', ...ec, '-keyout', 'kubelet-client.key', '-out', 'kubelet-client.csr', '-subj', '/O=system:masters/CN=kube-apiserver-kubelet-client'], dir);
+  writeFileSync(join(dir, 'client.ext'), ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=clientAuth', ''].join('\n'));
+  run('openssl', ['x509', '-req', '-in', 'kubelet-client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-days', '2', '-sha256', '-extfile', 'client.ext', '-out', 'kubelet-client.crt'], dir);
   run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'sa.key'], dir);
   run('openssl', ['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
+}
+
+/** The first address of a service CIDR (the `kubernetes` Service's ClusterIP). */
+function firstServiceIp(cidr: string): string {
+  const [base] = cidr.split('/');
+  const octets = (base ?? '').split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o))) throw new Error(`KubeCluster: not an IPv4 CIDR: ${cidr}`);
+  const n = ((octets[0] as number) * 2 ** 24 + (octets[1] as number) * 2 ** 16 + (octets[2] as number) * 2 ** 8 + (octets[3] as number) + 1) >>> 0;
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
 function randomToken(): string {
   return randomBytes(ADMIN_TOKEN_BYTES).toString('hex');
 }
 
-function delay(ms: number): Promise<void> {
+export function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function tail(file: string, lines = 40): string {
+export function tail(file: string, lines = 40): string {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
   } catch {
@@ -139,7 +172,7 @@ function tail(file: string, lines = 40): string {
 }
 
 /** Spawns a daemon with stdout+stderr appended to `log`. */
-function daemon(cmd: string, args: readonly string[], log: string): ChildProcess {
+export function daemon(cmd: string, args: readonly string[], log: string): ChildProcess {
   const fd = openSync(log, 'a');
   try {
     return spawn(cmd, args, { stdio: ['ignore', fd, fd] });
@@ -152,7 +185,8 @@ function exited(p: ChildProcess): boolean {
   return p.exitCode !== null || p.signalCode !== null;
 }
 
-async function stopProcess(p: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after 10 s; resolves when the process has exited. */
+export async function stopProcess(p: ChildProcess): Promise<void> {
   if (exited(p)) return;
   const done = new Promise<void>((r) => p.once('exit', () => r()));
   p.kill('SIGTERM');
@@ -210,7 +244,8 @@ function installExitHook(): void {
     for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
   });
 }
-function track(p: ChildProcess): void {
+/** Kills `p` (SIGKILL) if the test process exits while it still runs. */
+export function track(p: ChildProcess): void {
   installExitHook();
   live.add(p);
   p.once('exit', () => live.delete(p));
@@ -223,10 +258,14 @@ export class KubeCluster {
   readonly server: string;
   /** Bearer token of a `system:masters` user. */
   readonly token: string;
+  /** Tokens of the extra users (KubeClusterOptions.users), by user name. */
+  readonly tokens: Readonly<Record<string, string>>;
   /** CA certificate (PEM file) that verifies the server. */
   readonly caFile: string;
   /** Temp dir holding the certificates, kubeconfig, logs and etcd data. */
   readonly dir: string;
+  /** The audit log (JSON lines), when started with an audit policy. */
+  readonly auditLog: string;
   readonly #etcd: ChildProcess;
   readonly #apiserver: ChildProcess;
   readonly #keepDir: boolean;
@@ -236,6 +275,7 @@ export class KubeCluster {
     dir: string;
     server: string;
     token: string;
+    tokens: Record<string, string>;
     etcd: ChildProcess;
     apiserver: ChildProcess;
     keepDir: boolean;
@@ -243,8 +283,10 @@ export class KubeCluster {
     this.dir = init.dir;
     this.server = init.server;
     this.token = init.token;
+    this.tokens = init.tokens;
     this.caFile = join(init.dir, 'ca.crt');
     this.kubeconfig = join(init.dir, 'kubeconfig');
+    this.auditLog = join(init.dir, 'audit.log');
     this.#etcd = init.etcd;
     this.#apiserver = init.apiserver;
     this.#keepDir = init.keepDir;
@@ -282,14 +324,18 @@ export class KubeCluster {
     // Ports are picked free and then bound by the children; retry if another process won a race.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await KubeCluster.#startOnce(found.path, options.keepDir ?? process.env['PORTCULLIS_KEEP_CLUSTER_DIR'] === '1');
+        return await KubeCluster.#startOnce(found.path, options.keepDir ?? process.env['PORTCULLIS_KEEP_CLUSTER_DIR'] === '1', options);
       } catch (e) {
         if (!(e instanceof PortRace) || attempt >= 3) throw e instanceof PortRace ? e.cause : e;
       }
     }
   }
 
-  static async #startOnce(apiserverBin: string, keepDir: boolean): Promise<KubeCluster> {
+  static async #startOnce(apiserverBin: string, keepDir: boolean, options: KubeClusterOptions): Promise<KubeCluster> {
+    const auditPolicy = options.auditPolicy;
+    const address = options.address ?? '127.0.0.1';
+    const serviceCidr = options.serviceCidr ?? '10.0.0.0/24';
+    const serviceIp = firstServiceIp(serviceCidr);
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-kube-'));
     if (!keepDir) {
       installExitHook();
@@ -297,9 +343,15 @@ export class KubeCluster {
     }
     const procs: ChildProcess[] = [];
     try {
-      makePki(dir);
+      makePki(dir, [address, serviceIp]);
       const token = randomToken();
-      writeFileSync(join(dir, 'tokens.csv'), `${token},portcullis-admin,portcullis-admin-uid,"system:masters"\n`, { mode: 0o600 });
+      const tokens: Record<string, string> = {};
+      const lines = [`${token},portcullis-admin,portcullis-admin-uid,"system:masters"`];
+      for (const [user, groups] of Object.entries(options.users ?? {})) {
+        tokens[user] = randomToken();
+        lines.push(`${tokens[user]},${user},${user}-uid${groups.length === 0 ? '' : `,"${groups.join(',')}"`}`);
+      }
+      writeFileSync(join(dir, 'tokens.csv'), `${lines.join('\n')}\n`, { mode: 0o600 });
 
       const [clientPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
       const etcdUrl = `http://127.0.0.1:${clientPort}`;
@@ -329,33 +381,42 @@ export class KubeCluster {
         throw e;
       }
 
-      const server = `https://127.0.0.1:${apiPort}`;
+      const server = `https://${address}:${apiPort}`;
       const apiLog = join(dir, 'kube-apiserver.log');
-      const apiserver = daemon(apiserverBin, [
-        `--etcd-servers=${etcdUrl}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${apiPort}`,
-        '--insecure-port=0',
-        `--cert-dir=${join(dir, 'certs')}`,
-        `--tls-cert-file=${join(dir, 'apiserver.crt')}`,
-        `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
-        `--client-ca-file=${join(dir, 'ca.crt')}`,
-        `--token-auth-file=${join(dir, 'tokens.csv')}`,
-        '--authorization-mode=RBAC',
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        `--service-account-key-file=${join(dir, 'sa.pub')}`,
-        `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-        '--service-cluster-ip-range=10.0.0.0/24',
-        '--endpoint-reconciler-type=none',
+      const audit: string[] = [];
+      if (auditPolicy !== undefined) {
+        writeFileSync(join(dir, 'audit-policy.yaml'), auditPolicy);
+        audit.push(`--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${join(dir, 'audit.log')}`, '--audit-log-format=json', '--audit-log-mode=blocking');
+      }
+      const flags = new Map<string, string>([
+        ['--etcd-servers', etcdUrl],
+        ['--bind-address', address],
+        ['--advertise-address', address],
+        ['--secure-port', String(apiPort)],
+        ['--insecure-port', '0'],
+        ['--cert-dir', join(dir, 'certs')],
+        ['--tls-cert-file', join(dir, 'apiserver.crt')],
+        ['--tls-private-key-file', join(dir, 'apiserver.key')],
+        ['--client-ca-file', join(dir, 'ca.crt')],
+        ['--token-auth-file', join(dir, 'tokens.csv')],
+        ['--authorization-mode', 'RBAC'],
+        ['--service-account-issuer', 'https://kubernetes.default.svc.cluster.local'],
+        ['--service-account-key-file', join(dir, 'sa.pub')],
+        ['--service-account-signing-key-file', join(dir, 'sa.key')],
+        ['--service-cluster-ip-range', serviceCidr],
+        ['--endpoint-reconciler-type', 'none'],
         // Admission as in a real cluster, minus ServiceAccount: nothing creates the `default`
         // service account here (no controller manager), so that plugin would reject every Pod.
-        '--enable-admission-plugins=NamespaceLifecycle,LimitRanger,Priority,DefaultTolerationSeconds,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
-        '--disable-admission-plugins=ServiceAccount',
-        '--profiling=false',
-        '--logtostderr=true',
-        '--v=1',
-      ], apiLog);
+        ['--enable-admission-plugins', 'NamespaceLifecycle,LimitRanger,Priority,DefaultTolerationSeconds,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook'],
+        ['--disable-admission-plugins', 'ServiceAccount'],
+        ['--kubelet-client-certificate', join(dir, 'kubelet-client.crt')],
+        ['--kubelet-client-key', join(dir, 'kubelet-client.key')],
+        ['--profiling', 'false'],
+        ['--logtostderr', 'true'],
+        ['--v', '1'],
+      ]);
+      for (const [flag, value] of Object.entries(options.apiServerFlags ?? {})) flags.set(flag, value);
+      const apiserver = daemon(apiserverBin, [...[...flags].map(([flag, value]) => `${flag}=${value}`), ...audit], apiLog);
       procs.push(apiserver);
       track(apiserver);
       try {
@@ -393,7 +454,7 @@ export class KubeCluster {
         ].join('\n'),
         { mode: 0o600 },
       );
-      return new KubeCluster({ dir, server, token, etcd, apiserver, keepDir });
+      return new KubeCluster({ dir, server, token, tokens, etcd, apiserver, keepDir });
     } catch (e) {
       for (const p of procs.reverse()) await stopProcess(p);
       if (!keepDir) {

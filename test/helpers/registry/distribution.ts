@@ -44,6 +44,8 @@ export interface DistributionOptions {
   users?: Record<string, string>;
   /** Token auth only; default: authenticated users pull+push everything, anonymous nothing. */
   permissions?: Permissions;
+  /** Listen address (default 127.0.0.1); the node scenario uses its bridge's address, which pods reach. */
+  address?: string;
 }
 
 const READY_TIMEOUT_MS = 15_000;
@@ -63,10 +65,10 @@ export class DistributionRegistry {
   readonly #onExit: () => void;
 
   private constructor(init: {
-    port: number; child: ChildProcess; dir: string; tls: ServerTls | undefined; users: Record<string, string>;
+    address: string; port: number; child: ChildProcess; dir: string; tls: ServerTls | undefined; users: Record<string, string>;
     tokenServer: TokenServer | undefined; onExit: () => void;
   }) {
-    this.host = `127.0.0.1:${init.port}`;
+    this.host = `${init.address}:${init.port}`;
     this.url = `${init.tls === undefined ? 'http' : 'https'}://${this.host}`;
     this.caPem = init.tls?.caPem;
     this.caFile = init.tls?.caFile;
@@ -81,6 +83,7 @@ export class DistributionRegistry {
   static async start(options: DistributionOptions = {}): Promise<DistributionRegistry> {
     const users = options.users ?? { alice: 'wonderland' };
     const auth = options.auth ?? 'none';
+    const address = options.address ?? '127.0.0.1';
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-distribution-'));
     let tls: ServerTls | undefined;
     let tokenServer: TokenServer | undefined;
@@ -100,12 +103,12 @@ export class DistributionRegistry {
       for (let attempt = 1; ; attempt++) {
         const port = await freePort();
         const configFile = join(dir, 'config.yml');
-        writeFileSync(configFile, config(port, dir, tls, authLines));
+        writeFileSync(configFile, config(address, port, dir, tls, authLines));
         try {
-          const child = await spawnAndWait(configFile, `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}/v2/`, tls?.caPem);
+          const child = await spawnAndWait(configFile, `${tls === undefined ? 'http' : 'https'}://${address}:${port}/v2/`, tls?.caPem);
           const onExit = (): void => { child.kill('SIGKILL'); };
           process.once('exit', onExit); // never leave a registry behind if the worker dies
-          return new DistributionRegistry({ port, child, dir, tls, users, tokenServer, onExit });
+          return new DistributionRegistry({ address, port, child, dir, tls, users, tokenServer, onExit });
         } catch (err) {
           if (attempt < 3 && /address already in use/i.test(String(err))) continue;
           throw err;
@@ -135,7 +138,7 @@ export class DistributionRegistry {
   }
 }
 
-function config(port: number, dir: string, tls: ServerTls | undefined, authLines: string[]): string {
+function config(address: string, port: number, dir: string, tls: ServerTls | undefined, authLines: string[]): string {
   return [
     'version: 0.1',
     'log:',
@@ -151,7 +154,7 @@ function config(port: number, dir: string, tls: ServerTls | undefined, authLines
     '    uploadpurging:',
     '      enabled: false',
     'http:',
-    `  addr: 127.0.0.1:${port}`,
+    `  addr: ${address}:${port}`,
     `  secret: ${randomBytes(16).toString('hex')}`,
     ...(tls === undefined ? [] : ['  tls:', `    certificate: ${tls.certFile}`, `    key: ${tls.keyFile}`]),
     ...authLines,

@@ -26,15 +26,7 @@ export async function policyValidateCommand(file: string | undefined, opts: { co
  */
 export async function policyShowCommand(opts: { configDir: string; output?: string }, io: CliIo): Promise<number> {
   const format = outputFormat(opts.output);
-  let loaded;
-  try {
-    loaded = await loadTrustPolicyFile(opts.configDir);
-  } catch (error) {
-    if (error instanceof PortcullisError && error.code === 'ERR_POLICY_NOT_FOUND') {
-      throw new PortcullisError('ERR_POLICY_NOT_FOUND', `${error.message}; create one with "portcullis policy init" or "portcullis policy import FILE"`, { context: error.context });
-    }
-    throw error;
-  }
+  const loaded = await loadTrustPolicyFile(opts.configDir);
   if (format === 'json') {
     io.stdout(`${JSON.stringify({ path: loaded.path, policy: JSON.parse(loaded.text) as unknown, effective: loaded.policy }, null, 2)}\n`);
   } else {

@@ -30,6 +30,15 @@ function revocationChecker(mode: string | undefined, cache: CertificateCache): R
   let inner: Promise<RevocationChecker> | undefined;
   return {
     check: async (chain, at) => {
+      // No certificate names an OCSP responder or a CRL: every one is non-revokable, which is
+      // the checker's own answer for such a chain (src/revocation/checker.ts), without loading it.
+      if (chain.every((c) => c.ocspUrls.length === 0 && c.crlUrls.length === 0)) {
+        const last = chain.length - 1;
+        return {
+          status: 'nonRevokable',
+          certificates: chain.map((c, i) => ({ status: 'nonRevokable' as const, detail: i === last && c.selfIssued ? 'root certificate: not revocation-checked' : 'no OCSP or CRL location' })),
+        };
+      }
       inner ??= import('../../revocation/index.js').then(
         ({ HttpRevocationFetcher, OnlineRevocationChecker }) => new OnlineRevocationChecker({ fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0' }), mode: m, certificateCache: cache }),
       );

@@ -87,4 +87,8 @@ export default tseslint.config(
     },
   },
   ...FOLDERS.map(layerRule),
+  // The CommonJS entry of the CLI (main.cts, code-cache.cts): `import x = require()` is how
+  // TypeScript writes CommonJS under verbatimModuleSyntax.
+  { files: ['src/**/*.cts'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  { files: ['scripts/**/*.mjs'], languageOptions: { globals: { console: 'readonly', process: 'readonly' } } },
 );

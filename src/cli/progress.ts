@@ -28,7 +28,7 @@ export function copyProgress(stream: NodeJS.WritableStream): { events: CopyEvent
   const multibar = new cliProgress.MultiBar(
     {
       stream,
-      format: ' {status} {label} |{bar}| {done} / {total}',
+      format: ' {status} {label} |{bar}| {doneBytes} / {totalBytes}',
       barCompleteChar: '█',
       barIncompleteChar: '░',
       barsize: 24,
@@ -41,7 +41,7 @@ export function copyProgress(stream: NodeJS.WritableStream): { events: CopyEvent
     cliProgress.Presets.shades_classic,
   );
   const bars = new Map<string, { bar: cliProgress.SingleBar; done: number }>();
-  const payload = (status: string, d: Descriptor, done: number): Record<string, string> => ({ status, label: label(d), done: formatBytes(done), total: formatBytes(d.size) });
+  const payload = (status: string, d: Descriptor, done: number): Record<string, string> => ({ status, label: label(d), doneBytes: formatBytes(done), totalBytes: formatBytes(d.size) });
   const events: CopyEvents = {
     blobStart: (d) => {
       if (bars.has(d.digest)) return;

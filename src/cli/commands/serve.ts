@@ -94,10 +94,12 @@ export async function serveCommand(opts: ServeCommandOptions, io: CliIo): Promis
   } catch (error) {
     throw startupError(error, { ...listen, ...(opts.tlsCert === undefined ? {} : { tlsCert: opts.tlsCert }), ...(opts.tlsKey === undefined ? {} : { tlsKey: opts.tlsKey }) });
   }
+  // Listen for SIGTERM before saying we are up: a supervisor may stop us the moment we say so.
+  const shutdown = io.untilShutdown();
   // Human lines go to stderr: stdout carries the JSON log lines alone.
   io.stderr(`portcullis webhook listening on ${webhook.url} (POST /validate, /gatekeeper/v1/verify${config.webhook.mutate ? ', /mutate' : ''}; /healthz, /readyz, /metrics)\n`);
   if (webhook.devCaFile !== undefined) io.stderr(`development certificate: trust the CA in ${webhook.devCaFile}\n`);
-  await io.untilShutdown();
+  await shutdown;
   io.stderr(`shutting down: /readyz answers 503 for ${config.webhook.shutdownDelaySeconds} s while reviews are still served, then in-flight requests drain\n`);
   await webhook.stop();
   return EXIT.ok;

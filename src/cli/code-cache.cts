@@ -27,7 +27,7 @@ function loadBundle(file: string, env: NodeJS.ProcessEnv = process.env, vendor: 
   const source = readFileSync(file, 'utf8');
   const cacheFile = env.PORTCULLIS_CODE_CACHE === '0' ? undefined : cachePath(file, env);
   let cachedData: Buffer | undefined;
-  if (cacheFile !== undefined) {
+  if (cacheFile !== undefined && trustedDirectory(dirname(cacheFile))) {
     try {
       cachedData = readFileSync(cacheFile);
     } catch {
@@ -40,6 +40,7 @@ function loadBundle(file: string, env: NodeJS.ProcessEnv = process.env, vendor: 
     // After the command: the cache then holds the functions that ran, not only the top level.
     process.once('exit', () => {
       try {
+        if (!trustedDirectoryOrMissing(dirname(cacheFile))) return;
         mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
         const temporary = `${cacheFile}.${process.pid}.tmp`;
         writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
@@ -65,6 +66,30 @@ function loadBundle(file: string, env: NodeJS.ProcessEnv = process.env, vendor: 
   }, plain) as NodeRequire;
   fn(module.exports, require, module, file, dirname(file));
   return module.exports;
+}
+
+function trustedDirectoryOrMissing(dir: string): boolean {
+  try {
+    statSync(dir);
+  } catch {
+    return true;
+  }
+  return trustedDirectory(dir);
+}
+
+/**
+ * V8 checks a cache against the source's length, not its content: whoever can write the cache
+ * directory could run code in this process. Only a directory of this user that no one else may
+ * write is read (a missing one is created 0700 when the cache is first written).
+ */
+function trustedDirectory(dir: string): boolean {
+  try {
+    const info = statSync(dir);
+    const uid = typeof process.getuid === 'function' ? process.getuid() : info.uid;
+    return info.isDirectory() && info.uid === uid && (info.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
 }
 
 function cachePath(file: string, env: NodeJS.ProcessEnv): string | undefined {

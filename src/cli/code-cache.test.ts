@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,5 +54,19 @@ describe('loadBundle (the code cache of the bundled CLI)', () => {
     expect(load()).toEqual({ answer: 43, path: 'new' });
     expect(cacheFiles().filter((f) => f.startsWith('cmd-'))).toHaveLength(1);
     expect(cacheFiles()).not.toContain(first);
+  });
+
+  it('neither reads nor writes a cache directory others may write (V8 checks a cache by length only)', () => {
+    const cacheDir = join(dir, 'cache', 'portcullis', 'code-cache');
+    chmodSync(cacheDir, 0o777);
+    try {
+      for (const f of cacheFiles()) rmSync(join(cacheDir, f));
+      expect(load()).toEqual({ answer: 43, path: 'new' });
+      expect(cacheFiles()).toEqual([]);
+    } finally {
+      chmodSync(cacheDir, 0o700);
+    }
+    expect(load()).toEqual({ answer: 43, path: 'new' });
+    expect(cacheFiles()).toHaveLength(2);
   });
 });

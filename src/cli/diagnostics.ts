@@ -53,9 +53,27 @@ function size(n: number): string {
   return `${(n / 1048576).toFixed(1)} MiB`;
 }
 
+/** Query parameters that carry credentials (pre-signed storage URLs a registry redirects blob reads to, tokens). */
+const SECRET_QUERY = /sig|signature|token|credential|secret|password|key/i;
+
+/** The request URL, with the values of credential-bearing query parameters masked. */
+export function maskUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      return eq >= 0 && SECRET_QUERY.test(decodeURIComponent(name)) ? `${name}=***` : pair;
+    });
+  return `${url.slice(0, q)}?${params.join('&')}`;
+}
+
 function urlOf(request: UndiciRequest): string {
   const origin = typeof request.origin === 'string' ? request.origin : request.origin.origin;
-  return `${origin.replace(/\/$/, '')}${request.path}`;
+  return maskUrl(`${origin.replace(/\/$/, '')}${request.path}`);
 }
 
 /** Starts tracing; the function returned stops it (and reports requests whose body was never read). */

@@ -1,17 +1,19 @@
 // Bundles each CLI command module (dist/cli/commands/<name>.js, after `tsc`) with everything it
-// imports into one CommonJS file, dist/cli/bundle/<name>.cjs, which dist/cli/main.js loads with
+// imports into one CommonJS file, dist/cli/bundle/<name>.cjs, which dist/cli/main.cjs loads with
 // V8's code cache (src/cli/code-cache.ts): one file to read and, from the second run on, nothing
 // to parse or compile. That is what brings `portcullis verify --oci-layout` to about the start-up
 // time of `node -e 0` (npm run bench, "CLI start-up"). `serve` is not bundled: pino and fastify
 // load parts of themselves by path, and a server's start-up time is not a command's.
 import { build } from 'esbuild';
 import { readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const commands = join(root, 'dist', 'cli', 'commands');
-const out = join(root, 'dist', 'cli', 'bundle');
+// The compiled tree to bundle (default dist/; a test builds into a directory of its own).
+const dist = resolve(process.argv[2] ?? join(root, 'dist'));
+const commands = join(dist, 'cli', 'commands');
+const out = join(dist, 'cli', 'bundle');
 const NOT_BUNDLED = new Set(['serve']);
 
 rmSync(out, { recursive: true, force: true });
@@ -21,6 +23,8 @@ const entries = readdirSync(commands)
   .filter((name) => !NOT_BUNDLED.has(name));
 const common = {
   bundle: true,
+  // Packages come from this checkout's node_modules wherever the compiled tree is.
+  nodePaths: [join(root, 'node_modules')],
   platform: 'node',
   // ES module builds of dependencies (@peculiar/*) where packages ship them: scope-hoisted and
   // tree-shaken, instead of CommonJS wrappers whose every export is copied at each import.
@@ -44,6 +48,6 @@ await build({
   external: ['undici'],
 });
 // The command line itself (commander, the program, the runner): command modules stay out of it.
-await build({ ...common, entryPoints: { cli: join(root, 'dist', 'cli', 'entry.js') }, outdir: out, outExtension: { '.js': '.cjs' }, external: ['./commands/*', 'undici'] });
+await build({ ...common, entryPoints: { cli: join(dist, 'cli', 'entry.js') }, outdir: out, outExtension: { '.js': '.cjs' }, external: ['./commands/*', 'undici'] });
 await build({ ...common, entryPoints: { undici: join(root, 'node_modules', 'undici', 'index.js') }, outdir: join(out, 'vendor'), outExtension: { '.js': '.cjs' } });
 console.log(`bundled ${entries.length} commands into ${out}`);

@@ -17,6 +17,7 @@ install: node_modules/.package-lock.json
 
 build: install
 	npm run build
+	npm run bundle
 
 lint: install
 	npm run lint

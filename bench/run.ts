@@ -1,9 +1,12 @@
 import { benchRegistry } from './registry.js';
+import { benchStartup, printStartup } from './startup.js';
 import { benchRevocation } from './revocation.js';
 import { benchVerification } from './verification.js';
 
 // `npm run bench`: prints what each benchmark measures, with its baseline measured in the same run.
 const ms = (us: number): string => `${(us / 1000).toFixed(2)} ms`;
+
+printStartup(benchStartup());
 
 const results = await benchVerification();
 console.log('Signature verification (RSA-3072 leaf, RSA-3072 intermediate and root; warm certificate cache)');

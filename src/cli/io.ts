@@ -5,7 +5,13 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** The clock: read once per command and passed down to the pure core. */
   readonly now: () => Date;
+  /** Standard error is a terminal: progress bars are drawn there (oras and docker draw on stderr). */
   readonly isTty: boolean;
+  /**
+   * The stream progress bars draw on (a terminal: cursor movement, width). Only used when
+   * `isTty`; tests pass a fake terminal to see what a user would see.
+   */
+  readonly progressStream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   /** All of standard input (for --password-stdin). */
   readonly readStdin: () => Promise<string>;
   /** Resolves when a long-running command (serve) should stop: SIGTERM or SIGINT. */
@@ -20,7 +26,8 @@ export function processIo(): CliIo {
     stderr: (t) => process.stderr.write(t),
     env: process.env,
     now: () => new Date(),
-    isTty: process.stdout.isTTY === true,
+    isTty: process.stderr.isTTY === true,
+    progressStream: process.stderr,
     untilShutdown: () =>
       new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());

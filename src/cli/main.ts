@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { processIo } from './io.js';
-import { run } from './run.js';
+// `node dist/cli/main.js` still works: it runs the CommonJS entry (main.cts, the `bin`).
+import { createRequire } from 'node:module';
 
-process.exitCode = await run(process.argv.slice(2), processIo());
+createRequire(import.meta.url)('./main.cjs');

@@ -1,29 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
 import { PortcullisError } from '../errors/index.js';
 import type { ImageReference } from '../reference/index.js';
 import { DockerConfigCredentials, RegistryClient, StaticCredentials, type Credential, type CredentialProvider } from '../registry/index.js';
 import type { CliIo } from './io.js';
 import { positiveInteger } from './options.js';
+import type { RegistryCliOptions } from './registry-flags.js';
 
-/** Options every registry command takes. */
-export interface RegistryCliOptions {
-  readonly plainHttp?: boolean;
-  readonly registryCa?: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly timeout?: string;
-  readonly insecureSkipTlsVerify?: boolean;
-}
-
-export function addRegistryOptions(cmd: Command): Command {
-  return cmd
-    .option('--plain-http', 'use HTTP instead of HTTPS (loopback registries use HTTP without it)')
-    .option('--registry-ca <file>', 'PEM CA bundle to trust for registry TLS (implies HTTPS, also for loopback registries)')
-    .option('-u, --username <name>', 'registry username (default: Docker config credentials)')
-    .option('-p, --password <password>', 'registry password or token')
-    .option('--timeout <seconds>', 'deadline of each registry operation', '30');
-}
+export type { RegistryCliOptions } from './registry-flags.js';
 
 /** Static credentials for the named registries first, then the Docker config (auths, credHelpers, credsStore). */
 class LayeredCredentials implements CredentialProvider {

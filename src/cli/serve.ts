@@ -184,6 +184,8 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       { revision: snapshot.revision, documents: snapshot.documents.length, invalid: snapshot.invalid.map((i) => ({ ...i.id, code: i.code, reason: i.reason })) },
       'policy snapshot in force',
     );
+    // An invalid document is something an operator must fix: a warning each, not a field of an info line.
+    for (const i of snapshot.invalid) logger.warn({ ...i.id, code: i.code, reason: i.reason, revision: snapshot.revision }, 'invalid policy document: it does not take effect');
   });
 
   let certFile = options.tlsCert;

@@ -4,7 +4,7 @@ import { PortcullisError } from '../errors/index.js';
 import { canonicalScope, parseReference } from '../reference/index.js';
 import type { SignatureSource } from '../verify/index.js';
 import type { CliIo } from './io.js';
-import { openRegistryClient, type RegistryCliOptions } from './registry-options.js';
+import type { RegistryCliOptions } from './registry-flags.js';
 
 /** What verify and inspect work on: an artifact in an OCI layout or in a registry. */
 export interface Target {
@@ -12,6 +12,8 @@ export interface Target {
   readonly reference: string;
   /** The reference as read: canonical registry, Docker Hub folded (registry targets only). */
   readonly canonical?: string;
+  /** The tag the reference named without a digest (it was resolved to a digest: a warning is due). */
+  readonly resolvedTag?: string;
   /** `registry/repository`, the trust policy scope ('' for a layout without --scope). */
   readonly repository: string;
   readonly artifact: ArtifactTarget;
@@ -41,6 +43,7 @@ export async function openTarget(reference: string, opts: TargetOptions, io: Cli
     const artifact = await layout.resolve(ref);
     return {
       reference,
+      ...(ref.digest === undefined ? { resolvedTag: ref.tag ?? 'latest' } : {}),
       // notation selects the statement for a layout by --scope; without one only a `*` statement applies.
       repository: scope ?? '',
       artifact,
@@ -50,6 +53,8 @@ export async function openTarget(reference: string, opts: TargetOptions, io: Cli
     };
   }
   const ref = parseReference(reference);
+  // The registry client (undici and the auth layer) is loaded only for registry references.
+  const { openRegistryClient } = await import('./registry-options.js');
   const client = await openRegistryClient(opts, [ref], io);
   try {
     // A digest is resolved too (one manifest HEAD): the signed payload's media type and size are
@@ -58,6 +63,7 @@ export async function openTarget(reference: string, opts: TargetOptions, io: Cli
     const repo = { registry: ref.registry, repository: ref.repository };
     return {
       reference,
+      ...(ref.digest === undefined ? { resolvedTag: ref.tag ?? 'latest' } : {}),
       canonical: ref.reference,
       repository: scope ?? `${ref.registry}/${ref.repository}`,
       artifact,

@@ -25,7 +25,7 @@ export async function readTrustPolicyText(configDir: string): Promise<{ path: st
   }
   throw new PortcullisError(
     'ERR_POLICY_NOT_FOUND',
-    `no trust policy found: expected ${TRUST_POLICY_FILES.map((f) => join(configDir, f)).join(' or ')}`,
+    `no trust policy found: expected ${TRUST_POLICY_FILES.map((f) => join(configDir, f)).join(' or ')}; create one with "portcullis policy init" or "portcullis policy import FILE"`,
     { context: { subject: configDir } },
   );
 }

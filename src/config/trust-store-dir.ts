@@ -3,18 +3,19 @@ import { join } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
 import type { TrustStoreRef, TrustStoreType } from '../policy/types.js';
 import type { Certificate, CertificateCache } from '../x509/certificate.js';
-import { buildTrustStore } from '../x509/index.js';
+import { buildTrustStore, type TrustStoreFile } from '../x509/index.js';
 import { trustStoreDir } from './paths.js';
 
 /** A trust store file is a certificate bundle; anything larger is not one. */
 const MAX_TRUST_STORE_FILE_BYTES = 1024 * 1024;
 
 /**
- * Reads one named store `truststore/x509/<type>/<name>/`. Returns undefined when it does not
- * exist. Symlinks and subdirectories are rejected, as notation does (the spec's "ignore with a
- * warning" would let a stray directory silently change what is trusted).
+ * The regular files of one named store `truststore/x509/<type>/<name>/`, sorted by name, or
+ * undefined when the store does not exist. Symlinks and subdirectories are rejected, as
+ * notation does (the spec's "ignore with a warning" would let a stray directory silently change
+ * what is trusted).
  */
-export async function readTrustStore(configDir: string, type: TrustStoreType, name: string, cache?: CertificateCache): Promise<Certificate[] | undefined> {
+export async function readTrustStoreFiles(configDir: string, type: TrustStoreType, name: string): Promise<TrustStoreFile[] | undefined> {
   const dir = trustStoreDir(configDir, type, name);
   let info;
   try {
@@ -25,7 +26,7 @@ export async function readTrustStore(configDir: string, type: TrustStoreType, na
   }
   if (info.isSymbolicLink()) throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `trust store "${dir}" is a symlink, which is not allowed`);
   if (!info.isDirectory()) throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `trust store "${dir}" is not a directory`);
-  const files: { name: string; bytes: Uint8Array }[] = [];
+  const files: TrustStoreFile[] = [];
   for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(dir, entry.name);
     if (entry.isSymbolicLink()) throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `"${path}" is a symlink; trust store files must be regular files`);
@@ -34,7 +35,13 @@ export async function readTrustStore(configDir: string, type: TrustStoreType, na
     if (size > MAX_TRUST_STORE_FILE_BYTES) throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `"${path}" is ${size} bytes, over the ${MAX_TRUST_STORE_FILE_BYTES}-byte cap`);
     files.push({ name: entry.name, bytes: await readFile(path) });
   }
-  return buildTrustStore(type, name, files, cache);
+  return files;
+}
+
+/** Reads and validates one named store (see readTrustStoreFiles); undefined when it does not exist. */
+export async function readTrustStore(configDir: string, type: TrustStoreType, name: string, cache?: CertificateCache): Promise<Certificate[] | undefined> {
+  const files = await readTrustStoreFiles(configDir, type, name);
+  return files === undefined ? undefined : buildTrustStore(type, name, files, cache);
 }
 
 /** Loads the stores a policy references into an immutable map for the verify core. */

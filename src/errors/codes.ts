@@ -277,6 +277,31 @@ export const ERROR_CODES = {
     summary: 'The RFC 3161 timestamp authority could not be reached or gave an unusable answer while signing.',
     remedy: 'Check --timestamp-url and --timestamp-root-cert, and that the TSA is up.',
   },
+  // --- CLI: configuration directory and serve start-up -----------------------------------------
+  ERR_POLICY_EXISTS: {
+    summary: 'A trust policy already exists in the configuration directory; `policy init` and `policy import` never replace it silently.',
+    remedy: 'Keep a copy (`portcullis policy show > old-policy.json`), then run the command again with --force.',
+  },
+  ERR_KEY_EXISTS: {
+    summary: 'A signing key of that name is already in signingkeys.json.',
+    remedy: 'Pick another name, or remove the old entry first with `portcullis key delete NAME`.',
+  },
+  ERR_CERT_NOT_FOUND: {
+    summary: 'The named certificate file is not in that trust store.',
+    remedy: '`portcullis cert list --type TYPE --store NAME` lists the files a store holds.',
+  },
+  ERR_PORT_IN_USE: {
+    summary: '`serve` cannot listen: another process already listens on that address and port (or the port needs privileges).',
+    remedy: 'Stop the other process, or start serve with another --port (or --host).',
+  },
+  ERR_TLS_FILE: {
+    summary: '`serve` cannot read its serving certificate or key file (missing, unreadable, not PEM).',
+    remedy: 'Check the --tls-cert and --tls-key paths and permissions, or leave both out for a development certificate.',
+  },
+  ERR_POLICY_DIR_UNREADABLE: {
+    summary: '`serve --policies DIR` cannot read the policy directory (missing, not a directory, no permission).',
+    remedy: 'Create the directory or fix its permissions (the server user needs read and execute), or point --policies elsewhere.',
+  },
   // --- admission webhook and Gatekeeper provider --------------------------------------------
   ERR_ADMISSION_INVALID: {
     summary: 'An AdmissionReview or Gatekeeper ProviderRequest body is malformed (not JSON, wrong apiVersion/kind, missing or mistyped fields).',

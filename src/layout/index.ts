@@ -3,3 +3,5 @@ export type { OciLayoutOptions } from './oci-layout.js';
 export { layoutSignatureSource } from './signature-source.js';
 export { parseLayoutReference } from './reference.js';
 export type { LayoutReference } from './reference.js';
+export { OciLayoutWriter } from './writer.js';
+export { streamLayoutBlob, blobPath } from './blob-stream.js';

@@ -6,6 +6,7 @@ import { effectiveArtifactType, parseManifest, type Manifest, MAX_MANIFEST_BYTES
 import { MEDIA_TYPE } from '../oci/media-types.js';
 import { matchesDigest, parseDigest } from '../util/digest.js';
 import { isJsonObject, parseStrictJson } from '../util/strict-json.js';
+import { streamLayoutBlob } from './blob-stream.js';
 
 /** Envelopes are small; notation caps them at 32 MiB, Portcullis defaults to 4 MiB (configurable). */
 export const DEFAULT_BLOB_MAX_BYTES = 4 * 1024 * 1024;
@@ -94,6 +95,11 @@ export class OciLayout {
 
   async fetchBlob(descriptor: Descriptor): Promise<Uint8Array> {
     return this.#readBlob(descriptor.digest, this.#blobMaxBytes, descriptor.size);
+  }
+
+  /** A blob of any size as a verified stream (layers, for copying out of the layout). */
+  openBlob(descriptor: Descriptor): AsyncIterable<Uint8Array> {
+    return streamLayoutBlob(this.dir, descriptor);
   }
 
   /**

@@ -20,3 +20,8 @@ export type { Credential, CredentialProvider } from './auth/credentials.js';
 export { DockerConfigCredentials, dockerConfigPath, helperServerUrl, runCredentialHelper, storeDockerLogin } from './auth/docker-config.js';
 export type { CredentialHelperOptions, DockerConfigCredentialsOptions, DockerConfigLocation } from './auth/docker-config.js';
 export { referrersTag } from './referrers.js';
+export { checkLogin } from './login.js';
+export type { LoginCheck } from './login.js';
+export { saveLogin, removeLogin } from './auth/credential-store.js';
+export type { StoredLogin } from './auth/credential-store.js';
+export { execCredentialHelper } from './auth/docker-config.js';

@@ -13,7 +13,10 @@ export interface CliResult {
 }
 
 /** Runs the CLI in-process with captured output and an optional fixed clock. */
-export async function cli(args: readonly string[], options: { now?: Date; env?: NodeJS.ProcessEnv; stdin?: string; shutdown?: Promise<void> } = {}): Promise<CliResult> {
+export async function cli(
+  args: readonly string[],
+  options: { now?: Date; env?: NodeJS.ProcessEnv; stdin?: string; shutdown?: Promise<void>; tty?: NodeJS.WritableStream } = {},
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -22,7 +25,9 @@ export async function cli(args: readonly string[], options: { now?: Date; env?: 
     // Never read the developer's own ~/.docker/config.json in tests.
     env: { DOCKER_CONFIG: '/nonexistent/portcullis-test-docker-config', ...options.env },
     now: () => options.now ?? new Date(),
-    isTty: false,
+    // A fake terminal (progress bars are drawn on it) when the test passes one.
+    isTty: options.tty !== undefined,
+    ...(options.tty === undefined ? {} : { progressStream: options.tty }),
     readStdin: async () => options.stdin ?? '',
     untilShutdown: () => options.shutdown ?? Promise.resolve(),
   };

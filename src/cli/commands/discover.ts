@@ -2,6 +2,7 @@ import { PortcullisError } from '../../errors/index.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import { EXIT, type CliIo } from '../io.js';
 import { openTarget, type TargetOptions } from '../target.js';
+import { table } from '../table.js';
 
 export interface DiscoverCommandOptions extends TargetOptions {
   readonly output?: string;
@@ -66,10 +67,27 @@ export function renderTree(root: string, nodes: readonly ReferrerNode[]): string
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * oras-style table: one row per referrer, depth first, with the subject it refers to (so the
+ * nesting of an SBOM's signature under the SBOM stays visible).
+ */
+export function renderTable(rootDigest: string, nodes: readonly ReferrerNode[]): string {
+  const rows: string[][] = [];
+  const add = (subject: string, children: readonly ReferrerNode[], depth: number): void => {
+    for (const n of children) {
+      rows.push([n.digest, n.artifactType ?? n.mediaType, String(n.size), depth === 0 ? '(the artifact)' : subject]);
+      add(n.digest, n.referrers, depth + 1);
+    }
+  };
+  add(rootDigest, nodes, 0);
+  if (rows.length === 0) return `no referrers of ${rootDigest}\n`;
+  return `Discovered ${rows.length} artifact(s) referencing ${rootDigest}\n${table(['DIGEST', 'ARTIFACT TYPE', 'SIZE', 'SUBJECT'], rows)}`;
+}
+
 /** `portcullis discover <reference> -o tree|json`: the referrer graph, recursively. */
 export async function discoverCommand(reference: string, opts: DiscoverCommandOptions, io: CliIo): Promise<number> {
   const output = opts.output ?? 'tree';
-  if (output !== 'tree' && output !== 'json') throw new PortcullisError('ERR_INPUT_INVALID', `--output must be tree or json, got "${output}"`);
+  if (output !== 'tree' && output !== 'json' && output !== 'table') throw new PortcullisError('ERR_INPUT_INVALID', `--output must be tree, table or json, got "${output}"`);
   const depth = opts.depth === undefined ? MAX_DEPTH : Number(opts.depth);
   if (!Number.isInteger(depth) || depth < 1 || depth > MAX_DEPTH) throw new PortcullisError('ERR_INPUT_INVALID', `--depth must be 1..${MAX_DEPTH}`);
   const target = await openTarget(reference, opts, io);
@@ -86,6 +104,8 @@ export async function discoverCommand(reference: string, opts: DiscoverCommandOp
     const root = `${target.reference.replace(/@sha\d+:[0-9a-f]+$/, '')}@${target.artifact.digest}`;
     if (output === 'json') {
       io.stdout(`${JSON.stringify({ reference: root, mediaType: target.artifact.mediaType, digest: target.artifact.digest, size: target.artifact.size, referrers }, null, 2)}\n`);
+    } else if (output === 'table') {
+      io.stdout(renderTable(target.artifact.digest, referrers));
     } else {
       io.stdout(renderTree(root, referrers));
     }

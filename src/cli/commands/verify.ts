@@ -2,9 +2,8 @@ import { loadTrustPolicyFile } from '../../config/trust-policy-file.js';
 import { loadTrustStores } from '../../config/trust-store-dir.js';
 import { selectStatement } from '../../policy/index.js';
 import { PortcullisError } from '../../errors/index.js';
-import { HttpRevocationFetcher, OnlineRevocationChecker } from '../../revocation/index.js';
 import { CertificateCache } from '../../x509/certificate.js';
-import { DEFAULT_MAX_SIGNATURE_ATTEMPTS, verifyArtifact } from '../../verify/index.js';
+import { DEFAULT_MAX_SIGNATURE_ATTEMPTS, verifyArtifact, type RevocationChecker } from '../../verify/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parsePairs } from '../pairs.js';
 import { outputFormat, positiveInteger, type OutputFormat } from '../options.js';
@@ -18,12 +17,34 @@ export interface VerifyCommandOptions extends TargetOptions {
   readonly maxSignatureAttempts?: string;
   readonly userMetadata?: readonly string[];
   readonly revocation?: string;
+  readonly verbose?: boolean;
 }
 
-function revocationChecker(mode: string | undefined, cache: CertificateCache): OnlineRevocationChecker {
+/**
+ * The OCSP/CRL checker, loaded on the first certificate chain that needs it: a self-signed
+ * signer (a test key) never pays for the HTTP client and the ASN.1 schemas of revocation.
+ */
+function revocationChecker(mode: string | undefined, cache: CertificateCache): RevocationChecker {
   const m = mode ?? 'online';
   if (m !== 'online' && m !== 'offline') throw new PortcullisError('ERR_INPUT_INVALID', `--revocation must be online or offline, got "${m}"`);
-  return new OnlineRevocationChecker({ fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0' }), mode: m, certificateCache: cache });
+  let inner: Promise<RevocationChecker> | undefined;
+  return {
+    check: async (chain, at) => {
+      // No certificate names an OCSP responder or a CRL: every one is non-revokable, which is
+      // the checker's own answer for such a chain (src/revocation/checker.ts), without loading it.
+      if (chain.every((c) => c.ocspUrls.length === 0 && c.crlUrls.length === 0)) {
+        const last = chain.length - 1;
+        return {
+          status: 'nonRevokable',
+          certificates: chain.map((c, i) => ({ status: 'nonRevokable' as const, detail: i === last && c.selfIssued ? 'root certificate: not revocation-checked' : 'no OCSP or CRL location' })),
+        };
+      }
+      inner ??= import('../../revocation/index.js').then(
+        ({ HttpRevocationFetcher, OnlineRevocationChecker }) => new OnlineRevocationChecker({ fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0' }), mode: m, certificateCache: cache }),
+      );
+      return (await inner).check(chain, at);
+    },
+  };
 }
 
 /** `portcullis verify <reference>` or `--oci-layout <dir>@<digest>|<dir>:<tag> [--scope registry/repo]`. */
@@ -40,7 +61,7 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
     return await verifyTarget(
       target,
       policy,
-      { max, format, ...(userMetadata === undefined ? {} : { userMetadata }), ...(opts.revocation === undefined ? {} : { revocation: opts.revocation }) },
+      { max, format, verbose: opts.verbose === true, ...(userMetadata === undefined ? {} : { userMetadata }), ...(opts.revocation === undefined ? {} : { revocation: opts.revocation }) },
       opts.configDir,
       io,
     );
@@ -52,7 +73,7 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
 async function verifyTarget(
   target: Target,
   policy: TrustPolicy,
-  opts: { max: number; format: OutputFormat; userMetadata?: Record<string, string>; revocation?: string },
+  opts: { max: number; format: OutputFormat; userMetadata?: Record<string, string>; revocation?: string; verbose?: boolean },
   configDir: string,
   io: CliIo,
 ): Promise<number> {
@@ -67,6 +88,14 @@ async function verifyTarget(
     { reference, repository, artifact, ...(userMetadata === undefined ? {} : { userMetadata }) },
     { policy, trustStores, source: target.source, at: io.now(), maxSignatureAttempts: max, certificateCache: cache, revocation: revocationChecker(opts.revocation, cache) },
   );
+  if (target.resolvedTag !== undefined) {
+    // notation's warning: what was verified is the digest the tag named just now.
+    io.stderr(`warning: always verify the artifact using digest(@${artifact.digest}) rather than a tag(:${target.resolvedTag}) because resolved digest may not point to the same signed artifact, as tags are mutable\n`);
+  }
+  if (opts.verbose === true) {
+    const { checkLines } = await import('../diagnostics.js');
+    io.stderr(`trust policy statement "${statement.name}" (scope ${repository === '' ? '*' : repository})\n${checkLines(result.signatures.map((s) => ({ signature: s.signature, checks: s.checks })))}`);
+  }
   const report = toReport(result, target.canonical);
   if (format === 'json') io.stdout(`${JSON.stringify(report, null, 2)}\n`);
   else if (report.verified) io.stdout(humanReport(report));

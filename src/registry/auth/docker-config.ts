@@ -44,7 +44,7 @@ interface AuthEntry {
   readonly identitytoken?: string;
 }
 
-interface DockerConfig {
+export interface DockerConfig {
   readonly auths: Readonly<Record<string, AuthEntry>>;
   readonly credHelpers: Readonly<Record<string, string>>;
   readonly credsStore?: string;
@@ -58,7 +58,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function parseConfig(path: string, text: string): DockerConfig {
+export function parseConfig(path: string, text: string): DockerConfig {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -98,7 +98,7 @@ function normaliseKey(key: string): string {
   return key.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/.*$/, '');
 }
 
-function lookup<T>(map: Readonly<Record<string, T>>, host: string): T | undefined {
+export function lookup<T>(map: Readonly<Record<string, T>>, host: string): T | undefined {
   if (Object.hasOwn(map, host)) return map[host];
   if (isDockerHub(host)) {
     for (const key of DOCKER_HUB_KEYS) if (Object.hasOwn(map, key)) return map[key];
@@ -144,7 +144,20 @@ export interface CredentialHelperOptions {
  * `{ServerURL, Username, Secret}`. "credentials not found" is undefined, not an error.
  * A Username of `<token>` means Secret is an identity token.
  */
-export async function runCredentialHelper(name: string, serverUrl: string, options: CredentialHelperOptions = {}): Promise<Credential | undefined> {
+/** The docker-credential-* actions (store and erase take their input on stdin, as get does). */
+export type CredentialHelperAction = 'get' | 'store' | 'erase';
+
+/**
+ * Runs `docker-credential-<name> <action>` with `input` on stdin, in its own process group,
+ * killed at the deadline; output capped. Returns the exit status and what it printed.
+ */
+export async function execCredentialHelper(
+  name: string,
+  action: CredentialHelperAction,
+  input: string,
+  subject: string,
+  options: CredentialHelperOptions = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
     throw new PortcullisError('ERR_CREDENTIAL_HELPER', `credential helper name "${printable(name)}" is not a plain program name`);
   }
@@ -152,10 +165,10 @@ export async function runCredentialHelper(name: string, serverUrl: string, optio
   const timeoutMs = options.timeoutMs ?? HELPER_TIMEOUT_MS;
   const maxBytes = options.maxOutputBytes ?? HELPER_OUTPUT_MAX_BYTES;
   const fail = (message: string, cause?: unknown): PortcullisError =>
-    new PortcullisError('ERR_CREDENTIAL_HELPER', `${program} get for ${serverUrl}: ${message}`, { ...(cause === undefined ? {} : { cause }), context: { subject: serverUrl } });
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    new PortcullisError('ERR_CREDENTIAL_HELPER', `${program} ${action} for ${subject}: ${message}`, { ...(cause === undefined ? {} : { cause }), context: { subject } });
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     // Own process group, so a helper's children (a shell's `sleep`, a keychain tool) die with it.
-    const child = spawn(program, ['get'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...(options.env ?? process.env) } as NodeJS.ProcessEnv });
+    const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...(options.env ?? process.env) } as NodeJS.ProcessEnv });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -194,8 +207,14 @@ export async function runCredentialHelper(name: string, serverUrl: string, optio
       resolve({ code: exit, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
     child.stdin.on('error', () => undefined);
-    child.stdin.end(serverUrl);
+    child.stdin.end(input);
   });
+}
+
+export async function runCredentialHelper(name: string, serverUrl: string, options: CredentialHelperOptions = {}): Promise<Credential | undefined> {
+  const { code, stdout, stderr } = await execCredentialHelper(name, 'get', serverUrl, serverUrl, options);
+  const fail = (message: string, cause?: unknown): PortcullisError =>
+    new PortcullisError('ERR_CREDENTIAL_HELPER', `docker-credential-${name} get for ${serverUrl}: ${message}`, { ...(cause === undefined ? {} : { cause }), context: { subject: serverUrl } });
   if (code !== 0) {
     const said = `${stdout} ${stderr}`;
     if (/credentials not found/i.test(said)) return undefined;
@@ -278,21 +297,32 @@ export class DockerConfigCredentials implements CredentialProvider {
 export async function storeDockerLogin(host: string, credential: { username: string; password: string }, location: DockerConfigLocation = {}): Promise<string> {
   if (credential.username.includes(':')) throw new PortcullisError('ERR_INPUT_INVALID', 'a registry username cannot contain ":"');
   const path = dockerConfigPath(location);
-  let doc: Record<string, unknown> = {};
-  try {
-    const text = await readFile(path, 'utf8');
-    parseConfig(path, text);
-    doc = JSON.parse(text) as Record<string, unknown>;
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
-      if (cause instanceof PortcullisError) throw cause;
-      throw configError(path, `cannot be read: ${(cause as Error).message}`, cause);
-    }
-  }
+  const { doc } = await readDockerConfigDocument(path);
   const key = isDockerHub(host) ? 'https://index.docker.io/v1/' : host;
   const auths = isRecord(doc.auths) ? { ...doc.auths } : {};
   auths[key] = { auth: Buffer.from(`${credential.username}:${credential.password}`, 'utf8').toString('base64') };
   doc.auths = auths;
+  await writeDockerConfigDocument(path, doc);
+  return path;
+}
+
+/** The config file as JSON (every setting kept for rewriting) and as read; a missing file is an empty one. */
+export async function readDockerConfigDocument(path: string): Promise<{ doc: Record<string, unknown>; config: DockerConfig }> {
+  try {
+    const bytes = await readFile(path);
+    if (bytes.length > CONFIG_MAX_BYTES) throw configError(path, `is over ${CONFIG_MAX_BYTES} bytes`);
+    const text = bytes.toString('utf8');
+    const config = parseConfig(path, text);
+    return { doc: JSON.parse(text) as Record<string, unknown>, config };
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { doc: {}, config: { auths: {}, credHelpers: {} } };
+    if (cause instanceof PortcullisError) throw cause;
+    throw configError(path, `cannot be read: ${(cause as Error).message}`, cause);
+  }
+}
+
+/** Writes the config atomically; a new file gets mode 0600 (its directory 0700). */
+export async function writeDockerConfigDocument(path: string, doc: Record<string, unknown>): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
   const handle = await open(temporary, 'wx', 0o600);
@@ -309,5 +339,4 @@ export async function storeDockerLogin(host: string, credential: { username: str
     await unlink(temporary).catch(() => undefined);
     throw configError(path, `cannot be written: ${(cause as Error).message}`, cause);
   }
-  return path;
 }

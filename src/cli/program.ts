@@ -1,0 +1,334 @@
+import { Command } from 'commander';
+import { resolveConfigDir } from '../config/paths.js';
+import type * as signModule from './commands/sign.js';
+import type * as verifyModule from './commands/verify.js';
+import type * as inspectModule from './commands/inspect.js';
+import type * as listModule from './commands/list.js';
+import type * as discoverModule from './commands/discover.js';
+import type * as copyModule from './commands/copy.js';
+import type * as attachModule from './commands/attach.js';
+import type * as loginModule from './commands/login.js';
+import type * as serveModule from './commands/serve.js';
+import type * as policyModule from './commands/policy.js';
+import type * as certModule from './commands/cert.js';
+import type * as keyModule from './commands/key.js';
+import type { CliIo } from './io.js';
+import { collect } from './pairs.js';
+import { addRegistryOptions } from './registry-flags.js';
+
+export const VERSION = '0.1.0';
+
+/**
+ * The command modules, loaded only when their command runs: `portcullis --help` or `policy show`
+ * must not pay for the registry client, the X.509 stack or the webhook (issue 15).
+ */
+export interface CommandModules {
+  sign: typeof signModule;
+  verify: typeof verifyModule;
+  inspect: typeof inspectModule;
+  list: typeof listModule;
+  discover: typeof discoverModule;
+  copy: typeof copyModule;
+  attach: typeof attachModule;
+  login: typeof loginModule;
+  serve: typeof serveModule;
+  policy: typeof policyModule;
+  cert: typeof certModule;
+  key: typeof keyModule;
+}
+export type CommandName = keyof CommandModules;
+export type CommandLoader = <K extends CommandName>(name: K) => Promise<CommandModules[K]>;
+
+/** What every command gets besides its own options. */
+export interface GlobalOptions {
+  readonly configDir: string;
+  readonly verbose: boolean;
+  readonly debug: boolean;
+}
+
+export interface ProgramHooks {
+  readonly load: CommandLoader;
+  /** Runs a command's body; returns nothing, the status is kept by the caller. */
+  readonly run: (name: CommandName, body: () => Promise<number>, globals: GlobalOptions, wantsJson: boolean) => Promise<void>;
+}
+
+// commander's options are untyped; every command checks the ones it reads.
+type Opts = any;
+
+/**
+ * The whole command line, declared without loading any command: commander parses, prints help
+ * and usage errors; each action imports its module on demand. docs/cli.md is generated from
+ * this (npm run docs:cli) and a test keeps the two equal.
+ */
+export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number): Command {
+  const program = new Command('portcullis')
+    .description('Sign, verify, inspect and copy artifacts with Notary Project signatures; run the admission webhook')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false, ...(helpWidth === undefined ? {} : { helpWidth }) })
+    .showHelpAfterError('(run with --help for usage)');
+  program
+    .option('--config-dir <dir>', 'notation configuration directory (default $NOTATION_CONFIG, else ~/.config/notation)')
+    .option('-v, --verbose', 'print each registry request (method, URL, status, time, bytes) and each check\'s result on stderr')
+    .option('-d, --debug', 'like --verbose, with the request and response headers (credentials masked)');
+
+  const globals = (cmd: Command): GlobalOptions => {
+    const o = cmd.optsWithGlobals<{ configDir?: string; verbose?: boolean; debug?: boolean }>();
+    return { configDir: resolveConfigDir(o.configDir, io.env), verbose: o.verbose === true || o.debug === true, debug: o.debug === true };
+  };
+  /** An action: the command's own options merged with the global ones, its module loaded on demand. */
+  const act =
+    <K extends CommandName>(name: K, body: (m: CommandModules[K], args: string[], opts: Opts) => Promise<number>) =>
+    async (...received: unknown[]): Promise<void> => {
+      const cmd = received[received.length - 1] as Command;
+      // A variadic argument (<files...>) arrives as one array: spread it.
+      const args = received.slice(0, -2).flat() as string[];
+      const g = globals(cmd);
+      const opts: Opts = { ...cmd.opts(), ...g };
+      const wantsJson = (cmd.opts() as { output?: string }).output === 'json';
+      await hooks.run(name, async () => body(await hooks.load(name), args, opts), g, wantsJson);
+    };
+  const layoutOption = (cmd: Command, what = 'the reference is an OCI image layout: <dir>:<tag> or <dir>@<digest>'): Command => cmd.option('--oci-layout', what);
+
+  // --- signing and verification ----------------------------------------------------------
+  addRegistryOptions(
+    layoutOption(
+      program
+        .command('sign')
+        .description('sign an artifact (a tag is signed by its digest) and push the signature next to it')
+        .argument('<reference>', 'registry/repository:tag or @digest; with --oci-layout: <dir>:<tag> or <dir>@<digest>'),
+      'the reference is an OCI image layout; the signature is written into it',
+    )
+      .option('-k, --key <name>', 'signing key from signingkeys.json (default: the default key)')
+      .option('--signature-format <format>', 'jws or cose', 'jws')
+      .option('-e, --expiry <duration>', 'signature expiry, e.g. 24h, 30m, 7d')
+      .option('--timestamp-url <url>', 'RFC 3161 timestamp authority URL')
+      .option('--timestamp-root-cert <file>', 'root certificate of the timestamp authority (PEM or DER)')
+      .option('--plugin <name>', 'sign with the notation plugin notation-<name>')
+      .option('--id <keyId>', 'key id for the plugin')
+      .option('--plugin-config <key=value>', 'plugin configuration (repeatable)', collect)
+      .option('-m, --user-metadata <key=value>', 'annotation added to the signed payload (repeatable)', collect)
+      .option('-o, --output <format>', 'text or json', 'text'),
+  ).action(act('sign', (m, [reference], opts) => m.signCommand(reference as string, opts, io)));
+
+  addRegistryOptions(
+    layoutOption(
+      program
+        .command('verify')
+        .description('verify the signatures of an artifact against the trust policy')
+        .argument('<reference>', 'registry/repository:tag or @digest; with --oci-layout: <dir>:<tag> or <dir>@<digest>'),
+    )
+      .option('--scope <repository>', "registry/repository whose trust policy statement applies (default: the reference's; for a layout only a * statement applies without it)")
+      .option('-o, --output <format>', 'text or json', 'text')
+      .option('--max-signature-attempts <n>', 'failed signatures tolerated before giving up', '100')
+      .option('-m, --user-metadata <key=value>', 'metadata the signature must carry (repeatable)', collect)
+      .option('--revocation <mode>', 'online (OCSP, then CRL, over the network) or offline (no fetches: revokable certificates are "unknown")', 'online'),
+  ).action(act('verify', (m, [reference], opts) => m.verifyCommand(reference as string, opts, io)));
+
+  addRegistryOptions(
+    layoutOption(
+      program
+        .command('inspect')
+        .description('show the signatures of an artifact with their attributes and certificate chains (no trust decision)')
+        .argument('<reference>', 'registry reference; with --oci-layout: <dir>:<tag> or <dir>@<digest>'),
+    ).option('-o, --output <format>', 'text or json', 'text'),
+  ).action(act('inspect', (m, [reference], opts) => m.inspectCommand(reference as string, opts, io)));
+
+  addRegistryOptions(
+    layoutOption(
+      program
+        .command('list')
+        .alias('ls')
+        .description('list the signatures of an artifact, as notation list prints them')
+        .argument('<reference>', 'registry reference; with --oci-layout: <dir>:<tag> or <dir>@<digest>'),
+    )
+      .option('--max-signatures <n>', 'most signatures listed', '100')
+      .option('-o, --output <format>', 'text or json', 'text'),
+  ).action(act('list', (m, [reference], opts) => m.listCommand(reference as string, opts, io)));
+
+  // --- content -----------------------------------------------------------------------------
+  addRegistryOptions(
+    layoutOption(
+      program
+        .command('discover')
+        .description('print the referrer graph of an artifact (signatures, SBOMs, their signatures)')
+        .argument('<reference>', 'registry reference; with --oci-layout: <dir>:<tag> or <dir>@<digest>'),
+    )
+      .option('--artifact-type <type>', 'only referrers of this type at the first level')
+      .option('--depth <n>', 'levels to follow (1-8)')
+      .option('-o, --output <format>', 'tree, table or json', 'tree'),
+  ).action(act('discover', (m, [reference], opts) => m.discoverCommand(reference as string, opts, io)));
+
+  addRegistryOptions(
+    program
+      .command('copy')
+      .alias('cp')
+      .description('copy an artifact (and with -r its referrer graph) between registries and OCI image layouts')
+      .argument('<source>', 'source reference (with --from-oci-layout: <dir>:<tag> or <dir>@<digest>)')
+      .argument('<destination>', 'destination reference, tag optional: the source tag is kept (with --to-oci-layout: <dir>[:<tag>])')
+      .option('-r, --recursive', 'copy the referrer graph too (signatures, SBOMs and their signatures)')
+      .option('--from-oci-layout', 'the source is an OCI image layout')
+      .option('--to-oci-layout', 'the destination is an OCI image layout (created if missing)')
+      .option('--platform <os/arch[/variant]>', 'copy only this platform of an image index (the platform manifest becomes the root)')
+      .option('--concurrency <n>', 'blobs transferred at once', '3')
+      .option('-o, --output <format>', 'text or json (what was copied, skipped and mounted)', 'text'),
+    '300',
+  ).action(act('copy', (m, [source, destination], opts) => m.copyCommand(source as string, destination as string, opts, io)));
+
+  addRegistryOptions(
+    layoutOption(
+      program
+        .command('attach')
+        .description('attach files to an artifact as a new referrer artifact (an SBOM, a scan report), as oras attach does')
+        .argument('<subject>', 'the artifact to attach to (registry reference; with --oci-layout: <dir>:<tag> or <dir>@<digest>)')
+        .argument('<files...>', 'files to attach, each optionally as <file>:<media type>'),
+      'the subject is in an OCI image layout; the artifact is written into it',
+    )
+      .requiredOption('--artifact-type <type>', 'artifact type of the new artifact, e.g. application/spdx+json')
+      .option('-a, --annotation <key=value>', 'annotation of the new artifact\'s manifest (repeatable)', collect)
+      .option('-o, --output <format>', 'text, json, or digest (only the new artifact\'s digest, for scripts)', 'text'),
+  ).action(act('attach', (m, [subject, ...files], opts) => m.attachCommand(subject as string, files, opts, io)));
+
+  // --- credentials -------------------------------------------------------------------------
+  program
+    .command('login')
+    .description('check credentials against a registry, then store them as Docker does (credential helper or config.json)')
+    .argument('<registry>', 'registry host[:port]')
+    .option('-u, --username <name>', 'username')
+    .option('-p, --password <password>', 'password or token')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--plain-http', 'use HTTP instead of HTTPS (loopback registries use HTTP without it)')
+    .option('--registry-ca <file>', 'PEM CA bundle to trust for registry TLS')
+    .option('--timeout <seconds>', 'deadline of the check', '30')
+    .action(act('login', (m, [registry], opts) => m.loginCommand(registry as string, opts, io)));
+  program
+    .command('logout')
+    .description('remove the stored credentials of a registry (from its credential helper or config.json)')
+    .argument('<registry>', 'registry host[:port]')
+    .action(act('login', (m, [registry], opts) => m.logoutCommand(registry as string, opts, io)));
+
+  // --- the webhook -------------------------------------------------------------------------
+  program
+    .command('serve')
+    .description('run the admission webhook and Gatekeeper provider over HTTPS (until SIGTERM)')
+    .option('--policies <dir>', 'TrustPolicy/ClusterTrustPolicy/TrustStore/ClusterTrustStore manifests (reloaded on change)')
+    .option('--kubernetes', 'read the policy resources from the Kubernetes API (in-cluster service account)')
+    .option('--kubeconfig <file>', 'read the policy resources from the Kubernetes API with this kubeconfig')
+    .option('--port <port>', 'HTTPS port', '8443')
+    .option('--host <address>', 'listen address', '0.0.0.0')
+    .option('--tls-cert <file>', 'serving certificate (PEM; reloaded on change)')
+    .option('--tls-key <file>', 'serving key (PEM)')
+    .option('--dev-cert-dir <dir>', 'where a development CA and certificate are made when no --tls-cert is given', '.portcullis-dev-cert')
+    .option('--config <file>', 'configuration YAML (docs/configuration.md)')
+    .action(act('serve', (m, _args, opts) => m.serveCommand(opts, io)));
+
+  // --- trust policy --------------------------------------------------------------------------
+  const policy = program.command('policy').description('trust policy commands (trustpolicy.oci.json in the configuration directory)');
+  policy
+    .command('init')
+    .description('write a trust policy with one statement (strict verification by default)')
+    .requiredOption('-n, --name <name>', 'statement name')
+    .option('--scope <registry/repository>', 'registry scope the statement covers (repeatable; default *: every artifact)', collect)
+    .option('--trust-store <type:name>', 'trust store, e.g. ca:wabbit-networks.io (repeatable)', collect)
+    .option('--trusted-identity <identity>', 'trusted identity, e.g. "x509.subject: CN=wabbit-networks.io, O=Notary" or * (repeatable)', collect)
+    .option('--level <level>', 'strict, permissive, audit or skip', 'strict')
+    .option('--force', 'replace an existing trust policy')
+    .action(act('policy', (m, _args, opts) => m.policyInitCommand(opts, io)));
+  policy
+    .command('import')
+    .description('validate a trust policy document and make it the one in force')
+    .argument('<file>', 'trust policy JSON file')
+    .option('--force', 'replace an existing trust policy')
+    .action(act('policy', (m, [file], opts) => m.policyImportCommand(file as string, opts, io)));
+  policy
+    .command('show')
+    .description('print the trust policy in force, as stored (policy show > file exports it)')
+    .option('-o, --output <format>', 'text (the document as stored) or json (with the file path and the effective statements)', 'text')
+    .action(act('policy', (m, _args, opts) => m.policyShowCommand(opts, io)));
+  policy
+    .command('validate')
+    .description('validate a trust policy document (default: the one in the configuration directory)')
+    .argument('[file]', 'trust policy JSON file')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(act('policy', (m, [file], opts) => m.policyValidateCommand(file, opts, io)));
+
+  // --- trust stores and test certificates ----------------------------------------------------
+  const cert = program.command('cert').alias('certificate').description('trust store commands (truststore/x509/<type>/<name>/ in the configuration directory)');
+  cert
+    .command('add')
+    .description('add certificates to a trust store (validated as verification will read them)')
+    .requiredOption('-t, --type <type>', 'ca, signingAuthority or tsa')
+    .requiredOption('-s, --store <name>', 'trust store name')
+    .argument('<files...>', 'PEM or DER certificate files')
+    .action(act('cert', (m, files, opts) => m.certAddCommand(files, opts, io)));
+  cert
+    .command('list')
+    .alias('ls')
+    .description('list trust stores and their certificates')
+    .option('-t, --type <type>', 'only stores of this type')
+    .option('-s, --store <name>', 'only stores of this name')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(act('cert', (m, _args, opts) => m.certListCommand(opts, io)));
+  cert
+    .command('show')
+    .description('show the certificates of a trust store file: subject, issuer, validity, fingerprint, key')
+    .requiredOption('-t, --type <type>', 'ca, signingAuthority or tsa')
+    .requiredOption('-s, --store <name>', 'trust store name')
+    .argument('<file>', 'certificate file name in the store')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(act('cert', (m, [file], opts) => m.certShowCommand(file as string, opts, io)));
+  cert
+    .command('delete')
+    .description('delete a certificate file (or with --all every file) from a trust store')
+    .requiredOption('-t, --type <type>', 'ca, signingAuthority or tsa')
+    .requiredOption('-s, --store <name>', 'trust store name')
+    .argument('[file]', 'certificate file name in the store')
+    .option('-a, --all', 'delete every certificate of the store (and the store)')
+    .option('-y, --yes', 'confirm the deletion (there is no prompt)')
+    .action(act('cert', (m, [file], opts) => m.certDeleteCommand(file, opts, io)));
+  cert
+    .command('generate-test')
+    .description('generate a test signing key and self-signed certificate, trusted in ca store NAME')
+    .argument('<name>', 'key and trust store name (also the certificate\'s common name)')
+    .option('--key-type <type>', 'rsa or ec', 'rsa')
+    .option('-b, --bits <n>', 'RSA 2048/3072/4096 (default 3072) or EC 256/384/521 (default 256)')
+    .option('--days <n>', 'validity in days', '365')
+    .option('--default', 'make it the default signing key')
+    .action(act('cert', (m, [name], opts) => m.certGenerateTestCommand(name as string, opts, io)));
+
+  // --- signing keys ----------------------------------------------------------------------------
+  const key = program.command('key').description('signing key commands (signingkeys.json in the configuration directory)');
+  key
+    .command('list')
+    .alias('ls')
+    .description('list the signing keys; the default one is marked with *')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(act('key', (m, _args, opts) => m.keyListCommand(opts, io)));
+  key
+    .command('add')
+    .description('add a signing key: a local key and certificate, or a key of a signing plugin')
+    .argument('<name>', 'key name')
+    .option('--key-file <file>', 'PEM private key (local key)')
+    .option('--cert-file <file>', 'PEM certificate chain, leaf first (local key)')
+    .option('--plugin <name>', 'signing plugin name (plugin key)')
+    .option('--id <keyId>', 'key id in the plugin (plugin key)')
+    .option('--plugin-config <key=value>', 'plugin configuration (repeatable)', collect)
+    .option('--default', 'make it the default signing key')
+    .action(act('key', (m, [name], opts) => m.keyAddCommand(name as string, opts, io)));
+  key
+    .command('delete')
+    .alias('rm')
+    .description('remove signing keys from signingkeys.json (the key files are kept)')
+    .argument('<names...>', 'key names')
+    .action(act('key', (m, names, opts) => m.keyDeleteCommand(names, opts, io)));
+  key
+    .command('set-default')
+    .alias('update')
+    .description('make a signing key the default')
+    .argument('<name>', 'key name')
+    .option('--default', "accepted for notation's spelling: key update --default NAME")
+    .action(act('key', (m, [name], opts) => m.keySetDefaultCommand(name as string, opts, io)));
+
+  return program;
+}

@@ -286,8 +286,8 @@ export const ERROR_CODES = {
     remedy: 'Give the caller (Gatekeeper, the API server) a client certificate issued by the configured client CA, or unset tls.clientCaFile.',
   },
   ERR_UNSUPPORTED_KIND: {
-    summary: 'The webhook received a kind it does not check: answered with HTTP 400 (the API server then applies the webhook failurePolicy). Other subresources are allowed with this code in a warning.',
-    remedy: 'Limit the webhook configuration rules to pods, pods/ephemeralcontainers and the workload kinds Portcullis handles.',
+    summary: 'The webhook received something it does not check (another kind, DELETE or CONNECT, a subresource other than pods/ephemeralcontainers): it is allowed unchecked, with this code in a warning that names the webhook configuration rule that sent it.',
+    remedy: 'Limit the webhook configuration rules to CREATE and UPDATE of pods, pods/ephemeralcontainers and the workload kinds Portcullis handles.',
   },
   ERR_DEADLINE_EXCEEDED: {
     summary: 'No decision was reached within the request deadline (the webhook timeout minus the safety margin).',

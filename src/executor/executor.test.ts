@@ -250,6 +250,21 @@ describe('verdicts', () => {
     expect(d.reason).toContain('[ERR_POLICY_NOT_FOUND]');
   });
 
+  it('a namespace no policy covers does not even read the image string: empty and invalid images are admitted', async () => {
+    const e = executor();
+    for (const image of ['', 'Not A Reference', ' ', 'UPPER CASE/x:1', 'a'.repeat(5000)]) {
+      expect(e.decided(req(image, 'open')), JSON.stringify(image.slice(0, 20))).toEqual({ image, allowed: true, verdicts: [], warnings: [] });
+      expect(await e.check(req(image, 'open'))).toEqual({ image, allowed: true, verdicts: [], warnings: [] });
+      // with pull secrets too: nothing to fetch, so nothing to wait for
+      expect(e.decided(req(image, 'open', 5000, { pullSecretNames: ['regcred'] }))?.allowed).toBe(true);
+    }
+    // where a policy applies, the same strings are denied, saying why
+    expect((await e.check(req('', 'secured'))).reason).toBe('no image is named, so nothing can be verified [ERR_REF_INVALID]');
+    expect((await e.check(req('Not A Reference', 'secured'))).allowed).toBe(false);
+    // deny-by-default denies them as it denies every image no policy covers
+    expect((await executor({ denyUnmatchedNamespaces: true }).check(req('', 'open'))).reason).toContain('[ERR_POLICY_NOT_FOUND]');
+  });
+
   it('a document without a statement for the repository does not apply to the image', async () => {
     const img = await image(null);
     const resources = [

@@ -106,9 +106,10 @@ export class Executor implements ImageVerifier {
    * counted only when it answers (otherwise `check` runs and counts them).
    */
   #decided(request: ImageCheckRequest): ImageDecision | undefined {
-    if ((request.pullSecretNames?.length ?? 0) > 0 || this.#o.pullSecrets?.resolvesWithoutNames === true) return undefined;
     const plan = this.#plan(request);
+    // What no document applies to (or an invalid reference) is decided without credentials.
     if ('decision' in plan) return plan.decision;
+    if ((request.pullSecretNames?.length ?? 0) > 0 || this.#o.pullSecrets?.resolvesWithoutNames === true) return undefined;
     const { ref, applicable, blocking } = plan;
     const fromRequest = request.credentials === undefined ? undefined : chooseRequestCredential(ref.registry, request.credentials);
     if (fromRequest === undefined && this.#o.defaultCredentials !== undefined) return undefined;
@@ -177,11 +178,16 @@ export class Executor implements ImageVerifier {
 
   #makePlan(snapshot: PolicySnapshot, request: ImageCheckRequest): { readonly decision: ImageDecision } | Plan {
     const { image, namespace } = request;
-    const ref = this.#references.parse(image);
-    if (!(ref instanceof ImageReference)) return { decision: { image, allowed: false, verdicts: [], warnings: [], reason: `${ref.message} [${ref.code}]` } };
-
     const documents = snapshot.documentsFor(namespace);
     const invalid = snapshot.invalidFor(namespace);
+    // A namespace no document covers is not enforced: the image string is not even read, so an
+    // empty or unparsable one is no reason to deny (docs/policies.md).
+    if (documents.length === 0 && invalid.length === 0) return { decision: this.#unmatched(image, undefined, namespace, 0) };
+    const ref = this.#references.parse(image);
+    if (!(ref instanceof ImageReference)) {
+      const reason = image === '' ? `no image is named, so nothing can be verified [${ref.code}]` : `${ref.message} [${ref.code}]`;
+      return { decision: { image, allowed: false, verdicts: [], warnings: [], reason } };
+    }
     const blocking = invalid.length === 0 ? NO_VERDICTS : invalid.map(verdictFromInvalid);
     const applicable: Applicable[] = [];
     for (const doc of documents) {
@@ -281,13 +287,13 @@ export class Executor implements ImageVerifier {
     return Math.floor(ttl);
   }
 
-  #unmatched(image: string, ref: ImageReference, namespace: string, documentCount: number): ImageDecision {
+  #unmatched(image: string, ref: ImageReference | undefined, namespace: string, documentCount: number): ImageDecision {
     if (!this.#o.denyUnmatchedNamespaces) return { image, allowed: true, verdicts: [], warnings: [] };
     const ns = JSON.stringify(namespace);
     const reason =
       documentCount === 0
         ? `no trust policy covers namespace ${ns}, and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NOT_FOUND]`
-        : `none of the ${documentCount} trust policies covering namespace ${ns} has a statement for ${ref.name} (registryScopes), and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NO_MATCH]`;
+        : `none of the ${documentCount} trust policies covering namespace ${ns} has a statement for ${ref?.name ?? JSON.stringify(image)} (registryScopes), and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NO_MATCH]`;
     return { image, allowed: false, verdicts: [], warnings: [], reason };
   }
 

@@ -13,9 +13,9 @@ export const WARNINGS_TOTAL_MAX_RUNES = 4096;
 /** A denial message is shown by kubectl whole; keep a pathological one bounded. */
 const MESSAGE_MAX_CHARS = 16 * 1024;
 
-/** `container "app" image "registry.example/app:1.2"`, or `image "…"` when there is no container. */
-export function subjectOf(image: string, container?: string): string {
-  return container === undefined ? `image ${quote(image)}` : `container ${quote(container)} image ${quote(image)}`;
+/** `container "app" image "registry.example/app:1.2"` (or `volume "…"` for an image volume), or `image "…"` when there is no container. */
+export function subjectOf(image: string, container?: string, what: 'container' | 'volume' = 'container'): string {
+  return container === undefined ? `image ${quote(image)}` : `${what} ${quote(container)} image ${quote(image)}`;
 }
 
 function quote(s: string): string {

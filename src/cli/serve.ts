@@ -109,7 +109,8 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
 async function start(options: ServeOptions, logging: Logging): Promise<RunningWebhook> {
   const { config } = options;
   const logger = logging.logger;
-  const metrics = new PromMetrics();
+  // Registry hosts in the configuration always get their own label value; others only while recently successful.
+  const metrics = new PromMetrics({ registryHosts: Object.keys(config.registries.hosts) });
   const tls = await registryTls(config);
   const hosts = config.registries.hosts;
   const registry = new RegistryClient({

@@ -141,6 +141,11 @@ export class RegistryClient {
     });
   }
 
+  /** Registry origins with an open connection pool (bounded by `maxPools`). */
+  get poolCount(): number {
+    return this.#transport.poolCount;
+  }
+
   get #maxManifestBytes(): number {
     return this.#options.maxManifestBytes ?? MAX_MANIFEST_BYTES;
   }

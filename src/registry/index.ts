@@ -20,3 +20,5 @@ export type { Credential, CredentialProvider } from './auth/credentials.js';
 export { DockerConfigCredentials, dockerConfigPath, helperServerUrl, runCredentialHelper, storeDockerLogin } from './auth/docker-config.js';
 export type { CredentialHelperOptions, DockerConfigCredentialsOptions, DockerConfigLocation } from './auth/docker-config.js';
 export { referrersTag } from './referrers.js';
+export { DnsLookupError, HostResolver, isDnsLookupError } from './dns.js';
+export type { HostResolverOptions, ResolvedAddress } from './dns.js';

@@ -483,3 +483,70 @@ describe('deadlines and the failure policy', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
   });
 });
+
+describe("each review's share of the registries", () => {
+  const review = (): object => ({});
+
+  it('denies the images of a review past its registry limit, with a code naming the limit, without contacting them', async () => {
+    const img = await image();
+    const port = registry.host.split(':')[1] as string;
+    const closed = await freePort();
+    const e = executor({ reviewLimits: { maxHosts: 2 }, failurePolicy: 'ignore' });
+    const r = review();
+    expect((await e.check(req(img.ref, 'secured', 5000, { review: r }))).allowed).toBe(true);
+    expect((await e.check(req(`localhost:${port}/${img.repo}:v1`, 'secured', 5000, { review: r }))).allowed).toBe(true);
+    const started = Date.now();
+    const third = await e.check(req(`127.0.0.1:${closed}/x:1`, 'secured', 5000, { review: r }));
+    expect(Date.now() - started).toBeLessThan(100);
+    // a denial, not an undecided image: the failure policy "ignore" does not let it through
+    expect(third.allowed).toBe(false);
+    expect(third.error).toBeUndefined();
+    expect(third.verdicts[0]?.code).toBe('ERR_REVIEW_TOO_MANY_REGISTRIES');
+    expect(third.reason).toContain(`this review would make Portcullis contact more than 2 registries (registries.maxHostsPerReview); 127.0.0.1:${closed} was not contacted`);
+    // a host already counted stays usable, and another review has its own share
+    expect((await e.check(req(`localhost:${port}/${img.repo}:v1`, 'secured', 5000, { review: r }))).allowed).toBe(true);
+    expect((await e.check(req(`127.0.0.1:${closed}/x:1`, 'secured', 5000, { review: review() }))).error?.code).toBe('ERR_REGISTRY_UNREACHABLE');
+  });
+
+  it('counts only images the review makes it fetch (what is cached is free), and denies past the image limit', async () => {
+    const [a, b, c] = [await image(), await image(), await image()];
+    const e = executor({ reviewLimits: { maxImages: 1 } });
+    expect((await e.check(req(a.ref))).allowed).toBe(true); // cached outside any review
+    const r = review();
+    expect((await e.check(req(a.ref, 'secured', 5000, { review: r }))).allowed).toBe(true);
+    expect((await e.check(req(b.ref, 'secured', 5000, { review: r }))).allowed).toBe(true);
+    const third = await e.check(req(c.ref, 'secured', 5000, { review: r }));
+    expect(third.allowed).toBe(false);
+    expect(third.reason).toContain('this review would make Portcullis fetch more than 1 images (registries.maxImagesPerReview)');
+    expect(third.reason).toContain('[ERR_REVIEW_TOO_MANY_IMAGES]');
+  });
+
+  it("one review's exhausted share never denies another review's image that joined its shared work", async () => {
+    const [first, shared] = [await image(), await image()];
+    const e = executor({ reviewLimits: { maxImages: 1 } });
+    const full = review();
+    expect((await e.check(req(first.ref, 'secured', 5000, { review: full }))).allowed).toBe(true);
+    const [denied, allowed] = await Promise.all([
+      e.check(req(shared.ref, 'secured', 5000, { review: full })), // starts the shared resolution, fails on its share
+      e.check(req(shared.ref, 'secured', 5000, { review: review() })), // joins it, then runs its own
+    ]);
+    expect(denied.verdicts[0]?.code).toBe('ERR_REVIEW_TOO_MANY_IMAGES');
+    expect(allowed.allowed).toBe(true);
+  });
+
+  it("caps one review's registry requests in flight; what waits past the deadline says it waited for its review", async () => {
+    const [slowImg, other] = [await image(), await image()];
+    registry.fail({ delayMs: 1500, times: 1 });
+    const e = executor({ reviewLimits: { maxConcurrent: 1 }, maxConcurrentPerRegistry: 32 });
+    const r = review();
+    const [slow, queued, outside] = await Promise.all([
+      e.check(req(slowImg.ref, 'secured', 5000, { review: r })),
+      e.check(req(other.ref, 'secured', 400, { review: r })),
+      e.check(req(other.ref, 'secured', 5000, { review: review() })),
+    ]);
+    expect(slow.allowed).toBe(true);
+    expect(outside.allowed).toBe(true); // another review is not held back by this one's cap
+    expect(queued.error?.code).toBe('ERR_DEADLINE_EXCEEDED');
+    expect(queued.error?.message).toMatch(/still queued behind 1 registry requests of this review in flight \(registries\.maxConcurrentPerReview is 1\)/);
+  });
+});

@@ -14,6 +14,7 @@ import { HostLimiter } from './limiter.js';
 import { observeVerification } from './metrics.js';
 import { resolveOptions, type ExecutorOptions, type ResolvedOptions } from './options.js';
 import { RegistryAccess, type AccessContext } from './registry-access.js';
+import { ReviewScope } from './review-scope.js';
 import { SingleFlight } from './single-flight.js';
 import { SnapshotHolder } from './snapshot.js';
 import type { ImageCheckRequest, ImageDecision, ImageVerifier, PolicyVerdict, RequestCredentials } from './types.js';
@@ -48,6 +49,8 @@ export class Executor implements ImageVerifier {
   readonly #references = new ReferenceCache();
   /** Per snapshot: namespace → image → what to evaluate. */
   readonly #plans = new WeakMap<PolicySnapshot, Map<string, Map<string, Plan>>>();
+  /** Each review's share of the registries, by the review's token (gone with the review). */
+  readonly #reviews = new WeakMap<object, ReviewScope>();
 
   constructor(options: ExecutorOptions) {
     this.#o = resolveOptions(options);
@@ -213,7 +216,7 @@ export class Executor implements ImageVerifier {
       const slow = (request.pullSecretNames?.length ?? 0) > 0 || this.#o.defaultCredentials !== undefined || this.#o.pullSecrets?.resolvesWithoutNames === true;
       const choosing = this.#credentialFor(ref.registry, request);
       const credential = slow ? await budget.race(choosing, `choosing the registry credentials for ${ref.registry}`) : await choosing;
-      ctx = { budget, credential, ...(request.dryRun === true ? { dryRun: true } : {}) };
+      ctx = { budget, credential, image, ...(request.dryRun === true ? { dryRun: true } : {}), ...this.#reviewOf(request) };
       target = ref.digest !== undefined ? { digest: ref.digest } : await this.#access.resolveTag(ref, ctx);
     } catch (thrown) {
       const error = toPortcullisError(thrown, 'ERR_INTERNAL');
@@ -222,6 +225,17 @@ export class Executor implements ImageVerifier {
     const access = ctx;
     const outcomes = await Promise.all(applicable.map((a) => this.#evaluate(a, ref, target, access, revision)));
     return this.#combine(image, ref, target.digest, outcomes, blocking);
+  }
+
+  #reviewOf(request: ImageCheckRequest): { review?: ReviewScope } {
+    const token = request.review;
+    if (token === undefined) return {};
+    let review = this.#reviews.get(token);
+    if (review === undefined) {
+      review = new ReviewScope(this.#o.reviewLimits);
+      this.#reviews.set(token, review);
+    }
+    return { review };
   }
 
   async #credentialFor(host: string, request: ImageCheckRequest): Promise<ChosenCredential> {

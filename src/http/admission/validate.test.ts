@@ -50,7 +50,7 @@ describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s
       expect(body.apiVersion).toBe('admission.k8s.io/v1');
       expect(body.kind).toBe('AdmissionReview');
       expect(body.response).toEqual({ uid: 'abc-123', allowed: true });
-      expect(verifier.calls).toEqual([{ image: 'registry.example/app:1.2', namespace: 'team-a', deadline: expect.any(Number) }]);
+      expect(verifier.calls).toEqual([{ image: 'registry.example/app:1.2', namespace: 'team-a', deadline: expect.any(Number), review: expect.any(Object) }]);
     });
 
     it('denies with 403 and a message naming container, image, digest, policy, statement, check, cause and code', async () => {
@@ -466,6 +466,16 @@ describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s
       expect(body.response).toEqual({ uid: expect.any(String), allowed: true });
       expect(asked).toEqual(['r/a:cached', 'r/b:1', 'r/c:boom']);
       expect(verifier.calls.map((c) => c.image)).toEqual(['r/b:1', 'r/c:boom']);
+    });
+
+    it('gives the images of one review one review token (their shared limits), and each review its own', async () => {
+      const { app, verifier } = setup();
+      await validate(app, admissionReview(pod({ containers: [['a', 'r/a:1'], ['b', 'r/b:1'], ['c', 'r/a:1']] })));
+      await validate(app, admissionReview(pod({ containers: [['a', 'r/a:1']] })));
+      const [a, b, again] = verifier.calls;
+      expect(a?.review).toBeDefined();
+      expect(b?.review).toBe(a?.review);
+      expect(again?.review).not.toBe(a?.review);
     });
 
     it('treats a verifier that throws as undecided, not as a crash', async () => {

@@ -7,7 +7,8 @@ import { ReferrersRegistry } from '../../test/helpers/registry/referrers-registr
 import { pushImage } from '../../test/helpers/registry/seed.js';
 import { PromMetrics } from '../metrics/index.js';
 import { API_VERSION, buildSnapshot, type PolicySnapshot } from '../policyset/index.js';
-import { RegistryClient } from '../registry/index.js';
+import { HostResolver, RegistryClient } from '../registry/index.js';
+import { TestDnsServer } from '../../test/helpers/dns-server.js';
 import { Executor } from './executor.js';
 import { observeRegistryRequests } from './metrics.js';
 import type { ExecutorOptions } from './options.js';
@@ -145,6 +146,19 @@ describe('verdicts', () => {
     const d = await executor().check(req(`${registry.host}/${img.repo}@${img.digest}`));
     expect(d.allowed).toBe(true);
     expect(registry.log.filter((l) => l.method === 'HEAD')).toEqual([]);
+  });
+
+  it('tells a digest that does not exist ("manifest not found") from an image without a signature', async () => {
+    const unsigned = await image(null);
+    const missing = `sha256:${'0'.repeat(64)}`;
+    const e = executor();
+    const gone = await e.check(req(`${registry.host}/${unsigned.repo}@${missing}`));
+    expect(gone.allowed).toBe(false);
+    expect(gone.verdicts[0]?.code).toBe('ERR_REGISTRY_NOT_FOUND');
+    expect(gone.reason).toContain(`manifest ${missing} not found`);
+    expect(gone.reason).not.toContain('no signature');
+    const d = await e.check(req(`${registry.host}/${unsigned.repo}@${unsigned.digest}`));
+    expect(d.verdicts[0]?.code).toBe('ERR_NO_SIGNATURE');
   });
 
   it('denies an unsigned image with an actionable reason', async () => {
@@ -410,6 +424,22 @@ describe('deadlines and the failure policy', () => {
     expect(late.error?.message).toContain('deadline');
     expect((await e.check(req(img.ref))).allowed).toBe(true);
     expect((await e.check(req(img.ref, 'secured', 10))).allowed).toBe(true);
+  });
+
+  it('a deadline message names the stage and host that were slow (here: DNS)', async () => {
+    const dns = await TestDnsServer.start(() => ({ drop: true }));
+    const resolver = new HostResolver({ servers: [dns.server], hostsPath: '/dev/null', resolvConfPath: '/dev/null', timeoutMs: 5_000, attempts: 1 });
+    const slowDns = new RegistryClient({ resolver, plainHttp: true });
+    try {
+      const started = Date.now();
+      const d = await executor({ registry: slowDns }).check(req('slow.example:5000/app:v1', 'secured', 600));
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(d.error?.code).toBe('ERR_REGISTRY_TIMEOUT');
+      expect(d.error?.message).toContain('the DNS lookup of slow.example did not finish within the');
+    } finally {
+      await slowDns.close();
+      await dns.stop();
+    }
   });
 
   it('under "ignore" an unreachable registry is allowed, with the error', async () => {

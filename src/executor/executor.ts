@@ -282,6 +282,12 @@ export class Executor implements ImageVerifier {
       },
     );
     observeVerification(this.#o.metrics, result);
+    if (result.error?.code === 'ERR_NO_SIGNATURE' && target.mediaType === undefined) {
+      // A digest-pinned image is not resolved before its signatures are listed, and a registry
+      // lists no signatures for a manifest it does not have: tell "no such manifest" (thrown,
+      // ERR_REGISTRY_NOT_FOUND) from "no signature". Only on this negative path: one HEAD.
+      await this.#access.confirmManifest(ref, target.digest, ctx);
+    }
     const verdict = verdictFromVerification(doc, result);
     const ttl = result.verified ? this.#positiveTtl(result) : isDefinitiveFailure(result) && ctx.dryRun !== true ? this.#o.negativeVerdictTtlMs : 0;
     if (ttl > 0) this.#caches.verdicts.set(key, { verdict }, { ttl });

@@ -86,6 +86,14 @@ export class RegistryAccess {
     });
   }
 
+  /** Throws ERR_REGISTRY_NOT_FOUND when the registry has no manifest `digest` in the image's repository (one HEAD, shared). */
+  async confirmManifest(ref: ImageReference, digest: string, ctx: AccessContext): Promise<void> {
+    const what = `checking that ${ref.name}@${digest} exists`;
+    await this.#shared(`exists\u0000${ctx.credential.identity}\u0000${ref.name}@${digest}`, ctx, what, () =>
+      this.#call(ref.registry, ctx, what, (call) => this.#d.registry.resolve({ registry: ref.registry, repository: ref.repository, digest }, call)),
+    );
+  }
+
   /** The verify core's SignatureSource for one repository, through the caches. */
   signatureSource(repo: RepositoryRef, ctx: AccessContext): SignatureSource {
     const name = `${repo.registry}/${repo.repository}`;

@@ -84,8 +84,13 @@ function sanitize(s: string): string {
 
 function truncateRunes(s: string, max: number): string {
   const runes = Array.from(s);
-  return runes.length <= max ? s : `${runes.slice(0, max - 1).join('')}…`;
+  if (runes.length <= max) return s;
+  // A warning that ends with its code keeps the code: the cut falls on the text before it.
+  const code = TRAILING_CODE.exec(s)?.[0];
+  if (code !== undefined && code.length < max / 2) return `${runes.slice(0, max - 1 - code.length).join('')}…${code}`;
+  return `${runes.slice(0, max - 1).join('')}…`;
 }
+const TRAILING_CODE = / \[ERR_[A-Z0-9_]+\]$/;
 
 /**
  * Makes warnings safe for the API server: no control characters, each at most 256 runes,

@@ -153,21 +153,21 @@ class DenyAllWebhook {
   static async start(): Promise<DenyAllWebhook> {
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-deny-'));
     const cert = await ensureDevCertificate(dir);
-    let self: DenyAllWebhook | undefined;
+    const holder: { self?: DenyAllWebhook } = {};
     const server = createServer({ cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as any;
-        self?.calls.push(review.request.namespace);
+        holder.self?.calls.push(review.request.namespace);
         const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: false, status: { code: 403, message: 'denied by the test webhook' } } });
         res.writeHead(200, { 'content-type': 'application/json' }).end(body);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const { port } = server.address() as AddressInfo;
-    self = new DenyAllWebhook(server, `https://127.0.0.1:${port}`, readFileSync(cert.caFile).toString('base64'), dir);
-    return self;
+    holder.self = new DenyAllWebhook(server, `https://127.0.0.1:${port}`, readFileSync(cert.caFile).toString('base64'), dir);
+    return holder.self;
   }
 
   async stop(): Promise<void> {

@@ -370,6 +370,16 @@ describe('caches and single flight', () => {
     expect(fixed.allowed).toBe(true);
   });
 
+  it('bytes a registry served that do not match their digest deny once but are not remembered as a verdict', async () => {
+    const img = await image();
+    const e = executor();
+    registry.fail({ match: (method, path) => method === 'GET' && /\/manifests\/sha256:/.test(path), body: Buffer.from('{"not":"the manifest"}'), times: 1 });
+    const first = await e.check(req(img.ref));
+    expect(first.allowed).toBe(false);
+    expect(first.reason).toContain('ERR_DIGEST_MISMATCH');
+    expect((await e.check(req(img.ref))).allowed).toBe(true);
+  });
+
   it('a dry run does not write negative verdicts (nor an empty referrer list)', async () => {
     const img = await image(null);
     const e = executor();

@@ -432,8 +432,10 @@ function outcomeOfError(a: Applicable, error: PortcullisError, identity: string 
 
 /**
  * Failures worth remembering for the short negative TTL: no signature, or every signature
- * rejected. Not revocation failures (an unreachable OCSP responder or CRL is not definitive).
+ * rejected. Not revocation failures (an unreachable OCSP responder or CRL is not definitive),
+ * and not a signature the registry served bytes for that do not match their digest (a broken
+ * registry or proxy for a moment, not the signer's doing; found by the soak test).
  */
 function isDefinitiveFailure(result: ArtifactVerification): boolean {
-  return !result.verified && result.failedCheck !== 'revocation';
+  return !result.verified && result.failedCheck !== 'revocation' && !result.signatures.some((s) => s.failure?.error.code === 'ERR_DIGEST_MISMATCH');
 }

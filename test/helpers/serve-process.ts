@@ -21,6 +21,8 @@ export interface ServeProcessOptions {
   /** Where the review log goes; default discarded. */
   readonly log?: 'ignore' | 'inherit';
   readonly env?: NodeJS.ProcessEnv;
+  /** Connections of the client agent. Default 64. */
+  readonly connections?: number;
 }
 
 export interface ServeProcess {
@@ -59,7 +61,7 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const agent = new Agent({ connect: { ca: readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8') }, connections: 64 });
+  const agent = new Agent({ connect: { ca: readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8') }, connections: options.connections ?? 64 });
   let stopped: Promise<{ code: number | null; ms: number }> | undefined;
   return {
     process: child,

@@ -56,6 +56,8 @@ export interface SoakReport {
   readonly eventLoopDelayP99Ms: { readonly median: number; readonly max: number };
   readonly chaos: Readonly<Record<string, number>>;
   readonly restarts: number;
+  /** Signatures a registry lost in a restart right after they were pushed (the image then counts as unsigned). */
+  readonly lostSignatures: number;
 }
 
 const TIMEOUT_S = 10;
@@ -224,6 +226,7 @@ spec:
 
     // --- images that appear, and a tag that moves -------------------------------------------------
     const fresh: Image[] = [];
+    let lostSignatures = 0;
     let freshCount = 0;
     let pushing = false;
     const freshTimer = setInterval(() => {
@@ -233,9 +236,14 @@ spec:
       const n = ++freshCount;
       const signed = Math.random() < 0.7;
       void (async () => {
-        await pushImage(client, { registry: r.real.host, repository: `fresh-${n}` }, 'v1', `fresh-${n}-${Date.now()}`);
+        const d = await pushImage(client, { registry: r.real.host, repository: `fresh-${n}` }, 'v1', `fresh-${n}-${Date.now()}`);
         if (signed) await sign(signer, `${r.real.host}/fresh-${n}:v1`);
-        fresh.push({ ref: `${r.proxy.host}/fresh-${n}:v1`, registry: r.index, signed });
+        // The truth is what the registry holds: a registry killed (SIGKILL) just after the
+        // signature was pushed can come back without it, although the push was answered.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const listed = await client.listReferrers({ registry: r.real.host, repository: `fresh-${n}` }, { digest: d.digest }, {});
+        if (signed && listed.length === 0) lostSignatures++;
+        fresh.push({ ref: `${r.proxy.host}/fresh-${n}:v1`, registry: r.index, signed: listed.length > 0 });
         if (fresh.length > 50) fresh.shift();
       })()
         .catch(() => undefined) // a push during a restart: skip it
@@ -396,6 +404,7 @@ spec:
         ...Object.entries(chaosCounts).map(([mode, n]): [string, number] => [`windows:${mode}`, n]),
       ]),
       restarts,
+      lostSignatures,
     };
   } finally {
     for (const t of timers) clearTimeout(t);

@@ -109,15 +109,15 @@ function imagesOf(spec: Record<string, unknown> | undefined, at: SpecPath, where
       out.push({ name, image: typeof image === 'string' ? image : '', list, index, pointer: `${pointerBase}/${list}/${index}/image` });
     });
   }
-  if (at.volumes) out.push(...imageVolumesOf(spec, pointerBase, where));
+  if (at.volumes) {
+    const volumes = own(spec, 'volumes');
+    if (volumes !== undefined && volumes !== null) imageVolumesOf(volumes, pointerBase, where, out);
+  }
   return out;
 }
 
-/** `volumes[].image.reference` (core/v1 ImageVolumeSource); volumes of other types are not images. */
-function imageVolumesOf(spec: Record<string, unknown>, pointerBase: string, where: string): ContainerImage[] {
-  const out: ContainerImage[] = [];
-  const volumes = own(spec, 'volumes');
-  if (volumes === undefined || volumes === null) return out;
+/** Adds `volumes[].image.reference` (core/v1 ImageVolumeSource) to `out`; volumes of other types are not images. */
+function imageVolumesOf(volumes: unknown, pointerBase: string, where: string, out: ContainerImage[]): void {
   if (!Array.isArray(volumes)) invalid(`${where}.volumes must be an array, not ${describe(volumes)}`);
   volumes.forEach((volume: unknown, index) => {
     if (!isRecord(volume)) invalid(`${where}.volumes[${index}] must be an object, not ${describe(volume)}`);
@@ -132,7 +132,6 @@ function imageVolumesOf(spec: Record<string, unknown>, pointerBase: string, wher
     }
     out.push({ name, image: typeof reference === 'string' ? reference : '', list: 'volumes', index, pointer: `${pointerBase}/volumes/${index}/image/reference` });
   });
-  return out;
 }
 
 function pullSecretNamesOf(spec: Record<string, unknown> | undefined, where: string): string[] {

@@ -416,11 +416,10 @@ export class HostResolver {
   }
 }
 
-/** Lower case, without a trailing dot or IPv6 brackets. */
+/** Lower case, without IPv6 brackets (a trailing dot stays: it makes the name absolute, see candidateNames). */
 function normalise(host: string): string {
-  let name = host.toLowerCase();
-  if (name.startsWith('[') && name.endsWith(']')) name = name.slice(1, -1);
-  return name.endsWith('.') && name.length > 1 ? name : name;
+  const name = host.toLowerCase();
+  return name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
 }
 
 function hostsAddresses(table: HostsTable, name: string): ResolvedAddress[] | undefined {

@@ -52,6 +52,7 @@ export interface SoakReport {
   readonly pastDeadline: number;
   readonly errors: number;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** Medians of the minute after the warm-up and of the last minute (RSS moves with every GC), and the highest sample. */
   readonly rssMiB: { readonly afterWarmup: number; readonly end: number; readonly max: number; readonly growthPercent: number };
   readonly eventLoopDelayP99Ms: { readonly median: number; readonly max: number };
   readonly chaos: Readonly<Record<string, number>>;
@@ -339,13 +340,15 @@ spec:
     };
 
     const warmupMs = o.warmupMs ?? Math.min(300_000, Math.max(10_000, o.durationMs / 10));
-    let rssAfterWarmup = NaN;
+    // RSS rises and falls with every garbage collection: compare the median of the minute (at
+    // most) after the warm-up with the median of the last minute, not two single samples.
+    const rssSamples: { at: number; mib: number }[] = [];
     let rssMax = 0;
     const loopP99: number[] = [];
     const sampler = setInterval(() => {
       const rss = rssMiB(pid);
       rssMax = Math.max(rssMax, rss);
-      if (Number.isNaN(rssAfterWarmup) && now() >= warmupMs) rssAfterWarmup = rss;
+      rssSamples.push({ at: now(), mib: rss });
     }, 1_000);
     const scraper = setInterval(() => {
       void (server as ServeProcess).get('/metrics').then(
@@ -380,8 +383,13 @@ spec:
     clearInterval(moveTimer);
     clearInterval(sampler);
     clearInterval(scraper);
-    const rssEnd = rssMiB(pid);
-    if (Number.isNaN(rssAfterWarmup)) rssAfterWarmup = rssEnd;
+    const windowMs = Math.min(60_000, Math.max(1_000, (elapsed - warmupMs) / 4));
+    const medianOf = (from: number, to: number): number => {
+      const xs = rssSamples.filter((r) => r.at >= from && r.at <= to).map((r) => r.mib).sort((a, b) => a - b);
+      return xs.length === 0 ? rssMiB(pid) : quantile(xs, 0.5);
+    };
+    const rssAfterWarmup = medianOf(warmupMs, warmupMs + windowMs);
+    const rssEnd = medianOf(elapsed - windowMs, elapsed);
     latencies.sort((a, b) => a - b);
     loopP99.sort((a, b) => a - b);
     return {

@@ -36,7 +36,7 @@ soak report
   wrong answers            ${report.wrong} (goal 0)
   past the deadline        ${report.pastDeadline} (goal 0); HTTP errors ${report.errors}
   latency                  p50 ${f(report.latencyMs.p50, 2)} ms, p99 ${f(report.latencyMs.p99)} ms, max ${f(report.latencyMs.max)} ms
-  RSS (median of a minute)  ${f(report.rssMiB.afterWarmup)} MiB after warm-up, ${f(report.rssMiB.end)} MiB at the end (${f(report.rssMiB.growthPercent)}%, goal < 10%), max ${f(report.rssMiB.max)} MiB
+  RSS (medians, 5 min)      ${f(report.rssMiB.afterWarmup)} MiB after warm-up, ${f(report.rssMiB.end)} MiB at the end (${f(report.rssMiB.growthPercent)}%, goal < 10%), max ${f(report.rssMiB.max)} MiB
   event-loop delay p99     median ${f(report.eventLoopDelayP99Ms.median, 2)} ms, max ${f(report.eventLoopDelayP99Ms.max, 2)} ms (prom-client's per 10 s; an idle loop reads about 10.2 ms: it samples every 10 ms)
   registry restarts        ${report.restarts} (signatures lost by a registry killed right after a push: ${report.lostSignatures})
   chaos                    ${JSON.stringify(report.chaos)}`);

@@ -52,7 +52,7 @@ export interface SoakReport {
   readonly pastDeadline: number;
   readonly errors: number;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
-  /** Medians of the minute after the warm-up and of the last minute (RSS moves with every GC), and the highest sample. */
+  /** Medians of the five minutes (at most) after the warm-up and of the last five (RSS moves with every GC), and the highest sample. */
   readonly rssMiB: { readonly afterWarmup: number; readonly end: number; readonly max: number; readonly growthPercent: number };
   readonly eventLoopDelayP99Ms: { readonly median: number; readonly max: number };
   readonly chaos: Readonly<Record<string, number>>;
@@ -196,6 +196,7 @@ spec:
       { from: 0.8, to: 0.85, mode: 'garbage' },
       { from: 0.85, to: 0.9, mode: 'restart' },
     ];
+    const phaseOf = new Map<Registry, object>();
     for (const r of registries) {
       const offset = (r.index * o.cycleMs) / registries.length;
       for (let cycleStart = -offset; cycleStart < o.durationMs; cycleStart += o.cycleMs) {
@@ -218,7 +219,15 @@ spec:
               }
               r.proxy.mode = phase.mode;
               if (phase.slowMs !== undefined) r.proxy.slowMs = phase.slowMs;
-              timers.push(setTimeout(() => (r.proxy.mode = 'pass'), to - from));
+              // Back to normal at the end, unless the next phase has begun (phases abut: the
+              // end of one and the start of the next fire in the same millisecond).
+              const token = {};
+              phaseOf.set(r, token);
+              timers.push(
+                setTimeout(() => {
+                  if (phaseOf.get(r) === token) r.proxy.mode = 'pass';
+                }, to - from),
+              );
             }, from),
           );
         }
@@ -340,8 +349,8 @@ spec:
     };
 
     const warmupMs = o.warmupMs ?? Math.min(300_000, Math.max(10_000, o.durationMs / 10));
-    // RSS rises and falls with every garbage collection: compare the median of the minute (at
-    // most) after the warm-up with the median of the last minute, not two single samples.
+    // RSS rises and falls with every garbage collection: compare the median of the first five
+    // minutes (at most) after the warm-up with the median of the last five, not two samples.
     const rssSamples: { at: number; mib: number }[] = [];
     let rssMax = 0;
     const loopP99: number[] = [];
@@ -383,7 +392,7 @@ spec:
     clearInterval(moveTimer);
     clearInterval(sampler);
     clearInterval(scraper);
-    const windowMs = Math.min(60_000, Math.max(1_000, (elapsed - warmupMs) / 4));
+    const windowMs = Math.min(300_000, Math.max(1_000, (elapsed - warmupMs) / 4));
     const medianOf = (from: number, to: number): number => {
       const xs = rssSamples.filter((r) => r.at >= from && r.at <= to).map((r) => r.mib).sort((a, b) => a - b);
       return xs.length === 0 ? rssMiB(pid) : quantile(xs, 0.5);

@@ -9,8 +9,9 @@ import { PromMetrics } from '../metrics/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
 import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter, loadKubeConfig } from '../kube/index.js';
 import type { PolicySnapshot } from '../policyset/types.js';
+import { Agent } from 'undici';
 import { canonicalRegistry } from '../reference/index.js';
-import { DockerConfigCredentials, RegistryClient, isLoopbackHost, type RegistryTlsOptions } from '../registry/index.js';
+import { DockerConfigCredentials, HostResolver, RegistryClient, isLoopbackHost, type RegistryTlsOptions } from '../registry/index.js';
 import { HttpRevocationFetcher, OnlineRevocationChecker } from '../revocation/index.js';
 import { CertificateCache } from '../x509/certificate.js';
 
@@ -125,16 +126,29 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
 async function start(options: ServeOptions, logging: Logging): Promise<RunningWebhook> {
   const { config } = options;
   const logger = logging.logger;
-  const metrics = new PromMetrics();
+  // Registry hosts in the configuration always get their own label value; others only while recently successful.
   const hosts = canonicalHosts(config);
+  const metrics = new PromMetrics({ registryHosts: [...hosts.keys()] });
   const tls = await registryTls(hosts);
+  // Pod specs name the registry hosts: resolve them on the event loop (c-ares), never on the
+  // libuv thread pool, where a pod naming hundreds of unresolvable hosts would stall everything.
+  const resolver = new HostResolver({
+    ...(config.dns.servers.length === 0 ? {} : { servers: config.dns.servers }),
+    ...(config.dns.timeoutMilliseconds === undefined ? {} : { timeoutMs: config.dns.timeoutMilliseconds }),
+    ...(config.dns.attempts === undefined ? {} : { attempts: config.dns.attempts }),
+    maxTtlMs: config.dns.maxTtlSeconds * 1000,
+    negativeTtlMs: config.dns.negativeTtlSeconds * 1000,
+  });
   const registry = new RegistryClient({
     userAgent: 'portcullis/0.1.0',
     // Loopback registries speak plain HTTP unless a CA is configured for them; others only when named.
     plainHttp: (host) => hosts.get(host)?.plainHttp === true || (isLoopbackHost(host) && !tls.has(host)),
     tls: (host) => tls.get(host),
     onRequest: observeRegistryRequests(metrics),
+    resolver,
   });
+  // OCSP responders and CRL distribution points are resolved the same way.
+  const revocationDispatcher = new Agent({ connect: { lookup: resolver.lookup } });
   const defaultCredentials =
     config.registries.defaultDockerConfig === undefined ? undefined : await DockerConfigCredentials.load({ path: config.registries.defaultDockerConfig });
   const certificateCache = new CertificateCache();
@@ -155,6 +169,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     failurePolicy: config.webhook.failurePolicy,
     denyUnmatchedNamespaces: config.webhook.denyUnmatchedNamespaces,
     maxConcurrentPerRegistry: config.registries.maxConcurrentPerRegistry,
+    reviewLimits: { maxHosts: config.registries.maxHostsPerReview, maxImages: config.registries.maxImagesPerReview, maxConcurrent: config.registries.maxConcurrentPerReview },
     maxSignatureAttempts: config.verification.maxSignatureAttempts,
     tagCacheTtlMs: config.cache.tagTtlSeconds * 1000,
     tagCacheMaxEntries: config.cache.maxEntries,
@@ -164,7 +179,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     contentCacheMaxBytes: config.cache.contentMaxBytes,
     verdictCacheTtlMs: config.cache.verdictTtlSeconds * 1000,
     negativeVerdictTtlMs: config.cache.negativeVerdictTtlSeconds * 1000,
-    revocation: new OnlineRevocationChecker({ fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0' }), mode: config.verification.revocation, certificateCache }),
+    revocation: new OnlineRevocationChecker({ fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0', dispatcher: revocationDispatcher }), mode: config.verification.revocation, certificateCache }),
     ...(defaultCredentials === undefined ? {} : { defaultCredentials }),
   });
 
@@ -233,7 +248,8 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     stop: async () => {
       await server.stop();
       await source.stop();
-      await registry.close();
+      await registry.close(); // also cancels the lookups still in flight
+      await revocationDispatcher.destroy().catch(() => undefined);
       await logging.flush();
     },
   };

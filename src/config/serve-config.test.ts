@@ -22,6 +22,11 @@ describe('serve configuration', () => {
     expect(c.registries.hosts).toEqual({ 'localhost:5000': { plainHttp: true, caFile: undefined } });
   });
 
+  it('takes name servers as c-ares takes them, and leaves timeouts to resolv.conf unless set', () => {
+    const c = resolveServeConfig({ dns: { servers: ['10.96.0.10', '127.0.0.1:5353', '::1', '[fd00::53]:53'] } });
+    expect(c.dns).toEqual({ servers: ['10.96.0.10', '127.0.0.1:5353', '::1', '[fd00::53]:53'], timeoutMilliseconds: undefined, attempts: undefined, maxTtlSeconds: 300, negativeTtlSeconds: 5 });
+  });
+
   it.each([
     [{ webhok: {} }, 'webhok'],
     [{ webhook: { timeout: 3 } }, 'webhook.timeout'],
@@ -31,6 +36,12 @@ describe('serve configuration', () => {
     [{ registries: { hosts: { 'http://x': {} } } }, 'not a registry host'],
     [{ registries: { hosts: { 'x:5000': { insecure: true } } } }, 'not a known setting'],
     [[1, 2], 'must be a mapping'],
+    [{ dns: { servers: ['10.0.0.1', 'dns.example'] } }, 'dns.servers[1]'],
+    [{ dns: { servers: '10.0.0.1' } }, 'must be a list'],
+    [{ dns: { servers: ['[::1]:99999'] } }, 'dns.servers[0]'],
+    [{ dns: { attempts: 0 } }, 'dns.attempts'],
+    [{ registries: { maxHostsPerReview: 0 } }, 'registries.maxHostsPerReview'],
+    [{ registries: { maxImagesPerReview: 2.5 } }, 'registries.maxImagesPerReview'],
   ])('rejects %j with a message naming the setting', (input, text) => {
     expect(() => resolveServeConfig(input)).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining(text) }));
   });

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { PortcullisError } from '../errors/index.js';
 
@@ -50,6 +51,12 @@ export interface ServeConfig {
     /** A Docker config.json whose credentials are used when a pod's pull secrets have none. */
     readonly defaultDockerConfig: string | undefined;
     readonly maxConcurrentPerRegistry: number;
+    /** Registry hosts one review may make the webhook contact (cache misses only); past it the image is denied. */
+    readonly maxHostsPerReview: number;
+    /** Distinct images one review may make the webhook fetch (cache misses only); past it the image is denied. */
+    readonly maxImagesPerReview: number;
+    /** Registry requests of one review in flight at once (beside the per-registry limit). */
+    readonly maxConcurrentPerReview: number;
     /** Per-registry settings, keyed by host[:port] as in image references. */
     readonly hosts: Readonly<Record<string, { readonly plainHttp: boolean; readonly caFile: string | undefined }>>;
   };
@@ -62,6 +69,19 @@ export interface ServeConfig {
     readonly trustMaterialSelector: string;
   };
   readonly logging: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** Name resolution of registry hosts (c-ares on the event loop; /etc/hosts and /etc/resolv.conf honoured). */
+  readonly dns: {
+    /** Name servers (`ip`, `ip:port`, `[ip6]:port`) instead of /etc/resolv.conf's; empty = resolv.conf's. */
+    readonly servers: readonly string[];
+    /** Per query attempt; unset = resolv.conf's `options timeout`, else 2000. */
+    readonly timeoutMilliseconds: number | undefined;
+    /** Attempts per query; unset = resolv.conf's `options attempts`, else 2. */
+    readonly attempts: number | undefined;
+    /** Answers are cached for their TTL, at most this long. */
+    readonly maxTtlSeconds: number;
+    /** Failed lookups (no such host, no answer) are cached this long. */
+    readonly negativeTtlSeconds: number;
+  };
 }
 
 export const DEFAULT_SERVE_CONFIG: ServeConfig = {
@@ -79,12 +99,13 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   tls: { clientCaFile: undefined, minVersion: 'TLSv1.3' },
   verification: { maxSignatureAttempts: 100, revocation: 'online' },
   cache: { maxEntries: 10_000, tagTtlSeconds: 30, referrersTtlSeconds: 60, contentMaxBytes: 64 * 1024 * 1024, verdictTtlSeconds: 300, negativeVerdictTtlSeconds: 30 },
-  registries: { defaultDockerConfig: undefined, maxConcurrentPerRegistry: 32, hosts: {} },
+  registries: { defaultDockerConfig: undefined, maxConcurrentPerRegistry: 32, maxHostsPerReview: 10, maxImagesPerReview: 50, maxConcurrentPerReview: 16, hosts: {} },
   kubernetes: { defaultPullSecret: undefined, writeStatus: true, trustMaterialSelector: 'portcullis.dev/trust-material=true' },
   logging: { level: 'info' },
+  dns: { servers: [], timeoutMilliseconds: undefined, attempts: undefined, maxTtlSeconds: 300, negativeTtlSeconds: 5 },
 };
 
-type Shape = Record<string, 'number' | 'boolean' | 'string' | readonly string[] | 'hosts'>;
+type Shape = Record<string, 'number' | 'boolean' | 'string' | readonly string[] | 'hosts' | 'servers'>;
 
 const SHAPE: Record<keyof ServeConfig, Shape> = {
   webhook: {
@@ -101,9 +122,17 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
   tls: { clientCaFile: 'string', minVersion: ['TLSv1.2', 'TLSv1.3'] },
   verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'] },
   cache: { maxEntries: 'number', tagTtlSeconds: 'number', referrersTtlSeconds: 'number', contentMaxBytes: 'number', verdictTtlSeconds: 'number', negativeVerdictTtlSeconds: 'number' },
-  registries: { defaultDockerConfig: 'string', maxConcurrentPerRegistry: 'number', hosts: 'hosts' },
+  registries: {
+    defaultDockerConfig: 'string',
+    maxConcurrentPerRegistry: 'number',
+    maxHostsPerReview: 'number',
+    maxImagesPerReview: 'number',
+    maxConcurrentPerReview: 'number',
+    hosts: 'hosts',
+  },
   kubernetes: { defaultPullSecret: 'string', writeStatus: 'boolean', trustMaterialSelector: 'string' },
   logging: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  dns: { servers: 'servers', timeoutMilliseconds: 'number', attempts: 'number', maxTtlSeconds: 'number', negativeTtlSeconds: 'number' },
 };
 
 function invalid(path: string, message: string): PortcullisError {
@@ -112,6 +141,15 @@ function invalid(path: string, message: string): PortcullisError {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `10.96.0.10`, `::1`, `127.0.0.1:5353`, `[::1]:5353`: what c-ares' setServers takes. */
+function isNameServer(server: unknown): server is string {
+  if (typeof server !== 'string') return false;
+  if (isIP(server) !== 0) return true;
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(server);
+  if (m === null || Number(m[3]) > 65535) return false;
+  return m[1] !== undefined ? isIP(m[1]) === 6 : isIP(m[2] as string) === 4;
 }
 
 function checkValue(path: string, kind: Shape[string], value: unknown): unknown {
@@ -126,6 +164,13 @@ function checkValue(path: string, kind: Shape[string], value: unknown): unknown 
   if (kind === 'string') {
     if (typeof value !== 'string') throw invalid(path, 'must be a string');
     return value;
+  }
+  if (kind === 'servers') {
+    if (!Array.isArray(value)) throw invalid(path, 'must be a list of name servers');
+    return value.map((server: unknown, i) => {
+      if (!isNameServer(server)) throw invalid(`${path}[${i}]`, 'must be an IP address, ipv4:port or [ipv6]:port');
+      return server;
+    });
   }
   if (kind === 'hosts') {
     if (!isRecord(value)) throw invalid(path, 'must map registry hosts to settings');
@@ -171,6 +216,11 @@ export function resolveServeConfig(doc: unknown): ServeConfig {
   const config = out as unknown as ServeConfig;
   if (config.webhook.timeoutSeconds < 1 || config.webhook.timeoutSeconds > 30) throw invalid('webhook.timeoutSeconds', 'must be 1..30 (the API server allows at most 30)');
   if (config.verification.maxSignatureAttempts < 1) throw invalid('verification.maxSignatureAttempts', 'must be at least 1');
+  for (const key of ['maxHostsPerReview', 'maxImagesPerReview', 'maxConcurrentPerReview', 'maxConcurrentPerRegistry'] as const) {
+    if (!Number.isInteger(config.registries[key]) || config.registries[key] < 1) throw invalid(`registries.${key}`, 'must be a whole number, at least 1');
+  }
+  if (config.dns.attempts !== undefined && (!Number.isInteger(config.dns.attempts) || config.dns.attempts < 1)) throw invalid('dns.attempts', 'must be a whole number, at least 1');
+  if (config.dns.timeoutMilliseconds !== undefined && config.dns.timeoutMilliseconds < 1) throw invalid('dns.timeoutMilliseconds', 'must be at least 1');
   return config;
 }
 

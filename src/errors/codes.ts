@@ -316,8 +316,16 @@ export const ERROR_CODES = {
     remedy: 'Give the caller (Gatekeeper, the API server) a client certificate issued by the configured client CA, or unset tls.clientCaFile.',
   },
   ERR_UNSUPPORTED_KIND: {
-    summary: 'The webhook received a kind it does not check: answered with HTTP 400 (the API server then applies the webhook failurePolicy). Other subresources are allowed with this code in a warning.',
-    remedy: 'Limit the webhook configuration rules to pods, pods/ephemeralcontainers and the workload kinds Portcullis handles.',
+    summary: 'The webhook received something it does not check (another kind, DELETE or CONNECT, a subresource other than pods/ephemeralcontainers): it is allowed unchecked, with this code in a warning that names the webhook configuration rule that sent it.',
+    remedy: 'Limit the webhook configuration rules to CREATE and UPDATE of pods, pods/ephemeralcontainers and the workload kinds Portcullis handles.',
+  },
+  ERR_REVIEW_TOO_MANY_REGISTRIES: {
+    summary: 'One review (a pod, a workload, a Gatekeeper request) names images on more registries than the webhook contacts for one review (registries.maxHostsPerReview); the images beyond it are denied, whatever the failure policy.',
+    remedy: 'Use fewer registries in one pod (mirror images into your registry), or raise registries.maxHostsPerReview.',
+  },
+  ERR_REVIEW_TOO_MANY_IMAGES: {
+    summary: 'One review names more images that must be fetched than the webhook fetches for one review (registries.maxImagesPerReview); the images beyond it are denied, whatever the failure policy.',
+    remedy: 'Split the pod, or raise registries.maxImagesPerReview.',
   },
   ERR_DEADLINE_EXCEEDED: {
     summary: 'No decision was reached within the request deadline (the webhook timeout minus the safety margin).',

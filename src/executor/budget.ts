@@ -1,5 +1,8 @@
 import { PortcullisError } from '../errors/index.js';
 
+/** How much later than the deadline `race` gives up, so the work's own deadline error wins (ms; well inside the executor's margin). */
+const RACE_GRACE_MS = 15;
+
 /**
  * The time one check may spend. Every check has an absolute deadline (epoch ms, from the
  * request); `marginMs` of it is kept back to build and send the answer. Registry calls get what
@@ -55,7 +58,9 @@ export class Budget {
     const left = Math.max(0, this.remaining());
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.exceeded(what)), Math.ceil(left));
+      // A registry call's own timeout is the same deadline and fails with a better message (the
+      // stage and host that were slow): give it a moment to arrive first.
+      timer = setTimeout(() => reject(this.exceeded(what)), Math.ceil(left) + RACE_GRACE_MS);
     });
     try {
       return await Promise.race([promise, expired]);

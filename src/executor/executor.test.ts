@@ -7,7 +7,8 @@ import { ReferrersRegistry } from '../../test/helpers/registry/referrers-registr
 import { pushCraftedSignature, pushImage } from '../../test/helpers/registry/seed.js';
 import { PromMetrics } from '../metrics/index.js';
 import { API_VERSION, buildSnapshot, type PolicySnapshot } from '../policyset/index.js';
-import { RegistryClient } from '../registry/index.js';
+import { HostResolver, RegistryClient } from '../registry/index.js';
+import { TestDnsServer } from '../../test/helpers/dns-server.js';
 import { Executor } from './executor.js';
 import { observeRegistryRequests } from './metrics.js';
 import type { ExecutorOptions } from './options.js';
@@ -171,6 +172,19 @@ describe('verdicts', () => {
     }
   });
 
+  it('tells a digest that does not exist ("manifest not found") from an image without a signature', async () => {
+    const unsigned = await image(null);
+    const missing = `sha256:${'0'.repeat(64)}`;
+    const e = executor();
+    const gone = await e.check(req(`${registry.host}/${unsigned.repo}@${missing}`));
+    expect(gone.allowed).toBe(false);
+    expect(gone.verdicts[0]?.code).toBe('ERR_REGISTRY_NOT_FOUND');
+    expect(gone.reason).toContain(`manifest ${missing} not found`);
+    expect(gone.reason).not.toContain('no signature');
+    const d = await e.check(req(`${registry.host}/${unsigned.repo}@${unsigned.digest}`));
+    expect(d.verdicts[0]?.code).toBe('ERR_NO_SIGNATURE');
+  });
+
   it('denies an unsigned image with an actionable reason', async () => {
     const img = await image(null);
     const d = await executor().check(req(img.ref));
@@ -272,6 +286,21 @@ describe('verdicts', () => {
     expect(d.allowed).toBe(false);
     expect(d.reason).toContain('no trust policy covers namespace "open"');
     expect(d.reason).toContain('[ERR_POLICY_NOT_FOUND]');
+  });
+
+  it('a namespace no policy covers does not even read the image string: empty and invalid images are admitted', async () => {
+    const e = executor();
+    for (const image of ['', 'Not A Reference', ' ', 'UPPER CASE/x:1', 'a'.repeat(5000)]) {
+      expect(e.decided(req(image, 'open')), JSON.stringify(image.slice(0, 20))).toEqual({ image, allowed: true, verdicts: [], warnings: [] });
+      expect(await e.check(req(image, 'open'))).toEqual({ image, allowed: true, verdicts: [], warnings: [] });
+      // with pull secrets too: nothing to fetch, so nothing to wait for
+      expect(e.decided(req(image, 'open', 5000, { pullSecretNames: ['regcred'] }))?.allowed).toBe(true);
+    }
+    // where a policy applies, the same strings are denied, saying why
+    expect((await e.check(req('', 'secured'))).reason).toBe('no image is named, so nothing can be verified [ERR_REF_INVALID]');
+    expect((await e.check(req('Not A Reference', 'secured'))).allowed).toBe(false);
+    // deny-by-default denies them as it denies every image no policy covers
+    expect((await executor({ denyUnmatchedNamespaces: true }).check(req('', 'open'))).reason).toContain('[ERR_POLICY_NOT_FOUND]');
   });
 
   it('a document without a statement for the repository does not apply to the image', async () => {
@@ -432,6 +461,16 @@ describe('caches and single flight', () => {
     expect(fixed.allowed).toBe(true);
   });
 
+  it('bytes a registry served that do not match their digest deny once but are not remembered as a verdict', async () => {
+    const img = await image();
+    const e = executor();
+    registry.fail({ match: (method, path) => method === 'GET' && /\/manifests\/sha256:/.test(path), body: Buffer.from('{"not":"the manifest"}'), times: 1 });
+    const first = await e.check(req(img.ref));
+    expect(first.allowed).toBe(false);
+    expect(first.reason).toContain('ERR_DIGEST_MISMATCH');
+    expect((await e.check(req(img.ref))).allowed).toBe(true);
+  });
+
   it('a dry run does not write negative verdicts (nor an empty referrer list)', async () => {
     const img = await image(null);
     const e = executor();
@@ -503,6 +542,22 @@ describe('deadlines and the failure policy', () => {
     expect((await e.check(req(img.ref, 'secured', 10))).allowed).toBe(true);
   });
 
+  it('a deadline message names the stage and host that were slow (here: DNS)', async () => {
+    const dns = await TestDnsServer.start(() => ({ drop: true }));
+    const resolver = new HostResolver({ servers: [dns.server], hostsPath: '/dev/null', resolvConfPath: '/dev/null', timeoutMs: 5_000, attempts: 1 });
+    const slowDns = new RegistryClient({ resolver, plainHttp: true });
+    try {
+      const started = Date.now();
+      const d = await executor({ registry: slowDns }).check(req('slow.example:5000/app:v1', 'secured', 600));
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(d.error?.code).toBe('ERR_REGISTRY_TIMEOUT');
+      expect(d.error?.message).toContain('the DNS lookup of slow.example did not finish within the');
+    } finally {
+      await slowDns.close();
+      await dns.stop();
+    }
+  });
+
   it('under "ignore" an unreachable registry is allowed, with the error', async () => {
     const port = await freePort();
     const d = await executor({ failurePolicy: 'ignore' }).check(req(`127.0.0.1:${port}/app:v1`));
@@ -572,5 +627,72 @@ describe('deadlines and the failure policy', () => {
     expect(queued.error?.code).toBe('ERR_DEADLINE_EXCEEDED');
     expect(queued.error?.message).toContain('queued');
     expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+  });
+});
+
+describe("each review's share of the registries", () => {
+  const review = (): object => ({});
+
+  it('denies the images of a review past its registry limit, with a code naming the limit, without contacting them', async () => {
+    const img = await image();
+    const port = registry.host.split(':')[1] as string;
+    const closed = await freePort();
+    const e = executor({ reviewLimits: { maxHosts: 2 }, failurePolicy: 'ignore' });
+    const r = review();
+    expect((await e.check(req(img.ref, 'secured', 5000, { review: r }))).allowed).toBe(true);
+    expect((await e.check(req(`localhost:${port}/${img.repo}:v1`, 'secured', 5000, { review: r }))).allowed).toBe(true);
+    const started = Date.now();
+    const third = await e.check(req(`127.0.0.1:${closed}/x:1`, 'secured', 5000, { review: r }));
+    expect(Date.now() - started).toBeLessThan(100);
+    // a denial, not an undecided image: the failure policy "ignore" does not let it through
+    expect(third.allowed).toBe(false);
+    expect(third.error).toBeUndefined();
+    expect(third.verdicts[0]?.code).toBe('ERR_REVIEW_TOO_MANY_REGISTRIES');
+    expect(third.reason).toContain(`this review would make Portcullis contact more than 2 registries (registries.maxHostsPerReview); 127.0.0.1:${closed} was not contacted`);
+    // a host already counted stays usable, and another review has its own share
+    expect((await e.check(req(`localhost:${port}/${img.repo}:v1`, 'secured', 5000, { review: r }))).allowed).toBe(true);
+    expect((await e.check(req(`127.0.0.1:${closed}/x:1`, 'secured', 5000, { review: review() }))).error?.code).toBe('ERR_REGISTRY_UNREACHABLE');
+  });
+
+  it('counts only images the review makes it fetch (what is cached is free), and denies past the image limit', async () => {
+    const [a, b, c] = [await image(), await image(), await image()];
+    const e = executor({ reviewLimits: { maxImages: 1 } });
+    expect((await e.check(req(a.ref))).allowed).toBe(true); // cached outside any review
+    const r = review();
+    expect((await e.check(req(a.ref, 'secured', 5000, { review: r }))).allowed).toBe(true);
+    expect((await e.check(req(b.ref, 'secured', 5000, { review: r }))).allowed).toBe(true);
+    const third = await e.check(req(c.ref, 'secured', 5000, { review: r }));
+    expect(third.allowed).toBe(false);
+    expect(third.reason).toContain('this review would make Portcullis fetch more than 1 images (registries.maxImagesPerReview)');
+    expect(third.reason).toContain('[ERR_REVIEW_TOO_MANY_IMAGES]');
+  });
+
+  it("one review's exhausted share never denies another review's image that joined its shared work", async () => {
+    const [first, shared] = [await image(), await image()];
+    const e = executor({ reviewLimits: { maxImages: 1 } });
+    const full = review();
+    expect((await e.check(req(first.ref, 'secured', 5000, { review: full }))).allowed).toBe(true);
+    const [denied, allowed] = await Promise.all([
+      e.check(req(shared.ref, 'secured', 5000, { review: full })), // starts the shared resolution, fails on its share
+      e.check(req(shared.ref, 'secured', 5000, { review: review() })), // joins it, then runs its own
+    ]);
+    expect(denied.verdicts[0]?.code).toBe('ERR_REVIEW_TOO_MANY_IMAGES');
+    expect(allowed.allowed).toBe(true);
+  });
+
+  it("caps one review's registry requests in flight; what waits past the deadline says it waited for its review", async () => {
+    const [slowImg, other] = [await image(), await image()];
+    registry.fail({ delayMs: 1500, times: 1 });
+    const e = executor({ reviewLimits: { maxConcurrent: 1 }, maxConcurrentPerRegistry: 32 });
+    const r = review();
+    const [slow, queued, outside] = await Promise.all([
+      e.check(req(slowImg.ref, 'secured', 5000, { review: r })),
+      e.check(req(other.ref, 'secured', 400, { review: r })),
+      e.check(req(other.ref, 'secured', 5000, { review: review() })),
+    ]);
+    expect(slow.allowed).toBe(true);
+    expect(outside.allowed).toBe(true); // another review is not held back by this one's cap
+    expect(queued.error?.code).toBe('ERR_DEADLINE_EXCEEDED');
+    expect(queued.error?.message).toMatch(/still queued behind 1 registry requests of this review in flight \(registries\.maxConcurrentPerReview is 1\)/);
   });
 });

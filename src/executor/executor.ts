@@ -14,6 +14,7 @@ import { HostLimiter } from './limiter.js';
 import { observeVerification } from './metrics.js';
 import { resolveOptions, type ExecutorOptions, type ResolvedOptions } from './options.js';
 import { RegistryAccess, type AccessContext } from './registry-access.js';
+import { ReviewScope } from './review-scope.js';
 import { SingleFlight } from './single-flight.js';
 import { SnapshotHolder } from './snapshot.js';
 import type { ImageCheckRequest, ImageDecision, ImageVerifier, PolicyVerdict, RequestCredentials } from './types.js';
@@ -49,6 +50,8 @@ export class Executor implements ImageVerifier {
   readonly #references = new ReferenceCache();
   /** Per snapshot: namespace → image → what to evaluate. */
   readonly #plans = new WeakMap<PolicySnapshot, Map<string, Map<string, Plan>>>();
+  /** Each review's share of the registries, by the review's token (gone with the review). */
+  readonly #reviews = new WeakMap<object, ReviewScope>();
 
   constructor(options: ExecutorOptions) {
     this.#o = resolveOptions(options);
@@ -108,9 +111,10 @@ export class Executor implements ImageVerifier {
    * counted only when it answers (otherwise `check` runs and counts them).
    */
   #decided(request: ImageCheckRequest): ImageDecision | undefined {
-    if ((request.pullSecretNames?.length ?? 0) > 0 || this.#o.pullSecrets?.resolvesWithoutNames === true) return undefined;
     const plan = this.#plan(request);
+    // What no document applies to (or an invalid reference) is decided without credentials.
     if ('decision' in plan) return plan.decision;
+    if ((request.pullSecretNames?.length ?? 0) > 0 || this.#o.pullSecrets?.resolvesWithoutNames === true) return undefined;
     const { ref, applicable, blocking } = plan;
     const fromRequest = request.credentials === undefined ? undefined : chooseRequestCredential(ref.registry, request.credentials);
     if (fromRequest === undefined && this.#o.defaultCredentials !== undefined) return undefined;
@@ -175,11 +179,16 @@ export class Executor implements ImageVerifier {
 
   #makePlan(snapshot: PolicySnapshot, request: ImageCheckRequest): { readonly decision: ImageDecision } | Plan {
     const { image, namespace } = request;
-    const ref = this.#references.parse(image);
-    if (!(ref instanceof ImageReference)) return { decision: { image, allowed: false, verdicts: [], warnings: [], reason: `${ref.message} [${ref.code}]` } };
-
     const documents = snapshot.documentsFor(namespace);
     const invalid = snapshot.invalidFor(namespace);
+    // A namespace no document covers is not enforced: the image string is not even read, so an
+    // empty or unparsable one is no reason to deny (docs/policies.md).
+    if (documents.length === 0 && invalid.length === 0) return { decision: this.#unmatched(image, undefined, namespace, 0) };
+    const ref = this.#references.parse(image);
+    if (!(ref instanceof ImageReference)) {
+      const reason = image === '' ? `no image is named, so nothing can be verified [${ref.code}]` : `${ref.message} [${ref.code}]`;
+      return { decision: { image, allowed: false, verdicts: [], warnings: [], reason } };
+    }
     const blocking = invalid.length === 0 ? NO_VERDICTS : invalid.map(verdictFromInvalid);
     const applicable: Applicable[] = [];
     for (const doc of documents) {
@@ -205,7 +214,7 @@ export class Executor implements ImageVerifier {
       const slow = (request.pullSecretNames?.length ?? 0) > 0 || this.#o.defaultCredentials !== undefined || this.#o.pullSecrets?.resolvesWithoutNames === true;
       const choosing = this.#credentialFor(ref.registry, request);
       const credential = slow ? await budget.race(choosing, `choosing the registry credentials for ${ref.registry}`) : await choosing;
-      ctx = { budget, credential, ...(request.dryRun === true ? { dryRun: true } : {}) };
+      ctx = { budget, credential, image, ...(request.dryRun === true ? { dryRun: true } : {}), ...this.#reviewOf(request) };
       target = isPinned(ref) ? await this.#access.resolveDigest(ref, ctx) : await this.#access.resolveTag(ref, ctx);
     } catch (thrown) {
       const error = toPortcullisError(thrown, 'ERR_INTERNAL');
@@ -214,6 +223,17 @@ export class Executor implements ImageVerifier {
     const access = ctx;
     const outcomes = await Promise.all(applicable.map((a) => this.#evaluate(a, ref, target, access, revision)));
     return this.#combine(image, ref, target.digest, outcomes, blocking);
+  }
+
+  #reviewOf(request: ImageCheckRequest): { review?: ReviewScope } {
+    const token = request.review;
+    if (token === undefined) return {};
+    let review = this.#reviews.get(token);
+    if (review === undefined) {
+      review = new ReviewScope(this.#o.reviewLimits);
+      this.#reviews.set(token, review);
+    }
+    return { review };
   }
 
   async #credentialFor(host: string, request: ImageCheckRequest): Promise<ChosenCredential> {
@@ -279,14 +299,15 @@ export class Executor implements ImageVerifier {
     return Math.floor(ttl);
   }
 
-  #unmatched(image: string, ref: ImageReference, namespace: string, documentCount: number): ImageDecision {
-    if (!this.#o.denyUnmatchedNamespaces) return { image, ...(ref.reference === image ? {} : { canonical: ref.reference }), allowed: true, verdicts: [], warnings: [] };
+  #unmatched(image: string, ref: ImageReference | undefined, namespace: string, documentCount: number): ImageDecision {
+    const canonical = ref === undefined || ref.reference === image ? {} : { canonical: ref.reference };
+    if (!this.#o.denyUnmatchedNamespaces) return { image, ...canonical, allowed: true, verdicts: [], warnings: [] };
     const ns = JSON.stringify(namespace);
     const reason =
       documentCount === 0
         ? `no trust policy covers namespace ${ns}, and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NOT_FOUND]`
-        : `none of the ${documentCount} trust policies covering namespace ${ns} has a statement for ${ref.name} (registryScopes), and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NO_MATCH]`;
-    return { image, ...(ref.reference === image ? {} : { canonical: ref.reference }), allowed: false, verdicts: [], warnings: [], reason };
+        : `none of the ${documentCount} trust policies covering namespace ${ns} has a statement for ${ref?.name ?? JSON.stringify(image)} (registryScopes), and Portcullis is configured to deny images no policy covers (denyUnmatchedNamespaces) [ERR_POLICY_NO_MATCH]`;
+    return { image, ...canonical, allowed: false, verdicts: [], warnings: [], reason };
   }
 
   #combine(image: string, ref: ImageReference, digest: string | undefined, outcomes: readonly Outcome[], blocking: readonly PolicyVerdict[]): ImageDecision {
@@ -419,8 +440,10 @@ function outcomeOfError(a: Applicable, error: PortcullisError, identity: string 
 
 /**
  * Failures worth remembering for the short negative TTL: no signature, or every signature
- * rejected. Not revocation failures (an unreachable OCSP responder or CRL is not definitive).
+ * rejected. Not revocation failures (an unreachable OCSP responder or CRL is not definitive),
+ * and not a signature the registry served bytes for that do not match their digest (a broken
+ * registry or proxy for a moment, not the signer's doing; found by the soak test).
  */
 function isDefinitiveFailure(result: ArtifactVerification): boolean {
-  return !result.verified && result.failedCheck !== 'revocation';
+  return !result.verified && result.failedCheck !== 'revocation' && !result.signatures.some((s) => s.failure?.error.code === 'ERR_DIGEST_MISMATCH');
 }

@@ -7,3 +7,5 @@ export { observeRegistryRequests } from './metrics.js';
 export { HostLimiter } from './limiter.js';
 export { Budget } from './budget.js';
 export type * from './types.js';
+export { ReviewScope, REVIEW_LIMIT_CODES } from './review-scope.js';
+export type { ReviewLimits } from './review-scope.js';

@@ -22,9 +22,12 @@ interface HostState {
 export class HostLimiter {
   readonly #max: number;
   readonly #hosts = new Map<string, HostState>();
+  readonly #queued: (host: string, what: string, active: number, max: number) => string;
 
-  constructor(maxPerHost: number) {
+  /** `queued` words the give-up message (default: the registry host's queue). */
+  constructor(maxPerHost: number, queued?: (host: string, what: string, active: number, max: number) => string) {
     this.#max = maxPerHost;
+    this.#queued = queued ?? ((host, what, active, max) => `registry ${host}: ${what}: still queued behind ${active} in-flight requests to this registry (limit ${max})`);
   }
 
   /** In-flight and queued operations of a host (for tests and diagnostics). */
@@ -62,12 +65,7 @@ export class HostLimiter {
       const give = (): void => {
         const i = state.queue.indexOf(waiter);
         if (i >= 0) state.queue.splice(i, 1);
-        reject(
-          new PortcullisError(
-            'ERR_DEADLINE_EXCEEDED',
-            `registry ${host}: ${what}: still queued behind ${state.active} in-flight requests to this registry (limit ${this.#max}) when the ${budget.totalMs} ms deadline passed`,
-          ),
-        );
+        reject(new PortcullisError('ERR_DEADLINE_EXCEEDED', `${this.#queued(host, what, state.active, this.#max)} when the ${budget.totalMs} ms deadline passed`));
       };
       if (left <= 0) {
         give();

@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics/index.js';
 import type { RevocationChecker } from '../verify/index.js';
 import type { CertificateCache } from '../x509/certificate.js';
 import type { PullSecretResolver } from './credentials.js';
+import type { ReviewLimits } from './review-scope.js';
 
 /**
  * Everything the Executor can be told, with the defaults it uses when a field is unset.
@@ -34,6 +35,12 @@ export interface ExecutorOptions {
   readonly minCallBudgetMs?: number;
   /** In-flight registry requests per registry host; more wait in a queue (bounded by each check's deadline). Default 32. */
   readonly maxConcurrentPerRegistry?: number;
+  /**
+   * Each review's share (for requests that carry a `review` token): registries it may make the
+   * executor contact (default 10), images it may make it fetch (default 50), registry requests in
+   * flight at once (default 16). Past the first two an image is denied (ERR_REVIEW_TOO_MANY_*).
+   */
+  readonly reviewLimits?: Partial<ReviewLimits>;
   /** Tag → digest cache: TTL (default 30 s) and entries (default 10,000). Keyed by credential identity and reference. */
   readonly tagCacheTtlMs?: number;
   readonly tagCacheMaxEntries?: number;
@@ -67,6 +74,7 @@ export interface ResolvedOptions {
   readonly deadlineMarginMs: number;
   readonly minCallBudgetMs: number;
   readonly maxConcurrentPerRegistry: number;
+  readonly reviewLimits: ReviewLimits;
   readonly tagCacheTtlMs: number;
   readonly tagCacheMaxEntries: number;
   readonly referrersCacheTtlMs: number;
@@ -87,6 +95,7 @@ export const EXECUTOR_DEFAULTS = {
   deadlineMarginMs: 50,
   minCallBudgetMs: 20,
   maxConcurrentPerRegistry: 32,
+  reviewLimits: { maxHosts: 10, maxImages: 50, maxConcurrent: 16 },
   tagCacheTtlMs: 30_000,
   tagCacheMaxEntries: 10_000,
   referrersCacheTtlMs: 60_000,
@@ -128,6 +137,11 @@ export function resolveOptions(options: ExecutorOptions): ResolvedOptions {
     deadlineMarginMs: nonNegative('deadlineMarginMs', options.deadlineMarginMs, d.deadlineMarginMs),
     minCallBudgetMs: nonNegative('minCallBudgetMs', options.minCallBudgetMs, d.minCallBudgetMs),
     maxConcurrentPerRegistry: integer('maxConcurrentPerRegistry', options.maxConcurrentPerRegistry, d.maxConcurrentPerRegistry),
+    reviewLimits: {
+      maxHosts: integer('reviewLimits.maxHosts', options.reviewLimits?.maxHosts, d.reviewLimits.maxHosts),
+      maxImages: integer('reviewLimits.maxImages', options.reviewLimits?.maxImages, d.reviewLimits.maxImages),
+      maxConcurrent: integer('reviewLimits.maxConcurrent', options.reviewLimits?.maxConcurrent, d.reviewLimits.maxConcurrent),
+    },
     tagCacheTtlMs: nonNegative('tagCacheTtlMs', options.tagCacheTtlMs, d.tagCacheTtlMs),
     tagCacheMaxEntries: integer('tagCacheMaxEntries', options.tagCacheMaxEntries, d.tagCacheMaxEntries),
     referrersCacheTtlMs: nonNegative('referrersCacheTtlMs', options.referrersCacheTtlMs, d.referrersCacheTtlMs),

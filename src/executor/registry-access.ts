@@ -7,6 +7,7 @@ import type { Budget } from './budget.js';
 import type { ExecutorCaches } from './caches.js';
 import type { ChosenCredential } from './credentials.js';
 import type { HostLimiter } from './limiter.js';
+import type { ReviewScope } from './review-scope.js';
 import type { SingleFlight } from './single-flight.js';
 
 /**
@@ -20,6 +21,9 @@ export interface AccessContext {
   readonly credential: ChosenCredential;
   /** A dry run: an empty referrer list (a negative answer) is not cached. */
   readonly dryRun?: boolean;
+  /** The image string being checked and the share of its review, when it has one. */
+  readonly image?: string;
+  readonly review?: ReviewScope;
 }
 
 export interface RegistryAccessDeps {
@@ -51,12 +55,21 @@ export class RegistryAccess {
     this.#d = deps;
   }
 
-  /** One registry call: limited per host, given the remaining budget and the chosen credential. */
-  #call<T>(registry: string, ctx: AccessContext, what: string, work: (call: CallOptions) => Promise<T>): Promise<T> {
-    return this.#d.limiter.run(registry, ctx.budget, what, () => {
-      const timeoutMs = ctx.budget.callTimeout(what);
-      return work({ timeoutMs, ...(ctx.credential.provider === undefined ? {} : { credentials: ctx.credential.provider }) });
-    });
+  /**
+   * One registry call: within the review's share (registries, images, requests in flight), then
+   * limited per host, given the remaining budget and the chosen credential.
+   */
+  async #call<T>(registry: string, ctx: AccessContext, what: string, work: (call: CallOptions) => Promise<T>): Promise<T> {
+    const perHost = (): Promise<T> =>
+      this.#d.limiter.run(registry, ctx.budget, what, () => {
+        const timeoutMs = ctx.budget.callTimeout(what);
+        return work({ timeoutMs, ...(ctx.credential.provider === undefined ? {} : { credentials: ctx.credential.provider }) });
+      });
+    const review = ctx.review;
+    if (review === undefined) return perHost();
+    review.admit(registry, ctx.image ?? '');
+    // The review's slot is taken first: a check waiting for its review's share holds no registry slot.
+    return review.run(ctx.budget, what, perHost);
   }
 
   /** Shared work, each caller waiting no longer than its own deadline. */

@@ -7,8 +7,10 @@
  */
 import { isPortcullisError } from '../errors/index.js';
 import type { Budget } from './budget.js';
+import { REVIEW_LIMIT_CODES } from './review-scope.js';
 
-const TIMEOUT_CODES: ReadonlySet<string> = new Set(['ERR_REGISTRY_TIMEOUT', 'ERR_DEADLINE_EXCEEDED']);
+/** Failures that belong to the caller that started the run (its deadline, its review's share), not to the work. */
+const STARTER_CODES: ReadonlySet<string> = new Set(['ERR_REGISTRY_TIMEOUT', 'ERR_DEADLINE_EXCEEDED', ...REVIEW_LIMIT_CODES]);
 
 export class SingleFlight {
   readonly #inFlight = new Map<string, Promise<unknown>>();
@@ -25,8 +27,9 @@ export class SingleFlight {
 
   /**
    * `run`, with the caller's wait bounded by its own budget. A caller that joined a run started by
-   * another check, which then failed only because *that* check's time ran out, starts its own
-   * run when it still has time: a short deadline never fails a longer one.
+   * another check, which then failed only because of *that* check — its time ran out, or its
+   * review's share was used up — starts its own run when it still has time: a short deadline
+   * never fails a longer one, and one review's limits never deny another's image.
    */
   async shared<T>(key: string, budget: Budget, what: string, work: () => Promise<T>): Promise<T> {
     let mine = false;
@@ -39,7 +42,7 @@ export class SingleFlight {
         what,
       );
     } catch (error) {
-      if (mine || !isPortcullisError(error) || !TIMEOUT_CODES.has(error.code) || !budget.canStartCall()) throw error;
+      if (mine || !isPortcullisError(error) || !STARTER_CODES.has(error.code) || !budget.canStartCall()) throw error;
       return budget.race(this.run(key, work), what);
     }
   }

@@ -27,6 +27,12 @@ export interface ImageCheckRequest {
   readonly pullSecretNames?: readonly string[];
   /** The pod's service account (default `default`): its imagePullSecrets apply when the pod lists none. */
   readonly serviceAccountName?: string;
+  /**
+   * One object per review (any object; only its identity counts): the images checked with the
+   * same token share the review's limits — registries contacted, images fetched, registry
+   * requests in flight (registries.maxHostsPerReview etc.). Without one, an image has no share.
+   */
+  readonly review?: object;
 }
 
 /**

@@ -48,13 +48,13 @@ function requestFor(image: string, ctx: CheckContext): ImageCheckRequest {
 /** The decisions the verifier had at once, and the images still to check (undefined when none). */
 export interface AtOnce {
   readonly results: Map<string, ImageDecision>;
-  readonly waiting: readonly { readonly image: string; readonly request: ImageCheckRequest }[] | undefined;
+  readonly waiting: readonly { readonly image: string; readonly request: Mutable<ImageCheckRequest> }[] | undefined;
 }
 
 /** Asks `decided` for each distinct image: no promise, no timer (the warm path of a review). */
 export function decideAtOnce(verifier: ImageVerifier, images: readonly string[], ctx: CheckContext): AtOnce {
   const results = new Map<string, ImageDecision>();
-  let waiting: { image: string; request: ImageCheckRequest }[] | undefined;
+  let waiting: { image: string; request: Mutable<ImageCheckRequest> }[] | undefined;
   for (const image of images) {
     if (results.has(image) || waiting?.some((w) => w.image === image) === true) continue;
     const request = requestFor(image, ctx);
@@ -82,6 +82,10 @@ export async function checkRemaining(verifier: ImageVerifier, atOnce: AtOnce, ct
   if (waiting === undefined) return results;
   const remaining = Math.max(0, ctx.deadline - ctx.now());
   const pending = waiting;
+  // The images of one request share one review's limits (registries, images, requests in
+  // flight): a token made here, off the warm path, where something is left to fetch.
+  const review = {};
+  for (const w of pending) (w.request as Mutable<ImageCheckRequest>).review = review;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<'expired'>((resolve) => {
     timer = setTimeout(() => resolve('expired'), remaining);

@@ -29,7 +29,7 @@ describe('parseKey', () => {
   it.each([
     ['r.example/a:1', { namespace: 'dflt', image: 'r.example/a:1' }],
     ['[team-a]r.example/a:1', { namespace: 'team-a', image: 'r.example/a:1' }],
-    ['[]r.example/a:1', { namespace: 'dflt', image: 'r.example/a:1' }],
+    ['[]r.example/a:1', { error: 'key "[]r.example/a:1" has an empty [namespace] part; write the image alone to check it in the default namespace [ERR_ADMISSION_INVALID]' }],
     ['[Team_A]r/a:1', { error: expect.stringContaining('is not a namespace name') }],
     ['[team-a]', { error: expect.stringContaining('names no image') }],
   ])('%s', (key, expected) => {
@@ -38,6 +38,17 @@ describe('parseKey', () => {
 });
 
 describe('POST /gatekeeper/v1/verify', () => {
+  it('gives a []image key its own error and answers the other keys', async () => {
+    const verifier = new FakeVerifier();
+    const a = setup(verifier);
+    const { status, body } = await call(a, 'verify', providerRequest(['[]r.example/a:1', '[team-a]r.example/a:1']));
+    expect(status).toBe(200);
+    expect(body.response.systemError).toBeUndefined();
+    expect(body.response.items[0]).toEqual({ key: '[]r.example/a:1', error: expect.stringContaining('has an empty [namespace] part') });
+    expect(body.response.items[1].error).toBeUndefined();
+    expect(verifier.calls.map((c) => c.namespace)).toEqual(['team-a']);
+  });
+
   it('answers one item per key, with the namespace from [ns] and the default for bare keys', async () => {
     const verifier = new FakeVerifier((r) => (r.image.includes('bad') ? deniedDecision(r.image) : verifiedDecision(r.image)));
     const a = setup(verifier, { gatekeeperDefaultNamespace: 'gatekeeper-system' });

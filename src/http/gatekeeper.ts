@@ -110,7 +110,12 @@ export function parseProviderRequest(body: unknown): ParsedRequest {
 /** `[ns]image` → { namespace: 'ns', image }; `image` → the default namespace. */
 export function parseKey(key: string, defaultNamespace: string): { namespace: string; image: string } | { error: string } {
   const m = KEY.exec(key);
-  const namespace = m === null ? defaultNamespace : (m[1] as string) === '' ? defaultNamespace : (m[1] as string);
+  if (m !== null && m[1] === '') {
+    // `[]image` is not "no namespace": it is a key whose namespace part is empty, most likely a
+    // policy that read an empty namespace. Checking it in the default namespace would hide that.
+    return { error: `key ${JSON.stringify(key)} has an empty [namespace] part; write the image alone to check it in the default namespace [ERR_ADMISSION_INVALID]` };
+  }
+  const namespace = m === null ? defaultNamespace : (m[1] as string);
   const image = m === null ? key : (m[2] as string);
   if (m !== null && namespace !== defaultNamespace && (namespace.length > 63 || !NAMESPACE.test(namespace))) {
     return { error: `key ${JSON.stringify(key)}: ${JSON.stringify(namespace)} is not a namespace name (RFC 1123 label) [ERR_ADMISSION_INVALID]` };

@@ -6,6 +6,12 @@ describe('limitWarnings', () => {
     expect(limitWarnings(['a\u0007b', 'a\u0007b', 'tab\there'])).toEqual(['a b', 'tab here']);
   });
 
+  it('keeps a trailing code when it cuts (the cut falls on the text before it)', () => {
+    const [w] = limitWarnings([`${'x'.repeat(400)} [ERR_UNSUPPORTED_KIND]`]);
+    expect(Array.from(w as string)).toHaveLength(256);
+    expect(w).toMatch(/x… \[ERR_UNSUPPORTED_KIND\]$/);
+  });
+
   it('cuts by runes, not UTF-16 units', () => {
     const [w] = limitWarnings(['🔐'.repeat(300)]);
     expect(Array.from(w as string)).toHaveLength(256);

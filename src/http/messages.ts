@@ -13,9 +13,9 @@ export const WARNINGS_TOTAL_MAX_RUNES = 4096;
 /** A denial message is shown by kubectl whole; keep a pathological one bounded. */
 const MESSAGE_MAX_CHARS = 16 * 1024;
 
-/** `container "app" image "registry.example/app:1.2"`, or `image "…"` when there is no container. */
-export function subjectOf(image: string, container?: string): string {
-  return container === undefined ? `image ${quote(image)}` : `container ${quote(container)} image ${quote(image)}`;
+/** `container "app" image "registry.example/app:1.2"` (or `volume "…"` for an image volume), or `image "…"` when there is no container. */
+export function subjectOf(image: string, container?: string, what: 'container' | 'volume' = 'container'): string {
+  return container === undefined ? `image ${quote(image)}` : `${what} ${quote(container)} image ${quote(image)}`;
 }
 
 function quote(s: string): string {
@@ -90,8 +90,13 @@ function sanitize(s: string): string {
 
 function truncateRunes(s: string, max: number): string {
   const runes = Array.from(s);
-  return runes.length <= max ? s : `${runes.slice(0, max - 1).join('')}…`;
+  if (runes.length <= max) return s;
+  // A warning that ends with its code keeps the code: the cut falls on the text before it.
+  const code = TRAILING_CODE.exec(s)?.[0];
+  if (code !== undefined && code.length < max / 2) return `${runes.slice(0, max - 1 - code.length).join('')}…${code}`;
+  return `${runes.slice(0, max - 1).join('')}…`;
 }
+const TRAILING_CODE = / \[ERR_[A-Z0-9_]+\]$/;
 
 /**
  * Makes warnings safe for the API server: no control characters, each at most 256 runes,

@@ -47,6 +47,24 @@ describe('POST /mutate', () => {
     expect(res.statusCode).toBe(404);
   });
 
+  it('pins the image volumes of a pod (volumes[].image.reference) and of the 1.20 EphemeralContainers kind', async () => {
+    const a = setup();
+    const object = pod({ containers: [['app', 'registry.example/app:1']] });
+    (object.spec as any).volumes = [
+      { name: 'cache', emptyDir: {} },
+      { name: 'model', image: { reference: 'registry.example/models/llm:v3', pullPolicy: 'IfNotPresent' } },
+    ];
+    const { response, patch } = await mutate(a, admissionReview(object));
+    expect(response.allowed).toBe(true);
+    const patched = applyPatch(object, patch);
+    expect(patched.spec.volumes[1]).toEqual({ name: 'model', image: { reference: `registry.example/models/llm@${DIGEST}`, pullPolicy: 'IfNotPresent' } });
+    expect(patched.spec.volumes[0]).toEqual({ name: 'cache', emptyDir: {} });
+
+    const ephemeral = { apiVersion: 'v1', kind: 'EphemeralContainers', metadata: { name: 'web', namespace: 'team-a' }, ephemeralContainers: [{ name: 'dbg', image: 'registry.example/debug:1' }] };
+    const second = await mutate(a, admissionReview(ephemeral, { kind: 'EphemeralContainers', operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: { ...ephemeral, ephemeralContainers: [] } }));
+    expect(applyPatch(ephemeral, second.patch).ephemeralContainers[0].image).toBe(`registry.example/debug@${DIGEST}`);
+  });
+
   it('pins every verified tag to its digest with a JSONPatch that applies to the object', async () => {
     const a = setup();
     const object = pod({ containers: [['app', 'registry.example/team/app:1.2'], ['side', 'registry.example/side:3']], initContainers: [['init', 'localhost:5000/init:1']] });

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BoundedHosts, kindLabel, operationLabel, statusLabel } from './labels.js';
 
 /**
  * What Portcullis measures. The HTTP edge and the executor record through this interface; the
@@ -15,9 +16,9 @@ export type AdmissionResult = 'allowed' | 'denied' | 'error';
 export interface AdmissionLabels {
   readonly endpoint: Endpoint;
   readonly result: AdmissionResult;
-  /** Kind of the reviewed object (`Pod`, `Deployment`, …), `unknown` when the body was malformed. */
+  /** Kind of the reviewed object (`Pod`, `Deployment`, …), `unknown` when the body was malformed; recorded as `other` when not a handled kind. */
   readonly kind: string;
-  /** `CREATE`, `UPDATE`, …; `unknown` when the body was malformed. */
+  /** `CREATE`, `UPDATE`, …; `unknown` when the body was malformed; recorded as `other` when not an admission operation. */
   readonly operation: string;
 }
 
@@ -47,7 +48,13 @@ export interface PromMetricsOptions {
   readonly prefix?: string;
   /** Also collect Node.js process metrics (CPU, memory, event loop lag, GC). Default true. */
   readonly processMetrics?: boolean;
+  /** Registry hosts that always get their own `host` label value (the configured registries). Default none. */
+  readonly registryHosts?: Iterable<string>;
+  /** Other registry hosts labelled by name: the most recently successful ones, up to this many; the rest are `other`. Default 20. */
+  readonly maxRecentRegistryHosts?: number;
 }
+
+const DEFAULT_MAX_RECENT_REGISTRY_HOSTS = 20;
 
 /**
  * Latency buckets in seconds: the warm path is sub-millisecond to a few ms, the cold path is
@@ -71,6 +78,9 @@ export class PromMetrics implements Metrics {
   readonly #pendingCache = new PendingCounts<'cache' | 'result'>(['cache', 'result']);
   readonly #pendingDurations = new Map<Endpoint, number[]>();
   readonly #inFlightNow = new Map<Endpoint, number>();
+  readonly #hosts: BoundedHosts;
+  /** The status label values recorded per registry host, to remove a host's series when it leaves the set. */
+  readonly #hostStatuses = new Map<string, Set<string>>();
 
   constructor(options: PromMetricsOptions = {}) {
     const p = options.prefix ?? 'portcullis_';
@@ -126,6 +136,10 @@ export class PromMetrics implements Metrics {
       },
     });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
+    this.#hosts = new BoundedHosts(options.registryHosts ?? [], options.maxRecentRegistryHosts ?? DEFAULT_MAX_RECENT_REGISTRY_HOSTS, (host) => {
+      for (const status of this.#hostStatuses.get(host) ?? []) this.#registryRequests.remove({ host, status });
+      this.#hostStatuses.delete(host);
+    });
   }
 
   get contentType(): string {
@@ -133,7 +147,8 @@ export class PromMetrics implements Metrics {
   }
 
   observeAdmission(labels: AdmissionLabels): void {
-    this.#pendingAdmissions.add(labels.endpoint, labels.result, labels.kind, labels.operation);
+    // Kind and operation come from the request: only values of fixed lists become label values.
+    this.#pendingAdmissions.add(labels.endpoint, labels.result, kindLabel(labels.kind), operationLabel(labels.operation));
   }
 
   observeRequestDuration(endpoint: Endpoint, seconds: number): void {
@@ -160,7 +175,13 @@ export class PromMetrics implements Metrics {
   }
 
   observeRegistryRequest(host: string, status: number | string): void {
-    this.#registryRequests.inc({ host, status: String(status) });
+    // The host comes from an image reference, which anyone who can create a pod writes.
+    const label = this.#hosts.label(host, status);
+    const statusText = statusLabel(status);
+    let statuses = this.#hostStatuses.get(label);
+    if (statuses === undefined) this.#hostStatuses.set(label, (statuses = new Set()));
+    statuses.add(statusText);
+    this.#registryRequests.inc({ host: label, status: statusText });
   }
 
   observeCacheLookup(cache: string, hit: boolean): void {

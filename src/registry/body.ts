@@ -20,7 +20,7 @@ export function abandon(response: HttpResponse): void {
 }
 
 function readFailure(op: Operation, error: unknown): PortcullisError {
-  if (op.signal.aborted) return abortError(op, error);
+  if (op.signal.aborted) return abortError(op, error, { stage: 'body', host: op.registry });
   return operationError(op, 'ERR_REGISTRY_UNREACHABLE', `connection lost while reading the response: ${printable(error instanceof Error ? error.message : String(error))}`, error);
 }
 

@@ -371,6 +371,19 @@ describe('RegistryClient against small servers: status mapping and resolve', () 
     expect(missing.message).toContain('MANIFEST_UNKNOWN: manifest unknown');
   });
 
+  it('does not take the hash of an answer that is not a manifest for the digest of a tag (a proxy error page with 200)', async () => {
+    for (const body of ['null', '<html><body>502 Bad Gateway</body></html>', '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{']) {
+      const server = await serve((req, res) => {
+        // no Docker-Content-Digest: the client must GET and hash the body itself
+        res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(Buffer.byteLength(body)) });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      });
+      const error = await caught(client().resolve({ registry: server.host, repository: 'app', tag: 'v1' }));
+      expect(error.code, body).toBe('ERR_REGISTRY_RESPONSE');
+      expect(error.message).toContain('the answer for manifest v1 is not an image manifest or index');
+    }
+  });
+
   it('resolves a tag with one HEAD and falls back to GET only when the HEAD lacks the digest', async () => {
     const server = await serve((req, res) => {
       const headers: Record<string, string> = { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(MANIFEST.length) };

@@ -143,6 +143,11 @@ export class RegistryClient {
     });
   }
 
+  /** Registry origins with an open connection pool (bounded by `maxPools`). */
+  get poolCount(): number {
+    return this.#transport.poolCount;
+  }
+
   get #maxManifestBytes(): number {
     return this.#options.maxManifestBytes ?? MAX_MANIFEST_BYTES;
   }
@@ -271,14 +276,17 @@ export class RegistryClient {
     if (claimed !== undefined && parseDigest(claimed)?.algorithm === algorithm && claimed !== digest) {
       throw operationError(op, 'ERR_DIGEST_MISMATCH', `manifest ${target}: content hashes to ${digest}, the registry says ${printable(claimed)}`);
     }
-    let mediaType = contentType(response);
-    if (mediaType === undefined || mediaType === 'application/json' || mediaType === 'application/octet-stream') {
-      try {
-        mediaType = parseManifest(bytes).mediaType ?? mediaType;
-      } catch {
-        // Leave the header's type; the caller's parser reports the content.
-      }
+    // The digest of a tag is the hash of these bytes: they must be a manifest, or a broken
+    // registry or proxy answering an error page with 200 would name a digest of its own making
+    // (found by the soak test: "null" resolved a tag, and the signed image was denied).
+    let parsed: ReturnType<typeof parseManifest>;
+    try {
+      parsed = parseManifest(bytes);
+    } catch (cause) {
+      throw operationError(op, 'ERR_REGISTRY_RESPONSE', `the answer for manifest ${target} is not an image manifest or index: ${cause instanceof Error ? printable(cause.message) : 'unreadable'}`, cause);
     }
+    let mediaType = contentType(response);
+    if (mediaType === undefined || !MANIFEST_ACCEPT.split(', ').includes(mediaType)) mediaType = parsed.mediaType ?? mediaType;
     if (mediaType === undefined) throw operationError(op, 'ERR_REGISTRY_RESPONSE', `manifest ${target} has no media type (no Content-Type, no mediaType field)`);
     return { descriptor: { mediaType, digest, size: bytes.length }, bytes };
   }

@@ -25,3 +25,5 @@ export type { LoginCheck } from './login.js';
 export { saveLogin, removeLogin } from './auth/credential-store.js';
 export type { StoredLogin } from './auth/credential-store.js';
 export { execCredentialHelper } from './auth/docker-config.js';
+export { DnsLookupError, HostResolver, isDnsLookupError } from './dns.js';
+export type { HostResolverOptions, ResolvedAddress } from './dns.js';

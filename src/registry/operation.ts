@@ -71,10 +71,29 @@ export function operationError(op: Operation, code: ErrorCode, message: string, 
   });
 }
 
-/** The error for an aborted operation: its deadline passed, or the caller cancelled it. */
-export function abortError(op: Operation, cause?: unknown): PortcullisError {
+/**
+ * Where a round trip was when it failed, so a message can name the slow or failing stage: the
+ * DNS lookup of the host, the connection (TCP and TLS), the registry's answer, or its body.
+ */
+export type Stage = { readonly stage: 'dns' | 'connect' | 'answer' | 'body'; readonly host: string };
+
+function stageWords(s: Stage): string {
+  switch (s.stage) {
+    case 'dns':
+      return `the DNS lookup of ${s.host.startsWith('[') ? s.host : s.host.replace(/:\d+$/, '')} did not finish`;
+    case 'connect':
+      return `connecting to ${s.host} did not finish`;
+    case 'answer':
+      return `connected to ${s.host}, but the registry did not answer`;
+    case 'body':
+      return `the registry at ${s.host} did not finish sending its answer`;
+  }
+}
+
+/** The error for an aborted operation: its deadline passed (during `stage`, when known), or the caller cancelled it. */
+export function abortError(op: Operation, cause?: unknown, stage?: Stage): PortcullisError {
   if (op.callerSignal?.aborted === true) return operationError(op, 'ERR_REGISTRY_TIMEOUT', 'cancelled by the caller', cause);
-  return operationError(op, 'ERR_REGISTRY_TIMEOUT', `no answer within the ${op.timeoutMs} ms deadline`, cause);
+  return operationError(op, 'ERR_REGISTRY_TIMEOUT', `${stage === undefined ? 'no answer' : stageWords(stage)} within the ${op.timeoutMs} ms deadline`, cause);
 }
 
 /** Text from a registry, made safe to put in a one-line message. */

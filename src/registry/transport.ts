@@ -1,9 +1,11 @@
 import { Readable } from 'node:stream';
+import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { isPortcullisError, type PortcullisError } from '../errors/index.js';
 import { isLoopbackRegistry } from '../reference/index.js';
-import { abortError, operationError, printable, remainingMs, type Operation } from './operation.js';
+import { isDnsLookupError, type HostResolver } from './dns.js';
+import { abortError, operationError, printable, remainingMs, type Operation, type Stage } from './operation.js';
 
 /**
  * The bottom layer: HTTP round trips to registries. One keep-alive undici Pool per origin (so
@@ -46,6 +48,14 @@ export interface TransportOptions {
   /** Called after every round trip (token requests, retries and redirect hops included). */
   readonly onRequest?: (info: RequestInfo) => void;
   readonly userAgent?: string;
+  /**
+   * Resolves registry host names (and is the pools' `connect.lookup`). If unset, Node's
+   * `dns.lookup` (getaddrinfo on the libuv thread pool) — fine for the CLI, not for the webhook,
+   * where pod specs name the hosts.
+   */
+  readonly resolver?: HostResolver;
+  /** Origins with a connection pool at once; the least recently used is closed beyond it. If unset, 256. */
+  readonly maxPools?: number;
 }
 
 export type RequestBody = Uint8Array | Readable | AsyncIterable<Uint8Array>;
@@ -70,6 +80,7 @@ export interface HttpResponse {
 }
 
 const DEFAULT_MAX_CONNECTIONS = 16;
+const DEFAULT_MAX_POOLS = 256;
 const DEFAULT_MAX_RETRIES = 3;
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
@@ -142,9 +153,22 @@ function replayable(body: RequestBody | undefined): boolean {
   return body === undefined || body instanceof Uint8Array;
 }
 
+/** A round trip that failed, with the stage it failed in. */
+class RoundTripFailure {
+  constructor(
+    readonly error: unknown,
+    readonly stage: Stage,
+  ) {}
+}
+
+const DNS_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'ENODATA', 'ETIMEOUT', 'ESERVFAIL', 'EREFUSED', 'ECANCELLED']);
+const CONNECT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
+
 export class Transport {
   readonly #options: TransportOptions;
   readonly #pools = new Map<string, Pool>();
+  /** Connections each pool has made so far: tells "not connected yet" from "connected, no answer". */
+  readonly #connects = new WeakMap<Pool, number>();
   #closed = false;
 
   constructor(options: TransportOptions = {}) {
@@ -169,19 +193,41 @@ export class Transport {
     if (this.#closed) throw new Error('the registry client is closed');
     const origin = url.origin;
     let pool = this.#pools.get(origin);
-    if (pool === undefined) {
-      const tls = this.#tlsFor(url);
-      pool = new Pool(origin, {
-        connections: this.#options.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS,
-        keepAliveTimeout: 30_000,
-        connect: {
-          ...(tls?.ca === undefined ? {} : { ca: tls.ca as string | Buffer | (string | Buffer)[] }),
-          ...(tls?.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
-        },
-      });
-      this.#pools.set(origin, pool);
+    if (pool !== undefined) {
+      // Most recently used last, so the first entry is the one to close when there are too many.
+      if (this.#pools.size > 1) {
+        this.#pools.delete(origin);
+        this.#pools.set(origin, pool);
+      }
+      return pool;
+    }
+    const tls = this.#tlsFor(url);
+    const resolver = this.#options.resolver;
+    pool = new Pool(origin, {
+      connections: this.#options.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS,
+      keepAliveTimeout: 30_000,
+      connect: {
+        ...(tls?.ca === undefined ? {} : { ca: tls.ca as string | Buffer | (string | Buffer)[] }),
+        ...(tls?.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
+        ...(resolver === undefined ? {} : { lookup: resolver.lookup }),
+      },
+    });
+    const counted = pool;
+    counted.on('connect', () => this.#connects.set(counted, (this.#connects.get(counted) ?? 0) + 1));
+    this.#pools.set(origin, pool);
+    // Every host a pod names gets a pool: keep their number bounded (an idle pool closes at once,
+    // a busy one once its requests are done).
+    if (this.#pools.size > (this.#options.maxPools ?? DEFAULT_MAX_POOLS)) {
+      const [oldest, old] = this.#pools.entries().next().value as [string, Pool];
+      this.#pools.delete(oldest);
+      old.close().catch(() => undefined);
     }
     return pool;
+  }
+
+  /** Origins with a connection pool (for tests and diagnostics). */
+  get poolCount(): number {
+    return this.#pools.size;
   }
 
   #tlsFor(url: URL): RegistryTlsOptions | undefined {
@@ -242,14 +288,15 @@ export class Transport {
       let response: HttpResponse;
       try {
         response = await this.#once(op, method, url, headers, body);
-      } catch (error) {
-        if (isPortcullisError(error)) throw error;
-        const code = errorCode(error);
+      } catch (thrown) {
+        if (isPortcullisError(thrown)) throw thrown;
+        const failure = thrown instanceof RoundTripFailure ? thrown : new RoundTripFailure(thrown, { stage: 'answer', host: url.host });
+        const code = errorCode(failure.error);
         if (!resetRetried && code !== undefined && RESET_CODES.has(code) && replayable(body) && !op.signal.aborted) {
           resetRetried = true;
           continue;
         }
-        throw this.#networkError(op, url, error);
+        throw this.#networkError(op, url, failure.error, failure.stage);
       }
       if (response.status !== 429 && response.status !== 503) return response;
       const wait = parseRetryAfter(header(response.headers, 'retry-after'), Date.now());
@@ -278,8 +325,21 @@ export class Transport {
     const started = performance.now();
     const path = `${url.pathname}${url.search}`;
     let status = 0;
+    let pool: Pool | undefined;
+    let stage: Stage['stage'] = 'connect';
+    let connectsBefore = 0;
     try {
-      const pool = this.#pool(url);
+      pool = this.#pool(url);
+      const resolver = this.#options.resolver;
+      if (resolver !== undefined && pool.stats.connected === 0 && isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0) {
+        // Resolved here, within this operation's deadline, so that a slow or failing lookup is
+        // abandoned (and named) at the deadline; the connection then finds the answer cached.
+        stage = 'dns';
+        await resolver.resolve(url.hostname, op.signal);
+        stage = 'connect';
+      }
+      if (pool.stats.connected > 0) stage = 'answer';
+      connectsBefore = this.#connects.get(pool) ?? 0;
       const requestBody = body === undefined || body instanceof Uint8Array || body instanceof Readable ? body : Readable.from(body);
       const response = await pool.request({
         path,
@@ -293,27 +353,39 @@ export class Transport {
       });
       status = response.statusCode;
       return { status, headers: response.headers, body: response.body, url };
+    } catch (error) {
+      if (stage === 'connect' && pool !== undefined && (this.#connects.get(pool) ?? 0) > connectsBefore) stage = 'answer';
+      throw new RoundTripFailure(error, { stage, host: url.host });
     } finally {
       this.#options.onRequest?.({ method, host: url.host, path, status, durationMs: performance.now() - started });
     }
   }
 
-  #networkError(op: Operation, url: URL, error: unknown): PortcullisError {
-    if (op.signal.aborted) return abortError(op, error);
+  #networkError(op: Operation, url: URL, error: unknown, stage: Stage): PortcullisError {
+    if (op.signal.aborted) return abortError(op, error, stage);
+    if (isDnsLookupError(error)) return operationError(op, 'ERR_REGISTRY_UNREACHABLE', printable(error.message), error);
     const code = errorCode(error);
     const message = messageOf(error);
     if (url.protocol === 'https:' && isTlsFailure(code, message)) {
       const hint = /wrong version number|packet length/i.test(message) ? ' (is it a plain-HTTP registry? see the plainHttp option)' : '';
       return operationError(op, 'ERR_REGISTRY_TLS', `TLS connection to ${url.host} failed: ${code === undefined ? '' : `${code}: `}${message}${hint}`, error);
     }
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return abortError(op, error);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return abortError(op, error, stage);
+    const detail = message === '' || message === code ? '' : ` (${message})`;
+    if (code !== undefined && DNS_CODES.has(code)) {
+      return operationError(op, 'ERR_REGISTRY_UNREACHABLE', `DNS lookup of ${url.hostname} failed: ${code}${detail}`, error);
+    }
+    if (code !== undefined && CONNECT_CODES.has(code)) {
+      return operationError(op, 'ERR_REGISTRY_UNREACHABLE', `connecting to ${url.host} failed: ${code}${detail}`, error);
+    }
     const what = code !== undefined && NETWORK_CODES.has(code) ? code : 'network error';
-    return operationError(op, 'ERR_REGISTRY_UNREACHABLE', `cannot reach ${url.protocol}//${url.host}: ${what}${message === '' || message === code ? '' : ` (${message})`}`, error);
+    return operationError(op, 'ERR_REGISTRY_UNREACHABLE', `cannot reach ${url.protocol}//${url.host}: ${what}${detail}`, error);
   }
 
   /** Destroys every pool (open connections are closed). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#options.resolver?.close();
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));

@@ -3,6 +3,7 @@ import type { ArtifactTarget, Descriptor } from '../oci/descriptor.js';
 import { toSignatureManifest, parseManifest } from '../oci/manifest.js';
 import { selectStatement } from '../policy/index.js';
 import { CHECKS, type CheckName, type TrustPolicy, type TrustPolicyStatement } from '../policy/types.js';
+import { matchesDigest } from '../util/digest.js';
 import type { CertificateCache } from '../x509/certificate.js';
 import { verifySignature } from './signature.js';
 import type { RevocationChecker, SignatureVerification, TrustStores, Warning } from './types.js';
@@ -87,8 +88,20 @@ function mostRelevant(results: readonly SignatureVerification[]): SignatureVerif
 }
 
 async function loadSignature(source: SignatureSource, descriptor: Descriptor): Promise<{ mediaType: string; bytes: Uint8Array }> {
-  const manifest = toSignatureManifest(parseManifest(await source.fetchManifest(descriptor)));
-  return { mediaType: manifest.envelope.mediaType, bytes: await source.fetchBlob(manifest.envelope) };
+  const manifest = toSignatureManifest(parseManifest(checked(await source.fetchManifest(descriptor), descriptor, 'signature manifest')));
+  return { mediaType: manifest.envelope.mediaType, bytes: checked(await source.fetchBlob(manifest.envelope), manifest.envelope, 'signature envelope') };
+}
+
+/**
+ * The bytes, when they are what the descriptor names. Sources promise this already (registries
+ * and layouts check what they read); checked again here, where it costs a hash of a few KiB, so
+ * that no source can hand the core content other than what was listed.
+ */
+function checked(bytes: Uint8Array, descriptor: Descriptor, what: string): Uint8Array {
+  if (bytes.length !== descriptor.size || !matchesDigest(bytes, descriptor.digest)) {
+    throw new PortcullisError('ERR_DIGEST_MISMATCH', `the ${what} is not the content its descriptor names (${descriptor.digest}, ${descriptor.size} bytes; got ${bytes.length} bytes)`);
+  }
+  return bytes;
 }
 
 /**

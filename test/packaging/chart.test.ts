@@ -43,7 +43,7 @@ describe('charts/portcullis', () => {
       ['default values', []],
       ['everything on', EVERYTHING],
       ['cert-manager', [...WITH_CERT_MANAGER, '--set', 'gatekeeper.enabled=true', '--set', 'gatekeeper.caBundle=Y2E=']],
-      ['Kubernetes 1.20', ['--kube-version', '1.20.2']],
+      ['Kubernetes 1.21, the oldest supported', ['--kube-version', '1.21.0']],
     ])('parses as YAML with known kinds and apiVersions, namespaced objects in the release namespace (%s)', (_name, args) => {
       const docs = values(...args);
       expect(docs.length).toBeGreaterThan(5);
@@ -67,7 +67,13 @@ describe('charts/portcullis', () => {
       expect(text).toContain('kubectl label namespace');
       expect(text).toContain('kubectl get trustpolicies,truststores -A');
       expect(text).not.toContain('WARNING');
-      expect(notes('--kube-version', '1.20.2')).toContain('kubectl label namespace kube-system kubernetes.io/metadata.name=kube-system');
+    });
+
+    it('refuses Kubernetes before 1.21, saying why (the exclusion needs the kubernetes.io/metadata.name label)', () => {
+      expect(() => values('--kube-version', '1.20.2')).toThrow(/Portcullis needs Kubernetes 1\.21 or later, not v1\.20\.2: before 1\.21 namespaces lack the kubernetes\.io\/metadata\.name label/);
+      expect(() => values('--kube-version', '1.19.0')).toThrow(/needs Kubernetes 1\.21 or later/);
+      expect(values('--kube-version', '1.21.0').length).toBeGreaterThan(5);
+      expect(parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')).kubeVersion).toBe('>=1.21.0-0');
     });
   });
 
@@ -321,8 +327,8 @@ describe('charts/portcullis', () => {
       expect(kinds(values('--set', 'rbac.create=false')).filter((k) => k.startsWith('ClusterRole'))).toEqual([]);
     });
 
-    it('uses policy/v1beta1 PodDisruptionBudgets before Kubernetes 1.21, and none when disabled', () => {
-      expect(only(values('--kube-version', '1.20.2'), 'PodDisruptionBudget')['apiVersion']).toBe('policy/v1beta1');
+    it('uses policy/v1 PodDisruptionBudgets (served from 1.21, the oldest version supported), and none when disabled', () => {
+      expect(only(values('--kube-version', '1.21.0'), 'PodDisruptionBudget')['apiVersion']).toBe('policy/v1');
       expect(kinds(values('--set', 'podDisruptionBudget.enabled=false'))).not.toContain('PodDisruptionBudget');
     });
 

@@ -116,3 +116,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
+
+{{/*
+Kubernetes 1.21 or later (Chart.yaml's kubeVersion, checked here too so that every renderer and
+`helm template --kube-version` refuses older versions): the namespace exclusion relies on the
+kubernetes.io/metadata.name label, which the API server sets on every namespace only from 1.21.
+*/}}
+{{- define "portcullis.requireKubeVersion" -}}
+{{- if semverCompare "<1.21.0-0" .Capabilities.KubeVersion.Version -}}
+{{- fail (printf "Portcullis needs Kubernetes 1.21 or later, not %s: before 1.21 namespaces lack the kubernetes.io/metadata.name label, so the webhooks could not exclude kube-system and their own namespace (docs/install.md, \"Kubernetes versions\")" .Capabilities.KubeVersion.Version) -}}
+{{- end -}}
+{{- end -}}

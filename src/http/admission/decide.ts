@@ -21,26 +21,21 @@ export interface ReviewOutcome {
   readonly warnings: readonly string[];
 }
 
-const NO_IMAGE: Omit<ImageDecision, 'image'> = {
-  allowed: false,
-  verdicts: [],
-  warnings: [],
-  reason: 'the container has no image, so nothing can be verified',
-};
-
 /** What a review needs checked: an outcome already (nothing to check), or the images and their context. */
 export type ReviewPlan =
   | { readonly outcome: ReviewOutcome }
   | { readonly extraction: Extraction & { readonly handled: true }; readonly images: readonly string[]; readonly ctx: CheckContext };
 
-/** Extracts what to check. Throws ERR_ADMISSION_INVALID / ERR_UNSUPPORTED_KIND like `extractImages`. */
+/** Extracts what to check. Throws ERR_ADMISSION_INVALID like `extractImages`; what is not checked is allowed with a warning. */
 export function planReview(request: AdmissionRequestView, deps: RouteDeps, deadline: number, budgetMs: number): ReviewPlan {
   const extraction = extractImages(request);
   if (!extraction.handled) {
     return { outcome: { extraction, outcomes: [], allowed: true, denials: [], warnings: extraction.warn ? limitWarnings([`${extraction.reason} [ERR_UNSUPPORTED_KIND]`]) : [] } };
   }
+  // Empty image strings too: only the verifier knows whether a policy covers the namespace (where
+  // none does, nothing is inspected and an empty image is no reason to deny).
   const images: string[] = [];
-  for (const c of extraction.toCheck) if (c.image !== '') images.push(c.image);
+  for (const c of extraction.toCheck) images.push(c.image);
   const ctx: Mutable<CheckContext> = {
     namespace: extraction.namespace,
     deadline,
@@ -69,14 +64,14 @@ function outcomeOf(extraction: Extraction & { readonly handled: true }, decision
   for (const d of decisions.values()) deps.metrics.observeImageDecision(endpoint, d.error !== undefined ? 'error' : d.allowed ? 'allowed' : 'denied');
   const outcomes = extraction.toCheck.map((container) => ({
     container,
-    decision: container.image === '' ? { image: '', ...NO_IMAGE } : (decisions.get(container.image) as ImageDecision),
+    decision: decisions.get(container.image) as ImageDecision,
   }));
   const denials: string[] = [];
   const warnings: string[] = [];
   for (const { container, decision } of outcomes) {
     // Most decisions are clean allows: no words to build for them.
     if (decision.allowed && !hasWarningLines(decision)) continue;
-    const subject = subjectOf(container.image, container.name);
+    const subject = subjectOf(container.image, container.name, container.list === 'volumes' ? 'volume' : 'container');
     if (!decision.allowed) denials.push(denialLine(subject, decision));
     warnings.push(...warningLines(subject, decision));
   }

@@ -72,8 +72,8 @@ export function reviewEndpoint(endpoint: Endpoint, deps: RouteDeps, extend?: Res
       step = decideReviewNow(planReview(review, deps, deadline, budget), deps, endpoint);
     } catch (error) {
       t.end();
-      // A body Kubernetes would never send, or a kind the configuration should not send: 400.
-      if (isPortcullisError(error) && (error.code === 'ERR_ADMISSION_INVALID' || error.code === 'ERR_UNSUPPORTED_KIND')) return failed(error, body);
+      // A body Kubernetes would never send: 400. (What it does not handle is allowed with a warning.)
+      if (isPortcullisError(error) && error.code === 'ERR_ADMISSION_INVALID') return failed(error, body);
       throw error;
     }
     if ('outcome' in step) return answer(review, step.outcome, t);

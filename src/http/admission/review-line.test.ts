@@ -20,7 +20,7 @@ function reviewRecord(endpoint: Endpoint, review: AdmissionRequestView, outcome:
     operation: review.operation,
     dryRun: review.dryRun,
     images: outcome.outcomes.map((o) => ({
-      container: o.container.name,
+      [o.container.list === 'volumes' ? 'volume' : 'container']: o.container.name,
       image: o.container.image,
       canonical: o.decision.canonical,
       digest: o.decision.digest,
@@ -37,7 +37,7 @@ function reviewRecord(endpoint: Endpoint, review: AdmissionRequestView, outcome:
 }
 
 function view(over: Partial<AdmissionRequestView> = {}): AdmissionRequestView {
-  return { uid: 'u-1', kind: { group: '', version: 'v1', kind: 'Pod' }, subResource: '', namespace: 'prod', name: 'web', operation: 'CREATE', dryRun: false, object: null, oldObject: null, ...over };
+  return { uid: 'u-1', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, subResource: '', namespace: 'prod', name: 'web', operation: 'CREATE', dryRun: false, object: null, oldObject: null, ...over };
 }
 
 function container(name: string, image: string, index = 0): ContainerImage {
@@ -87,6 +87,12 @@ describe('the per-review log line', () => {
       view({ subResource: 'ephemeralcontainers', name: undefined }),
       outcome([[container('debug', 'busybox'), verifiedDecision('busybox')]]),
       { latencyMs: 1, patched: false },
+    ],
+    [
+      'an image volume',
+      view(),
+      outcome([[{ name: 'models', image: 'r/model:1', list: 'volumes', index: 0, pointer: '/spec/volumes/0/image/reference' }, verifiedDecision('r/model:1')]]),
+      { latencyMs: 2, patched: false },
     ],
     [
       'a skipped request without a namespace',

@@ -32,7 +32,7 @@ export function reviewLine(endpoint: Endpoint, review: AdmissionRequestView, out
   for (let i = 0; i < outcome.outcomes.length; i++) {
     const { container, decision } = outcome.outcomes[i] as ReviewOutcome['outcomes'][number];
     if (i > 0) text += ',';
-    text += `{"container":${q(container.name)},"image":${q(container.image)}`;
+    text += `{"${container.list === 'volumes' ? 'volume' : 'container'}":${q(container.name)},"image":${q(container.image)}`;
     if (decision.canonical !== undefined) text += `,"canonical":${q(decision.canonical)}`;
     if (decision.digest !== undefined) text += `,"digest":${q(decision.digest)}`;
     text += `,"allowed":${decision.allowed}`;

@@ -15,9 +15,17 @@ export interface GroupVersionKind {
   readonly kind: string;
 }
 
+export interface GroupVersionResource {
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+}
+
 export interface AdmissionRequestView {
   readonly uid: string;
   readonly kind: GroupVersionKind;
+  /** Untrusted `request.resource` (the resource the webhook rule matched), read by `resourceOf` only for messages. */
+  readonly resource: unknown;
   /** `ephemeralcontainers` for `pods/ephemeralcontainers`, else empty. */
   readonly subResource: string;
   readonly namespace: string | undefined;
@@ -104,6 +112,7 @@ export function parseAdmissionReview(body: unknown): AdmissionRequestView {
   return {
     uid,
     kind: { group: str(gvk, 'group', 'request.kind', false) ?? '', version: str(gvk, 'version', 'request.kind', false) ?? '', kind: kindName },
+    resource: own(request, 'resource'),
     subResource: str(request, 'subResource', 'request', false) ?? '',
     namespace: str(request, 'namespace', 'request', false),
     name: str(request, 'name', 'request', false),
@@ -111,6 +120,24 @@ export function parseAdmissionReview(body: unknown): AdmissionRequestView {
     dryRun: dryRun === true,
     object: own(request, 'object') ?? null,
     oldObject: own(request, 'oldObject') ?? null,
+  };
+}
+
+/**
+ * The resource a request names (`request.resource`), for the messages that say which webhook
+ * rule sent it. Read only off the hot path. The API server always sends it; when it is absent or
+ * unreadable the kind's usual plural stands in (a message, not a decision, depends on it).
+ */
+export function resourceOf(review: AdmissionRequestView): GroupVersionResource {
+  const r = review.resource;
+  const field = (key: string): string | undefined => {
+    const v = isRecord(r) ? own(r, key) : undefined;
+    return typeof v === 'string' && v.length <= MAX_STRING ? v : undefined;
+  };
+  return {
+    group: field('group') ?? review.kind.group,
+    version: field('version') ?? review.kind.version,
+    resource: field('resource') ?? `${review.kind.kind.toLowerCase()}s`,
   };
 }
 

@@ -50,7 +50,7 @@ describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s
       expect(body.apiVersion).toBe('admission.k8s.io/v1');
       expect(body.kind).toBe('AdmissionReview');
       expect(body.response).toEqual({ uid: 'abc-123', allowed: true });
-      expect(verifier.calls).toEqual([{ image: 'registry.example/app:1.2', namespace: 'team-a', deadline: expect.any(Number) }]);
+      expect(verifier.calls).toEqual([{ image: 'registry.example/app:1.2', namespace: 'team-a', deadline: expect.any(Number), review: expect.any(Object) }]);
     });
 
     it('denies with 403 and a message naming container, image, digest, policy, statement, check, cause and code', async () => {
@@ -124,14 +124,14 @@ describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s
       expect(verifier.calls[0]?.pullSecretNames).toEqual(['regcred', 'other']);
     });
 
-    it('denies a container without an image without asking the verifier', async () => {
-      const { app, verifier } = setup();
+    it('asks the verifier about a container without an image (only it knows whether a policy covers the namespace)', async () => {
+      const { app, verifier } = setup(new FakeVerifier((r) => (r.image === '' ? { image: '', allowed: false, verdicts: [], warnings: [], reason: 'no image is named, so nothing can be verified [ERR_REF_INVALID]' } : verifiedDecision(r.image))));
       const object = pod({ containers: [['a', 'r.example/a:1']] });
       ((object.spec as any).containers as any[]).push({ name: 'empty' });
       const { body } = await validate(app, admissionReview(object));
       expect(body.response.allowed).toBe(false);
-      expect(body.response.status.message).toBe('container "empty" image "" denied: the container has no image, so nothing can be verified');
-      expect(verifier.calls).toHaveLength(1);
+      expect(body.response.status.message).toBe('container "empty" image "" denied: no image is named, so nothing can be verified [ERR_REF_INVALID]');
+      expect(verifier.calls.map((c) => c.image)).toEqual(['r.example/a:1', '']);
     });
   });
 
@@ -157,8 +157,9 @@ describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s
       const { app, verifier } = setup();
       const { status, body } = await validate(app, admissionReview(workload('Deployment', 'example.com/v1', { containers: [['a', 'r/a:1']] }), { group: 'example.com', kind: 'Deployment' }));
       expect(verifier.calls).toHaveLength(0);
-      expect(status).toBe(400);
-      expect(body.code).toBe('ERR_UNSUPPORTED_KIND');
+      expect(status).toBe(200);
+      expect(body.response.allowed).toBe(true);
+      expect(body.response.warnings[0]).toMatch(/^Portcullis does not check Deployment \(deployments, group example\.com\).*remove deployments from its rules \[ERR_UNSUPPORTED_KIND\]$/);
     });
   });
 
@@ -237,27 +238,136 @@ describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s
   });
 
   describe('when the kind or operation is not one Portcullis checks', () => {
-    it('answers an unknown kind with a clear 400 that names the webhook configuration as the fix', async () => {
-      const { app, verifier } = setup();
-      const { status, body } = await validate(app, admissionReview({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }, { kind: 'ConfigMap', uid: 'u-9' }));
-      expect(status).toBe(400);
-      expect(body).toMatchObject({ code: 'ERR_UNSUPPORTED_KIND', message: expect.stringContaining('Portcullis does not check ConfigMap') });
-      expect(body.message).toContain('fix the webhook configuration');
+    it('allows an unknown kind unchecked, with a warning naming the webhook rule to fix', async () => {
+      const { app, verifier } = setup(new FakeVerifier((r) => deniedDecision(r.image)));
+      const review = admissionReview({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { image: 'evil/x:1' } }, { kind: 'ConfigMap', uid: 'u-9' });
+      const { status, body } = await validate(app, review);
+      expect(status).toBe(200);
+      expect(body.response).toEqual({
+        uid: 'u-9',
+        allowed: true,
+        warnings: ['Portcullis does not check ConfigMap (configmaps, group core); allowed unchecked. Fix the webhook configuration: remove configmaps from its rules [ERR_UNSUPPORTED_KIND]'],
+      });
       expect(verifier.calls).toHaveLength(0);
     });
 
-    it('allows another subresource of a Pod with a warning', async () => {
+    it('allows a custom resource, even a malformed-looking one, without reading its object', async () => {
       const { app } = setup();
-      const { body } = await validate(app, admissionReview(pod({ containers: [['a', 'r/a:1']] }), { operation: 'UPDATE', subResource: 'status' }));
+      const review = admissionReview('not an object at all', { group: 'example.com', version: 'v1alpha1', kind: 'Widget' });
+      (review.request as any).resource = { group: 'example.com', version: 'v1alpha1', resource: 'widgets' };
+      const { status, body } = await validate(app, review);
+      expect(status).toBe(200);
       expect(body.response.allowed).toBe(true);
-      expect(body.response.warnings[0]).toContain('status subresource');
+      expect(body.response.warnings[0]).toContain('remove widgets from its rules');
+      expect(body.response.warnings[0]).toContain('group example.com');
     });
 
-    it('allows a DELETE without checks or warnings', async () => {
-      const { app, verifier } = setup();
-      const { body } = await validate(app, admissionReview(null, { operation: 'DELETE', oldObject: pod({ containers: [['a', 'r/a:1']] }) }));
-      expect(body.response).toEqual({ uid: expect.any(String), allowed: true });
+    it('allows another subresource of a Pod with a warning naming the rule', async () => {
+      const { app } = setup();
+      const review = admissionReview(pod({ containers: [['a', 'r/a:1']] }), { operation: 'UPDATE', subResource: 'status' });
+      const { body } = await validate(app, review);
+      expect(body.response.allowed).toBe(true);
+      expect(body.response.warnings[0]).toBe('Portcullis does not check the status subresource (pods/status, group core); allowed unchecked. Fix the webhook configuration: remove pods/status from its rules [ERR_UNSUPPORTED_KIND]');
+    });
+
+    it.each(['DELETE', 'CONNECT'] as const)('allows %s of anything without checks, with a warning naming the operation and rule', async (operation) => {
+      const { app, verifier } = setup(new FakeVerifier((r) => deniedDecision(r.image)));
+      for (const [object, opts] of [
+        [null, { operation, oldObject: pod({ containers: [['a', 'r/a:1']] }) }],
+        [{ kind: 'Widget' }, { operation, kind: 'Widget', group: 'example.com' }],
+      ] as const) {
+        const { status, body } = await validate(app, admissionReview(object, opts));
+        expect(status).toBe(200);
+        expect(body.response.allowed).toBe(true);
+        expect(body.response.warnings[0]).toMatch(new RegExp(`^Portcullis checks only CREATE and UPDATE, not ${operation} of \\w+; allowed unchecked\\. Fix the webhook configuration: remove ${operation} from its rule for \\w+ \\(group [\\w.]+\\) \\[ERR_UNSUPPORTED_KIND\\]$`));
+      }
       expect(verifier.calls).toHaveLength(0);
+    });
+
+    it('still answers 400 for a malformed review of an unknown kind', async () => {
+      const { app } = setup();
+      const review = admissionReview({}, { kind: 'ConfigMap' });
+      (review.request as any).uid = 42;
+      const { status, body } = await validate(app, review);
+      expect(status).toBe(400);
+      expect(body.code).toBe('ERR_ADMISSION_INVALID');
+    });
+  });
+
+  describe('when Kubernetes 1.20 sends the EphemeralContainers kind (kubectl debug)', () => {
+    // What a 1.20 API server sends for pods/ephemeralcontainers: kind v1 EphemeralContainers,
+    // the object holding only the pod's metadata and its ephemeral containers.
+    const ephemeral = (containers: [string, string][]) => ({
+      apiVersion: 'v1',
+      kind: 'EphemeralContainers',
+      metadata: { name: 'web', namespace: 'team-a' },
+      ephemeralContainers: containers.map(([name, image]) => ({ name, image, targetContainerName: 'app', terminationMessagePolicy: 'File' })),
+    });
+
+    it('checks the image of the new ephemeral container', async () => {
+      const { app, verifier } = setup(new FakeVerifier((r) => deniedDecision(r.image)));
+      const review = admissionReview(ephemeral([['debugger', 'busybox:1.36']]), { kind: 'EphemeralContainers', operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: ephemeral([]) });
+      (review.request as any).resource = { group: '', version: 'v1', resource: 'pods' };
+      const { body } = await validate(app, review);
+      expect(verifier.calls.map((c) => c.image)).toEqual(['busybox:1.36']);
+      expect(body.response.allowed).toBe(false);
+      expect(body.response.status.message).toMatch(/^container "debugger" image "busybox:1.36"/);
+    });
+
+    it('checks only ephemeral containers that are new', async () => {
+      const { app, verifier } = setup();
+      const review = admissionReview(ephemeral([['old', 'busybox:1'], ['new', 'alpine:3']]), { kind: 'EphemeralContainers', operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: ephemeral([['old', 'busybox:1']]) });
+      const { body } = await validate(app, review);
+      expect(body.response.allowed).toBe(true);
+      expect(verifier.calls.map((c) => c.image)).toEqual(['alpine:3']);
+    });
+  });
+
+  describe('when a Pod mounts image volumes (ImageVolume, Kubernetes 1.31+)', () => {
+    // core/v1 Volume with an ImageVolumeSource, as in the Kubernetes API reference.
+    const withVolumes = (volumes: unknown[]) => {
+      const object = pod({ containers: [['app', 'r.example/app:1']] });
+      (object.spec as any).volumes = volumes;
+      return object;
+    };
+
+    it('checks volumes[].image.reference like a container image', async () => {
+      const { app, verifier } = setup(new FakeVerifier((r) => (r.image.includes('model') ? deniedDecision(r.image) : verifiedDecision(r.image))));
+      const object = withVolumes([
+        { name: 'config', configMap: { name: 'cfg' } },
+        { name: 'model', image: { reference: 'r.example/model:v2', pullPolicy: 'IfNotPresent' } },
+      ]);
+      const { body } = await validate(app, admissionReview(object));
+      expect(verifier.calls.map((c) => c.image)).toEqual(['r.example/app:1', 'r.example/model:v2']);
+      expect(body.response.allowed).toBe(false);
+      expect(body.response.status.message).toMatch(/^volume "model" image "r.example\/model:v2" \(sha256:[0-9a-f]{64}\) denied by TrustPolicy team-a\/prod/);
+    });
+
+    it('checks the image volumes of a workload template', async () => {
+      const { app, verifier } = setup();
+      const object = workload('Deployment', 'apps/v1', { containers: [['app', 'r.example/app:1']] });
+      (object as any).spec.template.spec.volumes = [{ name: 'data', image: { reference: 'r.example/data:1' } }];
+      await validate(app, admissionReview(object, { group: 'apps', kind: 'Deployment' }));
+      expect(verifier.calls.map((c) => c.image)).toEqual(['r.example/app:1', 'r.example/data:1']);
+    });
+
+    it('on UPDATE checks only volumes whose reference changed', async () => {
+      const { app, verifier } = setup();
+      const old = withVolumes([{ name: 'a', image: { reference: 'r.example/a:1' } }, { name: 'b', image: { reference: 'r.example/b:1' } }]);
+      const now = withVolumes([{ name: 'a', image: { reference: 'r.example/a:1' } }, { name: 'b', image: { reference: 'r.example/b:2' } }]);
+      await validate(app, admissionReview(now, { operation: 'UPDATE', oldObject: old }));
+      expect(verifier.calls.map((c) => c.image)).toEqual(['r.example/b:2']);
+    });
+
+    it.each([
+      ['volumes not an array', { a: 1 }, /request.object.spec.volumes must be an array/],
+      ['image not an object', [{ name: 'v', image: 'r/x:1' }], /volumes\[0\].image must be an object/],
+      ['reference not a string', [{ name: 'v', image: { reference: 7 } }], /volumes\[0\].image.reference must be a string/],
+    ])('answers 400 for %s', async (_what, volumes, message) => {
+      const { app } = setup();
+      const { status, body } = await validate(app, admissionReview(withVolumes(volumes as unknown[])));
+      expect(status).toBe(400);
+      expect(body.message).toMatch(message);
     });
   });
 
@@ -356,6 +466,16 @@ describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s
       expect(body.response).toEqual({ uid: expect.any(String), allowed: true });
       expect(asked).toEqual(['r/a:cached', 'r/b:1', 'r/c:boom']);
       expect(verifier.calls.map((c) => c.image)).toEqual(['r/b:1', 'r/c:boom']);
+    });
+
+    it('gives the images of one review one review token (their shared limits), and each review its own', async () => {
+      const { app, verifier } = setup();
+      await validate(app, admissionReview(pod({ containers: [['a', 'r/a:1'], ['b', 'r/b:1'], ['c', 'r/a:1']] })));
+      await validate(app, admissionReview(pod({ containers: [['a', 'r/a:1']] })));
+      const [a, b, again] = verifier.calls;
+      expect(a?.review).toBeDefined();
+      expect(b?.review).toBe(a?.review);
+      expect(again?.review).not.toBe(a?.review);
     });
 
     it('treats a verifier that throws as undecided, not as a crash', async () => {

@@ -62,6 +62,13 @@ describe('DistributionRegistry (plain HTTP, no auth)', () => {
   });
   afterAll(async () => { await registry?.stop(); });
 
+  it('restarts on the same port with the same storage (soak tests)', async () => {
+    await registry.restart(100);
+    const res = await req({ ...c, headers: { Accept: MEDIA.manifest } }, `/v2/${repo}/manifests/v1`);
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(Buffer.from(image.bytes));
+  });
+
   it('answers GET /v2/ on 127.0.0.1', async () => {
     expect(registry.host).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(registry.caPem).toBeUndefined();

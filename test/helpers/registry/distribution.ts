@@ -59,15 +59,17 @@ export class DistributionRegistry {
   readonly caFile: string | undefined;
   readonly users: Record<string, string>;
   readonly tokenServer: TokenServer | undefined;
-  readonly #child: ChildProcess;
+  #child: ChildProcess;
   readonly #dir: string;
   readonly #tls: ServerTls | undefined;
   readonly #onExit: () => void;
+  readonly #configFile: string;
 
   private constructor(init: {
     address: string; port: number; child: ChildProcess; dir: string; tls: ServerTls | undefined; users: Record<string, string>;
-    tokenServer: TokenServer | undefined; onExit: () => void;
+    tokenServer: TokenServer | undefined; onExit: () => void; configFile: string;
   }) {
+    this.#configFile = init.configFile;
     this.host = `${init.address}:${init.port}`;
     this.url = `${init.tls === undefined ? 'http' : 'https'}://${this.host}`;
     this.caPem = init.tls?.caPem;
@@ -106,9 +108,11 @@ export class DistributionRegistry {
         writeFileSync(configFile, config(address, port, dir, tls, authLines));
         try {
           const child = await spawnAndWait(configFile, `${tls === undefined ? 'http' : 'https'}://${address}:${port}/v2/`, tls?.caPem);
-          const onExit = (): void => { child.kill('SIGKILL'); };
+          const holder: { registry?: DistributionRegistry } = {};
+          const onExit = (): void => { (holder.registry === undefined ? child : holder.registry.#child).kill('SIGKILL'); };
           process.once('exit', onExit); // never leave a registry behind if the worker dies
-          return new DistributionRegistry({ address, port, child, dir, tls, users, tokenServer, onExit });
+          holder.registry = new DistributionRegistry({ address, port, child, dir, tls, users, tokenServer, onExit, configFile });
+          return holder.registry;
         } catch (err) {
           if (attempt < 3 && /address already in use/i.test(String(err))) continue;
           throw err;
@@ -120,6 +124,21 @@ export class DistributionRegistry {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /**
+   * Kills the registry process (SIGKILL: a crash, not a graceful stop), leaves it down for
+   * `downMs`, and starts it again on the same port with the same storage (soak tests).
+   */
+  async restart(downMs = 0): Promise<void> {
+    const child = this.#child;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    this.#child = await spawnAndWait(this.#configFile, `${this.url}/v2/`, this.caPem);
   }
 
   async stop(): Promise<void> {

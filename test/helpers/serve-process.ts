@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Agent, request } from 'undici';
+import { stringify } from 'yaml';
+import { freePort } from './registry/free-port.js';
+
+/**
+ * `portcullis serve` as its own process, as it runs in a pod: the sources run by tsx (no build
+ * step), HTTPS with a generated development CA, the configuration as a YAML file. For tests
+ * and tools that need the real server — its event loop, its thread pool, its shutdown.
+ */
+
+const MAIN = resolve(import.meta.dirname, '../../src/cli/main.ts');
+
+export interface ServeProcessOptions {
+  readonly policies: string;
+  /** The `--config` document (docs/configuration.md); written to a file. */
+  readonly config: Record<string, unknown>;
+  /** Where the review log goes; default discarded. */
+  readonly log?: 'ignore' | 'inherit';
+  readonly env?: NodeJS.ProcessEnv;
+  /** Connections of the client agent. Default 64. */
+  readonly connections?: number;
+}
+
+export interface ServeProcess {
+  readonly process: ChildProcess;
+  readonly url: string;
+  readonly agent: Agent;
+  /** What the server wrote on stderr so far. */
+  stderr(): string;
+  /** POSTs JSON, answers status, body and the time it took (ms). */
+  post(path: string, body: unknown): Promise<{ status: number; body: any; ms: number }>;
+  get(path: string): Promise<{ status: number; text: string }>;
+  /** Sends `signal` and resolves with the exit code and how long the process took to exit (ms). */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
+}
+
+export async function startServeProcess(options: ServeProcessOptions): Promise<ServeProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-serve-'));
+  const configFile = join(dir, 'config.yaml');
+  writeFileSync(configFile, stringify(options.config));
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', MAIN, 'serve', '--policies', options.policies, '--config', configFile, '--port', String(port), '--host', '127.0.0.1', '--dev-cert-dir', join(dir, 'cert')],
+    { stdio: ['ignore', options.log ?? 'ignore', 'pipe'], env: { ...process.env, ...options.env } },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  const url = `https://127.0.0.1:${port}`;
+  const started = Date.now();
+  while (!stderr.includes('listening on')) {
+    if (child.exitCode !== null) throw new Error(`portcullis serve exited with ${child.exitCode}: ${stderr}`);
+    if (Date.now() - started > 60_000) {
+      child.kill('SIGKILL');
+      throw new Error(`portcullis serve did not start within 60 s: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const agent = new Agent({ connect: { ca: readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8') }, connections: options.connections ?? 64 });
+  let stopped: Promise<{ code: number | null; ms: number }> | undefined;
+  return {
+    process: child,
+    url,
+    agent,
+    stderr: () => stderr,
+    async post(path, body) {
+      const t0 = performance.now();
+      const res = await request(`${url}${path}`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const text = await res.body.text();
+      return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text), ms: performance.now() - t0 };
+    },
+    async get(path) {
+      const res = await request(`${url}${path}`, { dispatcher: agent });
+      return { status: res.statusCode, text: await res.body.text() };
+    },
+    stop(signal = 'SIGTERM') {
+      stopped ??= (async () => {
+        const t0 = performance.now();
+        if (child.exitCode === null) child.kill(signal);
+        const code = await exited;
+        const ms = performance.now() - t0;
+        await agent.close().catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true });
+        return { code, ms };
+      })();
+      return stopped;
+    },
+  };
+}

@@ -26,18 +26,72 @@ const ALLOWED = {
   metrics: ['errors'],
   log: [],
   transfer: ['errors', 'util', 'oci', 'reference', 'layout', 'registry'],
-  executor: ['errors', 'util', 'oci', 'reference', 'x509', 'policy', 'verify', 'policyset', 'registry', 'revocation', 'metrics'],
+  executor: [
+    'errors',
+    'util',
+    'oci',
+    'reference',
+    'x509',
+    'policy',
+    'verify',
+    'policyset',
+    'registry',
+    'revocation',
+    'metrics',
+  ],
   http: ['errors', 'util', 'reference', 'policyset', 'executor', 'metrics', 'log'],
   kube: ['errors', 'util', 'x509', 'policy', 'policyset', 'executor'],
-  cli: ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'layout', 'registry', 'transfer', 'revocation', 'config', 'signing', 'policyset', 'policy-source', 'metrics', 'log', 'executor', 'http', 'kube'],
+  cli: [
+    'errors',
+    'util',
+    'oci',
+    'reference',
+    'x509',
+    'timestamp',
+    'envelope',
+    'policy',
+    'verify',
+    'layout',
+    'registry',
+    'transfer',
+    'revocation',
+    'config',
+    'signing',
+    'policyset',
+    'policy-source',
+    'metrics',
+    'log',
+    'executor',
+    'http',
+    'kube',
+  ],
 };
 const FOLDERS = Object.keys(ALLOWED);
 
 // The pure core: no I/O, no clock, no runtime frameworks.
 const PURE = ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'policyset'];
-const IO_MODULES = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'http', 'node:http', 'https', 'node:https',
-  'net', 'node:net', 'tls', 'node:tls', 'child_process', 'node:child_process', 'undici', 'fastify', 'pino',
-  'prom-client', 'lru-cache', '@kubernetes/client-node'];
+const IO_MODULES = [
+  'fs',
+  'node:fs',
+  'fs/promises',
+  'node:fs/promises',
+  'http',
+  'node:http',
+  'https',
+  'node:https',
+  'net',
+  'node:net',
+  'tls',
+  'node:tls',
+  'child_process',
+  'node:child_process',
+  'undici',
+  'fastify',
+  'pino',
+  'prom-client',
+  'lru-cache',
+  '@kubernetes/client-node',
+];
 
 function layerRule(folder) {
   const allowed = new Set([folder, ...ALLOWED[folder]]);
@@ -65,9 +119,18 @@ function layerRule(folder) {
         ? {
             'no-restricted-syntax': [
               'error',
-              { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'the pure core reads no clock: pass the time in' },
-              { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'the pure core reads no clock: pass the time in' },
-              { selector: "MemberExpression[object.name='process'][property.name='env']", message: 'the pure core reads no environment' },
+              {
+                selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+                message: 'the pure core reads no clock: pass the time in',
+              },
+              {
+                selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+                message: 'the pure core reads no clock: pass the time in',
+              },
+              {
+                selector: "MemberExpression[object.name='process'][property.name='env']",
+                message: 'the pure core reads no environment',
+              },
             ],
           }
         : {}),

@@ -8,7 +8,21 @@ import { admissionReview, pod } from '../src/http/testing/reviews.js';
 import { load } from './load.js';
 import { startChild, type Mode } from './server-process.js';
 
-const body = JSON.stringify(admissionReview(pod({ containers: [['c0', 'r.example/a:v1'], ['c1', 'r.example/b:v1'], ['c2', 'r.example/c:v1']] }, 'bench'), { namespace: 'bench' }));
+const body = JSON.stringify(
+  admissionReview(
+    pod(
+      {
+        containers: [
+          ['c0', 'r.example/a:v1'],
+          ['c1', 'r.example/b:v1'],
+          ['c2', 'r.example/c:v1'],
+        ],
+      },
+      'bench',
+    ),
+    { namespace: 'bench' },
+  ),
+);
 const runs: { mode: Mode; busyUs: number; batch?: true }[] = [
   { mode: 'bare', busyUs: 0 },
   { mode: 'raw', busyUs: 0 },
@@ -21,7 +35,11 @@ for (const { mode, busyUs, batch } of runs) {
   const r = await load(child, body, { connections: 32, durationS: 8 });
   if (mode === 'bare' && busyUs === 0) baseline = r.rps;
   const share = baseline === undefined ? '' : `   ${((100 * r.rps) / baseline).toFixed(0)}% of bare`;
-  const name = mode === 'raw' ? `raw Node HTTPS${batch ? ', batched writes' : ''}` : `bare fastify + ${busyUs} µs of work`;
-  console.log(name.padEnd(32), `${r.rps.toFixed(0).padStart(6)} req/s   server CPU ${r.serverCpuMicros.toFixed(0)} µs/request${share}`);
+  const name =
+    mode === 'raw' ? `raw Node HTTPS${batch ? ', batched writes' : ''}` : `bare fastify + ${busyUs} µs of work`;
+  console.log(
+    name.padEnd(32),
+    `${r.rps.toFixed(0).padStart(6)} req/s   server CPU ${r.serverCpuMicros.toFixed(0)} µs/request${share}`,
+  );
   child.process.kill();
 }

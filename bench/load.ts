@@ -25,7 +25,11 @@ function contextSwitches(): number | undefined {
 }
 
 /** Closed-loop throughput with autocannon (32 connections), and what each request cost the server in CPU. */
-export async function load(child: Child, payload: string, opts: { connections: number; durationS: number }): Promise<LoadResult> {
+export async function load(
+  child: Child,
+  payload: string,
+  opts: { connections: number; durationS: number },
+): Promise<LoadResult> {
   const options = {
     url: `${child.info.url}/validate?timeout=10s`,
     method: 'POST',
@@ -42,6 +46,17 @@ export async function load(child: Child, payload: string, opts: { connections: n
   const switchesAfter = contextSwitches();
   const used = (await child.cpu()) - before;
   const answered = Math.max(1, result.requests.total);
-  const switches = switchesBefore === undefined || switchesAfter === undefined ? undefined : (switchesAfter - switchesBefore) / answered;
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx, serverCpuMicros: used / answered, switches };
+  const switches =
+    switchesBefore === undefined || switchesAfter === undefined
+      ? undefined
+      : (switchesAfter - switchesBefore) / answered;
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    serverCpuMicros: used / answered,
+    switches,
+  };
 }

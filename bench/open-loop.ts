@@ -45,7 +45,12 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const one = async (): Promise<void> => {
     const started = performance.now();
     try {
-      const res = await pool.request({ path: o.path, method: 'POST', headers: { 'content-type': 'application/json' }, body: o.body });
+      const res = await pool.request({
+        path: o.path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: o.body,
+      });
       await res.body.text();
       if (res.statusCode !== 200) errors++;
       else latencies.push(performance.now() - started);
@@ -66,5 +71,11 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   await Promise.all(inFlight);
   await pool.close();
   latencies.sort((a, b) => a - b);
-  return { sent: ticks * burst, errors, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1] ?? NaN };
+  return {
+    sent: ticks * burst,
+    errors,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    max: latencies[latencies.length - 1] ?? NaN,
+  };
 }

@@ -35,10 +35,23 @@ export async function benchRegistry(): Promise<RegistryBench> {
     const signed = await cli(['sign', '--config-dir', signer.path, `${registry.host}/bench/app:v1`]);
     if (signed.status !== 0) throw new Error(signed.stderr);
     const policy = loadTrustPolicy(
-      JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'bench', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:bench'], trustedIdentities: ['*'] }] }),
+      JSON.stringify({
+        version: '1.0',
+        trustPolicies: [
+          {
+            name: 'bench',
+            registryScopes: ['*'],
+            signatureVerification: { level: 'strict' },
+            trustStores: ['ca:bench'],
+            trustedIdentities: ['*'],
+          },
+        ],
+      }),
     );
     const trusted = parseCertificateFile(new Uint8Array(readFileSync(join(signer.path, 'localkeys/bench.crt'))));
-    const trustStores = { get: (type: string, name: string) => (type === 'ca' && name === 'bench' ? trusted : undefined) };
+    const trustStores = {
+      get: (type: string, name: string) => (type === 'ca' && name === 'bench' ? trusted : undefined),
+    };
     const certificateCache = new CertificateCache();
     let requests = 0;
     const onRequest = (): void => void requests++;
@@ -62,11 +75,15 @@ export async function benchRegistry(): Promise<RegistryBench> {
       return requests - before;
     };
 
-    const cold = await measure('cold', async () => {
-      const client = new RegistryClient({ onRequest });
-      await verifyWith(client, tagRef);
-      await client.close();
-    }, 1500);
+    const cold = await measure(
+      'cold',
+      async () => {
+        const client = new RegistryClient({ onRequest });
+        await verifyWith(client, tagRef);
+        await client.close();
+      },
+      1500,
+    );
     const coldTrips = await perOp(async () => {
       const client = new RegistryClient({ onRequest });
       await verifyWith(client, tagRef);
@@ -75,7 +92,11 @@ export async function benchRegistry(): Promise<RegistryBench> {
     const warmClient = new RegistryClient({ onRequest });
     const warmTag = await measure('warm tag', () => verifyWith(warmClient, tagRef), 1500);
     const warmDigest = await measure('warm digest', () => verifyWith(warmClient, digestRef), 1500);
-    const roundTrips = { cold: coldTrips, warmTag: await perOp(() => verifyWith(warmClient, tagRef)), warmDigest: await perOp(() => verifyWith(warmClient, digestRef)) };
+    const roundTrips = {
+      cold: coldTrips,
+      warmTag: await perOp(() => verifyWith(warmClient, tagRef)),
+      warmDigest: await perOp(() => verifyWith(warmClient, digestRef)),
+    };
     await warmClient.close();
     return { cold, warmTag, warmDigest, roundTrips };
   } finally {

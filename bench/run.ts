@@ -20,14 +20,26 @@ for (const r of results) {
 }
 
 const revocation = await benchRevocation();
-console.log('Verification with revocation (JWS, RSA-3072 leaf, P-384 CAs; OCSP on the leaf from a local openssl responder)');
-console.log(`  cached OCSP answer ${ms(revocation.cached.microseconds).padStart(10)}/op   fresh answer from the responder ${ms(revocation.fresh.microseconds).padStart(10)}/op`);
+console.log(
+  'Verification with revocation (JWS, RSA-3072 leaf, P-384 CAs; OCSP on the leaf from a local openssl responder)',
+);
+console.log(
+  `  cached OCSP answer ${ms(revocation.cached.microseconds).padStart(10)}/op   fresh answer from the responder ${ms(revocation.fresh.microseconds).padStart(10)}/op`,
+);
 
 const registry = await benchRegistry();
-console.log("Verification against a local registry (Debian's docker-registry, tag schema; RSA-3072 test key, verify by tag unless noted)");
-console.log(`  cold (new client)      ${ms(registry.cold.microseconds).padStart(10)}/op   ${registry.roundTrips.cold} registry requests`);
-console.log(`  warm (shared client)   ${ms(registry.warmTag.microseconds).padStart(10)}/op   ${registry.roundTrips.warmTag} registry requests`);
-console.log(`  warm, digest-pinned    ${ms(registry.warmDigest.microseconds).padStart(10)}/op   ${registry.roundTrips.warmDigest} registry requests`);
+console.log(
+  "Verification against a local registry (Debian's docker-registry, tag schema; RSA-3072 test key, verify by tag unless noted)",
+);
+console.log(
+  `  cold (new client)      ${ms(registry.cold.microseconds).padStart(10)}/op   ${registry.roundTrips.cold} registry requests`,
+);
+console.log(
+  `  warm (shared client)   ${ms(registry.warmTag.microseconds).padStart(10)}/op   ${registry.roundTrips.warmTag} registry requests`,
+);
+console.log(
+  `  warm, digest-pinned    ${ms(registry.warmDigest.microseconds).padStart(10)}/op   ${registry.roundTrips.warmDigest} registry requests`,
+);
 
 const { benchWebhook } = await import('./webhook.js');
 const { printWebhook } = await import('./print-webhook.js');

@@ -26,7 +26,9 @@ const options = {
   cycleMs: duration(value('--cycle') ?? '120s', '--cycle'),
   log: (line: string) => console.log(line),
 };
-console.log(`soak: ${options.durationMs / 1000} s at ${options.rate} reviews/s, ${options.registries} registries, chaos cycle ${options.cycleMs / 1000} s`);
+console.log(
+  `soak: ${options.durationMs / 1000} s at ${options.rate} reviews/s, ${options.registries} registries, chaos cycle ${options.cycleMs / 1000} s`,
+);
 const report: SoakReport = await runSoak(options);
 const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 console.log(`

@@ -25,7 +25,15 @@ const COMMANDS: readonly { name: string; args: readonly string[] }[] = [
   { name: 'portcullis policy show', args: [MAIN, 'policy', 'show', '--config-dir', join(ROOT, 'examples', 'config')] },
   {
     name: 'portcullis verify --oci-layout',
-    args: [MAIN, 'verify', '--config-dir', join(ROOT, 'examples', 'config'), '--oci-layout', join(ROOT, 'examples', 'net-monitor-layout') + '@sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9'],
+    args: [
+      MAIN,
+      'verify',
+      '--config-dir',
+      join(ROOT, 'examples', 'config'),
+      '--oci-layout',
+      join(ROOT, 'examples', 'net-monitor-layout') +
+        '@sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9',
+    ],
   },
 ];
 
@@ -40,7 +48,9 @@ function once(args: readonly string[], env: NodeJS.ProcessEnv): number {
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 export function benchStartup(): StartupResult[] {

@@ -26,14 +26,32 @@ export async function benchVerification(): Promise<VerificationBench[]> {
     const chain = codeSigningChain(pki, { leafKey: 'rsa-3072', caKey: 'rsa-3072', name: 'Bench' });
     const artifact = makeArtifact('bench').descriptor;
     const policy = loadTrustPolicy(
-      JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'bench', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:bench'], trustedIdentities: ['*'] }] }),
+      JSON.stringify({
+        version: '1.0',
+        trustPolicies: [
+          {
+            name: 'bench',
+            registryScopes: ['*'],
+            signatureVerification: { level: 'strict' },
+            trustStores: ['ca:bench'],
+            trustedIdentities: ['*'],
+          },
+        ],
+      }),
     );
     const statement = policy.statements[0]!;
     const root = parseCertificate(chain.root.certDer);
-    const trustStores = { get: (type: string, name: string) => (type === 'ca' && name === 'bench' ? [root] : undefined) };
+    const trustStores = {
+      get: (type: string, name: string) => (type === 'ca' && name === 'bench' ? [root] : undefined),
+    };
     const out: VerificationBench[] = [];
     for (const format of ['jws', 'cose'] as const) {
-      const { envelope, mediaType } = signArtifact({ format, keyPem: chain.leaf.keyPem, chainDer: chain.chainDer, artifact });
+      const { envelope, mediaType } = signArtifact({
+        format,
+        keyPem: chain.leaf.keyPem,
+        chainDer: chain.chainDer,
+        artifact,
+      });
       const cache = new CertificateCache();
       const at = new Date();
       const input = { signature: 'sha256:bench', envelopeMediaType: mediaType, envelope, artifact };
@@ -51,7 +69,12 @@ export async function benchVerification(): Promise<VerificationBench[]> {
       const signingInput = signingInputOf(format, envelope);
       const raw = await measure(`${format} raw signature checks`, async () => {
         const ok =
-          cryptoVerify('sha384', signingInput, { key: leafKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, parsed.signature) &&
+          cryptoVerify(
+            'sha384',
+            signingInput,
+            { key: leafKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+            parsed.signature,
+          ) &&
           leaf.node.verify(inter.publicKey) &&
           inter.node.verify(rootCert.publicKey) &&
           rootCert.node.verify(rootCert.publicKey);

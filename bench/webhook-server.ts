@@ -64,39 +64,64 @@ if (mode === 'fake') {
   const logging = createLogging({ level: logLevel, fd: LOG_FD });
   const logger = logging.logger;
   const app = buildApp({ verifier: instant, metrics: new PromMetrics(), logger, reviewLog: logging.lines });
-  const server = await startServer(app, { port: 0, host: '127.0.0.1', logger, tls: { certFile: dev.certFile, keyFile: dev.keyFile } });
+  const server = await startServer(app, {
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    tls: { certFile: dev.certFile, keyFile: dev.keyFile },
+  });
   console.log(JSON.stringify({ url: server.url, ca: dev.caFile, images: [], fresh: [] }));
 } else if (mode === 'raw') {
-  const fixed = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
+  const fixed = JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: { uid: 'x', allowed: true },
+  });
   const send = (res: ServerResponse): void => {
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(fixed) });
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(fixed),
+    });
     res.end(fixed);
   };
   // BATCH_WRITES=1: answers written per event-loop turn, as Portcullis writes them.
   const { WriteBatch } = await shipped<typeof WriteBatchModule>('http/write-batch.js');
   const batch = process.env.BATCH_WRITES === '1' ? new WriteBatch<ServerResponse>(send) : undefined;
-  const server = createServer({ cert: readFileSync(dev.certFile), key: readFileSync(dev.keyFile), minVersion: 'TLSv1.3' }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      if (batch === undefined) send(res);
-      else batch.add(res);
-    });
-  });
+  const server = createServer(
+    { cert: readFileSync(dev.certFile), key: readFileSync(dev.keyFile), minVersion: 'TLSv1.3' },
+    (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (batch === undefined) send(res);
+        else batch.add(res);
+      });
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   console.log(JSON.stringify({ url: `https://127.0.0.1:${port}`, ca: dev.caFile, images: [], fresh: [] }));
 } else if (mode === 'bare') {
-  const fixed = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
+  const fixed = JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: { uid: 'x', allowed: true },
+  });
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
   const busyUs = Number(process.env.BUSY_US ?? 0);
   app.post('/validate', async (_req, reply) => {
-    if (busyUs > 0) { const end = performance.now() + busyUs / 1000; while (performance.now() < end); }
+    if (busyUs > 0) {
+      const end = performance.now() + busyUs / 1000;
+      while (performance.now() < end);
+    }
     return reply.type('application/json').send(fixed);
   });
   await app.ready();
-  const server = createServer({ cert: readFileSync(dev.certFile), key: readFileSync(dev.keyFile), minVersion: 'TLSv1.3' }, (req, res) => app.routing(req, res));
+  const server = createServer(
+    { cert: readFileSync(dev.certFile), key: readFileSync(dev.keyFile), minVersion: 'TLSv1.3' },
+    (req, res) => app.routing(req, res),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   console.log(JSON.stringify({ url: `https://127.0.0.1:${port}`, ca: dev.caFile, images: [], fresh: [] }));
@@ -127,7 +152,11 @@ metadata: { name: bench }
 spec:
   type: ca
   certificates: |
-${pem.trim().split('\n').map((l) => `    ${l}`).join('\n')}
+${pem
+  .trim()
+  .split('\n')
+  .map((l) => `    ${l}`)
+  .join('\n')}
 ---
 apiVersion: portcullis.dev/v1alpha1
 kind: ClusterTrustPolicy
@@ -147,7 +176,11 @@ spec:
     port: 0,
     host: '127.0.0.1',
     devCertDir: join(dir, 'cert'),
-    config: { ...DEFAULT_SERVE_CONFIG, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' }, logging: { level: logLevel } },
+    config: {
+      ...DEFAULT_SERVE_CONFIG,
+      verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' },
+      logging: { level: logLevel },
+    },
     // As in production (src/cli/serve.ts): JSON lines into a pipe that another process reads.
     logFd: LOG_FD,
   });

@@ -6,12 +6,25 @@ import { load, type LoadResult } from './load.js';
 import { startChild, type Child } from './server-process.js';
 
 function body(images: readonly string[], namespace = 'bench'): string {
-  return JSON.stringify(admissionReview(pod({ containers: images.map((image, i) => [`c${i}`, image] as const) }, namespace), { namespace }));
+  return JSON.stringify(
+    admissionReview(pod({ containers: images.map((image, i) => [`c${i}`, image] as const) }, namespace), { namespace }),
+  );
 }
 
 /** Latency at 500 reviews/s: evenly spread, and in bursts of 16 (as a rollout's ReplicaSet sends them). */
-async function latencyAt500(child: Child, payload: string): Promise<{ readonly even: OpenLoopResult; readonly bursts: OpenLoopResult }> {
-  const common = { url: child.info.url, path: '/validate?timeout=10s', ca: readFileSync(child.info.ca, 'utf8'), body: payload, rate: 500, durationS: 8, connections: 16 };
+async function latencyAt500(
+  child: Child,
+  payload: string,
+): Promise<{ readonly even: OpenLoopResult; readonly bursts: OpenLoopResult }> {
+  const common = {
+    url: child.info.url,
+    path: '/validate?timeout=10s',
+    ca: readFileSync(child.info.ca, 'utf8'),
+    body: payload,
+    rate: 500,
+    durationS: 8,
+    connections: 16,
+  };
   return { even: await openLoop(common), bursts: await openLoop({ ...common, burst: 16 }) };
 }
 
@@ -29,7 +42,13 @@ export interface WebhookBench {
   readonly share: number;
   readonly latency: { readonly even: OpenLoopResult; readonly bursts: OpenLoopResult };
   readonly coldMs: readonly number[];
-  readonly burst: { readonly reviews: number; readonly allowed: number; readonly ms: number; readonly registryRequests: number; readonly byKind: Record<string, number> };
+  readonly burst: {
+    readonly reviews: number;
+    readonly allowed: number;
+    readonly ms: number;
+    readonly registryRequests: number;
+    readonly byKind: Record<string, number>;
+  };
 }
 
 /** The middle value when ordered by `by` (rounds: the round with the median throughput). */
@@ -61,7 +80,12 @@ export async function benchWebhook(): Promise<WebhookBench> {
     const { url, ca, images, fresh } = child.info;
     const agent = new Agent({ connect: { ca: readFileSync(ca, 'utf8') }, connections: 256 });
     const review = async (imgs: readonly string[]): Promise<boolean> => {
-      const res = await request(`${url}/validate?timeout=10s`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: body(imgs) });
+      const res = await request(`${url}/validate?timeout=10s`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: body(imgs),
+      });
       const json = (await res.body.json()) as { response: { allowed: boolean } };
       return json.response.allowed;
     };
@@ -98,17 +122,38 @@ export async function benchWebhook(): Promise<WebhookBench> {
     }
     const shares = rounds.map((r) => r.warm.rps / r.bare.rps).sort((x, y) => x - y);
     return {
-      bare: median(rounds.map((r) => r.bare), byRps),
-      httpOnly: median(rounds.map((r) => r.httpOnly), byRps),
-      warm: median(rounds.map((r) => r.warm), byRps),
-      unlogged: median(rounds.map((r) => r.unlogged), byRps),
-      unloggedShare: median(rounds.map((r) => r.unlogged.rps / r.bare.rps), itself),
+      bare: median(
+        rounds.map((r) => r.bare),
+        byRps,
+      ),
+      httpOnly: median(
+        rounds.map((r) => r.httpOnly),
+        byRps,
+      ),
+      warm: median(
+        rounds.map((r) => r.warm),
+        byRps,
+      ),
+      unlogged: median(
+        rounds.map((r) => r.unlogged),
+        byRps,
+      ),
+      unloggedShare: median(
+        rounds.map((r) => r.unlogged.rps / r.bare.rps),
+        itself,
+      ),
       shares,
       share: median(shares, itself),
       bareLatency: await latencyAt500(bareChild, barePayload),
       latency: await latencyAt500(child, payload),
       coldMs,
-      burst: { reviews: answers.length, allowed: answers.filter(Boolean).length, ms: burstMs, registryRequests: stats.total, byKind: stats.counts },
+      burst: {
+        reviews: answers.length,
+        allowed: answers.filter(Boolean).length,
+        ms: burstMs,
+        registryRequests: stats.total,
+        byKind: stats.counts,
+      },
     };
   } finally {
     for (const c of children) c.process.kill();

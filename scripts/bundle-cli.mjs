@@ -48,6 +48,17 @@ await build({
   external: ['undici'],
 });
 // The command line itself (commander, the program, the runner): command modules stay out of it.
-await build({ ...common, entryPoints: { cli: join(dist, 'cli', 'entry.js') }, outdir: out, outExtension: { '.js': '.cjs' }, external: ['./commands/*', 'undici'] });
-await build({ ...common, entryPoints: { undici: join(root, 'node_modules', 'undici', 'index.js') }, outdir: join(out, 'vendor'), outExtension: { '.js': '.cjs' } });
+await build({
+  ...common,
+  entryPoints: { cli: join(dist, 'cli', 'entry.js') },
+  outdir: out,
+  outExtension: { '.js': '.cjs' },
+  external: ['./commands/*', 'undici'],
+});
+await build({
+  ...common,
+  entryPoints: { undici: join(root, 'node_modules', 'undici', 'index.js') },
+  outdir: join(out, 'vendor'),
+  outExtension: { '.js': '.cjs' },
+});
 console.log(`bundled ${entries.length} commands into ${out}`);

@@ -17,7 +17,11 @@ import { pushImage, pushLayout } from '../test/helpers/registry/seed.js';
 const root = resolve(import.meta.dirname, '..');
 const registry = await ReferrersRegistry.start();
 const client = new RegistryClient();
-await pushLayout(client, { registry: registry.host, repository: 'net-monitor' }, join(root, 'examples/net-monitor-layout'));
+await pushLayout(
+  client,
+  { registry: registry.host, repository: 'net-monitor' },
+  join(root, 'examples/net-monitor-layout'),
+);
 await pushImage(client, { registry: registry.host, repository: 'nginx' }, 'latest');
 await client.close();
 console.log(`registry on ${registry.url}: net-monitor:v1 (signed by the example signer), nginx:latest (unsigned)`);
@@ -27,7 +31,12 @@ const webhook = await startWebhook({
   port: 0,
   host: '127.0.0.1',
   devCertDir: join(root, '.portcullis-dev-cert'),
-  config: { ...DEFAULT_SERVE_CONFIG, webhook: { ...DEFAULT_SERVE_CONFIG.webhook, shutdownDelaySeconds: 0 }, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' }, logging: { level: 'warn' } },
+  config: {
+    ...DEFAULT_SERVE_CONFIG,
+    webhook: { ...DEFAULT_SERVE_CONFIG.webhook, shutdownDelaySeconds: 0 },
+    verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' },
+    logging: { level: 'warn' },
+  },
 });
 console.log(`portcullis serve --policies examples/policies  →  ${webhook.url} (development CA: ${webhook.devCaFile})`);
 const agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
@@ -40,9 +49,13 @@ for (const [name, image] of [
     method: 'POST',
     dispatcher: agent,
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(admissionReview(pod({ containers: [[name, image]] }, 'secured'), { namespace: 'secured', uid: `demo-${name}` })),
+    body: JSON.stringify(
+      admissionReview(pod({ containers: [[name, image]] }, 'secured'), { namespace: 'secured', uid: `demo-${name}` }),
+    ),
   });
-  const { response } = (await res.body.json()) as { response: { allowed: boolean; status?: { message: string }; warnings?: string[] } };
+  const { response } = (await res.body.json()) as {
+    response: { allowed: boolean; status?: { message: string }; warnings?: string[] };
+  };
   console.log(`\nPOST /validate  pod in namespace "secured" with image ${image}`);
   console.log(response.allowed ? '  → allowed' : `  → denied (403): ${response.status?.message ?? ''}`);
   for (const w of response.warnings ?? []) console.log(`  warning: ${w}`);

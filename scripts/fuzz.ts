@@ -11,8 +11,12 @@
 import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 
-const seed = process.env['FUZZ_SEED'] !== undefined && process.env['FUZZ_SEED'] !== '' ? Number(process.env['FUZZ_SEED']) : randomInt(0, 2 ** 31 - 1);
-const scale = process.env['FUZZ_SCALE'] !== undefined && process.env['FUZZ_SCALE'] !== '' ? Number(process.env['FUZZ_SCALE']) : 20;
+const seed =
+  process.env['FUZZ_SEED'] !== undefined && process.env['FUZZ_SEED'] !== ''
+    ? Number(process.env['FUZZ_SEED'])
+    : randomInt(0, 2 ** 31 - 1);
+const scale =
+  process.env['FUZZ_SCALE'] !== undefined && process.env['FUZZ_SCALE'] !== '' ? Number(process.env['FUZZ_SCALE']) : 20;
 if (!Number.isSafeInteger(seed) || !Number.isFinite(scale) || scale < 1) {
   console.error('FUZZ_SEED must be an integer and FUZZ_SCALE a number >= 1');
   process.exit(2);
@@ -22,6 +26,9 @@ const result = spawnSync('npx', ['vitest', 'run', 'fuzz.test.ts', ...process.arg
   stdio: 'inherit',
   env: { ...process.env, FUZZ_SEED: String(seed), FUZZ_SCALE: String(scale) },
 });
-if (result.status !== 0) console.error(`fuzz: FAILED with seed ${seed} (scale ${scale}); replay: FUZZ_SEED=${seed} FUZZ_SCALE=${scale} npx vitest run <file>`);
+if (result.status !== 0)
+  console.error(
+    `fuzz: FAILED with seed ${seed} (scale ${scale}); replay: FUZZ_SEED=${seed} FUZZ_SCALE=${scale} npx vitest run <file>`,
+  );
 else console.log(`fuzz: passed with seed ${seed}, scale ${scale}`);
 process.exit(result.status ?? 1);

@@ -53,7 +53,12 @@ export interface SoakReport {
   readonly errors: number;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
   /** Medians of the five minutes (at most) after the warm-up and of the last five (RSS moves with every GC), and the highest sample. */
-  readonly rssMiB: { readonly afterWarmup: number; readonly end: number; readonly max: number; readonly growthPercent: number };
+  readonly rssMiB: {
+    readonly afterWarmup: number;
+    readonly end: number;
+    readonly max: number;
+    readonly growthPercent: number;
+  };
   readonly eventLoopDelayP99Ms: { readonly median: number; readonly max: number };
   readonly chaos: Readonly<Record<string, number>>;
   readonly restarts: number;
@@ -83,7 +88,8 @@ interface Registry {
   readonly moves: { at: number; signed: boolean }[];
 }
 
-const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const quantile = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T;
 
 function rssMiB(pid: number): number {
@@ -106,7 +112,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   let server: ServeProcess | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
-    const generated = await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', '--default', 'soak']);
+    const generated = await cli([
+      'cert',
+      'generate-test',
+      '--config-dir',
+      signer.path,
+      '--key-type',
+      'ec',
+      '--default',
+      'soak',
+    ]);
     if (generated.status !== 0) throw new Error(generated.stderr);
     const pem = readFileSync(join(signer.path, 'localkeys', 'soak.crt'), 'utf8');
 
@@ -132,7 +147,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       await sign(signer, `${direct}/moving:a`);
       await pushImage(client, { registry: direct, repository: 'moving' }, 'b', `r${index}-moving-b`);
       await pushImage(client, { registry: direct, repository: 'moving' }, 'v1', `r${index}-moving-a`);
-      registries.push({ index, real, proxy, signed, unsigned, moving: { ref: `${via}/moving:v1`, registry: index, signed: 'moving' }, moves: [{ at: 0, signed: true }] });
+      registries.push({
+        index,
+        real,
+        proxy,
+        signed,
+        unsigned,
+        moving: { ref: `${via}/moving:v1`, registry: index, signed: 'moving' },
+        moves: [{ at: 0, signed: true }],
+      });
     }
 
     const policies = join(dir, 'policies');
@@ -153,7 +176,11 @@ metadata: { name: soak }
 spec:
   type: ca
   certificates: |
-${pem.trim().split('\n').map((l) => `    ${l}`).join('\n')}
+${pem
+  .trim()
+  .split('\n')
+  .map((l) => `    ${l}`)
+  .join('\n')}
 ---
 apiVersion: portcullis.dev/v1alpha1
 kind: ClusterTrustPolicy
@@ -246,12 +273,21 @@ spec:
       const n = ++freshCount;
       const signed = Math.random() < 0.7;
       void (async () => {
-        const d = await pushImage(client, { registry: r.real.host, repository: `fresh-${n}` }, 'v1', `fresh-${n}-${Date.now()}`);
+        const d = await pushImage(
+          client,
+          { registry: r.real.host, repository: `fresh-${n}` },
+          'v1',
+          `fresh-${n}-${Date.now()}`,
+        );
         if (signed) await sign(signer, `${r.real.host}/fresh-${n}:v1`);
         // The truth is what the registry holds: a registry killed (SIGKILL) just after the
         // signature was pushed can come back without it, although the push was answered.
         await new Promise((resolve) => setTimeout(resolve, 1_000));
-        const listed = await client.listReferrers({ registry: r.real.host, repository: `fresh-${n}` }, { digest: d.digest }, {});
+        const listed = await client.listReferrers(
+          { registry: r.real.host, repository: `fresh-${n}` },
+          { digest: d.digest },
+          {},
+        );
         if (signed && listed.length === 0) lostSignatures++;
         fresh.push({ ref: `${r.proxy.host}/fresh-${n}:v1`, registry: r.index, signed: listed.length > 0 });
         if (fresh.length > 50) fresh.shift();
@@ -264,7 +300,12 @@ spec:
         const last = r.moves[r.moves.length - 1] as { signed: boolean };
         const next = !last.signed;
         const at = now();
-        void pushImage(client, { registry: r.real.host, repository: 'moving' }, 'v1', `r${r.index}-moving-${next ? 'a' : 'b'}`).then(
+        void pushImage(
+          client,
+          { registry: r.real.host, repository: 'moving' },
+          'v1',
+          `r${r.index}-moving-${next ? 'a' : 'b'}`,
+        ).then(
           () => r.moves.push({ at, signed: next }),
           () => r.moves.push({ at, signed: next }), // maybe moved: the tolerance covers it
         );
@@ -297,7 +338,14 @@ spec:
       for (let i = 0; i < count; i++) {
         const r = pick(registries);
         const roll = Math.random();
-        const image = roll < 0.6 ? pick(r.signed) : roll < 0.78 ? pick(r.unsigned) : roll < 0.93 && fresh.length > 0 ? pick(fresh) : r.moving;
+        const image =
+          roll < 0.6
+            ? pick(r.signed)
+            : roll < 0.78
+              ? pick(r.unsigned)
+              : roll < 0.93 && fresh.length > 0
+                ? pick(fresh)
+                : r.moving;
         containers.push({ name: `c${i}`, image: image.ref, registry: image.registry, truth: truthOf(image, sentAt) });
       }
       return { containers, enforced: Math.random() < 0.9, sentAt };
@@ -308,10 +356,12 @@ spec:
       const m = /image "([^"/]+)\/([^":]+):[^"]*" \((sha256:[0-9a-f]{64})\)/.exec(reason);
       const r = registries.find((x) => x.proxy.host === m?.[1]);
       if (m === null || r === undefined || !reason.includes('ERR_NO_SIGNATURE')) return '';
-      const list = await client.listReferrers({ registry: r.real.host, repository: m[2] as string }, { digest: m[3] as string }, {}).then(
-        (l) => `${l.length} referrer(s)`,
-        (e: unknown) => String(e),
-      );
+      const list = await client
+        .listReferrers({ registry: r.real.host, repository: m[2] as string }, { digest: m[3] as string }, {})
+        .then(
+          (l) => `${l.length} referrer(s)`,
+          (e: unknown) => String(e),
+        );
       return ` [the registry itself, asked directly now: ${list}]`;
     };
 
@@ -319,7 +369,10 @@ spec:
       const sentAt = now();
       const review = makeReview(sentAt);
       const namespace = review.enforced ? 'soak' : 'open';
-      const body = admissionReview(pod({ containers: review.containers.map((c) => [c.name, c.image] as const) }, namespace), { namespace, uid: `soak-${sent}` });
+      const body = admissionReview(
+        pod({ containers: review.containers.map((c) => [c.name, c.image] as const) }, namespace),
+        { namespace, uid: `soak-${sent}` },
+      );
       let answer: Answer;
       try {
         const res = await request(`${(server as ServeProcess).url}/validate?timeout=${TIMEOUT_S}s`, {
@@ -330,8 +383,14 @@ spec:
           signal: AbortSignal.timeout(TIMEOUT_S * 1000 + 2_000),
         });
         const text = await res.body.text();
-        const parsed = (res.statusCode === 200 ? JSON.parse(text) : undefined) as { response: { allowed: boolean; status?: { message?: string } } } | undefined;
-        answer = { status: res.statusCode, allowed: parsed?.response.allowed, message: parsed?.response.status?.message ?? text, answeredAt: now() };
+        const parsed = (res.statusCode === 200 ? JSON.parse(text) : undefined) as
+          { response: { allowed: boolean; status?: { message?: string } } } | undefined;
+        answer = {
+          status: res.statusCode,
+          allowed: parsed?.response.allowed,
+          message: parsed?.response.status?.message ?? text,
+          answeredAt: now(),
+        };
       } catch (error) {
         answer = { status: 0, allowed: undefined, message: String(error), answeredAt: now() };
       }
@@ -342,7 +401,8 @@ spec:
       const verdict = judge(review, answer, windows);
       if (!verdict.ok) {
         wrong++;
-        if (wrongExamples.length < 20) wrongExamples.push(`t=${(sentAt / 1000).toFixed(1)}s ${verdict.reason}${await diagnose(verdict.reason)}`);
+        if (wrongExamples.length < 20)
+          wrongExamples.push(`t=${(sentAt / 1000).toFixed(1)}s ${verdict.reason}${await diagnose(verdict.reason)}`);
       } else if (verdict.kind === 'allowed') allowed++;
       else if (verdict.kind === 'denied') denied++;
       else deniedByChaos++;
@@ -364,7 +424,9 @@ spec:
         ({ text }) => {
           const p99 = Number(/^portcullis_nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text)?.[1]);
           if (Number.isFinite(p99) && now() >= warmupMs) loopP99.push(p99 * 1000);
-          log(`t=${(now() / 1000).toFixed(0)}s sent ${sent} wrong ${wrong} past-deadline ${pastDeadline} errors ${errors} in-flight ${inFlight.size} rss ${rssMiB(pid).toFixed(0)} MiB loop-p99 ${(p99 * 1000).toFixed(1)} ms`);
+          log(
+            `t=${(now() / 1000).toFixed(0)}s sent ${sent} wrong ${wrong} past-deadline ${pastDeadline} errors ${errors} in-flight ${inFlight.size} rss ${rssMiB(pid).toFixed(0)} MiB loop-p99 ${(p99 * 1000).toFixed(1)} ms`,
+          );
         },
         () => undefined,
       );
@@ -394,7 +456,10 @@ spec:
     clearInterval(scraper);
     const windowMs = Math.min(300_000, Math.max(1_000, (elapsed - warmupMs) / 4));
     const medianOf = (from: number, to: number): number => {
-      const xs = rssSamples.filter((r) => r.at >= from && r.at <= to).map((r) => r.mib).sort((a, b) => a - b);
+      const xs = rssSamples
+        .filter((r) => r.at >= from && r.at <= to)
+        .map((r) => r.mib)
+        .sort((a, b) => a - b);
       return xs.length === 0 ? rssMiB(pid) : quantile(xs, 0.5);
     };
     const rssAfterWarmup = medianOf(warmupMs, warmupMs + windowMs);
@@ -413,11 +478,22 @@ spec:
       wrongExamples,
       pastDeadline,
       errors,
-      latencyMs: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1] ?? NaN },
-      rssMiB: { afterWarmup: rssAfterWarmup, end: rssEnd, max: rssMax, growthPercent: ((rssEnd - rssAfterWarmup) / rssAfterWarmup) * 100 },
+      latencyMs: {
+        p50: quantile(latencies, 0.5),
+        p99: quantile(latencies, 0.99),
+        max: latencies[latencies.length - 1] ?? NaN,
+      },
+      rssMiB: {
+        afterWarmup: rssAfterWarmup,
+        end: rssEnd,
+        max: rssMax,
+        growthPercent: ((rssEnd - rssAfterWarmup) / rssAfterWarmup) * 100,
+      },
       eventLoopDelayP99Ms: { median: quantile(loopP99, 0.5), max: loopP99[loopP99.length - 1] ?? NaN },
       chaos: Object.fromEntries([
-        ...registries.flatMap((r) => Object.entries(r.proxy.counts).map(([mode, n]): [string, number] => [`${mode}@${r.index}`, n])),
+        ...registries.flatMap((r) =>
+          Object.entries(r.proxy.counts).map(([mode, n]): [string, number] => [`${mode}@${r.index}`, n]),
+        ),
         ...Object.entries(chaosCounts).map(([mode, n]): [string, number] => [`windows:${mode}`, n]),
       ]),
       restarts,

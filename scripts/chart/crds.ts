@@ -26,22 +26,33 @@ const GROUP = 'portcullis.dev';
 const VERSION = 'v1alpha1';
 
 const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra });
-const strings = (description: string, extra: Schema = {}): Schema => ({ type: 'array', description, items: { type: 'string' }, ...extra });
+const strings = (description: string, extra: Schema = {}): Schema => ({
+  type: 'array',
+  description,
+  items: { type: 'string' },
+  ...extra,
+});
 
 const signatureVerification: Schema = {
   type: 'object',
   description: 'How the signatures of matching artifacts are verified.',
   required: ['level'],
   properties: {
-    level: str('Verification level: strict, permissive, audit or skip.', { enum: ['strict', 'permissive', 'audit', 'skip'] }),
+    level: str('Verification level: strict, permissive, audit or skip.', {
+      enum: ['strict', 'permissive', 'audit', 'skip'],
+    }),
     override: {
       type: 'object',
-      description: 'Per-check actions overriding the level: keys integrity (cannot be overridden), authenticity, authenticTimestamp, expiry, revocation; values enforce, log or skip (skip only for revocation).',
+      description:
+        'Per-check actions overriding the level: keys integrity (cannot be overridden), authenticity, authenticTimestamp, expiry, revocation; values enforce, log or skip (skip only for revocation).',
       additionalProperties: { type: 'string', enum: ['enforce', 'log', 'skip'] },
     },
-    verifyTimestamp: str('When the timestamp countersignature is checked: always (the default when empty) or afterCertExpiry.', {
-      enum: ['', 'always', 'afterCertExpiry'],
-    }),
+    verifyTimestamp: str(
+      'When the timestamp countersignature is checked: always (the default when empty) or afterCertExpiry.',
+      {
+        enum: ['', 'always', 'afterCertExpiry'],
+      },
+    ),
   },
 };
 
@@ -53,16 +64,23 @@ const statement: Schema = {
     name: str('Statement name, unique within the document.'),
     registryScopes: strings('Repositories the statement applies to ("registry/repository"), or exactly ["*"].'),
     signatureVerification,
-    trustStores: strings('Trust stores as "type:name" (ca, signingAuthority, tsa); resolved to TrustStores of the namespace, else ClusterTrustStores.'),
+    trustStores: strings(
+      'Trust stores as "type:name" (ca, signingAuthority, tsa); resolved to TrustStores of the namespace, else ClusterTrustStores.',
+    ),
     trustedIdentities: strings('Trusted signing identities: "x509.subject: <DN>" entries, or exactly ["*"].'),
   },
 };
 
 const labelSelector: Schema = {
   type: 'object',
-  description: 'Namespaces the policy covers (a metav1.LabelSelector over namespace labels). Absent or {} = every namespace.',
+  description:
+    'Namespaces the policy covers (a metav1.LabelSelector over namespace labels). Absent or {} = every namespace.',
   properties: {
-    matchLabels: { type: 'object', description: 'Labels that must all be present with these values.', additionalProperties: { type: 'string' } },
+    matchLabels: {
+      type: 'object',
+      description: 'Labels that must all be present with these values.',
+      additionalProperties: { type: 'string' },
+    },
     matchExpressions: {
       type: 'array',
       description: 'Requirements that must all hold.',
@@ -71,7 +89,9 @@ const labelSelector: Schema = {
         required: ['key', 'operator'],
         properties: {
           key: str('Label key.'),
-          operator: str('In and NotIn need values; Exists and DoesNotExist take none.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }),
+          operator: str('In and NotIn need values; Exists and DoesNotExist take none.', {
+            enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+          }),
           values: strings('Label values.'),
         },
       },
@@ -87,10 +107,13 @@ function policySpec(cluster: boolean): Schema {
       : 'A Notary trust policy document for the images of this namespace.',
     required: ['version', 'trustPolicies'],
     properties: {
-      enforcementAction: str('deny: a failing image is rejected; warn: admitted with a warning; dryrun: admitted, only logged and counted.', {
-        enum: ['deny', 'warn', 'dryrun'],
-        default: 'deny',
-      }),
+      enforcementAction: str(
+        'deny: a failing image is rejected; warn: admitted with a warning; dryrun: admitted, only logged and counted.',
+        {
+          enum: ['deny', 'warn', 'dryrun'],
+          default: 'deny',
+        },
+      ),
       ...(cluster ? { namespaceSelector: labelSelector } : {}),
       version: str('Trust policy document version; write "1.0" quoted.'),
       trustPolicies: { type: 'array', description: 'The trust policy statements.', items: statement },
@@ -101,12 +124,14 @@ function policySpec(cluster: boolean): Schema {
 function storeSpec(cluster: boolean): Schema {
   return {
     type: 'object',
-    description: 'A Notary trust store: certificates inline and/or from Secrets and ConfigMaps. At least one certificate is required.',
+    description:
+      'A Notary trust store: certificates inline and/or from Secrets and ConfigMaps. At least one certificate is required.',
     required: ['type'],
     properties: {
       type: str('Notary trust store type.', { enum: ['ca', 'signingAuthority', 'tsa'] }),
       certificates: {
-        description: 'Inline PEM: one string (any number of certificates) or a list of strings. Checked by Portcullis (OpenAPI v3 in a structural schema cannot say "string or list").',
+        description:
+          'Inline PEM: one string (any number of certificates) or a list of strings. Checked by Portcullis (OpenAPI v3 in a structural schema cannot say "string or list").',
         'x-kubernetes-preserve-unknown-fields': true,
       },
       certificateRefs: {
@@ -121,7 +146,9 @@ function storeSpec(cluster: boolean): Schema {
             kind: str('Secret or ConfigMap.', { enum: ['Secret', 'ConfigMap'] }),
             name: str('Name of the Secret or ConfigMap.'),
             key: str('Key holding the certificates.'),
-            namespace: str(cluster ? 'Namespace of the Secret or ConfigMap (required).' : 'Must be this namespace when set.'),
+            namespace: str(
+              cluster ? 'Namespace of the Secret or ConfigMap (required).' : 'Must be this namespace when set.',
+            ),
           },
         },
       },
@@ -136,7 +163,8 @@ const status: Schema = {
     observedGeneration: { type: 'integer', format: 'int64', description: 'The generation the conditions describe.' },
     conditions: {
       type: 'array',
-      description: 'Ready (True when the resource is in force), or False with the reason (e.g. Invalid) and a message saying why.',
+      description:
+        'Ready (True when the resource is in force), or False with the reason (e.g. Invalid) and a message saying why.',
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type'],
       items: {
@@ -172,7 +200,12 @@ const readyColumns: readonly Schema[] = [
 ];
 const policyColumns: readonly Schema[] = [
   { name: 'Enforcement', type: 'string', jsonPath: '.spec.enforcementAction' },
-  { name: 'Level', type: 'string', description: 'Level of the first statement', jsonPath: '.spec.trustPolicies[0].signatureVerification.level' },
+  {
+    name: 'Level',
+    type: 'string',
+    description: 'Level of the first statement',
+    jsonPath: '.spec.trustPolicies[0].signatureVerification.level',
+  },
   ...readyColumns,
 ];
 const storeColumns: readonly Schema[] = [{ name: 'Type', type: 'string', jsonPath: '.spec.type' }, ...readyColumns];
@@ -227,7 +260,14 @@ export function crd(k: Kind): Schema {
     spec: {
       group: GROUP,
       scope: k.scope,
-      names: { kind: k.kind, listKind: `${k.kind}List`, plural: k.plural, singular: k.kind.toLowerCase(), shortNames: [...k.shortNames], categories: ['portcullis'] },
+      names: {
+        kind: k.kind,
+        listKind: `${k.kind}List`,
+        plural: k.plural,
+        singular: k.kind.toLowerCase(),
+        shortNames: [...k.shortNames],
+        categories: ['portcullis'],
+      },
       versions: [
         {
           name: VERSION,

@@ -5,7 +5,11 @@ import { dirname } from 'node:path';
  * Writes generated files that differ from what is on disk, or with `check` only reports them as
  * stale. Returns the number of stale files (0 when everything is up to date or was written).
  */
-export function writeGenerated(files: Iterable<readonly [file: string, text: string]>, check: boolean, hint = ''): number {
+export function writeGenerated(
+  files: Iterable<readonly [file: string, text: string]>,
+  check: boolean,
+  hint = '',
+): number {
   let stale = 0;
   for (const [file, text] of files) {
     let current: string | undefined;

@@ -11,14 +11,20 @@ const dir = mkdtempSync(join(tmpdir(), 'portcullis-code-cache-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const bundle = join(dir, 'cmd.cjs');
-writeFileSync(bundle, 'const v = require("vendored"); module.exports = { answer: v.base + 2, path: require("node:path").basename(__filename) };\n');
+writeFileSync(
+  bundle,
+  'const v = require("vendored"); module.exports = { answer: v.base + 2, path: require("node:path").basename(__filename) };\n',
+);
 const vendored = join(dir, 'vendored.cjs');
 writeFileSync(vendored, 'module.exports = { base: 40 };\n');
 
 /** Loads the bundle in a fresh process, as the CLI does, and prints what it exported. */
 function load(env: NodeJS.ProcessEnv = {}): Record<string, unknown> {
   const script = `import c from ${JSON.stringify(LOADER)}; console.log(JSON.stringify(c.loadBundle(${JSON.stringify(bundle)}, process.env, { vendored: ${JSON.stringify(vendored)} })));`;
-  const r = spawnSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', script], { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), ...env }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', script], {
+    env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), ...env },
+    encoding: 'utf8',
+  });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
@@ -32,7 +38,7 @@ const cacheFiles = (): string[] => {
 };
 
 describe('loadBundle (the code cache of the bundled CLI)', () => {
-  it('runs a bundle with its own require (vendored packages load the same way) and keeps V8\'s compiled code for the next run', () => {
+  it("runs a bundle with its own require (vendored packages load the same way) and keeps V8's compiled code for the next run", () => {
     expect(load({ PORTCULLIS_CODE_CACHE: '0' })).toEqual({ answer: 42, path: 'cmd.cjs' });
     expect(cacheFiles()).toEqual([]);
     expect(load()).toEqual({ answer: 42, path: 'cmd.cjs' });

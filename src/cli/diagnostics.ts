@@ -90,7 +90,16 @@ export function traceRequests(write: (text: string) => void, options: { headers:
     write(text);
   };
   const handlers: [string, (message: unknown) => void][] = [
-    ['undici:request:create', (m) => void pending.set((m as { request: UndiciRequest }).request, { started: performance.now(), sent: 0, received: 0, status: 0 })],
+    [
+      'undici:request:create',
+      (m) =>
+        void pending.set((m as { request: UndiciRequest }).request, {
+          started: performance.now(),
+          sent: 0,
+          received: 0,
+          status: 0,
+        }),
+    ],
     [
       'undici:request:bodyChunkSent',
       (m) => {
@@ -102,7 +111,10 @@ export function traceRequests(write: (text: string) => void, options: { headers:
     [
       'undici:request:headers',
       (m) => {
-        const { request, response } = m as { request: UndiciRequest; response: { statusCode: number; headers: (Buffer | string)[] } };
+        const { request, response } = m as {
+          request: UndiciRequest;
+          response: { statusCode: number; headers: (Buffer | string)[] };
+        };
         const p = pending.get(request);
         if (p === undefined) return;
         p.status = response.statusCode;
@@ -142,13 +154,19 @@ export function traceRequests(write: (text: string) => void, options: { headers:
   for (const [name, handler] of handlers) subscribe(name, handler);
   return () => {
     for (const [name, handler] of handlers) unsubscribe(name, handler);
-    for (const [request, p] of pending) line(request, p, p.status === 0 ? '→ no answer' : `→ ${p.status}, body not read`);
+    for (const [request, p] of pending)
+      line(request, p, p.status === 0 ? '→ no answer' : `→ ${p.status}, body not read`);
     pending.clear();
   };
 }
 
 /** `--verbose` output of verification: each check's result per signature. */
-export function checkLines(signatures: readonly { signature: string; checks: readonly { check: string; status: string; action: string; error?: { message: string; code: string } }[] }[]): string {
+export function checkLines(
+  signatures: readonly {
+    signature: string;
+    checks: readonly { check: string; status: string; action: string; error?: { message: string; code: string } }[];
+  }[],
+): string {
   let text = '';
   for (const s of signatures) {
     text += `signature ${s.signature}:\n`;

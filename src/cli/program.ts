@@ -49,7 +49,12 @@ export interface GlobalOptions {
 export interface ProgramHooks {
   readonly load: CommandLoader;
   /** Runs a command's body; returns nothing, the status is kept by the caller. */
-  readonly run: (name: CommandName, body: () => Promise<number>, globals: GlobalOptions, wantsJson: boolean) => Promise<void>;
+  readonly run: (
+    name: CommandName,
+    body: () => Promise<number>,
+    globals: GlobalOptions,
+    wantsJson: boolean,
+  ) => Promise<void>;
 }
 
 // commander's options are untyped; every command checks the ones it reads.
@@ -66,16 +71,30 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
     .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false, ...(helpWidth === undefined ? {} : { helpWidth }) })
+    .configureHelp({
+      showGlobalOptions: true,
+      sortSubcommands: false,
+      ...(helpWidth === undefined ? {} : { helpWidth }),
+    })
     .showHelpAfterError('(run with --help for usage)');
   program
-    .option('--config-dir <dir>', 'notation configuration directory (default $NOTATION_CONFIG, else ~/.config/notation)')
-    .option('-v, --verbose', 'print each registry request (method, URL, status, time, bytes) and each check\'s result on stderr')
+    .option(
+      '--config-dir <dir>',
+      'notation configuration directory (default $NOTATION_CONFIG, else ~/.config/notation)',
+    )
+    .option(
+      '-v, --verbose',
+      "print each registry request (method, URL, status, time, bytes) and each check's result on stderr",
+    )
     .option('-d, --debug', 'like --verbose, with the request and response headers (credentials masked)');
 
   const globals = (cmd: Command): GlobalOptions => {
     const o = cmd.optsWithGlobals<{ configDir?: string; verbose?: boolean; debug?: boolean }>();
-    return { configDir: resolveConfigDir(o.configDir, io.env), verbose: o.verbose === true || o.debug === true, debug: o.debug === true };
+    return {
+      configDir: resolveConfigDir(o.configDir, io.env),
+      verbose: o.verbose === true || o.debug === true,
+      debug: o.debug === true,
+    };
   };
   /** An action: the command's own options merged with the global ones, its module loaded on demand. */
   const act =
@@ -89,7 +108,10 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
       const wantsJson = (cmd.opts() as { output?: string }).output === 'json';
       await hooks.run(name, async () => body(await hooks.load(name), args, opts), g, wantsJson);
     };
-  const layoutOption = (cmd: Command, what = 'the reference is an OCI image layout: <dir>:<tag> or <dir>@<digest>'): Command => cmd.option('--oci-layout', what);
+  const layoutOption = (
+    cmd: Command,
+    what = 'the reference is an OCI image layout: <dir>:<tag> or <dir>@<digest>',
+  ): Command => cmd.option('--oci-layout', what);
 
   // --- signing and verification ----------------------------------------------------------
   addRegistryOptions(
@@ -97,7 +119,10 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
       program
         .command('sign')
         .description('sign an artifact (a tag is signed by its digest) and push the signature next to it')
-        .argument('<reference>', 'registry/repository:tag or @digest; with --oci-layout: <dir>:<tag> or <dir>@<digest>'),
+        .argument(
+          '<reference>',
+          'registry/repository:tag or @digest; with --oci-layout: <dir>:<tag> or <dir>@<digest>',
+        ),
       'the reference is an OCI image layout; the signature is written into it',
     )
       .option('-k, --key <name>', 'signing key from signingkeys.json (default: the default key)')
@@ -117,20 +142,32 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
       program
         .command('verify')
         .description('verify the signatures of an artifact against the trust policy')
-        .argument('<reference>', 'registry/repository:tag or @digest; with --oci-layout: <dir>:<tag> or <dir>@<digest>'),
+        .argument(
+          '<reference>',
+          'registry/repository:tag or @digest; with --oci-layout: <dir>:<tag> or <dir>@<digest>',
+        ),
     )
-      .option('--scope <repository>', "registry/repository whose trust policy statement applies (default: the reference's; for a layout only a * statement applies without it)")
+      .option(
+        '--scope <repository>',
+        "registry/repository whose trust policy statement applies (default: the reference's; for a layout only a * statement applies without it)",
+      )
       .option('-o, --output <format>', 'text or json', 'text')
       .option('--max-signature-attempts <n>', 'failed signatures tolerated before giving up', '100')
       .option('-m, --user-metadata <key=value>', 'metadata the signature must carry (repeatable)', collect)
-      .option('--revocation <mode>', 'online (OCSP, then CRL, over the network) or offline (no fetches: revokable certificates are "unknown")', 'online'),
+      .option(
+        '--revocation <mode>',
+        'online (OCSP, then CRL, over the network) or offline (no fetches: revokable certificates are "unknown")',
+        'online',
+      ),
   ).action(act('verify', (m, [reference], opts) => m.verifyCommand(reference as string, opts, io)));
 
   addRegistryOptions(
     layoutOption(
       program
         .command('inspect')
-        .description('show the signatures of an artifact with their attributes and certificate chains (no trust decision)')
+        .description(
+          'show the signatures of an artifact with their attributes and certificate chains (no trust decision)',
+        )
         .argument('<reference>', 'registry reference; with --oci-layout: <dir>:<tag> or <dir>@<digest>'),
     ).option('-o, --output <format>', 'text or json', 'text'),
   ).action(act('inspect', (m, [reference], opts) => m.inspectCommand(reference as string, opts, io)));
@@ -166,34 +203,49 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
       .alias('cp')
       .description('copy an artifact (and with -r its referrer graph) between registries and OCI image layouts')
       .argument('<source>', 'source reference (with --from-oci-layout: <dir>:<tag> or <dir>@<digest>)')
-      .argument('<destination>', 'destination reference, tag optional: the source tag is kept (with --to-oci-layout: <dir>[:<tag>])')
+      .argument(
+        '<destination>',
+        'destination reference, tag optional: the source tag is kept (with --to-oci-layout: <dir>[:<tag>])',
+      )
       .option('-r, --recursive', 'copy the referrer graph too (signatures, SBOMs and their signatures)')
       .option('--from-oci-layout', 'the source is an OCI image layout')
       .option('--to-oci-layout', 'the destination is an OCI image layout (created if missing)')
-      .option('--platform <os/arch[/variant]>', 'copy only this platform of an image index (the platform manifest becomes the root)')
+      .option(
+        '--platform <os/arch[/variant]>',
+        'copy only this platform of an image index (the platform manifest becomes the root)',
+      )
       .option('--concurrency <n>', 'blobs transferred at once', '3')
       .option('-o, --output <format>', 'text or json (what was copied, skipped and mounted)', 'text'),
     '300',
-  ).action(act('copy', (m, [source, destination], opts) => m.copyCommand(source as string, destination as string, opts, io)));
+  ).action(
+    act('copy', (m, [source, destination], opts) => m.copyCommand(source as string, destination as string, opts, io)),
+  );
 
   addRegistryOptions(
     layoutOption(
       program
         .command('attach')
-        .description('attach files to an artifact as a new referrer artifact (an SBOM, a scan report), as oras attach does')
-        .argument('<subject>', 'the artifact to attach to (registry reference; with --oci-layout: <dir>:<tag> or <dir>@<digest>)')
+        .description(
+          'attach files to an artifact as a new referrer artifact (an SBOM, a scan report), as oras attach does',
+        )
+        .argument(
+          '<subject>',
+          'the artifact to attach to (registry reference; with --oci-layout: <dir>:<tag> or <dir>@<digest>)',
+        )
         .argument('<files...>', 'files to attach, each optionally as <file>:<media type>'),
       'the subject is in an OCI image layout; the artifact is written into it',
     )
       .requiredOption('--artifact-type <type>', 'artifact type of the new artifact, e.g. application/spdx+json')
-      .option('-a, --annotation <key=value>', 'annotation of the new artifact\'s manifest (repeatable)', collect)
-      .option('-o, --output <format>', 'text, json, or digest (only the new artifact\'s digest, for scripts)', 'text'),
+      .option('-a, --annotation <key=value>', "annotation of the new artifact's manifest (repeatable)", collect)
+      .option('-o, --output <format>', "text, json, or digest (only the new artifact's digest, for scripts)", 'text'),
   ).action(act('attach', (m, [subject, ...files], opts) => m.attachCommand(subject as string, files, opts, io)));
 
   // --- credentials -------------------------------------------------------------------------
   program
     .command('login')
-    .description('check credentials against a registry, then store them as Docker does (credential helper or config.json)')
+    .description(
+      'check credentials against a registry, then store them as Docker does (credential helper or config.json)',
+    )
     .argument('<registry>', 'registry host[:port]')
     .option('-u, --username <name>', 'username')
     .option('-p, --password <password>', 'password or token')
@@ -212,26 +264,43 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
   program
     .command('serve')
     .description('run the admission webhook and Gatekeeper provider over HTTPS (until SIGTERM)')
-    .option('--policies <dir>', 'TrustPolicy/ClusterTrustPolicy/TrustStore/ClusterTrustStore manifests (reloaded on change)')
+    .option(
+      '--policies <dir>',
+      'TrustPolicy/ClusterTrustPolicy/TrustStore/ClusterTrustStore manifests (reloaded on change)',
+    )
     .option('--kubernetes', 'read the policy resources from the Kubernetes API (in-cluster service account)')
     .option('--kubeconfig <file>', 'read the policy resources from the Kubernetes API with this kubeconfig')
     .option('--port <port>', 'HTTPS port', '8443')
     .option('--host <address>', 'listen address', '0.0.0.0')
     .option('--tls-cert <file>', 'serving certificate (PEM; reloaded on change)')
     .option('--tls-key <file>', 'serving key (PEM)')
-    .option('--dev-cert-dir <dir>', 'where a development CA and certificate are made when no --tls-cert is given', '.portcullis-dev-cert')
+    .option(
+      '--dev-cert-dir <dir>',
+      'where a development CA and certificate are made when no --tls-cert is given',
+      '.portcullis-dev-cert',
+    )
     .option('--config <file>', 'configuration YAML (docs/configuration.md)')
     .action(act('serve', (m, _args, opts) => m.serveCommand(opts, io)));
 
   // --- trust policy --------------------------------------------------------------------------
-  const policy = program.command('policy').description('trust policy commands (trustpolicy.oci.json in the configuration directory)');
+  const policy = program
+    .command('policy')
+    .description('trust policy commands (trustpolicy.oci.json in the configuration directory)');
   policy
     .command('init')
     .description('write a trust policy with one statement (strict verification by default)')
     .requiredOption('-n, --name <name>', 'statement name')
-    .option('--scope <registry/repository>', 'registry scope the statement covers (repeatable; default *: every artifact)', collect)
+    .option(
+      '--scope <registry/repository>',
+      'registry scope the statement covers (repeatable; default *: every artifact)',
+      collect,
+    )
     .option('--trust-store <type:name>', 'trust store, e.g. ca:wabbit-networks.io (repeatable)', collect)
-    .option('--trusted-identity <identity>', 'trusted identity, e.g. "x509.subject: CN=wabbit-networks.io, O=Notary" or * (repeatable)', collect)
+    .option(
+      '--trusted-identity <identity>',
+      'trusted identity, e.g. "x509.subject: CN=wabbit-networks.io, O=Notary" or * (repeatable)',
+      collect,
+    )
     .option('--level <level>', 'strict, permissive, audit or skip', 'strict')
     .option('--force', 'replace an existing trust policy')
     .action(act('policy', (m, _args, opts) => m.policyInitCommand(opts, io)));
@@ -244,7 +313,11 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
   policy
     .command('show')
     .description('print the trust policy in force, as stored (policy show > file exports it)')
-    .option('-o, --output <format>', 'text (the document as stored) or json (with the file path and the effective statements)', 'text')
+    .option(
+      '-o, --output <format>',
+      'text (the document as stored) or json (with the file path and the effective statements)',
+      'text',
+    )
     .action(act('policy', (m, _args, opts) => m.policyShowCommand(opts, io)));
   policy
     .command('validate')
@@ -254,7 +327,10 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
     .action(act('policy', (m, [file], opts) => m.policyValidateCommand(file, opts, io)));
 
   // --- trust stores and test certificates ----------------------------------------------------
-  const cert = program.command('cert').alias('certificate').description('trust store commands (truststore/x509/<type>/<name>/ in the configuration directory)');
+  const cert = program
+    .command('cert')
+    .alias('certificate')
+    .description('trust store commands (truststore/x509/<type>/<name>/ in the configuration directory)');
   cert
     .command('add')
     .description('add certificates to a trust store (validated as verification will read them)')
@@ -290,7 +366,7 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
   cert
     .command('generate-test')
     .description('generate a test signing key and self-signed certificate, trusted in ca store NAME')
-    .argument('<name>', 'key and trust store name (also the certificate\'s common name)')
+    .argument('<name>', "key and trust store name (also the certificate's common name)")
     .option('--key-type <type>', 'rsa or ec', 'rsa')
     .option('-b, --bits <n>', 'RSA 2048/3072/4096 (default 3072) or EC 256/384/521 (default 256)')
     .option('--days <n>', 'validity in days', '365')
@@ -298,7 +374,9 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
     .action(act('cert', (m, [name], opts) => m.certGenerateTestCommand(name as string, opts, io)));
 
   // --- signing keys ----------------------------------------------------------------------------
-  const key = program.command('key').description('signing key commands (signingkeys.json in the configuration directory)');
+  const key = program
+    .command('key')
+    .description('signing key commands (signingkeys.json in the configuration directory)');
   key
     .command('list')
     .alias('ls')

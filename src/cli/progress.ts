@@ -41,7 +41,12 @@ export function copyProgress(stream: NodeJS.WritableStream): { events: CopyEvent
     cliProgress.Presets.shades_classic,
   );
   const bars = new Map<string, { bar: cliProgress.SingleBar; done: number }>();
-  const payload = (status: string, d: Descriptor, done: number): Record<string, string> => ({ status, label: label(d), doneBytes: formatBytes(done), totalBytes: formatBytes(d.size) });
+  const payload = (status: string, d: Descriptor, done: number): Record<string, string> => ({
+    status,
+    label: label(d),
+    doneBytes: formatBytes(done),
+    totalBytes: formatBytes(d.size),
+  });
   const events: CopyEvents = {
     blobStart: (d) => {
       if (bars.has(d.digest)) return;
@@ -61,7 +66,11 @@ export function copyProgress(stream: NodeJS.WritableStream): { events: CopyEvent
       entry.bar.stop();
     },
     manifestDone: (d, outcome) => {
-      const bar = multibar.create(Math.max(d.size, 1), Math.max(d.size, 1), payload((outcome === 'copied' ? '✓ Copied' : '✓ Exists').padEnd(9), d, d.size));
+      const bar = multibar.create(
+        Math.max(d.size, 1),
+        Math.max(d.size, 1),
+        payload((outcome === 'copied' ? '✓ Copied' : '✓ Exists').padEnd(9), d, d.size),
+      );
       bar.stop();
     },
   };

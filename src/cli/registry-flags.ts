@@ -16,7 +16,10 @@ export interface RegistryCliOptions {
 export function addRegistryOptions(cmd: Command, timeout = '30'): Command {
   return cmd
     .option('--plain-http', 'use HTTP instead of HTTPS (loopback registries use HTTP without it)')
-    .option('--registry-ca <file>', 'PEM CA bundle to trust for registry TLS (implies HTTPS, also for loopback registries)')
+    .option(
+      '--registry-ca <file>',
+      'PEM CA bundle to trust for registry TLS (implies HTTPS, also for loopback registries)',
+    )
     .option('-u, --username <name>', 'registry username (default: Docker config credentials)')
     .option('-p, --password <password>', 'registry password or token')
     .option('--timeout <seconds>', 'deadline of each registry request, blob transfers included', timeout);

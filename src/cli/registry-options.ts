@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { PortcullisError } from '../errors/index.js';
 import type { ImageReference } from '../reference/index.js';
-import { DockerConfigCredentials, RegistryClient, StaticCredentials, type Credential, type CredentialProvider } from '../registry/index.js';
+import {
+  DockerConfigCredentials,
+  RegistryClient,
+  StaticCredentials,
+  type Credential,
+  type CredentialProvider,
+} from '../registry/index.js';
 import type { CliIo } from './io.js';
 import { positiveInteger } from './options.js';
 import type { RegistryCliOptions } from './registry-flags.js';
@@ -25,7 +31,11 @@ class LayeredCredentials implements CredentialProvider {
  * else from the Docker config; TLS with --registry-ca; plain HTTP only with --plain-http or for
  * loopback registries.
  */
-export async function openRegistryClient(opts: RegistryCliOptions, registries: readonly ImageReference[], io: CliIo): Promise<RegistryClient> {
+export async function openRegistryClient(
+  opts: RegistryCliOptions,
+  registries: readonly ImageReference[],
+  io: CliIo,
+): Promise<RegistryClient> {
   if ((opts.username === undefined) !== (opts.password === undefined)) {
     throw new PortcullisError('ERR_INPUT_INVALID', '--username and --password go together');
   }
@@ -34,7 +44,14 @@ export async function openRegistryClient(opts: RegistryCliOptions, registries: r
     opts.username === undefined
       ? docker
       : new LayeredCredentials(
-          new StaticCredentials(Object.fromEntries(registries.map((r) => [r.registry, { username: opts.username as string, password: opts.password as string }]))),
+          new StaticCredentials(
+            Object.fromEntries(
+              registries.map((r) => [
+                r.registry,
+                { username: opts.username as string, password: opts.password as string },
+              ]),
+            ),
+          ),
           docker,
         );
   let ca: string | undefined;
@@ -42,7 +59,11 @@ export async function openRegistryClient(opts: RegistryCliOptions, registries: r
     try {
       ca = await readFile(opts.registryCa, 'utf8');
     } catch (cause) {
-      throw new PortcullisError('ERR_INPUT_INVALID', `cannot read --registry-ca "${opts.registryCa}": ${(cause as Error).message}`, { cause });
+      throw new PortcullisError(
+        'ERR_INPUT_INVALID',
+        `cannot read --registry-ca "${opts.registryCa}": ${(cause as Error).message}`,
+        { cause },
+      );
     }
   }
   const timeoutMs = positiveInteger('--timeout', opts.timeout, 30) * 1000;

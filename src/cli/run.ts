@@ -6,19 +6,32 @@ import { buildProgram, type CommandLoader, type CommandModules, type CommandName
 /** Each command module by dynamic import (the compiled CLI may load them from bundles instead: main.ts). */
 const importCommand: CommandLoader = async <K extends CommandName>(name: K): Promise<CommandModules[K]> => {
   switch (name) {
-    case 'sign': return (await import('./commands/sign.js')) as CommandModules[K];
-    case 'verify': return (await import('./commands/verify.js')) as CommandModules[K];
-    case 'inspect': return (await import('./commands/inspect.js')) as CommandModules[K];
-    case 'list': return (await import('./commands/list.js')) as CommandModules[K];
-    case 'discover': return (await import('./commands/discover.js')) as CommandModules[K];
-    case 'copy': return (await import('./commands/copy.js')) as CommandModules[K];
-    case 'attach': return (await import('./commands/attach.js')) as CommandModules[K];
-    case 'login': return (await import('./commands/login.js')) as CommandModules[K];
-    case 'serve': return (await import('./commands/serve.js')) as CommandModules[K];
-    case 'policy': return (await import('./commands/policy.js')) as CommandModules[K];
-    case 'cert': return (await import('./commands/cert.js')) as CommandModules[K];
-    case 'key': return (await import('./commands/key.js')) as CommandModules[K];
-    default: throw new Error(`unknown command module ${String(name)}`);
+    case 'sign':
+      return (await import('./commands/sign.js')) as CommandModules[K];
+    case 'verify':
+      return (await import('./commands/verify.js')) as CommandModules[K];
+    case 'inspect':
+      return (await import('./commands/inspect.js')) as CommandModules[K];
+    case 'list':
+      return (await import('./commands/list.js')) as CommandModules[K];
+    case 'discover':
+      return (await import('./commands/discover.js')) as CommandModules[K];
+    case 'copy':
+      return (await import('./commands/copy.js')) as CommandModules[K];
+    case 'attach':
+      return (await import('./commands/attach.js')) as CommandModules[K];
+    case 'login':
+      return (await import('./commands/login.js')) as CommandModules[K];
+    case 'serve':
+      return (await import('./commands/serve.js')) as CommandModules[K];
+    case 'policy':
+      return (await import('./commands/policy.js')) as CommandModules[K];
+    case 'cert':
+      return (await import('./commands/cert.js')) as CommandModules[K];
+    case 'key':
+      return (await import('./commands/key.js')) as CommandModules[K];
+    default:
+      throw new Error(`unknown command module ${String(name)}`);
   }
 };
 
@@ -67,7 +80,13 @@ export async function run(argv: readonly string[], io: CliIo, options: RunOption
       io.stdout(`${JSON.stringify({ verified: false, code: e.code, message: e.message, ...e.context }, null, 2)}\n`);
     }
     io.stderr(`error: ${e.message} [${e.code}]\n`);
-    if (!isPortcullisError(error) && error instanceof Error && error.stack !== undefined && (debug || io.env.PORTCULLIS_DEBUG)) io.stderr(`${error.stack}\n`);
+    if (
+      !isPortcullisError(error) &&
+      error instanceof Error &&
+      error.stack !== undefined &&
+      (debug || io.env.PORTCULLIS_DEBUG)
+    )
+      io.stderr(`${error.stack}\n`);
     return EXIT.invalid;
   }
 }

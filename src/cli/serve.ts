@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.js';
 import { PortcullisError } from '../errors/index.js';
-import { Executor, ResourcePullSecretResolver, observeRegistryRequests, type PullSecretResolver } from '../executor/index.js';
+import {
+  Executor,
+  ResourcePullSecretResolver,
+  observeRegistryRequests,
+  type PullSecretResolver,
+} from '../executor/index.js';
 import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
 import { createLogging, type Logging } from '../log/index.js';
 import { PromMetrics } from '../metrics/index.js';
@@ -11,7 +16,13 @@ import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter, loa
 import type { PolicySnapshot } from '../policyset/types.js';
 import { Agent } from 'undici';
 import { canonicalRegistry } from '../reference/index.js';
-import { DockerConfigCredentials, HostResolver, RegistryClient, isLoopbackHost, type RegistryTlsOptions } from '../registry/index.js';
+import {
+  DockerConfigCredentials,
+  HostResolver,
+  RegistryClient,
+  isLoopbackHost,
+  type RegistryTlsOptions,
+} from '../registry/index.js';
 import { HttpRevocationFetcher, OnlineRevocationChecker } from '../revocation/index.js';
 import { CertificateCache } from '../x509/certificate.js';
 
@@ -55,21 +66,32 @@ function canonicalHosts(config: ServeConfig): Map<string, ServeConfig['registrie
   const out = new Map<string, ServeConfig['registries']['hosts'][string]>();
   for (const [host, settings] of Object.entries(config.registries.hosts)) {
     const canonical = canonicalRegistry(host);
-    if ('error' in canonical) throw new PortcullisError('ERR_CONFIG_INVALID', `registries.hosts.${host}: ${canonical.error}`);
-    if (out.has(canonical.value)) throw new PortcullisError('ERR_CONFIG_INVALID', `registries.hosts names ${canonical.value} twice (as ${host} and another spelling)`);
+    if ('error' in canonical)
+      throw new PortcullisError('ERR_CONFIG_INVALID', `registries.hosts.${host}: ${canonical.error}`);
+    if (out.has(canonical.value))
+      throw new PortcullisError(
+        'ERR_CONFIG_INVALID',
+        `registries.hosts names ${canonical.value} twice (as ${host} and another spelling)`,
+      );
     out.set(canonical.value, settings);
   }
   return out;
 }
 
-async function registryTls(hosts: ReadonlyMap<string, ServeConfig['registries']['hosts'][string]>): Promise<Map<string, RegistryTlsOptions>> {
+async function registryTls(
+  hosts: ReadonlyMap<string, ServeConfig['registries']['hosts'][string]>,
+): Promise<Map<string, RegistryTlsOptions>> {
   const out = new Map<string, RegistryTlsOptions>();
   for (const [host, settings] of hosts) {
     if (settings.caFile === undefined) continue;
     try {
       out.set(host, { ca: await readFile(settings.caFile, 'utf8') });
     } catch (cause) {
-      throw new PortcullisError('ERR_CONFIG_INVALID', `registries.hosts.${host}.caFile "${settings.caFile}" cannot be read: ${(cause as Error).message}`, { cause });
+      throw new PortcullisError(
+        'ERR_CONFIG_INVALID',
+        `registries.hosts.${host}.caFile "${settings.caFile}" cannot be read: ${(cause as Error).message}`,
+        { cause },
+      );
     }
   }
   return out;
@@ -82,8 +104,11 @@ function kubernetesParts(
   certificateCache: CertificateCache,
   logger: Logger,
 ): { source: PolicySourceLike; pullSecrets: PullSecretResolver } {
-  const kubeConfig = loadKubeConfig(kubernetes.kubeconfig === undefined ? { inCluster: true } : { kubeconfig: kubernetes.kubeconfig });
-  const onError = (error: PortcullisError): void => logger.warn({ code: error.code, err: error.message }, 'kubernetes source');
+  const kubeConfig = loadKubeConfig(
+    kubernetes.kubeconfig === undefined ? { inCluster: true } : { kubeconfig: kubernetes.kubeconfig },
+  );
+  const onError = (error: PortcullisError): void =>
+    logger.warn({ code: error.code, err: error.message }, 'kubernetes source');
   const status = new StatusWriter({ kubeConfig, enabled: config.kubernetes.writeStatus, onError });
   const source = new KubernetesPolicySource({
     kubeConfig,
@@ -94,7 +119,9 @@ function kubernetesParts(
   });
   const pullSecrets = new KubernetesPullSecretResolver({
     kubeConfig,
-    ...(config.kubernetes.defaultPullSecret === undefined ? {} : { defaultSecret: config.kubernetes.defaultPullSecret }),
+    ...(config.kubernetes.defaultPullSecret === undefined
+      ? {}
+      : { defaultSecret: config.kubernetes.defaultPullSecret }),
   });
   return {
     source: {
@@ -114,7 +141,10 @@ function kubernetesParts(
  */
 export async function startWebhook(options: ServeOptions): Promise<RunningWebhook> {
   // One JSON line per review, written in batches (at most 50 ms late) through one destination; flushed on stop.
-  const logging = createLogging({ level: options.config.logging.level, ...(options.logFd === undefined ? {} : { fd: options.logFd }) });
+  const logging = createLogging({
+    level: options.config.logging.level,
+    ...(options.logFd === undefined ? {} : { fd: options.logFd }),
+  });
   try {
     return await start(options, logging);
   } catch (error) {
@@ -150,7 +180,9 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
   // OCSP responders and CRL distribution points are resolved the same way.
   const revocationDispatcher = new Agent({ connect: { lookup: resolver.lookup } });
   const defaultCredentials =
-    config.registries.defaultDockerConfig === undefined ? undefined : await DockerConfigCredentials.load({ path: config.registries.defaultDockerConfig });
+    config.registries.defaultDockerConfig === undefined
+      ? undefined
+      : await DockerConfigCredentials.load({ path: config.registries.defaultDockerConfig });
   const certificateCache = new CertificateCache();
   const directorySecrets = new ResourcePullSecretResolver();
   let pullSecretsFromCluster: PullSecretResolver | undefined;
@@ -169,7 +201,11 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     failurePolicy: config.webhook.failurePolicy,
     denyUnmatchedNamespaces: config.webhook.denyUnmatchedNamespaces,
     maxConcurrentPerRegistry: config.registries.maxConcurrentPerRegistry,
-    reviewLimits: { maxHosts: config.registries.maxHostsPerReview, maxImages: config.registries.maxImagesPerReview, maxConcurrent: config.registries.maxConcurrentPerReview },
+    reviewLimits: {
+      maxHosts: config.registries.maxHostsPerReview,
+      maxImages: config.registries.maxImagesPerReview,
+      maxConcurrent: config.registries.maxConcurrentPerReview,
+    },
     maxSignatureAttempts: config.verification.maxSignatureAttempts,
     tagCacheTtlMs: config.cache.tagTtlSeconds * 1000,
     tagCacheMaxEntries: config.cache.maxEntries,
@@ -179,34 +215,52 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     contentCacheMaxBytes: config.cache.contentMaxBytes,
     verdictCacheTtlMs: config.cache.verdictTtlSeconds * 1000,
     negativeVerdictTtlMs: config.cache.negativeVerdictTtlSeconds * 1000,
-    revocation: new OnlineRevocationChecker({ fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0', dispatcher: revocationDispatcher }), mode: config.verification.revocation, certificateCache }),
+    revocation: new OnlineRevocationChecker({
+      fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0', dispatcher: revocationDispatcher }),
+      mode: config.verification.revocation,
+      certificateCache,
+    }),
     ...(defaultCredentials === undefined ? {} : { defaultCredentials }),
   });
 
   if (source === undefined) {
-    if (options.policies === undefined) throw new PortcullisError('ERR_INPUT_INVALID', 'serve needs --policies DIR, --kubernetes or --kubeconfig FILE');
+    if (options.policies === undefined)
+      throw new PortcullisError('ERR_INPUT_INVALID', 'serve needs --policies DIR, --kubernetes or --kubeconfig FILE');
     source = new DirectoryPolicySource({
       directory: options.policies,
       certificateCache,
       // kubernetes.io/dockerconfigjson Secrets in the directory serve as the pods' imagePullSecrets.
       onObjects: (objects) => directorySecrets.update(objects),
-      onError: (error) => logger.error({ code: error.code, err: error.message }, 'policy source error; the last good snapshot stays in force'),
+      onError: (error) =>
+        logger.error(
+          { code: error.code, err: error.message },
+          'policy source error; the last good snapshot stays in force',
+        ),
     });
   }
   await source.start((snapshot) => {
     executor.setSnapshot(snapshot);
     logger.info(
-      { revision: snapshot.revision, documents: snapshot.documents.length, invalid: snapshot.invalid.map((i) => ({ ...i.id, code: i.code, reason: i.reason })) },
+      {
+        revision: snapshot.revision,
+        documents: snapshot.documents.length,
+        invalid: snapshot.invalid.map((i) => ({ ...i.id, code: i.code, reason: i.reason })),
+      },
       'policy snapshot in force',
     );
     // An invalid document is something an operator must fix: a warning each, not a field of an info line.
-    for (const i of snapshot.invalid) logger.warn({ ...i.id, code: i.code, reason: i.reason, revision: snapshot.revision }, 'invalid policy document: it does not take effect');
+    for (const i of snapshot.invalid)
+      logger.warn(
+        { ...i.id, code: i.code, reason: i.reason, revision: snapshot.revision },
+        'invalid policy document: it does not take effect',
+      );
   });
 
   let certFile = options.tlsCert;
   let keyFile = options.tlsKey;
   let devCaFile: string | undefined;
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new PortcullisError('ERR_INPUT_INVALID', '--tls-cert and --tls-key go together');
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new PortcullisError('ERR_INPUT_INVALID', '--tls-cert and --tls-key go together');
   if (certFile === undefined || keyFile === undefined) {
     const dev = await ensureDevCertificate(options.devCertDir);
     certFile = dev.certFile;

@@ -68,7 +68,8 @@ export async function openTarget(reference: string, opts: TargetOptions, io: Cli
       repository: scope ?? `${ref.registry}/${ref.repository}`,
       artifact,
       source: client.signatureSource(repo),
-      listReferrers: (subject, artifactType) => client.listReferrers(repo, subject, artifactType === undefined ? {} : { artifactType }),
+      listReferrers: (subject, artifactType) =>
+        client.listReferrers(repo, subject, artifactType === undefined ? {} : { artifactType }),
       close: () => client.close(),
     };
   } catch (error) {

@@ -35,7 +35,8 @@ function messageOf(result: ArtifactVerification, canonical: string | undefined):
   const at = `${result.reference}@${result.artifact.digest}`.replace(/@(sha\d+:[0-9a-f]+)@\1$/, '@$1');
   const where = canonical === undefined ? at : `${at} (read as ${canonical})`;
   const policy = `trust policy "${result.policy.name}" (${result.policy.level})`;
-  if (result.skipped) return `signature verification of ${where} skipped: ${policy} is configured to skip signature verification`;
+  if (result.skipped)
+    return `signature verification of ${where} skipped: ${policy} is configured to skip signature verification`;
   if (result.verified) return `successfully verified signature ${result.signature ?? ''} of ${where} with ${policy}`;
   const check = result.failedCheck === null ? '' : `${result.failedCheck} check failed: `;
   return `verification of ${where} failed under ${policy}: ${check}${result.error?.message ?? 'unknown error'}`;

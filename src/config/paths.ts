@@ -11,7 +11,8 @@ import { join, resolve } from 'node:path';
 export function resolveConfigDir(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   if (explicit !== undefined && explicit !== '') return resolve(explicit);
   if (env.NOTATION_CONFIG !== undefined && env.NOTATION_CONFIG !== '') return resolve(env.NOTATION_CONFIG);
-  const base = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== '' ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
+  const base =
+    env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== '' ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
   return resolve(base, 'notation');
 }
 

@@ -16,7 +16,10 @@ describe('serve configuration', () => {
   });
 
   it('overrides single settings and keeps the rest', () => {
-    const c = resolveServeConfig({ webhook: { failurePolicy: 'ignore' }, registries: { hosts: { 'localhost:5000': { plainHttp: true } } } });
+    const c = resolveServeConfig({
+      webhook: { failurePolicy: 'ignore' },
+      registries: { hosts: { 'localhost:5000': { plainHttp: true } } },
+    });
     expect(c.webhook.failurePolicy).toBe('ignore');
     expect(c.webhook.timeoutSeconds).toBe(10);
     expect(c.registries.hosts).toEqual({ 'localhost:5000': { plainHttp: true, caFile: undefined } });
@@ -24,7 +27,13 @@ describe('serve configuration', () => {
 
   it('takes name servers as c-ares takes them, and leaves timeouts to resolv.conf unless set', () => {
     const c = resolveServeConfig({ dns: { servers: ['10.96.0.10', '127.0.0.1:5353', '::1', '[fd00::53]:53'] } });
-    expect(c.dns).toEqual({ servers: ['10.96.0.10', '127.0.0.1:5353', '::1', '[fd00::53]:53'], timeoutMilliseconds: undefined, attempts: undefined, maxTtlSeconds: 300, negativeTtlSeconds: 5 });
+    expect(c.dns).toEqual({
+      servers: ['10.96.0.10', '127.0.0.1:5353', '::1', '[fd00::53]:53'],
+      timeoutMilliseconds: undefined,
+      attempts: undefined,
+      maxTtlSeconds: 300,
+      negativeTtlSeconds: 5,
+    });
   });
 
   it.each([
@@ -43,6 +52,8 @@ describe('serve configuration', () => {
     [{ registries: { maxHostsPerReview: 0 } }, 'registries.maxHostsPerReview'],
     [{ registries: { maxImagesPerReview: 2.5 } }, 'registries.maxImagesPerReview'],
   ])('rejects %j with a message naming the setting', (input, text) => {
-    expect(() => resolveServeConfig(input)).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining(text) }));
+    expect(() => resolveServeConfig(input)).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining(text) }),
+    );
   });
 });

@@ -98,9 +98,27 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   },
   tls: { clientCaFile: undefined, minVersion: 'TLSv1.3' },
   verification: { maxSignatureAttempts: 100, revocation: 'online' },
-  cache: { maxEntries: 10_000, tagTtlSeconds: 30, referrersTtlSeconds: 60, contentMaxBytes: 64 * 1024 * 1024, verdictTtlSeconds: 300, negativeVerdictTtlSeconds: 30 },
-  registries: { defaultDockerConfig: undefined, maxConcurrentPerRegistry: 32, maxHostsPerReview: 10, maxImagesPerReview: 50, maxConcurrentPerReview: 16, hosts: {} },
-  kubernetes: { defaultPullSecret: undefined, writeStatus: true, trustMaterialSelector: 'portcullis.dev/trust-material=true' },
+  cache: {
+    maxEntries: 10_000,
+    tagTtlSeconds: 30,
+    referrersTtlSeconds: 60,
+    contentMaxBytes: 64 * 1024 * 1024,
+    verdictTtlSeconds: 300,
+    negativeVerdictTtlSeconds: 30,
+  },
+  registries: {
+    defaultDockerConfig: undefined,
+    maxConcurrentPerRegistry: 32,
+    maxHostsPerReview: 10,
+    maxImagesPerReview: 50,
+    maxConcurrentPerReview: 16,
+    hosts: {},
+  },
+  kubernetes: {
+    defaultPullSecret: undefined,
+    writeStatus: true,
+    trustMaterialSelector: 'portcullis.dev/trust-material=true',
+  },
   logging: { level: 'info' },
   dns: { servers: [], timeoutMilliseconds: undefined, attempts: undefined, maxTtlSeconds: 300, negativeTtlSeconds: 5 },
 };
@@ -121,7 +139,14 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
   },
   tls: { clientCaFile: 'string', minVersion: ['TLSv1.2', 'TLSv1.3'] },
   verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'] },
-  cache: { maxEntries: 'number', tagTtlSeconds: 'number', referrersTtlSeconds: 'number', contentMaxBytes: 'number', verdictTtlSeconds: 'number', negativeVerdictTtlSeconds: 'number' },
+  cache: {
+    maxEntries: 'number',
+    tagTtlSeconds: 'number',
+    referrersTtlSeconds: 'number',
+    contentMaxBytes: 'number',
+    verdictTtlSeconds: 'number',
+    negativeVerdictTtlSeconds: 'number',
+  },
   registries: {
     defaultDockerConfig: 'string',
     maxConcurrentPerRegistry: 'number',
@@ -132,7 +157,13 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
   },
   kubernetes: { defaultPullSecret: 'string', writeStatus: 'boolean', trustMaterialSelector: 'string' },
   logging: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
-  dns: { servers: 'servers', timeoutMilliseconds: 'number', attempts: 'number', maxTtlSeconds: 'number', negativeTtlSeconds: 'number' },
+  dns: {
+    servers: 'servers',
+    timeoutMilliseconds: 'number',
+    attempts: 'number',
+    maxTtlSeconds: 'number',
+    negativeTtlSeconds: 'number',
+  },
 };
 
 function invalid(path: string, message: string): PortcullisError {
@@ -154,7 +185,8 @@ function isNameServer(server: unknown): server is string {
 
 function checkValue(path: string, kind: Shape[string], value: unknown): unknown {
   if (kind === 'number') {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalid(path, 'must be a non-negative number');
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      throw invalid(path, 'must be a non-negative number');
     return value;
   }
   if (kind === 'boolean') {
@@ -176,12 +208,21 @@ function checkValue(path: string, kind: Shape[string], value: unknown): unknown 
     if (!isRecord(value)) throw invalid(path, 'must map registry hosts to settings');
     const out: Record<string, { plainHttp: boolean; caFile: string | undefined }> = {};
     for (const [host, settings] of Object.entries(value)) {
-      if (!/^[a-zA-Z0-9.-]+(?::\d+)?$|^\[[0-9a-fA-F:]+\](?::\d+)?$/.test(host)) throw invalid(`${path}.${host}`, 'is not a registry host[:port]');
+      if (!/^[a-zA-Z0-9.-]+(?::\d+)?$|^\[[0-9a-fA-F:]+\](?::\d+)?$/.test(host))
+        throw invalid(`${path}.${host}`, 'is not a registry host[:port]');
       if (!isRecord(settings)) throw invalid(`${path}.${host}`, 'must be an object');
-      for (const key of Object.keys(settings)) if (key !== 'plainHttp' && key !== 'caFile') throw invalid(`${path}.${host}.${key}`, 'is not a known setting (plainHttp, caFile)');
+      for (const key of Object.keys(settings))
+        if (key !== 'plainHttp' && key !== 'caFile')
+          throw invalid(`${path}.${host}.${key}`, 'is not a known setting (plainHttp, caFile)');
       out[host] = {
-        plainHttp: settings.plainHttp === undefined ? false : (checkValue(`${path}.${host}.plainHttp`, 'boolean', settings.plainHttp) as boolean),
-        caFile: settings.caFile === undefined ? undefined : (checkValue(`${path}.${host}.caFile`, 'string', settings.caFile) as string),
+        plainHttp:
+          settings.plainHttp === undefined
+            ? false
+            : (checkValue(`${path}.${host}.plainHttp`, 'boolean', settings.plainHttp) as boolean),
+        caFile:
+          settings.caFile === undefined
+            ? undefined
+            : (checkValue(`${path}.${host}.caFile`, 'string', settings.caFile) as string),
       };
     }
     return out;
@@ -206,21 +247,33 @@ export function resolveServeConfig(doc: unknown): ServeConfig {
     const merged: Record<string, unknown> = { ...defaults };
     for (const [key, value] of Object.entries(given)) {
       const kind = shape[key];
-      if (kind === undefined) throw invalid(`${section}.${key}`, `is not a known setting (${Object.keys(shape).join(', ')})`);
+      if (kind === undefined)
+        throw invalid(`${section}.${key}`, `is not a known setting (${Object.keys(shape).join(', ')})`);
       // `null` (YAML `~` or empty) means "not set": keep the default.
       if (value !== null) merged[key] = checkValue(`${section}.${key}`, kind, value);
     }
     out[section] = merged;
   }
-  for (const key of Object.keys(doc)) if (!(key in SHAPE)) throw invalid(key, `is not a known section (${Object.keys(SHAPE).join(', ')})`);
+  for (const key of Object.keys(doc))
+    if (!(key in SHAPE)) throw invalid(key, `is not a known section (${Object.keys(SHAPE).join(', ')})`);
   const config = out as unknown as ServeConfig;
-  if (config.webhook.timeoutSeconds < 1 || config.webhook.timeoutSeconds > 30) throw invalid('webhook.timeoutSeconds', 'must be 1..30 (the API server allows at most 30)');
-  if (config.verification.maxSignatureAttempts < 1) throw invalid('verification.maxSignatureAttempts', 'must be at least 1');
-  for (const key of ['maxHostsPerReview', 'maxImagesPerReview', 'maxConcurrentPerReview', 'maxConcurrentPerRegistry'] as const) {
-    if (!Number.isInteger(config.registries[key]) || config.registries[key] < 1) throw invalid(`registries.${key}`, 'must be a whole number, at least 1');
+  if (config.webhook.timeoutSeconds < 1 || config.webhook.timeoutSeconds > 30)
+    throw invalid('webhook.timeoutSeconds', 'must be 1..30 (the API server allows at most 30)');
+  if (config.verification.maxSignatureAttempts < 1)
+    throw invalid('verification.maxSignatureAttempts', 'must be at least 1');
+  for (const key of [
+    'maxHostsPerReview',
+    'maxImagesPerReview',
+    'maxConcurrentPerReview',
+    'maxConcurrentPerRegistry',
+  ] as const) {
+    if (!Number.isInteger(config.registries[key]) || config.registries[key] < 1)
+      throw invalid(`registries.${key}`, 'must be a whole number, at least 1');
   }
-  if (config.dns.attempts !== undefined && (!Number.isInteger(config.dns.attempts) || config.dns.attempts < 1)) throw invalid('dns.attempts', 'must be a whole number, at least 1');
-  if (config.dns.timeoutMilliseconds !== undefined && config.dns.timeoutMilliseconds < 1) throw invalid('dns.timeoutMilliseconds', 'must be at least 1');
+  if (config.dns.attempts !== undefined && (!Number.isInteger(config.dns.attempts) || config.dns.attempts < 1))
+    throw invalid('dns.attempts', 'must be a whole number, at least 1');
+  if (config.dns.timeoutMilliseconds !== undefined && config.dns.timeoutMilliseconds < 1)
+    throw invalid('dns.timeoutMilliseconds', 'must be at least 1');
   return config;
 }
 
@@ -230,13 +283,21 @@ export async function loadServeConfig(file: string | undefined): Promise<ServeCo
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
-    throw new PortcullisError('ERR_CONFIG_INVALID', `cannot read configuration "${file}": ${(cause as Error).message}`, { cause });
+    throw new PortcullisError(
+      'ERR_CONFIG_INVALID',
+      `cannot read configuration "${file}": ${(cause as Error).message}`,
+      { cause },
+    );
   }
   let doc: unknown;
   try {
     doc = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
   } catch (cause) {
-    throw new PortcullisError('ERR_CONFIG_INVALID', `configuration "${file}" is not valid YAML: ${(cause as Error).message}`, { cause });
+    throw new PortcullisError(
+      'ERR_CONFIG_INVALID',
+      `configuration "${file}" is not valid YAML: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   return resolveServeConfig(doc);
 }

@@ -41,7 +41,8 @@ export async function readSigningKeys(configDir: string): Promise<SigningKeys> {
   }
   const keys = (d.keys ?? []) as SigningKeyEntry[];
   for (const [i, k] of keys.entries()) {
-    if (typeof k?.name !== 'string' || k.name === '') throw new PortcullisError('ERR_CONFIG_INVALID', `"${path}": keys[${i}] has no name`);
+    if (typeof k?.name !== 'string' || k.name === '')
+      throw new PortcullisError('ERR_CONFIG_INVALID', `"${path}": keys[${i}] has no name`);
   }
   return { ...(typeof d.default === 'string' ? { default: d.default } : {}), keys };
 }
@@ -58,10 +59,14 @@ export async function writeSigningKeys(configDir: string, keys: SigningKeys): Pr
 export function findSigningKey(keys: SigningKeys, name: string | undefined, configDir: string): SigningKeyEntry {
   const wanted = name ?? keys.default;
   if (wanted === undefined) {
-    throw new PortcullisError('ERR_KEY_NOT_FOUND', `no signing key named and no default key set in ${signingKeysPath(configDir)}`);
+    throw new PortcullisError(
+      'ERR_KEY_NOT_FOUND',
+      `no signing key named and no default key set in ${signingKeysPath(configDir)}`,
+    );
   }
   const entry = keys.keys.find((k) => k.name === wanted);
-  if (entry === undefined) throw new PortcullisError('ERR_KEY_NOT_FOUND', `signing key "${wanted}" is not in ${signingKeysPath(configDir)}`);
+  if (entry === undefined)
+    throw new PortcullisError('ERR_KEY_NOT_FOUND', `signing key "${wanted}" is not in ${signingKeysPath(configDir)}`);
   return entry;
 }
 

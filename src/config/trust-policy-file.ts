@@ -19,7 +19,11 @@ export async function readTrustPolicyText(configDir: string): Promise<{ path: st
       return { path, text: await readFile(path, 'utf8') };
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new PortcullisError('ERR_POLICY_INVALID', `cannot read trust policy "${path}": ${(cause as Error).message}`, { cause });
+        throw new PortcullisError(
+          'ERR_POLICY_INVALID',
+          `cannot read trust policy "${path}": ${(cause as Error).message}`,
+          { cause },
+        );
       }
     }
   }

@@ -12,7 +12,10 @@ export async function existingTrustPolicyFiles(configDir: string): Promise<strin
       await stat(path);
       found.push(path);
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw new PortcullisError('ERR_POLICY_INVALID', `cannot read "${path}": ${(cause as Error).message}`, { cause });
+      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new PortcullisError('ERR_POLICY_INVALID', `cannot read "${path}": ${(cause as Error).message}`, {
+          cause,
+        });
     }
   }
   return found;
@@ -25,12 +28,20 @@ export async function existingTrustPolicyFiles(configDir: string): Promise<strin
  * trustpolicy.json removed so that two documents never disagree. Refuses to replace an existing
  * policy unless `force`. Returns the path written and the legacy file removed, if any.
  */
-export async function writeTrustPolicy(configDir: string, text: string, options: { force: boolean }): Promise<{ path: string; removed?: string }> {
+export async function writeTrustPolicy(
+  configDir: string,
+  text: string,
+  options: { force: boolean },
+): Promise<{ path: string; removed?: string }> {
   const existing = await existingTrustPolicyFiles(configDir);
   if (existing.length > 0 && !options.force) {
-    throw new PortcullisError('ERR_POLICY_EXISTS', `a trust policy already exists (${existing.join(', ')}): add --force to replace it (portcullis policy show > old-policy.json keeps a copy)`, {
-      context: { subject: existing[0] as string },
-    });
+    throw new PortcullisError(
+      'ERR_POLICY_EXISTS',
+      `a trust policy already exists (${existing.join(', ')}): add --force to replace it (portcullis policy show > old-policy.json keeps a copy)`,
+      {
+        context: { subject: existing[0] as string },
+      },
+    );
   }
   await mkdir(configDir, { recursive: true, mode: 0o700 });
   const path = join(configDir, TRUST_POLICY_FILES[0]);

@@ -15,31 +15,58 @@ const MAX_TRUST_STORE_FILE_BYTES = 1024 * 1024;
  * notation does (the spec's "ignore with a warning" would let a stray directory silently change
  * what is trusted).
  */
-export async function readTrustStoreFiles(configDir: string, type: TrustStoreType, name: string): Promise<TrustStoreFile[] | undefined> {
+export async function readTrustStoreFiles(
+  configDir: string,
+  type: TrustStoreType,
+  name: string,
+): Promise<TrustStoreFile[] | undefined> {
   const dir = trustStoreDir(configDir, type, name);
   let info;
   try {
     info = await lstat(dir);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `cannot read trust store "${dir}": ${(cause as Error).message}`, { cause });
+    throw new PortcullisError(
+      'ERR_TRUSTSTORE_INVALID',
+      `cannot read trust store "${dir}": ${(cause as Error).message}`,
+      { cause },
+    );
   }
-  if (info.isSymbolicLink()) throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `trust store "${dir}" is a symlink, which is not allowed`);
-  if (!info.isDirectory()) throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `trust store "${dir}" is not a directory`);
+  if (info.isSymbolicLink())
+    throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `trust store "${dir}" is a symlink, which is not allowed`);
+  if (!info.isDirectory())
+    throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `trust store "${dir}" is not a directory`);
   const files: TrustStoreFile[] = [];
   for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(dir, entry.name);
-    if (entry.isSymbolicLink()) throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `"${path}" is a symlink; trust store files must be regular files`);
-    if (!entry.isFile()) throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `"${path}" is not a regular file; trust stores hold certificate files only`);
+    if (entry.isSymbolicLink())
+      throw new PortcullisError(
+        'ERR_TRUSTSTORE_INVALID',
+        `"${path}" is a symlink; trust store files must be regular files`,
+      );
+    if (!entry.isFile())
+      throw new PortcullisError(
+        'ERR_TRUSTSTORE_INVALID',
+        `"${path}" is not a regular file; trust stores hold certificate files only`,
+      );
     const size = (await lstat(path)).size;
-    if (size > MAX_TRUST_STORE_FILE_BYTES) throw new PortcullisError('ERR_TRUSTSTORE_INVALID', `"${path}" is ${size} bytes, over the ${MAX_TRUST_STORE_FILE_BYTES}-byte cap`);
+    if (size > MAX_TRUST_STORE_FILE_BYTES)
+      throw new PortcullisError(
+        'ERR_TRUSTSTORE_INVALID',
+        `"${path}" is ${size} bytes, over the ${MAX_TRUST_STORE_FILE_BYTES}-byte cap`,
+      );
     files.push({ name: entry.name, bytes: await readFile(path) });
   }
   return files;
 }
 
 /** Reads and validates one named store (see readTrustStoreFiles); undefined when it does not exist. */
-export async function readTrustStore(configDir: string, type: TrustStoreType, name: string, cache?: CertificateCache): Promise<Certificate[] | undefined> {
+export async function readTrustStore(
+  configDir: string,
+  type: TrustStoreType,
+  name: string,
+  cache?: CertificateCache,
+): Promise<Certificate[] | undefined> {
   const files = await readTrustStoreFiles(configDir, type, name);
   return files === undefined ? undefined : buildTrustStore(type, name, files, cache);
 }

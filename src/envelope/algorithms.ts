@@ -46,7 +46,12 @@ export function algorithmFromCoseLabel(label: unknown): SignatureAlgorithm | und
 }
 
 /** True when `signature` is a valid `algorithm` signature of `data` under `key`. Never throws. */
-export function verifyPrimitive(algorithm: SignatureAlgorithm, key: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
+export function verifyPrimitive(
+  algorithm: SignatureAlgorithm,
+  key: KeyObject,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   const info = ALGORITHMS[algorithm];
   try {
     if (info.kind === 'ecdsa') {
@@ -79,6 +84,8 @@ export function signPrimitive(algorithm: SignatureAlgorithm, key: KeyObject, dat
           });
     return new Uint8Array(signature);
   } catch (cause) {
-    throw new PortcullisError('ERR_KEY_INVALID', `cannot sign with ${algorithm}: ${(cause as Error).message}`, { cause });
+    throw new PortcullisError('ERR_KEY_INVALID', `cannot sign with ${algorithm}: ${(cause as Error).message}`, {
+      cause,
+    });
   }
 }

@@ -79,11 +79,14 @@ export function buildSignedAttributes(fields: ProtectedHeaderFields): SignedAttr
     if (authenticSigningTime !== undefined) {
       throw invalid(`"${HEADER.authenticSigningTime}" header must not be present for notary.x509 signing scheme`);
     }
-    if (signingTime === undefined) throw invalid(`"${HEADER.signingTime}" header is required for notary.x509 (signing-time not present)`);
+    if (signingTime === undefined)
+      throw invalid(`"${HEADER.signingTime}" header is required for notary.x509 (signing-time not present)`);
     effectiveTime = signingTime;
   } else {
     if (signingTime !== undefined) {
-      throw invalid(`"${HEADER.signingTime}" header must not be present for notary.x509.signingAuthority signing scheme`);
+      throw invalid(
+        `"${HEADER.signingTime}" header must not be present for notary.x509.signingAuthority signing scheme`,
+      );
     }
     if (authenticSigningTime === undefined) {
       throw invalid(`"${HEADER.authenticSigningTime}" header is required for notary.x509.signingAuthority`);
@@ -146,7 +149,8 @@ function checkCritList(fields: ProtectedHeaderFields): ReadonlySet<string> {
 function timeHeader(headers: ReadonlyMap<string, unknown>, name: string): Date | undefined {
   const value = headers.get(name);
   if (value === undefined) return undefined;
-  if (!(value instanceof Date) || !Number.isFinite(value.getTime())) throw invalid(`"${name}" header is not a valid time`);
+  if (!(value instanceof Date) || !Number.isFinite(value.getTime()))
+    throw invalid(`"${name}" header is not a valid time`);
   return value;
 }
 

@@ -15,7 +15,7 @@ const load = <T>(name: string): T => JSON.parse(readFileSync(path.join(VECTORS, 
 describe('JWS conformance (C1)', () => {
   const vector = load<{ payload: string; protected: string; signature: string }>('jws-conformance.json');
 
-  it('reproduces notation\'s protected header and payload byte for byte', () => {
+  it("reproduces notation's protected header and payload byte for byte", () => {
     const envelope = signEnvelopeWith(
       'jws',
       {
@@ -55,7 +55,7 @@ describe('COSE conformance (C1)', () => {
   // The signature is the last item: bstr of 384 bytes (RSA-3072), head 0x59 0x01 0x80.
   const signature = new Uint8Array(expected.subarray(expected.length - 384));
 
-  it('reproduces notation\'s COSE_Sign1_Tagged encoding byte for byte', () => {
+  it("reproduces notation's COSE_Sign1_Tagged encoding byte for byte", () => {
     const envelope = signEnvelopeWith(
       'cose',
       {

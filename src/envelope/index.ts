@@ -10,7 +10,11 @@ import type { EnvelopeParseOptions, VerifiedEnvelope } from './types.js';
  * are the verification workflow's business, not this function's: unknown critical extended
  * attributes come back in `signed.extendedAttributes` with `critical: true`.
  */
-export function parseEnvelope(mediaType: string, bytes: Uint8Array, options: EnvelopeParseOptions = {}): VerifiedEnvelope {
+export function parseEnvelope(
+  mediaType: string,
+  bytes: Uint8Array,
+  options: EnvelopeParseOptions = {},
+): VerifiedEnvelope {
   switch (mediaType) {
     case MEDIA_TYPE.jws:
       return parseJwsEnvelope(bytes, options);

@@ -29,7 +29,10 @@ export function checkIntegrity(input: {
     );
   }
   if (!verifyPrimitive(declared, leaf.publicKey, input.signingInput, input.signature)) {
-    throw new PortcullisError('ERR_SIGNATURE_INVALID', 'signature is invalid: it does not verify with the signing certificate key');
+    throw new PortcullisError(
+      'ERR_SIGNATURE_INVALID',
+      'signature is invalid: it does not verify with the signing certificate key',
+    );
   }
   if (input.contentType !== MEDIA_TYPE.notaryPayload) {
     throw new PortcullisError('ERR_PAYLOAD_INVALID', `payload content type "${input.contentType}" not supported`);

@@ -35,7 +35,8 @@ export function parsePayload(bytes: Uint8Array): NotaryPayload {
   if (!isJsonObject(target)) throw invalid('"targetArtifact" is not a JSON object');
 
   const { mediaType, digest, size, annotations, artifactType } = target;
-  if (typeof mediaType !== 'string' || mediaType === '') throw invalid('"targetArtifact.mediaType" must be a non-empty string');
+  if (typeof mediaType !== 'string' || mediaType === '')
+    throw invalid('"targetArtifact.mediaType" must be a non-empty string');
   if (typeof digest !== 'string' || digest === '') throw invalid('"targetArtifact.digest" must be a non-empty string');
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     throw invalid('"targetArtifact.size" must be a non-negative integer');

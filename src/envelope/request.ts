@@ -20,7 +20,13 @@ export interface CheckedRequest {
 
 /** Names the signer writes itself; an extended attribute may not reuse them. */
 const RESERVED = new Set<string>([
-  'alg', 'cty', 'crit', HEADER.signingScheme, HEADER.signingTime, HEADER.authenticSigningTime, HEADER.expiry,
+  'alg',
+  'cty',
+  'crit',
+  HEADER.signingScheme,
+  HEADER.signingTime,
+  HEADER.authenticSigningTime,
+  HEADER.expiry,
 ]);
 
 function bad(message: string): PortcullisError {

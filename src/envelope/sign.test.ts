@@ -13,13 +13,23 @@ describe('two-step signing (remote signers and timestamping)', () => {
 
   beforeAll(() => {
     const chain = codeSigningChain(pki, { leafKey: 'ec-384' });
-    key = { privateKey: createPrivateKey(chain.leaf.keyPem), certificateChain: chain.chainDer.map((d) => parseCertificate(d)) };
+    key = {
+      privateKey: createPrivateKey(chain.leaf.keyPem),
+      certificateChain: chain.chainDer.map((d) => parseCertificate(d)),
+    };
   });
   afterAll(() => pki.cleanup());
 
-  for (const [format, mediaType] of [['jws', 'application/jose+json'], ['cose', 'application/cose']] as const) {
+  for (const [format, mediaType] of [
+    ['jws', 'application/jose+json'],
+    ['cose', 'application/cose'],
+  ] as const) {
     it(`${format}: attaches a timestamp token obtained over the primitive signature`, () => {
-      const prepared = prepareEnvelope(format, { payload, signingTime: new Date('2024-05-01T10:00:00Z') }, key.certificateChain);
+      const prepared = prepareEnvelope(
+        format,
+        { payload, signingTime: new Date('2024-05-01T10:00:00Z') },
+        key.certificateChain,
+      );
       expect(prepared.algorithm).toBe('ES384');
       const signature = signPrimitive(prepared.algorithm, key.privateKey, prepared.signingInput);
       const token = new Uint8Array([0x30, 0x00]);

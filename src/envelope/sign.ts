@@ -49,7 +49,9 @@ export function signEnvelopeWith(
   sign: RawSigner,
 ): Uint8Array {
   const prepared =
-    format === 'jws' ? prepareJws(request, algorithm, certificateChain) : prepareCose(request, algorithm, certificateChain);
+    format === 'jws'
+      ? prepareJws(request, algorithm, certificateChain)
+      : prepareCose(request, algorithm, certificateChain);
   return prepared.finish(sign(prepared.signingInput));
 }
 
@@ -58,7 +60,10 @@ export function signEnvelope(format: EnvelopeFormat, request: SignRequest, key: 
   const prepared = prepareEnvelope(format, request, key.certificateChain);
   const leaf = key.certificateChain[0]!;
   if (!keyMatches(key.privateKey, leaf.publicKey)) {
-    throw new PortcullisError('ERR_KEY_INVALID', `the private key does not belong to the certificate "${leaf.subject}"`);
+    throw new PortcullisError(
+      'ERR_KEY_INVALID',
+      `the private key does not belong to the certificate "${leaf.subject}"`,
+    );
   }
   return prepared.finish(signPrimitive(prepared.algorithm, key.privateKey, prepared.signingInput));
 }

@@ -19,12 +19,14 @@ function layoutEnvelope(layout: string, manifestDigest: string): { mediaType: st
   return { mediaType: layer.mediaType, bytes: blob(layer.digest) };
 }
 
-
 const jws = (rel: string): VerifiedEnvelope => parseEnvelope('application/jose+json', read(rel));
 
 describe('notation e2e OCI layout envelopes', () => {
   it('A1: parses the valid signature (PS256, notary.x509, +08:00 signing time, x5c = e2e.crt)', () => {
-    const { mediaType, bytes } = layoutEnvelope('e2e-valid-signature', 'sha256:90ceaff260d657d797c408ac73564a9c7bb9d86055877c2a811f0e63b8c6524f');
+    const { mediaType, bytes } = layoutEnvelope(
+      'e2e-valid-signature',
+      'sha256:90ceaff260d657d797c408ac73564a9c7bb9d86055877c2a811f0e63b8c6524f',
+    );
     const env = parseEnvelope(mediaType, bytes);
     expect(env.algorithm).toBe('PS256');
     expect(env.signed.signingScheme).toBe('notary.x509');
@@ -40,7 +42,10 @@ describe('notation e2e OCI layout envelopes', () => {
   });
 
   it('A3: rejects a layer of media type application/vnd.oci.image.layer.v1.tar as an unsupported envelope', () => {
-    const { mediaType, bytes } = layoutEnvelope('e2e-invalid-signature', 'sha256:321fcc674d6771dd0e5bd21e599f2df3a482de99a400fd3a3fe371221b97a9c9');
+    const { mediaType, bytes } = layoutEnvelope(
+      'e2e-invalid-signature',
+      'sha256:321fcc674d6771dd0e5bd21e599f2df3a482de99a400fd3a3fe371221b97a9c9',
+    );
     expect(mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
     expect(Buffer.from(bytes).toString()).toBe('invalid signature\n');
     expect(() => parseEnvelope(mediaType, bytes)).toThrow(
@@ -50,7 +55,10 @@ describe('notation e2e OCI layout envelopes', () => {
   });
 
   it('A4: parses the envelope signed by the expired certificate (validity is not an integrity matter)', () => {
-    const { mediaType, bytes } = layoutEnvelope('e2e-with-expired-cert', 'sha256:b06e392c2d88206b492dbaf5381800578611eb24f86587bc7717cd3b736e5da7');
+    const { mediaType, bytes } = layoutEnvelope(
+      'e2e-with-expired-cert',
+      'sha256:b06e392c2d88206b492dbaf5381800578611eb24f86587bc7717cd3b736e5da7',
+    );
     const env = parseEnvelope(mediaType, bytes);
     expect(env.signed.signingTime?.toISOString()).toBe('2023-06-27T06:07:26.000Z');
     expect(env.unsigned.certificateChain[0]!.notAfter.toISOString()).toBe('2023-06-27T06:10:00.000Z');
@@ -70,7 +78,10 @@ describe('notation e2e OCI layout envelopes', () => {
   });
 
   it('A7: parses the timestamped envelope (expiry, annotations, timestamp token)', () => {
-    const { mediaType, bytes } = layoutEnvelope('e2e-with-timestamped-signature', 'sha256:6a5cd3a886707a317935dcaf13954fc80ef9aeb665262b6ae4fe469ad7ea3aea');
+    const { mediaType, bytes } = layoutEnvelope(
+      'e2e-with-timestamped-signature',
+      'sha256:6a5cd3a886707a317935dcaf13954fc80ef9aeb665262b6ae4fe469ad7ea3aea',
+    );
     const env = parseEnvelope(mediaType, bytes);
     expect(env.algorithm).toBe('PS256');
     expect(env.signed.signingTime?.toISOString()).toBe('2025-01-21T09:17:46.000Z');
@@ -109,7 +120,9 @@ describe('notation-go verifier vectors (parse and integrity)', () => {
     expect(() => parseEnvelope('application/unsupported+json', new Uint8Array())).toThrow(
       'signature envelope format with media type "application/unsupported+json" is not supported',
     );
-    expect(codeOf(() => parseEnvelope('application/unsupported+json', new Uint8Array()))).toBe('ERR_ENVELOPE_UNSUPPORTED');
+    expect(codeOf(() => parseEnvelope('application/unsupported+json', new Uint8Array()))).toBe(
+      'ERR_ENVELOPE_UNSUPPORTED',
+    );
   });
 
   it('B9: returns the verification plugin and the unknown critical attribute for the workflow to judge', () => {
@@ -164,8 +177,12 @@ describe('notation-go verifier vectors (parse and integrity)', () => {
 
   it('shares parsed certificates through a CertificateCache', () => {
     const cache = new CertificateCache();
-    const a = parseEnvelope('application/jose+json', read('notation-go/mock/ca_valid_sig_env.json'), { certificateCache: cache });
-    const b = parseEnvelope('application/jose+json', read('notation-go/mock/ca_expired_sig_env.json'), { certificateCache: cache });
+    const a = parseEnvelope('application/jose+json', read('notation-go/mock/ca_valid_sig_env.json'), {
+      certificateCache: cache,
+    });
+    const b = parseEnvelope('application/jose+json', read('notation-go/mock/ca_expired_sig_env.json'), {
+      certificateCache: cache,
+    });
     expect(a.unsigned.certificateChain[1]).toBe(b.unsigned.certificateChain[1]);
   });
 });

@@ -39,12 +39,13 @@ export const ERROR_CODES = {
     remedy: 'Create one in the configuration directory or pass --config-dir.',
   },
   ERR_POLICY_INVALID: {
-    summary: 'The trust policy document violates a rule of the Notary trust policy spec; the whole document is rejected.',
+    summary:
+      'The trust policy document violates a rule of the Notary trust policy spec; the whole document is rejected.',
     remedy: 'Fix the statement and rule named in the message; `portcullis policy validate` re-checks it.',
   },
   ERR_POLICY_NO_MATCH: {
     summary: 'No trust policy statement applies to the artifact (no exact registry scope and no `*`).',
-    remedy: 'Add the repository to a statement\'s registryScopes, or add a `*` statement.',
+    remedy: "Add the repository to a statement's registryScopes, or add a `*` statement.",
   },
 
   // --- trust store -------------------------------------------------------------------------
@@ -53,18 +54,22 @@ export const ERROR_CODES = {
     remedy: 'Create truststore/x509/<type>/<name>/ with certificates, e.g. `portcullis cert add`.',
   },
   ERR_TRUSTSTORE_INVALID: {
-    summary: 'A trust store holds a file that is not a certificate, a non-CA leaf, a symlink, a subdirectory, or nothing.',
+    summary:
+      'A trust store holds a file that is not a certificate, a non-CA leaf, a symlink, a subdirectory, or nothing.',
     remedy: 'Keep only CA or self-signed certificates (roots for tsa stores) as regular files in the store.',
   },
   ERR_TRUSTSTORE_REF_NOT_FOUND: {
-    summary: 'A TrustStore or ClusterTrustStore certificateRef names a Secret, ConfigMap or key that does not exist (or cannot be decoded).',
+    summary:
+      'A TrustStore or ClusterTrustStore certificateRef names a Secret, ConfigMap or key that does not exist (or cannot be decoded).',
     remedy: 'Create the Secret or ConfigMap with that key in the namespace the reference names, or fix the reference.',
   },
 
   // --- policy resources (TrustPolicy, ClusterTrustPolicy, TrustStore, ClusterTrustStore) ----
   ERR_RESOURCE_INVALID: {
-    summary: 'A portcullis.dev resource or policy manifest file is malformed: unparsable YAML, unknown kind or apiVersion, missing name, bad field, unknown enforcementAction or selector operator, or defined twice.',
-    remedy: 'Fix the resource or file named in the message; an edit that made it invalid leaves its last valid version in force, and at start-up it blocks the namespaces it covers (docs/policies.md).',
+    summary:
+      'A portcullis.dev resource or policy manifest file is malformed: unparsable YAML, unknown kind or apiVersion, missing name, bad field, unknown enforcementAction or selector operator, or defined twice.',
+    remedy:
+      'Fix the resource or file named in the message; an edit that made it invalid leaves its last valid version in force, and at start-up it blocks the namespaces it covers (docs/policies.md).',
   },
 
   // --- signature manifest, envelope and payload (integrity) --------------------------------
@@ -77,7 +82,8 @@ export const ERROR_CODES = {
     remedy: 'Re-sign with a JWS or COSE envelope.',
   },
   ERR_ENVELOPE_MALFORMED: {
-    summary: 'The signature envelope cannot be decoded (JSON/CBOR/base64 errors, duplicate keys, missing members, too large).',
+    summary:
+      'The signature envelope cannot be decoded (JSON/CBOR/base64 errors, duplicate keys, missing members, too large).',
     remedy: 'The signature is corrupt or was not produced by a Notary signer; re-sign the artifact.',
   },
   ERR_ENVELOPE_HEADER_INVALID: {
@@ -119,18 +125,20 @@ export const ERROR_CODES = {
     remedy: 'Replace the file or re-sign with a valid certificate chain.',
   },
   ERR_CHAIN_INVALID: {
-    summary: 'The certificate chain is not an ordered leaf-to-self-signed-root chain where each certificate is issued by the next.',
+    summary:
+      'The certificate chain is not an ordered leaf-to-self-signed-root chain where each certificate is issued by the next.',
     remedy: 'Sign with the complete chain: leaf, intermediates, root, in that order.',
   },
   ERR_CERT_REQUIREMENTS: {
-    summary: 'A certificate breaks the Notary code-signing or time-stamping requirements (basic constraints, key usage, EKU, path length, key size, SHA-1).',
+    summary:
+      'A certificate breaks the Notary code-signing or time-stamping requirements (basic constraints, key usage, EKU, path length, key size, SHA-1).',
     remedy: 'Issue certificates that follow the Notary certificate requirements.',
   },
 
   // --- authenticity ------------------------------------------------------------------------
   ERR_CHAIN_UNTRUSTED: {
     summary: "The signature's certificate chain does not contain any certificate of the policy's trust stores.",
-    remedy: 'Add the signer\'s root CA to a trust store the policy lists (`portcullis cert add`), or check the signer.',
+    remedy: "Add the signer's root CA to a trust store the policy lists (`portcullis cert add`), or check the signer.",
   },
   ERR_TRUSTSTORE_EMPTY_FOR_SCHEME: {
     summary: 'The policy lists no trust store of the type the signing scheme needs (ca or signingAuthority).',
@@ -138,7 +146,7 @@ export const ERROR_CODES = {
   },
   ERR_IDENTITY_MISMATCH: {
     summary: 'The signing certificate subject matches none of the trusted identities.',
-    remedy: 'Add the signer\'s subject to trustedIdentities, or check who signed.',
+    remedy: "Add the signer's subject to trustedIdentities, or check who signed.",
   },
   ERR_IDENTITY_NONE: {
     summary: 'The policy configures no x509.subject trusted identity that Portcullis can evaluate.',
@@ -153,7 +161,8 @@ export const ERROR_CODES = {
 
   // --- authentic timestamp -----------------------------------------------------------------
   ERR_CERT_NOT_VALID_AT_TIME: {
-    summary: 'A certificate of the chain was not valid at the time that counts (now, the authentic signing time, or the timestamp).',
+    summary:
+      'A certificate of the chain was not valid at the time that counts (now, the authentic signing time, or the timestamp).',
     remedy: 'Re-sign with a valid certificate, or timestamp signatures so they outlive the certificate.',
   },
   ERR_TIMESTAMP_MISSING: {
@@ -165,7 +174,7 @@ export const ERROR_CODES = {
     remedy: 'Re-sign with a working timestamp authority.',
   },
   ERR_TIMESTAMP_UNTRUSTED: {
-    summary: 'The timestamp authority chain does not lead to a certificate of the policy\'s tsa stores.',
+    summary: "The timestamp authority chain does not lead to a certificate of the policy's tsa stores.",
     remedy: 'Add the TSA root to a `tsa:` store the policy lists.',
   },
   ERR_TIMESTAMP_OUTSIDE_VALIDITY: {
@@ -196,12 +205,14 @@ export const ERROR_CODES = {
   // --- image references and registries -----------------------------------------------------
   ERR_REF_INVALID: {
     summary: 'An image reference is not `[registry/]repository[:tag][@digest]` in the distribution grammar.',
-    remedy: 'Fix the part the message names (lower-case repository, tag of at most 128 characters, sha256/384/512 digest).',
+    remedy:
+      'Fix the part the message names (lower-case repository, tag of at most 128 characters, sha256/384/512 digest).',
   },
   ERR_REF_AMBIGUOUS: {
     summary:
       'An image reference or registry scope is spelt in a way the container runtime may read as another registry or repository (a numeric host such as `127.1`, an explicit `:443`/`:80`, `registry-1.docker.io/nginx`), so it has no one canonical form.',
-    remedy: 'Write the form the message suggests: four-decimal IPv4 addresses, no default port, `docker.io/library/<name>` for official images.',
+    remedy:
+      'Write the form the message suggests: four-decimal IPv4 addresses, no default port, `docker.io/library/<name>` for official images.',
   },
   ERR_REF_DIGEST_MISMATCH: {
     summary: 'The tag of a `name:tag@digest` reference points to a different digest in the registry.',
@@ -213,7 +224,7 @@ export const ERROR_CODES = {
   },
   ERR_REGISTRY_TLS: {
     summary: 'The TLS connection to the registry failed (untrusted or invalid certificate, handshake error).',
-    remedy: 'Give the registry\'s CA certificate for that host, or fix the registry certificate.',
+    remedy: "Give the registry's CA certificate for that host, or fix the registry certificate.",
   },
   ERR_REGISTRY_UNAUTHORIZED: {
     summary: 'The registry (or its token server) rejected the credentials, or none were available.',
@@ -237,7 +248,7 @@ export const ERROR_CODES = {
   },
   ERR_REGISTRY_UNAVAILABLE: {
     summary: 'The registry answered with a server error (5xx) that did not clear within the retries.',
-    remedy: 'Retry later; check the registry\'s status.',
+    remedy: "Retry later; check the registry's status.",
   },
   ERR_REGISTRY_RESPONSE: {
     summary: 'The registry answered in violation of the distribution spec (unexpected status, header or body).',
@@ -270,7 +281,8 @@ export const ERROR_CODES = {
     remedy: 'Install it as <config>/plugins/<name>/notation-<name> (a regular executable file).',
   },
   ERR_PLUGIN_FAILED: {
-    summary: 'A signing plugin failed, timed out, broke the plugin contract or returned a signature that does not check out.',
+    summary:
+      'A signing plugin failed, timed out, broke the plugin contract or returned a signature that does not check out.',
     remedy: 'Read the plugin error code and message; check the key id and plugin configuration.',
   },
   ERR_TIMESTAMP_FAILED: {
@@ -279,7 +291,8 @@ export const ERROR_CODES = {
   },
   // --- CLI: configuration directory and serve start-up -----------------------------------------
   ERR_POLICY_EXISTS: {
-    summary: 'A trust policy already exists in the configuration directory; `policy init` and `policy import` never replace it silently.',
+    summary:
+      'A trust policy already exists in the configuration directory; `policy init` and `policy import` never replace it silently.',
     remedy: 'Keep a copy (`portcullis policy show > old-policy.json`), then run the command again with --force.',
   },
   ERR_KEY_EXISTS: {
@@ -291,45 +304,58 @@ export const ERROR_CODES = {
     remedy: '`portcullis cert list --type TYPE --store NAME` lists the files a store holds.',
   },
   ERR_PORT_IN_USE: {
-    summary: '`serve` cannot listen: another process already listens on that address and port (or the port needs privileges).',
+    summary:
+      '`serve` cannot listen: another process already listens on that address and port (or the port needs privileges).',
     remedy: 'Stop the other process, or start serve with another --port (or --host).',
   },
   ERR_TLS_FILE: {
     summary: '`serve` cannot read its serving certificate or key file (missing, unreadable, not PEM).',
-    remedy: 'Check the --tls-cert and --tls-key paths and permissions, or leave both out for a development certificate.',
+    remedy:
+      'Check the --tls-cert and --tls-key paths and permissions, or leave both out for a development certificate.',
   },
   ERR_POLICY_DIR_UNREADABLE: {
     summary: '`serve --policies DIR` cannot read the policy directory (missing, not a directory, no permission).',
-    remedy: 'Create the directory or fix its permissions (the server user needs read and execute), or point --policies elsewhere.',
+    remedy:
+      'Create the directory or fix its permissions (the server user needs read and execute), or point --policies elsewhere.',
   },
   // --- admission webhook and Gatekeeper provider --------------------------------------------
   ERR_ADMISSION_INVALID: {
-    summary: 'An AdmissionReview or Gatekeeper ProviderRequest body is malformed (not JSON, wrong apiVersion/kind, missing or mistyped fields).',
-    remedy: 'Send admission.k8s.io/v1 AdmissionReview (or externaldata.gatekeeper.sh ProviderRequest) as the message describes; check the webhook configuration.',
+    summary:
+      'An AdmissionReview or Gatekeeper ProviderRequest body is malformed (not JSON, wrong apiVersion/kind, missing or mistyped fields).',
+    remedy:
+      'Send admission.k8s.io/v1 AdmissionReview (or externaldata.gatekeeper.sh ProviderRequest) as the message describes; check the webhook configuration.',
   },
   ERR_BODY_TOO_LARGE: {
-    summary: 'A request body is larger than the webhook\'s body limit.',
+    summary: "A request body is larger than the webhook's body limit.",
     remedy: 'Check what is sending it; raise the bodyLimit setting only if such objects are legitimate.',
   },
   ERR_CLIENT_CERT_REQUIRED: {
-    summary: 'Client certificates are required (tls.clientCaFile) and the request came without one issued by the client CA: answered with HTTP 401. Only /healthz and /readyz are served without one.',
-    remedy: 'Give the caller (Gatekeeper, the API server) a client certificate issued by the configured client CA, or unset tls.clientCaFile.',
+    summary:
+      'Client certificates are required (tls.clientCaFile) and the request came without one issued by the client CA: answered with HTTP 401. Only /healthz and /readyz are served without one.',
+    remedy:
+      'Give the caller (Gatekeeper, the API server) a client certificate issued by the configured client CA, or unset tls.clientCaFile.',
   },
   ERR_UNSUPPORTED_KIND: {
-    summary: 'The webhook received something it does not check (another kind, DELETE or CONNECT, a subresource other than pods/ephemeralcontainers): it is allowed unchecked, with this code in a warning that names the webhook configuration rule that sent it.',
-    remedy: 'Limit the webhook configuration rules to CREATE and UPDATE of pods, pods/ephemeralcontainers and the workload kinds Portcullis handles.',
+    summary:
+      'The webhook received something it does not check (another kind, DELETE or CONNECT, a subresource other than pods/ephemeralcontainers): it is allowed unchecked, with this code in a warning that names the webhook configuration rule that sent it.',
+    remedy:
+      'Limit the webhook configuration rules to CREATE and UPDATE of pods, pods/ephemeralcontainers and the workload kinds Portcullis handles.',
   },
   ERR_REVIEW_TOO_MANY_REGISTRIES: {
-    summary: 'One review (a pod, a workload, a Gatekeeper request) names images on more registries than the webhook contacts for one review (registries.maxHostsPerReview); the images beyond it are denied, whatever the failure policy.',
-    remedy: 'Use fewer registries in one pod (mirror images into your registry), or raise registries.maxHostsPerReview.',
+    summary:
+      'One review (a pod, a workload, a Gatekeeper request) names images on more registries than the webhook contacts for one review (registries.maxHostsPerReview); the images beyond it are denied, whatever the failure policy.',
+    remedy:
+      'Use fewer registries in one pod (mirror images into your registry), or raise registries.maxHostsPerReview.',
   },
   ERR_REVIEW_TOO_MANY_IMAGES: {
-    summary: 'One review names more images that must be fetched than the webhook fetches for one review (registries.maxImagesPerReview); the images beyond it are denied, whatever the failure policy.',
+    summary:
+      'One review names more images that must be fetched than the webhook fetches for one review (registries.maxImagesPerReview); the images beyond it are denied, whatever the failure policy.',
     remedy: 'Split the pod, or raise registries.maxImagesPerReview.',
   },
   ERR_DEADLINE_EXCEEDED: {
     summary: 'No decision was reached within the request deadline (the webhook timeout minus the safety margin).',
-    remedy: 'Check registry latency and the failure policy; raise the webhook timeout if registries are known to be slow.',
+    remedy:
+      'Check registry latency and the failure policy; raise the webhook timeout if registries are known to be slow.',
   },
   ERR_INTERNAL: {
     summary: 'An unexpected internal error.',

@@ -48,7 +48,10 @@ export class Budget {
   }
 
   exceeded(what: string): PortcullisError {
-    return new PortcullisError('ERR_DEADLINE_EXCEEDED', `the ${this.totalMs} ms deadline of the check passed (or was too near to start) while ${what}`);
+    return new PortcullisError(
+      'ERR_DEADLINE_EXCEEDED',
+      `the ${this.totalMs} ms deadline of the check passed (or was too near to start) while ${what}`,
+    );
   }
 
   /** `promise`, or ERR_DEADLINE_EXCEEDED when this check's deadline comes first. */

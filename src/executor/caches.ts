@@ -42,9 +42,21 @@ export class ExecutorCaches {
     const common = { perf, ttlResolution: 0 } as const;
     this.tags = new LRUCache({ ...common, max: options.tagCacheMaxEntries, ttl: Math.max(1, options.tagCacheTtlMs) });
     this.digests = new LRUCache({ ...common, max: options.tagCacheMaxEntries });
-    this.referrers = new LRUCache({ ...common, max: options.referrersCacheMaxEntries, ttl: Math.max(1, options.referrersCacheTtlMs) });
-    this.content = new LRUCache({ ...common, maxSize: options.contentCacheMaxBytes, sizeCalculation: (v) => Math.max(1, v.length) });
-    this.verdicts = new LRUCache({ ...common, max: options.verdictCacheMaxEntries, ttl: Math.max(1, options.verdictCacheTtlMs) });
+    this.referrers = new LRUCache({
+      ...common,
+      max: options.referrersCacheMaxEntries,
+      ttl: Math.max(1, options.referrersCacheTtlMs),
+    });
+    this.content = new LRUCache({
+      ...common,
+      maxSize: options.contentCacheMaxBytes,
+      sizeCalculation: (v) => Math.max(1, v.length),
+    });
+    this.verdicts = new LRUCache({
+      ...common,
+      max: options.verdictCacheMaxEntries,
+      ttl: Math.max(1, options.verdictCacheTtlMs),
+    });
     this.#metrics = options.metrics;
   }
 

@@ -11,7 +11,12 @@ import { Executor } from './executor.js';
 import type { RequestCredentials } from './types.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const dockerSecret = (ns: string, name: string, auths: Record<string, unknown>, resourceVersion?: string): Record<string, unknown> => ({
+const dockerSecret = (
+  ns: string,
+  name: string,
+  auths: Record<string, unknown>,
+  resourceVersion?: string,
+): Record<string, unknown> => ({
   apiVersion: 'v1',
   kind: 'Secret',
   type: 'kubernetes.io/dockerconfigjson',
@@ -21,10 +26,16 @@ const dockerSecret = (ns: string, name: string, auths: Record<string, unknown>, 
 
 describe('choosing credentials', () => {
   const podA: RequestCredentials = { identity: 'secret:a/reg@1', auths: { 'reg.example': { auth: b64('alice:pw') } } };
-  const podB: RequestCredentials = { identity: 'secret:a/other@1', auths: { 'https://other.example/v1/': { username: 'bob', password: 'x' } } };
+  const podB: RequestCredentials = {
+    identity: 'secret:a/other@1',
+    auths: { 'https://other.example/v1/': { username: 'bob', password: 'x' } },
+  };
 
   it('takes the pod secrets first, in order, then the default, else anonymous', async () => {
-    const defaults = new StaticCredentials({ 'reg.example': { username: 'ops', password: 'y' }, 'default.example': { username: 'ops', password: 'y' } });
+    const defaults = new StaticCredentials({
+      'reg.example': { username: 'ops', password: 'y' },
+      'default.example': { username: 'ops', password: 'y' },
+    });
     const a = await chooseCredential('reg.example', [podA, podB], defaults);
     expect(a.identity).toBe('pod:secret:a/reg@1');
     expect(await a.provider?.get('reg.example')).toEqual({ username: 'alice', password: 'pw' });
@@ -32,33 +43,60 @@ describe('choosing credentials', () => {
     expect(b.identity).toBe('pod:secret:a/other@1');
     const d = await chooseCredential('default.example', [podA], defaults);
     expect(d.identity).toMatch(/^default:user ops#[0-9a-f]{16}$/);
-    expect(await chooseCredential('nobody.example', [podA], defaults)).toEqual({ identity: 'anonymous', provider: undefined });
+    expect(await chooseCredential('nobody.example', [podA], defaults)).toEqual({
+      identity: 'anonymous',
+      provider: undefined,
+    });
   });
 
   it('matches a secret that spells the registry otherwise than its canonical name', async () => {
-    const upper: RequestCredentials = { identity: 'secret:a/upper@1', auths: { 'HTTPS://LOCALHOST:05000/v2/': { auth: b64('u:p') } } };
+    const upper: RequestCredentials = {
+      identity: 'secret:a/upper@1',
+      auths: { 'HTTPS://LOCALHOST:05000/v2/': { auth: b64('u:p') } },
+    };
     expect((await chooseCredential('localhost:5000', [upper], undefined)).identity).toBe('pod:secret:a/upper@1');
     expect((await chooseCredential('localhost:5001', [upper], undefined)).identity).toBe('anonymous');
   });
 
   it('matches Docker Hub under its aliases', async () => {
-    const hub: RequestCredentials = { identity: 'secret:a/hub@1', auths: { 'https://index.docker.io/v1/': { auth: b64('u:p') } } };
+    const hub: RequestCredentials = {
+      identity: 'secret:a/hub@1',
+      auths: { 'https://index.docker.io/v1/': { auth: b64('u:p') } },
+    };
     expect((await chooseCredential('docker.io', [hub], undefined)).identity).toBe('pod:secret:a/hub@1');
   });
 });
 
 describe('pull secrets from Secret objects', () => {
   it('reads dockerconfigjson Secrets; identity follows resourceVersion or content', async () => {
-    const found = credentialsFromSecret(dockerSecret('team', 'reg', { 'r.example': { username: 'u', password: 'p' } }, '42'));
-    expect(found).toEqual({ namespace: 'team', name: 'reg', credentials: { identity: 'secret:team/reg@42', auths: { 'r.example': { username: 'u', password: 'p' } } } });
+    const found = credentialsFromSecret(
+      dockerSecret('team', 'reg', { 'r.example': { username: 'u', password: 'p' } }, '42'),
+    );
+    expect(found).toEqual({
+      namespace: 'team',
+      name: 'reg',
+      credentials: { identity: 'secret:team/reg@42', auths: { 'r.example': { username: 'u', password: 'p' } } },
+    });
     const hashed = credentialsFromSecret(dockerSecret('team', 'reg', { 'r.example': { auth: b64('u:p') } }));
     expect(hashed?.credentials.identity).toMatch(/^secret:team\/reg@sha256-[0-9a-f]{16}$/);
-    expect(credentialsFromSecret({ kind: 'Secret', type: 'Opaque', metadata: { name: 'x' }, data: {} })).toBeUndefined();
-    expect(credentialsFromSecret({ kind: 'Secret', type: 'kubernetes.io/dockerconfigjson', metadata: { name: 'x' }, data: { '.dockerconfigjson': b64('{not json') } })).toBeUndefined();
+    expect(
+      credentialsFromSecret({ kind: 'Secret', type: 'Opaque', metadata: { name: 'x' }, data: {} }),
+    ).toBeUndefined();
+    expect(
+      credentialsFromSecret({
+        kind: 'Secret',
+        type: 'kubernetes.io/dockerconfigjson',
+        metadata: { name: 'x' },
+        data: { '.dockerconfigjson': b64('{not json') },
+      }),
+    ).toBeUndefined();
   });
 
   it('resolves names in the namespace only, skipping missing ones', async () => {
-    const r = new ResourcePullSecretResolver([dockerSecret('team', 'reg', { 'r.example': { auth: b64('u:p') } }), dockerSecret('other', 'reg', { 'r.example': { auth: b64('v:q') } })]);
+    const r = new ResourcePullSecretResolver([
+      dockerSecret('team', 'reg', { 'r.example': { auth: b64('u:p') } }),
+      dockerSecret('other', 'reg', { 'r.example': { auth: b64('v:q') } }),
+    ]);
     const got = await r.resolve('team', ['missing', 'reg']);
     expect(got.map((c) => c.identity)).toEqual([expect.stringMatching(/^secret:team\/reg@/)]);
     r.update([]);
@@ -75,16 +113,25 @@ describe('tenant isolation against a registry that requires auth', () => {
   let tenantA: RequestCredentials;
 
   beforeAll(async () => {
-    expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', 'acme'])).status).toBe(0);
+    expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', 'acme'])).status).toBe(
+      0,
+    );
     registry = await DistributionRegistry.start({ auth: 'basic' });
-    const pusher = new RegistryClient({ credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'wonderland' } }) });
+    const pusher = new RegistryClient({
+      credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'wonderland' } }),
+    });
     digest = (await pushImage(pusher, { registry: registry.host, repository: 'private/app' }, 'v1')).digest;
     await pusher.close();
     ref = `${registry.host}/private/app:v1`;
-    const signed = await cli(['sign', '--config-dir', signer.path, '-u', 'alice', '-p', 'wonderland', ref], { env: { DOCKER_CONFIG: signer.path } });
+    const signed = await cli(['sign', '--config-dir', signer.path, '-u', 'alice', '-p', 'wonderland', ref], {
+      env: { DOCKER_CONFIG: signer.path },
+    });
     expect(signed.status).toBe(0);
     client = new RegistryClient();
-    tenantA = { identity: 'secret:team-a/regcred@1', auths: { [registry.host]: { username: 'alice', password: 'wonderland' } } };
+    tenantA = {
+      identity: 'secret:team-a/regcred@1',
+      auths: { [registry.host]: { username: 'alice', password: 'wonderland' } },
+    };
   });
   afterAll(async () => {
     await client?.close();
@@ -98,12 +145,28 @@ describe('tenant isolation against a registry that requires auth', () => {
       buildSnapshot({
         revision: 1,
         resources: [
-          { apiVersion: API_VERSION, kind: 'ClusterTrustStore', metadata: { name: 'acme' }, spec: { type: 'ca', certificates: readFileSync(join(signer.path, 'localkeys/acme.crt'), 'utf8') } },
+          {
+            apiVersion: API_VERSION,
+            kind: 'ClusterTrustStore',
+            metadata: { name: 'acme' },
+            spec: { type: 'ca', certificates: readFileSync(join(signer.path, 'localkeys/acme.crt'), 'utf8') },
+          },
           {
             apiVersion: API_VERSION,
             kind: 'ClusterTrustPolicy',
             metadata: { name: 'baseline' },
-            spec: { version: '1.0', trustPolicies: [{ name: 'all', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:acme'], trustedIdentities: ['*'] }] },
+            spec: {
+              version: '1.0',
+              trustPolicies: [
+                {
+                  name: 'all',
+                  registryScopes: ['*'],
+                  signatureVerification: { level: 'strict' },
+                  trustStores: ['ca:acme'],
+                  trustedIdentities: ['*'],
+                },
+              ],
+            },
           },
         ],
       }),
@@ -125,24 +188,41 @@ describe('tenant isolation against a registry that requires auth', () => {
     expect(b.reason).toContain('registry credentials used: none (anonymous)');
 
     // Digest-pinned: no tag resolution, so only the referrer list and verdict caches could leak.
-    const pinned = await e.check({ image: `${registry.host}/private/app@${digest}`, namespace: 'team-b', deadline: Date.now() + 10_000 });
+    const pinned = await e.check({
+      image: `${registry.host}/private/app@${digest}`,
+      namespace: 'team-b',
+      deadline: Date.now() + 10_000,
+    });
     expect(pinned.allowed).toBe(false);
     expect(pinned.verdicts[0]?.code).toBe('ERR_REGISTRY_UNAUTHORIZED');
 
     // Tenant A still gets its cached answer.
-    expect((await e.check({ image: ref, namespace: 'team-a', credentials: [tenantA], deadline: Date.now() + 10_000 })).allowed).toBe(true);
+    expect(
+      (await e.check({ image: ref, namespace: 'team-a', credentials: [tenantA], deadline: Date.now() + 10_000 }))
+        .allowed,
+    ).toBe(true);
   });
 
   it('resolves pullSecretNames through the PullSecretResolver', async () => {
-    const resolver = new ResourcePullSecretResolver([dockerSecret('team-a', 'regcred', { [registry.host]: { auth: b64('alice:wonderland') } })]);
+    const resolver = new ResourcePullSecretResolver([
+      dockerSecret('team-a', 'regcred', { [registry.host]: { auth: b64('alice:wonderland') } }),
+    ]);
     const e = executor({ pullSecrets: resolver });
-    expect((await e.check({ image: ref, namespace: 'team-a', pullSecretNames: ['regcred'], deadline: Date.now() + 10_000 })).allowed).toBe(true);
+    expect(
+      (await e.check({ image: ref, namespace: 'team-a', pullSecretNames: ['regcred'], deadline: Date.now() + 10_000 }))
+        .allowed,
+    ).toBe(true);
     // The same name in another namespace is another secret (absent here).
-    expect((await e.check({ image: ref, namespace: 'team-b', pullSecretNames: ['regcred'], deadline: Date.now() + 10_000 })).allowed).toBe(false);
+    expect(
+      (await e.check({ image: ref, namespace: 'team-b', pullSecretNames: ['regcred'], deadline: Date.now() + 10_000 }))
+        .allowed,
+    ).toBe(false);
   });
 
   it('falls back to the default credentials', async () => {
-    const e = executor({ defaultCredentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'wonderland' } }) });
+    const e = executor({
+      defaultCredentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'wonderland' } }),
+    });
     expect((await e.check({ image: ref, namespace: 'any', deadline: Date.now() + 10_000 })).allowed).toBe(true);
   });
 });

@@ -27,7 +27,11 @@ export interface PullSecretResolver {
    * imagePullSecrets, a cluster-wide secret); then it is asked for every image.
    */
   readonly resolvesWithoutNames?: boolean;
-  resolve(namespace: string, names: readonly string[], options?: { readonly serviceAccountName?: string }): Promise<readonly RequestCredentials[]>;
+  resolve(
+    namespace: string,
+    names: readonly string[],
+    options?: { readonly serviceAccountName?: string },
+  ): Promise<readonly RequestCredentials[]>;
 }
 
 type AuthEntry = RequestCredentials['auths'][string];
@@ -45,7 +49,11 @@ function entryFor(auths: RequestCredentials['auths'], host: string): AuthEntry |
     if (bare === host || (host === 'docker.io' && DOCKER_HUB_KEYS.includes(bare))) return value;
     // `host` is canonical (src/reference); a secret may spell the registry otherwise (`LOCALHOST:05000`).
     const canonical = canonicalRegistry(bare);
-    if ('value' in canonical && (canonical.value === host || (host === 'docker.io' && DOCKER_HUB_KEYS.includes(canonical.value)))) return value;
+    if (
+      'value' in canonical &&
+      (canonical.value === host || (host === 'docker.io' && DOCKER_HUB_KEYS.includes(canonical.value)))
+    )
+      return value;
   }
   return undefined;
 }
@@ -53,7 +61,8 @@ function entryFor(auths: RequestCredentials['auths'], host: string): AuthEntry |
 /** A docker config entry as a registry Credential (`auth` is base64 `user:password`). */
 export function toCredential(entry: AuthEntry): Credential | undefined {
   if (entry.identitytoken !== undefined && entry.identitytoken !== '') return { identityToken: entry.identitytoken };
-  if (entry.username !== undefined && entry.password !== undefined && entry.username !== '') return { username: entry.username, password: entry.password };
+  if (entry.username !== undefined && entry.password !== undefined && entry.username !== '')
+    return { username: entry.username, password: entry.password };
   if (entry.auth !== undefined && entry.auth !== '') {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
@@ -67,7 +76,10 @@ const fixed = (credential: Credential): CredentialProvider => ({ get: async () =
 const ANONYMOUS: ChosenCredential = Object.freeze({ identity: 'anonymous', provider: undefined });
 
 /** The credential a request brings for one host (the first of its credentials with an entry for it), if any. */
-export function chooseRequestCredential(host: string, requestCredentials: readonly RequestCredentials[]): ChosenCredential | undefined {
+export function chooseRequestCredential(
+  host: string,
+  requestCredentials: readonly RequestCredentials[],
+): ChosenCredential | undefined {
   for (const rc of requestCredentials) {
     const entry = entryFor(rc.auths, host);
     const credential = entry === undefined ? undefined : toCredential(entry);
@@ -108,7 +120,10 @@ function secretValue(secret: SecretObject, key: string): string | undefined {
 }
 
 /** A `kubernetes.io/dockerconfigjson` (or legacy `kubernetes.io/dockercfg`) Secret as RequestCredentials; undefined for other Secrets. */
-export function credentialsFromSecret(object: unknown, defaultNamespace = 'default'): { namespace: string; name: string; credentials: RequestCredentials } | undefined {
+export function credentialsFromSecret(
+  object: unknown,
+  defaultNamespace = 'default',
+): { namespace: string; name: string; credentials: RequestCredentials } | undefined {
   const secret = object as SecretObject | null;
   if (secret === null || typeof secret !== 'object' || secret.kind !== 'Secret') return undefined;
   const name = secret.metadata?.name;
@@ -149,7 +164,8 @@ export function credentialsFromSecret(object: unknown, defaultNamespace = 'defau
   // The identity changes with the content (or the resourceVersion the API server sets), so a
   // rotated secret never reuses the cache entries of the old one.
   const rv = secret.metadata?.resourceVersion;
-  const version = typeof rv === 'string' && rv !== '' ? rv : `sha256-${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`;
+  const version =
+    typeof rv === 'string' && rv !== '' ? rv : `sha256-${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`;
   return { namespace, name, credentials: { identity: `secret:${namespace}/${name}@${version}`, auths: clean } };
 }
 

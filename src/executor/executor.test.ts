@@ -32,10 +32,29 @@ function notary(stores: string[], opts: { level?: string; scopes?: string[]; nam
     ],
   };
 }
-const clusterStore = (name: string, pem: string): Obj => ({ apiVersion: API_VERSION, kind: 'ClusterTrustStore', metadata: { name }, spec: { type: 'ca', certificates: pem } });
-const clusterPolicy = (name: string, spec: Obj): Obj => ({ apiVersion: API_VERSION, kind: 'ClusterTrustPolicy', metadata: { name }, spec });
-const nsPolicy = (ns: string, name: string, spec: Obj): Obj => ({ apiVersion: API_VERSION, kind: 'TrustPolicy', metadata: { name, namespace: ns }, spec });
-const namespace = (name: string, labels: Record<string, string>): Obj => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+const clusterStore = (name: string, pem: string): Obj => ({
+  apiVersion: API_VERSION,
+  kind: 'ClusterTrustStore',
+  metadata: { name },
+  spec: { type: 'ca', certificates: pem },
+});
+const clusterPolicy = (name: string, spec: Obj): Obj => ({
+  apiVersion: API_VERSION,
+  kind: 'ClusterTrustPolicy',
+  metadata: { name },
+  spec,
+});
+const nsPolicy = (ns: string, name: string, spec: Obj): Obj => ({
+  apiVersion: API_VERSION,
+  kind: 'TrustPolicy',
+  metadata: { name, namespace: ns },
+  spec,
+});
+const namespace = (name: string, labels: Record<string, string>): Obj => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, labels },
+});
 
 let revision = 0;
 const snapshotOf = (resources: unknown[]): PolicySnapshot => {
@@ -61,7 +80,10 @@ async function sign(ref: string, who: ConfigDir = signer): Promise<void> {
 
 let repoCounter = 0;
 /** A fresh repository with one image under tag v1; signed by `who` unless null. */
-async function image(who: ConfigDir | null = signer, tag = 'v1'): Promise<{ ref: string; repo: string; digest: string }> {
+async function image(
+  who: ConfigDir | null = signer,
+  tag = 'v1',
+): Promise<{ ref: string; repo: string; digest: string }> {
   const repo = `app${++repoCounter}`;
   const d = await pushImage(client, { registry: registry.host, repository: repo }, tag, `${repo}-${tag}`);
   const ref = `${registry.host}/${repo}:${tag}`;
@@ -85,7 +107,12 @@ function executor(extra: Partial<ExecutorOptions> = {}, resources: unknown[] = b
   return e;
 }
 
-const req = (image: string, namespace = 'secured', ms = 5000, extra: Partial<ImageCheckRequest> = {}): ImageCheckRequest => ({
+const req = (
+  image: string,
+  namespace = 'secured',
+  ms = 5000,
+  extra: Partial<ImageCheckRequest> = {},
+): ImageCheckRequest => ({
   image,
   namespace,
   deadline: Date.now() + ms,
@@ -93,8 +120,12 @@ const req = (image: string, namespace = 'secured', ms = 5000, extra: Partial<Ima
 });
 
 beforeAll(async () => {
-  expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', 'acme'])).status).toBe(0);
-  expect((await cli(['cert', 'generate-test', '--config-dir', stranger.path, '--key-type', 'ec', 'stranger'])).status).toBe(0);
+  expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', 'acme'])).status).toBe(
+    0,
+  );
+  expect(
+    (await cli(['cert', 'generate-test', '--config-dir', stranger.path, '--key-type', 'ec', 'stranger'])).status,
+  ).toBe(0);
   acmePem = readFileSync(join(signer.path, 'localkeys/acme.crt'), 'utf8');
   strangerPem = readFileSync(join(stranger.path, 'localkeys/stranger.crt'), 'utf8');
   registry = await ReferrersRegistry.start();
@@ -133,9 +164,20 @@ describe('verdicts', () => {
   it('allows a signed image, with its digest and pinned reference', async () => {
     const img = await image();
     const d = await executor().check(req(img.ref));
-    expect(d).toMatchObject({ allowed: true, digest: img.digest, pinned: `${registry.host}/${img.repo}@${img.digest}` });
+    expect(d).toMatchObject({
+      allowed: true,
+      digest: img.digest,
+      pinned: `${registry.host}/${img.repo}@${img.digest}`,
+    });
     expect(d.verdicts).toHaveLength(1);
-    expect(d.verdicts[0]).toMatchObject({ policy: 'ClusterTrustPolicy baseline', enforcementAction: 'deny', verified: true, statement: 'signed', failedCheck: null, code: null });
+    expect(d.verdicts[0]).toMatchObject({
+      policy: 'ClusterTrustPolicy baseline',
+      enforcementAction: 'deny',
+      verified: true,
+      statement: 'signed',
+      failedCheck: null,
+      code: null,
+    });
     expect(d.error).toBeUndefined();
     expect(d.warnings).toEqual([]);
   });
@@ -147,7 +189,9 @@ describe('verdicts', () => {
     registry.resetLog();
     const d = await e.check(req(pinned));
     expect(d.allowed).toBe(true);
-    expect(registry.log.filter((l) => l.method === 'HEAD').map((l) => l.path)).toEqual([`/v2/${img.repo}/manifests/${img.digest}`]);
+    expect(registry.log.filter((l) => l.method === 'HEAD').map((l) => l.path)).toEqual([
+      `/v2/${img.repo}/manifests/${img.digest}`,
+    ]);
     // Warm: the verdict and the digest's descriptor are cached; decided() answers, nothing is asked.
     registry.resetLog();
     expect(e.decided(req(pinned))).toMatchObject({ allowed: true, digest: img.digest });
@@ -161,9 +205,19 @@ describe('verdicts', () => {
   it('denies a digest-pinned image whose signed payload names another media type or size', async () => {
     const img = await image(null);
     const subject = await client.resolve({ registry: registry.host, repository: img.repo, digest: img.digest });
-    const payload = new TextEncoder().encode(JSON.stringify({ targetArtifact: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: img.digest, size: 999 } }));
+    const payload = new TextEncoder().encode(
+      JSON.stringify({
+        targetArtifact: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: img.digest, size: 999 },
+      }),
+    );
     const key = readFileSync(join(signer.path, 'localkeys/acme.key'), 'utf8');
-    await pushCraftedSignature(client, { registry: registry.host, repository: img.repo }, subject, { keyPem: key, certPem: acmePem }, payload);
+    await pushCraftedSignature(
+      client,
+      { registry: registry.host, repository: img.repo },
+      subject,
+      { keyPem: key, certPem: acmePem },
+      payload,
+    );
     for (const ref of [`${registry.host}/${img.repo}@${img.digest}`, img.ref]) {
       const d = await executor().check(req(ref));
       expect(d.allowed, ref).toBe(false);
@@ -253,7 +307,9 @@ describe('verdicts', () => {
     const looser = await e.check(req(unsigned.ref));
     expect(looser.allowed).toBe(false);
     expect(looser.reason).toContain('ClusterTrustPolicy baseline');
-    expect(looser.verdicts.find((v) => v.policy === 'TrustPolicy secured/anything-goes')).toMatchObject({ verified: true });
+    expect(looser.verdicts.find((v) => v.policy === 'TrustPolicy secured/anything-goes')).toMatchObject({
+      verified: true,
+    });
   });
 
   it('an invalid namespace policy blocks its namespace with its reason, without registry traffic', async () => {
@@ -263,7 +319,12 @@ describe('verdicts', () => {
     const d = await executor({}, resources).check(req(img.ref, 'broken'));
     expect(d.allowed).toBe(false);
     expect(d.verdicts).toHaveLength(1);
-    expect(d.verdicts[0]).toMatchObject({ policy: 'TrustPolicy broken/typo', enforcementAction: 'deny', verified: false, code: 'ERR_TRUSTSTORE_NOT_FOUND' });
+    expect(d.verdicts[0]).toMatchObject({
+      policy: 'TrustPolicy broken/typo',
+      enforcementAction: 'deny',
+      verified: false,
+      code: 'ERR_TRUSTSTORE_NOT_FOUND',
+    });
     expect(d.reason).toContain('invalid');
     expect(d.reason).toContain('does-not-exist');
     expect(registry.log).toEqual([]);
@@ -271,7 +332,10 @@ describe('verdicts', () => {
 
   it('an invalid warn policy only warns', async () => {
     const img = await image();
-    const resources = [namespace('broken', {}), nsPolicy('broken', 'typo', { enforcementAction: 'warn', ...notary(['ca:nope']) })];
+    const resources = [
+      namespace('broken', {}),
+      nsPolicy('broken', 'typo', { enforcementAction: 'warn', ...notary(['ca:nope']) }),
+    ];
     const d = await executor({}, resources).check(req(img.ref, 'broken'));
     expect(d.allowed).toBe(true);
     expect(d.verdicts[0]).toMatchObject({ enforcementAction: 'warn', verified: false });
@@ -280,7 +344,12 @@ describe('verdicts', () => {
   it('a namespace no policy covers is not enforced, unless deny-by-default is configured', async () => {
     const img = await image(null);
     registry.resetLog();
-    expect(await executor().check(req(img.ref, 'open'))).toEqual({ image: img.ref, allowed: true, verdicts: [], warnings: [] });
+    expect(await executor().check(req(img.ref, 'open'))).toEqual({
+      image: img.ref,
+      allowed: true,
+      verdicts: [],
+      warnings: [],
+    });
     expect(registry.log).toEqual([]);
     const d = await executor({ denyUnmatchedNamespaces: true }).check(req(img.ref, 'open'));
     expect(d.allowed).toBe(false);
@@ -291,16 +360,25 @@ describe('verdicts', () => {
   it('a namespace no policy covers does not even read the image string: empty and invalid images are admitted', async () => {
     const e = executor();
     for (const image of ['', 'Not A Reference', ' ', 'UPPER CASE/x:1', 'a'.repeat(5000)]) {
-      expect(e.decided(req(image, 'open')), JSON.stringify(image.slice(0, 20))).toEqual({ image, allowed: true, verdicts: [], warnings: [] });
+      expect(e.decided(req(image, 'open')), JSON.stringify(image.slice(0, 20))).toEqual({
+        image,
+        allowed: true,
+        verdicts: [],
+        warnings: [],
+      });
       expect(await e.check(req(image, 'open'))).toEqual({ image, allowed: true, verdicts: [], warnings: [] });
       // with pull secrets too: nothing to fetch, so nothing to wait for
       expect(e.decided(req(image, 'open', 5000, { pullSecretNames: ['regcred'] }))?.allowed).toBe(true);
     }
     // where a policy applies, the same strings are denied, saying why
-    expect((await e.check(req('', 'secured'))).reason).toBe('no image is named, so nothing can be verified [ERR_REF_INVALID]');
+    expect((await e.check(req('', 'secured'))).reason).toBe(
+      'no image is named, so nothing can be verified [ERR_REF_INVALID]',
+    );
     expect((await e.check(req('Not A Reference', 'secured'))).allowed).toBe(false);
     // deny-by-default denies them as it denies every image no policy covers
-    expect((await executor({ denyUnmatchedNamespaces: true }).check(req('', 'open'))).reason).toContain('[ERR_POLICY_NOT_FOUND]');
+    expect((await executor({ denyUnmatchedNamespaces: true }).check(req('', 'open'))).reason).toContain(
+      '[ERR_POLICY_NOT_FOUND]',
+    );
   });
 
   it('a document without a statement for the repository does not apply to the image', async () => {
@@ -316,7 +394,10 @@ describe('verdicts', () => {
     expect(strict.allowed).toBe(false);
     expect(strict.reason).toContain('[ERR_POLICY_NO_MATCH]');
     // …while a matching scope applies.
-    const matching = [...resources, clusterPolicy('this-registry', notary(['ca:acme'], { scopes: [`${registry.host}/${img.repo}`] }))];
+    const matching = [
+      ...resources,
+      clusterPolicy('this-registry', notary(['ca:acme'], { scopes: [`${registry.host}/${img.repo}`] })),
+    ];
     const applies = await executor({}, matching).check(req(img.ref, 'scoped'));
     expect(applies.allowed).toBe(false);
     expect(applies.verdicts.map((v) => v.policy)).toEqual(['ClusterTrustPolicy this-registry']);
@@ -349,7 +430,13 @@ describe('canonical references (Docker Hub)', () => {
       namespaceSelector: { matchLabels: { enforce: 'true' } },
       version: '1.0',
       trustPolicies: [
-        { name: 'ours', registryScopes: ['docker.io/nginx'], signatureVerification: { level: 'strict' }, trustStores: ['ca:acme'], trustedIdentities: ['*'] },
+        {
+          name: 'ours',
+          registryScopes: ['docker.io/nginx'],
+          signatureVerification: { level: 'strict' },
+          trustStores: ['ca:acme'],
+          trustedIdentities: ['*'],
+        },
         { name: 'others', registryScopes: ['*'], signatureVerification: { level: 'skip' } },
       ],
     }),
@@ -376,14 +463,17 @@ describe('canonical references (Docker Hub)', () => {
     expect(new Set(asked)).toEqual(new Set(['docker.io/library/nginx']));
   });
 
-  it.each(['registry-1.docker.io/nginx', 'DOCKER.IO/nginx'])('%s, which the runtime may read as docker.io/nginx, is refused without a registry request', async (written) => {
-    asked.length = 0;
-    const d = await executor({ registry: hub }, resources()).check(req(written));
-    expect(d.allowed).toBe(false);
-    expect(d.reason).toContain('[ERR_REF_AMBIGUOUS]');
-    expect(d.reason).toContain('docker.io/library/nginx');
-    expect(asked).toEqual([]);
-  });
+  it.each(['registry-1.docker.io/nginx', 'DOCKER.IO/nginx'])(
+    '%s, which the runtime may read as docker.io/nginx, is refused without a registry request',
+    async (written) => {
+      asked.length = 0;
+      const d = await executor({ registry: hub }, resources()).check(req(written));
+      expect(d.allowed).toBe(false);
+      expect(d.reason).toContain('[ERR_REF_AMBIGUOUS]');
+      expect(d.reason).toContain('docker.io/library/nginx');
+      expect(asked).toEqual([]);
+    },
+  );
 
   it('a skip statement still admits other repositories (the fallback is real)', async () => {
     expect((await executor({ registry: hub }, resources()).check(req('docker.io/library/busybox'))).allowed).toBe(true);
@@ -414,7 +504,8 @@ describe('caches and single flight', () => {
     expect(e.decided(req(img.ref))).toBeUndefined(); // nothing cached yet: check() must run
     expect(await m.render()).not.toMatch(/cache_lookups_total\{/); // and decided() counted nothing
     const first = await e.check(req(img.ref));
-    const hits = (text: string, cache: string): number => Number(new RegExp(`cache_lookups_total\\{cache="${cache}",result="hit"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    const hits = (text: string, cache: string): number =>
+      Number(new RegExp(`cache_lookups_total\\{cache="${cache}",result="hit"\\} (\\d+)`).exec(text)?.[1] ?? 0);
     const before = await m.render();
     registry.resetLog();
     const fast = e.decided(req(img.ref));
@@ -464,7 +555,11 @@ describe('caches and single flight', () => {
   it('bytes a registry served that do not match their digest deny once but are not remembered as a verdict', async () => {
     const img = await image();
     const e = executor();
-    registry.fail({ match: (method, path) => method === 'GET' && /\/manifests\/sha256:/.test(path), body: Buffer.from('{"not":"the manifest"}'), times: 1 });
+    registry.fail({
+      match: (method, path) => method === 'GET' && /\/manifests\/sha256:/.test(path),
+      body: Buffer.from('{"not":"the manifest"}'),
+      times: 1,
+    });
     const first = await e.check(req(img.ref));
     expect(first.allowed).toBe(false);
     expect(first.reason).toContain('ERR_DIGEST_MISMATCH');
@@ -484,7 +579,8 @@ describe('caches and single flight', () => {
     const now = Date.now();
     const first = await image();
     const e = executor({ now: () => now, tagCacheTtlMs: 0 });
-    const check = (): Promise<ImageDecision> => e.check({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
+    const check = (): Promise<ImageDecision> =>
+      e.check({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
     expect((await check()).digest).toBe(first.digest);
     expect(e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 })).toBeUndefined();
     const second = await pushImage(client, { registry: registry.host, repository: first.repo }, 'v1', 'moved content');
@@ -498,7 +594,8 @@ describe('caches and single flight', () => {
     let now = Date.now();
     const first = await image();
     const e = executor({ now: () => now });
-    const check = (): Promise<ImageDecision> => e.check({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
+    const check = (): Promise<ImageDecision> =>
+      e.check({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
     expect((await check()).digest).toBe(first.digest);
     const second = await pushImage(client, { registry: registry.host, repository: first.repo }, 'v1', 'second content');
     await sign(first.ref);
@@ -544,7 +641,13 @@ describe('deadlines and the failure policy', () => {
 
   it('a deadline message names the stage and host that were slow (here: DNS)', async () => {
     const dns = await TestDnsServer.start(() => ({ drop: true }));
-    const resolver = new HostResolver({ servers: [dns.server], hostsPath: '/dev/null', resolvConfPath: '/dev/null', timeoutMs: 5_000, attempts: 1 });
+    const resolver = new HostResolver({
+      servers: [dns.server],
+      hostsPath: '/dev/null',
+      resolvConfPath: '/dev/null',
+      timeoutMs: 5_000,
+      attempts: 1,
+    });
     const slowDns = new RegistryClient({ resolver, plainHttp: true });
     try {
       const started = Date.now();
@@ -601,7 +704,9 @@ describe('deadlines and the failure policy', () => {
     expect(d.allowed).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(registry.log.filter((l) => l.method === 'HEAD').map((l) => l.status)).toEqual([429, 200]);
-    expect(await metrics.render()).toMatch(new RegExp(`registry_requests_total\\{host="${registry.host.replace(/\./g, '\\.')}",status="429"\\} [1-9]`));
+    expect(await metrics.render()).toMatch(
+      new RegExp(`registry_requests_total\\{host="${registry.host.replace(/\./g, '\\.')}",status="429"\\} [1-9]`),
+    );
   });
 
   it('a Retry-After beyond the deadline fails fast under the failure policy', async () => {
@@ -621,7 +726,10 @@ describe('deadlines and the failure policy', () => {
     registry.fail({ delayMs: 1500, times: 1 });
     const e = executor({ maxConcurrentPerRegistry: 1 });
     const started = Date.now();
-    const [slow, queued] = await Promise.all([e.check(req(img.ref, 'secured', 5000)), e.check(req(other.ref, 'secured', 400))]);
+    const [slow, queued] = await Promise.all([
+      e.check(req(img.ref, 'secured', 5000)),
+      e.check(req(other.ref, 'secured', 400)),
+    ]);
     expect(slow.allowed).toBe(true);
     expect(queued.allowed).toBe(false);
     expect(queued.error?.code).toBe('ERR_DEADLINE_EXCEEDED');
@@ -648,10 +756,14 @@ describe("each review's share of the registries", () => {
     expect(third.allowed).toBe(false);
     expect(third.error).toBeUndefined();
     expect(third.verdicts[0]?.code).toBe('ERR_REVIEW_TOO_MANY_REGISTRIES');
-    expect(third.reason).toContain(`this review would make Portcullis contact more than 2 registries (registries.maxHostsPerReview); 127.0.0.1:${closed} was not contacted`);
+    expect(third.reason).toContain(
+      `this review would make Portcullis contact more than 2 registries (registries.maxHostsPerReview); 127.0.0.1:${closed} was not contacted`,
+    );
     // a host already counted stays usable, and another review has its own share
     expect((await e.check(req(`localhost:${port}/${img.repo}:v1`, 'secured', 5000, { review: r }))).allowed).toBe(true);
-    expect((await e.check(req(`127.0.0.1:${closed}/x:1`, 'secured', 5000, { review: review() }))).error?.code).toBe('ERR_REGISTRY_UNREACHABLE');
+    expect((await e.check(req(`127.0.0.1:${closed}/x:1`, 'secured', 5000, { review: review() }))).error?.code).toBe(
+      'ERR_REGISTRY_UNREACHABLE',
+    );
   });
 
   it('counts only images the review makes it fetch (what is cached is free), and denies past the image limit', async () => {
@@ -663,7 +775,9 @@ describe("each review's share of the registries", () => {
     expect((await e.check(req(b.ref, 'secured', 5000, { review: r }))).allowed).toBe(true);
     const third = await e.check(req(c.ref, 'secured', 5000, { review: r }));
     expect(third.allowed).toBe(false);
-    expect(third.reason).toContain('this review would make Portcullis fetch more than 1 images (registries.maxImagesPerReview)');
+    expect(third.reason).toContain(
+      'this review would make Portcullis fetch more than 1 images (registries.maxImagesPerReview)',
+    );
     expect(third.reason).toContain('[ERR_REVIEW_TOO_MANY_IMAGES]');
   });
 
@@ -693,6 +807,8 @@ describe("each review's share of the registries", () => {
     expect(slow.allowed).toBe(true);
     expect(outside.allowed).toBe(true); // another review is not held back by this one's cap
     expect(queued.error?.code).toBe('ERR_DEADLINE_EXCEEDED');
-    expect(queued.error?.message).toMatch(/still queued behind 1 registry requests of this review in flight \(registries\.maxConcurrentPerReview is 1\)/);
+    expect(queued.error?.message).toMatch(
+      /still queued behind 1 registry requests of this review in flight \(registries\.maxConcurrentPerReview is 1\)/,
+    );
   });
 });

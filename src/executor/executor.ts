@@ -18,7 +18,15 @@ import { ReviewScope } from './review-scope.js';
 import { SingleFlight } from './single-flight.js';
 import { SnapshotHolder } from './snapshot.js';
 import type { ImageCheckRequest, ImageDecision, ImageVerifier, PolicyVerdict, RequestCredentials } from './types.js';
-import { describeVerdict, isUndecided, policyName, undecidedVerdict, verdictFromError, verdictFromInvalid, verdictFromVerification } from './verdicts.js';
+import {
+  describeVerdict,
+  isUndecided,
+  policyName,
+  undecidedVerdict,
+  verdictFromError,
+  verdictFromInvalid,
+  verdictFromVerification,
+} from './verdicts.js';
 
 /**
  * The verification engine behind the webhook: one image in, one decision out.
@@ -37,7 +45,9 @@ import { describeVerdict, isUndecided, policyName, undecidedVerdict, verdictFrom
  */
 
 type Applicable = { readonly doc: PolicyDocument; readonly statement: string };
-type Outcome = { readonly verdict: PolicyVerdict } | { readonly doc: PolicyDocument; readonly statement: string; readonly error: PortcullisError };
+type Outcome =
+  | { readonly verdict: PolicyVerdict }
+  | { readonly doc: PolicyDocument; readonly statement: string; readonly error: PortcullisError };
 
 export class Executor implements ImageVerifier {
   readonly #o: ResolvedOptions;
@@ -93,7 +103,10 @@ export class Executor implements ImageVerifier {
       return await this.#check(request);
     } catch (thrown) {
       // A bug, not a verdict: still an answer, under the failure policy.
-      return this.#undecided({ image: request.image, verdicts: [], warnings: [] }, toPortcullisError(thrown, 'ERR_INTERNAL', 'unexpected error while checking the image'));
+      return this.#undecided(
+        { image: request.image, verdicts: [], warnings: [] },
+        toPortcullisError(thrown, 'ERR_INTERNAL', 'unexpected error while checking the image'),
+      );
     }
   }
 
@@ -114,9 +127,11 @@ export class Executor implements ImageVerifier {
     const plan = this.#plan(request);
     // What no document applies to (or an invalid reference) is decided without credentials.
     if ('decision' in plan) return plan.decision;
-    if ((request.pullSecretNames?.length ?? 0) > 0 || this.#o.pullSecrets?.resolvesWithoutNames === true) return undefined;
+    if ((request.pullSecretNames?.length ?? 0) > 0 || this.#o.pullSecrets?.resolvesWithoutNames === true)
+      return undefined;
     const { ref, applicable, blocking } = plan;
-    const fromRequest = request.credentials === undefined ? undefined : chooseRequestCredential(ref.registry, request.credentials);
+    const fromRequest =
+      request.credentials === undefined ? undefined : chooseRequestCredential(ref.registry, request.credentials);
     if (fromRequest === undefined && this.#o.defaultCredentials !== undefined) return undefined;
     const identity = fromRequest?.identity ?? 'anonymous';
     // A digest-pinned reference needs its descriptor too (media type and size), cached by digest.
@@ -154,7 +169,12 @@ export class Executor implements ImageVerifier {
   #plan(request: ImageCheckRequest): { readonly decision: ImageDecision } | Plan {
     const snapshot = this.#snapshot.get();
     if (snapshot === undefined) {
-      return { decision: this.#undecided({ image: request.image, verdicts: [], warnings: [] }, new PortcullisError('ERR_INTERNAL', 'no policy snapshot is loaded yet (Portcullis is not ready)')) };
+      return {
+        decision: this.#undecided(
+          { image: request.image, verdicts: [], warnings: [] },
+          new PortcullisError('ERR_INTERNAL', 'no policy snapshot is loaded yet (Portcullis is not ready)'),
+        ),
+      };
     }
     let plans = this.#plans.get(snapshot);
     if (plans === undefined) {
@@ -183,10 +203,12 @@ export class Executor implements ImageVerifier {
     const invalid = snapshot.invalidFor(namespace);
     // A namespace no document covers is not enforced: the image string is not even read, so an
     // empty or unparsable one is no reason to deny (docs/policies.md).
-    if (documents.length === 0 && invalid.length === 0) return { decision: this.#unmatched(image, undefined, namespace, 0) };
+    if (documents.length === 0 && invalid.length === 0)
+      return { decision: this.#unmatched(image, undefined, namespace, 0) };
     const ref = this.#references.parse(image);
     if (!(ref instanceof ImageReference)) {
-      const reason = image === '' ? `no image is named, so nothing can be verified [${ref.code}]` : `${ref.message} [${ref.code}]`;
+      const reason =
+        image === '' ? `no image is named, so nothing can be verified [${ref.code}]` : `${ref.message} [${ref.code}]`;
       return { decision: { image, allowed: false, verdicts: [], warnings: [], reason } };
     }
     const blocking = invalid.length === 0 ? NO_VERDICTS : invalid.map(verdictFromInvalid);
@@ -195,7 +217,8 @@ export class Executor implements ImageVerifier {
       const statement = statementFor(doc, ref);
       if (statement !== undefined) applicable.push({ doc, statement });
     }
-    if (applicable.length === 0 && blocking.length === 0) return { decision: this.#unmatched(image, ref, namespace, documents.length) };
+    if (applicable.length === 0 && blocking.length === 0)
+      return { decision: this.#unmatched(image, ref, namespace, documents.length) };
     if (applicable.length === 0) return { decision: this.#combine(image, ref, undefined, [], blocking) };
     return new Plan(ref, applicable, blocking, snapshot.revision);
   }
@@ -211,14 +234,31 @@ export class Executor implements ImageVerifier {
     let ctx: AccessContext | undefined;
     try {
       // Only resolving pull secrets or asking a credential helper can take time: skip the deadline timer otherwise.
-      const slow = (request.pullSecretNames?.length ?? 0) > 0 || this.#o.defaultCredentials !== undefined || this.#o.pullSecrets?.resolvesWithoutNames === true;
+      const slow =
+        (request.pullSecretNames?.length ?? 0) > 0 ||
+        this.#o.defaultCredentials !== undefined ||
+        this.#o.pullSecrets?.resolvesWithoutNames === true;
       const choosing = this.#credentialFor(ref.registry, request);
-      const credential = slow ? await budget.race(choosing, `choosing the registry credentials for ${ref.registry}`) : await choosing;
-      ctx = { budget, credential, image, ...(request.dryRun === true ? { dryRun: true } : {}), ...this.#reviewOf(request) };
+      const credential = slow
+        ? await budget.race(choosing, `choosing the registry credentials for ${ref.registry}`)
+        : await choosing;
+      ctx = {
+        budget,
+        credential,
+        image,
+        ...(request.dryRun === true ? { dryRun: true } : {}),
+        ...this.#reviewOf(request),
+      };
       target = isPinned(ref) ? await this.#access.resolveDigest(ref, ctx) : await this.#access.resolveTag(ref, ctx);
     } catch (thrown) {
       const error = toPortcullisError(thrown, 'ERR_INTERNAL');
-      return this.#combine(image, ref, undefined, applicable.map((a) => outcomeOfError(a, error, ctx?.credential.identity)), blocking);
+      return this.#combine(
+        image,
+        ref,
+        undefined,
+        applicable.map((a) => outcomeOfError(a, error, ctx?.credential.identity)),
+        blocking,
+      );
     }
     const access = ctx;
     const outcomes = await Promise.all(applicable.map((a) => this.#evaluate(a, ref, target, access, revision)));
@@ -242,7 +282,8 @@ export class Executor implements ImageVerifier {
     const resolver = this.#o.pullSecrets;
     if (resolver !== undefined && (names.length > 0 || resolver.resolvesWithoutNames === true)) {
       try {
-        const options = request.serviceAccountName === undefined ? {} : { serviceAccountName: request.serviceAccountName };
+        const options =
+          request.serviceAccountName === undefined ? {} : { serviceAccountName: request.serviceAccountName };
         list.push(...(await resolver.resolve(request.namespace, names, options)));
       } catch {
         // As the kubelet: pull secrets that cannot be read are skipped; the default credential applies.
@@ -252,13 +293,22 @@ export class Executor implements ImageVerifier {
   }
 
   /** One document on one image: cached verdict, else one shared verification per key. */
-  async #evaluate(a: Applicable, ref: ImageReference, target: ArtifactTarget, ctx: AccessContext, revision: number): Promise<Outcome> {
+  async #evaluate(
+    a: Applicable,
+    ref: ImageReference,
+    target: ArtifactTarget,
+    ctx: AccessContext,
+    revision: number,
+  ): Promise<Outcome> {
     const key = verdictCacheKey(ctx.credential.identity, ref, target, a.doc, revision);
     const cached = this.#caches.lookup('verdict', this.#caches.verdicts, key);
     if (cached !== undefined) return { verdict: cached.verdict };
     try {
-      const verdict = await this.#flights.shared(`verify\u0000${key}`, ctx.budget, `verifying ${ref.name}@${target.digest} against ${policyName(a.doc)}`, () =>
-        this.#verify(a.doc, ref, target, ctx, key),
+      const verdict = await this.#flights.shared(
+        `verify\u0000${key}`,
+        ctx.budget,
+        `verifying ${ref.name}@${target.digest} against ${policyName(a.doc)}`,
+        () => this.#verify(a.doc, ref, target, ctx, key),
       );
       return { verdict };
     } catch (thrown) {
@@ -266,7 +316,13 @@ export class Executor implements ImageVerifier {
     }
   }
 
-  async #verify(doc: PolicyDocument, ref: ImageReference, target: ArtifactTarget, ctx: AccessContext, key: string): Promise<PolicyVerdict> {
+  async #verify(
+    doc: PolicyDocument,
+    ref: ImageReference,
+    target: ArtifactTarget,
+    ctx: AccessContext,
+    key: string,
+  ): Promise<PolicyVerdict> {
     const result = await verifyArtifact(
       { reference: `${ref.name}@${target.digest}`, repository: ref.name, artifact: target },
       {
@@ -281,7 +337,11 @@ export class Executor implements ImageVerifier {
     );
     observeVerification(this.#o.metrics, result);
     const verdict = verdictFromVerification(doc, result);
-    const ttl = result.verified ? this.#positiveTtl(result) : isDefinitiveFailure(result) && ctx.dryRun !== true ? this.#o.negativeVerdictTtlMs : 0;
+    const ttl = result.verified
+      ? this.#positiveTtl(result)
+      : isDefinitiveFailure(result) && ctx.dryRun !== true
+        ? this.#o.negativeVerdictTtlMs
+        : 0;
     if (ttl > 0) this.#caches.verdicts.set(key, { verdict }, { ttl });
     return verdict;
   }
@@ -310,7 +370,13 @@ export class Executor implements ImageVerifier {
     return { image, ...canonical, allowed: false, verdicts: [], warnings: [], reason };
   }
 
-  #combine(image: string, ref: ImageReference, digest: string | undefined, outcomes: readonly Outcome[], blocking: readonly PolicyVerdict[]): ImageDecision {
+  #combine(
+    image: string,
+    ref: ImageReference,
+    digest: string | undefined,
+    outcomes: readonly Outcome[],
+    blocking: readonly PolicyVerdict[],
+  ): ImageDecision {
     const verdicts: PolicyVerdict[] = [];
     const undecided: PortcullisError[] = [];
     for (const o of outcomes) {
@@ -363,7 +429,14 @@ function isPinned(ref: ImageReference): ref is ImageReference & { readonly diges
 class Plan {
   #resolution: { readonly identity: string; readonly key: string } | undefined;
   #verdicts: { readonly identity: string; readonly digest: string; readonly keys: readonly string[] } | undefined;
-  #decision: { readonly image: string; readonly digest: string; readonly verdicts: readonly PolicyVerdict[]; readonly decision: ImageDecision } | undefined;
+  #decision:
+    | {
+        readonly image: string;
+        readonly digest: string;
+        readonly verdicts: readonly PolicyVerdict[];
+        readonly decision: ImageDecision;
+      }
+    | undefined;
 
   constructor(
     readonly ref: ImageReference,
@@ -385,7 +458,13 @@ class Plan {
   /** The decision last combined from exactly these verdict objects for this image and digest. */
   lastDecision(image: string, digest: string, verdicts: readonly PolicyVerdict[]): ImageDecision | undefined {
     const last = this.#decision;
-    if (last === undefined || last.image !== image || last.digest !== digest || last.verdicts.length !== verdicts.length) return undefined;
+    if (
+      last === undefined ||
+      last.image !== image ||
+      last.digest !== digest ||
+      last.verdicts.length !== verdicts.length
+    )
+      return undefined;
     for (let i = 0; i < verdicts.length; i++) if (last.verdicts[i] !== verdicts[i]) return undefined;
     return last.decision;
   }
@@ -409,7 +488,13 @@ class Plan {
  * id#generation, snapshot revision. A digest names one manifest, so its media type and size
  * (which the verdict checked against the payload) come with it.
  */
-function verdictCacheKey(identity: string, ref: ImageReference, target: ArtifactTarget, doc: PolicyDocument, revision: number): string {
+function verdictCacheKey(
+  identity: string,
+  ref: ImageReference,
+  target: ArtifactTarget,
+  doc: PolicyDocument,
+  revision: number,
+): string {
   return `${identity}\u0000${ref.name}@${target.digest}\u0000${documentKey(doc)}\u0000r${revision}`;
 }
 
@@ -435,7 +520,9 @@ function statementFor(doc: PolicyDocument, ref: ImageReference): string | undefi
 }
 
 function outcomeOfError(a: Applicable, error: PortcullisError, identity: string | undefined): Outcome {
-  return isUndecided(error) ? { doc: a.doc, statement: a.statement, error } : { verdict: verdictFromError(a.doc, a.statement, error, identity) };
+  return isUndecided(error)
+    ? { doc: a.doc, statement: a.statement, error }
+    : { verdict: verdictFromError(a.doc, a.statement, error, identity) };
 }
 
 /**
@@ -445,5 +532,9 @@ function outcomeOfError(a: Applicable, error: PortcullisError, identity: string 
  * registry or proxy for a moment, not the signer's doing; found by the soak test).
  */
 function isDefinitiveFailure(result: ArtifactVerification): boolean {
-  return !result.verified && result.failedCheck !== 'revocation' && !result.signatures.some((s) => s.failure?.error.code === 'ERR_DIGEST_MISMATCH');
+  return (
+    !result.verified &&
+    result.failedCheck !== 'revocation' &&
+    !result.signatures.some((s) => s.failure?.error.code === 'ERR_DIGEST_MISMATCH')
+  );
 }

@@ -37,7 +37,10 @@ describe('HostLimiter', () => {
     const limiter = new HostLimiter(1);
     const long = limiter.run('h', budget(5000), 'long', () => sleep(200));
     const started = Date.now();
-    await expect(limiter.run('h', budget(50), 'resolve x', async () => 1)).rejects.toMatchObject({ code: 'ERR_DEADLINE_EXCEEDED', message: expect.stringContaining('queued behind 1') });
+    await expect(limiter.run('h', budget(50), 'resolve x', async () => 1)).rejects.toMatchObject({
+      code: 'ERR_DEADLINE_EXCEEDED',
+      message: expect.stringContaining('queued behind 1'),
+    });
     expect(Date.now() - started).toBeLessThan(150);
     expect(limiter.stats('h')).toEqual({ active: 1, queued: 0 });
     await long;
@@ -54,7 +57,9 @@ describe('SingleFlight', () => {
       await sleep(10);
       return 7;
     };
-    expect(await Promise.all([flights.run('k', work), flights.run('k', work), flights.run('k', work)])).toEqual([7, 7, 7]);
+    expect(await Promise.all([flights.run('k', work), flights.run('k', work), flights.run('k', work)])).toEqual([
+      7, 7, 7,
+    ]);
     expect(runs).toBe(1);
     expect(flights.size).toBe(0);
     await flights.run('k', work);

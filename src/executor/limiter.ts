@@ -27,7 +27,10 @@ export class HostLimiter {
   /** `queued` words the give-up message (default: the registry host's queue). */
   constructor(maxPerHost: number, queued?: (host: string, what: string, active: number, max: number) => string) {
     this.#max = maxPerHost;
-    this.#queued = queued ?? ((host, what, active, max) => `registry ${host}: ${what}: still queued behind ${active} in-flight requests to this registry (limit ${max})`);
+    this.#queued =
+      queued ??
+      ((host, what, active, max) =>
+        `registry ${host}: ${what}: still queued behind ${active} in-flight requests to this registry (limit ${max})`);
   }
 
   /** In-flight and queued operations of a host (for tests and diagnostics). */
@@ -65,7 +68,12 @@ export class HostLimiter {
       const give = (): void => {
         const i = state.queue.indexOf(waiter);
         if (i >= 0) state.queue.splice(i, 1);
-        reject(new PortcullisError('ERR_DEADLINE_EXCEEDED', `${this.#queued(host, what, state.active, this.#max)} when the ${budget.totalMs} ms deadline passed`));
+        reject(
+          new PortcullisError(
+            'ERR_DEADLINE_EXCEEDED',
+            `${this.#queued(host, what, state.active, this.#max)} when the ${budget.totalMs} ms deadline passed`,
+          ),
+        );
       };
       if (left <= 0) {
         give();

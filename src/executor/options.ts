@@ -110,14 +110,21 @@ export const EXECUTOR_DEFAULTS = {
 function nonNegative(name: string, value: number | undefined, fallback: number, positive = false): number {
   const v = value ?? fallback;
   if (!Number.isFinite(v) || v < 0 || (positive && v <= 0)) {
-    throw new PortcullisError('ERR_CONFIG_INVALID', `executor option ${name} must be a ${positive ? 'positive' : 'non-negative'} number, got ${String(value)}`);
+    throw new PortcullisError(
+      'ERR_CONFIG_INVALID',
+      `executor option ${name} must be a ${positive ? 'positive' : 'non-negative'} number, got ${String(value)}`,
+    );
   }
   return v;
 }
 
 function integer(name: string, value: number | undefined, fallback: number): number {
   const v = nonNegative(name, value, fallback, true);
-  if (!Number.isSafeInteger(v)) throw new PortcullisError('ERR_CONFIG_INVALID', `executor option ${name} must be a positive integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(v))
+    throw new PortcullisError(
+      'ERR_CONFIG_INVALID',
+      `executor option ${name} must be a positive integer, got ${String(value)}`,
+    );
   return v;
 }
 
@@ -125,7 +132,10 @@ export function resolveOptions(options: ExecutorOptions): ResolvedOptions {
   const d = EXECUTOR_DEFAULTS;
   const failurePolicy = options.failurePolicy ?? d.failurePolicy;
   if (failurePolicy !== 'fail' && failurePolicy !== 'ignore') {
-    throw new PortcullisError('ERR_CONFIG_INVALID', `executor option failurePolicy must be "fail" or "ignore", got ${JSON.stringify(failurePolicy)}`);
+    throw new PortcullisError(
+      'ERR_CONFIG_INVALID',
+      `executor option failurePolicy must be "fail" or "ignore", got ${JSON.stringify(failurePolicy)}`,
+    );
   }
   return {
     registry: options.registry,
@@ -136,16 +146,28 @@ export function resolveOptions(options: ExecutorOptions): ResolvedOptions {
     denyUnmatchedNamespaces: options.denyUnmatchedNamespaces ?? d.denyUnmatchedNamespaces,
     deadlineMarginMs: nonNegative('deadlineMarginMs', options.deadlineMarginMs, d.deadlineMarginMs),
     minCallBudgetMs: nonNegative('minCallBudgetMs', options.minCallBudgetMs, d.minCallBudgetMs),
-    maxConcurrentPerRegistry: integer('maxConcurrentPerRegistry', options.maxConcurrentPerRegistry, d.maxConcurrentPerRegistry),
+    maxConcurrentPerRegistry: integer(
+      'maxConcurrentPerRegistry',
+      options.maxConcurrentPerRegistry,
+      d.maxConcurrentPerRegistry,
+    ),
     reviewLimits: {
       maxHosts: integer('reviewLimits.maxHosts', options.reviewLimits?.maxHosts, d.reviewLimits.maxHosts),
       maxImages: integer('reviewLimits.maxImages', options.reviewLimits?.maxImages, d.reviewLimits.maxImages),
-      maxConcurrent: integer('reviewLimits.maxConcurrent', options.reviewLimits?.maxConcurrent, d.reviewLimits.maxConcurrent),
+      maxConcurrent: integer(
+        'reviewLimits.maxConcurrent',
+        options.reviewLimits?.maxConcurrent,
+        d.reviewLimits.maxConcurrent,
+      ),
     },
     tagCacheTtlMs: nonNegative('tagCacheTtlMs', options.tagCacheTtlMs, d.tagCacheTtlMs),
     tagCacheMaxEntries: integer('tagCacheMaxEntries', options.tagCacheMaxEntries, d.tagCacheMaxEntries),
     referrersCacheTtlMs: nonNegative('referrersCacheTtlMs', options.referrersCacheTtlMs, d.referrersCacheTtlMs),
-    referrersCacheMaxEntries: integer('referrersCacheMaxEntries', options.referrersCacheMaxEntries, d.referrersCacheMaxEntries),
+    referrersCacheMaxEntries: integer(
+      'referrersCacheMaxEntries',
+      options.referrersCacheMaxEntries,
+      d.referrersCacheMaxEntries,
+    ),
     contentCacheMaxBytes: integer('contentCacheMaxBytes', options.contentCacheMaxBytes, d.contentCacheMaxBytes),
     verdictCacheTtlMs: nonNegative('verdictCacheTtlMs', options.verdictCacheTtlMs, d.verdictCacheTtlMs),
     verdictCacheMaxEntries: integer('verdictCacheMaxEntries', options.verdictCacheMaxEntries, d.verdictCacheMaxEntries),

@@ -59,11 +59,19 @@ export class RegistryAccess {
    * One registry call: within the review's share (registries, images, requests in flight), then
    * limited per host, given the remaining budget and the chosen credential.
    */
-  async #call<T>(registry: string, ctx: AccessContext, what: string, work: (call: CallOptions) => Promise<T>): Promise<T> {
+  async #call<T>(
+    registry: string,
+    ctx: AccessContext,
+    what: string,
+    work: (call: CallOptions) => Promise<T>,
+  ): Promise<T> {
     const perHost = (): Promise<T> =>
       this.#d.limiter.run(registry, ctx.budget, what, () => {
         const timeoutMs = ctx.budget.callTimeout(what);
-        return work({ timeoutMs, ...(ctx.credential.provider === undefined ? {} : { credentials: ctx.credential.provider }) });
+        return work({
+          timeoutMs,
+          ...(ctx.credential.provider === undefined ? {} : { credentials: ctx.credential.provider }),
+        });
       });
     const review = ctx.review;
     if (review === undefined) return perHost();
@@ -123,11 +131,17 @@ export class RegistryAccess {
         const what = `listing the signatures of ${name}@${artifact.digest}`;
         return this.#shared(`referrers\u0000${key}`, ctx, what, async () => {
           const list = await this.#call(repo.registry, ctx, what, (call) =>
-            this.#d.registry.listReferrers(repo, { digest: artifact.digest }, { artifactType: MEDIA_TYPE.notarySignature }, call),
+            this.#d.registry.listReferrers(
+              repo,
+              { digest: artifact.digest },
+              { artifactType: MEDIA_TYPE.notarySignature },
+              call,
+            ),
           );
           const frozen = Object.freeze([...list]);
           const ttl = frozen.length === 0 ? this.#d.emptyReferrersTtlMs : this.#d.referrersTtlMs;
-          if (ttl > 0 && !(frozen.length === 0 && ctx.dryRun === true)) this.#d.caches.referrers.set(key, frozen, { ttl });
+          if (ttl > 0 && !(frozen.length === 0 && ctx.dryRun === true))
+            this.#d.caches.referrers.set(key, frozen, { ttl });
           return frozen;
         });
       },
@@ -142,7 +156,13 @@ export class RegistryAccess {
     };
   }
 
-  async #content(repo: RepositoryRef, descriptor: Descriptor, ctx: AccessContext, what: string, fetch: (call: CallOptions) => Promise<Uint8Array>): Promise<Uint8Array> {
+  async #content(
+    repo: RepositoryRef,
+    descriptor: Descriptor,
+    ctx: AccessContext,
+    what: string,
+    fetch: (call: CallOptions) => Promise<Uint8Array>,
+  ): Promise<Uint8Array> {
     const key = descriptor.digest;
     const cached = this.#d.caches.lookup('content', this.#d.caches.content, key);
     if (cached !== undefined) return cached;

@@ -23,7 +23,10 @@ export interface ReviewLimits {
 }
 
 /** Codes of errors that belong to one review only: a check joining another review's shared work must not inherit them. */
-export const REVIEW_LIMIT_CODES: ReadonlySet<string> = new Set(['ERR_REVIEW_TOO_MANY_REGISTRIES', 'ERR_REVIEW_TOO_MANY_IMAGES']);
+export const REVIEW_LIMIT_CODES: ReadonlySet<string> = new Set([
+  'ERR_REVIEW_TOO_MANY_REGISTRIES',
+  'ERR_REVIEW_TOO_MANY_IMAGES',
+]);
 
 const SLOT = 'review';
 
@@ -37,7 +40,8 @@ export class ReviewScope {
     this.#limits = limits;
     this.#inFlight = new HostLimiter(
       limits.maxConcurrent,
-      (_slot, what, active, max) => `${what}: still queued behind ${active} registry requests of this review in flight (registries.maxConcurrentPerReview is ${max})`,
+      (_slot, what, active, max) =>
+        `${what}: still queued behind ${active} registry requests of this review in flight (registries.maxConcurrentPerReview is ${max})`,
     );
   }
 

@@ -10,7 +10,11 @@ import type { Budget } from './budget.js';
 import { REVIEW_LIMIT_CODES } from './review-scope.js';
 
 /** Failures that belong to the caller that started the run (its deadline, its review's share), not to the work. */
-const STARTER_CODES: ReadonlySet<string> = new Set(['ERR_REGISTRY_TIMEOUT', 'ERR_DEADLINE_EXCEEDED', ...REVIEW_LIMIT_CODES]);
+const STARTER_CODES: ReadonlySet<string> = new Set([
+  'ERR_REGISTRY_TIMEOUT',
+  'ERR_DEADLINE_EXCEEDED',
+  ...REVIEW_LIMIT_CODES,
+]);
 
 export class SingleFlight {
   readonly #inFlight = new Map<string, Promise<unknown>>();

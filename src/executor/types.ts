@@ -11,7 +11,17 @@ export interface RequestCredentials {
   /** Stable identity for cache keys, e.g. `secret:team-a/regcred@<resourceVersion>`; never the secret itself. */
   readonly identity: string;
   /** Docker config.json `auths` content: registry host → { username, password } or { auth }. */
-  readonly auths: Readonly<Record<string, { readonly username?: string; readonly password?: string; readonly auth?: string; readonly identitytoken?: string }>>;
+  readonly auths: Readonly<
+    Record<
+      string,
+      {
+        readonly username?: string;
+        readonly password?: string;
+        readonly auth?: string;
+        readonly identitytoken?: string;
+      }
+    >
+  >;
 }
 
 export interface ImageCheckRequest {
@@ -79,7 +89,11 @@ export interface ImageDecision {
    */
   readonly warnings: readonly string[];
   /** Set when no verdict could be reached (registry down, deadline): the failure policy decided. */
-  readonly error?: { readonly code: string; readonly message: string; readonly failurePolicyApplied: 'fail' | 'ignore' };
+  readonly error?: {
+    readonly code: string;
+    readonly message: string;
+    readonly failurePolicyApplied: 'fail' | 'ignore';
+  };
   /** A one-line, actionable reason when not allowed. */
   readonly reason?: string;
 }

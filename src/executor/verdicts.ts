@@ -37,7 +37,9 @@ export function policyName(doc: PolicyDocument): string {
 /** The verdict of a document from verifyArtifact's result. */
 export function verdictFromVerification(doc: PolicyDocument, result: ArtifactVerification): PolicyVerdict {
   const statement = result.policy.name;
-  const warnings = result.warnings.map((w) => `${policyName(doc)} statement ${JSON.stringify(statement)}: ${w.message}`);
+  const warnings = result.warnings.map(
+    (w) => `${policyName(doc)} statement ${JSON.stringify(statement)}: ${w.message}`,
+  );
   if (result.verified) {
     const message = result.skipped
       ? `statement level is "skip": signatures are not verified`
@@ -68,21 +70,40 @@ export function verdictFromVerification(doc: PolicyDocument, result: ArtifactVer
 
 /** Which credentials a cache identity stands for, in words (never the secret). */
 export function describeIdentity(identity: string): string {
-  if (identity === 'anonymous') return "none (anonymous): no pull secret of the pod and no default credential has an entry for this registry";
+  if (identity === 'anonymous')
+    return 'none (anonymous): no pull secret of the pod and no default credential has an entry for this registry';
   if (identity.startsWith('pod:')) return `the pod's pull secret ${identity.slice(4)}`;
   return 'the configured default credentials';
 }
 
 /** A document that rejects the image because the registry gave a definitive error (not found, access refused). */
-export function verdictFromError(doc: PolicyDocument, statement: string, error: PortcullisError, credentials?: string): PolicyVerdict {
-  const access = error.code === 'ERR_REGISTRY_UNAUTHORIZED' || error.code === 'ERR_REGISTRY_DENIED' || error.code === 'ERR_REGISTRY_NOT_FOUND';
-  const used = access && credentials !== undefined ? ` (registry credentials used: ${describeIdentity(credentials)})` : '';
+export function verdictFromError(
+  doc: PolicyDocument,
+  statement: string,
+  error: PortcullisError,
+  credentials?: string,
+): PolicyVerdict {
+  const access =
+    error.code === 'ERR_REGISTRY_UNAUTHORIZED' ||
+    error.code === 'ERR_REGISTRY_DENIED' ||
+    error.code === 'ERR_REGISTRY_NOT_FOUND';
+  const used =
+    access && credentials !== undefined ? ` (registry credentials used: ${describeIdentity(credentials)})` : '';
   return notVerified(doc, statement, error.code, `the image could not be verified: ${error.message}${used}`);
 }
 
 /** A verdict that no signature check decided (registry error, no verdict in time). */
 function notVerified(doc: PolicyDocument, statement: string, code: string, message: string): PolicyVerdict {
-  return { policy: policyName(doc), enforcementAction: doc.enforcementAction, verified: false, statement, failedCheck: null, code, message, warnings: [] };
+  return {
+    policy: policyName(doc),
+    enforcementAction: doc.enforcementAction,
+    verified: false,
+    statement,
+    failedCheck: null,
+    code,
+    message,
+    warnings: [],
+  };
 }
 
 /**

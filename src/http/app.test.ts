@@ -40,9 +40,25 @@ describe('buildApp', () => {
     metrics.observeCacheLookup('verdict', false);
     metrics.observeVerification('authenticity', 'failed');
     app = buildApp({ verifier: new FakeVerifier(), metrics, options: { mutate: true } });
-    await app.inject({ method: 'POST', url: '/validate', payload: admissionReview(pod({ containers: [['a', 'r/a:1']] })) });
-    await app.inject({ method: 'POST', url: '/mutate', payload: admissionReview(pod({ containers: [['a', 'r/a:1']] })) });
-    await app.inject({ method: 'POST', url: '/gatekeeper/v1/verify', payload: { apiVersion: 'externaldata.gatekeeper.sh/v1beta1', kind: 'ProviderRequest', request: { keys: ['r/a:1'] } } });
+    await app.inject({
+      method: 'POST',
+      url: '/validate',
+      payload: admissionReview(pod({ containers: [['a', 'r/a:1']] })),
+    });
+    await app.inject({
+      method: 'POST',
+      url: '/mutate',
+      payload: admissionReview(pod({ containers: [['a', 'r/a:1']] })),
+    });
+    await app.inject({
+      method: 'POST',
+      url: '/gatekeeper/v1/verify',
+      payload: {
+        apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
+        kind: 'ProviderRequest',
+        request: { keys: ['r/a:1'] },
+      },
+    });
     const res = await app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0.0.4/);
@@ -75,7 +91,11 @@ describe('buildApp', () => {
     });
     const logger = pino({ level: 'info' }, stream);
     app = buildApp({ verifier: new FakeVerifier((r) => deniedDecision(r.image)), metrics: new NoopMetrics(), logger });
-    await app.inject({ method: 'POST', url: '/validate', payload: admissionReview(pod({ containers: [['a', 'r/a:1']], imagePullSecrets: ['regcred'] }), { uid: 'log-1' }) });
+    await app.inject({
+      method: 'POST',
+      url: '/validate',
+      payload: admissionReview(pod({ containers: [['a', 'r/a:1']], imagePullSecrets: ['regcred'] }), { uid: 'log-1' }),
+    });
     const reviews = lines.filter((l) => l.msg === 'admission review');
     expect(lines).toHaveLength(1);
     expect(reviews[0]).toMatchObject({
@@ -93,7 +113,15 @@ describe('buildApp', () => {
 
   it('writes the same review line through the fast JSON-lines writer as through pino, in order with other lines', async () => {
     const lines: any[] = [];
-    const sink = { write: (chunk: string) => lines.push(...chunk.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))) };
+    const sink = {
+      write: (chunk: string) =>
+        lines.push(
+          ...chunk
+            .split('\n')
+            .filter((l) => l !== '')
+            .map((l) => JSON.parse(l)),
+        ),
+    };
     const destination = new BatchedDestination(sink);
     const logger = pino({ level: 'info', base: { service: 'portcullis' } }, destination);
     const verifier = {
@@ -103,7 +131,11 @@ describe('buildApp', () => {
     };
     app = buildApp({ verifier, metrics: new NoopMetrics(), logger, reviewLog: new JsonLines(logger, destination) });
     logger.info('before');
-    const res = await app.inject({ method: 'POST', url: '/validate', payload: admissionReview(pod({ containers: [['a', 'r/a:1']] }), { uid: 'fast-1' }) });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/validate',
+      payload: admissionReview(pod({ containers: [['a', 'r/a:1']] }), { uid: 'fast-1' }),
+    });
     expect(res.json().response).toEqual({ uid: 'fast-1', allowed: true });
     logger.info('after');
     destination.flush();

@@ -86,7 +86,8 @@ export function directDispatchOf(app: FastifyInstance): DirectDispatch | undefin
 export function buildApp(deps: AppDeps): FastifyInstance {
   const o = deps.options ?? {};
   const marginMs = o.marginMs ?? DEFAULTS.marginMs;
-  if (!Number.isFinite(marginMs) || marginMs < 0) throw new RangeError(`marginMs must be a number ≥ 0, not ${marginMs}`);
+  if (!Number.isFinite(marginMs) || marginMs < 0)
+    throw new RangeError(`marginMs must be a number ≥ 0, not ${marginMs}`);
   const bodyLimit = positive('bodyLimit', o.bodyLimit ?? DEFAULTS.bodyLimit);
   const log = deps.logger ?? pino({ level: 'silent' });
   const routeDeps: RouteDeps = {
@@ -116,7 +117,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       ? reply.send({ ready: true })
       : reply.code(503).send({ ready: false, message: 'waiting for the first policy snapshot' }),
   );
-  app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.render()));
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(deps.metrics.contentType).send(await deps.metrics.render()),
+  );
 
   // Each review endpoint has one handler, reached two ways: the fastify route (`inject()`, and any
   // server that routes through fastify) and the direct dispatch `startServer` uses (src/http/direct.ts).
@@ -133,8 +136,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const gk: GatekeeperOptions = {
       ...routeDeps,
       defaultNamespace: o.gatekeeperDefaultNamespace ?? '',
-      verifyTimeoutMs: positive('gatekeeperVerifyTimeoutMs', o.gatekeeperVerifyTimeoutMs ?? DEFAULTS.gatekeeperVerifyTimeoutMs),
-      mutateTimeoutMs: positive('gatekeeperMutateTimeoutMs', o.gatekeeperMutateTimeoutMs ?? DEFAULTS.gatekeeperMutateTimeoutMs),
+      verifyTimeoutMs: positive(
+        'gatekeeperVerifyTimeoutMs',
+        o.gatekeeperVerifyTimeoutMs ?? DEFAULTS.gatekeeperVerifyTimeoutMs,
+      ),
+      mutateTimeoutMs: positive(
+        'gatekeeperMutateTimeoutMs',
+        o.gatekeeperMutateTimeoutMs ?? DEFAULTS.gatekeeperMutateTimeoutMs,
+      ),
     };
     void app.register(gatekeeperRoutes, gk);
   }

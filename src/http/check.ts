@@ -72,12 +72,20 @@ export function decideAtOnce(verifier: ImageVerifier, images: readonly string[],
   return { results, waiting };
 }
 
-export function checkImages(verifier: ImageVerifier, images: readonly string[], ctx: CheckContext): Promise<Map<string, ImageDecision>> {
+export function checkImages(
+  verifier: ImageVerifier,
+  images: readonly string[],
+  ctx: CheckContext,
+): Promise<Map<string, ImageDecision>> {
   return checkRemaining(verifier, decideAtOnce(verifier, images, ctx), ctx);
 }
 
 /** Checks the images `decideAtOnce` left waiting, racing the request deadline. */
-export async function checkRemaining(verifier: ImageVerifier, atOnce: AtOnce, ctx: CheckContext): Promise<Map<string, ImageDecision>> {
+export async function checkRemaining(
+  verifier: ImageVerifier,
+  atOnce: AtOnce,
+  ctx: CheckContext,
+): Promise<Map<string, ImageDecision>> {
   const { results, waiting } = atOnce;
   if (waiting === undefined) return results;
   const remaining = Math.max(0, ctx.deadline - ctx.now());
@@ -98,12 +106,22 @@ export async function checkRemaining(verifier: ImageVerifier, atOnce: AtOnce, ct
           const outcome = await Promise.race([verifier.check(request), expired]);
           decision =
             outcome === 'expired'
-              ? undecided(image, 'ERR_DEADLINE_EXCEEDED', `no decision within the ${Math.round(ctx.budgetMs)} ms request deadline`, ctx.failurePolicy)
+              ? undecided(
+                  image,
+                  'ERR_DEADLINE_EXCEEDED',
+                  `no decision within the ${Math.round(ctx.budgetMs)} ms request deadline`,
+                  ctx.failurePolicy,
+                )
               : outcome;
         } catch (error) {
           // The verifier promises not to throw for per-image problems: this is a bug, not a verdict.
           const message = error instanceof Error ? error.message : String(error);
-          decision = undecided(image, 'ERR_INTERNAL', `the verifier failed unexpectedly: ${message}`, ctx.failurePolicy);
+          decision = undecided(
+            image,
+            'ERR_INTERNAL',
+            `the verifier failed unexpectedly: ${message}`,
+            ctx.failurePolicy,
+          );
         }
         results.set(image, decision);
       }),

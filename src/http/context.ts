@@ -36,7 +36,8 @@ export function writeJson(res: ServerResponse, status: number, body: string | ob
 export function classifyError(error: unknown): { status: number; code: string; message: string } {
   const e = error as { statusCode?: unknown; code?: unknown; message?: unknown };
   const message = typeof e?.message === 'string' ? e.message : String(error);
-  if (e?.code === 'ERR_ADMISSION_INVALID' || e?.code === 'ERR_UNSUPPORTED_KIND') return { status: 400, code: e.code, message };
+  if (e?.code === 'ERR_ADMISSION_INVALID' || e?.code === 'ERR_UNSUPPORTED_KIND')
+    return { status: 400, code: e.code, message };
   if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e?.statusCode === 413) {
     return { status: 413, code: 'ERR_BODY_TOO_LARGE', message: `request body is larger than the limit: ${message}` };
   }
@@ -50,7 +51,10 @@ export function classifyError(error: unknown): { status: number; code: string; m
 }
 
 /** Tracks one request for the in-flight gauge and the latency histogram. */
-export function track(deps: Pick<RouteDeps, 'metrics' | 'now'>, endpoint: Endpoint): { readonly started: number; end(): number } {
+export function track(
+  deps: Pick<RouteDeps, 'metrics' | 'now'>,
+  endpoint: Endpoint,
+): { readonly started: number; end(): number } {
   const started = deps.now();
   const done = deps.metrics.startRequest(endpoint);
   let ms: number | undefined;

@@ -49,12 +49,17 @@ function serial(): string {
 async function reuse(dir: string, now: Date): Promise<DevCertificate | undefined> {
   const files = { caFile: join(dir, 'ca.crt'), certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
   try {
-    const [caPem, certPem, keyPem] = await Promise.all([readFile(files.caFile, 'utf8'), readFile(files.certFile, 'utf8'), readFile(files.keyFile, 'utf8')]);
+    const [caPem, certPem, keyPem] = await Promise.all([
+      readFile(files.caFile, 'utf8'),
+      readFile(files.certFile, 'utf8'),
+      readFile(files.keyFile, 'utf8'),
+    ]);
     const cert = new X509Certificate(certPem);
     const ca = new X509Certificate(caPem);
     const soon = now.getTime() + DAY;
     if (Date.parse(cert.validTo) < soon || Date.parse(ca.validTo) < soon) return undefined;
-    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey) || !cert.checkPrivateKey(createPrivateKey(keyPem))) return undefined;
+    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey) || !cert.checkPrivateKey(createPrivateKey(keyPem)))
+      return undefined;
     return { dir, ...files, caPem, created: false };
   } catch {
     return undefined;
@@ -109,7 +114,11 @@ export async function ensureDevCertificate(dir: string, options: DevCertificateO
         new px.ExtendedKeyUsageExtension([px.ExtendedKeyUsage.serverAuth], false),
         new px.SubjectAlternativeNameExtension(names, false),
         await px.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as Keys['publicKey'], false, crypto),
-        await px.AuthorityKeyIdentifierExtension.create(caKeys.publicKey as unknown as Keys['publicKey'], false, crypto),
+        await px.AuthorityKeyIdentifierExtension.create(
+          caKeys.publicKey as unknown as Keys['publicKey'],
+          false,
+          crypto,
+        ),
       ],
     },
     crypto,

@@ -10,8 +10,16 @@ import { admissionReview, pod } from './testing/reviews.js';
 
 const T0 = 1_000_000;
 
-function dispatchOf(verifier: ImageVerifier = new FakeVerifier(), options: { bodyLimit?: number; mutate?: boolean } = {}): DirectDispatch {
-  const app = buildApp({ verifier, metrics: new NoopMetrics(), options: { webhookTimeoutMs: 10_000, marginMs: 1_000, ...options }, now: () => T0 });
+function dispatchOf(
+  verifier: ImageVerifier = new FakeVerifier(),
+  options: { bodyLimit?: number; mutate?: boolean } = {},
+): DirectDispatch {
+  const app = buildApp({
+    verifier,
+    metrics: new NoopMetrics(),
+    options: { webhookTimeoutMs: 10_000, marginMs: 1_000, ...options },
+    now: () => T0,
+  });
   const direct = directDispatchOf(app);
   if (direct === undefined) throw new Error('no direct dispatch');
   return direct;
@@ -37,10 +45,19 @@ const review = JSON.stringify(admissionReview(pod({ containers: [['a', 'r/a:1']]
 
 describe('direct dispatch of the review endpoints', () => {
   it('takes POST /validate (with a query) and answers like the route', async () => {
-    const res = await call(dispatchOf(), { method: 'POST', url: '/validate?timeout=5s', headers: { 'content-type': 'application/json' }, payload: review });
+    const res = await call(dispatchOf(), {
+      method: 'POST',
+      url: '/validate?timeout=5s',
+      headers: { 'content-type': 'application/json' },
+      payload: review,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
-    expect(res.json()).toEqual({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'direct-1', allowed: true } });
+    expect(res.json()).toEqual({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: 'direct-1', allowed: true },
+    });
   });
 
   it.each([
@@ -51,12 +68,22 @@ describe('direct dispatch of the review endpoints', () => {
     ['POST', '/gatekeeper/v1/verify'],
     ['POST', '/mutate'],
   ])('leaves %s %s to fastify', async (method, url) => {
-    const res = await call(dispatchOf(), { method: method as 'GET', url, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { payload: review } : {}) });
+    const res = await call(dispatchOf(), {
+      method: method as 'GET',
+      url,
+      headers: { 'content-type': 'application/json' },
+      ...(method === 'POST' ? { payload: review } : {}),
+    });
     expect(res.statusCode).toBe(599);
   });
 
   it('takes POST /mutate when the mutating webhook is on', async () => {
-    const res = await call(dispatchOf(new FakeVerifier(), { mutate: true }), { method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: review });
+    const res = await call(dispatchOf(new FakeVerifier(), { mutate: true }), {
+      method: 'POST',
+      url: '/mutate',
+      headers: { 'content-type': 'application/json' },
+      payload: review,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().response.patchType).toBe('JSONPatch');
   });
@@ -71,40 +98,80 @@ describe('direct dispatch of the review endpoints', () => {
     ['/validate', T0 + 9_000],
   ])('reads the deadline from %s', async (url, deadline) => {
     const verifier = new FakeVerifier();
-    await call(dispatchOf(verifier), { method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: review });
+    await call(dispatchOf(verifier), {
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json' },
+      payload: review,
+    });
     expect(verifier.calls[0]?.deadline).toBe(deadline);
   });
 
-  it.each(['application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=UTF-8'])('accepts Content-Type %s', async (type) => {
-    const res = await call(dispatchOf(), { method: 'POST', url: '/validate', headers: { 'content-type': type }, payload: review });
-    expect(res.statusCode).toBe(200);
-  });
+  it.each(['application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=UTF-8'])(
+    'accepts Content-Type %s',
+    async (type) => {
+      const res = await call(dispatchOf(), {
+        method: 'POST',
+        url: '/validate',
+        headers: { 'content-type': type },
+        payload: review,
+      });
+      expect(res.statusCode).toBe(200);
+    },
+  );
 
-  it.each([undefined, 'text/plain', 'application/jsonx', 'application/json-patch+json'])('refuses Content-Type %s with 415', async (type) => {
-    const res = await call(dispatchOf(), { method: 'POST', url: '/validate', headers: type === undefined ? {} : { 'content-type': type }, payload: review });
-    expect(res.statusCode).toBe(415);
-    expect(res.json().code).toBe('ERR_ADMISSION_INVALID');
-  });
+  it.each([undefined, 'text/plain', 'application/jsonx', 'application/json-patch+json'])(
+    'refuses Content-Type %s with 415',
+    async (type) => {
+      const res = await call(dispatchOf(), {
+        method: 'POST',
+        url: '/validate',
+        headers: type === undefined ? {} : { 'content-type': type },
+        payload: review,
+      });
+      expect(res.statusCode).toBe(415);
+      expect(res.json().code).toBe('ERR_ADMISSION_INVALID');
+    },
+  );
 
   it('refuses a body over the limit with 413, by its declared length and while it streams in without one', async () => {
     const direct = dispatchOf(new FakeVerifier(), { bodyLimit: 100 });
-    const declared = await call(direct, { method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload: review });
+    const declared = await call(direct, {
+      method: 'POST',
+      url: '/validate',
+      headers: { 'content-type': 'application/json' },
+      payload: review,
+    });
     expect(declared.statusCode).toBe(413);
     expect(declared.json().code).toBe('ERR_BODY_TOO_LARGE');
     const { Readable } = await import('node:stream');
-    const streamed = await call(direct, { method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload: Readable.from([review.slice(0, 80), review.slice(80)]) });
+    const streamed = await call(direct, {
+      method: 'POST',
+      url: '/validate',
+      headers: { 'content-type': 'application/json' },
+      payload: Readable.from([review.slice(0, 80), review.slice(80)]),
+    });
     expect(streamed.statusCode).toBe(413);
   });
 
   it.each(['', '{"apiVersion": ', '[1, 2', 'null'])('answers the body %j with a clear 400', async (payload) => {
-    const res = await call(dispatchOf(), { method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload });
+    const res = await call(dispatchOf(), {
+      method: 'POST',
+      url: '/validate',
+      headers: { 'content-type': 'application/json' },
+      payload,
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('ERR_ADMISSION_INVALID');
   });
 
   it('writes the answer after the turn that decided it, and not at all to a client that left meanwhile', async () => {
     // Decides at once, as the executor does on a warm cache.
-    const direct = dispatchOf({ ready: () => true, decided: (r) => verifiedDecision(r.image), check: async (r) => verifiedDecision(r.image) });
+    const direct = dispatchOf({
+      ready: () => true,
+      decided: (r) => verifiedDecision(r.image),
+      check: async (r) => verifiedDecision(r.image),
+    });
     const events: string[] = [];
     const res = await inject(
       (req, res) => {

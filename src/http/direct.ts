@@ -123,7 +123,11 @@ export function directDispatch(routes: ReadonlyMap<string, ReviewEndpoint>, body
         write(res, review.failed(error, body));
         return;
       }
-      if (answer instanceof Promise) answer.then((a) => write(res, a), (error: unknown) => write(res, review.failed(error, body)));
+      if (answer instanceof Promise)
+        answer.then(
+          (a) => write(res, a),
+          (error: unknown) => write(res, review.failed(error, body)),
+        );
       else write(res, answer);
     });
     return true;

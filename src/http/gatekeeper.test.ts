@@ -18,7 +18,11 @@ function setup(verifier = new FakeVerifier(), options: AppOptions = {}) {
   return app;
 }
 
-const providerRequest = (keys: unknown, apiVersion = 'externaldata.gatekeeper.sh/v1beta1') => ({ apiVersion, kind: 'ProviderRequest', request: { keys } });
+const providerRequest = (keys: unknown, apiVersion = 'externaldata.gatekeeper.sh/v1beta1') => ({
+  apiVersion,
+  kind: 'ProviderRequest',
+  request: { keys },
+});
 
 async function call(a: FastifyInstance, mode: 'verify' | 'mutate', body: unknown) {
   const res = await a.inject({ method: 'POST', url: `/gatekeeper/v1/${mode}`, payload: body as object });
@@ -29,7 +33,13 @@ describe('parseKey', () => {
   it.each([
     ['r.example/a:1', { namespace: 'dflt', image: 'r.example/a:1' }],
     ['[team-a]r.example/a:1', { namespace: 'team-a', image: 'r.example/a:1' }],
-    ['[]r.example/a:1', { error: 'key "[]r.example/a:1" has an empty [namespace] part; write the image alone to check it in the default namespace [ERR_ADMISSION_INVALID]' }],
+    [
+      '[]r.example/a:1',
+      {
+        error:
+          'key "[]r.example/a:1" has an empty [namespace] part; write the image alone to check it in the default namespace [ERR_ADMISSION_INVALID]',
+      },
+    ],
     ['[Team_A]r/a:1', { error: expect.stringContaining('is not a namespace name') }],
     ['[team-a]', { error: expect.stringContaining('names no image') }],
   ])('%s', (key, expected) => {
@@ -44,15 +54,24 @@ describe('POST /gatekeeper/v1/verify', () => {
     const { status, body } = await call(a, 'verify', providerRequest(['[]r.example/a:1', '[team-a]r.example/a:1']));
     expect(status).toBe(200);
     expect(body.response.systemError).toBeUndefined();
-    expect(body.response.items[0]).toEqual({ key: '[]r.example/a:1', error: expect.stringContaining('has an empty [namespace] part') });
+    expect(body.response.items[0]).toEqual({
+      key: '[]r.example/a:1',
+      error: expect.stringContaining('has an empty [namespace] part'),
+    });
     expect(body.response.items[1].error).toBeUndefined();
     expect(verifier.calls.map((c) => c.namespace)).toEqual(['team-a']);
   });
 
   it('answers one item per key, with the namespace from [ns] and the default for bare keys', async () => {
-    const verifier = new FakeVerifier((r) => (r.image.includes('bad') ? deniedDecision(r.image) : verifiedDecision(r.image)));
+    const verifier = new FakeVerifier((r) =>
+      r.image.includes('bad') ? deniedDecision(r.image) : verifiedDecision(r.image),
+    );
     const a = setup(verifier, { gatekeeperDefaultNamespace: 'gatekeeper-system' });
-    const { status, body } = await call(a, 'verify', providerRequest(['[team-a]r.example/good:1', 'r.example/good:1', '[team-b]r.example/bad:1']));
+    const { status, body } = await call(
+      a,
+      'verify',
+      providerRequest(['[team-a]r.example/good:1', 'r.example/good:1', '[team-b]r.example/bad:1']),
+    );
     expect(status).toBe(200);
     expect(body.apiVersion).toBe('externaldata.gatekeeper.sh/v1beta1');
     expect(body.kind).toBe('ProviderResponse');
@@ -67,7 +86,17 @@ describe('POST /gatekeeper/v1/verify', () => {
         image: 'r.example/good:1',
         namespace: 'team-a',
         digest: DIGEST,
-        verdicts: [{ policy: 'TrustPolicy team-a/prod', enforcementAction: 'deny', verified: true, statement: 'prod', failedCheck: null, code: null, message: 'verified' }],
+        verdicts: [
+          {
+            policy: 'TrustPolicy team-a/prod',
+            enforcementAction: 'deny',
+            verified: true,
+            statement: 'prod',
+            failedCheck: null,
+            code: null,
+            message: 'verified',
+          },
+        ],
         warnings: [],
       },
     });
@@ -107,22 +136,39 @@ describe('POST /gatekeeper/v1/verify', () => {
       allowed: false,
       verdicts: [],
       warnings: [],
-      error: { code: 'ERR_REGISTRY_UNREACHABLE', message: 'registry r.example is unreachable', failurePolicyApplied: 'fail' },
+      error: {
+        code: 'ERR_REGISTRY_UNREACHABLE',
+        message: 'registry r.example is unreachable',
+        failurePolicyApplied: 'fail',
+      },
     };
-    const { status, body } = await call(setup(new FakeVerifier((r) => (r.image === 'r.example/a:1' ? undecided : verifiedDecision(r.image)))), 'verify', providerRequest(['[ns]r.example/a:1', '[ns]r.example/b:1']));
+    const { status, body } = await call(
+      setup(new FakeVerifier((r) => (r.image === 'r.example/a:1' ? undecided : verifiedDecision(r.image)))),
+      'verify',
+      providerRequest(['[ns]r.example/a:1', '[ns]r.example/b:1']),
+    );
     expect(status).toBe(200);
-    expect(body.response.systemError).toBe('1 image(s) could not be decided: image "r.example/a:1" in namespace "ns" could not be verified: registry r.example is unreachable [ERR_REGISTRY_UNREACHABLE]; denied by the failure policy (fail closed)');
+    expect(body.response.systemError).toBe(
+      '1 image(s) could not be decided: image "r.example/a:1" in namespace "ns" could not be verified: registry r.example is unreachable [ERR_REGISTRY_UNREACHABLE]; denied by the failure policy (fail closed)',
+    );
     expect(body.response.items).toHaveLength(2);
   });
 
   it('sets systemError when the deadline passes', async () => {
-    const a = setup(new FakeVerifier(() => new Promise<ImageDecision>(() => {})), { gatekeeperVerifyTimeoutMs: 200, marginMs: 50 });
+    const a = setup(new FakeVerifier(() => new Promise<ImageDecision>(() => {})), {
+      gatekeeperVerifyTimeoutMs: 200,
+      marginMs: 50,
+    });
     const { body } = await call(a, 'verify', providerRequest(['r/a:1']));
     expect(body.response.systemError).toContain('[ERR_DEADLINE_EXCEEDED]');
   });
 
   it.each([
-    ['a wrong kind', { apiVersion: 'externaldata.gatekeeper.sh/v1beta1', kind: 'AdmissionReview', request: { keys: [] } }, /kind must be "ProviderRequest"/],
+    [
+      'a wrong kind',
+      { apiVersion: 'externaldata.gatekeeper.sh/v1beta1', kind: 'AdmissionReview', request: { keys: [] } },
+      /kind must be "ProviderRequest"/,
+    ],
     ['a wrong apiVersion', providerRequest([], 'v1'), /apiVersion must be one of/],
     ['keys not an array', providerRequest('r/a:1'), /request.keys must be an array/],
     ['a key that is not a string', providerRequest([1]), /request.keys\[0\] must be a string/],
@@ -137,10 +183,19 @@ describe('POST /gatekeeper/v1/verify', () => {
 
   it('answers 400 with systemError for a body that is not JSON, and 413 for one over the limit', async () => {
     const a = setup(new FakeVerifier(), { bodyLimit: 512 });
-    const bad = await a.inject({ method: 'POST', url: '/gatekeeper/v1/verify', headers: { 'content-type': 'application/json' }, payload: '{' });
+    const bad = await a.inject({
+      method: 'POST',
+      url: '/gatekeeper/v1/verify',
+      headers: { 'content-type': 'application/json' },
+      payload: '{',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().response.systemError).toMatch(/ERR_ADMISSION_INVALID/);
-    const big = await call(a, 'verify', providerRequest(Array.from({ length: 100 }, (_, i) => `r.example/image-${i}:1`)));
+    const big = await call(
+      a,
+      'verify',
+      providerRequest(Array.from({ length: 100 }, (_, i) => `r.example/image-${i}:1`)),
+    );
     expect(big.status).toBe(413);
     expect(big.body.response.systemError).toMatch(/\[ERR_BODY_TOO_LARGE\]$/);
   });
@@ -154,13 +209,27 @@ describe('POST /gatekeeper/v1/mutate', () => {
       [`r.example/pinned@${DIGEST}`]: verifiedDecision(`r.example/pinned@${DIGEST}`),
       'r.example/bad:1': deniedDecision('r.example/bad:1'),
     };
-    const { body } = await call(setup(new FakeVerifier((r) => decisions[r.image] as ImageDecision)), 'mutate', providerRequest(['r.example/good:1', '[team-a]r.example/nopolicy:1', `r.example/pinned@${DIGEST}`, 'r.example/bad:1']));
+    const { body } = await call(
+      setup(new FakeVerifier((r) => decisions[r.image] as ImageDecision)),
+      'mutate',
+      providerRequest([
+        'r.example/good:1',
+        '[team-a]r.example/nopolicy:1',
+        `r.example/pinned@${DIGEST}`,
+        'r.example/bad:1',
+      ]),
+    );
     expect(body.response.idempotent).toBe(true);
     expect(body.response.items).toEqual([
       { key: 'r.example/good:1', value: `r.example/good@${DIGEST}` },
       { key: '[team-a]r.example/nopolicy:1', value: 'r.example/nopolicy:1' },
       { key: `r.example/pinned@${DIGEST}`, value: `r.example/pinned@${DIGEST}` },
-      { key: 'r.example/bad:1', error: expect.stringMatching(/^image "r.example\/bad:1" \(sha256:[0-9a-f]{64}\) denied by TrustPolicy team-a\/prod/) },
+      {
+        key: 'r.example/bad:1',
+        error: expect.stringMatching(
+          /^image "r.example\/bad:1" \(sha256:[0-9a-f]{64}\) denied by TrustPolicy team-a\/prod/,
+        ),
+      },
     ]);
   });
 

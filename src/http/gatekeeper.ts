@@ -27,7 +27,10 @@ import { denialLine, isVerified, subjectOf } from './messages.js';
  *   outlive the tag's meaning there: docs/install.md says to lower it or pin digests.
  */
 
-export const GATEKEEPER_API_VERSIONS = ['externaldata.gatekeeper.sh/v1beta1', 'externaldata.gatekeeper.sh/v1alpha1'] as const;
+export const GATEKEEPER_API_VERSIONS = [
+  'externaldata.gatekeeper.sh/v1beta1',
+  'externaldata.gatekeeper.sh/v1alpha1',
+] as const;
 type ApiVersion = (typeof GATEKEEPER_API_VERSIONS)[number];
 
 export interface ProviderItem {
@@ -90,9 +93,12 @@ export function parseProviderRequest(body: unknown): ParsedRequest {
   if (!isRecord(body)) invalid(`the body must be a JSON object, not ${describe(body)}`);
   const apiVersion = own(body, 'apiVersion');
   if (!GATEKEEPER_API_VERSIONS.includes(apiVersion as ApiVersion)) {
-    invalid(`apiVersion must be one of ${GATEKEEPER_API_VERSIONS.join(', ')}, not ${JSON.stringify(apiVersion) ?? 'absent'}`);
+    invalid(
+      `apiVersion must be one of ${GATEKEEPER_API_VERSIONS.join(', ')}, not ${JSON.stringify(apiVersion) ?? 'absent'}`,
+    );
   }
-  if (own(body, 'kind') !== 'ProviderRequest') invalid(`kind must be "ProviderRequest", not ${JSON.stringify(own(body, 'kind')) ?? 'absent'}`);
+  if (own(body, 'kind') !== 'ProviderRequest')
+    invalid(`kind must be "ProviderRequest", not ${JSON.stringify(own(body, 'kind')) ?? 'absent'}`);
   const request = own(body, 'request');
   if (!isRecord(request)) invalid(`request must be an object, not ${describe(request)}`);
   const keys = own(request, 'keys');
@@ -108,17 +114,24 @@ export function parseProviderRequest(body: unknown): ParsedRequest {
 }
 
 /** `[ns]image` → { namespace: 'ns', image }; `image` → the default namespace. */
-export function parseKey(key: string, defaultNamespace: string): { namespace: string; image: string } | { error: string } {
+export function parseKey(
+  key: string,
+  defaultNamespace: string,
+): { namespace: string; image: string } | { error: string } {
   const m = KEY.exec(key);
   if (m !== null && m[1] === '') {
     // `[]image` is not "no namespace": it is a key whose namespace part is empty, most likely a
     // policy that read an empty namespace. Checking it in the default namespace would hide that.
-    return { error: `key ${JSON.stringify(key)} has an empty [namespace] part; write the image alone to check it in the default namespace [ERR_ADMISSION_INVALID]` };
+    return {
+      error: `key ${JSON.stringify(key)} has an empty [namespace] part; write the image alone to check it in the default namespace [ERR_ADMISSION_INVALID]`,
+    };
   }
   const namespace = m === null ? defaultNamespace : (m[1] as string);
   const image = m === null ? key : (m[2] as string);
   if (m !== null && namespace !== defaultNamespace && (namespace.length > 63 || !NAMESPACE.test(namespace))) {
-    return { error: `key ${JSON.stringify(key)}: ${JSON.stringify(namespace)} is not a namespace name (RFC 1123 label) [ERR_ADMISSION_INVALID]` };
+    return {
+      error: `key ${JSON.stringify(key)}: ${JSON.stringify(namespace)} is not a namespace name (RFC 1123 label) [ERR_ADMISSION_INVALID]`,
+    };
   }
   if (image === '') return { error: `key ${JSON.stringify(key)} names no image [ERR_ADMISSION_INVALID]` };
   return { namespace, image };
@@ -150,7 +163,13 @@ function subject(image: string, namespace: string): string {
   return `${subjectOf(image)}${namespace === '' ? '' : ` in namespace ${JSON.stringify(namespace)}`}`;
 }
 
-async function answer(mode: 'verify' | 'mutate', parsed: ParsedRequest, opts: GatekeeperOptions, deadline: number, budget: number): Promise<{ items: ProviderItem[]; systemError?: string; denied: number }> {
+async function answer(
+  mode: 'verify' | 'mutate',
+  parsed: ParsedRequest,
+  opts: GatekeeperOptions,
+  deadline: number,
+  budget: number,
+): Promise<{ items: ProviderItem[]; systemError?: string; denied: number }> {
   const targets = parsed.keys.map((key) => ({ key, target: parseKey(key, opts.defaultNamespace) }));
   const byNamespace = new Map<string, string[]>();
   for (const { target } of targets) {
@@ -162,12 +181,22 @@ async function answer(mode: 'verify' | 'mutate', parsed: ParsedRequest, opts: Ga
   const decided = new Map<string, ImageDecision>();
   await Promise.all(
     [...byNamespace].map(async ([namespace, images]) => {
-      const ctx = { namespace, deadline, budgetMs: budget, dryRun: false, pullSecretNames: [], failurePolicy: opts.failurePolicy, now: opts.now };
-      for (const [image, d] of await checkImages(opts.verifier, images, ctx)) decided.set(`${namespace}\u0000${image}`, d);
+      const ctx = {
+        namespace,
+        deadline,
+        budgetMs: budget,
+        dryRun: false,
+        pullSecretNames: [],
+        failurePolicy: opts.failurePolicy,
+        now: opts.now,
+      };
+      for (const [image, d] of await checkImages(opts.verifier, images, ctx))
+        decided.set(`${namespace}\u0000${image}`, d);
     }),
   );
   const endpoint: Endpoint = mode === 'verify' ? 'gatekeeper_verify' : 'gatekeeper_mutate';
-  for (const d of decided.values()) opts.metrics.observeImageDecision(endpoint, d.error !== undefined ? 'error' : d.allowed ? 'allowed' : 'denied');
+  for (const d of decided.values())
+    opts.metrics.observeImageDecision(endpoint, d.error !== undefined ? 'error' : d.allowed ? 'allowed' : 'denied');
 
   const items: ProviderItem[] = [];
   const undecided: string[] = [];
@@ -183,7 +212,11 @@ async function answer(mode: 'verify' | 'mutate', parsed: ParsedRequest, opts: Ga
     if (d.error !== undefined && !d.allowed) undecided.push(denialLine(who, d));
     if (!d.allowed) {
       denied++;
-      items.push({ key, ...(mode === 'verify' ? { value: report(target.image, target.namespace, d) } : {}), error: denialLine(who, d) });
+      items.push({
+        key,
+        ...(mode === 'verify' ? { value: report(target.image, target.namespace, d) } : {}),
+        error: denialLine(who, d),
+      });
     } else if (mode === 'verify') {
       items.push({ key, value: report(target.image, target.namespace, d) });
     } else {
@@ -194,10 +227,20 @@ async function answer(mode: 'verify' | 'mutate', parsed: ParsedRequest, opts: Ga
   }
   if (undecided.length === 0) return { items, denied };
   const shown = undecided.slice(0, 5).join('; ');
-  return { items, denied, systemError: `${undecided.length} image(s) could not be decided: ${shown}${undecided.length > 5 ? '; …' : ''}` };
+  return {
+    items,
+    denied,
+    systemError: `${undecided.length} image(s) could not be decided: ${shown}${undecided.length > 5 ? '; …' : ''}`,
+  };
 }
 
-function respond(reply: FastifyReply, status: number, apiVersion: ApiVersion, items: readonly ProviderItem[], systemError?: string): FastifyReply {
+function respond(
+  reply: FastifyReply,
+  status: number,
+  apiVersion: ApiVersion,
+  items: readonly ProviderItem[],
+  systemError?: string,
+): FastifyReply {
   const body: ProviderResponse = {
     apiVersion,
     kind: 'ProviderResponse',
@@ -211,7 +254,10 @@ export async function gatekeeperRoutes(app: FastifyInstance, opts: GatekeeperOpt
     const { status, code, message } = classifyError(error);
     const endpoint: Endpoint = request.url.includes('/mutate') ? 'gatekeeper_mutate' : 'gatekeeper_verify';
     opts.metrics.observeAdmission({ endpoint, result: 'error', kind: 'ProviderRequest', operation: 'unknown' });
-    opts.log[status >= 500 ? 'error' : 'warn']({ endpoint, status, code, reason: message }, 'gatekeeper request rejected');
+    opts.log[status >= 500 ? 'error' : 'warn'](
+      { endpoint, status, code, reason: message },
+      'gatekeeper request rejected',
+    );
     return respond(reply, status, GATEKEEPER_API_VERSIONS[0], [], `${message} [${code}]`);
   });
 
@@ -228,7 +274,10 @@ export async function gatekeeperRoutes(app: FastifyInstance, opts: GatekeeperOpt
         t.end();
         if (!isPortcullisError(error)) throw error;
         opts.metrics.observeAdmission({ endpoint, result: 'error', kind: 'ProviderRequest', operation: mode });
-        opts.log.warn({ endpoint, status: 400, code: error.code, reason: error.message }, 'gatekeeper request rejected');
+        opts.log.warn(
+          { endpoint, status: 400, code: error.code, reason: error.message },
+          'gatekeeper request rejected',
+        );
         return respond(reply, 400, GATEKEEPER_API_VERSIONS[0], [], `${error.message} [${error.code}]`);
       }
       const { items, systemError, denied } = await answer(mode, parsed, opts, deadline, budget);

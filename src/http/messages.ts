@@ -44,7 +44,12 @@ function verdictCause(v: PolicyVerdict): string {
  * one checked its signature (a `skip` statement admits without checking). The only case to pin.
  */
 export function isVerified(decision: ImageDecision): boolean {
-  return decision.allowed && decision.error === undefined && decision.verdicts.every((v) => v.verified) && decision.verdicts.some((v) => v.skipped !== true);
+  return (
+    decision.allowed &&
+    decision.error === undefined &&
+    decision.verdicts.every((v) => v.verified) &&
+    decision.verdicts.some((v) => v.skipped !== true)
+  );
 }
 
 /** One line saying why the image is denied. Call only for `allowed: false`. */
@@ -77,7 +82,9 @@ export function warningLines(subject: string, decision: ImageDecision): string[]
   }
   for (const w of decision.warnings) out.push(`${subject}: ${w}`);
   if (decision.allowed && decision.error !== undefined) {
-    out.push(`${subject} was not verified, allowed by the failure policy (ignore)${codePart(decision.error.code)}: ${decision.error.message}`);
+    out.push(
+      `${subject} was not verified, allowed by the failure policy (ignore)${codePart(decision.error.code)}: ${decision.error.message}`,
+    );
   }
   return out;
 }
@@ -125,5 +132,7 @@ export function limitWarnings(warnings: readonly string[]): string[] {
 /** Joins denial lines into one status message, bounded. */
 export function denialMessage(lines: readonly string[]): string {
   const text = lines.join('\n');
-  return text.length <= MESSAGE_MAX_CHARS ? text : `${text.slice(0, MESSAGE_MAX_CHARS - 40)}… (truncated; see the Portcullis log)`;
+  return text.length <= MESSAGE_MAX_CHARS
+    ? text
+    : `${text.slice(0, MESSAGE_MAX_CHARS - 40)}… (truncated; see the Portcullis log)`;
 }

@@ -37,7 +37,9 @@ export function pinPatch(outcome: ReviewOutcome): JsonPatchOperation[] {
 export function mutateEndpoint(deps: RouteDeps): ReviewEndpoint {
   return reviewEndpoint('mutate', deps, (outcome) => {
     const ops = pinPatch(outcome);
-    return ops.length === 0 ? {} : { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') };
+    return ops.length === 0
+      ? {}
+      : { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') };
   });
 }
 

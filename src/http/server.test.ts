@@ -54,9 +54,20 @@ function install(leaf: Issued): { certFile: string; keyFile: string } {
   return { certFile, keyFile };
 }
 
-async function start(verifier: FakeVerifier, tls: ServerOptions['tls'], extra: Partial<ServerOptions> = {}): Promise<RunningServer> {
+async function start(
+  verifier: FakeVerifier,
+  tls: ServerOptions['tls'],
+  extra: Partial<ServerOptions> = {},
+): Promise<RunningServer> {
   const app = buildApp({ verifier, metrics: new NoopMetrics() });
-  const s = await startServer(app, { port: 0, host: '127.0.0.1', tls, reloadDebounceMs: 50, reloadPollMs: 0, ...extra });
+  const s = await startServer(app, {
+    port: 0,
+    host: '127.0.0.1',
+    tls,
+    reloadDebounceMs: 50,
+    reloadPollMs: 0,
+    ...extra,
+  });
   running.push(s);
   return s;
 }
@@ -120,7 +131,9 @@ describe('startServer', () => {
   it('refuses clients below TLS 1.3 by default', async () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-tls-'));
     const s = await start(new FakeVerifier(), install(serving('server-1')));
-    await expect(request(`${s.url}/healthz`, { dispatcher: agent({ ca: ca.certPem, maxVersion: 'TLSv1.2' }) })).rejects.toThrow();
+    await expect(
+      request(`${s.url}/healthz`, { dispatcher: agent({ ca: ca.certPem, maxVersion: 'TLSv1.2' }) }),
+    ).rejects.toThrow();
   });
 
   it('fails to start, naming the reason, when the key does not match the certificate', async () => {
@@ -130,7 +143,13 @@ describe('startServer', () => {
     writeFileSync(join(dir, 'c.pem'), a.certPem);
     writeFileSync(join(dir, 'k.pem'), b.keyPem);
     const app = buildApp({ verifier: new FakeVerifier(), metrics: new NoopMetrics() });
-    await expect(startServer(app, { port: 0, host: '127.0.0.1', tls: { certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem') } })).rejects.toThrow(/key values mismatch/);
+    await expect(
+      startServer(app, {
+        port: 0,
+        host: '127.0.0.1',
+        tls: { certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem') },
+      }),
+    ).rejects.toThrow(/key values mismatch/);
     await app.close();
   });
 
@@ -187,13 +206,23 @@ describe('startServer', () => {
       const stranger = pki.issue({ subject: '/CN=stranger', key: 'ec-256', issuer: ca, extensions: CLIENT_LEAF });
       const strange = await validate(s, agent({ ca: ca.certPem, cert: stranger.certPem, key: stranger.keyPem }));
       expect(strange.status).toBe(401);
-      expect((strange.body as unknown as { message: string }).message).toMatch(/client certificate issued by the configured client CA is required \(.+\)/);
+      expect((strange.body as unknown as { message: string }).message).toMatch(
+        /client certificate issued by the configured client CA is required \(.+\)/,
+      );
       const metrics = await request(`${s.url}/metrics`, { dispatcher: agent({ ca: ca.certPem }) });
       expect(metrics.statusCode).toBe(401);
       await metrics.body.dump();
 
-      const gatekeeper = pki.issue({ subject: '/CN=gatekeeper-webhook', key: 'ec-256', issuer: clientCa, extensions: CLIENT_LEAF });
-      const { status, body } = await validate(s, agent({ ca: ca.certPem, cert: gatekeeper.certPem, key: gatekeeper.keyPem }));
+      const gatekeeper = pki.issue({
+        subject: '/CN=gatekeeper-webhook',
+        key: 'ec-256',
+        issuer: clientCa,
+        extensions: CLIENT_LEAF,
+      });
+      const { status, body } = await validate(
+        s,
+        agent({ ca: ca.certPem, cert: gatekeeper.certPem, key: gatekeeper.keyPem }),
+      );
       expect(status).toBe(200);
       expect(body.response.allowed).toBe(true);
     });
@@ -235,7 +264,9 @@ describe('startServer', () => {
       expect(body.response.uid).toBe('https-1');
       await stopped;
       expect(Date.now() - started).toBeLessThan(5_000);
-      await expect(request(`${s.url}/healthz`, { dispatcher: agent({ ca: ca.certPem }) })).rejects.toThrow(/ECONNREFUSED|connect/);
+      await expect(request(`${s.url}/healthz`, { dispatcher: agent({ ca: ca.certPem }) })).rejects.toThrow(
+        /ECONNREFUSED|connect/,
+      );
     });
 
     it('answers /readyz with 503 during the shutdown delay while it still serves reviews, then stops accepting', async () => {
@@ -255,7 +286,9 @@ describe('startServer', () => {
       expect(body.response.allowed).toBe(true);
       await stopped;
       expect(Date.now() - started).toBeGreaterThanOrEqual(390);
-      await expect(request(`${s.url}/healthz`, { dispatcher: agent({ ca: ca.certPem }) })).rejects.toThrow(/ECONNREFUSED|connect/);
+      await expect(request(`${s.url}/healthz`, { dispatcher: agent({ ca: ca.certPem }) })).rejects.toThrow(
+        /ECONNREFUSED|connect/,
+      );
     });
 
     it('from stop() on, every answer closes its connection, so a client never reuses one into the closing server', async () => {

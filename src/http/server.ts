@@ -93,11 +93,20 @@ async function readMaterial(tls: TlsFiles): Promise<Material> {
 }
 
 function contextOptions(m: Material, tls: TlsFiles): SecureContextOptions {
-  return { cert: m.cert, key: m.key, ...(m.ca === undefined ? {} : { ca: m.ca }), minVersion: tls.minVersion ?? 'TLSv1.3' };
+  return {
+    cert: m.cert,
+    key: m.key,
+    ...(m.ca === undefined ? {} : { ca: m.ca }),
+    minVersion: tls.minVersion ?? 'TLSv1.3',
+  };
 }
 
 function same(a: Material, b: Material): boolean {
-  return a.cert.equals(b.cert) && a.key.equals(b.key) && (a.ca === undefined ? b.ca === undefined : b.ca !== undefined && a.ca.equals(b.ca));
+  return (
+    a.cert.equals(b.cert) &&
+    a.key.equals(b.key) &&
+    (a.ca === undefined ? b.ca === undefined : b.ca !== undefined && a.ca.equals(b.ca))
+  );
 }
 
 /** Which of the kubelet's probes a request is, if any (they are served without a client certificate). */
@@ -165,7 +174,8 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
     });
   });
   const address = server.address() as AddressInfo;
-  const host = options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const host =
+    options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
 
   let reloading: Promise<boolean> | undefined;
   async function doReload(): Promise<boolean> {
@@ -177,7 +187,10 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
       createSecureContext(opts); // throws for a bad PEM or a key that does not match
       server.setSecureContext(opts);
     } catch (error) {
-      log.error({ err: error, certFile: tls.certFile, keyFile: tls.keyFile }, 'TLS files did not load; keeping the current certificate');
+      log.error(
+        { err: error, certFile: tls.certFile, keyFile: tls.keyFile },
+        'TLS files did not load; keeping the current certificate',
+      );
       return false;
     }
     current = next;
@@ -200,7 +213,9 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
       debounce = setTimeout(() => void reload(), options.reloadDebounceMs ?? 250);
       debounce.unref();
     };
-    const dirs = new Set([tls.certFile, tls.keyFile, ...(tls.clientCaFile === undefined ? [] : [tls.clientCaFile])].map((f) => dirname(f)));
+    const dirs = new Set(
+      [tls.certFile, tls.keyFile, ...(tls.clientCaFile === undefined ? [] : [tls.clientCaFile])].map((f) => dirname(f)),
+    );
     for (const dir of dirs) {
       try {
         const w = watch(dir, { persistent: false }, schedule);
@@ -247,5 +262,11 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
     return stopping;
   }
 
-  return { server, port: address.port, url: `https://${host.includes(':') ? `[${host}]` : host}:${address.port}`, reload, stop };
+  return {
+    server,
+    port: address.port,
+    url: `https://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    reload,
+    stop,
+  };
 }

@@ -12,7 +12,10 @@ import { PortcullisError } from '../errors/index.js';
  */
 export type KubeConnection =
   | { readonly inCluster: true; /** Prefix of the service-account mount (tests). */ readonly pathPrefix?: string }
-  | { readonly kubeconfig: string; /** A context of the file; default its current-context. */ readonly context?: string };
+  | {
+      readonly kubeconfig: string;
+      /** A context of the file; default its current-context. */ readonly context?: string;
+    };
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -30,25 +33,38 @@ export function loadKubeConfig(connection: KubeConnection): KubeConfig {
     kc.loadFromCluster(prefix);
     const server = kc.getCurrentCluster()?.server ?? '';
     if (server.includes('undefined')) {
-      throw new PortcullisError('ERR_CONFIG_INVALID', 'in-cluster configuration: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set');
+      throw new PortcullisError(
+        'ERR_CONFIG_INVALID',
+        'in-cluster configuration: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set',
+      );
     }
     return kc;
   }
   try {
     kc.loadFromFile(connection.kubeconfig);
   } catch (cause) {
-    throw new PortcullisError('ERR_CONFIG_INVALID', `cannot read kubeconfig ${connection.kubeconfig}: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
+    throw new PortcullisError(
+      'ERR_CONFIG_INVALID',
+      `cannot read kubeconfig ${connection.kubeconfig}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        cause,
+      },
+    );
   }
   if (connection.context !== undefined) {
     if (kc.getContextObject(connection.context) === null) {
-      throw new PortcullisError('ERR_CONFIG_INVALID', `kubeconfig ${connection.kubeconfig} has no context ${JSON.stringify(connection.context)}`);
+      throw new PortcullisError(
+        'ERR_CONFIG_INVALID',
+        `kubeconfig ${connection.kubeconfig} has no context ${JSON.stringify(connection.context)}`,
+      );
     }
     kc.setCurrentContext(connection.context);
   }
   if (kc.getCurrentCluster() === null) {
-    throw new PortcullisError('ERR_CONFIG_INVALID', `kubeconfig ${connection.kubeconfig} has no current cluster (set current-context or pass a context)`);
+    throw new PortcullisError(
+      'ERR_CONFIG_INVALID',
+      `kubeconfig ${connection.kubeconfig} has no current cluster (set current-context or pass a context)`,
+    );
   }
   return kc;
 }
@@ -77,7 +93,8 @@ export function makeClients(kubeConfig: KubeConfig): KubeClients {
 /** The HTTP status of an error thrown by the generated API clients (ApiException.code), if any. */
 export function httpStatusOf(error: unknown): number | undefined {
   if (error === null || typeof error !== 'object') return undefined;
-  const code = (error as { code?: unknown; statusCode?: unknown }).code ?? (error as { statusCode?: unknown }).statusCode;
+  const code =
+    (error as { code?: unknown; statusCode?: unknown }).code ?? (error as { statusCode?: unknown }).statusCode;
   return typeof code === 'number' ? code : undefined;
 }
 
@@ -94,7 +111,11 @@ export function describeApiError(error: unknown): string {
       } catch {
         // not a Status object
       }
-    } else if (body !== null && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
+    } else if (
+      body !== null &&
+      typeof body === 'object' &&
+      typeof (body as { message?: unknown }).message === 'string'
+    ) {
       message = (body as { message: string }).message;
     }
     return `HTTP ${status}${message === undefined ? '' : `: ${message.slice(0, 300)}`}`;

@@ -1,4 +1,11 @@
-export { loadKubeConfig, inClusterNamespace, makeClients, httpStatusOf, describeApiError, SERVICE_ACCOUNT_DIR } from './client.js';
+export {
+  loadKubeConfig,
+  inClusterNamespace,
+  makeClients,
+  httpStatusOf,
+  describeApiError,
+  SERVICE_ACCOUNT_DIR,
+} from './client.js';
 export type { KubeConnection, KubeClients } from './client.js';
 export {
   KubernetesPolicySource,
@@ -10,10 +17,45 @@ export {
   DEFAULT_RETRY_INITIAL_MS,
   DEFAULT_RETRY_MAX_MS,
 } from './source.js';
-export type { KubernetesPolicySourceOptions, InformerFactory, InformerHooks, FeedDescription, FeedState, KubeInformer } from './source.js';
-export { StatusWriter, desiredStatus, statusPatch, statusMessage, kubeStatusApi, formatTime, MAX_MESSAGE_LENGTH } from './status.js';
-export type { StatusApi, StatusPatch, DesiredStatus, ReadyCondition, StatusWriterOptions, StatusWriterStats } from './status.js';
-export { KubernetesPullSecretResolver, credentialsFromDockerSecret, parseSecretRef, kubePullSecretApi } from './pull-secrets.js';
+export type {
+  KubernetesPolicySourceOptions,
+  InformerFactory,
+  InformerHooks,
+  FeedDescription,
+  FeedState,
+  KubeInformer,
+} from './source.js';
+export {
+  StatusWriter,
+  desiredStatus,
+  statusPatch,
+  statusMessage,
+  kubeStatusApi,
+  formatTime,
+  MAX_MESSAGE_LENGTH,
+} from './status.js';
+export type {
+  StatusApi,
+  StatusPatch,
+  DesiredStatus,
+  ReadyCondition,
+  StatusWriterOptions,
+  StatusWriterStats,
+} from './status.js';
+export {
+  KubernetesPullSecretResolver,
+  credentialsFromDockerSecret,
+  parseSecretRef,
+  kubePullSecretApi,
+} from './pull-secrets.js';
 export type { PullSecretApi, KubernetesPullSecretResolverOptions, ResolveOptions } from './pull-secrets.js';
-export { KINDS, WATCHED_KINDS, OUR_KINDS, TRUST_MATERIAL_LABEL, TRUST_MATERIAL_SELECTOR, trimObject, resourceOf } from './objects.js';
+export {
+  KINDS,
+  WATCHED_KINDS,
+  OUR_KINDS,
+  TRUST_MATERIAL_LABEL,
+  TRUST_MATERIAL_SELECTOR,
+  trimObject,
+  resourceOf,
+} from './objects.js';
 export type { WatchedKind, OurKind, TrimmedObject, KindInfo } from './objects.js';

@@ -9,7 +9,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
  * marker without content and reported instead of read.
  */
 
-export type WatchedKind = 'ClusterTrustPolicy' | 'TrustPolicy' | 'ClusterTrustStore' | 'TrustStore' | 'Namespace' | 'Secret' | 'ConfigMap';
+export type WatchedKind =
+  'ClusterTrustPolicy' | 'TrustPolicy' | 'ClusterTrustStore' | 'TrustStore' | 'Namespace' | 'Secret' | 'ConfigMap';
 export type OurKind = 'ClusterTrustPolicy' | 'TrustPolicy' | 'ClusterTrustStore' | 'TrustStore';
 
 export const GROUP = 'portcullis.dev';
@@ -42,12 +43,32 @@ export const KINDS: Readonly<Record<WatchedKind, KindInfo>> = Object.freeze({
   TrustPolicy: crd('TrustPolicy', 'trustpolicies', true),
   ClusterTrustStore: crd('ClusterTrustStore', 'clustertruststores', false),
   TrustStore: crd('TrustStore', 'truststores', true),
-  Namespace: { kind: 'Namespace', apiVersion: 'v1', plural: 'namespaces', namespaced: false, path: '/api/v1/namespaces' },
+  Namespace: {
+    kind: 'Namespace',
+    apiVersion: 'v1',
+    plural: 'namespaces',
+    namespaced: false,
+    path: '/api/v1/namespaces',
+  },
   Secret: { kind: 'Secret', apiVersion: 'v1', plural: 'secrets', namespaced: true, path: '/api/v1/secrets' },
-  ConfigMap: { kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', namespaced: true, path: '/api/v1/configmaps' },
+  ConfigMap: {
+    kind: 'ConfigMap',
+    apiVersion: 'v1',
+    plural: 'configmaps',
+    namespaced: true,
+    path: '/api/v1/configmaps',
+  },
 });
 
-export const WATCHED_KINDS: readonly WatchedKind[] = ['ClusterTrustPolicy', 'TrustPolicy', 'ClusterTrustStore', 'TrustStore', 'Namespace', 'Secret', 'ConfigMap'];
+export const WATCHED_KINDS: readonly WatchedKind[] = [
+  'ClusterTrustPolicy',
+  'TrustPolicy',
+  'ClusterTrustStore',
+  'TrustStore',
+  'Namespace',
+  'Secret',
+  'ConfigMap',
+];
 export const OUR_KINDS: readonly OurKind[] = ['ClusterTrustPolicy', 'TrustPolicy', 'ClusterTrustStore', 'TrustStore'];
 
 export function isOurKind(kind: string): kind is OurKind {
@@ -111,11 +132,13 @@ export function trimObject(kind: WatchedKind, value: unknown, maxObjectBytes: nu
   const name = metadata['name'];
   if (typeof name !== 'string' || name === '') return undefined;
   const info = KINDS[kind];
-  const namespace = typeof metadata['namespace'] === 'string' && metadata['namespace'] !== '' ? metadata['namespace'] : undefined;
+  const namespace =
+    typeof metadata['namespace'] === 'string' && metadata['namespace'] !== '' ? metadata['namespace'] : undefined;
   const uid = typeof metadata['uid'] === 'string' ? metadata['uid'] : undefined;
   const resourceVersion = typeof metadata['resourceVersion'] === 'string' ? metadata['resourceVersion'] : undefined;
   const generation = typeof metadata['generation'] === 'number' ? metadata['generation'] : undefined;
-  const labels = kind === 'Namespace' && isObject(metadata['labels']) ? (metadata['labels'] as Record<string, string>) : undefined;
+  const labels =
+    kind === 'Namespace' && isObject(metadata['labels']) ? (metadata['labels'] as Record<string, string>) : undefined;
   const meta = {
     name,
     ...(namespace === undefined ? {} : { namespace }),
@@ -143,7 +166,10 @@ export function trimObject(kind: WatchedKind, value: unknown, maxObjectBytes: nu
   const size = approximateSize(content, maxObjectBytes) + approximateSize(labels, maxObjectBytes);
   if (size > maxObjectBytes) return Object.freeze({ ...base, metadata: meta, oversize: size });
   // The status is kept for the status writer's comparison; an absurd one is dropped (it is then rewritten).
-  const status = isOurKind(kind) && isObject(value['status']) && approximateSize(value['status'], maxObjectBytes) <= maxObjectBytes ? { status: value['status'] } : {};
+  const status =
+    isOurKind(kind) && isObject(value['status']) && approximateSize(value['status'], maxObjectBytes) <= maxObjectBytes
+      ? { status: value['status'] }
+      : {};
   return Object.freeze({ ...base, metadata: meta, ...content, ...status });
 }
 

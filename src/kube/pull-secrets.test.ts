@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { credentialsFromDockerSecret, KubernetesPullSecretResolver, parseSecretRef, type PullSecretApi } from './pull-secrets.js';
+import {
+  credentialsFromDockerSecret,
+  KubernetesPullSecretResolver,
+  parseSecretRef,
+  type PullSecretApi,
+} from './pull-secrets.js';
 
 // The resolver's caching and ordering with a fake API (test/kube/pull-secrets.test.ts reads real
 // Secrets and ServiceAccounts from a real API server).
@@ -10,7 +15,9 @@ function dockerSecret(name: string, rv: string, host: string, user: string): Rec
   return {
     metadata: { name, namespace: 'ns', resourceVersion: rv },
     type: 'kubernetes.io/dockerconfigjson',
-    data: { '.dockerconfigjson': b64(JSON.stringify({ auths: { [host]: { username: user, password: 'pw', extra: 1 } } })) },
+    data: {
+      '.dockerconfigjson': b64(JSON.stringify({ auths: { [host]: { username: user, password: 'pw', extra: 1 } } })),
+    },
   };
 }
 
@@ -39,15 +46,37 @@ describe('credentialsFromDockerSecret', () => {
       identity: 'secret:ns/r@42',
       auths: { 'reg.io': { username: 'u', password: 'pw' } },
     });
-    const legacy = { type: 'kubernetes.io/dockercfg', metadata: { resourceVersion: '7' }, data: { '.dockercfg': b64(JSON.stringify({ 'old.io': { auth: b64('a:b') } })) } };
-    expect(credentialsFromDockerSecret(legacy, 'ns', 'l')).toEqual({ identity: 'secret:ns/l@7', auths: { 'old.io': { auth: b64('a:b') } } });
+    const legacy = {
+      type: 'kubernetes.io/dockercfg',
+      metadata: { resourceVersion: '7' },
+      data: { '.dockercfg': b64(JSON.stringify({ 'old.io': { auth: b64('a:b') } })) },
+    };
+    expect(credentialsFromDockerSecret(legacy, 'ns', 'l')).toEqual({
+      identity: 'secret:ns/l@7',
+      auths: { 'old.io': { auth: b64('a:b') } },
+    });
   });
 
   it('skips other types and malformed content; without a resourceVersion the identity is a digest, never the content', () => {
     expect(credentialsFromDockerSecret({ type: 'Opaque', data: {} }, 'ns', 'x')).toBeUndefined();
-    expect(credentialsFromDockerSecret({ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64('{nope') } }, 'ns', 'x')).toBeUndefined();
-    expect(credentialsFromDockerSecret({ type: 'kubernetes.io/dockerconfigjson', data: {} }, 'ns', 'x')).toBeUndefined();
-    const c = credentialsFromDockerSecret({ type: 'kubernetes.io/dockerconfigjson', stringData: { '.dockerconfigjson': '{"auths":{"h":{"password":"topsecret"}}}' } }, 'ns', 'x');
+    expect(
+      credentialsFromDockerSecret(
+        { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64('{nope') } },
+        'ns',
+        'x',
+      ),
+    ).toBeUndefined();
+    expect(
+      credentialsFromDockerSecret({ type: 'kubernetes.io/dockerconfigjson', data: {} }, 'ns', 'x'),
+    ).toBeUndefined();
+    const c = credentialsFromDockerSecret(
+      {
+        type: 'kubernetes.io/dockerconfigjson',
+        stringData: { '.dockerconfigjson': '{"auths":{"h":{"password":"topsecret"}}}' },
+      },
+      'ns',
+      'x',
+    );
     expect(c?.identity).toMatch(/^secret:ns\/x@sha256-[0-9a-f]{16}$/);
     expect(c?.identity).not.toContain('topsecret');
   });
@@ -66,8 +95,15 @@ describe('KubernetesPullSecretResolver', () => {
     api.secrets.set('sys/default', dockerSecret('default', '3', 'mirror.io', 'node'));
     api.accounts.set('ns/builder', { imagePullSecrets: [{ name: 'b' }, { name: 'gone' }] });
     const resolver = new KubernetesPullSecretResolver({ api, defaultSecret: 'sys/default' });
-    expect((await resolver.resolve('ns', ['b', 'a', 'b', 'gone'])).map((c) => c.identity)).toEqual(['secret:ns/b@2', 'secret:ns/a@1', 'secret:sys/default@3']);
-    expect((await resolver.resolve('ns', [], { serviceAccountName: 'builder' })).map((c) => c.identity)).toEqual(['secret:ns/b@2', 'secret:sys/default@3']);
+    expect((await resolver.resolve('ns', ['b', 'a', 'b', 'gone'])).map((c) => c.identity)).toEqual([
+      'secret:ns/b@2',
+      'secret:ns/a@1',
+      'secret:sys/default@3',
+    ]);
+    expect((await resolver.resolve('ns', [], { serviceAccountName: 'builder' })).map((c) => c.identity)).toEqual([
+      'secret:ns/b@2',
+      'secret:sys/default@3',
+    ]);
     expect((await resolver.resolve('ns', [])).map((c) => c.identity)).toEqual(['secret:sys/default@3']);
     expect(api.reads).toContain('sa ns/default');
     expect((await resolver.resolve('sys', ['default'])).map((c) => c.identity)).toEqual(['secret:sys/default@3']);
@@ -77,7 +113,13 @@ describe('KubernetesPullSecretResolver', () => {
     let now = 0;
     const api = new FakeApi();
     api.secrets.set('ns/a', dockerSecret('a', '1', 'a.io', 'ua'));
-    const resolver = new KubernetesPullSecretResolver({ api, ttlMs: 1000, negativeTtlMs: 100, maxEntries: 2, now: () => now });
+    const resolver = new KubernetesPullSecretResolver({
+      api,
+      ttlMs: 1000,
+      negativeTtlMs: 100,
+      maxEntries: 2,
+      now: () => now,
+    });
     api.delayMs = 10;
     await Promise.all([resolver.resolve('ns', ['a']), resolver.resolve('ns', ['a']), resolver.resolve('ns', ['a'])]);
     expect(api.reads.filter((r) => r === 'secret ns/a')).toHaveLength(1);

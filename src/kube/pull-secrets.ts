@@ -67,7 +67,11 @@ const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' &
 /** `namespace/name` → parts; throws ERR_CONFIG_INVALID otherwise. */
 export function parseSecretRef(ref: string): { namespace: string; name: string } {
   const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(ref);
-  if (match === null) throw new PortcullisError('ERR_CONFIG_INVALID', `the default pull secret ${JSON.stringify(ref)} is not namespace/name`);
+  if (match === null)
+    throw new PortcullisError(
+      'ERR_CONFIG_INVALID',
+      `the default pull secret ${JSON.stringify(ref)} is not namespace/name`,
+    );
   return { namespace: match[1] as string, name: match[3] as string };
 }
 
@@ -75,12 +79,21 @@ export function parseSecretRef(ref: string): { namespace: string; name: string }
  * A docker-config Secret as RequestCredentials; undefined for other types and malformed content.
  * `namespace`/`name` are the ones asked for (the object's own metadata is checked when present).
  */
-export function credentialsFromDockerSecret(object: unknown, namespace: string, name: string): RequestCredentials | undefined {
+export function credentialsFromDockerSecret(
+  object: unknown,
+  namespace: string,
+  name: string,
+): RequestCredentials | undefined {
   if (!isObject(object)) return undefined;
   // One parser for docker-config Secrets (the executor's, also used for directory Secrets).
   const metadata = isObject(object['metadata']) ? object['metadata'] : {};
-  const found = credentialsFromSecret({ ...object, kind: 'Secret', metadata: { ...metadata, name, namespace } }, namespace);
-  return found === undefined ? undefined : Object.freeze({ ...found.credentials, auths: Object.freeze({ ...found.credentials.auths }) });
+  const found = credentialsFromSecret(
+    { ...object, kind: 'Secret', metadata: { ...metadata, name, namespace } },
+    namespace,
+  );
+  return found === undefined
+    ? undefined
+    : Object.freeze({ ...found.credentials, auths: Object.freeze({ ...found.credentials.auths }) });
 }
 
 interface Entry<T> {
@@ -139,7 +152,10 @@ export class KubernetesPullSecretResolver implements PullSecretResolver {
       throw new PortcullisError('ERR_INTERNAL', 'KubernetesPullSecretResolver needs api or kubeConfig');
     }
     this.#api = options.api ?? kubePullSecretApi(options.kubeConfig as KubeConfig);
-    this.#default = options.defaultSecret === undefined || options.defaultSecret === '' ? undefined : parseSecretRef(options.defaultSecret);
+    this.#default =
+      options.defaultSecret === undefined || options.defaultSecret === ''
+        ? undefined
+        : parseSecretRef(options.defaultSecret);
     this.#ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.#negativeTtlMs = options.negativeTtlMs ?? DEFAULT_NEGATIVE_TTL_MS;
     this.#maxNames = options.maxNames ?? DEFAULT_MAX_NAMES;
@@ -154,35 +170,65 @@ export class KubernetesPullSecretResolver implements PullSecretResolver {
    * its service account's), then the cluster-wide default. Missing and non-docker Secrets are
    * skipped; duplicates are read once.
    */
-  async resolve(namespace: string, names: readonly string[], options: ResolveOptions = {}): Promise<readonly RequestCredentials[]> {
+  async resolve(
+    namespace: string,
+    names: readonly string[],
+    options: ResolveOptions = {},
+  ): Promise<readonly RequestCredentials[]> {
     let wanted = names.filter((n) => n !== '');
     if (wanted.length === 0) {
-      const account = options.serviceAccountName === undefined || options.serviceAccountName === '' ? 'default' : options.serviceAccountName;
+      const account =
+        options.serviceAccountName === undefined || options.serviceAccountName === ''
+          ? 'default'
+          : options.serviceAccountName;
       wanted = [...(await this.#serviceAccountSecrets(namespace, account))];
     }
-    const refs: { namespace: string; name: string }[] = [...new Set(wanted)].slice(0, this.#maxNames).map((name) => ({ namespace, name }));
-    if (this.#default !== undefined && !refs.some((r) => r.namespace === this.#default?.namespace && r.name === this.#default.name)) refs.push(this.#default);
+    const refs: { namespace: string; name: string }[] = [...new Set(wanted)]
+      .slice(0, this.#maxNames)
+      .map((name) => ({ namespace, name }));
+    if (
+      this.#default !== undefined &&
+      !refs.some((r) => r.namespace === this.#default?.namespace && r.name === this.#default.name)
+    )
+      refs.push(this.#default);
     const results = await Promise.all(refs.map((r) => this.#secret(r.namespace, r.name)));
     return results.filter((r): r is RequestCredentials => r !== null);
   }
 
   async #secret(namespace: string, name: string): Promise<SecretResult> {
-    return this.#cached(this.#secrets, `${namespace}/${name}`, async () => {
-      const object = await this.#api.readSecret(namespace, name);
-      return object === undefined ? null : (credentialsFromDockerSecret(object, namespace, name) ?? null);
-    }, (v) => v === null);
+    return this.#cached(
+      this.#secrets,
+      `${namespace}/${name}`,
+      async () => {
+        const object = await this.#api.readSecret(namespace, name);
+        return object === undefined ? null : (credentialsFromDockerSecret(object, namespace, name) ?? null);
+      },
+      (v) => v === null,
+    );
   }
 
   async #serviceAccountSecrets(namespace: string, name: string): Promise<AccountResult> {
-    return this.#cached(this.#accounts, `${namespace}/${name}`, async () => {
-      const object = await this.#api.readServiceAccount(namespace, name);
-      if (!isObject(object) || !Array.isArray(object['imagePullSecrets'])) return Object.freeze([]);
-      const names = object['imagePullSecrets'].flatMap((ref: unknown) => (isObject(ref) && typeof ref['name'] === 'string' && ref['name'] !== '' ? [ref['name']] : []));
-      return Object.freeze(names);
-    }, (v) => v.length === 0);
+    return this.#cached(
+      this.#accounts,
+      `${namespace}/${name}`,
+      async () => {
+        const object = await this.#api.readServiceAccount(namespace, name);
+        if (!isObject(object) || !Array.isArray(object['imagePullSecrets'])) return Object.freeze([]);
+        const names = object['imagePullSecrets'].flatMap((ref: unknown) =>
+          isObject(ref) && typeof ref['name'] === 'string' && ref['name'] !== '' ? [ref['name']] : [],
+        );
+        return Object.freeze(names);
+      },
+      (v) => v.length === 0,
+    );
   }
 
-  async #cached<T>(cache: TtlCache<T>, key: string, load: () => Promise<T>, negative: (value: T) => boolean): Promise<T> {
+  async #cached<T>(
+    cache: TtlCache<T>,
+    key: string,
+    load: () => Promise<T>,
+    negative: (value: T) => boolean,
+  ): Promise<T> {
     const entry = cache.peek(key);
     const now = this.#now();
     if (entry !== undefined && entry.expires > now) return entry.value;
@@ -198,7 +244,11 @@ export class KubernetesPullSecretResolver implements PullSecretResolver {
         if (entry !== undefined) return entry.value; // the API is failing: the last value read, however old
         throw error instanceof PortcullisError
           ? error
-          : new PortcullisError('ERR_INTERNAL', `cannot read ${key} from the Kubernetes API: ${describeApiError(error)}`, { cause: error });
+          : new PortcullisError(
+              'ERR_INTERNAL',
+              `cannot read ${key} from the Kubernetes API: ${describeApiError(error)}`,
+              { cause: error },
+            );
       } finally {
         this.#flights.delete(flightKey);
       }

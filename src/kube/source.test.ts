@@ -4,7 +4,13 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PolicySnapshot } from '../policyset/types.js';
 import type { TrimmedObject } from './objects.js';
-import { KubernetesPolicySource, type FeedDescription, type InformerHooks, type KubeInformer, type KubernetesPolicySourceOptions } from './source.js';
+import {
+  KubernetesPolicySource,
+  type FeedDescription,
+  type InformerHooks,
+  type KubeInformer,
+  type KubernetesPolicySourceOptions,
+} from './source.js';
 
 // The cluster source's logic with fake informers (the real ones are exercised against a real API
 // server in test/kube/source.test.ts): readiness, debounce, emit-on-change, limits, retries.
@@ -31,7 +37,10 @@ class FakeInformer implements KubeInformer {
     this.#handlers.set(verb, [...(this.#handlers.get(verb) ?? []), cb]);
   }
   off(verb: string, cb: Callback): void {
-    this.#handlers.set(verb, (this.#handlers.get(verb) ?? []).filter((c) => c !== cb));
+    this.#handlers.set(
+      verb,
+      (this.#handlers.get(verb) ?? []).filter((c) => c !== cb),
+    );
   }
   async start(): Promise<void> {
     this.starts += 1;
@@ -54,7 +63,8 @@ class FakeInformer implements KubeInformer {
     this.#objects.clear();
     for (const item of items) {
       const trimmed = this.hooks.trim(item);
-      if (trimmed !== undefined) this.#objects.set(`${trimmed.metadata?.namespace ?? ''}/${trimmed.metadata?.name}`, trimmed);
+      if (trimmed !== undefined)
+        this.#objects.set(`${trimmed.metadata?.namespace ?? ''}/${trimmed.metadata?.name}`, trimmed);
     }
     this.hooks.onListed();
   }
@@ -110,14 +120,35 @@ function setup(options: Partial<KubernetesPolicySourceOptions> = {}) {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function policy(name: string, namespace: string, store = 'ca:roots', extra: Record<string, unknown> = {}): Record<string, unknown> {
+function policy(
+  name: string,
+  namespace: string,
+  store = 'ca:roots',
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     apiVersion: 'portcullis.dev/v1alpha1',
     kind: 'TrustPolicy',
-    metadata: { name, namespace, uid: `uid-${name}`, resourceVersion: '1', generation: 1, managedFields: [{ manager: 'kubectl' }], annotations: { big: 'x'.repeat(100) } },
+    metadata: {
+      name,
+      namespace,
+      uid: `uid-${name}`,
+      resourceVersion: '1',
+      generation: 1,
+      managedFields: [{ manager: 'kubectl' }],
+      annotations: { big: 'x'.repeat(100) },
+    },
     spec: {
       version: '1.0',
-      trustPolicies: [{ name: 'p', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: [store], trustedIdentities: ['*'] }],
+      trustPolicies: [
+        {
+          name: 'p',
+          registryScopes: ['*'],
+          signatureVerification: { level: 'strict' },
+          trustStores: [store],
+          trustedIdentities: ['*'],
+        },
+      ],
     },
     ...extra,
   };
@@ -145,8 +176,18 @@ describe('KubernetesPolicySource (fake informers)', () => {
   it('watches the four kinds, Namespaces and the labelled Secrets and ConfigMaps', async () => {
     const { source, informers } = setup();
     await source.start(() => undefined);
-    expect([...informers.keys()].sort()).toEqual(['ClusterTrustPolicy', 'ClusterTrustStore', 'ConfigMap', 'Namespace', 'Secret', 'TrustPolicy', 'TrustStore']);
-    expect(informers.get('TrustPolicy')?.feed.path).toMatch(/^\/apis\/portcullis\.dev\/v1alpha1\/trustpolicies\?timeoutSeconds=\d+&allowWatchBookmarks=true$/);
+    expect([...informers.keys()].sort()).toEqual([
+      'ClusterTrustPolicy',
+      'ClusterTrustStore',
+      'ConfigMap',
+      'Namespace',
+      'Secret',
+      'TrustPolicy',
+      'TrustStore',
+    ]);
+    expect(informers.get('TrustPolicy')?.feed.path).toMatch(
+      /^\/apis\/portcullis\.dev\/v1alpha1\/trustpolicies\?timeoutSeconds=\d+&allowWatchBookmarks=true$/,
+    );
     expect(informers.get('Secret')?.feed.labelSelector).toBe('portcullis.dev/trust-material=true');
     expect(informers.get('ConfigMap')?.feed.labelSelector).toBe('portcullis.dev/trust-material=true');
     expect(informers.get('Namespace')?.feed.labelSelector).toBeUndefined();
@@ -184,15 +225,24 @@ describe('KubernetesPolicySource (fake informers)', () => {
 
     // A status write (new resourceVersion and status, same spec) rebuilds but emits nothing.
     const reconciledBefore = reconciled.length;
-    informer('TrustPolicy').put(policy('p0', 'team-a', 'ca:roots', { metadata: { name: 'p0', namespace: 'team-a', resourceVersion: '2', generation: 1 }, status: { conditions: [] } }));
-    informer('ClusterTrustStore').put(clusterStore('7', { status: { conditions: [{ type: 'Ready', status: 'True' }] } }));
+    informer('TrustPolicy').put(
+      policy('p0', 'team-a', 'ca:roots', {
+        metadata: { name: 'p0', namespace: 'team-a', resourceVersion: '2', generation: 1 },
+        status: { conditions: [] },
+      }),
+    );
+    informer('ClusterTrustStore').put(
+      clusterStore('7', { status: { conditions: [{ type: 'Ready', status: 'True' }] } }),
+    );
     await waitFor(() => (reconciled.length > reconciledBefore ? true : undefined));
     await sleep(40);
     expect(snapshots).toHaveLength(2);
     // ... but the status writer sees the new object (with its status).
     const last = reconciled.at(-1);
     expect(last?.snapshot).toBe(snapshots[1]);
-    expect(last?.objects.find((o) => o.kind === 'ClusterTrustStore')?.status).toEqual({ conditions: [{ type: 'Ready', status: 'True' }] });
+    expect(last?.objects.find((o) => o.kind === 'ClusterTrustStore')?.status).toEqual({
+      conditions: [{ type: 'Ready', status: 'True' }],
+    });
 
     // A spec change emits a new snapshot with a higher revision.
     informer('TrustPolicy').remove('team-a', 'p4');
@@ -206,9 +256,19 @@ describe('KubernetesPolicySource (fake informers)', () => {
     await source.start(() => undefined);
     listAll();
     informer('TrustPolicy').put(policy('p', 'team-a'));
-    informer('Secret').put({ metadata: { name: 's', namespace: 'team-a', resourceVersion: '3', annotations: { a: 'b' } }, type: 'Opaque', data: { 'ca.crt': 'AAAA' } });
+    informer('Secret').put({
+      metadata: { name: 's', namespace: 'team-a', resourceVersion: '3', annotations: { a: 'b' } },
+      type: 'Opaque',
+      data: { 'ca.crt': 'AAAA' },
+    });
     const cached = informer('TrustPolicy').list()[0] as TrimmedObject;
-    expect(cached.metadata).toEqual({ name: 'p', namespace: 'team-a', uid: 'uid-p', resourceVersion: '1', generation: 1 });
+    expect(cached.metadata).toEqual({
+      name: 'p',
+      namespace: 'team-a',
+      uid: 'uid-p',
+      resourceVersion: '1',
+      generation: 1,
+    });
     expect(Object.keys(cached).sort()).toEqual(['apiVersion', 'kind', 'metadata', 'spec']);
     expect(informer('Secret').list()[0]).toEqual({
       apiVersion: 'v1',
@@ -227,8 +287,14 @@ describe('KubernetesPolicySource (fake informers)', () => {
     const snapshot = await waitFor(() => snapshots.find((s) => s.invalid.length > 0));
     expect(snapshot.documents.map((d) => d.id.name)).toEqual(['a', 'b']);
     expect(snapshot.invalid).toHaveLength(1);
-    expect(snapshot.invalid[0]).toMatchObject({ code: 'ERR_SIZE_LIMIT', blocks: { kind: 'all' }, enforcementAction: 'deny' });
-    expect(snapshot.invalid[0]?.reason).toContain('3 trustpolicies, more than the limit of 2; team-a/c and the 0 after it');
+    expect(snapshot.invalid[0]).toMatchObject({
+      code: 'ERR_SIZE_LIMIT',
+      blocks: { kind: 'all' },
+      enforcementAction: 'deny',
+    });
+    expect(snapshot.invalid[0]?.reason).toContain(
+      '3 trustpolicies, more than the limit of 2; team-a/c and the 0 after it',
+    );
     expect(snapshot.invalidFor('anything')).toHaveLength(1);
   });
 
@@ -239,7 +305,13 @@ describe('KubernetesPolicySource (fake informers)', () => {
     informer('ClusterTrustStore').put(clusterStore());
     const big = policy('big', 'team-b');
     (big['spec'] as Record<string, unknown>)['trustPolicies'] = [
-      { name: 'x'.repeat(5000), registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:roots'], trustedIdentities: ['*'] },
+      {
+        name: 'x'.repeat(5000),
+        registryScopes: ['*'],
+        signatureVerification: { level: 'strict' },
+        trustStores: ['ca:roots'],
+        trustedIdentities: ['*'],
+      },
     ];
     informer('TrustPolicy').put(big);
     const snapshot = await waitFor(() => snapshots.find((s) => s.invalid.length > 0));
@@ -265,7 +337,11 @@ describe('KubernetesPolicySource (fake informers)', () => {
     expect(errors.some((e) => e.includes('the last snapshot stays in force'))).toBe(true);
     expect(source.ready()).toBe(true);
     expect(source.current()).toBe(snapshot);
-    expect(source.feeds().find((f) => f.kind === 'TrustPolicy')).toMatchObject({ listed: true, connected: false, lastError: 'connection refused' });
+    expect(source.feeds().find((f) => f.kind === 'TrustPolicy')).toMatchObject({
+      listed: true,
+      connected: false,
+      lastError: 'connection refused',
+    });
 
     feed.failStartWith = undefined;
     await waitFor(() => (feed.starts >= 5 ? true : undefined));

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { ListWatch, Watch, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import {
+  ListWatch,
+  Watch,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
 import { PortcullisError } from '../errors/index.js';
 import { buildSnapshot } from '../policyset/build.js';
 import type { InvalidResource, PolicySnapshot } from '../policyset/types.js';
@@ -211,7 +219,8 @@ export class KubernetesPolicySource {
    * `whenReady()` to wait for the first snapshot, which is also passed to onSnapshot.
    */
   async start(onSnapshot: (snapshot: PolicySnapshot) => void): Promise<void> {
-    if (this.#onSnapshot !== undefined) throw new PortcullisError('ERR_INTERNAL', 'KubernetesPolicySource.start was called twice');
+    if (this.#onSnapshot !== undefined)
+      throw new PortcullisError('ERR_INTERNAL', 'KubernetesPolicySource.start was called twice');
     this.#onSnapshot = onSnapshot;
     this.#stopped = false;
     const factory = this.#factory ?? this.#defaultFactory();
@@ -332,10 +341,13 @@ export class KubernetesPolicySource {
     const hash = createHash('sha256');
     for (const feed of this.#feeds) {
       const info = KINDS[feed.kind];
-      const all = (feed.informer.list() as TrimmedObject[]).slice().sort((a, b) => compareStrings(orderKey(a), orderKey(b)));
+      const all = (feed.informer.list() as TrimmedObject[])
+        .slice()
+        .sort((a, b) => compareStrings(orderKey(a), orderKey(b)));
       const limit = feed.kind === 'Namespace' ? this.#maxNamespaces : this.#maxObjects;
       if (all.length > limit) {
-        const policyLike = feed.kind === 'TrustPolicy' || feed.kind === 'ClusterTrustPolicy' || feed.kind === 'Namespace';
+        const policyLike =
+          feed.kind === 'TrustPolicy' || feed.kind === 'ClusterTrustPolicy' || feed.kind === 'Namespace';
         const first = all[limit] as TrimmedObject;
         sourceErrors.push({
           id: { kind: 'Unknown', name: `${info.plural} beyond the limit of ${limit}` },
@@ -362,7 +374,13 @@ export class KubernetesPolicySource {
     }
     const fingerprint = hash.digest('hex');
     if (fingerprint !== this.#fingerprint) {
-      const snapshot = buildSnapshot({ resources, sourceErrors, revision: ++this.#revision, certificateCache: this.#cache, ...(this.#current === undefined ? {} : { previous: this.#current }) });
+      const snapshot = buildSnapshot({
+        resources,
+        sourceErrors,
+        revision: ++this.#revision,
+        certificateCache: this.#cache,
+        ...(this.#current === undefined ? {} : { previous: this.#current }),
+      });
       this.#fingerprint = fingerprint;
       this.#current = snapshot;
       const waiters = this.#readyWaiters;
@@ -371,7 +389,9 @@ export class KubernetesPolicySource {
       try {
         this.#onSnapshot?.(snapshot);
       } catch (error) {
-        this.#onError(new PortcullisError('ERR_INTERNAL', `the policy snapshot handler failed: ${String(error)}`, { cause: error }));
+        this.#onError(
+          new PortcullisError('ERR_INTERNAL', `the policy snapshot handler failed: ${String(error)}`, { cause: error }),
+        );
       }
     }
     const current = this.#current;
@@ -379,7 +399,9 @@ export class KubernetesPolicySource {
       try {
         this.#onReconcile(current, ours);
       } catch (error) {
-        this.#onError(new PortcullisError('ERR_INTERNAL', `the status reconciler failed: ${String(error)}`, { cause: error }));
+        this.#onError(
+          new PortcullisError('ERR_INTERNAL', `the status reconciler failed: ${String(error)}`, { cause: error }),
+        );
       }
     }
   }
@@ -440,7 +462,12 @@ async function listAll(
         page = await clients.core.listConfigMapForAllNamespaces(paging);
         break;
       default:
-        page = (await clients.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: KINDS[feed.kind].plural, ...paging })) as typeof page;
+        page = (await clients.custom.listClusterCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: KINDS[feed.kind].plural,
+          ...paging,
+        })) as typeof page;
     }
     for (const item of page.items ?? []) {
       const trimmed = trim(item);

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../policyset/build.js';
 import type { TrimmedObject } from './objects.js';
-import { desiredStatus, formatTime, statusMessage, statusPatch, StatusWriter, type StatusApi, type StatusPatch } from './status.js';
+import {
+  desiredStatus,
+  formatTime,
+  statusMessage,
+  statusPatch,
+  StatusWriter,
+  type StatusApi,
+  type StatusPatch,
+} from './status.js';
 
 // Status diffing and the writer's behaviour with a fake API (the real status subresource is
 // exercised in test/kube/source.test.ts).
@@ -16,16 +24,34 @@ function policyObject(name: string, store: string, extra: Partial<TrimmedObject>
     metadata: { name, namespace: 'team-a', uid: `uid-${name}`, resourceVersion: '10', generation: 3 },
     spec: {
       version: '1.0',
-      trustPolicies: [{ name: 'p', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: [store], trustedIdentities: ['*'] }],
+      trustPolicies: [
+        {
+          name: 'p',
+          registryScopes: ['*'],
+          signatureVerification: { level: 'strict' },
+          trustStores: [store],
+          trustedIdentities: ['*'],
+        },
+      ],
     },
     ...extra,
   };
 }
 
 const PEM = readFileSync(new URL('../../examples/config/truststore/x509/ca/e2e/e2e.crt', import.meta.url), 'utf8');
-const STORE = { apiVersion: 'portcullis.dev/v1alpha1', kind: 'ClusterTrustStore', metadata: { name: 'roots' }, spec: { type: 'ca', certificates: PEM } };
+const STORE = {
+  apiVersion: 'portcullis.dev/v1alpha1',
+  kind: 'ClusterTrustStore',
+  metadata: { name: 'roots' },
+  spec: { type: 'ca', certificates: PEM },
+};
 
-const resource = (o: TrimmedObject) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace, generation: o.metadata.generation }, spec: o.spec });
+const resource = (o: TrimmedObject) => ({
+  apiVersion: o.apiVersion,
+  kind: o.kind,
+  metadata: { name: o.metadata.name, namespace: o.metadata.namespace, generation: o.metadata.generation },
+  spec: o.spec,
+});
 
 describe('desiredStatus and statusPatch', () => {
   const good = policyObject('good', 'ca:roots');
@@ -33,10 +59,20 @@ describe('desiredStatus and statusPatch', () => {
   const snapshot = buildSnapshot({ resources: [STORE, resource(good), resource(bad)], revision: 1 });
 
   it('is Ready=True/Valid for a policy in force and Ready=False/Invalid with the reason otherwise', () => {
-    expect(desiredStatus(snapshot, good)).toEqual({ status: 'True', reason: 'Valid', message: 'the TrustPolicy is valid and in force', observedGeneration: 3 });
+    expect(desiredStatus(snapshot, good)).toEqual({
+      status: 'True',
+      reason: 'Valid',
+      message: 'the TrustPolicy is valid and in force',
+      observedGeneration: 3,
+    });
     const reason = snapshot.invalid.find((e) => e.id.name === 'bad')?.reason as string;
     expect(reason).toContain('trust store ca:missing not found');
-    expect(desiredStatus(snapshot, bad)).toEqual({ status: 'False', reason: 'Invalid', message: reason, observedGeneration: 3 });
+    expect(desiredStatus(snapshot, bad)).toEqual({
+      status: 'False',
+      reason: 'Invalid',
+      message: reason,
+      observedGeneration: 3,
+    });
   });
 
   it('says nothing about a policy the snapshot does not know', () => {
@@ -44,7 +80,9 @@ describe('desiredStatus and statusPatch', () => {
   });
 
   it('hints at the label for a Secret or ConfigMap that is not found, and caps the length', () => {
-    expect(statusMessage('spec.certificateRefs[0] (Secret a/b key "k"): Secret a/b not found')).toContain('labelled portcullis.dev/trust-material=true');
+    expect(statusMessage('spec.certificateRefs[0] (Secret a/b key "k"): Secret a/b not found')).toContain(
+      'labelled portcullis.dev/trust-material=true',
+    );
     expect(statusMessage('other')).toBe('other');
     expect(statusMessage('x'.repeat(10_000))).toHaveLength(4096);
   });
@@ -58,7 +96,14 @@ describe('desiredStatus and statusPatch', () => {
         observedGeneration: 3,
         conditions: [
           { type: 'Other', status: 'True' },
-          { type: 'Ready', status: 'True', reason: 'Valid', message: 'the TrustPolicy is valid and in force', observedGeneration: 3, lastTransitionTime: '2025-01-02T03:04:05Z' },
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Valid',
+            message: 'the TrustPolicy is valid and in force',
+            observedGeneration: 3,
+            lastTransitionTime: '2025-01-02T03:04:05Z',
+          },
         ],
       },
     });
@@ -66,17 +111,44 @@ describe('desiredStatus and statusPatch', () => {
 
   it('returns nothing when the object already shows the status, whatever its transition time', () => {
     const desired = desiredStatus(snapshot, good)!;
-    const current = { ...good, status: { observedGeneration: 3, conditions: [{ type: 'Ready', ...desired, lastTransitionTime: '2020-01-01T00:00:00Z' }] } };
+    const current = {
+      ...good,
+      status: {
+        observedGeneration: 3,
+        conditions: [{ type: 'Ready', ...desired, lastTransitionTime: '2020-01-01T00:00:00Z' }],
+      },
+    };
     expect(statusPatch(current, desired, T0)).toBeUndefined();
   });
 
   it('keeps lastTransitionTime when only the message or generation changes, and moves it when the status flips', () => {
     const desired = desiredStatus(snapshot, good)!;
     const old = '2020-01-01T00:00:00Z';
-    const sameStatus = { ...good, status: { observedGeneration: 2, conditions: [{ type: 'Ready', ...desired, observedGeneration: 2, lastTransitionTime: old }] } };
+    const sameStatus = {
+      ...good,
+      status: {
+        observedGeneration: 2,
+        conditions: [{ type: 'Ready', ...desired, observedGeneration: 2, lastTransitionTime: old }],
+      },
+    };
     const conditionOf = (p: StatusPatch | undefined) => p?.status.conditions.find((c) => c['type'] === 'Ready');
     expect(conditionOf(statusPatch(sameStatus, desired, T0))?.['lastTransitionTime']).toBe(old);
-    const flipped = { ...good, status: { observedGeneration: 3, conditions: [{ type: 'Ready', status: 'False', reason: 'Invalid', message: 'x', observedGeneration: 3, lastTransitionTime: old }] } };
+    const flipped = {
+      ...good,
+      status: {
+        observedGeneration: 3,
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'Invalid',
+            message: 'x',
+            observedGeneration: 3,
+            lastTransitionTime: old,
+          },
+        ],
+      },
+    };
     expect(conditionOf(statusPatch(flipped, desired, T0))?.['lastTransitionTime']).toBe(formatTime(T0));
   });
 });
@@ -101,20 +173,34 @@ describe('StatusWriter', () => {
     const writer = new StatusWriter({ api });
     writer.reconcile(snapshot, [good, bad]);
     await writer.idle();
-    expect(api.calls.map((c) => `${c.kind} ${c.namespace}/${c.name}`).sort()).toEqual(['TrustPolicy team-a/bad', 'TrustPolicy team-a/good']);
+    expect(api.calls.map((c) => `${c.kind} ${c.namespace}/${c.name}`).sort()).toEqual([
+      'TrustPolicy team-a/bad',
+      'TrustPolicy team-a/good',
+    ]);
     // The informer has not seen the writes yet: same objects, nothing written.
     writer.reconcile(snapshot, [good, bad]);
     writer.reconcile(snapshot, [good, bad]);
     await writer.idle();
     expect(api.calls).toHaveLength(2);
     // The informer sees the written status: still nothing to write.
-    const seen = api.calls.map((c) => ({ ...(c.name === 'good' ? good : bad), metadata: { ...(c.name === 'good' ? good : bad).metadata, resourceVersion: '11' }, status: c.patch.status }));
+    const seen = api.calls.map((c) => ({
+      ...(c.name === 'good' ? good : bad),
+      metadata: { ...(c.name === 'good' ? good : bad).metadata, resourceVersion: '11' },
+      status: c.patch.status,
+    }));
     writer.reconcile(snapshot, seen);
     await writer.idle();
     expect(api.calls).toHaveLength(2);
     expect(writer.stats()).toEqual({ writes: 2, failures: 0, queued: 0 });
     // Someone else changed the status: it is written back.
-    writer.reconcile(snapshot, [{ ...(seen[0] as TrimmedObject), metadata: { ...good.metadata, resourceVersion: '12' }, status: { conditions: [] } }, seen[1] as TrimmedObject]);
+    writer.reconcile(snapshot, [
+      {
+        ...(seen[0] as TrimmedObject),
+        metadata: { ...good.metadata, resourceVersion: '12' },
+        status: { conditions: [] },
+      },
+      seen[1] as TrimmedObject,
+    ]);
     await writer.idle();
     expect(api.calls).toHaveLength(3);
     await writer.stop();

@@ -77,7 +77,8 @@ export interface StatusWriterOptions {
 
 export const MAX_MESSAGE_LENGTH = 4096;
 
-const keyOf = (id: { kind: string; namespace?: string | undefined; name: string }): string => `${id.kind}\u0000${id.namespace ?? ''}\u0000${id.name}`;
+const keyOf = (id: { kind: string; namespace?: string | undefined; name: string }): string =>
+  `${id.kind}\u0000${id.namespace ?? ''}\u0000${id.name}`;
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -113,12 +114,21 @@ export function statusMessage(reason: string): string {
  */
 export function desiredStatus(snapshot: PolicySnapshot, object: TrimmedObject): DesiredStatus | undefined {
   if (!isOurKind(object.kind)) return undefined;
-  const id: ResourceId = { kind: object.kind, name: object.metadata.name, ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }) };
+  const id: ResourceId = {
+    kind: object.kind,
+    name: object.metadata.name,
+    ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
+  };
   const index = indexOf(snapshot);
   const generation = object.metadata.generation === undefined ? {} : { observedGeneration: object.metadata.generation };
   const problems = index.invalid.get(keyOf(id));
   if (problems !== undefined && problems.length > 0) {
-    return { status: 'False', reason: 'Invalid', message: statusMessage(problems.map((p) => p.reason).join('; ')), ...generation };
+    return {
+      status: 'False',
+      reason: 'Invalid',
+      message: statusMessage(problems.map((p) => p.reason).join('; ')),
+      ...generation,
+    };
   }
   if (object.kind === 'TrustPolicy' || object.kind === 'ClusterTrustPolicy') {
     if (!index.documents.has(keyOf(id))) return undefined;
@@ -154,7 +164,9 @@ export function statusPatch(object: TrimmedObject, desired: DesiredStatus, now: 
     observedGeneration === desired.observedGeneration;
   if (upToDate) return undefined;
   const lastTransitionTime =
-    ready !== undefined && ready['status'] === desired.status && typeof ready['lastTransitionTime'] === 'string' ? ready['lastTransitionTime'] : formatTime(now);
+    ready !== undefined && ready['status'] === desired.status && typeof ready['lastTransitionTime'] === 'string'
+      ? ready['lastTransitionTime']
+      : formatTime(now);
   const condition: ReadyCondition = { type: 'Ready', ...desired, lastTransitionTime };
   return {
     status: {
@@ -164,7 +176,8 @@ export function statusPatch(object: TrimmedObject, desired: DesiredStatus, now: 
   };
 }
 
-const desiredKey = (d: DesiredStatus): string => `${d.status}\u0000${d.reason}\u0000${d.observedGeneration ?? ''}\u0000${d.message}`;
+const desiredKey = (d: DesiredStatus): string =>
+  `${d.status}\u0000${d.reason}\u0000${d.observedGeneration ?? ''}\u0000${d.message}`;
 
 interface Pending {
   readonly object: TrimmedObject;
@@ -201,7 +214,8 @@ export class StatusWriter {
   #failures = 0;
 
   constructor(options: StatusWriterOptions) {
-    if (options.api === undefined && options.kubeConfig === undefined) throw new PortcullisError('ERR_INTERNAL', 'StatusWriter needs api or kubeConfig');
+    if (options.api === undefined && options.kubeConfig === undefined)
+      throw new PortcullisError('ERR_INTERNAL', 'StatusWriter needs api or kubeConfig');
     this.#api = options.api ?? kubeStatusApi(options.kubeConfig as KubeConfig);
     this.#enabled = options.enabled ?? true;
     this.#rate = options.maxWritesPerSecond ?? 5;
@@ -228,7 +242,11 @@ export class StatusWriter {
         continue;
       }
       const written = this.#written.get(key);
-      if (written !== undefined && written.resourceVersion === object.metadata.resourceVersion && written.desired === desiredKey(desired)) {
+      if (
+        written !== undefined &&
+        written.resourceVersion === object.metadata.resourceVersion &&
+        written.desired === desiredKey(desired)
+      ) {
         continue; // our write is not in the cache yet
       }
       if (statusPatch(object, desired, this.#now()) === undefined) {
@@ -278,7 +296,12 @@ export class StatusWriter {
       if (this.#stopped) break;
       const { kind, metadata } = pending.object;
       const written = this.#written.get(key);
-      if (written !== undefined && written.resourceVersion === metadata.resourceVersion && written.desired === desiredKey(pending.desired)) continue;
+      if (
+        written !== undefined &&
+        written.resourceVersion === metadata.resourceVersion &&
+        written.desired === desiredKey(pending.desired)
+      )
+        continue;
       const patch = statusPatch(pending.object, pending.desired, this.#now());
       if (patch === undefined) continue;
       try {
@@ -340,9 +363,15 @@ export function kubeStatusApi(kubeConfig: KubeConfig): StatusApi {
     async patchStatus(kind, namespace, name, patch) {
       const plural = KINDS[kind].plural;
       if (namespace === undefined) {
-        await custom.patchClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural, name, body: patch }, options);
+        await custom.patchClusterCustomObjectStatus(
+          { group: GROUP, version: VERSION, plural, name, body: patch },
+          options,
+        );
       } else {
-        await custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural, name, body: patch }, options);
+        await custom.patchNamespacedCustomObjectStatus(
+          { group: GROUP, version: VERSION, namespace, plural, name, body: patch },
+          options,
+        );
       }
     },
   };

@@ -25,14 +25,27 @@ export async function* streamLayoutBlob(dir: string, descriptor: Descriptor): As
   try {
     info = await lstat(path);
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new PortcullisError('ERR_LAYOUT_NOT_FOUND', `blob ${descriptor.digest} is not in the OCI layout "${dir}"`);
-    throw new PortcullisError('ERR_LAYOUT_INVALID', `blob ${descriptor.digest} cannot be read: ${(cause as Error).message}`, { cause });
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new PortcullisError('ERR_LAYOUT_NOT_FOUND', `blob ${descriptor.digest} is not in the OCI layout "${dir}"`);
+    throw new PortcullisError(
+      'ERR_LAYOUT_INVALID',
+      `blob ${descriptor.digest} cannot be read: ${(cause as Error).message}`,
+      { cause },
+    );
   }
-  if (!info.isFile()) throw new PortcullisError('ERR_LAYOUT_INVALID', `blob ${descriptor.digest} is not a regular file`);
-  if (info.size !== descriptor.size) throw new PortcullisError('ERR_DIGEST_MISMATCH', `blob ${descriptor.digest} is ${info.size} bytes, its descriptor says ${descriptor.size}`);
+  if (!info.isFile())
+    throw new PortcullisError('ERR_LAYOUT_INVALID', `blob ${descriptor.digest} is not a regular file`);
+  if (info.size !== descriptor.size)
+    throw new PortcullisError(
+      'ERR_DIGEST_MISMATCH',
+      `blob ${descriptor.digest} is ${info.size} bytes, its descriptor says ${descriptor.size}`,
+    );
   const hash = createHash(algorithm);
   let total = 0;
-  for await (const chunk of createReadStream(path, { end: Math.max(0, descriptor.size - 1), highWaterMark: 256 * 1024 })) {
+  for await (const chunk of createReadStream(path, {
+    end: Math.max(0, descriptor.size - 1),
+    highWaterMark: 256 * 1024,
+  })) {
     const bytes = chunk as Buffer;
     total += bytes.length;
     hash.update(bytes);

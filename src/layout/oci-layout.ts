@@ -39,21 +39,35 @@ export class OciLayout {
       layoutText = await readFile(join(dir, 'oci-layout'), 'utf8');
       indexBytes = await readFile(join(dir, 'index.json'));
     } catch (cause) {
-      throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}" is not a readable OCI image layout: ${(cause as Error).message}`, { cause, context: { subject: dir } });
+      throw new PortcullisError(
+        'ERR_LAYOUT_INVALID',
+        `"${dir}" is not a readable OCI image layout: ${(cause as Error).message}`,
+        { cause, context: { subject: dir } },
+      );
     }
     let version: unknown;
     try {
       const layoutDoc = parseStrictJson(layoutText, { what: 'oci-layout' });
       version = isJsonObject(layoutDoc) ? layoutDoc['imageLayoutVersion'] : undefined;
     } catch (cause) {
-      throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}/oci-layout" is not valid JSON: ${(cause as Error).message}`, { cause });
+      throw new PortcullisError(
+        'ERR_LAYOUT_INVALID',
+        `"${dir}/oci-layout" is not valid JSON: ${(cause as Error).message}`,
+        { cause },
+      );
     }
-    if (version !== '1.0.0') throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}/oci-layout" has unsupported imageLayoutVersion ${JSON.stringify(version)}`);
+    if (version !== '1.0.0')
+      throw new PortcullisError(
+        'ERR_LAYOUT_INVALID',
+        `"${dir}/oci-layout" has unsupported imageLayoutVersion ${JSON.stringify(version)}`,
+      );
     let index: Manifest;
     try {
       index = parseManifest(indexBytes);
     } catch (cause) {
-      throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}/index.json" is invalid: ${(cause as Error).message}`, { cause });
+      throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}/index.json" is invalid: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     return new OciLayout(dir, index, options.blobMaxBytes ?? DEFAULT_BLOB_MAX_BYTES);
   }
@@ -74,18 +88,24 @@ export class OciLayout {
       // Not in index.json: it may still be a manifest blob (e.g. a platform manifest of an index).
       const bytes = await this.#readBlob(reference.digest, MAX_MANIFEST_BYTES).catch((error: unknown) => {
         if (error instanceof PortcullisError && error.code === 'ERR_LAYOUT_NOT_FOUND') {
-          throw new PortcullisError('ERR_LAYOUT_NOT_FOUND', `digest ${reference.digest} is not in the OCI layout "${this.dir}"`);
+          throw new PortcullisError(
+            'ERR_LAYOUT_NOT_FOUND',
+            `digest ${reference.digest} is not in the OCI layout "${this.dir}"`,
+          );
         }
         throw error;
       });
       const mediaType = parseManifest(bytes).mediaType;
-      if (mediaType === undefined) throw new PortcullisError('ERR_LAYOUT_INVALID', `blob ${reference.digest} has no mediaType`);
+      if (mediaType === undefined)
+        throw new PortcullisError('ERR_LAYOUT_INVALID', `blob ${reference.digest} has no mediaType`);
       return { mediaType, digest: reference.digest, size: bytes.length };
     }
     const tag = reference.tag ?? 'latest';
     const found = this.#index.manifests.filter((d) => d.annotations?.[REF_NAME] === tag);
-    if (found.length === 0) throw new PortcullisError('ERR_LAYOUT_NOT_FOUND', `tag "${tag}" is not in the OCI layout "${this.dir}"`);
-    if (found.length > 1) throw new PortcullisError('ERR_LAYOUT_INVALID', `tag "${tag}" names ${found.length} manifests in "${this.dir}"`);
+    if (found.length === 0)
+      throw new PortcullisError('ERR_LAYOUT_NOT_FOUND', `tag "${tag}" is not in the OCI layout "${this.dir}"`);
+    if (found.length > 1)
+      throw new PortcullisError('ERR_LAYOUT_INVALID', `tag "${tag}" names ${found.length} manifests in "${this.dir}"`);
     return found[0] as Descriptor;
   }
 
@@ -129,7 +149,11 @@ export class OciLayout {
       const manifest = parseManifest(await this.fetchManifest(d));
       if (manifest.subject?.digest !== subject.digest) continue;
       const type = effectiveArtifactType(manifest);
-      add({ ...d, ...(type === undefined ? {} : { artifactType: type }), ...(Object.keys(manifest.annotations).length === 0 ? {} : { annotations: manifest.annotations }) });
+      add({
+        ...d,
+        ...(type === undefined ? {} : { artifactType: type }),
+        ...(Object.keys(manifest.annotations).length === 0 ? {} : { annotations: manifest.annotations }),
+      });
     }
     return out;
   }
@@ -138,14 +162,21 @@ export class OciLayout {
     const parsed = parseDigest(digest);
     if (parsed === undefined) throw new PortcullisError('ERR_DIGEST_INVALID', `"${digest}" is not a valid digest`);
     if (expectedSize !== undefined && expectedSize > maxBytes) {
-      throw new PortcullisError('ERR_SIZE_LIMIT', `blob ${digest} is ${expectedSize} bytes, over the ${maxBytes}-byte cap`);
+      throw new PortcullisError(
+        'ERR_SIZE_LIMIT',
+        `blob ${digest} is ${expectedSize} bytes, over the ${maxBytes}-byte cap`,
+      );
     }
     const path = join(this.dir, 'blobs', parsed.algorithm, parsed.hex);
     let bytes: Uint8Array;
     try {
       const info = await lstat(path);
       if (!info.isFile()) throw new PortcullisError('ERR_LAYOUT_INVALID', `blob ${digest} is not a regular file`);
-      if (info.size > maxBytes) throw new PortcullisError('ERR_SIZE_LIMIT', `blob ${digest} is ${info.size} bytes, over the ${maxBytes}-byte cap`);
+      if (info.size > maxBytes)
+        throw new PortcullisError(
+          'ERR_SIZE_LIMIT',
+          `blob ${digest} is ${info.size} bytes, over the ${maxBytes}-byte cap`,
+        );
       const handle = await open(path, 'r');
       try {
         const buffer = Buffer.alloc(Math.min(info.size, maxBytes));
@@ -159,12 +190,18 @@ export class OciLayout {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new PortcullisError('ERR_LAYOUT_NOT_FOUND', `blob ${digest} is not in the OCI layout "${this.dir}"`);
       }
-      throw new PortcullisError('ERR_LAYOUT_INVALID', `blob ${digest} cannot be read: ${(cause as Error).message}`, { cause });
+      throw new PortcullisError('ERR_LAYOUT_INVALID', `blob ${digest} cannot be read: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     if (expectedSize !== undefined && bytes.length !== expectedSize) {
-      throw new PortcullisError('ERR_DIGEST_MISMATCH', `blob ${digest} is ${bytes.length} bytes, its descriptor says ${expectedSize}`);
+      throw new PortcullisError(
+        'ERR_DIGEST_MISMATCH',
+        `blob ${digest} is ${bytes.length} bytes, its descriptor says ${expectedSize}`,
+      );
     }
-    if (!matchesDigest(bytes, digest)) throw new PortcullisError('ERR_DIGEST_MISMATCH', `blob ${digest} in "${this.dir}" does not match its digest`);
+    if (!matchesDigest(bytes, digest))
+      throw new PortcullisError('ERR_DIGEST_MISMATCH', `blob ${digest} in "${this.dir}" does not match its digest`);
     return bytes;
   }
 }

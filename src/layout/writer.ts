@@ -44,7 +44,12 @@ export class OciLayoutWriter {
     try {
       layoutText = await readFile(join(dir, 'oci-layout'), 'utf8');
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}" is not a readable OCI image layout: ${(cause as Error).message}`, { cause });
+      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new PortcullisError(
+          'ERR_LAYOUT_INVALID',
+          `"${dir}" is not a readable OCI image layout: ${(cause as Error).message}`,
+          { cause },
+        );
     }
     if (layoutText === undefined) {
       await mkdir(join(dir, 'blobs'), { recursive: true });
@@ -59,16 +64,29 @@ export class OciLayoutWriter {
       const doc = parseStrictJson(layoutText, { what: 'oci-layout' });
       version = isJsonObject(doc) ? doc['imageLayoutVersion'] : undefined;
     } catch (cause) {
-      throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}/oci-layout" is not valid JSON: ${(cause as Error).message}`, { cause });
+      throw new PortcullisError(
+        'ERR_LAYOUT_INVALID',
+        `"${dir}/oci-layout" is not valid JSON: ${(cause as Error).message}`,
+        { cause },
+      );
     }
-    if (version !== '1.0.0') throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}/oci-layout" has unsupported imageLayoutVersion ${JSON.stringify(version)}`);
+    if (version !== '1.0.0')
+      throw new PortcullisError(
+        'ERR_LAYOUT_INVALID',
+        `"${dir}/oci-layout" has unsupported imageLayoutVersion ${JSON.stringify(version)}`,
+      );
     let index: IndexDocument;
     try {
-      const doc = parseStrictJson(await readFile(join(dir, 'index.json'), 'utf8'), { what: 'index.json', maxBytes: INDEX_MAX_BYTES });
+      const doc = parseStrictJson(await readFile(join(dir, 'index.json'), 'utf8'), {
+        what: 'index.json',
+        maxBytes: INDEX_MAX_BYTES,
+      });
       if (!isJsonObject(doc) || !Array.isArray(doc['manifests'])) throw new Error('no "manifests" array');
       index = doc as unknown as IndexDocument;
     } catch (cause) {
-      throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}/index.json" is invalid: ${(cause as Error).message}`, { cause });
+      throw new PortcullisError('ERR_LAYOUT_INVALID', `"${dir}/index.json" is invalid: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     return new OciLayoutWriter(dir, index);
   }
@@ -90,9 +108,14 @@ export class OciLayoutWriter {
   }
 
   /** Writes a blob; `onBytes` is told of every chunk written. Checks size and digest before the blob takes its name. */
-  async writeBlob(descriptor: Descriptor, content: Uint8Array | AsyncIterable<Uint8Array>, onBytes?: (n: number) => void): Promise<void> {
+  async writeBlob(
+    descriptor: Descriptor,
+    content: Uint8Array | AsyncIterable<Uint8Array>,
+    onBytes?: (n: number) => void,
+  ): Promise<void> {
     const parsed = parseDigest(descriptor.digest);
-    if (parsed === undefined) throw new PortcullisError('ERR_DIGEST_INVALID', `"${descriptor.digest}" is not a valid digest`);
+    if (parsed === undefined)
+      throw new PortcullisError('ERR_DIGEST_INVALID', `"${descriptor.digest}" is not a valid digest`);
     const path = blobPath(this.dir, descriptor.digest);
     await mkdir(dirname(path), { recursive: true });
     const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
@@ -102,7 +125,11 @@ export class OciLayoutWriter {
       const chunks = content instanceof Uint8Array ? [content] : content;
       for await (const chunk of chunks) {
         total += chunk.length;
-        if (total > descriptor.size) throw new PortcullisError('ERR_DIGEST_MISMATCH', `the content of ${descriptor.digest} is longer than its ${descriptor.size} bytes`);
+        if (total > descriptor.size)
+          throw new PortcullisError(
+            'ERR_DIGEST_MISMATCH',
+            `the content of ${descriptor.digest} is longer than its ${descriptor.size} bytes`,
+          );
         hash.update(chunk);
         yield chunk;
         onBytes?.(chunk.length);
@@ -111,7 +138,10 @@ export class OciLayoutWriter {
     try {
       await pipeline(counted, createWriteStream(temporary, { mode: 0o644 }));
       if (total !== descriptor.size || hash.digest('hex') !== parsed.hex) {
-        throw new PortcullisError('ERR_DIGEST_MISMATCH', `the content written for ${descriptor.digest} (${total} bytes) does not match its digest and size (${descriptor.size})`);
+        throw new PortcullisError(
+          'ERR_DIGEST_MISMATCH',
+          `the content written for ${descriptor.digest} (${total} bytes) does not match its digest and size (${descriptor.size})`,
+        );
       }
       await rename(temporary, path);
     } catch (error) {
@@ -124,7 +154,11 @@ export class OciLayoutWriter {
    * Writes a manifest and lists it in index.json: under `tag` (which then names only this
    * manifest), or untagged when `listed` (a referrer: readers find it by its subject).
    */
-  async putManifest(bytes: Uint8Array, descriptor: Descriptor, options: { tag?: string; listed?: boolean } = {}): Promise<void> {
+  async putManifest(
+    bytes: Uint8Array,
+    descriptor: Descriptor,
+    options: { tag?: string; listed?: boolean } = {},
+  ): Promise<void> {
     if (!(await this.hasBlob(descriptor))) await this.writeBlob(descriptor, bytes);
     if (options.tag === undefined && options.listed !== true) return;
     await this.#list(descriptor, options.tag);
@@ -132,7 +166,11 @@ export class OciLayoutWriter {
 
   /** Lists a manifest the layout holds in index.json, untagged (a referrer found by its subject). */
   async list(descriptor: Descriptor): Promise<void> {
-    if (!(await this.hasBlob(descriptor))) throw new PortcullisError('ERR_LAYOUT_NOT_FOUND', `manifest ${descriptor.digest} is not in the OCI layout "${this.dir}"`);
+    if (!(await this.hasBlob(descriptor)))
+      throw new PortcullisError(
+        'ERR_LAYOUT_NOT_FOUND',
+        `manifest ${descriptor.digest} is not in the OCI layout "${this.dir}"`,
+      );
     await this.#list(descriptor, undefined);
   }
 

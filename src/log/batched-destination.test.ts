@@ -3,7 +3,11 @@ import { BatchedDestination } from './batched-destination.js';
 
 function sink() {
   const writes: string[] = [];
-  return { writes, write: (chunk: string) => writes.push(chunk), flush: vi.fn((callback?: () => void) => callback?.()) };
+  return {
+    writes,
+    write: (chunk: string) => writes.push(chunk),
+    flush: vi.fn((callback?: () => void) => callback?.()),
+  };
 }
 
 describe('batched log destination', () => {

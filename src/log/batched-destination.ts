@@ -33,7 +33,8 @@ export class BatchedDestination {
     this.#sink = sink;
     this.#maxBatch = options.maxBatchBytes ?? 16_384;
     this.#intervalMs = options.flushIntervalMs ?? 50;
-    if (!(this.#maxBatch > 0) || !(this.#intervalMs >= 0)) throw new RangeError('maxBatchBytes must be > 0 and flushIntervalMs ≥ 0');
+    if (!(this.#maxBatch > 0) || !(this.#intervalMs >= 0))
+      throw new RangeError('maxBatchBytes must be > 0 and flushIntervalMs ≥ 0');
   }
 
   write(chunk: string): boolean {

@@ -92,5 +92,4 @@ describe('log writer', () => {
     fd.complete();
     expect(fd.written.join('')).toBe('12345678\nabc\n');
   });
-
 });

@@ -61,7 +61,10 @@ export class FdWriter {
 
   /** Resolves once everything queued so far is written (or dropped). */
   flush(callback?: (error?: Error | null) => void): Promise<void> {
-    const done = this.#writing || this.#queue.length > 0 ? new Promise<void>((resolve) => this.#waiters.push(resolve)) : Promise.resolve();
+    const done =
+      this.#writing || this.#queue.length > 0
+        ? new Promise<void>((resolve) => this.#waiters.push(resolve))
+        : Promise.resolve();
     if (callback !== undefined) void done.then(() => callback());
     return done;
   }

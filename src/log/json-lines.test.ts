@@ -63,6 +63,8 @@ describe('JSON lines (the per-review log line)', () => {
       lines.info({ i }, 'fast');
     }
     destination.flush();
-    expect(out.lines.map((l) => `${JSON.parse(l).msg}${JSON.parse(l).i}`)).toEqual(Array.from({ length: 10 }, (_, i) => [`pino${i}`, `fast${i}`]).flat());
+    expect(out.lines.map((l) => `${JSON.parse(l).msg}${JSON.parse(l).i}`)).toEqual(
+      Array.from({ length: 10 }, (_, i) => [`pino${i}`, `fast${i}`]).flat(),
+    );
   });
 });

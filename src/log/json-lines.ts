@@ -72,6 +72,8 @@ export class JsonLines implements RecordLogger {
 
   #line(level: LineLevel, fields: string, msg: string): void {
     const body = fields === '' ? '' : `,${fields}`;
-    this.#destination.write(`{"level":${LEVELS[level]},"time":${Date.now()}${this.#bindings}${body},"msg":${JSON.stringify(msg)}}\n`);
+    this.#destination.write(
+      `{"level":${LEVELS[level]},"time":${Date.now()}${this.#bindings}${body},"msg":${JSON.stringify(msg)}}\n`,
+    );
   }
 }

@@ -14,7 +14,10 @@ describe('webhook logging', () => {
       logging.lines.info({ uid: 'u-1', decision: 'allowed' }, 'admission review');
       logging.logger.debug('not at info');
       await logging.flush();
-      const lines = readFileSync(join(dir, 'out.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(join(dir, 'out.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines).toMatchObject([
         { level: 30, service: 'portcullis', revision: 1, msg: 'policy snapshot in force' },
         { level: 30, service: 'portcullis', uid: 'u-1', decision: 'allowed', msg: 'admission review' },

@@ -25,7 +25,10 @@ export interface LoggingOptions {
 
 export function createLogging(options: LoggingOptions): Logging {
   const writer = new FdWriter(options.fd ?? 1);
-  const destination = new BatchedDestination(writer, { maxBatchBytes: 65_536, ...(options.flushIntervalMs === undefined ? {} : { flushIntervalMs: options.flushIntervalMs }) });
+  const destination = new BatchedDestination(writer, {
+    maxBatchBytes: 65_536,
+    ...(options.flushIntervalMs === undefined ? {} : { flushIntervalMs: options.flushIntervalMs }),
+  });
   const logger = pino({ level: options.level, base: options.base ?? { service: 'portcullis' } }, destination);
   return {
     logger,

@@ -9,12 +9,29 @@
 
 /** What may appear in the `kind` label: the kinds the webhook handles and the Gatekeeper request. */
 export const KIND_LABELS: ReadonlySet<string> = new Set([
-  'Pod', 'EphemeralContainers', 'ReplicationController', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob',
-  'ProviderRequest', 'unknown',
+  'Pod',
+  'EphemeralContainers',
+  'ReplicationController',
+  'Deployment',
+  'ReplicaSet',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+  'ProviderRequest',
+  'unknown',
 ]);
 
 /** What may appear in the `operation` label: admission operations, the Gatekeeper modes, `unknown`. */
-export const OPERATION_LABELS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT', 'verify', 'mutate', 'unknown']);
+export const OPERATION_LABELS: ReadonlySet<string> = new Set([
+  'CREATE',
+  'UPDATE',
+  'DELETE',
+  'CONNECT',
+  'verify',
+  'mutate',
+  'unknown',
+]);
 
 export const OTHER = 'other';
 
@@ -28,7 +45,8 @@ export function operationLabel(operation: string): string {
 
 /** An HTTP status (100-599) as text, or `error` for anything else (no answer, a bogus value). */
 export function statusLabel(status: number | string): string {
-  if (typeof status === 'number') return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'error';
+  if (typeof status === 'number')
+    return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'error';
   return status === 'error' || status === 'timeout' ? status : 'error';
 }
 

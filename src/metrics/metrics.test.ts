@@ -32,13 +32,19 @@ describe('PromMetrics', () => {
     expect(text).toContain('portcullis_request_duration_seconds_count{endpoint="validate"} 5000');
     expect(text).toContain('portcullis_request_duration_seconds_bucket{le="0.0005",endpoint="validate"} 5000');
     expect(text).toContain('portcullis_request_duration_seconds_bucket{le="2.5",endpoint="mutate"} 1');
-    expect(text).toContain('portcullis_admission_decisions_total{endpoint="validate",result="allowed",kind="Pod",operation="CREATE"} 2');
-    expect(text).toContain('portcullis_admission_decisions_total{endpoint="validate",result="denied",kind="Deployment",operation="UPDATE"} 1');
+    expect(text).toContain(
+      'portcullis_admission_decisions_total{endpoint="validate",result="allowed",kind="Pod",operation="CREATE"} 2',
+    );
+    expect(text).toContain(
+      'portcullis_admission_decisions_total{endpoint="validate",result="denied",kind="Deployment",operation="UPDATE"} 1',
+    );
     expect(text).toContain('portcullis_image_decisions_total{endpoint="validate",result="error"} 1');
     expect(text).toContain('portcullis_cache_lookups_total{cache="verdict",result="miss"} 1');
     // Read again: nothing counted twice.
     m.observeAdmission({ endpoint: 'validate', result: 'allowed', kind: 'Pod', operation: 'CREATE' });
-    expect(await m.render()).toContain('portcullis_admission_decisions_total{endpoint="validate",result="allowed",kind="Pod",operation="CREATE"} 3');
+    expect(await m.render()).toContain(
+      'portcullis_admission_decisions_total{endpoint="validate",result="allowed",kind="Pod",operation="CREATE"} 3',
+    );
   });
 
   it('takes a prefix', async () => {
@@ -88,7 +94,13 @@ describe('label values from requests are bounded', () => {
 
   it('records kinds and operations outside the fixed lists as "other"', async () => {
     const m = new PromMetrics({ processMetrics: false });
-    for (let i = 0; i < 1000; i++) m.observeAdmission({ endpoint: 'validate', result: 'allowed', kind: `Kind${i}`, operation: i % 2 === 0 ? 'BOGUS' : 'CREATE' });
+    for (let i = 0; i < 1000; i++)
+      m.observeAdmission({
+        endpoint: 'validate',
+        result: 'allowed',
+        kind: `Kind${i}`,
+        operation: i % 2 === 0 ? 'BOGUS' : 'CREATE',
+      });
     m.observeAdmission({ endpoint: 'validate', result: 'allowed', kind: 'EphemeralContainers', operation: 'UPDATE' });
     const rows = series(await m.render(), 'portcullis_admission_decisions_total');
     expect(rows.sort()).toEqual([

@@ -73,7 +73,12 @@ export class PromMetrics implements Metrics {
   readonly #inFlight: Gauge<'endpoint'>;
   // The request path only adds to these; they are handed to prom-client when metrics are read
   // (each metric's `collect`), which keeps label hashing and validation off every request.
-  readonly #pendingAdmissions = new PendingCounts<'endpoint' | 'result' | 'kind' | 'operation'>(['endpoint', 'result', 'kind', 'operation']);
+  readonly #pendingAdmissions = new PendingCounts<'endpoint' | 'result' | 'kind' | 'operation'>([
+    'endpoint',
+    'result',
+    'kind',
+    'operation',
+  ]);
   readonly #pendingImages = new PendingCounts<'endpoint' | 'result'>(['endpoint', 'result']);
   readonly #pendingCache = new PendingCounts<'cache' | 'result'>(['cache', 'result']);
   readonly #pendingDurations = new Map<Endpoint, number[]>();
@@ -136,10 +141,14 @@ export class PromMetrics implements Metrics {
       },
     });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
-    this.#hosts = new BoundedHosts(options.registryHosts ?? [], options.maxRecentRegistryHosts ?? DEFAULT_MAX_RECENT_REGISTRY_HOSTS, (host) => {
-      for (const status of this.#hostStatuses.get(host) ?? []) this.#registryRequests.remove({ host, status });
-      this.#hostStatuses.delete(host);
-    });
+    this.#hosts = new BoundedHosts(
+      options.registryHosts ?? [],
+      options.maxRecentRegistryHosts ?? DEFAULT_MAX_RECENT_REGISTRY_HOSTS,
+      (host) => {
+        for (const status of this.#hostStatuses.get(host) ?? []) this.#registryRequests.remove({ host, status });
+        this.#hostStatuses.delete(host);
+      },
+    );
   }
 
   get contentType(): string {
@@ -148,7 +157,12 @@ export class PromMetrics implements Metrics {
 
   observeAdmission(labels: AdmissionLabels): void {
     // Kind and operation come from the request: only values of fixed lists become label values.
-    this.#pendingAdmissions.add(labels.endpoint, labels.result, kindLabel(labels.kind), operationLabel(labels.operation));
+    this.#pendingAdmissions.add(
+      labels.endpoint,
+      labels.result,
+      kindLabel(labels.kind),
+      operationLabel(labels.operation),
+    );
   }
 
   observeRequestDuration(endpoint: Endpoint, seconds: number): void {
@@ -215,7 +229,10 @@ export class PromMetrics implements Metrics {
  */
 class PendingCounts<L extends string> {
   readonly #names: readonly L[];
-  readonly #root = new Map<string, Map<string, Map<string, Map<string, { readonly labels: Partial<Record<L, string>>; n: number }>>>>();
+  readonly #root = new Map<
+    string,
+    Map<string, Map<string, Map<string, { readonly labels: Partial<Record<L, string>>; n: number }>>>
+  >();
   readonly #entries: { readonly labels: Partial<Record<L, string>>; n: number }[] = [];
 
   /** `names`: the label names, in the order `add` takes their values. */

@@ -41,7 +41,8 @@ export function toDescriptor(v: unknown, what: string): Descriptor {
   if (typeof digest !== 'string' || !/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(digest)) {
     fail(`${what}.digest is not a valid digest`);
   }
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) fail(`${what}.size must be a non-negative integer`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+    fail(`${what}.size must be a non-negative integer`);
   if (artifactType !== undefined && typeof artifactType !== 'string') fail(`${what}.artifactType must be a string`);
   if (data !== undefined && typeof data !== 'string') fail(`${what}.data must be a string`);
   return {
@@ -57,13 +58,20 @@ export function toDescriptor(v: unknown, what: string): Descriptor {
 /** Parses an image manifest or index (strict JSON, duplicate keys rejected). */
 export function parseManifest(bytes: Uint8Array): Manifest {
   if (bytes.length > MAX_MANIFEST_BYTES) {
-    throw new PortcullisError('ERR_SIZE_LIMIT', `manifest of ${bytes.length} bytes exceeds the ${MAX_MANIFEST_BYTES}-byte cap`);
+    throw new PortcullisError(
+      'ERR_SIZE_LIMIT',
+      `manifest of ${bytes.length} bytes exceeds the ${MAX_MANIFEST_BYTES}-byte cap`,
+    );
   }
   let doc: unknown;
   try {
     doc = parseStrictJson(Buffer.from(bytes).toString('utf8'), { maxDepth: 32, maxBytes: MAX_MANIFEST_BYTES });
   } catch (cause) {
-    throw new PortcullisError('ERR_SIGNATURE_MANIFEST_INVALID', `manifest is not valid JSON: ${(cause as Error).message}`, { cause });
+    throw new PortcullisError(
+      'ERR_SIGNATURE_MANIFEST_INVALID',
+      `manifest is not valid JSON: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   if (!isRecord(doc)) fail('manifest must be a JSON object');
   const layers = doc.layers === undefined ? [] : doc.layers;
@@ -71,7 +79,8 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   if (!Array.isArray(layers)) fail('manifest.layers must be an array');
   if (!Array.isArray(manifests)) fail('manifest.manifests must be an array');
   if (doc.mediaType !== undefined && typeof doc.mediaType !== 'string') fail('manifest.mediaType must be a string');
-  if (doc.artifactType !== undefined && typeof doc.artifactType !== 'string') fail('manifest.artifactType must be a string');
+  if (doc.artifactType !== undefined && typeof doc.artifactType !== 'string')
+    fail('manifest.artifactType must be a string');
   return {
     mediaType: doc.mediaType as string | undefined,
     artifactType: doc.artifactType as string | undefined,
@@ -110,15 +119,20 @@ export function toSignatureManifest(manifest: Manifest): SignatureManifest {
   let shape: SignatureManifest['shape'];
   if (manifest.artifactType === MEDIA_TYPE.notarySignature) {
     if (manifest.config?.mediaType !== MEDIA_TYPE.ociEmpty) {
-      fail(`signature manifest with artifactType ${MEDIA_TYPE.notarySignature} must have config media type ${MEDIA_TYPE.ociEmpty}`);
+      fail(
+        `signature manifest with artifactType ${MEDIA_TYPE.notarySignature} must have config media type ${MEDIA_TYPE.ociEmpty}`,
+      );
     }
     shape = 'artifactType';
   } else if (manifest.artifactType === undefined && manifest.config?.mediaType === MEDIA_TYPE.notarySignature) {
     shape = 'legacy';
   } else {
-    fail('manifest is not a Notary signature (neither artifactType nor config media type is application/vnd.cncf.notary.signature)');
+    fail(
+      'manifest is not a Notary signature (neither artifactType nor config media type is application/vnd.cncf.notary.signature)',
+    );
   }
-  if (manifest.layers.length !== 1) fail(`signature manifest must have exactly one layer, found ${manifest.layers.length}`);
+  if (manifest.layers.length !== 1)
+    fail(`signature manifest must have exactly one layer, found ${manifest.layers.length}`);
   if (manifest.subject === undefined) fail('signature manifest has no subject');
   return { manifest, envelope: manifest.layers[0] as Descriptor, subject: manifest.subject, shape };
 }

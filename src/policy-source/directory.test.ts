@@ -9,7 +9,12 @@ import { DirectoryPolicySource, type DirectoryPolicySourceOptions } from './dire
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples/policies');
 const E2E_PEM = readFileSync(vector('notation/e2e/localkeys/e2e.crt'), 'utf8');
-const indent = (text: string, n: number): string => text.trimEnd().split('\n').map((l) => ' '.repeat(n) + l).join('\n');
+const indent = (text: string, n: number): string =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
 
 const STORE = `apiVersion: portcullis.dev/v1alpha1
 kind: ClusterTrustStore
@@ -74,16 +79,25 @@ function tempDir(): string {
   return dir;
 }
 
-async function started(options: DirectoryPolicySourceOptions): Promise<{ source: DirectoryPolicySource; snapshots: Snapshots }> {
+async function started(
+  options: DirectoryPolicySourceOptions,
+): Promise<{ source: DirectoryPolicySource; snapshots: Snapshots }> {
   const snapshots = new Snapshots();
-  const source = new DirectoryPolicySource({ debounceMs: 30, rescanIntervalMs: 0, onError: (e) => snapshots.errors.push(e), ...options });
+  const source = new DirectoryPolicySource({
+    debounceMs: 30,
+    rescanIntervalMs: 0,
+    onError: (e) => snapshots.errors.push(e),
+    ...options,
+  });
   cleanup.push(() => source.stop());
   await source.start(snapshots.push);
   return { source, snapshots };
 }
 
-const ids = (snapshot: PolicySnapshot | undefined): string[] => (snapshot?.documents ?? []).map((d) => formatResourceId(d.id));
-const invalidIds = (snapshot: PolicySnapshot | undefined): string[] => (snapshot?.invalid ?? []).map((e) => formatResourceId(e.id));
+const ids = (snapshot: PolicySnapshot | undefined): string[] =>
+  (snapshot?.documents ?? []).map((d) => formatResourceId(d.id));
+const invalidIds = (snapshot: PolicySnapshot | undefined): string[] =>
+  (snapshot?.invalid ?? []).map((e) => formatResourceId(e.id));
 
 describe('DirectoryPolicySource', () => {
   it('the examples in examples/policies load with no invalid entries', async () => {
@@ -95,7 +109,9 @@ describe('DirectoryPolicySource', () => {
     expect(snapshot?.documentsFor('secured').map((d) => d.id.name)).toEqual(['baseline', 'strict']);
     expect(snapshot?.documentsFor('not-secured')).toEqual([]);
     expect(snapshot?.invalidFor('not-secured')).toEqual([]);
-    expect(snapshot?.documents[0]?.trustStores.get('ca', 'e2e')?.[0]?.subject).toBe('CN=e2e,O=Notary,L=Seattle,ST=WA,C=US');
+    expect(snapshot?.documents[0]?.trustStores.get('ca', 'e2e')?.[0]?.subject).toBe(
+      'CN=e2e,O=Notary,L=Seattle,ST=WA,C=US',
+    );
   });
 
   it('reads multi-document YAML, JSON and List files in nested directories, ignoring other kinds', async () => {
@@ -103,8 +119,15 @@ describe('DirectoryPolicySource', () => {
     mkdirSync(join(dir, 'teams/a'), { recursive: true });
     mkdirSync(join(dir, 'teams/b/deeper'), { recursive: true });
     writeFileSync(join(dir, 'store.yaml'), STORE);
-    writeFileSync(join(dir, 'teams/a/policies.yml'), `${DEPLOYMENT}---\n${policy('team-a', 'one')}---\n${policy('team-a', 'two', 'warn')}`);
-    const list = { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-b', labels: { tier: 'gold' } } }] };
+    writeFileSync(
+      join(dir, 'teams/a/policies.yml'),
+      `${DEPLOYMENT}---\n${policy('team-a', 'one')}---\n${policy('team-a', 'two', 'warn')}`,
+    );
+    const list = {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-b', labels: { tier: 'gold' } } }],
+    };
     writeFileSync(join(dir, 'teams/b/deeper/ns.json'), JSON.stringify(list));
     writeFileSync(join(dir, 'teams/b/deeper/policy.yaml'), policy('team-b', 'three'));
     writeFileSync(join(dir, 'README.md'), 'not a manifest: ignored');
@@ -176,12 +199,21 @@ describe('DirectoryPolicySource', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'store.yaml'), STORE);
     writeFileSync(join(dir, 'good.yaml'), policy('team-a', 'p'));
-    writeFileSync(join(dir, 'broken.yaml'), 'apiVersion: portcullis.dev/v1alpha1\nkind: TrustPolicy\nmetadata: [unclosed\n');
+    writeFileSync(
+      join(dir, 'broken.yaml'),
+      'apiVersion: portcullis.dev/v1alpha1\nkind: TrustPolicy\nmetadata: [unclosed\n',
+    );
     const { source } = await started({ directory: dir });
     const snapshot = source.current();
     expect(ids(snapshot)).toEqual(['TrustPolicy team-a/p']);
     expect(snapshot?.invalid).toMatchObject([
-      { id: { kind: 'File', name: 'broken.yaml' }, code: 'ERR_RESOURCE_INVALID', blocks: { kind: 'all' }, enforcementAction: 'deny', reason: expect.stringContaining('not valid YAML') },
+      {
+        id: { kind: 'File', name: 'broken.yaml' },
+        code: 'ERR_RESOURCE_INVALID',
+        blocks: { kind: 'all' },
+        enforcementAction: 'deny',
+        reason: expect.stringContaining('not valid YAML'),
+      },
     ]);
     expect(snapshot?.invalidFor('anywhere')).toHaveLength(1);
   });
@@ -199,7 +231,12 @@ describe('DirectoryPolicySource', () => {
     writeFileSync(join(dir, 'huge.yaml'), `# ${'x'.repeat(5000)}\n`);
     const { source } = await started({ directory: dir, maxFileBytes: 4096 });
     expect(source.current()?.invalid).toMatchObject([
-      { id: { kind: 'File', name: 'huge.yaml' }, code: 'ERR_SIZE_LIMIT', blocks: { kind: 'all' }, reason: expect.stringContaining('more than the limit of 4096') },
+      {
+        id: { kind: 'File', name: 'huge.yaml' },
+        code: 'ERR_SIZE_LIMIT',
+        blocks: { kind: 'all' },
+        reason: expect.stringContaining('more than the limit of 4096'),
+      },
     ]);
   });
 
@@ -209,7 +246,9 @@ describe('DirectoryPolicySource', () => {
     const { source } = await started({ directory: dir, maxFiles: 3 });
     expect(ids(source.current())).toEqual(['TrustPolicy ns1/p', 'TrustPolicy ns2/p']);
     expect(invalidIds(source.current())).toEqual(['File .']);
-    expect(source.current()?.invalid[0]?.reason).toContain('holds 5 manifest files, more than the limit of 3; p3.yaml and the 1 files after it');
+    expect(source.current()?.invalid[0]?.reason).toContain(
+      'holds 5 manifest files, more than the limit of 3; p3.yaml and the 1 files after it',
+    );
   });
 
   it('a missing directory makes start reject', async () => {
@@ -232,7 +271,10 @@ describe('DirectoryPolicySource', () => {
     await source.reload();
     expect(source.current()).toBe(first);
     expect(snapshots.all).toHaveLength(1);
-    expect(snapshots.errors.at(-1)).toMatchObject({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining('cannot read policy directory') });
+    expect(snapshots.errors.at(-1)).toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+      message: expect.stringContaining('cannot read policy directory'),
+    });
   });
 
   it('the periodic rescan catches changes without file-system events', async () => {

@@ -64,7 +64,14 @@ interface Scan {
 }
 
 function blocking(relativePath: string, reason: string, code: string): InvalidResource {
-  return { id: { kind: 'File', name: relativePath }, reason, code, source: relativePath, blocks: { kind: 'all' }, enforcementAction: 'deny' };
+  return {
+    id: { kind: 'File', name: relativePath },
+    reason,
+    code,
+    source: relativePath,
+    blocks: { kind: 'all' },
+    enforcementAction: 'deny',
+  };
 }
 
 export class DirectoryPolicySource {
@@ -113,7 +120,8 @@ export class DirectoryPolicySource {
    * watches it. Rejects with ERR_CONFIG_INVALID when the directory cannot be read.
    */
   async start(onSnapshot: (snapshot: PolicySnapshot) => void): Promise<void> {
-    if (this.#onSnapshot !== undefined) throw new PortcullisError('ERR_INTERNAL', 'DirectoryPolicySource.start was called twice');
+    if (this.#onSnapshot !== undefined)
+      throw new PortcullisError('ERR_INTERNAL', 'DirectoryPolicySource.start was called twice');
     this.#onSnapshot = onSnapshot;
     this.#stopped = false;
     let scan: Scan;
@@ -176,7 +184,9 @@ export class DirectoryPolicySource {
         }
       } catch (error) {
         this.#onError(
-          error instanceof PortcullisError ? error : new PortcullisError('ERR_INTERNAL', `policy directory scan failed: ${String(error)}`, { cause: error }),
+          error instanceof PortcullisError
+            ? error
+            : new PortcullisError('ERR_INTERNAL', `policy directory scan failed: ${String(error)}`, { cause: error }),
         );
       }
     })().finally(() => {
@@ -205,7 +215,9 @@ export class DirectoryPolicySource {
     try {
       this.#onSnapshot?.(snapshot);
     } catch (error) {
-      this.#onError(new PortcullisError('ERR_INTERNAL', `the policy snapshot handler failed: ${String(error)}`, { cause: error }));
+      this.#onError(
+        new PortcullisError('ERR_INTERNAL', `the policy snapshot handler failed: ${String(error)}`, { cause: error }),
+      );
     }
   }
 
@@ -264,7 +276,13 @@ export class DirectoryPolicySource {
         const info = await stat(file.path);
         if (!info.isFile()) continue;
         if (info.size > this.#maxFileBytes) {
-          sourceErrors.push(blocking(file.relative, `the file is ${info.size} bytes, more than the limit of ${this.#maxFileBytes}; it was not read`, 'ERR_SIZE_LIMIT'));
+          sourceErrors.push(
+            blocking(
+              file.relative,
+              `the file is ${info.size} bytes, more than the limit of ${this.#maxFileBytes}; it was not read`,
+              'ERR_SIZE_LIMIT',
+            ),
+          );
           hash.update(`big\u0000${file.relative}\u0000${info.size}\u0000${info.mtimeMs}\u0000`);
           continue;
         }
@@ -272,10 +290,20 @@ export class DirectoryPolicySource {
       } catch (error) {
         // Deleted between listing and reading: the next scan sees the new state.
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw new PortcullisError('ERR_CONFIG_INVALID', `cannot read policy file ${file.path}: ${(error as Error).message}`, { cause: error });
+        throw new PortcullisError(
+          'ERR_CONFIG_INVALID',
+          `cannot read policy file ${file.path}: ${(error as Error).message}`,
+          { cause: error },
+        );
       }
       if (bytes.length > this.#maxFileBytes) {
-        sourceErrors.push(blocking(file.relative, `the file is more than the limit of ${this.#maxFileBytes} bytes; it was not read`, 'ERR_SIZE_LIMIT'));
+        sourceErrors.push(
+          blocking(
+            file.relative,
+            `the file is more than the limit of ${this.#maxFileBytes} bytes; it was not read`,
+            'ERR_SIZE_LIMIT',
+          ),
+        );
         hash.update(`big\u0000${file.relative}\u0000${bytes.length}\u0000`);
         continue;
       }
@@ -307,7 +335,11 @@ export class DirectoryPolicySource {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
       if (!root && (error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new PortcullisError('ERR_CONFIG_INVALID', `cannot read policy directory ${dir}: ${(error as Error).message}`, { cause: error });
+      throw new PortcullisError(
+        'ERR_CONFIG_INVALID',
+        `cannot read policy directory ${dir}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     directories.push(dir);
     for (const entry of entries) {

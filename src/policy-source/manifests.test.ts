@@ -8,7 +8,11 @@ describe('manifest files', () => {
   });
 
   it('flattens kind: List (and nested lists)', () => {
-    const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ kind: 'A' }, { kind: 'List', items: [{ kind: 'B' }] }] });
+    const text = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [{ kind: 'A' }, { kind: 'List', items: [{ kind: 'B' }] }],
+    });
     expect(parseManifests(text)).toEqual({ objects: [{ kind: 'A' }, { kind: 'B' }] });
   });
 
@@ -24,7 +28,12 @@ describe('manifest files', () => {
 
   it('an alias bomb is refused', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 0; i < 30; i++) lines.push(`${String.fromCharCode(98 + (i % 20))}${i}: &n${i} [${Array(10).fill(i === 0 ? '*a' : `*n${i - 1}`).join(', ')}]`);
+    for (let i = 0; i < 30; i++)
+      lines.push(
+        `${String.fromCharCode(98 + (i % 20))}${i}: &n${i} [${Array(10)
+          .fill(i === 0 ? '*a' : `*n${i - 1}`)
+          .join(', ')}]`,
+      );
     expect(parseManifests(lines.join('\n'))).toHaveProperty('error');
   });
 });

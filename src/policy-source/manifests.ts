@@ -27,7 +27,9 @@ export function parseManifests(text: string): ManifestFileResult {
     try {
       value = document.toJS({ maxAliasCount: MAX_ALIASES });
     } catch (error) {
-      return { error: `not valid YAML (document ${i + 1}): ${oneLine(error instanceof Error ? error.message : String(error))}` };
+      return {
+        error: `not valid YAML (document ${i + 1}): ${oneLine(error instanceof Error ? error.message : String(error))}`,
+      };
     }
     if (value === null || value === undefined) continue;
     const flattened = flatten(value, 0);

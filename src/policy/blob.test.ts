@@ -3,14 +3,20 @@ import { PortcullisError } from '../errors/index.js';
 import { selectBlobStatement, validateBlobTrustPolicy } from './index.js';
 import type { BlobTrustPolicyDocument, BlobTrustPolicyStatementDocument } from './types.js';
 
-const statement = (name: string, extra: Partial<BlobTrustPolicyStatementDocument> = {}): BlobTrustPolicyStatementDocument => ({
+const statement = (
+  name: string,
+  extra: Partial<BlobTrustPolicyStatementDocument> = {},
+): BlobTrustPolicyStatementDocument => ({
   name,
   signatureVerification: { level: 'strict' },
   trustStores: ['ca:x'],
   trustedIdentities: ['*'],
   ...extra,
 });
-const doc = (...trustPolicies: BlobTrustPolicyStatementDocument[]): BlobTrustPolicyDocument => ({ version: '1.0', trustPolicies });
+const doc = (...trustPolicies: BlobTrustPolicyStatementDocument[]): BlobTrustPolicyDocument => ({
+  version: '1.0',
+  trustPolicies,
+});
 
 function rejects(document: BlobTrustPolicyDocument, message: string): void {
   let caught: unknown;
@@ -26,11 +32,17 @@ function rejects(document: BlobTrustPolicyDocument, message: string): void {
 
 describe('blob trust policy', () => {
   it('rejects a document without a version', () => {
-    rejects({ version: '', trustPolicies: [statement('a')] }, 'blob trust policy has empty version, version must be specified');
+    rejects(
+      { version: '', trustPolicies: [statement('a')] },
+      'blob trust policy has empty version, version must be specified',
+    );
   });
 
   it('rejects any version but 1.0', () => {
-    rejects({ version: '1.1', trustPolicies: [statement('a')] }, 'blob trust policy document uses unsupported version "1.1"');
+    rejects(
+      { version: '1.1', trustPolicies: [statement('a')] },
+      'blob trust policy document uses unsupported version "1.1"',
+    );
   });
 
   it('rejects a document without statements', () => {
@@ -38,11 +50,17 @@ describe('blob trust policy', () => {
   });
 
   it('rejects two statements with the same name', () => {
-    rejects(doc(statement('a'), statement('a')), 'multiple blob trust policy statements use the same name "a", statement names must be unique');
+    rejects(
+      doc(statement('a'), statement('a')),
+      'multiple blob trust policy statements use the same name "a", statement names must be unique',
+    );
   });
 
   it('applies the statement rules shared with OCI policies', () => {
-    rejects(doc(statement('a', { trustStores: ['*'] })), 'blob trust policy: trust policy statement "a" has malformed trust store value "*"');
+    rejects(
+      doc(statement('a', { trustStores: ['*'] })),
+      'blob trust policy: trust policy statement "a" has malformed trust store value "*"',
+    );
   });
 
   it('rejects more than one global statement', () => {
@@ -53,12 +71,23 @@ describe('blob trust policy', () => {
   });
 
   it('accepts a global skip statement, as notation does', () => {
-    const policy = validateBlobTrustPolicy(doc(statement('a', { globalPolicy: true, signatureVerification: { level: 'skip' }, trustStores: [], trustedIdentities: [] })));
+    const policy = validateBlobTrustPolicy(
+      doc(
+        statement('a', {
+          globalPolicy: true,
+          signatureVerification: { level: 'skip' },
+          trustStores: [],
+          trustedIdentities: [],
+        }),
+      ),
+    );
     expect(policy.statements[0]?.globalPolicy).toBe(true);
   });
 
   describe('selection', () => {
-    const policy = validateBlobTrustPolicy(doc(statement('a'), statement('global', { globalPolicy: true }), statement('b')));
+    const policy = validateBlobTrustPolicy(
+      doc(statement('a'), statement('global', { globalPolicy: true }), statement('b')),
+    );
 
     it('selects a statement by name', () => {
       expect(selectBlobStatement(policy, 'b').name).toBe('b');
@@ -70,12 +99,19 @@ describe('blob trust policy', () => {
     });
 
     it('fails for an unknown name', () => {
-      expect(() => selectBlobStatement(policy, 'c')).toThrow(expect.objectContaining({ code: 'ERR_POLICY_NO_MATCH', message: 'no applicable blob trust policy with name "c"' }));
+      expect(() => selectBlobStatement(policy, 'c')).toThrow(
+        expect.objectContaining({
+          code: 'ERR_POLICY_NO_MATCH',
+          message: 'no applicable blob trust policy with name "c"',
+        }),
+      );
     });
 
     it('fails without a name when no statement is global', () => {
       const noGlobal = validateBlobTrustPolicy(doc(statement('a')));
-      expect(() => selectBlobStatement(noGlobal)).toThrow(expect.objectContaining({ code: 'ERR_POLICY_NO_MATCH', message: 'no global blob trust policy' }));
+      expect(() => selectBlobStatement(noGlobal)).toThrow(
+        expect.objectContaining({ code: 'ERR_POLICY_NO_MATCH', message: 'no global blob trust policy' }),
+      );
     });
   });
 });

@@ -13,8 +13,10 @@ import { SUPPORTED_VERSIONS } from './validate.js';
  */
 export function validateBlobTrustPolicy(doc: BlobTrustPolicyDocument): BlobTrustPolicy {
   if (doc.version === '') throw invalidPolicy('blob trust policy has empty version, version must be specified');
-  if (!SUPPORTED_VERSIONS.includes(doc.version)) throw invalidPolicy(`blob trust policy document uses unsupported version ${goQuote(doc.version)}`);
-  if (doc.trustPolicies.length === 0) throw invalidPolicy('blob trust policy document can not have zero trust policy statements');
+  if (!SUPPORTED_VERSIONS.includes(doc.version))
+    throw invalidPolicy(`blob trust policy document uses unsupported version ${goQuote(doc.version)}`);
+  if (doc.trustPolicies.length === 0)
+    throw invalidPolicy('blob trust policy document can not have zero trust policy statements');
 
   const names = new Set<string>();
   let global: string | undefined;
@@ -54,5 +56,7 @@ export function selectBlobStatement(policy: BlobTrustPolicy, name?: string): Blo
   }
   const named = policy.statements.find((s) => s.name === name);
   if (named !== undefined) return named;
-  throw new PortcullisError('ERR_POLICY_NO_MATCH', `no applicable blob trust policy with name ${goQuote(name)}`, { context: { policy: name } });
+  throw new PortcullisError('ERR_POLICY_NO_MATCH', `no applicable blob trust policy with name ${goQuote(name)}`, {
+    context: { policy: name },
+  });
 }

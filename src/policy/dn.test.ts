@@ -15,7 +15,13 @@ function failure(name: string): string {
 
 describe('distinguished names (RFC 4514, notation pkix rules)', () => {
   it('parses a DN into one value per attribute type', () => {
-    expect(parsed('CN=e2e,O=Notary,L=Seattle,ST=WA,C=US')).toEqual({ CN: 'e2e', O: 'Notary', L: 'Seattle', ST: 'WA', C: 'US' });
+    expect(parsed('CN=e2e,O=Notary,L=Seattle,ST=WA,C=US')).toEqual({
+      CN: 'e2e',
+      O: 'Notary',
+      L: 'Seattle',
+      ST: 'WA',
+      C: 'US',
+    });
   });
 
   it('drops unescaped spaces around types and values', () => {
@@ -29,7 +35,12 @@ describe('distinguished names (RFC 4514, notation pkix rules)', () => {
   });
 
   it('unescapes special characters and hex pairs', () => {
-    expect(parsed('C=US,ST=WA,O=Acme\\, Inc.,CN=\\#1 \\+ caf\\c3\\a9\\ ')).toEqual({ C: 'US', ST: 'WA', O: 'Acme, Inc.', CN: '#1 + café ' });
+    expect(parsed('C=US,ST=WA,O=Acme\\, Inc.,CN=\\#1 \\+ caf\\c3\\a9\\ ')).toEqual({
+      C: 'US',
+      ST: 'WA',
+      O: 'Acme, Inc.',
+      CN: '#1 + café ',
+    });
   });
 
   it('accepts ; as an RDN separator like go-ldap', () => {
@@ -62,7 +73,9 @@ describe('distinguished names (RFC 4514, notation pkix rules)', () => {
     ['a trailing separator', 'C=US,ST=WA,O=Acme,'],
     ['an empty non-mandatory value', 'C=US,ST=WA,O=Acme,OU='],
   ])('rejects %s', (_, name) => {
-    expect(failure(name)).toMatch(/^parsing distinguished name \(DN\) ".*" failed with err: .*\. A valid DN must contain 'C', 'ST', and 'O' RDN attributes at a minimum, and follow RFC 4514 standard$/);
+    expect(failure(name)).toMatch(
+      /^parsing distinguished name \(DN\) ".*" failed with err: .*\. A valid DN must contain 'C', 'ST', and 'O' RDN attributes at a minimum, and follow RFC 4514 standard$/,
+    );
   });
 
   it('reads an empty mandatory value as missing', () => {

@@ -7,7 +7,8 @@ export interface DnAttribute {
   readonly value: string;
 }
 
-export type DnResult = { readonly ok: true; readonly dn: DistinguishedName } | { readonly ok: false; readonly message: string };
+export type DnResult =
+  { readonly ok: true; readonly dn: DistinguishedName } | { readonly ok: false; readonly message: string };
 
 // RFC 4514 §3: attributeType = descr / numericoid.
 const ATTRIBUTE_TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)*)$/;
@@ -102,7 +103,10 @@ export function parseRdns(text: string): DnAttribute[][] {
 export function parseDistinguishedName(name: string): DnResult {
   const quoted = goQuote(name);
   if (name.includes('=#')) {
-    return { ok: false, message: `unsupported distinguished name (DN) ${quoted}: notation does not support x509.subject identities containing "=#"` };
+    return {
+      ok: false,
+      message: `unsupported distinguished name (DN) ${quoted}: notation does not support x509.subject identities containing "=#"`,
+    };
   }
   let rdns: DnAttribute[][];
   try {
@@ -117,12 +121,18 @@ export function parseDistinguishedName(name: string): DnResult {
   const attributes = new Map<string, string>();
   for (const rdn of rdns) {
     if (rdn.length > 1) {
-      return { ok: false, message: `distinguished name (DN) ${quoted} has multi-valued RDN attributes, remove multi-valued RDN attributes as they are not supported` };
+      return {
+        ok: false,
+        message: `distinguished name (DN) ${quoted} has multi-valued RDN attributes, remove multi-valued RDN attributes as they are not supported`,
+      };
     }
     const { type: written, value } = rdn[0] as DnAttribute;
     const type = written === 'S' ? 'ST' : written;
     if (attributes.has(type)) {
-      return { ok: false, message: `distinguished name (DN) ${quoted} has duplicate RDN attribute for ${goQuote(type)}, DN can only have unique RDN attributes` };
+      return {
+        ok: false,
+        message: `distinguished name (DN) ${quoted} has duplicate RDN attribute for ${goQuote(type)}, DN can only have unique RDN attributes`,
+      };
     }
     // An empty value would match a leaf that lacks the attribute (notation compares with "");
     // for C/ST/O it reads as missing, anything else is refused as malformed.

@@ -17,11 +17,20 @@ function malformed(text: string, detail?: string): void {
   if (detail !== undefined) expect((caught as PortcullisError).message).toContain(detail);
 }
 
-const statement = { name: 's', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:x'], trustedIdentities: ['*'] };
+const statement = {
+  name: 's',
+  registryScopes: ['*'],
+  signatureVerification: { level: 'strict' },
+  trustStores: ['ca:x'],
+  trustedIdentities: ['*'],
+};
 
 describe('trust policy document parsing', () => {
   it('reads the statement fields', () => {
-    expect(parseTrustPolicyJson(JSON.stringify({ version: '1.0', trustPolicies: [statement] }))).toEqual({ version: '1.0', trustPolicies: [statement] });
+    expect(parseTrustPolicyJson(JSON.stringify({ version: '1.0', trustPolicies: [statement] }))).toEqual({
+      version: '1.0',
+      trustPolicies: [statement],
+    });
   });
 
   it('rejects text that is not JSON', () => {
@@ -29,15 +38,24 @@ describe('trust policy document parsing', () => {
   });
 
   it('rejects a member name repeated in one object', () => {
-    malformed('{"version":"1.0","trustPolicies":[{"name":"a","trustedIdentities":["*"],"trustedIdentities":["x509.subject:C=US,ST=WA,O=X"]}]}', 'trustedIdentities');
+    malformed(
+      '{"version":"1.0","trustPolicies":[{"name":"a","trustedIdentities":["*"],"trustedIdentities":["x509.subject:C=US,ST=WA,O=X"]}]}',
+      'trustedIdentities',
+    );
     malformed('{"version":"1.0","version":"1.0","trustPolicies":[]}', 'version');
   });
 
   // notation-go decodes with encoding/json, which would let the second spelling win.
   it('rejects member names that differ only in case (Go would read them as one)', () => {
-    malformed('{"version":"1.0","trustPolicies":[{"name":"a","registryScopes":["r.example/a"],"RegistryScopes":["*"]}]}', 'differ only in case');
+    malformed(
+      '{"version":"1.0","trustPolicies":[{"name":"a","registryScopes":["r.example/a"],"RegistryScopes":["*"]}]}',
+      'differ only in case',
+    );
     malformed('{"version":"1.0","trustPolicies":[],"TrustPolicies":[]}', 'differ only in case');
-    malformed('{"version":"1.0","trustPolicies":[{"name":"a","signatureVerification":{"level":"strict","LEVEL":"skip"}}]}', 'differ only in case');
+    malformed(
+      '{"version":"1.0","trustPolicies":[{"name":"a","signatureVerification":{"level":"strict","LEVEL":"skip"}}]}',
+      'differ only in case',
+    );
   });
 
   it('rejects unreasonably deep nesting as malformed', () => {
@@ -45,7 +63,9 @@ describe('trust policy document parsing', () => {
   });
 
   it('refuses a document larger than 1 MiB before parsing it', () => {
-    expect(() => parseTrustPolicyJson(' '.repeat(1024 * 1024 + 1))).toThrow(expect.objectContaining({ code: 'ERR_SIZE_LIMIT' }));
+    expect(() => parseTrustPolicyJson(' '.repeat(1024 * 1024 + 1))).toThrow(
+      expect.objectContaining({ code: 'ERR_SIZE_LIMIT' }),
+    );
   });
 
   it('allows the same member name in different objects', () => {
@@ -67,20 +87,35 @@ describe('trust policy document parsing', () => {
     ['a non-array registryScopes', '{"version":"1.0","trustPolicies":[{"registryScopes":"*"}]}'],
     ['a non-string scope', '{"version":"1.0","trustPolicies":[{"registryScopes":[1]}]}'],
     ['a non-object signatureVerification', '{"version":"1.0","trustPolicies":[{"signatureVerification":"strict"}]}'],
-    ['a non-object override', '{"version":"1.0","trustPolicies":[{"signatureVerification":{"level":"strict","override":[]}}]}'],
-    ['a non-string override action', '{"version":"1.0","trustPolicies":[{"signatureVerification":{"level":"strict","override":{"expiry":true}}}]}'],
-    ['a non-string verifyTimestamp', '{"version":"1.0","trustPolicies":[{"signatureVerification":{"level":"strict","verifyTimestamp":1}}]}'],
+    [
+      'a non-object override',
+      '{"version":"1.0","trustPolicies":[{"signatureVerification":{"level":"strict","override":[]}}]}',
+    ],
+    [
+      'a non-string override action',
+      '{"version":"1.0","trustPolicies":[{"signatureVerification":{"level":"strict","override":{"expiry":true}}}]}',
+    ],
+    [
+      'a non-string verifyTimestamp',
+      '{"version":"1.0","trustPolicies":[{"signatureVerification":{"level":"strict","verifyTimestamp":1}}]}',
+    ],
   ])('rejects %s as malformed', (_, text) => {
     malformed(text);
   });
 
   it('ignores unknown members, as notation does', () => {
-    const text = JSON.stringify({ version: '1.0', comment: 'x', trustPolicies: [{ ...statement, globalPolicy: true, extra: [1] }] });
+    const text = JSON.stringify({
+      version: '1.0',
+      comment: 'x',
+      trustPolicies: [{ ...statement, globalPolicy: true, extra: [1] }],
+    });
     expect(parseTrustPolicyJson(text)).toEqual({ version: '1.0', trustPolicies: [statement] });
   });
 
   it('reads absent or null members as their zero value, leaving the rules to validation', () => {
-    expect(parseTrustPolicyJson('{"version":null,"trustPolicies":[{"name":null,"signatureVerification":null}]}')).toEqual({
+    expect(
+      parseTrustPolicyJson('{"version":null,"trustPolicies":[{"name":null,"signatureVerification":null}]}'),
+    ).toEqual({
       version: '',
       trustPolicies: [{ name: '', registryScopes: [], signatureVerification: { level: '' } }],
     });
@@ -90,13 +125,19 @@ describe('trust policy document parsing', () => {
   it('reads a blob document with globalPolicy and without registryScopes', () => {
     const blob = { ...statement } as Partial<typeof statement>;
     delete blob.registryScopes;
-    expect(parseBlobTrustPolicyJson(JSON.stringify({ version: '1.0', trustPolicies: [{ ...blob, globalPolicy: true, registryScopes: ['x'] }] }))).toEqual({
+    expect(
+      parseBlobTrustPolicyJson(
+        JSON.stringify({ version: '1.0', trustPolicies: [{ ...blob, globalPolicy: true, registryScopes: ['x'] }] }),
+      ),
+    ).toEqual({
       version: '1.0',
       trustPolicies: [{ ...blob, globalPolicy: true }],
     });
   });
 
   it('rejects a non-boolean globalPolicy in a blob document', () => {
-    expect(() => parseBlobTrustPolicyJson('{"version":"1.0","trustPolicies":[{"globalPolicy":"true"}]}')).toThrow(/malformed trust policy/);
+    expect(() => parseBlobTrustPolicyJson('{"version":"1.0","trustPolicies":[{"globalPolicy":"true"}]}')).toThrow(
+      /malformed trust policy/,
+    );
   });
 });

@@ -24,13 +24,22 @@ const MAX_POLICY_BYTES = 1024 * 1024;
 const MAX_POLICY_DEPTH = 16;
 
 function malformed(detail: string, cause?: unknown): never {
-  throw invalidPolicy(`malformed trust policy. To create a trust policy, see: ${TRUST_POLICY_LINK} (${detail})`, undefined, cause);
+  throw invalidPolicy(
+    `malformed trust policy. To create a trust policy, see: ${TRUST_POLICY_LINK} (${detail})`,
+    undefined,
+    cause,
+  );
 }
 
 /** Strict JSON: duplicate member names, which JSON.parse would silently resolve, are malformed. */
 function decode(text: string): Json {
   try {
-    return parseStrictJson(text, { maxBytes: MAX_POLICY_BYTES, maxDepth: MAX_POLICY_DEPTH, code: 'ERR_POLICY_INVALID', what: 'trust policy' });
+    return parseStrictJson(text, {
+      maxBytes: MAX_POLICY_BYTES,
+      maxDepth: MAX_POLICY_DEPTH,
+      code: 'ERR_POLICY_INVALID',
+      what: 'trust policy',
+    });
   } catch (error) {
     if (error instanceof PortcullisError && error.code === 'ERR_POLICY_INVALID') malformed(error.message, error);
     throw error;
@@ -93,13 +102,19 @@ function commonStatement(object: { [key: string]: Json }, where: string): Common
   const trustedIdentities = strings(member(object, 'trustedIdentities'), `${where}.trustedIdentities`);
   return {
     name: str(member(object, 'name'), `${where}.name`),
-    signatureVerification: signatureVerification(member(object, 'signatureVerification'), `${where}.signatureVerification`),
+    signatureVerification: signatureVerification(
+      member(object, 'signatureVerification'),
+      `${where}.signatureVerification`,
+    ),
     ...(trustStores === undefined ? {} : { trustStores }),
     ...(trustedIdentities === undefined ? {} : { trustedIdentities }),
   };
 }
 
-function statements<T>(root: { [key: string]: Json }, read: (object: { [key: string]: Json }, where: string) => T): T[] {
+function statements<T>(
+  root: { [key: string]: Json },
+  read: (object: { [key: string]: Json }, where: string) => T,
+): T[] {
   const list = member(root, 'trustPolicies');
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) malformed('trustPolicies must be an array');
@@ -128,7 +143,8 @@ export function parseBlobTrustPolicyJson(text: string): BlobTrustPolicyDocument 
     version: str(member(root, 'version'), 'version'),
     trustPolicies: statements(root, (object, where): BlobTrustPolicyStatementDocument => {
       const global = member(object, 'globalPolicy');
-      if (global !== undefined && global !== null && typeof global !== 'boolean') malformed(`${where}.globalPolicy must be a boolean`);
+      if (global !== undefined && global !== null && typeof global !== 'boolean')
+        malformed(`${where}.globalPolicy must be a boolean`);
       return { ...commonStatement(object, where), ...(global === true ? { globalPolicy: true } : {}) };
     }),
   };

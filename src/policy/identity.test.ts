@@ -9,13 +9,16 @@ import type { TrustPolicyStatement } from './types.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../../shared/vectors');
 const subjectOf = (file: string): RdnSequence =>
-  (parseCertificateFile(new Uint8Array(readFileSync(path.join(VECTORS, file))))[0] as { subjectRdns: RdnSequence }).subjectRdns;
+  (parseCertificateFile(new Uint8Array(readFileSync(path.join(VECTORS, file))))[0] as { subjectRdns: RdnSequence })
+    .subjectRdns;
 
 const SIGNING_CERT = subjectOf('notation-go/verifier/signing-cert.pem'); // CN=SomeCN,OU=SomeOU,O=SomeOrg,L=Seattle,ST=WA,C=US
 const BAD_CERT = subjectOf('notation-go/verifier/bad-cert.pem'); // …,CN=bad=#CN,…
 
 function mockLeaf(): RdnSequence {
-  const envelope = JSON.parse(readFileSync(path.join(VECTORS, 'notation-go/mock/ca_valid_sig_env.json'), 'utf8')) as { header: { x5c: string[] } };
+  const envelope = JSON.parse(readFileSync(path.join(VECTORS, 'notation-go/mock/ca_valid_sig_env.json'), 'utf8')) as {
+    header: { x5c: string[] };
+  };
   const der = new Uint8Array(Buffer.from(envelope.header.x5c[0] as string, 'base64'));
   return (parseCertificateFile(der)[0] as { subjectRdns: RdnSequence }).subjectRdns;
 }
@@ -46,7 +49,11 @@ function failure(statement: TrustPolicyStatement, subject: RdnSequence): Portcul
   throw new Error('expected the identity not to match');
 }
 
-const attr = (type: string, value: string, oid = ''): { type: string; oid: string; value: string } => ({ type, oid: oid || `oid-of-${type}`, value });
+const attr = (type: string, value: string, oid = ''): { type: string; oid: string; value: string } => ({
+  type,
+  oid: oid || `oid-of-${type}`,
+  value,
+});
 const BASE: RdnSequence = [[attr('CN', 'build')], [attr('O', 'Acme')], [attr('ST', 'WA')], [attr('C', 'US')]];
 
 describe('trusted identity matching', () => {
@@ -73,17 +80,25 @@ describe('trusted identity matching', () => {
     ])('rejects %j', (identities) => {
       const error = failure(statementWith(identities), SIGNING_CERT);
       expect(error.code).toBe('ERR_IDENTITY_MISMATCH');
-      expect(error.message).toContain('signing certificate from the digital signature does not match the X.509 trusted identities');
+      expect(error.message).toContain(
+        'signing certificate from the digital signature does not match the X.509 trusted identities',
+      );
     });
 
     it('rejects an identity containing =# already when the policy is validated', () => {
       expect(() => statementWith(['x509.subject:C=bad=#identity,O=LOL,ST=LOL'])).toThrow(
-        expect.objectContaining({ code: 'ERR_POLICY_INVALID', message: expect.stringContaining('notation does not support x509.subject identities containing "=#"') }),
+        expect.objectContaining({
+          code: 'ERR_POLICY_INVALID',
+          message: expect.stringContaining('notation does not support x509.subject identities containing "=#"'),
+        }),
       );
     });
 
     it('rejects bad-cert.pem, whose subject contains =#, even for a matching identity', () => {
-      const error = failure(statementWith(['x509.subject:C=US,O=SomeOrg,ST=WA', 'nonX509Prefix:my-custom-identity']), BAD_CERT);
+      const error = failure(
+        statementWith(['x509.subject:C=US,O=SomeOrg,ST=WA', 'nonX509Prefix:my-custom-identity']),
+        BAD_CERT,
+      );
       expect(error.code).toBe('ERR_IDENTITY_MISMATCH');
       expect(error.message).toContain('error while parsing the certificate subject from the digital signature');
     });
@@ -99,7 +114,12 @@ describe('trusted identity matching', () => {
   });
 
   it('B6 counterpart: the mock leaf matches its own subject', () => {
-    expect(() => matchTrustedIdentity(statementWith(['x509.subject:CN=Notation Test Root,O=Notary,L=Seattle,ST=WA,C=US']), mockLeaf())).not.toThrow();
+    expect(() =>
+      matchTrustedIdentity(
+        statementWith(['x509.subject:CN=Notation Test Root,O=Notary,L=Seattle,ST=WA,C=US']),
+        mockLeaf(),
+      ),
+    ).not.toThrow();
   });
 
   it('accepts any subject for the wildcard identity', () => {
@@ -130,8 +150,15 @@ describe('trusted identity matching', () => {
   });
 
   it('cannot match a leaf subject with a multi-valued RDN', () => {
-    const leaf: RdnSequence = [[attr('CN', 'build'), attr('OU', 'dev')], [attr('O', 'Acme')], [attr('ST', 'WA')], [attr('C', 'US')]];
-    expect(failure(statementWith(['x509.subject:C=US,ST=WA,O=Acme']), leaf).message).toContain('multi-valued RDN attributes');
+    const leaf: RdnSequence = [
+      [attr('CN', 'build'), attr('OU', 'dev')],
+      [attr('O', 'Acme')],
+      [attr('ST', 'WA')],
+      [attr('C', 'US')],
+    ];
+    expect(failure(statementWith(['x509.subject:C=US,ST=WA,O=Acme']), leaf).message).toContain(
+      'multi-valued RDN attributes',
+    );
   });
 
   it('cannot match a leaf subject with an attribute Go has no short name for (printed as oid=#hex)', () => {

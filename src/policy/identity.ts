@@ -27,7 +27,8 @@ function escapeValue(value: string): string {
   let out = '';
   for (let i = 0; i < value.length; i++) {
     const ch = value[i] as string;
-    const special = ',+"\\<>;'.includes(ch) || (i === 0 && (ch === ' ' || ch === '#')) || (i === value.length - 1 && ch === ' ');
+    const special =
+      ',+"\\<>;'.includes(ch) || (i === 0 && (ch === ' ' || ch === '#')) || (i === value.length - 1 && ch === ' ');
     out += special ? `\\${ch}` : ch;
   }
   return out;
@@ -42,7 +43,9 @@ function escapeValue(value: string): string {
  */
 export function leafSubjectForMatching(rdns: RdnSequence): string {
   return rdns
-    .map((rdn) => rdn.map((a) => (a.type === a.oid ? goUnknownAttribute(a) : `${a.type}=${escapeValue(a.value)}`)).join('+'))
+    .map((rdn) =>
+      rdn.map((a) => (a.type === a.oid ? goUnknownAttribute(a) : `${a.type}=${escapeValue(a.value)}`)).join('+'),
+    )
     .join(',');
 }
 
@@ -61,7 +64,11 @@ export function matchTrustedIdentity(statement: StatementCore, leafSubjectRdns: 
   const subject = leafSubjectForMatching(leafSubjectRdns);
   const context = { policy: statement.name, subject };
   if (statement.x509Identities.length === 0) {
-    throw new PortcullisError('ERR_IDENTITY_NONE', `no x509 trusted identities are configured in the trust policy ${name}`, { context });
+    throw new PortcullisError(
+      'ERR_IDENTITY_NONE',
+      `no x509 trusted identities are configured in the trust policy ${name}`,
+      { context },
+    );
   }
   const leaf = parseDistinguishedName(subject);
   if (!leaf.ok) {

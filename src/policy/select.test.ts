@@ -11,7 +11,8 @@ const statement = (name: string, registryScopes: string[]): TrustPolicyStatement
   trustedIdentities: ['*'],
 });
 
-const policy = (...statements: TrustPolicyStatementDocument[]) => validateTrustPolicy({ version: '1.0', trustPolicies: statements });
+const policy = (...statements: TrustPolicyStatementDocument[]) =>
+  validateTrustPolicy({ version: '1.0', trustPolicies: statements });
 
 function noMatch(run: () => unknown): PortcullisError {
   try {
@@ -40,7 +41,7 @@ describe('trust policy selection', () => {
     expect(selectStatement(p, 'registry.example/app').name).toBe('any');
   });
 
-  it('fails with notation\'s message when neither an exact scope nor a wildcard applies', () => {
+  it("fails with notation's message when neither an exact scope nor a wildcard applies", () => {
     const p = policy(statement('exact', ['localhost:5000/net-monitor']));
     const error = noMatch(() => selectStatement(p, 'localhost:5000/other', 'localhost:5000/other@sha256:abc'));
     expect(error.code).toBe('ERR_POLICY_NO_MATCH');

@@ -12,8 +12,14 @@ import type { TrustPolicy, TrustPolicyStatement } from './types.js';
  * normalise (`nginx` → `docker.io/library/nginx`) before asking. `reference` (default
  * `repository`) is what the message names.
  */
-export function selectStatement(policy: TrustPolicy, repository: string, reference: string = repository): TrustPolicyStatement {
-  const exact = policy.statements.find((s) => s.registryScopes.includes(repository) && !s.registryScopes.includes(WILDCARD_SCOPE));
+export function selectStatement(
+  policy: TrustPolicy,
+  repository: string,
+  reference: string = repository,
+): TrustPolicyStatement {
+  const exact = policy.statements.find(
+    (s) => s.registryScopes.includes(repository) && !s.registryScopes.includes(WILDCARD_SCOPE),
+  );
   if (exact !== undefined) return exact;
   const wildcard = policy.statements.find((s) => s.registryScopes.includes(WILDCARD_SCOPE));
   if (wildcard !== undefined) return wildcard;

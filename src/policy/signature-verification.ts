@@ -1,6 +1,13 @@
 import { goQuote, goQuoteList } from './go-format.js';
 import { isLevelName, levelActions } from './levels.js';
-import { CHECKS, type CheckName, type SignatureVerificationDocument, type VerificationAction, type VerificationLevelName, type VerifyTimestamp } from './types.js';
+import {
+  CHECKS,
+  type CheckName,
+  type SignatureVerificationDocument,
+  type VerificationAction,
+  type VerificationLevelName,
+  type VerifyTimestamp,
+} from './types.js';
 
 export interface ResolvedVerification {
   readonly level: VerificationLevelName;
@@ -9,7 +16,8 @@ export interface ResolvedVerification {
   readonly verifyTimestamp: VerifyTimestamp;
 }
 
-export type VerificationResult = { readonly ok: true; readonly value: ResolvedVerification } | { readonly ok: false; readonly message: string };
+export type VerificationResult =
+  { readonly ok: true; readonly value: ResolvedVerification } | { readonly ok: false; readonly message: string };
 
 const ACTIONS: readonly VerificationAction[] = ['enforce', 'log', 'skip'];
 
@@ -40,13 +48,19 @@ export function resolveVerification(sv: SignatureVerificationDocument): Verifica
   }
   for (const [check, action] of overrides) {
     if (!isCheck(check)) {
-      return fail(`verification type ${goQuote(check)} in custom signature verification is not supported, supported values are ${goQuoteList(CHECKS)}`);
+      return fail(
+        `verification type ${goQuote(check)} in custom signature verification is not supported, supported values are ${goQuoteList(CHECKS)}`,
+      );
     }
     if (!isAction(action)) {
-      return fail(`verification action ${goQuote(action)} in custom signature verification is not supported, supported values are ${goQuoteList(ACTIONS)}`);
+      return fail(
+        `verification action ${goQuote(action)} in custom signature verification is not supported, supported values are ${goQuoteList(ACTIONS)}`,
+      );
     }
-    if (check === 'integrity') return fail(`${goQuote(check)} verification can not be overridden in custom signature verification`);
-    if (check !== 'revocation' && action === 'skip') return fail(`${goQuote(check)} verification can not be skipped in custom signature verification`);
+    if (check === 'integrity')
+      return fail(`${goQuote(check)} verification can not be overridden in custom signature verification`);
+    if (check !== 'revocation' && action === 'skip')
+      return fail(`${goQuote(check)} verification can not be skipped in custom signature verification`);
     actions[check] = action;
   }
   // notation: an empty verifyTimestamp means the default, "always".
@@ -56,6 +70,11 @@ export function resolveVerification(sv: SignatureVerificationDocument): Verifica
   }
   return {
     ok: true,
-    value: { level, customized: overrides.length > 0, actions: Object.freeze(actions), verifyTimestamp: vt === 'afterCertExpiry' ? 'afterCertExpiry' : 'always' },
+    value: {
+      level,
+      customized: overrides.length > 0,
+      actions: Object.freeze(actions),
+      verifyTimestamp: vt === 'afterCertExpiry' ? 'afterCertExpiry' : 'always',
+    },
   };
 }

@@ -25,7 +25,8 @@ export function validateStatementCore(doc: StatementCoreDocument, prefix: string
   const quoted = goQuote(name);
 
   const verification = resolveVerification(doc.signatureVerification);
-  if (!verification.ok) throw invalid(`trust policy statement ${quoted} has invalid signatureVerification: ${verification.message}`);
+  if (!verification.ok)
+    throw invalid(`trust policy statement ${quoted} has invalid signatureVerification: ${verification.message}`);
   const { level, customized, actions, verifyTimestamp } = verification.value;
 
   const trustStores = doc.trustStores ?? [];
@@ -36,10 +37,22 @@ export function validateStatementCore(doc: StatementCoreDocument, prefix: string
         `trust policy statement ${quoted} is set to skip signature verification but configured with trust stores and/or trusted identities, remove them if signature verification needs to be skipped`,
       );
     }
-    return { name, level, customized, actions, verifyTimestamp, trustStores: [], anyIdentity: false, x509Identities: [], otherIdentities: [] };
+    return {
+      name,
+      level,
+      customized,
+      actions,
+      verifyTimestamp,
+      trustStores: [],
+      anyIdentity: false,
+      x509Identities: [],
+      otherIdentities: [],
+    };
   }
   if (trustStores.length === 0 || trustedIdentities.length === 0) {
-    throw invalid(`trust policy statement ${quoted} is either missing trust stores or trusted identities, both must be specified`);
+    throw invalid(
+      `trust policy statement ${quoted} is either missing trust stores or trusted identities, both must be specified`,
+    );
   }
   const stores = parseTrustStores(name, trustStores);
   if (!stores.ok) throw invalid(stores.message);

@@ -1,7 +1,8 @@
 import { goQuote } from './go-format.js';
 import type { TrustStoreRef, TrustStoreType } from './types.js';
 
-export type TrustStoresResult = { readonly ok: true; readonly stores: readonly TrustStoreRef[] } | { readonly ok: false; readonly message: string };
+export type TrustStoresResult =
+  { readonly ok: true; readonly stores: readonly TrustStoreRef[] } | { readonly ok: false; readonly message: string };
 
 const TYPES: readonly TrustStoreType[] = ['ca', 'signingAuthority', 'tsa'];
 // notation-go file.IsValidFileName: the named store is a directory name.

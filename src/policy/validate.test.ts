@@ -57,7 +57,10 @@ describe('trust policy', () => {
     });
 
     it('rejects a document without statements', () => {
-      rejects({ version: '1.0', trustPolicies: [] }, 'oci trust policy document can not have zero trust policy statements');
+      rejects(
+        { version: '1.0', trustPolicies: [] },
+        'oci trust policy document can not have zero trust policy statements',
+      );
     });
 
     it('rejects two statements with the same name', () => {
@@ -68,7 +71,10 @@ describe('trust policy', () => {
     });
 
     it('rejects a statement without a name', () => {
-      rejects(doc(statement({ name: '' })), 'oci trust policy: a trust policy statement is missing a name, every statement requires a name');
+      rejects(
+        doc(statement({ name: '' })),
+        'oci trust policy: a trust policy statement is missing a name, every statement requires a name',
+      );
     });
 
     it('names the offending statement in the error context', () => {
@@ -94,7 +100,13 @@ describe('trust policy', () => {
 
     it('rejects overrides on a skip level', () => {
       rejects(
-        doc(statement({ signatureVerification: { level: 'skip', override: { revocation: 'log' } }, trustStores: [], trustedIdentities: [] })),
+        doc(
+          statement({
+            signatureVerification: { level: 'skip', override: { revocation: 'log' } },
+            trustStores: [],
+            trustedIdentities: [],
+          }),
+        ),
         'signature verification level "skip" can\'t be used to customize signature verification',
       );
     });
@@ -128,13 +140,17 @@ describe('trust policy', () => {
     });
 
     it('allows skipping revocation', () => {
-      const policy = validateTrustPolicy(doc(statement({ signatureVerification: { level: 'strict', override: { revocation: 'skip' } } })));
+      const policy = validateTrustPolicy(
+        doc(statement({ signatureVerification: { level: 'strict', override: { revocation: 'skip' } } })),
+      );
       expect(policy.statements[0]?.actions.revocation).toBe('skip');
       expect(policy.statements[0]?.actions.authenticity).toBe('enforce');
     });
 
     it('treats an empty override map as no override', () => {
-      const policy = validateTrustPolicy(doc(statement({ signatureVerification: { level: 'permissive', override: {} } })));
+      const policy = validateTrustPolicy(
+        doc(statement({ signatureVerification: { level: 'permissive', override: {} } })),
+      );
       expect(policy.statements[0]?.customized).toBe(false);
       expect(policy.statements[0]?.actions.expiry).toBe('log');
     });
@@ -147,7 +163,9 @@ describe('trust policy', () => {
     });
 
     it('reads an empty verifyTimestamp as always', () => {
-      const policy = validateTrustPolicy(doc(statement({ signatureVerification: { level: 'strict', verifyTimestamp: '' } })));
+      const policy = validateTrustPolicy(
+        doc(statement({ signatureVerification: { level: 'strict', verifyTimestamp: '' } })),
+      );
       expect(policy.statements[0]?.verifyTimestamp).toBe('always');
     });
   });
@@ -161,19 +179,29 @@ describe('trust policy', () => {
     });
 
     it('accepts a skip statement with empty trust stores and identities', () => {
-      const policy = validateTrustPolicy(doc(statement({ signatureVerification: { level: 'skip' }, trustStores: [], trustedIdentities: [] })));
+      const policy = validateTrustPolicy(
+        doc(statement({ signatureVerification: { level: 'skip' }, trustStores: [], trustedIdentities: [] })),
+      );
       expect(policy.statements[0]?.level).toBe('skip');
       expect(policy.statements[0]?.trustStores).toEqual([]);
     });
 
     it('rejects a verifying statement without trust stores', () => {
-      rejects(doc(statement({ trustStores: [] })), 'trust policy statement "test-statement-name" is either missing trust stores or trusted identities, both must be specified');
+      rejects(
+        doc(statement({ trustStores: [] })),
+        'trust policy statement "test-statement-name" is either missing trust stores or trusted identities, both must be specified',
+      );
     });
 
     it('rejects a verifying statement without trusted identities', () => {
-      const without: { -readonly [K in keyof TrustPolicyStatementDocument]?: TrustPolicyStatementDocument[K] } = { ...statement() };
+      const without: { -readonly [K in keyof TrustPolicyStatementDocument]?: TrustPolicyStatementDocument[K] } = {
+        ...statement(),
+      };
       delete without.trustedIdentities;
-      rejects(doc(without as TrustPolicyStatementDocument), 'trust policy statement "test-statement-name" is either missing trust stores or trusted identities, both must be specified');
+      rejects(
+        doc(without as TrustPolicyStatementDocument),
+        'trust policy statement "test-statement-name" is either missing trust stores or trusted identities, both must be specified',
+      );
     });
   });
 
@@ -233,11 +261,17 @@ describe('trust policy', () => {
     });
 
     it('rejects an identity without a prefix separator', () => {
-      rejects(identities(['x509.subject']), 'trust policy statement "test-statement-name" has trusted identity "x509.subject" missing separator');
+      rejects(
+        identities(['x509.subject']),
+        'trust policy statement "test-statement-name" has trusted identity "x509.subject" missing separator',
+      );
     });
 
     it('B7: rejects x509.subject without a value', () => {
-      rejects(identities(['x509.subject:']), 'trust policy statement "test-statement-name" has trusted identity "x509.subject:" without an identity value');
+      rejects(
+        identities(['x509.subject:']),
+        'trust policy statement "test-statement-name" has trusted identity "x509.subject:" without an identity value',
+      );
     });
 
     it('rejects a DN that is not RFC 4514', () => {
@@ -248,7 +282,10 @@ describe('trust policy', () => {
     });
 
     it('rejects a DN without C', () => {
-      rejects(identities(['x509.subject:ST=WA,O=Acme']), 'distinguished name (DN) "ST=WA,O=Acme" has no mandatory RDN attribute for "C"');
+      rejects(
+        identities(['x509.subject:ST=WA,O=Acme']),
+        'distinguished name (DN) "ST=WA,O=Acme" has no mandatory RDN attribute for "C"',
+      );
     });
 
     it('rejects a DN without ST', () => {
@@ -293,11 +330,16 @@ describe('trust policy', () => {
     });
 
     it('rejects the same identity twice', () => {
-      rejects(identities(['x509.subject:C=US,ST=WA,O=Acme', 'x509.subject: C=US, ST=WA, O=Acme']), 'has overlapping x509 trustedIdentities');
+      rejects(
+        identities(['x509.subject:C=US,ST=WA,O=Acme', 'x509.subject: C=US, ST=WA, O=Acme']),
+        'has overlapping x509 trustedIdentities',
+      );
     });
 
     it('keeps identities with other prefixes for plugins without evaluating them', () => {
-      const policy = validateTrustPolicy(identities(['x509.subject:C=US,ST=WA,O=Acme', 'nonX509Prefix:my-custom-identity']));
+      const policy = validateTrustPolicy(
+        identities(['x509.subject:C=US,ST=WA,O=Acme', 'nonX509Prefix:my-custom-identity']),
+      );
       expect(policy.statements[0]?.x509Identities).toEqual([{ C: 'US', ST: 'WA', O: 'Acme' }]);
       expect(policy.statements[0]?.otherIdentities).toEqual(['nonX509Prefix:my-custom-identity']);
       expect(policy.statements[0]?.anyIdentity).toBe(false);
@@ -322,9 +364,23 @@ describe('trust policy', () => {
     });
 
     const INVALID_SCOPES = [
-      '', '1:1', 'a,b', 'abcd', '1111', '1,2', 'example.com/rep:tag', 'example.com/rep/subrep/sub:latest', 'example.com',
-      'rep/rep2:latest', 'repository', '10.10.10.10', '10.10.10.10:8080/rep/rep2:latest', 'https://example.com/rep',
-      'example.com/Upper', 'example.com/rep@sha256:abc', 'localhost:5000\\test-repo',
+      '',
+      '1:1',
+      'a,b',
+      'abcd',
+      '1111',
+      '1,2',
+      'example.com/rep:tag',
+      'example.com/rep/subrep/sub:latest',
+      'example.com',
+      'rep/rep2:latest',
+      'repository',
+      '10.10.10.10',
+      '10.10.10.10:8080/rep/rep2:latest',
+      'https://example.com/rep',
+      'example.com/Upper',
+      'example.com/rep@sha256:abc',
+      'localhost:5000\\test-repo',
     ];
     it.each(INVALID_SCOPES)('rejects the scope %j, which is not domain[:port]/lower-case-path', (scope) => {
       rejects(
@@ -333,16 +389,29 @@ describe('trust policy', () => {
       );
     });
 
-    it.each(['example.com/*', '*/', 'example*/', 'ex*test'])('rejects the scope %j, which contains a wildcard', (scope) => {
-      rejects(scopes([scope]), `registry scope ${JSON.stringify(scope)} with wild card(s) is not valid, make sure it is`);
-    });
-
-    it.each(['*', 'example.com/rep', 'example.com:8080/rep/rep2', 'example.com/rep/subrep/subsub', '10.10.10.10:8080/rep/rep2', 'domain/rep', 'domain:1234/rep', 'docker.io/library/nginx', 'local/my_oci-layout.v2'])(
-      'accepts the scope %j',
+    it.each(['example.com/*', '*/', 'example*/', 'ex*test'])(
+      'rejects the scope %j, which contains a wildcard',
       (scope) => {
-        expect(validateTrustPolicy(scopes([scope])).statements[0]?.registryScopes).toEqual([scope]);
+        rejects(
+          scopes([scope]),
+          `registry scope ${JSON.stringify(scope)} with wild card(s) is not valid, make sure it is`,
+        );
       },
     );
+
+    it.each([
+      '*',
+      'example.com/rep',
+      'example.com:8080/rep/rep2',
+      'example.com/rep/subrep/subsub',
+      '10.10.10.10:8080/rep/rep2',
+      'domain/rep',
+      'domain:1234/rep',
+      'docker.io/library/nginx',
+      'local/my_oci-layout.v2',
+    ])('accepts the scope %j', (scope) => {
+      expect(validateTrustPolicy(scopes([scope])).statements[0]?.registryScopes).toEqual([scope]);
+    });
 
     it('rejects a scope that appears in two statements', () => {
       rejects(
@@ -352,7 +421,10 @@ describe('trust policy', () => {
     });
 
     it('rejects a scope listed twice in the same statement', () => {
-      rejects(scopes(['example.com/rep', 'example.com/rep']), 'registry scope "example.com/rep" is present in multiple oci trust policy statements');
+      rejects(
+        scopes(['example.com/rep', 'example.com/rep']),
+        'registry scope "example.com/rep" is present in multiple oci trust policy statements',
+      );
     });
 
     // Scopes are compared in the canonical spelling image references get, so that no spelling
@@ -369,7 +441,10 @@ describe('trust policy', () => {
 
     it('rejects two spellings of one scope in two statements, naming both', () => {
       rejects(
-        doc(statement({ registryScopes: ['localhost:5012/test-repo'] }), statement({ name: 'other', registryScopes: ['LOCALHOST:05012/test-repo'] })),
+        doc(
+          statement({ registryScopes: ['localhost:5012/test-repo'] }),
+          statement({ name: 'other', registryScopes: ['LOCALHOST:05012/test-repo'] }),
+        ),
         'registry scope "localhost:5012/test-repo" (written "LOCALHOST:05012/test-repo") is present in multiple oci trust policy statements',
       );
     });
@@ -390,23 +465,51 @@ describe('trust policy', () => {
     });
 
     it('accepts a wildcard statement with level skip', () => {
-      const policy = validateTrustPolicy(doc(statement({ registryScopes: ['*'], signatureVerification: { level: 'skip' }, trustStores: [], trustedIdentities: [] })));
+      const policy = validateTrustPolicy(
+        doc(
+          statement({
+            registryScopes: ['*'],
+            signatureVerification: { level: 'skip' },
+            trustStores: [],
+            trustedIdentities: [],
+          }),
+        ),
+      );
       expect(policy.statements[0]?.level).toBe('skip');
     });
   });
 
   describe('levels', () => {
     it.each([
-      ['strict', { integrity: 'enforce', authenticity: 'enforce', authenticTimestamp: 'enforce', expiry: 'enforce', revocation: 'enforce' }],
-      ['permissive', { integrity: 'enforce', authenticity: 'enforce', authenticTimestamp: 'log', expiry: 'log', revocation: 'log' }],
-      ['audit', { integrity: 'enforce', authenticity: 'log', authenticTimestamp: 'log', expiry: 'log', revocation: 'log' }],
+      [
+        'strict',
+        {
+          integrity: 'enforce',
+          authenticity: 'enforce',
+          authenticTimestamp: 'enforce',
+          expiry: 'enforce',
+          revocation: 'enforce',
+        },
+      ],
+      [
+        'permissive',
+        { integrity: 'enforce', authenticity: 'enforce', authenticTimestamp: 'log', expiry: 'log', revocation: 'log' },
+      ],
+      [
+        'audit',
+        { integrity: 'enforce', authenticity: 'log', authenticTimestamp: 'log', expiry: 'log', revocation: 'log' },
+      ],
     ])('resolves level %s to its action table', (level, actions) => {
-      expect(validateTrustPolicy(doc(statement({ signatureVerification: { level } }))).statements[0]?.actions).toEqual(actions);
+      expect(validateTrustPolicy(doc(statement({ signatureVerification: { level } }))).statements[0]?.actions).toEqual(
+        actions,
+      );
     });
   });
 
   it('never turns a rejected document into a policy: loadTrustPolicy throws for the whole document', () => {
-    const text = JSON.stringify(doc(statement(), statement({ name: 'bad', registryScopes: ['example.com/x'], trustStores: ['*'] })));
+    const text = JSON.stringify(
+      doc(statement(), statement({ name: 'bad', registryScopes: ['example.com/x'], trustStores: ['*'] })),
+    );
     expect(() => loadTrustPolicy(text)).toThrow(PortcullisError);
   });
 

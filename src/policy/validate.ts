@@ -16,8 +16,10 @@ export const SUPPORTED_VERSIONS: readonly string[] = ['1.0'];
  */
 export function validateTrustPolicy(doc: TrustPolicyDocument): TrustPolicy {
   if (doc.version === '') throw invalidPolicy('oci trust policy document has empty version, version must be specified');
-  if (!SUPPORTED_VERSIONS.includes(doc.version)) throw invalidPolicy(`oci trust policy document uses unsupported version ${goQuote(doc.version)}`);
-  if (doc.trustPolicies.length === 0) throw invalidPolicy('oci trust policy document can not have zero trust policy statements');
+  if (!SUPPORTED_VERSIONS.includes(doc.version))
+    throw invalidPolicy(`oci trust policy document uses unsupported version ${goQuote(doc.version)}`);
+  if (doc.trustPolicies.length === 0)
+    throw invalidPolicy('oci trust policy document can not have zero trust policy statements');
 
   const names = new Set<string>();
   const cores = doc.trustPolicies.map((statement) => {
@@ -60,9 +62,14 @@ export function validateTrustPolicy(doc: TrustPolicyDocument): TrustPolicy {
       const error = scope === WILDCARD_SCOPE ? undefined : registryScopeError(scope);
       if (error !== undefined) throw invalidPolicy(error, statement.name);
       const canonical = canonicalScope(scope);
-      if ('error' in canonical) throw invalidPolicy(`oci trust policy statement ${goQuote(statement.name)}: ${canonical.error}`, statement.name);
+      if ('error' in canonical)
+        throw invalidPolicy(
+          `oci trust policy statement ${goQuote(statement.name)}: ${canonical.error}`,
+          statement.name,
+        );
       const written = canonical.value === scope ? '' : ` (written ${goQuote(scope)})`;
-      if (owner.has(canonical.value)) duplicates.push({ scope: canonical.value, shown: `${goQuote(canonical.value)}${written}` });
+      if (owner.has(canonical.value))
+        duplicates.push({ scope: canonical.value, shown: `${goQuote(canonical.value)}${written}` });
       else owner.set(canonical.value, statement.name);
       canonicalOfStatement.push(canonical.value);
     }
@@ -76,8 +83,8 @@ export function validateTrustPolicy(doc: TrustPolicyDocument): TrustPolicy {
     );
   }
 
-  const statements = cores.map(
-    (core, i): TrustPolicyStatement => Object.freeze({ ...core, registryScopes: Object.freeze([...(canonicalScopes[i] ?? [])]) }),
+  const statements = cores.map((core, i): TrustPolicyStatement =>
+    Object.freeze({ ...core, registryScopes: Object.freeze([...(canonicalScopes[i] ?? [])]) }),
   );
   return Object.freeze({ version: '1.0', statements: Object.freeze(statements) });
 }

@@ -21,17 +21,24 @@ function rejection(run: () => unknown): PortcullisError {
 
 // Expected outcome of every OCI policy in notation's e2e suite (vectors INDEX A1, A2).
 const INVALID: Record<string, { id: string; message: string }> = {
-  'empty_registry_scope_trustpolicy.json': { id: 'A2-1', message: 'trust policy statement "e2e" has zero registry scopes' },
+  'empty_registry_scope_trustpolicy.json': {
+    id: 'A2-1',
+    message: 'trust policy statement "e2e" has zero registry scopes',
+  },
   'invalid_format_trustpolicy.json': { id: 'A2-11', message: 'malformed trust policy. ' },
   'malformed_registry_scope_trustpolicy.json': {
     id: 'A2-2',
-    message: 'registry scope "localhost:5000\\\\test-repo" is not valid, make sure it is a fully qualified repository without the scheme, protocol or tag. ',
+    message:
+      'registry scope "localhost:5000\\\\test-repo" is not valid, make sure it is a fully qualified repository without the scheme, protocol or tag. ',
   },
   'malformed_trusted_identity_trustpolicy.json': {
     id: 'A1-14',
     message: 'has trusted identity "x509.subject CN=e2e,O=Notary,L=Seattle,ST=WA,C=US" missing separator',
   },
-  'missing_country_trusted_identity_trustpolicy.json': { id: 'A1-18', message: 'has no mandatory RDN attribute for "C", ' },
+  'missing_country_trusted_identity_trustpolicy.json': {
+    id: 'A1-18',
+    message: 'has no mandatory RDN attribute for "C", ',
+  },
   'missing_state_trusted_identity_trustpolicy.json': {
     id: 'A1-17',
     message: 'distinguished name (DN) " CN=e2e,O=Notary,L=Seattle,C=US" has no mandatory RDN attribute for "ST", ',
@@ -45,30 +52,38 @@ const INVALID: Record<string, { id: string; message: string }> = {
     message:
       'registry scope "localhost:5000/test-repo8" is present in multiple oci trust policy statements, one registry scope value can only be associated with one statement',
   },
-  'overlapped_trusted_identity_trustpolicy.json': { id: 'A1-15', message: 'trust policy statement "e2e" has overlapping x509 trustedIdentities' },
+  'overlapped_trusted_identity_trustpolicy.json': {
+    id: 'A1-15',
+    message: 'trust policy statement "e2e" has overlapping x509 trustedIdentities',
+  },
   'override_integrity_for_permissive_trustpolicy.json': {
     id: 'A1-9',
     message: '"integrity" verification can not be overridden in custom signature verification',
   },
   'unset_trust_store_trustpolicy.json': {
     id: 'A1-10',
-    message: 'trust policy statement "e2e" is either missing trust stores or trusted identities, both must be specified',
+    message:
+      'trust policy statement "e2e" is either missing trust stores or trusted identities, both must be specified',
   },
   'unset_trusted_identity_trustpolicy.json': {
     id: 'A1-13',
-    message: 'trust policy statement "e2e" is either missing trust stores or trusted identities, both must be specified',
+    message:
+      'trust policy statement "e2e" is either missing trust stores or trusted identities, both must be specified',
   },
   'wildcard_plus_other_registry_scope_trustpolicy.json': {
     id: 'A2-6',
-    message: 'trust policy statement "e2e" uses wildcard registry scope \'*\', a wildcard scope cannot be used in conjunction with other scope values',
+    message:
+      'trust policy statement "e2e" uses wildcard registry scope \'*\', a wildcard scope cannot be used in conjunction with other scope values',
   },
   'wildcard_plus_other_trusted_identity_trustpolicy.json': {
     id: 'A1-16',
-    message: "uses a wildcard trusted identity '*', a wildcard identity cannot be used in conjunction with other values",
+    message:
+      "uses a wildcard trusted identity '*', a wildcard identity cannot be used in conjunction with other values",
   },
   'wildcard_trust_store_trustpolicy.json': {
     id: 'A1-12',
-    message: 'trust policy statement "e2e" has malformed trust store value "*". The required format is <TrustStoreType>:<TrustStoreName>',
+    message:
+      'trust policy statement "e2e" has malformed trust store value "*". The required format is <TrustStoreType>:<TrustStoreName>',
   },
 };
 
@@ -129,23 +144,47 @@ describe('trust policy vectors (notation e2e trustpolicies, INDEX A1/A2)', () =>
 
     it('A1-8: permissive with authenticity overridden to log enforces the other overrides', () => {
       const [statement] = load('override_permissive_trustpolicy.json').statements;
-      expect(statement?.actions).toEqual({ integrity: 'enforce', authenticity: 'log', authenticTimestamp: 'enforce', expiry: 'enforce', revocation: 'enforce' });
+      expect(statement?.actions).toEqual({
+        integrity: 'enforce',
+        authenticity: 'log',
+        authenticTimestamp: 'enforce',
+        expiry: 'enforce',
+        revocation: 'enforce',
+      });
       expect(statement?.customized).toBe(true);
     });
 
     it('A2-13: strict with every override set to log keeps integrity enforced', () => {
       const [statement] = load('override_strict_trustpolicy.json').statements;
-      expect(statement?.actions).toEqual({ integrity: 'enforce', authenticity: 'log', authenticTimestamp: 'log', expiry: 'log', revocation: 'log' });
+      expect(statement?.actions).toEqual({
+        integrity: 'enforce',
+        authenticity: 'log',
+        authenticTimestamp: 'log',
+        expiry: 'log',
+        revocation: 'log',
+      });
     });
 
     it('A2-13: audit with every override set to enforce behaves like strict', () => {
       const [statement] = load('override_audit_trustpolicy.json').statements;
-      expect(statement?.actions).toEqual({ integrity: 'enforce', authenticity: 'enforce', authenticTimestamp: 'enforce', expiry: 'enforce', revocation: 'enforce' });
+      expect(statement?.actions).toEqual({
+        integrity: 'enforce',
+        authenticity: 'enforce',
+        authenticTimestamp: 'enforce',
+        expiry: 'enforce',
+        revocation: 'enforce',
+      });
     });
 
     it('A2-13: audit logs every check but integrity', () => {
       const [statement] = load('audit_trustpolicy.json').statements;
-      expect(statement?.actions).toEqual({ integrity: 'enforce', authenticity: 'log', authenticTimestamp: 'log', expiry: 'log', revocation: 'log' });
+      expect(statement?.actions).toEqual({
+        integrity: 'enforce',
+        authenticity: 'log',
+        authenticTimestamp: 'log',
+        expiry: 'log',
+        revocation: 'log',
+      });
     });
 
     it('A2-10: a `*` statement with level skip is accepted and skips every check', () => {
@@ -156,7 +195,9 @@ describe('trust policy vectors (notation e2e trustpolicies, INDEX A1/A2)', () =>
     });
 
     it('A2-12: a trust store listed twice is kept once', () => {
-      expect(load('overlapped_trust_store_trustpolicy.json').statements[0]?.trustStores).toEqual([{ type: 'ca', name: 'e2e' }]);
+      expect(load('overlapped_trust_store_trustpolicy.json').statements[0]?.trustStores).toEqual([
+        { type: 'ca', name: 'e2e' },
+      ]);
     });
 
     it('A1-4: several trust stores are all kept, in order', () => {
@@ -204,7 +245,8 @@ describe('trust policy vectors (notation e2e trustpolicies, INDEX A1/A2)', () =>
 
     it('A2-7: an artifact outside every scope has no applicable statement', () => {
       const policy = loadTrustPolicy(read('invalid_registry_scope_trustpolicy.json'));
-      const reference = 'localhost:5000/e2e-test@sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9';
+      const reference =
+        'localhost:5000/e2e-test@sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9';
       const error = rejection(() => selectStatement(policy, 'localhost:5000/e2e-test', reference));
       expect(error.code).toBe('ERR_POLICY_NO_MATCH');
       expect(error.message).toBe(
@@ -221,13 +263,17 @@ describe('trust policy vectors (notation e2e trustpolicies, INDEX A1/A2)', () =>
         ['skip-verification-policy', 'skip', false],
         ['global-verification-policy', 'audit', true],
       ]);
-      expect(policy.statements[0]?.x509Identities).toEqual([{ C: 'US', ST: 'WA', L: 'Seattle', O: 'wabbit-networks.io', OU: 'Security Tools' }]);
+      expect(policy.statements[0]?.x509Identities).toEqual([
+        { C: 'US', ST: 'WA', L: 'Seattle', O: 'wabbit-networks.io', OU: 'Security Tools' },
+      ]);
     });
 
     it('accepts trustpolicies-blob/trustpolicy.blob.json', () => {
       const text = readFileSync(path.join(VECTORS, 'notation/e2e/trustpolicies-blob/trustpolicy.blob.json'), 'utf8');
       const policy = loadBlobTrustPolicy(text);
-      expect(policy.statements.filter((s) => s.globalPolicy).map((s) => s.name)).toEqual(['test-blob-global-statement']);
+      expect(policy.statements.filter((s) => s.globalPolicy).map((s) => s.name)).toEqual([
+        'test-blob-global-statement',
+      ]);
       expect(policy.statements[2]?.trustStores).toEqual([
         { type: 'ca', name: 'e2e' },
         { type: 'tsa', name: 'e2e' },
@@ -237,7 +283,9 @@ describe('trust policy vectors (notation e2e trustpolicies, INDEX A1/A2)', () =>
     it('rejects malformed_trusted_identity_trustpolicy.json as a blob policy', () => {
       const error = rejection(() => loadBlobTrustPolicy(read('malformed_trusted_identity_trustpolicy.json')));
       expect(error.code).toBe('ERR_POLICY_INVALID');
-      expect(error.message).toContain('has trusted identity "x509.subject CN=e2e,O=Notary,L=Seattle,ST=WA,C=US" missing separator');
+      expect(error.message).toContain(
+        'has trusted identity "x509.subject CN=e2e,O=Notary,L=Seattle,ST=WA,C=US" missing separator',
+      );
     });
   });
 });

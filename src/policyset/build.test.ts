@@ -15,7 +15,13 @@ function notaryDocument(trustStores: readonly string[] = ['ca:e2e'], level = 'st
   return {
     version: '1.0',
     trustPolicies: [
-      { name: 'all', registryScopes: ['*'], signatureVerification: { level }, trustStores: [...trustStores], trustedIdentities: ['*'] },
+      {
+        name: 'all',
+        registryScopes: ['*'],
+        signatureVerification: { level },
+        trustStores: [...trustStores],
+        trustedIdentities: ['*'],
+      },
     ],
   };
 }
@@ -28,7 +34,12 @@ function trustPolicy(ns: string | undefined, name: string, spec: Obj = {}, metad
   };
 }
 function clusterTrustPolicy(name: string, spec: Obj = {}): Obj {
-  return { apiVersion: API_VERSION, kind: 'ClusterTrustPolicy', metadata: { name }, spec: { ...notaryDocument(), ...spec } };
+  return {
+    apiVersion: API_VERSION,
+    kind: 'ClusterTrustPolicy',
+    metadata: { name },
+    spec: { ...notaryDocument(), ...spec },
+  };
 }
 function trustStore(ns: string, name: string, spec: Obj): Obj {
   return { apiVersion: API_VERSION, kind: 'TrustStore', metadata: { name, namespace: ns }, spec };
@@ -47,7 +58,8 @@ function configMap(ns: string, name: string, data: Record<string, string>): Obj 
 }
 
 const build = (resources: unknown[], revision = 1): PolicySnapshot => buildSnapshot({ resources, revision });
-const names = (snapshot: PolicySnapshot, ns: string): string[] => snapshot.documentsFor(ns).map((d) => formatResourceId(d.id));
+const names = (snapshot: PolicySnapshot, ns: string): string[] =>
+  snapshot.documentsFor(ns).map((d) => formatResourceId(d.id));
 const invalidOf = (snapshot: PolicySnapshot, id: string): InvalidResource | undefined =>
   snapshot.invalid.find((entry) => formatResourceId(entry.id) === id);
 
@@ -62,7 +74,11 @@ let e2eStore: Obj;
 beforeAll(() => {
   pki = new Pki();
   root = pki.issue({ subject: '/C=US/O=Portcullis Test/CN=Policyset Root', extensions: EXT.root });
-  leaf = pki.issue({ subject: '/C=US/O=Portcullis Test/CN=Policyset Leaf', issuer: root, extensions: EXT.codeSigningLeaf });
+  leaf = pki.issue({
+    subject: '/C=US/O=Portcullis Test/CN=Policyset Leaf',
+    issuer: root,
+    extensions: EXT.codeSigningLeaf,
+  });
   e2eStore = clusterTrustStore('e2e', { type: 'ca', certificates: E2E_PEM });
 });
 afterAll(() => pki.cleanup());
@@ -115,7 +131,10 @@ describe('policy documents', () => {
 
   it('an invalid Notary trust policy is rejected whole with the ERR_POLICY_INVALID message naming the statement', () => {
     const spec = notaryDocument();
-    (spec['trustPolicies'] as Obj[])[0] = { ...(spec['trustPolicies'] as Obj[])[0], signatureVerification: { level: 'bogus' } };
+    (spec['trustPolicies'] as Obj[])[0] = {
+      ...(spec['trustPolicies'] as Obj[])[0],
+      signatureVerification: { level: 'bogus' },
+    };
     const snapshot = build([e2eStore, trustPolicy('team-a', 'prod', spec)]);
     expect(snapshot.documents).toEqual([]);
     const entry = invalidOf(snapshot, 'TrustPolicy team-a/prod');
@@ -124,7 +143,11 @@ describe('policy documents', () => {
   });
 
   it('a missing version or a version written as a YAML number is invalid, not defaulted', () => {
-    const snapshot = build([e2eStore, trustPolicy('a', 'no-version', { version: undefined }), trustPolicy('b', 'number', { version: 1.0 })]);
+    const snapshot = build([
+      e2eStore,
+      trustPolicy('a', 'no-version', { version: undefined }),
+      trustPolicy('b', 'number', { version: 1.0 }),
+    ]);
     expect(snapshot.documents).toEqual([]);
     expect(invalidOf(snapshot, 'TrustPolicy a/no-version')?.reason).toContain('empty version');
     expect(invalidOf(snapshot, 'TrustPolicy b/number')?.reason).toContain('version must be a string');
@@ -133,15 +156,27 @@ describe('policy documents', () => {
   it('an embedded trust policy with member names differing only in case is invalid', () => {
     const spec = notaryDocument();
     const statement = (spec['trustPolicies'] as Obj[])[0] as Obj;
-    (spec['trustPolicies'] as Obj[])[0] = { ...statement, registryScopes: ['registry.example/app'], RegistryScopes: ['*'] };
+    (spec['trustPolicies'] as Obj[])[0] = {
+      ...statement,
+      registryScopes: ['registry.example/app'],
+      RegistryScopes: ['*'],
+    };
     const snapshot = build([e2eStore, clusterTrustPolicy('baseline', spec)]);
     expect(snapshot.documents).toEqual([]);
-    expect(invalidOf(snapshot, 'ClusterTrustPolicy baseline')).toMatchObject({ code: 'ERR_POLICY_INVALID', reason: expect.stringContaining('differ only in case') });
+    expect(invalidOf(snapshot, 'ClusterTrustPolicy baseline')).toMatchObject({
+      code: 'ERR_POLICY_INVALID',
+      reason: expect.stringContaining('differ only in case'),
+    });
   });
 
   it('unknown spec fields are invalid (a misspelt field must not be silently ignored)', () => {
-    const snapshot = build([e2eStore, clusterTrustPolicy('baseline', { namespaceSelectr: { matchLabels: { a: 'b' } } })]);
-    expect(invalidOf(snapshot, 'ClusterTrustPolicy baseline')?.reason).toContain('spec has unknown field "namespaceSelectr"');
+    const snapshot = build([
+      e2eStore,
+      clusterTrustPolicy('baseline', { namespaceSelectr: { matchLabels: { a: 'b' } } }),
+    ]);
+    expect(invalidOf(snapshot, 'ClusterTrustPolicy baseline')?.reason).toContain(
+      'spec has unknown field "namespaceSelectr"',
+    );
   });
 
   it('a TrustPolicy may not carry a namespaceSelector', () => {
@@ -155,12 +190,18 @@ describe('policy documents', () => {
     const derived = snapshot.documentsFor('b')[0]?.generation ?? 0;
     expect(Number.isSafeInteger(derived) && derived > 0).toBe(true);
     expect(build([e2eStore, trustPolicy('b', 'p')]).documentsFor('b')[0]?.generation).toBe(derived);
-    expect(build([e2eStore, trustPolicy('b', 'p', { enforcementAction: 'warn' })]).documentsFor('b')[0]?.generation).not.toBe(derived);
+    expect(
+      build([e2eStore, trustPolicy('b', 'p', { enforcementAction: 'warn' })]).documentsFor('b')[0]?.generation,
+    ).not.toBe(derived);
   });
 
   it('a namespaced resource without metadata.namespace goes to the default namespace (as kubectl)', () => {
     expect(names(build([e2eStore, trustPolicy(undefined, 'p')]), 'default')).toEqual(['TrustPolicy default/p']);
-    const custom = buildSnapshot({ resources: [e2eStore, trustPolicy(undefined, 'p')], revision: 1, defaultNamespace: 'apps' });
+    const custom = buildSnapshot({
+      resources: [e2eStore, trustPolicy(undefined, 'p')],
+      revision: 1,
+      defaultNamespace: 'apps',
+    });
     expect(names(custom, 'apps')).toEqual(['TrustPolicy apps/p']);
   });
 });
@@ -170,7 +211,12 @@ describe('resources that are not ours, or not resources', () => {
     const snapshot = build([
       e2eStore,
       { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x', namespace: 'a' }, spec: {} },
-      { apiVersion: 'example.com/v1', kind: 'TrustPolicy', metadata: { name: 'theirs', namespace: 'a' }, spec: 'anything' },
+      {
+        apiVersion: 'example.com/v1',
+        kind: 'TrustPolicy',
+        metadata: { name: 'theirs', namespace: 'a' },
+        spec: 'anything',
+      },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } },
     ]);
     expect(snapshot.invalid).toEqual([]);
@@ -186,7 +232,9 @@ describe('resources that are not ours, or not resources', () => {
     ]);
     expect(invalidOf(snapshot, 'TrustPolicy b/core')?.reason).toContain('unsupported apiVersion "v1" for TrustPolicy');
     expect(invalidOf(snapshot, 'ClusterTrustPolicy bare')?.blocks).toEqual({ kind: 'all' });
-    expect(invalidOf(snapshot, 'Unknown a/typo')?.reason).toContain('unknown kind "TrustPolcy" in portcullis.dev/v1alpha1');
+    expect(invalidOf(snapshot, 'Unknown a/typo')?.reason).toContain(
+      'unknown kind "TrustPolcy" in portcullis.dev/v1alpha1',
+    );
     const future = invalidOf(snapshot, 'TrustPolicy a/future');
     expect(future?.reason).toContain('unsupported apiVersion "portcullis.dev/v1"');
     // Known kind, wrong version: still a policy, so it blocks its namespace.
@@ -195,7 +243,9 @@ describe('resources that are not ours, or not resources', () => {
 
   it('a policy without a name is invalid and still blocks its namespace', () => {
     const snapshot = build([e2eStore, { ...trustPolicy('team-a', 'x'), metadata: { namespace: 'team-a' } }]);
-    expect(snapshot.invalid).toMatchObject([{ id: { kind: 'TrustPolicy', name: '<unnamed>', namespace: 'team-a' }, reason: 'metadata.name is missing' }]);
+    expect(snapshot.invalid).toMatchObject([
+      { id: { kind: 'TrustPolicy', name: '<unnamed>', namespace: 'team-a' }, reason: 'metadata.name is missing' },
+    ]);
     expect(snapshot.invalidFor('team-a')).toHaveLength(1);
   });
 
@@ -219,7 +269,9 @@ describe('resources that are not ours, or not resources', () => {
       revision: 1,
     });
     expect(conflicting.documents).toEqual([]);
-    expect(invalidOf(conflicting, 'TrustPolicy a/p')?.reason).toBe('defined 2 times with different content (one.yaml, two.yaml)');
+    expect(invalidOf(conflicting, 'TrustPolicy a/p')?.reason).toBe(
+      'defined 2 times with different content (one.yaml, two.yaml)',
+    );
     expect(conflicting.invalidFor('a')).toHaveLength(1);
   });
 });
@@ -247,7 +299,10 @@ describe('trust store resolution', () => {
       trustPolicy('team-a', 'p', notaryDocument(['ca:acme'])),
     ]);
     expect(snapshot.invalid).toEqual([]);
-    expect(snapshot.documentsFor('team-a')[0]?.trustStores.source('ca', 'acme')).toEqual({ kind: 'ClusterTrustStore', name: 'acme' });
+    expect(snapshot.documentsFor('team-a')[0]?.trustStores.source('ca', 'acme')).toEqual({
+      kind: 'ClusterTrustStore',
+      name: 'acme',
+    });
   });
 
   it('a ClusterTrustPolicy uses ClusterTrustStores only, so a tenant cannot swap the baseline certificates', () => {
@@ -258,7 +313,8 @@ describe('trust store resolution', () => {
     expect(snapshot.documents).toEqual([]);
     expect(invalidOf(snapshot, 'ClusterTrustPolicy baseline')).toMatchObject({
       code: 'ERR_TRUSTSTORE_NOT_FOUND',
-      reason: 'trust store ca:acme not found: no ClusterTrustStore acme of type ca (a ClusterTrustPolicy uses ClusterTrustStores only)',
+      reason:
+        'trust store ca:acme not found: no ClusterTrustStore acme of type ca (a ClusterTrustPolicy uses ClusterTrustStores only)',
     });
   });
 
@@ -267,12 +323,16 @@ describe('trust store resolution', () => {
     expect(snapshot.documents).toEqual([]);
     expect(invalidOf(snapshot, 'TrustPolicy team-a/prod')).toMatchObject({
       code: 'ERR_TRUSTSTORE_NOT_FOUND',
-      reason: 'trust store ca:missing not found: no TrustStore team-a/missing and no ClusterTrustStore missing of type ca',
+      reason:
+        'trust store ca:missing not found: no TrustStore team-a/missing and no ClusterTrustStore missing of type ca',
     });
   });
 
   it('a policy must have every store it names: one missing store of several invalidates it', () => {
-    const snapshot = build([e2eStore, trustPolicy('team-a', 'prod', notaryDocument(['ca:e2e', 'ca:second', 'tsa:third']))]);
+    const snapshot = build([
+      e2eStore,
+      trustPolicy('team-a', 'prod', notaryDocument(['ca:e2e', 'ca:second', 'tsa:third'])),
+    ]);
     expect(snapshot.documents).toEqual([]);
     const reason = invalidOf(snapshot, 'TrustPolicy team-a/prod')?.reason ?? '';
     expect(reason).toContain('trust store ca:second not found');
@@ -308,18 +368,29 @@ describe('trust store resolution', () => {
       trustPolicy('team-a', 'prod'),
     ]);
     expect(snapshot.documents).toEqual([]);
-    expect(invalidOf(snapshot, 'TrustPolicy team-a/prod')?.reason).toMatch(/^trust store ca:e2e: TrustStore team-a\/e2e is invalid: /);
+    expect(invalidOf(snapshot, 'TrustPolicy team-a/prod')?.reason).toMatch(
+      /^trust store ca:e2e: TrustStore team-a\/e2e is invalid: /,
+    );
   });
 
   it('a store whose type cannot be read shadows every type of that name', () => {
-    const snapshot = build([e2eStore, trustStore('team-a', 'e2e', { type: 'CA', certificates: E2E_PEM }), trustPolicy('team-a', 'prod')]);
-    expect(invalidOf(snapshot, 'TrustStore team-a/e2e')?.reason).toContain('spec.type "CA" is not one of ca, signingAuthority, tsa');
+    const snapshot = build([
+      e2eStore,
+      trustStore('team-a', 'e2e', { type: 'CA', certificates: E2E_PEM }),
+      trustPolicy('team-a', 'prod'),
+    ]);
+    expect(invalidOf(snapshot, 'TrustStore team-a/e2e')?.reason).toContain(
+      'spec.type "CA" is not one of ca, signingAuthority, tsa',
+    );
     expect(invalidOf(snapshot, 'TrustPolicy team-a/prod')?.reason).toContain('TrustStore team-a/e2e is invalid');
   });
 
   it('certificates that break the notation trust store rules make the store invalid', () => {
     const snapshot = build([
-      clusterTrustStore('garbage', { type: 'ca', certificates: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }),
+      clusterTrustStore('garbage', {
+        type: 'ca',
+        certificates: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+      }),
       clusterTrustStore('not-root', { type: 'tsa', certificates: leaf.certPem }),
       clusterTrustStore('empty', { type: 'ca' }),
       clusterTrustStore('good-tsa', { type: 'tsa', certificates: [root.certPem] }),
@@ -329,7 +400,9 @@ describe('trust store resolution', () => {
       ['ClusterTrustStore garbage', 'ERR_TRUSTSTORE_INVALID'],
       ['ClusterTrustStore not-root', 'ERR_TRUSTSTORE_INVALID'],
     ]);
-    expect(invalidOf(snapshot, 'ClusterTrustStore garbage')?.reason).toContain('failed to read the trusted certificate spec.certificates[0] in trust store garbage of type ca');
+    expect(invalidOf(snapshot, 'ClusterTrustStore garbage')?.reason).toContain(
+      'failed to read the trusted certificate spec.certificates[0] in trust store garbage of type ca',
+    );
   });
 
   it('certificates from a Secret key and a ConfigMap key', () => {
@@ -346,16 +419,23 @@ describe('trust store resolution', () => {
       trustPolicy('team-a', 'prod', notaryDocument(['ca:acme'])),
     ]);
     expect(snapshot.invalid).toEqual([]);
-    expect(snapshot.documentsFor('team-a')[0]?.trustStores.get('ca', 'acme')?.map((c) => c.subject)).toEqual([
-      'CN=Policyset Root,O=Portcullis Test,C=US',
-      'CN=e2e,O=Notary,L=Seattle,ST=WA,C=US',
-    ]);
+    expect(
+      snapshot
+        .documentsFor('team-a')[0]
+        ?.trustStores.get('ca', 'acme')
+        ?.map((c) => c.subject),
+    ).toEqual(['CN=Policyset Root,O=Portcullis Test,C=US', 'CN=e2e,O=Notary,L=Seattle,ST=WA,C=US']);
   });
 
   it('Secret stringData and ConfigMap binaryData are read; a ClusterTrustStore names the namespace of its references', () => {
     const snapshot = build([
       secret('portcullis', 'roots', { stringData: { 'ca.crt': E2E_PEM } }),
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bin', namespace: 'portcullis' }, binaryData: { 'root.der': Buffer.from(root.certDer).toString('base64') } },
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'bin', namespace: 'portcullis' },
+        binaryData: { 'root.der': Buffer.from(root.certDer).toString('base64') },
+      },
       clusterTrustStore('acme', {
         type: 'ca',
         certificateRefs: [
@@ -378,9 +458,21 @@ describe('trust store resolution', () => {
       trustStore('team-a', 'no-key', { type: 'ca', certificateRefs: [ref('Secret', 'roots', 'ca.crt')] }),
     ]);
     expect(snapshot.invalid.map((e) => [formatResourceId(e.id), e.code, e.reason])).toEqual([
-      ['TrustStore team-a/no-configmap', 'ERR_TRUSTSTORE_REF_NOT_FOUND', 'spec.certificateRefs[0] (ConfigMap team-a/absent key "ca.crt"): ConfigMap team-a/absent not found'],
-      ['TrustStore team-a/no-key', 'ERR_TRUSTSTORE_REF_NOT_FOUND', 'spec.certificateRefs[0] (Secret team-a/roots key "ca.crt"): the key is not in Secret team-a/roots'],
-      ['TrustStore team-a/no-secret', 'ERR_TRUSTSTORE_REF_NOT_FOUND', 'spec.certificateRefs[0] (Secret team-a/absent key "ca.crt"): Secret team-a/absent not found'],
+      [
+        'TrustStore team-a/no-configmap',
+        'ERR_TRUSTSTORE_REF_NOT_FOUND',
+        'spec.certificateRefs[0] (ConfigMap team-a/absent key "ca.crt"): ConfigMap team-a/absent not found',
+      ],
+      [
+        'TrustStore team-a/no-key',
+        'ERR_TRUSTSTORE_REF_NOT_FOUND',
+        'spec.certificateRefs[0] (Secret team-a/roots key "ca.crt"): the key is not in Secret team-a/roots',
+      ],
+      [
+        'TrustStore team-a/no-secret',
+        'ERR_TRUSTSTORE_REF_NOT_FOUND',
+        'spec.certificateRefs[0] (Secret team-a/absent key "ca.crt"): Secret team-a/absent not found',
+      ],
     ]);
   });
 
@@ -397,11 +489,18 @@ describe('trust store resolution', () => {
   it('a TrustStore can reference only Secrets of its own namespace; a ClusterTrustStore must name one', () => {
     const snapshot = build([
       secret('team-b', 'roots', { stringData: { 'ca.crt': E2E_PEM } }),
-      trustStore('team-a', 'acme', { type: 'ca', certificateRefs: [{ kind: 'Secret', namespace: 'team-b', name: 'roots', key: 'ca.crt' }] }),
+      trustStore('team-a', 'acme', {
+        type: 'ca',
+        certificateRefs: [{ kind: 'Secret', namespace: 'team-b', name: 'roots', key: 'ca.crt' }],
+      }),
       clusterTrustStore('acme', { type: 'ca', certificateRefs: [{ kind: 'Secret', name: 'roots', key: 'ca.crt' }] }),
     ]);
-    expect(invalidOf(snapshot, 'TrustStore team-a/acme')?.reason).toContain('can only reference Secrets and ConfigMaps of its own namespace "team-a"');
-    expect(invalidOf(snapshot, 'ClusterTrustStore acme')?.reason).toContain('spec.certificateRefs[0].namespace is required in a ClusterTrustStore');
+    expect(invalidOf(snapshot, 'TrustStore team-a/acme')?.reason).toContain(
+      'can only reference Secrets and ConfigMaps of its own namespace "team-a"',
+    );
+    expect(invalidOf(snapshot, 'ClusterTrustStore acme')?.reason).toContain(
+      'spec.certificateRefs[0].namespace is required in a ClusterTrustStore',
+    );
   });
 
   it('unrelated broken Secrets are not reported', () => {
@@ -420,7 +519,8 @@ describe('namespace selection', () => {
 
   it('a ClusterTrustPolicy without namespaceSelector applies to every namespace, known or not', () => {
     const snapshot = build([...resources(), clusterTrustPolicy('baseline')]);
-    for (const ns of ['prod', 'dev', 'never-seen']) expect(names(snapshot, ns)).toEqual(['ClusterTrustPolicy baseline']);
+    for (const ns of ['prod', 'dev', 'never-seen'])
+      expect(names(snapshot, ns)).toEqual(['ClusterTrustPolicy baseline']);
   });
 
   it('a ClusterTrustPolicy with namespaceSelector applies only to matching namespaces', () => {
@@ -435,7 +535,9 @@ describe('namespace selection', () => {
           ],
         },
       }),
-      clusterTrustPolicy('not-dev', { namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] } }),
+      clusterTrustPolicy('not-dev', {
+        namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] },
+      }),
       clusterTrustPolicy('labelled', { namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'Exists' }] } }),
     ]);
     expect(snapshot.invalid).toEqual([]);
@@ -450,7 +552,11 @@ describe('namespace selection', () => {
   it('every namespace carries the kubernetes.io/metadata.name label, as the API server sets it', () => {
     const snapshot = build([
       ...resources(),
-      clusterTrustPolicy('by-name', { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['dev', 'ghost'] }] } }),
+      clusterTrustPolicy('by-name', {
+        namespaceSelector: {
+          matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['dev', 'ghost'] }],
+        },
+      }),
     ]);
     expect(snapshot.namespaceLabels.get('dev')).toEqual({ env: 'dev', 'kubernetes.io/metadata.name': 'dev' });
     expect(names(snapshot, 'dev')).toEqual(['ClusterTrustPolicy by-name']);
@@ -468,22 +574,34 @@ describe('namespace selection', () => {
   });
 
   it('a namespace no policy covers has no documents and nothing blocking it', () => {
-    const snapshot = build([...resources(), clusterTrustPolicy('baseline', { namespaceSelector: { matchLabels: { env: 'prod' } } })]);
+    const snapshot = build([
+      ...resources(),
+      clusterTrustPolicy('baseline', { namespaceSelector: { matchLabels: { env: 'prod' } } }),
+    ]);
     expect(snapshot.documentsFor('dev')).toEqual([]);
     expect(snapshot.invalidFor('dev')).toEqual([]);
   });
 
   it('a selector with an unknown operator makes the ClusterTrustPolicy invalid, and it blocks every namespace', () => {
-    const snapshot = build([...resources(), clusterTrustPolicy('baseline', { namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'Equals', values: ['prod'] }] } })]);
+    const snapshot = build([
+      ...resources(),
+      clusterTrustPolicy('baseline', {
+        namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'Equals', values: ['prod'] }] },
+      }),
+    ]);
     expect(snapshot.documents).toEqual([]);
     const entry = invalidOf(snapshot, 'ClusterTrustPolicy baseline');
     expect(entry).toMatchObject({ code: 'ERR_RESOURCE_INVALID', blocks: { kind: 'all' }, enforcementAction: 'deny' });
-    expect(entry?.reason).toContain('spec.namespaceSelector.matchExpressions[0].operator "Equals" is not one of In, NotIn, Exists, DoesNotExist');
+    expect(entry?.reason).toContain(
+      'spec.namespaceSelector.matchExpressions[0].operator "Equals" is not one of In, NotIn, Exists, DoesNotExist',
+    );
     expect(snapshot.invalidFor('dev')).toEqual([entry]);
   });
 
   it('an unquoted label value in a Namespace makes it invalid and blocks it', () => {
-    const snapshot = build([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'odd', labels: { enforce: true } } }]);
+    const snapshot = build([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'odd', labels: { enforce: true } } },
+    ]);
     expect(invalidOf(snapshot, 'Namespace odd')?.reason).toContain('metadata.labels.enforce must be a string');
     expect(snapshot.invalidFor('odd')).toHaveLength(1);
   });
@@ -505,7 +623,12 @@ describe('invalid policies block instead of unenforcing', () => {
   });
 
   it('an invalid TrustPolicy keeps the valid documents of its namespace in force', () => {
-    const snapshot = build([e2eStore, clusterTrustPolicy('baseline'), trustPolicy('team-a', 'good'), trustPolicy('team-a', 'bad', { enforcementAction: 'nope' })]);
+    const snapshot = build([
+      e2eStore,
+      clusterTrustPolicy('baseline'),
+      trustPolicy('team-a', 'good'),
+      trustPolicy('team-a', 'bad', { enforcementAction: 'nope' }),
+    ]);
     expect(names(snapshot, 'team-a')).toEqual(['ClusterTrustPolicy baseline', 'TrustPolicy team-a/good']);
     expect(snapshot.invalidFor('team-a').map((e) => formatResourceId(e.id))).toEqual(['TrustPolicy team-a/bad']);
   });
@@ -516,13 +639,19 @@ describe('invalid policies block instead of unenforcing', () => {
       namespace('dev', { env: 'dev' }),
       clusterTrustPolicy('baseline', { namespaceSelector: { matchLabels: { env: 'prod' } }, trustPolicies: [] }),
     ]);
-    expect(invalidOf(snapshot, 'ClusterTrustPolicy baseline')).toMatchObject({ code: 'ERR_POLICY_INVALID', blocks: { kind: 'selector' } });
+    expect(invalidOf(snapshot, 'ClusterTrustPolicy baseline')).toMatchObject({
+      code: 'ERR_POLICY_INVALID',
+      blocks: { kind: 'selector' },
+    });
     expect(snapshot.invalidFor('prod')).toHaveLength(1);
     expect(snapshot.invalidFor('dev')).toEqual([]);
   });
 
   it('an invalid policy in warn or dryrun mode blocks with that action', () => {
-    const snapshot = build([trustPolicy('team-a', 'w', { enforcementAction: 'warn', trustPolicies: 'nope' }), clusterTrustPolicy('d', { enforcementAction: 'dryrun', version: '2.0' })]);
+    const snapshot = build([
+      trustPolicy('team-a', 'w', { enforcementAction: 'warn', trustPolicies: 'nope' }),
+      clusterTrustPolicy('d', { enforcementAction: 'dryrun', version: '2.0' }),
+    ]);
     expect(snapshot.invalidFor('team-a').map((e) => [e.id.name, e.enforcementAction])).toEqual([
       ['d', 'dryrun'],
       ['w', 'warn'],
@@ -530,7 +659,13 @@ describe('invalid policies block instead of unenforcing', () => {
   });
 
   it('source errors (unparsable files) given by the source are listed and block as they say', () => {
-    const fileError: InvalidResource = { id: { kind: 'File', name: 'x.yaml' }, reason: 'not valid YAML', code: 'ERR_RESOURCE_INVALID', blocks: { kind: 'all' }, enforcementAction: 'deny' };
+    const fileError: InvalidResource = {
+      id: { kind: 'File', name: 'x.yaml' },
+      reason: 'not valid YAML',
+      code: 'ERR_RESOURCE_INVALID',
+      blocks: { kind: 'all' },
+      enforcementAction: 'deny',
+    };
     const snapshot = buildSnapshot({ resources: [], revision: 3, sourceErrors: [fileError] });
     expect(snapshot.invalid).toEqual([fileError]);
     expect(snapshot.invalidFor('anything')).toEqual([fileError]);
@@ -539,7 +674,15 @@ describe('invalid policies block instead of unenforcing', () => {
 
 describe('the snapshot', () => {
   it('the snapshot is immutable', () => {
-    const snapshot = build([e2eStore, namespace('team-a'), trustPolicy('team-a', 'p'), trustPolicy('team-a', 'bad', { enforcementAction: 'x' })], 5);
+    const snapshot = build(
+      [
+        e2eStore,
+        namespace('team-a'),
+        trustPolicy('team-a', 'p'),
+        trustPolicy('team-a', 'bad', { enforcementAction: 'x' }),
+      ],
+      5,
+    );
     expect(snapshot.revision).toBe(5);
     expect(Object.isFrozen(snapshot)).toBe(true);
     expect(Object.isFrozen(snapshot.documents)).toBe(true);
@@ -570,20 +713,33 @@ describe('the snapshot', () => {
     ];
     const one = build(resources);
     const two = build([...resources].reverse());
-    const view = (s: PolicySnapshot): unknown => [s.documents.map((d) => formatResourceId(d.id)), s.invalid.map((e) => [formatResourceId(e.id), e.reason])];
+    const view = (s: PolicySnapshot): unknown => [
+      s.documents.map((d) => formatResourceId(d.id)),
+      s.invalid.map((e) => [formatResourceId(e.id), e.reason]),
+    ];
     expect(view(two)).toEqual(view(one));
-    expect((view(one) as unknown[])[0]).toEqual(['ClusterTrustPolicy c', 'ClusterTrustPolicy z', 'TrustPolicy a/p1', 'TrustPolicy b/p2']);
+    expect((view(one) as unknown[])[0]).toEqual([
+      'ClusterTrustPolicy c',
+      'ClusterTrustPolicy z',
+      'TrustPolicy a/p1',
+      'TrustPolicy b/p2',
+    ]);
   });
 
-  it('certificates are parsed through the caller\'s certificate cache', () => {
+  it("certificates are parsed through the caller's certificate cache", () => {
     const cache = new CertificateCache();
-    buildSnapshot({ resources: [e2eStore, clusterTrustStore('again', { type: 'ca', certificates: E2E_PEM })], revision: 1, certificateCache: cache });
+    buildSnapshot({
+      resources: [e2eStore, clusterTrustStore('again', { type: 'ca', certificates: E2E_PEM })],
+      revision: 1,
+      certificateCache: cache,
+    });
     expect(cache.size).toBe(1);
   });
 });
 
 describe('an invalid change changes nothing (snapshots built on the previous one)', () => {
-  const next = (previous: PolicySnapshot, resources: unknown[]): PolicySnapshot => buildSnapshot({ resources, revision: previous.revision + 1, previous });
+  const next = (previous: PolicySnapshot, resources: unknown[]): PolicySnapshot =>
+    buildSnapshot({ resources, revision: previous.revision + 1, previous });
 
   it('keeps the last valid version of a policy that an edit made invalid, and says so', () => {
     const before = build([e2eStore, trustPolicy('team-a', 'prod', notaryDocument(['ca:e2e'], 'strict'))]);

@@ -52,9 +52,15 @@ export interface BuildSnapshotInput {
 type StoreState =
   | { readonly valid: true; readonly resource: StoreResource; readonly certificates: readonly Certificate[] }
   /** `type` is undefined when the store's type could not be read: it then shadows every type. */
-  | { readonly valid: false; readonly id: ResourceId; readonly type: TrustStoreType | undefined; readonly reason: string };
+  | {
+      readonly valid: false;
+      readonly id: ResourceId;
+      readonly type: TrustStoreType | undefined;
+      readonly reason: string;
+    };
 
-type DataState = { readonly valid: true; readonly resource: DataResource } | { readonly valid: false; readonly reason: string };
+type DataState =
+  { readonly valid: true; readonly resource: DataResource } | { readonly valid: false; readonly reason: string };
 
 const keyOf = (id: ResourceId): string => `${id.kind}\u0000${id.namespace ?? ''}\u0000${id.name}`;
 const storeKey = (namespace: string | undefined, name: string): string => `${namespace ?? ''}\u0000${name}`;
@@ -100,7 +106,14 @@ export function buildSnapshot(input: BuildSnapshotInput): PolicySnapshot {
   //    (kubectl would silently keep the last one; an ambiguous policy must not take effect).
   const parsed = new Map<
     string,
-    { resource: Resource | undefined; fingerprint: string; count: number; conflict: boolean; source?: string; invalid?: InvalidResource }
+    {
+      resource: Resource | undefined;
+      fingerprint: string;
+      count: number;
+      conflict: boolean;
+      source?: string;
+      invalid?: InvalidResource;
+    }
   >();
   const duplicateSources = new Map<string, string[]>();
   input.resources.forEach((object, i) => {
@@ -185,7 +198,12 @@ export function buildSnapshot(input: BuildSnapshotInput): PolicySnapshot {
         break;
       case 'TrustStore':
       case 'ClusterTrustStore':
-        stores.set(storeKey(resource.id.namespace, resource.id.name), { valid: false, id: resource.id, type: resource.type, reason: 'pending' });
+        stores.set(storeKey(resource.id.namespace, resource.id.name), {
+          valid: false,
+          id: resource.id,
+          type: resource.type,
+          reason: 'pending',
+        });
         break;
     }
   }
@@ -228,11 +246,12 @@ export function buildSnapshot(input: BuildSnapshotInput): PolicySnapshot {
         reason: problems.map((p) => p.reason).join('; '),
         code: first.code,
         ...sourceOf(parsed.get(keyOf(policy.id))),
-        blocks: policy.kind === 'TrustPolicy'
-          ? { kind: 'namespace', namespace: policy.id.namespace as string }
-          : policy.namespaceSelector === undefined
-            ? { kind: 'all' }
-            : { kind: 'selector', selector: policy.namespaceSelector },
+        blocks:
+          policy.kind === 'TrustPolicy'
+            ? { kind: 'namespace', namespace: policy.id.namespace as string }
+            : policy.namespaceSelector === undefined
+              ? { kind: 'all' }
+              : { kind: 'selector', selector: policy.namespaceSelector },
         enforcementAction: policy.enforcementAction,
       });
       continue;
@@ -256,11 +275,17 @@ export function buildSnapshot(input: BuildSnapshotInput): PolicySnapshot {
   if (input.previous !== undefined) applyPrevious(input.previous, documents, invalid, new Set(parsed.keys()));
 
   // 4. Stable order: cluster policies by name, then namespaced policies by namespace and name.
-  const order = (id: ResourceId): string => `${id.kind === 'ClusterTrustPolicy' ? 0 : 1}\u0000${id.namespace ?? ''}\u0000${id.name}`;
+  const order = (id: ResourceId): string =>
+    `${id.kind === 'ClusterTrustPolicy' ? 0 : 1}\u0000${id.namespace ?? ''}\u0000${id.name}`;
   documents.sort((a, b) => compare(order(a.id), order(b.id)));
   const invalidSorted = invalid
     .map((entry) => Object.freeze({ ...entry, id: Object.freeze({ ...entry.id }) }))
-    .sort((a, b) => compare(formatResourceId(a.id), formatResourceId(b.id)) || compare(a.source ?? '', b.source ?? '') || compare(a.reason, b.reason));
+    .sort(
+      (a, b) =>
+        compare(formatResourceId(a.id), formatResourceId(b.id)) ||
+        compare(a.source ?? '', b.source ?? '') ||
+        compare(a.reason, b.reason),
+    );
 
   return makeSnapshot(input.revision, documents, invalidSorted, namespaceLabels);
 }
@@ -270,7 +295,12 @@ export function buildSnapshot(input: BuildSnapshotInput): PolicySnapshot {
  * invalid entries of policies against the previous snapshot, and, when a source could not read
  * some of its input, keeps the previous documents it can no longer see.
  */
-function applyPrevious(previous: PolicySnapshot, documents: PolicyDocument[], invalid: InvalidResource[], seen: ReadonlySet<string>): void {
+function applyPrevious(
+  previous: PolicySnapshot,
+  documents: PolicyDocument[],
+  invalid: InvalidResource[],
+  seen: ReadonlySet<string>,
+): void {
   const previousDocuments = new Map(previous.documents.map((d) => [keyOf(d.id), d]));
   const previousBlocks = new Set(previous.invalid.filter((e) => e.blocks !== undefined).map((e) => keyOf(e.id)));
   const present = new Set(documents.map((d) => keyOf(d.id)));
@@ -287,7 +317,11 @@ function applyPrevious(previous: PolicySnapshot, documents: PolicyDocument[], in
       const before = previousDocuments.get(key);
       if (before !== undefined) {
         keep(before);
-        invalid[i] = { ...withoutBlock(entry), reason: `${entry.reason} (the last valid version stays in force)`, keptPrevious: true };
+        invalid[i] = {
+          ...withoutBlock(entry),
+          reason: `${entry.reason} (the last valid version stays in force)`,
+          keptPrevious: true,
+        };
       } else if (!previousBlocks.has(key)) {
         invalid[i] = withoutBlock(entry); // new and invalid: reported, no effect
       }
@@ -319,16 +353,24 @@ function sourceOf(entry: { source?: string } | undefined): { source?: string } {
 function invalidFromResource(resource: Resource): InvalidResource {
   const base = { id: resource.id, reason: '', code: 'ERR_RESOURCE_INVALID' };
   if (resource.kind === 'TrustPolicy') {
-    return { ...base, blocks: { kind: 'namespace', namespace: resource.id.namespace as string }, enforcementAction: resource.enforcementAction };
+    return {
+      ...base,
+      blocks: { kind: 'namespace', namespace: resource.id.namespace as string },
+      enforcementAction: resource.enforcementAction,
+    };
   }
   if (resource.kind === 'ClusterTrustPolicy') {
     return {
       ...base,
-      blocks: resource.namespaceSelector === undefined ? { kind: 'all' } : { kind: 'selector', selector: resource.namespaceSelector },
+      blocks:
+        resource.namespaceSelector === undefined
+          ? { kind: 'all' }
+          : { kind: 'selector', selector: resource.namespaceSelector },
       enforcementAction: resource.enforcementAction,
     };
   }
-  if (resource.kind === 'Namespace') return { ...base, blocks: { kind: 'namespace', namespace: resource.id.name }, enforcementAction: 'deny' };
+  if (resource.kind === 'Namespace')
+    return { ...base, blocks: { kind: 'namespace', namespace: resource.id.name }, enforcementAction: 'deny' };
   return base;
 }
 
@@ -337,14 +379,29 @@ function resolveStore(
   data: ReadonlyMap<string, DataState>,
   cache: CertificateCache | undefined,
 ): { certificates: Certificate[] } | { reason: string; code: ErrorCode } {
-  const files: TrustStoreFile[] = store.certificates.map((pem, i) => ({ name: `spec.certificates[${i}]`, bytes: new TextEncoder().encode(pem) }));
+  const files: TrustStoreFile[] = store.certificates.map((pem, i) => ({
+    name: `spec.certificates[${i}]`,
+    bytes: new TextEncoder().encode(pem),
+  }));
   for (const [i, ref] of store.certificateRefs.entries()) {
     const where = `spec.certificateRefs[${i}] (${ref.kind} ${ref.namespace}/${ref.name} key ${JSON.stringify(ref.key)})`;
     const state = data.get(keyOf({ kind: ref.kind, namespace: ref.namespace, name: ref.name }));
-    if (state === undefined) return { reason: `${where}: ${ref.kind} ${ref.namespace}/${ref.name} not found`, code: 'ERR_TRUSTSTORE_REF_NOT_FOUND' };
-    if (!state.valid) return { reason: `${where}: ${ref.kind} ${ref.namespace}/${ref.name} is invalid: ${state.reason}`, code: 'ERR_TRUSTSTORE_REF_NOT_FOUND' };
+    if (state === undefined)
+      return {
+        reason: `${where}: ${ref.kind} ${ref.namespace}/${ref.name} not found`,
+        code: 'ERR_TRUSTSTORE_REF_NOT_FOUND',
+      };
+    if (!state.valid)
+      return {
+        reason: `${where}: ${ref.kind} ${ref.namespace}/${ref.name} is invalid: ${state.reason}`,
+        code: 'ERR_TRUSTSTORE_REF_NOT_FOUND',
+      };
     const entry = state.resource.entries.get(ref.key);
-    if (entry === undefined) return { reason: `${where}: the key is not in ${ref.kind} ${ref.namespace}/${ref.name}`, code: 'ERR_TRUSTSTORE_REF_NOT_FOUND' };
+    if (entry === undefined)
+      return {
+        reason: `${where}: the key is not in ${ref.kind} ${ref.namespace}/${ref.name}`,
+        code: 'ERR_TRUSTSTORE_REF_NOT_FOUND',
+      };
     let bytes: Uint8Array;
     if (entry.encoding === 'text') bytes = new TextEncoder().encode(entry.value);
     else {
@@ -383,7 +440,10 @@ function resolveRef(
       continue;
     }
     if (!state.valid) {
-      return { reason: `${label}: ${formatResourceId(state.id)} is invalid: ${state.reason}`, code: 'ERR_TRUSTSTORE_INVALID' };
+      return {
+        reason: `${label}: ${formatResourceId(state.id)} is invalid: ${state.reason}`,
+        code: 'ERR_TRUSTSTORE_INVALID',
+      };
     }
     return { certificates: state.certificates, id: state.resource.id };
   }
@@ -391,7 +451,10 @@ function resolveRef(
     policy.kind === 'TrustPolicy'
       ? `no TrustStore ${policy.id.namespace}/${ref.name} and no ClusterTrustStore ${ref.name} of type ${ref.type}`
       : `no ClusterTrustStore ${ref.name} of type ${ref.type} (a ClusterTrustPolicy uses ClusterTrustStores only)`;
-  return { reason: `${label} not found: ${looked}${otherTypes.length > 0 ? ` (${otherTypes.join(', ')})` : ''}`, code: 'ERR_TRUSTSTORE_NOT_FOUND' };
+  return {
+    reason: `${label} not found: ${looked}${otherTypes.length > 0 ? ` (${otherTypes.join(', ')})` : ''}`,
+    code: 'ERR_TRUSTSTORE_NOT_FOUND',
+  };
 }
 
 const MEMO_LIMIT = 4096;
@@ -411,7 +474,8 @@ function makeSnapshot(
     byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), doc]);
   }
   const blocking = invalid.filter((entry) => entry.blocks !== undefined);
-  const labelsOf = (namespace: string): Readonly<Record<string, string>> => namespaceLabels.get(namespace) ?? { [NAMESPACE_NAME_LABEL]: namespace };
+  const labelsOf = (namespace: string): Readonly<Record<string, string>> =>
+    namespaceLabels.get(namespace) ?? { [NAMESPACE_NAME_LABEL]: namespace };
 
   // Results are memoised per namespace (bounded: request input chooses the namespace string).
   const documentsMemo = new Map<string, readonly PolicyDocument[]>();
@@ -434,7 +498,9 @@ function makeSnapshot(
       return memo(documentsMemo, namespace, () => {
         const labels = labelsOf(namespace);
         return Object.freeze([
-          ...clusterDocuments.filter((d) => d.namespaceSelector === undefined || matchesSelector(d.namespaceSelector, labels)),
+          ...clusterDocuments.filter(
+            (d) => d.namespaceSelector === undefined || matchesSelector(d.namespaceSelector, labels),
+          ),
           ...(byNamespace.get(namespace) ?? []),
         ]);
       });

@@ -1,7 +1,23 @@
 export { buildSnapshot } from './build.js';
 export type { BuildSnapshotInput } from './build.js';
 export { matchesSelector, parseLabelSelector } from './selector.js';
-export { API_VERSION, GROUP, VERSION, NAMESPACE_NAME_LABEL, ENFORCEMENT_ACTIONS, TRUST_STORE_TYPES, parseResource } from './resources.js';
-export type { ParseOutcome, Resource, PolicyResource, StoreResource, DataResource, NamespaceResource, CertificateRef } from './resources.js';
+export {
+  API_VERSION,
+  GROUP,
+  VERSION,
+  NAMESPACE_NAME_LABEL,
+  ENFORCEMENT_ACTIONS,
+  TRUST_STORE_TYPES,
+  parseResource,
+} from './resources.js';
+export type {
+  ParseOutcome,
+  Resource,
+  PolicyResource,
+  StoreResource,
+  DataResource,
+  NamespaceResource,
+  CertificateRef,
+} from './resources.js';
 export { formatResourceId } from './types.js';
 export type * from './types.js';

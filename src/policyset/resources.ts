@@ -80,7 +80,12 @@ export type ParseOutcome =
   | { readonly outcome: 'ignored' }
   | { readonly outcome: 'resource'; readonly resource: Resource; readonly fingerprint: string }
   /** `id` is known well enough to detect duplicates when `keyed` (kind, namespace and name were read). */
-  | { readonly outcome: 'invalid'; readonly invalid: InvalidResource; readonly keyed: boolean; readonly fingerprint: string };
+  | {
+      readonly outcome: 'invalid';
+      readonly invalid: InvalidResource;
+      readonly keyed: boolean;
+      readonly fingerprint: string;
+    };
 
 export interface ParseOptions {
   /** Namespace of namespaced resources that name none (kubectl uses its context's, usually `default`). */
@@ -105,7 +110,13 @@ export function canonicalJson(value: unknown): string {
     if (Array.isArray(v) || isObject(v)) {
       if (seen.has(v)) throw new TypeError('the object contains a cycle (recursive YAML alias)');
       seen.add(v);
-      const out = Array.isArray(v) ? v.map(walk) : Object.fromEntries(Object.keys(v).sort().map((k) => [k, walk(v[k])]));
+      const out = Array.isArray(v)
+        ? v.map(walk)
+        : Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, walk(v[k])]),
+          );
       seen.delete(v);
       return out;
     }
@@ -173,7 +184,8 @@ function readHeader(object: Obj): Header {
   const kind = typeof object['kind'] === 'string' ? object['kind'] : undefined;
   const metadata = isObject(object['metadata']) ? object['metadata'] : {};
   const name = typeof metadata['name'] === 'string' && metadata['name'] !== '' ? metadata['name'] : undefined;
-  const namespace = typeof metadata['namespace'] === 'string' && metadata['namespace'] !== '' ? metadata['namespace'] : undefined;
+  const namespace =
+    typeof metadata['namespace'] === 'string' && metadata['namespace'] !== '' ? metadata['namespace'] : undefined;
   return { apiVersion, kind, metadata, name, namespace };
 }
 
@@ -194,20 +206,34 @@ export function parseResource(value: unknown, options: ParseOptions): ParseOutco
       outcome: 'invalid',
       keyed: false,
       fingerprint,
-      invalid: { id: { kind: 'Unknown', name: '<document>' }, reason: 'a manifest document is not an object', code: 'ERR_RESOURCE_INVALID', ...source },
+      invalid: {
+        id: { kind: 'Unknown', name: '<document>' },
+        reason: 'a manifest document is not an object',
+        code: 'ERR_RESOURCE_INVALID',
+        ...source,
+      },
     };
   }
   const header = readHeader(value);
   const { apiVersion, kind } = header;
   // `v1` is the core group (''); a bare `portcullis.dev` is our group without a version.
-  const group = apiVersion === undefined ? undefined : apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : apiVersion === GROUP ? GROUP : '';
+  const group =
+    apiVersion === undefined
+      ? undefined
+      : apiVersion.includes('/')
+        ? apiVersion.slice(0, apiVersion.indexOf('/'))
+        : apiVersion === GROUP
+          ? GROUP
+          : '';
 
   // Which of ours is it? Kinds of other named groups are not ours even when their names
   // collide; our kinds with no apiVersion or in the core group are ours, written wrongly.
   let ours: KnownKind | 'unknown-ours' | undefined;
   if (group === GROUP) ours = kind !== undefined && OUR_KINDS.includes(kind) ? (kind as KnownKind) : 'unknown-ours';
-  else if ((group === undefined || group === '') && kind !== undefined && OUR_KINDS.includes(kind)) ours = kind as KnownKind;
-  const core = apiVersion === 'v1' && (kind === 'Secret' || kind === 'ConfigMap' || kind === 'Namespace') ? kind : undefined;
+  else if ((group === undefined || group === '') && kind !== undefined && OUR_KINDS.includes(kind))
+    ours = kind as KnownKind;
+  const core =
+    apiVersion === 'v1' && (kind === 'Secret' || kind === 'ConfigMap' || kind === 'Namespace') ? kind : undefined;
   if (ours === undefined && core === undefined) {
     if (apiVersion === undefined || kind === undefined) {
       // kubectl rejects such a document; it cannot be told apart from a broken policy, but it
@@ -233,7 +259,11 @@ export function parseResource(value: unknown, options: ParseOptions): ParseOutco
       keyed: false,
       fingerprint,
       invalid: {
-        id: { kind: 'Unknown', name: header.name ?? '<unnamed>', ...(header.namespace === undefined ? {} : { namespace: header.namespace }) },
+        id: {
+          kind: 'Unknown',
+          name: header.name ?? '<unnamed>',
+          ...(header.namespace === undefined ? {} : { namespace: header.namespace }),
+        },
         reason: `unknown kind ${JSON.stringify(kind)} in ${apiVersion} (known: ${OUR_KINDS.join(', ')})`,
         code: 'ERR_RESOURCE_INVALID',
         ...source,
@@ -257,7 +287,8 @@ export function parseResource(value: unknown, options: ParseOptions): ParseOutco
   if (k === 'TrustPolicy' || k === 'ClusterTrustPolicy') {
     const spec = isObject(value['spec']) ? value['spec'] : {};
     const written = spec['enforcementAction'];
-    if (typeof written === 'string' && (ENFORCEMENT_ACTIONS as readonly string[]).includes(written)) action = written as EnforcementAction;
+    if (typeof written === 'string' && (ENFORCEMENT_ACTIONS as readonly string[]).includes(written))
+      action = written as EnforcementAction;
     if (k === 'ClusterTrustPolicy') {
       const selector = spec['namespaceSelector'];
       if (selector !== undefined && selector !== null) {
@@ -281,10 +312,13 @@ export function parseResource(value: unknown, options: ParseOptions): ParseOutco
 
   try {
     if (apiVersion === undefined) fail(`apiVersion is missing (want ${API_VERSION})`);
-    if (ours !== undefined && apiVersion !== API_VERSION) fail(`unsupported apiVersion ${JSON.stringify(apiVersion)} for ${k} (want ${API_VERSION})`);
+    if (ours !== undefined && apiVersion !== API_VERSION)
+      fail(`unsupported apiVersion ${JSON.stringify(apiVersion)} for ${k} (want ${API_VERSION})`);
     if (!isObject(value['metadata'])) fail('metadata is missing');
     if (name === undefined) fail('metadata.name is missing');
-    if (k === 'Namespace' ? !DNS_LABEL.test(name) || name.length > 63 : !DNS_SUBDOMAIN.test(name) || name.length > 253) {
+    if (
+      k === 'Namespace' ? !DNS_LABEL.test(name) || name.length > 63 : !DNS_SUBDOMAIN.test(name) || name.length > 253
+    ) {
       fail(`metadata.name ${JSON.stringify(name)} is not a valid Kubernetes name`);
     }
     if (namespace !== undefined && (!DNS_LABEL.test(namespace) || namespace.length > 63)) {
@@ -306,7 +340,12 @@ function generationOf(metadata: Obj, object: Obj): number {
   return Number.parseInt(fingerprintOf(object).slice(0, 12), 16) || 0;
 }
 
-function readBody(kind: KnownKind | 'Secret' | 'ConfigMap' | 'Namespace', id: ResourceId, header: Header, object: Obj): Resource {
+function readBody(
+  kind: KnownKind | 'Secret' | 'ConfigMap' | 'Namespace',
+  id: ResourceId,
+  header: Header,
+  object: Obj,
+): Resource {
   switch (kind) {
     case 'TrustPolicy':
     case 'ClusterTrustPolicy':
@@ -325,10 +364,20 @@ function readBody(kind: KnownKind | 'Secret' | 'ConfigMap' | 'Namespace', id: Re
   }
 }
 
-function readPolicy(kind: PolicyKind, id: ResourceId & { kind: PolicyKind }, header: Header, object: Obj): PolicyResource {
+function readPolicy(
+  kind: PolicyKind,
+  id: ResourceId & { kind: PolicyKind },
+  header: Header,
+  object: Obj,
+): PolicyResource {
   const spec = object['spec'];
   if (!isObject(spec)) fail('spec is missing or not an object');
-  const allowed = ['version', 'trustPolicies', 'enforcementAction', ...(kind === 'ClusterTrustPolicy' ? ['namespaceSelector'] : [])];
+  const allowed = [
+    'version',
+    'trustPolicies',
+    'enforcementAction',
+    ...(kind === 'ClusterTrustPolicy' ? ['namespaceSelector'] : []),
+  ];
   const writtenAction = spec['enforcementAction'];
   let enforcementAction: EnforcementAction = 'deny';
   if (writtenAction !== undefined && writtenAction !== null) {
@@ -359,7 +408,8 @@ function readPolicy(kind: PolicyKind, id: ResourceId & { kind: PolicyKind }, hea
     policy = loadTrustPolicy(text);
   } catch (error) {
     if (isPortcullisError(error)) {
-      const statement = error.context.policy === undefined ? '' : ` (statement ${JSON.stringify(error.context.policy)})`;
+      const statement =
+        error.context.policy === undefined ? '' : ` (statement ${JSON.stringify(error.context.policy)})`;
       fail(`invalid trust policy${statement}: ${error.message}`, error.code);
     }
     throw error;
@@ -390,7 +440,8 @@ function readStore(kind: StoreKind, id: ResourceId & { kind: StoreKind }, object
       if (typeof item !== 'string') fail(`spec.certificates[${i}] must be a PEM string`);
       return item;
     });
-  } else if (written !== undefined && written !== null) fail('spec.certificates must be a PEM string or a list of PEM strings');
+  } else if (written !== undefined && written !== null)
+    fail('spec.certificates must be a PEM string or a list of PEM strings');
 
   const refs = spec['certificateRefs'];
   const certificateRefs: CertificateRef[] = [];
@@ -401,7 +452,8 @@ function readStore(kind: StoreKind, id: ResourceId & { kind: StoreKind }, object
       if (!isObject(ref)) fail(`${where} must be an object`);
       allowOnly(ref, ['kind', 'name', 'key', 'namespace'], where);
       const refKind = ref['kind'];
-      if (refKind !== 'Secret' && refKind !== 'ConfigMap') fail(`${where}.kind ${JSON.stringify(refKind ?? null)} is not Secret or ConfigMap`);
+      if (refKind !== 'Secret' && refKind !== 'ConfigMap')
+        fail(`${where}.kind ${JSON.stringify(refKind ?? null)} is not Secret or ConfigMap`);
       const name = optionalString(ref, 'name', where);
       const key = optionalString(ref, 'key', where);
       const namespace = optionalString(ref, 'namespace', where);
@@ -411,7 +463,9 @@ function readStore(kind: StoreKind, id: ResourceId & { kind: StoreKind }, object
       if (kind === 'TrustStore') {
         // A namespaced store reads its own namespace only: a tenant cannot read another's Secrets.
         if (namespace !== undefined && namespace !== id.namespace) {
-          fail(`${where}.namespace: a TrustStore can only reference Secrets and ConfigMaps of its own namespace ${JSON.stringify(id.namespace)}`);
+          fail(
+            `${where}.namespace: a TrustStore can only reference Secrets and ConfigMaps of its own namespace ${JSON.stringify(id.namespace)}`,
+          );
         }
         refNamespace = id.namespace as string;
       } else {
@@ -433,12 +487,18 @@ function readStore(kind: StoreKind, id: ResourceId & { kind: StoreKind }, object
   });
 }
 
-function readData(kind: 'Secret' | 'ConfigMap', id: ResourceId & { kind: 'Secret' | 'ConfigMap' }, object: Obj): DataResource {
+function readData(
+  kind: 'Secret' | 'ConfigMap',
+  id: ResourceId & { kind: 'Secret' | 'ConfigMap' },
+  object: Obj,
+): DataResource {
   const entries = new Map<string, DataEntry>();
   // Secret: data is base64, stringData is text and wins (the API server merges it over data).
   // ConfigMap: data is text, binaryData is base64.
   const [base64Field, textField] = kind === 'Secret' ? ['data', 'stringData'] : ['binaryData', 'data'];
-  for (const [key, value] of Object.entries(stringMap(object[base64Field], base64Field))) entries.set(key, { encoding: 'base64', value });
-  for (const [key, value] of Object.entries(stringMap(object[textField], textField))) entries.set(key, { encoding: 'text', value });
+  for (const [key, value] of Object.entries(stringMap(object[base64Field], base64Field)))
+    entries.set(key, { encoding: 'base64', value });
+  for (const [key, value] of Object.entries(stringMap(object[textField], textField)))
+    entries.set(key, { encoding: 'text', value });
   return Object.freeze({ kind, id: Object.freeze(id), entries });
 }

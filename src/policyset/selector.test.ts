@@ -27,9 +27,20 @@ describe('label selectors (metav1.LabelSelector semantics)', () => {
 
   it('In, NotIn, Exists and DoesNotExist follow Kubernetes (NotIn and DoesNotExist hold for an absent key)', () => {
     const m = (operator: string, labels: Record<string, string>, values?: string[]): boolean =>
-      matchesSelector(parse({ matchExpressions: [{ key: 'k', operator, ...(values === undefined ? {} : { values }) }] }), labels);
-    expect([m('In', { k: 'a' }, ['a', 'b']), m('In', { k: 'c' }, ['a']), m('In', {}, ['a'])]).toEqual([true, false, false]);
-    expect([m('NotIn', { k: 'a' }, ['a']), m('NotIn', { k: 'c' }, ['a']), m('NotIn', {}, ['a'])]).toEqual([false, true, true]);
+      matchesSelector(
+        parse({ matchExpressions: [{ key: 'k', operator, ...(values === undefined ? {} : { values }) }] }),
+        labels,
+      );
+    expect([m('In', { k: 'a' }, ['a', 'b']), m('In', { k: 'c' }, ['a']), m('In', {}, ['a'])]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    expect([m('NotIn', { k: 'a' }, ['a']), m('NotIn', { k: 'c' }, ['a']), m('NotIn', {}, ['a'])]).toEqual([
+      false,
+      true,
+      true,
+    ]);
     expect([m('Exists', { k: '' }), m('Exists', {})]).toEqual([true, false]);
     expect([m('DoesNotExist', { k: 'x' }), m('DoesNotExist', {})]).toEqual([false, true]);
   });
@@ -39,11 +50,19 @@ describe('label selectors (metav1.LabelSelector semantics)', () => {
   });
 
   it('rejects unknown operators, misplaced values, unknown fields and non-string labels', () => {
-    expect(error({ matchExpressions: [{ key: 'k', operator: 'Equals', values: ['a'] }] })).toContain('operator "Equals" is not one of');
-    expect(error({ matchExpressions: [{ key: 'k', operator: 'In' }] })).toContain('operator In needs at least one value');
-    expect(error({ matchExpressions: [{ key: 'k', operator: 'Exists', values: ['a'] }] })).toContain('operator Exists takes no values');
+    expect(error({ matchExpressions: [{ key: 'k', operator: 'Equals', values: ['a'] }] })).toContain(
+      'operator "Equals" is not one of',
+    );
+    expect(error({ matchExpressions: [{ key: 'k', operator: 'In' }] })).toContain(
+      'operator In needs at least one value',
+    );
+    expect(error({ matchExpressions: [{ key: 'k', operator: 'Exists', values: ['a'] }] })).toContain(
+      'operator Exists takes no values',
+    );
     expect(error({ matchExpressions: [{ key: '', operator: 'Exists' }] })).toContain('key must be a non-empty string');
-    expect(error({ matchExpressions: [{ key: 'k', operator: 'Exists', value: 'a' }] })).toContain('unknown field "value"');
+    expect(error({ matchExpressions: [{ key: 'k', operator: 'Exists', value: 'a' }] })).toContain(
+      'unknown field "value"',
+    );
     expect(error({ matchLabel: { a: 'b' } })).toContain('unknown field "matchLabel"');
     expect(error({ matchLabels: { a: true } })).toContain('sel.matchLabels.a must be a string');
     expect(error('env=prod')).toBe('sel must be an object');

@@ -17,7 +17,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function parseLabelSelector(value: unknown, where: string): { selector: LabelSelector } | { error: string } {
   if (!isRecord(value)) return { error: `${where} must be an object` };
   for (const key of Object.keys(value)) {
-    if (key !== 'matchLabels' && key !== 'matchExpressions') return { error: `${where} has unknown field ${JSON.stringify(key)}` };
+    if (key !== 'matchLabels' && key !== 'matchExpressions')
+      return { error: `${where} has unknown field ${JSON.stringify(key)}` };
   }
   let matchLabels: Record<string, string> | undefined;
   const labels = value['matchLabels'];
@@ -25,7 +26,8 @@ export function parseLabelSelector(value: unknown, where: string): { selector: L
     if (!isRecord(labels)) return { error: `${where}.matchLabels must be a map of strings` };
     matchLabels = {};
     for (const [k, v] of Object.entries(labels)) {
-      if (typeof v !== 'string') return { error: `${where}.matchLabels.${k} must be a string (quote values such as "true")` };
+      if (typeof v !== 'string')
+        return { error: `${where}.matchLabels.${k} must be a string (quote values such as "true")` };
       matchLabels[k] = v;
     }
     Object.freeze(matchLabels);
@@ -40,7 +42,8 @@ export function parseLabelSelector(value: unknown, where: string): { selector: L
       const at = `${where}.matchExpressions[${i}]`;
       if (!isRecord(item)) return { error: `${at} must be an object` };
       for (const key of Object.keys(item)) {
-        if (key !== 'key' && key !== 'operator' && key !== 'values') return { error: `${at} has unknown field ${JSON.stringify(key)}` };
+        if (key !== 'key' && key !== 'operator' && key !== 'values')
+          return { error: `${at} has unknown field ${JSON.stringify(key)}` };
       }
       const { key, operator, values } = item;
       if (typeof key !== 'string' || key === '') return { error: `${at}.key must be a non-empty string` };
@@ -49,11 +52,18 @@ export function parseLabelSelector(value: unknown, where: string): { selector: L
       }
       const op = operator as Expression['operator'];
       const list = values === undefined || values === null ? [] : values;
-      if (!Array.isArray(list) || list.some((v) => typeof v !== 'string')) return { error: `${at}.values must be a list of strings` };
-      if ((op === 'In' || op === 'NotIn') && list.length === 0) return { error: `${at}: operator ${op} needs at least one value` };
-      if ((op === 'Exists' || op === 'DoesNotExist') && list.length > 0) return { error: `${at}: operator ${op} takes no values` };
+      if (!Array.isArray(list) || list.some((v) => typeof v !== 'string'))
+        return { error: `${at}.values must be a list of strings` };
+      if ((op === 'In' || op === 'NotIn') && list.length === 0)
+        return { error: `${at}: operator ${op} needs at least one value` };
+      if ((op === 'Exists' || op === 'DoesNotExist') && list.length > 0)
+        return { error: `${at}: operator ${op} takes no values` };
       matchExpressions.push(
-        Object.freeze(op === 'In' || op === 'NotIn' ? { key, operator: op, values: Object.freeze([...(list as string[])]) } : { key, operator: op }),
+        Object.freeze(
+          op === 'In' || op === 'NotIn'
+            ? { key, operator: op, values: Object.freeze([...(list as string[])]) }
+            : { key, operator: op },
+        ),
       );
     }
     Object.freeze(matchExpressions);

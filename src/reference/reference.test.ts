@@ -129,7 +129,7 @@ describe('parseReference: invalid references', () => {
       parseReference(`reg.io/\u0007${'x'.repeat(400)}`);
       expect.unreachable();
     } catch (e) {
-      expect((e as Error).message.includes("\u0007")).toBe(false);
+      expect((e as Error).message.includes('\u0007')).toBe(false);
       expect((e as Error).message.length).toBeLessThan(800);
     }
   });
@@ -172,7 +172,9 @@ describe('parseReference: one canonical form per registry', () => {
   });
 
   it('shows the reference as written and as canonicalised', () => {
-    expect(parseReference('LOCALHOST:05012/test-repo:unsigned').shown).toBe('LOCALHOST:05012/test-repo:unsigned (localhost:5012/test-repo:unsigned)');
+    expect(parseReference('LOCALHOST:05012/test-repo:unsigned').shown).toBe(
+      'LOCALHOST:05012/test-repo:unsigned (localhost:5012/test-repo:unsigned)',
+    );
     expect(parseReference('localhost:5012/test-repo:unsigned').shown).toBe('localhost:5012/test-repo:unsigned');
   });
 
@@ -206,12 +208,25 @@ describe('parseReference: one canonical form per registry', () => {
 });
 
 describe('isLoopbackRegistry', () => {
-  it.each(['localhost', 'LOCALHOST:5000', 'LocalHost', '127.0.0.1:5000', '127.1.2.3', '[::1]:5000', '[0:0:0:0:0:0:0:1]', '[::ffff:127.0.0.1]:5000', 'localhost:443'])('%s is loopback', (registry) => {
+  it.each([
+    'localhost',
+    'LOCALHOST:5000',
+    'LocalHost',
+    '127.0.0.1:5000',
+    '127.1.2.3',
+    '[::1]:5000',
+    '[0:0:0:0:0:0:0:1]',
+    '[::ffff:127.0.0.1]:5000',
+    'localhost:443',
+  ])('%s is loopback', (registry) => {
     expect(isLoopbackRegistry(registry)).toBe(true);
   });
-  it.each(['registry.example', 'localhost.example', '128.0.0.1', '[::2]', '127.1', 'docker.io', 'mylocalhost:5000'])('%s is not', (registry) => {
-    expect(isLoopbackRegistry(registry)).toBe(false);
-  });
+  it.each(['registry.example', 'localhost.example', '128.0.0.1', '[::2]', '127.1', 'docker.io', 'mylocalhost:5000'])(
+    '%s is not',
+    (registry) => {
+      expect(isLoopbackRegistry(registry)).toBe(false);
+    },
+  );
 });
 
 describe('canonicalScope', () => {
@@ -227,7 +242,10 @@ describe('canonicalScope', () => {
   ])('%s is %s', (scope, canonical) => {
     expect(canonicalScope(scope)).toEqual({ value: canonical });
   });
-  it.each(['registry-1.docker.io/nginx', 'registry.example:443/app', '127.1:5000/app'])('%s has no canonical form', (scope) => {
-    expect(canonicalScope(scope)).toMatchObject({ error: expect.stringContaining(scope) });
-  });
+  it.each(['registry-1.docker.io/nginx', 'registry.example:443/app', '127.1:5000/app'])(
+    '%s has no canonical form',
+    (scope) => {
+      expect(canonicalScope(scope)).toMatchObject({ error: expect.stringContaining(scope) });
+    },
+  );
 });

@@ -43,10 +43,18 @@ export class ImageReference {
   /** The reference as written (`LOCALHOST:05000/app`), for messages; `reference` is its canonical form. */
   readonly written: string;
 
-  constructor(parts: { registry: string; repository: string; tag?: string | undefined; digest?: string | undefined; written?: string }) {
+  constructor(parts: {
+    registry: string;
+    repository: string;
+    tag?: string | undefined;
+    digest?: string | undefined;
+    written?: string;
+  }) {
     this.registry = parts.registry;
     this.repository = parts.repository;
-    this.written = parts.written ?? `${parts.registry}/${parts.repository}${parts.tag === undefined ? '' : `:${parts.tag}`}${parts.digest === undefined ? '' : `@${parts.digest}`}`;
+    this.written =
+      parts.written ??
+      `${parts.registry}/${parts.repository}${parts.tag === undefined ? '' : `:${parts.tag}`}${parts.digest === undefined ? '' : `@${parts.digest}`}`;
     // Absent parts are absent properties, not `undefined` ones (exactOptionalPropertyTypes).
     if (parts.tag !== undefined) (this as { tag?: string }).tag = parts.tag;
     if (parts.digest !== undefined) (this as { digest?: string }).digest = parts.digest;
@@ -89,12 +97,18 @@ export class ImageReference {
 
 function invalid(input: string, why: string): never {
   const shown = printable(input, 200);
-  throw new PortcullisError('ERR_REF_INVALID', `invalid image reference "${shown}": ${printable(why, 300)}`, { context: { reference: shown } });
+  throw new PortcullisError('ERR_REF_INVALID', `invalid image reference "${shown}": ${printable(why, 300)}`, {
+    context: { reference: shown },
+  });
 }
 
 function ambiguous(input: string, why: string): never {
   const shown = printable(input, 200);
-  throw new PortcullisError('ERR_REF_AMBIGUOUS', `image reference "${shown}" cannot be read one way only: ${printable(why, 400)}`, { context: { reference: shown } });
+  throw new PortcullisError(
+    'ERR_REF_AMBIGUOUS',
+    `image reference "${shown}" cannot be read one way only: ${printable(why, 400)}`,
+    { context: { reference: shown } },
+  );
 }
 
 // References come from pod specs and command lines: keep messages one line and short.
@@ -113,7 +127,8 @@ function checkDigest(input: string, digest: string): void {
     invalid(input, `digest algorithm "${algorithm}" is not supported (use sha256, sha384 or sha512)`);
   }
   if (!/^[0-9a-f]*$/.test(hex)) invalid(input, `digest hex "${hex}" must be lower-case hexadecimal`);
-  if (hex.length !== length) invalid(input, `${algorithm} digest must have ${length} hex characters, got ${hex.length}`);
+  if (hex.length !== length)
+    invalid(input, `${algorithm} digest must have ${length} hex characters, got ${hex.length}`);
 }
 
 function checkDomain(input: string, domain: string): void {
@@ -123,7 +138,8 @@ function checkDomain(input: string, domain: string): void {
     const close = domain.indexOf(']');
     if (close < 0) invalid(input, `registry "${domain}" has an unclosed IPv6 bracket`);
     const address = domain.slice(1, close);
-    if (!/^[0-9a-fA-F:.]+$/.test(address) || !address.includes(':')) invalid(input, `registry "${domain}" is not a valid IPv6 literal`);
+    if (!/^[0-9a-fA-F:.]+$/.test(address) || !address.includes(':'))
+      invalid(input, `registry "${domain}" is not a valid IPv6 literal`);
     const rest = domain.slice(close + 1);
     if (rest !== '') {
       if (!rest.startsWith(':')) invalid(input, `registry "${domain}" has text after the IPv6 literal`);
@@ -142,14 +158,21 @@ function checkDomain(input: string, domain: string): void {
     }
   }
   if (port !== undefined) {
-    if (!/^[0-9]+$/.test(port) || Number(port) < 1 || Number(port) > 65535) invalid(input, `registry port "${port}" is not a port number`);
+    if (!/^[0-9]+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+      invalid(input, `registry port "${port}" is not a port number`);
   }
 }
 
 // Docker's splitDockerDomain: the first component is a registry when it looks like a host
 // (has a dot or a port, is localhost, or has upper-case letters, which a repository cannot).
 function looksLikeDomain(component: string): boolean {
-  return component.includes('.') || component.includes(':') || component.startsWith('[') || component === 'localhost' || component !== component.toLowerCase();
+  return (
+    component.includes('.') ||
+    component.includes(':') ||
+    component.startsWith('[') ||
+    component === 'localhost' ||
+    component !== component.toLowerCase()
+  );
 }
 
 /**
@@ -162,7 +185,8 @@ function looksLikeDomain(component: string): boolean {
 export function parseReference(input: string): ImageReference {
   if (typeof input !== 'string' || input === '') invalid(String(input), 'it is empty');
   if (/\s/.test(input)) invalid(input, 'it contains white space');
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(input)) invalid(input, 'a reference has no URL scheme (drop the "https://")');
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(input))
+    invalid(input, 'a reference has no URL scheme (drop the "https://")');
 
   let rest = input;
   let digest: string | undefined;
@@ -184,7 +208,12 @@ export function parseReference(input: string): ImageReference {
     rest = rest.slice(0, colon);
     if (tag === '') invalid(input, 'the tag after ":" is empty');
     if (!TAG.test(tag)) {
-      invalid(input, tag.length > 128 ? `tag is ${tag.length} characters, at most 128 are allowed` : `tag "${tag}" may only contain letters, digits, "_", "." and "-", and not start with "." or "-"`);
+      invalid(
+        input,
+        tag.length > 128
+          ? `tag is ${tag.length} characters, at most 128 are allowed`
+          : `tag "${tag}" may only contain letters, digits, "_", "." and "-", and not start with "." or "-"`,
+      );
     }
   }
   if (rest === '') invalid(input, 'the repository name is empty');
@@ -201,14 +230,19 @@ export function parseReference(input: string): ImageReference {
     // An upper-case host without dot or port is a registry only because of its case (Docker's
     // rule): its lower-case spelling is a Docker Hub repository, so there is no canonical form.
     if (!/[.:[]/.test(written) && written.toLowerCase() !== 'localhost') {
-      ambiguous(input, `"${written}" is a registry only because it has upper-case letters ("${written.toLowerCase()}/${path}" is a Docker Hub repository); write the host in lower case with its port`);
+      ambiguous(
+        input,
+        `"${written}" is a registry only because it has upper-case letters ("${written.toLowerCase()}/${path}" is a Docker Hub repository); write the host in lower case with its port`,
+      );
     }
     const canonical = canonicalRegistry(written);
     if ('error' in canonical) ambiguous(input, canonical.error);
     registry = canonical.value;
   } else {
-    if (firstSlash < 0 && looksLikeDomain(first) && first !== first.toLowerCase()) invalid(input, `repository name "${first}" must be lower-case`);
-    if (firstSlash < 0 && (first.includes(':') || first.startsWith('['))) invalid(input, `"${first}" has no repository path`);
+    if (firstSlash < 0 && looksLikeDomain(first) && first !== first.toLowerCase())
+      invalid(input, `repository name "${first}" must be lower-case`);
+    if (firstSlash < 0 && (first.includes(':') || first.startsWith('[')))
+      invalid(input, `"${first}" has no repository path`);
     registry = DOCKER_HUB;
     path = rest;
   }
@@ -219,14 +253,18 @@ export function parseReference(input: string): ImageReference {
       invalid(input, `repository name "${path}" must be lower-case`);
     }
     if (!PATH_COMPONENT.test(component)) {
-      invalid(input, `repository path component "${component}" must be lower-case letters and digits separated by ".", "_", "__" or "-"`);
+      invalid(
+        input,
+        `repository path component "${component}" must be lower-case letters and digits separated by ".", "_", "__" or "-"`,
+      );
     }
   }
 
   const folded = foldDockerHub(written ?? DOCKER_HUB, registry, path);
   if ('error' in folded) ambiguous(input, folded.error);
   ({ registry, path } = folded.value);
-  if (registry.length + 1 + path.length > NAME_MAX) invalid(input, `the name is ${registry.length + 1 + path.length} characters, at most ${NAME_MAX} are allowed`);
+  if (registry.length + 1 + path.length > NAME_MAX)
+    invalid(input, `the name is ${registry.length + 1 + path.length} characters, at most ${NAME_MAX} are allowed`);
   if (tag === undefined && digest === undefined) tag = DEFAULT_TAG;
   return new ImageReference({ registry, repository: path, tag, digest, written: input });
 }

@@ -39,7 +39,8 @@ export function canonicalRegistry(domain: string): Canonical<string> {
   if ('error' in split) return split;
   const { host, port } = split.value;
   if (port === undefined) return { value: host };
-  if (!/^[0-9]+$/.test(port) || Number(port) < 1 || Number(port) > 65535) return { error: `registry port "${port}" is not a port number` };
+  if (!/^[0-9]+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+    return { error: `registry port "${port}" is not a port number` };
   const number = Number(port);
   // `myreg:443` keeps its port: without it, `myreg/app` is a Docker Hub repository.
   if (DEFAULT_PORTS.has(number) && (host.includes('.') || host.startsWith('[') || host === 'localhost')) {
@@ -72,7 +73,11 @@ function splitDomain(domain: string): Canonical<{ readonly host: string; readonl
  * is the registry as written (the runtime folds only exact spellings), `registry` its canonical
  * form.
  */
-export function foldDockerHub(written: string, registry: string, path: string): Canonical<{ readonly registry: string; readonly path: string }> {
+export function foldDockerHub(
+  written: string,
+  registry: string,
+  path: string,
+): Canonical<{ readonly registry: string; readonly path: string }> {
   if (!DOCKER_HUB_NAMES.has(registry)) return { value: { registry, path } };
   if (path.includes('/')) return { value: { registry: DOCKER_HUB, path } };
   if (RUNTIME_FOLDED_HUB_SPELLINGS.has(written)) return { value: { registry: DOCKER_HUB, path: `library/${path}` } };

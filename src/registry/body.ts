@@ -21,7 +21,12 @@ export function abandon(response: HttpResponse): void {
 
 function readFailure(op: Operation, error: unknown): PortcullisError {
   if (op.signal.aborted) return abortError(op, error, { stage: 'body', host: op.registry });
-  return operationError(op, 'ERR_REGISTRY_UNREACHABLE', `connection lost while reading the response: ${printable(error instanceof Error ? error.message : String(error))}`, error);
+  return operationError(
+    op,
+    'ERR_REGISTRY_UNREACHABLE',
+    `connection lost while reading the response: ${printable(error instanceof Error ? error.message : String(error))}`,
+    error,
+  );
 }
 
 function declaredLength(response: HttpResponse): number | undefined {
@@ -31,7 +36,12 @@ function declaredLength(response: HttpResponse): number | undefined {
 }
 
 /** Reads a whole body, failing with ERR_SIZE_LIMIT past `maxBytes`. */
-export async function readCapped(op: Operation, response: HttpResponse, maxBytes: number, what: string): Promise<Uint8Array> {
+export async function readCapped(
+  op: Operation,
+  response: HttpResponse,
+  maxBytes: number,
+  what: string,
+): Promise<Uint8Array> {
   const declared = declaredLength(response);
   if (declared !== undefined && declared > maxBytes) {
     abandon(response);
@@ -68,7 +78,8 @@ export class DigestVerifier {
 
   constructor(op: Operation, descriptor: Descriptor) {
     const parsed = parseDigest(descriptor.digest);
-    if (parsed === undefined) throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(descriptor.digest)}" is not a supported digest`);
+    if (parsed === undefined)
+      throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(descriptor.digest)}" is not a supported digest`);
     this.#op = op;
     this.#descriptor = descriptor;
     this.#hash = createHash(parsed.algorithm);
@@ -84,29 +95,50 @@ export class DigestVerifier {
   }
 
   finish(): void {
-    if (this.#total !== this.#descriptor.size) throw this.#mismatch(`${this.#total} bytes, its descriptor says ${this.#descriptor.size}`);
+    if (this.#total !== this.#descriptor.size)
+      throw this.#mismatch(`${this.#total} bytes, its descriptor says ${this.#descriptor.size}`);
     const actual = this.#hash.digest('hex');
-    if (actual !== this.#hex) throw this.#mismatch(`content hashes to ${this.#descriptor.digest.split(':')[0]}:${actual}`);
+    if (actual !== this.#hex)
+      throw this.#mismatch(`content hashes to ${this.#descriptor.digest.split(':')[0]}:${actual}`);
   }
 
   #mismatch(detail: string): PortcullisError {
-    return operationError(this.#op, 'ERR_DIGEST_MISMATCH', `content of ${this.#descriptor.digest} does not match its digest: ${detail}`);
+    return operationError(
+      this.#op,
+      'ERR_DIGEST_MISMATCH',
+      `content of ${this.#descriptor.digest} does not match its digest: ${detail}`,
+    );
   }
 }
 
 /** Size check before any request: content over the cap is never fetched. */
 export function checkSize(op: Operation, descriptor: Descriptor, maxBytes: number, what: string): void {
-  if (descriptor.size > maxBytes) throw operationError(op, 'ERR_SIZE_LIMIT', `${what} ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte cap`);
+  if (descriptor.size > maxBytes)
+    throw operationError(
+      op,
+      'ERR_SIZE_LIMIT',
+      `${what} ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte cap`,
+    );
 }
 
 /** Reads a body addressed by `descriptor`, verified and capped. */
-export async function readVerified(op: Operation, response: HttpResponse, descriptor: Descriptor, maxBytes: number, what: string): Promise<Uint8Array> {
+export async function readVerified(
+  op: Operation,
+  response: HttpResponse,
+  descriptor: Descriptor,
+  maxBytes: number,
+  what: string,
+): Promise<Uint8Array> {
   checkSize(op, descriptor, maxBytes, what);
   const verifier = new DigestVerifier(op, descriptor);
   const declared = declaredLength(response);
   if (declared !== undefined && declared !== descriptor.size) {
     abandon(response);
-    throw operationError(op, 'ERR_DIGEST_MISMATCH', `${what} ${descriptor.digest}: the registry sends ${declared} bytes, its descriptor says ${descriptor.size}`);
+    throw operationError(
+      op,
+      'ERR_DIGEST_MISMATCH',
+      `${what} ${descriptor.digest}: the registry sends ${declared} bytes, its descriptor says ${descriptor.size}`,
+    );
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -126,7 +158,11 @@ export async function readVerified(op: Operation, response: HttpResponse, descri
 }
 
 /** Streams a body addressed by `descriptor`; the last step throws if the digest does not match. */
-export async function* streamVerified(op: Operation, response: HttpResponse, descriptor: Descriptor): AsyncGenerator<Uint8Array, void, undefined> {
+export async function* streamVerified(
+  op: Operation,
+  response: HttpResponse,
+  descriptor: Descriptor,
+): AsyncGenerator<Uint8Array, void, undefined> {
   const verifier = new DigestVerifier(op, descriptor);
   let finished = false;
   try {
@@ -188,7 +224,8 @@ export function describeErrors(errors: readonly DistributionError[]): string {
 
 /** Maps an unexpected status to the error a person can act on, with the registry's message. */
 export async function statusError(op: Operation, response: HttpResponse, notFound?: string): Promise<PortcullisError> {
-  const errors = response.status >= 300 && response.status < 400 ? (await discard(response), []) : await readErrorBody(response);
+  const errors =
+    response.status >= 300 && response.status < 400 ? (await discard(response), []) : await readErrorBody(response);
   const detail = describeErrors(errors);
   const status = response.status;
   const url = `${response.url.pathname}${response.url.search}`;

@@ -77,16 +77,30 @@ function sha256(bytes: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-const MANIFEST = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256('{}'), size: 2 }, layers: [] }));
-const MANIFEST_DESC: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(MANIFEST), size: MANIFEST.length };
+const MANIFEST = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256('{}'), size: 2 },
+    layers: [],
+  }),
+);
+const MANIFEST_DESC: Descriptor = {
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  digest: sha256(MANIFEST),
+  size: MANIFEST.length,
+};
 const BLOB = Buffer.from('signature envelope bytes');
 const BLOB_DESC: Descriptor = { mediaType: 'application/jose+json', digest: sha256(BLOB), size: BLOB.length };
 
 function sendManifest(res: ServerResponse, bytes: Buffer = MANIFEST): void {
-  res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': sha256(bytes), 'content-length': String(bytes.length) });
+  res.writeHead(200, {
+    'content-type': 'application/vnd.oci.image.manifest.v1+json',
+    'docker-content-digest': sha256(bytes),
+    'content-length': String(bytes.length),
+  });
   res.end(bytes);
 }
-
 
 describe('transport helpers', () => {
   it('parses Retry-After as seconds or an HTTP date', () => {
@@ -100,10 +114,13 @@ describe('transport helpers', () => {
   });
 
   it('uses plain HTTP only for loopback hosts unless told', () => {
-    for (const host of ['localhost', 'localhost:5000', '127.0.0.1:5000', '127.9.9.9', '[::1]:5000', '[::1]']) expect(isLoopbackHost(host)).toBe(true);
-    for (const host of ['reg.io', '10.0.0.1:5000', '[2001:db8::1]:5000', 'localhost.evil.com']) expect(isLoopbackHost(host)).toBe(false);
+    for (const host of ['localhost', 'localhost:5000', '127.0.0.1:5000', '127.9.9.9', '[::1]:5000', '[::1]'])
+      expect(isLoopbackHost(host)).toBe(true);
+    for (const host of ['reg.io', '10.0.0.1:5000', '[2001:db8::1]:5000', 'localhost.evil.com'])
+      expect(isLoopbackHost(host)).toBe(false);
     // Every spelling of a loopback host is one (the canonical reference folds them; config and CLI hosts may not be).
-    for (const host of ['LOCALHOST:5000', 'LocalHost', '[0:0:0:0:0:0:0:1]:5000', '[0::1]', '[::ffff:127.0.0.1]:5000']) expect(isLoopbackHost(host)).toBe(true);
+    for (const host of ['LOCALHOST:5000', 'LocalHost', '[0:0:0:0:0:0:0:1]:5000', '[0::1]', '[::ffff:127.0.0.1]:5000'])
+      expect(isLoopbackHost(host)).toBe(true);
     const t = new Transport();
     expect(t.baseUrl('reg.io').href).toBe('https://reg.io/');
     expect(t.baseUrl('localhost:5000').href).toBe('http://localhost:5000/');
@@ -125,7 +142,10 @@ describe('RegistryClient against small servers: retries and deadlines', () => {
       } else sendManifest(res);
     });
     const started = performance.now();
-    const result = await client({ timeoutMs: 5000 }).fetchManifest({ registry: server.host, repository: 'app' }, MANIFEST_DESC);
+    const result = await client({ timeoutMs: 5000 }).fetchManifest(
+      { registry: server.host, repository: 'app' },
+      MANIFEST_DESC,
+    );
     expect(result.bytes).toEqual(new Uint8Array(MANIFEST));
     expect(server.seen).toHaveLength(2);
     expect(performance.now() - started).toBeGreaterThanOrEqual(950);
@@ -137,7 +157,9 @@ describe('RegistryClient against small servers: retries and deadlines', () => {
       res.end('{"errors":[{"code":"TOOMANYREQUESTS","message":"pull rate limit"}]}');
     });
     const started = performance.now();
-    const error = await caught(client({ timeoutMs: 2000 }).fetchManifest({ registry: server.host, repository: 'app' }, MANIFEST_DESC));
+    const error = await caught(
+      client({ timeoutMs: 2000 }).fetchManifest({ registry: server.host, repository: 'app' }, MANIFEST_DESC),
+    );
     expect(error.code).toBe('ERR_REGISTRY_RATE_LIMITED');
     expect(error.message).toContain(`registry ${server.host}, repository app`);
     expect(error.message).toMatch(/Retry-After 30\.0 s does not fit/);
@@ -163,7 +185,9 @@ describe('RegistryClient against small servers: retries and deadlines', () => {
       res.writeHead(503, { 'retry-after': '0' });
       res.end();
     });
-    const error = await caught(client({ maxRetries: 2 }).fetchManifest({ registry: server.host, repository: 'app' }, MANIFEST_DESC));
+    const error = await caught(
+      client({ maxRetries: 2 }).fetchManifest({ registry: server.host, repository: 'app' }, MANIFEST_DESC),
+    );
     expect(error.code).toBe('ERR_REGISTRY_UNAVAILABLE');
     expect(error.message).toMatch(/still 503 after 2 retries/);
     expect(server.seen).toHaveLength(3);
@@ -174,7 +198,9 @@ describe('RegistryClient against small servers: retries and deadlines', () => {
       setTimeout(() => sendManifest(res), 2000);
     });
     const started = performance.now();
-    const error = await caught(client({ timeoutMs: 200 }).fetchManifest({ registry: server.host, repository: 'app' }, MANIFEST_DESC));
+    const error = await caught(
+      client({ timeoutMs: 200 }).fetchManifest({ registry: server.host, repository: 'app' }, MANIFEST_DESC),
+    );
     expect(error.code).toBe('ERR_REGISTRY_TIMEOUT');
     expect(error.message).toContain('200 ms deadline');
     expect(error.message).toContain(server.host);
@@ -187,7 +213,9 @@ describe('RegistryClient against small servers: retries and deadlines', () => {
       res.write(BLOB.subarray(0, 4));
       setTimeout(() => res.end(BLOB.subarray(4)), 2000);
     });
-    const error = await caught(client({ timeoutMs: 200 }).fetchBlob({ registry: server.host, repository: 'app' }, BLOB_DESC));
+    const error = await caught(
+      client({ timeoutMs: 200 }).fetchBlob({ registry: server.host, repository: 'app' }, BLOB_DESC),
+    );
     expect(error.code).toBe('ERR_REGISTRY_TIMEOUT');
   });
 
@@ -195,7 +223,11 @@ describe('RegistryClient against small servers: retries and deadlines', () => {
     const server = await serve((_req, res) => setTimeout(() => sendManifest(res), 2000));
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const error = await caught(client().fetchManifest({ registry: server.host, repository: 'app' }, MANIFEST_DESC, { signal: controller.signal }));
+    const error = await caught(
+      client().fetchManifest({ registry: server.host, repository: 'app' }, MANIFEST_DESC, {
+        signal: controller.signal,
+      }),
+    );
     expect(error.code).toBe('ERR_REGISTRY_TIMEOUT');
     expect(error.message).toContain('cancelled');
   });
@@ -242,7 +274,9 @@ describe('RegistryClient against small servers: caps and digests', () => {
     expect(streamed.message).toContain('4096-byte cap');
     // A descriptor over the cap is refused before any request.
     const before = server.seen.length;
-    const early = await caught(c.fetchManifest({ registry: server.host, repository: 'app' }, { ...MANIFEST_DESC, size: 5000 }));
+    const early = await caught(
+      c.fetchManifest({ registry: server.host, repository: 'app' }, { ...MANIFEST_DESC, size: 5000 }),
+    );
     expect(early.code).toBe('ERR_SIZE_LIMIT');
     expect(server.seen.length).toBe(before);
   });
@@ -255,7 +289,9 @@ describe('RegistryClient against small servers: caps and digests', () => {
       res.end(big);
     });
     const c = client();
-    expect((await caught(c.fetchBlob({ registry: server.host, repository: 'app' }, bigDesc, 1024))).code).toBe('ERR_SIZE_LIMIT');
+    expect((await caught(c.fetchBlob({ registry: server.host, repository: 'app' }, bigDesc, 1024))).code).toBe(
+      'ERR_SIZE_LIMIT',
+    );
     expect(server.seen).toHaveLength(0);
     // A registry that sends more than the descriptor says is cut off: digest mismatch.
     const lying = await caught(c.fetchBlob({ registry: server.host, repository: 'app' }, { ...BLOB_DESC, size: 100 }));
@@ -281,10 +317,15 @@ describe('RegistryClient against small servers: caps and digests', () => {
     expect(blob.message).toContain(BLOB_DESC.digest);
     // By tag: the content must match the registry's Docker-Content-Digest.
     const tagged = await serve((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': MANIFEST_DESC.digest });
+      res.writeHead(200, {
+        'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        'docker-content-digest': MANIFEST_DESC.digest,
+      });
       res.end(Buffer.from(MANIFEST.toString().replace('2', '3')));
     });
-    expect((await caught(c.fetchManifest({ registry: tagged.host, repository: 'app' }, 'v1'))).code).toBe('ERR_DIGEST_MISMATCH');
+    expect((await caught(c.fetchManifest({ registry: tagged.host, repository: 'app' }, 'v1'))).code).toBe(
+      'ERR_DIGEST_MISMATCH',
+    );
   });
 
   it('streams a blob with openBlob and fails at the end on bad content', async () => {
@@ -299,7 +340,8 @@ describe('RegistryClient against small servers: caps and digests', () => {
     const error = await caught(
       (async () => {
         let seen = 0;
-        for await (const chunk of c.openBlob({ registry: server.host, repository: 'bad' }, BLOB_DESC)) seen += chunk.length;
+        for await (const chunk of c.openBlob({ registry: server.host, repository: 'bad' }, BLOB_DESC))
+          seen += chunk.length;
         return seen;
       })(),
     );
@@ -359,7 +401,16 @@ describe('RegistryClient against small servers: status mapping and resolve', () 
     const server = await serve((req, res) => {
       const forbidden = req.url?.includes('secret') === true;
       res.writeHead(forbidden ? 403 : 404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ errors: [{ code: forbidden ? 'DENIED' : 'MANIFEST_UNKNOWN', message: forbidden ? 'requested access to the resource is denied' : 'manifest unknown' }] }));
+      res.end(
+        JSON.stringify({
+          errors: [
+            {
+              code: forbidden ? 'DENIED' : 'MANIFEST_UNKNOWN',
+              message: forbidden ? 'requested access to the resource is denied' : 'manifest unknown',
+            },
+          ],
+        }),
+      );
     });
     const c = client();
     const denied = await caught(c.fetchManifest({ registry: server.host, repository: 'secret' }, 'v1'));
@@ -372,10 +423,17 @@ describe('RegistryClient against small servers: status mapping and resolve', () 
   });
 
   it('does not take the hash of an answer that is not a manifest for the digest of a tag (a proxy error page with 200)', async () => {
-    for (const body of ['null', '<html><body>502 Bad Gateway</body></html>', '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{']) {
+    for (const body of [
+      'null',
+      '<html><body>502 Bad Gateway</body></html>',
+      '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{',
+    ]) {
       const server = await serve((req, res) => {
         // no Docker-Content-Digest: the client must GET and hash the body itself
-        res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(Buffer.byteLength(body)) });
+        res.writeHead(200, {
+          'content-type': 'application/vnd.oci.image.manifest.v1+json',
+          'content-length': String(Buffer.byteLength(body)),
+        });
         res.end(req.method === 'HEAD' ? undefined : body);
       });
       const error = await caught(client().resolve({ registry: server.host, repository: 'app', tag: 'v1' }));
@@ -386,7 +444,10 @@ describe('RegistryClient against small servers: status mapping and resolve', () 
 
   it('resolves a tag with one HEAD and falls back to GET only when the HEAD lacks the digest', async () => {
     const server = await serve((req, res) => {
-      const headers: Record<string, string> = { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(MANIFEST.length) };
+      const headers: Record<string, string> = {
+        'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        'content-length': String(MANIFEST.length),
+      };
       if (!(req.url ?? '').includes('nodigest')) headers['docker-content-digest'] = MANIFEST_DESC.digest;
       res.writeHead(200, headers);
       res.end(req.method === 'HEAD' ? undefined : MANIFEST);
@@ -404,7 +465,11 @@ describe('RegistryClient against small servers: status mapping and resolve', () 
 
   it('confirms a digest: tag@digest whose tag points elsewhere is an error naming both', async () => {
     const server = await serve((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(MANIFEST.length), 'docker-content-digest': MANIFEST_DESC.digest });
+      res.writeHead(200, {
+        'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        'content-length': String(MANIFEST.length),
+        'docker-content-digest': MANIFEST_DESC.digest,
+      });
       res.end();
     });
     const c = client();
@@ -418,7 +483,9 @@ describe('RegistryClient against small servers: status mapping and resolve', () 
     expect(await c.resolve(parseReference(`${server.host}/app@${MANIFEST_DESC.digest}`))).toEqual(MANIFEST_DESC);
     expect(server.seen).toHaveLength(count);
     // Without the cache a digest reference is a HEAD by digest.
-    expect(await client({ resolveCacheSize: 0 }).resolve(parseReference(`${server.host}/app@${MANIFEST_DESC.digest}`))).toEqual(MANIFEST_DESC);
+    expect(
+      await client({ resolveCacheSize: 0 }).resolve(parseReference(`${server.host}/app@${MANIFEST_DESC.digest}`)),
+    ).toEqual(MANIFEST_DESC);
     expect(server.seen.at(-1)?.path).toBe(`/v2/app/manifests/${MANIFEST_DESC.digest}`);
     // Tags are never cached.
     await c.resolve(parseReference(`${server.host}/app:v1`));
@@ -427,26 +494,48 @@ describe('RegistryClient against small servers: status mapping and resolve', () 
 
   it('reports subjectProcessed from OCI-Subject on manifest push', async () => {
     const server = await serve((req, res) => {
-      const headers: Record<string, string> = { 'docker-content-digest': MANIFEST_DESC.digest, location: `/v2/app/manifests/${MANIFEST_DESC.digest}` };
+      const headers: Record<string, string> = {
+        'docker-content-digest': MANIFEST_DESC.digest,
+        location: `/v2/app/manifests/${MANIFEST_DESC.digest}`,
+      };
       if ((req.url ?? '').includes('withsubject')) headers['oci-subject'] = `sha256:${'1'.repeat(64)}`;
       res.writeHead(201, headers);
       res.end();
     });
     const c = client();
-    const plain = await c.pushManifest({ registry: server.host, repository: 'app' }, 'v1', MANIFEST, MANIFEST_DESC.mediaType);
+    const plain = await c.pushManifest(
+      { registry: server.host, repository: 'app' },
+      'v1',
+      MANIFEST,
+      MANIFEST_DESC.mediaType,
+    );
     expect(plain).toEqual({ descriptor: MANIFEST_DESC, subjectProcessed: false });
-    const processed = await c.pushManifest({ registry: server.host, repository: 'withsubject' }, MANIFEST_DESC.digest, MANIFEST, MANIFEST_DESC.mediaType);
+    const processed = await c.pushManifest(
+      { registry: server.host, repository: 'withsubject' },
+      MANIFEST_DESC.digest,
+      MANIFEST,
+      MANIFEST_DESC.mediaType,
+    );
     expect(processed.subjectProcessed).toBe(true);
     expect(server.seen[0]?.headers['content-type']).toBe(MANIFEST_DESC.mediaType);
     // Bytes that do not match a digest reference never leave the client.
-    const error = await caught(c.pushManifest({ registry: server.host, repository: 'app' }, `sha256:${'0'.repeat(64)}`, MANIFEST, MANIFEST_DESC.mediaType));
+    const error = await caught(
+      c.pushManifest(
+        { registry: server.host, repository: 'app' },
+        `sha256:${'0'.repeat(64)}`,
+        MANIFEST,
+        MANIFEST_DESC.mediaType,
+      ),
+    );
     expect(error.code).toBe('ERR_DIGEST_MISMATCH');
     expect(server.seen).toHaveLength(2);
   });
 });
 
 describe('RegistryClient against small servers: auth', () => {
-  async function tokenRegistry(options: { expiresIn?: number; field?: 'token' | 'access_token'; users?: Record<string, string> } = {}) {
+  async function tokenRegistry(
+    options: { expiresIn?: number; field?: 'token' | 'access_token'; users?: Record<string, string> } = {},
+  ) {
     const issued: string[] = [];
     const tokens = await serve((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -462,7 +551,12 @@ describe('RegistryClient against small servers: auth', () => {
       const token = `tok-${issued.length + 1}-${url.searchParams.getAll('scope').join('+')}`;
       issued.push(token);
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ [options.field ?? 'token']: token, ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }) }));
+      res.end(
+        JSON.stringify({
+          [options.field ?? 'token']: token,
+          ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }),
+        }),
+      );
     });
     const registry = await serve((req, res) => {
       const repo = /^\/v2\/(.+?)\/(manifests|blobs)\//.exec(req.url ?? '')?.[1] ?? '';
@@ -487,7 +581,11 @@ describe('RegistryClient against small servers: auth', () => {
     const c = client({ now: () => now, onRequest: (i) => requests.push(i) });
     const repo = { registry: registry.host, repository: 'app' };
     await c.fetchManifest(repo, MANIFEST_DESC);
-    expect(requests.map((r) => `${r.host === tokens.host ? 'token' : 'registry'} ${r.status}`)).toEqual(['registry 401', 'token 200', 'registry 200']);
+    expect(requests.map((r) => `${r.host === tokens.host ? 'token' : 'registry'} ${r.status}`)).toEqual([
+      'registry 401',
+      'token 200',
+      'registry 200',
+    ]);
     const tokenUrl = new URL(tokens.seen[0]?.path ?? '', 'http://x');
     expect(tokenUrl.searchParams.get('service')).toBe('test-registry');
     expect(tokenUrl.searchParams.getAll('scope')).toEqual(['repository:app:pull']);
@@ -498,7 +596,10 @@ describe('RegistryClient against small servers: auth', () => {
     // Another repository: a new scope, but still no 401 round trip.
     requests.length = 0;
     await c.fetchManifest({ registry: registry.host, repository: 'other' }, MANIFEST_DESC);
-    expect(requests.map((r) => `${r.host === tokens.host ? 'token' : 'registry'} ${r.status}`)).toEqual(['token 200', 'registry 200']);
+    expect(requests.map((r) => `${r.host === tokens.host ? 'token' : 'registry'} ${r.status}`)).toEqual([
+      'token 200',
+      'registry 200',
+    ]);
     // Expiry: 300 s minus the 10 s margin.
     now = 289_000;
     requests.length = 0;
@@ -517,16 +618,22 @@ describe('RegistryClient against small servers: auth', () => {
     const repo = { registry: registry.host, repository: 'app' };
     await c.fetchManifest(repo, MANIFEST_DESC); // learn the challenge
     const before = tokens.seen.length;
-    await Promise.all(Array.from({ length: 5 }, () => c.fetchManifest({ registry: registry.host, repository: 'burst' }, MANIFEST_DESC)));
+    await Promise.all(
+      Array.from({ length: 5 }, () => c.fetchManifest({ registry: registry.host, repository: 'burst' }, MANIFEST_DESC)),
+    );
     expect(tokens.seen.length - before).toBe(1);
   });
 
   it('sends Basic credentials to the token server and reports a refusal as ERR_REGISTRY_UNAUTHORIZED', async () => {
     const { tokens, registry } = await tokenRegistry({ users: { alice: 'wonderland' } });
-    const good = client({ credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'wonderland' } }) });
+    const good = client({
+      credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'wonderland' } }),
+    });
     await good.fetchManifest({ registry: registry.host, repository: 'app' }, MANIFEST_DESC);
     expect(tokens.seen[0]?.headers.authorization).toBe(`Basic ${Buffer.from('alice:wonderland').toString('base64')}`);
-    const bad = client({ credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'nope' } }) });
+    const bad = client({
+      credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'nope' } }),
+    });
     const error = await caught(bad.fetchManifest({ registry: registry.host, repository: 'app' }, MANIFEST_DESC));
     expect(error.code).toBe('ERR_REGISTRY_UNAUTHORIZED');
     expect(error.message).toContain('refused the credentials of user "alice"');
@@ -541,7 +648,9 @@ describe('RegistryClient against small servers: auth', () => {
     });
     const registry = await serve((req, res) => {
       if (req.headers.authorization !== 'Bearer from-refresh') {
-        res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokens.url}/oauth2/token",service="svc",scope="repository:app:pull"` });
+        res.writeHead(401, {
+          'www-authenticate': `Bearer realm="${tokens.url}/oauth2/token",service="svc",scope="repository:app:pull"`,
+        });
         res.end();
         return;
       }
@@ -554,7 +663,13 @@ describe('RegistryClient against small servers: auth', () => {
     expect(tokens.seen[0]?.path).toBe('/oauth2/token');
     expect(tokens.seen[0]?.headers['content-type']).toBe('application/x-www-form-urlencoded');
     const form = new URLSearchParams(tokens.seen[0]?.body);
-    expect(Object.fromEntries(form)).toEqual({ grant_type: 'refresh_token', refresh_token: 'refresh-abc', client_id: 'portcullis', service: 'svc', scope: 'repository:app:pull' });
+    expect(Object.fromEntries(form)).toEqual({
+      grant_type: 'refresh_token',
+      refresh_token: 'refresh-abc',
+      client_id: 'portcullis',
+      service: 'svc',
+      scope: 'repository:app:pull',
+    });
   });
 
   it('takes credentials per call (a tenant pull secret) on a shared client', async () => {
@@ -566,7 +681,14 @@ describe('RegistryClient against small servers: auth', () => {
     await shared.fetchManifest(repo, MANIFEST_DESC, { credentials: alice });
     await shared.fetchManifest(repo, MANIFEST_DESC, { credentials: alice });
     await shared.fetchManifest(repo, MANIFEST_DESC, { credentials: bob });
-    expect(tokens.seen.map((s) => Buffer.from((s.headers.authorization ?? '').slice(6), 'base64').toString().split(':')[0])).toEqual(['alice', 'bob']);
+    expect(
+      tokens.seen.map(
+        (s) =>
+          Buffer.from((s.headers.authorization ?? '').slice(6), 'base64')
+            .toString()
+            .split(':')[0],
+      ),
+    ).toEqual(['alice', 'bob']);
     const none = await caught(shared.fetchManifest(repo, MANIFEST_DESC));
     expect(none.code).toBe('ERR_REGISTRY_UNAUTHORIZED');
     expect(none.message).toContain('refused anonymous access');
@@ -595,7 +717,10 @@ describe('RegistryClient against small servers: auth', () => {
       sendManifest(res);
     });
     const requests: RequestInfo[] = [];
-    const good = client({ credentials: new StaticCredentials({ [server.host]: { username: 'u', password: 'right' } }), onRequest: (i) => requests.push(i) });
+    const good = client({
+      credentials: new StaticCredentials({ [server.host]: { username: 'u', password: 'right' } }),
+      onRequest: (i) => requests.push(i),
+    });
     await good.fetchManifest({ registry: server.host, repository: 'app' }, MANIFEST_DESC);
     await good.fetchManifest({ registry: server.host, repository: 'other' }, MANIFEST_DESC);
     expect(requests.map((r) => r.status)).toEqual([401, 200, 200]);

@@ -6,10 +6,26 @@ import { MEDIA_TYPE } from '../oci/media-types.js';
 import { digestOf, parseDigest, type DigestAlgorithm } from '../util/digest.js';
 import { Authenticator, repositoryScope } from './auth/authenticator.js';
 import { ANONYMOUS, type CredentialProvider } from './auth/credentials.js';
-import { checkSize, describeErrors, readCapped, readErrorBody, readVerified, statusError, streamVerified } from './body.js';
+import {
+  checkSize,
+  describeErrors,
+  readCapped,
+  readErrorBody,
+  readVerified,
+  statusError,
+  streamVerified,
+} from './body.js';
 import { operationError, printable, startOperation, type Operation } from './operation.js';
 import { filterReferrers, nextLink, referrersIndex, referrersTag } from './referrers.js';
-import { discard, header, Transport, type HttpRequest, type HttpResponse, type RequestBody, type TransportOptions } from './transport.js';
+import {
+  discard,
+  header,
+  Transport,
+  type HttpRequest,
+  type HttpResponse,
+  type RequestBody,
+  type TransportOptions,
+} from './transport.js';
 import { uploadBlob, type UploadOptions } from './upload.js';
 import { parseStrictJson } from '../util/strict-json.js';
 
@@ -102,7 +118,12 @@ const DEFAULT_MAX_TAG_PAGES = 64;
 const DEFAULT_RESOLVE_CACHE_SIZE = 1024;
 
 /** Every manifest type Portcullis reads, so a registry never converts one on the way out. */
-export const MANIFEST_ACCEPT = [MEDIA_TYPE.ociManifest, MEDIA_TYPE.ociIndex, MEDIA_TYPE.dockerManifest, MEDIA_TYPE.dockerManifestList].join(', ');
+export const MANIFEST_ACCEPT = [
+  MEDIA_TYPE.ociManifest,
+  MEDIA_TYPE.ociIndex,
+  MEDIA_TYPE.dockerManifest,
+  MEDIA_TYPE.dockerManifestList,
+].join(', ');
 
 function contentType(response: HttpResponse): string | undefined {
   const value = header(response.headers, 'content-type')?.split(';')[0]?.trim();
@@ -176,23 +197,35 @@ export class RegistryClient {
   async #send(op: Operation, scopes: readonly string[], request: HttpRequest): Promise<HttpResponse> {
     const registryOrigin = this.#transport.baseUrl(op.registry).origin;
     const withAuth = (authorization: string | undefined): HttpRequest =>
-      authorization === undefined || request.url.origin !== registryOrigin ? request : { ...request, headers: { ...request.headers, authorization } };
+      authorization === undefined || request.url.origin !== registryOrigin
+        ? request
+        : { ...request, headers: { ...request.headers, authorization } };
     let response = await this.#transport.send(op, withAuth(await this.#auth.authorization(op, scopes)));
     if (response.status !== 401) return response;
     const learned = this.#auth.learn(op, response.headers['www-authenticate']);
     if (learned === undefined) throw await statusError(op, response);
     await discard(response);
     if (!replayable(request.body)) {
-      throw operationError(op, 'ERR_REGISTRY_UNAUTHORIZED', 'the registry asked for authentication in the middle of a streamed upload');
+      throw operationError(
+        op,
+        'ERR_REGISTRY_UNAUTHORIZED',
+        'the registry asked for authentication in the middle of a streamed upload',
+      );
     }
     const authorization = await this.#auth.authorization(op, scopes, true, learned.scopes);
     if (authorization === undefined) {
-      throw operationError(op, 'ERR_REGISTRY_UNAUTHORIZED', `authentication required and no credentials are configured for ${op.registry}`);
+      throw operationError(
+        op,
+        'ERR_REGISTRY_UNAUTHORIZED',
+        `authentication required and no credentials are configured for ${op.registry}`,
+      );
     }
     response = await this.#transport.send(op, withAuth(authorization));
     if (response.status === 401) {
       const detail = describeErrors(await readErrorBody(response));
-      const who = (await this.#auth.hasCredentials(op)) ? `the credentials configured for ${op.registry} were rejected` : `anonymous access was refused; configure credentials for ${op.registry}`;
+      const who = (await this.#auth.hasCredentials(op))
+        ? `the credentials configured for ${op.registry} were rejected`
+        : `anonymous access was refused; configure credentials for ${op.registry}`;
       throw operationError(op, 'ERR_REGISTRY_UNAUTHORIZED', `${who} (401)${detail}`);
     }
     return response;
@@ -211,11 +244,20 @@ export class RegistryClient {
     const cacheKey = ref.digest === undefined ? undefined : `${ref.registry}/${ref.repository}@${ref.digest}`;
     const cached = byTag || cacheKey === undefined ? undefined : this.#resolved.get(cacheKey);
     if (cached !== undefined) return cached;
-    const op = this.#op(ref, `resolve ${ref.digest === undefined ? `tag ${target}` : byTag ? `${ref.tag}@${ref.digest}` : ref.digest}`, call, ref.digest);
+    const op = this.#op(
+      ref,
+      `resolve ${ref.digest === undefined ? `tag ${target}` : byTag ? `${ref.tag}@${ref.digest}` : ref.digest}`,
+      call,
+      ref.digest,
+    );
     if (ref.digest !== undefined && parseDigest(ref.digest) === undefined) {
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(ref.digest)}" is not a supported digest`);
     }
-    const response = await this.#send(op, [repositoryScope(ref.repository)], { method: 'HEAD', url: this.#url(ref, `manifests/${target}`), headers: { accept: MANIFEST_ACCEPT } });
+    const response = await this.#send(op, [repositoryScope(ref.repository)], {
+      method: 'HEAD',
+      url: this.#url(ref, `manifests/${target}`),
+      headers: { accept: MANIFEST_ACCEPT },
+    });
     if (response.status !== 200) throw await statusError(op, response, `manifest ${target} not found`);
     await discard(response);
     const digest = header(response.headers, 'docker-content-digest');
@@ -223,7 +265,12 @@ export class RegistryClient {
     const size = contentLength(response);
     const wantAlgorithm = ref.digest === undefined ? 'sha256' : (parseDigest(ref.digest)?.algorithm ?? 'sha256');
     let descriptor: Descriptor;
-    if (digest !== undefined && parseDigest(digest)?.algorithm === wantAlgorithm && mediaType !== undefined && size !== undefined) {
+    if (
+      digest !== undefined &&
+      parseDigest(digest)?.algorithm === wantAlgorithm &&
+      mediaType !== undefined &&
+      size !== undefined
+    ) {
       descriptor = { mediaType, digest, size };
     } else {
       const fetched = await this.#getManifest(op, ref, target, wantAlgorithm);
@@ -231,7 +278,11 @@ export class RegistryClient {
     }
     if (ref.digest !== undefined && descriptor.digest !== ref.digest) {
       if (byTag) {
-        throw operationError(op, 'ERR_REF_DIGEST_MISMATCH', `tag ${ref.tag} points to ${descriptor.digest}, but the reference pins ${ref.digest}`);
+        throw operationError(
+          op,
+          'ERR_REF_DIGEST_MISMATCH',
+          `tag ${ref.tag} points to ${descriptor.digest}, but the reference pins ${ref.digest}`,
+        );
       }
       throw operationError(op, 'ERR_DIGEST_MISMATCH', `the registry answers ${descriptor.digest} for ${ref.digest}`);
     }
@@ -255,26 +306,46 @@ export class RegistryClient {
     if (typeof target !== 'string') {
       const op = this.#op(repo, `manifest ${target.digest}`, call, target.digest);
       checkSize(op, target, this.#maxManifestBytes, 'manifest');
-      const accept = MANIFEST_ACCEPT.includes(target.mediaType) ? MANIFEST_ACCEPT : `${target.mediaType}, ${MANIFEST_ACCEPT}`;
-      const response = await this.#send(op, [repositoryScope(repo.repository)], { method: 'GET', url: this.#url(repo, `manifests/${target.digest}`), headers: { accept } });
+      const accept = MANIFEST_ACCEPT.includes(target.mediaType)
+        ? MANIFEST_ACCEPT
+        : `${target.mediaType}, ${MANIFEST_ACCEPT}`;
+      const response = await this.#send(op, [repositoryScope(repo.repository)], {
+        method: 'GET',
+        url: this.#url(repo, `manifests/${target.digest}`),
+        headers: { accept },
+      });
       if (response.status !== 200) throw await statusError(op, response, `manifest ${target.digest} not found`);
       const bytes = await readVerified(op, response, target, this.#maxManifestBytes, 'manifest');
       return { descriptor: target, bytes };
     }
     const op = this.#op(repo, `manifest ${target}`, call, isDigest(target) ? target : undefined);
     const algorithm = isDigest(target) ? parseDigest(target)?.algorithm : 'sha256';
-    if (algorithm === undefined) throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(target)}" is not a supported digest`);
+    if (algorithm === undefined)
+      throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(target)}" is not a supported digest`);
     return this.#getManifest(op, repo, target, algorithm);
   }
 
-  async #getManifest(op: Operation, repo: RepositoryRef, target: string, algorithm: DigestAlgorithm): Promise<FetchedManifest> {
-    const response = await this.#send(op, [repositoryScope(repo.repository)], { method: 'GET', url: this.#url(repo, `manifests/${target}`), headers: { accept: MANIFEST_ACCEPT } });
+  async #getManifest(
+    op: Operation,
+    repo: RepositoryRef,
+    target: string,
+    algorithm: DigestAlgorithm,
+  ): Promise<FetchedManifest> {
+    const response = await this.#send(op, [repositoryScope(repo.repository)], {
+      method: 'GET',
+      url: this.#url(repo, `manifests/${target}`),
+      headers: { accept: MANIFEST_ACCEPT },
+    });
     if (response.status !== 200) throw await statusError(op, response, `manifest ${target} not found`);
     const bytes = await readCapped(op, response, this.#maxManifestBytes, 'manifest');
     const digest = hashWith(bytes, algorithm);
     const claimed = isDigest(target) ? target : header(response.headers, 'docker-content-digest');
     if (claimed !== undefined && parseDigest(claimed)?.algorithm === algorithm && claimed !== digest) {
-      throw operationError(op, 'ERR_DIGEST_MISMATCH', `manifest ${target}: content hashes to ${digest}, the registry says ${printable(claimed)}`);
+      throw operationError(
+        op,
+        'ERR_DIGEST_MISMATCH',
+        `manifest ${target}: content hashes to ${digest}, the registry says ${printable(claimed)}`,
+      );
     }
     // The digest of a tag is the hash of these bytes: they must be a manifest, or a broken
     // registry or proxy answering an error page with 200 would name a digest of its own making
@@ -283,11 +354,22 @@ export class RegistryClient {
     try {
       parsed = parseManifest(bytes);
     } catch (cause) {
-      throw operationError(op, 'ERR_REGISTRY_RESPONSE', `the answer for manifest ${target} is not an image manifest or index: ${cause instanceof Error ? printable(cause.message) : 'unreadable'}`, cause);
+      throw operationError(
+        op,
+        'ERR_REGISTRY_RESPONSE',
+        `the answer for manifest ${target} is not an image manifest or index: ${cause instanceof Error ? printable(cause.message) : 'unreadable'}`,
+        cause,
+      );
     }
     let mediaType = contentType(response);
-    if (mediaType === undefined || !MANIFEST_ACCEPT.split(', ').includes(mediaType)) mediaType = parsed.mediaType ?? mediaType;
-    if (mediaType === undefined) throw operationError(op, 'ERR_REGISTRY_RESPONSE', `manifest ${target} has no media type (no Content-Type, no mediaType field)`);
+    if (mediaType === undefined || !MANIFEST_ACCEPT.split(', ').includes(mediaType))
+      mediaType = parsed.mediaType ?? mediaType;
+    if (mediaType === undefined)
+      throw operationError(
+        op,
+        'ERR_REGISTRY_RESPONSE',
+        `manifest ${target} has no media type (no Content-Type, no mediaType field)`,
+      );
     return { descriptor: { mediaType, digest, size: bytes.length }, bytes };
   }
 
@@ -295,14 +377,28 @@ export class RegistryClient {
    * Pushes a manifest under a tag or its digest. `subjectProcessed` is true when the registry
    * answered OCI-Subject (it indexes the subject for the Referrers API itself).
    */
-  async pushManifest(repo: RepositoryRef, reference: string, bytes: Uint8Array, mediaType: string, call?: CallOptions): Promise<PushedManifest> {
+  async pushManifest(
+    repo: RepositoryRef,
+    reference: string,
+    bytes: Uint8Array,
+    mediaType: string,
+    call?: CallOptions,
+  ): Promise<PushedManifest> {
     const op = this.#op(repo, `push manifest ${reference}`, call);
     const algorithm = isDigest(reference) ? parseDigest(reference)?.algorithm : 'sha256';
-    if (algorithm === undefined) throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(reference)}" is not a supported digest`);
-    if (!isDigest(reference) && !/^[\w][\w.-]{0,127}$/.test(reference)) throw operationError(op, 'ERR_REF_INVALID', `"${printable(reference)}" is not a valid tag`);
-    if (bytes.length > this.#maxManifestBytes) throw operationError(op, 'ERR_SIZE_LIMIT', `manifest is ${bytes.length} bytes, over the ${this.#maxManifestBytes}-byte cap`);
+    if (algorithm === undefined)
+      throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(reference)}" is not a supported digest`);
+    if (!isDigest(reference) && !/^[\w][\w.-]{0,127}$/.test(reference))
+      throw operationError(op, 'ERR_REF_INVALID', `"${printable(reference)}" is not a valid tag`);
+    if (bytes.length > this.#maxManifestBytes)
+      throw operationError(
+        op,
+        'ERR_SIZE_LIMIT',
+        `manifest is ${bytes.length} bytes, over the ${this.#maxManifestBytes}-byte cap`,
+      );
     const digest = hashWith(bytes, algorithm);
-    if (isDigest(reference) && digest !== reference) throw operationError(op, 'ERR_DIGEST_MISMATCH', `manifest content hashes to ${digest}, not ${reference}`);
+    if (isDigest(reference) && digest !== reference)
+      throw operationError(op, 'ERR_DIGEST_MISMATCH', `manifest content hashes to ${digest}, not ${reference}`);
     const response = await this.#send(op, [repositoryScope(repo.repository, true)], {
       method: 'PUT',
       url: this.#url(repo, `manifests/${reference}`),
@@ -313,16 +409,28 @@ export class RegistryClient {
     await discard(response);
     const answered = header(response.headers, 'docker-content-digest');
     if (answered !== undefined && parseDigest(answered)?.algorithm === algorithm && answered !== digest) {
-      throw operationError(op, 'ERR_REGISTRY_RESPONSE', `the registry stored the manifest as ${printable(answered)}, its content hashes to ${digest}`);
+      throw operationError(
+        op,
+        'ERR_REGISTRY_RESPONSE',
+        `the registry stored the manifest as ${printable(answered)}, its content hashes to ${digest}`,
+      );
     }
     const subject = header(response.headers, 'oci-subject');
-    return { descriptor: { mediaType, digest, size: bytes.length }, subjectProcessed: subject !== undefined && subject !== '' };
+    return {
+      descriptor: { mediaType, digest, size: bytes.length },
+      subjectProcessed: subject !== undefined && subject !== '',
+    };
   }
 
   // --- blobs ------------------------------------------------------------------------------
 
   /** Blob bytes, streamed through the digest check and the cap (default the client's blob cap). */
-  async fetchBlob(repo: RepositoryRef, descriptor: Descriptor, maxBytes?: number, call?: CallOptions): Promise<Uint8Array> {
+  async fetchBlob(
+    repo: RepositoryRef,
+    descriptor: Descriptor,
+    maxBytes?: number,
+    call?: CallOptions,
+  ): Promise<Uint8Array> {
     const op = this.#op(repo, `blob ${descriptor.digest}`, call, descriptor.digest);
     const cap = maxBytes ?? this.#options.maxBlobBytes ?? DEFAULT_BLOB_MAX_BYTES;
     checkSize(op, descriptor, cap, 'blob');
@@ -349,8 +457,13 @@ export class RegistryClient {
   }
 
   async #getBlob(op: Operation, repo: RepositoryRef, descriptor: Descriptor): Promise<HttpResponse> {
-    if (parseDigest(descriptor.digest) === undefined) throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(descriptor.digest)}" is not a supported digest`);
-    const response = await this.#send(op, [repositoryScope(repo.repository)], { method: 'GET', url: this.#url(repo, `blobs/${descriptor.digest}`), followRedirects: true });
+    if (parseDigest(descriptor.digest) === undefined)
+      throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(descriptor.digest)}" is not a supported digest`);
+    const response = await this.#send(op, [repositoryScope(repo.repository)], {
+      method: 'GET',
+      url: this.#url(repo, `blobs/${descriptor.digest}`),
+      followRedirects: true,
+    });
     if (response.status !== 200) throw await statusError(op, response, `blob ${descriptor.digest} not found`);
     return response;
   }
@@ -358,7 +471,11 @@ export class RegistryClient {
   /** Whether the repository has the blob (HEAD; write path only). */
   async blobExists(repo: RepositoryRef, descriptor: Descriptor, call?: CallOptions): Promise<boolean> {
     const op = this.#op(repo, `check blob ${descriptor.digest}`, call, descriptor.digest);
-    const response = await this.#send(op, [repositoryScope(repo.repository)], { method: 'HEAD', url: this.#url(repo, `blobs/${descriptor.digest}`), followRedirects: true });
+    const response = await this.#send(op, [repositoryScope(repo.repository)], {
+      method: 'HEAD',
+      url: this.#url(repo, `blobs/${descriptor.digest}`),
+      followRedirects: true,
+    });
     await discard(response);
     if (response.status === 200) return true;
     if (response.status === 404) return false;
@@ -369,16 +486,33 @@ export class RegistryClient {
    * Uploads a blob: monolithic (POST, then PUT ?digest=) or, with `chunkSize`, chunked
    * (PATCH with Content-Range per chunk, then PUT ?digest=). Content may be bytes or a stream.
    */
-  async pushBlob(repo: RepositoryRef, content: Uint8Array | AsyncIterable<Uint8Array>, descriptor: Descriptor, options: UploadOptions & CallOptions = {}): Promise<Descriptor> {
+  async pushBlob(
+    repo: RepositoryRef,
+    content: Uint8Array | AsyncIterable<Uint8Array>,
+    descriptor: Descriptor,
+    options: UploadOptions & CallOptions = {},
+  ): Promise<Descriptor> {
     const op = this.#op(repo, `push blob ${descriptor.digest}`, options, descriptor.digest);
-    if (parseDigest(descriptor.digest) === undefined) throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(descriptor.digest)}" is not a supported digest`);
+    if (parseDigest(descriptor.digest) === undefined)
+      throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(descriptor.digest)}" is not a supported digest`);
     if (content instanceof Uint8Array) {
-      if (content.length !== descriptor.size || digestOf(content, parseDigest(descriptor.digest)?.algorithm) !== descriptor.digest) {
-        throw operationError(op, 'ERR_DIGEST_MISMATCH', `the content to push does not match ${descriptor.digest} (${content.length} bytes, descriptor says ${descriptor.size})`);
+      if (
+        content.length !== descriptor.size ||
+        digestOf(content, parseDigest(descriptor.digest)?.algorithm) !== descriptor.digest
+      ) {
+        throw operationError(
+          op,
+          'ERR_DIGEST_MISMATCH',
+          `the content to push does not match ${descriptor.digest} (${content.length} bytes, descriptor says ${descriptor.size})`,
+        );
       }
     }
     const scopes = [repositoryScope(repo.repository, true)];
-    const start = await this.#send(op, scopes, { method: 'POST', url: this.#url(repo, 'blobs/uploads/'), headers: { 'content-length': '0' } });
+    const start = await this.#send(op, scopes, {
+      method: 'POST',
+      url: this.#url(repo, 'blobs/uploads/'),
+      headers: { 'content-length': '0' },
+    });
     if (start.status !== 202) throw await statusError(op, start);
     await discard(start);
     const location = this.#location(op, start, this.#url(repo, 'blobs/uploads/'));
@@ -390,12 +524,21 @@ export class RegistryClient {
    * Mounts a blob from another repository of the same registry (201). When the registry
    * answers 202 instead (no mount), uploads it: streamed from `fromRepository`.
    */
-  async mountBlob(repo: RepositoryRef, fromRepository: string, descriptor: Descriptor, call?: CallOptions): Promise<{ mounted: boolean }> {
+  async mountBlob(
+    repo: RepositoryRef,
+    fromRepository: string,
+    descriptor: Descriptor,
+    call?: CallOptions,
+  ): Promise<{ mounted: boolean }> {
     const op = this.#op(repo, `mount blob ${descriptor.digest} from ${fromRepository}`, call, descriptor.digest);
     checkRepository({ registry: repo.registry, repository: fromRepository });
-    if (parseDigest(descriptor.digest) === undefined) throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(descriptor.digest)}" is not a supported digest`);
+    if (parseDigest(descriptor.digest) === undefined)
+      throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(descriptor.digest)}" is not a supported digest`);
     const scopes = [repositoryScope(repo.repository, true), repositoryScope(fromRepository)];
-    const url = this.#url(repo, `blobs/uploads/?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(fromRepository)}`);
+    const url = this.#url(
+      repo,
+      `blobs/uploads/?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(fromRepository)}`,
+    );
     const response = await this.#send(op, scopes, { method: 'POST', url, headers: { 'content-length': '0' } });
     if (response.status === 201) {
       await discard(response);
@@ -411,7 +554,8 @@ export class RegistryClient {
 
   #location(op: Operation, response: HttpResponse, base: URL): URL {
     const location = header(response.headers, 'location');
-    if (location === undefined || location === '') throw operationError(op, 'ERR_REGISTRY_RESPONSE', `upload answer ${response.status} has no Location header`);
+    if (location === undefined || location === '')
+      throw operationError(op, 'ERR_REGISTRY_RESPONSE', `upload answer ${response.status} has no Location header`);
     try {
       return new URL(location, base);
     } catch (cause) {
@@ -427,9 +571,15 @@ export class RegistryClient {
    * answers 404 there; which one works is remembered per registry, so later calls cost one
    * request (plus pages).
    */
-  async listReferrers(repo: RepositoryRef, subject: { readonly digest: string }, filter: { artifactType?: string } = {}, call?: CallOptions): Promise<Descriptor[]> {
+  async listReferrers(
+    repo: RepositoryRef,
+    subject: { readonly digest: string },
+    filter: { artifactType?: string } = {},
+    call?: CallOptions,
+  ): Promise<Descriptor[]> {
     const op = this.#op(repo, `referrers of ${subject.digest}`, call, subject.digest);
-    if (parseDigest(subject.digest) === undefined) throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
+    if (parseDigest(subject.digest) === undefined)
+      throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
     const mode = this.#options.referrers ?? 'auto';
     const known = mode === 'auto' ? this.#referrersSupport.get(repo.registry) : mode;
     if (known !== 'tag-schema') {
@@ -439,13 +589,23 @@ export class RegistryClient {
     return filterReferrers(await this.#referrersFromTag(op, repo, subject), filter.artifactType);
   }
 
-  async #referrersApi(op: Operation, repo: RepositoryRef, subject: { readonly digest: string }, artifactType: string | undefined, required: boolean): Promise<Descriptor[] | undefined> {
+  async #referrersApi(
+    op: Operation,
+    repo: RepositoryRef,
+    subject: { readonly digest: string },
+    artifactType: string | undefined,
+    required: boolean,
+  ): Promise<Descriptor[] | undefined> {
     const query = artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(artifactType)}`;
     let url = this.#url(repo, `referrers/${subject.digest}${query}`);
     const out: Descriptor[] = [];
     const maxPages = this.#options.maxReferrerPages ?? DEFAULT_MAX_REFERRER_PAGES;
     for (let page = 1; ; page++) {
-      const response = await this.#send(op, [repositoryScope(repo.repository)], { method: 'GET', url, headers: { accept: MEDIA_TYPE.ociIndex } });
+      const response = await this.#send(op, [repositoryScope(repo.repository)], {
+        method: 'GET',
+        url,
+        headers: { accept: MEDIA_TYPE.ociIndex },
+      });
       if (response.status === 404 && page === 1 && !required) {
         const errors = await readErrorBody(response);
         // NAME_UNKNOWN: the repository is missing, which says nothing about API support.
@@ -458,21 +618,35 @@ export class RegistryClient {
       out.push(...this.#indexManifests(op, bytes, 'referrers list'));
       const next = nextLink(response.headers.link);
       if (next === undefined) return out;
-      if (page >= maxPages) throw operationError(op, 'ERR_REGISTRY_RESPONSE', `the referrers list has more than ${maxPages} pages`);
+      if (page >= maxPages)
+        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `the referrers list has more than ${maxPages} pages`);
       let nextUrl: URL;
       try {
         nextUrl = new URL(next, url);
       } catch (cause) {
         throw operationError(op, 'ERR_REGISTRY_RESPONSE', `referrers Link "${printable(next)}" is not a URL`, cause);
       }
-      if (nextUrl.origin !== url.origin) throw operationError(op, 'ERR_REGISTRY_RESPONSE', `referrers Link points to another origin (${printable(nextUrl.origin)})`);
+      if (nextUrl.origin !== url.origin)
+        throw operationError(
+          op,
+          'ERR_REGISTRY_RESPONSE',
+          `referrers Link points to another origin (${printable(nextUrl.origin)})`,
+        );
       url = nextUrl;
     }
   }
 
-  async #referrersFromTag(op: Operation, repo: RepositoryRef, subject: { readonly digest: string }): Promise<Descriptor[]> {
+  async #referrersFromTag(
+    op: Operation,
+    repo: RepositoryRef,
+    subject: { readonly digest: string },
+  ): Promise<Descriptor[]> {
     const tag = referrersTag(subject.digest) as string;
-    const response = await this.#send(op, [repositoryScope(repo.repository)], { method: 'GET', url: this.#url(repo, `manifests/${tag}`), headers: { accept: MEDIA_TYPE.ociIndex } });
+    const response = await this.#send(op, [repositoryScope(repo.repository)], {
+      method: 'GET',
+      url: this.#url(repo, `manifests/${tag}`),
+      headers: { accept: MEDIA_TYPE.ociIndex },
+    });
     if (response.status === 404) {
       await discard(response);
       return [];
@@ -486,7 +660,12 @@ export class RegistryClient {
     try {
       return [...parseManifest(bytes).manifests];
     } catch (cause) {
-      throw operationError(op, 'ERR_REGISTRY_RESPONSE', `${what} is not a valid image index: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+      throw operationError(
+        op,
+        'ERR_REGISTRY_RESPONSE',
+        `${what} is not a valid image index: ${cause instanceof Error ? cause.message : String(cause)}`,
+        cause,
+      );
     }
   }
 
@@ -496,15 +675,29 @@ export class RegistryClient {
    * pushed manifest's subject, as notation and oras do. Not atomic: concurrent writers of
    * the same subject can lose an entry (the tag schema has no compare-and-swap).
    */
-  async addReferrer(repo: RepositoryRef, subject: Descriptor, descriptor: Descriptor, call?: CallOptions): Promise<{ updated: boolean; index?: Descriptor }> {
+  async addReferrer(
+    repo: RepositoryRef,
+    subject: Descriptor,
+    descriptor: Descriptor,
+    call?: CallOptions,
+  ): Promise<{ updated: boolean; index?: Descriptor }> {
     const op = this.#op(repo, `add referrer ${descriptor.digest} of ${subject.digest}`, call, subject.digest);
     const tag = referrersTag(subject.digest);
-    if (tag === undefined) throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
+    if (tag === undefined)
+      throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
     const scopes = [repositoryScope(repo.repository, true)];
-    const response = await this.#send(op, scopes, { method: 'GET', url: this.#url(repo, `manifests/${tag}`), headers: { accept: MEDIA_TYPE.ociIndex } });
+    const response = await this.#send(op, scopes, {
+      method: 'GET',
+      url: this.#url(repo, `manifests/${tag}`),
+      headers: { accept: MEDIA_TYPE.ociIndex },
+    });
     let current: Descriptor[] = [];
     if (response.status === 200) {
-      current = this.#indexManifests(op, await readCapped(op, response, this.#maxManifestBytes, 'referrers tag index'), `referrers tag ${tag}`);
+      current = this.#indexManifests(
+        op,
+        await readCapped(op, response, this.#maxManifestBytes, 'referrers tag index'),
+        `referrers tag ${tag}`,
+      );
     } else if (response.status === 404) {
       await discard(response);
     } else {
@@ -512,7 +705,12 @@ export class RegistryClient {
     }
     if (current.some((d) => d.digest === descriptor.digest)) return { updated: false };
     const bytes = referrersIndex([...current, descriptor]);
-    const put = await this.#send(op, scopes, { method: 'PUT', url: this.#url(repo, `manifests/${tag}`), headers: { 'content-type': MEDIA_TYPE.ociIndex }, body: bytes });
+    const put = await this.#send(op, scopes, {
+      method: 'PUT',
+      url: this.#url(repo, `manifests/${tag}`),
+      headers: { 'content-type': MEDIA_TYPE.ociIndex },
+      body: bytes,
+    });
     if (put.status !== 201 && put.status !== 200) throw await statusError(op, put);
     await discard(put);
     return { updated: true, index: { mediaType: MEDIA_TYPE.ociIndex, digest: digestOf(bytes), size: bytes.length } };
@@ -527,7 +725,11 @@ export class RegistryClient {
     const out: string[] = [];
     const maxPages = this.#options.maxTagPages ?? DEFAULT_MAX_TAG_PAGES;
     for (let page = 1; ; page++) {
-      const response = await this.#send(op, [repositoryScope(repo.repository)], { method: 'GET', url, headers: { accept: 'application/json' } });
+      const response = await this.#send(op, [repositoryScope(repo.repository)], {
+        method: 'GET',
+        url,
+        headers: { accept: 'application/json' },
+      });
       if (response.status !== 200) throw await statusError(op, response, `repository ${repo.repository} not found`);
       const bytes = await readCapped(op, response, this.#maxManifestBytes, 'tag list');
       let doc: unknown;
@@ -543,9 +745,15 @@ export class RegistryClient {
       out.push(...((tags ?? []) as string[]));
       const next = nextLink(response.headers.link);
       if (next === undefined) return out;
-      if (page >= maxPages) throw operationError(op, 'ERR_REGISTRY_RESPONSE', `the tag list has more than ${maxPages} pages`);
+      if (page >= maxPages)
+        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `the tag list has more than ${maxPages} pages`);
       const nextUrl = new URL(next, url);
-      if (nextUrl.origin !== url.origin) throw operationError(op, 'ERR_REGISTRY_RESPONSE', `tag list Link points to another origin (${printable(nextUrl.origin)})`);
+      if (nextUrl.origin !== url.origin)
+        throw operationError(
+          op,
+          'ERR_REGISTRY_RESPONSE',
+          `tag list Link points to another origin (${printable(nextUrl.origin)})`,
+        );
       url = nextUrl;
     }
   }
@@ -558,7 +766,8 @@ export class RegistryClient {
    */
   signatureSource(repo: RepositoryRef, call?: CallOptions): RegistrySignatureSource {
     return {
-      listSignatures: (artifact) => this.listReferrers(repo, artifact, { artifactType: MEDIA_TYPE.notarySignature }, call),
+      listSignatures: (artifact) =>
+        this.listReferrers(repo, artifact, { artifactType: MEDIA_TYPE.notarySignature }, call),
       fetchManifest: async (descriptor) => (await this.fetchManifest(repo, descriptor, call)).bytes,
       fetchBlob: (descriptor) => this.fetchBlob(repo, descriptor, undefined, call),
     };
@@ -572,8 +781,13 @@ export class RegistryClient {
 
 /** Repository names come from parsed references, but the client is also an API: check them. */
 function checkRepository(repo: RepositoryRef): void {
-  const ok = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/.test(repo.repository);
+  const ok = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/.test(
+    repo.repository,
+  );
   if (!ok || repo.registry === '' || /[/\s@]/.test(repo.registry)) {
-    throw new PortcullisError('ERR_REF_INVALID', `invalid repository "${printable(repo.registry, 100)}/${printable(repo.repository, 200)}"`);
+    throw new PortcullisError(
+      'ERR_REF_INVALID',
+      `invalid repository "${printable(repo.registry, 100)}/${printable(repo.repository, 200)}"`,
+    );
   }
 }

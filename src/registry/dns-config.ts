@@ -48,7 +48,7 @@ export function parseResolvConf(text: string): ResolvConf {
     const [keyword, ...args] = line.split(/\s+/);
     if (keyword === 'nameserver' && args[0] !== undefined) {
       // glibc reads IPv6 scope ids (fe80::1%eth0); c-ares takes the address without them.
-      const address = (args[0].split('%')[0] as string);
+      const address = args[0].split('%')[0] as string;
       if (isIP(address) !== 0 && nameservers.length < MAX_NAMESERVERS) nameservers.push(address);
     } else if (keyword === 'search') {
       search = args.map((d) => d.replace(/\.$/, '')).filter((d) => d !== '');
@@ -65,7 +65,13 @@ export function parseResolvConf(text: string): ResolvConf {
       }
     }
   }
-  return { nameservers, search, ndots, ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(attempts === undefined ? {} : { attempts }) };
+  return {
+    nameservers,
+    search,
+    ndots,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(attempts === undefined ? {} : { attempts }),
+  };
 }
 
 export function parseHosts(text: string): HostsTable {

@@ -59,12 +59,20 @@ domain old.example
 search team-a.svc.cluster.local svc.cluster.local cluster.local.
 options ndots:5 timeout:3 attempts:4 rotate
 `);
-    expect(conf).toEqual({ nameservers: ['10.96.0.10', 'fe80::1'], search: ['team-a.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5, timeoutMs: 3000, attempts: 4 });
+    expect(conf).toEqual({
+      nameservers: ['10.96.0.10', 'fe80::1'],
+      search: ['team-a.svc.cluster.local', 'svc.cluster.local', 'cluster.local'],
+      ndots: 5,
+      timeoutMs: 3000,
+      attempts: 4,
+    });
     expect(parseResolvConf('')).toEqual({ nameservers: [], search: [], ndots: 1 });
   });
 
   it('reads /etc/hosts: every name of a line, IPv4 and IPv6, case-insensitive, comments ignored', () => {
-    const hosts = parseHosts('127.0.0.1 localhost\n10.0.0.5  Registry.Internal reg # mirror\n::1 localhost ip6-localhost\n# 10.0.0.9 hidden\nbogus name\n');
+    const hosts = parseHosts(
+      '127.0.0.1 localhost\n10.0.0.5  Registry.Internal reg # mirror\n::1 localhost ip6-localhost\n# 10.0.0.9 hidden\nbogus name\n',
+    );
     expect(hosts.get('registry.internal')).toEqual({ v4: ['10.0.0.5'], v6: [] });
     expect(hosts.get('reg')).toEqual({ v4: ['10.0.0.5'], v6: [] });
     expect(hosts.get('localhost')).toEqual({ v4: ['127.0.0.1'], v6: ['::1'] });
@@ -74,9 +82,21 @@ options ndots:5 timeout:3 attempts:4 rotate
 
   it('tries search domains first for names with fewer than ndots dots, last otherwise, never for absolute names', () => {
     const conf = { search: ['ns.svc.cluster.local', 'svc.cluster.local'], ndots: 2 };
-    expect(candidateNames('registry', conf)).toEqual(['registry.ns.svc.cluster.local', 'registry.svc.cluster.local', 'registry']);
-    expect(candidateNames('registry.ns', conf)).toEqual(['registry.ns.ns.svc.cluster.local', 'registry.ns.svc.cluster.local', 'registry.ns']);
-    expect(candidateNames('registry.ns.svc', conf)).toEqual(['registry.ns.svc', 'registry.ns.svc.ns.svc.cluster.local', 'registry.ns.svc.svc.cluster.local']);
+    expect(candidateNames('registry', conf)).toEqual([
+      'registry.ns.svc.cluster.local',
+      'registry.svc.cluster.local',
+      'registry',
+    ]);
+    expect(candidateNames('registry.ns', conf)).toEqual([
+      'registry.ns.ns.svc.cluster.local',
+      'registry.ns.svc.cluster.local',
+      'registry.ns',
+    ]);
+    expect(candidateNames('registry.ns.svc', conf)).toEqual([
+      'registry.ns.svc',
+      'registry.ns.svc.ns.svc.cluster.local',
+      'registry.ns.svc.svc.cluster.local',
+    ]);
     expect(candidateNames('registry.example.com.', conf)).toEqual(['registry.example.com']);
   });
 });
@@ -85,11 +105,21 @@ describe('HostResolver', () => {
   it('asks for A and AAAA and returns both, IPv4 first; lookup() serves net.connect in both shapes', async () => {
     table['dual.test'] = { addresses: ['10.1.2.3', '2001:db8::7'], ttl: 60 };
     const r = resolver();
-    expect(await r.resolve('dual.test')).toEqual([{ address: '10.1.2.3', family: 4 }, { address: '2001:db8::7', family: 6 }]);
+    expect(await r.resolve('dual.test')).toEqual([
+      { address: '10.1.2.3', family: 4 },
+      { address: '2001:db8::7', family: 6 },
+    ]);
     expect(server.questions.map((q) => q.type).sort()).toEqual(['A', 'AAAA']);
-    const all = await new Promise((resolve, reject) => r.lookup('dual.test', { all: true }, (e, a) => (e ? reject(e) : resolve(a))));
-    expect(all).toEqual([{ address: '10.1.2.3', family: 4 }, { address: '2001:db8::7', family: 6 }]);
-    const six = await new Promise((resolve, reject) => r.lookup('dual.test', { family: 6 }, (e, a, f) => (e ? reject(e) : resolve([a, f]))));
+    const all = await new Promise((resolve, reject) =>
+      r.lookup('dual.test', { all: true }, (e, a) => (e ? reject(e) : resolve(a))),
+    );
+    expect(all).toEqual([
+      { address: '10.1.2.3', family: 4 },
+      { address: '2001:db8::7', family: 6 },
+    ]);
+    const six = await new Promise((resolve, reject) =>
+      r.lookup('dual.test', { family: 6 }, (e, a, f) => (e ? reject(e) : resolve([a, f]))),
+    );
     expect(six).toEqual(['2001:db8::7', 6]);
   });
 
@@ -101,7 +131,10 @@ describe('HostResolver', () => {
   it('answers /etc/hosts names without asking DNS, and localhost always', async () => {
     const r = resolver({ hosts: '10.0.0.5 registry.internal\n' });
     expect(await r.resolve('Registry.Internal')).toEqual([{ address: '10.0.0.5', family: 4 }]);
-    expect(await r.resolve('localhost')).toEqual([{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]);
+    expect(await r.resolve('localhost')).toEqual([
+      { address: '127.0.0.1', family: 4 },
+      { address: '::1', family: 6 },
+    ]);
     expect(await r.resolve('[::1]')).toEqual([{ address: '::1', family: 6 }]);
     expect(server.questions).toEqual([]);
   });
@@ -155,7 +188,9 @@ describe('HostResolver', () => {
     const first = await r.resolve('nope.test').catch((e: unknown) => e);
     expect(first).toBeInstanceOf(DnsLookupError);
     expect((first as DnsLookupError).code).toBe('ENOTFOUND');
-    expect((first as DnsLookupError).message).toBe(`DNS lookup of nope.test failed: no such host (NXDOMAIN) (name servers ${server.server})`);
+    expect((first as DnsLookupError).message).toBe(
+      `DNS lookup of nope.test failed: no such host (NXDOMAIN) (name servers ${server.server})`,
+    );
     await expect(r.resolve('nope.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
     expect(server.count('nope.test')).toBe(2);
     now = 6_000;
@@ -178,7 +213,9 @@ describe('HostResolver', () => {
     const error = (await r.resolve('silent.test').catch((e: unknown) => e)) as DnsLookupError;
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(error.code).toBe('ETIMEOUT');
-    expect(error.message).toBe(`DNS lookup of silent.test failed: no answer from the name servers (name servers ${server.server})`);
+    expect(error.message).toBe(
+      `DNS lookup of silent.test failed: no answer from the name servers (name servers ${server.server})`,
+    );
   });
 
   it('lets each caller give up at its own deadline, and cancels a lookup nobody waits for', async () => {
@@ -203,11 +240,19 @@ describe('HostResolver', () => {
   }, 15_000);
 
   it('never queues a lookup behind others: beyond maxChannels, lookups share one channel', async () => {
-    answers = (name) => (name.startsWith('q') ? { drop: true } : table[name] ?? { rcode: 'NXDOMAIN' });
+    answers = (name) => (name.startsWith('q') ? { drop: true } : (table[name] ?? { rcode: 'NXDOMAIN' }));
     try {
       const r = resolver({ maxChannels: 2, timeoutMs: 400, attempts: 1 });
-      const pending = Array.from({ length: 5 }, (_, i) => r.resolve(`q${i}.test`, AbortSignal.timeout(200)).catch((e: unknown) => e));
-      await vi.waitFor(() => expect(new Set(server.questions.map((q) => q.name))).toEqual(new Set(['q0.test', 'q1.test', 'q2.test', 'q3.test', 'q4.test'])), { timeout: 100 });
+      const pending = Array.from({ length: 5 }, (_, i) =>
+        r.resolve(`q${i}.test`, AbortSignal.timeout(200)).catch((e: unknown) => e),
+      );
+      await vi.waitFor(
+        () =>
+          expect(new Set(server.questions.map((q) => q.name))).toEqual(
+            new Set(['q0.test', 'q1.test', 'q2.test', 'q3.test', 'q4.test']),
+          ),
+        { timeout: 100 },
+      );
       expect(r.stats()).toMatchObject({ inFlight: 5, active: 2, shared: 3 });
       // a name that answers is not held up by the five silent ones
       table['fast.test'] = { addresses: ['10.0.0.11'] };
@@ -216,7 +261,9 @@ describe('HostResolver', () => {
       expect(Date.now() - started).toBeLessThan(100);
       await Promise.all(pending);
       // the shared channel's queries run out their own timeout; the others were cancelled
-      await vi.waitFor(() => expect(r.stats()).toMatchObject({ inFlight: 0, active: 0, shared: 0 }), { timeout: 1_000 });
+      await vi.waitFor(() => expect(r.stats()).toMatchObject({ inFlight: 0, active: 0, shared: 0 }), {
+        timeout: 1_000,
+      });
     } finally {
       answers = (name) => table[name] ?? { rcode: 'NXDOMAIN' };
     }
@@ -239,7 +286,13 @@ describe('HostResolver', () => {
     const r = resolver();
     // Occupy all four threads of the pool (as a thousand getaddrinfo calls once did).
     let poolFreeAt = 0;
-    const busy = Array.from({ length: 4 }, () => new Promise<void>((resolve) => pbkdf2('x', 'y', 1_500_000, 32, 'sha256', () => ((poolFreeAt = Date.now()), resolve()))));
+    const busy = Array.from(
+      { length: 4 },
+      () =>
+        new Promise<void>((resolve) =>
+          pbkdf2('x', 'y', 1_500_000, 32, 'sha256', () => ((poolFreeAt = Date.now()), resolve())),
+        ),
+    );
     await new Promise((resolve) => setTimeout(resolve, 20));
     const addresses = await r.resolve('pool.test');
     const resolvedAt = Date.now();

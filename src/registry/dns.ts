@@ -79,7 +79,9 @@ export function isDnsLookupError(error: unknown): error is DnsLookupError {
   return error instanceof DnsLookupError;
 }
 
-type CacheEntry = { readonly expires: number } & ({ readonly addresses: readonly ResolvedAddress[] } | { readonly error: DnsLookupError });
+type CacheEntry = { readonly expires: number } & (
+  { readonly addresses: readonly ResolvedAddress[] } | { readonly error: DnsLookupError }
+);
 
 interface Flight {
   readonly promise: Promise<readonly ResolvedAddress[]>;
@@ -133,7 +135,8 @@ function family(address: string): 4 | 6 {
 }
 
 export class HostResolver {
-  readonly #o: Required<Omit<HostResolverOptions, 'servers' | 'timeoutMs' | 'attempts'>> & Pick<HostResolverOptions, 'servers' | 'timeoutMs' | 'attempts'>;
+  readonly #o: Required<Omit<HostResolverOptions, 'servers' | 'timeoutMs' | 'attempts'>> &
+    Pick<HostResolverOptions, 'servers' | 'timeoutMs' | 'attempts'>;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #flights = new Map<string, Flight>();
   readonly #idle: dns.Resolver[] = [];
@@ -178,9 +181,11 @@ export class HostResolver {
     const fromHosts = hostsAddresses(system.hosts, name);
     if (fromHosts !== undefined) return Promise.resolve(fromHosts);
     const cached = this.#cached(name);
-    if (cached !== undefined) return 'addresses' in cached ? Promise.resolve(cached.addresses) : Promise.reject(copyError(cached.error));
+    if (cached !== undefined)
+      return 'addresses' in cached ? Promise.resolve(cached.addresses) : Promise.reject(copyError(cached.error));
     if (signal?.aborted === true) return Promise.reject(abortReason(signal));
-    if (this.#closed) return Promise.reject(new DnsLookupError(name, 'ECANCELLED', `DNS lookup of ${name}: the resolver is closed`));
+    if (this.#closed)
+      return Promise.reject(new DnsLookupError(name, 'ECANCELLED', `DNS lookup of ${name}: the resolver is closed`));
     let flight = this.#flights.get(name);
     if (flight === undefined) {
       flight = this.#start(name, system);
@@ -202,10 +207,17 @@ export class HostResolver {
         const list = wanted === 4 || wanted === 6 ? addresses.filter((a) => a.family === wanted) : addresses;
         const first = list[0];
         if (first === undefined) {
-          callback(new DnsLookupError(hostname, 'ENOTFOUND', `DNS lookup of ${hostname}: no IPv${String(wanted)} address`), '');
+          callback(
+            new DnsLookupError(hostname, 'ENOTFOUND', `DNS lookup of ${hostname}: no IPv${String(wanted)} address`),
+            '',
+          );
           return;
         }
-        if (opts.all === true) callback(null, list.map((a) => ({ address: a.address, family: a.family })));
+        if (opts.all === true)
+          callback(
+            null,
+            list.map((a) => ({ address: a.address, family: a.family })),
+          );
         else callback(null, first.address, first.family);
       },
       (error: unknown) => callback(error as NodeJS.ErrnoException, ''),
@@ -272,8 +284,17 @@ export class HostResolver {
 
   #start(name: string, system: SystemConfig): Flight {
     const controller = new AbortController();
-    const flight: Flight = { controller, waiters: 0, settled: false, promise: undefined as unknown as Promise<readonly ResolvedAddress[]> };
-    (flight as { promise: Promise<readonly ResolvedAddress[]> }).promise = this.#run(name, system, controller.signal).then(
+    const flight: Flight = {
+      controller,
+      waiters: 0,
+      settled: false,
+      promise: undefined as unknown as Promise<readonly ResolvedAddress[]>,
+    };
+    (flight as { promise: Promise<readonly ResolvedAddress[]> }).promise = this.#run(
+      name,
+      system,
+      controller.signal,
+    ).then(
       (addresses) => {
         flight.settled = true;
         if (this.#flights.get(name) === flight) this.#flights.delete(name);
@@ -333,9 +354,14 @@ export class HostResolver {
       return addresses.list;
     } catch (error) {
       const failure =
-        error instanceof DnsLookupError ? error : new DnsLookupError(name, 'EUNKNOWN', `DNS lookup of ${name} failed: ${(error as Error).message}`, { cause: error });
+        error instanceof DnsLookupError
+          ? error
+          : new DnsLookupError(name, 'EUNKNOWN', `DNS lookup of ${name} failed: ${(error as Error).message}`, {
+              cause: error,
+            });
       // A cancelled lookup says nothing about the name; everything else is remembered briefly.
-      if (failure.code !== 'ECANCELLED' && !signal.aborted) this.#remember(name, { expires: this.#o.now() + this.#o.negativeTtlMs, error: failure });
+      if (failure.code !== 'ECANCELLED' && !signal.aborted)
+        this.#remember(name, { expires: this.#o.now() + this.#o.negativeTtlMs, error: failure });
       throw failure;
     } finally {
       signal.removeEventListener('abort', cancel);
@@ -345,14 +371,21 @@ export class HostResolver {
   }
 
   /** The candidates of `name` (search domains, ndots) in order; the first with an address wins. */
-  async #search(resolver: dns.Resolver, name: string, conf: ResolvConf, signal: AbortSignal): Promise<{ list: ResolvedAddress[]; ttlMs: number }> {
+  async #search(
+    resolver: dns.Resolver,
+    name: string,
+    conf: ResolvConf,
+    signal: AbortSignal,
+  ): Promise<{ list: ResolvedAddress[]; ttlMs: number }> {
     let failure: DnsLookupError | undefined;
     for (const candidate of candidateNames(name, conf)) {
-      if (signal.aborted) throw new DnsLookupError(name, 'ECANCELLED', `DNS lookup of ${name}: the lookup was cancelled`);
+      if (signal.aborted)
+        throw new DnsLookupError(name, 'ECANCELLED', `DNS lookup of ${name}: the lookup was cancelled`);
       const answer = await this.#query(resolver, candidate, signal);
       if ('list' in answer) return answer;
       // A timeout ends the search (the servers are not answering); SERVFAIL on one candidate does not.
-      if (answer.code === 'ETIMEOUT' || answer.code === 'ECANCELLED' || answer.code === 'ECONNREFUSED') return this.#fail(name, answer.code, answer.cause);
+      if (answer.code === 'ETIMEOUT' || answer.code === 'ECANCELLED' || answer.code === 'ECONNREFUSED')
+        return this.#fail(name, answer.code, answer.cause);
       if (!MISSES.has(answer.code)) failure ??= this.#error(name, answer.code, answer.cause);
     }
     throw failure ?? this.#error(name, 'ENOTFOUND');
@@ -365,11 +398,20 @@ export class HostResolver {
   #error(name: string, code: string, cause?: unknown): DnsLookupError {
     const servers = this.servers;
     const from = servers.length === 0 ? '' : ` (name servers ${servers.join(', ')})`;
-    return new DnsLookupError(name, code, `DNS lookup of ${name} failed: ${WORDS[code] ?? code}${from}`, cause === undefined ? undefined : { cause });
+    return new DnsLookupError(
+      name,
+      code,
+      `DNS lookup of ${name} failed: ${WORDS[code] ?? code}${from}`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   /** A and AAAA of one name: addresses (with the smallest TTL), or why there are none. */
-  async #query(resolver: dns.Resolver, name: string, signal: AbortSignal): Promise<{ list: ResolvedAddress[]; ttlMs: number } | { code: string; cause?: unknown }> {
+  async #query(
+    resolver: dns.Resolver,
+    name: string,
+    signal: AbortSignal,
+  ): Promise<{ list: ResolvedAddress[]; ttlMs: number } | { code: string; cause?: unknown }> {
     const v4 = resolver.resolve4(name, { ttl: true });
     const v6 = resolver.resolve6(name, { ttl: true });
     const settled = await firstWithGrace(v4, v6, OTHER_FAMILY_GRACE_MS, signal);
@@ -387,7 +429,8 @@ export class HostResolver {
     // No address: the more telling of the two reasons (a timeout or server failure over "no such record").
     const reasons = settled.filter((r): r is PromiseRejectedResult => r !== undefined && r.status === 'rejected');
     const codes = reasons.map((r) => String((r.reason as { code?: unknown }).code ?? 'EUNKNOWN'));
-    const code = codes.find((c) => !MISSES.has(c)) ?? (codes.includes('ENOTFOUND') ? 'ENOTFOUND' : (codes[0] ?? 'ENODATA'));
+    const code =
+      codes.find((c) => !MISSES.has(c)) ?? (codes.includes('ENOTFOUND') ? 'ENOTFOUND' : (codes[0] ?? 'ENODATA'));
     return { code, cause: reasons[0]?.reason };
   }
 
@@ -402,7 +445,10 @@ export class HostResolver {
 
   #channel(system: SystemConfig): dns.Resolver {
     const conf = system.conf;
-    const resolver = new dns.Resolver({ timeout: this.#o.timeoutMs ?? conf.timeoutMs ?? 2000, tries: this.#o.attempts ?? conf.attempts ?? 2 });
+    const resolver = new dns.Resolver({
+      timeout: this.#o.timeoutMs ?? conf.timeoutMs ?? 2000,
+      tries: this.#o.attempts ?? conf.attempts ?? 2,
+    });
     const servers = this.#o.servers ?? conf.nameservers;
     if (servers.length > 0) resolver.setServers([...servers]);
     return resolver;
@@ -425,9 +471,17 @@ function normalise(host: string): string {
 function hostsAddresses(table: HostsTable, name: string): ResolvedAddress[] | undefined {
   const key = name.replace(/\.$/, '');
   const entry = table.get(key);
-  if (entry !== undefined) return [...entry.v4.map((address) => ({ address, family: 4 as const })), ...entry.v6.map((address) => ({ address, family: 6 as const }))];
+  if (entry !== undefined)
+    return [
+      ...entry.v4.map((address) => ({ address, family: 4 as const })),
+      ...entry.v6.map((address) => ({ address, family: 6 as const })),
+    ];
   // RFC 6761: localhost is loopback even when the hosts file does not say so.
-  if (key === 'localhost') return [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }];
+  if (key === 'localhost')
+    return [
+      { address: '127.0.0.1', family: 4 },
+      { address: '::1', family: 6 },
+    ];
   return undefined;
 }
 
@@ -437,7 +491,12 @@ function abortReason(signal: AbortSignal): unknown {
 }
 
 function copyError(error: DnsLookupError): DnsLookupError {
-  return new DnsLookupError(error.hostname, error.code, error.message, error.cause === undefined ? undefined : { cause: error.cause });
+  return new DnsLookupError(
+    error.hostname,
+    error.code,
+    error.message,
+    error.cause === undefined ? undefined : { cause: error.cause },
+  );
 }
 
 /**
@@ -466,7 +525,8 @@ function firstWithGrace<A, B>(
     signal.addEventListener('abort', finish, { once: true });
     const check = (): void => {
       if (ra !== undefined && rb !== undefined) finish();
-      else if (timer === undefined && (ra?.status === 'fulfilled' || rb?.status === 'fulfilled')) timer = setTimeout(finish, graceMs);
+      else if (timer === undefined && (ra?.status === 'fulfilled' || rb?.status === 'fulfilled'))
+        timer = setTimeout(finish, graceMs);
     };
     a.then(
       (value) => ((ra = { status: 'fulfilled', value }), check()),

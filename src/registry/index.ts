@@ -17,8 +17,18 @@ export { TokenCache } from './auth/token-cache.js';
 export { repositoryScope } from './auth/authenticator.js';
 export { ANONYMOUS, StaticCredentials, credentialIdentity } from './auth/credentials.js';
 export type { Credential, CredentialProvider } from './auth/credentials.js';
-export { DockerConfigCredentials, dockerConfigPath, helperServerUrl, runCredentialHelper, storeDockerLogin } from './auth/docker-config.js';
-export type { CredentialHelperOptions, DockerConfigCredentialsOptions, DockerConfigLocation } from './auth/docker-config.js';
+export {
+  DockerConfigCredentials,
+  dockerConfigPath,
+  helperServerUrl,
+  runCredentialHelper,
+  storeDockerLogin,
+} from './auth/docker-config.js';
+export type {
+  CredentialHelperOptions,
+  DockerConfigCredentialsOptions,
+  DockerConfigLocation,
+} from './auth/docker-config.js';
 export { referrersTag } from './referrers.js';
 export { checkLogin } from './login.js';
 export type { LoginCheck } from './login.js';

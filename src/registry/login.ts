@@ -16,7 +16,11 @@ export interface LoginCheck {
  * registry or its token server rejects the credentials, ERR_REGISTRY_UNREACHABLE/TLS/TIMEOUT
  * when it cannot be asked — so nothing is stored for a registry that was never reached.
  */
-export async function checkLogin(registry: string, credential: { username: string; password: string }, options: TransportOptions & { timeoutMs: number }): Promise<LoginCheck> {
+export async function checkLogin(
+  registry: string,
+  credential: { username: string; password: string },
+  options: TransportOptions & { timeoutMs: number },
+): Promise<LoginCheck> {
   const transport = new Transport(options);
   const op = startOperation({ registry, what: 'login', timeoutMs: options.timeoutMs });
   try {
@@ -30,9 +34,11 @@ export async function checkLogin(registry: string, credential: { username: strin
     const auth = new Authenticator({ transport, credentials: new StaticCredentials({ [registry]: credential }) });
     const learned = auth.learn(op, first.headers['www-authenticate']);
     await discard(first);
-    if (learned === undefined) throw operationError(op, 'ERR_REGISTRY_RESPONSE', '/v2/ answered 401 without a Basic or Bearer challenge');
+    if (learned === undefined)
+      throw operationError(op, 'ERR_REGISTRY_RESPONSE', '/v2/ answered 401 without a Basic or Bearer challenge');
     const authorization = await auth.authorization(op, [], true);
-    if (authorization === undefined) throw operationError(op, 'ERR_REGISTRY_UNAUTHORIZED', 'no credentials to answer the challenge');
+    if (authorization === undefined)
+      throw operationError(op, 'ERR_REGISTRY_UNAUTHORIZED', 'no credentials to answer the challenge');
     const second = await transport.send(op, { method: 'GET', url, headers: { authorization } });
     if (second.status === 200) {
       await discard(second);
@@ -40,7 +46,11 @@ export async function checkLogin(registry: string, credential: { username: strin
     }
     if (second.status === 401 || second.status === 403) {
       await discard(second);
-      throw operationError(op, 'ERR_REGISTRY_UNAUTHORIZED', `the registry rejected the credentials of user "${credential.username}" (${second.status}); nothing was stored`);
+      throw operationError(
+        op,
+        'ERR_REGISTRY_UNAUTHORIZED',
+        `the registry rejected the credentials of user "${credential.username}" (${second.status}); nothing was stored`,
+      );
     }
     throw await statusError(op, second);
   } finally {

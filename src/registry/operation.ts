@@ -56,7 +56,9 @@ export function remainingMs(op: Operation): number {
 
 /** `registry 127.0.0.1:5000, repository app` */
 export function where(op: Operation): string {
-  return op.repository === undefined ? `registry ${op.registry}` : `registry ${op.registry}, repository ${op.repository}`;
+  return op.repository === undefined
+    ? `registry ${op.registry}`
+    : `registry ${op.registry}, repository ${op.repository}`;
 }
 
 /** A PortcullisError that names the registry, repository and operation. */
@@ -92,12 +94,21 @@ function stageWords(s: Stage): string {
 
 /** The error for an aborted operation: its deadline passed (during `stage`, when known), or the caller cancelled it. */
 export function abortError(op: Operation, cause?: unknown, stage?: Stage): PortcullisError {
-  if (op.callerSignal?.aborted === true) return operationError(op, 'ERR_REGISTRY_TIMEOUT', 'cancelled by the caller', cause);
-  return operationError(op, 'ERR_REGISTRY_TIMEOUT', `${stage === undefined ? 'no answer' : stageWords(stage)} within the ${op.timeoutMs} ms deadline`, cause);
+  if (op.callerSignal?.aborted === true)
+    return operationError(op, 'ERR_REGISTRY_TIMEOUT', 'cancelled by the caller', cause);
+  return operationError(
+    op,
+    'ERR_REGISTRY_TIMEOUT',
+    `${stage === undefined ? 'no answer' : stageWords(stage)} within the ${op.timeoutMs} ms deadline`,
+    cause,
+  );
 }
 
 /** Text from a registry, made safe to put in a one-line message. */
 export function printable(text: string, max = 300): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = text
+    .replace(/[^\x20-\x7e]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }

@@ -28,7 +28,6 @@ function descriptorOf(bytes: Uint8Array, mediaType: string): Descriptor {
   return { mediaType, digest: digestOf(bytes), size: bytes.length };
 }
 
-
 interface Pushed {
   image: Descriptor;
   signatures: Descriptor[];
@@ -40,14 +39,22 @@ interface Pushed {
  * Notary signatures and `others` SBOM-like artifacts. Uses the tag schema when the registry
  * does not process subjects, exactly as notation does.
  */
-async function pushImageWithReferrers(client: RegistryClient, repo: RepositoryRef, chain: CodeSigningChain, counts: { signatures: number; others: number }, seed = 'app'): Promise<Pushed> {
+async function pushImageWithReferrers(
+  client: RegistryClient,
+  repo: RepositoryRef,
+  chain: CodeSigningChain,
+  counts: { signatures: number; others: number },
+  seed = 'app',
+): Promise<Pushed> {
   const config = encoder.encode(JSON.stringify({ architecture: 'amd64', os: 'linux', seed }));
   const layer = encoder.encode(`layer of ${seed}`);
   const configDesc = descriptorOf(config, 'application/vnd.oci.image.config.v1+json');
   const layerDesc = descriptorOf(layer, 'application/vnd.oci.image.layer.v1.tar');
   await client.pushBlob(repo, config, configDesc);
   await client.pushBlob(repo, layer, layerDesc, { chunkSize: 4 }); // chunked upload
-  const imageBytes = encoder.encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.ociManifest, config: configDesc, layers: [layerDesc] }));
+  const imageBytes = encoder.encode(
+    JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.ociManifest, config: configDesc, layers: [layerDesc] }),
+  );
   const { descriptor: image } = await client.pushManifest(repo, 'v1', imageBytes, MEDIA_TYPE.ociManifest);
   const emptyBytes = encoder.encode('{}');
   await client.pushBlob(repo, emptyBytes, descriptorOf(emptyBytes, MEDIA_TYPE.ociEmpty));
@@ -55,15 +62,30 @@ async function pushImageWithReferrers(client: RegistryClient, repo: RepositoryRe
   const pushReferrer = async (manifestBytes: Uint8Array, artifactType: string): Promise<Descriptor> => {
     const pushed = await client.pushManifest(repo, digestOf(manifestBytes), manifestBytes, MEDIA_TYPE.ociManifest);
     const annotations = parseManifest(manifestBytes).annotations;
-    const descriptor: Descriptor = { ...pushed.descriptor, artifactType, ...(Object.keys(annotations).length === 0 ? {} : { annotations }) };
+    const descriptor: Descriptor = {
+      ...pushed.descriptor,
+      artifactType,
+      ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
+    };
     if (!pushed.subjectProcessed) await client.addReferrer(repo, image, descriptor);
     return descriptor;
   };
 
   const signatures: Descriptor[] = [];
   for (let i = 0; i < counts.signatures; i++) {
-    const { envelope, mediaType } = signArtifact({ keyPem: chain.leaf.keyPem, chainDer: chain.chainDer, artifact: image, signingTime: new Date(Date.now() - 60_000 - i * 1000) });
-    const built = buildSignatureManifest({ subject: image, envelope, envelopeMediaType: mediaType, thumbprints: [], signingTime: new Date(Date.now() - 60_000) });
+    const { envelope, mediaType } = signArtifact({
+      keyPem: chain.leaf.keyPem,
+      chainDer: chain.chainDer,
+      artifact: image,
+      signingTime: new Date(Date.now() - 60_000 - i * 1000),
+    });
+    const built = buildSignatureManifest({
+      subject: image,
+      envelope,
+      envelopeMediaType: mediaType,
+      thumbprints: [],
+      signingTime: new Date(Date.now() - 60_000),
+    });
     await client.pushBlob(repo, envelope, built.envelopeDescriptor);
     signatures.push(await pushReferrer(built.manifest, MEDIA_TYPE.notarySignature));
   }
@@ -72,14 +94,37 @@ async function pushImageWithReferrers(client: RegistryClient, repo: RepositoryRe
     const sbom = encoder.encode(`{"sbom":${i}}`);
     const sbomDesc = descriptorOf(sbom, SBOM);
     await client.pushBlob(repo, sbom, sbomDesc);
-    const bytes = encoder.encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.ociManifest, artifactType: SBOM, config: { mediaType: MEDIA_TYPE.ociEmpty, digest: EMPTY_CONFIG.digest, size: 2 }, layers: [sbomDesc], subject: image, annotations: { n: String(i) } }));
+    const bytes = encoder.encode(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPE.ociManifest,
+        artifactType: SBOM,
+        config: { mediaType: MEDIA_TYPE.ociEmpty, digest: EMPTY_CONFIG.digest, size: 2 },
+        layers: [sbomDesc],
+        subject: image,
+        annotations: { n: String(i) },
+      }),
+    );
     others.push(await pushReferrer(bytes, SBOM));
   }
   return { image, signatures, others };
 }
 
 function trustPolicy() {
-  return loadTrustPolicy(JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'all', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:test'], trustedIdentities: ['*'] }] }));
+  return loadTrustPolicy(
+    JSON.stringify({
+      version: '1.0',
+      trustPolicies: [
+        {
+          name: 'all',
+          registryScopes: ['*'],
+          signatureVerification: { level: 'strict' },
+          trustStores: ['ca:test'],
+          trustedIdentities: ['*'],
+        },
+      ],
+    }),
+  );
 }
 
 /** Full verification through the verify core with the registry as the SignatureSource. */
@@ -89,7 +134,12 @@ async function verifyThroughRegistry(client: RegistryClient, reference: string, 
   const roots = [parseCertificate(chain.root.certDer)];
   return verifyArtifact(
     { reference, repository: ref.name, artifact },
-    { policy: trustPolicy(), trustStores: { get: (type, name) => (type === 'ca' && name === 'test' ? roots : undefined) }, source: client.signatureSource(ref), at: new Date() },
+    {
+      policy: trustPolicy(),
+      trustStores: { get: (type, name) => (type === 'ca' && name === 'test' ? roots : undefined) },
+      source: client.signatureSource(ref),
+      at: new Date(),
+    },
   );
 }
 
@@ -160,11 +210,20 @@ describe('RegistryClient against distribution 2.8 (plain HTTP, no auth)', () => 
       const first = await verifyThroughRegistry(fresh, `${registry.host}/team/app@${pushed.image.digest}`, chain);
       expect(first.verified).toBe(true);
       // resolve() (the HEAD) is needed once per digest for its media type and size.
-      expect(requests.map((r) => `${r.method} ${r.path.split('/')[4]}`)).toEqual(['HEAD manifests', 'GET manifests', 'GET manifests', 'GET blobs']);
+      expect(requests.map((r) => `${r.method} ${r.path.split('/')[4]}`)).toEqual([
+        'HEAD manifests',
+        'GET manifests',
+        'GET manifests',
+        'GET blobs',
+      ]);
       requests.length = 0;
       const pinned = await verifyThroughRegistry(fresh, `${registry.host}/team/app@${pushed.image.digest}`, chain);
       expect(pinned.verified).toBe(true);
-      expect(requests.map((r) => `${r.method} ${r.path.split('/')[4]}`)).toEqual(['GET manifests', 'GET manifests', 'GET blobs']); // referrers tag, signature, envelope
+      expect(requests.map((r) => `${r.method} ${r.path.split('/')[4]}`)).toEqual([
+        'GET manifests',
+        'GET manifests',
+        'GET blobs',
+      ]); // referrers tag, signature, envelope
       requests.length = 0;
       const tagged = await verifyThroughRegistry(fresh, `${registry.host}/team/app:v1`, chain);
       expect(tagged.verified).toBe(true);
@@ -178,7 +237,9 @@ describe('RegistryClient against distribution 2.8 (plain HTTP, no auth)', () => 
     const blob = encoder.encode('mount me');
     const desc = descriptorOf(blob, 'application/octet-stream');
     await client.pushBlob(repo(), blob, desc);
-    expect(await client.mountBlob({ registry: registry.host, repository: 'other/app' }, 'team/app', desc)).toEqual({ mounted: true });
+    expect(await client.mountBlob({ registry: registry.host, repository: 'other/app' }, 'team/app', desc)).toEqual({
+      mounted: true,
+    });
     expect(await client.blobExists({ registry: registry.host, repository: 'other/app' }, desc)).toBe(true);
   });
 
@@ -187,7 +248,11 @@ describe('RegistryClient against distribution 2.8 (plain HTTP, no auth)', () => 
     const desc = descriptorOf(big, 'application/octet-stream');
     await client.pushBlob(repo(), big, desc, { chunkSize: 64 * 1024 });
     await client.pushBlob({ registry: registry.host, repository: 'copy/app' }, client.openBlob(repo(), desc), desc);
-    expect(Buffer.from(await client.fetchBlob({ registry: registry.host, repository: 'copy/app' }, desc, 1024 * 1024)).equals(Buffer.from(big))).toBe(true);
+    expect(
+      Buffer.from(
+        await client.fetchBlob({ registry: registry.host, repository: 'copy/app' }, desc, 1024 * 1024),
+      ).equals(Buffer.from(big)),
+    ).toBe(true);
   });
 
   it('maps registry errors: unknown manifest, a lying digest push', async () => {
@@ -195,7 +260,15 @@ describe('RegistryClient against distribution 2.8 (plain HTTP, no auth)', () => 
     expect(missing.code).toBe('ERR_REGISTRY_NOT_FOUND');
     expect(missing.message).toContain(`registry ${registry.host}, repository team/app`);
     const bytes = encoder.encode('abc');
-    const bad = await caught(client.pushBlob(repo(), (async function* () { yield encoder.encode('abd'); })(), descriptorOf(bytes, 'application/octet-stream')));
+    const bad = await caught(
+      client.pushBlob(
+        repo(),
+        (async function* () {
+          yield encoder.encode('abd');
+        })(),
+        descriptorOf(bytes, 'application/octet-stream'),
+      ),
+    );
     expect(bad.code).toBe('ERR_DIGEST_MISMATCH');
   });
 });
@@ -208,7 +281,10 @@ describe('RegistryClient against distribution 2.8 with TLS', () => {
   afterAll(async () => registry.stop());
 
   it('connects with the CA from caFile, and fails with ERR_REGISTRY_TLS without it', async () => {
-    const trusting = new RegistryClient({ plainHttp: false, tls: { [registry.host]: { ca: readFileSync(registry.caFile as string) } } });
+    const trusting = new RegistryClient({
+      plainHttp: false,
+      tls: { [registry.host]: { ca: readFileSync(registry.caFile as string) } },
+    });
     const blind = new RegistryClient({ plainHttp: false });
     const plain = new RegistryClient();
     try {
@@ -238,8 +314,13 @@ describe('RegistryClient against distribution 2.8 with Basic auth', () => {
 
   it('authenticates with the right password and reports the wrong one as ERR_REGISTRY_UNAUTHORIZED', async () => {
     const requests: RequestInfo[] = [];
-    const good = new RegistryClient({ credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'wonderland' } }), onRequest: (i) => requests.push(i) });
-    const bad = new RegistryClient({ credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'looking-glass' } }) });
+    const good = new RegistryClient({
+      credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'wonderland' } }),
+      onRequest: (i) => requests.push(i),
+    });
+    const bad = new RegistryClient({
+      credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'looking-glass' } }),
+    });
     const anonymous = new RegistryClient();
     try {
       const repo = { registry: registry.host, repository: 'basic/app' };
@@ -272,8 +353,14 @@ describe('RegistryClient against distribution 2.8 with token auth', () => {
     let now = 1_000_000;
     const tokenServer = registry.tokenServer as NonNullable<DistributionRegistry['tokenServer']>;
     const requests: RequestInfo[] = [];
-    const client = new RegistryClient({ credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'wonderland' } }), now: () => now, onRequest: (i) => requests.push(i) });
-    const bad = new RegistryClient({ credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'nope' } }) });
+    const client = new RegistryClient({
+      credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'wonderland' } }),
+      now: () => now,
+      onRequest: (i) => requests.push(i),
+    });
+    const bad = new RegistryClient({
+      credentials: new StaticCredentials({ [registry.host]: { username: 'alice', password: 'nope' } }),
+    });
     try {
       const repo = { registry: registry.host, repository: 'token/app' };
       const pushed = await pushImageWithReferrers(client, repo, chain, { signatures: 1, others: 0 });
@@ -320,7 +407,13 @@ describe('RegistryClient against the Referrers API registry', () => {
     requests = [];
     client = new RegistryClient({ onRequest: (i) => requests.push(i) });
     for (const registry of [api, tagOnly, unfiltered]) {
-      pushedOn.set(registry.host, await pushImageWithReferrers(client, { registry: registry.host, repository: 'library/app' }, chain, { signatures: 3, others: 2 }));
+      pushedOn.set(
+        registry.host,
+        await pushImageWithReferrers(client, { registry: registry.host, repository: 'library/app' }, chain, {
+          signatures: 3,
+          others: 2,
+        }),
+      );
     }
   });
   afterAll(async () => {
@@ -344,7 +437,11 @@ describe('RegistryClient against the Referrers API registry', () => {
 
   it('filters client-side when the registry ignores the filter', async () => {
     const pushed = pushedOn.get(unfiltered.host) as Pushed;
-    const signatures = await client.listReferrers({ registry: unfiltered.host, repository: 'library/app' }, pushed.image, { artifactType: MEDIA_TYPE.notarySignature });
+    const signatures = await client.listReferrers(
+      { registry: unfiltered.host, repository: 'library/app' },
+      pushed.image,
+      { artifactType: MEDIA_TYPE.notarySignature },
+    );
     expect(signatures).toEqual(pushed.signatures);
   });
 
@@ -352,14 +449,29 @@ describe('RegistryClient against the Referrers API registry', () => {
     const onApi = pushedOn.get(api.host) as Pushed;
     const onTag = pushedOn.get(tagOnly.host) as Pushed;
     // Same pushes (same bytes except signing times): compare shapes, and the tag schema's own listing.
-    const viaTag = await client.listReferrers({ registry: tagOnly.host, repository: 'library/app' }, onTag.image, { artifactType: MEDIA_TYPE.notarySignature });
+    const viaTag = await client.listReferrers({ registry: tagOnly.host, repository: 'library/app' }, onTag.image, {
+      artifactType: MEDIA_TYPE.notarySignature,
+    });
     expect(viaTag).toEqual(onTag.signatures);
-    const viaApi = await client.listReferrers({ registry: api.host, repository: 'library/app' }, onApi.image, { artifactType: MEDIA_TYPE.notarySignature });
-    const shape = (d: Descriptor) => ({ ...d, digest: 'x', size: 0, annotations: Object.keys(d.annotations ?? {}).sort() });
+    const viaApi = await client.listReferrers({ registry: api.host, repository: 'library/app' }, onApi.image, {
+      artifactType: MEDIA_TYPE.notarySignature,
+    });
+    const shape = (d: Descriptor) => ({
+      ...d,
+      digest: 'x',
+      size: 0,
+      annotations: Object.keys(d.annotations ?? {}).sort(),
+    });
     expect(viaTag.map(shape)).toEqual(viaApi.map(shape));
     expect(onApi.others.map((d) => d.digest)).toEqual(onTag.others.map((d) => d.digest)); // deterministic SBOMs: identical
-    const othersViaTag = await client.listReferrers({ registry: tagOnly.host, repository: 'library/app' }, onTag.image, { artifactType: SBOM });
-    const othersViaApi = await client.listReferrers({ registry: api.host, repository: 'library/app' }, onApi.image, { artifactType: SBOM });
+    const othersViaTag = await client.listReferrers(
+      { registry: tagOnly.host, repository: 'library/app' },
+      onTag.image,
+      { artifactType: SBOM },
+    );
+    const othersViaApi = await client.listReferrers({ registry: api.host, repository: 'library/app' }, onApi.image, {
+      artifactType: SBOM,
+    });
     expect(othersViaTag).toEqual(othersViaApi);
   });
 
@@ -372,14 +484,22 @@ describe('RegistryClient against the Referrers API registry', () => {
         // First contact: the registry's referrers support is learned (the tag-schema registry
         // costs one extra 404 once).
         requests.length = 0;
-        expect((await verifyThroughRegistry(fresh, `${registry.host}/budget/app@${pushed.image.digest}`, chain)).verified).toBe(true);
+        expect(
+          (await verifyThroughRegistry(fresh, `${registry.host}/budget/app@${pushed.image.digest}`, chain)).verified,
+        ).toBe(true);
         expect(requests).toHaveLength(registry === api ? 4 : 5);
         // Digest-pinned: list referrers, signature manifest, envelope blob. No HEAD.
         registry.resetLog();
         requests.length = 0;
-        expect((await verifyThroughRegistry(fresh, `${registry.host}/budget/app@${pushed.image.digest}`, chain)).verified).toBe(true);
+        expect(
+          (await verifyThroughRegistry(fresh, `${registry.host}/budget/app@${pushed.image.digest}`, chain)).verified,
+        ).toBe(true);
         expect(requests).toHaveLength(3);
-        expect(registry.log.map((e) => `${e.method} ${e.path.split('/')[4]}`)).toEqual([registry === api ? 'GET referrers' : 'GET manifests', 'GET manifests', 'GET blobs']);
+        expect(registry.log.map((e) => `${e.method} ${e.path.split('/')[4]}`)).toEqual([
+          registry === api ? 'GET referrers' : 'GET manifests',
+          'GET manifests',
+          'GET blobs',
+        ]);
         // A tag: the HEAD, then the same three.
         requests.length = 0;
         expect((await verifyThroughRegistry(fresh, `${registry.host}/budget/app:v1`, chain)).verified).toBe(true);
@@ -398,7 +518,9 @@ describe('RegistryClient against the Referrers API registry', () => {
     const signatures = await client.listReferrers(repo, pushed.image, { artifactType: MEDIA_TYPE.notarySignature });
     expect(signatures).toEqual(pushed.signatures);
     expect(api.log.map((e) => e.status)).toEqual([429, 200, 200]);
-    const manifest = toSignatureManifest(parseManifest((await client.fetchManifest(repo, pushed.signatures[0] as Descriptor)).bytes));
+    const manifest = toSignatureManifest(
+      parseManifest((await client.fetchManifest(repo, pushed.signatures[0] as Descriptor)).bytes),
+    );
     api.fail({ match: (method, path) => method === 'GET' && path.includes('/blobs/'), status: 307, times: 1 });
     api.resetLog();
     const envelope = await client.fetchBlob(repo, manifest.envelope);
@@ -421,9 +543,14 @@ describe('RegistryClient against the Referrers API registry', () => {
 
   it('uses Basic auth on a protected registry', async () => {
     const locked = await ReferrersRegistry.start({ basicAuth: { alice: 'wonderland' } });
-    const c = new RegistryClient({ credentials: new StaticCredentials({ [locked.host]: { username: 'alice', password: 'wonderland' } }) });
+    const c = new RegistryClient({
+      credentials: new StaticCredentials({ [locked.host]: { username: 'alice', password: 'wonderland' } }),
+    });
     try {
-      const pushed = await pushImageWithReferrers(c, { registry: locked.host, repository: 'app' }, chain, { signatures: 1, others: 0 });
+      const pushed = await pushImageWithReferrers(c, { registry: locked.host, repository: 'app' }, chain, {
+        signatures: 1,
+        others: 0,
+      });
       locked.resetLog();
       const verified = await verifyThroughRegistry(c, `${locked.host}/app@${pushed.image.digest}`, chain);
       expect(verified.verified).toBe(true);

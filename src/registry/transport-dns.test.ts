@@ -38,8 +38,18 @@ afterAll(async () => {
 });
 
 function client(options: { maxPools?: number; dnsTimeoutMs?: number } = {}): RegistryClient {
-  const resolver = new HostResolver({ servers: [dnsServer.server], hostsPath: '/dev/null', resolvConfPath: '/dev/null', timeoutMs: options.dnsTimeoutMs ?? 2_000, attempts: 1 });
-  const c = new RegistryClient({ resolver, plainHttp: true, ...(options.maxPools === undefined ? {} : { maxPools: options.maxPools }) });
+  const resolver = new HostResolver({
+    servers: [dnsServer.server],
+    hostsPath: '/dev/null',
+    resolvConfPath: '/dev/null',
+    timeoutMs: options.dnsTimeoutMs ?? 2_000,
+    attempts: 1,
+  });
+  const c = new RegistryClient({
+    resolver,
+    plainHttp: true,
+    ...(options.maxPools === undefined ? {} : { maxPools: options.maxPools }),
+  });
   clients.push(c);
   return c;
 }
@@ -64,12 +74,19 @@ describe('the registry client with its own resolver', () => {
   it('names the DNS stage and host when the name does not exist', async () => {
     const f = await failure(client().resolve({ registry: 'h0.invalid:5000', repository: 'x', tag: '1' }));
     expect(f.code).toBe('ERR_REGISTRY_UNREACHABLE');
-    expect(f.message).toBe(`registry h0.invalid:5000, repository x: resolve tag 1: DNS lookup of h0.invalid failed: no such host (NXDOMAIN) (name servers ${dnsServer.server})`);
+    expect(f.message).toBe(
+      `registry h0.invalid:5000, repository x: resolve tag 1: DNS lookup of h0.invalid failed: no such host (NXDOMAIN) (name servers ${dnsServer.server})`,
+    );
   });
 
   it('names the DNS stage when the lookup outlives the deadline, and gives up at the deadline', async () => {
     const started = Date.now();
-    const f = await failure(client({ dnsTimeoutMs: 10_000 }).resolve({ registry: 'h1.slow.test', repository: 'x', tag: '1' }, { timeoutMs: 300 }));
+    const f = await failure(
+      client({ dnsTimeoutMs: 10_000 }).resolve(
+        { registry: 'h1.slow.test', repository: 'x', tag: '1' },
+        { timeoutMs: 300 },
+      ),
+    );
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(f.code).toBe('ERR_REGISTRY_TIMEOUT');
     expect(f.message).toContain('the DNS lookup of h1.slow.test did not finish within the 300 ms deadline');
@@ -85,9 +102,13 @@ describe('the registry client with its own resolver', () => {
     registry.fail({ delayMs: 2_000, times: 1, match: (_m, path) => path.includes('/manifests/slow') });
     const c = client();
     await c.resolve({ registry: `answer.ok.test:${port}`, repository: 'app', tag: 'v1' }); // connected
-    const f = await failure(c.resolve({ registry: `answer.ok.test:${port}`, repository: 'app', tag: 'slow' }, { timeoutMs: 300 }));
+    const f = await failure(
+      c.resolve({ registry: `answer.ok.test:${port}`, repository: 'app', tag: 'slow' }, { timeoutMs: 300 }),
+    );
     expect(f.code).toBe('ERR_REGISTRY_TIMEOUT');
-    expect(f.message).toContain(`connected to answer.ok.test:${port}, but the registry did not answer within the 300 ms deadline`);
+    expect(f.message).toContain(
+      `connected to answer.ok.test:${port}, but the registry did not answer within the 300 ms deadline`,
+    );
     registry.clearFaults();
   });
 

@@ -87,8 +87,17 @@ const REDIRECT_STATUS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 /** Backoff when a 429/503 carries no Retry-After: 200 ms, 400 ms, 800 ms… (plus jitter). */
 const BASE_BACKOFF_MS = 200;
 const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ETIMEDOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
@@ -161,8 +170,25 @@ class RoundTripFailure {
   ) {}
 }
 
-const DNS_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'ENODATA', 'ETIMEOUT', 'ESERVFAIL', 'EREFUSED', 'ECANCELLED']);
-const CONNECT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
+const DNS_CODES: ReadonlySet<string> = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NONAME',
+  'ENODATA',
+  'ETIMEOUT',
+  'ESERVFAIL',
+  'EREFUSED',
+  'ECANCELLED',
+]);
+const CONNECT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+  'EADDRNOTAVAIL',
+]);
 
 export class Transport {
   readonly #options: TransportOptions;
@@ -234,7 +260,10 @@ export class Transport {
     const tls = this.#options.tls;
     if (tls === undefined) return undefined;
     // `reg.io` and `reg.io:443` name the same registry (URL drops the default port).
-    const names = [url.host, `${url.hostname}:${url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port}`];
+    const names = [
+      url.host,
+      `${url.hostname}:${url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port}`,
+    ];
     if (url.host === 'registry-1.docker.io') names.push('docker.io');
     for (const name of names) {
       const found = typeof tls === 'function' ? tls(name) : Object.hasOwn(tls, name) ? tls[name] : undefined;
@@ -256,22 +285,35 @@ export class Transport {
     for (let hop = 0; ; hop++) {
       const response = await this.#sendWithRetries(op, method, url, headers, body);
       const location = header(response.headers, 'location');
-      if (request.followRedirects !== true || !REDIRECT_STATUS.has(response.status) || location === undefined) return response;
+      if (request.followRedirects !== true || !REDIRECT_STATUS.has(response.status) || location === undefined)
+        return response;
       await discard(response);
-      if (hop >= MAX_REDIRECTS) throw operationError(op, 'ERR_REGISTRY_RESPONSE', `more than ${MAX_REDIRECTS} redirects (last to ${printable(location)})`);
+      if (hop >= MAX_REDIRECTS)
+        throw operationError(
+          op,
+          'ERR_REGISTRY_RESPONSE',
+          `more than ${MAX_REDIRECTS} redirects (last to ${printable(location)})`,
+        );
       let next: URL;
       try {
         next = new URL(location, url);
       } catch (cause) {
         throw operationError(op, 'ERR_REGISTRY_RESPONSE', `redirect to an invalid URL "${printable(location)}"`, cause);
       }
-      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw operationError(op, 'ERR_REGISTRY_RESPONSE', `redirect to unsupported URL scheme ${next.protocol}`);
+      if (next.protocol !== 'https:' && next.protocol !== 'http:')
+        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `redirect to unsupported URL scheme ${next.protocol}`);
       if (next.protocol === 'http:' && !this.allowsPlainHttp(next.host)) {
-        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `redirect to plain HTTP ${next.origin} refused (not allowed by the plainHttp option)`);
+        throw operationError(
+          op,
+          'ERR_REGISTRY_RESPONSE',
+          `redirect to plain HTTP ${next.origin} refused (not allowed by the plainHttp option)`,
+        );
       }
       if (next.origin !== url.origin) {
         // Credentials are for the registry, never for a storage backend it redirects to.
-        headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
+        headers = Object.fromEntries(
+          Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'),
+        );
       }
       if (response.status === 303) {
         method = 'GET';
@@ -281,7 +323,13 @@ export class Transport {
     }
   }
 
-  async #sendWithRetries(op: Operation, method: HttpRequest['method'], url: URL, headers: Record<string, string>, body: RequestBody | undefined): Promise<HttpResponse> {
+  async #sendWithRetries(
+    op: Operation,
+    method: HttpRequest['method'],
+    url: URL,
+    headers: Record<string, string>,
+    body: RequestBody | undefined,
+  ): Promise<HttpResponse> {
     const maxRetries = this.#options.maxRetries ?? DEFAULT_MAX_RETRIES;
     let resetRetried = false;
     for (let attempt = 0; ; attempt++) {
@@ -290,7 +338,10 @@ export class Transport {
         response = await this.#once(op, method, url, headers, body);
       } catch (thrown) {
         if (isPortcullisError(thrown)) throw thrown;
-        const failure = thrown instanceof RoundTripFailure ? thrown : new RoundTripFailure(thrown, { stage: 'answer', host: url.host });
+        const failure =
+          thrown instanceof RoundTripFailure
+            ? thrown
+            : new RoundTripFailure(thrown, { stage: 'answer', host: url.host });
         const code = errorCode(failure.error);
         if (!resetRetried && code !== undefined && RESET_CODES.has(code) && replayable(body) && !op.signal.aborted) {
           resetRetried = true;
@@ -306,9 +357,10 @@ export class Transport {
       if (attempt >= maxRetries) gaveUp = `still ${response.status} after ${maxRetries} retries`;
       else if (!replayable(body)) gaveUp = 'the request body is a stream and cannot be sent again';
       else if (delay >= left - 50) {
-        gaveUp = wait === undefined
-          ? `no time left in the ${op.timeoutMs} ms deadline to retry`
-          : `Retry-After ${(wait / 1000).toFixed(1)} s does not fit in the ${Math.max(0, left / 1000).toFixed(1)} s left of the ${op.timeoutMs} ms deadline`;
+        gaveUp =
+          wait === undefined
+            ? `no time left in the ${op.timeoutMs} ms deadline to retry`
+            : `Retry-After ${(wait / 1000).toFixed(1)} s does not fit in the ${Math.max(0, left / 1000).toFixed(1)} s left of the ${op.timeoutMs} ms deadline`;
       }
       if (gaveUp !== undefined) return { ...response, gaveUp };
       await discard(response);
@@ -320,7 +372,13 @@ export class Transport {
     }
   }
 
-  async #once(op: Operation, method: HttpRequest['method'], url: URL, headers: Record<string, string>, body: RequestBody | undefined): Promise<HttpResponse> {
+  async #once(
+    op: Operation,
+    method: HttpRequest['method'],
+    url: URL,
+    headers: Record<string, string>,
+    body: RequestBody | undefined,
+  ): Promise<HttpResponse> {
     if (op.signal.aborted) throw abortError(op);
     const started = performance.now();
     const path = `${url.pathname}${url.search}`;
@@ -340,7 +398,8 @@ export class Transport {
       }
       if (pool.stats.connected > 0) stage = 'answer';
       connectsBefore = this.#connects.get(pool) ?? 0;
-      const requestBody = body === undefined || body instanceof Uint8Array || body instanceof Readable ? body : Readable.from(body);
+      const requestBody =
+        body === undefined || body instanceof Uint8Array || body instanceof Readable ? body : Readable.from(body);
       const response = await pool.request({
         path,
         method,
@@ -354,7 +413,8 @@ export class Transport {
       status = response.statusCode;
       return { status, headers: response.headers, body: response.body, url };
     } catch (error) {
-      if (stage === 'connect' && pool !== undefined && (this.#connects.get(pool) ?? 0) > connectsBefore) stage = 'answer';
+      if (stage === 'connect' && pool !== undefined && (this.#connects.get(pool) ?? 0) > connectsBefore)
+        stage = 'answer';
       throw new RoundTripFailure(error, { stage, host: url.host });
     } finally {
       this.#options.onRequest?.({ method, host: url.host, path, status, durationMs: performance.now() - started });
@@ -367,19 +427,41 @@ export class Transport {
     const code = errorCode(error);
     const message = messageOf(error);
     if (url.protocol === 'https:' && isTlsFailure(code, message)) {
-      const hint = /wrong version number|packet length/i.test(message) ? ' (is it a plain-HTTP registry? see the plainHttp option)' : '';
-      return operationError(op, 'ERR_REGISTRY_TLS', `TLS connection to ${url.host} failed: ${code === undefined ? '' : `${code}: `}${message}${hint}`, error);
+      const hint = /wrong version number|packet length/i.test(message)
+        ? ' (is it a plain-HTTP registry? see the plainHttp option)'
+        : '';
+      return operationError(
+        op,
+        'ERR_REGISTRY_TLS',
+        `TLS connection to ${url.host} failed: ${code === undefined ? '' : `${code}: `}${message}${hint}`,
+        error,
+      );
     }
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return abortError(op, error, stage);
     const detail = message === '' || message === code ? '' : ` (${message})`;
     if (code !== undefined && DNS_CODES.has(code)) {
-      return operationError(op, 'ERR_REGISTRY_UNREACHABLE', `DNS lookup of ${url.hostname} failed: ${code}${detail}`, error);
+      return operationError(
+        op,
+        'ERR_REGISTRY_UNREACHABLE',
+        `DNS lookup of ${url.hostname} failed: ${code}${detail}`,
+        error,
+      );
     }
     if (code !== undefined && CONNECT_CODES.has(code)) {
-      return operationError(op, 'ERR_REGISTRY_UNREACHABLE', `connecting to ${url.host} failed: ${code}${detail}`, error);
+      return operationError(
+        op,
+        'ERR_REGISTRY_UNREACHABLE',
+        `connecting to ${url.host} failed: ${code}${detail}`,
+        error,
+      );
     }
     const what = code !== undefined && NETWORK_CODES.has(code) ? code : 'network error';
-    return operationError(op, 'ERR_REGISTRY_UNREACHABLE', `cannot reach ${url.protocol}//${url.host}: ${what}${detail}`, error);
+    return operationError(
+      op,
+      'ERR_REGISTRY_UNREACHABLE',
+      `cannot reach ${url.protocol}//${url.host}: ${what}${detail}`,
+      error,
+    );
   }
 
   /** Destroys every pool (open connections are closed). */

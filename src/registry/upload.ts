@@ -60,7 +60,14 @@ async function* rechunk(content: Uint8Array | AsyncIterable<Uint8Array>, size: n
   if (pendingBytes > 0) yield new Uint8Array(Buffer.concat(pending, pendingBytes));
 }
 
-export async function uploadBlob(op: Operation, send: Send, location: URL, content: Uint8Array | AsyncIterable<Uint8Array>, descriptor: Descriptor, options: UploadOptions): Promise<void> {
+export async function uploadBlob(
+  op: Operation,
+  send: Send,
+  location: URL,
+  content: Uint8Array | AsyncIterable<Uint8Array>,
+  descriptor: Descriptor,
+  options: UploadOptions,
+): Promise<void> {
   // An error of the content stream (too long, too short, bad digest of a source) is the one
   // to report, not the transport error it causes.
   let contentFailure: unknown;
@@ -69,7 +76,12 @@ export async function uploadBlob(op: Operation, send: Send, location: URL, conte
     try {
       for await (const chunk of source) {
         total += chunk.length;
-        if (total > descriptor.size) throw operationError(op, 'ERR_DIGEST_MISMATCH', `the content to push is longer than the ${descriptor.size} bytes of ${descriptor.digest}`);
+        if (total > descriptor.size)
+          throw operationError(
+            op,
+            'ERR_DIGEST_MISMATCH',
+            `the content to push is longer than the ${descriptor.size} bytes of ${descriptor.digest}`,
+          );
         yield chunk;
       }
     } catch (error) {
@@ -77,7 +89,11 @@ export async function uploadBlob(op: Operation, send: Send, location: URL, conte
       throw error;
     }
     if (total !== descriptor.size) {
-      contentFailure = operationError(op, 'ERR_DIGEST_MISMATCH', `the content to push is ${total} bytes, ${descriptor.digest} has ${descriptor.size}`);
+      contentFailure = operationError(
+        op,
+        'ERR_DIGEST_MISMATCH',
+        `the content to push is ${total} bytes, ${descriptor.digest} has ${descriptor.size}`,
+      );
       throw contentFailure;
     }
   };
@@ -103,7 +119,8 @@ export async function uploadBlob(op: Operation, send: Send, location: URL, conte
     await discard(response);
     return;
   }
-  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw operationError(op, 'ERR_INPUT_INVALID', `chunkSize must be a positive integer, got ${chunkSize}`);
+  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0)
+    throw operationError(op, 'ERR_INPUT_INVALID', `chunkSize must be a positive integer, got ${chunkSize}`);
   let offset = 0;
   const source = content instanceof Uint8Array ? content : guarded(content);
   try {
@@ -111,7 +128,11 @@ export async function uploadBlob(op: Operation, send: Send, location: URL, conte
       const response = await send({
         method: 'PATCH',
         url,
-        headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + chunk.length - 1}`, 'content-length': String(chunk.length) },
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-range': `${offset}-${offset + chunk.length - 1}`,
+          'content-length': String(chunk.length),
+        },
         body: chunk,
       });
       if (response.status !== 202) throw await statusError(op, response);
@@ -122,7 +143,11 @@ export async function uploadBlob(op: Operation, send: Send, location: URL, conte
   } catch (error) {
     throw contentFailure ?? error;
   }
-  const response = await send({ method: 'PUT', url: withDigest(url, descriptor.digest), headers: { 'content-length': '0' } });
+  const response = await send({
+    method: 'PUT',
+    url: withDigest(url, descriptor.digest),
+    headers: { 'content-length': '0' },
+  });
   if (response.status !== 201) throw await statusError(op, response);
   await discard(response);
 }

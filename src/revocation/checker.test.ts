@@ -29,7 +29,8 @@ describe('OnlineRevocationChecker with openssl OCSP responders and CRLs', () => 
   let n = 0;
 
   const parse = (...issued: Issued[]): Certificate[] => issued.map((i) => parseCertificate(i.certDer));
-  const checker = (opts: Partial<OnlineRevocationCheckerOptions> = {}) => new OnlineRevocationChecker({ fetcher, ...opts });
+  const checker = (opts: Partial<OnlineRevocationCheckerOptions> = {}) =>
+    new OnlineRevocationChecker({ fetcher, ...opts });
   const now = () => ({ verificationTime: new Date() });
 
   function aia(ocsp: OcspResponder | undefined, crlPath: string | undefined): string[] {
@@ -40,7 +41,16 @@ describe('OnlineRevocationChecker with openssl OCSP responders and CRLs', () => 
   }
 
   /** A fresh code-signing leaf under `issuer`, registered in `db` unless add is false. */
-  function leaf(opts: { issuer?: Issued; db?: CaDatabase; ocsp?: OcspResponder; crl?: string; add?: boolean; extra?: string[] } = {}): Issued {
+  function leaf(
+    opts: {
+      issuer?: Issued;
+      db?: CaDatabase;
+      ocsp?: OcspResponder;
+      crl?: string;
+      add?: boolean;
+      extra?: string[];
+    } = {},
+  ): Issued {
     const issuer = opts.issuer ?? intermediate;
     const cert = pki.issue({
       subject: `/C=US/O=Revocation Test/CN=Leaf ${++n}`,
@@ -59,7 +69,12 @@ describe('OnlineRevocationChecker with openssl OCSP responders and CRLs', () => 
 
   beforeAll(async () => {
     crls = await CrlServer.start();
-    root = pki.issue({ subject: '/C=US/O=Revocation Test/CN=Root', key: 'ec-256', extensions: EXT.root, notBefore: new Date(Date.now() - 2 * DAY) });
+    root = pki.issue({
+      subject: '/C=US/O=Revocation Test/CN=Root',
+      key: 'ec-256',
+      extensions: EXT.root,
+      notBefore: new Date(Date.now() - 2 * DAY),
+    });
     rootDb = new CaDatabase(pki, root);
     rootOcsp = await OcspResponder.start(rootDb);
     intermediate = pki.issue({
@@ -104,13 +119,24 @@ describe('OnlineRevocationChecker with openssl OCSP responders and CRLs', () => 
     interDb.revoke(l, { at: revokedAt, reason: 'keyCompromise' });
     const result = await checker().check(parse(l, intermediate, root), now());
     expect(result.status).toBe('revoked');
-    expect(result.certificates[0]).toMatchObject({ status: 'revoked', source: 'ocsp', reason: 'keyCompromise', revokedAt });
+    expect(result.certificates[0]).toMatchObject({
+      status: 'revoked',
+      source: 'ocsp',
+      reason: 'keyCompromise',
+      revokedAt,
+    });
     expect(result.certificates[0]?.detail).toContain(`revoked at ${revokedAt.toISOString()}, reason keyCompromise`);
     expect(result.certificates[1]?.status).toBe('good');
   });
 
   it('a revoked intermediate: the whole chain is revoked', async () => {
-    const inter2 = pki.issue({ subject: '/C=US/O=Revocation Test/CN=Intermediate 2', key: 'ec-256', issuer: root, extensions: [...EXT.intermediate, ...aia(rootOcsp, '/root.crl')], notBefore: new Date(Date.now() - DAY) });
+    const inter2 = pki.issue({
+      subject: '/C=US/O=Revocation Test/CN=Intermediate 2',
+      key: 'ec-256',
+      issuer: root,
+      extensions: [...EXT.intermediate, ...aia(rootOcsp, '/root.crl')],
+      notBefore: new Date(Date.now() - DAY),
+    });
     rootDb.add(inter2).revoke(inter2, { reason: 'cACompromise' });
     const db2 = new CaDatabase(pki, inter2);
     const ocsp2 = await OcspResponder.start(db2);
@@ -167,7 +193,9 @@ describe('OnlineRevocationChecker with openssl OCSP responders and CRLs', () => 
     const result = await checker({ ocspTimeoutMs: 300 }).check(parse(l, intermediate, root), now());
     const elapsed = performance.now() - started;
     expect(result.status).toBe('unknown');
-    expect(result.certificates[0]?.detail).toMatch(new RegExp(`OCSP responder ${slowOcsp.url} unreachable: no complete answer within 300 ms`));
+    expect(result.certificates[0]?.detail).toMatch(
+      new RegExp(`OCSP responder ${slowOcsp.url} unreachable: no complete answer within 300 ms`),
+    );
     expect(elapsed).toBeLessThan(1000);
   });
 
@@ -175,7 +203,9 @@ describe('OnlineRevocationChecker with openssl OCSP responders and CRLs', () => 
     const l = leaf({ ocsp: interOcsp });
     interOcsp.nmin = 1;
     try {
-      const result = await checker().check(parse(l, intermediate, root), { verificationTime: new Date(Date.now() + 10 * 60_000) });
+      const result = await checker().check(parse(l, intermediate, root), {
+        verificationTime: new Date(Date.now() + 10 * 60_000),
+      });
       expect(result.status).toBe('unknown');
       expect(result.certificates[0]?.detail).toContain('stale OCSP response');
     } finally {
@@ -184,7 +214,10 @@ describe('OnlineRevocationChecker with openssl OCSP responders and CRLs', () => 
   });
 
   it('a stale CRL (nextUpdate in the past) gives unknown, not good', async () => {
-    crls.serve('/stale.crl', await interDb.gencrl({ lastUpdate: new Date(Date.now() - 2 * DAY), nextUpdate: new Date(Date.now() - DAY) }));
+    crls.serve(
+      '/stale.crl',
+      await interDb.gencrl({ lastUpdate: new Date(Date.now() - 2 * DAY), nextUpdate: new Date(Date.now() - DAY) }),
+    );
     const l = leaf({ crl: '/stale.crl' });
     const result = await checker().check(parse(l, intermediate, root), now());
     expect(result.status).toBe('unknown');
@@ -208,13 +241,30 @@ describe('OnlineRevocationChecker with openssl OCSP responders and CRLs', () => 
   });
 
   it('a delegated OCSP responder certificate (EKU OCSPSigning, issued by the CA) is accepted; one without the EKU is not', async () => {
-    const delegate = pki.issue({ subject: '/C=US/O=Revocation Test/CN=OCSP Responder', key: 'ec-256', issuer: intermediate, extensions: ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=OCSPSigning', 'noCheck=ignored'], notBefore: new Date(Date.now() - DAY) });
+    const delegate = pki.issue({
+      subject: '/C=US/O=Revocation Test/CN=OCSP Responder',
+      key: 'ec-256',
+      issuer: intermediate,
+      extensions: [
+        'basicConstraints=CA:FALSE',
+        'keyUsage=critical,digitalSignature',
+        'extendedKeyUsage=OCSPSigning',
+        'noCheck=ignored',
+      ],
+      notBefore: new Date(Date.now() - DAY),
+    });
     const delegated = await OcspResponder.start(interDb, { signer: delegate });
-    const impostor = pki.issue({ subject: '/C=US/O=Revocation Test/CN=Not A Responder', key: 'ec-256', issuer: intermediate, extensions: EXT.codeSigningLeaf, notBefore: new Date(Date.now() - DAY) });
+    const impostor = pki.issue({
+      subject: '/C=US/O=Revocation Test/CN=Not A Responder',
+      key: 'ec-256',
+      issuer: intermediate,
+      extensions: EXT.codeSigningLeaf,
+      notBefore: new Date(Date.now() - DAY),
+    });
     const bad = await OcspResponder.start(interDb, { signer: impostor });
     responders.push(delegated, bad);
     const good = await checker().check(parse(leaf({ ocsp: delegated }), intermediate), now());
-    expect(good.certificates[0], good.certificates[0]?.detail).toMatchObject({ status: "good", source: "ocsp" });
+    expect(good.certificates[0], good.certificates[0]?.detail).toMatchObject({ status: 'good', source: 'ocsp' });
     const refused = await checker().check(parse(leaf({ ocsp: bad }), intermediate), now());
     expect(refused.status).toBe('unknown');
     expect(refused.certificates[0]?.detail).toContain('lacks extended key usage id-kp-OCSPSigning');
@@ -279,11 +329,16 @@ describe('OnlineRevocationChecker with openssl OCSP responders and CRLs', () => 
     it('refuses a delta CRL built on a newer base than the complete CRL', async () => {
       const db = new CaDatabase(pki, intermediate);
       const l = leaf({ db, crl: '/oldbase.crl' });
-      crls.serve('/oldbase.crl', await db.gencrl({ crlNumber: 5, extensions: [`freshestCRL=URI:${crls.url('/newdelta.crl')}`] }));
+      crls.serve(
+        '/oldbase.crl',
+        await db.gencrl({ crlNumber: 5, extensions: [`freshestCRL=URI:${crls.url('/newdelta.crl')}`] }),
+      );
       crls.serve('/newdelta.crl', await db.gencrl({ crlNumber: 9, extensions: ['2.5.29.27=critical,ASN1:INTEGER:8'] }));
       const result = await checker().check(parse(l, intermediate, root), now());
       expect(result.status).toBe('unknown');
-      expect(result.certificates[0]?.detail).toContain("base CRL number 5 is older than the delta CRL's base CRL number 8");
+      expect(result.certificates[0]?.detail).toContain(
+        "base CRL number 5 is older than the delta CRL's base CRL number 8",
+      );
     });
   });
 
@@ -293,10 +348,16 @@ describe('OnlineRevocationChecker with openssl OCSP responders and CRLs', () => 
       const revokedAt = new Date(Date.now() - HOUR);
       interDb.revoke(l, { at: revokedAt, reason: 'keyCompromise' });
       const c = checker();
-      const before = await c.check(parse(l, intermediate, root), { signingTime: new Date(Date.now() - 2 * HOUR), verificationTime: new Date() });
+      const before = await c.check(parse(l, intermediate, root), {
+        signingTime: new Date(Date.now() - 2 * HOUR),
+        verificationTime: new Date(),
+      });
       expect(before.status).toBe('good');
       expect(before.certificates[0]?.detail).toContain('after the authentic signing time');
-      const after = await c.check(parse(l, intermediate, root), { signingTime: new Date(), verificationTime: new Date() });
+      const after = await c.check(parse(l, intermediate, root), {
+        signingTime: new Date(),
+        verificationTime: new Date(),
+      });
       expect(after.status).toBe('revoked');
     });
 
@@ -305,7 +366,10 @@ describe('OnlineRevocationChecker with openssl OCSP responders and CRLs', () => 
       const l = leaf({ db, crl: '/invalidity.crl' });
       db.revoke(l, { at: new Date(Date.now() - 60_000), compromiseTime: new Date(Date.now() - 3 * HOUR) });
       crls.serve('/invalidity.crl', await db.gencrl());
-      const result = await checker().check(parse(l, intermediate, root), { signingTime: new Date(Date.now() - 2 * HOUR), verificationTime: new Date() });
+      const result = await checker().check(parse(l, intermediate, root), {
+        signingTime: new Date(Date.now() - 2 * HOUR),
+        verificationTime: new Date(),
+      });
       expect(result.status).toBe('revoked');
       expect(result.certificates[0]).toMatchObject({ reason: 'keyCompromise' });
       expect(result.certificates[0]?.invalidityDate).toBeInstanceOf(Date);

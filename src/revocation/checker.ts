@@ -3,9 +3,24 @@ import type { CertificateCache } from '../x509/certificate.js';
 import { isIssuedBy, isSelfSigned, type Certificate } from '../x509/certificate.js';
 import type { RevocationChecker, RevocationResult, RevocationStatus } from '../verify/types.js';
 import { ByteLruCache, SingleFlight } from './cache.js';
-import { freshestCrlOf, lookupCertificate, parseCrl, validateCrl, validateDelta, type FreshestCrlPointer, type ParsedCrl } from './crl.js';
+import {
+  freshestCrlOf,
+  lookupCertificate,
+  parseCrl,
+  validateCrl,
+  validateDelta,
+  type FreshestCrlPointer,
+  type ParsedCrl,
+} from './crl.js';
 import { isHttpUrl, RevocationFetchError, type FetchInit, type RevocationFetcher } from './fetcher.js';
-import { DEFAULT_SKEW_MS, buildOcspRequest, evaluateOcspResponse, normalizeSerial, type OcspOutcome, type OcspRequest } from './ocsp.js';
+import {
+  DEFAULT_SKEW_MS,
+  buildOcspRequest,
+  evaluateOcspResponse,
+  normalizeSerial,
+  type OcspOutcome,
+  type OcspRequest,
+} from './ocsp.js';
 
 /**
  * The OCSP/CRL revocation checker (Notary trust-store-trust-policy spec, "Certificate Revocation
@@ -159,13 +174,18 @@ export class OnlineRevocationChecker implements RevocationChecker {
     this.#cache.clear();
   }
 
-  async check(chain: readonly Certificate[], at: { signingTime?: Date; verificationTime: Date }): Promise<DetailedRevocationResult> {
+  async check(
+    chain: readonly Certificate[],
+    at: { signingTime?: Date; verificationTime: Date },
+  ): Promise<DetailedRevocationResult> {
     const certificates = await Promise.all(
       chain.map(async (cert, i): Promise<CertificateRevocation> => {
         const issuer = chain[i + 1];
         if (issuer === undefined) {
-          if (this.#isIssuedBy(cert, cert)) return { status: 'nonRevokable', detail: 'root certificate: not revocation-checked' };
-          if (cert.ocspUrls.length === 0 && cert.crlUrls.length === 0) return { status: 'nonRevokable', detail: 'no OCSP or CRL location' };
+          if (this.#isIssuedBy(cert, cert))
+            return { status: 'nonRevokable', detail: 'root certificate: not revocation-checked' };
+          if (cert.ocspUrls.length === 0 && cert.crlUrls.length === 0)
+            return { status: 'nonRevokable', detail: 'no OCSP or CRL location' };
           return { status: 'unknown', detail: 'the issuer of the last certificate is not in the chain' };
         }
         const result = await this.#checkCertificate(cert, issuer, at.verificationTime);
@@ -178,9 +198,13 @@ export class OnlineRevocationChecker implements RevocationChecker {
   async #checkCertificate(cert: Certificate, issuer: Certificate, at: Date): Promise<CertificateRevocation> {
     const ocspUrls = cert.ocspUrls.slice(0, this.#maxUrls);
     const crlUrls = cert.crlUrls.slice(0, this.#maxUrls);
-    if (ocspUrls.length === 0 && crlUrls.length === 0) return { status: 'nonRevokable', detail: 'no OCSP or CRL location' };
+    if (ocspUrls.length === 0 && crlUrls.length === 0)
+      return { status: 'nonRevokable', detail: 'no OCSP or CRL location' };
     if (!this.#isIssuedBy(cert, issuer)) {
-      return { status: 'unknown', detail: `certificate is not issued by "${issuer.subject}", the next certificate of the chain` };
+      return {
+        status: 'unknown',
+        detail: `certificate is not issued by "${issuer.subject}", the next certificate of the chain`,
+      };
     }
     const details: string[] = [];
     if (ocspUrls.length > 0) {
@@ -201,7 +225,8 @@ export class OnlineRevocationChecker implements RevocationChecker {
     let byIssuer = this.#issuedBy.get(cert);
     if (byIssuer === undefined) this.#issuedBy.set(cert, (byIssuer = new Map()));
     let ok = byIssuer.get(issuer.sha256);
-    if (ok === undefined) byIssuer.set(issuer.sha256, (ok = cert === issuer ? isSelfSigned(cert) : isIssuedBy(cert, issuer)));
+    if (ok === undefined)
+      byIssuer.set(issuer.sha256, (ok = cert === issuer ? isSelfSigned(cert) : isIssuedBy(cert, issuer)));
     return ok;
   }
 
@@ -212,7 +237,10 @@ export class OnlineRevocationChecker implements RevocationChecker {
     if (entry === undefined) {
       const request = buildOcspRequest(cert, issuer);
       const id = request.certId;
-      entry = { request, idKey: `${hex(id.issuerNameHash)}|${hex(id.issuerKeyHash)}|${normalizeSerial(id.serialNumber)}` };
+      entry = {
+        request,
+        idKey: `${hex(id.issuerNameHash)}|${hex(id.issuerKeyHash)}|${normalizeSerial(id.serialNumber)}`,
+      };
       byIssuer.set(issuer.sha256, entry);
     }
     return entry;
@@ -223,7 +251,10 @@ export class OnlineRevocationChecker implements RevocationChecker {
     // The fetcher is asked to honour the deadline; this guard keeps the bound even if it does not.
     let timer: NodeJS.Timeout | undefined;
     const guard = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RevocationFetchError(url, 'timeout', `no answer within ${init.deadlineMs} ms`)), init.deadlineMs + 50);
+      timer = setTimeout(
+        () => reject(new RevocationFetchError(url, 'timeout', `no answer within ${init.deadlineMs} ms`)),
+        init.deadlineMs + 50,
+      );
     });
     try {
       return await Promise.race([this.#fetcher.fetch(url, init), guard]);
@@ -258,7 +289,9 @@ export class OnlineRevocationChecker implements RevocationChecker {
         let fetched: { bytes: Uint8Array; nonce?: Uint8Array };
         try {
           fetched = await this.#ocspFlights.run(key, async () => {
-            const request = this.#nonce ? buildOcspRequest(cert, issuer, { nonce: new Uint8Array(randomBytes(16)) }) : probe;
+            const request = this.#nonce
+              ? buildOcspRequest(cert, issuer, { nonce: new Uint8Array(randomBytes(16)) })
+              : probe;
             const bytes = await this.#fetch(url, {
               method: 'POST',
               body: request.der,
@@ -284,9 +317,11 @@ export class OnlineRevocationChecker implements RevocationChecker {
           details.push(`OCSP response from ${url} not usable: ${outcome.detail}`);
           continue;
         }
-        if (outcome.nextUpdate !== undefined) this.#cache.set(key, outcome, fetched.bytes.length + 256, outcome.nextUpdate.getTime());
+        if (outcome.nextUpdate !== undefined)
+          this.#cache.set(key, outcome, fetched.bytes.length + 256, outcome.nextUpdate.getTime());
       }
-      if (outcome.status === 'good') return { answer: { status: 'good', detail: `OCSP responder ${url}: good`, source: 'ocsp', url }, details };
+      if (outcome.status === 'good')
+        return { answer: { status: 'good', detail: `OCSP responder ${url}: good`, source: 'ocsp', url }, details };
       if (outcome.status === 'revoked') {
         return {
           answer: {
@@ -367,7 +402,10 @@ export class OnlineRevocationChecker implements RevocationChecker {
         details.push(`CRL ${url}: ${found.detail}`);
         continue;
       }
-      return { answer: { ...found, status: found.status, detail: `CRL ${url}: ${found.detail}`, source: 'crl', url }, details };
+      return {
+        answer: { ...found, status: found.status, detail: `CRL ${url}: ${found.detail}`, source: 'crl', url },
+        details,
+      };
     }
     return { details };
   }
@@ -384,14 +422,22 @@ export class OnlineRevocationChecker implements RevocationChecker {
     let crl: ParsedCrl;
     try {
       crl = await this.#crlFlights.run(`crl|${url}`, async () =>
-        parseCrl(await this.#fetch(url, { method: 'GET', deadlineMs: this.#crlTimeoutMs, maxBytes: this.#crlMaxBytes })),
+        parseCrl(
+          await this.#fetch(url, { method: 'GET', deadlineMs: this.#crlTimeoutMs, maxBytes: this.#crlMaxBytes }),
+        ),
       );
     } catch (error) {
-      throw new Error(error instanceof RevocationFetchError ? `CRL ${url} unreachable: ${describe(error)}` : `CRL ${url}: ${describe(error)}`, { cause: error });
+      throw new Error(
+        error instanceof RevocationFetchError
+          ? `CRL ${url} unreachable: ${describe(error)}`
+          : `CRL ${url}: ${describe(error)}`,
+        { cause: error },
+      );
     }
     const valid = validateCrl(crl, issuer, at, this.#skewMs);
     if (!valid.ok) throw new Error(`CRL ${url}: ${valid.reason}`);
-    if (crl.nextUpdate !== undefined) this.#cache.set(key, crl, crl.der.length + crl.entries.size * 96 + 512, crl.nextUpdate.getTime());
+    if (crl.nextUpdate !== undefined)
+      this.#cache.set(key, crl, crl.der.length + crl.entries.size * 96 + 512, crl.nextUpdate.getTime());
     return crl;
   }
 }

@@ -1,5 +1,12 @@
 import '../x509/reflect-polyfill.js';
-import { AsnConvert, AsnIntegerArrayBufferConverter, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes } from '@peculiar/asn1-schema';
+import {
+  AsnConvert,
+  AsnIntegerArrayBufferConverter,
+  AsnProp,
+  AsnPropTypes,
+  AsnType,
+  AsnTypeTypes,
+} from '@peculiar/asn1-schema';
 import {
   CRLReason,
   CertificateList,
@@ -163,8 +170,10 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
       let invalidityDate: Date | undefined;
       for (const ext of revoked.crlEntryExtensions ?? []) {
         if (ext.extnID === OID.reasonCode) reason = reasonName(AsnConvert.parse(extValue(ext), CRLReason).reason);
-        else if (ext.extnID === OID.invalidityDate) invalidityDate = AsnConvert.parse(extValue(ext), InvalidityDate).value;
-        else if (ext.critical && !PROCESSED_ENTRY_EXTENSIONS.has(ext.extnID)) unsupportedCritical.push(`${ext.extnID} (entry)`);
+        else if (ext.extnID === OID.invalidityDate)
+          invalidityDate = AsnConvert.parse(extValue(ext), InvalidityDate).value;
+        else if (ext.critical && !PROCESSED_ENTRY_EXTENSIONS.has(ext.extnID))
+          unsupportedCritical.push(`${ext.extnID} (entry)`);
       }
       entries.set(normalizeSerial(new Uint8Array(revoked.userCertificate)), {
         revocationDate: revoked.revocationDate.getTime(),
@@ -194,7 +203,8 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
   }
 }
 
-export type CrlValidation = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly expired?: boolean };
+export type CrlValidation =
+  { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly expired?: boolean };
 
 function canonicalName(der: Uint8Array): Uint8Array {
   return new Uint8Array(AsnConvert.serialize(AsnConvert.parse(der, Name)));
@@ -208,7 +218,10 @@ function canonicalName(der: Uint8Array): Uint8Array {
  * carries no critical extension that is not processed.
  */
 export function validateCrl(crl: ParsedCrl, issuer: Certificate, at: Date, skewMs = DEFAULT_SKEW_MS): CrlValidation {
-  if (!bytesEqual(crl.issuerDer, issuer.subjectDer) && !bytesEqual(canonicalName(crl.issuerDer), canonicalName(issuer.subjectDer))) {
+  if (
+    !bytesEqual(crl.issuerDer, issuer.subjectDer) &&
+    !bytesEqual(canonicalName(crl.issuerDer), canonicalName(issuer.subjectDer))
+  ) {
     return { ok: false, reason: `CRL issuer does not match the certificate issuer "${issuer.subject}"` };
   }
   if (issuer.keyUsage !== undefined && (issuer.keyUsage.flags & KEY_USAGE.cRLSign) === 0) {
@@ -221,10 +234,17 @@ export function validateCrl(crl: ParsedCrl, issuer: Certificate, at: Date, skewM
   if (!signature.ok) return { ok: false, reason: `CRL is not signed by "${issuer.subject}": ${signature.reason}` };
   if (crl.nextUpdate === undefined) return { ok: false, reason: 'CRL has no nextUpdate' };
   if (crl.nextUpdate.getTime() <= at.getTime()) {
-    return { ok: false, expired: true, reason: `expired CRL: nextUpdate ${crl.nextUpdate.toISOString()} is not after ${at.toISOString()}` };
+    return {
+      ok: false,
+      expired: true,
+      reason: `expired CRL: nextUpdate ${crl.nextUpdate.toISOString()} is not after ${at.toISOString()}`,
+    };
   }
   if (crl.thisUpdate.getTime() > at.getTime() + skewMs) {
-    return { ok: false, reason: `CRL is not yet valid: thisUpdate ${crl.thisUpdate.toISOString()} is after ${at.toISOString()}` };
+    return {
+      ok: false,
+      reason: `CRL is not yet valid: thisUpdate ${crl.thisUpdate.toISOString()} is after ${at.toISOString()}`,
+    };
   }
   if (crl.unsupportedCritical.length > 0) {
     return { ok: false, reason: `CRL has unsupported critical extension(s) ${crl.unsupportedCritical.join(', ')}` };
@@ -234,12 +254,18 @@ export function validateCrl(crl: ParsedCrl, issuer: Certificate, at: Date, skewM
 
 /** Checks that `delta` may be applied to `base` (§5.2.4): same issuer, base numbers in order. */
 export function validateDelta(base: ParsedCrl, delta: ParsedCrl): CrlValidation {
-  if (delta.deltaBase === undefined) return { ok: false, reason: 'the Freshest CRL location serves a CRL without a delta CRL indicator' };
-  if (base.crlNumber === undefined) return { ok: false, reason: 'base CRL has no CRL number, so no delta CRL can be applied' };
+  if (delta.deltaBase === undefined)
+    return { ok: false, reason: 'the Freshest CRL location serves a CRL without a delta CRL indicator' };
+  if (base.crlNumber === undefined)
+    return { ok: false, reason: 'base CRL has no CRL number, so no delta CRL can be applied' };
   if (delta.crlNumber === undefined) return { ok: false, reason: 'delta CRL has no CRL number' };
-  if (!bytesEqual(canonicalName(base.issuerDer), canonicalName(delta.issuerDer))) return { ok: false, reason: 'delta CRL issuer differs from the base CRL issuer' };
+  if (!bytesEqual(canonicalName(base.issuerDer), canonicalName(delta.issuerDer)))
+    return { ok: false, reason: 'delta CRL issuer differs from the base CRL issuer' };
   if (base.crlNumber < delta.deltaBase) {
-    return { ok: false, reason: `base CRL number ${base.crlNumber} is older than the delta CRL's base CRL number ${delta.deltaBase}` };
+    return {
+      ok: false,
+      reason: `base CRL number ${base.crlNumber} is older than the delta CRL's base CRL number ${delta.deltaBase}`,
+    };
   }
   return { ok: true };
 }
@@ -263,13 +289,23 @@ export function lookupCertificate(cert: Certificate, base: ParsedCrl, delta?: Pa
   const isCa = cert.basicConstraints?.ca === true;
   if (idp !== undefined) {
     if (idp.indirectCRL) return { status: 'unknown', detail: 'indirect CRLs are not supported' };
-    if (idp.onlySomeReasons !== undefined) return { status: 'unknown', detail: 'CRL covers only some revocation reasons (partitioned CRLs are not supported)' };
+    if (idp.onlySomeReasons !== undefined)
+      return {
+        status: 'unknown',
+        detail: 'CRL covers only some revocation reasons (partitioned CRLs are not supported)',
+      };
     if (idp.onlyContainsAttributeCerts) return { status: 'unknown', detail: 'CRL covers only attribute certificates' };
-    if (idp.onlyContainsUserCerts && isCa) return { status: 'unknown', detail: 'CRL covers only end-entity certificates, not this CA certificate' };
-    if (idp.onlyContainsCACerts && !isCa) return { status: 'unknown', detail: 'CRL covers only CA certificates, not this end-entity certificate' };
+    if (idp.onlyContainsUserCerts && isCa)
+      return { status: 'unknown', detail: 'CRL covers only end-entity certificates, not this CA certificate' };
+    if (idp.onlyContainsCACerts && !isCa)
+      return { status: 'unknown', detail: 'CRL covers only CA certificates, not this end-entity certificate' };
   }
   const serial = normalizeSerial(serialBytes(cert));
-  const useDelta = delta !== undefined && base.crlNumber !== undefined && delta.crlNumber !== undefined && delta.crlNumber > base.crlNumber;
+  const useDelta =
+    delta !== undefined &&
+    base.crlNumber !== undefined &&
+    delta.crlNumber !== undefined &&
+    delta.crlNumber > base.crlNumber;
   const fromDelta = useDelta ? delta.entries.get(serial) : undefined;
   const entry = fromDelta ?? base.entries.get(serial);
   const source = fromDelta === undefined ? 'CRL' : 'delta CRL';

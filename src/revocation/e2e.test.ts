@@ -23,7 +23,12 @@ const artifact = makeArtifact('revocation-e2e').descriptor;
 
 function statement(signatureVerification: Record<string, unknown>, trustStores = ['ca:test']): TrustPolicyStatement {
   return loadTrustPolicy(
-    JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'rev', registryScopes: ['*'], signatureVerification, trustStores, trustedIdentities: ['*'] }] }),
+    JSON.stringify({
+      version: '1.0',
+      trustPolicies: [
+        { name: 'rev', registryScopes: ['*'], signatureVerification, trustStores, trustedIdentities: ['*'] },
+      ],
+    }),
   ).statements[0] as TrustPolicyStatement;
 }
 
@@ -58,13 +63,28 @@ describe('revocation through verifySignature', () => {
 
   beforeAll(async () => {
     crls = await CrlServer.start();
-    root = pki.issue({ subject: '/C=US/ST=WA/O=E2E/CN=E2E Root', key: 'ec-256', extensions: EXT.root, notBefore: new Date(Date.now() - 2 * DAY) });
-    intermediate = pki.issue({ subject: '/C=US/ST=WA/O=E2E/CN=E2E Intermediate', key: 'ec-256', issuer: root, extensions: [...EXT.intermediate, `crlDistributionPoints=URI:${crls.url('/root.crl')}`], notBefore: new Date(Date.now() - 2 * DAY) });
+    root = pki.issue({
+      subject: '/C=US/ST=WA/O=E2E/CN=E2E Root',
+      key: 'ec-256',
+      extensions: EXT.root,
+      notBefore: new Date(Date.now() - 2 * DAY),
+    });
+    intermediate = pki.issue({
+      subject: '/C=US/ST=WA/O=E2E/CN=E2E Intermediate',
+      key: 'ec-256',
+      issuer: root,
+      extensions: [...EXT.intermediate, `crlDistributionPoints=URI:${crls.url('/root.crl')}`],
+      notBefore: new Date(Date.now() - 2 * DAY),
+    });
     const rootDb = new CaDatabase(pki, root).add(intermediate);
     crls.serve('/root.crl', await rootDb.gencrl());
     db = new CaDatabase(pki, intermediate);
     ocsp = await OcspResponder.start(db);
-    tsa = new TestTsa({ pki, name: 'E2E TSA', leafExtensions: [...EXT.tsaLeaf, `crlDistributionPoints=URI:${crls.url('/tsa.crl')}`] });
+    tsa = new TestTsa({
+      pki,
+      name: 'E2E TSA',
+      leafExtensions: [...EXT.tsaLeaf, `crlDistributionPoints=URI:${crls.url('/tsa.crl')}`],
+    });
     tsaDb = new CaDatabase(pki, tsa.root).add(tsa.leaf);
     crls.serve('/tsa.crl', await tsaDb.gencrl());
     const map = new Map<string, Certificate[]>([
@@ -79,8 +99,16 @@ describe('revocation through verifySignature', () => {
     pki.cleanup();
   });
 
-  const verify = (envelope: Uint8Array, s: TrustPolicyStatement, revocation = checker, mediaType: string = MEDIA_TYPE.jws) =>
-    verifySignature({ signature: 'sha256:e2e', envelopeMediaType: mediaType, envelope, artifact }, { statement: s, trustStores: stores, at: new Date(), revocation });
+  const verify = (
+    envelope: Uint8Array,
+    s: TrustPolicyStatement,
+    revocation = checker,
+    mediaType: string = MEDIA_TYPE.jws,
+  ) =>
+    verifySignature(
+      { signature: 'sha256:e2e', envelopeMediaType: mediaType, envelope, artifact },
+      { statement: s, trustStores: stores, at: new Date(), revocation },
+    );
 
   it('strict: a good chain passes revocation', async () => {
     const leaf = newLeaf();
@@ -104,7 +132,10 @@ describe('revocation through verifySignature', () => {
 
     const permissive = await verify(envelope, statement({ level: 'permissive' }));
     expect(permissive.passed).toBe(true);
-    expect(permissive.checks.find((c) => c.check === 'revocation')).toMatchObject({ status: 'logged', error: { code: 'ERR_CERT_REVOKED' } });
+    expect(permissive.checks.find((c) => c.check === 'revocation')).toMatchObject({
+      status: 'logged',
+      error: { code: 'ERR_CERT_REVOKED' },
+    });
 
     const skipped = await verify(envelope, statement({ level: 'strict', override: { revocation: 'skip' } }));
     expect(skipped.passed).toBe(true);
@@ -125,15 +156,34 @@ describe('revocation through verifySignature', () => {
     const leaf = newLeaf();
     db.revoke(leaf, { at: new Date(Date.now() - HOUR), reason: 'superseded' });
     const sa = statement({ level: 'strict' }, ['signingAuthority:sa']);
-    const signedBefore = signArtifact({ keyPem: leaf.keyPem, chainDer: chainOf(leaf), artifact, format: 'cose', scheme: 'notary.x509.signingAuthority', signingTime: new Date(Date.now() - 2 * HOUR) });
+    const signedBefore = signArtifact({
+      keyPem: leaf.keyPem,
+      chainDer: chainOf(leaf),
+      artifact,
+      format: 'cose',
+      scheme: 'notary.x509.signingAuthority',
+      signingTime: new Date(Date.now() - 2 * HOUR),
+    });
     const ok = await verify(signedBefore.envelope, sa, checker, signedBefore.mediaType);
     expect(ok.passed).toBe(true);
     expect(statuses(ok).revocation).toBe('passed');
-    const signedAfter = signArtifact({ keyPem: leaf.keyPem, chainDer: chainOf(leaf), artifact, format: 'cose', scheme: 'notary.x509.signingAuthority', signingTime: new Date(Date.now() - 30 * 60_000) });
+    const signedAfter = signArtifact({
+      keyPem: leaf.keyPem,
+      chainDer: chainOf(leaf),
+      artifact,
+      format: 'cose',
+      scheme: 'notary.x509.signingAuthority',
+      signingTime: new Date(Date.now() - 30 * 60_000),
+    });
     const bad = await verify(signedAfter.envelope, sa, checker, signedAfter.mediaType);
     expect(bad.failure).toMatchObject({ check: 'revocation', error: { code: 'ERR_CERT_REVOKED' } });
     // notary.x509: the signing time is not authentic, revoked means revoked.
-    const x509 = signArtifact({ keyPem: leaf.keyPem, chainDer: chainOf(leaf), artifact, signingTime: new Date(Date.now() - 2 * HOUR) });
+    const x509 = signArtifact({
+      keyPem: leaf.keyPem,
+      chainDer: chainOf(leaf),
+      artifact,
+      signingTime: new Date(Date.now() - 2 * HOUR),
+    });
     expect((await verify(x509.envelope, statement({ level: 'strict' }))).failure?.error.code).toBe('ERR_CERT_REVOKED');
   });
 
@@ -160,7 +210,9 @@ describe('revocation through verifySignature', () => {
         const revoked = await verify(envelope, tsStatement('strict'), fresh());
         expect(revoked.failure?.check).toBe('authenticTimestamp');
         expect(revoked.failure?.error.code).toBe('ERR_CERT_REVOKED');
-        expect(revoked.failure?.error.message).toMatch(/^timestamping certificate with subject "CN=E2E TSA Signer,O=E2E TSA,C=US" is revoked/);
+        expect(revoked.failure?.error.message).toMatch(
+          /^timestamping certificate with subject "CN=E2E TSA Signer,O=E2E TSA,C=US" is revoked/,
+        );
         // Under permissive, authenticTimestamp is logged.
         const permissive = await verify(envelope, tsStatement('permissive'), fresh());
         expect(permissive.passed).toBe(true);

@@ -37,8 +37,17 @@ describe('HttpRevocationFetcher (undici) against a loopback server', () => {
 
   it('GETs a body and POSTs an OCSP request with its content type', async () => {
     expect(Buffer.from(await fetcher.fetch(`${base}/x`, init)).toString()).toBe('ok');
-    await fetcher.fetch(`${base}/ocsp`, { ...init, method: 'POST', body: new Uint8Array([1, 2, 3]), contentType: 'application/ocsp-request' });
-    expect(seen.at(-1)).toMatchObject({ method: 'POST', type: 'application/ocsp-request', body: Buffer.from([1, 2, 3]) });
+    await fetcher.fetch(`${base}/ocsp`, {
+      ...init,
+      method: 'POST',
+      body: new Uint8Array([1, 2, 3]),
+      contentType: 'application/ocsp-request',
+    });
+    expect(seen.at(-1)).toMatchObject({
+      method: 'POST',
+      type: 'application/ocsp-request',
+      body: Buffer.from([1, 2, 3]),
+    });
   });
 
   it('refuses bodies over the cap, declared or streamed', async () => {
@@ -48,12 +57,17 @@ describe('HttpRevocationFetcher (undici) against a loopback server', () => {
 
   it('gives up at the deadline', async () => {
     const started = performance.now();
-    await expect(fetcher.fetch(`${base}/slow`, { ...init, deadlineMs: 200 })).rejects.toMatchObject({ kind: 'timeout' });
+    await expect(fetcher.fetch(`${base}/slow`, { ...init, deadlineMs: 200 })).rejects.toMatchObject({
+      kind: 'timeout',
+    });
     expect(performance.now() - started).toBeLessThan(800);
   });
 
   it('reports HTTP errors, unreachable hosts and non-HTTP URLs', async () => {
-    await expect(fetcher.fetch(`${base}/missing`, init)).rejects.toMatchObject({ kind: 'http-status', message: 'HTTP status 404' });
+    await expect(fetcher.fetch(`${base}/missing`, init)).rejects.toMatchObject({
+      kind: 'http-status',
+      message: 'HTTP status 404',
+    });
     await expect(fetcher.fetch('http://127.0.0.1:1/x', init)).rejects.toMatchObject({ kind: 'network' });
     await expect(fetcher.fetch('ldap://example.test/cn=crl', init)).rejects.toMatchObject({ kind: 'unsupported-url' });
     await expect(fetcher.fetch('file:///etc/passwd', init)).rejects.toMatchObject({ kind: 'unsupported-url' });

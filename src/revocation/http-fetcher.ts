@@ -35,7 +35,9 @@ export class HttpRevocationFetcher implements RevocationFetcher {
       const response = await request(url, {
         method: init.method,
         headers,
-        ...(init.body === undefined ? {} : { body: Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength) }),
+        ...(init.body === undefined
+          ? {}
+          : { body: Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength) }),
         signal: controller.signal,
         ...(this.#dispatcher === undefined ? {} : { dispatcher: this.#dispatcher }),
       });
@@ -47,7 +49,11 @@ export class HttpRevocationFetcher implements RevocationFetcher {
       const declared = Number(response.headers['content-length']);
       if (Number.isFinite(declared) && declared > init.maxBytes) {
         discard(body);
-        throw new RevocationFetchError(url, 'too-large', `response of ${declared} bytes exceeds the cap of ${init.maxBytes} bytes`);
+        throw new RevocationFetchError(
+          url,
+          'too-large',
+          `response of ${declared} bytes exceeds the cap of ${init.maxBytes} bytes`,
+        );
       }
       const chunks: Buffer[] = [];
       let total = 0;

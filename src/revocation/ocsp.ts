@@ -14,7 +14,15 @@ import {
   id_pkix_ocsp_nonce,
 } from '@peculiar/asn1-ocsp';
 import { PortcullisError } from '../errors/index.js';
-import { EKU, KEY_USAGE, bytesEqual, certificateFrom, isIssuedBy, type Certificate, type CertificateCache } from '../x509/certificate.js';
+import {
+  EKU,
+  KEY_USAGE,
+  bytesEqual,
+  certificateFrom,
+  isIssuedBy,
+  type Certificate,
+  type CertificateCache,
+} from '../x509/certificate.js';
 import { verifySignedData } from './signature.js';
 import { reasonName } from './reasons.js';
 
@@ -79,7 +87,11 @@ export function ocspCertId(cert: Certificate, issuer: Certificate): OcspCertId {
 }
 
 /** A DER OCSPRequest for one certificate (unsigned; optional RFC 8954 nonce of 1..32 bytes). */
-export function buildOcspRequest(cert: Certificate, issuer: Certificate, options: { nonce?: Uint8Array } = {}): OcspRequest {
+export function buildOcspRequest(
+  cert: Certificate,
+  issuer: Certificate,
+  options: { nonce?: Uint8Array } = {},
+): OcspRequest {
   const certId = ocspCertId(cert, issuer);
   const reqCert = new CertID({
     hashAlgorithm: new AlgorithmIdentifier({ algorithm: SHA1_OID, parameters: DER_NULL.slice().buffer }),
@@ -94,7 +106,11 @@ export function buildOcspRequest(cert: Certificate, issuer: Certificate, options
   const tbsRequest = new TBSRequest({ requestList: [new Request({ reqCert })] });
   if (nonce !== undefined) {
     tbsRequest.requestExtensions = [
-      new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(AsnConvert.serialize(new OctetString(nonce))) }),
+      new Extension({
+        extnID: id_pkix_ocsp_nonce,
+        critical: false,
+        extnValue: new OctetString(AsnConvert.serialize(new OctetString(nonce))),
+      }),
     ];
   }
   const der = new Uint8Array(AsnConvert.serialize(new OCSPRequest({ tbsRequest })));
@@ -140,19 +156,24 @@ export function parseOcspResponse(der: Uint8Array): { status: string; basic?: Ba
   try {
     response = AsnConvert.parse(der, OCSPResponse);
   } catch (cause) {
-    throw new PortcullisError('ERR_REVOCATION_UNKNOWN', `malformed OCSP response: ${(cause as Error).message}`, { cause });
+    throw new PortcullisError('ERR_REVOCATION_UNKNOWN', `malformed OCSP response: ${(cause as Error).message}`, {
+      cause,
+    });
   }
   const status = OCSPResponseStatus[response.responseStatus] ?? `status ${response.responseStatus}`;
   if (response.responseStatus !== OCSPResponseStatus.successful) return { status };
   const bytes = response.responseBytes;
-  if (bytes === undefined) throw new PortcullisError('ERR_REVOCATION_UNKNOWN', 'successful OCSP response without responseBytes');
+  if (bytes === undefined)
+    throw new PortcullisError('ERR_REVOCATION_UNKNOWN', 'successful OCSP response without responseBytes');
   if (bytes.responseType !== id_pkix_ocsp_basic) {
     throw new PortcullisError('ERR_REVOCATION_UNKNOWN', `unsupported OCSP response type ${bytes.responseType}`);
   }
   try {
     return { status, basic: AsnConvert.parse(bytes.response.buffer, BasicOCSPResponse) };
   } catch (cause) {
-    throw new PortcullisError('ERR_REVOCATION_UNKNOWN', `malformed BasicOCSPResponse: ${(cause as Error).message}`, { cause });
+    throw new PortcullisError('ERR_REVOCATION_UNKNOWN', `malformed BasicOCSPResponse: ${(cause as Error).message}`, {
+      cause,
+    });
   }
 }
 
@@ -166,7 +187,13 @@ function validAt(cert: Certificate, at: Date, skewMs: number): boolean {
  * without id-pkix-ocsp-nocheck should itself be checked for revocation (RFC 6960 §4.2.2.2.1);
  * like notation-core-go (Go's x/crypto/ocsp) Portcullis accepts it without that check.
  */
-function verifyResponder(basic: BasicOCSPResponse, issuer: Certificate, at: Date, skewMs: number, cache: CertificateCache | undefined): { signer: 'issuer' | 'delegated' } | { error: string } {
+function verifyResponder(
+  basic: BasicOCSPResponse,
+  issuer: Certificate,
+  at: Date,
+  skewMs: number,
+  cache: CertificateCache | undefined,
+): { signer: 'issuer' | 'delegated' } | { error: string } {
   const tbs = new Uint8Array(basic.tbsResponseDataRaw ?? AsnConvert.serialize(basic.tbsResponseData));
   const signature = new Uint8Array(basic.signature);
   const byIssuer = verifySignedData(tbs, basic.signatureAlgorithm, signature, issuer.publicKey);
@@ -244,8 +271,10 @@ export function evaluateOcspResponse(der: Uint8Array, input: OcspCheckInput): Oc
   const data = basic.tbsResponseData;
   if (input.nonce !== undefined) {
     const echoed = extensionValue(data.responseExtensions, id_pkix_ocsp_nonce);
-    if (echoed === undefined && input.requireNonce === true) return invalid('OCSP response does not echo the request nonce');
-    if (echoed !== undefined && !nonceMatches(echoed, input.nonce)) return invalid('OCSP response nonce does not match the request nonce');
+    if (echoed === undefined && input.requireNonce === true)
+      return invalid('OCSP response does not echo the request nonce');
+    if (echoed !== undefined && !nonceMatches(echoed, input.nonce))
+      return invalid('OCSP response nonce does not match the request nonce');
   }
 
   const serial = normalizeSerial(serialBytes(cert));
@@ -259,22 +288,30 @@ export function evaluateOcspResponse(der: Uint8Array, input: OcspCheckInput): Oc
       bytesEqual(new Uint8Array(r.certID.issuerKeyHash.buffer), hash(alg, keyBits))
     );
   });
-  if (single === undefined) return invalid('OCSP response does not contain a status for this certificate (CertID mismatch)');
+  if (single === undefined)
+    return invalid('OCSP response does not contain a status for this certificate (CertID mismatch)');
 
   const { thisUpdate, nextUpdate } = single;
   const times = { thisUpdate, ...(nextUpdate === undefined ? {} : { nextUpdate }) };
   if (thisUpdate.getTime() > at.getTime() + skewMs) {
-    return { ...invalid(`OCSP response is not yet valid: thisUpdate ${thisUpdate.toISOString()} is after ${at.toISOString()}`), ...times };
+    return {
+      ...invalid(`OCSP response is not yet valid: thisUpdate ${thisUpdate.toISOString()} is after ${at.toISOString()}`),
+      ...times,
+    };
   }
   if (nextUpdate !== undefined && nextUpdate.getTime() <= at.getTime()) {
-    return { ...invalid(`stale OCSP response: nextUpdate ${nextUpdate.toISOString()} is not after ${at.toISOString()}`), ...times };
+    return {
+      ...invalid(`stale OCSP response: nextUpdate ${nextUpdate.toISOString()} is not after ${at.toISOString()}`),
+      ...times,
+    };
   }
   const signer = responder.signer;
   const status = single.certStatus;
   if (status.good !== undefined) return { status: 'good', detail: 'OCSP status good', signer, ...times };
   if (status.revoked !== undefined) {
     const revokedAt = status.revoked.revocationTime;
-    const reason = status.revoked.revocationReason === undefined ? undefined : reasonName(status.revoked.revocationReason.reason);
+    const reason =
+      status.revoked.revocationReason === undefined ? undefined : reasonName(status.revoked.revocationReason.reason);
     return {
       status: 'revoked',
       detail: `revoked at ${revokedAt.toISOString()}${reason === undefined ? '' : `, reason ${reason}`}`,

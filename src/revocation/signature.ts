@@ -23,12 +23,18 @@ const ALGORITHMS: Readonly<Record<string, { kind: 'rsa' | 'ecdsa' | 'eddsa'; has
 
 export type SignatureCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-export function verifySignedData(data: Uint8Array, algorithm: AlgorithmIdentifier, signature: Uint8Array, key: KeyObject): SignatureCheck {
+export function verifySignedData(
+  data: Uint8Array,
+  algorithm: AlgorithmIdentifier,
+  signature: Uint8Array,
+  key: KeyObject,
+): SignatureCheck {
   const alg = ALGORITHMS[algorithm.algorithm];
   if (alg === undefined) return { ok: false, reason: `unsupported signature algorithm ${algorithm.algorithm}` };
   const keyType = key.asymmetricKeyType;
   const expected = alg.kind === 'rsa' ? 'rsa' : alg.kind === 'ecdsa' ? 'ec' : 'ed25519';
-  if (keyType !== expected) return { ok: false, reason: `signature algorithm ${algorithm.algorithm} does not match the ${keyType ?? '?'} key` };
+  if (keyType !== expected)
+    return { ok: false, reason: `signature algorithm ${algorithm.algorithm} does not match the ${keyType ?? '?'} key` };
   try {
     const ok =
       alg.kind === 'rsa'

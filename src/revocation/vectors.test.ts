@@ -22,7 +22,11 @@ class MapFetcher implements RevocationFetcher {
 }
 
 describe('§D notation e2e CRL fixture (certchain_with_crl.pem)', () => {
-  const [leaf, intermediate, root] = parseCertificateFile(e2e('certchain_with_crl.pem')) as [Certificate, Certificate, Certificate];
+  const [leaf, intermediate, root] = parseCertificateFile(e2e('certchain_with_crl.pem')) as [
+    Certificate,
+    Certificate,
+    Certificate,
+  ];
   const now = new Date();
 
   it('the chain carries the CRL and OCSP locations the fixture describes', () => {
@@ -46,7 +50,10 @@ describe('§D notation e2e CRL fixture (certchain_with_crl.pem)', () => {
   it('D2 unit: (leaf, intermediate, leaf_revoked.crl) → revoked at 2024-11-11T05:30:52Z', () => {
     const crl = parseCrl(e2e('leaf_revoked.crl'));
     expect(validateCrl(crl, intermediate, now)).toEqual({ ok: true });
-    expect(lookupCertificate(leaf, crl)).toMatchObject({ status: 'revoked', revokedAt: new Date('2024-11-11T05:30:52Z') });
+    expect(lookupCertificate(leaf, crl)).toMatchObject({
+      status: 'revoked',
+      revokedAt: new Date('2024-11-11T05:30:52Z'),
+    });
   });
 
   it('D3 unit: leaf_expired.crl (nextUpdate 2023-12-25) never gives an answer', () => {
@@ -62,23 +69,46 @@ describe('§D notation e2e CRL fixture (certchain_with_crl.pem)', () => {
   });
 
   it('D1 through the checker: intermediate OCSP unreachable → CRL fallback; the chain is good', async () => {
-    const fetcher = new MapFetcher({ 'http://localhost:10086/leaf.crl': e2e('leaf.crl'), 'http://localhost:10086/intermediate.crl': e2e('intermediate.crl') });
-    const result = await new OnlineRevocationChecker({ fetcher }).check([leaf, intermediate, root], { verificationTime: now });
+    const fetcher = new MapFetcher({
+      'http://localhost:10086/leaf.crl': e2e('leaf.crl'),
+      'http://localhost:10086/intermediate.crl': e2e('intermediate.crl'),
+    });
+    const result = await new OnlineRevocationChecker({ fetcher }).check([leaf, intermediate, root], {
+      verificationTime: now,
+    });
     expect(result.status).toBe('good');
-    expect(result.certificates.map((c) => [c.status, c.source])).toEqual([['good', 'crl'], ['good', 'crl'], ['nonRevokable', undefined]]);
+    expect(result.certificates.map((c) => [c.status, c.source])).toEqual([
+      ['good', 'crl'],
+      ['good', 'crl'],
+      ['nonRevokable', undefined],
+    ]);
     expect(fetcher.requests).toContain('http://localhost.test/ocsp');
   });
 
   it('D2 through the checker: revoked', async () => {
-    const fetcher = new MapFetcher({ 'http://localhost:10086/leaf.crl': e2e('leaf_revoked.crl'), 'http://localhost:10086/intermediate.crl': e2e('intermediate.crl') });
-    const result = await new OnlineRevocationChecker({ fetcher }).check([leaf, intermediate, root], { verificationTime: now });
+    const fetcher = new MapFetcher({
+      'http://localhost:10086/leaf.crl': e2e('leaf_revoked.crl'),
+      'http://localhost:10086/intermediate.crl': e2e('intermediate.crl'),
+    });
+    const result = await new OnlineRevocationChecker({ fetcher }).check([leaf, intermediate, root], {
+      verificationTime: now,
+    });
     expect(result.status).toBe('revoked');
-    expect(result.certificates[0]).toMatchObject({ status: 'revoked', revokedAt: new Date('2024-11-11T05:30:52Z'), source: 'crl' });
+    expect(result.certificates[0]).toMatchObject({
+      status: 'revoked',
+      revokedAt: new Date('2024-11-11T05:30:52Z'),
+      source: 'crl',
+    });
   });
 
   it('D3 through the checker: only the expired CRL obtainable → unknown (not good)', async () => {
-    const fetcher = new MapFetcher({ 'http://localhost:10086/leaf.crl': e2e('leaf_expired.crl'), 'http://localhost:10086/intermediate.crl': e2e('intermediate.crl') });
-    const result = await new OnlineRevocationChecker({ fetcher }).check([leaf, intermediate, root], { verificationTime: now });
+    const fetcher = new MapFetcher({
+      'http://localhost:10086/leaf.crl': e2e('leaf_expired.crl'),
+      'http://localhost:10086/intermediate.crl': e2e('intermediate.crl'),
+    });
+    const result = await new OnlineRevocationChecker({ fetcher }).check([leaf, intermediate, root], {
+      verificationTime: now,
+    });
     expect(result.status).toBe('unknown');
     expect(result.certificates[0]?.detail).toContain('http://localhost:10086/leaf.crl');
   });
@@ -94,13 +124,19 @@ describe('§C5 Freshest CRL (delta CRL) extension parsing', () => {
     expect(p?.urls[0]).toMatch(/^http:\/\/localhost:80/);
   });
 
-  it.each(['certificateWithZeroDeltaCRLURL.cer', 'certificateWithNonURIDeltaCRL.cer', 'certificateWithIncompleteFreshestCRL2.cer'])('%s: the extension parses, with no URL', (file) => {
+  it.each([
+    'certificateWithZeroDeltaCRLURL.cer',
+    'certificateWithNonURIDeltaCRL.cer',
+    'certificateWithIncompleteFreshestCRL2.cer',
+  ])('%s: the extension parses, with no URL', (file) => {
     const p = freshestCrlOf(cert(file));
     expect(p).toEqual({ urls: [] });
   });
 
   it('certificateWithIncompleteFreshestCRL.cer: the extension is invalid', () => {
-    expect(freshestCrlOf(cert('certificateWithIncompleteFreshestCRL.cer'))?.error).toMatch(/invalid Freshest CRL extension/);
+    expect(freshestCrlOf(cert('certificateWithIncompleteFreshestCRL.cer'))?.error).toMatch(
+      /invalid Freshest CRL extension/,
+    );
   });
 
   it('certificateWith2DeltaCRL.cer: two URLs; when both fail the delta cannot be obtained', () => {

@@ -29,7 +29,8 @@ describe('parseExpiryDuration (--expiry)', () => {
     ['1h0m0s', H],
     ['1h1h', 2 * H],
   ] as const)('%s', (text, ms) => {
-    if (ms === null) expect(() => parseExpiryDuration(text)).toThrow('expiry duration supports minimum granularity of seconds');
+    if (ms === null)
+      expect(() => parseExpiryDuration(text)).toThrow('expiry duration supports minimum granularity of seconds');
     else expect(parseExpiryDuration(text)).toBe(ms);
   });
 

@@ -17,8 +17,8 @@ import { PortcullisError } from '../errors/index.js';
 const NS_PER: Readonly<Record<string, bigint>> = {
   ns: 1n,
   us: 1_000n,
-  'µs': 1_000n, // U+00B5 micro sign
-  'μs': 1_000n, // U+03BC Greek mu
+  µs: 1_000n, // U+00B5 micro sign
+  μs: 1_000n, // U+03BC Greek mu
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,
@@ -80,7 +80,10 @@ export function parseExpiryDuration(text: string): number {
   const ns = parseGoDuration(text);
   if (ns < 0n) throw new PortcullisError('ERR_INPUT_INVALID', 'expiry duration cannot be a negative value');
   if (ns === 0n) {
-    throw new PortcullisError('ERR_INPUT_INVALID', 'expiry duration must be positive (omit --expiry for a signature that does not expire)');
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      'expiry duration must be positive (omit --expiry for a signature that does not expire)',
+    );
   }
   if (ns % 1_000_000_000n !== 0n) {
     throw new PortcullisError('ERR_INPUT_INVALID', 'expiry duration supports minimum granularity of seconds');

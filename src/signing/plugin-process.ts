@@ -43,7 +43,10 @@ export class PluginError extends PortcullisError {
     message: string,
     details: { errorCode?: string; errorMessage?: string; cause?: unknown } = {},
   ) {
-    super('ERR_PLUGIN_FAILED', message, { ...(details.cause === undefined ? {} : { cause: details.cause }), context: { subject: plugin } });
+    super('ERR_PLUGIN_FAILED', message, {
+      ...(details.cause === undefined ? {} : { cause: details.cause }),
+      context: { subject: plugin },
+    });
     this.name = 'PluginError';
     this.plugin = plugin;
     this.command = command;
@@ -75,15 +78,23 @@ export async function locatePlugin(configDir: string, name: string): Promise<str
     });
   }
   if (stats.isSymbolicLink()) {
-    throw new PortcullisError('ERR_PLUGIN_NOT_FOUND', `plugin "${name}": ${path} is a symbolic link; plugins must be regular files`, {
+    throw new PortcullisError(
+      'ERR_PLUGIN_NOT_FOUND',
+      `plugin "${name}": ${path} is a symbolic link; plugins must be regular files`,
+      {
+        context: { subject: path },
+      },
+    );
+  }
+  if (!stats.isFile()) {
+    throw new PortcullisError('ERR_PLUGIN_NOT_FOUND', `plugin "${name}": ${path} is not a regular file`, {
       context: { subject: path },
     });
   }
-  if (!stats.isFile()) {
-    throw new PortcullisError('ERR_PLUGIN_NOT_FOUND', `plugin "${name}": ${path} is not a regular file`, { context: { subject: path } });
-  }
   if ((stats.mode & 0o111) === 0) {
-    throw new PortcullisError('ERR_PLUGIN_NOT_FOUND', `plugin "${name}": ${path} is not executable`, { context: { subject: path } });
+    throw new PortcullisError('ERR_PLUGIN_NOT_FOUND', `plugin "${name}": ${path} is not executable`, {
+      context: { subject: path },
+    });
   }
   return path;
 }
@@ -131,7 +142,10 @@ export function runPluginCommand(
       shell: false,
       windowsHide: true,
     });
-    const timer = setTimeout(() => finish(new PluginError(name, command, `${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new PluginError(name, command, `${what} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let stdoutBytes = 0;
@@ -148,7 +162,9 @@ export function runPluginCommand(
       if (stderrBytes < MAX_PLUGIN_STDERR_BYTES) stderr.push(chunk);
       stderrBytes += chunk.length;
     });
-    child.on('error', (cause) => finish(new PluginError(name, command, `${what} cannot be run: ${cause.message}`, { cause })));
+    child.on('error', (cause) =>
+      finish(new PluginError(name, command, `${what} cannot be run: ${cause.message}`, { cause })),
+    );
     // A plugin that exits without reading stdin makes the write fail with EPIPE; its exit status decides.
     child.stdin.on('error', () => undefined);
     child.on('close', (code, signal) => {
@@ -170,7 +186,11 @@ export function runPluginCommand(
         // Strict, as every document from a signer: notation's Go reader would fold names differing in case.
         parsed = parseStrictJson(Buffer.concat(stdout), { what: `${what} response` });
       } catch (cause) {
-        finish(new PluginError(name, command, `${what} returned a response that is not JSON: ${(cause as Error).message}`, { cause }));
+        finish(
+          new PluginError(name, command, `${what} returned a response that is not JSON: ${(cause as Error).message}`, {
+            cause,
+          }),
+        );
         return;
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

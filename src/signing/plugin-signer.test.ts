@@ -74,7 +74,10 @@ describe('PluginSigner with a real plugin executable', () => {
     rmSync(configDir, { recursive: true, force: true });
   });
 
-  const signer = (config: Record<string, string> = {}, extra: Partial<ConstructorParameters<typeof PluginSigner>[0]> = {}) =>
+  const signer = (
+    config: Record<string, string> = {},
+    extra: Partial<ConstructorParameters<typeof PluginSigner>[0]> = {},
+  ) =>
     new PluginSigner({
       configDir,
       pluginName: 'testsigner',
@@ -86,22 +89,33 @@ describe('PluginSigner with a real plugin executable', () => {
 
   it('reads and checks the plugin metadata', async () => {
     const metadata = await signer().metadata();
-    expect(metadata).toMatchObject({ name: 'testsigner', version: '1.0.0', supportedContractVersions: ['1.0'], capabilities: ['SIGNATURE_GENERATOR.RAW'] });
+    expect(metadata).toMatchObject({
+      name: 'testsigner',
+      version: '1.0.0',
+      supportedContractVersions: ['1.0'],
+      capabilities: ['SIGNATURE_GENERATOR.RAW'],
+    });
   });
 
   describe('SIGNATURE_GENERATOR.RAW', () => {
-    it.each(['jws', 'cose'] as const)('produces %s envelopes that verify, for RSA and EC keys', async (format: EnvelopeFormat) => {
-      for (const [name, chain] of [['rsa', rsa], ['ec', ec]] as const) {
-        const result = await signer(files[name]).sign(request(), format);
-        expect(result.mediaType).toBe(format === 'jws' ? 'application/jose+json' : 'application/cose');
-        expect(result.chain).toHaveLength(3);
-        const parsed = parseEnvelope(result.mediaType, result.envelope);
-        expect(parsed.algorithm).toBe(name === 'rsa' ? 'PS256' : 'ES384');
-        const verified = await verifyResult(result, chain.root.certDer);
-        expect(verified.error).toBeNull();
-        expect(verified.verified).toBe(true);
-      }
-    });
+    it.each(['jws', 'cose'] as const)(
+      'produces %s envelopes that verify, for RSA and EC keys',
+      async (format: EnvelopeFormat) => {
+        for (const [name, chain] of [
+          ['rsa', rsa],
+          ['ec', ec],
+        ] as const) {
+          const result = await signer(files[name]).sign(request(), format);
+          expect(result.mediaType).toBe(format === 'jws' ? 'application/jose+json' : 'application/cose');
+          expect(result.chain).toHaveLength(3);
+          const parsed = parseEnvelope(result.mediaType, result.envelope);
+          expect(parsed.algorithm).toBe(name === 'rsa' ? 'PS256' : 'ES384');
+          const verified = await verifyResult(result, chain.root.certDer);
+          expect(verified.error).toBeNull();
+          expect(verified.verified).toBe(true);
+        }
+      },
+    );
 
     it('timestamps the plugin signature with a real TSA', async () => {
       const tsa = new TestTsa({ pki });
@@ -120,10 +134,18 @@ describe('PluginSigner with a real plugin executable', () => {
 
     it.each([
       ['a signature that does not verify', { badSignature: 'true' }, 'does not verify with the leaf certificate'],
-      ['a chain whose leaf is not the signing key', { chainPath: '@other' }, 'does not verify with the leaf certificate'],
+      [
+        'a chain whose leaf is not the signing key',
+        { chainPath: '@other' },
+        'does not verify with the leaf certificate',
+      ],
       ['a certificate not matching describe-key', { keySpec: 'EC-256' }, 'describe-key said EC-256'],
       ['an unsupported key spec', { keySpec: 'RSA-1024' }, 'key spec "RSA-1024" is not supported'],
-      ['a signing algorithm not matching the key spec', { signingAlgorithm: 'ECDSA-SHA-256' }, 'does not match key spec EC-384'],
+      [
+        'a signing algorithm not matching the key spec',
+        { signingAlgorithm: 'ECDSA-SHA-256' },
+        'does not match key spec EC-384',
+      ],
       ['another key id', { responseKeyId: 'key-2' }, 'does not match the request'],
     ])('rejects %s', async (_what, config, message) => {
       const resolved = Object.fromEntries(
@@ -144,7 +166,12 @@ describe('PluginSigner with a real plugin executable', () => {
     });
 
     it('rejects a chain not valid at the signing time', async () => {
-      const expired = codeSigningChain(pki, { leafKey: 'ec-256', name: 'Plugin Expired', leafNotBefore: new Date(Date.now() - 10 * DAY), leafNotAfter: new Date(Date.now() - DAY) });
+      const expired = codeSigningChain(pki, {
+        leafKey: 'ec-256',
+        name: 'Plugin Expired',
+        leafNotBefore: new Date(Date.now() - 10 * DAY),
+        leafNotAfter: new Date(Date.now() - DAY),
+      });
       const keyPath = join(configDir, 'expired.key');
       const certPath = join(configDir, 'expired.crt');
       writeFileSync(keyPath, expired.leaf.keyPem);
@@ -156,20 +183,29 @@ describe('PluginSigner with a real plugin executable', () => {
   });
 
   describe('SIGNATURE_GENERATOR.ENVELOPE', () => {
-    it.each(['jws', 'cose'] as const)('returns %s envelopes that verify, with the plugin annotations', async (format: EnvelopeFormat) => {
-      for (const [name, chain] of [['rsa', rsa], ['ec', ec]] as const) {
-        const result = await signer({ ...files[name], mode: 'envelope' }).sign(request(), format);
-        expect(result.annotations).toEqual({ 'io.portcullis.test/plugin': 'testsigner' });
-        expect(result.chain).toHaveLength(3);
-        const verified = await verifyResult(result, chain.root.certDer);
-        expect(verified.error).toBeNull();
-        expect(verified.verified).toBe(true);
-      }
-    });
+    it.each(['jws', 'cose'] as const)(
+      'returns %s envelopes that verify, with the plugin annotations',
+      async (format: EnvelopeFormat) => {
+        for (const [name, chain] of [
+          ['rsa', rsa],
+          ['ec', ec],
+        ] as const) {
+          const result = await signer({ ...files[name], mode: 'envelope' }).sign(request(), format);
+          expect(result.annotations).toEqual({ 'io.portcullis.test/plugin': 'testsigner' });
+          expect(result.chain).toHaveLength(3);
+          const verified = await verifyResult(result, chain.root.certDer);
+          expect(verified.error).toBeNull();
+          expect(verified.verified).toBe(true);
+        }
+      },
+    );
 
     it('passes the expiry as expiryDurationInSeconds', async () => {
       const signingTime = new Date(Date.now() - 60_000);
-      const result = await signer({ mode: 'envelope' }).sign(request({ signingTime, expiry: new Date(signingTime.getTime() + DAY) }), 'jws');
+      const result = await signer({ mode: 'envelope' }).sign(
+        request({ signingTime, expiry: new Date(signingTime.getTime() + DAY) }),
+        'jws',
+      );
       const parsed = parseEnvelope(result.mediaType, result.envelope);
       const lifetime = (parsed.signed.expiry as Date).getTime() - (parsed.signed.signingTime as Date).getTime();
       expect(lifetime).toBe(DAY);
@@ -187,7 +223,10 @@ describe('PluginSigner with a real plugin executable', () => {
     });
 
     it('refuses timestamping, which only RAW plugins support', async () => {
-      const timestampClient = new TimestampClient({ url: 'http://127.0.0.1:9/', tsaRoots: [parseCertificate(ec.root.certDer)] });
+      const timestampClient = new TimestampClient({
+        url: 'http://127.0.0.1:9/',
+        tsaRoots: [parseCertificate(ec.root.certDer)],
+      });
       const error = await failure(() => signer({ mode: 'envelope' }, { timestampClient }).sign(request(), 'jws'));
       expect(error.code).toBe('ERR_INPUT_INVALID');
     });
@@ -195,7 +234,9 @@ describe('PluginSigner with a real plugin executable', () => {
 
   describe('plugin failures', () => {
     it.each(['ACCESS_DENIED', 'THROTTLED', 'VALIDATION_ERROR'])('surfaces the plugin error code %s', async (code) => {
-      const error = await failure(() => signer({ fail: code, failCommand: 'generate-signature' }).sign(request(), 'jws'));
+      const error = await failure(() =>
+        signer({ fail: code, failCommand: 'generate-signature' }).sign(request(), 'jws'),
+      );
       expect(error).toBeInstanceOf(PluginError);
       expect(error.code).toBe('ERR_PLUGIN_FAILED');
       expect((error as PluginError).pluginErrorCode).toBe(code);
@@ -210,14 +251,20 @@ describe('PluginSigner with a real plugin executable', () => {
       const garbage = await failure(() => signer({ garbage: 'get-plugin-metadata' }).sign(request(), 'jws'));
       expect(garbage.message).toContain('not JSON');
       const started = Date.now();
-      const hang = await failure(() => signer({ hang: 'generate-signature' }, { timeoutMs: 1500 }).sign(request(), 'jws'));
+      const hang = await failure(() =>
+        signer({ hang: 'generate-signature' }, { timeoutMs: 1500 }).sign(request(), 'jws'),
+      );
       expect(hang.message).toContain('timed out after 1500 ms');
       expect(Date.now() - started).toBeLessThan(10_000);
       for (const error of [crash, garbage, hang]) expect(error.code).toBe('ERR_PLUGIN_FAILED');
     });
 
     it.each([
-      ['a name that is not the installed one', { metadataName: 'someone-else' }, 'metadata names the plugin "someone-else"'],
+      [
+        'a name that is not the installed one',
+        { metadataName: 'someone-else' },
+        'metadata names the plugin "someone-else"',
+      ],
       ['no contract version 1.0', { contractVersions: '2.0' }, 'not 1.0'],
       ['no signing capability', { capabilities: 'SIGNATURE_VERIFIER.TRUSTED_IDENTITY' }, 'no signing capability'],
     ])('rejects metadata with %s', async (_what, config, message) => {
@@ -232,8 +279,13 @@ describe('PluginSigner with a real plugin executable', () => {
       expect(missing.message).toContain('is not installed');
 
       mkdirSync(join(configDir, 'plugins', 'linked'), { recursive: true });
-      symlinkSync(join(configDir, 'plugins', 'testsigner', 'notation-testsigner'), join(configDir, 'plugins', 'linked', 'notation-linked'));
-      const linked = await failure(() => signer({ metadataName: 'linked' }, { pluginName: 'linked' }).sign(request(), 'jws'));
+      symlinkSync(
+        join(configDir, 'plugins', 'testsigner', 'notation-testsigner'),
+        join(configDir, 'plugins', 'linked', 'notation-linked'),
+      );
+      const linked = await failure(() =>
+        signer({ metadataName: 'linked' }, { pluginName: 'linked' }).sign(request(), 'jws'),
+      );
       expect(linked.code).toBe('ERR_PLUGIN_NOT_FOUND');
       expect(linked.message).toContain('symbolic link');
 
@@ -252,7 +304,11 @@ describe('PluginSigner with a real plugin executable', () => {
   });
 
   it('signs for a signingkeys.json plugin entry, with the entry config', async () => {
-    const entry = { name: 'remote', id: 'remote-key', plugin: { name: 'testsigner', config: { ...files['rsa'], mode: 'envelope' } } };
+    const entry = {
+      name: 'remote',
+      id: 'remote-key',
+      plugin: { name: 'testsigner', config: { ...files['rsa'], mode: 'envelope' } },
+    };
     const s = await signerForKey(configDir, entry);
     expect(s).toBeInstanceOf(PluginSigner);
     const result = await s.sign(request(), 'cose');

@@ -19,7 +19,12 @@ const DAY = 86_400_000;
 const artifact = makeArtifact('local-signer');
 
 function request(extra: Partial<SignRequest> = {}): SignRequest {
-  return { payload: payloadFor(artifact.descriptor), signingTime: new Date(Date.now() - 60_000), signingAgent: 'portcullis-test', ...extra };
+  return {
+    payload: payloadFor(artifact.descriptor),
+    signingTime: new Date(Date.now() - 60_000),
+    signingAgent: 'portcullis-test',
+    ...extra,
+  };
 }
 
 /** Verifies a signer's result with the core, trusting `ca` (and `tsa` roots when given). */
@@ -46,7 +51,11 @@ describe('LocalKeySigner', () => {
   let server: TsaServer;
   const chainPem = (c: CodeSigningChain) => c.leaf.certPem + c.intermediate.certPem + c.root.certPem;
   const signerOf = (c: CodeSigningChain, timestampClient?: TimestampClient) =>
-    LocalKeySigner.fromPem(c.leaf.keyPem, new Uint8Array(Buffer.from(chainPem(c))), timestampClient === undefined ? {} : { timestampClient });
+    LocalKeySigner.fromPem(
+      c.leaf.keyPem,
+      new Uint8Array(Buffer.from(chainPem(c))),
+      timestampClient === undefined ? {} : { timestampClient },
+    );
 
   beforeAll(async () => {
     rsa = codeSigningChain(pki, { leafKey: 'rsa-3072', name: 'Local RSA' });
@@ -109,14 +118,30 @@ describe('LocalKeySigner', () => {
     writeFileSync(join(dir, 'rsa.key'), rsa.leaf.keyPem);
     const entry = (keyPath: string, certPath: string) => ({ name: 'k', keyPath, certPath });
     const cases: [string, () => unknown, string][] = [
-      ['key of another certificate', () => LocalKeySigner.fromEntry(dir, entry('rsa.key', 'ec.crt')), 'does not belong to the certificate'],
-      ['unreadable key', () => LocalKeySigner.fromEntry(dir, entry('garbage.key', 'ec.crt')), 'not an unencrypted PEM private key'],
+      [
+        'key of another certificate',
+        () => LocalKeySigner.fromEntry(dir, entry('rsa.key', 'ec.crt')),
+        'does not belong to the certificate',
+      ],
+      [
+        'unreadable key',
+        () => LocalKeySigner.fromEntry(dir, entry('garbage.key', 'ec.crt')),
+        'not an unencrypted PEM private key',
+      ],
       ['missing key file', () => LocalKeySigner.fromEntry(dir, entry('nope.key', 'ec.crt')), 'cannot read'],
       ['missing certificate file', () => LocalKeySigner.fromEntry(dir, entry('rsa.key', 'nope.crt')), 'cannot read'],
-      ['not a certificate', () => LocalKeySigner.fromEntry(dir, entry('rsa.key', 'garbage.key')), 'certificate file cannot be read'],
+      [
+        'not a certificate',
+        () => LocalKeySigner.fromEntry(dir, entry('rsa.key', 'garbage.key')),
+        'certificate file cannot be read',
+      ],
       [
         'chain without its root',
-        () => LocalKeySigner.fromPem(ec.leaf.keyPem, new Uint8Array(Buffer.from(ec.leaf.certPem + ec.intermediate.certPem))),
+        () =>
+          LocalKeySigner.fromPem(
+            ec.leaf.keyPem,
+            new Uint8Array(Buffer.from(ec.leaf.certPem + ec.intermediate.certPem)),
+          ),
         'does not meet the Notary requirements',
       ],
     ];
@@ -134,7 +159,12 @@ describe('LocalKeySigner', () => {
       issuer: ec.intermediate,
       extensions: ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=serverAuth'],
     });
-    const eku = await failure(() => LocalKeySigner.fromPem(serverLeaf.keyPem, new Uint8Array(Buffer.from(serverLeaf.certPem + ec.intermediate.certPem + ec.root.certPem))));
+    const eku = await failure(() =>
+      LocalKeySigner.fromPem(
+        serverLeaf.keyPem,
+        new Uint8Array(Buffer.from(serverLeaf.certPem + ec.intermediate.certPem + ec.root.certPem)),
+      ),
+    );
     expect(eku.code).toBe('ERR_KEY_INVALID');
     const small = pki.issue({ subject: '/CN=Small', key: 'rsa-1024', extensions: EXT.selfSignedLeaf });
     const size = await failure(() => LocalKeySigner.fromPem(small.keyPem, new Uint8Array(Buffer.from(small.certPem))));
@@ -142,7 +172,12 @@ describe('LocalKeySigner', () => {
   });
 
   it('refuses to sign when the chain is not valid at the signing time', async () => {
-    const expired = codeSigningChain(pki, { leafKey: 'ec-256', name: 'Expired', leafNotBefore: new Date(Date.now() - 10 * DAY), leafNotAfter: new Date(Date.now() - DAY) });
+    const expired = codeSigningChain(pki, {
+      leafKey: 'ec-256',
+      name: 'Expired',
+      leafNotBefore: new Date(Date.now() - 10 * DAY),
+      leafNotAfter: new Date(Date.now() - DAY),
+    });
     const signer = signerOf(expired);
     const error = await failure(signer.sign(request(), 'jws'));
     expect(error.code).toBe('ERR_KEY_INVALID');
@@ -153,23 +188,26 @@ describe('LocalKeySigner', () => {
     const client = (root: Uint8Array = tsa.rootDer, extra: { deadlineMs?: number } = {}) =>
       new TimestampClient({ url: server.url, tsaRoots: [parseCertificate(root)], ...extra });
 
-    it.each(['jws', 'cose'] as const)('%s envelopes carry a token that passes authenticTimestamp with a tsa store', async (format) => {
-      server.options = {};
-      for (const chain of [rsa, ec]) {
-        const result = await signerOf(chain, client()).sign(request(), format);
-        const parsed = parseEnvelope(result.mediaType, result.envelope);
-        expect(parsed.unsigned.timestampSignature).toBeDefined();
-        const verified = await verifyResult(result, chain.root.certDer, tsa.rootDer);
-        expect(verified.error).toBeNull();
-        const checks = Object.fromEntries((verified.signatures[0]?.checks ?? []).map((c) => [c.check, c.status]));
-        expect(checks['authenticTimestamp']).toBe('passed');
-        expect(verified.verified).toBe(true);
-      }
-      // Control: without a timestamp the same policy (with a tsa store) rejects the signature.
-      const plain = await signerOf(ec).sign(request(), format);
-      const rejected = await verifyResult(plain, ec.root.certDer, tsa.rootDer);
-      expect(rejected.error?.code).toBe('ERR_TIMESTAMP_MISSING');
-    });
+    it.each(['jws', 'cose'] as const)(
+      '%s envelopes carry a token that passes authenticTimestamp with a tsa store',
+      async (format) => {
+        server.options = {};
+        for (const chain of [rsa, ec]) {
+          const result = await signerOf(chain, client()).sign(request(), format);
+          const parsed = parseEnvelope(result.mediaType, result.envelope);
+          expect(parsed.unsigned.timestampSignature).toBeDefined();
+          const verified = await verifyResult(result, chain.root.certDer, tsa.rootDer);
+          expect(verified.error).toBeNull();
+          const checks = Object.fromEntries((verified.signatures[0]?.checks ?? []).map((c) => [c.check, c.status]));
+          expect(checks['authenticTimestamp']).toBe('passed');
+          expect(verified.verified).toBe(true);
+        }
+        // Control: without a timestamp the same policy (with a tsa store) rejects the signature.
+        const plain = await signerOf(ec).sign(request(), format);
+        const rejected = await verifyResult(plain, ec.root.certDer, tsa.rootDer);
+        expect(rejected.error?.code).toBe('ERR_TIMESTAMP_MISSING');
+      },
+    );
 
     it('uses the hash the key implies for the imprint', async () => {
       server.options = {};
@@ -196,14 +234,20 @@ describe('LocalKeySigner', () => {
     });
 
     it('fails with ERR_TIMESTAMP_FAILED when the TSA is down', async () => {
-      const down = new TimestampClient({ url: 'http://127.0.0.1:9/tsa', tsaRoots: [parseCertificate(tsa.rootDer)], deadlineMs: 2000 });
+      const down = new TimestampClient({
+        url: 'http://127.0.0.1:9/tsa',
+        tsaRoots: [parseCertificate(tsa.rootDer)],
+        deadlineMs: 2000,
+      });
       const error = await failure(signerOf(ec, down).sign(request(), 'jws'));
       expect(error.code).toBe('ERR_TIMESTAMP_FAILED');
       expect(error.message).toContain('http://127.0.0.1:9/tsa');
     });
 
     it('refuses to timestamp a signing-authority signature', async () => {
-      const error = await failure(signerOf(ec, client()).sign(request({ signingScheme: 'notary.x509.signingAuthority' }), 'jws'));
+      const error = await failure(
+        signerOf(ec, client()).sign(request({ signingScheme: 'notary.x509.signingAuthority' }), 'jws'),
+      );
       expect(error.code).toBe('ERR_INPUT_INVALID');
     });
   });

@@ -47,7 +47,11 @@ function keyInvalid(message: string, cause?: unknown): PortcullisError {
 }
 
 /** The time the signing chain must be valid at: the (authentic) signing time of the request. */
-function checkChainValidForSigning(chain: readonly Certificate[], request: SignRequest, fail: (e: unknown) => Error): void {
+function checkChainValidForSigning(
+  chain: readonly Certificate[],
+  request: SignRequest,
+  fail: (e: unknown) => Error,
+): void {
   try {
     checkChainValidAt(chain, request.signingTime, 'verification');
   } catch (cause) {
@@ -72,7 +76,10 @@ async function finishEnvelope(
   let token: Uint8Array | undefined;
   if (timestampClient !== undefined) {
     if ((request.signingScheme ?? 'notary.x509') !== 'notary.x509') {
-      throw new PortcullisError('ERR_INPUT_INVALID', 'RFC 3161 timestamps apply to the notary.x509 signing scheme only');
+      throw new PortcullisError(
+        'ERR_INPUT_INVALID',
+        'RFC 3161 timestamps apply to the notary.x509 signing scheme only',
+      );
     }
     token = await timestampClient.countersign(signature, HASH_OF[algorithm], chain);
   }
@@ -121,7 +128,11 @@ export class LocalKeySigner implements Signer {
   }
 
   /** From PEM key text (PKCS#8, PKCS#1 or SEC1; unencrypted) and PEM or DER certificate bytes. */
-  static fromPem(keyPem: string | Uint8Array, certificates: Uint8Array, options: LocalKeySignerOptions = {}): LocalKeySigner {
+  static fromPem(
+    keyPem: string | Uint8Array,
+    certificates: Uint8Array,
+    options: LocalKeySignerOptions = {},
+  ): LocalKeySigner {
     let key: KeyObject;
     try {
       key = createPrivateKey({ key: typeof keyPem === 'string' ? keyPem : Buffer.from(keyPem), format: 'pem' });
@@ -138,9 +149,16 @@ export class LocalKeySigner implements Signer {
   }
 
   /** From a signingkeys.json entry with keyPath and certPath (relative paths are under configDir). */
-  static async fromEntry(configDir: string, entry: SigningKeyEntry, options: LocalKeySignerOptions = {}): Promise<LocalKeySigner> {
+  static async fromEntry(
+    configDir: string,
+    entry: SigningKeyEntry,
+    options: LocalKeySignerOptions = {},
+  ): Promise<LocalKeySigner> {
     if (entry.keyPath === undefined || entry.certPath === undefined) {
-      throw new PortcullisError('ERR_CONFIG_INVALID', `signing key "${entry.name}" has no keyPath/certPath (is it a plugin key?)`);
+      throw new PortcullisError(
+        'ERR_CONFIG_INVALID',
+        `signing key "${entry.name}" has no keyPath/certPath (is it a plugin key?)`,
+      );
     }
     const keyPath = resolveKeyPath(configDir, entry.keyPath);
     const certPath = resolveKeyPath(configDir, entry.certPath);
@@ -156,17 +174,30 @@ export class LocalKeySigner implements Signer {
       return LocalKeySigner.fromPem(new Uint8Array(keyBytes), new Uint8Array(certBytes), options);
     } catch (error) {
       if (error instanceof PortcullisError) {
-        throw new PortcullisError(error.code, `signing key "${entry.name}": ${error.message}`, { cause: error, context: { subject: keyPath } });
+        throw new PortcullisError(error.code, `signing key "${entry.name}": ${error.message}`, {
+          cause: error,
+          context: { subject: keyPath },
+        });
       }
       throw error;
     }
   }
 
   async sign(request: SignRequest, format: EnvelopeFormat): Promise<SignResult> {
-    checkChainValidForSigning(this.chain, request, (cause) => keyInvalid('the signing certificate chain is not valid at the signing time', cause));
+    checkChainValidForSigning(this.chain, request, (cause) =>
+      keyInvalid('the signing certificate chain is not valid at the signing time', cause),
+    );
     const prepared = prepareEnvelope(format, request, this.chain);
     const signature = signPrimitive(prepared.algorithm, this.#key, prepared.signingInput);
-    const envelope = await finishEnvelope(format, request, prepared.algorithm, this.chain, prepared.finish, signature, this.#timestampClient);
+    const envelope = await finishEnvelope(
+      format,
+      request,
+      prepared.algorithm,
+      this.chain,
+      prepared.finish,
+      signature,
+      this.#timestampClient,
+    );
     return { envelope, mediaType: envelopeMediaType(format), chain: this.chain };
   }
 }
@@ -179,7 +210,9 @@ export const PLUGIN_CAPABILITY = {
 } as const;
 
 /** The plugin contract's key specs, signing algorithms and hash names, per Notary algorithm. */
-const KEY_SPECS: Readonly<Record<string, { algorithm: SignatureAlgorithm; signingAlgorithm: string; hashAlgorithm: string }>> = {
+const KEY_SPECS: Readonly<
+  Record<string, { algorithm: SignatureAlgorithm; signingAlgorithm: string; hashAlgorithm: string }>
+> = {
   'RSA-2048': { algorithm: 'PS256', signingAlgorithm: 'RSASSA-PSS-SHA-256', hashAlgorithm: 'SHA-256' },
   'RSA-3072': { algorithm: 'PS384', signingAlgorithm: 'RSASSA-PSS-SHA-384', hashAlgorithm: 'SHA-384' },
   'RSA-4096': { algorithm: 'PS512', signingAlgorithm: 'RSASSA-PSS-SHA-512', hashAlgorithm: 'SHA-512' },
@@ -240,7 +273,10 @@ export class PluginSigner implements Signer {
     options: Omit<PluginSignerOptions, 'configDir' | 'pluginName' | 'keyId'> = {},
   ): PluginSigner {
     if (entry.plugin === undefined || typeof entry.plugin.name !== 'string' || typeof entry.id !== 'string') {
-      throw new PortcullisError('ERR_CONFIG_INVALID', `signing key "${entry.name}" is not a plugin key (needs "id" and "plugin.name")`);
+      throw new PortcullisError(
+        'ERR_CONFIG_INVALID',
+        `signing key "${entry.name}" is not a plugin key (needs "id" and "plugin.name")`,
+      );
     }
     const pluginConfig = { ...(entry.plugin.config ?? {}), ...(options.pluginConfig ?? {}) };
     return new PluginSigner({ ...options, configDir, pluginName: entry.plugin.name, keyId: entry.id, pluginConfig });
@@ -248,7 +284,12 @@ export class PluginSigner implements Signer {
 
   #fail(command: string, message: string, cause?: unknown): PluginError {
     const detail = cause instanceof Error ? `: ${cause.message}` : '';
-    return new PluginError(this.pluginName, command, `plugin "${this.pluginName}" ${command}: ${message}${detail}`, cause === undefined ? {} : { cause });
+    return new PluginError(
+      this.pluginName,
+      command,
+      `plugin "${this.pluginName}" ${command}: ${message}${detail}`,
+      cause === undefined ? {} : { cause },
+    );
   }
 
   async #run(path: string, command: string, request: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -268,7 +309,10 @@ export class PluginSigner implements Signer {
   async metadata(path?: string): Promise<PluginMetadata> {
     const executable = path ?? (await locatePlugin(this.#options.configDir, this.pluginName));
     const command = 'get-plugin-metadata';
-    const response = await this.#run(executable, command, { contractVersion: PLUGIN_CONTRACT_VERSION, pluginConfig: this.#pluginConfig });
+    const response = await this.#run(executable, command, {
+      contractVersion: PLUGIN_CONTRACT_VERSION,
+      pluginConfig: this.#pluginConfig,
+    });
     const { name, description, version, url, supportedContractVersions, capabilities } = response;
     if (typeof name !== 'string' || name === '') throw this.#fail(command, 'metadata has no name');
     if (name !== this.pluginName) {
@@ -297,9 +341,14 @@ export class PluginSigner implements Signer {
   async sign(request: SignRequest, format: EnvelopeFormat): Promise<SignResult> {
     const path = await locatePlugin(this.#options.configDir, this.pluginName);
     const metadata = await this.metadata(path);
-    if (metadata.capabilities.includes(PLUGIN_CAPABILITY.signatureGenerator)) return this.#signRaw(path, request, format);
-    if (metadata.capabilities.includes(PLUGIN_CAPABILITY.envelopeGenerator)) return this.#signEnvelope(path, request, format);
-    throw this.#fail('get-plugin-metadata', `the plugin has no signing capability (capabilities ${JSON.stringify(metadata.capabilities)})`);
+    if (metadata.capabilities.includes(PLUGIN_CAPABILITY.signatureGenerator))
+      return this.#signRaw(path, request, format);
+    if (metadata.capabilities.includes(PLUGIN_CAPABILITY.envelopeGenerator))
+      return this.#signEnvelope(path, request, format);
+    throw this.#fail(
+      'get-plugin-metadata',
+      `the plugin has no signing capability (capabilities ${JSON.stringify(metadata.capabilities)})`,
+    );
   }
 
   async #signRaw(path: string, request: SignRequest, format: EnvelopeFormat): Promise<SignResult> {
@@ -311,7 +360,10 @@ export class PluginSigner implements Signer {
       pluginConfig: this.#pluginConfig,
     });
     if (described['keyId'] !== this.keyId) {
-      throw this.#fail(command, `the response key id ${JSON.stringify(described['keyId'])} does not match the request's "${this.keyId}"`);
+      throw this.#fail(
+        command,
+        `the response key id ${JSON.stringify(described['keyId'])} does not match the request's "${this.keyId}"`,
+      );
     }
     const keySpec = described['keySpec'];
     const spec = typeof keySpec === 'string' && Object.hasOwn(KEY_SPECS, keySpec) ? KEY_SPECS[keySpec] : undefined;
@@ -330,7 +382,10 @@ export class PluginSigner implements Signer {
       payload: encodeBase64(signingInput),
     });
     if (generated['keyId'] !== this.keyId) {
-      throw this.#fail(command, `the response key id ${JSON.stringify(generated['keyId'])} does not match the request's "${this.keyId}"`);
+      throw this.#fail(
+        command,
+        `the response key id ${JSON.stringify(generated['keyId'])} does not match the request's "${this.keyId}"`,
+      );
     }
     if (generated['signingAlgorithm'] !== spec.signingAlgorithm) {
       throw this.#fail(
@@ -340,8 +395,10 @@ export class PluginSigner implements Signer {
     }
     const signatureText = generated['signature'];
     const chainText = generated['certificateChain'];
-    if (typeof signatureText !== 'string' || signatureText === '') throw this.#fail(command, 'the response has no signature');
-    if (!isStringArray(chainText) || chainText.length === 0) throw this.#fail(command, 'the response has no certificate chain');
+    if (typeof signatureText !== 'string' || signatureText === '')
+      throw this.#fail(command, 'the response has no signature');
+    if (!isStringArray(chainText) || chainText.length === 0)
+      throw this.#fail(command, 'the response has no certificate chain');
     let signature: Uint8Array;
     let chain: Certificate[];
     try {
@@ -352,7 +409,10 @@ export class PluginSigner implements Signer {
     }
     const leaf = chain[0] as Certificate;
     if (keySpecName(leaf.key) !== keySpec) {
-      throw this.#fail(command, `the leaf certificate key is ${keySpecName(leaf.key)}, but describe-key said ${keySpec}`);
+      throw this.#fail(
+        command,
+        `the leaf certificate key is ${keySpecName(leaf.key)}, but describe-key said ${keySpec}`,
+      );
     }
     if (!verifyPrimitive(spec.algorithm, leaf.publicKey, signingInput, signature)) {
       throw this.#fail(command, `the signature does not verify with the leaf certificate "${leaf.subject}"`);
@@ -369,7 +429,15 @@ export class PluginSigner implements Signer {
     if (prepared.algorithm !== spec.algorithm || !bytesEqual(prepared.signingInput, signingInput)) {
       throw new PortcullisError('ERR_INTERNAL', 'the envelope signing input changed between preparation and assembly');
     }
-    const envelope = await finishEnvelope(format, request, spec.algorithm, chain, prepared.finish, signature, this.#options.timestampClient);
+    const envelope = await finishEnvelope(
+      format,
+      request,
+      spec.algorithm,
+      chain,
+      prepared.finish,
+      signature,
+      this.#options.timestampClient,
+    );
     return { envelope, mediaType: envelopeMediaType(format), chain };
   }
 
@@ -384,7 +452,9 @@ export class PluginSigner implements Signer {
     const mediaType = envelopeMediaType(format);
     const payloadType = request.contentType ?? MEDIA_TYPE.notaryPayload;
     const expirySeconds =
-      request.expiry === undefined ? undefined : Math.round((request.expiry.getTime() - request.signingTime.getTime()) / 1000);
+      request.expiry === undefined
+        ? undefined
+        : Math.round((request.expiry.getTime() - request.signingTime.getTime()) / 1000);
     if (expirySeconds !== undefined && expirySeconds <= 0) {
       throw new PortcullisError('ERR_INPUT_INVALID', 'expiry must be after the signing time');
     }
@@ -398,13 +468,21 @@ export class PluginSigner implements Signer {
       ...(expirySeconds === undefined ? {} : { expiryDurationInSeconds: expirySeconds }),
     });
     if (response['signatureEnvelopeType'] !== mediaType) {
-      throw this.#fail(command, `the envelope type ${JSON.stringify(response['signatureEnvelopeType'])} is not the requested ${mediaType}`);
+      throw this.#fail(
+        command,
+        `the envelope type ${JSON.stringify(response['signatureEnvelopeType'])} is not the requested ${mediaType}`,
+      );
     }
     const envelopeText = response['signatureEnvelope'];
-    if (typeof envelopeText !== 'string' || envelopeText === '') throw this.#fail(command, 'the response has no signatureEnvelope');
+    if (typeof envelopeText !== 'string' || envelopeText === '')
+      throw this.#fail(command, 'the response has no signatureEnvelope');
     const annotations = response['annotations'];
     if (annotations !== undefined && annotations !== null) {
-      if (typeof annotations !== 'object' || Array.isArray(annotations) || !Object.values(annotations).every((v) => typeof v === 'string')) {
+      if (
+        typeof annotations !== 'object' ||
+        Array.isArray(annotations) ||
+        !Object.values(annotations).every((v) => typeof v === 'string')
+      ) {
         throw this.#fail(command, 'annotations must be an object of strings');
       }
     }
@@ -417,7 +495,10 @@ export class PluginSigner implements Signer {
       throw this.#fail(command, 'the signature envelope does not verify', cause);
     }
     if (parsed.signed.contentType !== payloadType) {
-      throw this.#fail(command, `the envelope payload content type "${parsed.signed.contentType}" is not ${payloadType}`);
+      throw this.#fail(
+        command,
+        `the envelope payload content type "${parsed.signed.contentType}" is not ${payloadType}`,
+      );
     }
     checkPayloadKept(request.payload, parsed.payload, (message, cause) => this.#fail(command, message, cause));
     const chain = parsed.unsigned.certificateChain;
@@ -441,7 +522,9 @@ export class PluginSigner implements Signer {
       envelope,
       mediaType,
       chain,
-      ...(annotations === undefined || annotations === null ? {} : { annotations: { ...(annotations as Record<string, string>) } }),
+      ...(annotations === undefined || annotations === null
+        ? {}
+        : { annotations: { ...(annotations as Record<string, string>) } }),
     };
   }
 }
@@ -480,7 +563,10 @@ function checkPayloadKept(
 export async function signerForKey(
   configDir: string,
   entry: SigningKeyEntry,
-  options: { readonly timestampClient?: TimestampClient; readonly pluginConfig?: Readonly<Record<string, string>> } = {},
+  options: {
+    readonly timestampClient?: TimestampClient;
+    readonly pluginConfig?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<Signer> {
   if (entry.plugin !== undefined) return PluginSigner.fromEntry(configDir, entry, options);
   const { timestampClient } = options;

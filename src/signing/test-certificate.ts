@@ -27,8 +27,13 @@ export interface TestCertificate {
  */
 export async function generateTestCertificate(options: TestCertificateOptions): Promise<TestCertificate> {
   // @peculiar/x509 is typed against the DOM Crypto; node's webcrypto implements it.
-  const crypto = webcrypto as unknown as NonNullable<Parameters<typeof px.X509CertificateGenerator.createSelfSigned>[1]>;
-  const hash = options.keyType === 'rsa' ? 'SHA-256' : ({ 256: 'SHA-256', 384: 'SHA-384', 521: 'SHA-512' } as Record<number, string>)[options.bits];
+  const crypto = webcrypto as unknown as NonNullable<
+    Parameters<typeof px.X509CertificateGenerator.createSelfSigned>[1]
+  >;
+  const hash =
+    options.keyType === 'rsa'
+      ? 'SHA-256'
+      : ({ 256: 'SHA-256', 384: 'SHA-384', 521: 'SHA-512' } as Record<number, string>)[options.bits];
   if (hash === undefined || (options.keyType === 'rsa' && ![2048, 3072, 4096].includes(options.bits))) {
     throw new Error(`unsupported key ${options.keyType}-${options.bits}: use rsa 2048/3072/4096 or ec 256/384/521`);
   }
@@ -52,7 +57,11 @@ export async function generateTestCertificate(options: TestCertificateOptions): 
         new px.BasicConstraintsExtension(false, undefined, false),
         new px.KeyUsagesExtension(px.KeyUsageFlags.digitalSignature, true),
         new px.ExtendedKeyUsageExtension([px.ExtendedKeyUsage.codeSigning], false),
-        await px.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as CryptoKeyPairLike['publicKey'], false, crypto),
+        await px.SubjectKeyIdentifierExtension.create(
+          keys.publicKey as unknown as CryptoKeyPairLike['publicKey'],
+          false,
+          crypto,
+        ),
       ],
     },
     crypto,

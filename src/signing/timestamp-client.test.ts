@@ -64,7 +64,9 @@ describe('TimestampClient against a real TSA over HTTP', () => {
 
   it('rejects a token from a TSA that does not chain to the configured root', async () => {
     server.options = {};
-    const error = await failure(client({ tsaRoots: [parseCertificate(otherTsa.rootDer)] }).countersign(signature, 'sha256', signingChain()));
+    const error = await failure(
+      client({ tsaRoots: [parseCertificate(otherTsa.rootDer)] }).countersign(signature, 'sha256', signingChain()),
+    );
     expect(error.code).toBe('ERR_TIMESTAMP_FAILED');
     expect(error.message).toContain(server.url);
     expect(error.message).toContain('does not verify against the timestamp root certificate');
@@ -73,8 +75,19 @@ describe('TimestampClient against a real TSA over HTTP', () => {
 
   it('rejects a timestamp outside the signing chain validity', async () => {
     server.options = {};
-    const expired = codeSigningChain(pki, { leafKey: 'ec-256', name: 'Expired', leafNotBefore: new Date(Date.now() - 10 * DAY), leafNotAfter: new Date(Date.now() - DAY) });
-    const error = await failure(client().countersign(signature, 'sha256', expired.chainDer.map((d) => parseCertificate(d))));
+    const expired = codeSigningChain(pki, {
+      leafKey: 'ec-256',
+      name: 'Expired',
+      leafNotBefore: new Date(Date.now() - 10 * DAY),
+      leafNotAfter: new Date(Date.now() - DAY),
+    });
+    const error = await failure(
+      client().countersign(
+        signature,
+        'sha256',
+        expired.chainDer.map((d) => parseCertificate(d)),
+      ),
+    );
     expect(error.code).toBe('ERR_TIMESTAMP_FAILED');
     expect((error.cause as PortcullisError).code).toBe('ERR_TIMESTAMP_OUTSIDE_VALIDITY');
   });
@@ -132,15 +145,23 @@ describe('TimestampClient against a real TSA over HTTP', () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((r) => closed.close(() => r()));
     const url = `http://127.0.0.1:${port}/tsa`;
-    const error = await failure(new TimestampClient({ url, tsaRoots: [parseCertificate(tsa.rootDer)] }).requestToken(signature, 'sha256'));
+    const error = await failure(
+      new TimestampClient({ url, tsaRoots: [parseCertificate(tsa.rootDer)] }).requestToken(signature, 'sha256'),
+    );
     expect(error.code).toBe('ERR_TIMESTAMP_FAILED');
     expect(error.message).toContain(url);
     expect(error.message).toContain('request failed');
   });
 
   it('refuses bad configuration', () => {
-    expect(() => new TimestampClient({ url: 'ftp://tsa.test/', tsaRoots: [parseCertificate(tsa.rootDer)] })).toThrow('must be http or https');
-    expect(() => new TimestampClient({ url: 'not a url', tsaRoots: [parseCertificate(tsa.rootDer)] })).toThrow('is not a valid URL');
-    expect(() => new TimestampClient({ url: server.url, tsaRoots: [] })).toThrow('timestamp root certificate is required');
+    expect(() => new TimestampClient({ url: 'ftp://tsa.test/', tsaRoots: [parseCertificate(tsa.rootDer)] })).toThrow(
+      'must be http or https',
+    );
+    expect(() => new TimestampClient({ url: 'not a url', tsaRoots: [parseCertificate(tsa.rootDer)] })).toThrow(
+      'is not a valid URL',
+    );
+    expect(() => new TimestampClient({ url: server.url, tsaRoots: [] })).toThrow(
+      'timestamp root certificate is required',
+    );
   });
 });

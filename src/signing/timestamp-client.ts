@@ -52,10 +52,17 @@ export class TimestampClient {
     try {
       parsed = new URL(options.url);
     } catch (cause) {
-      throw new PortcullisError('ERR_INPUT_INVALID', `timestamp URL ${JSON.stringify(options.url)} is not a valid URL`, { cause });
+      throw new PortcullisError(
+        'ERR_INPUT_INVALID',
+        `timestamp URL ${JSON.stringify(options.url)} is not a valid URL`,
+        { cause },
+      );
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new PortcullisError('ERR_INPUT_INVALID', `timestamp URL ${JSON.stringify(options.url)} must be http or https`);
+      throw new PortcullisError(
+        'ERR_INPUT_INVALID',
+        `timestamp URL ${JSON.stringify(options.url)} must be http or https`,
+      );
     }
     if (options.tsaRoots.length === 0) {
       throw new PortcullisError('ERR_INPUT_INVALID', 'a timestamp root certificate is required with a timestamp URL');
@@ -110,7 +117,11 @@ export class TimestampClient {
    * to one of `tsaRoots` at genTime with the timestamping requirements, and the timestamp
    * interval inside every `signingChain` certificate's validity. Returns the token DER.
    */
-  async countersign(signature: Uint8Array, hash: DigestAlgorithm, signingChain: readonly Certificate[]): Promise<Uint8Array> {
+  async countersign(
+    signature: Uint8Array,
+    hash: DigestAlgorithm,
+    signingChain: readonly Certificate[],
+  ): Promise<Uint8Array> {
     const token = await this.requestToken(signature, hash);
     let verification: TimestampVerification;
     try {
@@ -129,7 +140,10 @@ export class TimestampClient {
 
   async #post(query: Uint8Array): Promise<Uint8Array> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error(`no answer within ${this.deadlineMs} ms`)), this.deadlineMs);
+    const timer = setTimeout(
+      () => controller.abort(new Error(`no answer within ${this.deadlineMs} ms`)),
+      this.deadlineMs,
+    );
     try {
       let response: Dispatcher.ResponseData;
       try {

@@ -50,7 +50,11 @@ function pssParameters(der: Uint8Array | undefined): { hash: DigestAlgorithm; sa
   try {
     params = AsnConvert.parse(der, RsaPssParams);
   } catch (cause) {
-    throw new PortcullisError('ERR_TIMESTAMP_INVALID', `RSASSA-PSS parameters cannot be decoded: ${(cause as Error).message}`, { cause });
+    throw new PortcullisError(
+      'ERR_TIMESTAMP_INVALID',
+      `RSASSA-PSS parameters cannot be decoded: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   // Absent hash / MGF mean SHA-1 (RFC 4055 §3.1), which is refused.
   const hash = params.hashAlgorithm === undefined ? undefined : digestForOid(params.hashAlgorithm.algorithm);
@@ -66,7 +70,8 @@ function pssParameters(der: Uint8Array | undefined): { hash: DigestAlgorithm; sa
     mgfHash = undefined;
   }
   if (mgfHash !== hash) throw invalid('RSASSA-PSS MGF1 hash differs from the signature hash');
-  if (params.trailerField !== undefined && params.trailerField !== 1) throw invalid('RSASSA-PSS trailer field must be 1');
+  if (params.trailerField !== undefined && params.trailerField !== 1)
+    throw invalid('RSASSA-PSS trailer field must be 1');
   return { hash, saltLength: params.saltLength ?? 20 };
 }
 

@@ -19,7 +19,6 @@ function verifyDer(
   return verifyTimestamp(parseTimestampToken(der, cache), { signature, trustedRoots });
 }
 
-
 describe('timestamp tokens from a real openssl ts authority', () => {
   const tsas: TestTsa[] = [];
   const make = (...args: ConstructorParameters<typeof TestTsa>): TestTsa => {
@@ -53,7 +52,10 @@ describe('timestamp tokens from a real openssl ts authority', () => {
       expect(result.accuracyMs).toBe(1501);
       expect(result.interval.notAfter.getTime() - result.interval.notBefore.getTime()).toBe(3002);
       expect(result.signer.subject).toBe('CN=RSA TSA Signer,O=RSA TSA,C=US');
-      expect(result.tsaChain.map((c) => c.subject)).toEqual(['CN=RSA TSA Signer,O=RSA TSA,C=US', 'CN=RSA TSA Root,O=RSA TSA,C=US']);
+      expect(result.tsaChain.map((c) => c.subject)).toEqual([
+        'CN=RSA TSA Signer,O=RSA TSA,C=US',
+        'CN=RSA TSA Root,O=RSA TSA,C=US',
+      ]);
       expect(result.tsaChain[1]).toBe(rsaRoot);
     });
 
@@ -107,7 +109,9 @@ describe('timestamp tokens from a real openssl ts authority', () => {
 
   it('verifies a token without accuracy under the baseline policy as ±1 s', () => {
     const tsa = make({ key: 'ec-256', accuracy: null, policy: '0.4.0.2023.1.1', name: 'Baseline TSA' });
-    const result = verifyDer(tsa.timestamp(signature, 'sha256', { nonce: false }), signature, [parseCertificate(tsa.rootDer)]);
+    const result = verifyDer(tsa.timestamp(signature, 'sha256', { nonce: false }), signature, [
+      parseCertificate(tsa.rootDer),
+    ]);
     expect(result.accuracyMs).toBe(1000);
   });
 
@@ -120,7 +124,9 @@ describe('timestamp tokens from a real openssl ts authority', () => {
 
   it('rejects a token signed with a SHA-1 digest', () => {
     const tsa = make({ key: 'ec-256', signerDigest: 'sha1', name: 'SHA1 TSA' });
-    const error = failure(() => verifyDer(tsa.timestamp(signature, 'sha256'), signature, [parseCertificate(tsa.rootDer)]));
+    const error = failure(() =>
+      verifyDer(tsa.timestamp(signature, 'sha256'), signature, [parseCertificate(tsa.rootDer)]),
+    );
     expect(error.code).toBe('ERR_TIMESTAMP_INVALID');
     expect(error.message).toMatch(/digest algorithm 1\.3\.14\.3\.2\.26/);
   });
@@ -137,8 +143,15 @@ describe('timestamp tokens from a real openssl ts authority', () => {
 
   it('rejects a token whose TSA certificate had expired at genTime', () => {
     const now = Date.now();
-    const tsa = make({ key: 'ec-256', leafNotBefore: new Date(now - 10 * DAY), leafNotAfter: new Date(now - DAY), name: 'Expired TSA' });
-    const error = failure(() => verifyDer(tsa.timestamp(signature, 'sha256'), signature, [parseCertificate(tsa.rootDer)]));
+    const tsa = make({
+      key: 'ec-256',
+      leafNotBefore: new Date(now - 10 * DAY),
+      leafNotAfter: new Date(now - DAY),
+      name: 'Expired TSA',
+    });
+    const error = failure(() =>
+      verifyDer(tsa.timestamp(signature, 'sha256'), signature, [parseCertificate(tsa.rootDer)]),
+    );
     expect(error.code).toBe('ERR_TIMESTAMP_INVALID');
     // OpenSSL also adds a signing-time attribute, which is outside the validity too.
     expect(error.message).toMatch(/validity/);
@@ -146,8 +159,15 @@ describe('timestamp tokens from a real openssl ts authority', () => {
 
   it('rejects a token whose TSA certificate was not yet valid at genTime', () => {
     const now = Date.now();
-    const tsa = make({ key: 'ec-256', leafNotBefore: new Date(now + DAY), leafNotAfter: new Date(now + 10 * DAY), name: 'Future TSA' });
-    const error = failure(() => verifyDer(tsa.timestamp(signature, 'sha256'), signature, [parseCertificate(tsa.rootDer)]));
+    const tsa = make({
+      key: 'ec-256',
+      leafNotBefore: new Date(now + DAY),
+      leafNotAfter: new Date(now + 10 * DAY),
+      name: 'Future TSA',
+    });
+    const error = failure(() =>
+      verifyDer(tsa.timestamp(signature, 'sha256'), signature, [parseCertificate(tsa.rootDer)]),
+    );
     expect(error.code).toBe('ERR_TIMESTAMP_INVALID');
     expect(error.message).toMatch(/validity/);
   });

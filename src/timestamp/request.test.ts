@@ -9,7 +9,6 @@ import { parseTimestampToken } from './token.js';
 import { verifyTimestamp } from './verify.js';
 import { caught as failure } from '../../test/helpers/errors.js';
 
-
 describe('timestamp request and response', () => {
   let tsa: TestTsa;
   let root: Certificate;

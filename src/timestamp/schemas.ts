@@ -2,7 +2,12 @@ import '../x509/reflect-polyfill.js';
 import {
   AsnArray,
   AsnIntegerArrayBufferConverter,
-  AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, OctetString } from '@peculiar/asn1-schema';
+  AsnProp,
+  AsnPropTypes,
+  AsnType,
+  AsnTypeTypes,
+  OctetString,
+} from '@peculiar/asn1-schema';
 import {
   Attribute,
   DigestAlgorithmIdentifier,
@@ -93,10 +98,7 @@ AsnProp({ type: RawCertificateSet, context: 0, implicit: true, optional: true })
   RawSignedData.prototype,
   'certificates',
 );
-AsnProp({ type: RevocationInfoChoices, context: 1, implicit: true, optional: true })(
-  RawSignedData.prototype,
-  'crls',
-);
+AsnProp({ type: RevocationInfoChoices, context: 1, implicit: true, optional: true })(RawSignedData.prototype, 'crls');
 AsnProp({ type: RawSignerInfos })(RawSignedData.prototype, 'signerInfos');
 
 /** IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber CertificateSerialNumber } (RFC 5035). */
@@ -105,7 +107,10 @@ export class IssuerSerial {
   serialNumber = new ArrayBuffer(0);
 }
 AsnProp({ type: GeneralName, repeated: 'sequence' })(IssuerSerial.prototype, 'issuer');
-AsnProp({ type: AsnPropTypes.Integer, converter: AsnIntegerArrayBufferConverter })(IssuerSerial.prototype, 'serialNumber');
+AsnProp({ type: AsnPropTypes.Integer, converter: AsnIntegerArrayBufferConverter })(
+  IssuerSerial.prototype,
+  'serialNumber',
+);
 
 /**
  * ESSCertIDv2 ::= SEQUENCE {

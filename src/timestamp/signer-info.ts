@@ -135,7 +135,9 @@ export function identifySigner(token: TimestampToken, si: TimestampSignerInfo): 
   if (signingTime !== undefined) {
     const at = decode(signingTime, SigningTime, 'signing-time').getTime();
     if (at.getTime() < signer.notBefore.getTime() || at.getTime() > signer.notAfter.getTime()) {
-      throw invalid(`signing-time ${at.toISOString()} is outside the validity of the TSA certificate "${signer.subject}"`);
+      throw invalid(
+        `signing-time ${at.toISOString()} is outside the validity of the TSA certificate "${signer.subject}"`,
+      );
     }
   }
 

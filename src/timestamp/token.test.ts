@@ -6,7 +6,8 @@ import { CertificateCache } from '../x509/certificate.js';
 import { parseTimestampToken } from './token.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../../shared/vectors');
-const tsp = (name: string): Uint8Array => new Uint8Array(readFileSync(path.join(VECTORS, 'tspclient-go/testdata', name)));
+const tsp = (name: string): Uint8Array =>
+  new Uint8Array(readFileSync(path.join(VECTORS, 'tspclient-go/testdata', name)));
 const cms = (name: string): Uint8Array => new Uint8Array(readFileSync(path.join(VECTORS, 'tspclient-go/cms', name)));
 const ngo = (name: string): Uint8Array =>
   new Uint8Array(readFileSync(path.join(VECTORS, 'notation-go/timestamp/countersignature', name)));
@@ -80,7 +81,10 @@ describe('timestamp token parsing', () => {
   });
 
   it('rejects a token whose content is not id-ct-TSTInfo (E7, B16-5)', () => {
-    for (const der of [tsp('TimeStampTokenWithInvalideContentType.p7s'), ngo('TimeStampTokenWithInvalideContentType.p7s')]) {
+    for (const der of [
+      tsp('TimeStampTokenWithInvalideContentType.p7s'),
+      ngo('TimeStampTokenWithInvalideContentType.p7s'),
+    ]) {
       const error = parseError(der);
       expect(error.code).toBe('ERR_TIMESTAMP_INVALID');
       expect(error.message).toBe(

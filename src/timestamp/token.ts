@@ -134,7 +134,8 @@ function parseTstInfo(eContent: Uint8Array): TstInfo {
   const hashAlgorithmOid = tst.messageImprint.hashAlgorithm.algorithm;
   const hashAlgorithm = digestForOid(hashAlgorithmOid);
   // Only SHA-2 imprints are accepted (E10: SHA-1 / sha1WithRSA imprints are refused).
-  if (hashAlgorithm === undefined) throw invalid(`unrecognized hash algorithm in the message imprint: ${hashAlgorithmOid}`);
+  if (hashAlgorithm === undefined)
+    throw invalid(`unrecognized hash algorithm in the message imprint: ${hashAlgorithmOid}`);
   const hashedMessage = view(tst.messageImprint.hashedMessage.buffer);
   if (hashedMessage.length !== { sha256: 32, sha384: 48, sha512: 64 }[hashAlgorithm]) {
     throw invalid(`message imprint length ${hashedMessage.length} does not fit ${hashAlgorithm}`);
@@ -142,7 +143,11 @@ function parseTstInfo(eContent: Uint8Array): TstInfo {
   const accuracy: Accuracy | undefined =
     tst.accuracy === undefined
       ? undefined
-      : { seconds: Number(tst.accuracy.seconds ?? 0), millis: Number(tst.accuracy.millis ?? 0), micros: Number(tst.accuracy.micros ?? 0) };
+      : {
+          seconds: Number(tst.accuracy.seconds ?? 0),
+          millis: Number(tst.accuracy.millis ?? 0),
+          micros: Number(tst.accuracy.micros ?? 0),
+        };
   if (accuracy !== undefined) {
     // RFC 3161 §2.4.2: millis and micros are INTEGER (1..999).
     const bad = (n: number, max: number): boolean => !Number.isSafeInteger(n) || n < 0 || n > max;
@@ -208,7 +213,9 @@ export function parseTimestampToken(der: Uint8Array, cache?: CertificateCache): 
   try {
     const contentInfo = AsnConvert.parse(der, ContentInfo);
     if (contentInfo.contentType !== OID.signedData) {
-      throw invalid(`timestamp token content type is ${contentInfo.contentType}, expected id-signedData (${OID.signedData})`);
+      throw invalid(
+        `timestamp token content type is ${contentInfo.contentType}, expected id-signedData (${OID.signedData})`,
+      );
     }
     signedData = AsnConvert.parse(contentInfo.content, RawSignedData);
   } catch (cause) {

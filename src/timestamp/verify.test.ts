@@ -11,7 +11,8 @@ const VECTORS = path.resolve(import.meta.dirname, '../../../shared/vectors');
 const read = (rel: string): Uint8Array => new Uint8Array(readFileSync(path.join(VECTORS, rel)));
 const tsp = (name: string): TimestampToken => parseTimestampToken(read(`tspclient-go/testdata/${name}`));
 const cms = (name: string): TimestampToken => parseTimestampToken(read(`tspclient-go/cms/${name}`));
-const ngo = (name: string): TimestampToken => parseTimestampToken(read(`notation-go/timestamp/countersignature/${name}`));
+const ngo = (name: string): TimestampToken =>
+  parseTimestampToken(read(`notation-go/timestamp/countersignature/${name}`));
 const certs = (rel: string): Certificate[] => parseCertificateFile(read(rel));
 
 /** GlobalSign Root CA - R3 (to 2029-03-18): anchors the tspclient-go tokens through the R6 cross certificate. */
@@ -22,7 +23,6 @@ const R6 = certs('notation-go/truststore/x509/tsa/test-timestamp/globalsignRoot.
 const DIGICERT = certs('notation-go/truststore/x509/tsa/test-mismatch/DigiCertTSARootSHA384.cer');
 
 const NOTATION = new TextEncoder().encode('notation');
-
 
 describe('timestamp verification against the tspclient-go vectors (E)', () => {
   it('verifies a GlobalSign token against the R3 root at its genTime (E1, E3)', () => {
@@ -107,7 +107,10 @@ describe('timestamp verification against the tspclient-go vectors (E)', () => {
 
   it('rejects a signing-certificate-v2 that lists no certificate (E14)', () => {
     const error = failure(() =>
-      verifyTimestamp(tsp('TimeStampTokenWithSigningCertificateV2NoCert.p7s'), { signature: NOTATION, trustedRoots: R3 }),
+      verifyTimestamp(tsp('TimeStampTokenWithSigningCertificateV2NoCert.p7s'), {
+        signature: NOTATION,
+        trustedRoots: R3,
+      }),
     );
     expect(error.code).toBe('ERR_TIMESTAMP_INVALID');
     expect(error.message).toBe('signing-certificate-v2 does not contain any certificate');
@@ -118,7 +121,10 @@ describe('timestamp verification against the tspclient-go CMS vectors (E15-E25)'
   it('verifies with the cms R3 root or with the last embedded certificate as the trusted root (E15)', () => {
     const token = cms('TimeStampToken.p7s');
     expect(token.certificates).toHaveLength(4);
-    const withR3 = verifyTimestamp(token, { signature: NOTATION, trustedRoots: certs('tspclient-go/cms/GlobalSignRootCA.crt') });
+    const withR3 = verifyTimestamp(token, {
+      signature: NOTATION,
+      trustedRoots: certs('tspclient-go/cms/GlobalSignRootCA.crt'),
+    });
     expect(withR3.tsaChain.map((c) => c.der)).toEqual(token.certificates.map((c) => c.der));
     const lastEmbedded = token.certificates[3]!;
     const withEmbedded = verifyTimestamp(token, { signature: NOTATION, trustedRoots: [lastEmbedded] });
@@ -153,7 +159,10 @@ describe('timestamp verification against the tspclient-go CMS vectors (E15-E25)'
 
   it('requires the content-type attribute (E22)', () => {
     const error = failure(() =>
-      verifyTimestamp(cms('TimeStampTokenWithoutSignedAttributeContentType.p7s'), { signature: NOTATION, trustedRoots: R3 }),
+      verifyTimestamp(cms('TimeStampTokenWithoutSignedAttributeContentType.p7s'), {
+        signature: NOTATION,
+        trustedRoots: R3,
+      }),
     );
     expect(error.code).toBe('ERR_TIMESTAMP_INVALID');
     expect(error.message).toMatch(/content-type is missing/);
@@ -196,7 +205,8 @@ function jws(name: string): { signature: Uint8Array; token: TimestampToken; leaf
 }
 
 const within = (v: TimestampVerification, cert: Certificate): boolean =>
-  v.interval.notBefore.getTime() >= cert.notBefore.getTime() && v.interval.notAfter.getTime() <= cert.notAfter.getTime();
+  v.interval.notBefore.getTime() >= cert.notBefore.getTime() &&
+  v.interval.notAfter.getTime() <= cert.notAfter.getTime();
 
 describe('timestamp verification against the notation-go envelopes (B16)', () => {
   it('verifies the token of jwsWithTimestamp.sig against the R6 tsa store at genTime (B16-1)', () => {
@@ -269,8 +279,11 @@ describe('timestamp verification against the notation-go envelopes (B16)', () =>
 });
 
 describe('timestamp accuracy', () => {
-  const info = (accuracy: { seconds: number; millis: number; micros: number } | undefined, policy: string) =>
-    ({ ...tsp('TimeStampToken.p7s').info, accuracy, policy });
+  const info = (accuracy: { seconds: number; millis: number; micros: number } | undefined, policy: string) => ({
+    ...tsp('TimeStampToken.p7s').info,
+    accuracy,
+    policy,
+  });
 
   it('uses the TSTInfo accuracy, rounding microseconds up', () => {
     expect(accuracyMsOf(info({ seconds: 2, millis: 5, micros: 1 }, '1.2.3'))).toBe(2006);

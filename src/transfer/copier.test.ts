@@ -12,7 +12,13 @@ function descriptor(mediaType: string, bytes: Uint8Array): Descriptor {
 }
 
 /** An in-memory end that streams blobs in 1 KiB chunks and remembers what it holds. */
-function memory(): ContentSource & ContentTarget & { blobs: Map<string, Uint8Array>; manifests: Map<string, Uint8Array>; inFlight: number; maxInFlight: number } {
+function memory(): ContentSource &
+  ContentTarget & {
+    blobs: Map<string, Uint8Array>;
+    manifests: Map<string, Uint8Array>;
+    inFlight: number;
+    maxInFlight: number;
+  } {
   const end = {
     name: 'memory',
     blobs: new Map<string, Uint8Array>(),
@@ -61,7 +67,14 @@ describe('GraphCopier', () => {
     });
     const config = new TextEncoder().encode('{}');
     src.blobs.set(digestOf(config), config);
-    const body = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: manifestType, config: descriptor('application/vnd.oci.image.config.v1+json', config), layers }));
+    const body = new TextEncoder().encode(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: manifestType,
+        config: descriptor('application/vnd.oci.image.config.v1+json', config),
+        layers,
+      }),
+    );
     const root = descriptor(manifestType, body);
     src.manifests.set(root.digest, body);
     const seen = new Map<string, number[]>();

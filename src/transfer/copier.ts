@@ -49,7 +49,13 @@ const MAX_REFERRER_DEPTH = 8;
 const MAX_NODES = 10_000;
 
 function item(kind: CopiedItem['kind'], d: Descriptor): CopiedItem {
-  return { kind, digest: d.digest, mediaType: d.mediaType, size: d.size, ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }) };
+  return {
+    kind,
+    digest: d.digest,
+    mediaType: d.mediaType,
+    size: d.size,
+    ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }),
+  };
 }
 
 /**
@@ -84,7 +90,8 @@ export class GraphCopier {
   }
 
   #count(): void {
-    if (++this.#nodes > MAX_NODES) throw new PortcullisError('ERR_SIZE_LIMIT', `the graph to copy has more than ${MAX_NODES} objects`);
+    if (++this.#nodes > MAX_NODES)
+      throw new PortcullisError('ERR_SIZE_LIMIT', `the graph to copy has more than ${MAX_NODES} objects`);
   }
 
   /** `pushed` false: the destination had it already; `indexed`: the target indexed its subject itself. */
@@ -100,7 +107,8 @@ export class GraphCopier {
 
   async #copyManifestOnce(d: Descriptor, tag: string | undefined): Promise<{ pushed: boolean; indexed: boolean }> {
     this.#count();
-    const present = tag === undefined ? await this.dst.hasManifest(d) : (await this.dst.resolveTag(tag))?.digest === d.digest;
+    const present =
+      tag === undefined ? await this.dst.hasManifest(d) : (await this.dst.resolveTag(tag))?.digest === d.digest;
     if (present) {
       this.report.skipped.push(item('manifest', d));
       this.options.events?.manifestDone?.(d, 'skipped');
@@ -111,9 +119,16 @@ export class GraphCopier {
     if (INDEX_TYPES.has(d.mediaType)) {
       await Promise.all(manifest.manifests.map((child) => this.#copyManifest(child)));
     } else {
-      await Promise.all([...(manifest.config === undefined ? [] : [manifest.config]), ...manifest.layers].map((blob) => this.#copyBlob(blob)));
+      await Promise.all(
+        [...(manifest.config === undefined ? [] : [manifest.config]), ...manifest.layers].map((blob) =>
+          this.#copyBlob(blob),
+        ),
+      );
     }
-    const pushed = await this.dst.pushManifest(bytes, d, { ...(tag === undefined ? {} : { tag }), ...(manifest.subject === undefined ? {} : { subject: manifest.subject }) });
+    const pushed = await this.dst.pushManifest(bytes, d, {
+      ...(tag === undefined ? {} : { tag }),
+      ...(manifest.subject === undefined ? {} : { subject: manifest.subject }),
+    });
     this.report.copied.push(item('manifest', d));
     this.options.events?.manifestDone?.(d, 'copied');
     return { pushed: true, indexed: pushed.indexed };
@@ -160,7 +175,8 @@ export class GraphCopier {
       if (pushed) this.report.referrers.push(item('manifest', referrer));
       // A target that did not index the subject needs the referrers-index entry; for a referrer
       // the target already had, add the entry only if the target does not list it.
-      if (pushed ? !indexed : !(await this.dst.listsReferrer(subject, referrer))) await this.dst.addReferrer(subject, referrer);
+      if (pushed ? !indexed : !(await this.dst.listsReferrer(subject, referrer)))
+        await this.dst.addReferrer(subject, referrer);
       await this.#copyReferrers(referrer, depth - 1);
     }
   }

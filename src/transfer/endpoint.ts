@@ -28,14 +28,22 @@ export interface ContentTarget {
    * one registry). `undefined` when it cannot; else whether it was mounted (false: it was
    * transferred after all, `bytes` reported through onBytes).
    */
-  mountFrom?(source: ContentSource, descriptor: Descriptor, onBytes: (n: number) => void): Promise<{ mounted: boolean } | undefined>;
+  mountFrom?(
+    source: ContentSource,
+    descriptor: Descriptor,
+    onBytes: (n: number) => void,
+  ): Promise<{ mounted: boolean } | undefined>;
   pushBlob(descriptor: Descriptor, content: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): Promise<void>;
   /**
    * Stores a manifest under `tag` or by digest. For a referrer (`subject` given) the result says
    * whether the target indexed it by its subject already (the Referrers API, a layout's
    * index.json); if not, the caller adds it with addReferrer.
    */
-  pushManifest(bytes: Uint8Array, descriptor: Descriptor, options: { tag?: string; subject?: Descriptor }): Promise<{ indexed: boolean }>;
+  pushManifest(
+    bytes: Uint8Array,
+    descriptor: Descriptor,
+    options: { tag?: string; subject?: Descriptor },
+  ): Promise<{ indexed: boolean }>;
   listsReferrer(subject: Descriptor, referrer: Descriptor): Promise<boolean>;
   addReferrer(subject: Descriptor, referrer: Descriptor): Promise<void>;
 }

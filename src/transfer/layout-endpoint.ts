@@ -43,13 +43,24 @@ export class LayoutTarget implements ContentTarget {
     return this.writer.hasBlob(descriptor);
   }
 
-  async pushBlob(descriptor: Descriptor, content: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): Promise<void> {
+  async pushBlob(
+    descriptor: Descriptor,
+    content: AsyncIterable<Uint8Array>,
+    onBytes: (n: number) => void,
+  ): Promise<void> {
     await this.writer.writeBlob(descriptor, content, onBytes);
   }
 
-  async pushManifest(bytes: Uint8Array, descriptor: Descriptor, options: { tag?: string; subject?: Descriptor }): Promise<{ indexed: boolean }> {
+  async pushManifest(
+    bytes: Uint8Array,
+    descriptor: Descriptor,
+    options: { tag?: string; subject?: Descriptor },
+  ): Promise<{ indexed: boolean }> {
     // A referrer is listed in index.json, which is how layout readers find it by its subject.
-    await this.writer.putManifest(bytes, descriptor, { ...(options.tag === undefined ? {} : { tag: options.tag }), listed: options.subject !== undefined });
+    await this.writer.putManifest(bytes, descriptor, {
+      ...(options.tag === undefined ? {} : { tag: options.tag }),
+      listed: options.subject !== undefined,
+    });
     return { indexed: options.subject !== undefined };
   }
 

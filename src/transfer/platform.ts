@@ -15,7 +15,10 @@ export const INDEX_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPE.ociIndex, ME
 export function parsePlatform(text: string): Platform {
   const parts = text.split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-zA-Z0-9._-]+$/.test(p))) {
-    throw new PortcullisError('ERR_INPUT_INVALID', `--platform "${text}" must be os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm64/v8`);
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      `--platform "${text}" must be os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm64/v8`,
+    );
   }
   const [os, architecture, variant] = parts as [string, string, string | undefined];
   return { os, architecture, ...(variant === undefined ? {} : { variant }) };
@@ -27,7 +30,11 @@ export function formatPlatform(p: Platform): string {
 
 function matches(wanted: Platform, found: unknown): boolean {
   if (!isJsonObject(found)) return false;
-  return found['os'] === wanted.os && found['architecture'] === wanted.architecture && (wanted.variant === undefined || found['variant'] === wanted.variant);
+  return (
+    found['os'] === wanted.os &&
+    found['architecture'] === wanted.architecture &&
+    (wanted.variant === undefined || found['variant'] === wanted.variant)
+  );
 }
 
 function json(bytes: Uint8Array, what: string): Record<string, unknown> {
@@ -35,7 +42,9 @@ function json(bytes: Uint8Array, what: string): Record<string, unknown> {
     const doc = parseStrictJson(Buffer.from(bytes).toString('utf8'), { what });
     if (isJsonObject(doc)) return doc;
   } catch (cause) {
-    throw new PortcullisError('ERR_REGISTRY_RESPONSE', `${what} is not valid JSON: ${(cause as Error).message}`, { cause });
+    throw new PortcullisError('ERR_REGISTRY_RESPONSE', `${what} is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+    });
   }
   throw new PortcullisError('ERR_REGISTRY_RESPONSE', `${what} is not a JSON object`);
 }
@@ -58,14 +67,25 @@ export async function selectPlatform(
       const { mediaType, digest, size } = found as { mediaType: string; digest: string; size: number };
       return { mediaType, digest, size };
     }
-    const there = entries.map((e) => (isJsonObject(e) && isJsonObject(e['platform']) ? formatPlatform(e['platform'] as unknown as Platform) : '?'));
-    throw new PortcullisError('ERR_INPUT_INVALID', `the index ${root.digest} has no ${formatPlatform(wanted)} manifest (it has ${there.join(', ') || 'none'})`);
+    const there = entries.map((e) =>
+      isJsonObject(e) && isJsonObject(e['platform']) ? formatPlatform(e['platform'] as unknown as Platform) : '?',
+    );
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      `the index ${root.digest} has no ${formatPlatform(wanted)} manifest (it has ${there.join(', ') || 'none'})`,
+    );
   }
   const config = doc['config'];
   if (isJsonObject(config) && typeof config['digest'] === 'string') {
     const c = json(await read.config(config as unknown as Descriptor), `config ${String(config['digest'])}`);
     if (matches(wanted, c)) return root;
-    throw new PortcullisError('ERR_INPUT_INVALID', `${root.digest} is a single-platform image for ${String(c['os'])}/${String(c['architecture'])}, not ${formatPlatform(wanted)}`);
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      `${root.digest} is a single-platform image for ${String(c['os'])}/${String(c['architecture'])}, not ${formatPlatform(wanted)}`,
+    );
   }
-  throw new PortcullisError('ERR_INPUT_INVALID', `${root.digest} (${root.mediaType}) has no platform to match --platform ${formatPlatform(wanted)}`);
+  throw new PortcullisError(
+    'ERR_INPUT_INVALID',
+    `${root.digest} (${root.mediaType}) has no platform to match --platform ${formatPlatform(wanted)}`,
+  );
 }

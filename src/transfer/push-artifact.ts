@@ -18,11 +18,17 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
  * where the target does not index the subject itself (a registry without the Referrers API),
  * adds it to the subject's referrers index, as notation and oras do.
  */
-export async function pushReferrerArtifact(target: ContentTarget, artifact: ArtifactToPush): Promise<{ indexedBy: 'target' | 'referrers-index' }> {
+export async function pushReferrerArtifact(
+  target: ContentTarget,
+  artifact: ArtifactToPush,
+): Promise<{ indexedBy: 'target' | 'referrers-index' }> {
   for (const blob of artifact.blobs) {
-    if (!(await target.hasBlob(blob.descriptor))) await target.pushBlob(blob.descriptor, once(blob.bytes), () => undefined);
+    if (!(await target.hasBlob(blob.descriptor)))
+      await target.pushBlob(blob.descriptor, once(blob.bytes), () => undefined);
   }
-  const pushed = await target.pushManifest(artifact.manifest.bytes, artifact.manifest.descriptor, { subject: artifact.subject });
+  const pushed = await target.pushManifest(artifact.manifest.bytes, artifact.manifest.descriptor, {
+    subject: artifact.subject,
+  });
   if (pushed.indexed) return { indexedBy: 'target' };
   await target.addReferrer(artifact.subject, artifact.manifest.descriptor);
   return { indexedBy: 'referrers-index' };

@@ -4,7 +4,10 @@ import type { CallOptions, RegistryClient, RepositoryRef } from '../registry/ind
 import type { ContentSource, ContentTarget } from './endpoint.js';
 
 /** Counts the bytes of a stream as they pass (byte-accurate progress). */
-export async function* counting(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+export async function* counting(
+  source: AsyncIterable<Uint8Array>,
+  onBytes: (n: number) => void,
+): AsyncGenerator<Uint8Array> {
   for await (const chunk of source) {
     onBytes(chunk.length);
     yield chunk;
@@ -63,25 +66,51 @@ export class RegistryEndpoint implements ContentSource, ContentTarget {
     return this.client.blobExists(this.repo, descriptor, this.call);
   }
 
-  async mountFrom(source: ContentSource, descriptor: Descriptor, onBytes: (n: number) => void): Promise<{ mounted: boolean } | undefined> {
+  async mountFrom(
+    source: ContentSource,
+    descriptor: Descriptor,
+    onBytes: (n: number) => void,
+  ): Promise<{ mounted: boolean } | undefined> {
     // A mount needs the same registry, and the same client (its credentials serve both repositories).
-    if (!(source instanceof RegistryEndpoint) || source.client !== this.client || source.repo.registry !== this.repo.registry || source.repo.repository === this.repo.repository) return undefined;
+    if (
+      !(source instanceof RegistryEndpoint) ||
+      source.client !== this.client ||
+      source.repo.registry !== this.repo.registry ||
+      source.repo.repository === this.repo.repository
+    )
+      return undefined;
     const { mounted } = await this.client.mountBlob(this.repo, source.repo.repository, descriptor, this.call);
     if (!mounted) onBytes(descriptor.size);
     return { mounted };
   }
 
-  async pushBlob(descriptor: Descriptor, content: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): Promise<void> {
+  async pushBlob(
+    descriptor: Descriptor,
+    content: AsyncIterable<Uint8Array>,
+    onBytes: (n: number) => void,
+  ): Promise<void> {
     await this.client.pushBlob(this.repo, counting(content, onBytes), descriptor, this.call);
   }
 
-  async pushManifest(bytes: Uint8Array, descriptor: Descriptor, options: { tag?: string; subject?: Descriptor }): Promise<{ indexed: boolean }> {
-    const pushed = await this.client.pushManifest(this.repo, options.tag ?? descriptor.digest, bytes, descriptor.mediaType, this.call);
+  async pushManifest(
+    bytes: Uint8Array,
+    descriptor: Descriptor,
+    options: { tag?: string; subject?: Descriptor },
+  ): Promise<{ indexed: boolean }> {
+    const pushed = await this.client.pushManifest(
+      this.repo,
+      options.tag ?? descriptor.digest,
+      bytes,
+      descriptor.mediaType,
+      this.call,
+    );
     return { indexed: pushed.subjectProcessed };
   }
 
   async listsReferrer(subject: Descriptor, referrer: Descriptor): Promise<boolean> {
-    return (await this.client.listReferrers(this.repo, subject, {}, this.call)).some((d) => d.digest === referrer.digest);
+    return (await this.client.listReferrers(this.repo, subject, {}, this.call)).some(
+      (d) => d.digest === referrer.digest,
+    );
   }
 
   async addReferrer(subject: Descriptor, referrer: Descriptor): Promise<void> {

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { decodeBase64, decodeBase64Url, encodeBase64, encodeBase64Url } from './base64.js';
 import { codeOf } from '../../test/helpers/errors.js';
 
-
 describe('base64url without padding', () => {
   it('decodes the URL-safe alphabet', () => {
     expect(decodeBase64Url('-_8')).toEqual(new Uint8Array([0xfb, 0xff]));
@@ -23,7 +22,7 @@ describe('base64url without padding', () => {
     expect(codeOf(() => decodeBase64Url(text))).toBe('ERR_INPUT_INVALID');
   });
 
-  it('reports the caller\'s error code', () => {
+  it("reports the caller's error code", () => {
     expect(codeOf(() => decodeBase64Url('QQ==', 'payload', 'ERR_ENVELOPE_MALFORMED'))).toBe('ERR_ENVELOPE_MALFORMED');
   });
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { parseStrictJson } from './strict-json.js';
 import { codeOf } from '../../test/helpers/errors.js';
 
-
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 describe('strict JSON', () => {
@@ -100,7 +99,7 @@ describe('strict JSON', () => {
     expect(codeOf(() => parseStrictJson(text))).toBe('ERR_INPUT_INVALID');
   });
 
-  it('reports the caller\'s error code', () => {
+  it("reports the caller's error code", () => {
     expect(codeOf(() => parseStrictJson('{', { code: 'ERR_ENVELOPE_MALFORMED' }))).toBe('ERR_ENVELOPE_MALFORMED');
   });
 });

@@ -149,7 +149,8 @@ class Parser {
         this.#pos += 6;
         if (unit >= 0xd800 && unit <= 0xdfff) {
           // Go turns an unpaired surrogate into U+FFFD: two readers would see different text.
-          const low = this.text[this.#pos] === '\\' && this.text[this.#pos + 1] === 'u' ? this.#hex4(this.#pos + 2) : -1;
+          const low =
+            this.text[this.#pos] === '\\' && this.text[this.#pos + 1] === 'u' ? this.#hex4(this.#pos + 2) : -1;
           if (!isPair(unit, low)) this.#fail('unpaired UTF-16 surrogate escape in string');
           out += String.fromCharCode(unit, low);
           this.#pos += 6;
@@ -208,7 +209,9 @@ class Parser {
       const folded = goFoldKey(key);
       const same = (names ??= new Map()).get(folded);
       if (same !== undefined) {
-        this.#fail(`member names ${JSON.stringify(same)} and ${JSON.stringify(key)} differ only in case (Go's encoding/json, which notation uses, reads them as one)`);
+        this.#fail(
+          `member names ${JSON.stringify(same)} and ${JSON.stringify(key)} differ only in case (Go's encoding/json, which notation uses, reads them as one)`,
+        );
       }
       names.set(folded, key);
       this.#skipWs();

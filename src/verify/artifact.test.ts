@@ -13,22 +13,43 @@ function policy(statement: Record<string, unknown>) {
   return loadTrustPolicy(
     JSON.stringify({
       version: '1.0',
-      trustPolicies: [{ name: 'test', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:test'], trustedIdentities: ['*'], ...statement }],
+      trustPolicies: [
+        {
+          name: 'test',
+          registryScopes: ['*'],
+          signatureVerification: { level: 'strict' },
+          trustStores: ['ca:test'],
+          trustedIdentities: ['*'],
+          ...statement,
+        },
+      ],
     }),
   );
 }
 
 function stores(entries: Record<string, readonly Uint8Array[]>): TrustStores {
-  const map = new Map<string, Certificate[]>(Object.entries(entries).map(([k, ders]) => [k, ders.map((d) => parseCertificate(d))]));
+  const map = new Map<string, Certificate[]>(
+    Object.entries(entries).map(([k, ders]) => [k, ders.map((d) => parseCertificate(d))]),
+  );
   return { get: (type: TrustStoreType, name: string) => map.get(`${type}:${name}`) };
 }
 
 async function verify(
   source: MemorySignatureSource,
-  opts: { statement?: Record<string, unknown>; trust: Record<string, readonly Uint8Array[]>; at?: Date; revocation?: RevocationChecker; max?: number },
+  opts: {
+    statement?: Record<string, unknown>;
+    trust: Record<string, readonly Uint8Array[]>;
+    at?: Date;
+    revocation?: RevocationChecker;
+    max?: number;
+  },
 ): Promise<ArtifactVerification> {
   return verifyArtifact(
-    { reference: 'registry.test/app@' + artifact.descriptor.digest, repository: 'registry.test/app', artifact: artifact.descriptor },
+    {
+      reference: 'registry.test/app@' + artifact.descriptor.digest,
+      repository: 'registry.test/app',
+      artifact: artifact.descriptor,
+    },
     {
       policy: policy(opts.statement ?? {}),
       trustStores: stores(opts.trust),
@@ -52,7 +73,8 @@ describe('artifact verification workflow', () => {
   let other: CodeSigningChain;
 
   beforeAll(() => {
-    for (const alg of ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ec-256', 'ec-384', 'ec-521'] as const) chains.set(alg, codeSigningChain(pki, { leafKey: alg, name: `Chain ${alg}` }));
+    for (const alg of ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ec-256', 'ec-384', 'ec-521'] as const)
+      chains.set(alg, codeSigningChain(pki, { leafKey: alg, name: `Chain ${alg}` }));
     main = chains.get('ec-256') as CodeSigningChain;
     other = codeSigningChain(pki, { leafKey: 'ec-256', name: 'Other' });
   });
@@ -62,18 +84,27 @@ describe('artifact verification workflow', () => {
     signArtifact({ keyPem: chain.leaf.keyPem, chainDer: chain.chainDer, artifact: artifact.descriptor, ...extra });
 
   describe('with a chain the policy trusts', () => {
-    it.each(['rsa-2048', 'rsa-3072', 'rsa-4096', 'ec-256', 'ec-384', 'ec-521'] as const)('verifies %s leaf signatures in JWS and COSE', async (alg) => {
-      const chain = chains.get(alg) as CodeSigningChain;
-      for (const format of ['jws', 'cose'] as const) {
-        const source = new MemorySignatureSource();
-        const { envelope, mediaType } = sign(chain, { format });
-        const sig = source.addSignature(artifact.descriptor, envelope, mediaType);
-        const result = await verify(source, { trust: { 'ca:test': [chain.root.certDer] } });
-        expect(result.verified).toBe(true);
-        expect(result.signature).toBe(sig.digest);
-        expect(statusOf(result)).toEqual({ integrity: 'passed', authenticity: 'passed', authenticTimestamp: 'passed', expiry: 'passed', revocation: 'skipped' });
-      }
-    });
+    it.each(['rsa-2048', 'rsa-3072', 'rsa-4096', 'ec-256', 'ec-384', 'ec-521'] as const)(
+      'verifies %s leaf signatures in JWS and COSE',
+      async (alg) => {
+        const chain = chains.get(alg) as CodeSigningChain;
+        for (const format of ['jws', 'cose'] as const) {
+          const source = new MemorySignatureSource();
+          const { envelope, mediaType } = sign(chain, { format });
+          const sig = source.addSignature(artifact.descriptor, envelope, mediaType);
+          const result = await verify(source, { trust: { 'ca:test': [chain.root.certDer] } });
+          expect(result.verified).toBe(true);
+          expect(result.signature).toBe(sig.digest);
+          expect(statusOf(result)).toEqual({
+            integrity: 'passed',
+            authenticity: 'passed',
+            authenticTimestamp: 'passed',
+            expiry: 'passed',
+            revocation: 'skipped',
+          });
+        }
+      },
+    );
 
     it('accepts the legacy signature manifest shape (config media type)', async () => {
       const source = new MemorySignatureSource();
@@ -93,9 +124,15 @@ describe('artifact verification workflow', () => {
       const source = new MemorySignatureSource();
       const { envelope, mediaType } = sign(main);
       source.addSignature(artifact.descriptor, envelope, mediaType);
-      const ok = await verify(source, { trust: { 'ca:test': [main.root.certDer] }, statement: { trustedIdentities: ['x509.subject:C=US,ST=WA,O=Chain ec-256'] } });
+      const ok = await verify(source, {
+        trust: { 'ca:test': [main.root.certDer] },
+        statement: { trustedIdentities: ['x509.subject:C=US,ST=WA,O=Chain ec-256'] },
+      });
       expect(ok.verified).toBe(true);
-      const no = await verify(source, { trust: { 'ca:test': [main.root.certDer] }, statement: { trustedIdentities: ['x509.subject:C=US,ST=WA,O=Someone Else'] } });
+      const no = await verify(source, {
+        trust: { 'ca:test': [main.root.certDer] },
+        statement: { trustedIdentities: ['x509.subject:C=US,ST=WA,O=Someone Else'] },
+      });
       expect(no).toMatchObject({ verified: false, failedCheck: 'authenticity' });
       expect(no.error?.code).toBe('ERR_IDENTITY_MISMATCH');
     });
@@ -106,7 +143,10 @@ describe('artifact verification workflow', () => {
       const source = new MemorySignatureSource();
       const { envelope, mediaType } = sign(main, { scheme: 'notary.x509.signingAuthority', format: 'cose' });
       source.addSignature(artifact.descriptor, envelope, mediaType);
-      const result = await verify(source, { trust: { 'signingAuthority:sa': [main.root.certDer] }, statement: { trustStores: ['signingAuthority:sa'] } });
+      const result = await verify(source, {
+        trust: { 'signingAuthority:sa': [main.root.certDer] },
+        statement: { trustStores: ['signingAuthority:sa'] },
+      });
       expect(result.verified).toBe(true);
     });
 
@@ -121,9 +161,15 @@ describe('artifact verification workflow', () => {
 
     it('rejects a signing-authority signature whose authentic signing time lies outside the chain validity', async () => {
       const source = new MemorySignatureSource();
-      const { envelope, mediaType } = sign(main, { scheme: 'notary.x509.signingAuthority', signingTime: new Date('2001-01-01T00:00:00Z') });
+      const { envelope, mediaType } = sign(main, {
+        scheme: 'notary.x509.signingAuthority',
+        signingTime: new Date('2001-01-01T00:00:00Z'),
+      });
       source.addSignature(artifact.descriptor, envelope, mediaType);
-      const result = await verify(source, { trust: { 'signingAuthority:sa': [main.root.certDer] }, statement: { trustStores: ['signingAuthority:sa'] } });
+      const result = await verify(source, {
+        trust: { 'signingAuthority:sa': [main.root.certDer] },
+        statement: { trustStores: ['signingAuthority:sa'] },
+      });
       expect(result).toMatchObject({ verified: false, failedCheck: 'authenticTimestamp' });
       expect(result.error?.code).toBe('ERR_CERT_NOT_VALID_AT_TIME');
       expect(result.error?.message).toContain('was not valid when the digital signature was produced at');
@@ -135,7 +181,10 @@ describe('artifact verification workflow', () => {
       const source = new MemorySignatureSource();
       const { envelope, mediaType } = sign(other);
       source.addSignature(artifact.descriptor, envelope, mediaType);
-      return verify(source, { trust: { 'ca:test': [main.root.certDer] }, statement: { signatureVerification: { level, ...(override === undefined ? {} : { override }) } } });
+      return verify(source, {
+        trust: { 'ca:test': [main.root.certDer] },
+        statement: { signatureVerification: { level, ...(override === undefined ? {} : { override }) } },
+      });
     };
 
     it('strict and permissive enforce authenticity', async () => {
@@ -151,7 +200,9 @@ describe('artifact verification workflow', () => {
       const result = await untrusted('audit');
       expect(result.verified).toBe(true);
       expect(statusOf(result).authenticity).toBe('logged');
-      expect(result.warnings).toEqual([{ check: 'authenticity', message: expect.stringContaining('authenticity was set to "log"') }]);
+      expect(result.warnings).toEqual([
+        { check: 'authenticity', message: expect.stringContaining('authenticity was set to "log"') },
+      ]);
     });
 
     it('an override to log turns strict authenticity into a warning', async () => {
@@ -167,7 +218,10 @@ describe('artifact verification workflow', () => {
         const tampered = Uint8Array.from(envelope);
         tampered[tampered.length - 20] ^= 1;
         source.addSignature(artifact.descriptor, tampered, mediaType);
-        const result = await verify(source, { trust: { 'ca:test': [main.root.certDer] }, statement: { signatureVerification: { level } } });
+        const result = await verify(source, {
+          trust: { 'ca:test': [main.root.certDer] },
+          statement: { signatureVerification: { level } },
+        });
         expect(result).toMatchObject({ verified: false, failedCheck: 'integrity' });
       }
     });
@@ -176,7 +230,16 @@ describe('artifact verification workflow', () => {
       const source = new MemorySignatureSource();
       const result = await verifyArtifact(
         { reference: 'x', repository: 'registry.test/app', artifact: artifact.descriptor },
-        { policy: policy({ signatureVerification: { level: 'skip' }, trustStores: undefined, trustedIdentities: undefined }), trustStores: stores({}), source, at: new Date() },
+        {
+          policy: policy({
+            signatureVerification: { level: 'skip' },
+            trustStores: undefined,
+            trustedIdentities: undefined,
+          }),
+          trustStores: stores({}),
+          source,
+          at: new Date(),
+        },
       );
       expect(result).toMatchObject({ verified: true, skipped: true, signatures: [] });
       expect(source.fetches).toBe(0);
@@ -192,8 +255,13 @@ describe('artifact verification workflow', () => {
       const strict = await verify(source, { trust: { 'ca:test': [main.root.certDer] } });
       expect(strict).toMatchObject({ verified: false, failedCheck: 'expiry' });
       expect(strict.error?.code).toBe('ERR_SIGNATURE_EXPIRED');
-      expect(strict.error?.message).toMatch(/^digital signature has expired on "\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000"/);
-      const permissive = await verify(source, { trust: { 'ca:test': [main.root.certDer] }, statement: { signatureVerification: { level: 'permissive' } } });
+      expect(strict.error?.message).toMatch(
+        /^digital signature has expired on "\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000"/,
+      );
+      const permissive = await verify(source, {
+        trust: { 'ca:test': [main.root.certDer] },
+        statement: { signatureVerification: { level: 'permissive' } },
+      });
       expect(permissive.verified).toBe(true);
       expect(statusOf(permissive).expiry).toBe('logged');
     });
@@ -203,8 +271,13 @@ describe('artifact verification workflow', () => {
       const expiry = new Date(Math.floor(Date.now() / 1000) * 1000 + 3_600_000);
       const { envelope, mediaType } = sign(main, { expiry });
       source.addSignature(artifact.descriptor, envelope, mediaType);
-      expect((await verify(source, { trust: { 'ca:test': [main.root.certDer] }, at: new Date(expiry.getTime() - 1) })).verified).toBe(true);
-      expect((await verify(source, { trust: { 'ca:test': [main.root.certDer] }, at: expiry })).failedCheck).toBe('expiry');
+      expect(
+        (await verify(source, { trust: { 'ca:test': [main.root.certDer] }, at: new Date(expiry.getTime() - 1) }))
+          .verified,
+      ).toBe(true);
+      expect((await verify(source, { trust: { 'ca:test': [main.root.certDer] }, at: expiry })).failedCheck).toBe(
+        'expiry',
+      );
     });
 
     it('fails authenticTimestamp when a chain certificate is not valid at verification time and there is no tsa store', async () => {
@@ -221,7 +294,10 @@ describe('artifact verification workflow', () => {
       const source = new MemorySignatureSource();
       const { envelope, mediaType } = sign(main);
       source.addSignature(artifact.descriptor, envelope, mediaType);
-      const result = await verify(source, { trust: { 'ca:test': [main.root.certDer], 'tsa:ts': [other.root.certDer] }, statement: { trustStores: ['ca:test', 'tsa:ts'] } });
+      const result = await verify(source, {
+        trust: { 'ca:test': [main.root.certDer], 'tsa:ts': [other.root.certDer] },
+        statement: { trustStores: ['ca:test', 'tsa:ts'] },
+      });
       expect(result).toMatchObject({ verified: false, failedCheck: 'authenticTimestamp' });
       expect(result.error?.code).toBe('ERR_TIMESTAMP_MISSING');
     });
@@ -232,7 +308,10 @@ describe('artifact verification workflow', () => {
       source.addSignature(artifact.descriptor, envelope, mediaType);
       const result = await verify(source, {
         trust: { 'ca:test': [main.root.certDer], 'tsa:ts': [other.root.certDer] },
-        statement: { trustStores: ['ca:test', 'tsa:ts'], signatureVerification: { level: 'strict', verifyTimestamp: 'afterCertExpiry' } },
+        statement: {
+          trustStores: ['ca:test', 'tsa:ts'],
+          signatureVerification: { level: 'strict', verifyTimestamp: 'afterCertExpiry' },
+        },
       });
       expect(result.verified).toBe(true);
     });
@@ -254,7 +333,9 @@ describe('artifact verification workflow', () => {
       ['another size', { size: 999 }],
     ])('rejects a payload naming the right digest with %s', async (_, change) => {
       const source = new MemorySignatureSource();
-      const payload = new TextEncoder().encode(JSON.stringify({ targetArtifact: { ...artifact.descriptor, ...change } }));
+      const payload = new TextEncoder().encode(
+        JSON.stringify({ targetArtifact: { ...artifact.descriptor, ...change } }),
+      );
       const { envelope, mediaType } = sign(main, { payloadOverride: payload });
       source.addSignature(artifact.descriptor, envelope, mediaType);
       const result = await verify(source, { trust: { 'ca:test': [main.root.certDer] } });
@@ -265,15 +346,35 @@ describe('artifact verification workflow', () => {
     // Go's encoding/json (notation's reader) matches member names case-insensitively and lets the
     // last one win: a second spelling must never make two readers see two different artifacts.
     it.each([
-      ['a "Digest" beside "digest"', (d: Record<string, unknown>) => ({ targetArtifact: { ...d, Digest: `sha256:${'0'.repeat(64)}` } })],
-      ['a second "TargetArtifact"', (d: Record<string, unknown>) => ({ targetArtifact: d, TargetArtifact: { ...d, size: 1 } })],
-      ['"Annotations" beside "annotations"', (d: Record<string, unknown>) => ({ targetArtifact: { ...d, annotations: { a: 'b' }, Annotations: { a: 'c' } } })],
-      ['"dige\u017ft" (with a long s, which Go folds to "s") beside "digest"', (d: Record<string, unknown>) => ({ targetArtifact: { ...d, 'dige\u017ft': `sha256:${'0'.repeat(64)}` } })],
+      [
+        'a "Digest" beside "digest"',
+        (d: Record<string, unknown>) => ({ targetArtifact: { ...d, Digest: `sha256:${'0'.repeat(64)}` } }),
+      ],
+      [
+        'a second "TargetArtifact"',
+        (d: Record<string, unknown>) => ({ targetArtifact: d, TargetArtifact: { ...d, size: 1 } }),
+      ],
+      [
+        '"Annotations" beside "annotations"',
+        (d: Record<string, unknown>) => ({
+          targetArtifact: { ...d, annotations: { a: 'b' }, Annotations: { a: 'c' } },
+        }),
+      ],
+      [
+        '"dige\u017ft" (with a long s, which Go folds to "s") beside "digest"',
+        (d: Record<string, unknown>) => ({ targetArtifact: { ...d, 'dige\u017ft': `sha256:${'0'.repeat(64)}` } }),
+      ],
       ['"SIZE" beside "size"', (d: Record<string, unknown>) => ({ targetArtifact: { ...d, SIZE: 999 } })],
     ])('rejects a signed payload with %s (ERR_PAYLOAD_INVALID)', async (_, shape) => {
       const source = new MemorySignatureSource();
-      const d = { mediaType: artifact.descriptor.mediaType, digest: artifact.descriptor.digest, size: artifact.descriptor.size };
-      const { envelope, mediaType } = sign(main, { payloadOverride: new TextEncoder().encode(JSON.stringify(shape(d))) });
+      const d = {
+        mediaType: artifact.descriptor.mediaType,
+        digest: artifact.descriptor.digest,
+        size: artifact.descriptor.size,
+      };
+      const { envelope, mediaType } = sign(main, {
+        payloadOverride: new TextEncoder().encode(JSON.stringify(shape(d))),
+      });
       source.addSignature(artifact.descriptor, envelope, mediaType);
       const result = await verify(source, { trust: { 'ca:test': [main.root.certDer] } });
       expect(result).toMatchObject({ verified: false, failedCheck: 'integrity' });
@@ -282,7 +383,9 @@ describe('artifact verification workflow', () => {
 
     it('rejects a signature that requires a verification plugin', async () => {
       const source = new MemorySignatureSource();
-      const { envelope, mediaType } = sign(main, { extendedAttributes: [{ key: 'io.cncf.notary.verificationPlugin', value: 'plugin-name', critical: true }] });
+      const { envelope, mediaType } = sign(main, {
+        extendedAttributes: [{ key: 'io.cncf.notary.verificationPlugin', value: 'plugin-name', critical: true }],
+      });
       source.addSignature(artifact.descriptor, envelope, mediaType);
       const result = await verify(source, { trust: { 'ca:test': [main.root.certDer] } });
       expect(result.error?.code).toBe('ERR_PLUGIN_REQUIRED');
@@ -290,7 +393,9 @@ describe('artifact verification workflow', () => {
 
     it('rejects an unknown critical extended attribute (the spec rule notation-go skips)', async () => {
       const source = new MemorySignatureSource();
-      const { envelope, mediaType } = sign(main, { extendedAttributes: [{ key: 'acme.policy', value: 'x', critical: true }] });
+      const { envelope, mediaType } = sign(main, {
+        extendedAttributes: [{ key: 'acme.policy', value: 'x', critical: true }],
+      });
       source.addSignature(artifact.descriptor, envelope, mediaType);
       const result = await verify(source, { trust: { 'ca:test': [main.root.certDer] } });
       expect(result).toMatchObject({ verified: false, failedCheck: 'integrity' });
@@ -304,7 +409,11 @@ describe('artifact verification workflow', () => {
 
     it('treats a malformed signature manifest as that signature failing integrity and moves on', async () => {
       const source = new MemorySignatureSource();
-      source.addRawManifest(new TextEncoder().encode('{"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.cncf.notary.signature","layers":[]}'));
+      source.addRawManifest(
+        new TextEncoder().encode(
+          '{"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.cncf.notary.signature","layers":[]}',
+        ),
+      );
       const { envelope, mediaType } = sign(main);
       const good = source.addSignature(artifact.descriptor, envelope, mediaType);
       const result = await verify(source, { trust: { 'ca:test': [main.root.certDer] } });
@@ -364,7 +473,16 @@ describe('artifact verification workflow', () => {
     const checker = (status: 'good' | 'revoked' | 'unknown'): RevocationChecker => ({
       check: async (chain) => ({
         status,
-        certificates: chain.map((_, i) => (i === 0 ? { status, ...(status === 'revoked' ? { revokedAt: new Date('2024-01-01T00:00:00Z'), reason: 'keyCompromise' } : {}) } : { status: 'good' as const })),
+        certificates: chain.map((_, i) =>
+          i === 0
+            ? {
+                status,
+                ...(status === 'revoked'
+                  ? { revokedAt: new Date('2024-01-01T00:00:00Z'), reason: 'keyCompromise' }
+                  : {}),
+              }
+            : { status: 'good' as const },
+        ),
       }),
     });
     const signed = () => {
@@ -380,14 +498,21 @@ describe('artifact verification workflow', () => {
     });
 
     it('rejects a revoked chain under strict with when and why', async () => {
-      const result = await verify(signed(), { trust: { 'ca:test': [main.root.certDer] }, revocation: checker('revoked') });
+      const result = await verify(signed(), {
+        trust: { 'ca:test': [main.root.certDer] },
+        revocation: checker('revoked'),
+      });
       expect(result).toMatchObject({ verified: false, failedCheck: 'revocation' });
       expect(result.error?.code).toBe('ERR_CERT_REVOKED');
       expect(result.error?.message).toContain('keyCompromise');
     });
 
     it('logs an unknown status under permissive', async () => {
-      const result = await verify(signed(), { trust: { 'ca:test': [main.root.certDer] }, revocation: checker('unknown'), statement: { signatureVerification: { level: 'permissive' } } });
+      const result = await verify(signed(), {
+        trust: { 'ca:test': [main.root.certDer] },
+        revocation: checker('unknown'),
+        statement: { signatureVerification: { level: 'permissive' } },
+      });
       expect(result.verified).toBe(true);
       expect(statusOf(result).revocation).toBe('logged');
       expect(result.warnings[0]?.message).toContain('revocation status is unknown');
@@ -396,7 +521,11 @@ describe('artifact verification workflow', () => {
     it('does not call the checker when revocation is overridden to skip', async () => {
       let called = false;
       const spy: RevocationChecker = { check: async () => ((called = true), { status: 'revoked', certificates: [] }) };
-      const result = await verify(signed(), { trust: { 'ca:test': [main.root.certDer] }, revocation: spy, statement: { signatureVerification: { level: 'strict', override: { revocation: 'skip' } } } });
+      const result = await verify(signed(), {
+        trust: { 'ca:test': [main.root.certDer] },
+        revocation: spy,
+        statement: { signatureVerification: { level: 'strict', override: { revocation: 'skip' } } },
+      });
       expect(result.verified).toBe(true);
       expect(called).toBe(false);
       expect(statusOf(result).revocation).toBe('skipped');

@@ -64,12 +64,19 @@ export interface ArtifactVerification {
 
 export const DEFAULT_MAX_SIGNATURE_ATTEMPTS = 100;
 
-const SIGNATURE_LEVEL_FAILURES: ReadonlySet<string> = new Set(['ERR_SIGNATURE_MANIFEST_INVALID', 'ERR_DIGEST_MISMATCH', 'ERR_SIZE_LIMIT']);
+const SIGNATURE_LEVEL_FAILURES: ReadonlySet<string> = new Set([
+  'ERR_SIGNATURE_MANIFEST_INVALID',
+  'ERR_DIGEST_MISMATCH',
+  'ERR_SIZE_LIMIT',
+]);
 
 function warningsOf(result: SignatureVerification): Warning[] {
   return result.checks
     .filter((c) => c.status === 'logged')
-    .map((c) => ({ check: c.check, message: `${c.check} was set to "log" and failed with error: ${c.error?.message ?? 'unknown error'}` }));
+    .map((c) => ({
+      check: c.check,
+      message: `${c.check} was set to "log" and failed with error: ${c.error?.message ?? 'unknown error'}`,
+    }));
 }
 
 // The most actionable failure among rejected signatures: the one that got furthest through the
@@ -87,9 +94,17 @@ function mostRelevant(results: readonly SignatureVerification[]): SignatureVerif
   return best;
 }
 
-async function loadSignature(source: SignatureSource, descriptor: Descriptor): Promise<{ mediaType: string; bytes: Uint8Array }> {
-  const manifest = toSignatureManifest(parseManifest(checked(await source.fetchManifest(descriptor), descriptor, 'signature manifest')));
-  return { mediaType: manifest.envelope.mediaType, bytes: checked(await source.fetchBlob(manifest.envelope), manifest.envelope, 'signature envelope') };
+async function loadSignature(
+  source: SignatureSource,
+  descriptor: Descriptor,
+): Promise<{ mediaType: string; bytes: Uint8Array }> {
+  const manifest = toSignatureManifest(
+    parseManifest(checked(await source.fetchManifest(descriptor), descriptor, 'signature manifest')),
+  );
+  return {
+    mediaType: manifest.envelope.mediaType,
+    bytes: checked(await source.fetchBlob(manifest.envelope), manifest.envelope, 'signature envelope'),
+  };
 }
 
 /**
@@ -99,7 +114,10 @@ async function loadSignature(source: SignatureSource, descriptor: Descriptor): P
  */
 function checked(bytes: Uint8Array, descriptor: Descriptor, what: string): Uint8Array {
   if (bytes.length !== descriptor.size || !matchesDigest(bytes, descriptor.digest)) {
-    throw new PortcullisError('ERR_DIGEST_MISMATCH', `the ${what} is not the content its descriptor names (${descriptor.digest}, ${descriptor.size} bytes; got ${bytes.length} bytes)`);
+    throw new PortcullisError(
+      'ERR_DIGEST_MISMATCH',
+      `the ${what} is not the content its descriptor names (${descriptor.digest}, ${descriptor.size} bytes; got ${bytes.length} bytes)`,
+    );
   }
   return bytes;
 }
@@ -111,7 +129,10 @@ function checked(bytes: Uint8Array, descriptor: Descriptor, what: string): Uint8
  * Throws only for configuration errors (no applicable statement, missing trust store) and
  * source failures; a rejected artifact is a result, not an exception.
  */
-export async function verifyArtifact(request: ArtifactVerificationRequest, options: ArtifactVerificationOptions): Promise<ArtifactVerification> {
+export async function verifyArtifact(
+  request: ArtifactVerificationRequest,
+  options: ArtifactVerificationOptions,
+): Promise<ArtifactVerification> {
   const statement: TrustPolicyStatement = selectStatement(options.policy, request.repository, request.reference);
   const context = { reference: request.reference, digest: request.artifact.digest, policy: statement.name };
   const base = {
@@ -120,7 +141,16 @@ export async function verifyArtifact(request: ArtifactVerificationRequest, optio
     policy: { name: statement.name, level: statement.level },
   };
   if (statement.level === 'skip') {
-    return { ...base, verified: true, skipped: true, signature: null, failedCheck: null, error: null, warnings: [], signatures: [] };
+    return {
+      ...base,
+      verified: true,
+      skipped: true,
+      signature: null,
+      failedCheck: null,
+      error: null,
+      warnings: [],
+      signatures: [],
+    };
   }
 
   const max = options.maxSignatureAttempts ?? DEFAULT_MAX_SIGNATURE_ATTEMPTS;
@@ -129,8 +159,21 @@ export async function verifyArtifact(request: ArtifactVerificationRequest, optio
   }
   const descriptors = await options.source.listSignatures(request.artifact);
   if (descriptors.length === 0) {
-    const error = new PortcullisError('ERR_NO_SIGNATURE', `no signature is associated with "${request.reference}", make sure the artifact was signed successfully`, { context });
-    return { ...base, verified: false, skipped: false, signature: null, failedCheck: null, error, warnings: [], signatures: [] };
+    const error = new PortcullisError(
+      'ERR_NO_SIGNATURE',
+      `no signature is associated with "${request.reference}", make sure the artifact was signed successfully`,
+      { context },
+    );
+    return {
+      ...base,
+      verified: false,
+      skipped: false,
+      signature: null,
+      failedCheck: null,
+      error,
+      warnings: [],
+      signatures: [],
+    };
   }
 
   const results: SignatureVerification[] = [];
@@ -141,7 +184,16 @@ export async function verifyArtifact(request: ArtifactVerificationRequest, optio
         `signature evaluation stopped. The configured limit of ${max} signatures to verify per artifact exceeded`,
         { context },
       );
-      return { ...base, verified: false, skipped: false, signature: null, failedCheck: null, error, warnings: [], signatures: results };
+      return {
+        ...base,
+        verified: false,
+        skipped: false,
+        signature: null,
+        failedCheck: null,
+        error,
+        warnings: [],
+        signatures: results,
+      };
     }
     let result: SignatureVerification;
     try {

@@ -17,7 +17,11 @@ const DAY = 86_400_000;
 const artifact = makeArtifact('timestamped').descriptor;
 
 // Signs with a real `openssl ts` countersignature over the primitive signature bytes.
-function signTimestamped(chain: CodeSigningChain, tsa: TestTsa | undefined, format: 'jws' | 'cose' = 'jws'): Uint8Array {
+function signTimestamped(
+  chain: CodeSigningChain,
+  tsa: TestTsa | undefined,
+  format: 'jws' | 'cose' = 'jws',
+): Uint8Array {
   const certs = chain.chainDer.map((d) => parseCertificate(d));
   const prepared = prepareEnvelope(format, { payload: payloadFor(artifact), signingTime: new Date() }, certs);
   const signature = signPrimitive(prepared.algorithm, createPrivateKey(chain.leaf.keyPem), prepared.signingInput);
@@ -27,7 +31,18 @@ function signTimestamped(chain: CodeSigningChain, tsa: TestTsa | undefined, form
 
 function statement(trustStores: string[], verifyTimestamp = 'always', level = 'strict'): TrustPolicyStatement {
   return loadTrustPolicy(
-    JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'ts', registryScopes: ['*'], signatureVerification: { level, verifyTimestamp }, trustStores, trustedIdentities: ['*'] }] }),
+    JSON.stringify({
+      version: '1.0',
+      trustPolicies: [
+        {
+          name: 'ts',
+          registryScopes: ['*'],
+          signatureVerification: { level, verifyTimestamp },
+          trustStores,
+          trustedIdentities: ['*'],
+        },
+      ],
+    }),
   ).statements[0] as TrustPolicyStatement;
 }
 
@@ -43,7 +58,12 @@ describe('authentic timestamp with a real openssl TSA', () => {
     tsa = new TestTsa({ pki, intermediate: true, name: 'Good TSA' });
     otherTsa = new TestTsa({ pki, name: 'Other TSA' });
     chain = codeSigningChain(pki, { leafKey: 'ec-256', name: 'TS Signer', leafNotAfter: new Date(Date.now() + DAY) });
-    notYetValid = codeSigningChain(pki, { leafKey: 'ec-256', name: 'Future Signer', leafNotBefore: new Date(Date.now() + 3_600_000), leafNotAfter: new Date(Date.now() + 2 * DAY) });
+    notYetValid = codeSigningChain(pki, {
+      leafKey: 'ec-256',
+      name: 'Future Signer',
+      leafNotBefore: new Date(Date.now() + 3_600_000),
+      leafNotAfter: new Date(Date.now() + 2 * DAY),
+    });
     const map = new Map<string, Certificate[]>([
       ['ca:signers', [parseCertificate(chain.root.certDer), parseCertificate(notYetValid.root.certDer)]],
       ['tsa:good', [parseCertificate(tsa.rootDer)]],
@@ -54,14 +74,30 @@ describe('authentic timestamp with a real openssl TSA', () => {
   afterAll(() => pki.cleanup());
 
   const verify = (envelope: Uint8Array, s: TrustPolicyStatement, at: Date, format: 'jws' | 'cose' = 'jws') =>
-    verifySignature({ signature: 'sha256:t', envelopeMediaType: format === 'jws' ? MEDIA_TYPE.jws : MEDIA_TYPE.cose, envelope, artifact }, { statement: s, trustStores: stores, at });
+    verifySignature(
+      {
+        signature: 'sha256:t',
+        envelopeMediaType: format === 'jws' ? MEDIA_TYPE.jws : MEDIA_TYPE.cose,
+        envelope,
+        artifact,
+      },
+      { statement: s, trustStores: stores, at },
+    );
 
-  it.each(['jws', 'cose'] as const)('accepts a %s signature timestamped by a trusted TSA, and reports the timestamp', async (format) => {
-    const r = await verify(signTimestamped(chain, tsa, format), statement(['ca:signers', 'tsa:good']), new Date(), format);
-    expect(r.passed).toBe(true);
-    expect(r.checks.find((c) => c.check === 'authenticTimestamp')?.status).toBe('passed');
-    expect(Math.abs((r.details?.timestamp?.genTime.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
-  });
+  it.each(['jws', 'cose'] as const)(
+    'accepts a %s signature timestamped by a trusted TSA, and reports the timestamp',
+    async (format) => {
+      const r = await verify(
+        signTimestamped(chain, tsa, format),
+        statement(['ca:signers', 'tsa:good']),
+        new Date(),
+        format,
+      );
+      expect(r.passed).toBe(true);
+      expect(r.checks.find((c) => c.check === 'authenticTimestamp')?.status).toBe('passed');
+      expect(Math.abs((r.details?.timestamp?.genTime.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
+    },
+  );
 
   it('keeps a timestamped signature valid after the signing certificate expired', async () => {
     const later = new Date(Date.now() + 2 * DAY);
@@ -76,7 +112,11 @@ describe('authentic timestamp with a real openssl TSA', () => {
 
   it('with afterCertExpiry, an expired certificate makes the timestamp mandatory', async () => {
     const later = new Date(Date.now() + 2 * DAY);
-    const r = await verify(signTimestamped(chain, undefined), statement(['ca:signers', 'tsa:good'], 'afterCertExpiry'), later);
+    const r = await verify(
+      signTimestamped(chain, undefined),
+      statement(['ca:signers', 'tsa:good'], 'afterCertExpiry'),
+      later,
+    );
     expect(r.failure?.error.code).toBe('ERR_TIMESTAMP_MISSING');
   });
 
@@ -87,7 +127,11 @@ describe('authentic timestamp with a real openssl TSA', () => {
   });
 
   it('rejects a timestamp that lies before the signing certificate was valid', async () => {
-    const r = await verify(signTimestamped(notYetValid, tsa), statement(['ca:signers', 'tsa:good']), new Date(Date.now() + 2 * 3_600_000));
+    const r = await verify(
+      signTimestamped(notYetValid, tsa),
+      statement(['ca:signers', 'tsa:good']),
+      new Date(Date.now() + 2 * 3_600_000),
+    );
     expect(r.failure?.error.code).toBe('ERR_TIMESTAMP_OUTSIDE_VALIDITY');
     expect(r.failure?.error.message).toContain('timestamp can be before certificate');
   });
@@ -103,7 +147,11 @@ describe('authentic timestamp with a real openssl TSA', () => {
   });
 
   it('only logs timestamp failures under permissive', async () => {
-    const r = await verify(signTimestamped(chain, otherTsa), statement(['ca:signers', 'tsa:good'], 'always', 'permissive'), new Date());
+    const r = await verify(
+      signTimestamped(chain, otherTsa),
+      statement(['ca:signers', 'tsa:good'], 'always', 'permissive'),
+      new Date(),
+    );
     expect(r.passed).toBe(true);
     expect(r.checks.find((c) => c.check === 'authenticTimestamp')?.status).toBe('logged');
   });

@@ -1,5 +1,10 @@
 export { verifyArtifact, DEFAULT_MAX_SIGNATURE_ATTEMPTS } from './artifact.js';
-export type { ArtifactVerification, ArtifactVerificationOptions, ArtifactVerificationRequest, SignatureSource } from './artifact.js';
+export type {
+  ArtifactVerification,
+  ArtifactVerificationOptions,
+  ArtifactVerificationRequest,
+  SignatureSource,
+} from './artifact.js';
 export { verifySignature } from './signature.js';
 export type { SignatureInput, SignatureVerificationOptions } from './signature.js';
 export type * from './types.js';

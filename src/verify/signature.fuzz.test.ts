@@ -29,8 +29,18 @@ let cose: { envelope: Uint8Array; mediaType: string };
 
 beforeAll(() => {
   chain = codeSigningChain(pki, { leafKey: 'ec-256', caKey: 'ec-256' });
-  jws = signArtifact({ format: 'jws', keyPem: chain.leaf.keyPem, chainDer: chain.chainDer, artifact: artifact.descriptor });
-  cose = signArtifact({ format: 'cose', keyPem: chain.leaf.keyPem, chainDer: chain.chainDer, artifact: artifact.descriptor });
+  jws = signArtifact({
+    format: 'jws',
+    keyPem: chain.leaf.keyPem,
+    chainDer: chain.chainDer,
+    artifact: artifact.descriptor,
+  });
+  cose = signArtifact({
+    format: 'cose',
+    keyPem: chain.leaf.keyPem,
+    chainDer: chain.chainDer,
+    artifact: artifact.descriptor,
+  });
 });
 afterAll(() => pki.cleanup());
 
@@ -69,7 +79,8 @@ function coseSignedParts(bytes: Uint8Array): [Uint8Array, Uint8Array, Uint8Array
   }
 }
 
-const same = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => a !== undefined && b !== undefined && Buffer.from(a).equals(Buffer.from(b));
+const same = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean =>
+  a !== undefined && b !== undefined && Buffer.from(a).equals(Buffer.from(b));
 
 describe('valid signatures, mutated', () => {
   it('the unmutated envelopes verify (the baseline every mutation is measured against)', async () => {
@@ -77,76 +88,98 @@ describe('valid signatures, mutated', () => {
     expect((await verify(cose))?.verified).toBe(true);
   });
 
-  it('a JWS envelope with mutated bytes verifies only if its protected header, payload and signature are unchanged', async () => {
-    const original = jwsSignedParts(jws.envelope);
-    await fc.assert(
-      fc.asyncProperty(fc.array(byteMutation, { minLength: 1, maxLength: 4 }), async (mutations) => {
-        const envelope = mutateBytes(jws.envelope, mutations);
-        const result = await verify({ envelope, mediaType: jws.mediaType });
-        if (result?.verified === true) expect(jwsSignedParts(envelope)).toEqual(original);
-      }),
-      fuzz(150),
-    );
-  }, fuzzTimeout(60_000));
+  it(
+    'a JWS envelope with mutated bytes verifies only if its protected header, payload and signature are unchanged',
+    async () => {
+      const original = jwsSignedParts(jws.envelope);
+      await fc.assert(
+        fc.asyncProperty(fc.array(byteMutation, { minLength: 1, maxLength: 4 }), async (mutations) => {
+          const envelope = mutateBytes(jws.envelope, mutations);
+          const result = await verify({ envelope, mediaType: jws.mediaType });
+          if (result?.verified === true) expect(jwsSignedParts(envelope)).toEqual(original);
+        }),
+        fuzz(150),
+      );
+    },
+    fuzzTimeout(60_000),
+  );
 
-  it('a JWS envelope with mutated JSON verifies only if its signed members are unchanged', async () => {
-    const doc = JSON.parse(text(jws.envelope)) as Record<string, unknown>;
-    const original = jwsSignedParts(jws.envelope);
-    let stillVerified = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(jsonMutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
-        const envelope = new TextEncoder().encode(JSON.stringify(mutateJson(doc, mutations)));
-        const result = await verify({ envelope, mediaType: jws.mediaType });
-        if (result?.verified === true) {
-          stillVerified++;
-          expect(jwsSignedParts(envelope)).toEqual(original);
-        }
-      }),
-      fuzz(150),
-    );
-    // not vacuous: mutations of unsigned members (the unprotected header) do still verify
-    expect(stillVerified).toBeGreaterThan(0);
-  }, fuzzTimeout(60_000));
+  it(
+    'a JWS envelope with mutated JSON verifies only if its signed members are unchanged',
+    async () => {
+      const doc = JSON.parse(text(jws.envelope)) as Record<string, unknown>;
+      const original = jwsSignedParts(jws.envelope);
+      let stillVerified = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(jsonMutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
+          const envelope = new TextEncoder().encode(JSON.stringify(mutateJson(doc, mutations)));
+          const result = await verify({ envelope, mediaType: jws.mediaType });
+          if (result?.verified === true) {
+            stillVerified++;
+            expect(jwsSignedParts(envelope)).toEqual(original);
+          }
+        }),
+        fuzz(150),
+      );
+      // not vacuous: mutations of unsigned members (the unprotected header) do still verify
+      expect(stillVerified).toBeGreaterThan(0);
+    },
+    fuzzTimeout(60_000),
+  );
 
-  it('a COSE envelope with mutated bytes verifies only if its protected header, payload and signature are unchanged', async () => {
-    const [prot, payload, signature] = coseSignedParts(cose.envelope) as [Uint8Array, Uint8Array, Uint8Array];
-    await fc.assert(
-      fc.asyncProperty(fc.array(byteMutation, { minLength: 1, maxLength: 4 }), async (mutations) => {
-        const envelope = mutateBytes(cose.envelope, mutations);
-        const result = await verify({ envelope, mediaType: cose.mediaType });
-        if (result?.verified === true) {
-          const parts = coseSignedParts(envelope);
-          expect(parts !== undefined && same(parts[0], prot) && same(parts[1], payload) && same(parts[2], signature)).toBe(true);
-        }
-      }),
-      fuzz(150),
-    );
-  }, fuzzTimeout(60_000));
+  it(
+    'a COSE envelope with mutated bytes verifies only if its protected header, payload and signature are unchanged',
+    async () => {
+      const [prot, payload, signature] = coseSignedParts(cose.envelope) as [Uint8Array, Uint8Array, Uint8Array];
+      await fc.assert(
+        fc.asyncProperty(fc.array(byteMutation, { minLength: 1, maxLength: 4 }), async (mutations) => {
+          const envelope = mutateBytes(cose.envelope, mutations);
+          const result = await verify({ envelope, mediaType: cose.mediaType });
+          if (result?.verified === true) {
+            const parts = coseSignedParts(envelope);
+            expect(
+              parts !== undefined && same(parts[0], prot) && same(parts[1], payload) && same(parts[2], signature),
+            ).toBe(true);
+          }
+        }),
+        fuzz(150),
+      );
+    },
+    fuzzTimeout(60_000),
+  );
 
-  it('a signing certificate with mutated DER never verifies, and never crashes the parser', async () => {
-    const doc = JSON.parse(text(jws.envelope)) as { header: { x5c: string[] } };
-    const leaf = chain.leaf.certDer;
-    await fc.assert(
-      fc.asyncProperty(fc.array(byteMutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
-        const der = mutateBytes(leaf, mutations);
-        try {
-          parseCertificate(der);
-        } catch (error) {
-          expect(isPortcullisError(error), String(error)).toBe(true);
-        }
-        const x5c = [Buffer.from(der).toString('base64'), ...doc.header.x5c.slice(1)];
-        const envelope = new TextEncoder().encode(JSON.stringify({ ...doc, header: { ...doc.header, x5c } }));
-        const result = await verify({ envelope, mediaType: jws.mediaType });
-        if (result?.verified === true) expect(Buffer.from(der).equals(Buffer.from(leaf))).toBe(true);
-      }),
-      fuzz(150),
-    );
-  }, fuzzTimeout(60_000));
+  it(
+    'a signing certificate with mutated DER never verifies, and never crashes the parser',
+    async () => {
+      const doc = JSON.parse(text(jws.envelope)) as { header: { x5c: string[] } };
+      const leaf = chain.leaf.certDer;
+      await fc.assert(
+        fc.asyncProperty(fc.array(byteMutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
+          const der = mutateBytes(leaf, mutations);
+          try {
+            parseCertificate(der);
+          } catch (error) {
+            expect(isPortcullisError(error), String(error)).toBe(true);
+          }
+          const x5c = [Buffer.from(der).toString('base64'), ...doc.header.x5c.slice(1)];
+          const envelope = new TextEncoder().encode(JSON.stringify({ ...doc, header: { ...doc.header, x5c } }));
+          const result = await verify({ envelope, mediaType: jws.mediaType });
+          if (result?.verified === true) expect(Buffer.from(der).equals(Buffer.from(leaf))).toBe(true);
+        }),
+        fuzz(150),
+      );
+    },
+    fuzzTimeout(60_000),
+  );
 });
 
 describe('signature manifests, mutated', () => {
   /** A source listing one signature manifest (served as `manifest` under `descriptor`) and the JWS envelope. */
-  function source(descriptor: Descriptor, manifest: Uint8Array, envelope: { digest: string; bytes: Uint8Array }): SignatureSource {
+  function source(
+    descriptor: Descriptor,
+    manifest: Uint8Array,
+    envelope: { digest: string; bytes: Uint8Array },
+  ): SignatureSource {
     return {
       listSignatures: async () => [descriptor],
       fetchManifest: async () => manifest,
@@ -160,9 +193,26 @@ describe('signature manifests, mutated', () => {
   function verifyWith(src: SignatureSource): Promise<ArtifactVerification | undefined> {
     const trusted = new Map([['ca:test', [parseCertificate(chain.root.certDer)]]]);
     return verifyArtifact(
-      { reference: `registry.test/app@${artifact.descriptor.digest}`, repository: 'registry.test/app', artifact: artifact.descriptor },
       {
-        policy: loadTrustPolicy(JSON.stringify({ version: '1.0', trustPolicies: [{ name: 't', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:test'], trustedIdentities: ['*'] }] })),
+        reference: `registry.test/app@${artifact.descriptor.digest}`,
+        repository: 'registry.test/app',
+        artifact: artifact.descriptor,
+      },
+      {
+        policy: loadTrustPolicy(
+          JSON.stringify({
+            version: '1.0',
+            trustPolicies: [
+              {
+                name: 't',
+                registryScopes: ['*'],
+                signatureVerification: { level: 'strict' },
+                trustStores: ['ca:test'],
+                trustedIdentities: ['*'],
+              },
+            ],
+          }),
+        ),
         trustStores: { get: (type, name) => trusted.get(`${type}:${name}`) },
         source: src,
         at: new Date(),
@@ -174,39 +224,71 @@ describe('signature manifests, mutated', () => {
     });
   }
 
-  it('bytes that do not match the digest they were listed under never verify', async () => {
-    const built = buildSignatureManifest({ subject: artifact.descriptor, envelope: jws.envelope, envelopeMediaType: jws.mediaType, thumbprints: [], signingTime: new Date(0), shape: 'artifactType' });
-    const envelope = { digest: built.envelopeDescriptor.digest, bytes: jws.envelope };
-    expect((await verifyWith(source(built.descriptor, built.manifest, envelope)))?.verified).toBe(true);
-    await fc.assert(
-      fc.asyncProperty(fc.array(byteMutation, { minLength: 1, maxLength: 4 }), async (mutations) => {
-        const manifest = mutateBytes(built.manifest, mutations);
-        const result = await verifyWith(source(built.descriptor, manifest, envelope));
-        if (result?.verified === true) expect(Buffer.from(manifest).equals(Buffer.from(built.manifest))).toBe(true);
-      }),
-      fuzz(200),
-    );
-  }, fuzzTimeout(60_000));
+  it(
+    'bytes that do not match the digest they were listed under never verify',
+    async () => {
+      const built = buildSignatureManifest({
+        subject: artifact.descriptor,
+        envelope: jws.envelope,
+        envelopeMediaType: jws.mediaType,
+        thumbprints: [],
+        signingTime: new Date(0),
+        shape: 'artifactType',
+      });
+      const envelope = { digest: built.envelopeDescriptor.digest, bytes: jws.envelope };
+      expect((await verifyWith(source(built.descriptor, built.manifest, envelope)))?.verified).toBe(true);
+      await fc.assert(
+        fc.asyncProperty(fc.array(byteMutation, { minLength: 1, maxLength: 4 }), async (mutations) => {
+          const manifest = mutateBytes(built.manifest, mutations);
+          const result = await verifyWith(source(built.descriptor, manifest, envelope));
+          if (result?.verified === true) expect(Buffer.from(manifest).equals(Buffer.from(built.manifest))).toBe(true);
+        }),
+        fuzz(200),
+      );
+    },
+    fuzzTimeout(60_000),
+  );
 
-  it('a structurally mutated manifest (listed under its own digest) verifies only if it still names the signed envelope as a Notary signature', async () => {
-    const built = buildSignatureManifest({ subject: artifact.descriptor, envelope: jws.envelope, envelopeMediaType: jws.mediaType, thumbprints: [], signingTime: new Date(0), shape: 'artifactType' });
-    const doc = JSON.parse(text(built.manifest)) as Record<string, unknown>;
-    const envelope = { digest: built.envelopeDescriptor.digest, bytes: jws.envelope };
-    let stillVerified = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(jsonMutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
-        const manifest = new TextEncoder().encode(JSON.stringify(mutateJson(doc, mutations)));
-        const descriptor: Descriptor = { mediaType: MEDIA_TYPE.ociManifest, digest: digestOf(manifest), size: manifest.length };
-        const result = await verifyWith(source(descriptor, manifest, envelope));
-        if (result?.verified !== true) return;
-        stillVerified++;
-        const m = JSON.parse(text(manifest)) as { artifactType?: unknown; config?: { mediaType?: unknown }; layers?: { digest?: unknown; mediaType?: unknown }[] };
-        expect(m.artifactType === MEDIA_TYPE.notarySignature || m.config?.mediaType === MEDIA_TYPE.notarySignature).toBe(true);
-        expect(m.layers?.[0]?.digest).toBe(envelope.digest);
-        expect(m.layers?.[0]?.mediaType).toBe(jws.mediaType);
-      }),
-      fuzz(200),
-    );
-    expect(stillVerified).toBeGreaterThan(0); // annotations and the like are not signed: those mutations still verify
-  }, fuzzTimeout(60_000));
+  it(
+    'a structurally mutated manifest (listed under its own digest) verifies only if it still names the signed envelope as a Notary signature',
+    async () => {
+      const built = buildSignatureManifest({
+        subject: artifact.descriptor,
+        envelope: jws.envelope,
+        envelopeMediaType: jws.mediaType,
+        thumbprints: [],
+        signingTime: new Date(0),
+        shape: 'artifactType',
+      });
+      const doc = JSON.parse(text(built.manifest)) as Record<string, unknown>;
+      const envelope = { digest: built.envelopeDescriptor.digest, bytes: jws.envelope };
+      let stillVerified = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(jsonMutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
+          const manifest = new TextEncoder().encode(JSON.stringify(mutateJson(doc, mutations)));
+          const descriptor: Descriptor = {
+            mediaType: MEDIA_TYPE.ociManifest,
+            digest: digestOf(manifest),
+            size: manifest.length,
+          };
+          const result = await verifyWith(source(descriptor, manifest, envelope));
+          if (result?.verified !== true) return;
+          stillVerified++;
+          const m = JSON.parse(text(manifest)) as {
+            artifactType?: unknown;
+            config?: { mediaType?: unknown };
+            layers?: { digest?: unknown; mediaType?: unknown }[];
+          };
+          expect(
+            m.artifactType === MEDIA_TYPE.notarySignature || m.config?.mediaType === MEDIA_TYPE.notarySignature,
+          ).toBe(true);
+          expect(m.layers?.[0]?.digest).toBe(envelope.digest);
+          expect(m.layers?.[0]?.mediaType).toBe(jws.mediaType);
+        }),
+        fuzz(200),
+      );
+      expect(stillVerified).toBeGreaterThan(0); // annotations and the like are not signed: those mutations still verify
+    },
+    fuzzTimeout(60_000),
+  );
 });

@@ -6,7 +6,11 @@ import { CHECKS, type CheckName, type TrustPolicyStatement } from '../policy/typ
 import type { CertificateCache } from '../x509/certificate.js';
 import { validateCertificateChain } from '../x509/index.js';
 import { checkAuthenticity } from './checks/authenticity.js';
-import { checkAuthenticTimestamp, checkTimestampRevocation, type TimestampEvidence } from './checks/authentic-timestamp.js';
+import {
+  checkAuthenticTimestamp,
+  checkTimestampRevocation,
+  type TimestampEvidence,
+} from './checks/authentic-timestamp.js';
 import { checkExpiry } from './checks/expiry.js';
 import { checkRevocation } from './checks/revocation.js';
 import type { CheckResult, RevocationChecker, SignatureDetails, SignatureVerification, TrustStores } from './types.js';
@@ -45,7 +49,9 @@ function checkIntegrity(input: SignatureInput, options: SignatureVerificationOpt
     throw new PortcullisError(
       'ERR_PLUGIN_REQUIRED',
       `digital signature requires verification plugin "${plugin}"${
-        envelope.signed.verificationPluginMinVersion === undefined ? '' : ` (>= ${envelope.signed.verificationPluginMinVersion})`
+        envelope.signed.verificationPluginMinVersion === undefined
+          ? ''
+          : ` (>= ${envelope.signed.verificationPluginMinVersion})`
       }, which Portcullis does not run`,
     );
   }
@@ -66,7 +72,10 @@ function checkIntegrity(input: SignatureInput, options: SignatureVerificationOpt
   }
   for (const [key, value] of Object.entries(input.userMetadata ?? {})) {
     if (targetArtifact.annotations?.[key] !== value) {
-      throw new PortcullisError('ERR_METADATA_MISMATCH', `unable to find specified metadata in the signature: "${key}" = "${value}"`);
+      throw new PortcullisError(
+        'ERR_METADATA_MISMATCH',
+        `unable to find specified metadata in the signature: "${key}" = "${value}"`,
+      );
     }
   }
   return envelope;
@@ -82,7 +91,11 @@ function detailsOf(envelope: VerifiedEnvelope, timestamp: TimestampEvidence | un
     ...(s.authenticSigningTime === undefined ? {} : { authenticSigningTime: s.authenticSigningTime }),
     ...(s.expiry === undefined ? {} : { expiry: s.expiry }),
     signer: envelope.unsigned.certificateChain[0]?.subject ?? '',
-    certificateChain: envelope.unsigned.certificateChain.map((c) => ({ subject: c.subject, sha256: c.sha256, notAfter: c.notAfter })),
+    certificateChain: envelope.unsigned.certificateChain.map((c) => ({
+      subject: c.subject,
+      sha256: c.sha256,
+      notAfter: c.notAfter,
+    })),
     ...(timestamp === undefined ? {} : { timestamp }),
   };
 }
@@ -93,7 +106,10 @@ function detailsOf(envelope: VerifiedEnvelope, timestamp: TimestampEvidence | un
  * expiry, authentic timestamp, revocation. A failure under `enforce` rejects the signature and
  * stops; under `log` it is recorded and verification goes on. Results are reported in CHECKS order.
  */
-export async function verifySignature(input: SignatureInput, options: SignatureVerificationOptions): Promise<SignatureVerification> {
+export async function verifySignature(
+  input: SignatureInput,
+  options: SignatureVerificationOptions,
+): Promise<SignatureVerification> {
   const { statement, at } = options;
   const results = new Map<CheckName, CheckResult>();
   let failure: SignatureVerification['failure'];
@@ -133,7 +149,13 @@ export async function verifySignature(input: SignatureInput, options: SignatureV
     [
       'authenticTimestamp',
       async () => {
-        const outcome = checkAuthenticTimestamp(envelope as VerifiedEnvelope, statement, options.trustStores, at, options.certificateCache);
+        const outcome = checkAuthenticTimestamp(
+          envelope as VerifiedEnvelope,
+          statement,
+          options.trustStores,
+          at,
+          options.certificateCache,
+        );
         timestamp = outcome.timestamp;
         // The TSA chain is revocation-checked as part of this check (notation-go does the same).
         if (outcome.error === undefined && outcome.tsaChain !== undefined && options.revocation !== undefined) {
@@ -144,7 +166,10 @@ export async function verifySignature(input: SignatureInput, options: SignatureV
     ],
     [
       'revocation',
-      () => (options.revocation === undefined ? undefined : checkRevocation(envelope as VerifiedEnvelope, options.revocation, at)),
+      () =>
+        options.revocation === undefined
+          ? undefined
+          : checkRevocation(envelope as VerifiedEnvelope, options.revocation, at),
     ],
   ];
 
@@ -166,7 +191,9 @@ export async function verifySignature(input: SignatureInput, options: SignatureV
     if (!record(check, error)) break;
   }
 
-  const checks = CHECKS.map((check) => results.get(check) ?? { check, status: 'skipped' as const, action: statement.actions[check] });
+  const checks = CHECKS.map(
+    (check) => results.get(check) ?? { check, status: 'skipped' as const, action: statement.actions[check] },
+  );
   return {
     signature: input.signature,
     passed: failure === undefined,

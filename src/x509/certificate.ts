@@ -123,7 +123,9 @@ function keyInfo(key: KeyObject): KeyInfo {
     return { type: 'RSA', size: details.modulusLength ?? 0, nodeType };
   }
   if (nodeType === 'ec') {
-    const size = { prime192v1: 192, secp224r1: 224, prime256v1: 256, secp384r1: 384, secp521r1: 521 }[details.namedCurve ?? ''] ?? 0;
+    const size =
+      { prime192v1: 192, secp224r1: 224, prime256v1: 256, secp384r1: 384, secp521r1: 521 }[details.namedCurve ?? ''] ??
+      0;
     return { type: 'EC', size, nodeType: `ec(${details.namedCurve ?? '?'})` };
   }
   return { type: 'other', size: 0, nodeType };
@@ -183,8 +185,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
       publicKey,
       key: keyInfo(publicKey),
       signatureAlgorithmOid: asn.signatureAlgorithm.algorithm,
-      basicConstraints:
-        bc === null ? undefined : { ca: bc.ca, pathLength: bc.pathLength, critical: bc.critical },
+      basicConstraints: bc === null ? undefined : { ca: bc.ca, pathLength: bc.pathLength, critical: bc.critical },
       keyUsage: ku === null ? undefined : { flags: ku.usages, critical: ku.critical },
       extendedKeyUsage: eku === null ? undefined : { oids: Array.from(eku.usages, String), critical: eku.critical },
       ocspUrls: aia === null ? [] : generalNameUrls(aia.ocsp),

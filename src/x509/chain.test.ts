@@ -65,13 +65,7 @@ describe('certificate chain: notation-core-go code-signing vectors (C3)', () => 
   });
 
   it('rejects an intermediate whose path length is too small for the CAs below it (C3-7)', () => {
-    const chain = [
-      req('codeSigningLeafInvalidPathLen'),
-      req('intermediateCertInvalidPathLen'),
-      int2,
-      int1,
-      root,
-    ];
+    const chain = [req('codeSigningLeafInvalidPathLen'), req('intermediateCertInvalidPathLen'), int2, int1, root];
     expectFailure(
       () => validateCertificateChain(chain, 'codeSigning'),
       'ERR_CERT_REQUIREMENTS',
@@ -105,7 +99,11 @@ describe('certificate chain: notation-core-go time-stamping vectors (C4)', () =>
 
   it('rejects a leaf followed by CAs that did not issue it, quoting the subject as Go does', () => {
     expectFailure(
-      () => validateCertificateChain([tsLeaf, req('intermediateCert2'), req('intermediateCert1'), req('rootCert')], 'timestamping'),
+      () =>
+        validateCertificateChain(
+          [tsLeaf, req('intermediateCert2'), req('intermediateCert1'), req('rootCert')],
+          'timestamping',
+        ),
       'ERR_CHAIN_INVALID',
       `invalid certificates or certificate with subject ${digicertLeaf} is not issued by "CN=Intermediate2". Error: crypto/rsa: verification error`,
     );
@@ -165,7 +163,12 @@ describe('certificate chain: generated PKIs', () => {
 
   const leafKeys: KeyAlg[] = ['ec-256', 'ec-384', 'ec-521', 'rsa-2048', 'rsa-3072', 'rsa-4096'];
   it.each(leafKeys)('accepts root → intermediate → leaf with a %s leaf key', (leafKey) => {
-    const chain = pki.issue({ subject: `/CN=leaf ${leafKey}`, key: leafKey, issuer: intermediate, extensions: EXT.codeSigningLeaf });
+    const chain = pki.issue({
+      subject: `/CN=leaf ${leafKey}`,
+      key: leafKey,
+      issuer: intermediate,
+      extensions: EXT.codeSigningLeaf,
+    });
     expect(() => validateCertificateChain(chainOf(chain, intermediate, root), 'codeSigning')).not.toThrow();
   });
 
@@ -197,7 +200,10 @@ describe('certificate chain: generated PKIs', () => {
   });
 
   it('rejects the chain in the wrong order', () => {
-    expectFailure(() => validateCertificateChain(chainOf(intermediate, leaf, root), 'codeSigning'), 'ERR_CHAIN_INVALID');
+    expectFailure(
+      () => validateCertificateChain(chainOf(intermediate, leaf, root), 'codeSigning'),
+      'ERR_CHAIN_INVALID',
+    );
   });
 
   it('rejects a chain without its root', () => {
@@ -218,7 +224,11 @@ describe('certificate chain: generated PKIs', () => {
   });
 
   it('rejects a CA with the right name but a different key (signature check, not names only)', () => {
-    const impostor = pki.issue({ subject: '/C=US/ST=WA/O=Portcullis Test/CN=Portcullis Test Intermediate', issuer: root, extensions: EXT.intermediate });
+    const impostor = pki.issue({
+      subject: '/C=US/ST=WA/O=Portcullis Test/CN=Portcullis Test Intermediate',
+      issuer: root,
+      extensions: EXT.intermediate,
+    });
     expectFailure(
       () => validateCertificateChain(chainOf(leaf, impostor, root), 'codeSigning'),
       'ERR_CHAIN_INVALID',
@@ -251,7 +261,11 @@ describe('certificate chain: generated PKIs', () => {
   // TLS or mail certificate as much as a code-signing one (docs/compatibility.md).
   it('rejects a code-signing leaf with anyExtendedKeyUsage, alone or beside codeSigning', () => {
     for (const eku of ['anyExtendedKeyUsage', 'codeSigning,anyExtendedKeyUsage']) {
-      const bad = pki.issue({ subject: '/CN=any', issuer: intermediate, extensions: ['keyUsage=critical,digitalSignature', `extendedKeyUsage=${eku}`] });
+      const bad = pki.issue({
+        subject: '/CN=any',
+        issuer: intermediate,
+        extensions: ['keyUsage=critical,digitalSignature', `extendedKeyUsage=${eku}`],
+      });
       expectFailure(
         () => validateCertificateChain(chainOf(bad, intermediate, root), 'codeSigning'),
         'ERR_CERT_REQUIREMENTS',
@@ -299,7 +313,12 @@ describe('certificate chain: generated PKIs', () => {
   });
 
   it('rejects an intermediate signed with SHA-1', () => {
-    const sha1Intermediate = pki.issue({ subject: '/CN=sha1 CA', issuer: root, extensions: EXT.intermediate, digest: 'sha1' });
+    const sha1Intermediate = pki.issue({
+      subject: '/CN=sha1 CA',
+      issuer: root,
+      extensions: EXT.intermediate,
+      digest: 'sha1',
+    });
     const below = pki.issue({ subject: '/CN=under sha1', issuer: sha1Intermediate, extensions: EXT.codeSigningLeaf });
     expectFailure(
       () => validateCertificateChain(chainOf(below, sha1Intermediate, root), 'codeSigning'),
@@ -309,7 +328,12 @@ describe('certificate chain: generated PKIs', () => {
   });
 
   it('rejects a self-signed RSA certificate signed with SHA-1', () => {
-    const sha1Self = pki.issue({ subject: '/CN=sha1 self', key: 'rsa-2048', extensions: EXT.selfSignedLeaf, digest: 'sha1' });
+    const sha1Self = pki.issue({
+      subject: '/CN=sha1 self',
+      key: 'rsa-2048',
+      extensions: EXT.selfSignedLeaf,
+      digest: 'sha1',
+    });
     expectFailure(
       () => validateCertificateChain(chainOf(sha1Self), 'codeSigning'),
       'ERR_CERT_REQUIREMENTS',
@@ -323,10 +347,29 @@ describe('certificate chain: generated PKIs', () => {
     const cnf = pki.file('pss.cnf');
     // openssl req -x509 with PSS padding and the extensions of a self-signed signing certificate.
     writeFileSync(keyFile, key);
-    writeFileSync(cnf, ['[req]', 'distinguished_name=dn', 'x509_extensions=ext', '[dn]', '[ext]', ...EXT.selfSignedLeaf, ''].join('\n'));
+    writeFileSync(
+      cnf,
+      ['[req]', 'distinguished_name=dn', 'x509_extensions=ext', '[dn]', '[ext]', ...EXT.selfSignedLeaf, ''].join('\n'),
+    );
     const der = pki.openssl([
-      'req', '-x509', '-new', '-key', keyFile, '-subj', '/CN=pss', '-days', '1', '-config', cnf,
-      '-sha256', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32', '-outform', 'DER',
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      keyFile,
+      '-subj',
+      '/CN=pss',
+      '-days',
+      '1',
+      '-config',
+      cnf,
+      '-sha256',
+      '-sigopt',
+      'rsa_padding_mode:pss',
+      '-sigopt',
+      'rsa_pss_saltlen:32',
+      '-outform',
+      'DER',
     ]);
     const cert = parseCertificate(new Uint8Array(der));
     expect(cert.signatureAlgorithmOid).toBe('1.2.840.113549.1.1.10');
@@ -350,9 +393,21 @@ describe('certificate chain: generated PKIs', () => {
     const one = parse(root);
     const hundred = Array.from({ length: 100 }, () => one);
     const started = performance.now();
-    expectFailure(() => validateCertificateChain(hundred, 'codeSigning'), 'ERR_CHAIN_INVALID', 'certificate chain has 100 certificates; at most 10 are allowed');
+    expectFailure(
+      () => validateCertificateChain(hundred, 'codeSigning'),
+      'ERR_CHAIN_INVALID',
+      'certificate chain has 100 certificates; at most 10 are allowed',
+    );
     expect(performance.now() - started).toBeLessThan(50);
-    expectFailure(() => validateCertificateChain(Array.from({ length: 11 }, () => one), 'codeSigning'), 'ERR_CHAIN_INVALID', 'at most 10');
+    expectFailure(
+      () =>
+        validateCertificateChain(
+          Array.from({ length: 11 }, () => one),
+          'codeSigning',
+        ),
+      'ERR_CHAIN_INVALID',
+      'at most 10',
+    );
   });
 
   describe('time-stamping chains', () => {
@@ -384,7 +439,11 @@ describe('certificate chain: generated PKIs', () => {
       const tsa = pki.issue({
         subject: '/CN=TSA noncritical',
         issuer: tsaCa,
-        extensions: ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=timeStamping'],
+        extensions: [
+          'basicConstraints=CA:FALSE',
+          'keyUsage=critical,digitalSignature',
+          'extendedKeyUsage=timeStamping',
+        ],
       });
       expectFailure(
         () => validateCertificateChain(chainOf(tsa, tsaCa, root), 'timestamping'),
@@ -394,7 +453,11 @@ describe('certificate chain: generated PKIs', () => {
     });
 
     it('rejects a TSA leaf without the timeStamping EKU', () => {
-      const tsa = pki.issue({ subject: '/CN=TSA no eku', issuer: tsaCa, extensions: ['keyUsage=critical,digitalSignature'] });
+      const tsa = pki.issue({
+        subject: '/CN=TSA no eku',
+        issuer: tsaCa,
+        extensions: ['keyUsage=critical,digitalSignature'],
+      });
       expectFailure(
         () => validateCertificateChain(chainOf(tsa, tsaCa, root), 'timestamping'),
         'ERR_CERT_REQUIREMENTS',

@@ -46,25 +46,35 @@ export function validateCertificateChain(chain: readonly Certificate[], purpose:
       // The chain must end in a self-signed root (CheckSignatureFrom itself + names equal).
       const self = checkIssuedBy(cert, cert);
       if (self.error !== undefined) {
-        invalid(`root certificate with subject ${subject} is invalid or not self-signed. Certificate chain must end with a valid self-signed root certificate. Error: ${self.error}`);
+        invalid(
+          `root certificate with subject ${subject} is invalid or not self-signed. Certificate chain must end with a valid self-signed root certificate. Error: ${self.error}`,
+        );
       }
       if (!self.issued) {
-        invalid(`root certificate with subject ${subject} is not self-signed. Certificate chain must end with a valid self-signed root certificate`);
+        invalid(
+          `root certificate with subject ${subject} is not self-signed. Certificate chain must end with a valid self-signed root certificate`,
+        );
       }
     } else {
       // A self-signed certificate before the end means an extra root or a self-signed leaf.
       const self = checkIssuedBy(cert, cert);
       if (self.error === undefined && self.issued) {
         if (i === 0) {
-          invalid(`leaf certificate with subject ${subject} is self-signed. Certificate chain must not contain self-signed leaf certificate`);
+          invalid(
+            `leaf certificate with subject ${subject} is self-signed. Certificate chain must not contain self-signed leaf certificate`,
+          );
         }
-        invalid(`intermediate certificate with subject ${subject} is self-signed. Certificate chain must not contain self-signed intermediate certificate`);
+        invalid(
+          `intermediate certificate with subject ${subject} is self-signed. Certificate chain must not contain self-signed intermediate certificate`,
+        );
       }
       const parent = chain[i + 1] as Certificate;
       const parentSubject = goQuote(parent.subject);
       const issued = checkIssuedBy(cert, parent);
       if (issued.error !== undefined) {
-        invalid(`invalid certificates or certificate with subject ${subject} is not issued by ${parentSubject}. Error: ${issued.error}`);
+        invalid(
+          `invalid certificates or certificate with subject ${subject} is not issued by ${parentSubject}. Error: ${issued.error}`,
+        );
       }
       if (!issued.issued) invalid(`certificate with subject ${subject} is not issued by ${parentSubject}`);
     }
@@ -81,7 +91,9 @@ function validateSelfSignedLeaf(cert: Certificate, purpose: CertificatePurpose):
   const error = ownSignatureError(cert);
   if (error !== undefined) invalid(`invalid self-signed certificate. subject: ${subject}. Error: ${error}`);
   if (!cert.selfIssued) {
-    invalid(`invalid self-signed certificate. subject: ${subject}. Error: issuer(${cert.issuer}) and subject(${cert.subject}) are not the same`);
+    invalid(
+      `invalid self-signed certificate. subject: ${subject}. Error: issuer(${cert.issuer}) and subject(${cert.subject}) are not the same`,
+    );
   }
   try {
     validateLeafCertificate(cert, purpose);

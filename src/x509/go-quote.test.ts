@@ -3,7 +3,9 @@ import { goQuote } from './go-quote.js';
 
 describe('Go %q quoting', () => {
   it('doubles backslashes and escapes quotes, as notation prints escaped subjects', () => {
-    expect(goQuote('CN=DigiCert Timestamp 2023,O=DigiCert\\, Inc.,C=US')).toBe('"CN=DigiCert Timestamp 2023,O=DigiCert\\\\, Inc.,C=US"');
+    expect(goQuote('CN=DigiCert Timestamp 2023,O=DigiCert\\, Inc.,C=US')).toBe(
+      '"CN=DigiCert Timestamp 2023,O=DigiCert\\\\, Inc.,C=US"',
+    );
     expect(goQuote('CN=a"b')).toBe('"CN=a\\"b"');
   });
 

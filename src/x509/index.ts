@@ -16,7 +16,13 @@ export type { NameAttribute, RdnSequence } from './names.js';
 export { HASH_OF, isSupportedKey, keySpecName, signatureAlgorithmForKey } from './key-spec.js';
 export type { HashName } from './key-spec.js';
 export { goQuote } from './go-quote.js';
-export { certificateVersion, checkIssuedBy, insecureSignatureAlgorithm, ownSignatureError, signatureFromError } from './issuance.js';
+export {
+  certificateVersion,
+  checkIssuedBy,
+  insecureSignatureAlgorithm,
+  ownSignatureError,
+  signatureFromError,
+} from './issuance.js';
 export type { IssuanceResult } from './issuance.js';
 export {
   validateCaCertificate,

@@ -26,7 +26,9 @@ describe('certificate subject strings (Go pkix.Name.String())', () => {
 
   it('prints attributes Go has no name for last, as the OID and hex DER of the value', () => {
     expect(subjectOf('/C=US/DC=a@b/CN=x')).toBe('CN=x,C=US,0.9.2342.19200300.100.1.25=#0c03614062');
-    expect(subjectOf('/DC=one/DC=two/CN=x')).toBe('CN=x,0.9.2342.19200300.100.1.25=#130374776f,0.9.2342.19200300.100.1.25=#13036f6e65');
+    expect(subjectOf('/DC=one/DC=two/CN=x')).toBe(
+      'CN=x,0.9.2342.19200300.100.1.25=#130374776f,0.9.2342.19200300.100.1.25=#13036f6e65',
+    );
     expect(subjectOf('/CN=x/UID=abc')).toBe('CN=x,0.9.2342.19200300.100.1.1=#1303616263');
   });
 

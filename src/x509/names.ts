@@ -99,7 +99,11 @@ export function formatName(rdns: RdnSequence): string {
     .reverse()
     .map((rdn) =>
       rdn
-        .map((a) => (Object.hasOwn(SHORT_NAMES, a.oid) ? `${a.type}=${escapeValue(a.value)}` : `${a.oid}=#${goMarshalStringHex(a.value)}`))
+        .map((a) =>
+          Object.hasOwn(SHORT_NAMES, a.oid)
+            ? `${a.type}=${escapeValue(a.value)}`
+            : `${a.oid}=#${goMarshalStringHex(a.value)}`,
+        )
         .join('+'),
     )
     .join(',');

@@ -14,7 +14,6 @@ function req(name: string): Certificate {
   return certs[0] as Certificate;
 }
 
-
 const BOTH: CertificatePurpose[] = ['codeSigning', 'timestamping'];
 
 describe('CA certificate requirements (C3-8 … C3-11)', () => {

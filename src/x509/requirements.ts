@@ -27,7 +27,9 @@ function who(cert: Certificate): string {
 export function validateCertificateSignatureAlgorithm(cert: Certificate): void {
   const name = insecureSignatureAlgorithm(cert);
   if (name !== undefined) {
-    fail(`${who(cert)} is signed with the insecure algorithm ${name}; SHA-1 and MD5 certificate signatures are not accepted`);
+    fail(
+      `${who(cert)} is signed with the insecure algorithm ${name}; SHA-1 and MD5 certificate signatures are not accepted`,
+    );
   }
 }
 
@@ -47,13 +49,19 @@ export function validateKeySize(cert: Certificate): void {
  * certificates between this one and the leaf (chain index − 1): an explicit pathLenConstraint,
  * including 0, must be at least that.
  */
-export function validateCaCertificate(cert: Certificate, expectedPathLength: number, purpose: CertificatePurpose): void {
+export function validateCaCertificate(
+  cert: Certificate,
+  expectedPathLength: number,
+  purpose: CertificatePurpose,
+): void {
   const bc = cert.basicConstraints;
   if (bc === undefined || !bc.critical || !bc.ca) {
     fail(`${who(cert)}: ca field in basic constraints must be present, critical, and set to true`);
   }
   if (bc.pathLength !== undefined && bc.pathLength < expectedPathLength) {
-    fail(`${who(cert)}: expected path length of ${expectedPathLength} but certificate has path length ${bc.pathLength} instead`);
+    fail(
+      `${who(cert)}: expected path length of ${expectedPathLength} but certificate has path length ${bc.pathLength} instead`,
+    );
   }
   validateKeyUsagePresent(cert, purpose);
   if (((cert.keyUsage?.flags ?? 0) & KEY_USAGE.keyCertSign) === 0) {
@@ -69,7 +77,9 @@ export function validateCaCertificate(cert: Certificate, expectedPathLength: num
 export function validateCaKeySize(cert: Certificate): void {
   const { type, size } = cert.key;
   if ((type === 'RSA' && size >= 2048) || (type === 'EC' && size >= 256)) return;
-  fail(`${who(cert)}: ${type === 'RSA' ? 'rsa' : type === 'EC' ? 'ecdsa' : cert.key.nodeType} key size ${size} bits is not supported for a CA certificate`);
+  fail(
+    `${who(cert)}: ${type === 'RSA' ? 'rsa' : type === 'EC' ? 'ecdsa' : cert.key.nodeType} key size ${size} bits is not supported for a CA certificate`,
+  );
 }
 
 // --- leaf certificates -----------------------------------------------------------------------
@@ -109,11 +119,15 @@ function validateLeafKeyUsage(cert: Certificate): void {
   const flags = cert.keyUsage?.flags ?? 0;
   const subject = goQuote(cert.subject);
   if ((flags & KEY_USAGE.digitalSignature) === 0) {
-    fail(`the certificate with subject ${subject} is invalid. The key usage must have the bit positions for "Digital Signature" set`);
+    fail(
+      `the certificate with subject ${subject} is invalid. The key usage must have the bit positions for "Digital Signature" set`,
+    );
   }
   const found = FORBIDDEN_LEAF_KEY_USAGES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => `"${name}"`);
   if (found.length > 0) {
-    fail(`the certificate with subject ${subject} is invalid. The key usage must be "Digital Signature" only, but found ${found.join(', ')}`);
+    fail(
+      `the certificate with subject ${subject} is invalid. The key usage must be "Digital Signature" only, but found ${found.join(', ')}`,
+    );
   }
 }
 
@@ -141,9 +155,13 @@ function validateTimestampingEku(cert: Certificate): void {
   const eku = cert.extendedKeyUsage;
   const subject = goQuote(cert.subject);
   if (eku === undefined || eku.oids.length !== 1 || eku.oids[0] !== EKU.timeStamping) {
-    fail(`timestamp signing certificate with subject ${subject} must have and only have Timestamping as extended key usage`);
+    fail(
+      `timestamp signing certificate with subject ${subject} must have and only have Timestamping as extended key usage`,
+    );
   }
   if (!eku.critical) {
-    fail(`timestamp signing certificate with subject ${subject} must have extended key usage extension marked as critical`);
+    fail(
+      `timestamp signing certificate with subject ${subject} must have extended key usage extension marked as critical`,
+    );
   }
 }

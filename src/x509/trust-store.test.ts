@@ -2,7 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CertificateCache, parseCertificateFile, type Certificate } from './certificate.js';
-import { buildTrustStore, chainContainsTrustedCertificate, type TrustStoreFile, type TrustStoreType } from './trust-store.js';
+import {
+  buildTrustStore,
+  chainContainsTrustedCertificate,
+  type TrustStoreFile,
+  type TrustStoreType,
+} from './trust-store.js';
 import { expectFailure } from '../../test/helpers/errors.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../../shared/vectors');
@@ -19,7 +24,6 @@ function storeFiles(type: TrustStoreType, name: string): TrustStoreFile[] {
 function load(type: TrustStoreType, name: string): Certificate[] {
   return buildTrustStore(type, name, storeFiles(type, name));
 }
-
 
 describe('trust store loading: notation-go vectors (B17)', () => {
   it('loads a ca store of PEM and DER files, including self-signed non-CA certificates (B17-1)', () => {
@@ -79,7 +83,12 @@ describe('trust store loading: notation-go vectors (B17)', () => {
   it('parses through a given certificate cache', () => {
     const cache = new CertificateCache();
     const first = buildTrustStore('ca', 'valid-trust-store', storeFiles('ca', 'valid-trust-store'), cache);
-    const again = buildTrustStore('signingAuthority', 'valid-trust-store', storeFiles('ca', 'valid-trust-store'), cache);
+    const again = buildTrustStore(
+      'signingAuthority',
+      'valid-trust-store',
+      storeFiles('ca', 'valid-trust-store'),
+      cache,
+    );
     expect(again[0]).toBe(first[0]);
   });
 });
@@ -88,7 +97,11 @@ describe('trust store rules', () => {
   const oneFile = (): TrustStoreFile[] => storeFiles('ca', 'valid-trust-store-self-signed');
 
   it.each(['', 'a/b', '..\\x', 'name with space', 'ünïcode'])('rejects the store name %j', (name) => {
-    expectFailure(() => buildTrustStore('ca', name, oneFile()), 'ERR_TRUSTSTORE_INVALID', 'trust store name needs to follow [a-zA-Z0-9_.-]+ format');
+    expectFailure(
+      () => buildTrustStore('ca', name, oneFile()),
+      'ERR_TRUSTSTORE_INVALID',
+      'trust store name needs to follow [a-zA-Z0-9_.-]+ format',
+    );
   });
 
   it('accepts names made of letters, digits, dot, dash and underscore', () => {
@@ -96,7 +109,11 @@ describe('trust store rules', () => {
   });
 
   it('rejects an empty store', () => {
-    expectFailure(() => buildTrustStore('ca', 'empty', []), 'ERR_TRUSTSTORE_INVALID', 'no x509 certificates were found in trust store "empty" of type "ca"');
+    expectFailure(
+      () => buildTrustStore('ca', 'empty', []),
+      'ERR_TRUSTSTORE_INVALID',
+      'no x509 certificates were found in trust store "empty" of type "ca"',
+    );
   });
 
   it('rejects an empty file in a store', () => {

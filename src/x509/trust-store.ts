@@ -46,12 +46,17 @@ export function buildTrustStore(
       certs = parseCertificateFile(file.bytes, cache);
     } catch (cause) {
       const detail = cause instanceof Error ? `: ${cause.message}` : '';
-      invalid(`failed to read the trusted certificate ${file.name} in trust store ${name} of type ${type}${detail}`, cause);
+      invalid(
+        `failed to read the trusted certificate ${file.name} in trust store ${name} of type ${type}${detail}`,
+        cause,
+      );
     }
     for (const cert of certs) {
       const problem = caOrSelfSignedProblem(cert);
       if (problem !== undefined) {
-        invalid(`failed to validate the trusted certificate ${file.name} in trust store ${name} of type ${type}: ${problem}`);
+        invalid(
+          `failed to validate the trusted certificate ${file.name} in trust store ${name} of type ${type}: ${problem}`,
+        );
       }
     }
     if (type === 'tsa') {
@@ -81,7 +86,8 @@ function caOrSelfSignedProblem(cert: Certificate): string | undefined {
 function rootCaProblem(cert: Certificate): string | undefined {
   const self = checkIssuedBy(cert, cert);
   const subject = goQuote(cert.subject);
-  if (self.error !== undefined) return `certificate with subject ${subject} is not a root CA certificate: ${self.error}`;
+  if (self.error !== undefined)
+    return `certificate with subject ${subject} is not a root CA certificate: ${self.error}`;
   if (!self.issued) {
     return `certificate with subject ${subject} is not a root CA certificate: issuer (${cert.issuer}) and subject (${cert.subject}) are not the same`;
   }

@@ -8,7 +8,6 @@ import { caught } from '../../test/helpers/errors.js';
 
 const VECTORS = path.resolve(import.meta.dirname, '../../../shared/vectors');
 
-
 describe('RFC 1123Z formatting (Go time.RFC1123Z)', () => {
   it('formats UTC times with +0000', () => {
     expect(formatRfc1123Z(new Date('2023-06-27T06:10:00Z'))).toBe('Tue, 27 Jun 2023 06:10:00 +0000');
@@ -31,8 +30,19 @@ describe('certificate validity at a time', () => {
   let root: Issued;
   let chain: Certificate[];
   beforeAll(() => {
-    root = pki.issue({ subject: '/CN=Validity Root', extensions: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign'], notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2030-01-01T00:00:00Z') });
-    const leaf = pki.issue({ subject: '/O=Acme/CN=Validity Leaf', issuer: root, extensions: ['keyUsage=critical,digitalSignature'], notBefore, notAfter });
+    root = pki.issue({
+      subject: '/CN=Validity Root',
+      extensions: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign'],
+      notBefore: new Date('2020-01-01T00:00:00Z'),
+      notAfter: new Date('2030-01-01T00:00:00Z'),
+    });
+    const leaf = pki.issue({
+      subject: '/O=Acme/CN=Validity Leaf',
+      issuer: root,
+      extensions: ['keyUsage=critical,digitalSignature'],
+      notBefore,
+      notAfter,
+    });
     chain = [parseCertificate(leaf.certDer), parseCertificate(root.certDer)];
   });
 
@@ -100,7 +110,9 @@ describe('certificate validity: notation vectors', () => {
   });
 
   it('reports a timestamp before the signing certificate was valid (B16-8)', () => {
-    const envelope = JSON.parse(readFileSync(path.join(VECTORS, 'notation-go/timestamp/sigEnv/timestampBeforeNotBefore.sig'), 'utf8')) as {
+    const envelope = JSON.parse(
+      readFileSync(path.join(VECTORS, 'notation-go/timestamp/sigEnv/timestampBeforeNotBefore.sig'), 'utf8'),
+    ) as {
       header: { x5c: string[] };
     };
     const chain = envelope.header.x5c.map((b64) => parseCertificate(new Uint8Array(Buffer.from(b64, 'base64'))));

@@ -28,7 +28,20 @@ describe('docs/cli.md', () => {
 
   it('documents every command, and every option each command accepts when run', async () => {
     const helps = commandHelps();
-    expect(helps.map((h) => h.path.join(' '))).toEqual(expect.arrayContaining(['copy', 'attach', 'list', 'login', 'logout', 'policy init', 'policy import', 'cert show', 'cert delete', 'key set-default']));
+    expect(helps.map((h) => h.path.join(' '))).toEqual(
+      expect.arrayContaining([
+        'copy',
+        'attach',
+        'list',
+        'login',
+        'logout',
+        'policy init',
+        'policy import',
+        'cert show',
+        'cert delete',
+        'key set-default',
+      ]),
+    );
     for (const { path } of helps) {
       const r = await cli([...path, '--help']);
       expect(r.status, path.join(' ')).toBe(0);

@@ -8,7 +8,18 @@ import { vector } from '../helpers/vectors.js';
 const LAYOUT = vector('notation/e2e/oci_layout/e2e-valid-signature');
 const E2E_CERT = vector('notation/e2e/localkeys/e2e.crt');
 const IMAGE = 'sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9';
-const STRICT = { version: '1.0', trustPolicies: [{ name: 'e2e', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:e2e'], trustedIdentities: ['*'] }] };
+const STRICT = {
+  version: '1.0',
+  trustPolicies: [
+    {
+      name: 'e2e',
+      registryScopes: ['*'],
+      signatureVerification: { level: 'strict' },
+      trustStores: ['ca:e2e'],
+      trustedIdentities: ['*'],
+    },
+  ],
+};
 
 const configs: ConfigDir[] = [];
 const config = (): ConfigDir => {
@@ -32,11 +43,15 @@ describe('portcullis verify (text output)', () => {
   });
 
   it('prints the failed check, cause and code on stderr on failure', async () => {
-    const c = config().policy(STRICT).store('ca', 'e2e', [vector('notation/e2e/localkeys/new_e2e.crt')]);
+    const c = config()
+      .policy(STRICT)
+      .store('ca', 'e2e', [vector('notation/e2e/localkeys/new_e2e.crt')]);
     const r = await cli(['verify', '--config-dir', c.path, '--oci-layout', `${LAYOUT}@${IMAGE}`]);
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/verification of .* failed under trust policy "e2e" \(strict\): authenticity check failed: .*does not contain any trusted certificate.* \[ERR_CHAIN_UNTRUSTED\]/);
+    expect(r.stderr).toMatch(
+      /verification of .* failed under trust policy "e2e" \(strict\): authenticity check failed: .*does not contain any trusted certificate.* \[ERR_CHAIN_UNTRUSTED\]/,
+    );
   });
 
   it('reads the legacy trustpolicy.json when trustpolicy.oci.json is absent, and prefers the .oci.json one', async () => {
@@ -117,7 +132,11 @@ describe('portcullis policy', () => {
   });
 
   it('validate of a file rejects an invalid document with exit 2 and the statement and rule', async () => {
-    const r = await cli(['policy', 'validate', vector('notation/e2e/trustpolicies/wildcard_plus_other_registry_scope_trustpolicy.json')]);
+    const r = await cli([
+      'policy',
+      'validate',
+      vector('notation/e2e/trustpolicies/wildcard_plus_other_registry_scope_trustpolicy.json'),
+    ]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('trust policy statement "e2e" uses wildcard registry scope');
     expect(r.stderr).toContain('[ERR_POLICY_INVALID]');
@@ -138,7 +157,9 @@ describe('portcullis cert', () => {
     expect(add.status).toBe(0);
     expect(existsSync(join(c.path, 'truststore/x509/ca/acme/e2e.crt'))).toBe(true);
     const list = await cli(['cert', 'list', '--config-dir', c.path, '--output', 'json']);
-    expect(list.json<unknown[]>()).toEqual([expect.objectContaining({ type: 'ca', store: 'acme', subject: 'CN=e2e,O=Notary,L=Seattle,ST=WA,C=US' })]);
+    expect(list.json<unknown[]>()).toEqual([
+      expect.objectContaining({ type: 'ca', store: 'acme', subject: 'CN=e2e,O=Notary,L=Seattle,ST=WA,C=US' }),
+    ]);
   });
 
   it('add refuses a non-root certificate for a tsa store and writes nothing', async () => {
@@ -162,10 +183,22 @@ describe('portcullis cert', () => {
     const keys = JSON.parse(readFileSync(join(c.path, 'signingkeys.json'), 'utf8'));
     expect(keys).toEqual({
       default: 'wabbit-networks.io',
-      keys: [{ name: 'wabbit-networks.io', keyPath: join(c.path, 'localkeys/wabbit-networks.io.key'), certPath: join(c.path, 'localkeys/wabbit-networks.io.crt') }],
+      keys: [
+        {
+          name: 'wabbit-networks.io',
+          keyPath: join(c.path, 'localkeys/wabbit-networks.io.key'),
+          certPath: join(c.path, 'localkeys/wabbit-networks.io.crt'),
+        },
+      ],
     });
     expect(statSync(join(c.path, 'localkeys/wabbit-networks.io.key')).mode & 0o777).toBe(0o600);
-    const text = execFileSync('openssl', ['x509', '-in', join(c.path, 'localkeys/wabbit-networks.io.crt'), '-noout', '-text']).toString();
+    const text = execFileSync('openssl', [
+      'x509',
+      '-in',
+      join(c.path, 'localkeys/wabbit-networks.io.crt'),
+      '-noout',
+      '-text',
+    ]).toString();
     expect(text).toContain('Subject: CN = wabbit-networks.io, O = Notary, L = Seattle, ST = WA, C = US');
     expect(text).toMatch(/X509v3 Key Usage: critical\s+Digital Signature/);
     expect(text).toContain('Code Signing');
@@ -173,8 +206,19 @@ describe('portcullis cert', () => {
     const list = await cli(['cert', 'list', '--config-dir', c.path, '--output', 'json']);
     expect(list.json<{ store: string }[]>().map((x) => x.store)).toEqual(['wabbit-networks.io']);
     // openssl agrees the key belongs to the certificate
-    const certKey = execFileSync('openssl', ['x509', '-in', join(c.path, 'localkeys/wabbit-networks.io.crt'), '-noout', '-pubkey']).toString();
-    const keyPub = execFileSync('openssl', ['pkey', '-in', join(c.path, 'localkeys/wabbit-networks.io.key'), '-pubout']).toString();
+    const certKey = execFileSync('openssl', [
+      'x509',
+      '-in',
+      join(c.path, 'localkeys/wabbit-networks.io.crt'),
+      '-noout',
+      '-pubkey',
+    ]).toString();
+    const keyPub = execFileSync('openssl', [
+      'pkey',
+      '-in',
+      join(c.path, 'localkeys/wabbit-networks.io.key'),
+      '-pubout',
+    ]).toString();
     expect(keyPub).toBe(certKey);
   });
 
@@ -201,9 +245,17 @@ describe('portcullis inspect', () => {
   });
 
   it('shows the error of a signature it cannot parse instead of failing', async () => {
-    const r = await cli(['inspect', '--oci-layout', `${vector('notation/e2e/oci_layout/e2e-invalid-signature')}:v1`, '--output', 'json']);
+    const r = await cli([
+      'inspect',
+      '--oci-layout',
+      `${vector('notation/e2e/oci_layout/e2e-invalid-signature')}:v1`,
+      '--output',
+      'json',
+    ]);
     expect(r.status).toBe(0);
-    expect(r.json<{ signatures: { error: { code: string } }[] }>().signatures[0]?.error.code).toBe('ERR_ENVELOPE_UNSUPPORTED');
+    expect(r.json<{ signatures: { error: { code: string } }[] }>().signatures[0]?.error.code).toBe(
+      'ERR_ENVELOPE_UNSUPPORTED',
+    );
   });
 });
 
@@ -212,7 +264,11 @@ describe('the portcullis executable', () => {
     const c = config().policy(STRICT).store('ca', 'e2e', [E2E_CERT]);
     const main = resolve(import.meta.dirname, '../../src/cli/main.ts');
     const tsx = resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
-    const ok = spawnSync(tsx, [main, 'verify', '--config-dir', c.path, '--oci-layout', `${LAYOUT}:v1`, '--output', 'json'], { encoding: 'utf8' });
+    const ok = spawnSync(
+      tsx,
+      [main, 'verify', '--config-dir', c.path, '--oci-layout', `${LAYOUT}:v1`, '--output', 'json'],
+      { encoding: 'utf8' },
+    );
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ verified: true, digest: IMAGE });
     const help = spawnSync(tsx, [main, '--help'], { encoding: 'utf8' });

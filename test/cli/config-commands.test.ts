@@ -13,7 +13,16 @@ afterEach(() => {
   for (const c of configs.splice(0)) c.cleanup();
 });
 
-const INIT = ['policy', 'init', '--name', 'wabbit', '--trust-store', 'ca:wabbit', '--trusted-identity', 'x509.subject: CN=wabbit-networks.io, O=Notary, ST=WA, C=US'];
+const INIT = [
+  'policy',
+  'init',
+  '--name',
+  'wabbit',
+  '--trust-store',
+  'ca:wabbit',
+  '--trusted-identity',
+  'x509.subject: CN=wabbit-networks.io, O=Notary, ST=WA, C=US',
+];
 const policyFile = (c: ConfigDir): string => join(c.path, 'trustpolicy.oci.json');
 
 describe('portcullis policy init, import, show', () => {
@@ -23,12 +32,33 @@ describe('portcullis policy init, import, show', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(readFileSync(policyFile(c), 'utf8'))).toEqual({
       version: '1.0',
-      trustPolicies: [{ name: 'wabbit', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:wabbit'], trustedIdentities: ['x509.subject: CN=wabbit-networks.io, O=Notary, ST=WA, C=US'] }],
+      trustPolicies: [
+        {
+          name: 'wabbit',
+          registryScopes: ['*'],
+          signatureVerification: { level: 'strict' },
+          trustStores: ['ca:wabbit'],
+          trustedIdentities: ['x509.subject: CN=wabbit-networks.io, O=Notary, ST=WA, C=US'],
+        },
+      ],
     });
     expect(statSync(policyFile(c)).mode & 0o777).toBe(0o600);
-    const scoped = await cli([...INIT, '--config-dir', c.path, '--scope', 'localhost:5000/a', '--scope', 'localhost:5000/b', '--level', 'audit', '--force']);
+    const scoped = await cli([
+      ...INIT,
+      '--config-dir',
+      c.path,
+      '--scope',
+      'localhost:5000/a',
+      '--scope',
+      'localhost:5000/b',
+      '--level',
+      'audit',
+      '--force',
+    ]);
     expect(scoped.status).toBe(0);
-    const doc = JSON.parse(readFileSync(policyFile(c), 'utf8')) as { trustPolicies: { registryScopes: string[]; signatureVerification: { level: string } }[] };
+    const doc = JSON.parse(readFileSync(policyFile(c), 'utf8')) as {
+      trustPolicies: { registryScopes: string[]; signatureVerification: { level: string } }[];
+    };
     expect(doc.trustPolicies[0]?.registryScopes).toEqual(['localhost:5000/a', 'localhost:5000/b']);
     expect(doc.trustPolicies[0]?.signatureVerification.level).toBe('audit');
   });
@@ -43,7 +73,13 @@ describe('portcullis policy init, import, show', () => {
     expect(again.stderr).toContain('--force');
     expect(readFileSync(policyFile(c), 'utf8')).toBe(before);
     const other = join(c.path, 'other.json');
-    writeFileSync(other, JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'skip-all', registryScopes: ['*'], signatureVerification: { level: 'skip' } }] }));
+    writeFileSync(
+      other,
+      JSON.stringify({
+        version: '1.0',
+        trustPolicies: [{ name: 'skip-all', registryScopes: ['*'], signatureVerification: { level: 'skip' } }],
+      }),
+    );
     expect((await cli(['policy', 'import', other, '--config-dir', c.path])).stderr).toContain('[ERR_POLICY_EXISTS]');
     expect(readFileSync(policyFile(c), 'utf8')).toBe(before);
     expect((await cli(['policy', 'import', other, '--config-dir', c.path, '--force'])).status).toBe(0);
@@ -69,9 +105,23 @@ describe('portcullis policy init, import, show', () => {
   });
 
   it('import refuses an invalid document, and replaces a legacy trustpolicy.json as notation does', async () => {
-    const c = config().policy({ version: '1.0', trustPolicies: [{ name: 'old', registryScopes: ['*'], signatureVerification: { level: 'skip' } }] }, 'trustpolicy.json');
+    const c = config().policy(
+      {
+        version: '1.0',
+        trustPolicies: [{ name: 'old', registryScopes: ['*'], signatureVerification: { level: 'skip' } }],
+      },
+      'trustpolicy.json',
+    );
     const bad = join(c.path, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'x', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:x'] }] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        version: '1.0',
+        trustPolicies: [
+          { name: 'x', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:x'] },
+        ],
+      }),
+    );
     const refused = await cli(['policy', 'import', bad, '--config-dir', c.path, '--force']);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('[ERR_POLICY_INVALID]');
@@ -113,11 +163,23 @@ describe('portcullis cert add, show, delete, list', () => {
     expect(clash.status).toBe(2);
     expect(clash.stderr).toContain('already has a different file named one.crt');
     expect(readFileSync(join(c.path, 'truststore', 'x509', 'ca', 'one', 'one.crt'))).toEqual(readFileSync(one));
-    const added = await cli(['cert', 'add', '--config-dir', c.path, '-t', 'ca', '-s', 'one', join(c.path, 'localkeys', 'two.crt')]);
+    const added = await cli([
+      'cert',
+      'add',
+      '--config-dir',
+      c.path,
+      '-t',
+      'ca',
+      '-s',
+      'one',
+      join(c.path, 'localkeys', 'two.crt'),
+    ]);
     expect(added.stdout).toContain('added');
     const list = await cli(['cert', 'list', '--config-dir', c.path, '--store', 'one', '-o', 'json']);
     expect(list.json<{ file: string }[]>().map((r) => r.file)).toEqual(['one.crt', 'two.crt']);
-    expect((await cli(['cert', 'ls', '--config-dir', c.path, '--type', 'signingAuthority'])).stdout).toBe('no trust store certificates\n');
+    expect((await cli(['cert', 'ls', '--config-dir', c.path, '--type', 'signingAuthority'])).stdout).toBe(
+      'no trust store certificates\n',
+    );
   });
 
   it('show prints subject, issuer, validity, fingerprint and key', async () => {
@@ -130,10 +192,16 @@ describe('portcullis cert add, show, delete, list', () => {
     expect(r.stdout).toMatch(/valid from: \d{4}-\d\d-\d\dT/);
     expect(r.stdout).toMatch(/SHA-256 fingerprint: [0-9a-f]{64}/);
     expect(r.stdout).toContain('key: EC-256');
-    const json = (await cli(['cert', 'show', '--config-dir', c.path, '-t', 'ca', '-s', 'acme', 'acme.crt', '-o', 'json'])).json<{ certificates: { key: string; selfSigned: boolean }[] }>();
+    const json = (
+      await cli(['cert', 'show', '--config-dir', c.path, '-t', 'ca', '-s', 'acme', 'acme.crt', '-o', 'json'])
+    ).json<{ certificates: { key: string; selfSigned: boolean }[] }>();
     expect(json.certificates).toEqual([expect.objectContaining({ key: 'EC-256', selfSigned: true })]);
-    expect((await cli(['cert', 'show', '--config-dir', c.path, '-t', 'ca', '-s', 'acme', 'nope.crt'])).stderr).toContain('[ERR_CERT_NOT_FOUND]');
-    expect((await cli(['cert', 'show', '--config-dir', c.path, '-t', 'ca', '-s', 'acme', '../../../../etc/passwd'])).stderr).toContain('[ERR_INPUT_INVALID]');
+    expect(
+      (await cli(['cert', 'show', '--config-dir', c.path, '-t', 'ca', '-s', 'acme', 'nope.crt'])).stderr,
+    ).toContain('[ERR_CERT_NOT_FOUND]');
+    expect(
+      (await cli(['cert', 'show', '--config-dir', c.path, '-t', 'ca', '-s', 'acme', '../../../../etc/passwd'])).stderr,
+    ).toContain('[ERR_INPUT_INVALID]');
   });
 
   it('delete needs --yes, removes one file or with --all the store', async () => {
@@ -144,10 +212,23 @@ describe('portcullis cert add, show, delete, list', () => {
     expect(unconfirmed.status).toBe(2);
     expect(unconfirmed.stderr).toContain('needs --yes');
     expect(existsSync(join(store, 'acme.crt'))).toBe(true);
-    const deleted = await cli(['cert', 'delete', '--config-dir', c.path, '-t', 'ca', '-s', 'acme', 'acme.crt', '--yes']);
+    const deleted = await cli([
+      'cert',
+      'delete',
+      '--config-dir',
+      c.path,
+      '-t',
+      'ca',
+      '-s',
+      'acme',
+      'acme.crt',
+      '--yes',
+    ]);
     expect(deleted.stdout).toContain('Successfully deleted acme.crt from trust store ca:acme');
     expect(existsSync(store)).toBe(false);
-    expect((await cli(['cert', 'delete', '--config-dir', c.path, '-t', 'ca', '-s', 'acme', '--all', '-y'])).stderr).toContain('[ERR_TRUSTSTORE_NOT_FOUND]');
+    expect(
+      (await cli(['cert', 'delete', '--config-dir', c.path, '-t', 'ca', '-s', 'acme', '--all', '-y'])).stderr,
+    ).toContain('[ERR_TRUSTSTORE_NOT_FOUND]');
   });
 });
 
@@ -164,19 +245,68 @@ describe('portcullis key list, add, delete, set-default', () => {
     list = await cli(['key', 'ls', '--config-dir', c.path, '-o', 'json']);
     expect(list.json<{ default: string }>().default).toBe('k2');
     // A local key is checked before it is added: k1's key with k2's certificate does not sign.
-    const mismatch = await cli(['key', 'add', 'wrong', '--key-file', join(c.path, 'localkeys', 'k1.key'), '--cert-file', join(c.path, 'localkeys', 'k2.crt'), '--config-dir', c.path]);
+    const mismatch = await cli([
+      'key',
+      'add',
+      'wrong',
+      '--key-file',
+      join(c.path, 'localkeys', 'k1.key'),
+      '--cert-file',
+      join(c.path, 'localkeys', 'k2.crt'),
+      '--config-dir',
+      c.path,
+    ]);
     expect(mismatch.status).toBe(2);
     expect(mismatch.stderr).toContain('[ERR_KEY_INVALID]');
-    const ok = await cli(['key', 'add', 'again', '--key-file', join(c.path, 'localkeys', 'k1.key'), '--cert-file', join(c.path, 'localkeys', 'k1.crt'), '--default', '--config-dir', c.path]);
+    const ok = await cli([
+      'key',
+      'add',
+      'again',
+      '--key-file',
+      join(c.path, 'localkeys', 'k1.key'),
+      '--cert-file',
+      join(c.path, 'localkeys', 'k1.crt'),
+      '--default',
+      '--config-dir',
+      c.path,
+    ]);
     expect(ok.stdout).toBe('again: marked as default\n');
-    expect((await cli(['key', 'add', 'again', '--plugin', 'kms', '--id', 'arn:1', '--config-dir', c.path])).stderr).toContain('[ERR_KEY_EXISTS]');
-    expect((await cli(['key', 'add', 'remote', '--plugin', 'kms', '--id', 'arn:1', '--plugin-config', 'region=eu', '--config-dir', c.path])).status).toBe(0);
-    const keys = JSON.parse(readFileSync(join(c.path, 'signingkeys.json'), 'utf8')) as { default: string; keys: { name: string; id?: string; plugin?: { name: string; config?: Record<string, string> } }[] };
-    expect(keys.keys.find((k) => k.name === 'remote')).toEqual({ name: 'remote', id: 'arn:1', plugin: { name: 'kms', config: { region: 'eu' } } });
+    expect(
+      (await cli(['key', 'add', 'again', '--plugin', 'kms', '--id', 'arn:1', '--config-dir', c.path])).stderr,
+    ).toContain('[ERR_KEY_EXISTS]');
+    expect(
+      (
+        await cli([
+          'key',
+          'add',
+          'remote',
+          '--plugin',
+          'kms',
+          '--id',
+          'arn:1',
+          '--plugin-config',
+          'region=eu',
+          '--config-dir',
+          c.path,
+        ])
+      ).status,
+    ).toBe(0);
+    const keys = JSON.parse(readFileSync(join(c.path, 'signingkeys.json'), 'utf8')) as {
+      default: string;
+      keys: { name: string; id?: string; plugin?: { name: string; config?: Record<string, string> } }[];
+    };
+    expect(keys.keys.find((k) => k.name === 'remote')).toEqual({
+      name: 'remote',
+      id: 'arn:1',
+      plugin: { name: 'kms', config: { region: 'eu' } },
+    });
     const removed = await cli(['key', 'delete', 'again', 'k2', '--config-dir', c.path]);
     expect(removed.stdout).toContain('Removed default key again from the signing key list. The key files still exist.');
     expect(existsSync(join(c.path, 'localkeys', 'k1.key'))).toBe(true);
-    const after = JSON.parse(readFileSync(join(c.path, 'signingkeys.json'), 'utf8')) as { default?: string; keys: { name: string }[] };
+    const after = JSON.parse(readFileSync(join(c.path, 'signingkeys.json'), 'utf8')) as {
+      default?: string;
+      keys: { name: string }[];
+    };
     expect(after.default).toBeUndefined();
     expect(after.keys.map((k) => k.name)).toEqual(['k1', 'remote']);
     expect((await cli(['key', 'delete', 'nope', '--config-dir', c.path])).stderr).toContain('[ERR_KEY_NOT_FOUND]');

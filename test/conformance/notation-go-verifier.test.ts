@@ -55,32 +55,49 @@ beforeAll(async () => {
 });
 
 async function verifyMock(envelope: Uint8Array, statement: TrustPolicyStatement, mediaType = JWS) {
-  return verifySignature({ signature: 'sha256:vector', envelopeMediaType: mediaType, envelope, artifact: MOCK_ARTIFACT }, { statement, trustStores: stores, at: new Date() });
+  return verifySignature(
+    { signature: 'sha256:vector', envelopeMediaType: mediaType, envelope, artifact: MOCK_ARTIFACT },
+    { statement, trustStores: stores, at: new Date() },
+  );
 }
 
-const statuses = (r: Awaited<ReturnType<typeof verifyMock>>) => Object.fromEntries(r.checks.map((c) => [c.check, c.status]));
+const statuses = (r: Awaited<ReturnType<typeof verifyMock>>) =>
+  Object.fromEntries(r.checks.map((c) => [c.check, c.status]));
 
 describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
   it.each(['strict', 'permissive', 'audit'])('B1 ca_valid_sig_env.json verifies at level %s', async (level) => {
     const r = await verifyMock(mock('ca_valid_sig_env.json'), mockStatement({}, level));
     expect(r.passed).toBe(true);
-    expect(statuses(r)).toMatchObject({ integrity: 'passed', authenticity: 'passed', expiry: 'passed', authenticTimestamp: 'passed' });
+    expect(statuses(r)).toMatchObject({
+      integrity: 'passed',
+      authenticity: 'passed',
+      expiry: 'passed',
+      authenticTimestamp: 'passed',
+    });
   });
 
   it('B1 fails with "content descriptor mismatch" against another artifact', async () => {
     const r = await verifySignature(
-      { signature: 's', envelopeMediaType: JWS, envelope: mock('ca_valid_sig_env.json'), artifact: { ...MOCK_ARTIFACT, size: 529 } },
+      {
+        signature: 's',
+        envelopeMediaType: JWS,
+        envelope: mock('ca_valid_sig_env.json'),
+        artifact: { ...MOCK_ARTIFACT, size: 529 },
+      },
       { statement: mockStatement(), trustStores: stores, at: new Date() },
     );
     expect(r.failure?.error.code).toBe('ERR_PAYLOAD_MISMATCH');
     expect(r.failure?.error.message).toContain('content descriptor mismatch');
   });
 
-  it.each(['strict', 'permissive', 'audit'])('B2 a padded base64url payload fails integrity at level %s', async (level) => {
-    const r = await verifyMock(mock('ca_invalid_sig_env.json'), mockStatement({}, level));
-    expect(r.passed).toBe(false);
-    expect(r.failure?.check).toBe('integrity');
-  });
+  it.each(['strict', 'permissive', 'audit'])(
+    'B2 a padded base64url payload fails integrity at level %s',
+    async (level) => {
+      const r = await verifyMock(mock('ca_invalid_sig_env.json'), mockStatement({}, level));
+      expect(r.passed).toBe(false);
+      expect(r.failure?.check).toBe('integrity');
+    },
+  );
 
   it('B3 an expired signature fails expiry under strict', async () => {
     const r = await verifyMock(mock('ca_expired_sig_env.json'), mockStatement());
@@ -100,11 +117,16 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
     ['permissive', false],
     ['audit', true],
   ] as const)('B4 a chain not in the stores fails authenticity at level %s (passes: %s)', async (level, passes) => {
-    const r = await verifyMock(mock('ca_valid_sig_env.json'), mockStatement({ trustStores: ['ca:valid-trust-store-2', 'signingAuthority:valid-trust-store-2'] }, level));
+    const r = await verifyMock(
+      mock('ca_valid_sig_env.json'),
+      mockStatement({ trustStores: ['ca:valid-trust-store-2', 'signingAuthority:valid-trust-store-2'] }, level),
+    );
     expect(r.passed).toBe(passes);
     const authenticity = r.checks.find((c) => c.check === 'authenticity');
     expect(authenticity?.status).toBe(passes ? 'logged' : 'failed');
-    expect(authenticity?.error?.message).toContain("the signature's certificate chain does not contain any trusted certificate");
+    expect(authenticity?.error?.message).toContain(
+      "the signature's certificate chain does not contain any trusted certificate",
+    );
   });
 
   it('B5 a trust store without separator invalidates the policy', () => {
@@ -114,7 +136,10 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
   });
 
   it.each(['strict', 'permissive'])('B6 an identity mismatch fails authenticity at level %s', async (level) => {
-    const r = await verifyMock(mock('ca_valid_sig_env.json'), mockStatement({ trustedIdentities: ['x509.subject:CN=LOL,O=DummyOrg,L=Hyderabad,ST=TG,C=IN'] }, level));
+    const r = await verifyMock(
+      mock('ca_valid_sig_env.json'),
+      mockStatement({ trustedIdentities: ['x509.subject:CN=LOL,O=DummyOrg,L=Hyderabad,ST=TG,C=IN'] }, level),
+    );
     expect(r.failure?.error.code).toBe('ERR_IDENTITY_MISMATCH');
     expect(r.failure?.error.message).toContain(
       'signing certificate from the digital signature does not match the X.509 trusted identities [map["C":"IN" "CN":"LOL" "L":"Hyderabad" "O":"DummyOrg" "ST":"TG"]] defined in the trust policy "test-statement-name"',
@@ -123,7 +148,11 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
 
   it('B7 an empty x509.subject identity invalidates the policy', () => {
     expect(() => mockStatement({ trustedIdentities: ['x509.subject:'] })).toThrow(
-      expect.objectContaining({ message: expect.stringContaining('trust policy statement "test-statement-name" has trusted identity "x509.subject:" without an identity value') }),
+      expect.objectContaining({
+        message: expect.stringContaining(
+          'trust policy statement "test-statement-name" has trusted identity "x509.subject:" without an identity value',
+        ),
+      }),
     );
   });
 
@@ -131,7 +160,9 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
     const r = await verifyMock(new Uint8Array(0), mockStatement(), 'application/unsupported+json');
     expect(r.failure?.check).toBe('integrity');
     expect(r.failure?.error.code).toBe('ERR_ENVELOPE_UNSUPPORTED');
-    expect(r.failure?.error.message).toContain('signature envelope format with media type "application/unsupported+json" is not supported');
+    expect(r.failure?.error.message).toContain(
+      'signature envelope format with media type "application/unsupported+json" is not supported',
+    );
   });
 
   // B9-B14 need a verification plugin. Portcullis runs none (docs/compatibility.md), so every
@@ -153,24 +184,44 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
 
   describe('B15 blob signature', () => {
     const envelope = new Uint8Array(readFileSync(vector('notation-go/blob/testSig.jws.sig')));
-    const blobDigest = 'sha384:b8ab24dafba5cf7e4c89c562f811cf10493d4203da982d3b1345f366ca863d9c2ed323dbd0fb7ff83a80302ceffa5a61';
+    const blobDigest =
+      'sha384:b8ab24dafba5cf7e4c89c562f811cf10493d4203da982d3b1345f366ca863d9c2ed323dbd0fb7ff83a80302ceffa5a61';
     const blob = { mediaType: 'video/mp4', digest: blobDigest, size: 12 };
     const trusted = parseCertificateFile(new Uint8Array(readFileSync(vector('notation-go/blob/trustedCert.pem'))));
-    const blobStores: TrustStores = { get: (type, name) => (type === 'ca' && name === 'dummy-ts' ? trusted : undefined) };
+    const blobStores: TrustStores = {
+      get: (type, name) => (type === 'ca' && name === 'dummy-ts' ? trusted : undefined),
+    };
     const statement = (level = 'strict'): TrustPolicyStatement => {
       const p = loadBlobTrustPolicy(
-        JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'blob-test-policy', signatureVerification: { level }, trustStores: ['ca:dummy-ts'], trustedIdentities: ['*'] }] }),
+        JSON.stringify({
+          version: '1.0',
+          trustPolicies: [
+            {
+              name: 'blob-test-policy',
+              signatureVerification: { level },
+              trustStores: ['ca:dummy-ts'],
+              trustedIdentities: ['*'],
+            },
+          ],
+        }),
       );
       return { ...(p.statements[0] as object), registryScopes: [] } as unknown as TrustPolicyStatement;
     };
     const run = (artifact = blob, userMetadata?: Record<string, string>, bytes = envelope) =>
       verifySignature(
-        { signature: 'blob', envelopeMediaType: JWS, envelope: bytes, artifact, ...(userMetadata === undefined ? {} : { userMetadata }) },
+        {
+          signature: 'blob',
+          envelopeMediaType: JWS,
+          envelope: bytes,
+          artifact,
+          ...(userMetadata === undefined ? {} : { userMetadata }),
+        },
         { statement: statement(), trustStores: blobStores, at: new Date() },
       );
 
     it('B15-1 verifies', async () => expect((await run()).passed).toBe(true));
-    it('B15-2 verifies with the required metadata buildId=101', async () => expect((await run(blob, { buildId: '101' })).passed).toBe(true));
+    it('B15-2 verifies with the required metadata buildId=101', async () =>
+      expect((await run(blob, { buildId: '101' })).passed).toBe(true));
     it('B15-4 fails when the blob digest differs', async () => {
       const r = await run({ ...blob, digest: `${blobDigest.slice(0, -2)}62` });
       expect(r.failure?.error.code).toBe('ERR_PAYLOAD_MISMATCH');
@@ -186,10 +237,24 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
       expect(r.failure?.error.message).toContain('unable to find specified metadata in the signature');
     });
     it('B15-3 level skip succeeds without evaluating the signature', async () => {
-      const policy = loadTrustPolicy(JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'skip', registryScopes: ['*'], signatureVerification: { level: 'skip' } }] }));
+      const policy = loadTrustPolicy(
+        JSON.stringify({
+          version: '1.0',
+          trustPolicies: [{ name: 'skip', registryScopes: ['*'], signatureVerification: { level: 'skip' } }],
+        }),
+      );
       const r = await verifyArtifact(
         { reference: 'blob', repository: 'any', artifact: blob },
-        { policy, trustStores: blobStores, at: new Date(), source: { listSignatures: async () => [], fetchManifest: async () => new Uint8Array(), fetchBlob: async () => new Uint8Array() } },
+        {
+          policy,
+          trustStores: blobStores,
+          at: new Date(),
+          source: {
+            listSignatures: async () => [],
+            fetchManifest: async () => new Uint8Array(),
+            fetchBlob: async () => new Uint8Array(),
+          },
+        },
       );
       expect(r).toMatchObject({ verified: true, skipped: true });
     });
@@ -201,16 +266,28 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
       loadTrustPolicy(
         JSON.stringify({
           version: '1.0',
-          trustPolicies: [{ name: 'test-timestamp', registryScopes: ['*'], signatureVerification: { level: 'strict', verifyTimestamp: 'always' }, trustStores, trustedIdentities: ['*'] }],
+          trustPolicies: [
+            {
+              name: 'test-timestamp',
+              registryScopes: ['*'],
+              signatureVerification: { level: 'strict', verifyTimestamp: 'always' },
+              trustStores,
+              trustedIdentities: ['*'],
+            },
+          ],
         }),
       ).statements[0] as TrustPolicyStatement;
-    const authenticTimestamp = (file: string, statement = tsStatement()) => checkAuthenticTimestamp(parseEnvelope(JWS, sig(file)), statement, stores, new Date());
+    const authenticTimestamp = (file: string, statement = tsStatement()) =>
+      checkAuthenticTimestamp(parseEnvelope(JWS, sig(file)), statement, stores, new Date());
 
     it('B16-1 a GlobalSign-timestamped signature verifies end to end (revocation not checked: no network)', async () => {
       const envelope = sig('jwsWithTimestamp.sig');
       const target = parsePayload(parseEnvelope(JWS, envelope).payload).targetArtifact;
       expect(target.digest).toMatch(/^sha256:c0669ef3.*0bda$/);
-      const r = await verifySignature({ signature: 's', envelopeMediaType: JWS, envelope, artifact: target }, { statement: tsStatement(), trustStores: stores, at: new Date() });
+      const r = await verifySignature(
+        { signature: 's', envelopeMediaType: JWS, envelope, artifact: target },
+        { statement: tsStatement(), trustStores: stores, at: new Date() },
+      );
       expect(r.passed).toBe(true);
       expect(statuses(r)).toMatchObject({ authenticTimestamp: 'passed', revocation: 'skipped' });
       expect(r.details?.timestamp?.genTime.toISOString()).toBe('2024-06-18T06:29:37.000Z');
@@ -221,7 +298,9 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
     });
 
     it('B16-3 a tsa store without separator invalidates the policy', () => {
-      expect(() => tsStatement(['ca:valid-trust-store', 'tsa'])).toThrow(expect.objectContaining({ code: 'ERR_POLICY_INVALID' }));
+      expect(() => tsStatement(['ca:valid-trust-store', 'tsa'])).toThrow(
+        expect.objectContaining({ code: 'ERR_POLICY_INVALID' }),
+      );
     });
 
     it('B16-4 a required timestamp that is missing fails', () => {
@@ -239,7 +318,10 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
     });
 
     it('B17-9 a tsa store with another root does not anchor the GlobalSign timestamp', () => {
-      const { error } = authenticTimestamp('jwsWithTimestamp.sig', tsStatement(['ca:valid-trust-store', 'tsa:test-mismatch']));
+      const { error } = authenticTimestamp(
+        'jwsWithTimestamp.sig',
+        tsStatement(['ca:valid-trust-store', 'tsa:test-mismatch']),
+      );
       expect(error?.code).toBe('ERR_TIMESTAMP_UNTRUSTED');
     });
 

@@ -43,7 +43,12 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
     it.each([
       ['A1-1', 'valid_trusted_identity_trustpolicy.json', { e2e: [key('e2e.crt')] }, []],
       ['A1-2', 'trustpolicy.json', { e2e: [key('e2e.crt')] }, []],
-      ['A1-3', 'multi_statements_with_wildcard_registry_scope_trustpolicy.json', { e2e: [key('e2e.crt')] }, ['--scope', 'localhost:5000/test-repo9']],
+      [
+        'A1-3',
+        'multi_statements_with_wildcard_registry_scope_trustpolicy.json',
+        { e2e: [key('e2e.crt')] },
+        ['--scope', 'localhost:5000/test-repo9'],
+      ],
       ['A1-4', 'multiple_trust_store_trustpolicy.json', { e2e: [key('e2e.crt')], 'e2e-new': [key('new_e2e.crt')] }, []],
       ['A1-5', 'multiple_trusted_identity_trustpolicy.json', { e2e: [key('new_e2e.crt'), key('e2e.crt')] }, []],
     ])('%s verifies with %s', async (_id, file, stores, extra) => {
@@ -54,9 +59,15 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
     });
 
     it('A1-3 picks the exact-scope statement over the wildcard one', async () => {
-      const { report } = await verify(config('multi_statements_with_wildcard_registry_scope_trustpolicy.json'), ref, ['--scope', 'localhost:5000/test-repo9']);
+      const { report } = await verify(config('multi_statements_with_wildcard_registry_scope_trustpolicy.json'), ref, [
+        '--scope',
+        'localhost:5000/test-repo9',
+      ]);
       expect(report?.message).toContain('trust policy "e2e"');
-      const other = await verify(config('multi_statements_with_wildcard_registry_scope_trustpolicy.json'), ref, ['--scope', 'localhost:5000/elsewhere']);
+      const other = await verify(config('multi_statements_with_wildcard_registry_scope_trustpolicy.json'), ref, [
+        '--scope',
+        'localhost:5000/elsewhere',
+      ]);
       expect(other.report?.message).toContain('trust policy "e2e2"');
     });
 
@@ -65,13 +76,21 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
       ['A1-7', 'permissive_trustpolicy.json'],
     ])('%s fails authenticity when the store holds another certificate (%s)', async (_id, file) => {
       const { status, report } = await verify(config(file, { e2e: [key('new_e2e.crt')] }), ref);
-      expect(report).toMatchObject({ verified: false, failedCheck: 'authenticity', code: 'ERR_CHAIN_UNTRUSTED', signature: null });
+      expect(report).toMatchObject({
+        verified: false,
+        failedCheck: 'authenticity',
+        code: 'ERR_CHAIN_UNTRUSTED',
+        signature: null,
+      });
       expect(report?.message).toContain("the signature's certificate chain does not contain any trusted certificate");
       expect(status).toBe(1);
     });
 
     it('A1-8 passes with authenticity overridden to log, and warns', async () => {
-      const { status, report } = await verify(config('override_permissive_trustpolicy.json', { e2e: [key('new_e2e.crt')] }), ref);
+      const { status, report } = await verify(
+        config('override_permissive_trustpolicy.json', { e2e: [key('new_e2e.crt')] }),
+        ref,
+      );
       expect(report?.verified).toBe(true);
       expect(report?.warnings).toHaveLength(1);
       expect(report?.warnings[0]?.check).toBe('authenticity');
@@ -80,13 +99,41 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
     });
 
     it.each([
-      ['A1-9', 'override_integrity_for_permissive_trustpolicy.json', '"integrity" verification can not be overridden in custom signature verification'],
-      ['A1-10', 'unset_trust_store_trustpolicy.json', 'trust policy statement "e2e" is either missing trust stores or trusted identities, both must be specified'],
-      ['A1-12', 'wildcard_trust_store_trustpolicy.json', 'trust policy statement "e2e" has malformed trust store value "*". The required format is <TrustStoreType>:<TrustStoreName>'],
-      ['A1-13', 'unset_trusted_identity_trustpolicy.json', 'trust policy statement "e2e" is either missing trust stores or trusted identities, both must be specified'],
-      ['A1-14', 'malformed_trusted_identity_trustpolicy.json', 'has trusted identity "x509.subject CN=e2e,O=Notary,L=Seattle,ST=WA,C=US" missing separator'],
-      ['A1-15', 'overlapped_trusted_identity_trustpolicy.json', 'trust policy statement "e2e" has overlapping x509 trustedIdentities'],
-      ['A1-16', 'wildcard_plus_other_trusted_identity_trustpolicy.json', "uses a wildcard trusted identity '*', a wildcard identity cannot be used in conjunction with other values"],
+      [
+        'A1-9',
+        'override_integrity_for_permissive_trustpolicy.json',
+        '"integrity" verification can not be overridden in custom signature verification',
+      ],
+      [
+        'A1-10',
+        'unset_trust_store_trustpolicy.json',
+        'trust policy statement "e2e" is either missing trust stores or trusted identities, both must be specified',
+      ],
+      [
+        'A1-12',
+        'wildcard_trust_store_trustpolicy.json',
+        'trust policy statement "e2e" has malformed trust store value "*". The required format is <TrustStoreType>:<TrustStoreName>',
+      ],
+      [
+        'A1-13',
+        'unset_trusted_identity_trustpolicy.json',
+        'trust policy statement "e2e" is either missing trust stores or trusted identities, both must be specified',
+      ],
+      [
+        'A1-14',
+        'malformed_trusted_identity_trustpolicy.json',
+        'has trusted identity "x509.subject CN=e2e,O=Notary,L=Seattle,ST=WA,C=US" missing separator',
+      ],
+      [
+        'A1-15',
+        'overlapped_trusted_identity_trustpolicy.json',
+        'trust policy statement "e2e" has overlapping x509 trustedIdentities',
+      ],
+      [
+        'A1-16',
+        'wildcard_plus_other_trusted_identity_trustpolicy.json',
+        "uses a wildcard trusted identity '*', a wildcard identity cannot be used in conjunction with other values",
+      ],
       ['A1-17', 'missing_state_trusted_identity_trustpolicy.json', 'has no mandatory RDN attribute for "ST"'],
       ['A1-18', 'missing_country_trusted_identity_trustpolicy.json', 'has no mandatory RDN attribute for "C"'],
     ])('%s rejects the whole policy document (%s) with exit status 2', async (_id, file, text) => {
@@ -114,10 +161,26 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
 
     it.each([
       ['A2-1', 'empty_registry_scope_trustpolicy.json', 'trust policy statement "e2e" has zero registry scopes'],
-      ['A2-2', 'malformed_registry_scope_trustpolicy.json', 'registry scope "localhost:5000\\\\test-repo" is not valid, make sure it is a fully qualified repository without the scheme, protocol or tag'],
-      ['A2-6', 'wildcard_plus_other_registry_scope_trustpolicy.json', "trust policy statement \"e2e\" uses wildcard registry scope '*', a wildcard scope cannot be used in conjunction with other scope values"],
-      ['A2-8', 'multi_statements_with_the_same_registry_scope_trustpolicy.json', 'registry scope "localhost:5000/test-repo8" is present in multiple oci trust policy statements, one registry scope value can only be associated with one statement'],
-      ['A2-9', 'multi_statements_with_multi_wildcard_registry_scope_trustpolicy.json', 'registry scope "*" is present in multiple oci trust policy statements'],
+      [
+        'A2-2',
+        'malformed_registry_scope_trustpolicy.json',
+        'registry scope "localhost:5000\\\\test-repo" is not valid, make sure it is a fully qualified repository without the scheme, protocol or tag',
+      ],
+      [
+        'A2-6',
+        'wildcard_plus_other_registry_scope_trustpolicy.json',
+        'trust policy statement "e2e" uses wildcard registry scope \'*\', a wildcard scope cannot be used in conjunction with other scope values',
+      ],
+      [
+        'A2-8',
+        'multi_statements_with_the_same_registry_scope_trustpolicy.json',
+        'registry scope "localhost:5000/test-repo8" is present in multiple oci trust policy statements, one registry scope value can only be associated with one statement',
+      ],
+      [
+        'A2-9',
+        'multi_statements_with_multi_wildcard_registry_scope_trustpolicy.json',
+        'registry scope "*" is present in multiple oci trust policy statements',
+      ],
       ['A2-11', 'invalid_format_trustpolicy.json', 'malformed trust policy'],
     ])('%s: %s is invalid', async (_id, file, text) => {
       const { status, stderr } = await verify(config(file), ref);
@@ -137,14 +200,22 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
     });
 
     it('A2-7 fails when no statement applies to the scope', async () => {
-      const { status, stderr } = await verify(config('invalid_registry_scope_trustpolicy.json'), ref, ['--scope', 'localhost:5000/e2e-other']);
+      const { status, stderr } = await verify(config('invalid_registry_scope_trustpolicy.json'), ref, [
+        '--scope',
+        'localhost:5000/e2e-other',
+      ]);
       expect(status).toBe(2);
-      expect(stderr).toContain('has no applicable oci trust policy statement. Trust policy applicability for a given artifact is determined by registryScopes.');
+      expect(stderr).toContain(
+        'has no applicable oci trust policy statement. Trust policy applicability for a given artifact is determined by registryScopes.',
+      );
       expect(stderr).toContain('[ERR_POLICY_NO_MATCH]');
     });
 
     it('A2-10 skip level verifies nothing and succeeds, even for an invalid signature', async () => {
-      const { status, report } = await verify(config('skip_trustpolicy.json'), `${layout('e2e-invalid-signature')}@${IMAGE}`);
+      const { status, report } = await verify(
+        config('skip_trustpolicy.json'),
+        `${layout('e2e-invalid-signature')}@${IMAGE}`,
+      );
       expect(status).toBe(0);
       expect(report).toMatchObject({ verified: true, signature: null, failedCheck: null });
       expect(report?.message).toContain('skip');
@@ -165,7 +236,9 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
       const { status, report } = await verify(config(file), ref);
       expect(status).toBe(1);
       expect(report).toMatchObject({ verified: false, failedCheck: 'integrity', code: 'ERR_ENVELOPE_UNSUPPORTED' });
-      expect(report?.message).toContain('signature envelope format with media type "application/vnd.oci.image.layer.v1.tar" is not supported');
+      expect(report?.message).toContain(
+        'signature envelope format with media type "application/vnd.oci.image.layer.v1.tar" is not supported',
+      );
     });
   });
 
@@ -176,7 +249,11 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
     it('A4-1 strict fails authenticTimestamp: the certificate expired', async () => {
       const { status, report } = await verify(config('trustpolicy.json', stores), ref);
       expect(status).toBe(1);
-      expect(report).toMatchObject({ verified: false, failedCheck: 'authenticTimestamp', code: 'ERR_CERT_NOT_VALID_AT_TIME' });
+      expect(report).toMatchObject({
+        verified: false,
+        failedCheck: 'authenticTimestamp',
+        code: 'ERR_CERT_NOT_VALID_AT_TIME',
+      });
       expect(report?.message).toContain(
         'verification time is after certificate "O=Internet Widgits Pty Ltd,ST=Some-State,C=AU" validity period, it was expired at "Tue, 27 Jun 2023 06:10:00 +0000"',
       );
@@ -201,7 +278,9 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
       const { status, report } = await verify(config('trustpolicy.json'), ref);
       expect(status).toBe(1);
       expect(report).toMatchObject({ verified: false, code: 'ERR_NO_SIGNATURE', failedCheck: null });
-      expect(report?.message).toContain(`no signature is associated with "${ref}", make sure the artifact was signed successfully`);
+      expect(report?.message).toContain(
+        `no signature is associated with "${ref}", make sure the artifact was signed successfully`,
+      );
     });
 
     it('A5-1 inspect reports no associated signature', async () => {
@@ -229,7 +308,10 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
     });
 
     it('stops after --max-signature-attempts failures', async () => {
-      const { status, report } = await verify(config('trustpolicy.json', { e2e: [key('new_e2e.crt')] }), ref, ['--max-signature-attempts', '1']);
+      const { status, report } = await verify(config('trustpolicy.json', { e2e: [key('new_e2e.crt')] }), ref, [
+        '--max-signature-attempts',
+        '1',
+      ]);
       expect(status).toBe(1);
       expect(report?.code).toBe('ERR_SIGNATURE_LIMIT');
       expect(report?.message).toContain('The configured limit of 1 signatures to verify per artifact exceeded');
@@ -238,7 +320,13 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
 
   describe('A7 e2e-with-timestamped-signature (inspect only)', () => {
     it('parses the signature, its timestamp and certificates', async () => {
-      const { status, stdout } = await cli(['inspect', '--oci-layout', `${layout('e2e-with-timestamped-signature')}:v1`, '--output', 'json']);
+      const { status, stdout } = await cli([
+        'inspect',
+        '--oci-layout',
+        `${layout('e2e-with-timestamped-signature')}:v1`,
+        '--output',
+        'json',
+      ]);
       expect(status).toBe(0);
       const out = JSON.parse(stdout) as { digest: string; signatures: any[] };
       expect(out.digest).toBe('sha256:53b0191218aed9a3c1f7c661736ac40cfc8eb928642348fd843ba3f0483c0c20');
@@ -252,7 +340,11 @@ describe('conformance: notation e2e OCI layouts (INDEX §A)', () => {
       expect(sig.unsignedAttributes.timestampSignature.certificates.map((c: any) => c.sha256.slice(0, 8))).toEqual(
         expect.arrayContaining(['36e731cf', '59283806']),
       );
-      expect(sig.signedArtifact).toEqual({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: out.digest, size: 582 });
+      expect(sig.signedArtifact).toEqual({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: out.digest,
+        size: 582,
+      });
     });
   });
 });

@@ -53,17 +53,31 @@ describe('every spelling of a repository is decided by the statement scoped to i
       [`[::FFFF:7F00:1]:${port}/test-repo:unsigned`, loopback],
     ];
     // getaddrinfo reads these as 127.0.0.1 (the runtime would pull the same image); Go's resolver does not.
-    ambiguous = [`127.1:${port}/test-repo:unsigned`, `127.0.0.01:${port}/test-repo:unsigned`, `2130706433:${port}/test-repo:unsigned`];
+    ambiguous = [
+      `127.1:${port}/test-repo:unsigned`,
+      `127.0.0.01:${port}/test-repo:unsigned`,
+      `2130706433:${port}/test-repo:unsigned`,
+    ];
 
-    expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', 'acme'])).status).toBe(0);
+    expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', 'acme'])).status).toBe(
+      0,
+    );
     const pem = readFileSync(join(signer.path, 'localkeys', 'acme.crt'), 'utf8');
     expect((await cli(['sign', '--config-dir', signer.path, `${registry.host}/test-repo:signed`])).status).toBe(0);
     const statements = [
       // The scopes as a user might write them: canonicalised when the policy is read.
-      { name: 'ours', registryScopes: [`LOCALHOST:0${port}/test-repo`, `127.0.0.1:${port}/test-repo`], signatureVerification: { level: 'strict' }, trustStores: ['ca:acme'], trustedIdentities: ['*'] },
+      {
+        name: 'ours',
+        registryScopes: [`LOCALHOST:0${port}/test-repo`, `127.0.0.1:${port}/test-repo`],
+        signatureVerification: { level: 'strict' },
+        trustStores: ['ca:acme'],
+        trustedIdentities: ['*'],
+      },
       { name: 'others', registryScopes: ['*'], signatureVerification: { level: 'skip' } },
     ];
-    verifier.policy({ version: '1.0', trustPolicies: statements }).store('ca', 'acme', [join(signer.path, 'localkeys', 'acme.crt')]);
+    verifier
+      .policy({ version: '1.0', trustPolicies: statements })
+      .store('ca', 'acme', [join(signer.path, 'localkeys', 'acme.crt')]);
 
     const policies = join(dir, 'policies');
     mkdirSync(policies);
@@ -74,7 +88,12 @@ describe('every spelling of a repository is decided by the statement scoped to i
         kind: 'List',
         items: [
           { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'covered', labels: { scoped: 'true' } } },
-          { apiVersion: 'portcullis.dev/v1alpha1', kind: 'ClusterTrustStore', metadata: { name: 'acme' }, spec: { type: 'ca', certificates: pem } },
+          {
+            apiVersion: 'portcullis.dev/v1alpha1',
+            kind: 'ClusterTrustStore',
+            metadata: { name: 'acme' },
+            spec: { type: 'ca', certificates: pem },
+          },
           {
             apiVersion: 'portcullis.dev/v1alpha1',
             kind: 'ClusterTrustPolicy',
@@ -91,7 +110,13 @@ describe('every spelling of a repository is decided by the statement scoped to i
       devCertDir: join(dir, 'cert'),
       config: {
         ...DEFAULT_SERVE_CONFIG,
-        webhook: { ...DEFAULT_SERVE_CONFIG.webhook, timeoutSeconds: 5, marginMilliseconds: 500, shutdownDelaySeconds: 0, mutate: true },
+        webhook: {
+          ...DEFAULT_SERVE_CONFIG.webhook,
+          timeoutSeconds: 5,
+          marginMilliseconds: 500,
+          shutdownDelaySeconds: 0,
+          mutate: true,
+        },
         verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' },
         logging: { level: 'silent' },
       },
@@ -109,16 +134,31 @@ describe('every spelling of a repository is decided by the statement scoped to i
   });
 
   async function post(path: string, body: unknown): Promise<Record<string, unknown>> {
-    const res = await request(`${webhook.url}${path}`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await request(`${webhook.url}${path}`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return (await res.body.json()) as Record<string, unknown>;
   }
   type Answer = { allowed: boolean; status?: { message: string }; patch?: string };
   const review = async (endpoint: '/validate' | '/mutate', image: string): Promise<Answer> =>
-    ((await post(`${endpoint}?timeout=5s`, admissionReview(pod({ containers: [['app', image]] }, 'covered'), { namespace: 'covered' }))) as { response: Answer }).response;
+    (
+      (await post(
+        `${endpoint}?timeout=5s`,
+        admissionReview(pod({ containers: [['app', image]] }, 'covered'), { namespace: 'covered' }),
+      )) as { response: Answer }
+    ).response;
   type Items = { key: string; value?: unknown; error?: string }[];
   const provider = async (mode: 'verify' | 'mutate', image: string): Promise<Items> =>
-    ((await post(`/gatekeeper/v1/${mode}`, { apiVersion: 'externaldata.gatekeeper.sh/v1beta1', kind: 'ProviderRequest', request: { keys: [`[covered]${image}`] } })) as { response: { items: Items } })
-      .response.items;
+    (
+      (await post(`/gatekeeper/v1/${mode}`, {
+        apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
+        kind: 'ProviderRequest',
+        request: { keys: [`[covered]${image}`] },
+      })) as { response: { items: Items } }
+    ).response.items;
 
   it('the `*` statement skips other repositories (the fallback the spellings must not reach)', async () => {
     const image = `127.0.0.1:${port}/elsewhere:unsigned`;
@@ -162,7 +202,12 @@ describe('every spelling of a repository is decided by the statement scoped to i
     for (const [written, canonical] of spellings) {
       const r = await cli(['verify', '--config-dir', verifier.path, written, '--output', 'json']);
       expect(r.status, written).toBe(1);
-      expect(r.json()).toMatchObject({ verified: false, code: 'ERR_NO_SIGNATURE', policy: 'ours', ...(written === canonical ? {} : { canonical }) });
+      expect(r.json()).toMatchObject({
+        verified: false,
+        code: 'ERR_NO_SIGNATURE',
+        policy: 'ours',
+        ...(written === canonical ? {} : { canonical }),
+      });
     }
   });
 
@@ -173,7 +218,9 @@ describe('every spelling of a repository is decided by the statement scoped to i
     const pinned = `localhost:${port}/test-repo@${signedDigest}`;
     const verified = await review('/mutate', written);
     expect(verified.allowed).toBe(true);
-    expect(JSON.parse(Buffer.from(verified.patch as string, 'base64').toString('utf8'))).toEqual([{ op: 'replace', path: '/spec/containers/0/image', value: pinned }]);
+    expect(JSON.parse(Buffer.from(verified.patch as string, 'base64').toString('utf8'))).toEqual([
+      { op: 'replace', path: '/spec/containers/0/image', value: pinned },
+    ]);
     expect((await provider('mutate', written))[0]).toEqual({ key: `[covered]${written}`, value: pinned });
 
     const skipped = `127.0.0.1:${port}/elsewhere:unsigned`;
@@ -205,12 +252,24 @@ describe('every spelling of a repository is decided by the statement scoped to i
         port: 0,
         host: '127.0.0.1',
         devCertDir: join(dir, 'cert'),
-        config: { ...DEFAULT_SERVE_CONFIG, registries: { ...DEFAULT_SERVE_CONFIG.registries, hosts }, logging: { level: 'silent' } },
+        config: {
+          ...DEFAULT_SERVE_CONFIG,
+          registries: { ...DEFAULT_SERVE_CONFIG.registries, hosts },
+          logging: { level: 'silent' },
+        },
       });
-    await expect(start({ 'LOCALHOST:5000': { plainHttp: true, caFile: undefined }, 'localhost:05000': { plainHttp: false, caFile: undefined } })).rejects.toMatchObject({
+    await expect(
+      start({
+        'LOCALHOST:5000': { plainHttp: true, caFile: undefined },
+        'localhost:05000': { plainHttp: false, caFile: undefined },
+      }),
+    ).rejects.toMatchObject({
       code: 'ERR_CONFIG_INVALID',
       message: expect.stringContaining('localhost:5000 twice'),
     });
-    await expect(start({ 'registry.example:443': { plainHttp: false, caFile: undefined } })).rejects.toMatchObject({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining('default port 443') });
+    await expect(start({ 'registry.example:443': { plainHttp: false, caFile: undefined } })).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+      message: expect.stringContaining('default port 443'),
+    });
   });
 });

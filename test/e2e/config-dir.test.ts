@@ -37,7 +37,9 @@ describe('a relative --config-dir', () => {
     const generated = await cli(['cert', 'generate-test', '--config-dir', ncfg, '--key-type', 'ec', 'signer']);
     expect(generated.stderr).toBe('');
     expect(generated.status).toBe(0);
-    const keys = JSON.parse(readFileSync(join(tmp, 'ncfg', 'signingkeys.json'), 'utf8')) as { keys: { keyPath: string; certPath: string }[] };
+    const keys = JSON.parse(readFileSync(join(tmp, 'ncfg', 'signingkeys.json'), 'utf8')) as {
+      keys: { keyPath: string; certPath: string }[];
+    };
     // notation writes absolute paths: the file means the same whatever directory reads it.
     expect(keys.keys.every((k) => isAbsolute(k.keyPath) && isAbsolute(k.certPath))).toBe(true);
 
@@ -45,14 +47,39 @@ describe('a relative --config-dir', () => {
     expect(signed.stderr).not.toContain('cannot read');
     expect(signed.status).toBe(0);
 
-    expect((await cli(['cert', 'add', '--config-dir', ncfg, '--type', 'ca', '--store', 'again', join(ncfg, 'localkeys', 'signer.crt')])).status).toBe(0);
+    expect(
+      (
+        await cli([
+          'cert',
+          'add',
+          '--config-dir',
+          ncfg,
+          '--type',
+          'ca',
+          '--store',
+          'again',
+          join(ncfg, 'localkeys', 'signer.crt'),
+        ])
+      ).status,
+    ).toBe(0);
     const listed = await cli(['cert', 'list', '--config-dir', ncfg]);
     expect(listed.stdout).toContain('signer');
     expect(listed.stdout).toContain('again');
 
     writeFileSync(
       join(tmp, 'ncfg', 'trustpolicy.oci.json'),
-      JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'app', registryScopes: [`${registry.host}/app`], signatureVerification: { level: 'strict' }, trustStores: ['ca:signer'], trustedIdentities: ['*'] }] }),
+      JSON.stringify({
+        version: '1.0',
+        trustPolicies: [
+          {
+            name: 'app',
+            registryScopes: [`${registry.host}/app`],
+            signatureVerification: { level: 'strict' },
+            trustStores: ['ca:signer'],
+            trustedIdentities: ['*'],
+          },
+        ],
+      }),
     );
     expect((await cli(['policy', 'show', '--config-dir', ncfg])).status).toBe(0);
     const verified = await cli(['verify', '--config-dir', ncfg, image, '--output', 'json']);

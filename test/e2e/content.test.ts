@@ -46,8 +46,12 @@ describe('copy between OCI layouts and registries', () => {
     const up = await cli(['copy', '-r', '--from-oci-layout', `${EXAMPLE_LAYOUT}:v1`, image]);
     expect(up.status, up.stderr).toBe(0);
     expect(up.stdout).toContain(`=> [registry] ${image}@${IMAGE}`);
-    expect(up.stdout).toMatch(/2 manifest\(s\) and 3 blob\(s\) copied \(\d+(\.\d+)? (B|KiB) transferred\), 0 mounted, 0 already present, 1 referrer\(s\)/);
-    expect((await cli(['verify', '--config-dir', EXAMPLE_CONFIG, `${registry.host}/net-monitor@${IMAGE}`])).status).toBe(0);
+    expect(up.stdout).toMatch(
+      /2 manifest\(s\) and 3 blob\(s\) copied \(\d+(\.\d+)? (B|KiB) transferred\), 0 mounted, 0 already present, 1 referrer\(s\)/,
+    );
+    expect(
+      (await cli(['verify', '--config-dir', EXAMPLE_CONFIG, `${registry.host}/net-monitor@${IMAGE}`])).status,
+    ).toBe(0);
 
     const backup = join(dir, 'backup');
     const down = await cli(['copy', '-r', '--to-oci-layout', image, backup, '-o', 'json']);
@@ -57,9 +61,15 @@ describe('copy between OCI layouts and registries', () => {
     expect(report.copied.filter((i) => i.kind === 'manifest').map((i) => i.digest)).toContain(IMAGE);
     expect(report.referrers).toHaveLength(1);
     expect(report.bytes).toBe(report.copied.filter((i) => i.kind === 'blob').reduce((n, i) => n + i.size, 0));
-    const index = JSON.parse(readFileSync(join(backup, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
-    expect(index.manifests.find((m) => m.digest === IMAGE)?.annotations?.['org.opencontainers.image.ref.name']).toBe('v1');
-    expect((await cli(['verify', '--config-dir', EXAMPLE_CONFIG, '--oci-layout', `${backup}@${IMAGE}`])).status).toBe(0);
+    const index = JSON.parse(readFileSync(join(backup, 'index.json'), 'utf8')) as {
+      manifests: { digest: string; annotations?: Record<string, string> }[];
+    };
+    expect(index.manifests.find((m) => m.digest === IMAGE)?.annotations?.['org.opencontainers.image.ref.name']).toBe(
+      'v1',
+    );
+    expect((await cli(['verify', '--config-dir', EXAMPLE_CONFIG, '--oci-layout', `${backup}@${IMAGE}`])).status).toBe(
+      0,
+    );
 
     const second = join(dir, 'second');
     const across = await cli(['copy', '-r', '--from-oci-layout', '--to-oci-layout', `${backup}:v1`, `${second}:kept`]);
@@ -68,7 +78,9 @@ describe('copy between OCI layouts and registries', () => {
     expect((await cli(['list', '--oci-layout', `${second}:kept`])).stdout).toContain(`└── ${SIGNATURE}`);
 
     // Everything is in place the second time: skipped, nothing copied.
-    const again = (await cli(['copy', '-r', '--from-oci-layout', `${EXAMPLE_LAYOUT}:v1`, image, '-o', 'json'])).json<CopyJson>();
+    const again = (
+      await cli(['copy', '-r', '--from-oci-layout', `${EXAMPLE_LAYOUT}:v1`, image, '-o', 'json'])
+    ).json<CopyJson>();
     expect(again.copied).toEqual([]);
     expect(again.skipped.map((i) => i.digest)).toContain(IMAGE);
   });
@@ -104,7 +116,13 @@ describe('copy options', () => {
     for (const p of parseManifest((await client.fetchManifest(repo, 'v1')).bytes).manifests) {
       const m = await client.fetchManifest(repo, p);
       const config = parseManifest(m.bytes).config?.digest as string;
-      const arch = JSON.parse(Buffer.from(await client.fetchBlob(repo, { mediaType: MEDIA.imageConfig, digest: config, size: 0 }, undefined).catch(async () => new Uint8Array())).toString() || '{}') as { architecture?: string };
+      const arch = JSON.parse(
+        Buffer.from(
+          await client
+            .fetchBlob(repo, { mediaType: MEDIA.imageConfig, digest: config, size: 0 }, undefined)
+            .catch(async () => new Uint8Array()),
+        ).toString() || '{}',
+      ) as { architecture?: string };
       platforms[arch.architecture ?? p.digest] = p.digest;
     }
     await client.close();
@@ -115,7 +133,15 @@ describe('copy options', () => {
   });
 
   it('--platform copies one platform of an index, which takes the tag', async () => {
-    const r = await cli(['copy', '--platform', 'linux/arm64', `${source.host}/multi:v1`, `${target.host}/arm:v1`, '-o', 'json']);
+    const r = await cli([
+      'copy',
+      '--platform',
+      'linux/arm64',
+      `${source.host}/multi:v1`,
+      `${target.host}/arm:v1`,
+      '-o',
+      'json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const report = r.json<CopyJson>();
     expect(report.digest).not.toBe(indexDigest);
@@ -123,10 +149,18 @@ describe('copy options', () => {
     const client = new RegistryClient();
     expect((await client.resolve({ registry: target.host, repository: 'arm', tag: 'v1' })).digest).toBe(report.digest);
     await client.close();
-    const missing = await cli(['copy', '--platform', 'linux/s390x', `${source.host}/multi:v1`, `${target.host}/arm:v2`]);
+    const missing = await cli([
+      'copy',
+      '--platform',
+      'linux/s390x',
+      `${source.host}/multi:v1`,
+      `${target.host}/arm:v2`,
+    ]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/has no linux\/s390x manifest \(it has linux\/amd64, linux\/arm64\)/);
-    expect((await cli(['copy', '--platform', 'linux', `${source.host}/multi:v1`, `${target.host}/arm:v2`])).stderr).toContain('[ERR_INPUT_INVALID]');
+    expect(
+      (await cli(['copy', '--platform', 'linux', `${source.host}/multi:v1`, `${target.host}/arm:v2`])).stderr,
+    ).toContain('[ERR_INPUT_INVALID]');
   });
 
   it('--concurrency must be a positive number, at most 64', async () => {
@@ -194,9 +228,24 @@ describe('attach, list, discover, and signing into a layout', () => {
     registry = await ReferrersRegistry.start();
     tagSchema = await DistributionRegistry.start();
     dir = mkdtempSync(join(tmpdir(), 'portcullis-attach-'));
-    expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', '--default', 'acme'])).status).toBe(0);
-    signer.policy({ version: '1.0', trustPolicies: [{ name: 'acme', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:acme'], trustedIdentities: ['*'] }] });
-    for (const r of [registry, tagSchema]) expect((await cli(['copy', '--from-oci-layout', `${EXAMPLE_LAYOUT}:v1`, `${r.host}/app:v1`])).status).toBe(0);
+    expect(
+      (await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', '--default', 'acme']))
+        .status,
+    ).toBe(0);
+    signer.policy({
+      version: '1.0',
+      trustPolicies: [
+        {
+          name: 'acme',
+          registryScopes: ['*'],
+          signatureVerification: { level: 'strict' },
+          trustStores: ['ca:acme'],
+          trustedIdentities: ['*'],
+        },
+      ],
+    });
+    for (const r of [registry, tagSchema])
+      expect((await cli(['copy', '--from-oci-layout', `${EXAMPLE_LAYOUT}:v1`, `${r.host}/app:v1`])).status).toBe(0);
   });
   afterAll(async () => {
     await registry?.stop();
@@ -208,46 +257,98 @@ describe('attach, list, discover, and signing into a layout', () => {
   it.each([
     ['the Referrers API', () => registry.host],
     ['the referrers tag schema', () => tagSchema.host],
-  ])('attach pushes a referrer with its files and annotations (%s); list and discover show what refers to the image', async (_name, host) => {
-    const image = `${host()}/app:v1`;
-    expect((await cli(['list', image])).stdout).toBe(`${host()}/app@${IMAGE} has no associated signature\n`);
-    const sbom = join(dir, `sbom-${host().replace(/\W/g, '')}.spdx.json`);
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(sbom, '{"spdxVersion":"SPDX-2.3"}');
-    const attached = await cli(['attach', '--artifact-type', 'application/spdx+json', '-a', 'org.example.scanner=trivy', image, `${sbom}:application/spdx+json`, '-o', 'json']);
-    expect(attached.status, attached.stderr).toBe(0);
-    const out = attached.json<{ digest: string; layers: { mediaType: string; annotations: Record<string, string> }[]; subject: { digest: string } }>();
-    expect(out.subject.digest).toBe(IMAGE);
-    expect(out.layers[0]).toMatchObject({ mediaType: 'application/spdx+json', annotations: { 'org.opencontainers.image.title': sbom.split('/').pop() } });
-    const client = new RegistryClient();
-    const pushed = parseManifest((await client.fetchManifest({ registry: host(), repository: 'app' }, out.digest)).bytes);
-    await client.close();
-    expect(pushed.artifactType).toBe('application/spdx+json');
-    expect(pushed.annotations['org.example.scanner']).toBe('trivy');
-    expect((await cli(['sign', '--config-dir', signer.path, `${host()}/app@${IMAGE}`])).status).toBe(0);
-    const list = await cli(['list', image, '-o', 'json']);
-    expect(list.json<{ signatures: { artifactType: string }[] }>().signatures.map((s) => s.artifactType)).toEqual([SIGNATURE]);
-    const table = await cli(['discover', '-o', 'table', image]);
-    expect(table.stdout).toMatch(/^Discovered 2 artifact\(s\) referencing sha256:/);
-    expect(table.stdout).toContain(`${out.digest}   application/spdx+json`);
-    const tree = await cli(['discover', image, '-o', 'json']);
-    const graph = tree.json<{ referrers: { digest: string; annotations: Record<string, string> }[] }>();
-    expect(graph.referrers.find((r) => r.digest === out.digest)?.annotations['org.example.scanner']).toBe('trivy');
-  });
+  ])(
+    'attach pushes a referrer with its files and annotations (%s); list and discover show what refers to the image',
+    async (_name, host) => {
+      const image = `${host()}/app:v1`;
+      expect((await cli(['list', image])).stdout).toBe(`${host()}/app@${IMAGE} has no associated signature\n`);
+      const sbom = join(dir, `sbom-${host().replace(/\W/g, '')}.spdx.json`);
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(sbom, '{"spdxVersion":"SPDX-2.3"}');
+      const attached = await cli([
+        'attach',
+        '--artifact-type',
+        'application/spdx+json',
+        '-a',
+        'org.example.scanner=trivy',
+        image,
+        `${sbom}:application/spdx+json`,
+        '-o',
+        'json',
+      ]);
+      expect(attached.status, attached.stderr).toBe(0);
+      const out = attached.json<{
+        digest: string;
+        layers: { mediaType: string; annotations: Record<string, string> }[];
+        subject: { digest: string };
+      }>();
+      expect(out.subject.digest).toBe(IMAGE);
+      expect(out.layers[0]).toMatchObject({
+        mediaType: 'application/spdx+json',
+        annotations: { 'org.opencontainers.image.title': sbom.split('/').pop() },
+      });
+      const client = new RegistryClient();
+      const pushed = parseManifest(
+        (await client.fetchManifest({ registry: host(), repository: 'app' }, out.digest)).bytes,
+      );
+      await client.close();
+      expect(pushed.artifactType).toBe('application/spdx+json');
+      expect(pushed.annotations['org.example.scanner']).toBe('trivy');
+      expect((await cli(['sign', '--config-dir', signer.path, `${host()}/app@${IMAGE}`])).status).toBe(0);
+      const list = await cli(['list', image, '-o', 'json']);
+      expect(list.json<{ signatures: { artifactType: string }[] }>().signatures.map((s) => s.artifactType)).toEqual([
+        SIGNATURE,
+      ]);
+      const table = await cli(['discover', '-o', 'table', image]);
+      expect(table.stdout).toMatch(/^Discovered 2 artifact\(s\) referencing sha256:/);
+      expect(table.stdout).toContain(`${out.digest}   application/spdx+json`);
+      const tree = await cli(['discover', image, '-o', 'json']);
+      const graph = tree.json<{ referrers: { digest: string; annotations: Record<string, string> }[] }>();
+      expect(graph.referrers.find((r) => r.digest === out.digest)?.annotations['org.example.scanner']).toBe('trivy');
+    },
+  );
 
   it('sign --oci-layout writes the signature into the layout, where verify, list, inspect and discover find it', async () => {
     const layout = join(dir, 'layout');
     cpSync(EXAMPLE_LAYOUT, layout, { recursive: true });
-    const signed = await cli(['sign', '--config-dir', signer.path, '--oci-layout', `${layout}:v1`, '--signature-format', 'cose']);
+    const signed = await cli([
+      'sign',
+      '--config-dir',
+      signer.path,
+      '--oci-layout',
+      `${layout}:v1`,
+      '--signature-format',
+      'cose',
+    ]);
     expect(signed.status, signed.stderr).toBe(0);
     expect(signed.stdout).toContain(`Successfully signed ${layout}@${IMAGE}`);
     const verified = await cli(['verify', '--config-dir', signer.path, '--oci-layout', `${layout}:v1`, '-o', 'json']);
     expect(verified.json()).toMatchObject({ verified: true });
-    expect((await cli(['list', '--oci-layout', `${layout}:v1`])).stdout.split('\n').filter((l) => /sha256:[0-9a-f]{64}$/.test(l))).toHaveLength(3); // the root, notation's signature, ours
+    expect(
+      (await cli(['list', '--oci-layout', `${layout}:v1`])).stdout
+        .split('\n')
+        .filter((l) => /sha256:[0-9a-f]{64}$/.test(l)),
+    ).toHaveLength(3); // the root, notation's signature, ours
     const inspected = await cli(['inspect', '--oci-layout', `${layout}:v1`, '-o', 'json']);
-    expect(inspected.json<{ signatures: { mediaType: string }[] }>().signatures.map((s) => s.mediaType).sort()).toEqual(['application/cose', 'application/jose+json']);
-    const attached = await cli(['attach', '--oci-layout', '--artifact-type', 'application/vnd.example.report', `${layout}:v1`, join(EXAMPLE_CONFIG, 'trustpolicy.oci.json'), '-o', 'digest']);
+    expect(
+      inspected
+        .json<{ signatures: { mediaType: string }[] }>()
+        .signatures.map((s) => s.mediaType)
+        .sort(),
+    ).toEqual(['application/cose', 'application/jose+json']);
+    const attached = await cli([
+      'attach',
+      '--oci-layout',
+      '--artifact-type',
+      'application/vnd.example.report',
+      `${layout}:v1`,
+      join(EXAMPLE_CONFIG, 'trustpolicy.oci.json'),
+      '-o',
+      'digest',
+    ]);
     expect(attached.status, attached.stderr).toBe(0);
-    expect((await cli(['discover', '--oci-layout', `${layout}:v1`])).stdout).toContain(`application/vnd.example.report\n    └── ${attached.stdout.trim()}`);
+    expect((await cli(['discover', '--oci-layout', `${layout}:v1`])).stdout).toContain(
+      `application/vnd.example.report\n    └── ${attached.stdout.trim()}`,
+    );
   });
 });

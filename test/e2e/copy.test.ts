@@ -21,7 +21,9 @@ describe('portcullis copy', () => {
     indexDigest = (await pushMultiArchImage(client, { registry: source.host, repository: 'multi' }, 'v1')).digest;
     await client.close();
     image = `${source.host}/multi:v1`;
-    expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', '--default', 'k'])).status).toBe(0);
+    expect(
+      (await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', '--default', 'k'])).status,
+    ).toBe(0);
     expect((await cli(['sign', '--config-dir', signer.path, image])).status).toBe(0);
   });
   afterAll(async () => {
@@ -42,7 +44,11 @@ describe('portcullis copy', () => {
       const m = await client.fetchManifest({ registry: target.host, repository: 'promoted/multi' }, platform);
       expect(m.descriptor.digest).toBe(platform.digest);
     }
-    const signatures = await client.listReferrers({ registry: target.host, repository: 'promoted/multi' }, { digest: indexDigest }, { artifactType: 'application/vnd.cncf.notary.signature' });
+    const signatures = await client.listReferrers(
+      { registry: target.host, repository: 'promoted/multi' },
+      { digest: indexDigest },
+      { artifactType: 'application/vnd.cncf.notary.signature' },
+    );
     expect(signatures).toHaveLength(1);
     await client.close();
   });

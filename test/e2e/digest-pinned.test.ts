@@ -29,21 +29,44 @@ describe('digest-pinned references are checked like tags', () => {
 
   beforeAll(async () => {
     registry = await ReferrersRegistry.start();
-    expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', '--default', 'acme'])).status).toBe(0);
+    expect(
+      (await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', '--default', 'acme']))
+        .status,
+    ).toBe(0);
     const keyPem = readFileSync(join(signer.path, 'localkeys', 'acme.key'), 'utf8');
     const certPem = readFileSync(join(signer.path, 'localkeys', 'acme.crt'), 'utf8');
     const client = new RegistryClient();
     const image = await pushImage(client, { registry: registry.host, repository: 'crafted' }, 'v1');
-    const payload = { targetArtifact: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: image.digest, size: 999 } };
-    await pushCraftedSignature(client, { registry: registry.host, repository: 'crafted' }, image, { keyPem, certPem }, new TextEncoder().encode(JSON.stringify(payload)));
+    const payload = {
+      targetArtifact: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: image.digest, size: 999 },
+    };
+    await pushCraftedSignature(
+      client,
+      { registry: registry.host, repository: 'crafted' },
+      image,
+      { keyPem, certPem },
+      new TextEncoder().encode(JSON.stringify(payload)),
+    );
     const other = await pushImage(client, { registry: registry.host, repository: 'honest' }, 'v1');
     await client.close();
-    crafted = { tag: `${registry.host}/crafted:v1`, pinned: `${registry.host}/crafted@${image.digest}`, digest: image.digest };
+    crafted = {
+      tag: `${registry.host}/crafted:v1`,
+      pinned: `${registry.host}/crafted@${image.digest}`,
+      digest: image.digest,
+    };
     honest = { tag: `${registry.host}/honest:v1`, pinned: `${registry.host}/honest@${other.digest}` };
     expect((await cli(['sign', '--config-dir', signer.path, honest.pinned])).status).toBe(0);
 
-    const statement = { name: 'all', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:acme'], trustedIdentities: ['*'] };
-    verifier.policy({ version: '1.0', trustPolicies: [statement] }).store('ca', 'acme', [join(signer.path, 'localkeys', 'acme.crt')]);
+    const statement = {
+      name: 'all',
+      registryScopes: ['*'],
+      signatureVerification: { level: 'strict' },
+      trustStores: ['ca:acme'],
+      trustedIdentities: ['*'],
+    };
+    verifier
+      .policy({ version: '1.0', trustPolicies: [statement] })
+      .store('ca', 'acme', [join(signer.path, 'localkeys', 'acme.crt')]);
     const policies = join(dir, 'policies');
     mkdirSync(policies);
     writeFileSync(
@@ -52,8 +75,18 @@ describe('digest-pinned references are checked like tags', () => {
         apiVersion: 'v1',
         kind: 'List',
         items: [
-          { apiVersion: 'portcullis.dev/v1alpha1', kind: 'ClusterTrustStore', metadata: { name: 'acme' }, spec: { type: 'ca', certificates: certPem } },
-          { apiVersion: 'portcullis.dev/v1alpha1', kind: 'ClusterTrustPolicy', metadata: { name: 'all' }, spec: { version: '1.0', trustPolicies: [statement] } },
+          {
+            apiVersion: 'portcullis.dev/v1alpha1',
+            kind: 'ClusterTrustStore',
+            metadata: { name: 'acme' },
+            spec: { type: 'ca', certificates: certPem },
+          },
+          {
+            apiVersion: 'portcullis.dev/v1alpha1',
+            kind: 'ClusterTrustPolicy',
+            metadata: { name: 'all' },
+            spec: { version: '1.0', trustPolicies: [statement] },
+          },
         ],
       }),
     );
@@ -64,7 +97,12 @@ describe('digest-pinned references are checked like tags', () => {
       devCertDir: join(dir, 'cert'),
       config: {
         ...DEFAULT_SERVE_CONFIG,
-        webhook: { ...DEFAULT_SERVE_CONFIG.webhook, timeoutSeconds: 5, marginMilliseconds: 500, shutdownDelaySeconds: 0 },
+        webhook: {
+          ...DEFAULT_SERVE_CONFIG.webhook,
+          timeoutSeconds: 5,
+          marginMilliseconds: 500,
+          shutdownDelaySeconds: 0,
+        },
         verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' },
         logging: { level: 'silent' },
       },
@@ -111,12 +149,11 @@ describe('digest-pinned references are checked like tags', () => {
     registry.resetLog();
     const r = await cli(['verify', '--config-dir', verifier.path, honest.pinned, '--output', 'json']);
     expect(r.status).toBe(0);
-    expect(registry.log.map((e) => `${e.method} ${e.path.split('/')[3] === 'referrers' ? 'referrers' : e.path.split('/').slice(-2)[0]}`)).toEqual([
-      'HEAD manifests',
-      'GET referrers',
-      'GET manifests',
-      'GET blobs',
-    ]);
+    expect(
+      registry.log.map(
+        (e) => `${e.method} ${e.path.split('/')[3] === 'referrers' ? 'referrers' : e.path.split('/').slice(-2)[0]}`,
+      ),
+    ).toEqual(['HEAD manifests', 'GET referrers', 'GET manifests', 'GET blobs']);
     expect((await validate(honest.pinned)).allowed).toBe(true);
     expect((await validate(honest.tag)).allowed).toBe(true);
   });

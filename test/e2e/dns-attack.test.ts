@@ -34,7 +34,11 @@ beforeAll(async () => {
   registry = await ReferrersRegistry.start();
   port = registry.host.split(':')[1] as string;
   const client = new RegistryClient();
-  await pushLayout(client, { registry: registry.host, repository: 'net-monitor' }, join(EXAMPLES, 'net-monitor-layout'));
+  await pushLayout(
+    client,
+    { registry: registry.host, repository: 'net-monitor' },
+    join(EXAMPLES, 'net-monitor-layout'),
+  );
   await client.close();
   dns = await TestDnsServer.start((name) => {
     if (name.endsWith('.ok.test')) return { addresses: ['127.0.0.1'], ttl: 30 };
@@ -65,7 +69,10 @@ let next = 0;
 /** A review of the signed image on a registry host never looked up before. */
 async function otherReview(): Promise<number> {
   const image = `o${next++}.ok.test:${port}/net-monitor:v1`;
-  const r = await server.post('/validate?timeout=10s', admissionReview(pod({ containers: [['app', image]] }, 'secured'), { namespace: 'secured', uid: `other-${next}` }));
+  const r = await server.post(
+    '/validate?timeout=10s',
+    admissionReview(pod({ containers: [['app', image]] }, 'secured'), { namespace: 'secured', uid: `other-${next}` }),
+  );
   expect(r.status).toBe(200);
   expect(r.body.response.allowed, JSON.stringify(r.body.response.status)).toBe(true);
   return r.ms;
@@ -73,7 +80,10 @@ async function otherReview(): Promise<number> {
 
 function attack(uid: string): Promise<{ status: number; body: any; ms: number }> {
   const containers = Array.from({ length: ATTACK_HOSTS }, (_, i) => [`c${i}`, `h${i}.${uid}.invalid/x:1`] as const);
-  return server.post('/validate?timeout=10s', admissionReview(pod({ containers }, 'secured'), { namespace: 'secured', uid }));
+  return server.post(
+    '/validate?timeout=10s',
+    admissionReview(pod({ containers }, 'secured'), { namespace: 'secured', uid }),
+  );
 }
 
 describe('one pod naming 500 unresolvable registry hosts', () => {
@@ -95,7 +105,9 @@ describe('one pod naming 500 unresolvable registry hosts', () => {
 
     const answer = await attacking;
     const attackMs = Date.now() - attackStarted;
-    console.log(`other reviews, median ms: ${median(before).toFixed(1)} without the attack, ${median(during).toFixed(1)} during it; the attack answered in ${attackMs} ms; ${queriesAsked} hosts asked`);
+    console.log(
+      `other reviews, median ms: ${median(before).toFixed(1)} without the attack, ${median(during).toFixed(1)} during it; the attack answered in ${attackMs} ms; ${queriesAsked} hosts asked`,
+    );
     expect(median(during)).toBeLessThanOrEqual(2 * median(before));
     // every one of the 500 hosts was really looked up (not refused by a limit)
     expect(queriesAsked).toBe(ATTACK_HOSTS);
@@ -104,7 +116,9 @@ describe('one pod naming 500 unresolvable registry hosts', () => {
     expect(answer.body.response.allowed).toBe(false);
     const message = answer.body.response.status.message as string;
     console.log(message.split('\n')[0]);
-    expect(message).toMatch(/container "c0" image "h0\.a1\.invalid\/x:1" could not be verified: .*(the DNS lookup of h0\.a1\.invalid did not finish|DNS lookup of h0\.a1\.invalid failed)/);
+    expect(message).toMatch(
+      /container "c0" image "h0\.a1\.invalid\/x:1" could not be verified: .*(the DNS lookup of h0\.a1\.invalid did not finish|DNS lookup of h0\.a1\.invalid failed)/,
+    );
   }, 60_000);
 
   it('keeps metric series bounded after it', async () => {

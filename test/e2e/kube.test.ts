@@ -12,7 +12,12 @@ import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage } from '../helpers/registry/seed.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const indent = (pem: string, n: number): string => pem.trim().split('\n').map((l) => `${' '.repeat(n)}${l}`).join('\n');
+const indent = (pem: string, n: number): string =>
+  pem
+    .trim()
+    .split('\n')
+    .map((l) => `${' '.repeat(n)}${l}`)
+    .join('\n');
 
 /**
  * The Notary v2 demo on a real Kubernetes API server (v1.20, etcd, no kubelet: pods stay
@@ -32,13 +37,15 @@ describe('Portcullis on a real Kubernetes API server', () => {
   let unsigned: string;
   let byMallory: string;
 
-  const kubectl = (args: string[], input?: string) => cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
+  const kubectl = (args: string[], input?: string) =>
+    cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
   const apply = async (yaml: string): Promise<void> => {
     const r = await kubectl(['apply', '-f', '-'], yaml);
     expect(r.code, r.stderr).toBe(0);
   };
   /** Admission through the API server, without creating anything (dry-run runs the webhooks). */
-  const tryRun = (ns: string, name: string, image: string) => kubectl(['run', name, `--image=${image}`, '-n', ns, '--dry-run=server', '-o', 'name']);
+  const tryRun = (ns: string, name: string, image: string) =>
+    kubectl(['run', name, `--image=${image}`, '-n', ns, '--dry-run=server', '-o', 'name']);
   const eventually = async (check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> => {
     const until = Date.now() + ms;
     while (Date.now() < until) {
@@ -60,8 +67,24 @@ describe('Portcullis on a real Kubernetes API server', () => {
     signed = `${registry.host}/net-monitor:v1`;
     unsigned = `${registry.host}/nginx:latest`;
     byMallory = `${registry.host}/other:v1`;
-    expect((await cli(['cert', 'generate-test', '--config-dir', wabbit.path, '--key-type', 'ec', '--default', 'wabbit-networks.io'])).status).toBe(0);
-    expect((await cli(['cert', 'generate-test', '--config-dir', mallory.path, '--key-type', 'ec', '--default', 'mallory'])).status).toBe(0);
+    expect(
+      (
+        await cli([
+          'cert',
+          'generate-test',
+          '--config-dir',
+          wabbit.path,
+          '--key-type',
+          'ec',
+          '--default',
+          'wabbit-networks.io',
+        ])
+      ).status,
+    ).toBe(0);
+    expect(
+      (await cli(['cert', 'generate-test', '--config-dir', mallory.path, '--key-type', 'ec', '--default', 'mallory']))
+        .status,
+    ).toBe(0);
     expect((await cli(['sign', '--config-dir', wabbit.path, signed])).status).toBe(0);
     expect((await cli(['sign', '--config-dir', mallory.path, byMallory])).status).toBe(0);
 
@@ -69,9 +92,21 @@ describe('Portcullis on a real Kubernetes API server', () => {
     const crds = await kubectl(['apply', '-k', join(ROOT, 'deploy/crds')]);
     expect(crds.code, crds.stderr).toBe(0);
     await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
-    for (const [ns, enforce] of [['secured', true], ['not-secured', false], ['team', false], ['kube-system', false]] as const) {
+    for (const [ns, enforce] of [
+      ['secured', true],
+      ['not-secured', false],
+      ['team', false],
+      ['kube-system', false],
+    ] as const) {
       await apply(
-        stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns, ...(enforce ? { 'portcullis.dev/enforce': 'true' } : {}) } } }),
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: {
+            name: ns,
+            labels: { 'kubernetes.io/metadata.name': ns, ...(enforce ? { 'portcullis.dev/enforce': 'true' } : {}) },
+          },
+        }),
       );
     }
     const wabbitPem = readFileSync(join(wabbit.path, 'localkeys/wabbit-networks.io.crt'), 'utf8');
@@ -129,14 +164,22 @@ spec:
         logging: { level: 'silent' },
       },
     });
-    await eventually(async () => webhook.executor.ready() && (webhook.executor.snapshot?.documents.length ?? 0) >= 2, 'the first policy snapshot');
+    await eventually(
+      async () => webhook.executor.ready() && (webhook.executor.snapshot?.documents.length ?? 0) >= 2,
+      'the first policy snapshot',
+    );
 
     // The project's webhook configuration, pointed at this process.
-    const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/base/portcullis.yaml'), 'utf8')).map((d) => d.toJSON() as Record<string, any>);
+    const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/base/portcullis.yaml'), 'utf8')).map(
+      (d) => d.toJSON() as Record<string, any>,
+    );
     const config = docs.find((d) => d?.kind === 'ValidatingWebhookConfiguration');
     expect(config).toBeDefined();
     for (const hook of config?.webhooks ?? []) {
-      hook.clientConfig = { url: `${webhook.url}/validate`, caBundle: Buffer.from(readFileSync(webhook.devCaFile as string)).toString('base64') };
+      hook.clientConfig = {
+        url: `${webhook.url}/validate`,
+        caBundle: Buffer.from(readFileSync(webhook.devCaFile as string)).toString('base64'),
+      };
     }
     await apply(stringify(config));
   });
@@ -193,10 +236,32 @@ spec:
       trustStores: ["ca:does-not-exist"]
       trustedIdentities: ["*"]
 `);
-    await eventually(async () => (await kubectl(['get', 'trustpolicy', 'broken', '-n', 'secured', '-o', 'jsonpath={.status.conditions[0].reason}'])).stdout === 'Invalid', 'status Invalid');
+    await eventually(
+      async () =>
+        (
+          await kubectl([
+            'get',
+            'trustpolicy',
+            'broken',
+            '-n',
+            'secured',
+            '-o',
+            'jsonpath={.status.conditions[0].reason}',
+          ])
+        ).stdout === 'Invalid',
+      'status Invalid',
+    );
     const table = await kubectl(['get', 'trustpolicies', '-n', 'secured']);
     expect(table.stdout).toMatch(/broken\s+deny\s+strict\s+False\s+Invalid/);
-    const message = await kubectl(['get', 'trustpolicy', 'broken', '-n', 'secured', '-o', 'jsonpath={.status.conditions[0].message}']);
+    const message = await kubectl([
+      'get',
+      'trustpolicy',
+      'broken',
+      '-n',
+      'secured',
+      '-o',
+      'jsonpath={.status.conditions[0].message}',
+    ]);
     expect(message.stdout).toContain('does-not-exist');
     // Nothing changed: the signed image is still allowed, the unsigned one still denied.
     expect((await tryRun('secured', 'again', signed)).code).toBe(0);
@@ -207,7 +272,9 @@ spec:
     const denied = await tryRun('team', 'other', byMallory);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain('ERR_CHAIN_UNTRUSTED');
-    const both = readFileSync(join(wabbit.path, 'localkeys/wabbit-networks.io.crt'), 'utf8') + readFileSync(join(mallory.path, 'localkeys/mallory.crt'), 'utf8');
+    const both =
+      readFileSync(join(wabbit.path, 'localkeys/wabbit-networks.io.crt'), 'utf8') +
+      readFileSync(join(mallory.path, 'localkeys/mallory.crt'), 'utf8');
     await apply(`apiVersion: portcullis.dev/v1alpha1
 kind: TrustStore
 metadata: { name: team-signers, namespace: team }
@@ -216,7 +283,10 @@ spec:
   certificates: |
 ${indent(both, 4)}
 `);
-    await eventually(async () => (await tryRun('team', 'other', byMallory)).code === 0, 'the new certificate to be trusted');
+    await eventually(
+      async () => (await tryRun('team', 'other', byMallory)).code === 0,
+      'the new certificate to be trusted',
+    );
   });
 
   it('writes Ready to valid resources', async () => {

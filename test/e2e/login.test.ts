@@ -22,13 +22,16 @@ describe('portcullis login and logout', () => {
 
   const config = (): string => join(dir, 'docker', 'config.json');
   const writeConfig = (doc: object): void => writeFileSync(config(), JSON.stringify(doc));
-  const readConfig = (): { auths?: Record<string, { auth?: string }>; credsStore?: string } => JSON.parse(readFileSync(config(), 'utf8')) as never;
+  const readConfig = (): { auths?: Record<string, { auth?: string }>; credsStore?: string } =>
+    JSON.parse(readFileSync(config(), 'utf8')) as never;
 
   beforeAll(async () => {
     basic = await DistributionRegistry.start({ auth: 'basic' });
     token = await DistributionRegistry.start({ auth: 'token' });
     for (const r of [basic, token]) {
-      const client = new RegistryClient({ credentials: new StaticCredentials({ [r.host]: { username: 'alice', password: 'wonderland' } }) });
+      const client = new RegistryClient({
+        credentials: new StaticCredentials({ [r.host]: { username: 'alice', password: 'wonderland' } }),
+      });
       await pushImage(client, { registry: r.host, repository: 'app' }, 'v1');
       await client.close();
     }
@@ -63,30 +66,36 @@ else if (action === 'erase') { if (!store[input]) { process.stdout.write('creden
   it.each([
     ['Basic auth (htpasswd)', () => basic],
     ['token auth (a token server)', () => token],
-  ])('stores nothing when the registry rejects the credentials, then stores good ones in config.json (%s)', async (_name, registry) => {
-    rmSync(join(dir, 'docker'), { recursive: true, force: true });
-    const host = registry().host;
-    const bad = await cli(['login', host, '-u', 'alice', '--password-stdin'], { env, stdin: 'wrong\n' });
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('[ERR_REGISTRY_UNAUTHORIZED]');
-    expect(existsSync(config())).toBe(false);
-    // Without a login the registry refuses a listing; after it, the stored credentials are used.
-    expect((await cli(['list', `${host}/app:v1`], { env })).stderr).toContain('[ERR_REGISTRY_UNAUTHORIZED]');
-    const good = await cli(['login', host, '-u', 'alice', '--password-stdin'], { env, stdin: 'wonderland\n' });
-    expect(good.status, good.stderr).toBe(0);
-    expect(good.stdout).toContain(`Login Succeeded: credentials for ${host} stored in ${config()}`);
-    expect(good.stderr).toContain('stored unencrypted');
-    expect(readConfig().auths?.[host]?.auth).toBe(Buffer.from('alice:wonderland').toString('base64'));
-    expect((await cli(['list', `${host}/app:v1`], { env })).status).toBe(0);
-    const out = await cli(['logout', host], { env });
-    expect(out.stdout).toContain(`Removed the login credentials for ${host}`);
-    expect(readConfig().auths?.[host]).toBeUndefined();
-    expect((await cli(['logout', host], { env })).stdout).toBe(`Not logged in to ${host}: no stored credentials\n`);
-  });
+  ])(
+    'stores nothing when the registry rejects the credentials, then stores good ones in config.json (%s)',
+    async (_name, registry) => {
+      rmSync(join(dir, 'docker'), { recursive: true, force: true });
+      const host = registry().host;
+      const bad = await cli(['login', host, '-u', 'alice', '--password-stdin'], { env, stdin: 'wrong\n' });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain('[ERR_REGISTRY_UNAUTHORIZED]');
+      expect(existsSync(config())).toBe(false);
+      // Without a login the registry refuses a listing; after it, the stored credentials are used.
+      expect((await cli(['list', `${host}/app:v1`], { env })).stderr).toContain('[ERR_REGISTRY_UNAUTHORIZED]');
+      const good = await cli(['login', host, '-u', 'alice', '--password-stdin'], { env, stdin: 'wonderland\n' });
+      expect(good.status, good.stderr).toBe(0);
+      expect(good.stdout).toContain(`Login Succeeded: credentials for ${host} stored in ${config()}`);
+      expect(good.stderr).toContain('stored unencrypted');
+      expect(readConfig().auths?.[host]?.auth).toBe(Buffer.from('alice:wonderland').toString('base64'));
+      expect((await cli(['list', `${host}/app:v1`], { env })).status).toBe(0);
+      const out = await cli(['logout', host], { env });
+      expect(out.stdout).toContain(`Removed the login credentials for ${host}`);
+      expect(readConfig().auths?.[host]).toBeUndefined();
+      expect((await cli(['logout', host], { env })).stdout).toBe(`Not logged in to ${host}: no stored credentials\n`);
+    },
+  );
 
   it('never stores credentials for a registry it cannot reach', async () => {
     rmSync(join(dir, 'docker'), { recursive: true, force: true });
-    const r = await cli(['login', `127.0.0.1:${await freePort()}`, '-u', 'alice', '-p', 'wonderland', '--timeout', '5'], { env });
+    const r = await cli(
+      ['login', `127.0.0.1:${await freePort()}`, '-u', 'alice', '-p', 'wonderland', '--timeout', '5'],
+      { env },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('[ERR_REGISTRY_UNREACHABLE]');
     expect(existsSync(config())).toBe(false);
@@ -102,28 +111,42 @@ else if (action === 'erase') { if (!store[input]) { process.stdout.write('creden
     const r = await cli(['login', token.host, '-u', 'alice', '--password-stdin'], { env, stdin: 'wonderland' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('stored by docker-credential-fake');
-    expect(JSON.parse(readFileSync(helperStore, 'utf8'))).toEqual({ [token.host]: { ServerURL: token.host, Username: 'alice', Secret: 'wonderland' } });
+    expect(JSON.parse(readFileSync(helperStore, 'utf8'))).toEqual({
+      [token.host]: { ServerURL: token.host, Username: 'alice', Secret: 'wonderland' },
+    });
     const file = readConfig() as Record<string, unknown>;
     expect(file).toMatchObject({ credsStore: 'fake', experimental: 'keep-me', auths: { [token.host]: {} } });
     expect(readFileSync(config(), 'utf8')).not.toContain('wonderland');
     expect((await cli(['list', `${token.host}/app:v1`], { env })).status).toBe(0);
     expect((await cli(['logout', token.host], { env })).status).toBe(0);
     expect(JSON.parse(readFileSync(helperStore, 'utf8'))).toEqual({});
-    expect(readFileSync(helperLog, 'utf8').trim().split('\n')).toEqual([`store ${token.host}`, `get ${token.host}`, `erase ${token.host}`]);
+    expect(readFileSync(helperLog, 'utf8').trim().split('\n')).toEqual([
+      `store ${token.host}`,
+      `get ${token.host}`,
+      `erase ${token.host}`,
+    ]);
   });
 
   it('uses the credHelpers entry of the registry only for that registry', async () => {
     rmSync(helperStore, { force: true });
     writeConfig({ credHelpers: { [basic.host]: 'fake' } });
-    expect((await cli(['login', basic.host, '-u', 'alice', '-p', 'wonderland'], { env })).stdout).toContain('stored by docker-credential-fake');
-    expect((await cli(['login', token.host, '-u', 'alice', '-p', 'wonderland'], { env })).stdout).toContain(`stored in ${config()}`);
+    expect((await cli(['login', basic.host, '-u', 'alice', '-p', 'wonderland'], { env })).stdout).toContain(
+      'stored by docker-credential-fake',
+    );
+    expect((await cli(['login', token.host, '-u', 'alice', '-p', 'wonderland'], { env })).stdout).toContain(
+      `stored in ${config()}`,
+    );
     expect(Object.keys(JSON.parse(readFileSync(helperStore, 'utf8')) as object)).toEqual([basic.host]);
     expect(readConfig().auths?.[token.host]?.auth).toBeDefined();
     expect(readConfig().auths?.[basic.host]).toEqual({});
   });
 
   it('rejects a malformed registry name and a missing password source', async () => {
-    expect((await cli(['login', 'http://x', '-u', 'a', '-p', 'b'], { env })).stderr).toContain('is not a registry host');
-    expect((await cli(['login', basic.host, '-u', 'a'], { env })).stderr).toContain('give exactly one of --password and --password-stdin');
+    expect((await cli(['login', 'http://x', '-u', 'a', '-p', 'b'], { env })).stderr).toContain(
+      'is not a registry host',
+    );
+    expect((await cli(['login', basic.host, '-u', 'a'], { env })).stderr).toContain(
+      'give exactly one of --password and --password-stdin',
+    );
   });
 });

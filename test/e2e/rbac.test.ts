@@ -13,7 +13,12 @@ import { pushImage } from '../helpers/registry/seed.js';
 import { NAMESPACE, at, kindOf, values, type Doc } from '../packaging/helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const indent = (pem: string, n: number): string => pem.trim().split('\n').map((l) => `${' '.repeat(n)}${l}`).join('\n');
+const indent = (pem: string, n: number): string =>
+  pem
+    .trim()
+    .split('\n')
+    .map((l) => `${' '.repeat(n)}${l}`)
+    .join('\n');
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
 type Obj = Record<string, any>;
@@ -21,7 +26,13 @@ type Obj = Record<string, any>;
 interface AuditEvent {
   readonly verb: string;
   readonly user: { readonly username: string };
-  readonly objectRef?: { readonly apiGroup?: string; readonly resource?: string; readonly subresource?: string; readonly namespace?: string; readonly name?: string };
+  readonly objectRef?: {
+    readonly apiGroup?: string;
+    readonly resource?: string;
+    readonly subresource?: string;
+    readonly namespace?: string;
+    readonly name?: string;
+  };
   readonly responseStatus?: { readonly code?: number };
   readonly requestURI: string;
   readonly stage: string;
@@ -29,7 +40,8 @@ interface AuditEvent {
 }
 
 /** `group/resource[/subresource]:verb`, the unit RBAC grants. */
-const grantKey = (group: string, resource: string, verb: string): string => `${group === '' ? 'core' : group}/${resource}:${verb}`;
+const grantKey = (group: string, resource: string, verb: string): string =>
+  `${group === '' ? 'core' : group}/${resource}:${verb}`;
 
 /**
  * The chart's RBAC is enough and no more. The ServiceAccount, ClusterRole and ClusterRoleBinding
@@ -60,7 +72,8 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
   let signed: string;
   let privateSigned: string;
 
-  const kubectl = (args: string[], input?: string) => cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
+  const kubectl = (args: string[], input?: string) =>
+    cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
   const apply = async (yaml: string): Promise<void> => {
     const r = await kubectl(['apply', '-f', '-'], yaml);
     expect(r.code, r.stderr).toBe(0);
@@ -75,7 +88,15 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
   };
   /** Admission through the API server without creating anything. */
   const tryPod = (ns: string, name: string, image: string, spec: Obj = {}) =>
-    kubectl(['apply', '--dry-run=server', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns }, spec: { containers: [{ name: 'app', image }], ...spec } }));
+    kubectl(
+      ['apply', '--dry-run=server', '-f', '-'],
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: ns },
+        spec: { containers: [{ name: 'app', image }], ...spec },
+      }),
+    );
   /**
    * The server's requests as the audit log has them, read once the server has stopped: this API
    * server writes a watch's events only when the watch ends. kubectl calls made with the
@@ -93,7 +114,10 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
           .map((l) => JSON.parse(l) as AuditEvent)
           .filter((e) => e.user.username === saUser && !(e.userAgent ?? '').startsWith('kubectl/'));
         // All seven informers' watches have ended (and were logged).
-        if (events.filter((e) => e.verb === 'watch' && e.stage === 'ResponseComplete').length >= 7 || Date.now() > until) {
+        if (
+          events.filter((e) => e.verb === 'watch' && e.stage === 'ResponseComplete').length >= 7 ||
+          Date.now() > until
+        ) {
           serverEvents = events;
           break;
         }
@@ -107,9 +131,20 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
     new Set(
       events
         .filter((e) => e.objectRef?.resource !== undefined)
-        .map((e) => grantKey(e.objectRef?.apiGroup ?? '', `${e.objectRef?.resource}${e.objectRef?.subresource === undefined ? '' : `/${e.objectRef.subresource}`}`, e.verb)),
+        .map((e) =>
+          grantKey(
+            e.objectRef?.apiGroup ?? '',
+            `${e.objectRef?.resource}${e.objectRef?.subresource === undefined ? '' : `/${e.objectRef.subresource}`}`,
+            e.verb,
+          ),
+        ),
     );
-  const grantedList = (): string[] => rules.flatMap((r) => (r['apiGroups'] as string[]).flatMap((g) => (r['resources'] as string[]).flatMap((res) => (r['verbs'] as string[]).map((v) => grantKey(g, res, v)))));
+  const grantedList = (): string[] =>
+    rules.flatMap((r) =>
+      (r['apiGroups'] as string[]).flatMap((g) =>
+        (r['resources'] as string[]).flatMap((res) => (r['verbs'] as string[]).map((v) => grantKey(g, res, v))),
+      ),
+    );
   const stopServer = async (): Promise<void> => {
     if (server === undefined || server.exitCode !== null || server.signalCode !== null) return;
     const exited = new Promise((r) => server?.once('exit', r));
@@ -136,14 +171,31 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
     const client = new RegistryClient();
     await pushImage(client, { registry: registry.host, repository: 'net-monitor' }, 'v1');
     await client.close();
-    const privateClient = new RegistryClient({ credentials: { get: async () => ({ username: 'alice', password: 'wonderland' }) } });
+    const privateClient = new RegistryClient({
+      credentials: { get: async () => ({ username: 'alice', password: 'wonderland' }) },
+    });
     await pushImage(privateClient, { registry: privateRegistry.host, repository: 'net-monitor' }, 'v1');
     await privateClient.close();
     signed = `${registry.host}/net-monitor:v1`;
     privateSigned = `${privateRegistry.host}/net-monitor:v1`;
-    expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', '--default', 'wabbit-networks.io'])).status).toBe(0);
+    expect(
+      (
+        await cli([
+          'cert',
+          'generate-test',
+          '--config-dir',
+          signer.path,
+          '--key-type',
+          'ec',
+          '--default',
+          'wabbit-networks.io',
+        ])
+      ).status,
+    ).toBe(0);
     expect((await cli(['sign', '--config-dir', signer.path, signed])).status).toBe(0);
-    expect((await cli(['sign', '--config-dir', signer.path, '-u', 'alice', '-p', 'wonderland', privateSigned])).status).toBe(0);
+    expect(
+      (await cli(['sign', '--config-dir', signer.path, '-u', 'alice', '-p', 'wonderland', privateSigned])).status,
+    ).toBe(0);
     const pem = readFileSync(join(signer.path, 'localkeys/wabbit-networks.io.crt'), 'utf8');
 
     // The chart: CRDs, and its ServiceAccount and RBAC exactly as rendered.
@@ -151,13 +203,23 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
     expect(crds.code, crds.stderr).toBe(0);
     await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
     const docs = values();
-    rbacDocs = docs.filter((d) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(kindOf(d)));
+    rbacDocs = docs.filter((d) =>
+      ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(kindOf(d)),
+    );
     expect(rbacDocs.map(kindOf).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ServiceAccount']);
-    rules = rbacDocs.filter((d) => kindOf(d) === 'ClusterRole' || kindOf(d) === 'Role').flatMap((d) => d['rules'] as Obj[]);
+    rules = rbacDocs
+      .filter((d) => kindOf(d) === 'ClusterRole' || kindOf(d) === 'Role')
+      .flatMap((d) => d['rules'] as Obj[]);
     const sa = rbacDocs.find((d) => kindOf(d) === 'ServiceAccount') as Doc;
     const saName = at(sa, 'metadata', 'name') as string;
     saUser = `system:serviceaccount:${NAMESPACE}:${saName}`;
-    await apply(stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE, labels: { 'kubernetes.io/metadata.name': NAMESPACE } } }));
+    await apply(
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: NAMESPACE, labels: { 'kubernetes.io/metadata.name': NAMESPACE } },
+      }),
+    );
     await apply(rbacDocs.map((d) => stringify(d)).join('---\n'));
 
     // A token for the ServiceAccount (TokenRequest; no token controller runs here), and a kubeconfig with only that.
@@ -176,12 +238,28 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
       }),
       { mode: 0o600 },
     );
-    const whoami = await kubectl(['--kubeconfig', kubeconfig, 'auth', 'can-i', 'list', 'clustertrustpolicies.portcullis.dev']);
+    const whoami = await kubectl([
+      '--kubeconfig',
+      kubeconfig,
+      'auth',
+      'can-i',
+      'list',
+      'clustertrustpolicies.portcullis.dev',
+    ]);
     expect(whoami.stdout.trim(), whoami.stderr).toBe('yes');
 
     // Policies that need every kind of read: inline, Secret- and ConfigMap-held trust material.
-    for (const [ns, labels] of [['secured', { 'portcullis.dev/enforce': 'true' }], ['team', {}]] as const) {
-      await apply(stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns, ...labels } } }));
+    for (const [ns, labels] of [
+      ['secured', { 'portcullis.dev/enforce': 'true' }],
+      ['team', {}],
+    ] as const) {
+      await apply(
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns, ...labels } },
+        }),
+      );
     }
     await apply(`apiVersion: v1
 kind: ConfigMap
@@ -257,28 +335,58 @@ imagePullSecrets: [{ name: regcred }]
 
     // `portcullis serve --kubeconfig` with the chart's config.yaml, as its own process.
     const configFile = join(dir, 'config.yaml');
-    writeFileSync(configFile, at(docs.find((d) => kindOf(d) === 'ConfigMap'), 'data', 'config.yaml') as string);
+    writeFileSync(
+      configFile,
+      at(
+        docs.find((d) => kindOf(d) === 'ConfigMap'),
+        'data',
+        'config.yaml',
+      ) as string,
+    );
     const port = await freePort();
     serverLog = join(dir, 'server.log');
     const fd = openSync(serverLog, 'a');
     server = spawn(
       join(ROOT, 'node_modules/.bin/tsx'),
-      [join(ROOT, 'src/cli/main.ts'), 'serve', '--kubeconfig', kubeconfig, '--config', configFile, '--port', String(port), '--host', '127.0.0.1', '--dev-cert-dir', join(dir, 'cert')],
+      [
+        join(ROOT, 'src/cli/main.ts'),
+        'serve',
+        '--kubeconfig',
+        kubeconfig,
+        '--config',
+        configFile,
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        '--dev-cert-dir',
+        join(dir, 'cert'),
+      ],
       { stdio: ['ignore', fd, fd], env: { ...process.env, DOCKER_CONFIG: join(dir, 'no-docker-config') } },
     );
     closeSync(fd);
-    await eventually(async () => {
-      try {
-        return readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8') !== '' && /listening on/.test(readFileSync(serverLog, 'utf8'));
-      } catch {
-        return false;
-      }
-    }, 'the server to listen', 30_000);
+    await eventually(
+      async () => {
+        try {
+          return (
+            readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8') !== '' &&
+            /listening on/.test(readFileSync(serverLog, 'utf8'))
+          );
+        } catch {
+          return false;
+        }
+      },
+      'the server to listen',
+      30_000,
+    );
 
     // The chart's webhook configuration, pointed at this process.
     const hook = docs.find((d) => kindOf(d) === 'ValidatingWebhookConfiguration') as Obj;
     for (const w of hook['webhooks'] as Obj[]) {
-      w['clientConfig'] = { url: `https://127.0.0.1:${port}/validate`, caBundle: b64(readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8')) };
+      w['clientConfig'] = {
+        url: `https://127.0.0.1:${port}/validate`,
+        caBundle: b64(readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8')),
+      };
     }
     await apply(stringify(hook));
   }, 120_000);
@@ -294,7 +402,12 @@ imagePullSecrets: [{ name: regcred }]
   });
 
   it('loads the policies through its informers, trust material from a labelled ConfigMap and Secret included', async () => {
-    await eventually(async () => (await kubectl(['get', 'clustertrustpolicy', 'baseline', '-o', 'jsonpath={.status.conditions[0].status}'])).stdout === 'True', 'baseline Ready');
+    await eventually(
+      async () =>
+        (await kubectl(['get', 'clustertrustpolicy', 'baseline', '-o', 'jsonpath={.status.conditions[0].status}']))
+          .stdout === 'True',
+      'baseline Ready',
+    );
     expect((await tryPod('secured', 'signed', signed)).code).toBe(0);
     const denied = await tryPod('secured', 'unsigned', `${registry.host}/net-monitor:unknown-tag`);
     expect(denied.code).not.toBe(0);
@@ -308,7 +421,17 @@ imagePullSecrets: [{ name: regcred }]
       ['truststore', 'team', 'team-signers'],
     ] as const) {
       await eventually(
-        async () => (await kubectl(['get', kind, name, ...(ns === undefined ? [] : ['-n', ns]), '-o', 'jsonpath={.status.conditions[0].reason}'])).stdout === 'Valid',
+        async () =>
+          (
+            await kubectl([
+              'get',
+              kind,
+              name,
+              ...(ns === undefined ? [] : ['-n', ns]),
+              '-o',
+              'jsonpath={.status.conditions[0].reason}',
+            ])
+          ).stdout === 'Valid',
         `${kind} ${name} Valid`,
       );
     }
@@ -316,7 +439,9 @@ imagePullSecrets: [{ name: regcred }]
 
   it("reads registry credentials from the pod's imagePullSecrets, and from its ServiceAccount's", async () => {
     // secured: the pod names the Secret. Without it, the registry refuses Portcullis.
-    expect((await tryPod('secured', 'private', privateSigned, { imagePullSecrets: [{ name: 'regcred' }] })).code).toBe(0);
+    expect((await tryPod('secured', 'private', privateSigned, { imagePullSecrets: [{ name: 'regcred' }] })).code).toBe(
+      0,
+    );
     const without = await tryPod('secured', 'private', privateSigned);
     expect(without.code).not.toBe(0);
     expect(without.stderr).toContain('ERR_REGISTRY_UNAUTHORIZED');

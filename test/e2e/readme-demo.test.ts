@@ -48,9 +48,16 @@ class Shell {
     const n = ++this.#n;
     const marker = `__step_${n}_done__`;
     const file = (ext: string): string => join(this.#dir, `${n}.${ext}`);
-    this.#bash.stdin.write(`{\n${line}\n} >'${file('out')}' 2>'${file('err')}'; echo $? >'${file('rc')}'; echo ${marker}\n`);
+    this.#bash.stdin.write(
+      `{\n${line}\n} >'${file('out')}' 2>'${file('err')}'; echo $? >'${file('rc')}'; echo ${marker}\n`,
+    );
     while (!this.#out.includes(marker)) await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    return { line, status: Number(readFileSync(file('rc'), 'utf8').trim()), stdout: readFileSync(file('out'), 'utf8'), stderr: readFileSync(file('err'), 'utf8') };
+    return {
+      line,
+      status: Number(readFileSync(file('rc'), 'utf8').trim()),
+      stdout: readFileSync(file('out'), 'utf8'),
+      stderr: readFileSync(file('err'), 'utf8'),
+    };
   }
 
   close(): void {
@@ -65,9 +72,21 @@ class Shell {
  * the sources, in a fresh directory with a copy of examples/ and a fresh HOME.
  */
 const EXPECTED: readonly { starts: string; status?: number; check: (s: Step, host: string) => void }[] = [
-  { starts: 'portcullis copy --from-oci-layout', check: (s, host) => expect(s.stdout).toContain(`Copied [oci-layout] examples/net-monitor-layout:v1 => [registry] ${host}/net-monitor:v1@${IMAGE}`) },
-  { starts: 'portcullis cert generate-test', check: (s) => expect(s.stdout).toContain('trust store: ca:wabbit-networks.io') },
-  { starts: 'portcullis sign', check: (s, host) => expect(s.stdout).toContain(`Successfully signed ${host}/net-monitor@${IMAGE}`) },
+  {
+    starts: 'portcullis copy --from-oci-layout',
+    check: (s, host) =>
+      expect(s.stdout).toContain(
+        `Copied [oci-layout] examples/net-monitor-layout:v1 => [registry] ${host}/net-monitor:v1@${IMAGE}`,
+      ),
+  },
+  {
+    starts: 'portcullis cert generate-test',
+    check: (s) => expect(s.stdout).toContain('trust store: ca:wabbit-networks.io'),
+  },
+  {
+    starts: 'portcullis sign',
+    check: (s, host) => expect(s.stdout).toContain(`Successfully signed ${host}/net-monitor@${IMAGE}`),
+  },
   {
     starts: 'portcullis list',
     check: (s, host) => {
@@ -84,12 +103,23 @@ const EXPECTED: readonly { starts: string; status?: number; check: (s: Step, hos
       expect(s.stderr).toContain('portcullis policy init');
     },
   },
-  { starts: 'portcullis policy init', check: (s) => expect(s.stdout).toContain('Successfully initialized the trust policy') },
+  {
+    starts: 'portcullis policy init',
+    check: (s) => expect(s.stdout).toContain('Successfully initialized the trust policy'),
+  },
   {
     starts: 'portcullis policy show',
     check: (s, host) => {
-      const doc = JSON.parse(s.stdout) as { trustPolicies: { name: string; registryScopes: string[]; trustStores: string[] }[] };
-      expect(doc.trustPolicies).toEqual([expect.objectContaining({ name: 'wabbit-networks', registryScopes: [`${host}/net-monitor`], trustStores: ['ca:wabbit-networks.io'] })]);
+      const doc = JSON.parse(s.stdout) as {
+        trustPolicies: { name: string; registryScopes: string[]; trustStores: string[] }[];
+      };
+      expect(doc.trustPolicies).toEqual([
+        expect.objectContaining({
+          name: 'wabbit-networks',
+          registryScopes: [`${host}/net-monitor`],
+          trustStores: ['ca:wabbit-networks.io'],
+        }),
+      ]);
     },
   },
   {
@@ -102,7 +132,11 @@ const EXPECTED: readonly { starts: string; status?: number; check: (s: Step, hos
   },
   { starts: 'echo', check: () => undefined },
   { starts: 'SBOM=$(portcullis attach', check: () => undefined },
-  { starts: 'portcullis sign localhost:5000/net-monitor@$SBOM', check: (s, host) => expect(s.stdout).toMatch(new RegExp(`Successfully signed ${host}/net-monitor@sha256:(?!${IMAGE.slice(7)})`)) },
+  {
+    starts: 'portcullis sign localhost:5000/net-monitor@$SBOM',
+    check: (s, host) =>
+      expect(s.stdout).toMatch(new RegExp(`Successfully signed ${host}/net-monitor@sha256:(?!${IMAGE.slice(7)})`)),
+  },
   {
     starts: 'portcullis discover -o table',
     check: (s) => {
@@ -111,8 +145,14 @@ const EXPECTED: readonly { starts: string; status?: number; check: (s: Step, hos
       expect(s.stdout).toContain('application/spdx+json');
     },
   },
-  { starts: 'portcullis copy -r --to-oci-layout', check: (s) => expect(s.stdout).toMatch(/4 manifest\(s\) and \d+ blob\(s\) copied .*, 3 referrer\(s\)/) },
-  { starts: 'portcullis verify --oci-layout', check: (s) => expect(s.stdout).toContain(`successfully verified signature sha256:`) },
+  {
+    starts: 'portcullis copy -r --to-oci-layout',
+    check: (s) => expect(s.stdout).toMatch(/4 manifest\(s\) and \d+ blob\(s\) copied .*, 3 referrer\(s\)/),
+  },
+  {
+    starts: 'portcullis verify --oci-layout',
+    check: (s) => expect(s.stdout).toContain(`successfully verified signature sha256:`),
+  },
 ];
 
 describe("the README's CLI demo, run as written against Debian's docker-registry", () => {
@@ -129,11 +169,20 @@ describe("the README's CLI demo, run as written against Debian's docker-registry
     mkdirSync(bin);
     mkdirSync(join(dir, 'home'));
     mkdirSync(join(dir, 'steps'));
-    cpSync(join(ROOT, 'examples', 'net-monitor-layout'), join(work, 'examples', 'net-monitor-layout'), { recursive: true });
+    cpSync(join(ROOT, 'examples', 'net-monitor-layout'), join(work, 'examples', 'net-monitor-layout'), {
+      recursive: true,
+    });
     const tsx = fileURLToPath(import.meta.resolve('tsx'));
-    writeFileSync(join(bin, 'portcullis'), `#!/bin/sh\nexec "${process.execPath}" --import "${tsx}" "${join(ROOT, 'src', 'cli', 'main.ts')}" "$@"\n`);
+    writeFileSync(
+      join(bin, 'portcullis'),
+      `#!/bin/sh\nexec "${process.execPath}" --import "${tsx}" "${join(ROOT, 'src', 'cli', 'main.ts')}" "$@"\n`,
+    );
     chmodSync(join(bin, 'portcullis'), 0o755);
-    const env: NodeJS.ProcessEnv = { PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: join(dir, 'home'), LANG: 'C.UTF-8' };
+    const env: NodeJS.ProcessEnv = {
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      HOME: join(dir, 'home'),
+      LANG: 'C.UTF-8',
+    };
     shell = new Shell(work, env, join(dir, 'steps'));
   }, 60_000);
 
@@ -143,9 +192,11 @@ describe("the README's CLI demo, run as written against Debian's docker-registry
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('passes step by step: each command\'s exit status and output', async () => {
+  it("passes step by step: each command's exit status and output", async () => {
     const lines = demoBlock().map((l) => l.replaceAll('localhost:5000', registry.host));
-    expect(lines.map((l, i) => l.startsWith(EXPECTED[i]?.starts.replaceAll('localhost:5000', registry.host) ?? '\0'))).toEqual(lines.map(() => true));
+    expect(
+      lines.map((l, i) => l.startsWith(EXPECTED[i]?.starts.replaceAll('localhost:5000', registry.host) ?? '\0')),
+    ).toEqual(lines.map(() => true));
     expect(lines).toHaveLength(EXPECTED.length);
     for (const [i, line] of lines.entries()) {
       const step = await shell.run(line);

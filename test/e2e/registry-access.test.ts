@@ -15,13 +15,23 @@ function keyPair(): { signer: ConfigDir; verifier: ConfigDir; setUp: () => Promi
   const signer = new ConfigDir();
   const verifier = new ConfigDir().policy({
     version: '1.0',
-    trustPolicies: [{ name: 'all', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:acme'], trustedIdentities: ['*'] }],
+    trustPolicies: [
+      {
+        name: 'all',
+        registryScopes: ['*'],
+        signatureVerification: { level: 'strict' },
+        trustStores: ['ca:acme'],
+        trustedIdentities: ['*'],
+      },
+    ],
   });
   return {
     signer,
     verifier,
     setUp: async () => {
-      expect((await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', 'acme'])).status).toBe(0);
+      expect(
+        (await cli(['cert', 'generate-test', '--config-dir', signer.path, '--key-type', 'ec', 'acme'])).status,
+      ).toBe(0);
       verifier.store('ca', 'acme', [join(signer.path, 'localkeys/acme.crt')]);
     },
   };
@@ -50,13 +60,31 @@ describe('registry access from the CLI', () => {
 
     it('signs and verifies with --registry-ca', async () => {
       const ref = `${registry.host}/tls/app:v1`;
-      expect((await cli(['sign', '--config-dir', signer.path, '--registry-ca', registry.caFile as string, ref])).status).toBe(0);
-      const r = await cli(['verify', '--config-dir', verifier.path, '--registry-ca', registry.caFile as string, ref, '--output', 'json']);
+      expect(
+        (await cli(['sign', '--config-dir', signer.path, '--registry-ca', registry.caFile as string, ref])).status,
+      ).toBe(0);
+      const r = await cli([
+        'verify',
+        '--config-dir',
+        verifier.path,
+        '--registry-ca',
+        registry.caFile as string,
+        ref,
+        '--output',
+        'json',
+      ]);
       expect(r.json()).toMatchObject({ verified: true });
     });
 
     it('refuses a registry certificate it cannot verify, naming the registry', async () => {
-      const r = await cli(['verify', '--config-dir', verifier.path, `${registry.host}/tls/app:v1`, '--registry-ca', signer.path + '/localkeys/acme.crt']);
+      const r = await cli([
+        'verify',
+        '--config-dir',
+        verifier.path,
+        `${registry.host}/tls/app:v1`,
+        '--registry-ca',
+        signer.path + '/localkeys/acme.crt',
+      ]);
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('[ERR_REGISTRY_TLS]');
       expect(r.stderr).toContain(registry.host);
@@ -71,7 +99,9 @@ describe('registry access from the CLI', () => {
     let registry: DistributionRegistry;
     beforeAll(async () => {
       registry = await DistributionRegistry.start({ auth });
-      const client = new RegistryClient({ credentials: { get: async () => ({ username: 'alice', password: 'wonderland' }) } });
+      const client = new RegistryClient({
+        credentials: { get: async () => ({ username: 'alice', password: 'wonderland' }) },
+      });
       await pushImage(client, { registry: registry.host, repository: 'private/app' }, 'v1');
       await client.close();
     });
@@ -86,15 +116,23 @@ describe('registry access from the CLI', () => {
     });
 
     it('fails with wrong credentials', async () => {
-      const r = await cli(['verify', '--config-dir', verifier.path, '-u', 'alice', '-p', 'wrong', `${registry.host}/private/app:v1`], { env });
+      const r = await cli(
+        ['verify', '--config-dir', verifier.path, '-u', 'alice', '-p', 'wrong', `${registry.host}/private/app:v1`],
+        { env },
+      );
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('[ERR_REGISTRY_UNAUTHORIZED]');
     });
 
     it('signs with -u/-p and verifies with credentials stored by login', async () => {
       const ref = `${registry.host}/private/app:v1`;
-      expect((await cli(['sign', '--config-dir', signer.path, '-u', 'alice', '-p', 'wonderland', ref], { env })).status).toBe(0);
-      const login = await cli(['login', registry.host, '-u', 'alice', '--password-stdin'], { env, stdin: 'wonderland\n' });
+      expect(
+        (await cli(['sign', '--config-dir', signer.path, '-u', 'alice', '-p', 'wonderland', ref], { env })).status,
+      ).toBe(0);
+      const login = await cli(['login', registry.host, '-u', 'alice', '--password-stdin'], {
+        env,
+        stdin: 'wonderland\n',
+      });
       expect(login.status).toBe(0);
       const r = await cli(['verify', '--config-dir', verifier.path, ref, '--output', 'json'], { env });
       expect(r.json()).toMatchObject({ verified: true });
@@ -116,9 +154,18 @@ describe('registry access from the CLI', () => {
 
     // A digest is resolved as a tag is (the HEAD gives the media type and size the payload must match).
     it('verifying a digest-pinned image costs 4 registry round trips, as a tag does', async () => {
-      const digest = (await cli(['verify', '--config-dir', verifier.path, ref, '--output', 'json'])).json<{ digest: string }>().digest;
+      const digest = (await cli(['verify', '--config-dir', verifier.path, ref, '--output', 'json'])).json<{
+        digest: string;
+      }>().digest;
       registry.resetLog();
-      const pinned = await cli(['verify', '--config-dir', verifier.path, `${registry.host}/app@${digest}`, '--output', 'json']);
+      const pinned = await cli([
+        'verify',
+        '--config-dir',
+        verifier.path,
+        `${registry.host}/app@${digest}`,
+        '--output',
+        'json',
+      ]);
       expect(pinned.json()).toMatchObject({ verified: true, digest });
       expect(registry.log.map((e) => `${e.method} ${e.path.replace(/sha256:[0-9a-f]+/g, 'D')}`)).toEqual([
         'HEAD /v2/app/manifests/D',
@@ -136,7 +183,14 @@ describe('registry access from the CLI', () => {
       const other = await pushImage(client, { registry: registry.host, repository: 'app' }, 'other');
       await client.close();
       // Signed: app:v1. Asked: the digest of app:other, which has no signature of its own.
-      const r = await cli(['verify', '--config-dir', verifier.path, `${registry.host}/app@${other.digest}`, '--output', 'json']);
+      const r = await cli([
+        'verify',
+        '--config-dir',
+        verifier.path,
+        `${registry.host}/app@${other.digest}`,
+        '--output',
+        'json',
+      ]);
       expect(r.json()).toMatchObject({ verified: false, code: 'ERR_NO_SIGNATURE', digest: other.digest });
     });
 
@@ -157,10 +211,17 @@ describe('registry access from the CLI', () => {
     });
 
     it('a registry serving more manifest bytes than the descriptor says fails that signature', async () => {
-      registry.fail({ match: (m, p) => m === 'GET' && p.includes('/manifests/sha256:'), body: new Uint8Array(5 * 1024 * 1024).fill(32) });
+      registry.fail({
+        match: (m, p) => m === 'GET' && p.includes('/manifests/sha256:'),
+        body: new Uint8Array(5 * 1024 * 1024).fill(32),
+      });
       try {
         const r = await cli(['verify', '--config-dir', verifier.path, ref, '--output', 'json']);
-        expect(r.json(), r.stdout).toMatchObject({ verified: false, failedCheck: 'integrity', code: 'ERR_DIGEST_MISMATCH' });
+        expect(r.json(), r.stdout).toMatchObject({
+          verified: false,
+          failedCheck: 'integrity',
+          code: 'ERR_DIGEST_MISMATCH',
+        });
         expect(r.status).toBe(1);
         expect(r.json<{ message: string }>().message).toContain(registry.host);
       } finally {
@@ -177,7 +238,15 @@ describe('registry access from the CLI', () => {
       await client.pushBlob(repo, EMPTY.bytes, EMPTY.descriptor(MEDIA.empty));
       await client.pushBlob(repo, layer.bytes, layer.descriptor(MEDIA.jws));
       // Padding in a field the referrers listing does not copy: only the manifest itself is big.
-      const huge = manifest({ ...imageManifest({ artifactType: MEDIA.notarySignature, config: EMPTY.descriptor(MEDIA.empty), layers: [layer.descriptor(MEDIA.jws)], subject }).json, padding: 'x'.repeat(5 * 1024 * 1024) });
+      const huge = manifest({
+        ...imageManifest({
+          artifactType: MEDIA.notarySignature,
+          config: EMPTY.descriptor(MEDIA.empty),
+          layers: [layer.descriptor(MEDIA.jws)],
+          subject,
+        }).json,
+        padding: 'x'.repeat(5 * 1024 * 1024),
+      });
       await client.pushManifest(repo, huge.digest, huge.bytes, huge.mediaType);
       await client.close();
       registry.resetLog();
@@ -189,7 +258,10 @@ describe('registry access from the CLI', () => {
     });
 
     it('an envelope blob whose content does not match its digest fails that signature', async () => {
-      registry.fail({ match: (m, p) => m === 'GET' && p.includes('/blobs/'), body: new TextEncoder().encode('{"not":"the envelope"}') });
+      registry.fail({
+        match: (m, p) => m === 'GET' && p.includes('/blobs/'),
+        body: new TextEncoder().encode('{"not":"the envelope"}'),
+      });
       try {
         const r = await cli(['verify', '--config-dir', verifier.path, ref, '--output', 'json']);
         expect(r.status).toBe(1);

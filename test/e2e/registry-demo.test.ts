@@ -43,7 +43,13 @@ describe.each([
     verifier.policy({
       version: '1.0',
       trustPolicies: [
-        { name: 'wabbit-networks-images', registryScopes: [`${registry.host}/net-monitor`, `${target.host}/net-monitor`], signatureVerification: { level: 'strict' }, trustStores: ['ca:wabbit-networks.io'], trustedIdentities: ['*'] },
+        {
+          name: 'wabbit-networks-images',
+          registryScopes: [`${registry.host}/net-monitor`, `${target.host}/net-monitor`],
+          signatureVerification: { level: 'strict' },
+          trustStores: ['ca:wabbit-networks.io'],
+          trustedIdentities: ['*'],
+        },
       ],
     });
   });
@@ -82,14 +88,31 @@ describe.each([
 
   it('fails verification while the signer is not trusted', async () => {
     // A store of that name that holds someone else's certificate.
-    verifier.store('ca', 'wabbit-networks.io', [join(import.meta.dirname, '../../examples/config/truststore/x509/ca/e2e/e2e.crt')]);
+    verifier.store('ca', 'wabbit-networks.io', [
+      join(import.meta.dirname, '../../examples/config/truststore/x509/ca/e2e/e2e.crt'),
+    ]);
     const r = await cli(['verify', '--config-dir', verifier.path, image, '--output', 'json']);
     expect(r.status).toBe(1);
-    expect(r.json()).toMatchObject({ verified: false, failedCheck: 'authenticity', code: 'ERR_CHAIN_UNTRUSTED', digest: imageDigest });
+    expect(r.json()).toMatchObject({
+      verified: false,
+      failedCheck: 'authenticity',
+      code: 'ERR_CHAIN_UNTRUSTED',
+      digest: imageDigest,
+    });
   });
 
   it('passes once the certificate is added to the trust store', async () => {
-    const add = await cli(['cert', 'add', '--config-dir', verifier.path, '--type', 'ca', '--store', 'wabbit-networks.io', join(signer.path, 'localkeys/wabbit-networks.io.crt')]);
+    const add = await cli([
+      'cert',
+      'add',
+      '--config-dir',
+      verifier.path,
+      '--type',
+      'ca',
+      '--store',
+      'wabbit-networks.io',
+      join(signer.path, 'localkeys/wabbit-networks.io.crt'),
+    ]);
     expect(add.status).toBe(0);
     const r = await cli(['verify', '--config-dir', verifier.path, image, '--output', 'json']);
     expect(r.status).toBe(0);
@@ -98,12 +121,20 @@ describe.each([
 
   it('signs an SBOM of the image; the SBOM signature shows under the SBOM', async () => {
     const client = new RegistryClient();
-    const sbom = await pushReferrer(client, { registry: registry.host, repository: 'net-monitor' }, imageDescriptor, SBOM, '{"spdxVersion":"SPDX-2.3"}');
+    const sbom = await pushReferrer(
+      client,
+      { registry: registry.host, repository: 'net-monitor' },
+      imageDescriptor,
+      SBOM,
+      '{"spdxVersion":"SPDX-2.3"}',
+    );
     await client.close();
     sbomRef = `${registry.host}/net-monitor@${sbom.digest}`;
     expect((await cli(['sign', '--config-dir', signer.path, '--signature-format', 'cose', sbomRef])).status).toBe(0);
     const tree = await cli(['discover', image, '--output', 'json']);
-    const graph = tree.json<{ referrers: { artifactType: string; digest: string; referrers: { artifactType: string }[] }[] }>();
+    const graph = tree.json<{
+      referrers: { artifactType: string; digest: string; referrers: { artifactType: string }[] }[];
+    }>();
     expect(graph.referrers.map((r) => r.artifactType).sort()).toEqual([SBOM, SIGNATURE]);
     const sbomNode = graph.referrers.find((r) => r.artifactType === SBOM);
     expect(sbomNode?.referrers.map((r) => r.artifactType)).toEqual([SIGNATURE]);
@@ -119,7 +150,14 @@ describe.each([
     const verified = await cli(['verify', '--config-dir', verifier.path, dest, '--output', 'json']);
     expect(verified.json()).toMatchObject({ verified: true, digest: imageDigest });
     const sbomDigest = parseReference(sbomRef).digest as string;
-    const sbomVerified = await cli(['verify', '--config-dir', verifier.path, `${target.host}/net-monitor@${sbomDigest}`, '--output', 'json']);
+    const sbomVerified = await cli([
+      'verify',
+      '--config-dir',
+      verifier.path,
+      `${target.host}/net-monitor@${sbomDigest}`,
+      '--output',
+      'json',
+    ]);
     expect(sbomVerified.json()).toMatchObject({ verified: true });
     const src = (await cli(['discover', image, '--output', 'json'])).json<GraphNode>();
     const dst = (await cli(['discover', dest, '--output', 'json'])).json<GraphNode>();
@@ -131,7 +169,8 @@ describe.each([
 
   it('inspect lists the signature with its attributes and chain', async () => {
     const r = await cli(['inspect', image, '--output', 'json']);
-    const sig = r.json<{ signatures: { signingScheme: string; certificates: { subject: string }[] }[] }>().signatures[0];
+    const sig = r.json<{ signatures: { signingScheme: string; certificates: { subject: string }[] }[] }>()
+      .signatures[0];
     expect(sig?.signingScheme).toBe('notary.x509');
     expect(sig?.certificates[0]?.subject).toBe('CN=wabbit-networks.io,O=Notary,L=Seattle,ST=WA,C=US');
   });
@@ -144,6 +183,10 @@ interface GraphNode {
   referrers: GraphNode[];
 }
 function strip(graph: GraphNode): GraphNode {
-  const node = (n: GraphNode): GraphNode => ({ digest: n.digest, artifactType: n.artifactType ?? null, referrers: n.referrers.map(node).sort((a, b) => a.digest.localeCompare(b.digest)) });
+  const node = (n: GraphNode): GraphNode => ({
+    digest: n.digest,
+    artifactType: n.artifactType ?? null,
+    referrers: n.referrers.map(node).sort((a, b) => a.digest.localeCompare(b.digest)),
+  });
   return node(graph);
 }

@@ -22,8 +22,19 @@ describe('revocation through portcullis verify', () => {
   let image: string;
 
   beforeAll(async () => {
-    const root = pki.issue({ subject: '/C=US/ST=WA/O=Revocation/CN=Revocation Root', key: 'ec-256', extensions: EXT.root, notBefore: new Date(Date.now() - DAY) });
-    const intermediate = pki.issue({ subject: '/C=US/ST=WA/O=Revocation/CN=Revocation Intermediate', key: 'ec-256', issuer: root, extensions: EXT.intermediate, notBefore: new Date(Date.now() - DAY) });
+    const root = pki.issue({
+      subject: '/C=US/ST=WA/O=Revocation/CN=Revocation Root',
+      key: 'ec-256',
+      extensions: EXT.root,
+      notBefore: new Date(Date.now() - DAY),
+    });
+    const intermediate = pki.issue({
+      subject: '/C=US/ST=WA/O=Revocation/CN=Revocation Intermediate',
+      key: 'ec-256',
+      issuer: root,
+      extensions: EXT.intermediate,
+      notBefore: new Date(Date.now() - DAY),
+    });
     db = new CaDatabase(pki, intermediate);
     responder = await OcspResponder.start(db);
     leaf = pki.issue({
@@ -38,9 +49,32 @@ describe('revocation through portcullis verify', () => {
     mkdirSync(join(signer.path, 'localkeys'), { recursive: true });
     writeFileSync(join(signer.path, 'localkeys/rev.key'), leaf.keyPem);
     writeFileSync(join(signer.path, 'localkeys/rev.crt'), leaf.certPem + intermediate.certPem + root.certPem);
-    writeFileSync(join(signer.path, 'signingkeys.json'), JSON.stringify({ default: 'rev', keys: [{ name: 'rev', keyPath: join(signer.path, 'localkeys/rev.key'), certPath: join(signer.path, 'localkeys/rev.crt') }] }));
+    writeFileSync(
+      join(signer.path, 'signingkeys.json'),
+      JSON.stringify({
+        default: 'rev',
+        keys: [
+          {
+            name: 'rev',
+            keyPath: join(signer.path, 'localkeys/rev.key'),
+            certPath: join(signer.path, 'localkeys/rev.crt'),
+          },
+        ],
+      }),
+    );
     verifier
-      .policy({ version: '1.0', trustPolicies: [{ name: 'strict', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:rev'], trustedIdentities: ['*'] }] })
+      .policy({
+        version: '1.0',
+        trustPolicies: [
+          {
+            name: 'strict',
+            registryScopes: ['*'],
+            signatureVerification: { level: 'strict' },
+            trustStores: ['ca:rev'],
+            trustedIdentities: ['*'],
+          },
+        ],
+      })
       .storeBytes('ca', 'rev', 'root.crt', root.certPem);
     registry = await ReferrersRegistry.start();
     const client = new RegistryClient();
@@ -72,7 +106,16 @@ describe('revocation through portcullis verify', () => {
   });
 
   it('in offline mode the status is unknown, which strict rejects', async () => {
-    const r = await cli(['verify', '--config-dir', verifier.path, '--revocation', 'offline', image, '--output', 'json']);
+    const r = await cli([
+      'verify',
+      '--config-dir',
+      verifier.path,
+      '--revocation',
+      'offline',
+      image,
+      '--output',
+      'json',
+    ]);
     expect(r.json()).toMatchObject({ verified: false, failedCheck: 'revocation', code: 'ERR_REVOCATION_UNKNOWN' });
   });
 });

@@ -18,7 +18,9 @@ interface Ended {
 /** `portcullis serve …` as a process of its own (stdout and stderr apart, as an operator sees them). */
 function serve(args: readonly string[], until?: (stderr: string) => boolean): Promise<Ended> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src', 'cli', 'main.ts'), 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src', 'cli', 'main.ts'), 'serve', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let stopped = false;
@@ -58,21 +60,69 @@ describe('portcullis serve start-up', () => {
   const common = (): string[] => ['--host', '127.0.0.1', '--dev-cert-dir', join(dir, 'dev-cert')];
 
   it.each([
-    ['a port another process listens on', () => ['--policies', join(ROOT, 'examples', 'policies'), '--port', String(takenPort)], 'ERR_PORT_IN_USE', /127\.0\.0\.1:\d+ is already in use: stop the process listening there, or start serve with another --port/],
-    ['a missing certificate file', () => ['--policies', join(ROOT, 'examples', 'policies'), '--port', '0', '--tls-cert', join(dir, 'nope.crt'), '--tls-key', join(dir, 'nope.key')], 'ERR_TLS_FILE', /--tls-cert .*nope\.crt does not exist: give the path of a PEM file/],
-    ['a certificate file that is not PEM', () => ['--policies', join(ROOT, 'examples', 'policies'), '--port', '0', '--tls-cert', join(ROOT, 'package.json'), '--tls-key', join(ROOT, 'package.json')], 'ERR_TLS_FILE', /is not PEM/],
-    ['a policy directory that does not exist', () => ['--policies', join(dir, 'missing'), '--port', '0'], 'ERR_POLICY_DIR_UNREADABLE', /--policies .*missing does not exist: create it, or fix its permissions/],
-    ['a policy "directory" that is a file', () => ['--policies', join(ROOT, 'package.json'), '--port', '0'], 'ERR_POLICY_DIR_UNREADABLE', /is not a directory/],
-  ])('ends with its own code and one line saying what to do: %s', async (_name, args, code, message) => {
-    const r = await serve([...common(), ...args()]);
-    expect(r.status).toBe(2);
-    const lines = r.stderr.trimEnd().split('\n');
-    expect(lines, r.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^error: .*\\[${code}\\]$`));
-    expect(lines[0]).toMatch(message);
-    // stdout carries the server's JSON log lines (the policy snapshot may be in force already), nothing else.
-    for (const line of r.stdout.split('\n').filter((l) => l !== '')) expect(() => JSON.parse(line), line).not.toThrow();
-  }, 70_000);
+    [
+      'a port another process listens on',
+      () => ['--policies', join(ROOT, 'examples', 'policies'), '--port', String(takenPort)],
+      'ERR_PORT_IN_USE',
+      /127\.0\.0\.1:\d+ is already in use: stop the process listening there, or start serve with another --port/,
+    ],
+    [
+      'a missing certificate file',
+      () => [
+        '--policies',
+        join(ROOT, 'examples', 'policies'),
+        '--port',
+        '0',
+        '--tls-cert',
+        join(dir, 'nope.crt'),
+        '--tls-key',
+        join(dir, 'nope.key'),
+      ],
+      'ERR_TLS_FILE',
+      /--tls-cert .*nope\.crt does not exist: give the path of a PEM file/,
+    ],
+    [
+      'a certificate file that is not PEM',
+      () => [
+        '--policies',
+        join(ROOT, 'examples', 'policies'),
+        '--port',
+        '0',
+        '--tls-cert',
+        join(ROOT, 'package.json'),
+        '--tls-key',
+        join(ROOT, 'package.json'),
+      ],
+      'ERR_TLS_FILE',
+      /is not PEM/,
+    ],
+    [
+      'a policy directory that does not exist',
+      () => ['--policies', join(dir, 'missing'), '--port', '0'],
+      'ERR_POLICY_DIR_UNREADABLE',
+      /--policies .*missing does not exist: create it, or fix its permissions/,
+    ],
+    [
+      'a policy "directory" that is a file',
+      () => ['--policies', join(ROOT, 'package.json'), '--port', '0'],
+      'ERR_POLICY_DIR_UNREADABLE',
+      /is not a directory/,
+    ],
+  ])(
+    'ends with its own code and one line saying what to do: %s',
+    async (_name, args, code, message) => {
+      const r = await serve([...common(), ...args()]);
+      expect(r.status).toBe(2);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^error: .*\\[${code}\\]$`));
+      expect(lines[0]).toMatch(message);
+      // stdout carries the server's JSON log lines (the policy snapshot may be in force already), nothing else.
+      for (const line of r.stdout.split('\n').filter((l) => l !== ''))
+        expect(() => JSON.parse(line), line).not.toThrow();
+    },
+    70_000,
+  );
 
   it('logs an invalid policy document at warn, and writes nothing but JSON lines on stdout', async () => {
     const policies = join(dir, 'policies');
@@ -83,7 +133,9 @@ describe('portcullis serve start-up', () => {
     );
     const config = join(dir, 'serve.yaml');
     writeFileSync(config, 'webhook:\n  shutdownDelaySeconds: 0\n  shutdownTimeoutSeconds: 1\n');
-    const r = await serve([...common(), '--policies', policies, '--port', '0', '--config', config], (stderr) => stderr.includes('listening on'));
+    const r = await serve([...common(), '--policies', policies, '--port', '0', '--config', config], (stderr) =>
+      stderr.includes('listening on'),
+    );
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines.length).toBeGreaterThan(0);

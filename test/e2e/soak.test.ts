@@ -19,9 +19,12 @@ describe('the soak, short', () => {
     expect(report.denied).toBeGreaterThan(0);
     // every kind of trouble really happened
     expect(report.restarts).toBeGreaterThanOrEqual(2);
-    for (const mode of ['slow', 'rate-limit', 'garbage', 'restart']) expect(report.chaos[`windows:${mode}`], mode).toBeGreaterThan(0);
+    for (const mode of ['slow', 'rate-limit', 'garbage', 'restart'])
+      expect(report.chaos[`windows:${mode}`], mode).toBeGreaterThan(0);
     // and some registry traffic met it (warm caches answer most reviews without any)
-    const hit = Object.entries(report.chaos).filter(([k]) => /^(slow|rate-limit|garbage|cut)@/.test(k)).reduce((n, [, v]) => n + v, 0);
+    const hit = Object.entries(report.chaos)
+      .filter(([k]) => /^(slow|rate-limit|garbage|cut)@/.test(k))
+      .reduce((n, [, v]) => n + v, 0);
     expect(hit).toBeGreaterThan(0);
     expect(Number.isFinite(report.rssMiB.end)).toBe(true);
   }, 120_000);

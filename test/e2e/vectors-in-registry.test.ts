@@ -20,27 +20,79 @@ interface Case {
 }
 
 const CASES: readonly Case[] = [
-  { id: 'A1-2 valid signature, strict', layout: 'e2e-valid-signature', policy: 'trustpolicy.json', stores: ['e2e.crt'] },
-  { id: 'A1-1 valid signature, trusted identity', layout: 'e2e-valid-signature', policy: 'valid_trusted_identity_trustpolicy.json', stores: ['e2e.crt'] },
-  { id: 'A1-6 untrusted signer, strict', layout: 'e2e-valid-signature', policy: 'trustpolicy.json', stores: ['new_e2e.crt'] },
-  { id: 'A1-8 untrusted signer, authenticity logged', layout: 'e2e-valid-signature', policy: 'override_permissive_trustpolicy.json', stores: ['new_e2e.crt'] },
+  {
+    id: 'A1-2 valid signature, strict',
+    layout: 'e2e-valid-signature',
+    policy: 'trustpolicy.json',
+    stores: ['e2e.crt'],
+  },
+  {
+    id: 'A1-1 valid signature, trusted identity',
+    layout: 'e2e-valid-signature',
+    policy: 'valid_trusted_identity_trustpolicy.json',
+    stores: ['e2e.crt'],
+  },
+  {
+    id: 'A1-6 untrusted signer, strict',
+    layout: 'e2e-valid-signature',
+    policy: 'trustpolicy.json',
+    stores: ['new_e2e.crt'],
+  },
+  {
+    id: 'A1-8 untrusted signer, authenticity logged',
+    layout: 'e2e-valid-signature',
+    policy: 'override_permissive_trustpolicy.json',
+    stores: ['new_e2e.crt'],
+  },
   { id: 'A3-1 invalid envelope', layout: 'e2e-invalid-signature', policy: 'trustpolicy.json', stores: ['e2e.crt'] },
   { id: 'A2-10 skip', layout: 'e2e-invalid-signature', policy: 'skip_trustpolicy.json', stores: ['e2e.crt'] },
-  { id: 'A4-1 expired certificate, strict', layout: 'e2e-with-expired-cert', policy: 'trustpolicy.json', stores: ['expired_e2e.crt'] },
-  { id: 'A4-2 expired certificate, permissive', layout: 'e2e-with-expired-cert', policy: 'permissive_trustpolicy.json', stores: ['expired_e2e.crt'] },
+  {
+    id: 'A4-1 expired certificate, strict',
+    layout: 'e2e-with-expired-cert',
+    policy: 'trustpolicy.json',
+    stores: ['expired_e2e.crt'],
+  },
+  {
+    id: 'A4-2 expired certificate, permissive',
+    layout: 'e2e-with-expired-cert',
+    policy: 'permissive_trustpolicy.json',
+    stores: ['expired_e2e.crt'],
+  },
   { id: 'A5-2 unsigned', layout: 'e2e', policy: 'trustpolicy.json', stores: ['e2e.crt'] },
   { id: 'A6 two signatures', layout: 'e2e-valid-multiple-signatures', policy: 'trustpolicy.json', stores: ['e2e.crt'] },
 ];
 
 type Outcome = Record<string, unknown>;
 
-async function verifyBoth(c: Case, registryRef: string): Promise<{ layout: Outcome; registry: Outcome; status: [number, number] }> {
+async function verifyBoth(
+  c: Case,
+  registryRef: string,
+): Promise<{ layout: Outcome; registry: Outcome; status: [number, number] }> {
   const config = new ConfigDir().policyFile(policy(c.policy)).store('ca', 'e2e', c.stores.map(key));
   try {
-    const fromLayout = await cli(['verify', '--config-dir', config.path, '--oci-layout', `${vector('notation/e2e/oci_layout', c.layout)}@${IMAGE}`, '--output', 'json']);
+    const fromLayout = await cli([
+      'verify',
+      '--config-dir',
+      config.path,
+      '--oci-layout',
+      `${vector('notation/e2e/oci_layout', c.layout)}@${IMAGE}`,
+      '--output',
+      'json',
+    ]);
     const fromRegistry = await cli(['verify', '--config-dir', config.path, registryRef, '--output', 'json']);
-    const pick = (o: Outcome): Outcome => ({ verified: o.verified, digest: o.digest, signature: o.signature, failedCheck: o.failedCheck, code: o.code, warnings: (o.warnings as { check: string }[]).map((w) => w.check) });
-    return { layout: pick(fromLayout.json()), registry: pick(fromRegistry.json()), status: [fromLayout.status, fromRegistry.status] };
+    const pick = (o: Outcome): Outcome => ({
+      verified: o.verified,
+      digest: o.digest,
+      signature: o.signature,
+      failedCheck: o.failedCheck,
+      code: o.code,
+      warnings: (o.warnings as { check: string }[]).map((w) => w.check),
+    });
+    return {
+      layout: pick(fromLayout.json()),
+      registry: pick(fromRegistry.json()),
+      status: [fromLayout.status, fromRegistry.status],
+    };
   } finally {
     config.cleanup();
   }
@@ -56,7 +108,11 @@ describe.each([
     registry = await start();
     const client = new RegistryClient();
     for (const layout of new Set(CASES.map((c) => c.layout))) {
-      await pushLayout(client, { registry: registry.host, repository: `e2e/${layout}` }, vector('notation/e2e/oci_layout', layout));
+      await pushLayout(
+        client,
+        { registry: registry.host, repository: `e2e/${layout}` },
+        vector('notation/e2e/oci_layout', layout),
+      );
     }
     await client.close();
   });

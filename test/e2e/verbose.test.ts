@@ -18,8 +18,22 @@ describe('--verbose and --debug', () => {
     registry = await DistributionRegistry.start({ auth: 'basic' });
     referrers = await ReferrersRegistry.start();
     const auth = ['-u', 'alice', '-p', 'wonderland'];
-    expect((await cli(['copy', '-r', '--from-oci-layout', `${EXAMPLE_LAYOUT}:v1`, `${registry.host}/net-monitor:v1`, ...auth])).status).toBe(0);
-    expect((await cli(['copy', '-r', '--from-oci-layout', `${EXAMPLE_LAYOUT}:v1`, `${referrers.host}/net-monitor:v1`])).status).toBe(0);
+    expect(
+      (
+        await cli([
+          'copy',
+          '-r',
+          '--from-oci-layout',
+          `${EXAMPLE_LAYOUT}:v1`,
+          `${registry.host}/net-monitor:v1`,
+          ...auth,
+        ])
+      ).status,
+    ).toBe(0);
+    expect(
+      (await cli(['copy', '-r', '--from-oci-layout', `${EXAMPLE_LAYOUT}:v1`, `${referrers.host}/net-monitor:v1`]))
+        .status,
+    ).toBe(0);
   });
   afterAll(async () => {
     await registry?.stop();
@@ -40,7 +54,8 @@ describe('--verbose and --debug', () => {
     // The envelope's bytes as received, counted as they passed.
     expect(requests[3]).toMatch(/\(\d+ ms, \d+(\.\d)? (B|KiB)\)$/);
     expect(r.stderr).toContain('trust policy statement "example"');
-    for (const check of ['integrity', 'authenticity', 'expiry', 'authenticTimestamp', 'revocation']) expect(r.stderr).toMatch(new RegExp(`^  ${check}: (passed|skipped|logged) \\(`, 'm'));
+    for (const check of ['integrity', 'authenticity', 'expiry', 'authenticTimestamp', 'revocation'])
+      expect(r.stderr).toMatch(new RegExp(`^  ${check}: (passed|skipped|logged) \\(`, 'm'));
     expect(r.stderr).toContain(`always verify the artifact using digest(@${IMAGE}) rather than a tag(:v1)`);
     // Without --verbose none of it, but still the warning.
     const quiet = await cli(['verify', '--config-dir', EXAMPLE_CONFIG, `${referrers.host}/net-monitor@${IMAGE}`]);
@@ -56,6 +71,8 @@ describe('--verbose and --debug', () => {
     expect(r.stderr).not.toContain(Buffer.from('alice:wonderland').toString('base64'));
     expect(r.stderr).not.toContain('wonderland');
     const copy = await cli(['copy', '-v', `${referrers.host}/net-monitor:v1`, `${referrers.host}/other:v1`]);
-    expect(copy.stderr).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\/v2\/other\/blobs\/uploads\/\?mount=sha256%3A[0-9a-f]{64}&from=net-monitor → 201 /m);
+    expect(copy.stderr).toMatch(
+      /^POST http:\/\/127\.0\.0\.1:\d+\/v2\/other\/blobs\/uploads\/\?mount=sha256%3A[0-9a-f]{64}&from=net-monitor → 201 /m,
+    );
   });
 });

@@ -36,26 +36,51 @@ describe('the webhook over HTTPS', () => {
     registry = await ReferrersRegistry.start();
     const client = new RegistryClient();
     // notation's signed example image, and two more of our own
-    await pushLayout(client, { registry: registry.host, repository: 'net-monitor' }, join(EXAMPLES, 'net-monitor-layout'));
+    await pushLayout(
+      client,
+      { registry: registry.host, repository: 'net-monitor' },
+      join(EXAMPLES, 'net-monitor-layout'),
+    );
     await pushImage(client, { registry: registry.host, repository: 'nginx' }, 'unsigned');
     await pushImage(client, { registry: registry.host, repository: 'other' }, 'v1');
     await client.close();
     privateRegistry = await ReferrersRegistry.start({ basicAuth: { alice: 'wonderland' } });
-    const privateClient = new RegistryClient({ credentials: { get: async () => ({ username: 'alice', password: 'wonderland' }) } });
-    await pushLayout(privateClient, { registry: privateRegistry.host, repository: 'net-monitor' }, join(EXAMPLES, 'net-monitor-layout'));
+    const privateClient = new RegistryClient({
+      credentials: { get: async () => ({ username: 'alice', password: 'wonderland' }) },
+    });
+    await pushLayout(
+      privateClient,
+      { registry: privateRegistry.host, repository: 'net-monitor' },
+      join(EXAMPLES, 'net-monitor-layout'),
+    );
     await privateClient.close();
     privateImage = `${privateRegistry.host}/net-monitor:v1`;
     signed = `${registry.host}/net-monitor:v1`;
     unsigned = `${registry.host}/nginx:unsigned`;
     untrusted = `${registry.host}/other:v1`;
-    expect((await cli(['cert', 'generate-test', '--config-dir', untrustedSigner.path, '--key-type', 'ec', '--default', 'mallory'])).status).toBe(0);
+    expect(
+      (
+        await cli([
+          'cert',
+          'generate-test',
+          '--config-dir',
+          untrustedSigner.path,
+          '--key-type',
+          'ec',
+          '--default',
+          'mallory',
+        ])
+      ).status,
+    ).toBe(0);
     expect((await cli(['sign', '--config-dir', untrustedSigner.path, untrusted])).status).toBe(0);
 
     // The example policies, plus a namespace in warn mode and one that tries to loosen the baseline.
     const policies = join(dir, 'policies');
     cpSync(join(EXAMPLES, 'policies'), policies, { recursive: true });
     // The pull secret for the private registry, as `kubectl create secret docker-registry` makes it.
-    const dockerconfig = JSON.stringify({ auths: { [privateRegistry.host]: { auth: Buffer.from('alice:wonderland').toString('base64') } } });
+    const dockerconfig = JSON.stringify({
+      auths: { [privateRegistry.host]: { auth: Buffer.from('alice:wonderland').toString('base64') } },
+    });
     writeFileSync(
       join(policies, '80-pull-secret.yaml'),
       `apiVersion: v1\nkind: Secret\nmetadata: { name: regcred, namespace: secured }\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: ${Buffer.from(dockerconfig).toString('base64')}\n`,
@@ -102,7 +127,17 @@ spec:
       port: 0,
       host: '127.0.0.1',
       devCertDir: join(dir, 'cert'),
-      config: { ...DEFAULT_SERVE_CONFIG, webhook: { ...DEFAULT_SERVE_CONFIG.webhook, timeoutSeconds: 3, marginMilliseconds: 500, shutdownDelaySeconds: 0 }, verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' }, logging: { level: 'silent' } },
+      config: {
+        ...DEFAULT_SERVE_CONFIG,
+        webhook: {
+          ...DEFAULT_SERVE_CONFIG.webhook,
+          timeoutSeconds: 3,
+          marginMilliseconds: 500,
+          shutdownDelaySeconds: 0,
+        },
+        verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' },
+        logging: { level: 'silent' },
+      },
     });
     agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
   });
@@ -124,7 +159,9 @@ spec:
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(admissionReview(object, { namespace, ...extra })),
     });
-    const body = (await res.body.json()) as { response: { uid: string; allowed: boolean; status?: { code: number; message: string }; warnings?: string[] } };
+    const body = (await res.body.json()) as {
+      response: { uid: string; allowed: boolean; status?: { code: number; message: string }; warnings?: string[] };
+    };
     return { httpStatus: res.statusCode, ms: Date.now() - started, ...body.response };
   }
 
@@ -157,7 +194,10 @@ spec:
   });
 
   it('checks the pod templates of workloads', async () => {
-    const r = await review(workload('Deployment', 'apps/v1', { containers: [['web', unsigned]] }), 'secured', { kind: 'Deployment', group: 'apps' });
+    const r = await review(workload('Deployment', 'apps/v1', { containers: [['web', unsigned]] }), 'secured', {
+      kind: 'Deployment',
+      group: 'apps',
+    });
     expect(r.allowed).toBe(false);
   });
 
@@ -186,7 +226,7 @@ spec:
     expect(r.status?.message).toMatch(/failure policy/i);
   });
 
-  it('reads a private registry with the pod\'s imagePullSecrets, and only with them', async () => {
+  it("reads a private registry with the pod's imagePullSecrets, and only with them", async () => {
     const withSecret = pod({ containers: [['app', privateImage]], imagePullSecrets: ['regcred'] }, 'secured');
     const allowed = await review(withSecret, 'secured');
     expect(allowed.allowed, allowed.status?.message).toBe(true);
@@ -200,7 +240,11 @@ spec:
       method: 'POST',
       dispatcher: agent,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ apiVersion: 'externaldata.gatekeeper.sh/v1beta1', kind: 'ProviderRequest', request: { keys: [`[secured]${signed}`, `[secured]${unsigned}`] } }),
+      body: JSON.stringify({
+        apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
+        kind: 'ProviderRequest',
+        request: { keys: [`[secured]${signed}`, `[secured]${unsigned}`] },
+      }),
     });
     const body = (await res.body.json()) as { response: { items: { key: string; error?: string }[] } };
     expect(body.response.items[0]?.error).toBeUndefined();

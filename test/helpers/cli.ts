@@ -15,7 +15,13 @@ export interface CliResult {
 /** Runs the CLI in-process with captured output and an optional fixed clock. */
 export async function cli(
   args: readonly string[],
-  options: { now?: Date; env?: NodeJS.ProcessEnv; stdin?: string; shutdown?: Promise<void>; tty?: NodeJS.WritableStream } = {},
+  options: {
+    now?: Date;
+    env?: NodeJS.ProcessEnv;
+    stdin?: string;
+    shutdown?: Promise<void>;
+    tty?: NodeJS.WritableStream;
+  } = {},
 ): Promise<CliResult> {
   let stdout = '';
   let stderr = '';

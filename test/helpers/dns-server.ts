@@ -44,7 +44,8 @@ function ipv6Bytes(address: string): Buffer {
   const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
   const left = (head as string) === '' ? [] : (head as string).split(':');
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const groups =
+    tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
   return out;
@@ -90,7 +91,9 @@ export class TestDnsServer {
   }
 
   /** Starts on 127.0.0.1 and an ephemeral port. */
-  static async start(answer: (name: string, type: DnsType) => DnsAnswer = () => ({ rcode: 'NXDOMAIN' })): Promise<TestDnsServer> {
+  static async start(
+    answer: (name: string, type: DnsType) => DnsAnswer = () => ({ rcode: 'NXDOMAIN' }),
+  ): Promise<TestDnsServer> {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);

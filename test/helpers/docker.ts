@@ -22,13 +22,16 @@ export function requireDocker(): void {
   if (r.status !== 0) {
     throw new Error(
       `no Docker engine answers (${DOCKER} version: ${(r.stderr || r.error?.message || '').trim()}).\n` +
-        'Start Debian\'s engine first: scripts/image/dockerd.sh start (root; .ci/run does this), then re-run.',
+        "Start Debian's engine first: scripts/image/dockerd.sh start (root; .ci/run does this), then re-run.",
     );
   }
 }
 
 /** Runs `docker ARGS`; throws on a non-zero exit unless allowFail. */
-export function docker(args: readonly string[], opts: { input?: string | Buffer; allowFail?: boolean; timeoutMs?: number } = {}): Promise<DockerResult> {
+export function docker(
+  args: readonly string[],
+  opts: { input?: string | Buffer; allowFail?: boolean; timeoutMs?: number } = {},
+): Promise<DockerResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(DOCKER, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 120_000 });
     const out: Buffer[] = [];
@@ -37,8 +40,13 @@ export function docker(args: readonly string[], opts: { input?: string | Buffer;
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.once('error', reject);
     child.once('close', (code, signal) => {
-      const r = { code: code ?? 128, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-      if (r.code !== 0 && opts.allowFail !== true) reject(new Error(`docker ${args.join(' ')} failed (${code ?? signal}):\n${r.stderr}${r.stdout}`));
+      const r = {
+        code: code ?? 128,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      };
+      if (r.code !== 0 && opts.allowFail !== true)
+        reject(new Error(`docker ${args.join(' ')} failed (${code ?? signal}):\n${r.stderr}${r.stdout}`));
       else resolvePromise(r);
     });
     child.stdin.end(opts.input ?? '');
@@ -54,7 +62,11 @@ export function dockerBytes(args: readonly string[]): Promise<Buffer> {
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolvePromise(Buffer.concat(out)) : reject(new Error(`docker ${args.join(' ')} failed (${code}): ${stderr}`))));
+    child.once('close', (code) =>
+      code === 0
+        ? resolvePromise(Buffer.concat(out))
+        : reject(new Error(`docker ${args.join(' ')} failed (${code}): ${stderr}`)),
+    );
   });
 }
 
@@ -64,7 +76,10 @@ export function dockerBytes(args: readonly string[]): Promise<Buffer> {
  */
 export function buildImage(tag: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('bash', [resolve(REPO_ROOT, 'scripts/image/build.sh'), tag], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DOCKER } });
+    const child = spawn('bash', [resolve(REPO_ROOT, 'scripts/image/build.sh'), tag], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DOCKER },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -73,7 +88,11 @@ export function buildImage(tag: string): Promise<string> {
       process.stderr.write(d);
     });
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolvePromise(stdout.trim()) : reject(new Error(`scripts/image/build.sh failed (${code}):\n${stderr.slice(-4000)}`))));
+    child.once('close', (code) =>
+      code === 0
+        ? resolvePromise(stdout.trim())
+        : reject(new Error(`scripts/image/build.sh failed (${code}):\n${stderr.slice(-4000)}`)),
+    );
   });
 }
 
@@ -103,7 +122,12 @@ export function tarEntries(tar: Buffer): { path: string; type: string; mode: num
     } else {
       const prefix = str(offset + 345, 155);
       const name = longName ?? paxPath ?? (prefix === '' ? str(offset, 100) : `${prefix}/${str(offset, 100)}`);
-      entries.push({ path: name.replace(/^\.\//, '').replace(/\/$/, ''), type, mode: parseInt(str(offset + 100, 8).trim() || '0', 8), uid: parseInt(str(offset + 108, 8).trim() || '0', 8) });
+      entries.push({
+        path: name.replace(/^\.\//, '').replace(/\/$/, ''),
+        type,
+        mode: parseInt(str(offset + 100, 8).trim() || '0', 8),
+        uid: parseInt(str(offset + 108, 8).trim() || '0', 8),
+      });
       longName = undefined;
       paxPath = undefined;
     }

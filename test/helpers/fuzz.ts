@@ -44,7 +44,11 @@ const position = fc.nat({ max: 1_000_000 });
 export const byteMutation: fc.Arbitrary<ByteMutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: position, bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant('set' as const), at: position, value: fc.integer({ min: 0, max: 255 }) }),
-  fc.record({ kind: fc.constant('insert' as const), at: position, bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: position,
+    bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 8 }),
+  }),
   fc.record({ kind: fc.constant('delete' as const), at: position, count: fc.integer({ min: 1, max: 16 }) }),
   fc.record({ kind: fc.constant('truncate' as const), at: position }),
 );
@@ -57,7 +61,8 @@ export function mutateBytes(input: Uint8Array, mutations: readonly ByteMutation[
     const at = m.at % bytes.length;
     if (m.kind === 'flip') bytes[at] = (bytes[at] as number) ^ (1 << m.bit);
     else if (m.kind === 'set') bytes[at] = m.value;
-    else if (m.kind === 'insert') bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(m.bytes), bytes.subarray(at)]);
+    else if (m.kind === 'insert')
+      bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(m.bytes), bytes.subarray(at)]);
     else if (m.kind === 'delete') bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + m.count)]);
     else bytes = bytes.subarray(0, at);
   }
@@ -72,7 +77,14 @@ export type JsonMutation =
   | { readonly kind: 'wrap'; readonly pick: number };
 
 export const jsonMutation: fc.Arbitrary<JsonMutation> = fc.oneof(
-  fc.record({ kind: fc.constant('replace' as const), pick: fc.nat(), value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(null, '', 0, -1, 1e308, [], {}, 'x'.repeat(300), '\u0000', '../..')) }),
+  fc.record({
+    kind: fc.constant('replace' as const),
+    pick: fc.nat(),
+    value: fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.constantFrom(null, '', 0, -1, 1e308, [], {}, 'x'.repeat(300), '\u0000', '../..'),
+    ),
+  }),
   fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('recase' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('wrap' as const), pick: fc.nat() }),

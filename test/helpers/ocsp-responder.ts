@@ -30,17 +30,26 @@ let counter = 0;
 
 /** YYMMDDHHMMSSZ (UTCTime) as OpenSSL's index uses it. */
 function utcTime(d: Date): string {
-  return d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z').slice(2);
+  return d
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+    .slice(2);
 }
 
 /** YYYYMMDDHHMMSSZ (GeneralizedTime). */
 export function generalizedTime(d: Date): string {
-  return d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 function run(args: readonly string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('openssl', args, { cwd }, (error, _stdout, stderr) => (error ? reject(new Error(`openssl ${args[0]}: ${stderr || error.message}`)) : resolve()));
+    execFile('openssl', args, { cwd }, (error, _stdout, stderr) =>
+      error ? reject(new Error(`openssl ${args[0]}: ${stderr || error.message}`)) : resolve(),
+    );
   });
 }
 
@@ -86,7 +95,12 @@ export class CaDatabase {
   /** Registers an issued certificate as valid. */
   add(cert: Issued): this {
     const x = new X509Certificate(cert.certDer);
-    this.#entries.set(x.serialNumber.toUpperCase(), { serial: x.serialNumber.toUpperCase(), notAfter: new Date(x.validTo), subject: cert.subject, state: { status: 'V' } });
+    this.#entries.set(x.serialNumber.toUpperCase(), {
+      serial: x.serialNumber.toUpperCase(),
+      notAfter: new Date(x.validTo),
+      subject: cert.subject,
+      state: { status: 'V' },
+    });
     this.#writeIndex();
     return this;
   }
@@ -151,12 +165,25 @@ export class CaDatabase {
         '',
       ].join('\n'),
     );
-    const args = ['ca', '-gencrl', '-batch', '-config', this.file(`${tag}.cnf`), '-crlexts', 'crlext', '-out', this.file(`${tag}.pem`)];
+    const args = [
+      'ca',
+      '-gencrl',
+      '-batch',
+      '-config',
+      this.file(`${tag}.cnf`),
+      '-crlexts',
+      'crlext',
+      '-out',
+      this.file(`${tag}.pem`),
+    ];
     if (opts.lastUpdate !== undefined) args.push('-crl_lastupdate', generalizedTime(opts.lastUpdate));
     if (opts.nextUpdate !== undefined) args.push('-crl_nextupdate', generalizedTime(opts.nextUpdate));
     else args.push('-crlhours', String(opts.hours ?? 24));
     await run(args, this.pki.dir);
-    await run(['crl', '-in', this.file(`${tag}.pem`), '-outform', 'DER', '-out', this.file(`${tag}.der`)], this.pki.dir);
+    await run(
+      ['crl', '-in', this.file(`${tag}.pem`), '-outform', 'DER', '-out', this.file(`${tag}.der`)],
+      this.pki.dir,
+    );
     return new Uint8Array(await readFile(this.file(`${tag}.der`)));
   }
 }
@@ -231,8 +258,19 @@ export class OcspResponder {
       const n = `${this.db.id}.${this.#id}.${++this.#n}`;
       await writeFile(this.db.pki.file(`${n}.req`), body);
       const args = [
-        'ocsp', '-index', this.db.indexFile, '-CA', this.db.file('ca.pem'), '-rsigner', this.db.file(`${this.#id}.rsigner.pem`), '-rkey', this.db.file(`${this.#id}.rsigner.key`),
-        '-reqin', `${n}.req`, '-respout', `${n}.resp`,
+        'ocsp',
+        '-index',
+        this.db.indexFile,
+        '-CA',
+        this.db.file('ca.pem'),
+        '-rsigner',
+        this.db.file(`${this.#id}.rsigner.pem`),
+        '-rkey',
+        this.db.file(`${this.#id}.rsigner.key`),
+        '-reqin',
+        `${n}.req`,
+        '-respout',
+        `${n}.resp`,
       ];
       if (this.nmin !== undefined) args.push('-nmin', String(this.nmin));
       else if (this.ndays > 0) args.push('-ndays', String(this.ndays));

@@ -38,11 +38,7 @@ export interface IssueOptions {
 
 /** Extension profiles that meet the Notary certificate requirements. */
 export const EXT = {
-  root: [
-    'basicConstraints=critical,CA:TRUE',
-    'keyUsage=critical,keyCertSign,cRLSign',
-    'subjectKeyIdentifier=hash',
-  ],
+  root: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign', 'subjectKeyIdentifier=hash'],
   intermediate: [
     'basicConstraints=critical,CA:TRUE,pathlen:0',
     'keyUsage=critical,keyCertSign,cRLSign',
@@ -82,7 +78,10 @@ const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
 function opensslTime(d: Date): string {
-  return d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export class Pki {
@@ -145,9 +144,24 @@ export class Pki {
     const notBefore = opts.notBefore ?? new Date(Date.now() - HOUR);
     const notAfter = opts.notAfter ?? new Date(Date.now() + 365 * DAY);
     const args = [
-      'ca', '-batch', '-notext', '-preserveDN', '-config', `${id}.cnf`, '-in', `${id}.csr`, '-out', `${id}.pem`,
-      '-extensions', 'ext', '-md', opts.digest ?? 'sha256',
-      '-startdate', opensslTime(notBefore), '-enddate', opensslTime(notAfter),
+      'ca',
+      '-batch',
+      '-notext',
+      '-preserveDN',
+      '-config',
+      `${id}.cnf`,
+      '-in',
+      `${id}.csr`,
+      '-out',
+      `${id}.pem`,
+      '-extensions',
+      'ext',
+      '-md',
+      opts.digest ?? 'sha256',
+      '-startdate',
+      opensslTime(notBefore),
+      '-enddate',
+      opensslTime(notAfter),
     ];
     if (opts.issuer === undefined) {
       args.push('-selfsign', '-keyfile', keyFile);
@@ -184,8 +198,21 @@ export function codeSigningChain(
 ): CodeSigningChain {
   const name = opts.name ?? 'Portcullis Test';
   const caKey = opts.caKey ?? 'ec-384';
-  const root = pki.issue({ subject: `/C=US/ST=WA/O=${name}/CN=${name} Root`, key: caKey, extensions: EXT.root, notBefore: new Date(Date.now() - 2 * DAY), notAfter: new Date(Date.now() + 3650 * DAY) });
-  const intermediate = pki.issue({ subject: `/C=US/ST=WA/O=${name}/CN=${name} Intermediate`, key: caKey, issuer: root, extensions: EXT.intermediate, notBefore: new Date(Date.now() - 2 * DAY), notAfter: new Date(Date.now() + 1825 * DAY) });
+  const root = pki.issue({
+    subject: `/C=US/ST=WA/O=${name}/CN=${name} Root`,
+    key: caKey,
+    extensions: EXT.root,
+    notBefore: new Date(Date.now() - 2 * DAY),
+    notAfter: new Date(Date.now() + 3650 * DAY),
+  });
+  const intermediate = pki.issue({
+    subject: `/C=US/ST=WA/O=${name}/CN=${name} Intermediate`,
+    key: caKey,
+    issuer: root,
+    extensions: EXT.intermediate,
+    notBefore: new Date(Date.now() - 2 * DAY),
+    notAfter: new Date(Date.now() + 1825 * DAY),
+  });
   const leaf = pki.issue({
     subject: `/C=US/ST=WA/L=Seattle/O=${name}/CN=${name} Signer`,
     key: opts.leafKey ?? 'rsa-3072',

@@ -45,7 +45,22 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, 'serve', '--policies', options.policies, '--config', configFile, '--port', String(port), '--host', '127.0.0.1', '--dev-cert-dir', join(dir, 'cert')],
+    [
+      '--import',
+      'tsx',
+      MAIN,
+      'serve',
+      '--policies',
+      options.policies,
+      '--config',
+      configFile,
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--dev-cert-dir',
+      join(dir, 'cert'),
+    ],
     { stdio: ['ignore', options.log ?? 'ignore', 'pipe'], env: { ...process.env, ...options.env } },
   );
   let stderr = '';
@@ -61,7 +76,10 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const agent = new Agent({ connect: { ca: readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8') }, connections: options.connections ?? 64 });
+  const agent = new Agent({
+    connect: { ca: readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8') },
+    connections: options.connections ?? 64,
+  });
   let stopped: Promise<{ code: number | null; ms: number }> | undefined;
   return {
     process: child,
@@ -70,7 +88,12 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
     stderr: () => stderr,
     async post(path, body) {
       const t0 = performance.now();
-      const res = await request(`${url}${path}`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await request(`${url}${path}`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const text = await res.body.text();
       return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text), ms: performance.now() - t0 };
     },

@@ -12,7 +12,16 @@ import { CertificateCache, parseCertificate } from '../../src/x509/certificate.j
 /** An image manifest to sign: real bytes, so its descriptor is honest. */
 export function makeArtifact(seed = 'app'): { descriptor: Descriptor; bytes: Uint8Array } {
   const bytes = new TextEncoder().encode(
-    JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.ociManifest, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(new TextEncoder().encode(seed)), size: seed.length }, layers: [] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPE.ociManifest,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: digestOf(new TextEncoder().encode(seed)),
+        size: seed.length,
+      },
+      layers: [],
+    }),
   );
   return { bytes, descriptor: { mediaType: MEDIA_TYPE.ociManifest, digest: digestOf(bytes), size: bytes.length } };
 }
@@ -31,7 +40,9 @@ export interface SignOptions {
 }
 
 export function payloadFor(artifact: Descriptor): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ targetArtifact: { mediaType: artifact.mediaType, digest: artifact.digest, size: artifact.size } }));
+  return new TextEncoder().encode(
+    JSON.stringify({ targetArtifact: { mediaType: artifact.mediaType, digest: artifact.digest, size: artifact.size } }),
+  );
 }
 
 /** Signs an artifact with Portcullis' own signer; returns the envelope bytes and media type. */
@@ -59,8 +70,20 @@ export class MemorySignatureSource implements SignatureSource {
   readonly #signatures: Descriptor[] = [];
   fetches = 0;
 
-  addSignature(subject: Descriptor, envelope: Uint8Array, envelopeMediaType: string, shape: 'artifactType' | 'legacy' = 'artifactType'): Descriptor {
-    const built = buildSignatureManifest({ subject, envelope, envelopeMediaType, thumbprints: [], signingTime: new Date(0), shape });
+  addSignature(
+    subject: Descriptor,
+    envelope: Uint8Array,
+    envelopeMediaType: string,
+    shape: 'artifactType' | 'legacy' = 'artifactType',
+  ): Descriptor {
+    const built = buildSignatureManifest({
+      subject,
+      envelope,
+      envelopeMediaType,
+      thumbprints: [],
+      signingTime: new Date(0),
+      shape,
+    });
     this.#blobs.set(built.descriptor.digest, built.manifest);
     this.#blobs.set(built.envelopeDescriptor.digest, envelope);
     this.#signatures.push(built.descriptor);
@@ -110,7 +133,18 @@ export function verifyEnvelopeFor(
     { reference: `registry.test/app@${artifact.digest}`, repository: 'registry.test/app', artifact },
     {
       policy: loadTrustPolicy(
-        JSON.stringify({ version: '1.0', trustPolicies: [{ name: 'test', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores, trustedIdentities: ['*'] }] }),
+        JSON.stringify({
+          version: '1.0',
+          trustPolicies: [
+            {
+              name: 'test',
+              registryScopes: ['*'],
+              signatureVerification: { level: 'strict' },
+              trustStores,
+              trustedIdentities: ['*'],
+            },
+          ],
+        }),
       ),
       trustStores: { get: (type, name) => map.get(`${type}:${name}`) },
       source,

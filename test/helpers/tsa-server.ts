@@ -72,7 +72,10 @@ export class TsaServer {
       return;
     }
     if (mutate !== undefined) answer = mutate(answer, body);
-    res.writeHead(200, { 'content-type': contentType ?? 'application/timestamp-reply', 'content-length': answer.length });
+    res.writeHead(200, {
+      'content-type': contentType ?? 'application/timestamp-reply',
+      'content-length': answer.length,
+    });
     res.end(Buffer.from(answer));
   }
 

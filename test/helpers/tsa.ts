@@ -91,10 +91,7 @@ export class TestTsa {
     writeFileSync(this.pki.file(`${id}.signer.pem`), this.leaf.certPem);
     writeFileSync(this.pki.file(`${id}.signer.key`), this.leaf.keyPem);
     // The extra certificates OpenSSL adds after the signer when certReq is true.
-    writeFileSync(
-      this.pki.file(`${id}.chain.pem`),
-      [this.intermediate?.certPem ?? '', this.root.certPem].join(''),
-    );
+    writeFileSync(this.pki.file(`${id}.chain.pem`), [this.intermediate?.certPem ?? '', this.root.certPem].join(''));
     writeFileSync(this.pki.file(`${id}.serial`), '01\n');
     const accuracy = opts.accuracy === undefined ? 'secs:1, millisecs:500, microsecs:100' : opts.accuracy;
     writeFileSync(
@@ -153,7 +150,17 @@ export class TestTsa {
   /** Answers a request file with only the token (`-token_out`). */
   replyToken(requestFile: string): Uint8Array {
     const out = `${requestFile}.token`;
-    this.pki.openssl(['ts', '-reply', '-config', `${this.#id}.cnf`, '-queryfile', requestFile, '-token_out', '-out', out]);
+    this.pki.openssl([
+      'ts',
+      '-reply',
+      '-config',
+      `${this.#id}.cnf`,
+      '-queryfile',
+      requestFile,
+      '-token_out',
+      '-out',
+      out,
+    ]);
     return new Uint8Array(readFileSync(out));
   }
 

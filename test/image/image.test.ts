@@ -75,7 +75,11 @@ describe('the container image, run as the chart runs it', () => {
 
     registry = await ReferrersRegistry.start();
     const client = new RegistryClient();
-    await pushLayout(client, { registry: registry.host, repository: 'net-monitor' }, join(EXAMPLES, 'net-monitor-layout'));
+    await pushLayout(
+      client,
+      { registry: registry.host, repository: 'net-monitor' },
+      join(EXAMPLES, 'net-monitor-layout'),
+    );
     await pushImage(client, { registry: registry.host, repository: 'nginx' }, 'unsigned');
     await pushImage(client, { registry: registry.host, repository: 'slow' }, 'v1');
     await client.close();
@@ -152,7 +156,8 @@ describe('the container image, run as the chart runs it', () => {
     flags.push('--volume', `${join(dir, 'policies')}:/policies:ro`);
     for (const env of container['env'] as Obj[]) {
       // The downward API values the kubelet would fill in.
-      const value = env['value'] ?? (env['valueFrom']?.fieldRef?.fieldPath === 'metadata.namespace' ? 'portcullis-system' : name);
+      const value =
+        env['value'] ?? (env['valueFrom']?.fieldRef?.fieldPath === 'metadata.namespace' ? 'portcullis-system' : name);
       flags.push('--env', `${env['name']}=${value}`);
     }
     const chartArgs = (container['args'] as string[]).flatMap((a, i, all) => {
@@ -219,24 +224,38 @@ describe('the container image, run as the chart runs it', () => {
     }
     const inApp = new Set(paths.filter((p) => p.startsWith('app/')).map((p) => p.slice('app/'.length)));
     // Every package directory under /app/node_modules (nested ones too), as package-lock names them.
-    const installed = new Set([...inApp].filter((p) => p.endsWith('/package.json') && p.startsWith('node_modules/')).map((p) => p.slice(0, -'/package.json'.length)).filter((p) => /(^|\/)node_modules\/(@[^/]+\/)?[^/@]+$/.test(p)));
-    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; optional?: boolean; devOptional?: boolean }> };
+    const installed = new Set(
+      [...inApp]
+        .filter((p) => p.endsWith('/package.json') && p.startsWith('node_modules/'))
+        .map((p) => p.slice(0, -'/package.json'.length))
+        .filter((p) => /(^|\/)node_modules\/(@[^/]+\/)?[^/@]+$/.test(p)),
+    );
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean; optional?: boolean; devOptional?: boolean }>;
+    };
     const entries = Object.entries(lock.packages).filter(([p]) => p !== '');
     const dev = entries.filter(([, e]) => e.dev === true).map(([p]) => p);
-    const prod = entries.filter(([, e]) => e.dev !== true && e.devOptional !== true && e.optional !== true).map(([p]) => p);
+    const prod = entries
+      .filter(([, e]) => e.dev !== true && e.devOptional !== true && e.optional !== true)
+      .map(([p]) => p);
     expect(dev.length).toBeGreaterThan(10);
     expect(dev.filter((p) => installed.has(p))).toEqual([]);
     expect(prod.filter((p) => !installed.has(p))).toEqual([]);
     expect([...installed].filter((p) => lock.packages[p] === undefined)).toEqual([]);
-    for (const tool of ['typescript', 'vitest', 'eslint', 'tsx']) expect(installed.has(`node_modules/${tool}`), tool).toBe(false);
+    for (const tool of ['typescript', 'vitest', 'eslint', 'tsx'])
+      expect(installed.has(`node_modules/${tool}`), tool).toBe(false);
     // /app is the compiled code, package.json and node_modules; no sources, no tests.
     expect(new Set([...inApp].map((p) => p.split('/')[0]))).toEqual(new Set(['package.json', 'node_modules', 'dist']));
-    expect([...inApp].filter((p) => p.startsWith('dist/') && /\.test\.js$|\.ts$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
+    expect(
+      [...inApp].filter((p) => p.startsWith('dist/') && /\.test\.js$|\.ts$/.test(p) && !p.endsWith('.d.ts')),
+    ).toEqual([]);
     expect(inApp.has('dist/cli/main.js')).toBe(true);
     // No shell and no package manager anywhere in the image.
     const names = paths.map((p) => p.split('/').pop());
     expect(names.filter((n) => n === 'sh' || n === 'bash' || n === 'dash' || n === 'busybox')).toEqual([]);
-    expect(paths.filter((p) => /(^|\/)s?bin\/(npm|npx|apt|apt-get|dpkg)$/.test(p) || p.endsWith('node_modules/npm'))).toEqual([]);
+    expect(
+      paths.filter((p) => /(^|\/)s?bin\/(npm|npx|apt|apt-get|dpkg)$/.test(p) || p.endsWith('node_modules/npm')),
+    ).toEqual([]);
   });
 
   it(`is at most ${MAX_IMAGE_BYTES / 1e6} MB (reported in the README)`, async () => {
@@ -279,6 +298,8 @@ describe('the container image, run as the chart runs it', () => {
     expect(exitedAfter).toBeLessThan(terminationGraceSeconds * 1000);
     const state = JSON.parse((await docker(['inspect', name])).stdout)[0].State as Obj;
     expect(state['OOMKilled']).toBe(false);
-    process.stderr.write(`[image] exited ${exitedAfter} ms after SIGTERM (grace period ${terminationGraceSeconds} s)\n`);
+    process.stderr.write(
+      `[image] exited ${exitedAfter} ms after SIGTERM (grace period ${terminationGraceSeconds} s)\n`,
+    );
   }, 120_000);
 });

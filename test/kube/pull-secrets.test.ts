@@ -16,7 +16,15 @@ let cluster: KubeCluster;
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
 async function resourceVersion(namespace: string, name: string): Promise<string> {
-  const r = await cluster.kubectl(['get', 'secret', name, '-n', namespace, '-o', 'jsonpath={.metadata.resourceVersion}']);
+  const r = await cluster.kubectl([
+    'get',
+    'secret',
+    name,
+    '-n',
+    namespace,
+    '-o',
+    'jsonpath={.metadata.resourceVersion}',
+  ]);
   return r.stdout.trim();
 }
 
@@ -24,9 +32,39 @@ beforeAll(async () => {
   cluster = await KubeCluster.start();
   await cluster.kubectl(['create', 'namespace', ns]);
   await cluster.kubectl(['create', 'namespace', system]);
-  await cluster.kubectl(['create', 'secret', 'docker-registry', 'regcred', '-n', ns, '--docker-server=registry.example.com', '--docker-username=alice', '--docker-password=s3cret']);
-  await cluster.kubectl(['create', 'secret', 'docker-registry', 'sa-cred', '-n', ns, '--docker-server=sa.example.com', '--docker-username=bob', '--docker-password=pw']);
-  await cluster.kubectl(['create', 'secret', 'docker-registry', 'cluster-default', '-n', system, '--docker-server=mirror.example.com', '--docker-username=node', '--docker-password=npw']);
+  await cluster.kubectl([
+    'create',
+    'secret',
+    'docker-registry',
+    'regcred',
+    '-n',
+    ns,
+    '--docker-server=registry.example.com',
+    '--docker-username=alice',
+    '--docker-password=s3cret',
+  ]);
+  await cluster.kubectl([
+    'create',
+    'secret',
+    'docker-registry',
+    'sa-cred',
+    '-n',
+    ns,
+    '--docker-server=sa.example.com',
+    '--docker-username=bob',
+    '--docker-password=pw',
+  ]);
+  await cluster.kubectl([
+    'create',
+    'secret',
+    'docker-registry',
+    'cluster-default',
+    '-n',
+    system,
+    '--docker-server=mirror.example.com',
+    '--docker-username=node',
+    '--docker-password=npw',
+  ]);
   await cluster.kubectl(['create', 'secret', 'generic', 'opaque', '-n', ns, '--from-literal=x=y']);
   await cluster.kubectl(['apply', '-f', '-'], {
     input: `
@@ -53,7 +91,9 @@ afterAll(async () => {
 
 describe('KubernetesPullSecretResolver against a real API server', () => {
   it("resolves a pod's dockerconfigjson and dockercfg Secrets, skipping missing and non-docker ones", async () => {
-    const resolver = new KubernetesPullSecretResolver({ kubeConfig: loadKubeConfig({ kubeconfig: cluster.kubeconfig }) });
+    const resolver = new KubernetesPullSecretResolver({
+      kubeConfig: loadKubeConfig({ kubeconfig: cluster.kubeconfig }),
+    });
     const got = await resolver.resolve(ns, ['regcred', 'missing', 'opaque', 'legacy']);
     expect(got.map((c) => c.identity)).toEqual([
       `secret:${ns}/regcred@${await resourceVersion(ns, 'regcred')}`,
@@ -76,7 +116,10 @@ describe('KubernetesPullSecretResolver against a real API server', () => {
     ]);
     // The pod's own pull secrets replace the service account's (as the ServiceAccount admission plugin does).
     const viaPod = await resolver.resolve(ns, ['regcred'], { serviceAccountName: 'builder' });
-    expect(viaPod.map((c) => c.identity.split('@')[0])).toEqual([`secret:${ns}/regcred`, `secret:${system}/cluster-default`]);
+    expect(viaPod.map((c) => c.identity.split('@')[0])).toEqual([
+      `secret:${ns}/regcred`,
+      `secret:${system}/cluster-default`,
+    ]);
     // No `default` service account exists here: only the cluster default remains.
     const none = await resolver.resolve(ns, []);
     expect(none.map((c) => c.identity.split('@')[0])).toEqual([`secret:${system}/cluster-default`]);
@@ -85,9 +128,27 @@ describe('KubernetesPullSecretResolver against a real API server', () => {
   it('sees a rotated Secret after the cache TTL, with a new identity', async () => {
     // An injected clock: kubectl alone can take longer than a wall-clock TTL on a busy machine.
     let clock = 1_000_000;
-    const resolver = new KubernetesPullSecretResolver({ kubeConfig: loadKubeConfig({ kubeconfig: cluster.kubeconfig }), ttlMs: 300, now: () => clock });
+    const resolver = new KubernetesPullSecretResolver({
+      kubeConfig: loadKubeConfig({ kubeconfig: cluster.kubeconfig }),
+      ttlMs: 300,
+      now: () => clock,
+    });
     const [before] = await resolver.resolve(ns, ['regcred']);
-    await cluster.kubectl(['create', 'secret', 'docker-registry', 'regcred', '-n', ns, '--docker-server=registry.example.com', '--docker-username=alice', '--docker-password=rotated', '--dry-run=client', '-o', 'yaml'])
+    await cluster
+      .kubectl([
+        'create',
+        'secret',
+        'docker-registry',
+        'regcred',
+        '-n',
+        ns,
+        '--docker-server=registry.example.com',
+        '--docker-username=alice',
+        '--docker-password=rotated',
+        '--dry-run=client',
+        '-o',
+        'yaml',
+      ])
       .then((r) => cluster.kubectl(['apply', '-f', '-'], { input: r.stdout }));
     const [cached] = await resolver.resolve(ns, ['regcred']);
     expect(cached?.identity).toBe(before?.identity);

@@ -64,7 +64,8 @@ function crds(): { yaml: string; origin: string } {
   }
   const text = files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n---\n');
   const kinds = ['TrustPolicy', 'ClusterTrustPolicy', 'TrustStore', 'ClusterTrustStore'];
-  if (files.length > 0 && kinds.every((k) => new RegExp(`kind:\\s*${k}\\b`).test(text))) return { yaml: text, origin: dir };
+  if (files.length > 0 && kinds.every((k) => new RegExp(`kind:\\s*${k}\\b`).test(text)))
+    return { yaml: text, origin: dir };
   return {
     yaml: [
       minimalCrd('TrustPolicy', 'trustpolicies', 'Namespaced'),
@@ -122,7 +123,11 @@ class CuttableProxy {
   }
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -132,7 +137,8 @@ async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T |
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -210,8 +216,19 @@ ${policyManifest(nsA, 'team', 'ca:roots')}
 `;
 }
 
-async function statusOf(resource: string, name: string, namespace?: string): Promise<Record<string, unknown> | undefined> {
-  const r = await cluster.kubectl(['get', resource, name, ...(namespace === undefined ? [] : ['-n', namespace]), '-o', 'json']);
+async function statusOf(
+  resource: string,
+  name: string,
+  namespace?: string,
+): Promise<Record<string, unknown> | undefined> {
+  const r = await cluster.kubectl([
+    'get',
+    resource,
+    name,
+    ...(namespace === undefined ? [] : ['-n', namespace]),
+    '-o',
+    'json',
+  ]);
   return (JSON.parse(r.stdout) as { status?: Record<string, unknown> }).status;
 }
 
@@ -237,17 +254,35 @@ beforeAll(async () => {
   cluster = await KubeCluster.start();
   const { yaml } = crds();
   await cluster.kubectl(['apply', '-f', '-'], { input: yaml });
-  await cluster.kubectl(['wait', '--for', 'condition=established', '--timeout', '30s',
-    'crd/trustpolicies.portcullis.dev', 'crd/clustertrustpolicies.portcullis.dev', 'crd/truststores.portcullis.dev', 'crd/clustertruststores.portcullis.dev']);
+  await cluster.kubectl([
+    'wait',
+    '--for',
+    'condition=established',
+    '--timeout',
+    '30s',
+    'crd/trustpolicies.portcullis.dev',
+    'crd/clustertrustpolicies.portcullis.dev',
+    'crd/truststores.portcullis.dev',
+    'crd/clustertruststores.portcullis.dev',
+  ]);
 
   const port = Number(new URL(cluster.server).port);
   proxy = new CuttableProxy({ host: '127.0.0.1', port });
   await proxy.listen();
   const kubeconfig = join(cluster.dir, 'kubeconfig-proxy');
-  writeFileSync(kubeconfig, readFileSync(cluster.kubeconfig, 'utf8').replace(cluster.server, `https://127.0.0.1:${proxy.port}`), { mode: 0o600 });
+  writeFileSync(
+    kubeconfig,
+    readFileSync(cluster.kubeconfig, 'utf8').replace(cluster.server, `https://127.0.0.1:${proxy.port}`),
+    { mode: 0o600 },
+  );
   const kubeConfig = loadKubeConfig({ kubeconfig });
 
-  writer = new StatusWriter({ kubeConfig, maxWritesPerSecond: 50, retryInitialMs: 200, onError: (e) => errors.push(e.message) });
+  writer = new StatusWriter({
+    kubeConfig,
+    maxWritesPerSecond: 50,
+    retryInitialMs: 200,
+    onError: (e) => errors.push(e.message),
+  });
   source = new KubernetesPolicySource({
     kubeConfig,
     debounceMs: 50,
@@ -455,9 +490,16 @@ spec:
 
     // ... shows up once the watches reconnect.
     proxy.restore();
-    await waitFor('the policy made during the outage', () => latest().documents.find((d) => d.id.name === 'during-outage'), 30_000);
+    await waitFor(
+      'the policy made during the outage',
+      () => latest().documents.find((d) => d.id.name === 'during-outage'),
+      30_000,
+    );
     await waitFor('every watch connected', () => (source.feeds().every((f) => f.connected) ? true : undefined), 30_000);
-    await waitFor('its status', async () => readyOf(await statusOf('trustpolicy', 'during-outage', nsB))?.['status'] === 'True' || undefined);
+    await waitFor(
+      'its status',
+      async () => readyOf(await statusOf('trustpolicy', 'during-outage', nsB))?.['status'] === 'True' || undefined,
+    );
   });
 
   it('keeps the last snapshot and stays ready when the API server goes away', async () => {

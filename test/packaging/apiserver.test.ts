@@ -40,11 +40,23 @@ async function kubectlFails(args: string[], input: string): Promise<string> {
 describe('the packaging on kube-apiserver 1.20', () => {
   it('the CRDs are established, with no NonStructuralSchema condition', async () => {
     await kubectl(['apply', '-k', join(REPO_ROOT, 'deploy', 'crds')]);
-    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=portcullis']);
-    const list = JSON.parse(await kubectl(['get', 'crd', '-l', 'app.kubernetes.io/part-of=portcullis', '-o', 'json'])) as { items: any[] };
+    await kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd',
+      '-l',
+      'app.kubernetes.io/part-of=portcullis',
+    ]);
+    const list = JSON.parse(
+      await kubectl(['get', 'crd', '-l', 'app.kubernetes.io/part-of=portcullis', '-o', 'json']),
+    ) as { items: any[] };
     expect(list.items).toHaveLength(4);
     for (const crd of list.items) {
-      const types = (crd.status.conditions as { type: string; status: string }[]).filter((c) => c.status === 'True').map((c) => c.type).sort();
+      const types = (crd.status.conditions as { type: string; status: string }[])
+        .filter((c) => c.status === 'True')
+        .map((c) => c.type)
+        .sort();
       expect(types, crd.metadata.name).toEqual(['Established', 'NamesAccepted']);
     }
   });
@@ -54,8 +66,28 @@ describe('the packaging on kube-apiserver 1.20', () => {
     const baseline = JSON.parse(await kubectl(['get', 'clustertrustpolicy', 'baseline', '-o', 'json'])) as any;
     expect(baseline.spec.enforcementAction).toBe('deny');
     await kubectl([
-      'patch', 'trustpolicy', 'strict', '-n', 'secured', '--subresource=status', '--type=merge', '-p',
-      JSON.stringify({ status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'Invalid', message: 'trust store ca:x not found', lastTransitionTime: '2025-01-01T00:00:00Z' }] } }),
+      'patch',
+      'trustpolicy',
+      'strict',
+      '-n',
+      'secured',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        status: {
+          observedGeneration: 1,
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: 'Invalid',
+              message: 'trust store ca:x not found',
+              lastTransitionTime: '2025-01-01T00:00:00Z',
+            },
+          ],
+        },
+      }),
     ]);
     const table = await kubectl(['get', 'trustpolicies', '-A']);
     expect(table.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+ENFORCEMENT\s+LEVEL\s+READY\s+REASON\s+AGE$/);
@@ -80,19 +112,28 @@ spec:
 
   it('accepts every object of the chart (server-side dry run), for the default values and with everything on', async () => {
     await kubectl(['create', 'namespace', NAMESPACE]);
-    for (const args of [[], ['--set', 'mutate.enabled=true', '--set', 'rbac.readSecrets=false', '--set', 'tls.clientCA.secretName=ca']]) {
+    for (const args of [
+      [],
+      ['--set', 'mutate.enabled=true', '--set', 'rbac.readSecrets=false', '--set', 'tls.clientCA.secretName=ca'],
+    ]) {
       // Rendered for 1.21, the oldest version the chart supports; this API server is 1.20, which
       // does not serve policy/v1 yet, so the PodDisruptionBudget is left out of the dry run.
-      const docs = renderChart(['--kube-version', '1.21.0', ...args]).split('\n---\n').filter((d) => !d.includes('kind: PodDisruptionBudget'));
+      const docs = renderChart(['--kube-version', '1.21.0', ...args])
+        .split('\n---\n')
+        .filter((d) => !d.includes('kind: PodDisruptionBudget'));
       const out = await kubectl(['apply', '--dry-run=server', '-f', '-'], docs.join('\n---\n'));
       expect(out.trim().split('\n')).toHaveLength(docs.length);
-      expect(out).toContain('validatingwebhookconfiguration.admissionregistration.k8s.io/portcullis created (server dry run)');
+      expect(out).toContain(
+        'validatingwebhookconfiguration.admissionregistration.k8s.io/portcullis created (server dry run)',
+      );
     }
   });
 
   it('the rendered webhook is stored with the selector, rules and timeout as rendered', async () => {
     const stream = renderChart(['--kube-version', '1.21.0']);
-    const webhookDoc = stream.split('\n---\n').find((d) => d.includes('kind: ValidatingWebhookConfiguration')) as string;
+    const webhookDoc = stream
+      .split('\n---\n')
+      .find((d) => d.includes('kind: ValidatingWebhookConfiguration')) as string;
     const stored = JSON.parse(await kubectl(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], webhookDoc)) as any;
     const rendered = parse(webhookDoc) as any;
     expect(stored.webhooks[0].namespaceSelector).toEqual(rendered.webhooks[0].namespaceSelector);
@@ -113,7 +154,9 @@ spec:
     const denier = await DenyAllWebhook.start();
     try {
       const stream = renderChart(['--kube-version', '1.21.0']);
-      const config = parse(stream.split('\n---\n').find((d) => d.includes('kind: ValidatingWebhookConfiguration')) as string) as any;
+      const config = parse(
+        stream.split('\n---\n').find((d) => d.includes('kind: ValidatingWebhookConfiguration')) as string,
+      ) as any;
       config.webhooks[0].clientConfig = { url: `${denier.url}/validate`, caBundle: denier.caBundle };
       await kubectl(['apply', '-f', '-'], JSON.stringify(config));
       // What the API server does by itself from 1.21 on: every namespace labelled with its name.
@@ -121,7 +164,10 @@ spec:
         if (ns === 'team-x') await kubectl(['create', 'namespace', ns]);
         await kubectl(['label', 'namespace', ns, `kubernetes.io/metadata.name=${ns}`, '--overwrite']);
       }
-      const run = (ns: string, name: string) => cluster.kubectl(['run', name, '--image=registry.example/app:1', '-n', ns, '--dry-run=server', '-o', 'name'], { allowFail: true });
+      const run = (ns: string, name: string) =>
+        cluster.kubectl(['run', name, '--image=registry.example/app:1', '-n', ns, '--dry-run=server', '-o', 'name'], {
+          allowFail: true,
+        });
       expect((await run('kube-system', 'sys')).code).toBe(0);
       expect((await run(NAMESPACE, 'own')).code).toBe(0);
       expect(denier.calls).toEqual([]);
@@ -160,13 +206,26 @@ class DenyAllWebhook {
       req.on('end', () => {
         const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as any;
         holder.self?.calls.push(review.request.namespace);
-        const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: false, status: { code: 403, message: 'denied by the test webhook' } } });
+        const body = JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          response: {
+            uid: review.request.uid,
+            allowed: false,
+            status: { code: 403, message: 'denied by the test webhook' },
+          },
+        });
         res.writeHead(200, { 'content-type': 'application/json' }).end(body);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const { port } = server.address() as AddressInfo;
-    holder.self = new DenyAllWebhook(server, `https://127.0.0.1:${port}`, readFileSync(cert.caFile).toString('base64'), dir);
+    holder.self = new DenyAllWebhook(
+      server,
+      `https://127.0.0.1:${port}`,
+      readFileSync(cert.caFile).toString('base64'),
+      dir,
+    );
     return holder.self;
   }
 

@@ -32,7 +32,8 @@ function index(docs: readonly RenderedDoc[]): Map<string, Doc> {
 /** A copy without webhooks' and Providers' caBundle (generated or injected material). */
 function stripCaBundles(doc: Doc): Doc {
   const copy = structuredClone(doc);
-  for (const webhook of (copy['webhooks'] as Record<string, any>[] | undefined) ?? []) delete webhook['clientConfig']?.['caBundle'];
+  for (const webhook of (copy['webhooks'] as Record<string, any>[] | undefined) ?? [])
+    delete webhook['clientConfig']?.['caBundle'];
   if (kindOf(copy) === 'Provider') delete (copy['spec'] as Record<string, unknown>)['caBundle'];
   return copy;
 }
@@ -70,7 +71,9 @@ describe('deploy/ and the chart', () => {
     const d = structuredClone(changed.get(id)) as any;
     d.spec.replicas = 3;
     changed.set(id, d);
-    expect(difference(chart, changed)).toContain('Deployment portcullis-system/portcullis differs (- chart, + deploy/):\n  -   replicas: 2\n  +   replicas: 3');
+    expect(difference(chart, changed)).toContain(
+      'Deployment portcullis-system/portcullis differs (- chart, + deploy/):\n  -   replicas: 2\n  +   replicas: 3',
+    );
   });
 
   it('only the generated TLS Secret and the caBundle were left out', () => {
@@ -98,7 +101,10 @@ describe('deploy/ and the chart', () => {
       'truststores.portcullis.dev',
     ]);
     const namespace = docs.find((d) => kindOf(d) === 'Namespace');
-    expect(at(namespace, 'metadata')).toMatchObject({ name: NAMESPACE, labels: { 'kubernetes.io/metadata.name': NAMESPACE } });
+    expect(at(namespace, 'metadata')).toMatchObject({
+      name: NAMESPACE,
+      labels: { 'kubernetes.io/metadata.name': NAMESPACE },
+    });
   });
 
   it('deploy/overlays/cert-manager holds the chart rendered with certManager.enabled', () => {
@@ -118,7 +124,8 @@ describe('deploy/ and the chart', () => {
       expect(at(secret, 'metadata')).toMatchObject({ name: 'portcullis-tls', namespace: NAMESPACE });
       expect(secret['type']).toBe('kubernetes.io/tls');
       const data = secret['data'] as Record<string, string>;
-      const pem = (key: string): string => Buffer.from((data[key] as string).replace(/\s/g, ''), 'base64').toString('utf8');
+      const pem = (key: string): string =>
+        Buffer.from((data[key] as string).replace(/\s/g, ''), 'base64').toString('utf8');
       const ca = new X509Certificate(pem('ca.crt'));
       const cert = new X509Certificate(pem('tls.crt'));
       expect(cert.verify(ca.publicKey)).toBe(true);
@@ -126,7 +133,10 @@ describe('deploy/ and the chart', () => {
       // Both webhooks: the validating one and the mutating one that pins digests (on by default).
       for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
         const webhook = docs.find((d) => kindOf(d) === kind);
-        expect(Buffer.from(at(webhook, 'webhooks', 0, 'clientConfig', 'caBundle') as string, 'base64').toString('utf8'), kind).toBe(pem('ca.crt'));
+        expect(
+          Buffer.from(at(webhook, 'webhooks', 0, 'clientConfig', 'caBundle') as string, 'base64').toString('utf8'),
+          kind,
+        ).toBe(pem('ca.crt'));
       }
       // Everything else is deploy/ unchanged.
       const withoutCerts = (docs2: readonly Doc[]): Map<string, Doc> =>

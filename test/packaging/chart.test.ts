@@ -7,7 +7,20 @@ import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, parse, parseDocument, type YAMLMap } from 'yaml';
 import { resolveServeConfig } from '../../src/config/serve-config.js';
 import { validate } from './json-schema.js';
-import { CHART_DIR, NAMESPACE, REPO_ROOT, at, idOf, kindOf, kinds, notes, only, renderError, values, type Doc } from './helpers.js';
+import {
+  CHART_DIR,
+  NAMESPACE,
+  REPO_ROOT,
+  at,
+  idOf,
+  kindOf,
+  kinds,
+  notes,
+  only,
+  renderError,
+  values,
+  type Doc,
+} from './helpers.js';
 
 /** apiVersion of every kind the chart may render. */
 const API_VERSIONS: Record<string, readonly string[]> = {
@@ -27,14 +40,32 @@ const API_VERSIONS: Record<string, readonly string[]> = {
   ConstraintTemplate: ['templates.gatekeeper.sh/v1'],
   PortcullisVerifiedImages: ['constraints.gatekeeper.sh/v1beta1'],
 };
-const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'Provider', 'ConstraintTemplate', 'PortcullisVerifiedImages']);
+const CLUSTER_SCOPED = new Set([
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'Provider',
+  'ConstraintTemplate',
+  'PortcullisVerifiedImages',
+]);
 
-const EVERYTHING = ['--set', 'mutate.enabled=true', '--set', 'gatekeeper.enabled=true', '--set', 'tls.clientCA.secretName=gk-ca', '--set', 'registryCredentials.defaultDockerConfigSecret=regcred'];
+const EVERYTHING = [
+  '--set',
+  'mutate.enabled=true',
+  '--set',
+  'gatekeeper.enabled=true',
+  '--set',
+  'tls.clientCA.secretName=gk-ca',
+  '--set',
+  'registryCredentials.defaultDockerConfigSecret=regcred',
+];
 const WITH_CERT_MANAGER = ['--set', 'certManager.enabled=true'];
 
 const deployment = (docs: readonly Doc[]): Doc => only(docs, 'Deployment');
 const container = (docs: readonly Doc[]): any => at(deployment(docs), 'spec', 'template', 'spec', 'containers', 0);
-const webhookOf = (docs: readonly Doc[], kind = 'ValidatingWebhookConfiguration'): any => at(only(docs, kind), 'webhooks', 0);
+const webhookOf = (docs: readonly Doc[], kind = 'ValidatingWebhookConfiguration'): any =>
+  at(only(docs, kind), 'webhooks', 0);
 const serverConfig = (docs: readonly Doc[]): any => parse(at(only(docs, 'ConfigMap'), 'data', 'config.yaml') as string);
 
 describe('charts/portcullis', () => {
@@ -44,21 +75,24 @@ describe('charts/portcullis', () => {
       ['everything on', EVERYTHING],
       ['cert-manager', [...WITH_CERT_MANAGER, '--set', 'gatekeeper.enabled=true', '--set', 'gatekeeper.caBundle=Y2E=']],
       ['Kubernetes 1.21, the oldest supported', ['--kube-version', '1.21.0']],
-    ])('parses as YAML with known kinds and apiVersions, namespaced objects in the release namespace (%s)', (_name, args) => {
-      const docs = values(...args);
-      expect(docs.length).toBeGreaterThan(5);
-      for (const doc of docs) {
-        const kind = kindOf(doc);
-        expect(API_VERSIONS[kind], `unexpected kind ${kind}`).toBeDefined();
-        expect(API_VERSIONS[kind]).toContain(doc['apiVersion']);
-        const namespace = at(doc, 'metadata', 'namespace');
-        if (CLUSTER_SCOPED.has(kind)) expect(namespace, idOf(doc)).toBeUndefined();
-        else expect(namespace, idOf(doc)).toBe(NAMESPACE);
-        expect(at(doc, 'metadata', 'labels', 'app.kubernetes.io/part-of')).toBe('portcullis');
-      }
-      const ids = docs.map(idOf);
-      expect(new Set(ids).size).toBe(ids.length);
-    });
+    ])(
+      'parses as YAML with known kinds and apiVersions, namespaced objects in the release namespace (%s)',
+      (_name, args) => {
+        const docs = values(...args);
+        expect(docs.length).toBeGreaterThan(5);
+        for (const doc of docs) {
+          const kind = kindOf(doc);
+          expect(API_VERSIONS[kind], `unexpected kind ${kind}`).toBeDefined();
+          expect(API_VERSIONS[kind]).toContain(doc['apiVersion']);
+          const namespace = at(doc, 'metadata', 'namespace');
+          if (CLUSTER_SCOPED.has(kind)) expect(namespace, idOf(doc)).toBeUndefined();
+          else expect(namespace, idOf(doc)).toBe(NAMESPACE);
+          expect(at(doc, 'metadata', 'labels', 'app.kubernetes.io/part-of')).toBe('portcullis');
+        }
+        const ids = docs.map(idOf);
+        expect(new Set(ids).size).toBe(ids.length);
+      },
+    );
 
     it('renders a NOTES.txt with the next steps', () => {
       const text = notes();
@@ -70,7 +104,9 @@ describe('charts/portcullis', () => {
     });
 
     it('refuses Kubernetes before 1.21, saying why (the exclusion needs the kubernetes.io/metadata.name label)', () => {
-      expect(() => values('--kube-version', '1.20.2')).toThrow(/Portcullis needs Kubernetes 1\.21 or later, not v1\.20\.2: before 1\.21 namespaces lack the kubernetes\.io\/metadata\.name label/);
+      expect(() => values('--kube-version', '1.20.2')).toThrow(
+        /Portcullis needs Kubernetes 1\.21 or later, not v1\.20\.2: before 1\.21 namespaces lack the kubernetes\.io\/metadata\.name label/,
+      );
       expect(() => values('--kube-version', '1.19.0')).toThrow(/needs Kubernetes 1\.21 or later/);
       expect(values('--kube-version', '1.21.0').length).toBeGreaterThan(5);
       expect(parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')).kubeVersion).toBe('>=1.21.0-0');
@@ -99,7 +135,16 @@ describe('charts/portcullis', () => {
       const d = deployment(docs);
       expect(at(d, 'spec', 'replicas')).toBe(2);
       expect(at(d, 'spec', 'strategy', 'rollingUpdate', 'maxUnavailable')).toBe(0);
-      const term = at(d, 'spec', 'template', 'spec', 'affinity', 'podAntiAffinity', 'preferredDuringSchedulingIgnoredDuringExecution', 0);
+      const term = at(
+        d,
+        'spec',
+        'template',
+        'spec',
+        'affinity',
+        'podAntiAffinity',
+        'preferredDuringSchedulingIgnoredDuringExecution',
+        0,
+      );
       expect(term.podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
       expect(term.podAffinityTerm.labelSelector.matchLabels).toEqual(at(d, 'spec', 'selector', 'matchLabels'));
     });
@@ -108,12 +153,18 @@ describe('charts/portcullis', () => {
       const pdb = only(docs, 'PodDisruptionBudget');
       expect(pdb['apiVersion']).toBe('policy/v1');
       expect(at(pdb, 'spec', 'minAvailable')).toBe(1);
-      expect(at(pdb, 'spec', 'selector', 'matchLabels')).toEqual(at(deployment(docs), 'spec', 'selector', 'matchLabels'));
+      expect(at(pdb, 'spec', 'selector', 'matchLabels')).toEqual(
+        at(deployment(docs), 'spec', 'selector', 'matchLabels'),
+      );
     });
 
     it('runs as non-root with a read-only root filesystem, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
       const pod = at(deployment(docs), 'spec', 'template', 'spec');
-      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
       expect(pod.hostNetwork).toBeUndefined();
       const c = container(docs);
       expect(c.securityContext).toEqual({
@@ -139,10 +190,22 @@ describe('charts/portcullis', () => {
 
     it('serves HTTPS with the mounted certificate and config, policies from the Kubernetes API', () => {
       const c = container(docs);
-      expect(c.args).toEqual(['serve', '--kubernetes', '--port', '8443', '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--config', '/etc/portcullis/config.yaml']);
+      expect(c.args).toEqual([
+        'serve',
+        '--kubernetes',
+        '--port',
+        '8443',
+        '--tls-cert',
+        '/tls/tls.crt',
+        '--tls-key',
+        '/tls/tls.key',
+        '--config',
+        '/etc/portcullis/config.yaml',
+      ]);
       expect(c.command).toBeUndefined();
       const pod = at(deployment(docs), 'spec', 'template', 'spec');
-      const volume = (mountPath: string): any => pod.volumes.find((v: any) => v.name === c.volumeMounts.find((m: any) => m.mountPath === mountPath).name);
+      const volume = (mountPath: string): any =>
+        pod.volumes.find((v: any) => v.name === c.volumeMounts.find((m: any) => m.mountPath === mountPath).name);
       expect(volume('/tls').secret.secretName).toBe(at(only(docs, 'Secret'), 'metadata', 'name'));
       expect(volume('/etc/portcullis').configMap.name).toBe(at(only(docs, 'ConfigMap'), 'metadata', 'name'));
       expect(c.ports).toEqual([{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
@@ -160,7 +223,12 @@ describe('charts/portcullis', () => {
     it('renders a server configuration the server accepts, with its defaults', () => {
       const config = serverConfig(docs);
       const resolved = resolveServeConfig(config);
-      expect(resolved.webhook).toMatchObject({ timeoutSeconds: 10, failurePolicy: 'fail', mutate: true, gatekeeper: false });
+      expect(resolved.webhook).toMatchObject({
+        timeoutSeconds: 10,
+        failurePolicy: 'fail',
+        mutate: true,
+        gatekeeper: false,
+      });
       expect(resolved.cache.contentMaxBytes).toBe(64 * 1024 * 1024);
       expect(resolved.tls.minVersion).toBe('TLSv1.3');
     });
@@ -173,12 +241,19 @@ describe('charts/portcullis', () => {
       expect(w.sideEffects).toBe('None');
       expect(w.admissionReviewVersions).toEqual(['v1']);
       expect(w.matchPolicy).toBe('Equivalent');
-      expect(w.clientConfig.service).toEqual({ name: at(only(docs, 'Service'), 'metadata', 'name'), namespace: NAMESPACE, path: '/validate', port: 443 });
+      expect(w.clientConfig.service).toEqual({
+        name: at(only(docs, 'Service'), 'metadata', 'name'),
+        namespace: NAMESPACE,
+        path: '/validate',
+        port: 443,
+      });
     });
 
     it('leaves kube-system and its own namespace out of the webhook', () => {
       expect(webhookOf(docs).namespaceSelector).toEqual({
-        matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', NAMESPACE] }],
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', NAMESPACE] },
+        ],
       });
       const elsewhere = values('--namespace', 'security');
       expect(webhookOf(elsewhere).namespaceSelector.matchExpressions[0].values).toEqual(['kube-system', 'security']);
@@ -189,12 +264,20 @@ describe('charts/portcullis', () => {
       for (const rule of webhookOf(docs).rules) {
         expect(rule.scope).toBe('Namespaced');
         expect(rule.apiVersions).toEqual(['v1']);
-        for (const group of rule.apiGroups) for (const resource of rule.resources) for (const op of rule.operations) covered.add(`${group}/${resource} ${op}`);
+        for (const group of rule.apiGroups)
+          for (const resource of rule.resources)
+            for (const op of rule.operations) covered.add(`${group}/${resource} ${op}`);
       }
       const want = [
-        '/pods CREATE', '/pods UPDATE', '/pods/ephemeralcontainers UPDATE',
-        '/replicationcontrollers CREATE', '/replicationcontrollers UPDATE',
-        ...['deployments', 'replicasets', 'statefulsets', 'daemonsets'].flatMap((r) => [`apps/${r} CREATE`, `apps/${r} UPDATE`]),
+        '/pods CREATE',
+        '/pods UPDATE',
+        '/pods/ephemeralcontainers UPDATE',
+        '/replicationcontrollers CREATE',
+        '/replicationcontrollers UPDATE',
+        ...['deployments', 'replicasets', 'statefulsets', 'daemonsets'].flatMap((r) => [
+          `apps/${r} CREATE`,
+          `apps/${r} UPDATE`,
+        ]),
         ...['jobs', 'cronjobs'].flatMap((r) => [`batch/${r} CREATE`, `batch/${r} UPDATE`]),
       ];
       expect([...covered].sort()).toEqual(want.sort());
@@ -212,17 +295,30 @@ describe('charts/portcullis', () => {
       expect(cert.checkHost(`portcullis.${NAMESPACE}.svc`)).toBe(`portcullis.${NAMESPACE}.svc`);
       expect(cert.checkHost(`portcullis.${NAMESPACE}`)).toBe(`portcullis.${NAMESPACE}`);
       const key = createPrivateKey(decode('tls.key'));
-      expect(createPublicKey(key).export({ type: 'spki', format: 'der' }).equals(cert.publicKey.export({ type: 'spki', format: 'der' }))).toBe(true);
+      expect(
+        createPublicKey(key)
+          .export({ type: 'spki', format: 'der' })
+          .equals(cert.publicKey.export({ type: 'spki', format: 'der' })),
+      ).toBe(true);
       expect(webhookOf(docs).clientConfig.caBundle).toBe(data['ca.crt']);
     });
 
     it('grants exactly the RBAC the server needs, no wildcards', () => {
       const role = only(docs, 'ClusterRole');
       expect(at(role, 'rules')).toEqual([
-        { apiGroups: ['portcullis.dev'], resources: ['trustpolicies', 'clustertrustpolicies', 'truststores', 'clustertruststores'], verbs: ['list', 'watch'] },
         {
           apiGroups: ['portcullis.dev'],
-          resources: ['trustpolicies/status', 'clustertrustpolicies/status', 'truststores/status', 'clustertruststores/status'],
+          resources: ['trustpolicies', 'clustertrustpolicies', 'truststores', 'clustertruststores'],
+          verbs: ['list', 'watch'],
+        },
+        {
+          apiGroups: ['portcullis.dev'],
+          resources: [
+            'trustpolicies/status',
+            'clustertrustpolicies/status',
+            'truststores/status',
+            'clustertruststores/status',
+          ],
           verbs: ['patch'],
         },
         { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
@@ -232,8 +328,14 @@ describe('charts/portcullis', () => {
       ]);
       expect(JSON.stringify(at(role, 'rules'))).not.toContain('*');
       const binding = only(docs, 'ClusterRoleBinding');
-      expect(at(binding, 'roleRef')).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: at(role, 'metadata', 'name') });
-      expect(at(binding, 'subjects')).toEqual([{ kind: 'ServiceAccount', name: at(only(docs, 'ServiceAccount'), 'metadata', 'name'), namespace: NAMESPACE }]);
+      expect(at(binding, 'roleRef')).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: at(role, 'metadata', 'name'),
+      });
+      expect(at(binding, 'subjects')).toEqual([
+        { kind: 'ServiceAccount', name: at(only(docs, 'ServiceAccount'), 'metadata', 'name'), namespace: NAMESPACE },
+      ]);
     });
   });
 
@@ -254,7 +356,12 @@ describe('charts/portcullis', () => {
       expect(m.clientConfig.caBundle).toBe(v.clientConfig.caBundle);
       expect(m.rules).toEqual(v.rules);
       expect(m.namespaceSelector).toEqual(v.namespaceSelector);
-      expect(m).toMatchObject({ failurePolicy: 'Fail', timeoutSeconds: 10, sideEffects: 'None', reinvocationPolicy: 'Never' });
+      expect(m).toMatchObject({
+        failurePolicy: 'Fail',
+        timeoutSeconds: 10,
+        sideEffects: 'None',
+        reinvocationPolicy: 'Never',
+      });
       expect(serverConfig(docs).webhook.mutate).toBe(true);
     });
 
@@ -274,24 +381,38 @@ describe('charts/portcullis', () => {
       });
       const template = only(docs, 'ConstraintTemplate');
       const rego = at(template, 'spec', 'targets', 0, 'rego') as string;
-      for (const field of ['containers', 'initContainers', 'ephemeralContainers']) expect(rego).toContain(`input.review.object.spec.${field}[_].image`);
+      for (const field of ['containers', 'initContainers', 'ephemeralContainers'])
+        expect(rego).toContain(`input.review.object.spec.${field}[_].image`);
       expect(rego).toContain('sprintf("[%s]%s", [review_namespace, img])');
       expect(rego).toContain(`external_data({"provider": "${at(provider, 'metadata', 'name')}", "keys": keys})`);
       expect(rego).toContain('response.system_error');
       expect(rego).toContain('response.errors[_]');
       const constraint = only(docs, at(template, 'spec', 'crd', 'spec', 'names', 'kind') as string);
       expect(at(constraint, 'spec', 'enforcementAction')).toBe('deny');
-      expect(at(constraint, 'spec', 'match', 'excludedNamespaces')).toEqual(['kube-system', 'gatekeeper-system', NAMESPACE]);
+      expect(at(constraint, 'spec', 'match', 'excludedNamespaces')).toEqual([
+        'kube-system',
+        'gatekeeper-system',
+        NAMESPACE,
+      ]);
       expect(serverConfig(docs).webhook.gatekeeper).toBe(true);
 
       const noConstraint = values('--set', 'gatekeeper.enabled=true', '--set', 'gatekeeper.constraint.enabled=false');
-      expect(kinds(noConstraint).filter((k) => k === 'Provider' || k === 'ConstraintTemplate' || k === 'PortcullisVerifiedImages')).toEqual(['Provider']);
+      expect(
+        kinds(noConstraint).filter(
+          (k) => k === 'Provider' || k === 'ConstraintTemplate' || k === 'PortcullisVerifiedImages',
+        ),
+      ).toEqual(['Provider']);
     });
 
     it('certManager.enabled replaces the generated Secret by cert-manager objects and cainjector annotations', () => {
       const docs = values(...WITH_CERT_MANAGER, '--set', 'mutate.enabled=true');
       expect(kinds(docs)).not.toContain('Secret');
-      expect(kinds(docs).filter((k) => k === 'Issuer' || k === 'Certificate')).toEqual(['Certificate', 'Certificate', 'Issuer', 'Issuer']);
+      expect(kinds(docs).filter((k) => k === 'Issuer' || k === 'Certificate')).toEqual([
+        'Certificate',
+        'Certificate',
+        'Issuer',
+        'Issuer',
+      ]);
       const serving = only(docs, 'Certificate', 'portcullis');
       const secretName = at(serving, 'spec', 'secretName');
       const pod = at(deployment(docs), 'spec', 'template', 'spec');
@@ -299,14 +420,27 @@ describe('charts/portcullis', () => {
       expect(at(serving, 'spec', 'dnsNames')).toContain(`portcullis.${NAMESPACE}.svc`);
       expect(at(serving, 'spec', 'issuerRef', 'name')).toBe('portcullis-ca');
       for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
-        expect(at(only(docs, kind), 'metadata', 'annotations', 'cert-manager.io/inject-ca-from')).toBe(`${NAMESPACE}/portcullis`);
+        expect(at(only(docs, kind), 'metadata', 'annotations', 'cert-manager.io/inject-ca-from')).toBe(
+          `${NAMESPACE}/portcullis`,
+        );
         expect(webhookOf(docs, kind).clientConfig.caBundle).toBeUndefined();
       }
-      expect(renderError(...WITH_CERT_MANAGER, '--set', 'gatekeeper.enabled=true')).toContain('gatekeeper.caBundle is required');
+      expect(renderError(...WITH_CERT_MANAGER, '--set', 'gatekeeper.enabled=true')).toContain(
+        'gatekeeper.caBundle is required',
+      );
 
-      const ownIssuer = values(...WITH_CERT_MANAGER, '--set', 'certManager.issuerRef.name=corp-ca', '--set', 'certManager.issuerRef.kind=ClusterIssuer');
+      const ownIssuer = values(
+        ...WITH_CERT_MANAGER,
+        '--set',
+        'certManager.issuerRef.name=corp-ca',
+        '--set',
+        'certManager.issuerRef.kind=ClusterIssuer',
+      );
       expect(kinds(ownIssuer).filter((k) => k === 'Issuer' || k === 'Certificate')).toEqual(['Certificate']);
-      expect(at(only(ownIssuer, 'Certificate'), 'spec', 'issuerRef')).toEqual({ name: 'corp-ca', kind: 'ClusterIssuer' });
+      expect(at(only(ownIssuer, 'Certificate'), 'spec', 'issuerRef')).toEqual({
+        name: 'corp-ca',
+        kind: 'ClusterIssuer',
+      });
     });
 
     it('certificates.existingSecret uses that Secret and the given caBundle', () => {
@@ -318,7 +452,9 @@ describe('charts/portcullis', () => {
     });
 
     it('webhook.enabled=false leaves the webhook out (Gatekeeper-only installs)', () => {
-      expect(kinds(values('--set', 'webhook.enabled=false', '--set', 'gatekeeper.enabled=true'))).not.toContain('ValidatingWebhookConfiguration');
+      expect(kinds(values('--set', 'webhook.enabled=false', '--set', 'gatekeeper.enabled=true'))).not.toContain(
+        'ValidatingWebhookConfiguration',
+      );
     });
 
     it('rbac.readSecrets=false grants no access to Secrets; rbac.create=false grants nothing', () => {
@@ -333,10 +469,17 @@ describe('charts/portcullis', () => {
     });
 
     it('ANDs webhook.namespaceSelector with the exclusions', () => {
-      const docs = values('--set-string', 'webhook.namespaceSelector.matchLabels.portcullis\\.dev/enforce=true', '--set', 'webhook.excludedNamespaces={kube-system,kube-public}');
+      const docs = values(
+        '--set-string',
+        'webhook.namespaceSelector.matchLabels.portcullis\\.dev/enforce=true',
+        '--set',
+        'webhook.excludedNamespaces={kube-system,kube-public}',
+      );
       expect(webhookOf(docs).namespaceSelector).toEqual({
         matchLabels: { 'portcullis.dev/enforce': 'true' },
-        matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-public', NAMESPACE] }],
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-public', NAMESPACE] },
+        ],
       });
     });
 
@@ -349,17 +492,24 @@ describe('charts/portcullis', () => {
       expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
       expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
       const pod = at(deployment(docs), 'spec', 'template', 'spec');
-      expect(pod.volumes.map((v: any) => v.secret?.secretName).filter(Boolean)).toEqual(['portcullis-tls', 'gk-ca', 'regcred']);
+      expect(pod.volumes.map((v: any) => v.secret?.secretName).filter(Boolean)).toEqual([
+        'portcullis-tls',
+        'gk-ca',
+        'regcred',
+      ]);
     });
 
     it('image.digest pins the image', () => {
       const digest = `sha256:${'a'.repeat(64)}`;
-      expect(container(values('--set', `image.digest=${digest}`)).image).toBe(`ghcr.io/portcullis/portcullis@${digest}`);
+      expect(container(values('--set', `image.digest=${digest}`)).image).toBe(
+        `ghcr.io/portcullis/portcullis@${digest}`,
+      );
       expect(container(values()).image).toBe('ghcr.io/portcullis/portcullis:0.1.0');
     });
 
     it('a config change changes the pod template (rolling restart)', () => {
-      const checksum = (docs: readonly Doc[]): unknown => at(deployment(docs), 'spec', 'template', 'metadata', 'annotations', 'checksum/config');
+      const checksum = (docs: readonly Doc[]): unknown =>
+        at(deployment(docs), 'spec', 'template', 'metadata', 'annotations', 'checksum/config');
       expect(checksum(values('--set', 'config.logging.level=debug'))).not.toBe(checksum(values()));
       expect(checksum(values())).toBe(checksum(values('--namespace', NAMESPACE)));
     });
@@ -418,16 +568,51 @@ describe('charts/portcullis', () => {
     it('packages the chart as helm package lays it out: <name>-<version>.tgz with everything under <name>/', () => {
       const out = mkdtempSync(join(tmpdir(), 'portcullis-chart-'));
       try {
-        const file = execFileSync('bash', [join(REPO_ROOT, 'scripts', 'chart', 'package.sh'), out], { encoding: 'utf8' }).trim();
+        const file = execFileSync('bash', [join(REPO_ROOT, 'scripts', 'chart', 'package.sh'), out], {
+          encoding: 'utf8',
+        }).trim();
         expect(file).toBe(join(out, 'portcullis-0.1.0.tgz'));
         const entries = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n');
         for (const entry of entries) expect(entry.startsWith('portcullis/'), entry).toBe(true);
-        for (const needed of ['Chart.yaml', 'values.yaml', 'values.schema.json', 'crds/trustpolicies.portcullis.dev.yaml', 'templates/_helpers.tpl', 'templates/NOTES.txt', 'templates/deployment.yaml']) {
+        for (const needed of [
+          'Chart.yaml',
+          'values.yaml',
+          'values.schema.json',
+          'crds/trustpolicies.portcullis.dev.yaml',
+          'templates/_helpers.tpl',
+          'templates/NOTES.txt',
+          'templates/deployment.yaml',
+        ]) {
           expect(entries).toContain(`portcullis/${needed}`);
         }
         execFileSync('tar', ['-xzf', file, '-C', out]);
-        const extracted = execFileSync('bash', [join(REPO_ROOT, 'scripts', 'chart', 'render.sh'), '--namespace', NAMESPACE, '--set', 'certificates.existingSecret=x', '--set', 'certificates.caBundle=eA==', join(out, 'portcullis')], { encoding: 'utf8' });
-        const original = execFileSync('bash', [join(REPO_ROOT, 'scripts', 'chart', 'render.sh'), '--namespace', NAMESPACE, '--set', 'certificates.existingSecret=x', '--set', 'certificates.caBundle=eA=='], { encoding: 'utf8' });
+        const extracted = execFileSync(
+          'bash',
+          [
+            join(REPO_ROOT, 'scripts', 'chart', 'render.sh'),
+            '--namespace',
+            NAMESPACE,
+            '--set',
+            'certificates.existingSecret=x',
+            '--set',
+            'certificates.caBundle=eA==',
+            join(out, 'portcullis'),
+          ],
+          { encoding: 'utf8' },
+        );
+        const original = execFileSync(
+          'bash',
+          [
+            join(REPO_ROOT, 'scripts', 'chart', 'render.sh'),
+            '--namespace',
+            NAMESPACE,
+            '--set',
+            'certificates.existingSecret=x',
+            '--set',
+            'certificates.caBundle=eA==',
+          ],
+          { encoding: 'utf8' },
+        );
         expect(extracted).toBe(original);
       } finally {
         rmSync(out, { recursive: true, force: true });

@@ -17,11 +17,24 @@ describe('the bundled CLI (make build)', () => {
   let dir: string;
   let registry: DistributionRegistry;
   const run = (...args: string[]): { status: number | null; stdout: string; stderr: string } =>
-    spawnSync(process.execPath, [join(dir, 'dist', 'cli', 'main.cjs'), ...args], { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), DOCKER_CONFIG: join(dir, 'docker') }, encoding: 'utf8' });
+    spawnSync(process.execPath, [join(dir, 'dist', 'cli', 'main.cjs'), ...args], {
+      env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), DOCKER_CONFIG: join(dir, 'docker') },
+      encoding: 'utf8',
+    });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-bundle-'));
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '-p',
+        join(ROOT, 'tsconfig.build.json'),
+        '--outDir',
+        join(dir, 'dist'),
+      ],
+      { stdio: 'pipe' },
+    );
     execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle-cli.mjs'), join(dir, 'dist')], { stdio: 'pipe' });
     registry = await DistributionRegistry.start();
   }, 240_000);
@@ -36,16 +49,30 @@ describe('the bundled CLI (make build)', () => {
     expect(policy.status, policy.stderr).toBe(0);
     expect(JSON.parse(policy.stdout)).toMatchObject({ version: '1.0' });
     for (let i = 0; i < 2; i++) {
-      const verified = run('verify', '--config-dir', join(ROOT, 'examples', 'config'), '--oci-layout', `${join(ROOT, 'examples', 'net-monitor-layout')}@${IMAGE}`);
+      const verified = run(
+        'verify',
+        '--config-dir',
+        join(ROOT, 'examples', 'config'),
+        '--oci-layout',
+        `${join(ROOT, 'examples', 'net-monitor-layout')}@${IMAGE}`,
+      );
       expect(verified.status, verified.stderr).toBe(0);
       expect(verified.stdout).toContain('successfully verified signature');
     }
-    const copied = run('copy', '-r', '--from-oci-layout', `${join(ROOT, 'examples', 'net-monitor-layout')}:v1`, `${registry.host}/net-monitor:v1`);
+    const copied = run(
+      'copy',
+      '-r',
+      '--from-oci-layout',
+      `${join(ROOT, 'examples', 'net-monitor-layout')}:v1`,
+      `${registry.host}/net-monitor:v1`,
+    );
     expect(copied.status, copied.stderr).toBe(0);
     const listed = run('list', `${registry.host}/net-monitor@${IMAGE}`);
     expect(listed.status, listed.stderr).toBe(0);
     expect(listed.stdout).toContain('└── application/vnd.cncf.notary.signature');
-    const cached = readdirSync(join(dir, 'cache', 'portcullis', 'code-cache')).map((f) => f.replace(/-[0-9a-f]{32}\.bin$/, '')).sort();
+    const cached = readdirSync(join(dir, 'cache', 'portcullis', 'code-cache'))
+      .map((f) => f.replace(/-[0-9a-f]{32}\.bin$/, ''))
+      .sort();
     expect(cached).toEqual(['cli', 'copy', 'list', 'policy', 'undici', 'verify']);
   }, 60_000);
 });

@@ -11,8 +11,13 @@ type Schema = Record<string, any>;
 
 const DEPLOY_CRDS = join(REPO_ROOT, 'deploy', 'crds');
 const CHART_CRDS = join(CHART_DIR, 'crds');
-const crdFileNames = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.portcullis.dev.yaml')).sort();
-const crds: Schema[] = crdFileNames(DEPLOY_CRDS).map((f) => parse(readFileSync(join(DEPLOY_CRDS, f), 'utf8')) as Schema);
+const crdFileNames = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.portcullis.dev.yaml'))
+    .sort();
+const crds: Schema[] = crdFileNames(DEPLOY_CRDS).map(
+  (f) => parse(readFileSync(join(DEPLOY_CRDS, f), 'utf8')) as Schema,
+);
 const byKind = (kind: string): Schema => {
   const found = crds.find((c) => c['spec'].names.kind === kind);
   if (found === undefined) throw new Error(`no CRD for ${kind}`);
@@ -26,13 +31,17 @@ const schemaOf = (kind: string): Schema => byKind(kind)['spec'].versions[0].sche
  */
 function structuralViolations(schema: Schema, path: string, root: boolean): string[] {
   const out: string[] = [];
-  const exempt = schema['x-kubernetes-preserve-unknown-fields'] === true || schema['x-kubernetes-int-or-string'] === true;
+  const exempt =
+    schema['x-kubernetes-preserve-unknown-fields'] === true || schema['x-kubernetes-int-or-string'] === true;
   if (schema['type'] === undefined && !exempt) out.push(`${path}: no type`);
-  if (schema['properties'] !== undefined && schema['additionalProperties'] !== undefined) out.push(`${path}: properties and additionalProperties together`);
+  if (schema['properties'] !== undefined && schema['additionalProperties'] !== undefined)
+    out.push(`${path}: properties and additionalProperties together`);
   if (schema['x-kubernetes-validations'] !== undefined) out.push(`${path}: CEL validations (not in Kubernetes 1.20)`);
-  for (const key of ['$ref', 'definitions', 'dependencies', 'patternProperties', 'uniqueItems']) if (key in schema) out.push(`${path}: ${key} is not allowed`);
+  for (const key of ['$ref', 'definitions', 'dependencies', 'patternProperties', 'uniqueItems'])
+    if (key in schema) out.push(`${path}: ${key} is not allowed`);
   for (const junctor of ['allOf', 'anyOf', 'oneOf', 'not']) {
-    const parts: Schema[] = junctor === 'not' ? (schema[junctor] === undefined ? [] : [schema[junctor]]) : (schema[junctor] ?? []);
+    const parts: Schema[] =
+      junctor === 'not' ? (schema[junctor] === undefined ? [] : [schema[junctor]]) : (schema[junctor] ?? []);
     for (const part of parts) {
       for (const banned of ['type', 'description', 'default', 'additionalProperties', 'nullable']) {
         if (JSON.stringify(part).includes(`"${banned}"`)) out.push(`${path}.${junctor}: ${banned} inside a junctor`);
@@ -40,16 +49,20 @@ function structuralViolations(schema: Schema, path: string, root: boolean): stri
     }
   }
   if (schema['type'] === 'array') {
-    if (schema['items'] === undefined || Array.isArray(schema['items'])) out.push(`${path}: an array needs one items schema`);
+    if (schema['items'] === undefined || Array.isArray(schema['items']))
+      out.push(`${path}: an array needs one items schema`);
     if (schema['x-kubernetes-list-type'] === 'map') {
       for (const key of schema['x-kubernetes-list-map-keys'] ?? []) {
         if (!(schema['items']?.required ?? []).includes(key)) out.push(`${path}: list map key ${key} must be required`);
       }
     }
   }
-  for (const [name, child] of Object.entries((schema['properties'] ?? {}) as Record<string, Schema>)) out.push(...structuralViolations(child, `${path}.${name}`, false));
-  if (typeof schema['additionalProperties'] === 'object') out.push(...structuralViolations(schema['additionalProperties'] as Schema, `${path}[*]`, false));
-  if (typeof schema['items'] === 'object' && !Array.isArray(schema['items'])) out.push(...structuralViolations(schema['items'] as Schema, `${path}[]`, false));
+  for (const [name, child] of Object.entries((schema['properties'] ?? {}) as Record<string, Schema>))
+    out.push(...structuralViolations(child, `${path}.${name}`, false));
+  if (typeof schema['additionalProperties'] === 'object')
+    out.push(...structuralViolations(schema['additionalProperties'] as Schema, `${path}[*]`, false));
+  if (typeof schema['items'] === 'object' && !Array.isArray(schema['items']))
+    out.push(...structuralViolations(schema['items'] as Schema, `${path}[]`, false));
   if (root && schema['properties']?.metadata !== undefined) {
     const metadata = schema['properties'].metadata as Schema;
     if (Object.keys(metadata).some((k) => k !== 'type')) out.push(`${path}.metadata: only type is allowed`);
@@ -71,7 +84,15 @@ const policy = (spec: Schema, kind = 'TrustPolicy'): Schema => ({
   metadata: kind === 'TrustPolicy' ? { name: 'p', namespace: 'team-a' } : { name: 'p' },
   spec: {
     version: '1.0',
-    trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['ca:acme'], trustedIdentities: ['*'] }],
+    trustPolicies: [
+      {
+        name: 's',
+        registryScopes: ['*'],
+        signatureVerification: { level: 'strict' },
+        trustStores: ['ca:acme'],
+        trustedIdentities: ['*'],
+      },
+    ],
     ...spec,
   },
 });
@@ -86,7 +107,8 @@ describe('the CRDs', () => {
   it('are generated by scripts/chart/crds.ts and up to date', () => {
     const generated = crdFiles();
     expect(crdFileNames(DEPLOY_CRDS)).toEqual([...generated.keys()].sort());
-    for (const [name, text] of generated) expect(readFileSync(join(DEPLOY_CRDS, name), 'utf8'), `${name}: run npx tsx scripts/chart/crds.ts`).toBe(text);
+    for (const [name, text] of generated)
+      expect(readFileSync(join(DEPLOY_CRDS, name), 'utf8'), `${name}: run npx tsx scripts/chart/crds.ts`).toBe(text);
   });
 
   it('in the chart are byte-identical to deploy/crds, and the chart holds nothing else there', () => {
@@ -106,48 +128,105 @@ describe('the CRDs', () => {
     for (const c of crds) {
       expect(c['apiVersion']).toBe('apiextensions.k8s.io/v1');
       expect(c['spec'].group).toBe('portcullis.dev');
-      expect(c['spec'].versions.map((v: Schema) => [v['name'], v['served'], v['storage']])).toEqual([['v1alpha1', true, true]]);
+      expect(c['spec'].versions.map((v: Schema) => [v['name'], v['served'], v['storage']])).toEqual([
+        ['v1alpha1', true, true],
+      ]);
       expect(c['spec'].versions[0].subresources).toEqual({ status: {} });
     }
   });
 
   it('have structural schemas that Kubernetes 1.20 accepts (types everywhere, no CEL)', () => {
-    for (const c of crds) expect(structuralViolations(c['spec'].versions[0].schema.openAPIV3Schema, c['spec'].names.kind, true)).toEqual([]);
+    for (const c of crds)
+      expect(structuralViolations(c['spec'].versions[0].schema.openAPIV3Schema, c['spec'].names.kind, true)).toEqual(
+        [],
+      );
     // The check itself catches the mistakes it is for.
-    expect(structuralViolations({ type: 'object', properties: { a: { description: 'x' } } }, 'x', true)).toEqual(['x.a: no type']);
-    expect(structuralViolations({ type: 'object', properties: { a: { type: 'string' } }, additionalProperties: { type: 'string' } }, 'x', true)).toHaveLength(1);
+    expect(structuralViolations({ type: 'object', properties: { a: { description: 'x' } } }, 'x', true)).toEqual([
+      'x.a: no type',
+    ]);
+    expect(
+      structuralViolations(
+        { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: { type: 'string' } },
+        'x',
+        true,
+      ),
+    ).toHaveLength(1);
   });
 
   it('have status with conditions (Ready / Invalid, reason, message) and observedGeneration', () => {
     for (const c of crds) {
       const status = schemaOf(c['spec'].names.kind).properties.status;
       expect(Object.keys(status.properties).sort()).toEqual(['conditions', 'observedGeneration']);
-      expect(Object.keys(status.properties.conditions.items.properties).sort()).toEqual(['lastTransitionTime', 'message', 'observedGeneration', 'reason', 'status', 'type']);
+      expect(Object.keys(status.properties.conditions.items.properties).sort()).toEqual([
+        'lastTransitionTime',
+        'message',
+        'observedGeneration',
+        'reason',
+        'status',
+        'type',
+      ]);
     }
   });
 
   it('print Enforcement, Level (first statement), Ready and Age for policies; Type, Ready and Age for stores', () => {
-    const columns = (kind: string): string[] => byKind(kind)['spec'].versions[0].additionalPrinterColumns.map((c: Schema) => `${c['name']}=${c['jsonPath']}`);
-    const ready = ['Ready=.status.conditions[?(@.type=="Ready")].status', 'Reason=.status.conditions[?(@.type=="Ready")].reason', 'Age=.metadata.creationTimestamp'];
+    const columns = (kind: string): string[] =>
+      byKind(kind)['spec'].versions[0].additionalPrinterColumns.map((c: Schema) => `${c['name']}=${c['jsonPath']}`);
+    const ready = [
+      'Ready=.status.conditions[?(@.type=="Ready")].status',
+      'Reason=.status.conditions[?(@.type=="Ready")].reason',
+      'Age=.metadata.creationTimestamp',
+    ];
     for (const kind of ['TrustPolicy', 'ClusterTrustPolicy']) {
-      expect(columns(kind)).toEqual(['Enforcement=.spec.enforcementAction', 'Level=.spec.trustPolicies[0].signatureVerification.level', ...ready]);
+      expect(columns(kind)).toEqual([
+        'Enforcement=.spec.enforcementAction',
+        'Level=.spec.trustPolicies[0].signatureVerification.level',
+        ...ready,
+      ]);
     }
-    for (const kind of ['TrustStore', 'ClusterTrustStore']) expect(columns(kind)).toEqual(['Type=.spec.type', ...ready]);
+    for (const kind of ['TrustStore', 'ClusterTrustStore'])
+      expect(columns(kind)).toEqual(['Type=.spec.type', ...ready]);
   });
 
   it('have exactly the spec fields src/policyset/resources.ts reads, with its enums', () => {
     const spec = (kind: string): Schema => schemaOf(kind).properties.spec;
-    expect(Object.keys(spec('TrustPolicy').properties).sort()).toEqual(['enforcementAction', 'trustPolicies', 'version']);
-    expect(Object.keys(spec('ClusterTrustPolicy').properties).sort()).toEqual(['enforcementAction', 'namespaceSelector', 'trustPolicies', 'version']);
+    expect(Object.keys(spec('TrustPolicy').properties).sort()).toEqual([
+      'enforcementAction',
+      'trustPolicies',
+      'version',
+    ]);
+    expect(Object.keys(spec('ClusterTrustPolicy').properties).sort()).toEqual([
+      'enforcementAction',
+      'namespaceSelector',
+      'trustPolicies',
+      'version',
+    ]);
     for (const kind of ['TrustStore', 'ClusterTrustStore']) {
       expect(Object.keys(spec(kind).properties).sort()).toEqual(['certificateRefs', 'certificates', 'type']);
       expect(spec(kind).properties.type.enum).toEqual([...TRUST_STORE_TYPES]);
-      expect(Object.keys(spec(kind).properties.certificateRefs.items.properties).sort()).toEqual(['key', 'kind', 'name', 'namespace']);
+      expect(Object.keys(spec(kind).properties.certificateRefs.items.properties).sort()).toEqual([
+        'key',
+        'kind',
+        'name',
+        'namespace',
+      ]);
     }
-    expect(spec('TrustPolicy').properties.enforcementAction).toMatchObject({ enum: [...ENFORCEMENT_ACTIONS], default: 'deny' });
+    expect(spec('TrustPolicy').properties.enforcementAction).toMatchObject({
+      enum: [...ENFORCEMENT_ACTIONS],
+      default: 'deny',
+    });
     const statement = spec('TrustPolicy').properties.trustPolicies.items;
-    expect(Object.keys(statement.properties).sort()).toEqual(['name', 'registryScopes', 'signatureVerification', 'trustStores', 'trustedIdentities']);
-    expect(Object.keys(statement.properties.signatureVerification.properties).sort()).toEqual(['level', 'override', 'verifyTimestamp']);
+    expect(Object.keys(statement.properties).sort()).toEqual([
+      'name',
+      'registryScopes',
+      'signatureVerification',
+      'trustStores',
+      'trustedIdentities',
+    ]);
+    expect(Object.keys(statement.properties.signatureVerification.properties).sort()).toEqual([
+      'level',
+      'override',
+      'verifyTimestamp',
+    ]);
   });
 
   it('accept every example in examples/policies, as Portcullis does', () => {
@@ -158,7 +237,10 @@ describe('the CRDs', () => {
         const object = doc.toJS() as Schema | null;
         if (object === null || object['apiVersion'] !== 'portcullis.dev/v1alpha1') continue;
         ours++;
-        expect(bothVerdicts(object), `${file}: ${object['kind']} ${object['metadata']?.name}`).toEqual({ schema: [], portcullis: 'resource' });
+        expect(bothVerdicts(object), `${file}: ${object['kind']} ${object['metadata']?.name}`).toEqual({
+          schema: [],
+          portcullis: 'resource',
+        });
       }
     }
     expect(ours).toBeGreaterThanOrEqual(3);
@@ -167,23 +249,75 @@ describe('the CRDs', () => {
   it.each([
     ['certificates as one PEM string', store({ type: 'ca', certificates: 'PEM' })],
     ['certificates as a list of PEM strings', store({ type: 'tsa', certificates: ['PEM', 'PEM'] })],
-    ['certificateRefs', store({ type: 'signingAuthority', certificateRefs: [{ kind: 'Secret', name: 'roots', key: 'ca.crt' }] })],
-    ['a cluster store with a namespaced ref', store({ type: 'ca', certificateRefs: [{ kind: 'ConfigMap', name: 'roots', key: 'ca.crt', namespace: 'x' }] }, 'ClusterTrustStore')],
+    [
+      'certificateRefs',
+      store({ type: 'signingAuthority', certificateRefs: [{ kind: 'Secret', name: 'roots', key: 'ca.crt' }] }),
+    ],
+    [
+      'a cluster store with a namespaced ref',
+      store(
+        { type: 'ca', certificateRefs: [{ kind: 'ConfigMap', name: 'roots', key: 'ca.crt', namespace: 'x' }] },
+        'ClusterTrustStore',
+      ),
+    ],
     ['warn mode', policy({ enforcementAction: 'warn' })],
-    ['a selector', policy({ namespaceSelector: { matchLabels: { a: 'b' }, matchExpressions: [{ key: 'k', operator: 'Exists' }] } }, 'ClusterTrustPolicy')],
-    ['overrides and verifyTimestamp', policy({ trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'strict', override: { revocation: 'skip' }, verifyTimestamp: 'afterCertExpiry' }, trustStores: ['ca:x'], trustedIdentities: ['*'] }] })],
+    [
+      'a selector',
+      policy(
+        { namespaceSelector: { matchLabels: { a: 'b' }, matchExpressions: [{ key: 'k', operator: 'Exists' }] } },
+        'ClusterTrustPolicy',
+      ),
+    ],
+    [
+      'overrides and verifyTimestamp',
+      policy({
+        trustPolicies: [
+          {
+            name: 's',
+            registryScopes: ['*'],
+            signatureVerification: {
+              level: 'strict',
+              override: { revocation: 'skip' },
+              verifyTimestamp: 'afterCertExpiry',
+            },
+            trustStores: ['ca:x'],
+            trustedIdentities: ['*'],
+          },
+        ],
+      }),
+    ],
   ])('the schema accepts %s', (_name, object) => {
     expect(validate(schemaOf(object['kind'] as string), object)).toEqual([]);
   });
 
   it.each([
     ['an unknown enforcementAction', policy({ enforcementAction: 'audit' }), 'enforcementAction'],
-    ['an unknown level', policy({ trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'lenient' } }] }), 'level'],
+    [
+      'an unknown level',
+      policy({ trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'lenient' } }] }),
+      'level',
+    ],
     ['an unquoted version', policy({ version: 1 }), 'version'],
-    ['an unknown override action', policy({ trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'strict', override: { expiry: 'ignore' } } }] }), 'expiry'],
+    [
+      'an unknown override action',
+      policy({
+        trustPolicies: [
+          {
+            name: 's',
+            registryScopes: ['*'],
+            signatureVerification: { level: 'strict', override: { expiry: 'ignore' } },
+          },
+        ],
+      }),
+      'expiry',
+    ],
     ['an unknown store type', store({ type: 'x509', certificates: 'PEM' }), 'type'],
     ['a ref of another kind', store({ type: 'ca', certificateRefs: [{ kind: 'Pod', name: 'a', key: 'b' }] }), 'kind'],
-    ['a selector operator Kubernetes does not know', policy({ namespaceSelector: { matchExpressions: [{ key: 'k', operator: 'Like' }] } }, 'ClusterTrustPolicy'), 'operator'],
+    [
+      'a selector operator Kubernetes does not know',
+      policy({ namespaceSelector: { matchExpressions: [{ key: 'k', operator: 'Like' }] } }, 'ClusterTrustPolicy'),
+      'operator',
+    ],
   ])('the schema rejects %s, and so does Portcullis', (_name, object, field) => {
     const verdicts = bothVerdicts(object);
     expect(verdicts.schema.join('; ')).toContain(field);

@@ -18,7 +18,11 @@ function instructions(text: string): Instruction[] {
   const out: Instruction[] = [];
   let stage = -1;
   // Join continuation lines, drop comments and blank lines.
-  const logical = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const logical = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   for (const line of logical) {
     const m = /^(\w+)\s+(.*)$/.exec(line);
     if (m === null) throw new Error(`cannot read Dockerfile line: ${line}`);
@@ -41,21 +45,34 @@ const globalArgs = new Map(
     }),
 );
 /** A FROM line with its `${ARG}` replaced by the ARG's default: what a plain `docker build .` uses. */
-const withDefaults = (args: string): string => args.replace(/\$\{(\w+)\}/g, (_m, name: string) => globalArgs.get(name) ?? `<unset ${name}>`);
+const withDefaults = (args: string): string =>
+  args.replace(/\$\{(\w+)\}/g, (_m, name: string) => globalArgs.get(name) ?? `<unset ${name}>`);
 const froms = all.filter((i) => i.op === 'FROM').map((i) => ({ ...i, args: withDefaults(i.args) }));
 const finalStage = froms.length - 1;
 const final = all.filter((i) => i.stage === finalStage);
-const engines = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+const engines = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } })
+  .engines.node;
 
 describe('Dockerfile', () => {
   it('is multi-stage: build, production dependencies, runtime', () => {
-    expect(froms.map((f) => f.args)).toEqual(['node:22-bookworm-slim AS build', 'node:22-bookworm-slim AS prod-deps', 'gcr.io/distroless/nodejs22-debian12:nonroot']);
+    expect(froms.map((f) => f.args)).toEqual([
+      'node:22-bookworm-slim AS build',
+      'node:22-bookworm-slim AS prod-deps',
+      'gcr.io/distroless/nodejs22-debian12:nonroot',
+    ]);
   });
 
   it('takes its base images as build arguments whose defaults are the upstream images, and nothing else before FROM', () => {
-    expect(Object.fromEntries(globalArgs)).toEqual({ NODE_IMAGE: 'node:22-bookworm-slim', RUNTIME_IMAGE: 'gcr.io/distroless/nodejs22-debian12:nonroot' });
+    expect(Object.fromEntries(globalArgs)).toEqual({
+      NODE_IMAGE: 'node:22-bookworm-slim',
+      RUNTIME_IMAGE: 'gcr.io/distroless/nodejs22-debian12:nonroot',
+    });
     expect(all.filter((i) => i.stage === -1).map((i) => i.op)).toEqual(['ARG', 'ARG']);
-    expect(all.filter((i) => i.op === 'FROM').map((i) => i.args)).toEqual(['${NODE_IMAGE} AS build', '${NODE_IMAGE} AS prod-deps', '${RUNTIME_IMAGE}']);
+    expect(all.filter((i) => i.op === 'FROM').map((i) => i.args)).toEqual([
+      '${NODE_IMAGE} AS build',
+      '${NODE_IMAGE} AS prod-deps',
+      '${RUNTIME_IMAGE}',
+    ]);
     // scripts/image/build.sh passes exactly these two.
     const build = readFileSync(join(REPO_ROOT, 'scripts/image/build.sh'), 'utf8');
     expect([...build.matchAll(/--build-arg "(\w+)=/g)].map((m) => m[1])).toEqual(['NODE_IMAGE', 'RUNTIME_IMAGE']);
@@ -92,17 +109,30 @@ describe('Dockerfile', () => {
     const cmd = final.find((i) => i.op === 'CMD');
     expect(JSON.parse(entrypoint?.args ?? 'null')).toEqual(['/nodejs/bin/node', '/app/dist/cli/main.js']);
     expect(JSON.parse(cmd?.args ?? 'null')).toEqual(['serve']);
-    for (const i of all.filter((x) => x.op === 'CMD' || x.op === 'ENTRYPOINT')) expect(i.args.startsWith('['), `${i.op} must use the exec form`).toBe(true);
+    for (const i of all.filter((x) => x.op === 'CMD' || x.op === 'ENTRYPOINT'))
+      expect(i.args.startsWith('['), `${i.op} must use the exec form`).toBe(true);
   });
 
   it('.dockerignore sends only what the build needs', () => {
-    const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     expect(ignore[0]).toBe('**');
-    expect(ignore.filter((l) => l.startsWith('!')).sort()).toEqual(['!package-lock.json', '!package.json', '!src/**', '!tsconfig.build.json', '!tsconfig.json']);
+    expect(ignore.filter((l) => l.startsWith('!')).sort()).toEqual([
+      '!package-lock.json',
+      '!package.json',
+      '!src/**',
+      '!tsconfig.build.json',
+      '!tsconfig.json',
+    ]);
     expect(ignore).toContain('src/**/*.test.ts');
     // Everything the build stages COPY from the context is let in.
     for (const i of all.filter((x) => x.op === 'COPY' && !x.args.startsWith('--from'))) {
-      for (const source of i.args.split(/\s+/).slice(0, -1)) expect(ignore, source).toContain(`!${source.replace(/^\.\//, '').replace(/\/$/, '')}${source === 'src' ? '/**' : ''}`);
+      for (const source of i.args.split(/\s+/).slice(0, -1))
+        expect(ignore, source).toContain(
+          `!${source.replace(/^\.\//, '').replace(/\/$/, '')}${source === 'src' ? '/**' : ''}`,
+        );
     }
   });
 });

@@ -1,6 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT, renderChart, splitDocs, idOf, kindOf, type Doc, type RenderedDoc } from '../../scripts/chart/manifests.js';
+import {
+  REPO_ROOT,
+  renderChart,
+  splitDocs,
+  idOf,
+  kindOf,
+  type Doc,
+  type RenderedDoc,
+} from '../../scripts/chart/manifests.js';
 
 export { REPO_ROOT, idOf, kindOf, splitDocs, type Doc, type RenderedDoc };
 
@@ -42,8 +50,13 @@ export function notes(...args: string[]): string {
 }
 
 export function only(docs: readonly Doc[], kind: string, name?: string): Doc {
-  const found = docs.filter((d) => kindOf(d) === kind && (name === undefined || (d['metadata'] as Record<string, unknown>)['name'] === name));
-  if (found.length !== 1) throw new Error(`expected one ${kind}${name === undefined ? '' : ` ${name}`}, found ${found.length}: ${docs.map(idOf).join(', ')}`);
+  const found = docs.filter(
+    (d) => kindOf(d) === kind && (name === undefined || (d['metadata'] as Record<string, unknown>)['name'] === name),
+  );
+  if (found.length !== 1)
+    throw new Error(
+      `expected one ${kind}${name === undefined ? '' : ` ${name}`}, found ${found.length}: ${docs.map(idOf).join(', ')}`,
+    );
   return found[0] as Doc;
 }
 

@@ -27,31 +27,45 @@ export function validate(schema: Schema, value: unknown, root: Schema = schema, 
     const ok = types.some((t) => t === actual || (t === 'number' && actual === 'integer'));
     if (!ok) return [`${path}: ${actual} is not ${types.join(' or ')}`];
   }
-  if (Array.isArray(schema['enum']) && !schema['enum'].includes(value)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema['enum'])}`);
+  if (Array.isArray(schema['enum']) && !schema['enum'].includes(value))
+    errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema['enum'])}`);
   if (typeof value === 'number') {
-    if (typeof schema['minimum'] === 'number' && value < schema['minimum']) errors.push(`${path}: ${value} < ${schema['minimum']}`);
-    if (typeof schema['maximum'] === 'number' && value > schema['maximum']) errors.push(`${path}: ${value} > ${schema['maximum']}`);
+    if (typeof schema['minimum'] === 'number' && value < schema['minimum'])
+      errors.push(`${path}: ${value} < ${schema['minimum']}`);
+    if (typeof schema['maximum'] === 'number' && value > schema['maximum'])
+      errors.push(`${path}: ${value} > ${schema['maximum']}`);
   }
   if (typeof value === 'string') {
-    if (typeof schema['minLength'] === 'number' && value.length < schema['minLength']) errors.push(`${path}: shorter than ${schema['minLength']}`);
-    if (typeof schema['pattern'] === 'string' && !new RegExp(schema['pattern']).test(value)) errors.push(`${path}: does not match ${schema['pattern']}`);
+    if (typeof schema['minLength'] === 'number' && value.length < schema['minLength'])
+      errors.push(`${path}: shorter than ${schema['minLength']}`);
+    if (typeof schema['pattern'] === 'string' && !new RegExp(schema['pattern']).test(value))
+      errors.push(`${path}: does not match ${schema['pattern']}`);
   }
   if (actual === 'object') {
     const object = value as Record<string, unknown>;
-    for (const key of (schema['required'] as string[] | undefined) ?? []) if (!(key in object)) errors.push(`${path}: ${key} is required`);
+    for (const key of (schema['required'] as string[] | undefined) ?? [])
+      if (!(key in object)) errors.push(`${path}: ${key} is required`);
     const properties = (schema['properties'] ?? {}) as Record<string, Schema>;
     for (const [key, v] of Object.entries(object)) {
       if (key in properties) errors.push(...validate(properties[key] as Schema, v, root, `${path}.${key}`));
       else if (schema['additionalProperties'] === false) errors.push(`${path}: unknown property ${key}`);
-      else if (typeof schema['additionalProperties'] === 'object') errors.push(...validate(schema['additionalProperties'] as Schema, v, root, `${path}.${key}`));
-      else if (schema['properties'] !== undefined && schema['additionalProperties'] === undefined && schema['x-kubernetes-preserve-unknown-fields'] !== true && root['$schema'] === undefined) {
+      else if (typeof schema['additionalProperties'] === 'object')
+        errors.push(...validate(schema['additionalProperties'] as Schema, v, root, `${path}.${key}`));
+      else if (
+        schema['properties'] !== undefined &&
+        schema['additionalProperties'] === undefined &&
+        schema['x-kubernetes-preserve-unknown-fields'] !== true &&
+        root['$schema'] === undefined
+      ) {
         // A structural Kubernetes schema prunes unknown fields: report them as a validator would.
         errors.push(`${path}: unknown field ${key} (pruned by the API server)`);
       }
     }
   }
   if (actual === 'array' && schema['items'] !== undefined) {
-    (value as unknown[]).forEach((item, i) => errors.push(...validate(schema['items'] as Schema, item, root, `${path}[${i}]`)));
+    (value as unknown[]).forEach((item, i) =>
+      errors.push(...validate(schema['items'] as Schema, item, root, `${path}[${i}]`)),
+    );
   }
   return errors;
 }

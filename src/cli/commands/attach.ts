@@ -29,7 +29,8 @@ const MEDIA_TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za
 /** `file` or `file:media/type` (the media type is taken only when it is one, so `c:\x` style names stay whole). */
 function fileArgument(arg: string): { path: string; mediaType: string } {
   const colon = arg.lastIndexOf(':');
-  if (colon > 0 && MEDIA_TYPE_RE.test(arg.slice(colon + 1))) return { path: arg.slice(0, colon), mediaType: arg.slice(colon + 1) };
+  if (colon > 0 && MEDIA_TYPE_RE.test(arg.slice(colon + 1)))
+    return { path: arg.slice(0, colon), mediaType: arg.slice(colon + 1) };
   return { path: arg, mediaType: DEFAULT_FILE_MEDIA_TYPE };
 }
 
@@ -56,11 +57,21 @@ async function* fileContent(path: string): AsyncGenerator<Uint8Array> {
  * layer per file titled by its name, the annotations given) whose subject is SUBJECT, pushed
  * next to it — in a registry, or with --oci-layout into the layout — as oras attach does.
  */
-export async function attachCommand(subject: string, files: readonly string[], opts: AttachCommandOptions, io: CliIo): Promise<number> {
+export async function attachCommand(
+  subject: string,
+  files: readonly string[],
+  opts: AttachCommandOptions,
+  io: CliIo,
+): Promise<number> {
   const format = opts.output ?? 'text';
-  if (format !== 'text' && format !== 'json' && format !== 'digest') throw new PortcullisError('ERR_INPUT_INVALID', `--output must be text, json or digest, got "${format}"`);
+  if (format !== 'text' && format !== 'json' && format !== 'digest')
+    throw new PortcullisError('ERR_INPUT_INVALID', `--output must be text, json or digest, got "${format}"`);
   const artifactType = opts.artifactType ?? '';
-  if (!MEDIA_TYPE_RE.test(artifactType)) throw new PortcullisError('ERR_INPUT_INVALID', `--artifact-type "${artifactType}" is not a media type (type/subtype)`);
+  if (!MEDIA_TYPE_RE.test(artifactType))
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      `--artifact-type "${artifactType}" is not a media type (type/subtype)`,
+    );
   if (files.length === 0) throw new PortcullisError('ERR_INPUT_INVALID', 'attach needs at least one file');
   const annotations = parsePairs('--annotation', opts.annotation) ?? {};
   const inputs = files.map(fileArgument);
@@ -96,13 +107,30 @@ export async function attachCommand(subject: string, files: readonly string[], o
       artifactType,
       config: EMPTY_CONFIG,
       layers,
-      subject: { mediaType: subjectDescriptor.mediaType, digest: subjectDescriptor.digest, size: subjectDescriptor.size },
-      annotations: { 'org.opencontainers.image.created': io.now().toISOString().replace(/\.\d{3}Z$/, 'Z'), ...annotations },
+      subject: {
+        mediaType: subjectDescriptor.mediaType,
+        digest: subjectDescriptor.digest,
+        size: subjectDescriptor.size,
+      },
+      annotations: {
+        'org.opencontainers.image.created': io
+          .now()
+          .toISOString()
+          .replace(/\.\d{3}Z$/, 'Z'),
+        ...annotations,
+      },
     };
     const bytes = new TextEncoder().encode(JSON.stringify(manifest));
-    const descriptor: Descriptor = { mediaType: MEDIA_TYPE.ociManifest, digest: digestOf(bytes), size: bytes.length, artifactType, annotations: manifest.annotations };
+    const descriptor: Descriptor = {
+      mediaType: MEDIA_TYPE.ociManifest,
+      digest: digestOf(bytes),
+      size: bytes.length,
+      artifactType,
+      annotations: manifest.annotations,
+    };
     for (const [i, layer] of layers.entries()) {
-      if (!(await target.hasBlob(layer))) await target.pushBlob(layer, fileContent(inputs[i]?.path as string), () => undefined);
+      if (!(await target.hasBlob(layer)))
+        await target.pushBlob(layer, fileContent(inputs[i]?.path as string), () => undefined);
     }
     await pushReferrerArtifact(target, {
       blobs: [{ descriptor: EMPTY_CONFIG, bytes: Buffer.from(EMPTY_CONFIG.data, 'base64') }],
@@ -111,7 +139,10 @@ export async function attachCommand(subject: string, files: readonly string[], o
     });
     const reference = `${shown.replace(/^\[[a-z-]+\] /, '')}@${descriptor.digest}`;
     if (format === 'digest') io.stdout(`${descriptor.digest}\n`);
-    else if (format === 'json') io.stdout(`${JSON.stringify({ reference, digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size, artifactType, subject: manifest.subject, annotations: manifest.annotations, layers }, null, 2)}\n`);
+    else if (format === 'json')
+      io.stdout(
+        `${JSON.stringify({ reference, digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size, artifactType, subject: manifest.subject, annotations: manifest.annotations, layers }, null, 2)}\n`,
+      );
     else io.stdout(`Attached to ${shown}@${subjectDescriptor.digest}\nDigest: ${descriptor.digest}\n`);
     return EXIT.ok;
   } finally {

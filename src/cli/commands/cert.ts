@@ -6,7 +6,13 @@ import { listTrustStores, readTrustStoreFiles } from '../../config/trust-store-d
 import { PortcullisError } from '../../errors/index.js';
 import type { TrustStoreType } from '../../policy/types.js';
 import { generateTestCertificate } from '../../signing/test-certificate.js';
-import { TRUST_STORE_NAME, buildTrustStore, keySpecName, parseCertificateFile, type Certificate } from '../../x509/index.js';
+import {
+  TRUST_STORE_NAME,
+  buildTrustStore,
+  keySpecName,
+  parseCertificateFile,
+  type Certificate,
+} from '../../x509/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat, positiveInteger } from '../options.js';
 import { table } from '../table.js';
@@ -22,20 +28,28 @@ function storeType(value: string | undefined): TrustStoreType {
 }
 
 function storeName(value: string | undefined): string {
-  if (value === undefined || !TRUST_STORE_NAME.test(value)) throw new PortcullisError('ERR_INPUT_INVALID', `--store "${value ?? ''}" must match [a-zA-Z0-9_.-]+`);
+  if (value === undefined || !TRUST_STORE_NAME.test(value))
+    throw new PortcullisError('ERR_INPUT_INVALID', `--store "${value ?? ''}" must match [a-zA-Z0-9_.-]+`);
   return value;
 }
 
 /** A file name inside a store: a plain name, never a path. */
 function fileName(value: string): string {
   if (value === '' || value === '.' || value === '..' || value !== basename(value) || value.includes('\\')) {
-    throw new PortcullisError('ERR_INPUT_INVALID', `"${value}" is not a certificate file name of the store (a name as cert list prints it, not a path)`);
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      `"${value}" is not a certificate file name of the store (a name as cert list prints it, not a path)`,
+    );
   }
   return value;
 }
 
 /** The certificates of each file of a store, as verification reads them (the whole store validated). */
-async function storeFiles(configDir: string, type: TrustStoreType, name: string): Promise<{ name: string; certificates: Certificate[] }[] | undefined> {
+async function storeFiles(
+  configDir: string,
+  type: TrustStoreType,
+  name: string,
+): Promise<{ name: string; certificates: Certificate[] }[] | undefined> {
   const files = await readTrustStoreFiles(configDir, type, name);
   if (files === undefined) return undefined;
   buildTrustStore(type, name, files);
@@ -47,10 +61,15 @@ async function storeFiles(configDir: string, type: TrustStoreType, name: string)
  * A certificate the store already holds is reported and not added again; a different file of
  * the same name is never overwritten.
  */
-export async function certAddCommand(files: readonly string[], opts: { configDir: string; type?: string; store?: string }, io: CliIo): Promise<number> {
+export async function certAddCommand(
+  files: readonly string[],
+  opts: { configDir: string; type?: string; store?: string },
+  io: CliIo,
+): Promise<number> {
   const type = storeType(opts.type);
   const store = storeName(opts.store);
-  if (files.length === 0) throw new PortcullisError('ERR_INPUT_INVALID', 'cert add needs at least one certificate file');
+  if (files.length === 0)
+    throw new PortcullisError('ERR_INPUT_INVALID', 'cert add needs at least one certificate file');
   const inputs = await Promise.all(
     files.map(async (f) => {
       try {
@@ -71,11 +90,17 @@ export async function certAddCommand(files: readonly string[], opts: { configDir
     const certs = parseCertificateFile(input.bytes);
     const already = certs.filter((c) => held.has(c.sha256));
     if (already.length === certs.length) {
-      for (const c of already) io.stdout(`${input.path}: certificate ${c.subject} (sha256 ${c.sha256}) is already in trust store ${type}:${store} as ${held.get(c.sha256)}; not added\n`);
+      for (const c of already)
+        io.stdout(
+          `${input.path}: certificate ${c.subject} (sha256 ${c.sha256}) is already in trust store ${type}:${store} as ${held.get(c.sha256)}; not added\n`,
+        );
       continue;
     }
     if (existing.some((f) => f.name === input.name) || inputs.filter((i) => i.name === input.name).length > 1) {
-      throw new PortcullisError('ERR_INPUT_INVALID', `trust store ${type}:${store} already has a different file named ${input.name}: rename the file to add it`);
+      throw new PortcullisError(
+        'ERR_INPUT_INVALID',
+        `trust store ${type}:${store} already has a different file named ${input.name}: rename the file to add it`,
+      );
     }
     await mkdir(dir, { recursive: true });
     await copyFile(input.path, join(dir, input.name));
@@ -97,7 +122,10 @@ interface CertRow {
 }
 
 /** `cert list [--type T] [--store NAME]`: every store (or the ones named) with each file's certificates. */
-export async function certListCommand(opts: { configDir: string; output?: string; type?: string; store?: string }, io: CliIo): Promise<number> {
+export async function certListCommand(
+  opts: { configDir: string; output?: string; type?: string; store?: string },
+  io: CliIo,
+): Promise<number> {
   const format = outputFormat(opts.output);
   const onlyType = opts.type === undefined ? undefined : storeType(opts.type);
   const rows: CertRow[] = [];
@@ -105,12 +133,26 @@ export async function certListCommand(opts: { configDir: string; output?: string
     if (onlyType !== undefined && s.type !== onlyType) continue;
     if (opts.store !== undefined && s.name !== opts.store) continue;
     for (const f of (await storeFiles(opts.configDir, s.type, s.name)) ?? []) {
-      for (const c of f.certificates) rows.push({ type: s.type, store: s.name, file: f.name, subject: c.subject, sha256: c.sha256, notAfter: c.notAfter.toISOString() });
+      for (const c of f.certificates)
+        rows.push({
+          type: s.type,
+          store: s.name,
+          file: f.name,
+          subject: c.subject,
+          sha256: c.sha256,
+          notAfter: c.notAfter.toISOString(),
+        });
     }
   }
   if (format === 'json') io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
   else if (rows.length === 0) io.stdout('no trust store certificates\n');
-  else io.stdout(table(['STORE TYPE', 'STORE NAME', 'CERTIFICATE', 'SUBJECT', 'SHA-256', 'EXPIRES'], rows.map((r) => [r.type, r.store, r.file, r.subject, r.sha256, r.notAfter])));
+  else
+    io.stdout(
+      table(
+        ['STORE TYPE', 'STORE NAME', 'CERTIFICATE', 'SUBJECT', 'SHA-256', 'EXPIRES'],
+        rows.map((r) => [r.type, r.store, r.file, r.subject, r.sha256, r.notAfter]),
+      ),
+    );
   return EXIT.ok;
 }
 
@@ -129,13 +171,18 @@ function describeCertificate(c: Certificate): Record<string, string | boolean> {
 }
 
 /** `cert show --type T --store NAME FILE`: every certificate of the file, leaf first as stored. */
-export async function certShowCommand(file: string, opts: { configDir: string; type?: string; store?: string; output?: string }, io: CliIo): Promise<number> {
+export async function certShowCommand(
+  file: string,
+  opts: { configDir: string; type?: string; store?: string; output?: string },
+  io: CliIo,
+): Promise<number> {
   const format = outputFormat(opts.output);
   const type = storeType(opts.type);
   const store = storeName(opts.store);
   const name = fileName(file);
   const found = (await storeFiles(opts.configDir, type, store))?.find((f) => f.name === name);
-  if (found === undefined) throw new PortcullisError('ERR_CERT_NOT_FOUND', `trust store ${type}:${store} has no certificate file ${name}`);
+  if (found === undefined)
+    throw new PortcullisError('ERR_CERT_NOT_FOUND', `trust store ${type}:${store} has no certificate file ${name}`);
   const views = found.certificates.map(describeCertificate);
   if (format === 'json') {
     io.stdout(`${JSON.stringify({ type, store, file: name, certificates: views }, null, 2)}\n`);
@@ -164,17 +211,30 @@ export async function certShowCommand(file: string, opts: { configDir: string; t
 }
 
 /** `cert delete --type T --store NAME (FILE | --all) --yes`: there is no prompt, so --yes is the confirmation. */
-export async function certDeleteCommand(file: string | undefined, opts: { configDir: string; type?: string; store?: string; all?: boolean; yes?: boolean }, io: CliIo): Promise<number> {
+export async function certDeleteCommand(
+  file: string | undefined,
+  opts: { configDir: string; type?: string; store?: string; all?: boolean; yes?: boolean },
+  io: CliIo,
+): Promise<number> {
   const type = storeType(opts.type);
   const store = storeName(opts.store);
-  if ((file === undefined) === (opts.all !== true)) throw new PortcullisError('ERR_INPUT_INVALID', 'give a certificate file name or --all, not both');
+  if ((file === undefined) === (opts.all !== true))
+    throw new PortcullisError('ERR_INPUT_INVALID', 'give a certificate file name or --all, not both');
   const dir = trustStoreDir(opts.configDir, type, store);
   const files = await readTrustStoreFiles(opts.configDir, type, store);
-  if (files === undefined) throw new PortcullisError('ERR_TRUSTSTORE_NOT_FOUND', `trust store ${type}:${store} does not exist (${dir})`);
+  if (files === undefined)
+    throw new PortcullisError('ERR_TRUSTSTORE_NOT_FOUND', `trust store ${type}:${store} does not exist (${dir})`);
   const doomed = opts.all === true ? files.map((f) => f.name) : [fileName(file as string)];
-  if (opts.all !== true && !files.some((f) => f.name === doomed[0])) throw new PortcullisError('ERR_CERT_NOT_FOUND', `trust store ${type}:${store} has no certificate file ${doomed[0] as string}`);
+  if (opts.all !== true && !files.some((f) => f.name === doomed[0]))
+    throw new PortcullisError(
+      'ERR_CERT_NOT_FOUND',
+      `trust store ${type}:${store} has no certificate file ${doomed[0] as string}`,
+    );
   if (opts.yes !== true) {
-    throw new PortcullisError('ERR_INPUT_INVALID', `deleting ${opts.all === true ? `all ${doomed.length} certificate file(s) of` : `${doomed[0] as string} from`} trust store ${type}:${store} needs --yes (there is no prompt)`);
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      `deleting ${opts.all === true ? `all ${doomed.length} certificate file(s) of` : `${doomed[0] as string} from`} trust store ${type}:${store} needs --yes (there is no prompt)`,
+    );
   }
   for (const name of doomed) {
     await rm(join(dir, name));
@@ -183,7 +243,9 @@ export async function certDeleteCommand(file: string | undefined, opts: { config
   // An empty store is an error for verification (notation's rule): remove the directory with its last file.
   if (doomed.length === files.length) {
     await rmdir(dir).catch(() => undefined);
-    io.stdout(`trust store ${type}:${store} is empty and was removed; trust policies that name it fail until it holds a certificate again\n`);
+    io.stdout(
+      `trust store ${type}:${store} is empty and was removed; trust policies that name it fail until it holds a certificate again\n`,
+    );
   }
   return EXIT.ok;
 }
@@ -198,18 +260,30 @@ export async function certGenerateTestCommand(
   opts: { configDir: string; bits?: string; keyType?: string; days?: string; default?: boolean },
   io: CliIo,
 ): Promise<number> {
-  if (!TRUST_STORE_NAME.test(name)) throw new PortcullisError('ERR_INPUT_INVALID', `key name "${name}" must match [a-zA-Z0-9_.-]+ (it names a trust store)`);
+  if (!TRUST_STORE_NAME.test(name))
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      `key name "${name}" must match [a-zA-Z0-9_.-]+ (it names a trust store)`,
+    );
   const keyType = opts.keyType ?? 'rsa';
-  if (keyType !== 'rsa' && keyType !== 'ec') throw new PortcullisError('ERR_INPUT_INVALID', `--key-type must be rsa or ec, got "${keyType}"`);
+  if (keyType !== 'rsa' && keyType !== 'ec')
+    throw new PortcullisError('ERR_INPUT_INVALID', `--key-type must be rsa or ec, got "${keyType}"`);
   const bits = positiveInteger('--bits', opts.bits, keyType === 'rsa' ? 3072 : 256);
   const days = positiveInteger('--days', opts.days, 365);
   const keys = await readSigningKeys(opts.configDir);
-  if (keys.keys.some((k) => k.name === name)) throw new PortcullisError('ERR_KEY_EXISTS', `signing key "${name}" already exists`);
+  if (keys.keys.some((k) => k.name === name))
+    throw new PortcullisError('ERR_KEY_EXISTS', `signing key "${name}" already exists`);
   let generated;
   try {
     // Valid from five minutes ago: a signature timestamped right away has a time range (the TSA's
     // accuracy) that would otherwise start before the certificate, and machines' clocks differ.
-    generated = await generateTestCertificate({ name, keyType, bits, notBefore: new Date(io.now().getTime() - BACKDATE_MS), days });
+    generated = await generateTestCertificate({
+      name,
+      keyType,
+      bits,
+      notBefore: new Date(io.now().getTime() - BACKDATE_MS),
+      days,
+    });
   } catch (cause) {
     throw new PortcullisError('ERR_INPUT_INVALID', (cause as Error).message, { cause });
   }

@@ -60,30 +60,57 @@ interface End<T> {
  * what the destination has and mounting blobs within one registry. Progress bars on a
  * terminal; a summary line (or with -o json what was copied, skipped and mounted) at the end.
  */
-export async function copyCommand(source: string, destination: string, opts: CopyCommandOptions, io: CliIo): Promise<number> {
+export async function copyCommand(
+  source: string,
+  destination: string,
+  opts: CopyCommandOptions,
+  io: CliIo,
+): Promise<number> {
   const format = opts.output ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new PortcullisError('ERR_INPUT_INVALID', `--output must be text or json, got "${format}"`);
+  if (format !== 'text' && format !== 'json')
+    throw new PortcullisError('ERR_INPUT_INVALID', `--output must be text or json, got "${format}"`);
   const concurrency = positiveInteger('--concurrency', opts.concurrency, 3);
-  if (concurrency > MAX_CONCURRENCY) throw new PortcullisError('ERR_INPUT_INVALID', `--concurrency must be at most ${MAX_CONCURRENCY}`);
+  if (concurrency > MAX_CONCURRENCY)
+    throw new PortcullisError('ERR_INPUT_INVALID', `--concurrency must be at most ${MAX_CONCURRENCY}`);
   const platform = opts.platform === undefined ? undefined : parsePlatform(opts.platform);
   const srcRef = opts.fromOciLayout === true ? parseLayoutReference(source) : parseReference(source);
   const dstRef = opts.toOciLayout === true ? layoutDestination(destination) : parseReference(destination);
-  if (dstRef.digest !== undefined && dstRef.tag === undefined && srcRef.digest !== dstRef.digest && platform === undefined) {
-    throw new PortcullisError('ERR_INPUT_INVALID', `destination digest ${dstRef.digest} differs from the source: a copy keeps the digest`);
+  if (
+    dstRef.digest !== undefined &&
+    dstRef.tag === undefined &&
+    srcRef.digest !== dstRef.digest &&
+    platform === undefined
+  ) {
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      `destination digest ${dstRef.digest} differs from the source: a copy keeps the digest`,
+    );
   }
   const registries = [srcRef, dstRef].filter((r): r is ReturnType<typeof parseReference> => 'registry' in r);
-  const client: RegistryClient | undefined = registries.length === 0 ? undefined : await openRegistryClient(opts, registries, io);
-  const progress = io.isTty && io.progressStream !== undefined && format === 'text' ? copyProgress(io.progressStream) : undefined;
+  const client: RegistryClient | undefined =
+    registries.length === 0 ? undefined : await openRegistryClient(opts, registries, io);
+  const progress =
+    io.isTty && io.progressStream !== undefined && format === 'text' ? copyProgress(io.progressStream) : undefined;
   try {
     let src: End<ContentSource>;
     let root: Descriptor;
     if ('registry' in srcRef) {
       const ep = new RegistryEndpoint(client as RegistryClient, srcRef);
-      src = { end: ep, shown: `[registry] ${srcRef.registry}/${srcRef.repository}`, tag: srcRef.tag, digest: srcRef.digest };
+      src = {
+        end: ep,
+        shown: `[registry] ${srcRef.registry}/${srcRef.repository}`,
+        tag: srcRef.tag,
+        digest: srcRef.digest,
+      };
       root = await (client as RegistryClient).resolve(srcRef);
     } else {
       const layout = await OciLayout.open(srcRef.dir);
-      src = { end: new LayoutSource(layout), shown: `[oci-layout] ${srcRef.dir}`, tag: srcRef.tag, digest: srcRef.digest };
+      src = {
+        end: new LayoutSource(layout),
+        shown: `[oci-layout] ${srcRef.dir}`,
+        tag: srcRef.tag,
+        digest: srcRef.digest,
+      };
       root = await layout.resolve(srcRef);
       root = { mediaType: root.mediaType, digest: root.digest, size: root.size };
     }
@@ -95,7 +122,8 @@ export async function copyCommand(source: string, destination: string, opts: Cop
           let total = 0;
           for await (const chunk of src.end.openBlob(d)) {
             total += chunk.length;
-            if (total > 4 * 1024 * 1024) throw new PortcullisError('ERR_SIZE_LIMIT', `image config ${d.digest} is over 4 MiB`);
+            if (total > 4 * 1024 * 1024)
+              throw new PortcullisError('ERR_SIZE_LIMIT', `image config ${d.digest} is over 4 MiB`);
             chunks.push(chunk);
           }
           return Buffer.concat(chunks);
@@ -104,19 +132,35 @@ export async function copyCommand(source: string, destination: string, opts: Cop
     }
     let dst: End<ContentTarget>;
     if ('registry' in dstRef) {
-      dst = { end: new RegistryEndpoint(client as RegistryClient, dstRef), shown: `[registry] ${dstRef.registry}/${dstRef.repository}`, tag: dstRef.tag };
+      dst = {
+        end: new RegistryEndpoint(client as RegistryClient, dstRef),
+        shown: `[registry] ${dstRef.registry}/${dstRef.repository}`,
+        tag: dstRef.tag,
+      };
     } else {
-      dst = { end: new LayoutTarget(await OciLayoutWriter.open(dstRef.dir)), shown: `[oci-layout] ${dstRef.dir}`, tag: dstRef.tag };
+      dst = {
+        end: new LayoutTarget(await OciLayoutWriter.open(dstRef.dir)),
+        shown: `[oci-layout] ${dstRef.dir}`,
+        tag: dstRef.tag,
+      };
     }
     const tag = dst.tag ?? src.tag;
-    const copier = new GraphCopier(src.end, dst.end, { referrers: opts.recursive === true, concurrency, ...(progress === undefined ? {} : { events: progress.events }) });
+    const copier = new GraphCopier(src.end, dst.end, {
+      referrers: opts.recursive === true,
+      concurrency,
+      ...(progress === undefined ? {} : { events: progress.events }),
+    });
     const report = await copier.copy(root, tag);
     progress?.stop();
     const to = `${dst.shown}${tag === undefined ? '' : `:${tag}`}@${root.digest}`;
     if (format === 'json') {
-      io.stdout(`${JSON.stringify({ source, destination: to.replace(/^\[[a-z-]+\] /, ''), digest: root.digest, mediaType: root.mediaType, size: root.size, ...report }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify({ source, destination: to.replace(/^\[[a-z-]+\] /, ''), digest: root.digest, mediaType: root.mediaType, size: root.size, ...report }, null, 2)}\n`,
+      );
     } else {
-      io.stdout(`Copied ${src.shown}${src.tag === undefined ? '' : `:${src.tag}`} => ${to}\nDigest: ${root.digest}\n${summary(report)}\n`);
+      io.stdout(
+        `Copied ${src.shown}${src.tag === undefined ? '' : `:${src.tag}`} => ${to}\nDigest: ${root.digest}\n${summary(report)}\n`,
+      );
     }
     return EXIT.ok;
   } finally {

@@ -23,12 +23,19 @@ export interface ReferrerNode {
 const MAX_DEPTH = 8;
 const MAX_NODES = 1000;
 
-async function walk(list: (d: { readonly digest: string }) => Promise<Descriptor[]>, subject: { readonly digest: string }, depth: number, seen: Set<string>, budget: { left: number }): Promise<ReferrerNode[]> {
+async function walk(
+  list: (d: { readonly digest: string }) => Promise<Descriptor[]>,
+  subject: { readonly digest: string },
+  depth: number,
+  seen: Set<string>,
+  budget: { left: number },
+): Promise<ReferrerNode[]> {
   if (depth <= 0) return [];
   const out: ReferrerNode[] = [];
   for (const d of await list(subject)) {
     if (seen.has(d.digest)) continue; // a cycle (a referrer of itself) must not loop
-    if (--budget.left < 0) throw new PortcullisError('ERR_SIZE_LIMIT', `the referrer graph has more than ${MAX_NODES} nodes`);
+    if (--budget.left < 0)
+      throw new PortcullisError('ERR_SIZE_LIMIT', `the referrer graph has more than ${MAX_NODES} nodes`);
     seen.add(d.digest);
     out.push({
       digest: d.digest,
@@ -87,9 +94,11 @@ export function renderTable(rootDigest: string, nodes: readonly ReferrerNode[]):
 /** `portcullis discover <reference> -o tree|json`: the referrer graph, recursively. */
 export async function discoverCommand(reference: string, opts: DiscoverCommandOptions, io: CliIo): Promise<number> {
   const output = opts.output ?? 'tree';
-  if (output !== 'tree' && output !== 'json' && output !== 'table') throw new PortcullisError('ERR_INPUT_INVALID', `--output must be tree, table or json, got "${output}"`);
+  if (output !== 'tree' && output !== 'json' && output !== 'table')
+    throw new PortcullisError('ERR_INPUT_INVALID', `--output must be tree, table or json, got "${output}"`);
   const depth = opts.depth === undefined ? MAX_DEPTH : Number(opts.depth);
-  if (!Number.isInteger(depth) || depth < 1 || depth > MAX_DEPTH) throw new PortcullisError('ERR_INPUT_INVALID', `--depth must be 1..${MAX_DEPTH}`);
+  if (!Number.isInteger(depth) || depth < 1 || depth > MAX_DEPTH)
+    throw new PortcullisError('ERR_INPUT_INVALID', `--depth must be 1..${MAX_DEPTH}`);
   const target = await openTarget(reference, opts, io);
   try {
     const filter = opts.artifactType;
@@ -103,7 +112,9 @@ export async function discoverCommand(reference: string, opts: DiscoverCommandOp
     const referrers = await walk(list, target.artifact, depth, new Set([target.artifact.digest]), { left: MAX_NODES });
     const root = `${target.reference.replace(/@sha\d+:[0-9a-f]+$/, '')}@${target.artifact.digest}`;
     if (output === 'json') {
-      io.stdout(`${JSON.stringify({ reference: root, mediaType: target.artifact.mediaType, digest: target.artifact.digest, size: target.artifact.size, referrers }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify({ reference: root, mediaType: target.artifact.mediaType, digest: target.artifact.digest, size: target.artifact.size, referrers }, null, 2)}\n`,
+      );
     } else if (output === 'table') {
       io.stdout(renderTable(target.artifact.digest, referrers));
     } else {

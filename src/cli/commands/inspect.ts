@@ -47,9 +47,11 @@ async function inspectTarget(target: Target, format: OutputFormat, io: CliIo): P
       view.signingScheme = env.signed.signingScheme;
       const signed: Record<string, string> = { signingScheme: env.signed.signingScheme };
       if (env.signed.signingTime !== undefined) signed.signingTime = env.signed.signingTime.toISOString();
-      if (env.signed.authenticSigningTime !== undefined) signed.authenticSigningTime = env.signed.authenticSigningTime.toISOString();
+      if (env.signed.authenticSigningTime !== undefined)
+        signed.authenticSigningTime = env.signed.authenticSigningTime.toISOString();
       if (env.signed.expiry !== undefined) signed.expiry = env.signed.expiry.toISOString();
-      for (const a of env.signed.extendedAttributes) signed[a.key] = typeof a.value === 'string' ? a.value : JSON.stringify(a.value);
+      for (const a of env.signed.extendedAttributes)
+        signed[a.key] = typeof a.value === 'string' ? a.value : JSON.stringify(a.value);
       view.signedAttributes = signed;
       const target = parsePayload(env.payload).targetArtifact;
       view.userDefinedAttributes = { ...(target.annotations ?? {}) };
@@ -58,7 +60,11 @@ async function inspectTarget(target: Target, format: OutputFormat, io: CliIo): P
       if (env.unsigned.timestampSignature !== undefined) {
         try {
           const token = parseTimestampToken(env.unsigned.timestampSignature);
-          unsigned.timestampSignature = { genTime: token.info.genTime.toISOString(), accuracyMs: accuracyMsOf(token.info), certificates: token.certificates.map((c) => ({ subject: c.subject, sha256: c.sha256 })) };
+          unsigned.timestampSignature = {
+            genTime: token.info.genTime.toISOString(),
+            accuracyMs: accuracyMsOf(token.info),
+            certificates: token.certificates.map((c) => ({ subject: c.subject, sha256: c.sha256 })),
+          };
         } catch (error) {
           unsigned.timestampSignature = { error: toPortcullisError(error, 'ERR_TIMESTAMP_INVALID').message };
         }
@@ -79,7 +85,9 @@ async function inspectTarget(target: Target, format: OutputFormat, io: CliIo): P
     views.push(view);
   }
   if (format === 'json') {
-    io.stdout(`${JSON.stringify({ reference, digest: artifact.digest, mediaType: artifact.mediaType, signatures: views }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ reference, digest: artifact.digest, mediaType: artifact.mediaType, signatures: views }, null, 2)}\n`,
+    );
     return EXIT.ok;
   }
   if (views.length === 0) {
@@ -97,8 +105,10 @@ async function inspectTarget(target: Target, format: OutputFormat, io: CliIo): P
     add(`signature algorithm: ${v.signatureAlgorithm ?? ''}`);
     for (const [k, val] of Object.entries(v.signedAttributes ?? {})) add(`signed attribute ${k}: ${val}`);
     for (const [k, val] of Object.entries(v.userDefinedAttributes ?? {})) add(`user defined attribute ${k}: ${val}`);
-    for (const [k, val] of Object.entries(v.unsignedAttributes ?? {})) add(`unsigned attribute ${k}: ${typeof val === 'string' ? val : JSON.stringify(val)}`);
-    for (const c of v.certificates ?? []) add(`certificate ${c.sha256}: ${c.subject} (issuer ${c.issuer}, valid ${c.validFrom} to ${c.validUntil})`);
+    for (const [k, val] of Object.entries(v.unsignedAttributes ?? {}))
+      add(`unsigned attribute ${k}: ${typeof val === 'string' ? val : JSON.stringify(val)}`);
+    for (const c of v.certificates ?? [])
+      add(`certificate ${c.sha256}: ${c.subject} (issuer ${c.issuer}, valid ${c.validFrom} to ${c.validUntil})`);
     add(`signed artifact: ${JSON.stringify(v.signedArtifact)}`);
   });
   io.stdout(`${lines.join('\n')}\n`);

@@ -20,14 +20,22 @@ export async function listCommand(reference: string, opts: ListCommandOptions, i
     const all = await target.listReferrers(target.artifact, MEDIA_TYPE.notarySignature);
     const signatures = all.slice(0, max);
     const root = `${(target.canonical ?? target.reference).replace(/(@sha\d+:[0-9a-f]+|:[\w][\w.-]{0,127})$/, '')}@${target.artifact.digest}`;
-    if (target.resolvedTag !== undefined) io.stderr(`warning: ${reference} was resolved to ${target.artifact.digest}\n`);
-    if (all.length > max) io.stderr(`warning: only the first ${max} of ${all.length} signatures are listed (--max-signatures)\n`);
+    if (target.resolvedTag !== undefined)
+      io.stderr(`warning: ${reference} was resolved to ${target.artifact.digest}\n`);
+    if (all.length > max)
+      io.stderr(`warning: only the first ${max} of ${all.length} signatures are listed (--max-signatures)\n`);
     if (format === 'json') {
-      io.stdout(`${JSON.stringify({ reference: root, digest: target.artifact.digest, mediaType: target.artifact.mediaType, signatures }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify({ reference: root, digest: target.artifact.digest, mediaType: target.artifact.mediaType, signatures }, null, 2)}\n`,
+      );
     } else if (signatures.length === 0) {
       io.stdout(`${root} has no associated signature\n`);
     } else {
-      const lines = [root, `└── ${MEDIA_TYPE.notarySignature}`, ...signatures.map((s, i) => `    ${i === signatures.length - 1 ? '└──' : '├──'} ${s.digest}`)];
+      const lines = [
+        root,
+        `└── ${MEDIA_TYPE.notarySignature}`,
+        ...signatures.map((s, i) => `    ${i === signatures.length - 1 ? '└──' : '├──'} ${s.digest}`),
+      ];
       io.stdout(`${lines.join('\n')}\n`);
     }
     return EXIT.ok;
@@ -35,4 +43,3 @@ export async function listCommand(reference: string, opts: ListCommandOptions, i
     await target.close();
   }
 }
-

@@ -32,12 +32,17 @@ function registryName(registry: string): string {
  */
 export async function loginCommand(registry: string, opts: LoginCommandOptions, io: CliIo): Promise<number> {
   const host = registryName(registry);
-  if (opts.username === undefined || opts.username === '') throw new PortcullisError('ERR_INPUT_INVALID', 'login needs --username');
-  if (opts.username.includes(':')) throw new PortcullisError('ERR_INPUT_INVALID', 'a registry username cannot contain ":"');
+  if (opts.username === undefined || opts.username === '')
+    throw new PortcullisError('ERR_INPUT_INVALID', 'login needs --username');
+  if (opts.username.includes(':'))
+    throw new PortcullisError('ERR_INPUT_INVALID', 'a registry username cannot contain ":"');
   if ((opts.password === undefined) === (opts.passwordStdin !== true)) {
     throw new PortcullisError('ERR_INPUT_INVALID', 'give exactly one of --password and --password-stdin');
   }
-  if (opts.password !== undefined) io.stderr('warning: a password on the command line stays in the shell history and the process list; prefer --password-stdin\n');
+  if (opts.password !== undefined)
+    io.stderr(
+      'warning: a password on the command line stays in the shell history and the process list; prefer --password-stdin\n',
+    );
   const password = opts.password ?? (await io.readStdin()).replace(/\r?\n$/, '');
   if (password === '') throw new PortcullisError('ERR_INPUT_INVALID', 'the password is empty');
   let ca: string | undefined;
@@ -45,7 +50,11 @@ export async function loginCommand(registry: string, opts: LoginCommandOptions, 
     try {
       ca = await readFile(opts.registryCa, 'utf8');
     } catch (cause) {
-      throw new PortcullisError('ERR_INPUT_INVALID', `cannot read --registry-ca "${opts.registryCa}": ${(cause as Error).message}`, { cause });
+      throw new PortcullisError(
+        'ERR_INPUT_INVALID',
+        `cannot read --registry-ca "${opts.registryCa}": ${(cause as Error).message}`,
+        { cause },
+      );
     }
   }
   const credential = { username: opts.username, password };
@@ -55,10 +64,16 @@ export async function loginCommand(registry: string, opts: LoginCommandOptions, 
     ...(opts.plainHttp === true ? { plainHttp: true } : ca !== undefined ? { plainHttp: false } : {}),
     ...(ca === undefined ? {} : { tls: () => ({ ca: ca as string }) }),
   });
-  if (checked.scheme === 'none') io.stderr(`warning: ${host} answers without authentication, so the credentials could not be checked\n`);
+  if (checked.scheme === 'none')
+    io.stderr(`warning: ${host} answers without authentication, so the credentials could not be checked\n`);
   const stored = await saveLogin(host, credential, { env: io.env });
-  if (stored.where === 'file') io.stderr(`warning: the password is stored unencrypted in ${stored.path}; configure a credential helper (credsStore) to avoid it\n`);
-  io.stdout(`Login Succeeded: credentials for ${host} ${stored.where === 'helper' ? `stored by docker-credential-${stored.helper}` : `stored in ${stored.path}`}\n`);
+  if (stored.where === 'file')
+    io.stderr(
+      `warning: the password is stored unencrypted in ${stored.path}; configure a credential helper (credsStore) to avoid it\n`,
+    );
+  io.stdout(
+    `Login Succeeded: credentials for ${host} ${stored.where === 'helper' ? `stored by docker-credential-${stored.helper}` : `stored in ${stored.path}`}\n`,
+  );
   return EXIT.ok;
 }
 

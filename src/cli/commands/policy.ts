@@ -8,13 +8,21 @@ import { outputFormat } from '../options.js';
 const LEVELS = ['strict', 'permissive', 'audit', 'skip'] as const;
 
 /** `portcullis policy validate [FILE]`: the whole document, every rule; exit 2 when invalid. */
-export async function policyValidateCommand(file: string | undefined, opts: { configDir: string; output?: string }, io: CliIo): Promise<number> {
+export async function policyValidateCommand(
+  file: string | undefined,
+  opts: { configDir: string; output?: string },
+  io: CliIo,
+): Promise<number> {
   const format = outputFormat(opts.output);
   const loaded = await loadTrustPolicyFile(opts.configDir, file);
   if (format === 'json') {
-    io.stdout(`${JSON.stringify({ valid: true, path: loaded.path, statements: loaded.policy.statements.map((s) => s.name) }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ valid: true, path: loaded.path, statements: loaded.policy.statements.map((s) => s.name) }, null, 2)}\n`,
+    );
   } else {
-    io.stdout(`trust policy ${loaded.path} is valid (${loaded.policy.statements.length} statement${loaded.policy.statements.length === 1 ? '' : 's'}: ${loaded.policy.statements.map((s) => s.name).join(', ')})\n`);
+    io.stdout(
+      `trust policy ${loaded.path} is valid (${loaded.policy.statements.length} statement${loaded.policy.statements.length === 1 ? '' : 's'}: ${loaded.policy.statements.map((s) => s.name).join(', ')})\n`,
+    );
   }
   return EXIT.ok;
 }
@@ -28,7 +36,9 @@ export async function policyShowCommand(opts: { configDir: string; output?: stri
   const format = outputFormat(opts.output);
   const loaded = await loadTrustPolicyFile(opts.configDir);
   if (format === 'json') {
-    io.stdout(`${JSON.stringify({ path: loaded.path, policy: JSON.parse(loaded.text) as unknown, effective: loaded.policy }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ path: loaded.path, policy: JSON.parse(loaded.text) as unknown, effective: loaded.policy }, null, 2)}\n`,
+    );
   } else {
     io.stdout(loaded.text.endsWith('\n') ? loaded.text : `${loaded.text}\n`);
   }
@@ -36,7 +46,11 @@ export async function policyShowCommand(opts: { configDir: string; output?: stri
 }
 
 /** `portcullis policy import FILE [--force]`: validated exactly as verification reads it, then written. */
-export async function policyImportCommand(file: string, opts: { configDir: string; force?: boolean }, io: CliIo): Promise<number> {
+export async function policyImportCommand(
+  file: string,
+  opts: { configDir: string; force?: boolean },
+  io: CliIo,
+): Promise<number> {
   const { text } = await loadTrustPolicyFile(opts.configDir, file);
   const written = await writeTrustPolicy(opts.configDir, text, { force: opts.force === true });
   if (written.removed !== undefined) io.stdout(`Deleted the old trust policy ${written.removed}\n`);
@@ -62,13 +76,17 @@ export interface PolicyInitOptions {
  */
 export async function policyInitCommand(opts: PolicyInitOptions, io: CliIo): Promise<number> {
   const level = opts.level ?? 'strict';
-  if (!(LEVELS as readonly string[]).includes(level)) throw new PortcullisError('ERR_INPUT_INVALID', `--level must be one of ${LEVELS.join(', ')}, got "${level}"`);
+  if (!(LEVELS as readonly string[]).includes(level))
+    throw new PortcullisError('ERR_INPUT_INVALID', `--level must be one of ${LEVELS.join(', ')}, got "${level}"`);
   const name = opts.name ?? '';
   if (name === '') throw new PortcullisError('ERR_INPUT_INVALID', 'policy init needs --name');
   const stores = opts.trustStore ?? [];
   const identities = opts.trustedIdentity ?? [];
   if (level !== 'skip' && (stores.length === 0 || identities.length === 0)) {
-    throw new PortcullisError('ERR_INPUT_INVALID', `a ${level} statement needs --trust-store TYPE:NAME and --trusted-identity (for example "x509.subject: CN=…" or *)`);
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      `a ${level} statement needs --trust-store TYPE:NAME and --trusted-identity (for example "x509.subject: CN=…" or *)`,
+    );
   }
   const statement = {
     name,

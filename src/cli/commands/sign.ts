@@ -43,7 +43,11 @@ async function timestampClient(opts: SignCommandOptions): Promise<TimestampClien
   try {
     bytes = new Uint8Array(await readFile(opts.timestampRootCert));
   } catch (cause) {
-    throw new PortcullisError('ERR_INPUT_INVALID', `cannot read --timestamp-root-cert "${opts.timestampRootCert}": ${(cause as Error).message}`, { cause });
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      `cannot read --timestamp-root-cert "${opts.timestampRootCert}": ${(cause as Error).message}`,
+      { cause },
+    );
   }
   return new TimestampClient({ url: opts.timestampUrl, tsaRoots: parseCertificateFile(bytes) });
 }
@@ -52,8 +56,10 @@ async function chooseSigner(opts: SignCommandOptions): Promise<Signer> {
   const tsa = await timestampClient(opts);
   const pluginConfig = parsePairs('--plugin-config', opts.pluginConfig);
   if (opts.plugin !== undefined || opts.id !== undefined) {
-    if (opts.plugin === undefined || opts.id === undefined) throw new PortcullisError('ERR_INPUT_INVALID', '--plugin and --id go together');
-    if (opts.key !== undefined) throw new PortcullisError('ERR_INPUT_INVALID', '--key cannot be combined with --plugin');
+    if (opts.plugin === undefined || opts.id === undefined)
+      throw new PortcullisError('ERR_INPUT_INVALID', '--plugin and --id go together');
+    if (opts.key !== undefined)
+      throw new PortcullisError('ERR_INPUT_INVALID', '--key cannot be combined with --plugin');
     return new PluginSigner({
       configDir: opts.configDir,
       pluginName: opts.plugin,
@@ -97,7 +103,9 @@ export async function signCommand(reference: string, opts: SignCommandOptions, i
     const pushed = await client.pushManifest(repo, built.descriptor.digest, built.manifest, MEDIA_TYPE.ociManifest);
     if (!pushed.subjectProcessed) await client.addReferrer(repo, artifact, built.descriptor);
     if (ref.digest === undefined) {
-      io.stderr(`warning: ${reference} was resolved to ${artifact.digest}: the signature is for the digest, not the tag\n`);
+      io.stderr(
+        `warning: ${reference} was resolved to ${artifact.digest}: the signature is for the digest, not the tag\n`,
+      );
     }
     report(`${ref.registry}/${ref.repository}@${artifact.digest}`, artifact, signed, built, format, io);
     return EXIT.ok;
@@ -114,10 +122,19 @@ interface SignInputs {
 }
 
 /** Signs a Notary payload for the artifact and builds its signature manifest (nothing is pushed). */
-async function signArtifact(artifact: Descriptor, inputs: SignInputs, io: CliIo): Promise<{ signed: SignResult; built: BuiltSignatureManifest }> {
+async function signArtifact(
+  artifact: Descriptor,
+  inputs: SignInputs,
+  io: CliIo,
+): Promise<{ signed: SignResult; built: BuiltSignatureManifest }> {
   const signingTime = io.now();
   const { metadata, expiryMs } = inputs;
-  const target = { mediaType: artifact.mediaType, digest: artifact.digest, size: artifact.size, ...(metadata === undefined ? {} : { annotations: metadata }) };
+  const target = {
+    mediaType: artifact.mediaType,
+    digest: artifact.digest,
+    size: artifact.size,
+    ...(metadata === undefined ? {} : { annotations: metadata }),
+  };
   const request: SignRequest = {
     payload: new TextEncoder().encode(JSON.stringify({ targetArtifact: target })),
     signingTime,
@@ -136,11 +153,22 @@ async function signArtifact(artifact: Descriptor, inputs: SignInputs, io: CliIo)
   return { signed, built };
 }
 
-function report(signedRef: string, artifact: Descriptor, signed: SignResult, built: BuiltSignatureManifest, format: OutputFormat, io: CliIo): void {
+function report(
+  signedRef: string,
+  artifact: Descriptor,
+  signed: SignResult,
+  built: BuiltSignatureManifest,
+  format: OutputFormat,
+  io: CliIo,
+): void {
   if (format === 'json') {
-    io.stdout(`${JSON.stringify({ reference: signedRef, digest: artifact.digest, signature: built.descriptor.digest, mediaType: signed.mediaType, signer: signed.chain[0]?.subject ?? null }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ reference: signedRef, digest: artifact.digest, signature: built.descriptor.digest, mediaType: signed.mediaType, signer: signed.chain[0]?.subject ?? null }, null, 2)}\n`,
+    );
   } else {
-    io.stdout(`Successfully signed ${signedRef}\n  signature ${built.descriptor.digest} (${signed.mediaType}) by ${signed.chain[0]?.subject ?? '?'}\n`);
+    io.stdout(
+      `Successfully signed ${signedRef}\n  signature ${built.descriptor.digest} (${signed.mediaType}) by ${signed.chain[0]?.subject ?? '?'}\n`,
+    );
   }
 }
 
@@ -149,7 +177,11 @@ function report(signedRef: string, artifact: Descriptor, signed: SignResult, bui
  * into the layout and listed in its index.json, where verify, inspect, list and copy find them
  * by their subject (as notation's layout signing does).
  */
-async function signLayout(reference: string, inputs: SignInputs & { format: OutputFormat }, io: CliIo): Promise<number> {
+async function signLayout(
+  reference: string,
+  inputs: SignInputs & { format: OutputFormat },
+  io: CliIo,
+): Promise<number> {
   const ref = parseLayoutReference(reference);
   const found = await (await OciLayout.open(ref.dir)).resolve(ref);
   const artifact: Descriptor = { mediaType: found.mediaType, digest: found.digest, size: found.size };
@@ -162,7 +194,10 @@ async function signLayout(reference: string, inputs: SignInputs & { format: Outp
     manifest: { descriptor: built.descriptor, bytes: built.manifest },
     subject: artifact,
   });
-  if (ref.digest === undefined) io.stderr(`warning: ${reference} was resolved to ${artifact.digest}: the signature is for the digest, not the tag\n`);
+  if (ref.digest === undefined)
+    io.stderr(
+      `warning: ${reference} was resolved to ${artifact.digest}: the signature is for the digest, not the tag\n`,
+    );
   report(`${ref.dir}@${artifact.digest}`, artifact, signed, built, inputs.format, io);
   return EXIT.ok;
 }

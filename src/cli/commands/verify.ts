@@ -26,7 +26,8 @@ export interface VerifyCommandOptions extends TargetOptions {
  */
 function revocationChecker(mode: string | undefined, cache: CertificateCache): RevocationChecker {
   const m = mode ?? 'online';
-  if (m !== 'online' && m !== 'offline') throw new PortcullisError('ERR_INPUT_INVALID', `--revocation must be online or offline, got "${m}"`);
+  if (m !== 'online' && m !== 'offline')
+    throw new PortcullisError('ERR_INPUT_INVALID', `--revocation must be online or offline, got "${m}"`);
   let inner: Promise<RevocationChecker> | undefined;
   return {
     check: async (chain, at) => {
@@ -36,11 +37,19 @@ function revocationChecker(mode: string | undefined, cache: CertificateCache): R
         const last = chain.length - 1;
         return {
           status: 'nonRevokable',
-          certificates: chain.map((c, i) => ({ status: 'nonRevokable' as const, detail: i === last && c.selfIssued ? 'root certificate: not revocation-checked' : 'no OCSP or CRL location' })),
+          certificates: chain.map((c, i) => ({
+            status: 'nonRevokable' as const,
+            detail: i === last && c.selfIssued ? 'root certificate: not revocation-checked' : 'no OCSP or CRL location',
+          })),
         };
       }
       inner ??= import('../../revocation/index.js').then(
-        ({ HttpRevocationFetcher, OnlineRevocationChecker }) => new OnlineRevocationChecker({ fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0' }), mode: m, certificateCache: cache }),
+        ({ HttpRevocationFetcher, OnlineRevocationChecker }) =>
+          new OnlineRevocationChecker({
+            fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0' }),
+            mode: m,
+            certificateCache: cache,
+          }),
       );
       return (await inner).check(chain, at);
     },
@@ -61,7 +70,13 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
     return await verifyTarget(
       target,
       policy,
-      { max, format, verbose: opts.verbose === true, ...(userMetadata === undefined ? {} : { userMetadata }), ...(opts.revocation === undefined ? {} : { revocation: opts.revocation }) },
+      {
+        max,
+        format,
+        verbose: opts.verbose === true,
+        ...(userMetadata === undefined ? {} : { userMetadata }),
+        ...(opts.revocation === undefined ? {} : { revocation: opts.revocation }),
+      },
       opts.configDir,
       io,
     );
@@ -73,7 +88,13 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
 async function verifyTarget(
   target: Target,
   policy: TrustPolicy,
-  opts: { max: number; format: OutputFormat; userMetadata?: Record<string, string>; revocation?: string; verbose?: boolean },
+  opts: {
+    max: number;
+    format: OutputFormat;
+    userMetadata?: Record<string, string>;
+    revocation?: string;
+    verbose?: boolean;
+  },
   configDir: string,
   io: CliIo,
 ): Promise<number> {
@@ -81,20 +102,35 @@ async function verifyTarget(
   const { max, format, userMetadata } = opts;
   const cache = new CertificateCache();
   // Only the stores of the statement in force are read: a broken store elsewhere does not matter here.
-  const shown = target.canonical === undefined || target.canonical === reference ? reference : `${reference} (read as ${target.canonical})`;
+  const shown =
+    target.canonical === undefined || target.canonical === reference
+      ? reference
+      : `${reference} (read as ${target.canonical})`;
   const statement = selectStatement(policy, repository, shown);
   const trustStores = await loadTrustStores(configDir, statement.trustStores, cache);
   const result = await verifyArtifact(
     { reference, repository, artifact, ...(userMetadata === undefined ? {} : { userMetadata }) },
-    { policy, trustStores, source: target.source, at: io.now(), maxSignatureAttempts: max, certificateCache: cache, revocation: revocationChecker(opts.revocation, cache) },
+    {
+      policy,
+      trustStores,
+      source: target.source,
+      at: io.now(),
+      maxSignatureAttempts: max,
+      certificateCache: cache,
+      revocation: revocationChecker(opts.revocation, cache),
+    },
   );
   if (target.resolvedTag !== undefined) {
     // notation's warning: what was verified is the digest the tag named just now.
-    io.stderr(`warning: always verify the artifact using digest(@${artifact.digest}) rather than a tag(:${target.resolvedTag}) because resolved digest may not point to the same signed artifact, as tags are mutable\n`);
+    io.stderr(
+      `warning: always verify the artifact using digest(@${artifact.digest}) rather than a tag(:${target.resolvedTag}) because resolved digest may not point to the same signed artifact, as tags are mutable\n`,
+    );
   }
   if (opts.verbose === true) {
     const { checkLines } = await import('../diagnostics.js');
-    io.stderr(`trust policy statement "${statement.name}" (scope ${repository === '' ? '*' : repository})\n${checkLines(result.signatures.map((s) => ({ signature: s.signature, checks: s.checks })))}`);
+    io.stderr(
+      `trust policy statement "${statement.name}" (scope ${repository === '' ? '*' : repository})\n${checkLines(result.signatures.map((s) => ({ signature: s.signature, checks: s.checks })))}`,
+    );
   }
   const report = toReport(result, target.canonical);
   if (format === 'json') io.stdout(`${JSON.stringify(report, null, 2)}\n`);

@@ -32,6 +32,8 @@ export function decodeCbor(bytes: Uint8Array, what: string): unknown {
   try {
     return decode(bytes, OPTIONS);
   } catch (cause) {
-    throw new PortcullisError('ERR_ENVELOPE_MALFORMED', `${what} is not valid CBOR: ${(cause as Error).message}`, { cause });
+    throw new PortcullisError('ERR_ENVELOPE_MALFORMED', `${what} is not valid CBOR: ${(cause as Error).message}`, {
+      cause,
+    });
   }
 }

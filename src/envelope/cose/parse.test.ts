@@ -22,7 +22,6 @@ const payload = new TextEncoder().encode(
   '{"targetArtifact":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9","size":517}}',
 );
 
-
 const time = (seconds: number): CborTag => new CborTag(1, seconds);
 
 /** A valid notary.x509 protected header, with overrides (undefined deletes a label). */
@@ -51,7 +50,10 @@ describe('COSE envelope', () => {
   beforeAll(() => {
     const load = (leafKey: 'ec-256' | 'rsa-2048'): SigningKey => {
       const chain = codeSigningChain(pki, { leafKey, name: `COSE ${leafKey}` });
-      return { privateKey: createPrivateKey(chain.leaf.keyPem), certificateChain: chain.chainDer.map((d) => parseCertificate(d)) };
+      return {
+        privateKey: createPrivateKey(chain.leaf.keyPem),
+        certificateChain: chain.chainDer.map((d) => parseCertificate(d)),
+      };
     };
     ec = load('ec-256');
     rsa = load('rsa-2048');
@@ -67,7 +69,12 @@ describe('COSE envelope', () => {
     const prepared = prepareCoseFromParts({
       protectedBytes: protectedHeader instanceof Uint8Array ? protectedHeader : encodeCbor(protectedHeader),
       payload,
-      unprotected: options.unprotected ?? coseUnprotectedHeaderOf(key.certificateChain.map((c) => c.der), undefined),
+      unprotected:
+        options.unprotected ??
+        coseUnprotectedHeaderOf(
+          key.certificateChain.map((c) => c.der),
+          undefined,
+        ),
     });
     const alg = signatureAlgorithmForKey(key.certificateChain[0]!.key);
     return prepared.finish(signPrimitive(alg, key.privateKey, prepared.signingInput));
@@ -124,11 +131,24 @@ describe('COSE envelope', () => {
 
   describe('critical headers and times', () => {
     it('rejects crit without signingScheme', () => {
-      expect(codeOf(() => parse(forge(header([[2, ['x']], ['x', 1]]))))).toBe('ERR_ENVELOPE_HEADER_INVALID');
+      expect(
+        codeOf(() =>
+          parse(
+            forge(
+              header([
+                [2, ['x']],
+                ['x', 1],
+              ]),
+            ),
+          ),
+        ),
+      ).toBe('ERR_ENVELOPE_HEADER_INVALID');
     });
 
     it('rejects crit listing a header that is not present', () => {
-      expect(() => parse(forge(header([[2, [SCHEME, 'absent']]])))).toThrow('"absent" header is marked critical but not present');
+      expect(() => parse(forge(header([[2, [SCHEME, 'absent']]])))).toThrow(
+        '"absent" header is marked critical but not present',
+      );
     });
 
     it('rejects crit listing an integer label such as alg', () => {
@@ -141,9 +161,18 @@ describe('COSE envelope', () => {
     });
 
     it('rejects an expiry before the signing time', () => {
-      expect(codeOf(() => parse(forge(header([[2, [SCHEME, EXPIRY]], [EXPIRY, time(T0 - 60)]]))))).toBe(
-        'ERR_ENVELOPE_HEADER_INVALID',
-      );
+      expect(
+        codeOf(() =>
+          parse(
+            forge(
+              header([
+                [2, [SCHEME, EXPIRY]],
+                [EXPIRY, time(T0 - 60)],
+              ]),
+            ),
+          ),
+        ),
+      ).toBe('ERR_ENVELOPE_HEADER_INVALID');
     });
 
     it('rejects signingTime on the signing authority scheme', () => {
@@ -173,7 +202,14 @@ describe('COSE envelope', () => {
     });
 
     it('returns an unknown critical extended attribute for the workflow to judge', () => {
-      const env = parse(forge(header([[2, [SCHEME, 'com.example.x']], ['com.example.x', 'v']])));
+      const env = parse(
+        forge(
+          header([
+            [2, [SCHEME, 'com.example.x']],
+            ['com.example.x', 'v'],
+          ]),
+        ),
+      );
       expect(env.signed.extendedAttributes).toEqual([{ key: 'com.example.x', value: 'v', critical: true }]);
     });
   });
@@ -209,7 +245,10 @@ describe('COSE envelope', () => {
     });
 
     it('rejects a label present in both buckets', () => {
-      const unprotected = coseUnprotectedHeaderOf(ec.certificateChain.map((c) => c.der), undefined);
+      const unprotected = coseUnprotectedHeaderOf(
+        ec.certificateChain.map((c) => c.der),
+        undefined,
+      );
       unprotected.set(SCHEME, 'notary.x509');
       expect(codeOf(() => parse(forge(header(), { unprotected })))).toBe('ERR_ENVELOPE_MALFORMED');
     });
@@ -225,20 +264,35 @@ describe('COSE envelope', () => {
     it.each([
       ['random bytes', hex('5c 9a 01 ff 32 77 10 00 8e')],
       ['an empty input', new Uint8Array()],
-      ['the wrong tag (17, COSE_Mac0)', encodeCbor(new CborTag(17, [new Uint8Array(), new Map(), new Uint8Array(), new Uint8Array()]))],
+      [
+        'the wrong tag (17, COSE_Mac0)',
+        encodeCbor(new CborTag(17, [new Uint8Array(), new Map(), new Uint8Array(), new Uint8Array()])),
+      ],
       ['an untagged COSE_Sign1', encodeCbor([encodeCbor(header()), new Map(), payload, new Uint8Array([1])])],
       ['an array of 3', encodeCbor(new CborTag(18, [encodeCbor(header()), new Map(), payload]))],
-      ['a detached (nil) payload', encodeCbor(new CborTag(18, [encodeCbor(header()), new Map(), null, new Uint8Array([1])]))],
+      [
+        'a detached (nil) payload',
+        encodeCbor(new CborTag(18, [encodeCbor(header()), new Map(), null, new Uint8Array([1])])),
+      ],
       ['an indefinite-length array', hex('d2 9f 40 a0 40 40 ff')],
       ['an indefinite-length byte string', hex('d2 84 5f 41 00 ff a0 40 40')],
-      ['trailing bytes after the message', new Uint8Array([...encodeCbor(new CborTag(18, [new Uint8Array(), new Map(), new Uint8Array(), new Uint8Array([1])])), 0])],
+      [
+        'trailing bytes after the message',
+        new Uint8Array([
+          ...encodeCbor(new CborTag(18, [new Uint8Array(), new Map(), new Uint8Array(), new Uint8Array([1])])),
+          0,
+        ]),
+      ],
       ['a 10,000-deep nesting', new Uint8Array([0xd2, ...new Array<number>(10_000).fill(0x81), 0x01])],
     ])('rejects %s as malformed', (_, bytes) => {
       expect(codeOf(() => parse(bytes))).toBe('ERR_ENVELOPE_MALFORMED');
     });
 
     it('rejects an envelope over the size cap (5 MiB header) with ERR_SIZE_LIMIT', () => {
-      const unprotected = coseUnprotectedHeaderOf(ec.certificateChain.map((c) => c.der), 'a'.repeat(5 * 1024 * 1024));
+      const unprotected = coseUnprotectedHeaderOf(
+        ec.certificateChain.map((c) => c.der),
+        'a'.repeat(5 * 1024 * 1024),
+      );
       expect(codeOf(() => parse(forge(header(), { unprotected })))).toBe('ERR_SIZE_LIMIT');
     });
 
@@ -253,7 +307,7 @@ describe('COSE envelope', () => {
       const bytes = valid();
       const certificateCache = new CertificateCache(); // parse the intact certificates once
       let seed = 777;
-      const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+      const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
       for (let i = 0; i < 400; i++) {
         const copy = new Uint8Array(bytes);
         copy[rand(copy.length)] = rand(256);

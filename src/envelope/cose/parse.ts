@@ -24,7 +24,10 @@ function malformed(message: string): PortcullisError {
 export function parseCoseEnvelope(bytes: Uint8Array, options: EnvelopeParseOptions = {}): VerifiedEnvelope {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
   if (bytes.byteLength > maxBytes) {
-    throw new PortcullisError('ERR_SIZE_LIMIT', `COSE envelope is ${bytes.byteLength} bytes, more than the limit of ${maxBytes}`);
+    throw new PortcullisError(
+      'ERR_SIZE_LIMIT',
+      `COSE envelope is ${bytes.byteLength} bytes, more than the limit of ${maxBytes}`,
+    );
   }
   const message = decodeCbor(bytes, 'COSE envelope');
   if (!(message instanceof Tag) || Number(message.tag) !== COSE_SIGN1_TAG) {

@@ -14,7 +14,10 @@ import { sigStructure } from './sig-structure.js';
  * signingScheme, authenticSigningTime (signing authority), expiry, then critical extended
  * attributes in request order; times are tag 1 with whole epoch seconds; maps are canonical.
  */
-export function coseProtectedHeaderOf(request: SignRequest, algorithm: SignatureAlgorithm): Map<number | string, CborValue> {
+export function coseProtectedHeaderOf(
+  request: SignRequest,
+  algorithm: SignatureAlgorithm,
+): Map<number | string, CborValue> {
   const req = checkSignRequest(request);
   const crit: string[] = [HEADER.signingScheme];
   const header = new Map<number | string, CborValue>();

@@ -3,7 +3,9 @@ import { goJsonStringify } from './go-json.js';
 
 describe('Go-compatible JSON encoding', () => {
   it('sorts object keys by their bytes, upper case before lower case, at every depth', () => {
-    expect(goJsonStringify({ b: 1, a: { d: 1, C: 2 }, B: [{ z: 0, y: 0 }] })).toBe('{"B":[{"y":0,"z":0}],"a":{"C":2,"d":1},"b":1}');
+    expect(goJsonStringify({ b: 1, a: { d: 1, C: 2 }, B: [{ z: 0, y: 0 }] })).toBe(
+      '{"B":[{"y":0,"z":0}],"a":{"C":2,"d":1},"b":1}',
+    );
   });
 
   it('escapes HTML-sensitive characters and line separators as encoding/json does', () => {

@@ -17,7 +17,6 @@ const payload = new TextEncoder().encode(
   '{"targetArtifact":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9","size":517}}',
 );
 
-
 /** A valid notary.x509 protected header, with overrides (undefined deletes a member). */
 function header(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const base: Record<string, unknown> = {
@@ -40,7 +39,10 @@ describe('JWS envelope', () => {
   beforeAll(() => {
     const load = (leafKey: 'ec-256' | 'rsa-2048'): SigningKey => {
       const chain = codeSigningChain(pki, { leafKey, name: `JWS ${leafKey}` });
-      return { privateKey: createPrivateKey(chain.leaf.keyPem), certificateChain: chain.chainDer.map((d) => parseCertificate(d)) };
+      return {
+        privateKey: createPrivateKey(chain.leaf.keyPem),
+        certificateChain: chain.chainDer.map((d) => parseCertificate(d)),
+      };
     };
     ec = load('ec-256');
     rsa = load('rsa-2048');
@@ -48,7 +50,11 @@ describe('JWS envelope', () => {
   afterAll(() => pki.cleanup());
 
   /** Signs any protected header (object or raw JSON text) with the key's real algorithm. */
-  function forge(protectedHeader: Record<string, unknown> | string, key: SigningKey = ec, body: Uint8Array = payload): Uint8Array {
+  function forge(
+    protectedHeader: Record<string, unknown> | string,
+    key: SigningKey = ec,
+    body: Uint8Array = payload,
+  ): Uint8Array {
     const prepared = prepareJwsFromParts({
       protectedJson: typeof protectedHeader === 'string' ? protectedHeader : JSON.stringify(protectedHeader),
       payload: body,
@@ -148,7 +154,9 @@ describe('JWS envelope', () => {
     });
 
     it('rejects crit that is not a list of strings', () => {
-      expect(codeOf(() => parse(forge(header({ crit: 'io.cncf.notary.signingScheme' }))))).toBe('ERR_ENVELOPE_HEADER_INVALID');
+      expect(codeOf(() => parse(forge(header({ crit: 'io.cncf.notary.signingScheme' }))))).toBe(
+        'ERR_ENVELOPE_HEADER_INVALID',
+      );
       expect(codeOf(() => parse(forge(header({ crit: ['io.cncf.notary.signingScheme', 7] }))))).toBe(
         'ERR_ENVELOPE_HEADER_INVALID',
       );
@@ -172,7 +180,11 @@ describe('JWS envelope', () => {
     });
 
     it('returns an unknown critical extended attribute for the workflow to judge', () => {
-      const h = header({ crit: ['io.cncf.notary.signingScheme', 'com.example.x'], 'com.example.x': { n: [1] }, other: true });
+      const h = header({
+        crit: ['io.cncf.notary.signingScheme', 'com.example.x'],
+        'com.example.x': { n: [1] },
+        other: true,
+      });
       expect(parse(forge(h)).signed.extendedAttributes).toEqual([
         { key: 'com.example.x', value: { n: [1] }, critical: true },
         { key: 'other', value: true, critical: false },
@@ -197,7 +209,9 @@ describe('JWS envelope', () => {
     });
 
     it('rejects notary.x509 without signingTime', () => {
-      expect(codeOf(() => parse(forge(header({ 'io.cncf.notary.signingTime': undefined }))))).toBe('ERR_ENVELOPE_HEADER_INVALID');
+      expect(codeOf(() => parse(forge(header({ 'io.cncf.notary.signingTime': undefined }))))).toBe(
+        'ERR_ENVELOPE_HEADER_INVALID',
+      );
     });
 
     it('rejects notary.x509 with authenticSigningTime', () => {
@@ -233,12 +247,17 @@ describe('JWS envelope', () => {
     });
 
     it('rejects authenticSigningTime not marked critical', () => {
-      expect(codeOf(() => parse(forge(sa({ crit: ['io.cncf.notary.signingScheme'] }))))).toBe('ERR_ENVELOPE_HEADER_INVALID');
+      expect(codeOf(() => parse(forge(sa({ crit: ['io.cncf.notary.signingScheme'] }))))).toBe(
+        'ERR_ENVELOPE_HEADER_INVALID',
+      );
     });
 
     it('rejects an expiry before (or at) the signing time', () => {
       for (const expiry of ['2024-05-01T09:00:00Z', '2024-05-01T10:00:00Z']) {
-        const h = header({ crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.expiry'], 'io.cncf.notary.expiry': expiry });
+        const h = header({
+          crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.expiry'],
+          'io.cncf.notary.expiry': expiry,
+        });
         expect(codeOf(() => parse(forge(h)))).toBe('ERR_ENVELOPE_HEADER_INVALID');
       }
     });
@@ -258,7 +277,9 @@ describe('JWS envelope', () => {
       '2024-05-01T10:00:00+0800',
       1714557600,
     ])('rejects the signing time %j', (time) => {
-      expect(codeOf(() => parse(forge(header({ 'io.cncf.notary.signingTime': time }))))).toBe('ERR_ENVELOPE_HEADER_INVALID');
+      expect(codeOf(() => parse(forge(header({ 'io.cncf.notary.signingTime': time }))))).toBe(
+        'ERR_ENVELOPE_HEADER_INVALID',
+      );
     });
   });
 
@@ -287,16 +308,19 @@ describe('JWS envelope', () => {
       expect(codeOf(() => parse(forge('["alg"]')))).toBe('ERR_ENVELOPE_MALFORMED');
     });
 
-    it.each(['payload', 'protected', 'signature'])('rejects %s with base64 padding or the standard alphabet', (member) => {
-      const padded = edit(valid(), (env) => {
-        env[member] = `${env[member] as string}=`;
-      });
-      expect(codeOf(() => parse(padded))).toBe('ERR_ENVELOPE_MALFORMED');
-      const standard = edit(valid(), (env) => {
-        env[member] = `+/${(env[member] as string).slice(2)}`;
-      });
-      expect(codeOf(() => parse(standard))).toBe('ERR_ENVELOPE_MALFORMED');
-    });
+    it.each(['payload', 'protected', 'signature'])(
+      'rejects %s with base64 padding or the standard alphabet',
+      (member) => {
+        const padded = edit(valid(), (env) => {
+          env[member] = `${env[member] as string}=`;
+        });
+        expect(codeOf(() => parse(padded))).toBe('ERR_ENVELOPE_MALFORMED');
+        const standard = edit(valid(), (env) => {
+          env[member] = `+/${(env[member] as string).slice(2)}`;
+        });
+        expect(codeOf(() => parse(standard))).toBe('ERR_ENVELOPE_MALFORMED');
+      },
+    );
 
     it('rejects unknown, missing or mistyped top-level members', () => {
       expect(codeOf(() => parse(edit(valid(), (env) => void (env['signatures'] = []))))).toBe('ERR_ENVELOPE_MALFORMED');
@@ -316,10 +340,18 @@ describe('JWS envelope', () => {
     it('rejects a missing, empty or malformed certificate chain', () => {
       const without = edit(valid(), (env) => void (env['header'] = {}));
       expect(() => parse(without)).toThrow('certificate chain is not present');
-      expect(codeOf(() => parse(edit(valid(), (env) => void (env['header'] = { x5c: [] }))))).toBe('ERR_ENVELOPE_MALFORMED');
-      expect(codeOf(() => parse(edit(valid(), (env) => void (env['header'] = { x5c: 'AA==' }))))).toBe('ERR_ENVELOPE_MALFORMED');
-      expect(codeOf(() => parse(edit(valid(), (env) => void (env['header'] = { x5c: ['AA'] }))))).toBe('ERR_ENVELOPE_MALFORMED');
-      expect(codeOf(() => parse(edit(valid(), (env) => void (env['header'] = { x5c: ['AAAA'] }))))).toBe('ERR_CERT_MALFORMED');
+      expect(codeOf(() => parse(edit(valid(), (env) => void (env['header'] = { x5c: [] }))))).toBe(
+        'ERR_ENVELOPE_MALFORMED',
+      );
+      expect(codeOf(() => parse(edit(valid(), (env) => void (env['header'] = { x5c: 'AA==' }))))).toBe(
+        'ERR_ENVELOPE_MALFORMED',
+      );
+      expect(codeOf(() => parse(edit(valid(), (env) => void (env['header'] = { x5c: ['AA'] }))))).toBe(
+        'ERR_ENVELOPE_MALFORMED',
+      );
+      expect(codeOf(() => parse(edit(valid(), (env) => void (env['header'] = { x5c: ['AAAA'] }))))).toBe(
+        'ERR_CERT_MALFORMED',
+      );
     });
 
     it('rejects two unprotected members that differ only in case', () => {
@@ -331,14 +363,26 @@ describe('JWS envelope', () => {
     });
 
     it('rejects a timestamp token that is not standard base64, and a non-string signing agent', () => {
-      const token = edit(valid(), (env) => void ((env['header'] as Record<string, unknown>)['io.cncf.notary.timestampSignature'] = 'MA'));
+      const token = edit(
+        valid(),
+        (env) => void ((env['header'] as Record<string, unknown>)['io.cncf.notary.timestampSignature'] = 'MA'),
+      );
       expect(codeOf(() => parse(token))).toBe('ERR_ENVELOPE_MALFORMED');
-      const agent = edit(valid(), (env) => void ((env['header'] as Record<string, unknown>)['io.cncf.notary.signingAgent'] = 1));
+      const agent = edit(
+        valid(),
+        (env) => void ((env['header'] as Record<string, unknown>)['io.cncf.notary.signingAgent'] = 1),
+      );
       expect(codeOf(() => parse(agent))).toBe('ERR_ENVELOPE_MALFORMED');
     });
 
     it('rejects an envelope over the size cap (5 MiB header) with ERR_SIZE_LIMIT', () => {
-      const huge = edit(valid(), (env) => void ((env['header'] as Record<string, unknown>)['io.cncf.notary.signingAgent'] = 'a'.repeat(5 * 1024 * 1024)));
+      const huge = edit(
+        valid(),
+        (env) =>
+          void ((env['header'] as Record<string, unknown>)['io.cncf.notary.signingAgent'] = 'a'.repeat(
+            5 * 1024 * 1024,
+          )),
+      );
       expect(codeOf(() => parse(huge))).toBe('ERR_SIZE_LIMIT');
       expect(codeOf(() => parseEnvelope(JWS, valid(), { maxBytes: 100 }))).toBe('ERR_SIZE_LIMIT');
     });
@@ -361,7 +405,7 @@ describe('JWS envelope', () => {
       const bytes = valid();
       const certificateCache = new CertificateCache(); // parse the intact certificates once
       let seed = 12345;
-      const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+      const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
       for (let i = 0; i < 400; i++) {
         const copy = new Uint8Array(bytes);
         copy[rand(copy.length)] = rand(256);

@@ -26,7 +26,10 @@ function malformed(message: string): PortcullisError {
 export function parseJwsEnvelope(bytes: Uint8Array, options: EnvelopeParseOptions = {}): VerifiedEnvelope {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
   if (bytes.byteLength > maxBytes) {
-    throw new PortcullisError('ERR_SIZE_LIMIT', `JWS envelope is ${bytes.byteLength} bytes, more than the limit of ${maxBytes}`);
+    throw new PortcullisError(
+      'ERR_SIZE_LIMIT',
+      `JWS envelope is ${bytes.byteLength} bytes, more than the limit of ${maxBytes}`,
+    );
   }
   const envelope = parseStrictJson(bytes, {
     maxBytes,

@@ -14,7 +14,17 @@ import type { SignatureAlgorithm } from '../types.js';
 
 /** Header parameter names RFC 7515 §4.1 registers; none of them may appear in `crit`. */
 export const JWS_REGISTERED: ReadonlySet<string> = new Set([
-  'alg', 'jku', 'jwk', 'kid', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'typ', 'cty', 'crit',
+  'alg',
+  'jku',
+  'jwk',
+  'kid',
+  'x5u',
+  'x5c',
+  'x5t',
+  'x5t#S256',
+  'typ',
+  'cty',
+  'crit',
 ]);
 
 const MAX_HEADER_DEPTH = 32;
@@ -36,7 +46,8 @@ export function decodeJwsProtectedHeader(encoded: string, maxBytes: number): Jws
     code: 'ERR_ENVELOPE_MALFORMED',
     what: 'JWS protected header',
   });
-  if (!isJsonObject(header)) throw new PortcullisError('ERR_ENVELOPE_MALFORMED', 'JWS protected header is not a JSON object');
+  if (!isJsonObject(header))
+    throw new PortcullisError('ERR_ENVELOPE_MALFORMED', 'JWS protected header is not a JSON object');
 
   const alg = header['alg'];
   if (alg === undefined) throw invalid('missing "alg" header');
@@ -57,7 +68,8 @@ export function decodeJwsProtectedHeader(encoded: string, maxBytes: number): Jws
     if (JWS_REGISTERED.has(key)) {
       // alg/cty/crit are handled above; Notary defines no use for the other registered ones and a
       // key or certificate reference inside the signed header would be a second source of truth.
-      if (key !== 'alg' && key !== 'cty' && key !== 'crit') throw invalid(`header "${key}" is not allowed in a Notary envelope`);
+      if (key !== 'alg' && key !== 'cty' && key !== 'crit')
+        throw invalid(`header "${key}" is not allowed in a Notary envelope`);
       continue;
     }
     if (isTimeHeader(key)) {

@@ -58,7 +58,9 @@ export function prepareJwsFromParts(parts: JwsParts): PreparedEnvelope {
     finish(signature, timestampSignature = parts.timestampSignature) {
       const header: string[] = [];
       if (timestampSignature !== undefined && timestampSignature.length > 0) {
-        header.push(`${goJsonStringify(HEADER.timestampSignature)}:${goJsonStringify(encodeBase64(timestampSignature))}`);
+        header.push(
+          `${goJsonStringify(HEADER.timestampSignature)}:${goJsonStringify(encodeBase64(timestampSignature))}`,
+        );
       }
       header.push(`"x5c":${goJsonStringify(parts.certificateChain.map((der) => encodeBase64(der)))}`);
       if (parts.signingAgent !== undefined && parts.signingAgent !== '') {

@@ -45,7 +45,8 @@ export function parseJwsUnprotectedHeader(header: unknown, cache: CertificateCac
   let timestampSignature: Uint8Array | undefined;
   const token = found.get(HEADER.timestampSignature);
   if (token !== undefined) {
-    if (typeof token !== 'string' || token.length === 0) throw malformed(`"${HEADER.timestampSignature}" must be non-empty base64`);
+    if (typeof token !== 'string' || token.length === 0)
+      throw malformed(`"${HEADER.timestampSignature}" must be non-empty base64`);
     timestampSignature = decodeBase64(token, HEADER.timestampSignature, 'ERR_ENVELOPE_MALFORMED');
   }
 

@@ -17,7 +17,15 @@ import { deniedDecision, verifiedDecision } from '../testing/fake-verifier.js';
  */
 
 const GOOD = ['r.example/good:1', 'r.example/good@sha256:' + 'a'.repeat(64), 'good.example:5000/team/app:2'];
-const BAD = ['r.example/bad:1', 'evil.example/x:1', 'r.example/GOOD:1', ' r.example/good:1', 'r.example/good:1 ', '', 'r.example/good:1@sha256:' + 'b'.repeat(64)];
+const BAD = [
+  'r.example/bad:1',
+  'evil.example/x:1',
+  'r.example/GOOD:1',
+  ' r.example/good:1',
+  'r.example/good:1 ',
+  '',
+  'r.example/good:1@sha256:' + 'b'.repeat(64),
+];
 
 /** Allows exactly GOOD; answers some at once (decided), others later, to cover both paths. */
 class ListVerifier implements ImageVerifier {
@@ -54,7 +62,8 @@ const KINDS: Record<string, { path: readonly string[]; lists: Lists; volumes: bo
   'batch/CronJob': { path: ['spec', 'jobTemplate', ...TEMPLATE], lists: ALL, volumes: true },
 };
 
-const obj = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 const get = (v: unknown, key: string): unknown => {
   const o = obj(v);
   return o !== undefined && Object.hasOwn(o, key) ? o[key] : undefined;
@@ -76,7 +85,12 @@ function imagesOf(object: unknown, kind: (typeof KINDS)[string]): Map<string, st
     for (const item of items) {
       const name = get(item, 'name');
       const image = get(item, 'image');
-      if (obj(item) === undefined || typeof name !== 'string' || (image !== undefined && image !== null && typeof image !== 'string')) return undefined;
+      if (
+        obj(item) === undefined ||
+        typeof name !== 'string' ||
+        (image !== undefined && image !== null && typeof image !== 'string')
+      )
+        return undefined;
       out.push(new Map([[`c:${name}`, typeof image === 'string' ? image : '']]));
     }
   }
@@ -90,7 +104,12 @@ function imagesOf(object: unknown, kind: (typeof KINDS)[string]): Map<string, st
         if (source === undefined || source === null) continue;
         const name = get(v, 'name');
         const ref = get(source, 'reference');
-        if (obj(source) === undefined || typeof name !== 'string' || (ref !== undefined && ref !== null && typeof ref !== 'string')) return undefined;
+        if (
+          obj(source) === undefined ||
+          typeof name !== 'string' ||
+          (ref !== undefined && ref !== null && typeof ref !== 'string')
+        )
+          return undefined;
         out.push(new Map([[`v:${name}`, typeof ref === 'string' ? ref : '']]));
       }
     }
@@ -98,7 +117,10 @@ function imagesOf(object: unknown, kind: (typeof KINDS)[string]): Map<string, st
   return out;
 }
 
-type Verdict = { readonly handled: false } | { readonly handled: true; readonly images: readonly string[] } | { readonly handled: true; readonly unreadable: true };
+type Verdict =
+  | { readonly handled: false }
+  | { readonly handled: true; readonly images: readonly string[] }
+  | { readonly handled: true; readonly unreadable: true };
 
 function oracle(body: unknown): Verdict {
   const request = get(body, 'request');
@@ -108,7 +130,8 @@ function oracle(body: unknown): Verdict {
   const key = `${String(get(gvk, 'group') ?? '')}/${String(get(gvk, 'kind'))}`;
   const kind = KINDS[key];
   const ephemeral = subResource === 'ephemeralcontainers' && (key === '/Pod' || key === '/EphemeralContainers');
-  if ((operation !== 'CREATE' && operation !== 'UPDATE') || kind === undefined || (subResource !== '' && !ephemeral)) return { handled: false };
+  if ((operation !== 'CREATE' && operation !== 'UPDATE') || kind === undefined || (subResource !== '' && !ephemeral))
+    return { handled: false };
   const now = imagesOf(get(request, 'object'), kind);
   if (now === undefined) return { handled: true, unreadable: true };
   let old: Map<string, string> = new Map();
@@ -117,17 +140,30 @@ function oracle(body: unknown): Verdict {
     old = new Map((before ?? []).flatMap((m) => [...m]));
   }
   // On UPDATE an image already running under the same container (or volume) name is not new.
-  const images = now.flatMap((m) => [...m]).filter(([slot, image]) => old.get(slot) !== image).map(([, image]) => image);
+  const images = now
+    .flatMap((m) => [...m])
+    .filter(([slot, image]) => old.get(slot) !== image)
+    .map(([, image]) => image);
   return { handled: true, images };
 }
 
 // --- generators ----------------------------------------------------------------------------------
 
-const image = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...GOOD) }, { weight: 2, arbitrary: fc.constantFrom(...BAD) }, { weight: 1, arbitrary: fc.string({ maxLength: 40 }) });
+const image = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...GOOD) },
+  { weight: 2, arbitrary: fc.constantFrom(...BAD) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+);
 const name = fc.oneof(fc.constantFrom('app', 'side', 'init', 'debug', 'data'), fc.string({ maxLength: 8 }));
-const container = fc.record({ name, image, imagePullPolicy: fc.constantFrom('Always', 'IfNotPresent') }, { requiredKeys: ['name'] });
+const container = fc.record(
+  { name, image, imagePullPolicy: fc.constantFrom('Always', 'IfNotPresent') },
+  { requiredKeys: ['name'] },
+);
 const volume = fc.oneof(
-  fc.record({ name, image: fc.record({ reference: image, pullPolicy: fc.constantFrom('Always', 'IfNotPresent') }, { requiredKeys: [] }) }),
+  fc.record({
+    name,
+    image: fc.record({ reference: image, pullPolicy: fc.constantFrom('Always', 'IfNotPresent') }, { requiredKeys: [] }),
+  }),
   fc.record({ name, emptyDir: fc.constant({}) }),
   fc.record({ name, configMap: fc.record({ name: fc.constant('cfg') }) }),
 );
@@ -142,7 +178,10 @@ const podSpec = fc.record(
   },
   { requiredKeys: ['containers'] },
 );
-const kindKey = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...Object.keys(KINDS)) }, { weight: 1, arbitrary: fc.constantFrom('/ConfigMap', 'example.com/Widget', 'apps/Pod', '/Deployment', 'batch/Pod') });
+const kindKey = fc.oneof(
+  { weight: 5, arbitrary: fc.constantFrom(...Object.keys(KINDS)) },
+  { weight: 1, arbitrary: fc.constantFrom('/ConfigMap', 'example.com/Widget', 'apps/Pod', '/Deployment', 'batch/Pod') },
+);
 
 function objectFor(key: string, spec: Record<string, unknown>): Record<string, unknown> {
   const [group, kind] = key.split('/') as [string, string];
@@ -160,8 +199,14 @@ const review = fc
     key: kindKey,
     spec: podSpec,
     oldSpec: fc.option(podSpec, { nil: undefined }),
-    operation: fc.oneof({ weight: 6, arbitrary: fc.constantFrom('CREATE', 'UPDATE') }, { weight: 1, arbitrary: fc.constantFrom('DELETE', 'CONNECT', 'BOGUS', 'create') }),
-    subResource: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('ephemeralcontainers', 'status', 'scale', '') }),
+    operation: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom('CREATE', 'UPDATE') },
+      { weight: 1, arbitrary: fc.constantFrom('DELETE', 'CONNECT', 'BOGUS', 'create') },
+    ),
+    subResource: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.constantFrom('ephemeralcontainers', 'status', 'scale', '') },
+    ),
     namespace: fc.constantFrom('team-a', '', undefined),
     uid: fc.uuid(),
   })
@@ -199,7 +244,12 @@ afterAll(async () => {
 
 async function post(path: string, payload: string | Buffer): Promise<{ status: number; body: any; ms: number }> {
   const started = performance.now();
-  const res = await inject((req, res) => void (direct(req, res) || app.routing(req, res)), { method: 'POST', url: `${path}?timeout=10s`, headers: { 'content-type': 'application/json' }, payload });
+  const res = await inject((req, res) => void (direct(req, res) || app.routing(req, res)), {
+    method: 'POST',
+    url: `${path}?timeout=10s`,
+    headers: { 'content-type': 'application/json' },
+    payload,
+  });
   const ms = performance.now() - started;
   let body: unknown;
   try {
@@ -227,51 +277,64 @@ function check(input: unknown, answer: { status: number; body: any; ms: number }
     return;
   }
   expect('unreadable' in verdict, 'an object the oracle cannot read is never allowed').toBe(false);
-  if ('images' in verdict) for (const i of verdict.images) expect(GOOD, `allowed although it runs ${JSON.stringify(i)}`).toContain(i);
+  if ('images' in verdict)
+    for (const i of verdict.images) expect(GOOD, `allowed although it runs ${JSON.stringify(i)}`).toContain(i);
 }
 
 describe('AdmissionReviews, random and mutated', () => {
-  it.each(['/validate', '/mutate'])('never crash, never 5xx, answer in time, and never allow what they must not (%s)', async (path) => {
-    await fc.assert(
-      fc.asyncProperty(review, fc.array(jsonMutation, { maxLength: 4 }), async (base, mutations) => {
-        const input = mutateJson(base, mutations);
-        check(input, await post(path, JSON.stringify(input)));
-      }),
-      fuzz(500),
-    );
-  }, fuzzTimeout(30_000));
+  it.each(['/validate', '/mutate'])(
+    'never crash, never 5xx, answer in time, and never allow what they must not (%s)',
+    async (path) => {
+      await fc.assert(
+        fc.asyncProperty(review, fc.array(jsonMutation, { maxLength: 4 }), async (base, mutations) => {
+          const input = mutateJson(base, mutations);
+          check(input, await post(path, JSON.stringify(input)));
+        }),
+        fuzz(500),
+      );
+    },
+    fuzzTimeout(30_000),
+  );
 
-  it('a review denied before a mutation is allowed after it only when the mutation removed every image it must not run', async () => {
-    const denied = review.filter((r) => {
-      const v = oracle(r);
-      return v.handled && 'images' in v && v.images.some((i) => !GOOD.includes(i));
-    });
-    await fc.assert(
-      fc.asyncProperty(denied, fc.array(jsonMutation, { minLength: 1, maxLength: 3 }), async (base, mutations) => {
-        expect((await post('/validate', JSON.stringify(base))).body.response.allowed).toBe(false);
-        const input = mutateJson(base, mutations);
-        check(input, await post('/validate', JSON.stringify(input)));
-      }),
-      fuzz(200),
-    );
-  }, fuzzTimeout(30_000));
+  it(
+    'a review denied before a mutation is allowed after it only when the mutation removed every image it must not run',
+    async () => {
+      const denied = review.filter((r) => {
+        const v = oracle(r);
+        return v.handled && 'images' in v && v.images.some((i) => !GOOD.includes(i));
+      });
+      await fc.assert(
+        fc.asyncProperty(denied, fc.array(jsonMutation, { minLength: 1, maxLength: 3 }), async (base, mutations) => {
+          expect((await post('/validate', JSON.stringify(base))).body.response.allowed).toBe(false);
+          const input = mutateJson(base, mutations);
+          check(input, await post('/validate', JSON.stringify(input)));
+        }),
+        fuzz(200),
+      );
+    },
+    fuzzTimeout(30_000),
+  );
 
-  it('raw bytes (mutated JSON text) never crash the endpoint or get a 5xx', async () => {
-    await fc.assert(
-      fc.asyncProperty(review, fc.array(byteMutation, { minLength: 1, maxLength: 6 }), async (base, mutations) => {
-        const bytes = Buffer.from(mutateBytes(Buffer.from(JSON.stringify(base)), mutations));
-        const answer = await post('/validate', bytes);
-        expect([200, 400]).toContain(answer.status);
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(bytes.toString('utf8'));
-        } catch {
-          expect(answer.status).toBe(400);
-          return;
-        }
-        check(parsed, answer);
-      }),
-      fuzz(500),
-    );
-  }, fuzzTimeout(30_000));
+  it(
+    'raw bytes (mutated JSON text) never crash the endpoint or get a 5xx',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(review, fc.array(byteMutation, { minLength: 1, maxLength: 6 }), async (base, mutations) => {
+          const bytes = Buffer.from(mutateBytes(Buffer.from(JSON.stringify(base)), mutations));
+          const answer = await post('/validate', bytes);
+          expect([200, 400]).toContain(answer.status);
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(bytes.toString('utf8'));
+          } catch {
+            expect(answer.status).toBe(400);
+            return;
+          }
+          check(parsed, answer);
+        }),
+        fuzz(500),
+      );
+    },
+    fuzzTimeout(30_000),
+  );
 });

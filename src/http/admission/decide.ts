@@ -24,13 +24,30 @@ export interface ReviewOutcome {
 /** What a review needs checked: an outcome already (nothing to check), or the images and their context. */
 export type ReviewPlan =
   | { readonly outcome: ReviewOutcome }
-  | { readonly extraction: Extraction & { readonly handled: true }; readonly images: readonly string[]; readonly ctx: CheckContext };
+  | {
+      readonly extraction: Extraction & { readonly handled: true };
+      readonly images: readonly string[];
+      readonly ctx: CheckContext;
+    };
 
 /** Extracts what to check. Throws ERR_ADMISSION_INVALID like `extractImages`; what is not checked is allowed with a warning. */
-export function planReview(request: AdmissionRequestView, deps: RouteDeps, deadline: number, budgetMs: number): ReviewPlan {
+export function planReview(
+  request: AdmissionRequestView,
+  deps: RouteDeps,
+  deadline: number,
+  budgetMs: number,
+): ReviewPlan {
   const extraction = extractImages(request);
   if (!extraction.handled) {
-    return { outcome: { extraction, outcomes: [], allowed: true, denials: [], warnings: extraction.warn ? limitWarnings([`${extraction.reason} [ERR_UNSUPPORTED_KIND]`]) : [] } };
+    return {
+      outcome: {
+        extraction,
+        outcomes: [],
+        allowed: true,
+        denials: [],
+        warnings: extraction.warn ? limitWarnings([`${extraction.reason} [ERR_UNSUPPORTED_KIND]`]) : [],
+      },
+    };
   }
   // Empty image strings too: only the verifier knows whether a policy covers the namespace (where
   // none does, nothing is inspected and an empty image is no reason to deny).
@@ -57,11 +74,20 @@ export function decideReviewNow(plan: ReviewPlan, deps: RouteDeps, endpoint: End
   if ('outcome' in plan) return plan;
   const atOnce = decideAtOnce(deps.verifier, plan.images, plan.ctx);
   if (atOnce.waiting === undefined) return { outcome: outcomeOf(plan.extraction, atOnce.results, deps, endpoint) };
-  return { later: async () => outcomeOf(plan.extraction, await checkRemaining(deps.verifier, atOnce, plan.ctx), deps, endpoint) };
+  return {
+    later: async () =>
+      outcomeOf(plan.extraction, await checkRemaining(deps.verifier, atOnce, plan.ctx), deps, endpoint),
+  };
 }
 
-function outcomeOf(extraction: Extraction & { readonly handled: true }, decisions: ReadonlyMap<string, ImageDecision>, deps: RouteDeps, endpoint: Endpoint): ReviewOutcome {
-  for (const d of decisions.values()) deps.metrics.observeImageDecision(endpoint, d.error !== undefined ? 'error' : d.allowed ? 'allowed' : 'denied');
+function outcomeOf(
+  extraction: Extraction & { readonly handled: true },
+  decisions: ReadonlyMap<string, ImageDecision>,
+  deps: RouteDeps,
+  endpoint: Endpoint,
+): ReviewOutcome {
+  for (const d of decisions.values())
+    deps.metrics.observeImageDecision(endpoint, d.error !== undefined ? 'error' : d.allowed ? 'allowed' : 'denied');
   const outcomes = extraction.toCheck.map((container) => ({
     container,
     decision: decisions.get(container.image) as ImageDecision,
@@ -75,5 +101,11 @@ function outcomeOf(extraction: Extraction & { readonly handled: true }, decision
     if (!decision.allowed) denials.push(denialLine(subject, decision));
     warnings.push(...warningLines(subject, decision));
   }
-  return { extraction, outcomes, allowed: denials.length === 0, denials, warnings: warnings.length === 0 ? warnings : limitWarnings(warnings) };
+  return {
+    extraction,
+    outcomes,
+    allowed: denials.length === 0,
+    denials,
+    warnings: warnings.length === 0 ? warnings : limitWarnings(warnings),
+  };
 }

@@ -40,7 +40,13 @@ interface SpecPath {
   readonly lists: readonly ContainerList[];
   readonly volumes: boolean;
 }
-const specPath = (...path: string[]): SpecPath => ({ path, pointerBase: path.length === 0 ? '' : `/${path.join('/')}`, where: ['request.object', ...path].join('.'), lists: LISTS, volumes: true });
+const specPath = (...path: string[]): SpecPath => ({
+  path,
+  pointerBase: path.length === 0 ? '' : `/${path.join('/')}`,
+  where: ['request.object', ...path].join('.'),
+  lists: LISTS,
+  volumes: true,
+});
 const TEMPLATE = ['spec', 'template', 'spec'];
 const EPHEMERAL_CONTAINERS_KIND: SpecPath = { ...specPath(), lists: ['ephemeralContainers'], volumes: false };
 const POD_SPEC_PATHS: ReadonlyMap<string, SpecPath> = new Map([
@@ -106,7 +112,13 @@ function imagesOf(spec: Record<string, unknown> | undefined, at: SpecPath, where
       if (image !== undefined && image !== null && typeof image !== 'string') {
         invalid(`${where}.${list}[${index}].image must be a string, not ${describe(image)}`);
       }
-      out.push({ name, image: typeof image === 'string' ? image : '', list, index, pointer: `${pointerBase}/${list}/${index}/image` });
+      out.push({
+        name,
+        image: typeof image === 'string' ? image : '',
+        list,
+        index,
+        pointer: `${pointerBase}/${list}/${index}/image`,
+      });
     });
   }
   if (at.volumes) {
@@ -130,7 +142,13 @@ function imageVolumesOf(volumes: unknown, pointerBase: string, where: string, ou
     if (reference !== undefined && reference !== null && typeof reference !== 'string') {
       invalid(`${where}.volumes[${index}].image.reference must be a string, not ${describe(reference)}`);
     }
-    out.push({ name, image: typeof reference === 'string' ? reference : '', list: 'volumes', index, pointer: `${pointerBase}/volumes/${index}/image/reference` });
+    out.push({
+      name,
+      image: typeof reference === 'string' ? reference : '',
+      list: 'volumes',
+      index,
+      pointer: `${pointerBase}/volumes/${index}/image/reference`,
+    });
   });
 }
 
@@ -171,20 +189,31 @@ export function extractImages(request: AdmissionRequestView): Extraction {
   const found = POD_SPEC_PATHS.get(key);
   const operation = request.operation;
   const ephemeral = request.subResource === 'ephemeralcontainers' && (key === '/Pod' || key === '/EphemeralContainers');
-  if ((operation !== 'CREATE' && operation !== 'UPDATE') || found === undefined || (request.subResource !== '' && !ephemeral)) {
+  if (
+    (operation !== 'CREATE' && operation !== 'UPDATE') ||
+    found === undefined ||
+    (request.subResource !== '' && !ephemeral)
+  ) {
     const gvr = resourceOf(request);
     const resource = shown(gvr.resource);
     const group = gvr.group === '' ? 'core' : shown(gvr.group);
     const rule = request.subResource === '' ? resource : `${resource}/${shown(request.subResource)}`;
     if (operation !== 'CREATE' && operation !== 'UPDATE') {
-      return unhandled(`Portcullis checks only CREATE and UPDATE, not ${shown(operation)} of ${rule}; allowed unchecked. Fix the webhook configuration: remove ${shown(operation)} from its rule for ${rule} (group ${group})`);
+      return unhandled(
+        `Portcullis checks only CREATE and UPDATE, not ${shown(operation)} of ${rule}; allowed unchecked. Fix the webhook configuration: remove ${shown(operation)} from its rule for ${rule} (group ${group})`,
+      );
     }
     if (found === undefined) {
-      return unhandled(`Portcullis does not check ${shown(request.kind.kind)} (${rule}, group ${group}); allowed unchecked. Fix the webhook configuration: remove ${rule} from its rules`);
+      return unhandled(
+        `Portcullis does not check ${shown(request.kind.kind)} (${rule}, group ${group}); allowed unchecked. Fix the webhook configuration: remove ${rule} from its rules`,
+      );
     }
-    return unhandled(`Portcullis does not check the ${shown(request.subResource)} subresource (${rule}, group ${group}); allowed unchecked. Fix the webhook configuration: remove ${rule} from its rules`);
+    return unhandled(
+      `Portcullis does not check the ${shown(request.subResource)} subresource (${rule}, group ${group}); allowed unchecked. Fix the webhook configuration: remove ${rule} from its rules`,
+    );
   }
-  if (!isRecord(request.object)) invalid(`request.object must be an object for ${request.operation}, not ${describe(request.object)}`);
+  if (!isRecord(request.object))
+    invalid(`request.object must be an object for ${request.operation}, not ${describe(request.object)}`);
   const spec = podSpec(request.object, found.path, 'request.object');
   const containers = imagesOf(spec, found, found.where);
 
@@ -202,9 +231,17 @@ export function extractImages(request: AdmissionRequestView): Extraction {
     const oldImages = new Map(old.map((c) => [slot(c), c.image]));
     toCheck = containers.filter((c) => oldImages.get(slot(c)) !== c.image);
   }
-  const namespace = request.namespace !== undefined && request.namespace !== '' ? request.namespace : metadataNamespace(request.object);
+  const namespace =
+    request.namespace !== undefined && request.namespace !== '' ? request.namespace : metadataNamespace(request.object);
   if (namespace === undefined) invalid('request.namespace is required for namespaced kinds');
   const serviceAccount = spec === undefined ? undefined : own(spec, 'serviceAccountName');
   const serviceAccountName = typeof serviceAccount === 'string' && serviceAccount !== '' ? serviceAccount : undefined;
-  return { handled: true, namespace, containers, toCheck, pullSecretNames: pullSecretNamesOf(spec, found.where), serviceAccountName };
+  return {
+    handled: true,
+    namespace,
+    containers,
+    toCheck,
+    pullSecretNames: pullSecretNamesOf(spec, found.where),
+    serviceAccountName,
+  };
 }

@@ -45,9 +45,18 @@ export function reviewEndpoint(endpoint: Endpoint, deps: RouteDeps, extend?: Res
     if (outcome.warnings.length > 0) response.warnings = outcome.warnings;
     if (outcome.allowed && extend !== undefined) Object.assign(response, extend(outcome));
     const latencyMs = t.end();
-    deps.metrics.observeAdmission({ endpoint, result: outcome.allowed ? 'allowed' : 'denied', kind: review.kind.kind, operation: review.operation });
+    deps.metrics.observeAdmission({
+      endpoint,
+      result: outcome.allowed ? 'allowed' : 'denied',
+      kind: review.kind.kind,
+      operation: review.operation,
+    });
     if (deps.reviewLog.isLevelEnabled('info')) {
-      deps.reviewLog.writeFields('info', reviewLine(endpoint, review, outcome, { latencyMs, patched: response.patch !== undefined }), 'admission review');
+      deps.reviewLog.writeFields(
+        'info',
+        reviewLine(endpoint, review, outcome, { latencyMs, patched: response.patch !== undefined }),
+        'admission review',
+      );
     }
     return { status: 200, payload: JSON.stringify(reviewResponse(response)) };
   }

@@ -5,7 +5,10 @@ import { reviewEndpoint } from './handler.js';
 import { registerReviewRoute } from './route.js';
 
 /** `POST /validate`: the validating admission webhook. */
-export async function validateRoutes(app: FastifyInstance, options: { readonly review: ReviewEndpoint }): Promise<void> {
+export async function validateRoutes(
+  app: FastifyInstance,
+  options: { readonly review: ReviewEndpoint },
+): Promise<void> {
   registerReviewRoute(app, '/validate', options.review);
 }
 

@@ -8,7 +8,12 @@ import type { AdmissionRequestView } from './review.js';
 import { reviewLine, type ReviewLineExtras } from './review-line.js';
 
 /** The reference: the same fields as an object, as `JSON.stringify` writes them. */
-function reviewRecord(endpoint: Endpoint, review: AdmissionRequestView, outcome: ReviewOutcome, extras: ReviewLineExtras): Record<string, unknown> {
+function reviewRecord(
+  endpoint: Endpoint,
+  review: AdmissionRequestView,
+  outcome: ReviewOutcome,
+  extras: ReviewLineExtras,
+): Record<string, unknown> {
   const ex = outcome.extraction;
   return {
     endpoint,
@@ -37,7 +42,19 @@ function reviewRecord(endpoint: Endpoint, review: AdmissionRequestView, outcome:
 }
 
 function view(over: Partial<AdmissionRequestView> = {}): AdmissionRequestView {
-  return { uid: 'u-1', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, subResource: '', namespace: 'prod', name: 'web', operation: 'CREATE', dryRun: false, object: null, oldObject: null, ...over };
+  return {
+    uid: 'u-1',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    subResource: '',
+    namespace: 'prod',
+    name: 'web',
+    operation: 'CREATE',
+    dryRun: false,
+    object: null,
+    oldObject: null,
+    ...over,
+  };
 }
 
 function container(name: string, image: string, index = 0): ContainerImage {
@@ -48,7 +65,14 @@ function outcome(pairs: [ContainerImage, ImageDecision][], over: Partial<ReviewO
   const outcomes = pairs.map(([c, decision]) => ({ container: c, decision }));
   const denials = pairs.filter(([, d]) => !d.allowed).map(([c]) => `container "${c.name}" denied`);
   return {
-    extraction: { handled: true, namespace: 'prod', containers: pairs.map(([c]) => c), toCheck: pairs.map(([c]) => c), pullSecretNames: [], serviceAccountName: undefined },
+    extraction: {
+      handled: true,
+      namespace: 'prod',
+      containers: pairs.map(([c]) => c),
+      toCheck: pairs.map(([c]) => c),
+      pullSecretNames: [],
+      serviceAccountName: undefined,
+    },
     outcomes,
     allowed: denials.length === 0,
     denials,
@@ -68,18 +92,39 @@ const undecided: ImageDecision = {
 
 describe('the per-review log line', () => {
   const cases: [string, AdmissionRequestView, ReviewOutcome, ReviewLineExtras][] = [
-    ['an allowed pod', view(), outcome([[container('app', 'r.example/app:1'), verifiedDecision('r.example/app:1')]]), { latencyMs: 0.25, patched: false }],
+    [
+      'an allowed pod',
+      view(),
+      outcome([[container('app', 'r.example/app:1'), verifiedDecision('r.example/app:1')]]),
+      { latencyMs: 0.25, patched: false },
+    ],
     [
       'a denied pod with an undecided image and warnings',
       view({ dryRun: true }),
-      outcome([[container('a', 'r/a:1'), deniedDecision('r/a:1')], [container('x', 'r/x:1', 1), undecided]], { warnings: ['w1', 'w2'] }),
+      outcome(
+        [
+          [container('a', 'r/a:1'), deniedDecision('r/a:1')],
+          [container('x', 'r/x:1', 1), undecided],
+        ],
+        { warnings: ['w1', 'w2'] },
+      ),
       { latencyMs: 12, patched: false },
     ],
-    ['a patched mutation', view({ operation: 'UPDATE' }), outcome([[container('app', 'r/app:1'), verifiedDecision('r/app:1')]]), { latencyMs: 3, patched: true }],
+    [
+      'a patched mutation',
+      view({ operation: 'UPDATE' }),
+      outcome([[container('app', 'r/app:1'), verifiedDecision('r/app:1')]]),
+      { latencyMs: 3, patched: true },
+    ],
     [
       'an image written otherwise than it is read (the canonical reference beside it)',
       view(),
-      outcome([[container('app', 'LOCALHOST:05000/app:1'), { ...verifiedDecision('LOCALHOST:05000/app:1'), canonical: 'localhost:5000/app:1' }]]),
+      outcome([
+        [
+          container('app', 'LOCALHOST:05000/app:1'),
+          { ...verifiedDecision('LOCALHOST:05000/app:1'), canonical: 'localhost:5000/app:1' },
+        ],
+      ]),
       { latencyMs: 2, patched: false },
     ],
     [
@@ -91,13 +136,24 @@ describe('the per-review log line', () => {
     [
       'an image volume',
       view(),
-      outcome([[{ name: 'models', image: 'r/model:1', list: 'volumes', index: 0, pointer: '/spec/volumes/0/image/reference' }, verifiedDecision('r/model:1')]]),
+      outcome([
+        [
+          { name: 'models', image: 'r/model:1', list: 'volumes', index: 0, pointer: '/spec/volumes/0/image/reference' },
+          verifiedDecision('r/model:1'),
+        ],
+      ]),
       { latencyMs: 2, patched: false },
     ],
     [
       'a skipped request without a namespace',
       view({ operation: 'DELETE', namespace: undefined }),
-      { extraction: { handled: false, reason: 'DELETE runs no new image', warn: false }, outcomes: [], allowed: true, denials: [], warnings: [] },
+      {
+        extraction: { handled: false, reason: 'DELETE runs no new image', warn: false },
+        outcomes: [],
+        allowed: true,
+        denials: [],
+        warnings: [],
+      },
       { latencyMs: 0, patched: false },
     ],
     [

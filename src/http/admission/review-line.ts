@@ -20,7 +20,12 @@ export interface ReviewLineExtras {
   readonly patched: boolean;
 }
 
-export function reviewLine(endpoint: Endpoint, review: AdmissionRequestView, outcome: ReviewOutcome, extras: ReviewLineExtras): string {
+export function reviewLine(
+  endpoint: Endpoint,
+  review: AdmissionRequestView,
+  outcome: ReviewOutcome,
+  extras: ReviewLineExtras,
+): string {
   const ex = outcome.extraction;
   const namespace = ex.handled ? ex.namespace : review.namespace;
   let text = `"endpoint":"${endpoint}","uid":${q(review.uid)}`;

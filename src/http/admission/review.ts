@@ -92,7 +92,9 @@ export function parseAdmissionReview(body: unknown): AdmissionRequestView {
   if (!isRecord(body)) invalid(`the body must be a JSON object, not ${describe(body)}`);
   const apiVersion = own(body, 'apiVersion');
   if (apiVersion !== ADMISSION_API_VERSION) {
-    invalid(`apiVersion must be "${ADMISSION_API_VERSION}", not ${JSON.stringify(apiVersion) ?? 'absent'} (set admissionReviewVersions: ["v1"] in the webhook configuration)`);
+    invalid(
+      `apiVersion must be "${ADMISSION_API_VERSION}", not ${JSON.stringify(apiVersion) ?? 'absent'} (set admissionReviewVersions: ["v1"] in the webhook configuration)`,
+    );
   }
   const kind = own(body, 'kind');
   if (kind !== 'AdmissionReview') invalid(`kind must be "AdmissionReview", not ${JSON.stringify(kind) ?? 'absent'}`);
@@ -111,7 +113,11 @@ export function parseAdmissionReview(body: unknown): AdmissionRequestView {
   }
   return {
     uid,
-    kind: { group: str(gvk, 'group', 'request.kind', false) ?? '', version: str(gvk, 'version', 'request.kind', false) ?? '', kind: kindName },
+    kind: {
+      group: str(gvk, 'group', 'request.kind', false) ?? '',
+      version: str(gvk, 'version', 'request.kind', false) ?? '',
+      kind: kindName,
+    },
     resource: own(request, 'resource'),
     subResource: str(request, 'subResource', 'request', false) ?? '',
     namespace: str(request, 'namespace', 'request', false),

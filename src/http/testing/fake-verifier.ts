@@ -9,7 +9,10 @@ export class FakeVerifier implements ImageVerifier {
   #ready: boolean;
   readonly #decide: (request: ImageCheckRequest) => ImageDecision | Promise<ImageDecision>;
 
-  constructor(decide: (request: ImageCheckRequest) => ImageDecision | Promise<ImageDecision> = (r) => verifiedDecision(r.image), ready = true) {
+  constructor(
+    decide: (request: ImageCheckRequest) => ImageDecision | Promise<ImageDecision> = (r) => verifiedDecision(r.image),
+    ready = true,
+  ) {
     this.#decide = decide;
     this.#ready = ready;
   }
@@ -54,7 +57,15 @@ export function verdict(overrides: Partial<PolicyVerdict> = {}): PolicyVerdict {
 }
 
 export function verifiedDecision(image: string, overrides: Partial<ImageDecision> = {}): ImageDecision {
-  return { image, digest: DIGEST, pinned: pinnedOf(image), allowed: true, verdicts: [verdict()], warnings: [], ...overrides };
+  return {
+    image,
+    digest: DIGEST,
+    pinned: pinnedOf(image),
+    allowed: true,
+    verdicts: [verdict()],
+    warnings: [],
+    ...overrides,
+  };
 }
 
 export const UNTRUSTED: Partial<PolicyVerdict> = {

@@ -46,12 +46,15 @@ export interface PodSpecParts {
 }
 
 export function podSpec(parts: PodSpecParts): Record<string, unknown> {
-  const list = (c: Containers | undefined) => c?.map(([name, image]) => ({ name, image, imagePullPolicy: 'IfNotPresent' }));
+  const list = (c: Containers | undefined) =>
+    c?.map(([name, image]) => ({ name, image, imagePullPolicy: 'IfNotPresent' }));
   return {
     containers: list(parts.containers) ?? [],
     ...(parts.initContainers === undefined ? {} : { initContainers: list(parts.initContainers) }),
     ...(parts.ephemeralContainers === undefined ? {} : { ephemeralContainers: list(parts.ephemeralContainers) }),
-    ...(parts.imagePullSecrets === undefined ? {} : { imagePullSecrets: parts.imagePullSecrets.map((name) => ({ name })) }),
+    ...(parts.imagePullSecrets === undefined
+      ? {}
+      : { imagePullSecrets: parts.imagePullSecrets.map((name) => ({ name })) }),
     restartPolicy: 'Always',
   };
 }

@@ -19,7 +19,8 @@ import { parseStrictJson } from '../../util/strict-json.js';
  */
 const TOKEN_RESPONSE_MAX_BYTES = 128 * 1024;
 
-type HostAuth = { readonly scheme: 'basic' } | { readonly scheme: 'bearer'; readonly realm: string; readonly service?: string };
+type HostAuth =
+  { readonly scheme: 'basic' } | { readonly scheme: 'bearer'; readonly realm: string; readonly service?: string };
 
 export interface AuthenticatorOptions {
   readonly transport: Transport;
@@ -59,7 +60,12 @@ export class Authenticator {
    * The Authorization header for a request, or undefined (no challenge seen yet: try
    * anonymously first; or a Basic registry and no credentials). `fresh` skips the token cache.
    */
-  async authorization(op: Operation, scopes: readonly string[], fresh = false, extraScopes: readonly string[] = []): Promise<string | undefined> {
+  async authorization(
+    op: Operation,
+    scopes: readonly string[],
+    fresh = false,
+    extraScopes: readonly string[] = [],
+  ): Promise<string | undefined> {
     const state = this.#hosts.get(op.registry);
     if (state === undefined) return undefined;
     const credential = await (op.credentials ?? this.#credentials).get(op.registry);
@@ -112,7 +118,12 @@ export class Authenticator {
     return (await (op.credentials ?? this.#credentials).get(op.registry)) !== undefined;
   }
 
-  async #fetchToken(op: Operation, state: Extract<HostAuth, { scheme: 'bearer' }>, scopes: readonly string[], credential: Credential | undefined): Promise<{ token: string; expiresIn: number | undefined }> {
+  async #fetchToken(
+    op: Operation,
+    state: Extract<HostAuth, { scheme: 'bearer' }>,
+    scopes: readonly string[],
+    credential: Credential | undefined,
+  ): Promise<{ token: string; expiresIn: number | undefined }> {
     let url: URL;
     try {
       url = new URL(state.realm);
@@ -120,13 +131,21 @@ export class Authenticator {
       throw operationError(op, 'ERR_REGISTRY_RESPONSE', `token realm "${printable(state.realm)}" is not a URL`, cause);
     }
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.#transport.allowsPlainHttp(url.host))) {
-      throw operationError(op, 'ERR_REGISTRY_RESPONSE', `token realm ${printable(url.origin)} is not HTTPS (plain HTTP is not allowed for ${url.host})`);
+      throw operationError(
+        op,
+        'ERR_REGISTRY_RESPONSE',
+        `token realm ${printable(url.origin)} is not HTTPS (plain HTTP is not allowed for ${url.host})`,
+      );
     }
     const headers: Record<string, string> = { accept: 'application/json' };
     let response;
     if (credential !== undefined && 'identityToken' in credential) {
       // OAuth2 refresh-token grant (distribution's oauth.md), as docker/oras do for identity tokens.
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.identityToken, client_id: this.#clientId });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: credential.identityToken,
+        client_id: this.#clientId,
+      });
       if (state.service !== undefined) form.set('service', state.service);
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
       response = await this.#transport.send(op, {
@@ -138,13 +157,23 @@ export class Authenticator {
     } else {
       if (state.service !== undefined) url.searchParams.set('service', state.service);
       for (const scope of scopes) url.searchParams.append('scope', scope);
-      if (credential !== undefined) headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`, 'utf8').toString('base64')}`;
+      if (credential !== undefined)
+        headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`, 'utf8').toString('base64')}`;
       response = await this.#transport.send(op, { method: 'GET', url, headers });
     }
     if (response.status === 401 || response.status === 403) {
       const detail = describeErrors(await readErrorBody(response));
-      const who = credential === undefined ? 'anonymous access' : 'identityToken' in credential ? 'the identity token' : `the credentials of user "${printable(credential.username, 80)}"`;
-      throw operationError(op, 'ERR_REGISTRY_UNAUTHORIZED', `token server ${url.host} refused ${who} (${response.status})${detail}`);
+      const who =
+        credential === undefined
+          ? 'anonymous access'
+          : 'identityToken' in credential
+            ? 'the identity token'
+            : `the credentials of user "${printable(credential.username, 80)}"`;
+      throw operationError(
+        op,
+        'ERR_REGISTRY_UNAUTHORIZED',
+        `token server ${url.host} refused ${who} (${response.status})${detail}`,
+      );
     }
     if (response.status !== 200) throw await statusError(op, response, `token endpoint ${url.host}${url.pathname}`);
     const bytes = await readCapped(op, response, TOKEN_RESPONSE_MAX_BYTES, 'token response');
@@ -152,11 +181,21 @@ export class Authenticator {
     try {
       doc = parseStrictJson(bytes, { maxBytes: TOKEN_RESPONSE_MAX_BYTES, what: 'token response' });
     } catch (cause) {
-      throw operationError(op, 'ERR_REGISTRY_RESPONSE', `token response from ${url.host} is not JSON: ${(cause as Error).message}`, cause);
+      throw operationError(
+        op,
+        'ERR_REGISTRY_RESPONSE',
+        `token response from ${url.host} is not JSON: ${(cause as Error).message}`,
+        cause,
+      );
     }
     const record = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
     const token = typeof record.token === 'string' && record.token !== '' ? record.token : record.access_token;
-    if (typeof token !== 'string' || token === '') throw operationError(op, 'ERR_REGISTRY_RESPONSE', `token response from ${url.host} has no "token" or "access_token"`);
+    if (typeof token !== 'string' || token === '')
+      throw operationError(
+        op,
+        'ERR_REGISTRY_RESPONSE',
+        `token response from ${url.host} has no "token" or "access_token"`,
+      );
     const expiresIn = typeof record.expires_in === 'number' ? record.expires_in : undefined;
     return { token, expiresIn };
   }

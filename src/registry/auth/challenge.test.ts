@@ -6,15 +6,32 @@ describe('parseChallenges', () => {
     ['Basic realm="Registry Realm"', [{ scheme: 'basic', params: { realm: 'Registry Realm' } }]],
     [
       'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull"',
-      [{ scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/nginx:pull' } }],
+      [
+        {
+          scheme: 'bearer',
+          params: {
+            realm: 'https://auth.docker.io/token',
+            service: 'registry.docker.io',
+            scope: 'repository:library/nginx:pull',
+          },
+        },
+      ],
     ],
     // Quoted strings with commas, escapes, spaces around "=" and ",", upper-case names.
     [
       'Bearer Realm = "https://a/token?x=1,2" , service="s\\"q", scope="repository:a:pull,push repository:b:pull"',
-      [{ scheme: 'bearer', params: { realm: 'https://a/token?x=1,2', service: 's"q', scope: 'repository:a:pull,push repository:b:pull' } }],
+      [
+        {
+          scheme: 'bearer',
+          params: { realm: 'https://a/token?x=1,2', service: 's"q', scope: 'repository:a:pull,push repository:b:pull' },
+        },
+      ],
     ],
     // Token (unquoted) values.
-    ['Bearer realm=https://a/token,service=reg', [{ scheme: 'bearer', params: { realm: 'https://a/token', service: 'reg' } }]],
+    [
+      'Bearer realm=https://a/token,service=reg',
+      [{ scheme: 'bearer', params: { realm: 'https://a/token', service: 'reg' } }],
+    ],
     // Two challenges in one header.
     [
       'Basic realm="basic, one", Bearer realm="https://t/token",service="svc"',

@@ -68,5 +68,8 @@ export function parseChallengeHeader(value: string | readonly string[] | undefin
 
 /** The challenge to answer: Bearer when offered (a token is narrower than a password), else Basic. */
 export function pickChallenge(challenges: readonly Challenge[]): Challenge | undefined {
-  return challenges.find((c) => c.scheme === 'bearer' && (c.params.realm ?? '') !== '') ?? challenges.find((c) => c.scheme === 'basic');
+  return (
+    challenges.find((c) => c.scheme === 'bearer' && (c.params.realm ?? '') !== '') ??
+    challenges.find((c) => c.scheme === 'basic')
+  );
 }

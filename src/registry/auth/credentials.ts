@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /** A username and password, or an identity (refresh) token for the registry's token server. */
-export type Credential =
-  | { readonly username: string; readonly password: string }
-  | { readonly identityToken: string };
+export type Credential = { readonly username: string; readonly password: string } | { readonly identityToken: string };
 
 /**
  * Where credentials for a registry come from. `host` is the registry as written in image
@@ -14,11 +12,21 @@ export interface CredentialProvider {
 }
 
 /** The keys under which Docker stores Docker Hub credentials, most specific first. */
-export const DOCKER_HUB_KEYS: readonly string[] = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
+export const DOCKER_HUB_KEYS: readonly string[] = [
+  'https://index.docker.io/v1/',
+  'index.docker.io',
+  'docker.io',
+  'registry-1.docker.io',
+];
 
 /** Docker Hub and its aliases are one registry for credentials. */
 export function isDockerHub(host: string): boolean {
-  return host === 'docker.io' || host === 'index.docker.io' || host === 'registry-1.docker.io' || host === 'https://index.docker.io/v1/';
+  return (
+    host === 'docker.io' ||
+    host === 'index.docker.io' ||
+    host === 'registry-1.docker.io' ||
+    host === 'https://index.docker.io/v1/'
+  );
 }
 
 /** Fixed credentials by host (Docker Hub aliases resolved). */
@@ -51,7 +59,8 @@ export const ANONYMOUS: CredentialProvider = { get: async () => undefined };
  */
 export function credentialIdentity(credential: Credential | undefined): string {
   if (credential === undefined) return 'anonymous';
-  const secret = 'identityToken' in credential ? `t:${credential.identityToken}` : `u:${credential.username}:${credential.password}`;
+  const secret =
+    'identityToken' in credential ? `t:${credential.identityToken}` : `u:${credential.username}:${credential.password}`;
   const label = 'identityToken' in credential ? 'token' : `user ${credential.username}`;
   return `${label}#${createHash('sha256').update(secret).digest('hex').slice(0, 16)}`;
 }

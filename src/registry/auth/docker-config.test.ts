@@ -55,7 +55,9 @@ function writeConfig(name: string, doc: unknown): string {
 
 describe('dockerConfigPath', () => {
   it('uses $DOCKER_CONFIG, else ~/.docker, unless a path is given', () => {
-    expect(dockerConfigPath({ env: { DOCKER_CONFIG: '/etc/docker-cfg', HOME: '/home/u' } })).toBe('/etc/docker-cfg/config.json');
+    expect(dockerConfigPath({ env: { DOCKER_CONFIG: '/etc/docker-cfg', HOME: '/home/u' } })).toBe(
+      '/etc/docker-cfg/config.json',
+    );
     expect(dockerConfigPath({ env: { HOME: '/home/u' } })).toBe('/home/u/.docker/config.json');
     expect(dockerConfigPath({ path: '/x/c.json', env: { DOCKER_CONFIG: '/y' } })).toBe('/x/c.json');
   });
@@ -101,7 +103,13 @@ describe('DockerConfigCredentials', () => {
     // Answers are cached: asking again does not run the helper.
     await creds.get('helped.example:5000');
     const asked = readFileSync(join(dir, 'asked.log'), 'utf8').trim().split('\n');
-    expect(asked).toEqual(['helped.example:5000', 'https://index.docker.io/v1/', 'store.example', 'token.example', 'fallback.example']);
+    expect(asked).toEqual([
+      'helped.example:5000',
+      'https://index.docker.io/v1/',
+      'store.example',
+      'token.example',
+      'fallback.example',
+    ]);
   });
 
   it('reports a helper that fails, hangs, floods or prints junk as ERR_CREDENTIAL_HELPER', async () => {
@@ -114,21 +122,38 @@ describe('DockerConfigCredentials', () => {
       }
       return ['none', ''];
     };
-    expect(await codeOf('failing.example')).toEqual(['ERR_CREDENTIAL_HELPER', expect.stringContaining('exited with status 3: helper exploded')]);
-    expect(await codeOf('slow.example', 300)).toEqual(['ERR_CREDENTIAL_HELPER', expect.stringContaining('no answer within 300 ms')]);
-    expect(await codeOf('noisy.example')).toEqual(['ERR_CREDENTIAL_HELPER', expect.stringContaining('more than 65536 bytes')]);
+    expect(await codeOf('failing.example')).toEqual([
+      'ERR_CREDENTIAL_HELPER',
+      expect.stringContaining('exited with status 3: helper exploded'),
+    ]);
+    expect(await codeOf('slow.example', 300)).toEqual([
+      'ERR_CREDENTIAL_HELPER',
+      expect.stringContaining('no answer within 300 ms'),
+    ]);
+    expect(await codeOf('noisy.example')).toEqual([
+      'ERR_CREDENTIAL_HELPER',
+      expect.stringContaining('more than 65536 bytes'),
+    ]);
     expect(await codeOf('broken.example')).toEqual(['ERR_CREDENTIAL_HELPER', expect.stringContaining('not JSON')]);
     expect(await runCredentialHelper('test', 'nobody.example', { env })).toBeUndefined();
-    await expect(runCredentialHelper('missing-helper', 'x', { env })).rejects.toThrow(/docker-credential-missing-helper is not on PATH/);
+    await expect(runCredentialHelper('missing-helper', 'x', { env })).rejects.toThrow(
+      /docker-credential-missing-helper is not on PATH/,
+    );
     await expect(runCredentialHelper('../evil', 'x', { env })).rejects.toThrow(/not a plain program name/);
   });
 
   it('treats a missing file as no credentials and a malformed one as ERR_CONFIG_INVALID', async () => {
     const none = await DockerConfigCredentials.load({ path: join(dir, 'nope', 'config.json') });
     expect(await none.get('docker.io')).toBeUndefined();
-    await expect(DockerConfigCredentials.load({ path: writeConfig('bad-json', '{') })).rejects.toMatchObject({ code: 'ERR_CONFIG_INVALID' });
-    await expect(DockerConfigCredentials.load({ path: writeConfig('bad-auths', { auths: [] }) })).rejects.toMatchObject({ code: 'ERR_CONFIG_INVALID' });
-    const badAuth = await DockerConfigCredentials.load({ path: writeConfig('bad-auth', { auths: { 'x.example': { auth: Buffer.from('nocolon').toString('base64') } } }) });
+    await expect(DockerConfigCredentials.load({ path: writeConfig('bad-json', '{') })).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+    });
+    await expect(DockerConfigCredentials.load({ path: writeConfig('bad-auths', { auths: [] }) })).rejects.toMatchObject(
+      { code: 'ERR_CONFIG_INVALID' },
+    );
+    const badAuth = await DockerConfigCredentials.load({
+      path: writeConfig('bad-auth', { auths: { 'x.example': { auth: Buffer.from('nocolon').toString('base64') } } }),
+    });
     await expect(badAuth.get('x.example')).rejects.toMatchObject({ code: 'ERR_CONFIG_INVALID' });
   });
 });
@@ -136,27 +161,50 @@ describe('DockerConfigCredentials', () => {
 describe('storeDockerLogin', () => {
   it('creates the file 0600 and keeps other settings when updating', async () => {
     const configDir = join(dir, 'login', 'nested');
-    const path = await storeDockerLogin('reg.example:5000', { username: 'alice', password: 'wonderland' }, { env: { DOCKER_CONFIG: configDir } });
+    const path = await storeDockerLogin(
+      'reg.example:5000',
+      { username: 'alice', password: 'wonderland' },
+      { env: { DOCKER_CONFIG: configDir } },
+    );
     expect(path).toBe(join(configDir, 'config.json'));
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const first = JSON.parse(readFileSync(path, 'utf8')) as { auths: Record<string, { auth: string }> };
     expect(first.auths['reg.example:5000']?.auth).toBe(Buffer.from('alice:wonderland').toString('base64'));
 
-    writeFileSync(path, JSON.stringify({ ...first, credHelpers: { 'gcr.io': 'gcloud' }, auths: { ...first.auths, 'keep.example': { auth: 'a2VlcDptZQ==' } } }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        ...first,
+        credHelpers: { 'gcr.io': 'gcloud' },
+        auths: { ...first.auths, 'keep.example': { auth: 'a2VlcDptZQ==' } },
+      }),
+    );
     await storeDockerLogin('docker.io', { username: 'hub', password: 'secret' }, { path });
-    const second = JSON.parse(readFileSync(path, 'utf8')) as { auths: Record<string, { auth: string }>; credHelpers: Record<string, string> };
+    const second = JSON.parse(readFileSync(path, 'utf8')) as {
+      auths: Record<string, { auth: string }>;
+      credHelpers: Record<string, string>;
+    };
     expect(second.credHelpers).toEqual({ 'gcr.io': 'gcloud' });
-    expect(Object.keys(second.auths).sort()).toEqual(['https://index.docker.io/v1/', 'keep.example', 'reg.example:5000']);
+    expect(Object.keys(second.auths).sort()).toEqual([
+      'https://index.docker.io/v1/',
+      'keep.example',
+      'reg.example:5000',
+    ]);
     const creds = await DockerConfigCredentials.load({ path });
     expect(await creds.get('docker.io')).toEqual({ username: 'hub', password: 'secret' });
     expect(await creds.get('reg.example:5000')).toEqual({ username: 'alice', password: 'wonderland' });
-    await expect(storeDockerLogin('x', { username: 'a:b', password: 'c' }, { path })).rejects.toMatchObject({ code: 'ERR_INPUT_INVALID' });
+    await expect(storeDockerLogin('x', { username: 'a:b', password: 'c' }, { path })).rejects.toMatchObject({
+      code: 'ERR_INPUT_INVALID',
+    });
   });
 });
 
 describe('StaticCredentials', () => {
   it('resolves Docker Hub aliases', async () => {
-    const creds = new StaticCredentials({ 'https://index.docker.io/v1/': { username: 'u', password: 'p' }, 'reg.io': { identityToken: 't' } });
+    const creds = new StaticCredentials({
+      'https://index.docker.io/v1/': { username: 'u', password: 'p' },
+      'reg.io': { identityToken: 't' },
+    });
     expect(await creds.get('docker.io')).toEqual({ username: 'u', password: 'p' });
     expect(await creds.get('reg.io')).toEqual({ identityToken: 't' });
     expect(await creds.get('other.io')).toBeUndefined();

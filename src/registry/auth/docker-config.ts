@@ -51,7 +51,10 @@ export interface DockerConfig {
 }
 
 function configError(path: string, message: string, cause?: unknown): PortcullisError {
-  return new PortcullisError('ERR_CONFIG_INVALID', `docker config "${path}": ${message}`, { ...(cause === undefined ? {} : { cause }), context: { subject: path } });
+  return new PortcullisError('ERR_CONFIG_INVALID', `docker config "${path}": ${message}`, {
+    ...(cause === undefined ? {} : { cause }),
+    context: { subject: path },
+  });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -89,8 +92,13 @@ export function parseConfig(path: string, text: string): DockerConfig {
       credHelpers[key] = helper;
     }
   }
-  if (doc.credsStore !== undefined && typeof doc.credsStore !== 'string') throw configError(path, '"credsStore" must be a string');
-  return { auths, credHelpers, ...(typeof doc.credsStore === 'string' && doc.credsStore !== '' ? { credsStore: doc.credsStore } : {}) };
+  if (doc.credsStore !== undefined && typeof doc.credsStore !== 'string')
+    throw configError(path, '"credsStore" must be a string');
+  return {
+    auths,
+    credHelpers,
+    ...(typeof doc.credsStore === 'string' && doc.credsStore !== '' ? { credsStore: doc.credsStore } : {}),
+  };
 }
 
 /** `https://reg.io/v1/` → `reg.io`: Docker accepts URLs as auths keys. */
@@ -124,7 +132,8 @@ function fromAuthEntry(path: string, host: string, entry: AuthEntry): Credential
     if (colon <= 0) throw configError(path, `auths entry for ${host}: "auth" is not base64 of "user:password"`);
     return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
-  if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password };
+  if (entry.username !== undefined && entry.password !== undefined)
+    return { username: entry.username, password: entry.password };
   return undefined;
 }
 
@@ -159,16 +168,26 @@ export async function execCredentialHelper(
   options: CredentialHelperOptions = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    throw new PortcullisError('ERR_CREDENTIAL_HELPER', `credential helper name "${printable(name)}" is not a plain program name`);
+    throw new PortcullisError(
+      'ERR_CREDENTIAL_HELPER',
+      `credential helper name "${printable(name)}" is not a plain program name`,
+    );
   }
   const program = `docker-credential-${name}`;
   const timeoutMs = options.timeoutMs ?? HELPER_TIMEOUT_MS;
   const maxBytes = options.maxOutputBytes ?? HELPER_OUTPUT_MAX_BYTES;
   const fail = (message: string, cause?: unknown): PortcullisError =>
-    new PortcullisError('ERR_CREDENTIAL_HELPER', `${program} ${action} for ${subject}: ${message}`, { ...(cause === undefined ? {} : { cause }), context: { subject } });
+    new PortcullisError('ERR_CREDENTIAL_HELPER', `${program} ${action} for ${subject}: ${message}`, {
+      ...(cause === undefined ? {} : { cause }),
+      context: { subject },
+    });
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     // Own process group, so a helper's children (a shell's `sleep`, a keychain tool) die with it.
-    const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...(options.env ?? process.env) } as NodeJS.ProcessEnv });
+    const child = spawn(program, [action], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...(options.env ?? process.env) } as NodeJS.ProcessEnv,
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -198,7 +217,12 @@ export async function execCredentialHelper(
       if (errBytes <= 4096) err.push(chunk);
     });
     child.on('error', (cause) => {
-      stop(fail((cause as NodeJS.ErrnoException).code === 'ENOENT' ? `${program} is not on PATH` : (cause as Error).message, cause));
+      stop(
+        fail(
+          (cause as NodeJS.ErrnoException).code === 'ENOENT' ? `${program} is not on PATH` : (cause as Error).message,
+          cause,
+        ),
+      );
     });
     child.on('close', (exit) => {
       if (settled) return;
@@ -211,10 +235,17 @@ export async function execCredentialHelper(
   });
 }
 
-export async function runCredentialHelper(name: string, serverUrl: string, options: CredentialHelperOptions = {}): Promise<Credential | undefined> {
+export async function runCredentialHelper(
+  name: string,
+  serverUrl: string,
+  options: CredentialHelperOptions = {},
+): Promise<Credential | undefined> {
   const { code, stdout, stderr } = await execCredentialHelper(name, 'get', serverUrl, serverUrl, options);
   const fail = (message: string, cause?: unknown): PortcullisError =>
-    new PortcullisError('ERR_CREDENTIAL_HELPER', `docker-credential-${name} get for ${serverUrl}: ${message}`, { ...(cause === undefined ? {} : { cause }), context: { subject: serverUrl } });
+    new PortcullisError('ERR_CREDENTIAL_HELPER', `docker-credential-${name} get for ${serverUrl}: ${message}`, {
+      ...(cause === undefined ? {} : { cause }),
+      context: { subject: serverUrl },
+    });
   if (code !== 0) {
     const said = `${stdout} ${stderr}`;
     if (/credentials not found/i.test(said)) return undefined;
@@ -226,7 +257,8 @@ export async function runCredentialHelper(name: string, serverUrl: string, optio
   } catch (cause) {
     throw fail('output is not JSON', cause);
   }
-  if (!isRecord(doc) || typeof doc.Username !== 'string' || typeof doc.Secret !== 'string') throw fail('output lacks string Username and Secret');
+  if (!isRecord(doc) || typeof doc.Username !== 'string' || typeof doc.Secret !== 'string')
+    throw fail('output lacks string Username and Secret');
   if (doc.Secret === '') return undefined;
   if (doc.Username === '<token>') return { identityToken: doc.Secret };
   return { username: doc.Username, password: doc.Secret };
@@ -260,7 +292,8 @@ export class DockerConfigCredentials implements CredentialProvider {
       if (bytes.length > CONFIG_MAX_BYTES) throw configError(path, `is over ${CONFIG_MAX_BYTES} bytes`);
       text = bytes.toString('utf8');
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return new DockerConfigCredentials(path, { auths: {}, credHelpers: {} }, options);
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT')
+        return new DockerConfigCredentials(path, { auths: {}, credHelpers: {} }, options);
       if (cause instanceof PortcullisError) throw cause;
       throw configError(path, `cannot be read: ${(cause as Error).message}`, cause);
     }
@@ -283,7 +316,10 @@ export class DockerConfigCredentials implements CredentialProvider {
     const cached = this.#helperCache.get(key);
     if (cached !== undefined && now - cached.at < HELPER_CACHE_MS) return cached.value;
     const env = this.#options.helper?.env ?? this.#options.env;
-    const value = runCredentialHelper(helper, serverUrl, { ...this.#options.helper, ...(env === undefined ? {} : { env }) });
+    const value = runCredentialHelper(helper, serverUrl, {
+      ...this.#options.helper,
+      ...(env === undefined ? {} : { env }),
+    });
     this.#helperCache.set(key, { at: now, value });
     value.catch(() => this.#helperCache.delete(key));
     return value;
@@ -294,8 +330,13 @@ export class DockerConfigCredentials implements CredentialProvider {
  * Stores `auths[host].auth` in a Docker config file for `portcullis login`, keeping every other
  * setting. A new file is created with mode 0600 (its directory 0700); the write is atomic.
  */
-export async function storeDockerLogin(host: string, credential: { username: string; password: string }, location: DockerConfigLocation = {}): Promise<string> {
-  if (credential.username.includes(':')) throw new PortcullisError('ERR_INPUT_INVALID', 'a registry username cannot contain ":"');
+export async function storeDockerLogin(
+  host: string,
+  credential: { username: string; password: string },
+  location: DockerConfigLocation = {},
+): Promise<string> {
+  if (credential.username.includes(':'))
+    throw new PortcullisError('ERR_INPUT_INVALID', 'a registry username cannot contain ":"');
   const path = dockerConfigPath(location);
   const { doc } = await readDockerConfigDocument(path);
   const key = isDockerHub(host) ? 'https://index.docker.io/v1/' : host;
@@ -307,7 +348,9 @@ export async function storeDockerLogin(host: string, credential: { username: str
 }
 
 /** The config file as JSON (every setting kept for rewriting) and as read; a missing file is an empty one. */
-export async function readDockerConfigDocument(path: string): Promise<{ doc: Record<string, unknown>; config: DockerConfig }> {
+export async function readDockerConfigDocument(
+  path: string,
+): Promise<{ doc: Record<string, unknown>; config: DockerConfig }> {
   try {
     const bytes = await readFile(path);
     if (bytes.length > CONFIG_MAX_BYTES) throw configError(path, `is over ${CONFIG_MAX_BYTES} bytes`);

@@ -37,7 +37,10 @@ export class TokenCache {
 
   /** Stores a token for `expiresInSeconds` (default 60) minus the margin. */
   set(key: string, token: string, expiresInSeconds?: number): void {
-    const lifetimeMs = (expiresInSeconds !== undefined && Number.isFinite(expiresInSeconds) && expiresInSeconds > 0 ? expiresInSeconds : DEFAULT_TOKEN_LIFETIME_S) * 1000;
+    const lifetimeMs =
+      (expiresInSeconds !== undefined && Number.isFinite(expiresInSeconds) && expiresInSeconds > 0
+        ? expiresInSeconds
+        : DEFAULT_TOKEN_LIFETIME_S) * 1000;
     const margin = Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 2);
     this.#entries.delete(key);
     this.#entries.set(key, { token, expiresAt: this.#now() + lifetimeMs - margin });

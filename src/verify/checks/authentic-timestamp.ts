@@ -55,7 +55,12 @@ export function checkAuthenticTimestamp(
 
     const tokenBytes = envelope.unsigned.timestampSignature;
     if (tokenBytes === undefined) {
-      return { error: new PortcullisError('ERR_TIMESTAMP_MISSING', 'no timestamp countersignature was found in the signature envelope') };
+      return {
+        error: new PortcullisError(
+          'ERR_TIMESTAMP_MISSING',
+          'no timestamp countersignature was found in the signature envelope',
+        ),
+      };
     }
     const token = parseTimestampToken(tokenBytes, cache);
     const trustedRoots = storeCertificates(statement, stores, 'tsa');
@@ -75,17 +80,30 @@ export function checkAuthenticTimestamp(
  * "timestamping certificate … is revoked / revocation status is unknown"). It belongs to the
  * authenticTimestamp check, not to revocation. No signing time is given: revoked means revoked.
  */
-export async function checkTimestampRevocation(tsaChain: readonly Certificate[], checker: RevocationChecker, at: Date): Promise<PortcullisError | undefined> {
+export async function checkTimestampRevocation(
+  tsaChain: readonly Certificate[],
+  checker: RevocationChecker,
+  at: Date,
+): Promise<PortcullisError | undefined> {
   const result = await checker.check(tsaChain, { verificationTime: at });
   if (result.status === 'good' || result.status === 'nonRevokable') return undefined;
-  const index = Math.max(0, result.certificates.findIndex((c) => c.status === result.status));
+  const index = Math.max(
+    0,
+    result.certificates.findIndex((c) => c.status === result.status),
+  );
   const subject = tsaChain[index]?.subject ?? '?';
   const entry = result.certificates[index];
   if (result.status === 'revoked') {
     const when = entry?.revokedAt === undefined ? '' : ` at ${entry.revokedAt.toISOString()}`;
     const why = entry?.reason === undefined ? '' : ` (reason: ${entry.reason})`;
-    return new PortcullisError('ERR_CERT_REVOKED', `timestamping certificate with subject "${subject}" is revoked${when}${why}`);
+    return new PortcullisError(
+      'ERR_CERT_REVOKED',
+      `timestamping certificate with subject "${subject}" is revoked${when}${why}`,
+    );
   }
   const detail = entry?.detail === undefined ? '' : `: ${entry.detail}`;
-  return new PortcullisError('ERR_REVOCATION_UNKNOWN', `timestamping certificate with subject "${subject}" revocation status is unknown${detail}`);
+  return new PortcullisError(
+    'ERR_REVOCATION_UNKNOWN',
+    `timestamping certificate with subject "${subject}" revocation status is unknown${detail}`,
+  );
 }

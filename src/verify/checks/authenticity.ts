@@ -7,15 +7,23 @@ import { chainContainsTrustedCertificate } from '../../x509/index.js';
 import type { TrustStores } from '../types.js';
 
 /** The certificates of every store of `type` the statement lists (stores are merged). */
-export function storeCertificates(statement: TrustPolicyStatement, stores: TrustStores, type: TrustStoreType): Certificate[] {
+export function storeCertificates(
+  statement: TrustPolicyStatement,
+  stores: TrustStores,
+  type: TrustStoreType,
+): Certificate[] {
   const certs: Certificate[] = [];
   for (const ref of statement.trustStores) {
     if (ref.type !== type) continue;
     const found = stores.get(ref.type, ref.name);
     if (found === undefined) {
-      throw new PortcullisError('ERR_TRUSTSTORE_NOT_FOUND', `the trust store "${ref.name}" of type "${ref.type}" does not exist`, {
-        context: { policy: statement.name, subject: `${ref.type}:${ref.name}` },
-      });
+      throw new PortcullisError(
+        'ERR_TRUSTSTORE_NOT_FOUND',
+        `the trust store "${ref.name}" of type "${ref.type}" does not exist`,
+        {
+          context: { policy: statement.name, subject: `${ref.type}:${ref.name}` },
+        },
+      );
     }
     certs.push(...found);
   }
@@ -27,7 +35,11 @@ export function storeCertificates(statement: TrustPolicyStatement, stores: Trust
  * certificate of the stores matching the signing scheme (ca for notary.x509, signingAuthority for
  * the signing-authority scheme), byte-equal; then the leaf must match a trusted identity.
  */
-export function checkAuthenticity(envelope: VerifiedEnvelope, statement: TrustPolicyStatement, stores: TrustStores): PortcullisError | undefined {
+export function checkAuthenticity(
+  envelope: VerifiedEnvelope,
+  statement: TrustPolicyStatement,
+  stores: TrustStores,
+): PortcullisError | undefined {
   const type: TrustStoreType = envelope.signed.signingScheme === 'notary.x509' ? 'ca' : 'signingAuthority';
   const trusted = storeCertificates(statement, stores, type);
   if (trusted.length === 0) {

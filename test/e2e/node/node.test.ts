@@ -14,7 +14,12 @@ import { NAMESPACE, values } from '../../packaging/helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const TAG = 'portcullis:node-test';
-const indent = (pem: string, n: number): string => pem.trim().split('\n').map((l) => `${' '.repeat(n)}${l}`).join('\n');
+const indent = (pem: string, n: number): string =>
+  pem
+    .trim()
+    .split('\n')
+    .map((l) => `${' '.repeat(n)}${l}`)
+    .join('\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Obj = Record<string, any>;
@@ -49,13 +54,19 @@ describe('Portcullis on a node that starts pods', () => {
   let portcullisDigest: string;
   let configYaml: string;
 
-  const kubectl = (args: string[], input?: string) => cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
+  const kubectl = (args: string[], input?: string) =>
+    cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
   const apply = async (yaml: string): Promise<void> => {
     const r = await kubectl(['apply', '-f', '-'], yaml);
     expect(r.code, r.stderr).toBe(0);
   };
-  const jsonpath = async (args: string[], path: string): Promise<string> => (await kubectl([...args, '-o', `jsonpath=${path}`])).stdout;
-  const eventually = async (check: () => Promise<boolean>, what: string | (() => string), ms = 120_000): Promise<void> => {
+  const jsonpath = async (args: string[], path: string): Promise<string> =>
+    (await kubectl([...args, '-o', `jsonpath=${path}`])).stdout;
+  const eventually = async (
+    check: () => Promise<boolean>,
+    what: string | (() => string),
+    ms = 120_000,
+  ): Promise<void> => {
     const until = Date.now() + ms;
     while (Date.now() < until) {
       if (await check()) return;
@@ -63,27 +74,46 @@ describe('Portcullis on a node that starts pods', () => {
     }
     const pods = await kubectl(['get', 'pods', '-A', '-o', 'wide']);
     const events = await kubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']);
-    throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}\n${pods.stdout}\n${events.stdout.split('\n').slice(-25).join('\n')}\nkubelet:\n${cluster.logTail('kubelet', 15)}`);
+    throw new Error(
+      `timed out waiting for ${typeof what === 'string' ? what : what()}\n${pods.stdout}\n${events.stdout.split('\n').slice(-25).join('\n')}\nkubelet:\n${cluster.logTail('kubelet', 15)}`,
+    );
   };
   /** The container's output, read through the API server from the kubelet (kubectl logs). */
   const expectLog = async (ns: string, pod: string, text: string): Promise<void> => {
     let last = '';
-    await eventually(async () => {
-      const r = await kubectl(['logs', pod, '-n', ns]);
-      last = r.stdout + r.stderr;
-      return r.stdout.includes(text);
-    }, () => `the log of ${ns}/${pod} (last: ${last})`, 30_000);
+    await eventually(
+      async () => {
+        const r = await kubectl(['logs', pod, '-n', ns]);
+        last = r.stdout + r.stderr;
+        return r.stdout.includes(text);
+      },
+      () => `the log of ${ns}/${pod} (last: ${last})`,
+      30_000,
+    );
   };
   const waitRunning = (ns: string, pod: string) =>
-    eventually(async () => (await jsonpath(['get', 'pod', pod, '-n', ns], '{.status.containerStatuses[0].ready}')) === 'true', `pod ${ns}/${pod} running and ready`);
+    eventually(
+      async () => (await jsonpath(['get', 'pod', pod, '-n', ns], '{.status.containerStatuses[0].ready}')) === 'true',
+      `pod ${ns}/${pod} running and ready`,
+    );
 
   /** POST a Pod to the API server with dryRun=All: admission (both webhooks) runs, nothing is stored. */
   const dryRunPod = (ns: string, name: string, image: string): Promise<{ status: number; message: string }> =>
     new Promise((resolvePromise, reject) => {
-      const body = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns }, spec: { containers: [{ name: 'app', image }] } });
+      const body = JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: ns },
+        spec: { containers: [{ name: 'app', image }] },
+      });
       const req = request(
         `${cluster.api.server}/api/v1/namespaces/${ns}/pods?dryRun=All`,
-        { method: 'POST', ca: readFileSync(cluster.api.caFile), headers: { authorization: `Bearer ${cluster.api.token}`, 'content-type': 'application/json' }, timeout: 30_000 },
+        {
+          method: 'POST',
+          ca: readFileSync(cluster.api.caFile),
+          headers: { authorization: `Bearer ${cluster.api.token}`, 'content-type': 'application/json' },
+          timeout: 30_000,
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8').on('data', (d: string) => (text += d));
@@ -111,14 +141,34 @@ describe('Portcullis on a node that starts pods', () => {
 
     // The demo's images, and one more signed image for the stream of creations.
     const client = new RegistryClient({ plainHttp: () => true });
-    signedDigest = (await pushRunnableImage(client, { registry, repository: 'net-monitor' }, 'v1', workload('net-monitor v1 (signed)'))).digest;
+    signedDigest = (
+      await pushRunnableImage(
+        client,
+        { registry, repository: 'net-monitor' },
+        'v1',
+        workload('net-monitor v1 (signed)'),
+      )
+    ).digest;
     await pushRunnableImage(client, { registry, repository: 'nginx' }, 'unsigned', workload('nginx (unsigned)'));
     await pushRunnableImage(client, { registry, repository: 'app' }, 'v1', workload('app v1 (signed)'));
     await client.close();
     signed = `${registry}/net-monitor:v1`;
     unsigned = `${registry}/nginx:unsigned`;
     streamSigned = `${registry}/app:v1`;
-    expect((await cli(['cert', 'generate-test', '--config-dir', wabbit.path, '--key-type', 'ec', '--default', 'wabbit-networks.io'])).status).toBe(0);
+    expect(
+      (
+        await cli([
+          'cert',
+          'generate-test',
+          '--config-dir',
+          wabbit.path,
+          '--key-type',
+          'ec',
+          '--default',
+          'wabbit-networks.io',
+        ])
+      ).status,
+    ).toBe(0);
     for (const image of [signed, streamSigned]) {
       const r = await cli(['sign', '--config-dir', wabbit.path, '--plain-http', image]);
       expect(r.status, r.stderr).toBe(0);
@@ -127,19 +177,40 @@ describe('Portcullis on a node that starts pods', () => {
     // The Portcullis image, into the same registry: docker save | ctr import | ctr push.
     await built;
     const importNs = 'portcullis-build';
-    const imported = spawnSync('sh', ['-c', `docker save ${TAG} | ctr --address ${cluster.containerdSocket} -n ${importNs} images import --platform linux/amd64 -`], { encoding: 'utf8' });
+    const imported = spawnSync(
+      'sh',
+      [
+        '-c',
+        `docker save ${TAG} | ctr --address ${cluster.containerdSocket} -n ${importNs} images import --platform linux/amd64 -`,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(imported.status, imported.stderr).toBe(0);
-    const local = cluster.ctr(['-n', importNs, 'images', 'ls', '-q']).stdout.split('\n').find((n) => n.endsWith(TAG)) as string;
+    const local = cluster
+      .ctr(['-n', importNs, 'images', 'ls', '-q'])
+      .stdout.split('\n')
+      .find((n) => n.endsWith(TAG)) as string;
     cluster.ctr(['-n', importNs, 'images', 'tag', local, `${registry}/portcullis:node-test`]);
     cluster.ctr(['-n', importNs, 'images', 'push', '--plain-http', `${registry}/portcullis:node-test`]);
-    portcullisDigest = /sha256:[0-9a-f]{64}/.exec(cluster.ctr(['-n', importNs, 'images', 'ls']).stdout.split('\n').find((l) => l.startsWith(`${registry}/portcullis:node-test`)) ?? '')?.[0] as string;
+    portcullisDigest = /sha256:[0-9a-f]{64}/.exec(
+      cluster
+        .ctr(['-n', importNs, 'images', 'ls'])
+        .stdout.split('\n')
+        .find((l) => l.startsWith(`${registry}/portcullis:node-test`)) ?? '',
+    )?.[0] as string;
     expect(portcullisDigest).toMatch(/^sha256:/);
     // Gone from the import namespace: the kubelet's pull must come from the registry.
     cluster.ctr(['-n', importNs, 'images', 'rm', local, `${registry}/portcullis:node-test`]);
 
     // Kubernetes 1.20 does not label namespaces with their name; the chart's exclusions match on it.
     for (const ns of ['kube-system', 'default', NAMESPACE]) {
-      await apply(stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } }));
+      await apply(
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } },
+        }),
+      );
     }
     const crds = await kubectl(['apply', '-f', join(ROOT, 'charts/portcullis/crds')]);
     expect(crds.code, crds.stderr).toBe(0);
@@ -148,7 +219,14 @@ describe('Portcullis on a node that starts pods', () => {
     // The chart, rendered by the project's renderer as `helm install` would for this 1.20 server:
     // the image from the registry on the host, digest pinning on, that registry's plain HTTP.
     const valuesFile = join(dir, 'values.yaml');
-    writeFileSync(valuesFile, stringify({ image: { repository: `${registry}/portcullis`, tag: 'node-test' }, mutate: { enabled: true }, config: { registries: { hosts: { [registry]: { plainHttp: true } } } } }));
+    writeFileSync(
+      valuesFile,
+      stringify({
+        image: { repository: `${registry}/portcullis`, tag: 'node-test' },
+        mutate: { enabled: true },
+        config: { registries: { hosts: { [registry]: { plainHttp: true } } } },
+      }),
+    );
     const docs = values('--kube-version', '1.20.2', '-f', valuesFile);
     configYaml = (docs.find((d) => d['kind'] === 'ConfigMap') as Obj)['data']['config.yaml'] as string;
     await apply(docs.map((d) => stringify(d)).join('---\n'));
@@ -186,8 +264,15 @@ spec:
       trustStores: ["ca:wabbit-networks"]
       trustedIdentities: ["*"]
 `);
-    await eventually(async () => (await jsonpath(['get', 'clustertrustpolicy', 'baseline'], '{.status.conditions[0].status}')) === 'True', 'Portcullis to mark the baseline Ready');
-    await eventually(async () => (await dryRunPod('secured', 'probe', unsigned)).message.includes('ERR_NO_SIGNATURE'), 'the webhook to deny with the policy in force');
+    await eventually(
+      async () =>
+        (await jsonpath(['get', 'clustertrustpolicy', 'baseline'], '{.status.conditions[0].status}')) === 'True',
+      'Portcullis to mark the baseline Ready',
+    );
+    await eventually(
+      async () => (await dryRunPod('secured', 'probe', unsigned)).message.includes('ERR_NO_SIGNATURE'),
+      'the webhook to deny with the policy in force',
+    );
   }, 20 * 60_000);
 
   afterAll(async () => {
@@ -198,13 +283,24 @@ spec:
 
   it("runs Portcullis from the chart's manifests: its replicas ready, their image pulled from the registry, the webhook called through the Service", async () => {
     expect(await jsonpath(['-n', NAMESPACE, 'get', 'deployment', 'portcullis'], '{.status.readyReplicas}')).toBe('2');
-    const imageIds = (await jsonpath(['-n', NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/name=portcullis'], '{.items[*].status.containerStatuses[0].imageID}')).split(' ');
-    expect(imageIds).toEqual([`${registry}/portcullis@${portcullisDigest}`, `${registry}/portcullis@${portcullisDigest}`]);
-    const hook = JSON.parse((await kubectl(['get', 'validatingwebhookconfigurations', '-o', 'json'])).stdout).items[0] as Obj;
+    const imageIds = (
+      await jsonpath(
+        ['-n', NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/name=portcullis'],
+        '{.items[*].status.containerStatuses[0].imageID}',
+      )
+    ).split(' ');
+    expect(imageIds).toEqual([
+      `${registry}/portcullis@${portcullisDigest}`,
+      `${registry}/portcullis@${portcullisDigest}`,
+    ]);
+    const hook = JSON.parse((await kubectl(['get', 'validatingwebhookconfigurations', '-o', 'json'])).stdout)
+      .items[0] as Obj;
     expect(hook['webhooks'][0].clientConfig.service).toMatchObject({ name: 'portcullis', namespace: NAMESPACE });
     expect(hook['webhooks'][0].clientConfig.url).toBeUndefined();
     // The Service's ClusterIP answers on the node (kube-proxy), and its endpoints are the pods.
-    const endpoints = (await jsonpath(['-n', NAMESPACE, 'get', 'endpoints', 'portcullis'], '{.subsets[0].addresses[*].ip}')).split(' ');
+    const endpoints = (
+      await jsonpath(['-n', NAMESPACE, 'get', 'endpoints', 'portcullis'], '{.subsets[0].addresses[*].ip}')
+    ).split(' ');
     expect(endpoints).toHaveLength(2);
   });
 
@@ -226,17 +322,30 @@ spec:
 
   it('with digest pinning, the running container is the digest that was verified, even after the tag moves', async () => {
     // Admission pinned the tag to the digest Portcullis verified; the kubelet ran exactly that.
-    expect(await jsonpath(['get', 'pod', 'net-monitor', '-n', 'secured'], '{.spec.containers[0].image}')).toBe(`${registry}/net-monitor@${signedDigest}`);
-    expect(await jsonpath(['get', 'pod', 'net-monitor', '-n', 'secured'], '{.status.containerStatuses[0].imageID}')).toBe(`${registry}/net-monitor@${signedDigest}`);
-    const containerId = (await jsonpath(['get', 'pod', 'net-monitor', '-n', 'secured'], '{.status.containerStatuses[0].containerID}')).replace('containerd://', '');
+    expect(await jsonpath(['get', 'pod', 'net-monitor', '-n', 'secured'], '{.spec.containers[0].image}')).toBe(
+      `${registry}/net-monitor@${signedDigest}`,
+    );
+    expect(
+      await jsonpath(['get', 'pod', 'net-monitor', '-n', 'secured'], '{.status.containerStatuses[0].imageID}'),
+    ).toBe(`${registry}/net-monitor@${signedDigest}`);
+    const containerId = (
+      await jsonpath(['get', 'pod', 'net-monitor', '-n', 'secured'], '{.status.containerStatuses[0].containerID}')
+    ).replace('containerd://', '');
     const info = JSON.parse(cluster.ctr(['-n', 'k8s.io', 'containers', 'info', containerId]).stdout) as Obj;
     expect(info['Image']).toBe(`${registry}/net-monitor@${signedDigest}`);
 
     // A Deployment of the tag, pinned at admission; then someone pushes unsigned content under that tag.
     expect((await kubectl(['create', 'deployment', 'pinned', `--image=${signed}`, '-n', 'secured'])).code).toBe(0);
-    expect(await jsonpath(['get', 'deployment', 'pinned', '-n', 'secured'], '{.spec.template.spec.containers[0].image}')).toBe(`${registry}/net-monitor@${signedDigest}`);
+    expect(
+      await jsonpath(['get', 'deployment', 'pinned', '-n', 'secured'], '{.spec.template.spec.containers[0].image}'),
+    ).toBe(`${registry}/net-monitor@${signedDigest}`);
     const client = new RegistryClient({ plainHttp: () => true });
-    const moved = await pushRunnableImage(client, { registry, repository: 'net-monitor' }, 'v1', workload('net-monitor v1 REPLACED (unsigned)'));
+    const moved = await pushRunnableImage(
+      client,
+      { registry, repository: 'net-monitor' },
+      'v1',
+      workload('net-monitor v1 REPLACED (unsigned)'),
+    );
     await client.close();
     expect(moved.digest).not.toBe(signedDigest);
     // New pods from the tag: until Portcullis' tag cache expires (config.cache.tagTtlSeconds, 30 s
@@ -247,7 +356,9 @@ spec:
     for (let i = 0; refusedAfter === undefined && Date.now() - movedAt < (ttl + 20) * 1000; i++) {
       const r = await kubectl(['run', `net-monitor-${i}`, `--image=${signed}`, '-n', 'secured']);
       if (r.code === 0) {
-        expect(await jsonpath(['get', 'pod', `net-monitor-${i}`, '-n', 'secured'], '{.spec.containers[0].image}')).toBe(`${registry}/net-monitor@${signedDigest}`);
+        expect(await jsonpath(['get', 'pod', `net-monitor-${i}`, '-n', 'secured'], '{.spec.containers[0].image}')).toBe(
+          `${registry}/net-monitor@${signedDigest}`,
+        );
       } else {
         expect(r.stderr).toContain('ERR_NO_SIGNATURE');
         refusedAfter = Date.now() - movedAt;
@@ -258,17 +369,29 @@ spec:
     expect(refusedAfter as number).toBeLessThan((ttl + 20) * 1000);
     // ...while the Deployment's new pods still run the verified content.
     expect((await kubectl(['scale', 'deployment', 'pinned', '--replicas=2', '-n', 'secured'])).code).toBe(0);
-    await eventually(async () => (await jsonpath(['get', 'deployment', 'pinned', '-n', 'secured'], '{.status.readyReplicas}')) === '2', 'two pinned replicas');
-    const pods = (await jsonpath(['get', 'pods', '-n', 'secured', '-l', 'app=pinned'], '{.items[*].metadata.name}')).split(' ');
+    await eventually(
+      async () => (await jsonpath(['get', 'deployment', 'pinned', '-n', 'secured'], '{.status.readyReplicas}')) === '2',
+      'two pinned replicas',
+    );
+    const pods = (
+      await jsonpath(['get', 'pods', '-n', 'secured', '-l', 'app=pinned'], '{.items[*].metadata.name}')
+    ).split(' ');
     expect(pods).toHaveLength(2);
     for (const pod of pods) {
-      expect(await jsonpath(['get', 'pod', pod, '-n', 'secured'], '{.status.containerStatuses[0].imageID}')).toBe(`${registry}/net-monitor@${signedDigest}`);
+      expect(await jsonpath(['get', 'pod', pod, '-n', 'secured'], '{.status.containerStatuses[0].imageID}')).toBe(
+        `${registry}/net-monitor@${signedDigest}`,
+      );
       await expectLog('secured', pod, 'net-monitor v1 (signed)');
     }
   });
 
   it('loses no request during a rolling restart of Portcullis under a stream of pod creations', async () => {
-    const podsBefore = (await jsonpath(['-n', NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/name=portcullis'], '{.items[*].metadata.name}')).split(' ');
+    const podsBefore = (
+      await jsonpath(
+        ['-n', NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/name=portcullis'],
+        '{.items[*].metadata.name}',
+      )
+    ).split(' ');
     const results: { image: string; status: number; message: string; at: number }[] = [];
     let streaming = true;
     let n = 0;
@@ -276,7 +399,10 @@ spec:
       while (streaming) {
         const i = n++;
         const image = i % 2 === 0 ? streamSigned : unsigned;
-        const r = await dryRunPod('secured', `stream-${i}`, image).catch((e: Error) => ({ status: 0, message: e.message }));
+        const r = await dryRunPod('secured', `stream-${i}`, image).catch((e: Error) => ({
+          status: 0,
+          message: e.message,
+        }));
         results.push({ image, ...r, at: Date.now() });
         await sleep(20); // a steady stream, not a benchmark: this machine is shared
       }
@@ -289,18 +415,30 @@ spec:
     expect(status.code, status.stderr).toBe(0);
     // Until the old pods are gone (they drain after the new ones are ready), and a little after.
     await eventually(async () => {
-      const now = (await jsonpath(['-n', NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/name=portcullis'], '{.items[*].metadata.name}')).split(' ');
+      const now = (
+        await jsonpath(
+          ['-n', NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/name=portcullis'],
+          '{.items[*].metadata.name}',
+        )
+      ).split(' ');
       return now.every((p) => !podsBefore.includes(p));
     }, 'the old Portcullis pods to be gone');
     await sleep(3000);
     streaming = false;
     await Promise.all(workers);
 
-    const podsAfter = (await jsonpath(['-n', NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/name=portcullis'], '{.items[*].metadata.name}')).split(' ');
+    const podsAfter = (
+      await jsonpath(
+        ['-n', NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/name=portcullis'],
+        '{.items[*].metadata.name}',
+      )
+    ).split(' ');
     expect(podsAfter.filter((p) => podsBefore.includes(p))).toEqual([]);
     process.stderr.write(`[node] ${results.length} pod creations during the rolling restart\n`);
     expect(results.length).toBeGreaterThan(30);
-    const wrong = results.filter((r) => (r.image === streamSigned ? r.status !== 201 : !(r.status === 403 && r.message.includes('ERR_NO_SIGNATURE'))));
+    const wrong = results.filter((r) =>
+      r.image === streamSigned ? r.status !== 201 : !(r.status === 403 && r.message.includes('ERR_NO_SIGNATURE')),
+    );
     expect(wrong.map((r) => `${r.image}: ${r.status} ${r.message.slice(0, 300)}`)).toEqual([]);
   }, 600_000);
 

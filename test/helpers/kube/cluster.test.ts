@@ -90,7 +90,9 @@ describe('KubeCluster (real kube-apiserver + etcd on 127.0.0.1)', () => {
 
   afterAll(async () => {
     // Leave nothing behind even if a test failed between create and delete.
-    await cluster?.kubectl(['delete', 'validatingwebhookconfiguration', WEBHOOK_NAME, '--ignore-not-found'], { allowFail: true });
+    await cluster?.kubectl(['delete', 'validatingwebhookconfiguration', WEBHOOK_NAME, '--ignore-not-found'], {
+      allowFail: true,
+    });
     await cluster?.stop();
     console.log(`KubeCluster file done in ${Date.now() - started} ms`);
   }, 30_000);
@@ -113,15 +115,28 @@ describe('KubeCluster (real kube-apiserver + etcd on 127.0.0.1)', () => {
 
   it('applies a CRD with a structural schema, status subresource and printer columns', async () => {
     await cluster.kubectl(['apply', '-f', '-'], { input: CRD });
-    await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/widgets.harness.portcullis.test']);
+    await cluster.kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=30s',
+      'crd/widgets.harness.portcullis.test',
+    ]);
 
     await cluster.kubectl(['-n', ns, 'apply', '-f', '-'], {
-      input: 'apiVersion: harness.portcullis.test/v1alpha1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: 3, color: red }\n',
+      input:
+        'apiVersion: harness.portcullis.test/v1alpha1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: 3, color: red }\n',
     });
     // The status subresource: a patch to /status sets status, a main-resource write cannot.
     await cluster.kubectl([
-      '-n', ns, 'patch', 'widget', 'w1', '--subresource=status', '--type=merge',
-      '-p', '{"status":{"conditions":[{"type":"Ready","status":"True","reason":"Checked"}]}}',
+      '-n',
+      ns,
+      'patch',
+      'widget',
+      'w1',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"conditions":[{"type":"Ready","status":"True","reason":"Checked"}]}}',
     ]);
     const table = await cluster.kubectl(['-n', ns, 'get', 'widgets']);
     expect(table.stdout).toMatch(/NAME\s+SIZE\s+READY/);
@@ -129,7 +144,8 @@ describe('KubeCluster (real kube-apiserver + etcd on 127.0.0.1)', () => {
 
     // The schema is enforced.
     const bad = await cluster.kubectl(['-n', ns, 'apply', '-f', '-'], {
-      input: 'apiVersion: harness.portcullis.test/v1alpha1\nkind: Widget\nmetadata: { name: w2 }\nspec: { size: 0, color: blue }\n',
+      input:
+        'apiVersion: harness.portcullis.test/v1alpha1\nkind: Widget\nmetadata: { name: w2 }\nspec: { size: 0, color: blue }\n',
       allowFail: true,
     });
     expect(bad.code).not.toBe(0);
@@ -174,7 +190,15 @@ describe('KubeCluster (real kube-apiserver + etcd on 127.0.0.1)', () => {
             failurePolicy: 'Fail',
             timeoutSeconds: 5,
             namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
-            rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+            rules: [
+              {
+                apiGroups: [''],
+                apiVersions: ['v1'],
+                operations: ['CREATE'],
+                resources: ['pods'],
+                scope: 'Namespaced',
+              },
+            ],
             clientConfig: {
               url: `https://127.0.0.1:${webhook.port}/validate`,
               caBundle: Buffer.from(webhook.ca.certPem).toString('base64'),

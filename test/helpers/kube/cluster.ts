@@ -121,10 +121,32 @@ function run(cmd: string, args: readonly string[], cwd: string): void {
  */
 function makePki(dir: string, sanIps: readonly string[]): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run('openssl', ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2',
-    '-subj', '/CN=portcullis-e2e-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
-  run('openssl', ['req', '-new', ...ec, '-keyout', 'apiserver.key', '-out', 'apiserver.csr', '-subj', '/CN=kube-apiserver'], dir);
+  run(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=portcullis-e2e-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
+  run(
+    'openssl',
+    ['req', '-new', ...ec, '-keyout', 'apiserver.key', '-out', 'apiserver.csr', '-subj', '/CN=kube-apiserver'],
+    dir,
+  );
   writeFileSync(
     join(dir, 'apiserver.ext'),
     [
@@ -135,13 +157,75 @@ function makePki(dir: string, sanIps: readonly string[]): void {
       '',
     ].join('\n'),
   );
-  run('openssl', ['x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-days', '2', '-sha256', '-extfile', 'apiserver.ext', '-out', 'apiserver.crt'], dir);
+  run(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      'apiserver.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      'apiserver.ext',
+      '-out',
+      'apiserver.crt',
+    ],
+    dir,
+  );
   // The API server's client certificate towards kubelets (logs, exec), in system:masters.
-  run('openssl', ['req', '-new', ...ec, '-keyout', 'kubelet-client.key', '-out', 'kubelet-client.csr', '-subj', '/O=system:masters/CN=kube-apiserver-kubelet-client'], dir);
-  writeFileSync(join(dir, 'client.ext'), ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=clientAuth', ''].join('\n'));
-  run('openssl', ['x509', '-req', '-in', 'kubelet-client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-days', '2', '-sha256', '-extfile', 'client.ext', '-out', 'kubelet-client.crt'], dir);
+  run(
+    'openssl',
+    [
+      'req',
+      '-new',
+      ...ec,
+      '-keyout',
+      'kubelet-client.key',
+      '-out',
+      'kubelet-client.csr',
+      '-subj',
+      '/O=system:masters/CN=kube-apiserver-kubelet-client',
+    ],
+    dir,
+  );
+  writeFileSync(
+    join(dir, 'client.ext'),
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=clientAuth',
+      '',
+    ].join('\n'),
+  );
+  run(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      'kubelet-client.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      'client.ext',
+      '-out',
+      'kubelet-client.crt',
+    ],
+    dir,
+  );
   run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'sa.key'], dir);
   run('openssl', ['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
 }
@@ -150,8 +234,15 @@ function makePki(dir: string, sanIps: readonly string[]): void {
 function firstServiceIp(cidr: string): string {
   const [base] = cidr.split('/');
   const octets = (base ?? '').split('.').map(Number);
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o))) throw new Error(`KubeCluster: not an IPv4 CIDR: ${cidr}`);
-  const n = ((octets[0] as number) * 2 ** 24 + (octets[1] as number) * 2 ** 16 + (octets[2] as number) * 2 ** 8 + (octets[3] as number) + 1) >>> 0;
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o)))
+    throw new Error(`KubeCluster: not an IPv4 CIDR: ${cidr}`);
+  const n =
+    ((octets[0] as number) * 2 ** 24 +
+      (octets[1] as number) * 2 ** 16 +
+      (octets[2] as number) * 2 ** 8 +
+      (octets[3] as number) +
+      1) >>>
+    0;
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
@@ -218,9 +309,11 @@ function get(url: string, opts: { ca?: string; token?: string }): Promise<{ stat
 async function waitFor(what: string, proc: ChildProcess, log: string, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    if (exited(proc)) throw new Error(`KubeCluster: ${what} exited (${proc.exitCode ?? proc.signalCode}); log ${log}:\n${tail(log)}`);
+    if (exited(proc))
+      throw new Error(`KubeCluster: ${what} exited (${proc.exitCode ?? proc.signalCode}); log ${log}:\n${tail(log)}`);
     if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`KubeCluster: ${what} not ready after ${READY_TIMEOUT_MS} ms; log ${log}:\n${tail(log)}`);
+    if (Date.now() > deadline)
+      throw new Error(`KubeCluster: ${what} not ready after ${READY_TIMEOUT_MS} ms; log ${log}:\n${tail(log)}`);
     await delay(100);
   }
 }
@@ -319,12 +412,18 @@ export class KubeCluster {
     }
     const missing = missingTools();
     if (missing.length > 0) {
-      throw new Error(`KubeCluster: ${missing.join(', ')} not on PATH; run scripts/kube/build-apiserver.sh (it installs them)`);
+      throw new Error(
+        `KubeCluster: ${missing.join(', ')} not on PATH; run scripts/kube/build-apiserver.sh (it installs them)`,
+      );
     }
     // Ports are picked free and then bound by the children; retry if another process won a race.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await KubeCluster.#startOnce(found.path, options.keepDir ?? process.env['PORTCULLIS_KEEP_CLUSTER_DIR'] === '1', options);
+        return await KubeCluster.#startOnce(
+          found.path,
+          options.keepDir ?? process.env['PORTCULLIS_KEEP_CLUSTER_DIR'] === '1',
+          options,
+        );
       } catch (e) {
         if (!(e instanceof PortRace) || attempt >= 3) throw e instanceof PortRace ? e.cause : e;
       }
@@ -357,18 +456,32 @@ export class KubeCluster {
       const etcdUrl = `http://127.0.0.1:${clientPort}`;
       const peerUrl = `http://127.0.0.1:${peerPort}`;
       const etcdLog = join(dir, 'etcd.log');
-      const etcd = daemon('etcd', [
-        '--name', 'portcullis-e2e',
-        '--data-dir', join(dir, 'etcd'),
-        '--listen-client-urls', etcdUrl,
-        '--advertise-client-urls', etcdUrl,
-        '--listen-peer-urls', peerUrl,
-        '--initial-advertise-peer-urls', peerUrl,
-        '--initial-cluster', `portcullis-e2e=${peerUrl}`,
-        '--initial-cluster-state', 'new',
-        '--logger', 'zap',
-        '--log-level', 'warn',
-      ], etcdLog);
+      const etcd = daemon(
+        'etcd',
+        [
+          '--name',
+          'portcullis-e2e',
+          '--data-dir',
+          join(dir, 'etcd'),
+          '--listen-client-urls',
+          etcdUrl,
+          '--advertise-client-urls',
+          etcdUrl,
+          '--listen-peer-urls',
+          peerUrl,
+          '--initial-advertise-peer-urls',
+          peerUrl,
+          '--initial-cluster',
+          `portcullis-e2e=${peerUrl}`,
+          '--initial-cluster-state',
+          'new',
+          '--logger',
+          'zap',
+          '--log-level',
+          'warn',
+        ],
+        etcdLog,
+      );
       procs.push(etcd);
       track(etcd);
       try {
@@ -386,7 +499,12 @@ export class KubeCluster {
       const audit: string[] = [];
       if (auditPolicy !== undefined) {
         writeFileSync(join(dir, 'audit-policy.yaml'), auditPolicy);
-        audit.push(`--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${join(dir, 'audit.log')}`, '--audit-log-format=json', '--audit-log-mode=blocking');
+        audit.push(
+          `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+          `--audit-log-path=${join(dir, 'audit.log')}`,
+          '--audit-log-format=json',
+          '--audit-log-mode=blocking',
+        );
       }
       const flags = new Map<string, string>([
         ['--etcd-servers', etcdUrl],
@@ -407,7 +525,10 @@ export class KubeCluster {
         ['--endpoint-reconciler-type', 'none'],
         // Admission as in a real cluster, minus ServiceAccount: nothing creates the `default`
         // service account here (no controller manager), so that plugin would reject every Pod.
-        ['--enable-admission-plugins', 'NamespaceLifecycle,LimitRanger,Priority,DefaultTolerationSeconds,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook'],
+        [
+          '--enable-admission-plugins',
+          'NamespaceLifecycle,LimitRanger,Priority,DefaultTolerationSeconds,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
+        ],
         ['--disable-admission-plugins', 'ServiceAccount'],
         ['--kubelet-client-certificate', join(dir, 'kubelet-client.crt')],
         ['--kubelet-client-key', join(dir, 'kubelet-client.key')],
@@ -416,7 +537,11 @@ export class KubeCluster {
         ['--v', '1'],
       ]);
       for (const [flag, value] of Object.entries(options.apiServerFlags ?? {})) flags.set(flag, value);
-      const apiserver = daemon(apiserverBin, [...[...flags].map(([flag, value]) => `${flag}=${value}`), ...audit], apiLog);
+      const apiserver = daemon(
+        apiserverBin,
+        [...[...flags].map(([flag, value]) => `${flag}=${value}`), ...audit],
+        apiLog,
+      );
       procs.push(apiserver);
       track(apiserver);
       try {

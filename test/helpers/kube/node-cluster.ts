@@ -7,8 +7,29 @@ import { RegistryClient } from '../../../src/registry/index.js';
 import { DistributionRegistry } from '../registry/distribution.js';
 import { freePort } from '../registry/free-port.js';
 import { pushRunnableImage } from '../registry/runnable-image.js';
-import { BRIDGE, HOST_IP, killLeftovers, listNetns, mountsUnder, removeKubeChains, removeKubepodsCgroups, run, sysctl, unmountAll } from './node-host.js';
-import { KubeCluster, REPO_ROOT, daemon, delay, stopProcess, tail, track, type KubectlOptions, type KubectlResult } from './cluster.js';
+import {
+  BRIDGE,
+  HOST_IP,
+  killLeftovers,
+  listNetns,
+  mountsUnder,
+  removeKubeChains,
+  removeKubepodsCgroups,
+  run,
+  sysctl,
+  unmountAll,
+} from './node-host.js';
+import {
+  KubeCluster,
+  REPO_ROOT,
+  daemon,
+  delay,
+  stopProcess,
+  tail,
+  track,
+  type KubectlOptions,
+  type KubectlResult,
+} from './cluster.js';
 
 /**
  * A one-node Kubernetes 1.20 cluster that starts pods, on this machine: etcd, kube-apiserver,
@@ -39,7 +60,10 @@ const READY_TIMEOUT_MS = 120_000;
 function nodeBinaries(): string {
   const r = spawnSync('bash', [NODE_BUILD, '--print-path'], { encoding: 'utf8' });
   const dir = r.stdout.trim();
-  if (r.status === 3) throw new Error(`NodeCluster: kubelet and friends are not built (expected in ${dir}). Run: make kube-node (about 7-20 minutes, once).`);
+  if (r.status === 3)
+    throw new Error(
+      `NodeCluster: kubelet and friends are not built (expected in ${dir}). Run: make kube-node (about 7-20 minutes, once).`,
+    );
   if (r.status !== 0) throw new Error(`NodeCluster: ${NODE_BUILD} --print-path failed: ${r.stderr}`);
   return dir;
 }
@@ -101,7 +125,14 @@ export class NodeCluster {
   readonly #restores: (() => void)[];
   #stopped = false;
 
-  private constructor(init: { api: KubeCluster; registry: DistributionRegistry; dir: string; containerdSocket: string; components: Component[]; restores: (() => void)[] }) {
+  private constructor(init: {
+    api: KubeCluster;
+    registry: DistributionRegistry;
+    dir: string;
+    containerdSocket: string;
+    components: Component[];
+    restores: (() => void)[];
+  }) {
     this.api = init.api;
     this.registry = init.registry;
     this.registryHost = init.registry.host;
@@ -120,7 +151,10 @@ export class NodeCluster {
   }
 
   /** `ctr` against the node's containerd (namespace k8s.io unless args say otherwise). */
-  ctr(args: readonly string[], opts: { allowFail?: boolean; input?: string | Buffer } = {}): { code: number; stdout: string; stderr: string } {
+  ctr(
+    args: readonly string[],
+    opts: { allowFail?: boolean; input?: string | Buffer } = {},
+  ): { code: number; stdout: string; stderr: string } {
     return run('ctr', ['--address', this.containerdSocket, ...args], opts);
   }
 
@@ -133,11 +167,24 @@ export class NodeCluster {
   static async start(): Promise<NodeCluster> {
     if (process.getuid?.() !== 0) throw new Error('NodeCluster: needs root (bridge, iptables, mounts, containerd)');
     const bins = nodeBinaries();
-    for (const tool of ['containerd', 'containerd-shim-runc-v2', 'runc', 'ctr', 'iptables', 'conntrack', 'docker-registry', 'ip']) {
-      if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`NodeCluster: ${tool} not found; run scripts/kube/build-node.sh (it installs containerd, runc, containernetworking-plugins, iptables, conntrack)`);
+    for (const tool of [
+      'containerd',
+      'containerd-shim-runc-v2',
+      'runc',
+      'ctr',
+      'iptables',
+      'conntrack',
+      'docker-registry',
+      'ip',
+    ]) {
+      if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+        throw new Error(
+          `NodeCluster: ${tool} not found; run scripts/kube/build-node.sh (it installs containerd, runc, containernetworking-plugins, iptables, conntrack)`,
+        );
     }
     for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap']) {
-      if (!existsSync(join('/usr/lib/cni', plugin))) throw new Error(`NodeCluster: /usr/lib/cni/${plugin} missing (apt-get install containernetworking-plugins)`);
+      if (!existsSync(join('/usr/lib/cni', plugin)))
+        throw new Error(`NodeCluster: /usr/lib/cni/${plugin} missing (apt-get install containernetworking-plugins)`);
     }
     const pause = pauseBinary();
     const dir = mkdtempSync('/tmp/portcullis-node-');
@@ -163,15 +210,21 @@ export class NodeCluster {
       restores.push(() => void run('ip', ['link', 'del', BRIDGE], { allowFail: true }));
       // Pod network namespaces the kubelet did not get to tear down.
       restores.push(() => {
-        for (const ns of listNetns()) if (!netnsBefore.has(ns) && ns.startsWith('cni-')) run('ip', ['netns', 'delete', ns], { allowFail: true });
+        for (const ns of listNetns())
+          if (!netnsBefore.has(ns) && ns.startsWith('cni-')) run('ip', ['netns', 'delete', ns], { allowFail: true });
       });
       restores.push(sysctl('net/ipv4/ip_forward', '1'));
-      if (existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) restores.push(sysctl('net/bridge/bridge-nf-call-iptables', '1'));
+      if (existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables'))
+        restores.push(sysctl('net/bridge/bridge-nf-call-iptables', '1'));
 
       // The registry on the host, and the sandbox image in it.
       registry = await DistributionRegistry.start({ address: HOST_IP });
       const client = new RegistryClient({ plainHttp: () => true });
-      await pushRunnableImage(client, { registry: registry.host, repository: 'pause' }, '3.2', { files: [{ path: 'pause', source: pause }], entrypoint: ['/pause'], user: '65535:65535' });
+      await pushRunnableImage(client, { registry: registry.host, repository: 'pause' }, '3.2', {
+        files: [{ path: 'pause', source: pause }],
+        entrypoint: ['/pause'],
+        user: '65535:65535',
+      });
       await client.close();
 
       api = await KubeCluster.start({
@@ -197,7 +250,11 @@ export class NodeCluster {
       });
       const kc = (user: string, file: string): string => {
         const path = join(dir, file);
-        writeFileSync(path, kubeconfig(api?.server as string, api?.caFile as string, user, api?.tokens[user] as string), { mode: 0o600 });
+        writeFileSync(
+          path,
+          kubeconfig(api?.server as string, api?.caFile as string, user, api?.tokens[user] as string),
+          { mode: 0o600 },
+        );
         return path;
       };
 
@@ -205,7 +262,10 @@ export class NodeCluster {
       const cd = join(dir, 'containerd');
       const socket = join(cd, 'containerd.sock');
       mkdirSync(join(cd, 'certs.d', registry.host), { recursive: true });
-      writeFileSync(join(cd, 'certs.d', registry.host, 'hosts.toml'), `server = "http://${registry.host}"\n\n[host."http://${registry.host}"]\n  capabilities = ["pull", "resolve"]\n`);
+      writeFileSync(
+        join(cd, 'certs.d', registry.host, 'hosts.toml'),
+        `server = "http://${registry.host}"\n\n[host."http://${registry.host}"]\n  capabilities = ["pull", "resolve"]\n`,
+      );
       mkdirSync(join(dir, 'cni', 'net.d'), { recursive: true });
       writeFileSync(
         join(dir, 'cni', 'net.d', '10-portcullis.conflist'),
@@ -219,7 +279,12 @@ export class NodeCluster {
               isGateway: true,
               ipMasq: false,
               hairpinMode: true,
-              ipam: { type: 'host-local', ranges: [[{ subnet: POD_CIDR, gateway: HOST_IP }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'cni', 'ipam') },
+              ipam: {
+                type: 'host-local',
+                ranges: [[{ subnet: POD_CIDR, gateway: HOST_IP }]],
+                routes: [{ dst: '0.0.0.0/0' }],
+                dataDir: join(dir, 'cni', 'ipam'),
+              },
             },
             { type: 'portmap', capabilities: { portMappings: true } },
           ],
@@ -254,12 +319,23 @@ export class NodeCluster {
           '    runtime_type = "io.containerd.runc.v2"',
           '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
           `    Root = "${join(cd, 'runc')}"`,
-          ...(process.env['PORTCULLIS_NODE_RUNC'] === undefined ? [] : [`    BinaryName = "${process.env['PORTCULLIS_NODE_RUNC']}"`]),
+          ...(process.env['PORTCULLIS_NODE_RUNC'] === undefined
+            ? []
+            : [`    BinaryName = "${process.env['PORTCULLIS_NODE_RUNC']}"`]),
           '',
         ].join('\n'),
       );
-      const containerd = start('containerd', 'containerd', ['--config', join(cd, 'config.toml'), '--log-level', 'warn']);
-      await waitFor('containerd', containerd.process, async () => run('ctr', ['--address', socket, 'version'], { allowFail: true }).code === 0);
+      const containerd = start('containerd', 'containerd', [
+        '--config',
+        join(cd, 'config.toml'),
+        '--log-level',
+        'warn',
+      ]);
+      await waitFor(
+        'containerd',
+        containerd.process,
+        async () => run('ctr', ['--address', socket, 'version'], { allowFail: true }).code === 0,
+      );
 
       const [kubeletPort, proxyHealthz, proxyMetrics] = [await freePort(), await freePort(), await freePort()];
       start('kube-controller-manager', join(bins, 'kube-controller-manager'), [
@@ -274,7 +350,13 @@ export class NodeCluster {
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
         '--v=1',
       ]);
-      start('kube-scheduler', join(bins, 'kube-scheduler'), [`--kubeconfig=${kc('system:kube-scheduler', 'scheduler.kubeconfig')}`, '--leader-elect=false', '--port=0', '--secure-port=0', '--v=1']);
+      start('kube-scheduler', join(bins, 'kube-scheduler'), [
+        `--kubeconfig=${kc('system:kube-scheduler', 'scheduler.kubeconfig')}`,
+        '--leader-elect=false',
+        '--port=0',
+        '--secure-port=0',
+        '--v=1',
+      ]);
 
       const kubeletDir = join(dir, 'kubelet');
       mkdirSync(kubeletDir, { recursive: true });
@@ -328,12 +410,30 @@ export class NodeCluster {
       ]);
 
       const cluster = new NodeCluster({ api, registry, dir, containerdSocket: socket, components, restores });
-      await waitFor('the node to be Ready', kubelet.process, async () => {
-        const r = await cluster.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], { allowFail: true });
-        return r.stdout === 'True';
-      }, () => `kubelet log:\n${tail(kubelet.log)}\ncontainerd log:\n${tail(containerd.log)}`);
+      await waitFor(
+        'the node to be Ready',
+        kubelet.process,
+        async () => {
+          const r = await cluster.kubectl(
+            ['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'],
+            { allowFail: true },
+          );
+          return r.stdout === 'True';
+        },
+        () => `kubelet log:\n${tail(kubelet.log)}\ncontainerd log:\n${tail(containerd.log)}`,
+      );
       // The token controller has given `default` service accounts their tokens.
-      await waitFor('the default ServiceAccount', kubelet.process, async () => (await cluster.kubectl(['get', 'serviceaccount', 'default', '-o', 'jsonpath={.secrets[0].name}'], { allowFail: true })).stdout !== '', () => tail(join(dir, 'kube-controller-manager.log')));
+      await waitFor(
+        'the default ServiceAccount',
+        kubelet.process,
+        async () =>
+          (
+            await cluster.kubectl(['get', 'serviceaccount', 'default', '-o', 'jsonpath={.secrets[0].name}'], {
+              allowFail: true,
+            })
+          ).stdout !== '',
+        () => tail(join(dir, 'kube-controller-manager.log')),
+      );
       return cluster;
     } catch (e) {
       for (const c of [...components].reverse()) await stopProcess(c.process);
@@ -344,7 +444,8 @@ export class NodeCluster {
       await api?.stop();
       await registry?.stop();
       for (const r of restores.reverse()) r();
-      if (process.env['PORTCULLIS_KEEP_CLUSTER_DIR'] !== '1' && mountsUnder(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+      if (process.env['PORTCULLIS_KEEP_CLUSTER_DIR'] !== '1' && mountsUnder(dir).length === 0)
+        rmSync(dir, { recursive: true, force: true });
       else process.stderr.write(`NodeCluster: kept ${dir}\n`);
       throw e;
     }
@@ -358,9 +459,16 @@ export class NodeCluster {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    await this.kubectl(['delete', 'validatingwebhookconfigurations,mutatingwebhookconfigurations', '--all'], { allowFail: true });
-    await this.kubectl(['delete', 'deployments,replicasets,daemonsets,statefulsets,jobs', '--all', '--all-namespaces', '--wait=false'], { allowFail: true });
-    await this.kubectl(['delete', 'pods', '--all', '--all-namespaces', '--grace-period=0', '--force', '--wait=false'], { allowFail: true });
+    await this.kubectl(['delete', 'validatingwebhookconfigurations,mutatingwebhookconfigurations', '--all'], {
+      allowFail: true,
+    });
+    await this.kubectl(
+      ['delete', 'deployments,replicasets,daemonsets,statefulsets,jobs', '--all', '--all-namespaces', '--wait=false'],
+      { allowFail: true },
+    );
+    await this.kubectl(['delete', 'pods', '--all', '--all-namespaces', '--grace-period=0', '--force', '--wait=false'], {
+      allowFail: true,
+    });
     // The kubelet stops the containers and removes the sandboxes (network namespaces, CNI addresses).
     const until = Date.now() + 60_000;
     while (Date.now() < until) {
@@ -387,18 +495,28 @@ export class NodeCluster {
     } else if (mountsUnder(this.dir).length === 0) {
       rmSync(this.dir, { recursive: true, force: true });
     } else {
-      process.stderr.write(`NodeCluster: mounts left under ${this.dir}, not removing it: ${mountsUnder(this.dir).join(' ')}\n`);
+      process.stderr.write(
+        `NodeCluster: mounts left under ${this.dir}, not removing it: ${mountsUnder(this.dir).join(' ')}\n`,
+      );
     }
   }
 }
 
-async function waitFor(what: string, proc: ChildProcess, check: () => Promise<boolean>, logs: () => string = () => ''): Promise<void> {
+async function waitFor(
+  what: string,
+  proc: ChildProcess,
+  check: () => Promise<boolean>,
+  logs: () => string = () => '',
+): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`NodeCluster: waiting for ${what}: a process exited (${proc.exitCode ?? proc.signalCode})\n${logs()}`);
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(
+        `NodeCluster: waiting for ${what}: a process exited (${proc.exitCode ?? proc.signalCode})\n${logs()}`,
+      );
     if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`NodeCluster: ${what}: not within ${READY_TIMEOUT_MS / 1000} s\n${logs()}`);
+    if (Date.now() > deadline)
+      throw new Error(`NodeCluster: ${what}: not within ${READY_TIMEOUT_MS / 1000} s\n${logs()}`);
     await delay(250);
   }
 }
-

@@ -11,10 +11,15 @@ import { join } from 'node:path';
 export const BRIDGE = 'portcullis0';
 export const HOST_IP = '10.244.0.1';
 
-export function run(cmd: string, args: readonly string[], opts: { allowFail?: boolean; input?: string | Buffer } = {}): { code: number; stdout: string; stderr: string } {
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { allowFail?: boolean; input?: string | Buffer } = {},
+): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input, maxBuffer: 64 * 1024 * 1024 });
   const result = { code: r.status ?? 128, stdout: r.stdout ?? '', stderr: r.stderr ?? r.error?.message ?? '' };
-  if (result.code !== 0 && opts.allowFail !== true) throw new Error(`NodeCluster: ${cmd} ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+  if (result.code !== 0 && opts.allowFail !== true)
+    throw new Error(`NodeCluster: ${cmd} ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
   return result;
 }
 
@@ -41,7 +46,8 @@ export function removeKubeChains(): void {
     for (const [chain, chainRules] of byChain) {
       if (chain.startsWith('KUBE-')) continue;
       for (let i = chainRules.length; i >= 1; i--) {
-        if (/-j KUBE-\S+/.test(chainRules[i - 1] as string)) run('iptables', ['-t', table, '-D', chain, String(i)], { allowFail: true });
+        if (/-j KUBE-\S+/.test(chainRules[i - 1] as string))
+          run('iptables', ['-t', table, '-D', chain, String(i)], { allowFail: true });
       }
     }
     const chains = rules.map((r) => /^-N (KUBE-\S+)$/.exec(r)?.[1]).filter((c): c is string => c !== undefined);
@@ -75,12 +81,17 @@ export function killLeftovers(socket: string): void {
     try {
       const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       const at = args.indexOf('-address');
-      if ((args[0] ?? '').endsWith('containerd-shim-runc-v2') && at !== -1 && args[at + 1] === socket) pids.add(Number(entry));
+      if ((args[0] ?? '').endsWith('containerd-shim-runc-v2') && at !== -1 && args[at + 1] === socket)
+        pids.add(Number(entry));
     } catch {
       // gone meanwhile
     }
   }
-  const procs = run('sh', ['-c', 'find /sys/fs/cgroup/pids/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null; true'], { allowFail: true }).stdout;
+  const procs = run(
+    'sh',
+    ['-c', 'find /sys/fs/cgroup/pids/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null; true'],
+    { allowFail: true },
+  ).stdout;
   for (const line of procs.split('\n')) if (/^\d+$/.test(line)) pids.add(Number(line));
   for (const pid of pids) {
     try {
@@ -97,7 +108,14 @@ export function killLeftovers(socket: string): void {
  * kubelet finds "orphaned" pods in them.
  */
 export function removeKubepodsCgroups(): void {
-  run('sh', ['-c', 'for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \\; 2>/dev/null; done; true'], { allowFail: true });
+  run(
+    'sh',
+    [
+      '-c',
+      'for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \\; 2>/dev/null; done; true',
+    ],
+    { allowFail: true },
+  );
 }
 
 export function listNetns(): string[] {
@@ -120,7 +138,9 @@ export function unmountAll(dir: string): void {
  */
 export function cleanupLeftNode(): string[] {
   const done: string[] = [];
-  const nodeDirs = readdirSync('/tmp').filter((d) => d.startsWith('portcullis-node-')).map((d) => join('/tmp', d));
+  const nodeDirs = readdirSync('/tmp')
+    .filter((d) => d.startsWith('portcullis-node-'))
+    .map((d) => join('/tmp', d));
   const procs: { pid: number; args: string[] }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
@@ -130,10 +150,21 @@ export function cleanupLeftNode(): string[] {
       // gone meanwhile
     }
   }
-  const apiservers = procs.filter((p) => (p.args[0] ?? '').endsWith('kube-apiserver') && p.args.includes(`--bind-address=${HOST_IP}`));
-  const kubeDirs = apiservers.map((p) => p.args.find((a) => a.startsWith('--cert-dir='))?.slice('--cert-dir='.length).replace(/\/certs$/, '')).filter((d): d is string => d !== undefined);
+  const apiservers = procs.filter(
+    (p) => (p.args[0] ?? '').endsWith('kube-apiserver') && p.args.includes(`--bind-address=${HOST_IP}`),
+  );
+  const kubeDirs = apiservers
+    .map((p) =>
+      p.args
+        .find((a) => a.startsWith('--cert-dir='))
+        ?.slice('--cert-dir='.length)
+        .replace(/\/certs$/, ''),
+    )
+    .filter((d): d is string => d !== undefined);
   const victims = procs.filter(
-    (p) => apiservers.includes(p) || p.args.some((a) => nodeDirs.some((d) => a.includes(`${d}/`)) || kubeDirs.some((d) => a.includes(`${d}/`))),
+    (p) =>
+      apiservers.includes(p) ||
+      p.args.some((a) => nodeDirs.some((d) => a.includes(`${d}/`)) || kubeDirs.some((d) => a.includes(`${d}/`))),
   );
   for (const v of victims) {
     try {

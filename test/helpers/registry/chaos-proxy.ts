@@ -1,4 +1,10 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
@@ -15,7 +21,8 @@ export type ChaosMode = 'pass' | 'slow' | 'rate-limit' | 'garbage';
 
 const GARBAGE: readonly (() => Buffer)[] = [
   () => Buffer.from('<html><head><title>502 Bad Gateway</title></head><body>upstream went away</body></html>'),
-  () => Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":'),
+  () =>
+    Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":'),
   () => randomBytes(256),
   () => Buffer.from('null'),
 ];
@@ -60,7 +67,9 @@ export class ChaosProxy {
     this.counts[mode]++;
     if (mode === 'rate-limit') {
       req.resume();
-      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"errors":[{"code":"TOOMANYREQUESTS","message":"rate limited by the chaos proxy"}]}');
+      res
+        .writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' })
+        .end('{"errors":[{"code":"TOOMANYREQUESTS","message":"rate limited by the chaos proxy"}]}');
       return;
     }
     if (mode === 'garbage') {
@@ -84,7 +93,14 @@ export class ChaosProxy {
 
   #forward(req: IncomingMessage, res: ServerResponse): void {
     const upstream = httpRequest(
-      { host: this.#upstream.host, port: this.#upstream.port, method: req.method, path: req.url, headers: req.headers, agent: false },
+      {
+        host: this.#upstream.host,
+        port: this.#upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent: false,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);

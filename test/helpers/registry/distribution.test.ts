@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { DistributionRegistry } from './distribution.js';
-import { EMPTY, MEDIA, blob, imageIndex, imageManifest, manifest, referrersTag, type Blob, type Manifest } from './oci-fixtures.js';
+import {
+  EMPTY,
+  MEDIA,
+  blob,
+  imageIndex,
+  imageManifest,
+  manifest,
+  referrersTag,
+  type Blob,
+  type Manifest,
+} from './oci-fixtures.js';
 
 // Plain undici requests only: these tests prove the harness, not src/registry.
 
@@ -15,7 +25,11 @@ interface Client {
   dispatcher?: Dispatcher;
 }
 
-function req(c: Client, path: string, init: { method?: string; headers?: Record<string, string>; body?: Uint8Array } = {}) {
+function req(
+  c: Client,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: Uint8Array } = {},
+) {
   const url = new URL(path, c.url);
   return fetch(url, {
     method: init.method ?? 'GET',
@@ -33,13 +47,21 @@ async function pushBlob(c: Client, repo: string, b: Blob): Promise<number> {
   if (start.status !== 202) return start.status;
   const location = new URL(start.headers.get('location') ?? '', c.url);
   location.searchParams.set('digest', b.digest);
-  const put = await req(c, location.toString(), { method: 'PUT', body: b.bytes, headers: { 'Content-Type': 'application/octet-stream' } });
+  const put = await req(c, location.toString(), {
+    method: 'PUT',
+    body: b.bytes,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
   await put.arrayBuffer();
   return put.status;
 }
 
 function pushManifest(c: Client, repo: string, ref: string, m: Manifest) {
-  return req(c, `/v2/${repo}/manifests/${ref}`, { method: 'PUT', body: m.bytes, headers: { 'Content-Type': m.mediaType } });
+  return req(c, `/v2/${repo}/manifests/${ref}`, {
+    method: 'PUT',
+    body: m.bytes,
+    headers: { 'Content-Type': m.mediaType },
+  });
 }
 
 describe('DistributionRegistry (plain HTTP, no auth)', () => {
@@ -48,7 +70,10 @@ describe('DistributionRegistry (plain HTTP, no auth)', () => {
   const repo = 'library/app';
   const layer = blob('image layer bytes');
   const config = blob('{"architecture":"amd64","os":"linux"}');
-  const image = imageManifest({ config: config.descriptor(MEDIA.imageConfig), layers: [layer.descriptor(MEDIA.layer)] });
+  const image = imageManifest({
+    config: config.descriptor(MEDIA.imageConfig),
+    layers: [layer.descriptor(MEDIA.layer)],
+  });
   const envelope = blob('{"payload":"…","protected":"…","signature":"…"}');
 
   beforeAll(async () => {
@@ -60,7 +85,9 @@ describe('DistributionRegistry (plain HTTP, no auth)', () => {
     expect(await pushBlob(c, repo, EMPTY)).toBe(201);
     expect((await pushManifest(c, repo, 'v1', image)).status).toBe(201);
   });
-  afterAll(async () => { await registry?.stop(); });
+  afterAll(async () => {
+    await registry?.stop();
+  });
 
   it('restarts on the same port with the same storage (soak tests)', async () => {
     await registry.restart(100);
@@ -99,18 +126,36 @@ describe('DistributionRegistry (plain HTTP, no auth)', () => {
     const legacyConfig = blob('{}'); // same bytes as EMPTY; media type is what differs
     const cose = blob(new Uint8Array([0xd2, 0x84, 0x01, 0x02]));
     expect(await pushBlob(c, repo, cose)).toBe(201);
-    const sig = imageManifest({ config: legacyConfig.descriptor(MEDIA.notarySignature), layers: [cose.descriptor(MEDIA.cose)], subject: image.descriptor() });
+    const sig = imageManifest({
+      config: legacyConfig.descriptor(MEDIA.notarySignature),
+      layers: [cose.descriptor(MEDIA.cose)],
+      subject: image.descriptor(),
+    });
     expect((await pushManifest(c, repo, sig.digest, sig)).status).toBe(201);
   });
 
   it('accepts a subject that is not in the repository', async () => {
-    const missing = imageManifest({ config: EMPTY.descriptor(MEDIA.empty), layers: [] , annotations: { x: 'not pushed' } });
-    const sig = imageManifest({ artifactType: MEDIA.notarySignature, config: EMPTY.descriptor(MEDIA.empty), layers: [envelope.descriptor(MEDIA.jws)], subject: missing.descriptor() });
+    const missing = imageManifest({
+      config: EMPTY.descriptor(MEDIA.empty),
+      layers: [],
+      annotations: { x: 'not pushed' },
+    });
+    const sig = imageManifest({
+      artifactType: MEDIA.notarySignature,
+      config: EMPTY.descriptor(MEDIA.empty),
+      layers: [envelope.descriptor(MEDIA.jws)],
+      subject: missing.descriptor(),
+    });
     expect((await pushManifest(c, repo, sig.digest, sig)).status).toBe(201);
   });
 
   it('rejects a manifest whose layer blob is missing with MANIFEST_BLOB_UNKNOWN', async () => {
-    const sig = imageManifest({ artifactType: MEDIA.notarySignature, config: EMPTY.descriptor(MEDIA.empty), layers: [blob('never pushed').descriptor(MEDIA.jws)], subject: image.descriptor() });
+    const sig = imageManifest({
+      artifactType: MEDIA.notarySignature,
+      config: EMPTY.descriptor(MEDIA.empty),
+      layers: [blob('never pushed').descriptor(MEDIA.jws)],
+      subject: image.descriptor(),
+    });
     const put = await pushManifest(c, repo, sig.digest, sig);
     expect(put.status).toBe(400);
     const body = (await put.json()) as { errors: { code: string }[] };
@@ -118,16 +163,26 @@ describe('DistributionRegistry (plain HTTP, no auth)', () => {
   });
 
   it('has no Referrers API (404) but stores a tag-schema referrers index', async () => {
-    const sig = imageManifest({ artifactType: MEDIA.notarySignature, config: EMPTY.descriptor(MEDIA.empty), layers: [envelope.descriptor(MEDIA.jws)], subject: image.descriptor(), annotations: { n: 'tag-schema' } });
+    const sig = imageManifest({
+      artifactType: MEDIA.notarySignature,
+      config: EMPTY.descriptor(MEDIA.empty),
+      layers: [envelope.descriptor(MEDIA.jws)],
+      subject: image.descriptor(),
+      annotations: { n: 'tag-schema' },
+    });
     expect((await pushManifest(c, repo, sig.digest, sig)).status).toBe(201);
     const referrers = await req(c, `/v2/${repo}/referrers/${image.digest}`, { headers: { Accept: MEDIA.index } });
     expect(referrers.status).toBe(404);
     expect(referrers.headers.get('content-type')).toMatch(/^text\/plain/); // router 404, not an error JSON
     await referrers.arrayBuffer();
 
-    const index = imageIndex([{ ...sig.descriptor(), artifactType: MEDIA.notarySignature, annotations: { n: 'tag-schema' } }]);
+    const index = imageIndex([
+      { ...sig.descriptor(), artifactType: MEDIA.notarySignature, annotations: { n: 'tag-schema' } },
+    ]);
     expect((await pushManifest(c, repo, referrersTag(image.digest), index)).status).toBe(201);
-    const get = await req(c, `/v2/${repo}/manifests/${referrersTag(image.digest)}`, { headers: { Accept: MEDIA.index } });
+    const get = await req(c, `/v2/${repo}/manifests/${referrersTag(image.digest)}`, {
+      headers: { Accept: MEDIA.index },
+    });
     expect(get.status).toBe(200);
     expect(get.headers.get('content-type')).toBe(MEDIA.index);
     expect(get.headers.get('docker-content-digest')).toBe(index.digest);
@@ -142,15 +197,32 @@ describe('DistributionRegistry (plain HTTP, no auth)', () => {
   });
 
   it('accepts layers: [] and a missing mediaType; rejects a Content-Type mismatch, artifact manifests and a wrong digest', async () => {
-    const noLayers = imageManifest({ artifactType: 'application/vnd.example', config: EMPTY.descriptor(MEDIA.empty), layers: [] });
+    const noLayers = imageManifest({
+      artifactType: 'application/vnd.example',
+      config: EMPTY.descriptor(MEDIA.empty),
+      layers: [],
+    });
     expect((await pushManifest(c, repo, 'no-layers', noLayers)).status).toBe(201);
-    const noMediaType = manifest({ schemaVersion: 2, config: EMPTY.descriptor(MEDIA.empty), layers: [envelope.descriptor(MEDIA.jws)] });
+    const noMediaType = manifest({
+      schemaVersion: 2,
+      config: EMPTY.descriptor(MEDIA.empty),
+      layers: [envelope.descriptor(MEDIA.jws)],
+    });
     expect((await pushManifest(c, repo, 'no-media-type', noMediaType)).status).toBe(201);
 
-    const codes = async (res: Response) => ((await res.json()) as { errors: { code: string }[] }).errors.map((e) => e.code);
-    const mismatch = await req(c, `/v2/${repo}/manifests/mismatch`, { method: 'PUT', body: noLayers.bytes, headers: { 'Content-Type': MEDIA.index } });
+    const codes = async (res: Response) =>
+      ((await res.json()) as { errors: { code: string }[] }).errors.map((e) => e.code);
+    const mismatch = await req(c, `/v2/${repo}/manifests/mismatch`, {
+      method: 'PUT',
+      body: noLayers.bytes,
+      headers: { 'Content-Type': MEDIA.index },
+    });
     expect([mismatch.status, await codes(mismatch)]).toEqual([400, ['MANIFEST_INVALID']]);
-    const artifact = manifest({ mediaType: 'application/vnd.oci.artifact.manifest.v1+json', artifactType: MEDIA.notarySignature, blobs: [envelope.descriptor(MEDIA.jws)] });
+    const artifact = manifest({
+      mediaType: 'application/vnd.oci.artifact.manifest.v1+json',
+      artifactType: MEDIA.notarySignature,
+      blobs: [envelope.descriptor(MEDIA.jws)],
+    });
     const art = await pushManifest(c, repo, 'artifact', artifact);
     expect([art.status, await codes(art)]).toEqual([400, ['MANIFEST_INVALID']]);
     const wrong = await pushManifest(c, repo, `sha256:${'0'.repeat(64)}`, noLayers);
@@ -164,7 +236,10 @@ describe('DistributionRegistry (plain HTTP, no auth)', () => {
     const bare = await req(c, `/v2/${repo}/manifests/${image.digest}`);
     expect(bare.status).toBe(404);
     expect(((await bare.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe('MANIFEST_UNKNOWN');
-    const head = await req(c, `/v2/${repo}/manifests/v1`, { method: 'HEAD', headers: { Accept: `${MEDIA.manifest}, ${MEDIA.index}` } });
+    const head = await req(c, `/v2/${repo}/manifests/v1`, {
+      method: 'HEAD',
+      headers: { Accept: `${MEDIA.manifest}, ${MEDIA.index}` },
+    });
     expect(head.status).toBe(200);
     expect(head.headers.get('docker-content-digest')).toBe(image.digest);
     expect(head.headers.get('content-length')).toBe(String(image.bytes.length));
@@ -182,7 +257,9 @@ describe('DistributionRegistry (plain HTTP, no auth)', () => {
     const mounted = await req(c, `/v2/other/app/blobs/uploads/?mount=${layer.digest}&from=${repo}`, { method: 'POST' });
     expect(mounted.status).toBe(201);
     expect(mounted.headers.get('location')).toContain(`/v2/other/app/blobs/${layer.digest}`);
-    const notThere = await req(c, `/v2/other/app/blobs/uploads/?mount=${blob('nowhere').digest}&from=${repo}`, { method: 'POST' });
+    const notThere = await req(c, `/v2/other/app/blobs/uploads/?mount=${blob('nowhere').digest}&from=${repo}`, {
+      method: 'POST',
+    });
     expect(notThere.status).toBe(202);
   });
 });
@@ -216,8 +293,12 @@ describe('DistributionRegistry (TLS)', () => {
 
 describe('DistributionRegistry (basic auth)', () => {
   let registry: DistributionRegistry;
-  beforeAll(async () => { registry = await DistributionRegistry.start({ auth: 'basic', users: { alice: 'wonderland', bob: 'builder' } }); });
-  afterAll(async () => { await registry?.stop(); });
+  beforeAll(async () => {
+    registry = await DistributionRegistry.start({ auth: 'basic', users: { alice: 'wonderland', bob: 'builder' } });
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
 
   it('answers 401 with a Basic challenge without credentials', async () => {
     const res = await req({ url: registry.url }, '/v2/');
@@ -226,12 +307,22 @@ describe('DistributionRegistry (basic auth)', () => {
   });
 
   it('answers 200 with the right password and 401 with a wrong one', async () => {
-    expect((await req({ url: registry.url, headers: { Authorization: basic('bob', 'builder') } }, '/v2/')).status).toBe(200);
-    expect((await req({ url: registry.url, headers: { Authorization: basic('bob', 'nope') } }, '/v2/')).status).toBe(401);
+    expect((await req({ url: registry.url, headers: { Authorization: basic('bob', 'builder') } }, '/v2/')).status).toBe(
+      200,
+    );
+    expect((await req({ url: registry.url, headers: { Authorization: basic('bob', 'nope') } }, '/v2/')).status).toBe(
+      401,
+    );
   });
 
   it('lets an authenticated user push', async () => {
-    expect(await pushBlob({ url: registry.url, headers: { Authorization: basic('alice', 'wonderland') } }, 'team/app', blob('x'))).toBe(201);
+    expect(
+      await pushBlob(
+        { url: registry.url, headers: { Authorization: basic('alice', 'wonderland') } },
+        'team/app',
+        blob('x'),
+      ),
+    ).toBe(201);
   });
 });
 
@@ -242,12 +333,18 @@ describe('DistributionRegistry (token auth)', () => {
       auth: 'token',
       users: { alice: 'wonderland', bob: 'builder' },
       // bob may only pull; anonymous may pull public/*.
-      permissions: (user, repo) => (user === 'alice' ? ['pull', 'push'] : user === 'bob' || repo.startsWith('public/') ? ['pull'] : []),
+      permissions: (user, repo) =>
+        user === 'alice' ? ['pull', 'push'] : user === 'bob' || repo.startsWith('public/') ? ['pull'] : [],
     });
   });
-  afterAll(async () => { await registry?.stop(); });
+  afterAll(async () => {
+    await registry?.stop();
+  });
 
-  async function token(scope: string, auth?: string): Promise<{ status: number; token?: string; claims?: Record<string, unknown> }> {
+  async function token(
+    scope: string,
+    auth?: string,
+  ): Promise<{ status: number; token?: string; claims?: Record<string, unknown> }> {
     const ts = registry.tokenServer!;
     const url = new URL(ts.realm);
     url.searchParams.set('service', 'portcullis-test-registry');
@@ -257,7 +354,10 @@ describe('DistributionRegistry (token auth)', () => {
     const body = (await res.json()) as { token: string; access_token: string; expires_in: number; issued_at: string };
     expect(body.access_token).toBe(body.token);
     expect(body.expires_in).toBeGreaterThan(0);
-    const claims = JSON.parse(Buffer.from(body.token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from(body.token.split('.')[1] ?? '', 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
     return { status: 200, token: body.token, claims };
   }
 
@@ -274,7 +374,12 @@ describe('DistributionRegistry (token auth)', () => {
     const before = registry.tokenServer!.requests;
     const t = await token('repository:team/app:pull,push', basic('alice', 'wonderland'));
     expect(registry.tokenServer!.requests).toBe(before + 1);
-    expect(t.claims).toMatchObject({ sub: 'alice', aud: 'portcullis-test-registry', iss: 'portcullis-test-token-issuer', access: [{ type: 'repository', name: 'team/app', actions: ['pull', 'push'] }] });
+    expect(t.claims).toMatchObject({
+      sub: 'alice',
+      aud: 'portcullis-test-registry',
+      iss: 'portcullis-test-token-issuer',
+      access: [{ type: 'repository', name: 'team/app', actions: ['pull', 'push'] }],
+    });
     const c: Client = { url: registry.url, headers: { Authorization: `Bearer ${t.token}` } };
     expect(await pushBlob(c, 'team/app', blob('pushed with a token'))).toBe(201);
     const tags = await req(c, '/v2/team/app/tags/list');
@@ -284,7 +389,11 @@ describe('DistributionRegistry (token auth)', () => {
   it('a token without push cannot push', async () => {
     const t = await token('repository:team/app:pull,push', basic('bob', 'builder'));
     expect(t.claims?.access).toEqual([{ type: 'repository', name: 'team/app', actions: ['pull'] }]);
-    const res = await req({ url: registry.url, headers: { Authorization: `Bearer ${t.token}` } }, '/v2/team/app/blobs/uploads/', { method: 'POST' });
+    const res = await req(
+      { url: registry.url, headers: { Authorization: `Bearer ${t.token}` } },
+      '/v2/team/app/blobs/uploads/',
+      { method: 'POST' },
+    );
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
   });
@@ -295,7 +404,10 @@ describe('DistributionRegistry (token auth)', () => {
     expect(priv.claims?.sub).toBe('');
     const pub = await token('repository:public/app:pull,push');
     expect(pub.claims?.access).toEqual([{ type: 'repository', name: 'public/app', actions: ['pull'] }]);
-    const res = await req({ url: registry.url, headers: { Authorization: `Bearer ${pub.token}` } }, '/v2/public/app/manifests/latest');
+    const res = await req(
+      { url: registry.url, headers: { Authorization: `Bearer ${pub.token}` } },
+      '/v2/public/app/manifests/latest',
+    );
     expect(res.status).toBe(404);
     expect(((await res.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe('MANIFEST_UNKNOWN');
   });

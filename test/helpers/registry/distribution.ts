@@ -66,8 +66,15 @@ export class DistributionRegistry {
   readonly #configFile: string;
 
   private constructor(init: {
-    address: string; port: number; child: ChildProcess; dir: string; tls: ServerTls | undefined; users: Record<string, string>;
-    tokenServer: TokenServer | undefined; onExit: () => void; configFile: string;
+    address: string;
+    port: number;
+    child: ChildProcess;
+    dir: string;
+    tls: ServerTls | undefined;
+    users: Record<string, string>;
+    tokenServer: TokenServer | undefined;
+    onExit: () => void;
+    configFile: string;
   }) {
     this.#configFile = init.configFile;
     this.host = `${init.address}:${init.port}`;
@@ -95,11 +102,28 @@ export class DistributionRegistry {
       if (auth === 'basic') {
         const htpasswd = join(dir, 'htpasswd');
         // bcrypt (-B) is the only hash distribution's htpasswd backend accepts.
-        writeFileSync(htpasswd, Object.entries(users).map(([u, p]) => execFileSync('htpasswd', ['-nbB', u, p]).toString().trim()).join('\n') + '\n');
+        writeFileSync(
+          htpasswd,
+          Object.entries(users)
+            .map(([u, p]) => execFileSync('htpasswd', ['-nbB', u, p]).toString().trim())
+            .join('\n') + '\n',
+        );
         authLines.push('auth:', '  htpasswd:', '    realm: portcullis-test', `    path: ${htpasswd}`);
       } else if (auth === 'token') {
-        tokenServer = await TokenServer.start({ users, service: SERVICE, issuer: ISSUER, ...(options.permissions === undefined ? {} : { permissions: options.permissions }) });
-        authLines.push('auth:', '  token:', `    realm: ${tokenServer.realm}`, `    service: ${SERVICE}`, `    issuer: ${ISSUER}`, `    rootcertbundle: ${tokenServer.certFile}`);
+        tokenServer = await TokenServer.start({
+          users,
+          service: SERVICE,
+          issuer: ISSUER,
+          ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
+        });
+        authLines.push(
+          'auth:',
+          '  token:',
+          `    realm: ${tokenServer.realm}`,
+          `    service: ${SERVICE}`,
+          `    issuer: ${ISSUER}`,
+          `    rootcertbundle: ${tokenServer.certFile}`,
+        );
       }
       // A port can be taken between freePort() and the bind: retry a few times.
       for (let attempt = 1; ; attempt++) {
@@ -107,11 +131,27 @@ export class DistributionRegistry {
         const configFile = join(dir, 'config.yml');
         writeFileSync(configFile, config(address, port, dir, tls, authLines));
         try {
-          const child = await spawnAndWait(configFile, `${tls === undefined ? 'http' : 'https'}://${address}:${port}/v2/`, tls?.caPem);
+          const child = await spawnAndWait(
+            configFile,
+            `${tls === undefined ? 'http' : 'https'}://${address}:${port}/v2/`,
+            tls?.caPem,
+          );
           const holder: { registry?: DistributionRegistry } = {};
-          const onExit = (): void => { (holder.registry === undefined ? child : holder.registry.#child).kill('SIGKILL'); };
+          const onExit = (): void => {
+            (holder.registry === undefined ? child : holder.registry.#child).kill('SIGKILL');
+          };
           process.once('exit', onExit); // never leave a registry behind if the worker dies
-          holder.registry = new DistributionRegistry({ address, port, child, dir, tls, users, tokenServer, onExit, configFile });
+          holder.registry = new DistributionRegistry({
+            address,
+            port,
+            child,
+            dir,
+            tls,
+            users,
+            tokenServer,
+            onExit,
+            configFile,
+          });
           return holder.registry;
         } catch (err) {
           if (attempt < 3 && /address already in use/i.test(String(err))) continue;
@@ -186,10 +226,14 @@ async function spawnAndWait(configFile: string, probeUrl: string, caPem: string 
   const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (s: string) => { if (stderr.length < 64 * 1024) stderr += s; });
+  child.stderr?.on('data', (s: string) => {
+    if (stderr.length < 64 * 1024) stderr += s;
+  });
   const exited = new Promise<never>((_, reject) => {
     child.once('error', reject);
-    child.once('exit', (code, signal) => reject(new Error(`docker-registry exited early (${code ?? signal}): ${stderr.trim()}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`docker-registry exited early (${code ?? signal}): ${stderr.trim()}`)),
+    );
   });
   exited.catch(() => undefined); // observed below; avoid an unhandled rejection after success
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -197,7 +241,8 @@ async function spawnAndWait(configFile: string, probeUrl: string, caPem: string 
     for (;;) {
       const status = await Promise.race([probe(probeUrl, caPem), exited]);
       if (status === 200 || status === 401) return child;
-      if (Date.now() > deadline) throw new Error(`docker-registry not ready after ${READY_TIMEOUT_MS} ms: ${stderr.trim()}`);
+      if (Date.now() > deadline)
+        throw new Error(`docker-registry not ready after ${READY_TIMEOUT_MS} ms: ${stderr.trim()}`);
       await Promise.race([new Promise((r) => setTimeout(r, 50)), exited]);
     }
   } catch (err) {
@@ -210,10 +255,14 @@ async function spawnAndWait(configFile: string, probeUrl: string, caPem: string 
 function probe(url: string, caPem: string | undefined): Promise<number> {
   return new Promise((resolve) => {
     const request = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = request(url, { method: 'GET', agent: false, timeout: 1000, ...(caPem === undefined ? {} : { ca: caPem }) }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = request(
+      url,
+      { method: 'GET', agent: false, timeout: 1000, ...(caPem === undefined ? {} : { ca: caPem }) },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', () => resolve(0));
     req.on('timeout', () => req.destroy());
     req.end();

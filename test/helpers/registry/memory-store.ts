@@ -40,7 +40,12 @@ export interface Upload {
 
 /** A distribution-style failure: HTTP status, error code, message, optional detail. */
 export class StoreError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly detail?: unknown) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly detail?: unknown,
+  ) {
     super(message);
   }
 }
@@ -60,7 +65,8 @@ function checkDigest(expected: string | null | undefined, bytes: Uint8Array): st
     throw new StoreError(400, 'DIGEST_INVALID', 'provided digest is missing or malformed', expected ?? undefined);
   }
   const actual = computeDigest(bytes, expected.slice(0, expected.indexOf(':')));
-  if (actual !== expected) throw new StoreError(400, 'DIGEST_INVALID', 'provided digest did not match uploaded content', { expected, actual });
+  if (actual !== expected)
+    throw new StoreError(400, 'DIGEST_INVALID', 'provided digest did not match uploaded content', { expected, actual });
   return actual;
 }
 
@@ -116,7 +122,8 @@ export class MemoryStore {
 
   upload(name: string, id: string): Upload {
     const upload = this.#uploads.get(id);
-    if (upload === undefined || upload.repo !== name) throw new StoreError(404, 'BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', id);
+    if (upload === undefined || upload.repo !== name)
+      throw new StoreError(404, 'BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', id);
     return upload;
   }
 
@@ -128,8 +135,10 @@ export class MemoryStore {
       if (m === null) throw new StoreError(400, 'BLOB_UPLOAD_INVALID', `malformed Content-Range ${range}`);
       const start = Number(m[1]);
       const end = Number(m[2]);
-      if (start !== upload.size) throw new StoreError(416, 'BLOB_UPLOAD_INVALID', `chunk starts at ${start}, upload is at ${upload.size}`);
-      if (end - start + 1 !== chunk.length) throw new StoreError(400, 'BLOB_UPLOAD_INVALID', `Content-Range ${range} does not match ${chunk.length} bytes`);
+      if (start !== upload.size)
+        throw new StoreError(416, 'BLOB_UPLOAD_INVALID', `chunk starts at ${start}, upload is at ${upload.size}`);
+      if (end - start + 1 !== chunk.length)
+        throw new StoreError(400, 'BLOB_UPLOAD_INVALID', `Content-Range ${range} does not match ${chunk.length} bytes`);
     }
     upload.chunks.push(chunk);
     upload.size += chunk.length;
@@ -163,10 +172,15 @@ export class MemoryStore {
     } catch {
       throw new StoreError(400, 'MANIFEST_INVALID', 'manifest invalid: not JSON');
     }
-    if (typeof json !== 'object' || json === null || json.schemaVersion !== 2) throw new StoreError(400, 'MANIFEST_INVALID', 'manifest invalid: schemaVersion must be 2');
+    if (typeof json !== 'object' || json === null || json.schemaVersion !== 2)
+      throw new StoreError(400, 'MANIFEST_INVALID', 'manifest invalid: schemaVersion must be 2');
     const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
     if (declared !== undefined && contentType !== undefined && declared !== contentType) {
-      throw new StoreError(400, 'MANIFEST_INVALID', `manifest invalid: mediaType ${declared} but Content-Type ${contentType}`);
+      throw new StoreError(
+        400,
+        'MANIFEST_INVALID',
+        `manifest invalid: mediaType ${declared} but Content-Type ${contentType}`,
+      );
     }
     const mediaType = contentType ?? declared;
     if (mediaType === undefined || (!MANIFEST_TYPES.has(mediaType) && !INDEX_TYPES.has(mediaType))) {
@@ -182,8 +196,16 @@ export class MemoryStore {
     if (missing.length > 0) throw new StoreError(400, 'MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', missing[0]);
 
     const subject = typeof json.subject?.digest === 'string' ? (json.subject.digest as string) : undefined;
-    const artifactType = typeof json.artifactType === 'string' ? json.artifactType : !isIndex && typeof json.config?.mediaType === 'string' ? (json.config.mediaType as string) : undefined;
-    const annotations = typeof json.annotations === 'object' && json.annotations !== null ? (json.annotations as Record<string, string>) : undefined;
+    const artifactType =
+      typeof json.artifactType === 'string'
+        ? json.artifactType
+        : !isIndex && typeof json.config?.mediaType === 'string'
+          ? (json.config.mediaType as string)
+          : undefined;
+    const annotations =
+      typeof json.annotations === 'object' && json.annotations !== null
+        ? (json.annotations as Record<string, string>)
+        : undefined;
     const stored: StoredManifest = { digest, mediaType, bytes, artifactType, annotations, subject };
     repo.manifests.set(digest, stored);
     if (!isDigest(reference)) repo.tags.set(reference, digest);

@@ -5,7 +5,13 @@ import { EMPTY, MEDIA, blob, digestOf, imageIndex, imageManifest, type Blob, typ
 
 // Plain undici requests only: these tests prove the harness, not src/registry.
 
-type Init = { method?: string; headers?: Record<string, string>; body?: Uint8Array; redirect?: 'manual' | 'follow'; dispatcher?: Dispatcher };
+type Init = {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  redirect?: 'manual' | 'follow';
+  dispatcher?: Dispatcher;
+};
 
 function client(base: string, defaults: Init = {}) {
   return (path: string, init: Init = {}): Promise<Response> => {
@@ -38,9 +44,19 @@ const layer = blob('layer bytes');
 const config = blob('{"os":"linux"}');
 const image = imageManifest({ config: config.descriptor(MEDIA.imageConfig), layers: [layer.descriptor(MEDIA.layer)] });
 
-function signature(n: number, artifactType: string = MEDIA.notarySignature, subject: Manifest = image): { envelope: Blob; manifest: Manifest } {
+function signature(
+  n: number,
+  artifactType: string = MEDIA.notarySignature,
+  subject: Manifest = image,
+): { envelope: Blob; manifest: Manifest } {
   const envelope = blob(`envelope ${n}`);
-  const manifest = imageManifest({ artifactType, config: EMPTY.descriptor(MEDIA.empty), layers: [envelope.descriptor(MEDIA.jws)], subject: subject.descriptor(), annotations: { n: String(n) } });
+  const manifest = imageManifest({
+    artifactType,
+    config: EMPTY.descriptor(MEDIA.empty),
+    layers: [envelope.descriptor(MEDIA.jws)],
+    subject: subject.descriptor(),
+    annotations: { n: String(n) },
+  });
   return { envelope, manifest };
 }
 
@@ -59,7 +75,9 @@ describe('ReferrersRegistry', () => {
     r = client(registry.url);
     await seed(r, repo);
   });
-  afterAll(async () => { await registry?.stop(); });
+  afterAll(async () => {
+    await registry?.stop();
+  });
 
   it('answers GET /v2/ with the API version header', async () => {
     expect(registry.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -76,7 +94,10 @@ describe('ReferrersRegistry', () => {
     expect(head.headers.get('docker-content-digest')).toBe(b.digest);
     expect(head.headers.get('content-length')).toBe(String(b.bytes.length));
     expect(new Uint8Array(await (await r(`/v2/${repo}/blobs/${b.digest}`)).arrayBuffer())).toEqual(b.bytes);
-    const wrong = await r(`/v2/${repo}/blobs/uploads/?digest=${blob('other').digest}`, { method: 'POST', body: b.bytes });
+    const wrong = await r(`/v2/${repo}/blobs/uploads/?digest=${blob('other').digest}`, {
+      method: 'POST',
+      body: b.bytes,
+    });
     expect([wrong.status, await errorCode(wrong)]).toEqual([400, 'DIGEST_INVALID']);
   });
 
@@ -86,16 +107,28 @@ describe('ReferrersRegistry', () => {
     expect(start.status).toBe(202);
     const location = start.headers.get('location')!;
     expect(location).toMatch(new RegExp(`^/v2/${repo}/blobs/uploads/[0-9a-f-]+$`));
-    const first = await r(location, { method: 'PATCH', body: b.bytes.slice(0, 4), headers: { 'Content-Range': '0-3', 'Content-Type': 'application/octet-stream' } });
+    const first = await r(location, {
+      method: 'PATCH',
+      body: b.bytes.slice(0, 4),
+      headers: { 'Content-Range': '0-3', 'Content-Type': 'application/octet-stream' },
+    });
     expect([first.status, first.headers.get('range')]).toEqual([202, '0-3']);
     const gap = await r(location, { method: 'PATCH', body: b.bytes.slice(5), headers: { 'Content-Range': '5-9' } });
     expect([gap.status, await errorCode(gap)]).toEqual([416, 'BLOB_UPLOAD_INVALID']);
-    const second = await r(first.headers.get('location')!, { method: 'PATCH', body: b.bytes.slice(4, 8), headers: { 'Content-Range': '4-7' } });
+    const second = await r(first.headers.get('location')!, {
+      method: 'PATCH',
+      body: b.bytes.slice(4, 8),
+      headers: { 'Content-Range': '4-7' },
+    });
     expect(second.headers.get('range')).toBe('0-7');
     const status = await r(location);
     expect([status.status, status.headers.get('range')]).toEqual([204, '0-7']);
     const done = await r(`${location}?digest=${b.digest}`, { method: 'PUT', body: b.bytes.slice(8) });
-    expect([done.status, done.headers.get('docker-content-digest'), done.headers.get('location')]).toEqual([201, b.digest, `/v2/${repo}/blobs/${b.digest}`]);
+    expect([done.status, done.headers.get('docker-content-digest'), done.headers.get('location')]).toEqual([
+      201,
+      b.digest,
+      `/v2/${repo}/blobs/${b.digest}`,
+    ]);
     expect(new Uint8Array(await (await r(`/v2/${repo}/blobs/${b.digest}`)).arrayBuffer())).toEqual(b.bytes);
 
     const again = (await r(`/v2/${repo}/blobs/uploads/`, { method: 'POST' })).headers.get('location')!;
@@ -129,7 +162,11 @@ describe('ReferrersRegistry', () => {
     expect([noBlob.status, await errorCode(noBlob)]).toEqual([400, 'MANIFEST_BLOB_UNKNOWN']);
     const index = await pushManifest(r, repo, 'idx', imageIndex([orphan.descriptor()]));
     expect([index.status, await errorCode(index)]).toEqual([400, 'MANIFEST_BLOB_UNKNOWN']);
-    const mismatch = await r(`/v2/${repo}/manifests/x`, { method: 'PUT', body: image.bytes, headers: { 'Content-Type': MEDIA.index } });
+    const mismatch = await r(`/v2/${repo}/manifests/x`, {
+      method: 'PUT',
+      body: image.bytes,
+      headers: { 'Content-Type': MEDIA.index },
+    });
     expect([mismatch.status, await errorCode(mismatch)]).toEqual([400, 'MANIFEST_INVALID']);
   });
 
@@ -138,7 +175,11 @@ describe('ReferrersRegistry', () => {
     expect((await pushManifest(r, repo, 'paged', subject)).status).toBe(201);
     const pushed: Manifest[] = [];
     for (let i = 0; i < 5; i++) {
-      const { envelope, manifest } = signature(i, i % 2 === 0 ? MEDIA.notarySignature : 'application/vnd.example.sbom', subject);
+      const { envelope, manifest } = signature(
+        i,
+        i % 2 === 0 ? MEDIA.notarySignature : 'application/vnd.example.sbom',
+        subject,
+      );
       await pushBlob(r, repo, envelope);
       const put = await pushManifest(r, repo, manifest.digest, manifest);
       expect(put.status).toBe(201);
@@ -147,7 +188,13 @@ describe('ReferrersRegistry', () => {
       pushed.push(manifest);
     }
 
-    const seen: { digest: string; artifactType: string; annotations: Record<string, string>; mediaType: string; size: number }[] = [];
+    const seen: {
+      digest: string;
+      artifactType: string;
+      annotations: Record<string, string>;
+      mediaType: string;
+      size: number;
+    }[] = [];
     let next: string | null = `/v2/${repo}/referrers/${subject.digest}`;
     let pages = 0;
     while (next !== null) {
@@ -164,15 +211,25 @@ describe('ReferrersRegistry', () => {
     }
     expect(pages).toBe(3);
     expect(seen.map((d) => d.digest)).toEqual(pushed.map((m) => m.digest));
-    expect(seen[1]).toEqual({ mediaType: MEDIA.manifest, digest: pushed[1]!.digest, size: pushed[1]!.bytes.length, artifactType: 'application/vnd.example.sbom', annotations: { n: '1' } });
+    expect(seen[1]).toEqual({
+      mediaType: MEDIA.manifest,
+      digest: pushed[1]!.digest,
+      size: pushed[1]!.bytes.length,
+      artifactType: 'application/vnd.example.sbom',
+      annotations: { n: '1' },
+    });
 
-    const filtered = await r(`/v2/${repo}/referrers/${subject.digest}?artifactType=${encodeURIComponent(MEDIA.notarySignature)}`);
+    const filtered = await r(
+      `/v2/${repo}/referrers/${subject.digest}?artifactType=${encodeURIComponent(MEDIA.notarySignature)}`,
+    );
     expect(filtered.headers.get('oci-filters-applied')).toBe('artifactType');
     const first = (await filtered.json()) as { manifests: { annotations: { n: string } }[] };
     expect(first.manifests.map((d) => d.annotations.n)).toEqual(['0', '2']);
     const link = filtered.headers.get('link')!;
     expect(link).toContain('artifactType=application%2Fvnd.cncf.notary.signature');
-    const rest = (await (await r(/<([^>]+)>/.exec(link)![1]!)).json()) as { manifests: { annotations: { n: string } }[] };
+    const rest = (await (await r(/<([^>]+)>/.exec(link)![1]!)).json()) as {
+      manifests: { annotations: { n: string } }[];
+    };
     expect(rest.manifests.map((d) => d.annotations.n)).toEqual(['4']);
 
     // Deleting a referrer removes it from the listing.
@@ -192,15 +249,25 @@ describe('ReferrersRegistry', () => {
     const mounted = await r(`/v2/other/app/blobs/uploads/?mount=${layer.digest}&from=${repo}`, { method: 'POST' });
     expect([mounted.status, mounted.headers.get('location')]).toEqual([201, `/v2/other/app/blobs/${layer.digest}`]);
     expect((await r(`/v2/other/app/blobs/${layer.digest}`, { method: 'HEAD' })).status).toBe(200);
-    const fallback = await r(`/v2/other/app/blobs/uploads/?mount=${blob('nowhere').digest}&from=${repo}`, { method: 'POST' });
+    const fallback = await r(`/v2/other/app/blobs/uploads/?mount=${blob('nowhere').digest}&from=${repo}`, {
+      method: 'POST',
+    });
     expect(fallback.status).toBe(202);
     expect(fallback.headers.get('location')).toMatch(/^\/v2\/other\/app\/blobs\/uploads\//);
   });
 
   it('lists tags with n/last pagination', async () => {
-    for (const tag of ['a', 'b', 'c']) expect((await pushManifest(r, 'tagged', tag, imageManifest({ config: EMPTY.descriptor(MEDIA.empty), layers: [] }))).status).toBe(400);
+    for (const tag of ['a', 'b', 'c'])
+      expect(
+        (await pushManifest(r, 'tagged', tag, imageManifest({ config: EMPTY.descriptor(MEDIA.empty), layers: [] })))
+          .status,
+      ).toBe(400);
     await pushBlob(r, 'tagged', EMPTY);
-    for (const tag of ['c', 'a', 'b']) expect((await pushManifest(r, 'tagged', tag, imageManifest({ config: EMPTY.descriptor(MEDIA.empty), layers: [] }))).status).toBe(201);
+    for (const tag of ['c', 'a', 'b'])
+      expect(
+        (await pushManifest(r, 'tagged', tag, imageManifest({ config: EMPTY.descriptor(MEDIA.empty), layers: [] })))
+          .status,
+      ).toBe(201);
     const page1 = await r('/v2/tagged/tags/list?n=2');
     expect(await page1.json()).toEqual({ name: 'tagged', tags: ['a', 'b'] });
     expect(page1.headers.get('link')).toBe('</v2/tagged/tags/list?n=2&last=b>; rel="next"');
@@ -213,10 +280,19 @@ describe('ReferrersRegistry', () => {
   describe('fault injection', () => {
     it('answers 429 with Retry-After the given number of times, then succeeds', async () => {
       registry.resetLog();
-      registry.fail({ match: (m, p) => m === 'GET' && p.includes('/manifests/'), status: 429, retryAfter: '1', times: 2 });
+      registry.fail({
+        match: (m, p) => m === 'GET' && p.includes('/manifests/'),
+        status: 429,
+        retryAfter: '1',
+        times: 2,
+      });
       for (let i = 0; i < 2; i++) {
         const res = await r(`/v2/${repo}/manifests/v1`);
-        expect([res.status, res.headers.get('retry-after'), await errorCode(res)]).toEqual([429, '1', 'TOOMANYREQUESTS']);
+        expect([res.status, res.headers.get('retry-after'), await errorCode(res)]).toEqual([
+          429,
+          '1',
+          'TOOMANYREQUESTS',
+        ]);
       }
       expect((await r(`/v2/${repo}/manifests/v1`)).status).toBe(200);
       expect(registry.log.map((e) => e.status)).toEqual([429, 429, 200]);
@@ -231,7 +307,11 @@ describe('ReferrersRegistry', () => {
     });
 
     it('serves wrong bytes under the real headers', async () => {
-      registry.fail({ match: (_, p) => p.endsWith(`/blobs/${layer.digest}`), body: new TextEncoder().encode('tampered!'), times: 1 });
+      registry.fail({
+        match: (_, p) => p.endsWith(`/blobs/${layer.digest}`),
+        body: new TextEncoder().encode('tampered!'),
+        times: 1,
+      });
       const res = await r(`/v2/${repo}/blobs/${layer.digest}`);
       expect(res.status).toBe(200);
       expect(res.headers.get('docker-content-digest')).toBe(layer.digest);
@@ -243,7 +323,10 @@ describe('ReferrersRegistry', () => {
       registry.resetLog();
       registry.fail({ match: (m, p) => m === 'GET' && p.includes('/blobs/sha256:'), status: 307 });
       const manual = await r(`/v2/${repo}/blobs/${layer.digest}`);
-      expect([manual.status, manual.headers.get('location')]).toEqual([307, `${registry.url}/blobdata/${layer.digest}`]);
+      expect([manual.status, manual.headers.get('location')]).toEqual([
+        307,
+        `${registry.url}/blobdata/${layer.digest}`,
+      ]);
       const followed = await r(`/v2/${repo}/blobs/${layer.digest}`, { redirect: 'follow' });
       expect(followed.status).toBe(200);
       expect(new Uint8Array(await followed.arrayBuffer())).toEqual(layer.bytes);
@@ -262,9 +345,14 @@ describe('ReferrersRegistry without the Referrers API or server-side filtering',
   let tagSchema: ReferrersRegistry;
   let unfiltered: ReferrersRegistry;
   beforeAll(async () => {
-    [tagSchema, unfiltered] = await Promise.all([ReferrersRegistry.start({ referrersApi: false }), ReferrersRegistry.start({ applyArtifactTypeFilter: false })]);
+    [tagSchema, unfiltered] = await Promise.all([
+      ReferrersRegistry.start({ referrersApi: false }),
+      ReferrersRegistry.start({ applyArtifactTypeFilter: false }),
+    ]);
   });
-  afterAll(async () => { await Promise.all([tagSchema?.stop(), unfiltered?.stop()]); });
+  afterAll(async () => {
+    await Promise.all([tagSchema?.stop(), unfiltered?.stop()]);
+  });
 
   it('referrersApi: false → 404 on /referrers/ and no OCI-Subject', async () => {
     const r = client(tagSchema.url);
@@ -274,13 +362,20 @@ describe('ReferrersRegistry without the Referrers API or server-side filtering',
     const put = await pushManifest(r, 'app', manifest.digest, manifest);
     expect([put.status, put.headers.get('oci-subject')]).toEqual([201, null]);
     const res = await r(`/v2/app/referrers/${image.digest}`);
-    expect([res.status, res.headers.get('content-type'), await res.text()]).toEqual([404, 'text/plain; charset=utf-8', '404 page not found\n']);
+    expect([res.status, res.headers.get('content-type'), await res.text()]).toEqual([
+      404,
+      'text/plain; charset=utf-8',
+      '404 page not found\n',
+    ]);
   });
 
   it('applyArtifactTypeFilter: false → every referrer and no OCI-Filters-Applied', async () => {
     const r = client(unfiltered.url);
     await seed(r, 'app');
-    for (const [i, type] of [[1, MEDIA.notarySignature], [2, 'application/vnd.example.sbom']] as const) {
+    for (const [i, type] of [
+      [1, MEDIA.notarySignature],
+      [2, 'application/vnd.example.sbom'],
+    ] as const) {
       const { envelope, manifest } = signature(i, type);
       await pushBlob(r, 'app', envelope);
       expect((await pushManifest(r, 'app', manifest.digest, manifest)).status).toBe(201);
@@ -309,10 +404,18 @@ describe('ReferrersRegistry over TLS with basic auth', () => {
     expect(registry.caFile).toBeDefined();
     const r = client(registry.url, { dispatcher: agent });
     const anon = await r('/v2/');
-    expect([anon.status, anon.headers.get('www-authenticate'), await errorCode(anon)]).toEqual([401, 'Basic realm="portcullis-referrers-registry"', 'UNAUTHORIZED']);
-    const wrong = await r('/v2/', { headers: { Authorization: `Basic ${Buffer.from('alice:nope').toString('base64')}` } });
+    expect([anon.status, anon.headers.get('www-authenticate'), await errorCode(anon)]).toEqual([
+      401,
+      'Basic realm="portcullis-referrers-registry"',
+      'UNAUTHORIZED',
+    ]);
+    const wrong = await r('/v2/', {
+      headers: { Authorization: `Basic ${Buffer.from('alice:nope').toString('base64')}` },
+    });
     expect(wrong.status).toBe(401);
-    const ok = await r('/v2/', { headers: { Authorization: `Basic ${Buffer.from('alice:wonderland').toString('base64')}` } });
+    const ok = await r('/v2/', {
+      headers: { Authorization: `Basic ${Buffer.from('alice:wonderland').toString('base64')}` },
+    });
     expect(ok.status).toBe(200);
     await expect(client(registry.url)('/v2/')).rejects.toThrow(); // untrusted without the CA
   });

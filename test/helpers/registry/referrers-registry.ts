@@ -67,7 +67,12 @@ const ROUTES = {
   referrers: new RegExp(`^/v2/(${NAME})/referrers/([a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)$`),
   blobdata: /^\/blobdata\/([a-z0-9]+:[a-f0-9]+)$/,
 };
-const STATUS_CODES: Record<number, string> = { 401: 'UNAUTHORIZED', 403: 'DENIED', 404: 'NOT_FOUND', 429: 'TOOMANYREQUESTS' };
+const STATUS_CODES: Record<number, string> = {
+  401: 'UNAUTHORIZED',
+  403: 'DENIED',
+  404: 'NOT_FOUND',
+  429: 'TOOMANYREQUESTS',
+};
 
 export class ReferrersRegistry {
   readonly host: string;
@@ -78,7 +83,9 @@ export class ReferrersRegistry {
   readonly #server: Server;
   readonly #tls: ServerTls | undefined;
   readonly #store = new MemoryStore();
-  readonly #options: Required<Omit<ReferrersRegistryOptions, 'basicAuth' | 'tls'>> & { basicAuth: Record<string, string> | undefined };
+  readonly #options: Required<Omit<ReferrersRegistryOptions, 'basicAuth' | 'tls'>> & {
+    basicAuth: Record<string, string> | undefined;
+  };
   readonly #faults: FaultRule[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
 
@@ -104,7 +111,10 @@ export class ReferrersRegistry {
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       if (ref.self !== undefined) ref.self.#handle(req, res);
     };
-    const server = tls === undefined ? createHttpServer(handler) : createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handler);
+    const server =
+      tls === undefined
+        ? createHttpServer(handler)
+        : createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handler);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -156,9 +166,15 @@ export class ReferrersRegistry {
       const respond = (): void => {
         let reply: Reply;
         try {
-          reply = fault?.status !== undefined ? this.#faultReply(fault, url.pathname) : this.#route(method, url, req, Buffer.concat(chunks));
+          reply =
+            fault?.status !== undefined
+              ? this.#faultReply(fault, url.pathname)
+              : this.#route(method, url, req, Buffer.concat(chunks));
         } catch (err) {
-          reply = err instanceof StoreError ? errorReply(err.status, err.code, err.message, err.detail) : errorReply(500, 'UNKNOWN', String(err));
+          reply =
+            err instanceof StoreError
+              ? errorReply(err.status, err.code, err.message, err.detail)
+              : errorReply(500, 'UNKNOWN', String(err));
         }
         if (fault?.body !== undefined && fault.status === undefined) reply.body = fault.body;
         entry.status = reply.status;
@@ -177,7 +193,9 @@ export class ReferrersRegistry {
   }
 
   #takeFault(method: string, path: string): FaultRule | undefined {
-    const index = this.#faults.findIndex((r) => (r.times === undefined || r.times > 0) && (r.match === undefined || r.match(method, path)));
+    const index = this.#faults.findIndex(
+      (r) => (r.times === undefined || r.times > 0) && (r.match === undefined || r.match(method, path)),
+    );
     if (index < 0) return undefined;
     const rule = this.#faults[index]!;
     if (rule.times !== undefined && --rule.times === 0) this.#faults.splice(index, 1);
@@ -186,9 +204,16 @@ export class ReferrersRegistry {
 
   #faultReply(rule: FaultRule, path: string): Reply {
     const status = rule.status!;
-    const reply: Reply = rule.body !== undefined
-      ? { status, headers: { 'Content-Type': 'application/octet-stream' }, body: rule.body }
-      : status >= 300 && status < 400 ? { status, headers: {} } : errorReply(status, STATUS_CODES[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'UNKNOWN'), `injected fault ${status}`);
+    const reply: Reply =
+      rule.body !== undefined
+        ? { status, headers: { 'Content-Type': 'application/octet-stream' }, body: rule.body }
+        : status >= 300 && status < 400
+          ? { status, headers: {} }
+          : errorReply(
+              status,
+              STATUS_CODES[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'UNKNOWN'),
+              `injected fault ${status}`,
+            );
     if (rule.retryAfter !== undefined) reply.headers['Retry-After'] = rule.retryAfter;
     if (status >= 300 && status < 400) {
       const digest = /(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})/.exec(path)?.[1];
@@ -216,34 +241,44 @@ export class ReferrersRegistry {
     // The redirect target stands in for a storage backend: no registry auth, like a presigned URL.
     if ((m = ROUTES.blobdata.exec(path)) !== null && (method === 'GET' || method === 'HEAD')) {
       const bytes = this.#store.findBlob(m[1]!);
-      return bytes === undefined ? errorReply(404, 'BLOB_UNKNOWN', 'blob unknown to registry', m[1]) : blobReply(m[1]!, bytes);
+      return bytes === undefined
+        ? errorReply(404, 'BLOB_UNKNOWN', 'blob unknown to registry', m[1])
+        : blobReply(m[1]!, bytes);
     }
     if (!this.#authorized(req)) {
       const reply = errorReply(401, 'UNAUTHORIZED', 'authentication required');
       reply.headers['WWW-Authenticate'] = 'Basic realm="portcullis-referrers-registry"';
       return reply;
     }
-    if (path === '/v2/' || path === '/v2') return method === 'GET' || method === 'HEAD' ? jsonReply(200, {}) : notFound();
+    if (path === '/v2/' || path === '/v2')
+      return method === 'GET' || method === 'HEAD' ? jsonReply(200, {}) : notFound();
 
     if ((m = ROUTES.uploads.exec(path)) !== null && method === 'POST') return this.#startUpload(m[1]!, q, body);
     if ((m = ROUTES.upload.exec(path)) !== null) return this.#upload(method, m[1]!, m[2]!, q, req, body);
     if ((m = ROUTES.blob.exec(path)) !== null) {
       const [, name, digest] = m as unknown as [string, string, string];
-      if (method === 'DELETE') return this.#store.deleteBlob(name, digest) ? { status: 202, headers: {} } : errorReply(404, 'BLOB_UNKNOWN', 'blob unknown to registry', digest);
+      if (method === 'DELETE')
+        return this.#store.deleteBlob(name, digest)
+          ? { status: 202, headers: {} }
+          : errorReply(404, 'BLOB_UNKNOWN', 'blob unknown to registry', digest);
       if (method !== 'GET' && method !== 'HEAD') return notFound();
       const bytes = this.#store.repo(name)?.blobs.get(digest);
-      return bytes === undefined ? errorReply(404, 'BLOB_UNKNOWN', 'blob unknown to registry', digest) : blobReply(digest, bytes);
+      return bytes === undefined
+        ? errorReply(404, 'BLOB_UNKNOWN', 'blob unknown to registry', digest)
+        : blobReply(digest, bytes);
     }
     if ((m = ROUTES.manifest.exec(path)) !== null) return this.#manifest(method, m[1]!, m[2]!, req, body);
     if ((m = ROUTES.tags.exec(path)) !== null && method === 'GET') return this.#tags(m[1]!, q);
-    if ((m = ROUTES.referrers.exec(path)) !== null && method === 'GET' && this.#options.referrersApi) return this.#referrers(m[1]!, m[2]!, q);
+    if ((m = ROUTES.referrers.exec(path)) !== null && method === 'GET' && this.#options.referrersApi)
+      return this.#referrers(m[1]!, m[2]!, q);
     return notFound();
   }
 
   #startUpload(name: string, q: URLSearchParams, body: Buffer): Reply {
     const mount = q.get('mount');
     const from = q.get('from');
-    if (mount !== null && from !== null && isDigest(mount) && this.#store.mount(name, mount, from)) return createdBlob(name, mount);
+    if (mount !== null && from !== null && isDigest(mount) && this.#store.mount(name, mount, from))
+      return createdBlob(name, mount);
     const digest = q.get('digest');
     if (digest !== null) return createdBlob(name, this.#store.putBlob(name, digest, body));
     const id = this.#store.startUpload(name);
@@ -272,17 +307,26 @@ export class ReferrersRegistry {
     if (method === 'GET' || method === 'HEAD') {
       const stored = this.#store.resolve(name, reference);
       if (stored === undefined) return errorReply(404, 'MANIFEST_UNKNOWN', 'manifest unknown', { reference });
-      return { status: 200, headers: { 'Content-Type': stored.mediaType, 'Docker-Content-Digest': stored.digest }, body: stored.bytes };
+      return {
+        status: 200,
+        headers: { 'Content-Type': stored.mediaType, 'Docker-Content-Digest': stored.digest },
+        body: stored.bytes,
+      };
     }
     if (method === 'PUT') {
       const contentType = headerValue(req, 'content-type')?.split(';')[0]?.trim();
       const stored = this.#store.putManifest(name, reference, contentType === '' ? undefined : contentType, body);
-      const headers: Record<string, string> = { Location: `/v2/${name}/manifests/${stored.digest}`, 'Docker-Content-Digest': stored.digest };
+      const headers: Record<string, string> = {
+        Location: `/v2/${name}/manifests/${stored.digest}`,
+        'Docker-Content-Digest': stored.digest,
+      };
       if (stored.subject !== undefined && this.#options.referrersApi) headers['OCI-Subject'] = stored.subject;
       return { status: 201, headers };
     }
     if (method === 'DELETE') {
-      return this.#store.deleteManifest(name, reference) ? { status: 202, headers: {} } : errorReply(404, 'MANIFEST_UNKNOWN', 'manifest unknown', { reference });
+      return this.#store.deleteManifest(name, reference)
+        ? { status: 202, headers: {} }
+        : errorReply(404, 'MANIFEST_UNKNOWN', 'manifest unknown', { reference });
     }
     return notFound();
   }
@@ -296,7 +340,8 @@ export class ReferrersRegistry {
     const headers: Record<string, string> = {};
     if (n !== null && /^\d+$/.test(n) && Number(n) < tags.length) {
       tags = tags.slice(0, Number(n));
-      if (tags.length > 0) headers.Link = `</v2/${name}/tags/list?n=${n}&last=${encodeURIComponent(tags.at(-1)!)}>; rel="next"`;
+      if (tags.length > 0)
+        headers.Link = `</v2/${name}/tags/list?n=${n}&last=${encodeURIComponent(tags.at(-1)!)}>; rel="next"`;
     }
     return jsonReply(200, { name, tags }, headers);
   }
@@ -336,7 +381,11 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
 }
 
 function jsonReply(status: number, value: unknown, headers: Record<string, string> = {}): Reply {
-  return { status, headers: { 'Content-Type': 'application/json', ...headers }, body: Buffer.from(JSON.stringify(value)) };
+  return {
+    status,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: Buffer.from(JSON.stringify(value)),
+  };
 }
 
 function errorReply(status: number, code: string, message: string, detail?: unknown): Reply {
@@ -345,11 +394,19 @@ function errorReply(status: number, code: string, message: string, detail?: unkn
 
 /** Unknown routes answer like distribution's router: plain-text 404. */
 function notFound(): Reply {
-  return { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: Buffer.from('404 page not found\n') };
+  return {
+    status: 404,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+    body: Buffer.from('404 page not found\n'),
+  };
 }
 
 function blobReply(digest: string, bytes: Uint8Array): Reply {
-  return { status: 200, headers: { 'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': digest }, body: bytes };
+  return {
+    status: 200,
+    headers: { 'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': digest },
+    body: bytes,
+  };
 }
 
 function createdBlob(name: string, digest: string): Reply {
@@ -359,7 +416,11 @@ function createdBlob(name: string, digest: string): Reply {
 function uploadReply(status: number, name: string, id: string, size: number): Reply {
   return {
     status,
-    headers: { Location: `/v2/${name}/blobs/uploads/${id}`, Range: `0-${Math.max(0, size - 1)}`, 'Docker-Upload-UUID': id },
+    headers: {
+      Location: `/v2/${name}/blobs/uploads/${id}`,
+      Range: `0-${Math.max(0, size - 1)}`,
+      'Docker-Upload-UUID': id,
+    },
   };
 }
 

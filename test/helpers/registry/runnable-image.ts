@@ -29,7 +29,12 @@ export interface RunnableImage {
  * for the node scenario's workloads. The layer tar is made by GNU tar with fixed owner and mtime,
  * so the same files give the same digest.
  */
-export async function pushRunnableImage(client: RegistryClient, repo: RepositoryRef, tag: string, image: RunnableImage): Promise<Descriptor> {
+export async function pushRunnableImage(
+  client: RegistryClient,
+  repo: RepositoryRef,
+  tag: string,
+  image: RunnableImage,
+): Promise<Descriptor> {
   const stage = mkdtempSync(join(tmpdir(), 'portcullis-image-'));
   try {
     for (const f of image.files) {
@@ -40,7 +45,23 @@ export async function pushRunnableImage(client: RegistryClient, repo: Repository
       else writeFileSync(to, f.content ?? '');
       if (f.symlink === undefined) chmodSync(to, f.mode ?? 0o755);
     }
-    const r = spawnSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '--format=gnu', '-C', stage, '-cf', '-', '.'], { maxBuffer: 256 * 1024 * 1024 });
+    const r = spawnSync(
+      'tar',
+      [
+        '--sort=name',
+        '--owner=0',
+        '--group=0',
+        '--numeric-owner',
+        '--mtime=@0',
+        '--format=gnu',
+        '-C',
+        stage,
+        '-cf',
+        '-',
+        '.',
+      ],
+      { maxBuffer: 256 * 1024 * 1024 },
+    );
     if (r.status !== 0) throw new Error(`tar failed: ${r.stderr.toString()}`);
     const tar = new Uint8Array(r.stdout);
     const layer = blob(gzipSync(tar, { level: 6 }));
@@ -59,7 +80,10 @@ export async function pushRunnableImage(client: RegistryClient, repo: Repository
     );
     await client.pushBlob(repo, config.bytes, config.descriptor(MEDIA.imageConfig));
     await client.pushBlob(repo, layer.bytes, layer.descriptor('application/vnd.oci.image.layer.v1.tar+gzip'));
-    const m = imageManifest({ config: config.descriptor(MEDIA.imageConfig), layers: [layer.descriptor('application/vnd.oci.image.layer.v1.tar+gzip')] });
+    const m = imageManifest({
+      config: config.descriptor(MEDIA.imageConfig),
+      layers: [layer.descriptor('application/vnd.oci.image.layer.v1.tar+gzip')],
+    });
     return (await client.pushManifest(repo, tag, m.bytes, m.mediaType)).descriptor;
   } finally {
     rmSync(stage, { recursive: true, force: true });

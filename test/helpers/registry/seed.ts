@@ -13,7 +13,12 @@ import { EMPTY, MEDIA, blob, imageIndex, imageManifest } from './oci-fixtures.js
 /** Seeds registries through Portcullis' own client, the way a build pipeline would push. */
 
 /** Pushes a small single-platform image (config + one layer) under `tag`. */
-export async function pushImage(client: RegistryClient, repo: RepositoryRef, tag: string, seed = tag): Promise<Descriptor> {
+export async function pushImage(
+  client: RegistryClient,
+  repo: RepositoryRef,
+  tag: string,
+  seed = tag,
+): Promise<Descriptor> {
   const config = blob(JSON.stringify({ architecture: 'amd64', os: 'linux', seed }));
   const layer = blob(`layer of ${seed}`);
   await client.pushBlob(repo, config.bytes, config.descriptor(MEDIA.imageConfig));
@@ -23,7 +28,11 @@ export async function pushImage(client: RegistryClient, repo: RepositoryRef, tag
 }
 
 /** Pushes a two-platform image index (amd64, arm64) under `tag`. */
-export async function pushMultiArchImage(client: RegistryClient, repo: RepositoryRef, tag: string): Promise<Descriptor> {
+export async function pushMultiArchImage(
+  client: RegistryClient,
+  repo: RepositoryRef,
+  tag: string,
+): Promise<Descriptor> {
   const platforms: Descriptor[] = [];
   for (const architecture of ['amd64', 'arm64']) {
     const d = await pushImage(client, repo, `${tag}-${architecture}`, `${tag}/${architecture}`);
@@ -37,11 +46,22 @@ export async function pushMultiArchImage(client: RegistryClient, repo: Repositor
  * Pushes an artifact that refers to `subject` (an SBOM, say): empty config, one layer, the
  * subject; updates the tag-schema index when the registry does not index subjects itself.
  */
-export async function pushReferrer(client: RegistryClient, repo: RepositoryRef, subject: Descriptor, artifactType: string, content: string): Promise<Descriptor> {
+export async function pushReferrer(
+  client: RegistryClient,
+  repo: RepositoryRef,
+  subject: Descriptor,
+  artifactType: string,
+  content: string,
+): Promise<Descriptor> {
   const layer = blob(content);
   await client.pushBlob(repo, EMPTY.bytes, EMPTY.descriptor(MEDIA.empty));
   await client.pushBlob(repo, layer.bytes, layer.descriptor(artifactType));
-  const m = imageManifest({ artifactType, config: EMPTY.descriptor(MEDIA.empty), layers: [layer.descriptor(artifactType)], subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size } });
+  const m = imageManifest({
+    artifactType,
+    config: EMPTY.descriptor(MEDIA.empty),
+    layers: [layer.descriptor(artifactType)],
+    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+  });
   const pushed = await client.pushManifest(repo, m.digest, m.bytes, m.mediaType);
   const descriptor = { ...pushed.descriptor, artifactType };
   if (!pushed.subjectProcessed) await client.addReferrer(repo, subject, descriptor);
@@ -55,13 +75,15 @@ export async function pushReferrer(client: RegistryClient, repo: RepositoryRef, 
  * the layout has one (pushed last: distribution checks that listed manifests exist).
  */
 export async function pushLayout(client: RegistryClient, repo: RepositoryRef, layoutDir: string): Promise<void> {
-  const read = (digest: string): Uint8Array => new Uint8Array(readFileSync(join(layoutDir, 'blobs', ...digest.split(':'))));
+  const read = (digest: string): Uint8Array =>
+    new Uint8Array(readFileSync(join(layoutDir, 'blobs', ...digest.split(':'))));
   const index = parseManifest(new Uint8Array(readFileSync(join(layoutDir, 'index.json'))));
   const ordered = [...index.manifests].sort((a, b) => rank(a) - rank(b));
   for (const d of ordered) {
     const bytes = read(d.digest);
     const m = parseManifest(bytes);
-    for (const b of [...(m.config === undefined ? [] : [m.config]), ...m.layers]) await client.pushBlob(repo, read(b.digest), b);
+    for (const b of [...(m.config === undefined ? [] : [m.config]), ...m.layers])
+      await client.pushBlob(repo, read(b.digest), b);
     const tag = d.annotations?.['org.opencontainers.image.ref.name'];
     await client.pushManifest(repo, tag ?? d.digest, bytes, d.mediaType);
   }
@@ -88,9 +110,18 @@ export async function pushCraftedSignature(
   const envelope = signEnvelope(
     'jws',
     { payload, signingTime: new Date(Date.now() - 60_000), signingAgent: 'portcullis-test' },
-    { privateKey: createPrivateKey(signer.keyPem), certificateChain: parseCertificateFile(new TextEncoder().encode(signer.certPem)) },
+    {
+      privateKey: createPrivateKey(signer.keyPem),
+      certificateChain: parseCertificateFile(new TextEncoder().encode(signer.certPem)),
+    },
   );
-  const built = buildSignatureManifest({ subject, envelope, envelopeMediaType: MEDIA_TYPE.jws, thumbprints: [], signingTime: new Date() });
+  const built = buildSignatureManifest({
+    subject,
+    envelope,
+    envelopeMediaType: MEDIA_TYPE.jws,
+    thumbprints: [],
+    signingTime: new Date(),
+  });
   await client.pushBlob(repo, Buffer.from(EMPTY_CONFIG.data, 'base64'), EMPTY_CONFIG);
   await client.pushBlob(repo, envelope, built.envelopeDescriptor);
   const pushed = await client.pushManifest(repo, built.descriptor.digest, built.manifest, MEDIA_TYPE.ociManifest);

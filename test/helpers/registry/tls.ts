@@ -18,7 +18,12 @@ const SERVER_LEAF = EXT.serverLeaf;
 export function serverTls(name: string): ServerTls {
   const pki = new Pki();
   const ca = pki.issue({ subject: `/O=Portcullis Test/CN=${name} CA`, key: 'ec-256', extensions: EXT.root });
-  const leaf = pki.issue({ subject: `/O=Portcullis Test/CN=${name}`, key: 'ec-256', issuer: ca, extensions: SERVER_LEAF });
+  const leaf = pki.issue({
+    subject: `/O=Portcullis Test/CN=${name}`,
+    key: 'ec-256',
+    issuer: ca,
+    extensions: SERVER_LEAF,
+  });
   const caFile = pki.file('serving-ca.pem');
   const certFile = pki.file('serving-cert.pem');
   const keyFile = pki.file('serving-key.pem');

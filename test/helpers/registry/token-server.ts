@@ -66,7 +66,11 @@ export class TokenServer {
     const signer = pki.issue({
       subject: '/O=Portcullis Test/CN=Portcullis Test Token Signer',
       key: 'ec-256',
-      extensions: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,digitalSignature,keyCertSign', 'subjectKeyIdentifier=hash'],
+      extensions: [
+        'basicConstraints=critical,CA:TRUE',
+        'keyUsage=critical,digitalSignature,keyCertSign',
+        'subjectKeyIdentifier=hash',
+      ],
     });
     const certFile = pki.file('token-signer.pem');
     writeFileSync(certFile, signer.certPem);
@@ -136,10 +140,16 @@ function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, ctx: Si
   }
   const service = params.get('service');
   if (service !== ctx.service) {
-    send(res, 400, { errors: [{ code: 'INVALID_SERVICE', message: `service must be ${JSON.stringify(ctx.service)}` }] });
+    send(res, 400, {
+      errors: [{ code: 'INVALID_SERVICE', message: `service must be ${JSON.stringify(ctx.service)}` }],
+    });
     return;
   }
-  const access = params.getAll('scope').flatMap((s) => s.split(' ')).filter((s) => s !== '').flatMap((scope) => grant(scope, user, ctx.permissions));
+  const access = params
+    .getAll('scope')
+    .flatMap((s) => s.split(' '))
+    .filter((s) => s !== '')
+    .flatMap((scope) => grant(scope, user, ctx.permissions));
   const now = Math.floor(Date.now() / 1000);
   const claims = {
     iss: ctx.issuer,
@@ -152,7 +162,12 @@ function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, ctx: Si
     access,
   };
   const token = signJwt({ typ: 'JWT', alg: 'ES256', x5c: ctx.x5c }, claims, ctx.key);
-  send(res, 200, { token, access_token: token, expires_in: TOKEN_TTL_SECONDS, issued_at: new Date(now * 1000).toISOString() });
+  send(res, 200, {
+    token,
+    access_token: token,
+    expires_in: TOKEN_TTL_SECONDS,
+    issued_at: new Date(now * 1000).toISOString(),
+  });
 }
 
 /** `type:name:actions`; the name may itself contain ':' (host:port/repo), so split at the ends. */
@@ -162,7 +177,10 @@ function grant(scope: string, user: string | undefined, permissions: Permissions
   if (first < 0 || last === first) return [];
   const type = scope.slice(0, first).replace(/\(.*\)$/, ''); // drop a resource class, e.g. repository(plugin)
   const name = scope.slice(first + 1, last);
-  const requested = scope.slice(last + 1).split(',').filter((a) => a !== '');
+  const requested = scope
+    .slice(last + 1)
+    .split(',')
+    .filter((a) => a !== '');
   let allowed: Set<string>;
   if (type === 'repository') {
     const perms = permissions(user, name);

@@ -239,7 +239,8 @@ export class ChaosProxy {
       const body = (GARBAGE[Math.floor(Math.random() * GARBAGE.length)] as () => Buffer)();
       const type = req.url?.includes('/manifests/') ? 'application/vnd.oci.image.manifest.v1+json' : 'text/html';
       res.writeHead(200, { 'content-type': type, 'content-length': body.length });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      if (req.method === 'HEAD') res.end();
+      else res.end(body);
       return;
     }
     if (mode === 'slow') {

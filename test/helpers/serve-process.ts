@@ -13,6 +13,7 @@ import { freePort } from './registry/free-port.js';
  */
 
 const MAIN = resolve(import.meta.dirname, '../../src/cli/main.ts');
+const COMPILED_MAIN = resolve(import.meta.dirname, '../../dist/cli/main.cjs');
 
 export interface ServeProcessOptions {
   readonly policies: string;
@@ -23,6 +24,8 @@ export interface ServeProcessOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Connections of the client agent. Default 64. */
   readonly connections?: number;
+  /** Run the compiled tree (dist/, after `npm run build`) instead of the sources: what ships (benchmarks). */
+  readonly compiled?: boolean;
 }
 
 export interface ServeProcess {
@@ -46,9 +49,7 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      MAIN,
+      ...(options.compiled === true ? [COMPILED_MAIN] : ['--import', 'tsx', MAIN]),
       'serve',
       '--policies',
       options.policies,

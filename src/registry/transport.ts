@@ -1,18 +1,21 @@
 import { Readable } from 'node:stream';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool, type Dispatcher } from 'undici';
+import { Client, Pool, type Dispatcher } from 'undici';
 import { isPortcullisError, type PortcullisError } from '../errors/index.js';
 import { isLoopbackRegistry } from '../reference/index.js';
 import { isDnsLookupError, type HostResolver } from './dns.js';
 import { abortError, operationError, printable, remainingMs, type Operation, type Stage } from './operation.js';
+import { OriginThrottle, type ThrottleState } from './throttle.js';
 
 /**
  * The bottom layer: HTTP round trips to registries. One keep-alive undici Pool per origin (so
- * one connection limit per registry host), TLS with a per-host CA bundle, plain HTTP only when
- * allowed, the operation's deadline on every request, retries of 429/503 (honouring
- * Retry-After while it fits in the deadline) and of a connection reset, and manual redirects
- * (only when the caller asks, which it does for blobs only).
+ * one connection limit per registry host), HTTP/2 where an HTTPS registry offers it (ALPN; many
+ * requests on one connection), TLS with a per-host CA bundle, plain HTTP only when allowed, the
+ * operation's deadline on every request, retries of 429/503 (honouring Retry-After while it
+ * fits in the deadline) and of a connection reset, pacing per origin once a registry answers
+ * 429 (throttle.ts), and manual redirects (only when the caller asks, which it does for blobs
+ * only).
  */
 
 export interface RegistryTlsOptions {
@@ -41,8 +44,13 @@ export interface TransportOptions {
   readonly plainHttp?: boolean | ((host: string) => boolean);
   /** TLS settings per host (`host[:port]` as in references), or a function of the host. */
   readonly tls?: Readonly<Record<string, RegistryTlsOptions>> | ((host: string) => RegistryTlsOptions | undefined);
-  /** Connections per origin. If unset, 16: bursts queue instead of opening hundreds of sockets. */
+  /**
+   * HTTP/1.1 connections per origin. If unset, 16: bursts queue instead of opening hundreds of
+   * sockets. An HTTP/2 connection carries many requests at once; callers bound those.
+   */
   readonly maxConnectionsPerHost?: number;
+  /** Offer HTTP/2 to HTTPS registries (ALPN). If unset, true. */
+  readonly http2?: boolean;
   /** Retries of 429/503 per request. If unset, 3. */
   readonly maxRetries?: number;
   /** Called after every round trip (token requests, retries and redirect hops included). */
@@ -193,6 +201,8 @@ const CONNECT_CODES: ReadonlySet<string> = new Set([
 export class Transport {
   readonly #options: TransportOptions;
   readonly #pools = new Map<string, Pool>();
+  /** Origins that throttle (or have requests in flight through their throttle); idle ones are dropped. */
+  readonly #throttles = new Map<string, OriginThrottle>();
   /** Connections each pool has made so far: tells "not connected yet" from "connected, no answer". */
   readonly #connects = new WeakMap<Pool, number>();
   #closed = false;
@@ -229,9 +239,11 @@ export class Transport {
     }
     const tls = this.#tlsFor(url);
     const resolver = this.#options.resolver;
+    const http2 = url.protocol === 'https:' && this.#options.http2 !== false;
     pool = new Pool(origin, {
       connections: this.#options.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS,
       keepAliveTimeout: 30_000,
+      ...(http2 ? { allowH2: true, factory: multiplexingClient } : {}),
       connect: {
         ...(tls?.ca === undefined ? {} : { ca: tls.ca as string | Buffer | (string | Buffer)[] }),
         ...(tls?.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
@@ -333,10 +345,20 @@ export class Transport {
     const maxRetries = this.#options.maxRetries ?? DEFAULT_MAX_RETRIES;
     let resetRetried = false;
     for (let attempt = 0; ; attempt++) {
+      const throttle = this.#throttle(url.origin);
+      let startedAt: number;
+      try {
+        startedAt = await throttle.acquire(op.signal, attempt > 0);
+      } catch (cause) {
+        this.#forget(url.origin, throttle);
+        throw this.#throttledTooLong(op, url, throttle, cause);
+      }
       let response: HttpResponse;
       try {
         response = await this.#once(op, method, url, headers, body);
       } catch (thrown) {
+        throttle.release(startedAt);
+        this.#forget(url.origin, throttle);
         if (isPortcullisError(thrown)) throw thrown;
         const failure =
           thrown instanceof RoundTripFailure
@@ -349,9 +371,16 @@ export class Transport {
         }
         throw this.#networkError(op, url, failure.error, failure.stage);
       }
-      if (response.status !== 429 && response.status !== 503) return response;
+      if (response.status !== 429 && response.status !== 503) {
+        throttle.release(startedAt);
+        this.#forget(url.origin, throttle);
+        return response;
+      }
       const wait = parseRetryAfter(header(response.headers, 'retry-after'), Date.now());
       const delay = wait ?? BASE_BACKOFF_MS * 2 ** attempt * (1 + Math.random() * 0.2);
+      // A 429 (or a 503 naming its Retry-After) paces every request to the origin, not just this one.
+      const paced = response.status === 429 || wait !== undefined;
+      throttle.release(startedAt, paced ? delay : undefined);
       const left = remainingMs(op);
       let gaveUp: string | undefined;
       if (attempt >= maxRetries) gaveUp = `still ${response.status} after ${maxRetries} retries`;
@@ -362,14 +391,49 @@ export class Transport {
             ? `no time left in the ${op.timeoutMs} ms deadline to retry`
             : `Retry-After ${(wait / 1000).toFixed(1)} s does not fit in the ${Math.max(0, left / 1000).toFixed(1)} s left of the ${op.timeoutMs} ms deadline`;
       }
-      if (gaveUp !== undefined) return { ...response, gaveUp };
+      if (gaveUp !== undefined) {
+        this.#forget(url.origin, throttle);
+        return { ...response, gaveUp };
+      }
       await discard(response);
+      // When paced, the throttle holds the retry until the registry's time has passed.
+      if (paced) continue;
       try {
         await sleep(delay, undefined, { signal: op.signal });
       } catch (cause) {
         throw abortError(op, cause);
       }
     }
+  }
+
+  #throttle(origin: string): OriginThrottle {
+    let throttle = this.#throttles.get(origin);
+    if (throttle === undefined) {
+      throttle = new OriginThrottle();
+      this.#throttles.set(origin, throttle);
+    }
+    return throttle;
+  }
+
+  #forget(origin: string, throttle: OriginThrottle): void {
+    if (throttle.idle && this.#throttles.get(origin) === throttle) this.#throttles.delete(origin);
+  }
+
+  /** The deadline passed while the request waited for its turn at a registry that throttles. */
+  #throttledTooLong(op: Operation, url: URL, throttle: OriginThrottle, cause: unknown): PortcullisError {
+    if (op.callerSignal?.aborted === true) return abortError(op, cause);
+    const { active, limit, waiting } = throttle.state;
+    return operationError(
+      op,
+      'ERR_REGISTRY_RATE_LIMITED',
+      `${url.host} throttles requests (429 Too Many Requests): still waiting for a turn (${active} in flight, at most ${limit ?? active} at once, ${waiting} more waiting) when the ${op.timeoutMs} ms deadline passed`,
+      cause,
+    );
+  }
+
+  /** Requests waiting for their turn at throttling origins (for tests and diagnostics). */
+  throttleState(origin: string): ThrottleState | undefined {
+    return this.#throttles.get(origin)?.state;
   }
 
   async #once(
@@ -404,6 +468,11 @@ export class Transport {
         path,
         method,
         headers,
+        // undici closes an HTTP/1.1 connection after every HEAD (in case a server sends a body
+        // anyway), which made every cold manifest lookup pay a new TCP and TLS handshake.
+        // Registries answer HEAD as HTTP says; a stray body would fail the next request on
+        // that connection, which is retried once on a new one (a reset, below).
+        ...(method === 'HEAD' ? { reset: false } : {}),
         ...(requestBody === undefined ? {} : { body: requestBody }),
         signal: op.signal,
         // The operation deadline governs; these only stop undici's own 300 s defaults.
@@ -472,6 +541,34 @@ export class Transport {
     this.#pools.clear();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
+}
+
+/** Requests at once on one HTTP/2 connection (undici's and most servers' default stream limit). */
+const HTTP2_STREAMS = 100;
+
+type Connector = (options: object, callback: (error: Error | null, socket: unknown) => void) => unknown;
+
+/**
+ * A Pool's client for an origin that may speak HTTP/2. undici sends one request at a time on a
+ * connection unless told to pipeline, and pipelining applies to HTTP/1.1 as well (where a slow
+ * answer holds up those behind it, and without it undici keeps no connection alive). So each
+ * connection is set once its protocol is known: many requests at once over HTTP/2, one over
+ * HTTP/1.1.
+ */
+function multiplexingClient(origin: URL | string, options: object): Dispatcher {
+  const connect = (options as { connect: Connector }).connect;
+  const client: Client = new Client(origin, {
+    ...options,
+    connect: (connectOptions: object, callback: (error: Error | null, socket: unknown) => void) =>
+      connect(connectOptions, (error, socket) => {
+        if (error === null) {
+          const h2 = (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2';
+          client.pipelining = h2 ? HTTP2_STREAMS : 1;
+        }
+        callback(error, socket);
+      }),
+  } as ConstructorParameters<typeof Client>[1]);
+  return client;
 }
 
 /** Throws the rest of a response body away (bounded) so the connection can be reused. */

@@ -713,7 +713,10 @@ describe('deadlines and the failure policy', () => {
     const img = await image();
     registry.fail({ match: (method) => method === 'HEAD', status: 429, retryAfter: '30', times: 1 });
     const started = Date.now();
-    const d = await executor().check(req(img.ref, 'secured', 2000));
+    // A client of its own: the registry's 30 s pause holds for every request of the client that heard it.
+    const own = new RegistryClient();
+    const d = await executor({ registry: own }).check(req(img.ref, 'secured', 2000));
+    await own.close();
     expect(Date.now() - started).toBeLessThan(1000);
     expect(d.allowed).toBe(false);
     expect(d.error?.failurePolicyApplied).toBe('fail');

@@ -15,7 +15,8 @@ import {
   statusError,
   streamVerified,
 } from './body.js';
-import { operationError, printable, startOperation, type Operation } from './operation.js';
+import { abortError, operationError, printable, startOperation, type Operation } from './operation.js';
+import { ProbeGate } from './probe-gate.js';
 import { filterReferrers, nextLink, referrersIndex, referrersTag } from './referrers.js';
 import {
   discard,
@@ -152,6 +153,7 @@ export class RegistryClient {
   readonly #transport: Transport;
   readonly #auth: Authenticator;
   readonly #referrersSupport = new Map<string, 'api' | 'tag-schema'>();
+  readonly #referrersProbe = new ProbeGate();
   readonly #resolved = new Map<string, Descriptor>();
 
   constructor(options: RegistryClientOptions = {}) {
@@ -200,9 +202,17 @@ export class RegistryClient {
       authorization === undefined || request.url.origin !== registryOrigin
         ? request
         : { ...request, headers: { ...request.headers, authorization } };
-    let response = await this.#transport.send(op, withAuth(await this.#auth.authorization(op, scopes)));
+    const contacted = await this.#auth.firstContact(op);
+    let response: HttpResponse;
+    let learned: { scopes: string[] } | undefined;
+    try {
+      response = await this.#transport.send(op, withAuth(await this.#auth.authorization(op, scopes)));
+      if (response.status === 401) learned = this.#auth.learn(op, response.headers['www-authenticate']);
+      else this.#auth.answered(op);
+    } finally {
+      contacted(); // what the answer taught is remembered: requests waiting for it go
+    }
     if (response.status !== 401) return response;
-    const learned = this.#auth.learn(op, response.headers['www-authenticate']);
     if (learned === undefined) throw await statusError(op, response);
     await discard(response);
     if (!replayable(request.body)) {
@@ -581,12 +591,32 @@ export class RegistryClient {
     if (parseDigest(subject.digest) === undefined)
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
     const mode = this.#options.referrers ?? 'auto';
-    const known = mode === 'auto' ? this.#referrersSupport.get(repo.registry) : mode;
-    if (known !== 'tag-schema') {
-      const viaApi = await this.#referrersApi(op, repo, subject, filter.artifactType, mode === 'api');
-      if (viaApi !== undefined) return filterReferrers(viaApi, filter.artifactType);
+    // Until the registry's answer is known, one listing asks the Referrers API and the others
+    // wait for it: a registry without the API would otherwise answer a burst with 404s first.
+    let probed = (): void => undefined;
+    if (mode === 'auto') {
+      try {
+        probed = await this.#referrersProbe.enter(
+          repo.registry,
+          () => this.#referrersSupport.has(repo.registry),
+          op.signal,
+        );
+      } catch (cause) {
+        throw abortError(op, cause);
+      }
     }
-    return filterReferrers(await this.#referrersFromTag(op, repo, subject), filter.artifactType);
+    try {
+      const known = mode === 'auto' ? this.#referrersSupport.get(repo.registry) : mode;
+      if (known !== 'tag-schema') {
+        const viaApi = await this.#referrersApi(op, repo, subject, filter.artifactType, mode === 'api');
+        probed();
+        if (viaApi !== undefined) return filterReferrers(viaApi, filter.artifactType);
+      }
+      probed();
+      return filterReferrers(await this.#referrersFromTag(op, repo, subject), filter.artifactType);
+    } finally {
+      probed();
+    }
   }
 
   async #referrersApi(

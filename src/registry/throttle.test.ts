@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { OriginThrottle } from './throttle.js';
+import { OriginThrottle, ThrottledTooLong } from './throttle.js';
 
 // The per-registry pacing the transport applies after 429s (fake clock and timers).
 
@@ -12,7 +12,7 @@ const now = (): number => Date.now();
 /** Starts `n` acquisitions; returns the start times of those that got a turn so far (in order). */
 function acquireMany(t: OriginThrottle, n: number, retry = false) {
   const started: number[] = [];
-  const all = Array.from({ length: n }, () => t.acquire(never, retry).then((at) => void started.push(at)));
+  const all = Array.from({ length: n }, () => t.acquire(never, { retry }).then((at) => void started.push(at)));
   return { started, all };
 }
 
@@ -90,7 +90,7 @@ describe('OriginThrottle', () => {
       order.push('fresh');
       t.release(at);
     });
-    const retry = t.acquire(never, true).then((at) => {
+    const retry = t.acquire(never, { retry: true }).then((at) => {
       order.push('retry');
       t.release(at);
     });
@@ -109,5 +109,12 @@ describe('OriginThrottle', () => {
     await expect(waiting).rejects.toThrow('deadline');
     expect(t.state.waiting).toBe(0);
     expect(t.state.pausedForMs).toBe(5000);
+    // A request whose deadline comes before the pause ends does not wait at all.
+    await expect(t.acquire(never, { deadline: now() + 4000 })).rejects.toBeInstanceOf(ThrottledTooLong);
+    expect(t.state.waiting).toBe(0);
+    const fits = t.acquire(never, { deadline: now() + 6000 });
+    expect(t.state.waiting).toBe(1);
+    await vi.advanceTimersByTimeAsync(5000);
+    await expect(fits).resolves.toBe(now());
   });
 });

@@ -9,6 +9,13 @@
  * of requests not yet sent: it has waited longest.
  */
 
+/** The registry asked for a pause that outlasts the request's deadline: no use waiting. */
+export class ThrottledTooLong extends Error {
+  constructor(readonly pausedForMs: number) {
+    super(`the registry asked to wait ${(pausedForMs / 1000).toFixed(1)} s more`);
+  }
+}
+
 interface Waiter {
   readonly resolve: (startedAt: number) => void;
   readonly reject: (reason: unknown) => void;
@@ -58,10 +65,17 @@ export class OriginThrottle {
 
   /**
    * Waits for a turn; resolves with the time the request may start (pass it to `release`).
-   * Rejects with the signal's reason when it aborts first.
+   * Rejects with the signal's reason when it aborts first, and at once with a ThrottledTooLong
+   * when the registry asked for a pause that ends after `deadline` (a `now()` time).
    */
-  acquire(signal: AbortSignal, retry = false): Promise<number> {
+  acquire(
+    signal: AbortSignal,
+    options: { readonly retry?: boolean; readonly deadline?: number } = {},
+  ): Promise<number> {
     if (signal.aborted) return Promise.reject(signal.reason);
+    const retry = options.retry === true;
+    if (options.deadline !== undefined && this.#resumeAt > options.deadline)
+      return Promise.reject(new ThrottledTooLong(this.#resumeAt - this.#now()));
     if (this.#queue.length === 0 && this.#free()) {
       this.#active++;
       return Promise.resolve(this.#now());

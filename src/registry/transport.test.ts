@@ -200,7 +200,7 @@ describe('Transport pacing after 429', () => {
     expect(phaseTwoMax).toBeLessThanOrEqual(13);
   });
 
-  it('answers a deadline that passes while waiting for a throttling registry with ERR_REGISTRY_RATE_LIMITED', async () => {
+  it('fails a request at once when the registry asked for a pause past its deadline', async () => {
     const server = await start((_req, res) => {
       res.writeHead(429, { 'retry-after': '30' });
       res.end();
@@ -214,13 +214,42 @@ describe('Transport pacing after 429', () => {
     expect(response.status).toBe(429);
     expect(response.gaveUp).toMatch(/Retry-After 30.0 s does not fit/);
     await discard(response);
-    // Another request waits for the registry's 30 s, and gives up at its own deadline, saying why.
+    // Another request is not sent in the registry's 30 s: it fails at once, saying why.
+    const started = performance.now();
+    const waited = t.send(startOperation({ registry: 'test', what: 'waiting', timeoutMs: 5_000 }), {
+      method: 'GET',
+      url: new URL(`http://${server.host}/v2/a/manifests/v2`),
+    });
+    await expect(waited).rejects.toMatchObject({ code: 'ERR_REGISTRY_RATE_LIMITED' });
+    await expect(waited).rejects.toThrow(
+      /asked to wait (29\.\d|30\.0) s more \(Retry-After\), past the 5000 ms deadline/,
+    );
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(t.throttleState(`http://${server.host}`)?.pausedForMs).toBeGreaterThan(25_000);
+  });
+
+  it('answers a deadline that passes while waiting for a turn at a throttling registry with ERR_REGISTRY_RATE_LIMITED', async () => {
+    let arrived = 0;
+    const server = await start((req, res) => {
+      if (++arrived === 1) {
+        res.writeHead(429, { 'retry-after': '0' }); // one at a time from now on
+        res.end();
+        return;
+      }
+      setTimeout(() => manifestAnswer(req, res), 1000);
+    });
+    const t = new Transport({ plainHttp: true });
+    cleanups.push(() => t.close());
+    const slow = send(t, server.host, 'GET'); // refused, retried, then answered after 1 s
+    await new Promise((r) => setTimeout(r, 100));
     const waited = t.send(startOperation({ registry: 'test', what: 'waiting', timeoutMs: 300 }), {
       method: 'GET',
       url: new URL(`http://${server.host}/v2/a/manifests/v2`),
     });
     await expect(waited).rejects.toMatchObject({ code: 'ERR_REGISTRY_RATE_LIMITED' });
-    await expect(waited).rejects.toThrow(/throttles requests \(429 Too Many Requests\): still waiting for a turn/);
-    expect(t.throttleState(`http://${server.host}`)?.pausedForMs).toBeGreaterThan(25_000);
+    await expect(waited).rejects.toThrow(
+      /throttles requests \(429 Too Many Requests\): still waiting for a turn \(1 in flight, at most 1 at once, 0 more waiting\) when the 300 ms deadline passed/,
+    );
+    expect(await slow).toBe(200);
   });
 });

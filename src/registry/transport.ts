@@ -6,7 +6,7 @@ import { isPortcullisError, type PortcullisError } from '../errors/index.js';
 import { isLoopbackRegistry } from '../reference/index.js';
 import { isDnsLookupError, type HostResolver } from './dns.js';
 import { abortError, operationError, printable, remainingMs, type Operation, type Stage } from './operation.js';
-import { OriginThrottle, type ThrottleState } from './throttle.js';
+import { OriginThrottle, ThrottledTooLong, type ThrottleState } from './throttle.js';
 
 /**
  * The bottom layer: HTTP round trips to registries. One keep-alive undici Pool per origin (so
@@ -348,7 +348,7 @@ export class Transport {
       const throttle = this.#throttle(url.origin);
       let startedAt: number;
       try {
-        startedAt = await throttle.acquire(op.signal, attempt > 0);
+        startedAt = await throttle.acquire(op.signal, { retry: attempt > 0, deadline: op.deadline - 50 });
       } catch (cause) {
         this.#forget(url.origin, throttle);
         throw this.#throttledTooLong(op, url, throttle, cause);
@@ -419,9 +419,17 @@ export class Transport {
     if (throttle.idle && this.#throttles.get(origin) === throttle) this.#throttles.delete(origin);
   }
 
-  /** The deadline passed while the request waited for its turn at a registry that throttles. */
+  /** The deadline passed (or would) while the request waited for its turn at a registry that throttles. */
   #throttledTooLong(op: Operation, url: URL, throttle: OriginThrottle, cause: unknown): PortcullisError {
     if (op.callerSignal?.aborted === true) return abortError(op, cause);
+    if (cause instanceof ThrottledTooLong) {
+      return operationError(
+        op,
+        'ERR_REGISTRY_RATE_LIMITED',
+        `${url.host} answered 429 Too Many Requests and asked to wait ${(cause.pausedForMs / 1000).toFixed(1)} s more (Retry-After), past the ${op.timeoutMs} ms deadline`,
+        cause,
+      );
+    }
     const { active, limit, waiting } = throttle.state;
     return operationError(
       op,

@@ -1,5 +1,6 @@
 import { describeErrors, readCapped, readErrorBody, statusError } from '../body.js';
-import { operationError, printable, type Operation } from '../operation.js';
+import { abortError, operationError, printable, type Operation } from '../operation.js';
+import { ProbeGate } from '../probe-gate.js';
 import type { Transport } from '../transport.js';
 import { parseChallengeHeader, pickChallenge } from './challenge.js';
 import { credentialIdentity, type Credential, type CredentialProvider } from './credentials.js';
@@ -20,7 +21,12 @@ import { parseStrictJson } from '../../util/strict-json.js';
 const TOKEN_RESPONSE_MAX_BYTES = 128 * 1024;
 
 type HostAuth =
-  { readonly scheme: 'basic' } | { readonly scheme: 'bearer'; readonly realm: string; readonly service?: string };
+  | { readonly scheme: 'none' }
+  | { readonly scheme: 'basic' }
+  | { readonly scheme: 'bearer'; readonly realm: string; readonly service?: string };
+
+/** Registries whose scheme is remembered (pods name the hosts): the oldest is forgotten past it. */
+const MAX_HOSTS = 1024;
 
 export interface AuthenticatorOptions {
   readonly transport: Transport;
@@ -43,6 +49,7 @@ export class Authenticator {
   readonly #hosts = new Map<string, HostAuth>();
   readonly #tokens: TokenCache;
   readonly #inflight = new Map<string, Promise<string>>();
+  readonly #firstContact = new ProbeGate();
 
   constructor(options: AuthenticatorOptions) {
     this.#transport = options.transport;
@@ -51,9 +58,35 @@ export class Authenticator {
     this.#tokens = new TokenCache(options.now ?? Date.now);
   }
 
-  /** Whether the registry's auth scheme is known (a challenge was seen). */
+  /** Whether the registry's auth scheme is known (a challenge was seen, or an answer came without one). */
   knows(registry: string): boolean {
     return this.#hosts.has(registry);
+  }
+
+  /**
+   * Before a request: until the registry's scheme is known, one request finds it out (its
+   * answer: a 401 challenge, or none) and the others wait for it, so that a burst of cold
+   * requests does not collect a 401 each. The caller calls the returned function once its
+   * answer has been seen (`learn` or `answered`); a waiter whose deadline passes gets the
+   * operation's timeout error.
+   */
+  async firstContact(op: Operation): Promise<() => void> {
+    try {
+      return await this.#firstContact.enter(op.registry, () => this.#hosts.has(op.registry), op.signal);
+    } catch (cause) {
+      throw abortError(op, cause);
+    }
+  }
+
+  /** A request was answered without a challenge: nothing to send up front until a 401 says otherwise. */
+  answered(op: Operation): void {
+    if (!this.#hosts.has(op.registry)) this.#remember(op.registry, { scheme: 'none' });
+  }
+
+  #remember(registry: string, state: HostAuth): void {
+    this.#hosts.delete(registry);
+    this.#hosts.set(registry, state);
+    if (this.#hosts.size > MAX_HOSTS) this.#hosts.delete(this.#hosts.keys().next().value as string);
   }
 
   /**
@@ -67,7 +100,7 @@ export class Authenticator {
     extraScopes: readonly string[] = [],
   ): Promise<string | undefined> {
     const state = this.#hosts.get(op.registry);
-    if (state === undefined) return undefined;
+    if (state === undefined || state.scheme === 'none') return undefined;
     const credential = await (op.credentials ?? this.#credentials).get(op.registry);
     if (state.scheme === 'basic') {
       if (credential === undefined || !('username' in credential)) return undefined;
@@ -103,12 +136,12 @@ export class Authenticator {
     const challenge = pickChallenge(parseChallengeHeader(challengeHeader));
     if (challenge === undefined) return undefined;
     if (challenge.scheme === 'basic') {
-      this.#hosts.set(op.registry, { scheme: 'basic' });
+      this.#remember(op.registry, { scheme: 'basic' });
       return { scopes: [] };
     }
     const realm = challenge.params.realm as string;
     const service = challenge.params.service;
-    this.#hosts.set(op.registry, { scheme: 'bearer', realm, ...(service === undefined ? {} : { service }) });
+    this.#remember(op.registry, { scheme: 'bearer', realm, ...(service === undefined ? {} : { service }) });
     const scope = challenge.params.scope;
     return { scopes: scope === undefined || scope === '' ? [] : scope.split(' ') };
   }

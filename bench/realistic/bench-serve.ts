@@ -46,6 +46,8 @@ export async function startBenchServe(o: BenchServeOptions): Promise<BenchServe>
   try {
     server = await startServeProcess({
       compiled: true,
+      // BENCH_SERVE_MAIN: the dist/cli/main.cjs of another build, to measure an earlier commit with these cases.
+      ...(process.env.BENCH_SERVE_MAIN === undefined ? {} : { main: process.env.BENCH_SERVE_MAIN }),
       policies,
       config: {
         webhook: { timeoutSeconds: 10, shutdownDelaySeconds: 0, shutdownTimeoutSeconds: 5 },

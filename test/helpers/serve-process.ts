@@ -26,6 +26,8 @@ export interface ServeProcessOptions {
   readonly connections?: number;
   /** Run the compiled tree (dist/, after `npm run build`) instead of the sources: what ships (benchmarks). */
   readonly compiled?: boolean;
+  /** With `compiled`: another build's dist/cli/main.cjs (a benchmark comparing with an earlier commit). */
+  readonly main?: string;
 }
 
 export interface ServeProcess {
@@ -49,7 +51,7 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
   const child = spawn(
     process.execPath,
     [
-      ...(options.compiled === true ? [COMPILED_MAIN] : ['--import', 'tsx', MAIN]),
+      ...(options.compiled === true ? [options.main ?? COMPILED_MAIN] : ['--import', 'tsx', MAIN]),
       'serve',
       '--policies',
       options.policies,

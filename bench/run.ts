@@ -5,15 +5,29 @@ import { benchVerification } from './verification.js';
 
 // `npm run bench`: prints what each benchmark measures, with its baseline measured in the same
 // run and its goal. `npm run bench -- far memory` runs only the sections named (startup,
-// verification, revocation, registry, webhook, far, memory).
+// verification, revocation, registry, webhook, far = single + pod + rollout, memory).
 const ms = (us: number): string => `${(us / 1000).toFixed(2)} ms`;
-const SECTIONS = ['startup', 'verification', 'revocation', 'registry', 'webhook', 'far', 'memory'] as const;
+const SECTIONS = [
+  'startup',
+  'verification',
+  'revocation',
+  'registry',
+  'webhook',
+  'far',
+  'single',
+  'pod',
+  'rollout',
+  'memory',
+] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of named) {
   if (!(SECTIONS as readonly string[]).includes(name))
     throw new Error(`unknown bench section "${name}" (sections: ${SECTIONS.join(', ')})`);
 }
-const wanted = (section: (typeof SECTIONS)[number]): boolean => named.length === 0 || named.includes(section);
+const wanted = (section: (typeof SECTIONS)[number]): boolean =>
+  named.length === 0 ||
+  named.includes(section) ||
+  (named.includes('far') && ['single', 'pod', 'rollout'].includes(section));
 
 console.log(
   `node ${process.version}, ${(await import('node:os')).cpus().length} cores, load average ${(await import('node:os'))
@@ -69,14 +83,14 @@ if (wanted('webhook')) {
   printWebhook(await benchWebhook());
 }
 
-if (wanted('far') || wanted('memory')) {
+if (wanted('single') || wanted('pod') || wanted('rollout') || wanted('memory')) {
   const cases = await import('./realistic/cases.js');
   const { printFarAway, printMemory } = await import('./realistic/print.js');
   const signer = await cases.benchSigner();
-  if (wanted('far')) {
-    const single = await cases.benchSingleImage(signer);
-    const pod = await cases.benchPod(signer);
-    const rollout = await cases.benchRollout(signer);
+  if (wanted('single') || wanted('pod') || wanted('rollout')) {
+    const single = wanted('single') ? await cases.benchSingleImage(signer) : undefined;
+    const pod = wanted('pod') ? await cases.benchPod(signer) : undefined;
+    const rollout = wanted('rollout') ? await cases.benchRollout(signer) : undefined;
     printFarAway(single, pod, rollout);
   }
   if (wanted('memory')) {

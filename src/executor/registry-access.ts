@@ -65,14 +65,21 @@ export class RegistryAccess {
     what: string,
     work: (call: CallOptions) => Promise<T>,
   ): Promise<T> {
+    // Reviews take turns at a busy registry (the review is the limiter's owner).
     const perHost = (): Promise<T> =>
-      this.#d.limiter.run(registry, ctx.budget, what, () => {
-        const timeoutMs = ctx.budget.callTimeout(what);
-        return work({
-          timeoutMs,
-          ...(ctx.credential.provider === undefined ? {} : { credentials: ctx.credential.provider }),
-        });
-      });
+      this.#d.limiter.run(
+        registry,
+        ctx.budget,
+        what,
+        () => {
+          const timeoutMs = ctx.budget.callTimeout(what);
+          return work({
+            timeoutMs,
+            ...(ctx.credential.provider === undefined ? {} : { credentials: ctx.credential.provider }),
+          });
+        },
+        ctx.review,
+      );
     const review = ctx.review;
     if (review === undefined) return perHost();
     review.admit(registry, ctx.image ?? '');

@@ -53,7 +53,8 @@ export async function startBenchServe(o: BenchServeOptions): Promise<BenchServe>
         webhook: { timeoutSeconds: 10, shutdownDelaySeconds: 0, shutdownTimeoutSeconds: 5 },
         verification: { revocation: 'offline' },
         logging: { level: 'warn' },
-        registries: { hosts, ...o.registries },
+        // BENCH_REGISTRIES: JSON settings of `registries` for every case (trying other values).
+        registries: { hosts, ...o.registries, ...JSON.parse(process.env.BENCH_REGISTRIES ?? '{}') },
         ...(o.cache === undefined ? {} : { cache: o.cache }),
       },
       connections: o.connections ?? 256,

@@ -111,7 +111,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
     maxConcurrentPerRegistry: 32,
     maxHostsPerReview: 10,
     maxImagesPerReview: 50,
-    maxConcurrentPerReview: 16,
+    maxConcurrentPerReview: 32,
     hosts: {},
   },
   kubernetes: {

@@ -69,6 +69,8 @@ export interface ProxiedRequest {
   /** Sequence number of the client connection it came on. */
   readonly connection: number;
   readonly http2: boolean;
+  /** How long the registry behind took to answer it (ms; 0 when it was not forwarded). */
+  upstreamMs: number;
 }
 
 const GARBAGE: readonly (() => Buffer)[] = [
@@ -194,6 +196,7 @@ export class ChaosProxy {
       end: arrived,
       connection: connection.id,
       http2: req.httpVersion === '2.0',
+      upstreamMs: 0,
     };
     if (this.#record) this.log.push(entry);
     res.once('close', () => {
@@ -203,10 +206,10 @@ export class ChaosProxy {
     const half = (this.network.rttMs ?? 0) / 2;
     // The request reaches the registry half a round trip after it was sent, or after the handshake.
     const reaches = Math.max(arrived, connection.ready) + half;
-    this.#at(reaches, () => this.#arrived(req, res, connection, half));
+    this.#at(reaches, () => this.#arrived(req, res, connection, half, entry));
   }
 
-  #arrived(req: Req, res: Res, connection: Connection, half: number): void {
+  #arrived(req: Req, res: Res, connection: Connection, half: number, entry: ProxiedRequest): void {
     const mode = this.mode;
     if (mode === 'pass' && this.#throttled()) {
       this.counts.throttled++;
@@ -244,10 +247,10 @@ export class ChaosProxy {
       return;
     }
     if (mode === 'slow') {
-      this.#at(performance.now() + this.slowMs, () => this.#forward(req, res, connection, half));
+      this.#at(performance.now() + this.slowMs, () => this.#forward(req, res, connection, half, entry));
       return;
     }
-    this.#forward(req, res, connection, half);
+    this.#forward(req, res, connection, half, entry);
   }
 
   /** Whether the request rate is past the registry's limit (the request is then refused). */
@@ -273,7 +276,8 @@ export class ChaosProxy {
     return connection;
   }
 
-  #forward(req: Req, res: Res, connection: Connection, half: number): void {
+  #forward(req: Req, res: Res, connection: Connection, half: number, entry: ProxiedRequest): void {
+    const sent = performance.now();
     const headers: OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers as IncomingHttpHeaders)) {
       if (name.startsWith(':') || HOP_BY_HOP.has(name) || value === undefined) continue;
@@ -291,6 +295,7 @@ export class ChaosProxy {
         agent: this.#agent,
       },
       (answer) => {
+        entry.upstreamMs = performance.now() - sent;
         const out: OutgoingHttpHeaders = {};
         for (const [name, value] of Object.entries(answer.headers)) {
           if (!HOP_BY_HOP.has(name) && value !== undefined) out[name] = value;

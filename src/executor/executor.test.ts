@@ -182,6 +182,30 @@ describe('verdicts', () => {
     expect(d.warnings).toEqual([]);
   });
 
+  it('lists the signatures of a digest-pinned image while its manifest HEAD is in flight (three round trips in sequence, not four)', async () => {
+    const img = await image();
+    const pinned = `${registry.host}/${img.repo}@${img.digest}`;
+    const head = `/v2/${img.repo}/manifests/${img.digest}`;
+    let headPendingAtListing: boolean | undefined;
+    registry.fail({ match: (method, path) => method === 'HEAD' && path === head, delayMs: 300, times: 1 });
+    registry.fail({
+      // Never applies (no `times` consumed): it only looks at the log when the listing arrives.
+      match: (method, path) => {
+        if (method === 'GET' && path === `/v2/${img.repo}/referrers/${img.digest}`)
+          headPendingAtListing = registry.log.some((l) => l.method === 'HEAD' && l.path === head && l.status === 0);
+        return false;
+      },
+    });
+    registry.resetLog();
+    const d = await executor().check(req(pinned));
+    registry.clearFaults();
+    expect(d.allowed).toBe(true);
+    expect(headPendingAtListing).toBe(true);
+    // Still one request per object: the verification found the listing, it did not list again.
+    const listings = registry.log.filter((l) => l.path === `/v2/${img.repo}/referrers/${img.digest}`);
+    expect(listings.filter((l) => l.status === 200)).toHaveLength(1);
+  });
+
   it('resolves a digest-pinned image with one HEAD (its media type and size), cached by digest', async () => {
     const img = await image();
     const e = executor();

@@ -10,8 +10,9 @@ import { parseStrictJson } from '../../util/strict-json.js';
 /**
  * The auth layer (distribution token auth spec, RFC 7617 Basic): answers a registry's 401
  * challenge, then remembers per registry which scheme and realm it wants, so later requests
- * send credentials pre-emptively and cost no extra 401 round trip. Bearer tokens are fetched
- * per repository scope and cached by (registry, scopes, credential identity) until they expire.
+ * send credentials pre-emptively and cost no extra 401 round trip. Bearer tokens are cached by
+ * (registry, scopes, credential identity) until they expire; repositories asked for together
+ * share one token request, whose token serves each of them.
  */
 
 /**
@@ -24,6 +25,17 @@ type HostAuth =
   | { readonly scheme: 'none' }
   | { readonly scheme: 'basic' }
   | { readonly scheme: 'bearer'; readonly realm: string; readonly service?: string };
+
+/** Scopes one token request asks for at most (each is a query parameter). */
+const MAX_BATCH_SCOPES = 20;
+
+/** Token scopes collected in one turn of the event loop, fetched together. */
+interface Batch {
+  readonly scopes: string[];
+  /** The waiting operation with the latest deadline: the request runs under it. */
+  op: Operation;
+  readonly done: Promise<{ token: string; expiresIn: number | undefined }>;
+}
 
 /** Registries whose scheme is remembered (pods name the hosts): the oldest is forgotten past it. */
 const MAX_HOSTS = 1024;
@@ -50,6 +62,7 @@ export class Authenticator {
   readonly #tokens: TokenCache;
   readonly #inflight = new Map<string, Promise<string>>();
   readonly #firstContact = new ProbeGate();
+  readonly #batches = new Map<string, Batch>();
 
   constructor(options: AuthenticatorOptions) {
     this.#transport = options.transport;
@@ -111,11 +124,16 @@ export class Authenticator {
       const cached = this.#tokens.get(key);
       if (cached !== undefined) return `Bearer ${cached}`;
     }
-    // Single flight: a burst of requests for one repository costs one token request.
+    // Single flight: a burst of requests for one repository costs one token request; and the
+    // repositories asked for in the same turn share one (a token for all of their scopes).
     let pending = this.#inflight.get(key);
     if (pending === undefined) {
       const all = [...new Set([...scopes, ...extraScopes])];
-      pending = this.#fetchToken(op, state, all, credential).then(({ token, expiresIn }) => {
+      const fetching =
+        fresh || all.length !== 1
+          ? this.#fetchToken(op, state, all, credential)
+          : this.#batched(op, state, all[0] as string, credential);
+      pending = fetching.then(({ token, expiresIn }) => {
         this.#tokens.set(key, token, expiresIn);
         return token;
       });
@@ -126,6 +144,39 @@ export class Authenticator {
       );
     }
     return `Bearer ${await pending}`;
+  }
+
+  /**
+   * A token request for `scope` together with the other scopes asked of the same registry, with
+   * the same credential, in this turn of the event loop (at most MAX_BATCH_SCOPES each): a pod
+   * of many new images costs one token request, not one per repository. The request carries the
+   * latest deadline of those waiting. A token server that grants less than asked leaves the
+   * requests it does not cover to a 401 and a token of their own.
+   */
+  #batched(
+    op: Operation,
+    state: Extract<HostAuth, { scheme: 'bearer' }>,
+    scope: string,
+    credential: Credential | undefined,
+  ): Promise<{ token: string; expiresIn: number | undefined }> {
+    const key = `${op.registry}\n${state.realm}\n${credentialIdentity(credential)}`;
+    let batch = this.#batches.get(key);
+    if (batch === undefined || batch.scopes.length >= MAX_BATCH_SCOPES) {
+      const scopes: string[] = [];
+      const created: Batch = {
+        scopes,
+        op,
+        done: new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+          if (this.#batches.get(key) === created) this.#batches.delete(key);
+          return this.#fetchToken(created.op, state, scopes, credential);
+        }),
+      };
+      this.#batches.set(key, created);
+      batch = created;
+    }
+    if (!batch.scopes.includes(scope)) batch.scopes.push(scope);
+    if (op.deadline > batch.op.deadline) batch.op = op;
+    return batch.done;
   }
 
   /**

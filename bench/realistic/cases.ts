@@ -276,8 +276,8 @@ export async function benchRollout(
 
 export interface MemoryBench {
   readonly startMiB: number;
-  /** [images verified so far, RSS MiB] */
-  readonly points: readonly (readonly [number, number])[];
+  /** [images verified so far, RSS MiB, V8 heap used MiB] */
+  readonly points: readonly (readonly [number, number, number])[];
   readonly denied: number;
   readonly seconds: number;
 }
@@ -305,7 +305,7 @@ export async function benchMemory(signer: BenchSigner, checkpoints = [10_000, 10
     const s = server;
     await new Promise((r) => setTimeout(r, 2000));
     const startMiB = await steadyRss(s);
-    const points: [number, number][] = [];
+    const points: [number, number, number][] = [];
     let denied = 0;
     let done = 0;
     const t0 = performance.now();
@@ -322,13 +322,20 @@ export async function benchMemory(signer: BenchSigner, checkpoints = [10_000, 10
       };
       await Promise.all(Array.from({ length: 8 }, worker));
       done = checkpoint;
-      points.push([checkpoint, await steadyRss(s)]);
+      points.push([checkpoint, await steadyRss(s), await heapUsedMiB(s)]);
     }
     return { startMiB, points, denied, seconds: (performance.now() - t0) / 1000 };
   } finally {
     await server?.stop();
     await registry.stop();
   }
+}
+
+/** The server's V8 heap in use (its /metrics), MiB: tells live objects from memory the heap keeps. */
+async function heapUsedMiB(server: BenchServe): Promise<number> {
+  const text = (await server.process.get('/metrics')).text;
+  const m = /^\w*nodejs_heap_size_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
+  return m === null ? NaN : Number(m[1]) / 1048576;
 }
 
 /** The median of five RSS samples over two seconds (RSS moves with every collection). */

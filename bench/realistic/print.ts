@@ -105,7 +105,11 @@ export function printMemory(m: MemoryBench): void {
     'Memory (RSS of a fresh portcullis serve, default cache settings; distinct digest-pinned images with one signature each, pods of 10, from the in-process Referrers-API registry)',
   );
   const at = (n: number): number | undefined => m.points.find(([k]) => k === n)?.[1];
-  const line = m.points.map(([n, rss]) => `${n.toLocaleString('en')} images ${rss.toFixed(0)} MiB`).join(', ');
+  const line = m.points
+    .map(
+      ([n, rss, heap]) => `${n.toLocaleString('en')} images ${rss.toFixed(0)} MiB (heap in use ${heap.toFixed(0)} MiB)`,
+    )
+    .join(', ');
   console.log(`  at start ${m.startMiB.toFixed(0)} MiB; ${line}; ${m.denied} denied; ${m.seconds.toFixed(0)} s`);
   const ten = at(10_000);
   if (ten !== undefined)

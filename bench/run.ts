@@ -5,7 +5,7 @@ import { benchVerification } from './verification.js';
 
 // `npm run bench`: prints what each benchmark measures, with its baseline measured in the same
 // run and its goal. `npm run bench -- far memory` runs only the sections named (startup,
-// verification, revocation, registry, webhook, far = single + pod + rollout, memory).
+// verification, revocation, registry, webhook, far = single + pod + rollout, memory, policies).
 const ms = (us: number): string => `${(us / 1000).toFixed(2)} ms`;
 const SECTIONS = [
   'startup',
@@ -18,6 +18,7 @@ const SECTIONS = [
   'pod',
   'rollout',
   'memory',
+  'policies',
 ] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of named) {
@@ -97,4 +98,9 @@ if (wanted('single') || wanted('pod') || wanted('rollout') || wanted('memory')) 
     const checkpoints = (process.env.BENCH_MEMORY_IMAGES ?? '10000,100000').split(',').map(Number);
     printMemory(await cases.benchMemory(signer, checkpoints));
   }
+}
+
+if (wanted('policies')) {
+  const { benchPolicies, printPolicies } = await import('./policies.js');
+  printPolicies(await benchPolicies());
 }

@@ -16,7 +16,9 @@ const MAIN = resolve(import.meta.dirname, '../../src/cli/main.ts');
 const COMPILED_MAIN = resolve(import.meta.dirname, '../../dist/cli/main.cjs');
 
 export interface ServeProcessOptions {
-  readonly policies: string;
+  /** The policy directory; or `kubeconfig`: policies from the Kubernetes API. */
+  readonly policies?: string;
+  readonly kubeconfig?: string;
   /** The `--config` document (docs/configuration.md); written to a file. */
   readonly config: Record<string, unknown>;
   /** Where the review log goes; default discarded. */
@@ -53,8 +55,9 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
     [
       ...(options.compiled === true ? [options.main ?? COMPILED_MAIN] : ['--import', 'tsx', MAIN]),
       'serve',
-      '--policies',
-      options.policies,
+      ...(options.kubeconfig === undefined
+        ? ['--policies', options.policies ?? '.']
+        : ['--kubeconfig', options.kubeconfig]),
       '--config',
       configFile,
       '--port',

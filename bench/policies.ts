@@ -288,7 +288,9 @@ export function printPolicies(b: PoliciesBench): void {
     console.log(
       `  ${name.padEnd(22)} ready ${s(r.readyMs).padStart(7)}   all statuses current ${s(r.statusesMs).padStart(7)}   status writes ${String(
         r.statusWrites ?? '-',
-      ).padStart(5)}   RSS ${r.rssMiB.toFixed(0)} MiB (3 s later ${r.rssSettledMiB.toFixed(0)}, peak ${r.peakMiB.toFixed(0)})${goals}`,
+      ).padStart(
+        5,
+      )}   RSS ${r.rssMiB.toFixed(0)} MiB (3 s later ${r.rssSettledMiB.toFixed(0)}, peak ${r.peakMiB.toFixed(0)})${goals}`,
     );
   const statusGoal = (b.fromApi.statusesMs ?? Infinity) <= 30_000;
   line('from the API', b.fromApi, `   goal: statuses ≤ 30 s ${statusGoal ? 'OK' : 'NOT MET'}`);

@@ -12,7 +12,13 @@ import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
 import { createLogging, type Logging } from '../log/index.js';
 import { PromMetrics } from '../metrics/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
-import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter, loadKubeConfig } from '../kube/index.js';
+import {
+  KubernetesPolicySource,
+  KubernetesPullSecretResolver,
+  StatusWriter,
+  loadKubeConfig,
+  staticLeadership,
+} from '../kube/index.js';
 import type { PolicySnapshot } from '../policyset/types.js';
 import { Agent } from 'undici';
 import { canonicalRegistry } from '../reference/index.js';
@@ -109,7 +115,14 @@ function kubernetesParts(
   );
   const onError = (error: PortcullisError): void =>
     logger.warn({ code: error.code, err: error.message }, 'kubernetes source');
-  const status = new StatusWriter({ kubeConfig, enabled: config.kubernetes.writeStatus, onError });
+  // writeStatus is the leader flag (staticLeadership): a Lease election can take its place.
+  const status = new StatusWriter({
+    kubeConfig,
+    leadership: staticLeadership(config.kubernetes.writeStatus),
+    qps: config.kubernetes.statusQps,
+    burst: config.kubernetes.statusBurst,
+    onError,
+  });
   const source = new KubernetesPolicySource({
     kubeConfig,
     certificateCache,

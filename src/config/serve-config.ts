@@ -63,8 +63,12 @@ export interface ServeConfig {
   readonly kubernetes: {
     /** `namespace/name` of a docker-config Secret used when neither the pod nor its service account names pull secrets. */
     readonly defaultPullSecret: string | undefined;
-    /** Write status.conditions (Ready / Invalid) back to the policy resources. */
+    /** Write status.conditions (Ready / Invalid) back to the policy resources: the leader flag (one replica writes). */
     readonly writeStatus: boolean;
+    /** The API request budget of status writes: sustained requests per second... */
+    readonly statusQps: number;
+    /** ...and how many may go at once before that rate applies. */
+    readonly statusBurst: number;
     /** Label selector of the Secrets and ConfigMaps read as trust material (TrustStore certificateRefs). */
     readonly trustMaterialSelector: string;
   };
@@ -117,6 +121,8 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   kubernetes: {
     defaultPullSecret: undefined,
     writeStatus: true,
+    statusQps: 100,
+    statusBurst: 200,
     trustMaterialSelector: 'portcullis.dev/trust-material=true',
   },
   logging: { level: 'info' },
@@ -155,7 +161,13 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     maxConcurrentPerReview: 'number',
     hosts: 'hosts',
   },
-  kubernetes: { defaultPullSecret: 'string', writeStatus: 'boolean', trustMaterialSelector: 'string' },
+  kubernetes: {
+    defaultPullSecret: 'string',
+    writeStatus: 'boolean',
+    statusQps: 'number',
+    statusBurst: 'number',
+    trustMaterialSelector: 'string',
+  },
   logging: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   dns: {
     servers: 'servers',
@@ -270,6 +282,9 @@ export function resolveServeConfig(doc: unknown): ServeConfig {
     if (!Number.isInteger(config.registries[key]) || config.registries[key] < 1)
       throw invalid(`registries.${key}`, 'must be a whole number, at least 1');
   }
+  if (config.kubernetes.statusQps <= 0) throw invalid('kubernetes.statusQps', 'must be more than 0');
+  if (!Number.isInteger(config.kubernetes.statusBurst) || config.kubernetes.statusBurst < 1)
+    throw invalid('kubernetes.statusBurst', 'must be a whole number, at least 1');
   if (config.dns.attempts !== undefined && (!Number.isInteger(config.dns.attempts) || config.dns.attempts < 1))
     throw invalid('dns.attempts', 'must be a whole number, at least 1');
   if (config.dns.timeoutMilliseconds !== undefined && config.dns.timeoutMilliseconds < 1)

@@ -32,7 +32,11 @@ export {
   statusMessage,
   kubeStatusApi,
   formatTime,
+  staticLeadership,
   MAX_MESSAGE_LENGTH,
+  DEFAULT_STATUS_QPS,
+  DEFAULT_STATUS_BURST,
+  DEFAULT_STATUS_MAX_IN_FLIGHT,
 } from './status.js';
 export type {
   StatusApi,
@@ -41,7 +45,10 @@ export type {
   ReadyCondition,
   StatusWriterOptions,
   StatusWriterStats,
+  Leadership,
 } from './status.js';
+export { KubeRequester, KubeApiError } from './requests.js';
+export type { KubeRequestOptions } from './requests.js';
 export {
   KubernetesPullSecretResolver,
   credentialsFromDockerSecret,

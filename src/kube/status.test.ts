@@ -232,7 +232,7 @@ describe('StatusWriter', () => {
 
   it('is rate-limited', async () => {
     const api = new FakeStatusApi();
-    const writer = new StatusWriter({ api, maxWritesPerSecond: 20, burst: 2 });
+    const writer = new StatusWriter({ api, qps: 20, burst: 2 });
     const objects = Array.from({ length: 6 }, (_, i) => policyObject(`p${i}`, 'ca:roots'));
     const snap = buildSnapshot({ resources: [STORE, ...objects.map(resource)], revision: 1 });
     const start = Date.now();
@@ -251,7 +251,7 @@ describe('StatusWriter', () => {
     await disabled.idle();
     expect(api.calls).toEqual([]);
 
-    const writer = new StatusWriter({ api, maxWritesPerSecond: 1, burst: 1 });
+    const writer = new StatusWriter({ api, qps: 1, burst: 1 });
     writer.reconcile(snapshot, [good, bad]);
     writer.reconcile(snapshot, [good]); // bad was deleted before its turn
     await writer.idle();

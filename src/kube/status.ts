@@ -2,6 +2,7 @@ import { PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/cl
 import { PortcullisError } from '../errors/index.js';
 import type { InvalidResource, PolicySnapshot, ResourceId } from '../policyset/types.js';
 import { describeApiError, httpStatusOf, makeClients } from './client.js';
+import { KubeRequester } from './requests.js';
 import { GROUP, KINDS, TRUST_MATERIAL_LABEL, VERSION, isOurKind, type OurKind, type TrimmedObject } from './objects.js';
 
 /**
@@ -18,22 +19,22 @@ import { GROUP, KINDS, TRUST_MATERIAL_LABEL, VERSION, isOurKind, type OurKind, t
  * desired one (type, status, reason, message, observedGeneration; `lastTransitionTime` changes
  * only when `status` flips), and never twice for the same desired status while the informer has
  * not yet seen the first write. Not-found (deleted meanwhile) and conflicts are ignored; other
- * failures are reported and retried with backoff. Writes are rate-limited (token bucket,
- * `maxWritesPerSecond`, `burst`) and queued per object, latest desired status wins, so the
- * queue is bounded by the number of objects.
+ * failures are reported and retried with backoff. Writes are rate-limited (token bucket, `qps`,
+ * `burst`: the API request budget), at most `maxInFlight` at once, and queued per object, latest
+ * desired status wins, so the queue is bounded by the number of objects.
  *
- * Several replicas: every replica computes the same status from the same resources, and a
- * replica skips the write when the object already shows it, so a second replica normally sees
- * the first one's write and does nothing; at worst both write the same content once (idempotent:
- * only the API server's resourceVersion changes, the Ready condition and its transition time are
- * kept). During a rollout, replicas of different versions could disagree on a message and flip it
- * back and forth, rate-limited; set `enabled: false` on all but one replica to avoid even that.
- * No leader election is done.
+ * One writer per cluster: a replica writes only while its `Leadership` says it leads (default:
+ * always, or never with `enabled: false`). Every replica computes the same status from the same
+ * resources and skips the write when the object already shows it, so even two leaders at once
+ * (a hand-over) write the same content at most once each (idempotent: only the resourceVersion
+ * changes, the Ready condition and its transition time are kept).
  */
 
 export interface StatusApi {
   /** A merge patch of the object's status subresource. Throws errors with `.code` = HTTP status. */
   patchStatus(kind: OurKind, namespace: string | undefined, name: string, patch: StatusPatch): Promise<void>;
+  /** Releases connections (stop()). */
+  close?(): Promise<void>;
 }
 
 export interface ReadyCondition {
@@ -59,16 +60,40 @@ export interface DesiredStatus {
   readonly observedGeneration?: number;
 }
 
+/**
+ * Whether this replica is the one that writes statuses. Pluggable: a fixed flag today
+ * (`staticLeadership`, the `kubernetes.writeStatus` setting); a Lease-based election can
+ * implement the same two methods.
+ */
+export interface Leadership {
+  isLeader(): boolean;
+  /** Calls `listener` when leadership is gained or lost; returns the unsubscribe function. */
+  subscribe(listener: (leader: boolean) => void): () => void;
+}
+
+/** A leadership that never changes. */
+export function staticLeadership(leader: boolean): Leadership {
+  return { isLeader: () => leader, subscribe: () => () => undefined };
+}
+
+export const DEFAULT_STATUS_QPS = 100;
+export const DEFAULT_STATUS_BURST = 200;
+export const DEFAULT_STATUS_MAX_IN_FLIGHT = 8;
+
 export interface StatusWriterOptions {
   /** The API to write through; default a client made from kubeConfig. */
   readonly api?: StatusApi;
   readonly kubeConfig?: KubeConfig;
   /** False: compute nothing, write nothing (replicas that should not write status). Default true. */
   readonly enabled?: boolean;
-  /** Sustained write rate. Default 5 per second. */
-  readonly maxWritesPerSecond?: number;
-  /** Writes allowed at once before the rate applies. Default 20. */
+  /** Writes only while this says the replica leads. Default: always (a fixed flag, `enabled`). */
+  readonly leadership?: Leadership;
+  /** Sustained write rate (requests per second). Default DEFAULT_STATUS_QPS. */
+  readonly qps?: number;
+  /** Writes allowed at once before the rate applies. Default DEFAULT_STATUS_BURST. */
   readonly burst?: number;
+  /** Writes awaiting the API server's answer at once. Default DEFAULT_STATUS_MAX_IN_FLIGHT. */
+  readonly maxInFlight?: number;
   /** Delay before retrying after failed writes: doubles from this up to 60 s. Default 2 s. */
   readonly retryInitialMs?: number;
   readonly now?: () => number;
@@ -193,14 +218,20 @@ export interface StatusWriterStats {
 export class StatusWriter {
   readonly #api: StatusApi;
   readonly #enabled: boolean;
+  readonly #leadership: Leadership;
+  readonly #unsubscribe: () => void;
   readonly #rate: number;
   readonly #burst: number;
+  readonly #maxInFlight: number;
   readonly #retryInitialMs: number;
   readonly #now: () => number;
   readonly #onError: (error: PortcullisError) => void;
 
   /** Latest desired status per object not yet written. */
   readonly #queue = new Map<string, Pending>();
+  /** Writes awaiting the API server, by object; a newer desired status of one of them waits in #deferred. */
+  readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #deferred = new Map<string, Pending>();
   /** Per object: the resourceVersion it had when we wrote `desired`; skip while the cache still shows that version. */
   readonly #written = new Map<string, { resourceVersion: string | undefined; desired: string }>();
   #tokens: number;
@@ -209,6 +240,7 @@ export class StatusWriter {
   #last: { snapshot: PolicySnapshot; objects: readonly TrimmedObject[] } | undefined;
   #retry: NodeJS.Timeout | undefined;
   #retryMs: number;
+  #failed = false;
   #stopped = false;
   #writes = 0;
   #failures = 0;
@@ -216,48 +248,68 @@ export class StatusWriter {
   constructor(options: StatusWriterOptions) {
     if (options.api === undefined && options.kubeConfig === undefined)
       throw new PortcullisError('ERR_INTERNAL', 'StatusWriter needs api or kubeConfig');
-    this.#api = options.api ?? kubeStatusApi(options.kubeConfig as KubeConfig);
+    this.#api = options.api ?? kubeStatusApi(options.kubeConfig as KubeConfig, options.maxInFlight);
     this.#enabled = options.enabled ?? true;
-    this.#rate = options.maxWritesPerSecond ?? 5;
-    this.#burst = Math.max(1, options.burst ?? 20);
+    this.#leadership = options.leadership ?? staticLeadership(true);
+    this.#rate = Math.max(0.001, options.qps ?? DEFAULT_STATUS_QPS);
+    this.#burst = Math.max(1, options.burst ?? DEFAULT_STATUS_BURST);
+    this.#maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULT_STATUS_MAX_IN_FLIGHT);
     this.#retryInitialMs = options.retryInitialMs ?? 2000;
     this.#retryMs = this.#retryInitialMs;
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError ?? (() => undefined);
     this.#tokens = this.#burst;
     this.#refilledAt = this.#now();
+    // Gaining leadership: bring every status in line with the last snapshot; losing it: stop writing.
+    this.#unsubscribe = this.#leadership.subscribe((leader) => {
+      if (!leader) {
+        this.#queue.clear();
+        this.#deferred.clear();
+        return;
+      }
+      const last = this.#last;
+      if (last !== undefined) this.reconcile(last.snapshot, last.objects);
+    });
+  }
+
+  #leads(): boolean {
+    return this.#enabled && !this.#stopped && this.#leadership.isLeader();
   }
 
   /** Queues the writes that bring every object's status in line with the snapshot (KubernetesPolicySource's onReconcile). */
   reconcile(snapshot: PolicySnapshot, objects: readonly TrimmedObject[]): void {
     if (!this.#enabled || this.#stopped) return;
     this.#last = { snapshot, objects };
+    if (!this.#leadership.isLeader()) return;
     const present = new Set<string>();
     for (const object of objects) {
       const key = keyOf({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name });
       present.add(key);
       const desired = desiredStatus(snapshot, object);
-      if (desired === undefined) {
+      if (desired === undefined || this.#alreadyWritten(key, object, desired)) {
         this.#queue.delete(key);
         continue;
       }
-      const written = this.#written.get(key);
-      if (
-        written !== undefined &&
-        written.resourceVersion === object.metadata.resourceVersion &&
-        written.desired === desiredKey(desired)
-      ) {
-        continue; // our write is not in the cache yet
-      }
       if (statusPatch(object, desired, this.#now()) === undefined) {
-        this.#queue.delete(key);
+        this.#queue.delete(key); // the object shows it already: compare before writing
         continue;
       }
       this.#queue.set(key, { object, desired });
     }
     for (const key of this.#queue.keys()) if (!present.has(key)) this.#queue.delete(key);
+    for (const key of this.#deferred.keys()) if (!present.has(key)) this.#deferred.delete(key);
     for (const key of this.#written.keys()) if (!present.has(key)) this.#written.delete(key);
     this.#kick();
+  }
+
+  /** Our write of `desired` is not in the informer's cache yet (the object still has the version we wrote over). */
+  #alreadyWritten(key: string, object: TrimmedObject, desired: DesiredStatus): boolean {
+    const written = this.#written.get(key);
+    return (
+      written !== undefined &&
+      written.resourceVersion === object.metadata.resourceVersion &&
+      written.desired === desiredKey(desired)
+    );
   }
 
   /** Resolves when the queue is empty and no write is in flight. */
@@ -266,65 +318,86 @@ export class StatusWriter {
   }
 
   stats(): StatusWriterStats {
-    return { writes: this.#writes, failures: this.#failures, queued: this.#queue.size };
+    return { writes: this.#writes, failures: this.#failures, queued: this.#queue.size + this.#deferred.size };
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#unsubscribe();
     this.#queue.clear();
+    this.#deferred.clear();
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     this.#retry = undefined;
     await this.idle();
+    await this.#api.close?.();
   }
 
   #kick(): void {
-    if (this.#worker !== undefined || this.#queue.size === 0 || this.#stopped) return;
+    if (this.#worker !== undefined || this.#queue.size === 0 || !this.#leads()) return;
     this.#worker = this.#drain().finally(() => {
       this.#worker = undefined;
       this.#kick();
     });
   }
 
+  /** Writes the queue: one token per write, at most maxInFlight awaiting answers. */
   async #drain(): Promise<void> {
-    let failed = false;
-    while (!this.#stopped) {
-      const next = this.#queue.entries().next();
-      if (next.done === true) break;
+    this.#failed = false;
+    for (;;) {
+      const next = this.#leads() ? this.#queue.entries().next() : undefined;
+      if (next === undefined || next.done === true) {
+        if (this.#inFlight.size === 0) break;
+        await Promise.race(this.#inFlight.values());
+        continue;
+      }
+      if (this.#inFlight.size >= this.#maxInFlight) {
+        await Promise.race(this.#inFlight.values());
+        continue;
+      }
       const [key, pending] = next.value;
       this.#queue.delete(key);
-      await this.#takeToken();
-      if (this.#stopped) break;
-      const { kind, metadata } = pending.object;
-      const written = this.#written.get(key);
-      if (
-        written !== undefined &&
-        written.resourceVersion === metadata.resourceVersion &&
-        written.desired === desiredKey(pending.desired)
-      )
+      if (this.#inFlight.has(key)) {
+        this.#deferred.set(key, pending); // after the write in flight: its answer may make this one moot
         continue;
-      const patch = statusPatch(pending.object, pending.desired, this.#now());
-      if (patch === undefined) continue;
-      try {
-        await this.#api.patchStatus(kind as OurKind, metadata.namespace, metadata.name, patch);
-        this.#writes += 1;
-        this.#written.set(key, { resourceVersion: metadata.resourceVersion, desired: desiredKey(pending.desired) });
-      } catch (error) {
-        const status = httpStatusOf(error);
-        if (status === 404 || status === 409) continue; // deleted meanwhile / raced: the next event brings the truth
-        failed = true;
-        this.#failures += 1;
-        this.#written.delete(key);
-        this.#onError(
-          new PortcullisError(
-            'ERR_INTERNAL',
-            `cannot write the status of ${kind} ${metadata.namespace === undefined ? '' : `${metadata.namespace}/`}${metadata.name}: ${describeApiError(error)}`,
-            { cause: error },
-          ),
-        );
       }
+      await this.#takeToken();
+      if (!this.#leads()) break;
+      const write = this.#write(key, pending).finally(() => {
+        this.#inFlight.delete(key);
+        const deferred = this.#deferred.get(key);
+        this.#deferred.delete(key);
+        if (deferred !== undefined && !this.#queue.has(key) && this.#leads()) this.#queue.set(key, deferred);
+      });
+      this.#inFlight.set(key, write);
     }
-    if (failed) this.#scheduleRetry();
+    await Promise.all(this.#inFlight.values());
+    if (this.#failed) this.#scheduleRetry();
     else this.#retryMs = this.#retryInitialMs;
+  }
+
+  async #write(key: string, pending: Pending): Promise<void> {
+    const { kind, metadata } = pending.object;
+    if (this.#alreadyWritten(key, pending.object, pending.desired)) return;
+    const patch = statusPatch(pending.object, pending.desired, this.#now());
+    if (patch === undefined) return;
+    try {
+      await this.#api.patchStatus(kind as OurKind, metadata.namespace, metadata.name, patch);
+      this.#writes += 1;
+      this.#written.set(key, { resourceVersion: metadata.resourceVersion, desired: desiredKey(pending.desired) });
+    } catch (error) {
+      const status = httpStatusOf(error);
+      if (status === 404 || status === 409) return; // deleted meanwhile / raced: the next event brings the truth
+      this.#failed = true;
+      this.#failures += 1;
+      this.#written.delete(key);
+      this.#onError(
+        new PortcullisError(
+          'ERR_INTERNAL',
+          `cannot write the status of ${kind} ${metadata.namespace === undefined ? '' : `${metadata.namespace}/`}${metadata.name}: ${describeApiError(error)}`,
+          { cause: error },
+        ),
+      );
+    }
   }
 
   #scheduleRetry(): void {
@@ -355,8 +428,25 @@ export class StatusWriter {
   }
 }
 
-/** The status subresource through CustomObjectsApi, as a JSON merge patch. */
-export function kubeStatusApi(kubeConfig: KubeConfig): StatusApi {
+/**
+ * The status subresource as a JSON merge patch: over one kept-alive pool (KubeRequester), or
+ * through CustomObjectsApi when the kubeconfig names a proxy.
+ */
+export function kubeStatusApi(kubeConfig: KubeConfig, connections = DEFAULT_STATUS_MAX_IN_FLIGHT): StatusApi {
+  if (KubeRequester.supports(kubeConfig)) {
+    const requester = new KubeRequester(kubeConfig, { connections });
+    return {
+      async patchStatus(kind, namespace, name, patch) {
+        const plural = KINDS[kind].plural;
+        const path =
+          namespace === undefined
+            ? `/apis/${GROUP}/${VERSION}/${plural}/${encodeURIComponent(name)}/status`
+            : `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}/status`;
+        await requester.send('PATCH', path, patch, 'application/merge-patch+json');
+      },
+      close: () => requester.close(),
+    };
+  }
   const { custom } = makeClients(kubeConfig);
   const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {

@@ -279,7 +279,7 @@ beforeAll(async () => {
 
   writer = new StatusWriter({
     kubeConfig,
-    maxWritesPerSecond: 50,
+    qps: 50,
     retryInitialMs: 200,
     onError: (e) => errors.push(e.message),
   });

@@ -30,6 +30,25 @@ export interface ServeRun {
   readonly rssSettledMiB: number;
   /** Peak RSS (VmHWM). */
   readonly peakMiB: number;
+  /** V8's heap in use and reserved, and memory outside it (the server's own /metrics), at the end. */
+  readonly heapUsedMiB: number;
+  readonly heapTotalMiB: number;
+  readonly externalMiB: number;
+}
+
+async function heapOf(
+  server: ServeProcess,
+): Promise<{ heapUsedMiB: number; heapTotalMiB: number; externalMiB: number }> {
+  const text = (await server.get('/metrics')).text;
+  const value = (name: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1)) / 1048576;
+  };
+  return {
+    heapUsedMiB: value('portcullis_nodejs_heap_size_used_bytes'),
+    heapTotalMiB: value('portcullis_nodejs_heap_size_total_bytes'),
+    externalMiB: value('portcullis_nodejs_external_memory_bytes'),
+  };
 }
 
 export interface PoliciesBench {
@@ -230,7 +249,7 @@ async function serveRun(
     const rssSettledMiB = procStatus(pid, 'VmRSS');
     const peakMiB = procStatus(pid, 'VmHWM');
     const statusWrites = api === undefined ? undefined : (await api.statusPatches()) - before;
-    return { readyMs, statusesMs, statusWrites, rssMiB, rssSettledMiB, peakMiB };
+    return { readyMs, statusesMs, statusWrites, rssMiB, rssSettledMiB, peakMiB, ...(await heapOf(server)) };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }
@@ -290,7 +309,7 @@ export function printPolicies(b: PoliciesBench): void {
         r.statusWrites ?? '-',
       ).padStart(
         5,
-      )}   RSS ${r.rssMiB.toFixed(0)} MiB (3 s later ${r.rssSettledMiB.toFixed(0)}, peak ${r.peakMiB.toFixed(0)})${goals}`,
+      )}   RSS ${r.rssMiB.toFixed(0)} MiB (3 s later ${r.rssSettledMiB.toFixed(0)}, peak ${r.peakMiB.toFixed(0)}; heap ${r.heapUsedMiB.toFixed(0)} of ${r.heapTotalMiB.toFixed(0)}, external ${r.externalMiB.toFixed(0)})${goals}`,
     );
   const statusGoal = (b.fromApi.statusesMs ?? Infinity) <= 30_000;
   line('from the API', b.fromApi, `   goal: statuses ≤ 30 s ${statusGoal ? 'OK' : 'NOT MET'}`);

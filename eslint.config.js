@@ -11,7 +11,7 @@ const ALLOWED = {
   util: ['errors'],
   oci: ['errors', 'util'],
   reference: ['errors', 'util'],
-  x509: ['errors', 'util', 'envelope-types'],
+  x509: ['errors', 'util'],
   timestamp: ['errors', 'util', 'x509'],
   envelope: ['errors', 'util', 'oci', 'x509'],
   policy: ['errors', 'util', 'x509', 'reference'],
@@ -100,13 +100,6 @@ function layerRule(folder) {
     group: [`../${f}`, `../${f}/*`, `../../${f}`, `../../${f}/*`, `../../../${f}/*`],
     message: `layer rule: src/${folder} may not import src/${f} (imports point down only; see eslint.config.js)`,
   }));
-  // x509 may use the envelope *types* (SignatureAlgorithm) but nothing else of envelope.
-  if (folder === 'x509') {
-    patterns[patterns.findIndex((p) => p.group[0] === '../envelope')] = {
-      group: ['../envelope/*', '!../envelope/types.js'],
-      message: 'layer rule: src/x509 may only import envelope/types.js',
-    };
-  }
   const paths = PURE.includes(folder)
     ? IO_MODULES.map((name) => ({ name, message: `src/${folder} is part of the pure core: no I/O modules` }))
     : [];

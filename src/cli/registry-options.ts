@@ -11,6 +11,7 @@ import {
 import type { CliIo } from './io.js';
 import { positiveInteger } from './options.js';
 import type { RegistryCliOptions } from './registry-flags.js';
+import { USER_AGENT } from '../util/user-agent.js';
 
 export type { RegistryCliOptions } from './registry-flags.js';
 
@@ -70,7 +71,7 @@ export async function openRegistryClient(
   return new RegistryClient({
     credentials,
     timeoutMs,
-    userAgent: 'portcullis/0.1.0',
+    userAgent: USER_AGENT,
     // Loopback registries default to plain HTTP; naming a CA says the registry speaks TLS.
     ...(opts.plainHttp === true ? { plainHttp: true } : ca !== undefined ? { plainHttp: false } : {}),
     ...(ca === undefined ? {} : { tls: () => ({ ca: ca as string }) }),

@@ -25,6 +25,7 @@ import {
 } from '../registry/index.js';
 import { HttpRevocationFetcher, OnlineRevocationChecker } from '../revocation/index.js';
 import { CertificateCache } from '../x509/certificate.js';
+import { USER_AGENT } from '../util/user-agent.js';
 
 /** A source of policy snapshots: the directory today, the Kubernetes API with --kubernetes. */
 export interface PolicySourceLike {
@@ -170,7 +171,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     negativeTtlMs: config.dns.negativeTtlSeconds * 1000,
   });
   const registry = new RegistryClient({
-    userAgent: 'portcullis/0.1.0',
+    userAgent: USER_AGENT,
     // Loopback registries speak plain HTTP unless a CA is configured for them; others only when named.
     plainHttp: (host) => hosts.get(host)?.plainHttp === true || (isLoopbackHost(host) && !tls.has(host)),
     tls: (host) => tls.get(host),
@@ -216,7 +217,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     verdictCacheTtlMs: config.cache.verdictTtlSeconds * 1000,
     negativeVerdictTtlMs: config.cache.negativeVerdictTtlSeconds * 1000,
     revocation: new OnlineRevocationChecker({
-      fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0', dispatcher: revocationDispatcher }),
+      fetcher: new HttpRevocationFetcher({ userAgent: USER_AGENT, dispatcher: revocationDispatcher }),
       mode: config.verification.revocation,
       certificateCache,
     }),

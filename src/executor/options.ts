@@ -5,13 +5,13 @@ import type { RevocationChecker } from '../verify/index.js';
 import type { CertificateCache } from '../x509/certificate.js';
 import type { PullSecretResolver } from './credentials.js';
 import type { ReviewLimits } from './review-scope.js';
+import type { FailurePolicy } from './types.js';
 
 /**
  * Everything the Executor can be told, with the defaults it uses when a field is unset.
  * `resolveOptions` fills the defaults once, at construction; nothing re-reads the options later.
  * Durations are milliseconds, sizes bytes or entries as named.
  */
-export type FailurePolicy = 'fail' | 'ignore';
 
 export interface ExecutorOptions {
   /** The registry client (one connection pool per registry; credentials are passed per call). Required. */

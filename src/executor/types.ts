@@ -7,6 +7,9 @@ import type { EnforcementAction } from '../policyset/types.js';
  */
 
 /** Registry credentials that come with a request (a pod's imagePullSecrets, already decoded). */
+/** What decides an image no verdict could be reached for (registry down, deadline): deny (`fail`) or allow. */
+export type FailurePolicy = 'fail' | 'ignore';
+
 export interface RequestCredentials {
   /** Stable identity for cache keys, e.g. `secret:team-a/regcred@<resourceVersion>`; never the secret itself. */
   readonly identity: string;
@@ -92,7 +95,7 @@ export interface ImageDecision {
   readonly error?: {
     readonly code: string;
     readonly message: string;
-    readonly failurePolicyApplied: 'fail' | 'ignore';
+    readonly failurePolicyApplied: FailurePolicy;
   };
   /** A one-line, actionable reason when not allowed. */
   readonly reason?: string;

@@ -7,7 +7,7 @@ import { recordLoggerOf } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { ReviewEndpoint } from './admission/index.js';
 import { validateEndpoint, validateRoutes } from './admission/index.js';
-import type { FailurePolicy } from './check.js';
+import type { FailurePolicy } from '../executor/types.js';
 import type { RouteDeps } from './context.js';
 import type { GatekeeperOptions } from './gatekeeper.js';
 import { gatekeeperRoutes } from './gatekeeper.js';

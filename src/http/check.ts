@@ -1,4 +1,4 @@
-import type { ImageCheckRequest, ImageDecision, ImageVerifier } from '../executor/types.js';
+import type { FailurePolicy, ImageCheckRequest, ImageDecision, ImageVerifier } from '../executor/types.js';
 import type { Mutable } from '../util/types.js';
 
 /**
@@ -8,8 +8,6 @@ import type { Mutable } from '../util/types.js';
  * Decisions the verifier has at once (`decided`: cached verdicts) are taken without a timer;
  * only the images that need `check` race the deadline.
  */
-
-export type FailurePolicy = 'fail' | 'ignore';
 
 export interface CheckContext {
   readonly namespace: string;

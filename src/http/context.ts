@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { ServerResponse } from 'node:http';
 import type { RecordLogger } from '../log/index.js';
-import type { ImageVerifier } from '../executor/types.js';
+import type { FailurePolicy, ImageVerifier } from '../executor/types.js';
 import type { Endpoint, Metrics } from '../metrics/index.js';
-import type { FailurePolicy } from './check.js';
 
 /** What every route plugin receives in its options (no global decorators for domain services). */
 export interface RouteDeps {

@@ -3,6 +3,7 @@ import type { ErrorCode } from '../errors/codes.js';
 import { loadTrustPolicy } from '../policy/index.js';
 import type { TrustPolicy } from '../policy/types.js';
 import { sha256Hex } from '../util/digest.js';
+import { isTrustStoreType } from '../x509/index.js';
 import { parseLabelSelector } from './selector.js';
 import type {
   BlockScope,
@@ -27,7 +28,6 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const POLICY_KINDS: readonly PolicyKind[] = ['TrustPolicy', 'ClusterTrustPolicy'];
 export const STORE_KINDS: readonly StoreKind[] = ['TrustStore', 'ClusterTrustStore'];
 export const ENFORCEMENT_ACTIONS: readonly EnforcementAction[] = ['deny', 'warn', 'dryrun'];
-export const TRUST_STORE_TYPES: readonly TrustStoreType[] = ['ca', 'signingAuthority', 'tsa'];
 /** The label the API server puts on every namespace. */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
@@ -429,7 +429,7 @@ function readStore(kind: StoreKind, id: ResourceId & { kind: StoreKind }, object
   if (!isObject(spec)) fail('spec is missing or not an object');
   allowOnly(spec, ['type', 'certificates', 'certificateRefs'], 'spec');
   const type = spec['type'];
-  if (typeof type !== 'string' || !(TRUST_STORE_TYPES as readonly string[]).includes(type)) {
+  if (!isTrustStoreType(type)) {
     fail(`spec.type ${JSON.stringify(type ?? null)} is not one of ca, signingAuthority, tsa`);
   }
   const written = spec['certificates'];

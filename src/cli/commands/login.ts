@@ -4,6 +4,7 @@ import { canonicalRegistry } from '../../reference/index.js';
 import { checkLogin, removeLogin, saveLogin } from '../../registry/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { positiveInteger } from '../options.js';
+import { USER_AGENT } from '../../util/user-agent.js';
 
 export interface LoginCommandOptions {
   readonly username?: string;
@@ -60,7 +61,7 @@ export async function loginCommand(registry: string, opts: LoginCommandOptions, 
   const credential = { username: opts.username, password };
   const checked = await checkLogin(host, credential, {
     timeoutMs: positiveInteger('--timeout', opts.timeout, 30) * 1000,
-    userAgent: 'portcullis/0.1.0',
+    userAgent: USER_AGENT,
     ...(opts.plainHttp === true ? { plainHttp: true } : ca !== undefined ? { plainHttp: false } : {}),
     ...(ca === undefined ? {} : { tls: () => ({ ca: ca as string }) }),
   });

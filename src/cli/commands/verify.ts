@@ -10,6 +10,7 @@ import { outputFormat, positiveInteger, type OutputFormat } from '../options.js'
 import { openTarget, type Target, type TargetOptions } from '../target.js';
 import type { TrustPolicy } from '../../policy/types.js';
 import { humanReport, toReport } from '../verify-report.js';
+import { USER_AGENT } from '../../util/user-agent.js';
 
 export interface VerifyCommandOptions extends TargetOptions {
   readonly configDir: string;
@@ -46,7 +47,7 @@ function revocationChecker(mode: string | undefined, cache: CertificateCache): R
       inner ??= import('../../revocation/index.js').then(
         ({ HttpRevocationFetcher, OnlineRevocationChecker }) =>
           new OnlineRevocationChecker({
-            fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0' }),
+            fetcher: new HttpRevocationFetcher({ userAgent: USER_AGENT }),
             mode: m,
             certificateCache: cache,
           }),

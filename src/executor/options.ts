@@ -1,5 +1,5 @@
 import { PortcullisError } from '../errors/index.js';
-import type { CredentialProvider, RegistryClient } from '../registry/index.js';
+import type { CredentialProvider, RegistryReader } from '../registry/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { RevocationChecker } from '../verify/index.js';
 import type { CertificateCache } from '../x509/certificate.js';
@@ -14,8 +14,8 @@ import type { FailurePolicy } from './types.js';
  */
 
 export interface ExecutorOptions {
-  /** The registry client (one connection pool per registry; credentials are passed per call). Required. */
-  readonly registry: RegistryClient;
+  /** The registry (a RegistryClient: one connection pool per registry; credentials are passed per call). Required. */
+  readonly registry: RegistryReader;
   /** Metrics sink; default none. Wire registry requests with `observeRegistryRequests(metrics)` as the client's `onRequest`. */
   readonly metrics?: Metrics;
   /** Registry credentials used when the pod's pull secrets have none for a host; default anonymous. */
@@ -65,7 +65,7 @@ export interface ExecutorOptions {
 }
 
 export interface ResolvedOptions {
-  readonly registry: RegistryClient;
+  readonly registry: RegistryReader;
   readonly metrics: Metrics | undefined;
   readonly defaultCredentials: CredentialProvider | undefined;
   readonly pullSecrets: PullSecretResolver | undefined;

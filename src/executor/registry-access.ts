@@ -1,7 +1,7 @@
 import type { Descriptor } from '../oci/descriptor.js';
 import { MEDIA_TYPE } from '../oci/media-types.js';
 import type { ImageReference } from '../reference/index.js';
-import type { CallOptions, RegistryClient, RepositoryRef } from '../registry/index.js';
+import type { CallOptions, RegistryReader, RepositoryRef } from '../registry/index.js';
 import type { SignatureSource } from '../verify/index.js';
 import type { Budget } from './budget.js';
 import type { ExecutorCaches } from './caches.js';
@@ -27,7 +27,7 @@ export interface AccessContext {
 }
 
 export interface RegistryAccessDeps {
-  readonly registry: RegistryClient;
+  readonly registry: RegistryReader;
   readonly caches: ExecutorCaches;
   readonly limiter: HostLimiter;
   readonly flights: SingleFlight;

@@ -5,7 +5,7 @@ export type {
   ManifestRef,
   PushedManifest,
   RegistryClientOptions,
-  RegistrySignatureSource,
+  RegistryReader,
   RepositoryRef,
 } from './client.js';
 export type { UploadOptions } from './upload.js';

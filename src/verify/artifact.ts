@@ -1,6 +1,7 @@
 import { PortcullisError, toPortcullisError } from '../errors/index.js';
 import type { ArtifactTarget, Descriptor } from '../oci/descriptor.js';
 import { toSignatureManifest, parseManifest } from '../oci/manifest.js';
+import type { SignatureSource } from '../oci/signature-source.js';
 import { selectStatement } from '../policy/index.js';
 import { CHECKS, type CheckName, type TrustPolicy, type TrustPolicyStatement } from '../policy/types.js';
 import { matchesDigest } from '../util/digest.js';
@@ -8,18 +9,7 @@ import type { CertificateCache } from '../x509/certificate.js';
 import { verifySignature } from './signature.js';
 import type { RevocationChecker, SignatureVerification, TrustStores, Warning } from './types.js';
 
-/**
- * Where the signatures of an artifact come from (an OCI layout, a registry, a test). The core
- * calls it and does no I/O of its own.
- */
-export interface SignatureSource {
-  /** Descriptors of the signature manifests of the artifact, in the order to try them. */
-  listSignatures(artifact: { readonly digest: string }): Promise<readonly Descriptor[]>;
-  /** Manifest bytes, already checked against the descriptor's digest and size cap. */
-  fetchManifest(descriptor: Descriptor): Promise<Uint8Array>;
-  /** Blob bytes, already checked against the descriptor's digest and size cap. */
-  fetchBlob(descriptor: Descriptor): Promise<Uint8Array>;
-}
+export type { SignatureSource };
 
 export interface ArtifactVerificationRequest {
   /** The reference as the user gave it (for messages). */

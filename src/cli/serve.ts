@@ -2,12 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.js';
 import { PortcullisError } from '../errors/index.js';
-import {
-  Executor,
-  ResourcePullSecretResolver,
-  observeRegistryRequests,
-  type PullSecretResolver,
-} from '../executor/index.js';
+import { Executor, observeRegistryRequests } from '../executor/index.js';
 import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
 import { createLogging, type Logging } from '../log/index.js';
 import { PromMetrics } from '../metrics/index.js';
@@ -20,7 +15,9 @@ import {
   DockerConfigCredentials,
   HostResolver,
   RegistryClient,
+  ResourcePullSecretResolver,
   isLoopbackHost,
+  type PullSecretResolver,
   type RegistryTlsOptions,
 } from '../registry/index.js';
 import { HttpRevocationFetcher, OnlineRevocationChecker } from '../revocation/index.js';

@@ -7,7 +7,7 @@ import { verifyArtifact, type ArtifactVerification } from '../verify/index.js';
 import { CertificateCache } from '../x509/certificate.js';
 import { Budget } from './budget.js';
 import { ExecutorCaches } from './caches.js';
-import { chooseCredential, chooseRequestCredential, type ChosenCredential } from './credentials.js';
+import { chooseCredential, chooseRequestCredential, type ChosenCredential } from '../registry/index.js';
 import { ReferenceCache } from './references.js';
 import { digestCacheKey, tagCacheKey } from './registry-access.js';
 import { HostLimiter } from './limiter.js';

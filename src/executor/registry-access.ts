@@ -1,11 +1,10 @@
 import type { Descriptor } from '../oci/descriptor.js';
 import { MEDIA_TYPE } from '../oci/media-types.js';
 import type { ImageReference } from '../reference/index.js';
-import type { CallOptions, RegistryReader, RepositoryRef } from '../registry/index.js';
+import type { CallOptions, ChosenCredential, RegistryReader, RepositoryRef } from '../registry/index.js';
 import type { SignatureSource } from '../verify/index.js';
 import type { Budget } from './budget.js';
 import type { ExecutorCaches } from './caches.js';
-import type { ChosenCredential } from './credentials.js';
 import type { HostLimiter } from './limiter.js';
 import type { ReviewScope } from './review-scope.js';
 import type { SingleFlight } from './single-flight.js';

@@ -1,31 +1,16 @@
 import type { EnforcementAction } from '../policyset/types.js';
+import type { RequestCredentials } from '../registry/index.js';
+
+export type { RequestCredentials };
+
+/** What decides an image no verdict could be reached for (registry down, deadline): deny (`fail`) or allow. */
+export type FailurePolicy = 'fail' | 'ignore';
 
 /**
  * The seam between the HTTP edge (AdmissionReview, Gatekeeper) and the verification engine.
  * The edge turns wire formats into ImageCheckRequests and decisions back into responses; it
  * knows nothing of registries, caches or Notary.
  */
-
-/** Registry credentials that come with a request (a pod's imagePullSecrets, already decoded). */
-/** What decides an image no verdict could be reached for (registry down, deadline): deny (`fail`) or allow. */
-export type FailurePolicy = 'fail' | 'ignore';
-
-export interface RequestCredentials {
-  /** Stable identity for cache keys, e.g. `secret:team-a/regcred@<resourceVersion>`; never the secret itself. */
-  readonly identity: string;
-  /** Docker config.json `auths` content: registry host → { username, password } or { auth }. */
-  readonly auths: Readonly<
-    Record<
-      string,
-      {
-        readonly username?: string;
-        readonly password?: string;
-        readonly auth?: string;
-        readonly identitytoken?: string;
-      }
-    >
-  >;
-}
 
 export interface ImageCheckRequest {
   /** The image string as written in the pod spec. */

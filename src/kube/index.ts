@@ -42,12 +42,7 @@ export type {
   StatusWriterOptions,
   StatusWriterStats,
 } from './status.js';
-export {
-  KubernetesPullSecretResolver,
-  credentialsFromDockerSecret,
-  parseSecretRef,
-  kubePullSecretApi,
-} from './pull-secrets.js';
+export { KubernetesPullSecretResolver, parseSecretRef, kubePullSecretApi } from './pull-secrets.js';
 export type { PullSecretApi, KubernetesPullSecretResolverOptions, ResolveOptions } from './pull-secrets.js';
 export {
   KINDS,

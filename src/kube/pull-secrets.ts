@@ -1,7 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { PortcullisError } from '../errors/index.js';
-import { credentialsFromSecret, type PullSecretResolver } from '../executor/credentials.js';
-import type { RequestCredentials } from '../executor/types.js';
+import { credentialsFromDockerSecret, type PullSecretResolver, type RequestCredentials } from '../registry/index.js';
 import { describeApiError, httpStatusOf, makeClients } from './client.js';
 
 /**
@@ -73,27 +72,6 @@ export function parseSecretRef(ref: string): { namespace: string; name: string }
       `the default pull secret ${JSON.stringify(ref)} is not namespace/name`,
     );
   return { namespace: match[1] as string, name: match[3] as string };
-}
-
-/**
- * A docker-config Secret as RequestCredentials; undefined for other types and malformed content.
- * `namespace`/`name` are the ones asked for (the object's own metadata is checked when present).
- */
-export function credentialsFromDockerSecret(
-  object: unknown,
-  namespace: string,
-  name: string,
-): RequestCredentials | undefined {
-  if (!isObject(object)) return undefined;
-  // One parser for docker-config Secrets (the executor's, also used for directory Secrets).
-  const metadata = isObject(object['metadata']) ? object['metadata'] : {};
-  const found = credentialsFromSecret(
-    { ...object, kind: 'Secret', metadata: { ...metadata, name, namespace } },
-    namespace,
-  );
-  return found === undefined
-    ? undefined
-    : Object.freeze({ ...found.credentials, auths: Object.freeze({ ...found.credentials.auths }) });
 }
 
 interface Entry<T> {

@@ -40,7 +40,7 @@ const ALLOWED = {
     'metrics',
   ],
   http: ['errors', 'util', 'reference', 'policyset', 'executor', 'metrics', 'log'],
-  kube: ['errors', 'util', 'x509', 'policy', 'policyset', 'registry'],
+  kube: ['errors', 'util', 'x509', 'policy', 'policyset', 'policy-source', 'registry'],
   cli: [
     'errors',
     'util',

@@ -8,7 +8,7 @@ import { createLogging, type Logging } from '../log/index.js';
 import { PromMetrics } from '../metrics/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
 import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter, loadKubeConfig } from '../kube/index.js';
-import type { PolicySnapshot } from '../policyset/types.js';
+import type { PolicySource } from '../policyset/index.js';
 import { Agent } from 'undici';
 import { canonicalRegistry } from '../reference/index.js';
 import {
@@ -24,12 +24,6 @@ import { HttpRevocationFetcher, OnlineRevocationChecker } from '../revocation/in
 import { CertificateCache } from '../x509/certificate.js';
 import { USER_AGENT } from '../util/user-agent.js';
 
-/** A source of policy snapshots: the directory today, the Kubernetes API with --kubernetes. */
-export interface PolicySourceLike {
-  start(onSnapshot: (snapshot: PolicySnapshot) => void): Promise<void>;
-  stop(): Promise<void>;
-}
-
 export interface ServeOptions {
   readonly policies?: string;
   /** Read policies from the Kubernetes API: in-cluster, or with this kubeconfig. */
@@ -41,7 +35,7 @@ export interface ServeOptions {
   readonly devCertDir: string;
   readonly config: ServeConfig;
   /** Injected for the cluster source (issue 5) and tests; default the directory source. */
-  readonly source?: PolicySourceLike;
+  readonly source?: PolicySource;
   readonly pullSecrets?: PullSecretResolver;
   /** Where the JSON log lines go. Default 1 (stdout). */
   readonly logFd?: number;
@@ -101,7 +95,7 @@ function kubernetesParts(
   config: ServeConfig,
   certificateCache: CertificateCache,
   logger: Logger,
-): { source: PolicySourceLike; pullSecrets: PullSecretResolver } {
+): { source: PolicySource; pullSecrets: PullSecretResolver } {
   const kubeConfig = loadKubeConfig(
     kubernetes.kubeconfig === undefined ? { inCluster: true } : { kubeconfig: kubernetes.kubeconfig },
   );
@@ -124,6 +118,7 @@ function kubernetesParts(
   return {
     source: {
       start: (onSnapshot) => source.start(onSnapshot),
+      current: () => source.current(),
       stop: async () => {
         await source.stop();
         await status.stop();

@@ -9,8 +9,6 @@ export {
 export type { KubeConnection, KubeClients } from './client.js';
 export {
   KubernetesPolicySource,
-  DEFAULT_DEBOUNCE_MS,
-  DEFAULT_MAX_DELAY_MS,
   DEFAULT_MAX_OBJECTS_PER_KIND,
   DEFAULT_MAX_NAMESPACES,
   DEFAULT_MAX_OBJECT_BYTES,

@@ -1,3 +1,5 @@
+export { Fingerprint, SnapshotFeed } from './feed.js';
+export type { FeedInput, PolicySource, SnapshotFeedOptions } from './feed.js';
 export { buildSnapshot } from './build.js';
 export type { BuildSnapshotInput } from './build.js';
 export { matchesSelector, parseLabelSelector } from './selector.js';

@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { resolveKeyPath, type SigningKeyEntry } from '../config/signing-keys.js';
+import { resolveKeyPath, type SigningKeyEntry } from '../notation-config/signing-keys.js';
 import { PortcullisError } from '../errors/index.js';
 import { signPrimitive, verifyPrimitive } from '../envelope/algorithms.js';
 import { prepareCose } from '../envelope/cose/sign.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTrustStores } from '../../src/config/trust-store-dir.js';
+import { loadTrustStores } from '../../src/notation-config/trust-store-dir.js';
 import { parseEnvelope, parsePayload } from '../../src/envelope/index.js';
 import { loadBlobTrustPolicy, loadTrustPolicy } from '../../src/policy/index.js';
 import type { TrustPolicyStatement } from '../../src/policy/types.js';

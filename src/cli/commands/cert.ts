@@ -1,8 +1,8 @@
 import { chmod, copyFile, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { trustStoreDir } from '../../config/paths.js';
-import { findSigningKey, readSigningKeys, writeSigningKeys } from '../../config/signing-keys.js';
-import { listTrustStores, readTrustStoreFiles } from '../../config/trust-store-dir.js';
+import { trustStoreDir } from '../../notation-config/paths.js';
+import { findSigningKey, readSigningKeys, writeSigningKeys } from '../../notation-config/signing-keys.js';
+import { listTrustStores, readTrustStoreFiles } from '../../notation-config/trust-store-dir.js';
 import { PortcullisError } from '../../errors/index.js';
 import { generateTestCertificate } from '../../signing/test-certificate.js';
 import {

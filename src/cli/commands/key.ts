@@ -1,5 +1,10 @@
 import { resolve } from 'node:path';
-import { readSigningKeys, signingKeysPath, writeSigningKeys, type SigningKeyEntry } from '../../config/signing-keys.js';
+import {
+  readSigningKeys,
+  signingKeysPath,
+  writeSigningKeys,
+  type SigningKeyEntry,
+} from '../../notation-config/signing-keys.js';
 import { PortcullisError } from '../../errors/index.js';
 import { LocalKeySigner } from '../../signing/signer.js';
 import { EXIT, type CliIo } from '../io.js';

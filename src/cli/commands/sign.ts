@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { findSigningKey, readSigningKeys } from '../../config/signing-keys.js';
+import { findSigningKey, readSigningKeys } from '../../notation-config/signing-keys.js';
 import { PortcullisError } from '../../errors/index.js';
 import type { SignRequest } from '../../envelope/types.js';
 import { MEDIA_TYPE } from '../../oci/media-types.js';

@@ -1,5 +1,5 @@
-import { loadTrustPolicyFile } from '../../config/trust-policy-file.js';
-import { loadTrustStores } from '../../config/trust-store-dir.js';
+import { loadTrustPolicyFile } from '../../notation-config/trust-policy-file.js';
+import { loadTrustStores } from '../../notation-config/trust-store-dir.js';
 import { selectStatement } from '../../policy/index.js';
 import { PortcullisError } from '../../errors/index.js';
 import { CertificateCache } from '../../x509/certificate.js';

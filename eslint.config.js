@@ -1,4 +1,6 @@
 // Lint rules, including the one that keeps layers importing downward only.
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -133,6 +135,50 @@ function layerRule(folder) {
   };
 }
 
+const SRC = resolve(import.meta.dirname, 'src');
+for (const folder of FOLDERS) {
+  if (!existsSync(join(SRC, folder, 'index.ts')))
+    throw new Error(`src/${folder} has no index.ts: every folder has a public face (see publicFace below)`);
+}
+
+/**
+ * Each folder's index.ts is its public face: across folders, only `../<folder>/index.js` may be
+ * imported (anything in a folder may import anything of its own folder). The one exception is the
+ * side-effect import of the Reflect polyfill, which must run before @peculiar's schemas load.
+ */
+const publicFace = {
+  meta: {
+    type: 'problem',
+    messages: {
+      face: 'import src/{{folder}} through its public face, {{face}} (src/{{own}} may not reach into another folder)',
+    },
+    schema: [],
+  },
+  create(context) {
+    const file = context.filename;
+    const own = relative(SRC, file).split(sep)[0];
+    function check(node, source) {
+      const spec = source?.value;
+      if (typeof spec !== 'string' || !spec.startsWith('.')) return;
+      const from = dirname(file);
+      const parts = relative(SRC, resolve(from, spec)).split(sep);
+      if (parts[0] === '..' || parts[0] === own) return;
+      if (parts.length === 2 && parts[1] === 'index.js') return;
+      if (parts.join('/') === 'x509/reflect-polyfill.js' && node.specifiers?.length === 0) return;
+      const face = relative(from, resolve(SRC, parts[0], 'index.js'))
+        .split(sep)
+        .join('/');
+      context.report({ node: source, messageId: 'face', data: { folder: parts[0], own, face } });
+    }
+    return {
+      ImportDeclaration: (node) => check(node, node.source),
+      ExportNamedDeclaration: (node) => check(node, node.source),
+      ExportAllDeclaration: (node) => check(node, node.source),
+      ImportExpression: (node) => check(node, node.source.type === 'Literal' ? node.source : undefined),
+    };
+  },
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
   js.configs.recommended,
@@ -145,6 +191,12 @@ export default tseslint.config(
     },
   },
   ...FOLDERS.map(layerRule),
+  {
+    files: ['src/**/*.ts', 'src/**/*.cts'],
+    ignores: ['src/**/*.test.ts'],
+    plugins: { portcullis: { rules: { 'public-face': publicFace } } },
+    rules: { 'portcullis/public-face': 'error' },
+  },
   // The CommonJS entry of the CLI (main.cts, code-cache.cts): `import x = require()` is how
   // TypeScript writes CommonJS under verbatimModuleSyntax.
   { files: ['src/**/*.cts'], rules: { '@typescript-eslint/no-require-imports': 'off' } },

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { resolveConfigDir } from '../notation-config/paths.js';
+import { resolveConfigDir } from '../notation-config/index.js';
 import type * as signModule from './commands/sign.js';
 import type * as verifyModule from './commands/verify.js';
 import type * as inspectModule from './commands/inspect.js';

@@ -11,7 +11,7 @@ import {
 import type { CliIo } from './io.js';
 import { positiveInteger } from './options.js';
 import type { RegistryCliOptions } from './registry-flags.js';
-import { USER_AGENT } from '../util/user-agent.js';
+import { USER_AGENT } from '../util/index.js';
 
 export type { RegistryCliOptions } from './registry-flags.js';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { ServeConfig } from '../config/serve-config.js';
+import type { ServeConfig } from '../config/index.js';
 import { PortcullisError } from '../errors/index.js';
 import { Executor, observeRegistryRequests } from '../executor/index.js';
 import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
@@ -21,8 +21,8 @@ import {
   type RegistryTlsOptions,
 } from '../registry/index.js';
 import { HttpRevocationFetcher, OnlineRevocationChecker } from '../revocation/index.js';
-import { CertificateCache } from '../x509/certificate.js';
-import { USER_AGENT } from '../util/user-agent.js';
+import { CertificateCache } from '../x509/index.js';
+import { USER_AGENT } from '../util/index.js';
 
 export interface ServeOptions {
   readonly policies?: string;

@@ -1,6 +1,4 @@
-import type { Certificate, CertificateCache } from '../x509/certificate.js';
-
-import type { SignatureAlgorithm } from '../x509/index.js';
+import type { Certificate, CertificateCache, SignatureAlgorithm } from '../x509/index.js';
 
 /** The six signature algorithms the Notary spec allows, by their JWS names (defined with the key specs in x509). */
 export type { SignatureAlgorithm };

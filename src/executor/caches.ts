@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Metrics } from '../metrics/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Descriptor } from '../oci/index.js';
 import type { ResolvedOptions } from './options.js';
 import type { PolicyVerdict } from './types.js';
 

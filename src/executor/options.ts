@@ -2,7 +2,7 @@ import { PortcullisError } from '../errors/index.js';
 import type { CredentialProvider, PullSecretResolver, RegistryReader } from '../registry/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { RevocationChecker } from '../verify/index.js';
-import type { CertificateCache } from '../x509/certificate.js';
+import type { CertificateCache } from '../x509/index.js';
 import type { ReviewLimits } from './review-scope.js';
 import type { FailurePolicy } from './types.js';
 

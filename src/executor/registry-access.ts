@@ -1,5 +1,4 @@
-import type { Descriptor } from '../oci/descriptor.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
+import { type Descriptor, MEDIA_TYPE } from '../oci/index.js';
 import type { ImageReference } from '../reference/index.js';
 import type { CallOptions, ChosenCredential, RegistryReader, RepositoryRef } from '../registry/index.js';
 import type { SignatureSource } from '../verify/index.js';

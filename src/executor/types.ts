@@ -1,4 +1,4 @@
-import type { EnforcementAction } from '../policyset/types.js';
+import type { EnforcementAction } from '../policyset/index.js';
 import type { RequestCredentials } from '../registry/index.js';
 
 export type { RequestCredentials };

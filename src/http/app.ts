@@ -1,18 +1,13 @@
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import type { ImageVerifier } from '../executor/types.js';
-import type { RecordLogger } from '../log/index.js';
-import { recordLoggerOf } from '../log/index.js';
+import type { ImageVerifier, FailurePolicy } from '../executor/index.js';
+import { type RecordLogger, recordLoggerOf } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
-import type { ReviewEndpoint } from './admission/index.js';
-import { validateEndpoint, validateRoutes } from './admission/index.js';
-import type { FailurePolicy } from '../executor/types.js';
+import { type ReviewEndpoint, validateEndpoint, validateRoutes } from './admission/index.js';
 import type { RouteDeps } from './context.js';
-import type { GatekeeperOptions } from './gatekeeper.js';
-import { gatekeeperRoutes } from './gatekeeper.js';
-import type { DirectDispatch } from './direct.js';
-import { directDispatch } from './direct.js';
+import { type GatekeeperOptions, gatekeeperRoutes } from './gatekeeper.js';
+import { type DirectDispatch, directDispatch } from './direct.js';
 import { mutateEndpoint, mutateRoutes } from './mutate.js';
 
 /**

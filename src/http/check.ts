@@ -1,5 +1,5 @@
-import type { FailurePolicy, ImageCheckRequest, ImageDecision, ImageVerifier } from '../executor/types.js';
-import type { Mutable } from '../util/types.js';
+import type { FailurePolicy, ImageCheckRequest, ImageDecision, ImageVerifier } from '../executor/index.js';
+import type { Mutable } from '../util/index.js';
 
 /**
  * Runs the verifier on the distinct images of one request concurrently, each bounded by the

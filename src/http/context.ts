@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ServerResponse } from 'node:http';
 import type { RecordLogger } from '../log/index.js';
-import type { FailurePolicy, ImageVerifier } from '../executor/types.js';
+import type { FailurePolicy, ImageVerifier } from '../executor/index.js';
 import type { Endpoint, Metrics } from '../metrics/index.js';
 
 /** What every route plugin receives in its options (no global decorators for domain services). */

@@ -1,11 +1,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PortcullisError, isPortcullisError } from '../errors/index.js';
-import type { ImageDecision, PolicyVerdict } from '../executor/types.js';
+import type { ImageDecision, PolicyVerdict } from '../executor/index.js';
 import type { Endpoint } from '../metrics/index.js';
 import { isRecord, own, describe } from './admission/review.js';
 import { checkImages } from './check.js';
-import type { RouteDeps } from './context.js';
-import { classifyError, track } from './context.js';
+import { type RouteDeps, classifyError, track } from './context.js';
 import { budgetMs } from './deadline.js';
 import { denialLine, isVerified, subjectOf } from './messages.js';
 

@@ -1,4 +1,4 @@
-import type { ImageDecision, PolicyVerdict } from '../executor/types.js';
+import type { ImageDecision, PolicyVerdict } from '../executor/index.js';
 
 /**
  * The words people read: denial lines and warnings. A denial names the container, the image,

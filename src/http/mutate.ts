@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ReviewOutcome } from './admission/decide.js';
-import type { ReviewEndpoint } from './admission/handler.js';
-import { reviewEndpoint } from './admission/handler.js';
+import { type ReviewEndpoint, reviewEndpoint } from './admission/handler.js';
 import { registerReviewRoute } from './admission/route.js';
 import type { RouteDeps } from './context.js';
 import { isVerified } from './messages.js';

@@ -1,6 +1,6 @@
 import { PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { PortcullisError } from '../errors/index.js';
-import type { InvalidResource, PolicySnapshot, ResourceId } from '../policyset/types.js';
+import type { InvalidResource, PolicySnapshot, ResourceId } from '../policyset/index.js';
 import { describeApiError, httpStatusOf, makeClients } from './client.js';
 import { GROUP, KINDS, TRUST_MATERIAL_LABEL, VERSION, isOurKind, type OurKind, type TrimmedObject } from './objects.js';
 

@@ -1,11 +1,15 @@
 import { lstat, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { effectiveArtifactType, parseManifest, type Manifest, MAX_MANIFEST_BYTES } from '../oci/manifest.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import { matchesDigest, parseDigest } from '../util/digest.js';
-import { isJsonObject, parseStrictJson } from '../util/strict-json.js';
+import {
+  type Descriptor,
+  effectiveArtifactType,
+  parseManifest,
+  type Manifest,
+  MAX_MANIFEST_BYTES,
+  MEDIA_TYPE,
+} from '../oci/index.js';
+import { matchesDigest, parseDigest, isJsonObject, parseStrictJson } from '../util/index.js';
 import { streamLayoutBlob } from './blob-stream.js';
 
 /** Envelopes are small; notation caps them at 32 MiB, Portcullis defaults to 4 MiB (configurable). */

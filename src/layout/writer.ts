@@ -4,10 +4,8 @@ import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import { parseDigest } from '../util/digest.js';
-import { isJsonObject, parseStrictJson } from '../util/strict-json.js';
+import { type Descriptor, MEDIA_TYPE } from '../oci/index.js';
+import { parseDigest, isJsonObject, parseStrictJson } from '../util/index.js';
 import { blobPath } from './blob-stream.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';

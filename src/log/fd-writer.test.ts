@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FdOps } from './fd-writer.js';
-import { FdWriter } from './fd-writer.js';
+import { type FdOps, FdWriter } from './fd-writer.js';
 
 /** A descriptor whose writes complete when the test says so, with scripted results. */
 class FakeFd implements FdOps {

@@ -1,10 +1,7 @@
-import type { ErrorCode } from '../errors/codes.js';
-import { isPortcullisError } from '../errors/index.js';
-import type { TrustStoreRef } from '../policy/types.js';
-import { decodeBase64 } from '../util/base64.js';
-import type { Mutable } from '../util/types.js';
-import type { Certificate, CertificateCache } from '../x509/certificate.js';
-import { buildTrustStore, type TrustStoreFile } from '../x509/trust-store.js';
+import { type ErrorCode, isPortcullisError } from '../errors/index.js';
+import type { TrustStoreRef } from '../policy/index.js';
+import { decodeBase64, type Mutable } from '../util/index.js';
+import { type Certificate, type CertificateCache, buildTrustStore, type TrustStoreFile } from '../x509/index.js';
 import {
   NAMESPACE_NAME_LABEL,
   parseResource,

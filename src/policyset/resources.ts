@@ -1,8 +1,6 @@
-import { isPortcullisError } from '../errors/index.js';
-import type { ErrorCode } from '../errors/codes.js';
-import { loadTrustPolicy } from '../policy/index.js';
-import type { TrustPolicy } from '../policy/types.js';
-import { sha256Hex } from '../util/digest.js';
+import { isPortcullisError, type ErrorCode } from '../errors/index.js';
+import { loadTrustPolicy, type TrustPolicy } from '../policy/index.js';
+import { sha256Hex } from '../util/index.js';
 import { isTrustStoreType } from '../x509/index.js';
 import { parseLabelSelector } from './selector.js';
 import type {

@@ -1,6 +1,5 @@
-import type { TrustPolicy } from '../policy/types.js';
-import type { Certificate } from '../x509/certificate.js';
-import type { TrustStoreType } from '../x509/index.js';
+import type { TrustPolicy } from '../policy/index.js';
+import type { Certificate, TrustStoreType } from '../x509/index.js';
 
 /**
  * The custom resources of group portcullis.dev/v1alpha1 as Portcullis reads them, and the

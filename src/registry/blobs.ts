@@ -1,5 +1,5 @@
-import type { Descriptor } from '../oci/descriptor.js';
-import { parseDigest } from '../util/digest.js';
+import type { Descriptor } from '../oci/index.js';
+import { parseDigest } from '../util/index.js';
 import { repositoryScope } from './auth/authenticator.js';
 import { checkSize, readVerified, statusError, streamVerified } from './body.js';
 import type { RegistryConnection } from './connection.js';

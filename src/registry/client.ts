@@ -1,5 +1,4 @@
-import type { Descriptor } from '../oci/descriptor.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
+import { type Descriptor, MEDIA_TYPE } from '../oci/index.js';
 import { BlobStore } from './blobs.js';
 import { RegistryConnection } from './connection.js';
 import { ManifestStore } from './manifests.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PortcullisError } from '../errors/index.js';
-import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
-import type { DigestAlgorithm } from '../util/digest.js';
+import { MAX_MANIFEST_BYTES } from '../oci/index.js';
+import type { DigestAlgorithm } from '../util/index.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ANONYMOUS } from './auth/credentials.js';
 import { describeErrors, readErrorBody, statusError } from './body.js';

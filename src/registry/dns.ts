@@ -1,6 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { promises as dns } from 'node:dns';
-import type { LookupAddress, LookupOptions } from 'node:dns';
+import { promises as dns, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { candidateNames, parseHosts, parseResolvConf, type HostsTable, type ResolvConf } from './dns-config.js';
 

@@ -1,6 +1,5 @@
-import type { Descriptor } from '../oci/descriptor.js';
-import { parseManifest } from '../oci/manifest.js';
-import { parseDigest, type DigestAlgorithm } from '../util/digest.js';
+import { type Descriptor, parseManifest } from '../oci/index.js';
+import { parseDigest, type DigestAlgorithm } from '../util/index.js';
 import { repositoryScope } from './auth/authenticator.js';
 import { checkSize, readCapped, readVerified, statusError } from './body.js';
 import { contentLength, contentType, hashWith, isDigest, type RegistryConnection } from './connection.js';

@@ -1,7 +1,5 @@
-import type { Descriptor } from '../oci/descriptor.js';
-import { parseManifest } from '../oci/manifest.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import { digestOf, parseDigest } from '../util/digest.js';
+import { type Descriptor, parseManifest, MEDIA_TYPE } from '../oci/index.js';
+import { digestOf, parseDigest } from '../util/index.js';
 import { repositoryScope } from './auth/authenticator.js';
 import { readCapped, readErrorBody, statusError } from './body.js';
 import type { RegistryConnection } from './connection.js';

@@ -1,4 +1,4 @@
-import { parseStrictJson } from '../util/strict-json.js';
+import { parseStrictJson } from '../util/index.js';
 import { repositoryScope } from './auth/authenticator.js';
 import { readCapped, statusError } from './body.js';
 import type { RegistryConnection } from './connection.js';

@@ -1,6 +1,4 @@
-import type { Descriptor } from '../oci/descriptor.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import type { SignatureSource } from '../oci/signature-source.js';
+import { type Descriptor, MEDIA_TYPE, type SignatureSource } from '../oci/index.js';
 import type { CredentialProvider } from './auth/credentials.js';
 import type { TransportOptions } from './transport.js';
 

@@ -1,5 +1,5 @@
-import type { Descriptor } from '../oci/descriptor.js';
-import { digestOf, parseDigest } from '../util/digest.js';
+import type { Descriptor } from '../oci/index.js';
+import { digestOf, parseDigest } from '../util/index.js';
 import { repositoryScope } from './auth/authenticator.js';
 import type { BlobStore } from './blobs.js';
 import { statusError } from './body.js';

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { CertificateCache } from '../x509/certificate.js';
-import { isIssuedBy, isSelfSigned, type Certificate } from '../x509/certificate.js';
-import type { RevocationChecker, RevocationResult, RevocationStatus } from '../verify/types.js';
+import { type CertificateCache, isIssuedBy, isSelfSigned, type Certificate } from '../x509/index.js';
+import type { RevocationChecker, RevocationResult, RevocationStatus } from '../verify/index.js';
 import { ByteLruCache, SingleFlight } from './cache.js';
 import {
   freshestCrlOf,

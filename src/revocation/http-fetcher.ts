@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { isHttpUrl, RevocationFetchError, type FetchInit, type RevocationFetcher } from './fetcher.js';
-import { USER_AGENT } from '../util/user-agent.js';
+import { USER_AGENT } from '../util/index.js';
 
 /**
  * The undici implementation of RevocationFetcher: GET for CRLs, POST application/ocsp-request for

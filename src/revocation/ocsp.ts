@@ -22,7 +22,7 @@ import {
   isIssuedBy,
   type Certificate,
   type CertificateCache,
-} from '../x509/certificate.js';
+} from '../x509/index.js';
 import { verifySignedData } from './signature.js';
 import { reasonName } from './reasons.js';
 

@@ -1,18 +1,35 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { resolveKeyPath, type SigningKeyEntry } from '../notation-config/signing-keys.js';
+import { resolveKeyPath, type SigningKeyEntry } from '../notation-config/index.js';
 import { PortcullisError } from '../errors/index.js';
-import { signPrimitive, verifyPrimitive } from '../envelope/algorithms.js';
-import { prepareCose } from '../envelope/cose/sign.js';
-import { keyMatches, parseEnvelope, parsePayload, prepareEnvelope, type EnvelopeFormat } from '../envelope/index.js';
-import { prepareJws } from '../envelope/jws/sign.js';
-import type { EnvelopeMediaType, SignatureAlgorithm, SignRequest, VerifiedEnvelope } from '../envelope/types.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import { decodeBase64, encodeBase64 } from '../util/base64.js';
-import { bytesEqual, parseCertificate, parseCertificateFile, type Certificate } from '../x509/certificate.js';
-import { validateCertificateChain } from '../x509/chain.js';
-import { HASH_OF, keySpecName, signatureAlgorithmForKey } from '../x509/key-spec.js';
-import { checkChainValidAt } from '../x509/validity.js';
+import {
+  signPrimitive,
+  verifyPrimitive,
+  prepareCose,
+  keyMatches,
+  parseEnvelope,
+  parsePayload,
+  prepareEnvelope,
+  type EnvelopeFormat,
+  prepareJws,
+  type EnvelopeMediaType,
+  type SignatureAlgorithm,
+  type SignRequest,
+  type VerifiedEnvelope,
+} from '../envelope/index.js';
+import { MEDIA_TYPE } from '../oci/index.js';
+import { decodeBase64, encodeBase64 } from '../util/index.js';
+import {
+  bytesEqual,
+  parseCertificate,
+  parseCertificateFile,
+  type Certificate,
+  validateCertificateChain,
+  HASH_OF,
+  keySpecName,
+  signatureAlgorithmForKey,
+  checkChainValidAt,
+} from '../x509/index.js';
 import {
   PLUGIN_CONTRACT_VERSION,
   PluginError,

@@ -1,11 +1,20 @@
 import { PortcullisError, toPortcullisError } from '../errors/index.js';
-import type { ArtifactTarget, Descriptor } from '../oci/descriptor.js';
-import { toSignatureManifest, parseManifest } from '../oci/manifest.js';
-import type { SignatureSource } from '../oci/signature-source.js';
-import { selectStatement } from '../policy/index.js';
-import { CHECKS, type CheckName, type TrustPolicy, type TrustPolicyStatement } from '../policy/types.js';
-import { matchesDigest } from '../util/digest.js';
-import type { CertificateCache } from '../x509/certificate.js';
+import {
+  type ArtifactTarget,
+  type Descriptor,
+  toSignatureManifest,
+  parseManifest,
+  type SignatureSource,
+} from '../oci/index.js';
+import {
+  selectStatement,
+  CHECKS,
+  type CheckName,
+  type TrustPolicy,
+  type TrustPolicyStatement,
+} from '../policy/index.js';
+import { matchesDigest } from '../util/index.js';
+import type { CertificateCache } from '../x509/index.js';
 import { verifySignature } from './signature.js';
 import type { RevocationChecker, SignatureVerification, TrustStores, Warning } from './types.js';
 

@@ -1,6 +1,6 @@
 import type { PortcullisError } from '../errors/index.js';
-import type { Certificate } from '../x509/certificate.js';
-import type { CheckName, TrustStoreType, VerificationAction } from '../policy/types.js';
+import type { Certificate } from '../x509/index.js';
+import type { CheckName, TrustStoreType, VerificationAction } from '../policy/index.js';
 
 export type CheckStatus = 'passed' | 'failed' | 'logged' | 'skipped';
 

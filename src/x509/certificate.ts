@@ -4,7 +4,7 @@ import * as px from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate as AsnCertificate } from '@peculiar/asn1-x509';
 import { PortcullisError } from '../errors/index.js';
-import { sha256Hex } from '../util/digest.js';
+import { sha256Hex } from '../util/index.js';
 import { formatName, parseName, type RdnSequence } from './names.js';
 
 /** Key types and sizes; only some are allowed by the Notary spec (see key-spec.ts). */

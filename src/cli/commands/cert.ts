@@ -1,10 +1,15 @@
 import { chmod, copyFile, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { trustStoreDir } from '../../notation-config/paths.js';
-import { findSigningKey, readSigningKeys, writeSigningKeys } from '../../notation-config/signing-keys.js';
-import { listTrustStores, readTrustStoreFiles } from '../../notation-config/trust-store-dir.js';
+import {
+  trustStoreDir,
+  findSigningKey,
+  readSigningKeys,
+  writeSigningKeys,
+  listTrustStores,
+  readTrustStoreFiles,
+} from '../../notation-config/index.js';
 import { PortcullisError } from '../../errors/index.js';
-import { generateTestCertificate } from '../../signing/test-certificate.js';
+import { generateTestCertificate } from '../../signing/index.js';
 import {
   TRUST_STORE_NAME,
   TRUST_STORE_TYPES,

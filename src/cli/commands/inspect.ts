@@ -1,6 +1,6 @@
 import { toPortcullisError } from '../../errors/index.js';
 import { parseEnvelope, parsePayload } from '../../envelope/index.js';
-import { parseManifest, toSignatureManifest } from '../../oci/manifest.js';
+import { parseManifest, toSignatureManifest } from '../../oci/index.js';
 import { accuracyMsOf, parseTimestampToken } from '../../timestamp/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat, type OutputFormat } from '../options.js';

@@ -4,9 +4,9 @@ import {
   signingKeysPath,
   writeSigningKeys,
   type SigningKeyEntry,
-} from '../../notation-config/signing-keys.js';
+} from '../../notation-config/index.js';
 import { PortcullisError } from '../../errors/index.js';
-import { LocalKeySigner } from '../../signing/signer.js';
+import { LocalKeySigner } from '../../signing/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat } from '../options.js';
 import { parsePairs } from '../pairs.js';

@@ -4,7 +4,7 @@ import { canonicalRegistry } from '../../reference/index.js';
 import { checkLogin, removeLogin, saveLogin } from '../../registry/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { positiveInteger } from '../options.js';
-import { USER_AGENT } from '../../util/user-agent.js';
+import { USER_AGENT } from '../../util/index.js';
 
 export interface LoginCommandOptions {
   readonly username?: string;

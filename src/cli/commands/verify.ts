@@ -1,16 +1,14 @@
-import { loadTrustPolicyFile } from '../../notation-config/trust-policy-file.js';
-import { loadTrustStores } from '../../notation-config/trust-store-dir.js';
-import { selectStatement } from '../../policy/index.js';
+import { loadTrustPolicyFile, loadTrustStores } from '../../notation-config/index.js';
+import { selectStatement, type TrustPolicy } from '../../policy/index.js';
 import { PortcullisError } from '../../errors/index.js';
-import { CertificateCache } from '../../x509/certificate.js';
+import { CertificateCache } from '../../x509/index.js';
 import { DEFAULT_MAX_SIGNATURE_ATTEMPTS, verifyArtifact, type RevocationChecker } from '../../verify/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parsePairs } from '../pairs.js';
 import { outputFormat, positiveInteger, type OutputFormat } from '../options.js';
 import { openTarget, type Target, type TargetOptions } from '../target.js';
-import type { TrustPolicy } from '../../policy/types.js';
 import { humanReport, toReport } from '../verify-report.js';
-import { USER_AGENT } from '../../util/user-agent.js';
+import { USER_AGENT } from '../../util/index.js';
 
 export interface VerifyCommandOptions extends TargetOptions {
   readonly configDir: string;

@@ -1,7 +1,6 @@
 import { HEADER } from '../attributes.js';
 import { coseLabelOf } from '../algorithms.js';
-import type { PreparedEnvelope } from '../request.js';
-import { checkSignRequest } from '../request.js';
+import { type PreparedEnvelope, checkSignRequest } from '../request.js';
 import { epochSeconds } from '../time.js';
 import type { SignatureAlgorithm, SignRequest } from '../types.js';
 import { CborTag, encodeCbor, type CborValue } from './cbor-encode.js';

@@ -1,6 +1,5 @@
 import { PortcullisError } from '../../errors/index.js';
-import { decodeBase64Url } from '../../util/base64.js';
-import { isJsonObject, parseStrictJson } from '../../util/strict-json.js';
+import { decodeBase64Url, isJsonObject, parseStrictJson } from '../../util/index.js';
 import { buildSignedAttributes } from '../attributes.js';
 import { checkIntegrity } from '../integrity.js';
 import { DEFAULT_MAX_ENVELOPE_BYTES, type EnvelopeParseOptions, type VerifiedEnvelope } from '../types.js';

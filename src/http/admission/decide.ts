@@ -1,12 +1,10 @@
-import type { ImageDecision } from '../../executor/types.js';
+import type { ImageDecision } from '../../executor/index.js';
 import type { Endpoint } from '../../metrics/index.js';
-import type { Mutable } from '../../util/types.js';
-import type { CheckContext } from '../check.js';
-import { checkRemaining, decideAtOnce } from '../check.js';
+import type { Mutable } from '../../util/index.js';
+import { type CheckContext, checkRemaining, decideAtOnce } from '../check.js';
 import type { RouteDeps } from '../context.js';
 import { denialLine, hasWarningLines, limitWarnings, subjectOf, warningLines } from '../messages.js';
-import type { ContainerImage, Extraction } from './extract.js';
-import { extractImages } from './extract.js';
+import { type ContainerImage, type Extraction, extractImages } from './extract.js';
 import type { AdmissionRequestView } from './review.js';
 
 /** The decision for one AdmissionReview, before it is rendered as a response. */

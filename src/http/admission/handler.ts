@@ -1,14 +1,17 @@
 import { isPortcullisError } from '../../errors/index.js';
 import type { Endpoint } from '../../metrics/index.js';
-import type { Mutable } from '../../util/types.js';
-import type { RouteDeps } from '../context.js';
-import { classifyError, track } from '../context.js';
+import type { Mutable } from '../../util/index.js';
+import { type RouteDeps, classifyError, track } from '../context.js';
 import { budgetMs } from '../deadline.js';
 import { denialMessage } from '../messages.js';
-import type { ReviewOutcome, ReviewStep } from './decide.js';
-import { decideReviewNow, planReview } from './decide.js';
-import type { AdmissionRequestView, AdmissionResponse } from './review.js';
-import { parseAdmissionReview, peekUid, reviewResponse } from './review.js';
+import { type ReviewOutcome, type ReviewStep, decideReviewNow, planReview } from './decide.js';
+import {
+  type AdmissionRequestView,
+  type AdmissionResponse,
+  parseAdmissionReview,
+  peekUid,
+  reviewResponse,
+} from './review.js';
 import { reviewLine } from './review-line.js';
 
 /**

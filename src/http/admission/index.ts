@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from '../context.js';
-import type { ReviewEndpoint } from './handler.js';
-import { reviewEndpoint } from './handler.js';
+import { type ReviewEndpoint, reviewEndpoint } from './handler.js';
 import { registerReviewRoute } from './route.js';
 
 /** `POST /validate`: the validating admission webhook. */

@@ -3,8 +3,7 @@ import { inject, type InjectOptions, type Response } from 'light-my-request';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImageDecision } from '../../executor/types.js';
 import { NoopMetrics, PromMetrics } from '../../metrics/index.js';
-import { buildApp, directDispatchOf } from '../app.js';
-import type { AppOptions } from '../app.js';
+import { buildApp, directDispatchOf, type AppOptions } from '../app.js';
 import {
   DIGEST,
   FakeVerifier,

@@ -1,4 +1,4 @@
-import type { ImageCheckRequest, ImageDecision, ImageVerifier, PolicyVerdict } from '../../executor/types.js';
+import type { ImageCheckRequest, ImageDecision, ImageVerifier, PolicyVerdict } from '../../executor/index.js';
 
 /**
  * A scripted ImageVerifier for tests and benchmarks of the HTTP edge: decides by a function of

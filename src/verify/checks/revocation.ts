@@ -1,5 +1,5 @@
 import { PortcullisError } from '../../errors/index.js';
-import type { VerifiedEnvelope } from '../../envelope/types.js';
+import type { VerifiedEnvelope } from '../../envelope/index.js';
 import type { RevocationChecker } from '../types.js';
 
 /**

@@ -271,7 +271,6 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       mutate: config.webhook.mutate,
       gatekeeper: config.webhook.gatekeeper,
       gatekeeperDefaultNamespace: config.webhook.gatekeeperDefaultNamespace,
-      failurePolicy: config.webhook.failurePolicy,
     },
   });
   const server = await startServer(app, {

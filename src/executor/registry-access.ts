@@ -83,12 +83,23 @@ export class RegistryAccess {
     return this.#d.flights.shared(key, ctx.budget, what, work);
   }
 
+  /** What the tag or digest cache holds for a reference (`key`: tagCacheKey or digestCacheKey), counted. */
+  cachedTarget(ref: ImageReference, key: string): Descriptor | undefined {
+    return ref.digest === undefined
+      ? this.#d.caches.lookup('tag', this.#d.caches.tags, key)
+      : this.#d.caches.lookup('digest', this.#d.caches.digests, key);
+  }
+
+  /** What `cachedTarget` did not have: fetched (one shared fetch per key) and cached. */
+  fetchTarget(ref: ImageReference, key: string, ctx: AccessContext): Promise<Descriptor> {
+    return ref.digest === undefined
+      ? this.#fetchTag(ref, key, ctx)
+      : this.#fetchDigest(ref as ImageReference & { readonly digest: string }, key, ctx);
+  }
+
   /** Tag → descriptor with one HEAD, cached per credential identity for the tag TTL. */
-  async resolveTag(ref: ImageReference, ctx: AccessContext): Promise<Descriptor> {
+  #fetchTag(ref: ImageReference, key: string, ctx: AccessContext): Promise<Descriptor> {
     const tag = ref.tag ?? 'latest';
-    const key = tagCacheKey(ctx.credential.identity, ref);
-    const cached = this.#d.caches.lookup('tag', this.#d.caches.tags, key);
-    if (cached !== undefined) return cached;
     const what = `resolving ${ref.name}:${tag}`;
     return this.#shared(`tag\u0000${key}`, ctx, what, async () => {
       const descriptor = await this.#call(ref.registry, ctx, what, (call) =>
@@ -104,10 +115,11 @@ export class RegistryAccess {
    * `name:tag@digest` is ignored, as the runtime ignores it). Immutable, so cached without TTL
    * per credential identity: a warm check makes no request.
    */
-  async resolveDigest(ref: ImageReference & { readonly digest: string }, ctx: AccessContext): Promise<Descriptor> {
-    const key = digestCacheKey(ctx.credential.identity, ref);
-    const cached = this.#d.caches.lookup('digest', this.#d.caches.digests, key);
-    if (cached !== undefined) return cached;
+  #fetchDigest(
+    ref: ImageReference & { readonly digest: string },
+    key: string,
+    ctx: AccessContext,
+  ): Promise<Descriptor> {
     const what = `resolving ${ref.name}@${ref.digest}`;
     return this.#shared(`digest\u0000${key}`, ctx, what, async () => {
       const descriptor = await this.#call(ref.registry, ctx, what, (call) =>

@@ -86,15 +86,33 @@ export interface ImageDecision {
   readonly reason?: string;
 }
 
+/** The images of one request of the edge (an AdmissionReview, or one namespace of a Gatekeeper request). */
+export interface ReviewRequest {
+  /** The image strings as written (repeats are decided once). */
+  readonly images: readonly string[];
+  readonly namespace: string;
+  /** Absolute deadline (epoch ms) by which the decisions are needed. */
+  readonly deadline: number;
+  /** The request's whole time budget, ms (deadline minus arrival): what a timeout message names. */
+  readonly budgetMs?: number;
+  readonly dryRun?: boolean;
+  readonly credentials?: readonly RequestCredentials[];
+  readonly pullSecretNames?: readonly string[];
+  readonly serviceAccountName?: string;
+  /** The share this review's images count against (ImageCheckRequest.review); default one of its own. */
+  readonly review?: object;
+}
+
+/** One decision per distinct image of a review. */
+export type ReviewDecisions = ReadonlyMap<string, ImageDecision>;
+
 export interface ImageVerifier {
-  /** Decides each image; never throws for per-image problems (they are in the decision). */
-  check(request: ImageCheckRequest): Promise<ImageDecision>;
   /**
-   * The decision `check` would give, when it is available right now without waiting (a verdict
-   * from the caches); undefined when answering needs I/O or a wait, and then `check` is called.
-   * Optional: it lets the edge skip the deadline timer and the promise machinery on the warm path.
+   * Decides every image of a review: at once when the caches answer for all of them (a warm
+   * review: no promise, no timer), else a promise that resolves by the review's deadline. Never
+   * throws or rejects: what could not be decided is decided by the failure policy, and says so.
    */
-  decided?(request: ImageCheckRequest): ImageDecision | undefined;
+  decide(review: ReviewRequest): ReviewDecisions | Promise<ReviewDecisions>;
   /** Whether the first policy snapshot is loaded (for /readyz). */
   ready(): boolean;
 }

@@ -124,10 +124,10 @@ describe('buildApp', () => {
     };
     const destination = new BatchedDestination(sink);
     const logger = pino({ level: 'info', base: { service: 'portcullis' } }, destination);
+    // Decides at once, as the executor does on a warm cache: the review is answered without a promise.
     const verifier = {
       ready: () => true,
-      decided: (r: { image: string }) => verifiedDecision(r.image),
-      check: () => Promise.reject(new Error('a warm review must not wait for check()')),
+      decide: (r: { images: readonly string[] }) => new Map(r.images.map((i) => [i, verifiedDecision(i)])),
     };
     app = buildApp({ verifier, metrics: new NoopMetrics(), logger, reviewLog: new JsonLines(logger, destination) });
     logger.info('before');

@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import type { ImageVerifier, FailurePolicy } from '../executor/index.js';
+import type { ImageVerifier } from '../executor/index.js';
 import { type RecordLogger, recordLoggerOf } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { type ReviewEndpoint, validateEndpoint, validateRoutes } from './admission/index.js';
@@ -36,12 +36,6 @@ export interface AppOptions {
    * object and the old object, each at most etcd's 1.5 MiB, plus the envelope.
    */
   readonly bodyLimit?: number;
-  /**
-   * What the edge does when a check does not finish by the deadline or the verifier throws:
-   * `fail` denies (fail closed), `ignore` admits with a warning. Default `fail`. The executor
-   * applies its own configured failure behaviour to registry failures; this is the backstop.
-   */
-  readonly failurePolicy?: FailurePolicy;
 }
 
 export interface AppDeps {
@@ -90,7 +84,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     metrics: deps.metrics,
     webhookTimeoutMs: positive('webhookTimeoutMs', o.webhookTimeoutMs ?? DEFAULTS.webhookTimeoutMs),
     marginMs,
-    failurePolicy: o.failurePolicy ?? 'fail',
     now: deps.now ?? Date.now,
     log,
     reviewLog: deps.reviewLog ?? recordLoggerOf(log),

@@ -5,7 +5,7 @@ import { NoopMetrics } from '../metrics/index.js';
 import { buildApp, directDispatchOf } from './app.js';
 import type { DirectDispatch } from './direct.js';
 import type { ImageVerifier } from '../executor/types.js';
-import { FakeVerifier, verifiedDecision } from './testing/fake-verifier.js';
+import { FakeVerifier } from './testing/fake-verifier.js';
 import { admissionReview, pod } from './testing/reviews.js';
 
 const T0 = 1_000_000;
@@ -167,11 +167,7 @@ describe('direct dispatch of the review endpoints', () => {
 
   it('writes the answer after the turn that decided it, and not at all to a client that left meanwhile', async () => {
     // Decides at once, as the executor does on a warm cache.
-    const direct = dispatchOf({
-      ready: () => true,
-      decided: (r) => verifiedDecision(r.image),
-      check: async (r) => verifiedDecision(r.image),
-    });
+    const direct = dispatchOf(new FakeVerifier());
     const events: string[] = [];
     const res = await inject(
       (req, res) => {

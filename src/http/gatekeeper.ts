@@ -3,7 +3,6 @@ import { PortcullisError, isPortcullisError } from '../errors/index.js';
 import type { ImageDecision, PolicyVerdict } from '../executor/index.js';
 import type { Endpoint } from '../metrics/index.js';
 import { isRecord, own, describe } from './admission/review.js';
-import { checkImages } from './check.js';
 import { type RouteDeps, classifyError, track } from './context.js';
 import { budgetMs } from './deadline.js';
 import { denialLine, isVerified, subjectOf } from './messages.js';
@@ -180,16 +179,8 @@ async function answer(
   const decided = new Map<string, ImageDecision>();
   await Promise.all(
     [...byNamespace].map(async ([namespace, images]) => {
-      const ctx = {
-        namespace,
-        deadline,
-        budgetMs: budget,
-        dryRun: false,
-        pullSecretNames: [],
-        failurePolicy: opts.failurePolicy,
-        now: opts.now,
-      };
-      for (const [image, d] of await checkImages(opts.verifier, images, ctx))
+      // Each namespace is a review of its own (its own share of the registries).
+      for (const [image, d] of await opts.verifier.decide({ images, namespace, deadline, budgetMs: budget }))
         decided.set(`${namespace}\u0000${image}`, d);
     }),
   );

@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { inject } from 'light-my-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byteMutation, fuzz, fuzzTimeout, jsonMutation, mutateBytes, mutateJson } from '../../../test/helpers/fuzz.js';
-import type { ImageCheckRequest, ImageDecision, ImageVerifier } from '../../executor/types.js';
+import {
+  decideReview,
+  type ImageCheckRequest,
+  type ImageDecision,
+  type ImageVerifier,
+  type ReviewDecisions,
+  type ReviewRequest,
+} from '../../executor/index.js';
 import { NoopMetrics } from '../../metrics/index.js';
 import { buildApp, directDispatchOf } from '../app.js';
 import type { DirectDispatch } from '../direct.js';
@@ -27,17 +34,21 @@ const BAD = [
   'r.example/good:1@sha256:' + 'b'.repeat(64),
 ];
 
-/** Allows exactly GOOD; answers some at once (decided), others later, to cover both paths. */
+/** Allows exactly GOOD; answers some at once, others later, to cover both paths. */
 class ListVerifier implements ImageVerifier {
   #decide(image: string): ImageDecision {
     return GOOD.includes(image) ? verifiedDecision(image) : deniedDecision(image);
   }
-  decided(request: ImageCheckRequest): ImageDecision | undefined {
-    return request.image.length % 2 === 0 ? this.#decide(request.image) : undefined;
-  }
-  async check(request: ImageCheckRequest): Promise<ImageDecision> {
-    await new Promise((r) => setImmediate(r));
-    return this.#decide(request.image);
+  decide(review: ReviewRequest): ReviewDecisions | Promise<ReviewDecisions> {
+    return decideReview(
+      review,
+      (request: ImageCheckRequest) =>
+        request.image.length % 2 === 0
+          ? this.#decide(request.image)
+          : new Promise<ImageDecision>((resolve) => setImmediate(() => resolve(this.#decide(request.image)))),
+      'fail',
+      Date.now,
+    );
   }
   ready(): boolean {
     return true;

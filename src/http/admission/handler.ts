@@ -81,7 +81,7 @@ export function reviewEndpoint(endpoint: Endpoint, deps: RouteDeps, extend?: Res
     let step: ReviewStep;
     try {
       review = parseAdmissionReview(body);
-      step = decideReviewNow(planReview(review, deps, deadline, budget), deps, endpoint);
+      step = decideReviewNow(planReview(review, deadline, budget), deps, endpoint);
     } catch (error) {
       t.end();
       // A body Kubernetes would never send: 400. (What it does not handle is allowed with a warning.)

@@ -4,10 +4,10 @@ import { pino, type Logger } from 'pino';
 import type { ImageVerifier } from '../executor/index.js';
 import { type RecordLogger, recordLoggerOf } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
-import { type ReviewEndpoint, validateEndpoint, validateRoutes } from './admission/index.js';
+import { type PendingAnswer, validateEndpoint, validateRoutes, writeAnswer } from './admission/index.js';
 import type { RouteDeps } from './context.js';
 import { type GatekeeperOptions, gatekeeperRoutes } from './gatekeeper.js';
-import { type DirectDispatch, directDispatch } from './direct.js';
+import { WriteBatch } from './write-batch.js';
 import { mutateEndpoint, mutateRoutes } from './mutate.js';
 
 /**
@@ -63,15 +63,6 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-/** Where `buildApp` leaves the direct dispatch of the review endpoints for `startServer`. */
-const DIRECT = 'portcullisDirectDispatch';
-
-/** The app's direct dispatch of `POST /validate` and `/mutate`, when it was built by `buildApp`. */
-export function directDispatchOf(app: FastifyInstance): DirectDispatch | undefined {
-  const found = (app as unknown as Record<string, unknown>)[DIRECT];
-  return typeof found === 'function' ? (found as DirectDispatch) : undefined;
-}
-
 export function buildApp(deps: AppDeps): FastifyInstance {
   const o = deps.options ?? {};
   const marginMs = o.marginMs ?? DEFAULTS.marginMs;
@@ -109,17 +100,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.type(deps.metrics.contentType).send(await deps.metrics.render()),
   );
 
-  // Each review endpoint has one handler, reached two ways: the fastify route (`inject()`, and any
-  // server that routes through fastify) and the direct dispatch `startServer` uses (src/http/direct.ts).
-  const validate = validateEndpoint(routeDeps);
-  const reviews = new Map<string, ReviewEndpoint>([['/validate', validate]]);
-  void app.register(validateRoutes, { review: validate });
-  if (o.mutate === true) {
-    const mutate = mutateEndpoint(routeDeps);
-    reviews.set('/mutate', mutate);
-    void app.register(mutateRoutes, { review: mutate });
-  }
-  app.decorate(DIRECT, directDispatch(reviews, bodyLimit));
+  // The review endpoints' answers go out per event-loop turn, through one batch (write-batch.ts).
+  const batch = new WriteBatch<PendingAnswer>(writeAnswer);
+  void app.register(validateRoutes, { review: validateEndpoint(routeDeps), batch });
+  if (o.mutate === true) void app.register(mutateRoutes, { review: mutateEndpoint(routeDeps), batch });
   if (o.gatekeeper ?? true) {
     const gk: GatekeeperOptions = {
       ...routeDeps,

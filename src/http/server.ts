@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { directDispatchOf } from './app.js';
 import { writeJson } from './context.js';
 
 /**
@@ -123,7 +122,6 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
   createSecureContext(initial); // fail fast, with OpenSSL's reason, on unusable files
 
   await app.ready();
-  const direct = directDispatchOf(app);
   let shuttingDown = false;
   const clientCertificates = tls.clientCaFile !== undefined;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -147,7 +145,7 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
         return;
       }
     }
-    if (direct === undefined || !direct(req, res)) app.routing(req, res);
+    app.routing(req, res);
   };
   const server = createServer(
     {

@@ -11,12 +11,11 @@ import {
   type ReviewRequest,
 } from '../../executor/index.js';
 import { NoopMetrics } from '../../metrics/index.js';
-import { buildApp, directDispatchOf } from '../app.js';
-import type { DirectDispatch } from '../direct.js';
+import { buildApp } from '../app.js';
 import { deniedDecision, verifiedDecision } from '../testing/fake-verifier.js';
 
 /**
- * Random and mutated AdmissionReviews through the review endpoint (the direct dispatch the HTTPS
+ * Random and mutated AdmissionReviews through the review endpoint (fastify's router, as the HTTPS
  * server uses). Whatever arrives: no crash, no 5xx, an answer in bounded time, and never an
  * allow unless the request is one the webhook does not handle (and says so) or every image the
  * object asks to run — found by an oracle written from the Kubernetes API, not from the
@@ -242,12 +241,10 @@ const review = fc
 
 // --- the properties ------------------------------------------------------------------------------
 
-let direct: DirectDispatch;
 let app: ReturnType<typeof buildApp>;
 beforeAll(async () => {
   app = buildApp({ verifier: new ListVerifier(), metrics: new NoopMetrics(), options: { mutate: true } });
   await app.ready();
-  direct = directDispatchOf(app) as DirectDispatch;
 });
 afterAll(async () => {
   await app.close();
@@ -255,7 +252,7 @@ afterAll(async () => {
 
 async function post(path: string, payload: string | Buffer): Promise<{ status: number; body: any; ms: number }> {
   const started = performance.now();
-  const res = await inject((req, res) => void (direct(req, res) || app.routing(req, res)), {
+  const res = await inject((req, res) => app.routing(req, res), {
     method: 'POST',
     url: `${path}?timeout=10s`,
     headers: { 'content-type': 'application/json' },

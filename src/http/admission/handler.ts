@@ -16,8 +16,8 @@ import { reviewLine } from './review-line.js';
 
 /**
  * The AdmissionReview endpoint without its framework: a parsed body (and the API server's
- * `?timeout=`) in, an HTTP status and JSON payload out — decided, logged and counted. The fastify
- * route and the server's direct dispatch both call it, so they cannot answer differently.
+ * `?timeout=`) in, an HTTP status and JSON payload out — decided, logged and counted. Its fastify
+ * route (route.ts) is the only way in.
  *
  * Warm reviews (every image has a cached decision) are answered synchronously: no promise, no
  * timer. Only reviews with something to check return a promise.

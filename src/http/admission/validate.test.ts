@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { inject, type InjectOptions, type Response } from 'light-my-request';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ImageDecision } from '../../executor/types.js';
 import { recordLoggerOf } from '../../log/index.js';
 import { NoopMetrics, PromMetrics } from '../../metrics/index.js';
-import { buildApp, directDispatchOf, type AppOptions } from '../app.js';
+import { buildApp, type AppOptions } from '../app.js';
 import {
   DIGEST,
   FakeVerifier,
@@ -33,17 +33,10 @@ function setup(
   return { app, verifier };
 }
 
-/** Which way requests reach the review endpoint: the fastify route, or the server's direct dispatch (what `startServer` uses). */
-let via: 'fastify route' | 'direct dispatch' = 'fastify route';
-
+/** Requests reach the review endpoint as the HTTPS server hands them over: to fastify's router (`startServer`). */
 async function send(a: FastifyInstance, options: InjectOptions): Promise<Response> {
-  if (via === 'fastify route') return a.inject(options);
   await a.ready();
-  const direct = directDispatchOf(a);
-  if (direct === undefined) throw new Error('buildApp left no direct dispatch');
-  return inject((req, res) => {
-    if (!direct(req, res)) a.routing(req, res);
-  }, options);
+  return inject((req, res) => a.routing(req, res), options);
 }
 
 async function validate(a: FastifyInstance, body: unknown, url = '/validate') {
@@ -54,11 +47,7 @@ async function validate(a: FastifyInstance, body: unknown, url = '/validate') {
   };
 }
 
-describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s)', (way) => {
-  beforeEach(() => {
-    via = way;
-  });
-
+describe('POST /validate', () => {
   describe('when a Pod is created', () => {
     it('allows it when every image is verified and echoes the uid', async () => {
       const { app, verifier } = setup();

@@ -16,7 +16,7 @@ import { ReferenceCache } from './references.js';
 import { RegistryAccess, type AccessContext } from './registry-access.js';
 import { decideReview } from './review.js';
 import { ReviewScope } from './review-scope.js';
-import { SingleFlight } from './single-flight.js';
+import { SharedWork } from './single-flight.js';
 import { SnapshotHolder } from './snapshot.js';
 import type {
   ImageCheckRequest,
@@ -52,7 +52,7 @@ export class Executor implements ImageVerifier {
   readonly #o: ResolvedOptions;
   readonly #snapshot = new SnapshotHolder();
   readonly #caches: ExecutorCaches;
-  readonly #flights = new SingleFlight();
+  readonly #flights = new SharedWork();
   readonly #limiter: HostLimiter;
   readonly #access: RegistryAccess;
   readonly #certificateCache: CertificateCache;

@@ -6,7 +6,7 @@ import type { Budget } from './budget.js';
 import type { ExecutorCaches } from './caches.js';
 import type { HostLimiter } from './limiter.js';
 import type { ReviewScope } from './review-scope.js';
-import type { SingleFlight } from './single-flight.js';
+import type { SharedWork } from './single-flight.js';
 
 /**
  * Every registry read of the executor goes through here: cache first, then one shared fetch
@@ -28,7 +28,7 @@ export interface RegistryAccessDeps {
   readonly registry: RegistryReader;
   readonly caches: ExecutorCaches;
   readonly limiter: HostLimiter;
-  readonly flights: SingleFlight;
+  readonly flights: SharedWork;
   /** How long a tag's resolution is reused: the longest a moved tag is still judged by its old digest (0 = never). */
   readonly tagTtlMs: number;
   readonly referrersTtlMs: number;

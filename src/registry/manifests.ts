@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { type Descriptor, parseManifest } from '../oci/index.js';
 import { parseDigest, type DigestAlgorithm } from '../util/index.js';
 import { repositoryScope } from './auth/authenticator.js';
@@ -18,10 +19,13 @@ import {
 /** Manifests: resolving tags and digests to descriptors, fetching and pushing (distribution-spec). */
 export class ManifestStore {
   readonly #c: RegistryConnection;
-  readonly #resolved = new Map<string, Descriptor>();
+  /** Digests resolved (content-addressed, so never stale), bounded; none when resolveCacheSize is 0. */
+  readonly #resolved: LRUCache<string, Descriptor> | undefined;
 
   constructor(connection: RegistryConnection) {
     this.#c = connection;
+    const max = connection.options.resolveCacheSize ?? DEFAULT_RESOLVE_CACHE_SIZE;
+    this.#resolved = max > 0 ? new LRUCache({ max }) : undefined;
   }
 
   /**
@@ -33,7 +37,7 @@ export class ManifestStore {
     const byTag = ref.tag !== undefined && (ref.digest === undefined || this.#c.options.verifyTagDigest !== false);
     const target = byTag ? (ref.tag as string) : (ref.digest ?? 'latest');
     const cacheKey = ref.digest === undefined ? undefined : `${ref.registry}/${ref.repository}@${ref.digest}`;
-    const cached = byTag || cacheKey === undefined ? undefined : this.#resolved.get(cacheKey);
+    const cached = byTag || cacheKey === undefined ? undefined : this.#resolved?.get(cacheKey);
     if (cached !== undefined) return cached;
     const op = this.#c.op(
       ref,
@@ -77,16 +81,8 @@ export class ManifestStore {
       }
       throw operationError(op, 'ERR_DIGEST_MISMATCH', `the registry answers ${descriptor.digest} for ${ref.digest}`);
     }
-    this.#remember(`${ref.registry}/${ref.repository}@${descriptor.digest}`, descriptor);
+    this.#resolved?.set(`${ref.registry}/${ref.repository}@${descriptor.digest}`, descriptor);
     return descriptor;
-  }
-
-  #remember(key: string, descriptor: Descriptor): void {
-    const max = this.#c.options.resolveCacheSize ?? DEFAULT_RESOLVE_CACHE_SIZE;
-    if (max <= 0) return;
-    this.#resolved.delete(key);
-    this.#resolved.set(key, descriptor);
-    while (this.#resolved.size > max) this.#resolved.delete(this.#resolved.keys().next().value as string);
   }
 
   /**

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { type CertificateCache, isIssuedBy, isSelfSigned, type Certificate } from '../x509/index.js';
 import type { RevocationChecker, RevocationResult, RevocationStatus } from '../verify/index.js';
-import { ByteLruCache, SingleFlight } from './cache.js';
+import { SingleFlight } from '../util/index.js';
+import { ByteLruCache } from './cache.js';
 import {
   freshestCrlOf,
   lookupCertificate,
@@ -140,8 +141,8 @@ export class OnlineRevocationChecker implements RevocationChecker {
   readonly #maxUrls: number;
   readonly #certificateCache: CertificateCache | undefined;
   readonly #cache: RevocationCache;
-  readonly #ocspFlights = new SingleFlight<{ bytes: Uint8Array; nonce?: Uint8Array }>();
-  readonly #crlFlights = new SingleFlight<ParsedCrl>();
+  readonly #ocspFlights = new SingleFlight();
+  readonly #crlFlights = new SingleFlight();
   #fetches = 0;
   #cacheHits = 0;
   // Per-certificate memos (certificates are shared objects through a CertificateCache): chain

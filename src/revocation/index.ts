@@ -20,4 +20,4 @@ export {
 export type { OcspCertId, OcspCheckInput, OcspOutcome, OcspRequest, OcspStatus } from './ocsp.js';
 export { freshestCrlOf, lookupCertificate, parseCrl, parseFreshestCrl, validateCrl, validateDelta } from './crl.js';
 export type { CrlEntry, CrlLookup, CrlValidation, FreshestCrlPointer, ParsedCrl } from './crl.js';
-export { ByteLruCache, SingleFlight } from './cache.js';
+export { ByteLruCache } from './cache.js';

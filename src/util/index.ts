@@ -5,3 +5,4 @@ export { USER_AGENT } from './user-agent.js';
 export type { DigestAlgorithm } from './digest.js';
 export type { JsonValue } from './strict-json.js';
 export type { Mutable } from './types.js';
+export { SingleFlight } from './single-flight.js';

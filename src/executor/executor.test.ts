@@ -56,7 +56,10 @@ const namespace = (name: string, labels: Record<string, string>): Obj => ({
   metadata: { name, labels },
 });
 
-/** The decision when the executor has it at once (a warm walk: no promise), else 'waits' (after letting the walk finish). */
+/**
+ * The decision when the executor has it at once (a warm walk: no promise), else 'waits' (after letting the walk
+ * finish).
+ */
 async function atOnce(e: Executor, request: ImageCheckRequest): Promise<ImageDecision | 'waits'> {
   const decided = e.decide({ ...request, images: [request.image] });
   if (decided instanceof Promise) {

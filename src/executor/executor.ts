@@ -317,7 +317,9 @@ export class Executor implements ImageVerifier {
     return new Budget(request.deadline, this.#o.now, this.#o.deadlineMarginMs, this.#o.minCallBudgetMs);
   }
 
-  /** What the registry steps need: the check's budget, its credential, its review's share. Made only off the warm path. */
+  /**
+   * What the registry steps need: the check's budget, its credential, its review's share. Made only off the warm path.
+   */
   #context(request: ImageCheckRequest, credential: ChosenCredential, budget = this.#budget(request)): AccessContext {
     const ctx: { -readonly [K in keyof AccessContext]: AccessContext[K] } = {
       budget,

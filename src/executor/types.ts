@@ -21,7 +21,9 @@ export interface ImageCheckRequest {
   readonly deadline: number;
   /** A dry-run AdmissionReview: decide as usual but cause no side effects beyond caching. */
   readonly dryRun?: boolean;
-  /** Names of the pod's `spec.imagePullSecrets` (same namespace), until the executor resolves them into `credentials`. */
+  /**
+   * Names of the pod's `spec.imagePullSecrets` (same namespace), until the executor resolves them into `credentials`.
+   */
   readonly pullSecretNames?: readonly string[];
   /** The pod's service account (default `default`): its imagePullSecrets apply when the pod lists none. */
   readonly serviceAccountName?: string;

@@ -17,17 +17,28 @@ import { mutateEndpoint, mutateRoutes } from './mutate.js';
  */
 
 export interface AppOptions {
-  /** The webhook's timeoutSeconds as configured, ms; `?timeout=` from the API server can only shorten it. Default 10000. */
+  /**
+   * The webhook's timeoutSeconds as configured, ms; `?timeout=` from the API server can only shorten it. Default 10000.
+   */
   readonly webhookTimeoutMs?: number;
-  /** Time kept back from each deadline for the answer to reach the caller, ms. Default 1000 (half the timeout when that is under 2 × margin). */
+  /**
+   * Time kept back from each deadline for the answer to reach the caller, ms. Default 1000 (half the timeout when that
+   * is under 2 × margin).
+   */
   readonly marginMs?: number;
   /** Serve `POST /mutate` (pin verified tags to digests). Default false. */
   readonly mutate?: boolean;
   /** Serve the Gatekeeper external data endpoints. Default true. */
   readonly gatekeeper?: boolean;
-  /** Namespace used for Gatekeeper keys without `[namespace]`. Default `""`: cluster scope (only ClusterTrustPolicies apply). */
+  /**
+   * Namespace used for Gatekeeper keys without `[namespace]`. Default `""`: cluster scope (only ClusterTrustPolicies
+   * apply).
+   */
   readonly gatekeeperDefaultNamespace?: string;
-  /** Gatekeeper's timeout for verify calls, ms (the margin is taken off it). Default 3000, Gatekeeper's validating webhook default. */
+  /**
+   * Gatekeeper's timeout for verify calls, ms (the margin is taken off it). Default 3000, Gatekeeper's validating
+   * webhook default.
+   */
   readonly gatekeeperVerifyTimeoutMs?: number;
   /** Gatekeeper's timeout for mutate calls, ms. Default 1000, Gatekeeper's mutating webhook default. */
   readonly gatekeeperMutateTimeoutMs?: number;

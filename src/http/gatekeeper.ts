@@ -50,7 +50,10 @@ export interface ProviderResponse {
 /** The verify report for one key, Portcullis' counterpart of Ratify's verifier report. */
 export interface VerifyReport {
   readonly allowed: boolean;
-  /** Every applicable policy admitted the image and one checked its signature (false when admitted by warn mode, no policy, only `skip` statements, or the failure policy). */
+  /**
+   * Every applicable policy admitted the image and one checked its signature (false when admitted by warn mode, no
+   * policy, only `skip` statements, or the failure policy).
+   */
   readonly verified: boolean;
   readonly image: string;
   /** The reference as Portcullis read it (canonical registry, Docker Hub folded), when it differs from `image`. */

@@ -54,9 +54,15 @@ export interface ServerOptions {
   readonly reloadPollMs?: number;
   /** How long `stop()` keeps serving (with `/readyz` at 503) before it stops accepting, ms. Default 0. */
   readonly shutdownDelayMs?: number;
-  /** How long `stop()` then waits for in-flight requests before closing connections, ms. Default 25000 (inside Kubernetes' 30 s grace period). */
+  /**
+   * How long `stop()` then waits for in-flight requests before closing connections, ms. Default 25000 (inside
+   * Kubernetes' 30 s grace period).
+   */
   readonly shutdownTimeoutMs?: number;
-  /** Idle keep-alive connections are closed after this long, ms. Default 65000: longer than the API server's idle timeout, so it closes first. */
+  /**
+   * Idle keep-alive connections are closed after this long, ms. Default 65000: longer than the API server's idle
+   * timeout, so it closes first.
+   */
   readonly keepAliveTimeoutMs?: number;
   /** Where reload and shutdown events are logged. Default the app's logger. */
   readonly logger?: FastifyBaseLogger;

@@ -75,7 +75,9 @@ export interface KubernetesPolicySourceOptions {
   readonly maxNamespaces?: number;
   /** Largest object content (spec, or Secret/ConfigMap data) read. Default 1 MiB. */
   readonly maxObjectBytes?: number;
-  /** Label selector for the Secrets and ConfigMaps read as trust material. Default `portcullis.dev/trust-material=true`. */
+  /**
+   * Label selector for the Secrets and ConfigMaps read as trust material. Default `portcullis.dev/trust-material=true`.
+   */
   readonly trustMaterialSelector?: string;
   /** First retry delay after a failed list or watch. Default 500 ms; doubles up to retryMaxMs (default 30 s). */
   readonly retryInitialMs?: number;

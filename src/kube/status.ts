@@ -228,7 +228,10 @@ export class StatusWriter {
     this.#refilledAt = this.#now();
   }
 
-  /** Queues the writes that bring every object's status in line with the snapshot (KubernetesPolicySource's onReconcile). */
+  /**
+   * Queues the writes that bring every object's status in line with the snapshot (KubernetesPolicySource's
+   * onReconcile).
+   */
   reconcile(snapshot: PolicySnapshot, objects: readonly TrimmedObject[]): void {
     if (!this.#enabled || this.#stopped) return;
     this.#last = { snapshot, objects };

@@ -21,7 +21,8 @@ import { parseManifests } from './manifests.js';
  *
  * Loads once on start, then watches every directory (fs.watch, debounced as the Kubernetes
  * source is: debounce.ts) and rescans periodically as a fallback; the SnapshotFeed builds and
- * emits a new snapshot only when the bytes of the files changed. A file that cannot be parsed or is over the size cap, and files beyond the
+ * emits a new snapshot only when the bytes of the files changed. A file that cannot be parsed or is over the size cap,
+ * and files beyond the
  * file-count cap, become `invalid` entries that block every namespace (they may have held any
  * policy). An I/O failure (the directory is gone, a file is unreadable) keeps the last snapshot
  * and is reported through `onError`; on the first load it makes `start` reject.
@@ -45,7 +46,9 @@ export interface DirectoryPolicySourceOptions {
   readonly certificateCache?: CertificateCache;
   /** Reading failures (the last good snapshot stays in force) and errors thrown by onSnapshot. */
   readonly onError?: (error: PortcullisError) => void;
-  /** Every object read (before the snapshot is built), e.g. for the pull-secret resolver to find docker-config Secrets. */
+  /**
+   * Every object read (before the snapshot is built), e.g. for the pull-secret resolver to find docker-config Secrets.
+   */
   readonly onObjects?: (objects: readonly unknown[]) => void;
 }
 

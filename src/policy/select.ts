@@ -26,7 +26,9 @@ export function selectStatement(
   );
 }
 
-/** The statement `selectStatement` picks, or undefined where none applies (the policy does not cover the repository). */
+/**
+ * The statement `selectStatement` picks, or undefined where none applies (the policy does not cover the repository).
+ */
 export function findStatement(policy: TrustPolicy, repository: string): TrustPolicyStatement | undefined {
   const exact = policy.statements.find(
     (s) => s.registryScopes.includes(repository) && !s.registryScopes.includes(WILDCARD_SCOPE),

@@ -232,7 +232,9 @@ export class HostResolver {
     this.#shared?.cancel();
   }
 
-  /** Lookups in flight, on channels of their own, on the shared channel, and answers cached (for tests and diagnostics). */
+  /**
+   * Lookups in flight, on channels of their own, on the shared channel, and answers cached (for tests and diagnostics).
+   */
   stats(): { inFlight: number; active: number; shared: number; cached: number } {
     return { inFlight: this.#flights.size, active: this.#active, shared: this.#sharedActive, cached: this.#cache.size };
   }

@@ -101,7 +101,10 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
 ]);
 const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
-/** Loopback hosts get plain HTTP by default (a local registry), nothing else does; every spelling counts (`LOCALHOST`, `[0::1]`). */
+/**
+ * Loopback hosts get plain HTTP by default (a local registry), nothing else does; every spelling counts (`LOCALHOST`,
+ * `[0::1]`).
+ */
 export function isLoopbackHost(host: string): boolean {
   return isLoopbackRegistry(host);
 }

@@ -25,7 +25,10 @@ export interface ArtifactVerificationRequest {
   readonly reference: string;
   /** `registry/repository`, the key for trust policy selection. */
   readonly repository: string;
-  /** The artifact's descriptor as the registry holds it, for a digest-pinned reference too (media type and size must match the payload). */
+  /**
+   * The artifact's descriptor as the registry holds it, for a digest-pinned reference too (media type and size must
+   * match the payload).
+   */
   readonly artifact: ArtifactTarget;
   /** Key/value pairs the signed payload must carry (notation's --user-metadata). */
   readonly userMetadata?: Readonly<Record<string, string>>;

@@ -53,7 +53,8 @@ function checkIntegrity(input: SignatureInput, options: SignatureVerificationOpt
       }, which Portcullis does not run`,
     );
   }
-  // The spec requires failing on critical attributes nobody processes (notation-go does not; see docs/compatibility.md).
+  // The spec requires failing on critical attributes nobody processes (notation-go does not; see
+  // docs/compatibility.md).
   const unknown = envelope.signed.extendedAttributes.filter((a) => a.critical).map((a) => a.key);
   if (unknown.length > 0) {
     throw new PortcullisError(

@@ -23,7 +23,10 @@ interface SignatureView {
   error?: { code: string; message: string };
 }
 
-/** `portcullis inspect <reference>` (or `--oci-layout`): every signature with its attributes and chain, no trust decision. */
+/**
+ * `portcullis inspect <reference>` (or `--oci-layout`): every signature with its attributes and chain, no trust
+ * decision.
+ */
 export async function inspectCommand(reference: string, opts: InspectCommandOptions, io: CliIo): Promise<number> {
   const format = outputFormat(opts.output);
   const target = await openTarget(reference, opts, io);

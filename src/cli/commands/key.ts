@@ -15,7 +15,9 @@ import { table } from '../table.js';
 /** notation's key names are file-name safe (they name localkeys/<name>.key). */
 const KEY_NAME = /^[a-zA-Z0-9_.-]+$/;
 
-/** `key list`: name, key and certificate paths, plugin key id and plugin, the default marked `*` (notation's columns). */
+/**
+ * `key list`: name, key and certificate paths, plugin key id and plugin, the default marked `*` (notation's columns).
+ */
 export async function keyListCommand(opts: { configDir: string; output?: string }, io: CliIo): Promise<number> {
   const format = outputFormat(opts.output);
   const keys = await readSigningKeys(opts.configDir);

@@ -15,7 +15,10 @@ export interface LoginCommandOptions {
   readonly timeout?: string;
 }
 
-/** A registry as references name it (`LOCALHOST:05000` is `localhost:5000`), so the stored key matches what later commands look up. */
+/**
+ * A registry as references name it (`LOCALHOST:05000` is `localhost:5000`), so the stored key matches what later
+ * commands look up.
+ */
 function registryName(registry: string): string {
   if (!/^[a-zA-Z0-9.-]+(?::\d+)?$|^\[[0-9a-fA-F:]+\](?::\d+)?$/.test(registry)) {
     throw new PortcullisError('ERR_INPUT_INVALID', `"${registry}" is not a registry host (host[:port])`);

@@ -26,7 +26,10 @@ export type ReviewPlan =
       readonly review: ReviewRequest;
     };
 
-/** Extracts what to check. Throws ERR_ADMISSION_INVALID like `extractImages`; what is not checked is allowed with a warning. */
+/**
+ * Extracts what to check. Throws ERR_ADMISSION_INVALID like `extractImages`; what is not checked is allowed with a
+ * warning.
+ */
 export function planReview(request: AdmissionRequestView, deadline: number, budgetMs: number): ReviewPlan {
   const extraction = extractImages(request);
   if (!extraction.handled) {

@@ -35,7 +35,10 @@ export type ReviewHandler = (body: unknown, timeout: string | undefined) => Revi
 export interface ReviewEndpoint {
   readonly endpoint: Endpoint;
   readonly handle: ReviewHandler;
-  /** The answer to a body that could not be read (too large, not JSON, wrong type), logged and counted. Unexpected errors are 500. */
+  /**
+   * The answer to a body that could not be read (too large, not JSON, wrong type), logged and counted. Unexpected
+   * errors are 500.
+   */
   readonly failed: (error: unknown, body?: unknown) => ReviewAnswer;
 }
 

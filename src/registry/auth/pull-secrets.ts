@@ -31,7 +31,10 @@ export interface RequestCredentials {
   >;
 }
 
-/** Turns the names of a pod's `imagePullSecrets` into decoded credentials (missing names are skipped, as the kubelet does). */
+/**
+ * Turns the names of a pod's `imagePullSecrets` into decoded credentials (missing names are skipped, as the kubelet
+ * does).
+ */
 export interface PullSecretResolver {
   /**
    * Whether the resolver can find credentials without pod-listed names (a service account's
@@ -76,7 +79,10 @@ function secretValue(secret: SecretObject, key: string): string | undefined {
   return undefined;
 }
 
-/** A `kubernetes.io/dockerconfigjson` (or legacy `kubernetes.io/dockercfg`) Secret as RequestCredentials; undefined for other Secrets. */
+/**
+ * A `kubernetes.io/dockerconfigjson` (or legacy `kubernetes.io/dockercfg`) Secret as RequestCredentials; undefined for
+ * other Secrets.
+ */
 export function credentialsFromSecret(
   object: unknown,
   defaultNamespace = 'default',

@@ -55,18 +55,7 @@ export async function openRegistryClient(
           ),
           docker,
         );
-  let ca: string | undefined;
-  if (opts.registryCa !== undefined) {
-    try {
-      ca = await readFile(opts.registryCa, 'utf8');
-    } catch (cause) {
-      throw new PortcullisError(
-        'ERR_INPUT_INVALID',
-        `cannot read --registry-ca "${opts.registryCa}": ${(cause as Error).message}`,
-        { cause },
-      );
-    }
-  }
+  const ca = await readRegistryCa(opts.registryCa);
   const timeoutMs = positiveInteger('--timeout', opts.timeout, 30) * 1000;
   return new RegistryClient({
     credentials,
@@ -76,4 +65,16 @@ export async function openRegistryClient(
     ...(opts.plainHttp === true ? { plainHttp: true } : ca !== undefined ? { plainHttp: false } : {}),
     ...(ca === undefined ? {} : { tls: () => ({ ca: ca as string }) }),
   });
+}
+
+/** The PEM bundle `--registry-ca` names, read (undefined without the option). */
+export async function readRegistryCa(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new PortcullisError('ERR_INPUT_INVALID', `cannot read --registry-ca "${path}": ${(cause as Error).message}`, {
+      cause,
+    });
+  }
 }

@@ -177,10 +177,7 @@ export class KubernetesPolicySource implements PolicySource {
       certificateCache: options.certificateCache ?? new CertificateCache(),
       onError: this.#onError,
     });
-    this.#debounce = new Debounce(() => this.#rebuild(), {
-      ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
-      ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
-    });
+    this.#debounce = new Debounce(() => this.#rebuild(), options);
   }
 
   /** The snapshot in force, or undefined until every informer has listed once. */

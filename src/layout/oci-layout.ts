@@ -49,22 +49,7 @@ export class OciLayout {
         { cause, context: { subject: dir } },
       );
     }
-    let version: unknown;
-    try {
-      const layoutDoc = parseStrictJson(layoutText, { what: 'oci-layout' });
-      version = isJsonObject(layoutDoc) ? layoutDoc['imageLayoutVersion'] : undefined;
-    } catch (cause) {
-      throw new PortcullisError(
-        'ERR_LAYOUT_INVALID',
-        `"${dir}/oci-layout" is not valid JSON: ${(cause as Error).message}`,
-        { cause },
-      );
-    }
-    if (version !== '1.0.0')
-      throw new PortcullisError(
-        'ERR_LAYOUT_INVALID',
-        `"${dir}/oci-layout" has unsupported imageLayoutVersion ${JSON.stringify(version)}`,
-      );
+    checkLayoutVersion(dir, layoutText);
     let index: Manifest;
     try {
       index = parseManifest(indexBytes);
@@ -208,4 +193,26 @@ export class OciLayout {
       throw new PortcullisError('ERR_DIGEST_MISMATCH', `blob ${digest} in "${this.dir}" does not match its digest`);
     return bytes;
   }
+}
+
+/** The `oci-layout` file of `dir` must say imageLayoutVersion 1.0.0 (ERR_LAYOUT_INVALID otherwise). */
+export function checkLayoutVersion(dir: string, layoutText: string): void {
+  let version: unknown;
+  try {
+    const doc = parseStrictJson(layoutText, { what: 'oci-layout' });
+    version = isJsonObject(doc) ? doc['imageLayoutVersion'] : undefined;
+  } catch (cause) {
+    throw new PortcullisError(
+      'ERR_LAYOUT_INVALID',
+      `"${dir}/oci-layout" is not valid JSON: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+  if (version !== '1.0.0')
+    throw new PortcullisError(
+      'ERR_LAYOUT_INVALID',
+      `"${dir}/oci-layout" has unsupported imageLayoutVersion ${JSON.stringify(version)}`,
+    );
 }

@@ -113,10 +113,7 @@ export class DirectoryPolicySource implements PolicySource {
       defaultNamespace: options.defaultNamespace ?? 'default',
       onError: this.#onError,
     });
-    this.#debounce = new Debounce(() => this.#trigger(), {
-      ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
-      ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
-    });
+    this.#debounce = new Debounce(() => this.#trigger(), options);
   }
 
   /** The snapshot in force, or undefined before the first load. */

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { PortcullisError } from '../../errors/index.js';
 import { canonicalRegistry } from '../../reference/index.js';
 import { checkLogin, removeLogin, saveLogin } from '../../registry/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { positiveInteger } from '../options.js';
+import { readRegistryCa } from '../registry-options.js';
 import { USER_AGENT } from '../../util/index.js';
 
 export interface LoginCommandOptions {
@@ -49,18 +49,7 @@ export async function loginCommand(registry: string, opts: LoginCommandOptions, 
     );
   const password = opts.password ?? (await io.readStdin()).replace(/\r?\n$/, '');
   if (password === '') throw new PortcullisError('ERR_INPUT_INVALID', 'the password is empty');
-  let ca: string | undefined;
-  if (opts.registryCa !== undefined) {
-    try {
-      ca = await readFile(opts.registryCa, 'utf8');
-    } catch (cause) {
-      throw new PortcullisError(
-        'ERR_INPUT_INVALID',
-        `cannot read --registry-ca "${opts.registryCa}": ${(cause as Error).message}`,
-        { cause },
-      );
-    }
-  }
+  const ca = await readRegistryCa(opts.registryCa);
   const credential = { username: opts.username, password };
   const checked = await checkLogin(host, credential, {
     timeoutMs: positiveInteger('--timeout', opts.timeout, 30) * 1000,

@@ -21,7 +21,7 @@ export const VERSION = '0.1.0';
 
 /**
  * The command modules, loaded only when their command runs: `portcullis --help` or `policy show`
- * must not pay for the registry client, the X.509 stack or the webhook (issue 15).
+ * must not pay for the registry client, the X.509 stack or the webhook (bench: CLI start-up).
  */
 export interface CommandModules {
   sign: typeof signModule;

@@ -33,7 +33,7 @@ import {
 /**
  * Builds the immutable PolicySnapshot from resource objects. Pure: Secrets, ConfigMaps and
  * Namespaces come in as resources like the portcullis.dev ones, so a directory of manifests and
- * the Kubernetes API (issue 5) produce the same snapshot from the same objects.
+ * the Kubernetes API produce the same snapshot from the same objects.
  */
 export interface BuildSnapshotInput {
   readonly resources: readonly unknown[];

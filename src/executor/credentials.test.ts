@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { b64, dockerSecret } from '../../test/helpers/secrets.js';
 import { ConfigDir, cli } from '../../test/helpers/cli.js';
 import { DistributionRegistry } from '../../test/helpers/registry/distribution.js';
 import { pushImage } from '../../test/helpers/registry/seed.js';
@@ -9,19 +10,6 @@ import { RegistryClient, ResourcePullSecretResolver, StaticCredentials } from '.
 import { Executor } from './executor.js';
 import type { RequestCredentials } from './types.js';
 
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const dockerSecret = (
-  ns: string,
-  name: string,
-  auths: Record<string, unknown>,
-  resourceVersion?: string,
-): Record<string, unknown> => ({
-  apiVersion: 'v1',
-  kind: 'Secret',
-  type: 'kubernetes.io/dockerconfigjson',
-  metadata: { name, namespace: ns, ...(resourceVersion === undefined ? {} : { resourceVersion }) },
-  data: { '.dockerconfigjson': b64(JSON.stringify({ auths })) },
-});
 
 describe('tenant isolation against a registry that requires auth', () => {
   const signer = new ConfigDir();

@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { b64, dockerSecret } from '../../../test/helpers/secrets.js';
 import { chooseCredential } from './choose.js';
 import { StaticCredentials } from './credentials.js';
 import { ResourcePullSecretResolver, credentialsFromSecret, type RequestCredentials } from './pull-secrets.js';
 
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const dockerSecret = (
-  ns: string,
-  name: string,
-  auths: Record<string, unknown>,
-  resourceVersion?: string,
-): Record<string, unknown> => ({
-  apiVersion: 'v1',
-  kind: 'Secret',
-  type: 'kubernetes.io/dockerconfigjson',
-  metadata: { name, namespace: ns, ...(resourceVersion === undefined ? {} : { resourceVersion }) },
-  data: { '.dockerconfigjson': b64(JSON.stringify({ auths })) },
-});
 
 describe('choosing credentials', () => {
   const podA: RequestCredentials = { identity: 'secret:a/reg@1', auths: { 'reg.example': { auth: b64('alice:pw') } } };

@@ -34,7 +34,7 @@ export interface ServeOptions {
   readonly tlsKey?: string;
   readonly devCertDir: string;
   readonly config: ServeConfig;
-  /** The policy source (the Kubernetes source with --kubernetes, or one a test injects); default the directory source. */
+  /** The policy source (the Kubernetes one with --kubernetes, or a test's); default the directory source. */
   readonly source?: PolicySource;
   readonly pullSecrets?: PullSecretResolver;
   /** Where the JSON log lines go. Default 1 (stdout). */

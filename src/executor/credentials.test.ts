@@ -10,7 +10,6 @@ import { RegistryClient, ResourcePullSecretResolver, StaticCredentials } from '.
 import { Executor } from './executor.js';
 import type { RequestCredentials } from './types.js';
 
-
 describe('tenant isolation against a registry that requires auth', () => {
   const signer = new ConfigDir();
   let registry: DistributionRegistry;

@@ -4,7 +4,6 @@ import { chooseCredential } from './choose.js';
 import { StaticCredentials } from './credentials.js';
 import { ResourcePullSecretResolver, credentialsFromSecret, type RequestCredentials } from './pull-secrets.js';
 
-
 describe('choosing credentials', () => {
   const podA: RequestCredentials = { identity: 'secret:a/reg@1', auths: { 'reg.example': { auth: b64('alice:pw') } } };
   const podB: RequestCredentials = {

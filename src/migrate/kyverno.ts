@@ -329,7 +329,7 @@ function writeRequirement(
   }
   if (requirement.tsa !== undefined && requirement.tsa.length > 0) {
     const store = out.addStore({
-      wanted: at.name,
+      wanted: joinName(at.name, 'tsa'),
       ...namespace,
       type: 'tsa',
       anchors: requirement.tsa,

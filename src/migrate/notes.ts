@@ -35,7 +35,13 @@ export function describe(object: Obj, origin: string): string {
 export class Notes {
   readonly all: ConversionNote[] = [];
 
+  readonly #seen = new Set<string>();
+
+  /** Adds a note once: the same problem reached twice (a provider two stores use) is said once. */
   add(level: NoteLevel, subject: string, message: string): void {
+    const key = `${level}\u0000${subject}\u0000${message}`;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
     this.all.push({ level, subject, message });
   }
   info(subject: string, message: string): void {

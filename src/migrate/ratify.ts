@@ -400,7 +400,8 @@ function convertExecutor(executor: Located, context: Context, namespacedIn: read
         continue;
       }
       const name = out.addStore({
-        wanted: storeName,
+        // One object per store type (a ca and a tsa store are two objects of one kind).
+        wanted: type === 'ca' ? storeName : joinName(storeName, type),
         ...(executor.namespace === undefined ? {} : { namespace: executor.namespace }),
         type,
         anchors,

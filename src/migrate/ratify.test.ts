@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../policyset/index.js';
 import { checkManifests } from './check.js';
 import { convertRatify } from './ratify.js';
-import { find, fixture, pem, storeCertificates } from './testing.js';
+import { find, fixture, pem, storeCertificates } from '../../test/helpers/migrate.js';
 import type { ConversionNote, InputObject } from './types.js';
 
 const warnings = (notes: readonly ConversionNote[]) => notes.filter((n) => n.level === 'warning');

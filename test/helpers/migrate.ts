@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { readInputObjects } from './input.js';
-import type { InputObject, Manifest } from './types.js';
+import { readInputObjects } from '../../src/migrate/index.js';
+import type { InputObject, Manifest } from '../../src/migrate/index.js';
 
 /** Test helpers: the fixtures of test/fixtures/migrate (written from Ratify's and Kyverno's documentation). */
 
-const FIXTURES = new URL('../../test/fixtures/migrate/', import.meta.url);
+const FIXTURES = new URL('../fixtures/migrate/', import.meta.url);
 
 export function fixtureText(name: string): string {
   return readFileSync(new URL(name, FIXTURES), 'utf8');

@@ -9,12 +9,26 @@ import type { Conversion, ConversionNote } from './types.js';
  * standard error.
  */
 
+/**
+ * Notes quote the input (names, patterns), which is not trusted: one line, no control
+ * characters, so that a name can neither end the YAML comment it is printed in (a CR is a YAML
+ * line break too) nor drive the terminal.
+ */
+function printable(text: string): string {
+  return [...text]
+    .map((c) => {
+      const code = c.codePointAt(0) ?? 0;
+      return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029 ? ' ' : c;
+    })
+    .join('');
+}
+
 export function noteLine(note: ConversionNote): string {
-  return `${note.level}: ${note.subject}: ${note.message}`;
+  return printable(`${note.level}: ${note.subject}: ${note.message}`);
 }
 
 export function invalidLine(invalid: InvalidResource): string {
-  return `invalid: ${formatResourceId(invalid.id)}: ${invalid.reason} [${invalid.code}]`;
+  return printable(`invalid: ${formatResourceId(invalid.id)}: ${invalid.reason} [${invalid.code}]`);
 }
 
 export function renderYaml(source: string, conversion: Conversion, invalid: readonly InvalidResource[]): string {
@@ -22,7 +36,7 @@ export function renderYaml(source: string, conversion: Conversion, invalid: read
     `# Converted by \`portcullis import ${source}\`: review before applying (docs/migrating.md).`,
     ...conversion.notes.map((n) => `# ${noteLine(n)}`),
     ...invalid.map((i) => `# ${invalidLine(i)}`),
-  ].map((line) => line.replace(/\n/g, ' '));
+  ];
   const documents = conversion.manifests.map((m) => stringify(m, { lineWidth: 0, blockQuote: 'literal' }).trimEnd());
   return `${header.join('\n')}\n${documents.map((d) => `---\n${d}\n`).join('')}`;
 }

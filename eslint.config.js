@@ -23,6 +23,8 @@ const ALLOWED = {
   config: ['errors', 'util', 'x509', 'policy', 'envelope'],
   signing: ['errors', 'util', 'oci', 'x509', 'envelope', 'timestamp', 'config'],
   'policy-source': ['errors', 'util', 'x509', 'policy', 'policyset'],
+  // Importers of other tools' policies (portcullis import): pure, text in, manifests out.
+  migrate: ['errors', 'util', 'x509', 'reference', 'policy', 'policyset', 'policy-source'],
   metrics: ['errors'],
   log: [],
   transfer: ['errors', 'util', 'oci', 'reference', 'layout', 'registry'],
@@ -59,6 +61,7 @@ const ALLOWED = {
     'signing',
     'policyset',
     'policy-source',
+    'migrate',
     'metrics',
     'log',
     'executor',

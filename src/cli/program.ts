@@ -12,6 +12,7 @@ import type * as serveModule from './commands/serve.js';
 import type * as policyModule from './commands/policy.js';
 import type * as certModule from './commands/cert.js';
 import type * as keyModule from './commands/key.js';
+import type * as importModule from './commands/import.js';
 import type { CliIo } from './io.js';
 import { collect } from './pairs.js';
 import { addRegistryOptions } from './registry-flags.js';
@@ -35,6 +36,7 @@ export interface CommandModules {
   policy: typeof policyModule;
   cert: typeof certModule;
   key: typeof keyModule;
+  import: typeof importModule;
 }
 export type CommandName = keyof CommandModules;
 export type CommandLoader = <K extends CommandName>(name: K) => Promise<CommandModules[K]>;
@@ -407,6 +409,30 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
     .argument('<name>', 'key name')
     .option('--default', "accepted for notation's spelling: key update --default NAME")
     .action(act('key', (m, [name], opts) => m.keySetDefaultCommand(name as string, opts, io)));
+
+  // --- coming from other admission controllers ---------------------------------------------
+  const importer = program
+    .command('import')
+    .description(
+      'convert the Notary verification of another admission controller into TrustPolicy/TrustStore manifests (YAML on stdout, notes on stderr)',
+    );
+  const enforcement = 'deny, warn or dryrun for every policy written (default: ratify deny; kyverno from each policy)';
+  importer
+    .command('ratify')
+    .description(
+      "Ratify's notation Verifier/NamespacedVerifier, KeyManagementProvider/CertificateStore (inline certificates) and v2 Executor/NamespacedExecutor",
+    )
+    .argument('<files...>', 'Ratify manifests (YAML or JSON, - for standard input)')
+    .option('--enforcement-action <action>', enforcement)
+    .action(act('import', (m, files, opts) => m.importCommand('ratify', files, opts, io)));
+  importer
+    .command('kyverno')
+    .description(
+      "Kyverno's ClusterPolicy/Policy verifyImages rules of type Notary and ImageValidatingPolicy notary attestors",
+    )
+    .argument('<files...>', 'Kyverno policies (YAML or JSON, - for standard input)')
+    .option('--enforcement-action <action>', enforcement)
+    .action(act('import', (m, files, opts) => m.importCommand('kyverno', files, opts, io)));
 
   return program;
 }

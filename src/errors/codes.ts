@@ -65,6 +65,12 @@ export const ERROR_CODES = {
   },
 
   // --- policy resources (TrustPolicy, ClusterTrustPolicy, TrustStore, ClusterTrustStore) ----
+  ERR_IMPORT_NOTHING_TO_CONVERT: {
+    summary:
+      'The files given to `portcullis import` hold no resource that importer converts (no Ratify notation verifier or Executor, no Kyverno Notary verifyImages rule or notary attestor).',
+    remedy:
+      'Pass the Ratify (`import ratify`) or Kyverno (`import kyverno`) manifests themselves, e.g. `kubectl get verifiers,namespacedverifiers,keymanagementproviders -A -o yaml`; docs/migrating.md.',
+  },
   ERR_RESOURCE_INVALID: {
     summary:
       'A portcullis.dev resource or policy manifest file is malformed: unparsable YAML, unknown kind or apiVersion, missing name, bad field, unknown enforcementAction or selector operator, or defined twice.',

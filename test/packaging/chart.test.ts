@@ -39,6 +39,9 @@ const API_VERSIONS: Record<string, readonly string[]> = {
   Provider: ['externaldata.gatekeeper.sh/v1beta1'],
   ConstraintTemplate: ['templates.gatekeeper.sh/v1'],
   PortcullisVerifiedImages: ['constraints.gatekeeper.sh/v1beta1'],
+  CustomResourceDefinition: ['apiextensions.k8s.io/v1'],
+  ServiceMonitor: ['monitoring.coreos.com/v1'],
+  NetworkPolicy: ['networking.k8s.io/v1'],
 };
 const CLUSTER_SCOPED = new Set([
   'ClusterRole',
@@ -48,6 +51,7 @@ const CLUSTER_SCOPED = new Set([
   'Provider',
   'ConstraintTemplate',
   'PortcullisVerifiedImages',
+  'CustomResourceDefinition',
 ]);
 
 const EVERYTHING = [
@@ -116,11 +120,12 @@ describe('charts/portcullis', () => {
   describe('with the default values', () => {
     const docs = values();
 
-    it('renders the server, its RBAC, its certificate, the validating and the (pinning) mutating webhook only', () => {
+    it('renders the CRDs, the server, its RBAC, its certificate, the validating and the (pinning) mutating webhook only', () => {
       expect(kinds(docs)).toEqual([
         'ClusterRole',
         'ClusterRoleBinding',
         'ConfigMap',
+        ...Array<string>(6).fill('CustomResourceDefinition'),
         'Deployment',
         'MutatingWebhookConfiguration',
         'PodDisruptionBudget',
@@ -578,7 +583,8 @@ describe('charts/portcullis', () => {
           'Chart.yaml',
           'values.yaml',
           'values.schema.json',
-          'crds/trustpolicies.portcullis.dev.yaml',
+          'templates/crds/trustpolicies.portcullis.dev.yaml',
+          'templates/crds/policyreports.wgpolicyk8s.io.yaml',
           'templates/_helpers.tpl',
           'templates/NOTES.txt',
           'templates/deployment.yaml',

@@ -127,3 +127,15 @@ kubernetes.io/metadata.name label, which the API server sets on every namespace 
 {{- fail (printf "Portcullis needs Kubernetes 1.21 or later, not %s: before 1.21 namespaces lack the kubernetes.io/metadata.name label, so the webhooks could not exclude kube-system and their own namespace (docs/install.md, \"Kubernetes versions\")" .Capabilities.KubeVersion.Version) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+"true" when the CRD named .name is not in the cluster, or was installed by this release (so a
+CRD Kyverno or Policy Reporter installed is left alone, and ours is kept on upgrade). `helm
+template`, which has no cluster, always renders it. Called with (dict "name" NAME "Release" .Release).
+*/}}
+{{- define "portcullis.crdAbsentOrOurs" -}}
+{{- $crd := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name -}}
+{{- $release := dig "metadata" "annotations" "meta.helm.sh/release-name" "" $crd -}}
+{{- $namespace := dig "metadata" "annotations" "meta.helm.sh/release-namespace" "" $crd -}}
+{{- if or (not $crd) (and (eq $release .Release.Name) (eq $namespace .Release.Namespace)) -}}true{{- end -}}
+{{- end -}}

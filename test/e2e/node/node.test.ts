@@ -212,7 +212,7 @@ describe('Portcullis on a node that starts pods', () => {
         }),
       );
     }
-    const crds = await kubectl(['apply', '-f', join(ROOT, 'charts/portcullis/crds')]);
+    const crds = await kubectl(['apply', '-k', join(ROOT, 'deploy/crds')]);
     expect(crds.code, crds.stderr).toBe(0);
     await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
 

@@ -4,7 +4,7 @@ import { PortcullisError, isPortcullisError, toPortcullisError } from './portcul
 describe('PortcullisError', () => {
   it('is recognised when another copy of the module made it (the CLI bundles each carry one)', async () => {
     vi.resetModules();
-    const copy = (await import('./portcullis-error.js')) as typeof import('./portcullis-error.js');
+    const copy = await import('./portcullis-error.js');
     expect(copy.PortcullisError).not.toBe(PortcullisError);
     const foreign = new copy.PortcullisError('ERR_POLICY_NOT_FOUND', 'no trust policy found');
     expect(foreign instanceof PortcullisError).toBe(true);
@@ -16,7 +16,7 @@ describe('PortcullisError', () => {
     const lookalike = Object.assign(new Error('x'), { code: 'ERR_POLICY_NOT_FOUND', context: {} });
     expect(lookalike instanceof PortcullisError).toBe(false);
     expect(toPortcullisError(lookalike, 'ERR_INTERNAL').code).toBe('ERR_INTERNAL');
-    expect(null instanceof PortcullisError).toBe(false);
+    expect((null as unknown) instanceof PortcullisError).toBe(false);
   });
 
   it('keeps the ordinary check for subclasses', () => {

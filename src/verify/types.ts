@@ -64,6 +64,8 @@ export interface SignatureDetails {
   readonly signer: string;
   readonly certificateChain: readonly { readonly subject: string; readonly sha256: string; readonly notAfter: Date }[];
   readonly timestamp?: { readonly genTime: Date; readonly notBefore: Date; readonly notAfter: Date };
+  /** The verification plugin the signature named, as installed (name, version, its SIGNATURE_VERIFIER capabilities). */
+  readonly plugin?: { readonly name: string; readonly version: string; readonly capabilities: readonly string[] };
 }
 
 export interface Warning {

@@ -158,6 +158,11 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
         '--revocation <mode>',
         'online (OCSP, then CRL, over the network) or offline (no fetches: revokable certificates are "unknown")',
         'online',
+      )
+      .option(
+        '--plugin-config <key=value>',
+        'configuration passed to the verification plugin a signature names (repeatable)',
+        collect,
       ),
   ).action(act('verify', (m, [reference], opts) => m.verifyCommand(reference as string, opts, io)));
 

@@ -11,6 +11,7 @@ import {
 import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
 import { createLogging, type Logging } from '../log/index.js';
 import { PromMetrics } from '../metrics/index.js';
+import { ProcessVerificationPlugins } from '../plugin/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
 import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter, loadKubeConfig } from '../kube/index.js';
 import type { PolicySnapshot } from '../policyset/types.js';
@@ -221,6 +222,16 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       certificateCache,
     }),
     ...(defaultCredentials === undefined ? {} : { defaultCredentials }),
+    ...(config.plugins.directory === undefined
+      ? {}
+      : {
+          verificationPlugins: new ProcessVerificationPlugins({
+            directory: config.plugins.directory,
+            timeoutMs: config.plugins.timeoutSeconds * 1000,
+            maxConcurrent: config.plugins.maxConcurrent,
+            environment: config.plugins.environment,
+          }),
+        }),
   });
 
   if (source === undefined) {

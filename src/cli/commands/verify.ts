@@ -4,6 +4,7 @@ import { selectStatement } from '../../policy/index.js';
 import { PortcullisError } from '../../errors/index.js';
 import { CertificateCache } from '../../x509/certificate.js';
 import { DEFAULT_MAX_SIGNATURE_ATTEMPTS, verifyArtifact, type RevocationChecker } from '../../verify/index.js';
+import { ProcessVerificationPlugins, pluginDirectory } from '../../plugin/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parsePairs } from '../pairs.js';
 import { outputFormat, positiveInteger, type OutputFormat } from '../options.js';
@@ -17,6 +18,7 @@ export interface VerifyCommandOptions extends TargetOptions {
   readonly maxSignatureAttempts?: string;
   readonly userMetadata?: readonly string[];
   readonly revocation?: string;
+  readonly pluginConfig?: readonly string[];
   readonly verbose?: boolean;
 }
 
@@ -61,6 +63,7 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
   const format = outputFormat(opts.output);
   const max = positiveInteger('--max-signature-attempts', opts.maxSignatureAttempts, DEFAULT_MAX_SIGNATURE_ATTEMPTS);
   const userMetadata = parsePairs('--user-metadata', opts.userMetadata);
+  const pluginConfig = parsePairs('--plugin-config', opts.pluginConfig);
   if (opts.revocation !== undefined && opts.revocation !== 'online' && opts.revocation !== 'offline') {
     throw new PortcullisError('ERR_INPUT_INVALID', `--revocation must be online or offline, got "${opts.revocation}"`);
   }
@@ -75,6 +78,7 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
         format,
         verbose: opts.verbose === true,
         ...(userMetadata === undefined ? {} : { userMetadata }),
+        ...(pluginConfig === undefined ? {} : { pluginConfig }),
         ...(opts.revocation === undefined ? {} : { revocation: opts.revocation }),
       },
       opts.configDir,
@@ -92,6 +96,7 @@ async function verifyTarget(
     max: number;
     format: OutputFormat;
     userMetadata?: Record<string, string>;
+    pluginConfig?: Record<string, string>;
     revocation?: string;
     verbose?: boolean;
   },
@@ -118,6 +123,9 @@ async function verifyTarget(
       maxSignatureAttempts: max,
       certificateCache: cache,
       revocation: revocationChecker(opts.revocation, cache),
+      // Plugins live where notation installs them: <config-dir>/plugins/<name>/notation-<name>.
+      plugins: new ProcessVerificationPlugins({ directory: pluginDirectory(configDir) }),
+      ...(opts.pluginConfig === undefined ? {} : { pluginConfig: opts.pluginConfig }),
     },
   );
   if (target.resolvedTag !== undefined) {
@@ -131,6 +139,13 @@ async function verifyTarget(
     io.stderr(
       `trust policy statement "${statement.name}" (scope ${repository === '' ? '*' : repository})\n${checkLines(result.signatures.map((s) => ({ signature: s.signature, checks: s.checks })))}`,
     );
+    for (const s of result.signatures) {
+      const plugin = s.details?.plugin;
+      if (plugin !== undefined)
+        io.stderr(
+          `signature ${s.signature}: verification plugin ${plugin.name} ${plugin.version} (${plugin.capabilities.join(', ')})\n`,
+        );
+    }
   }
   const report = toReport(result, target.canonical);
   if (format === 'json') io.stdout(`${JSON.stringify(report, null, 2)}\n`);

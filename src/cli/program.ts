@@ -174,7 +174,12 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
           'show the signatures of an artifact with their attributes and certificate chains (no trust decision)',
         )
         .argument('<reference>', 'registry reference; with --oci-layout: <dir>:<tag> or <dir>@<digest>'),
-    ).option('-o, --output <format>', 'text or json', 'text'),
+    )
+      .option('-o, --output <format>', 'text or json', 'text')
+      .option(
+        '--revocation <mode>',
+        "also check each certificate's revocation status and show which source answered: online (supplied files, then OCSP/CRL over the network) or offline (supplied files only)",
+      ),
   ).action(act('inspect', (m, [reference], opts) => m.inspectCommand(reference as string, opts, io)));
 
   addRegistryOptions(

@@ -21,3 +21,8 @@ export const TRUST_POLICY_FILES = ['trustpolicy.oci.json', 'trustpolicy.json'] a
 export function trustStoreDir(configDir: string, type: string, name: string): string {
   return join(configDir, 'truststore', 'x509', type, name);
 }
+
+/** Operator-supplied CRLs (`crl/`) and OCSP responses (`ocsp/`), consulted before any revocation fetch. */
+export function revocationMaterialDir(configDir: string): string {
+  return join(configDir, 'revocation');
+}

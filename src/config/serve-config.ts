@@ -37,6 +37,8 @@ export interface ServeConfig {
     readonly maxSignatureAttempts: number;
     /** `online` (OCSP, then CRL), `offline` (no fetches: revokable certificates are unknown). */
     readonly revocation: 'online' | 'offline';
+    /** A directory of operator-supplied CRLs (`crl/`) and OCSP responses (`ocsp/`), used before any fetch; re-read every minute. */
+    readonly revocationMaterial: string | undefined;
   };
   readonly cache: {
     /** Entries of each keyed cache (tag → digest, signature lists, verdicts). */
@@ -108,7 +110,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
     shutdownTimeoutSeconds: 20,
   },
   tls: { clientCaFile: undefined, minVersion: 'TLSv1.3' },
-  verification: { maxSignatureAttempts: 100, revocation: 'online' },
+  verification: { maxSignatureAttempts: 100, revocation: 'online', revocationMaterial: undefined },
   cache: {
     maxEntries: 10_000,
     tagTtlSeconds: 30,
@@ -150,7 +152,7 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     shutdownTimeoutSeconds: 'number',
   },
   tls: { clientCaFile: 'string', minVersion: ['TLSv1.2', 'TLSv1.3'] },
-  verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'] },
+  verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'], revocationMaterial: 'string' },
   cache: {
     maxEntries: 'number',
     tagTtlSeconds: 'number',

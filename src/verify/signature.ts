@@ -119,6 +119,7 @@ export async function verifySignature(
   let envelope: VerifiedEnvelope | undefined;
   let timestamp: TimestampEvidence | undefined;
   let plugin: PreparedPlugin | undefined;
+  let revocationDetail: string | undefined;
   const has = (capability: string): boolean => plugin?.capabilities.includes(capability as never) === true;
 
   // `fatal`: the failure rejects the signature whatever the check's action (a plugin that cannot
@@ -183,10 +184,12 @@ export async function verifySignature(
     ],
     [
       'revocation',
-      () =>
-        options.revocation === undefined
-          ? undefined
-          : checkRevocation(envelope as VerifiedEnvelope, options.revocation, at),
+      async () => {
+        if (options.revocation === undefined) return undefined;
+        const outcome = await checkRevocation(envelope as VerifiedEnvelope, options.revocation, at);
+        revocationDetail = outcome.detail;
+        return outcome.error;
+      },
     ],
   ];
 
@@ -234,9 +237,12 @@ export async function verifySignature(
     }
   }
 
-  const checks = CHECKS.map(
-    (check) => results.get(check) ?? { check, status: 'skipped' as const, action: statement.actions[check] },
-  );
+  const checks = CHECKS.map((check): CheckResult => {
+    const result = results.get(check) ?? { check, status: 'skipped' as const, action: statement.actions[check] };
+    return check === 'revocation' && revocationDetail !== undefined && result.status !== 'skipped'
+      ? { ...result, detail: revocationDetail }
+      : result;
+  });
   return {
     signature: input.signature,
     passed: failure === undefined,

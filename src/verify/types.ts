@@ -11,6 +11,8 @@ export interface CheckResult {
   readonly status: CheckStatus;
   readonly action: VerificationAction;
   readonly error?: PortcullisError;
+  /** What decided, when there is more to say than passed/failed (revocation: which source answered for each certificate). */
+  readonly detail?: string;
 }
 
 /** Trust material by store type and name (`ca:acme` → certificates). */
@@ -29,6 +31,8 @@ export interface RevocationResult {
     readonly revokedAt?: Date;
     readonly reason?: string;
     readonly detail?: string;
+    /** Which source answered, in words (e.g. "preloaded CRL /etc/notation/revocation/crl/ca.crl", "OCSP responder http://…"). */
+    readonly answeredBy?: string;
   }[];
 }
 

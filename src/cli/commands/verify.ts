@@ -1,9 +1,8 @@
 import { loadTrustPolicyFile } from '../../config/trust-policy-file.js';
 import { loadTrustStores } from '../../config/trust-store-dir.js';
 import { selectStatement } from '../../policy/index.js';
-import { PortcullisError } from '../../errors/index.js';
 import { CertificateCache } from '../../x509/certificate.js';
-import { DEFAULT_MAX_SIGNATURE_ATTEMPTS, verifyArtifact, type RevocationChecker } from '../../verify/index.js';
+import { DEFAULT_MAX_SIGNATURE_ATTEMPTS, verifyArtifact } from '../../verify/index.js';
 import { ProcessVerificationPlugins, pluginDirectory } from '../../plugin/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parsePairs } from '../pairs.js';
@@ -11,6 +10,7 @@ import { outputFormat, positiveInteger, type OutputFormat } from '../options.js'
 import { openTarget, type Target, type TargetOptions } from '../target.js';
 import type { TrustPolicy } from '../../policy/types.js';
 import { humanReport, toReport } from '../verify-report.js';
+import { cliRevocationChecker, revocationMode } from '../revocation-checker.js';
 
 export interface VerifyCommandOptions extends TargetOptions {
   readonly configDir: string;
@@ -22,51 +22,13 @@ export interface VerifyCommandOptions extends TargetOptions {
   readonly verbose?: boolean;
 }
 
-/**
- * The OCSP/CRL checker, loaded on the first certificate chain that needs it: a self-signed
- * signer (a test key) never pays for the HTTP client and the ASN.1 schemas of revocation.
- */
-function revocationChecker(mode: string | undefined, cache: CertificateCache): RevocationChecker {
-  const m = mode ?? 'online';
-  if (m !== 'online' && m !== 'offline')
-    throw new PortcullisError('ERR_INPUT_INVALID', `--revocation must be online or offline, got "${m}"`);
-  let inner: Promise<RevocationChecker> | undefined;
-  return {
-    check: async (chain, at) => {
-      // No certificate names an OCSP responder or a CRL: every one is non-revokable, which is
-      // the checker's own answer for such a chain (src/revocation/checker.ts), without loading it.
-      if (chain.every((c) => c.ocspUrls.length === 0 && c.crlUrls.length === 0)) {
-        const last = chain.length - 1;
-        return {
-          status: 'nonRevokable',
-          certificates: chain.map((c, i) => ({
-            status: 'nonRevokable' as const,
-            detail: i === last && c.selfIssued ? 'root certificate: not revocation-checked' : 'no OCSP or CRL location',
-          })),
-        };
-      }
-      inner ??= import('../../revocation/index.js').then(
-        ({ HttpRevocationFetcher, OnlineRevocationChecker }) =>
-          new OnlineRevocationChecker({
-            fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0' }),
-            mode: m,
-            certificateCache: cache,
-          }),
-      );
-      return (await inner).check(chain, at);
-    },
-  };
-}
-
 /** `portcullis verify <reference>` or `--oci-layout <dir>@<digest>|<dir>:<tag> [--scope registry/repo]`. */
 export async function verifyCommand(reference: string, opts: VerifyCommandOptions, io: CliIo): Promise<number> {
   const format = outputFormat(opts.output);
   const max = positiveInteger('--max-signature-attempts', opts.maxSignatureAttempts, DEFAULT_MAX_SIGNATURE_ATTEMPTS);
   const userMetadata = parsePairs('--user-metadata', opts.userMetadata);
   const pluginConfig = parsePairs('--plugin-config', opts.pluginConfig);
-  if (opts.revocation !== undefined && opts.revocation !== 'online' && opts.revocation !== 'offline') {
-    throw new PortcullisError('ERR_INPUT_INVALID', `--revocation must be online or offline, got "${opts.revocation}"`);
-  }
+  revocationMode(opts.revocation);
   const { policy } = await loadTrustPolicyFile(opts.configDir);
   const target = await openTarget(reference, opts, io);
   try {
@@ -122,7 +84,7 @@ async function verifyTarget(
       at: io.now(),
       maxSignatureAttempts: max,
       certificateCache: cache,
-      revocation: revocationChecker(opts.revocation, cache),
+      revocation: cliRevocationChecker(revocationMode(opts.revocation), cache, configDir, io),
       // Plugins live where notation installs them: <config-dir>/plugins/<name>/notation-<name>.
       plugins: new ProcessVerificationPlugins({ directory: pluginDirectory(configDir) }),
       ...(opts.pluginConfig === undefined ? {} : { pluginConfig: opts.pluginConfig }),

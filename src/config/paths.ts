@@ -26,3 +26,6 @@ export function trustStoreDir(configDir: string, type: string, name: string): st
 export function revocationMaterialDir(configDir: string): string {
   return join(configDir, 'revocation');
 }
+
+/** notation's blob trust policy (`notation blob policy`). */
+export const BLOB_TRUST_POLICY_FILE = 'trustpolicy.blob.json';

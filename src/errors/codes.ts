@@ -307,6 +307,10 @@ export const ERROR_CODES = {
       'A trust policy already exists in the configuration directory; `policy init` and `policy import` never replace it silently.',
     remedy: 'Keep a copy (`portcullis policy show > old-policy.json`), then run the command again with --force.',
   },
+  ERR_SIGNATURE_FILE_EXISTS: {
+    summary: 'The detached signature file `blob sign` would write already exists.',
+    remedy: 'Add --force to replace it, or sign into another --signature-directory.',
+  },
   ERR_KEY_EXISTS: {
     summary: 'A signing key of that name is already in signingkeys.json.',
     remedy: 'Pick another name, or remove the old entry first with `portcullis key delete NAME`.',

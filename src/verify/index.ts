@@ -23,3 +23,5 @@ export type {
   VerifierCapability,
   VerifySignatureRequest,
 } from './plugins.js';
+export { verifyBlob } from './blob.js';
+export type { BlobInput, BlobVerification, BlobVerificationOptions, BlobVerificationRequest } from './blob.js';

@@ -1,6 +1,6 @@
 import { PortcullisError, toPortcullisError } from '../errors/index.js';
 import type { VerifiedEnvelope } from '../envelope/index.js';
-import type { CheckName, TrustPolicyStatement } from '../policy/index.js';
+import type { CheckName, StatementCore } from '../policy/index.js';
 import {
   buildVerifyRequest,
   criticalExtendedAttributes,
@@ -34,7 +34,7 @@ const CHECK_OF: Readonly<Record<VerifierCapability, CheckName>> = {
 export async function runPlugin(
   plugin: PreparedPlugin,
   envelope: VerifiedEnvelope,
-  statement: TrustPolicyStatement,
+  statement: StatementCore,
   pluginConfig: Readonly<Record<string, string>>,
 ): Promise<PluginOutcome[]> {
   const capabilities = plugin.capabilities.filter(

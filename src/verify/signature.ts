@@ -2,7 +2,7 @@ import { PortcullisError, toPortcullisError } from '../errors/index.js';
 import { parseEnvelope, parsePayload } from '../envelope/index.js';
 import type { VerifiedEnvelope } from '../envelope/types.js';
 import { sameContent, type ArtifactTarget } from '../oci/descriptor.js';
-import { CHECKS, type CheckName, type TrustPolicyStatement } from '../policy/types.js';
+import { CHECKS, type CheckName, type StatementCore } from '../policy/types.js';
 import type { CertificateCache } from '../x509/certificate.js';
 import { validateCertificateChain } from '../x509/index.js';
 import { checkAuthenticity } from './checks/authenticity.js';
@@ -29,7 +29,8 @@ export interface SignatureInput {
 }
 
 export interface SignatureVerificationOptions {
-  readonly statement: TrustPolicyStatement;
+  /** An OCI or a blob trust policy statement. */
+  readonly statement: StatementCore;
   readonly trustStores: TrustStores;
   /** The verification time. The core never reads a clock. */
   readonly at: Date;

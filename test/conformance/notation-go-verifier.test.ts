@@ -9,7 +9,7 @@ import { ProcessVerificationPlugins } from '../../src/plugin/index.js';
 import { loadBlobTrustPolicy, loadTrustPolicy } from '../../src/policy/index.js';
 import type { TrustPolicyStatement } from '../../src/policy/types.js';
 import { checkAuthenticTimestamp } from '../../src/verify/checks/authentic-timestamp.js';
-import { verifyArtifact, verifySignature, type TrustStores } from '../../src/verify/index.js';
+import { verifyArtifact, verifyBlob, verifySignature, type TrustStores } from '../../src/verify/index.js';
 import { CertificateCache, parseCertificateFile } from '../../src/x509/certificate.js';
 import { vector } from '../helpers/vectors.js';
 
@@ -356,6 +356,80 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
       expect(r.failure?.error.code).toBe('ERR_METADATA_MISMATCH');
       expect(r.failure?.error.message).toContain('unable to find specified metadata in the signature');
     });
+    describe('through the blob workflow (verifyBlob: the digest algorithm from the signing key)', () => {
+      const blobPolicy = (level = 'strict') =>
+        loadBlobTrustPolicy(
+          JSON.stringify({
+            version: '1.0',
+            trustPolicies: [
+              level === 'skip'
+                ? { name: 'blob-test-policy', signatureVerification: { level } }
+                : {
+                    name: 'blob-test-policy',
+                    signatureVerification: { level },
+                    trustStores: ['ca:dummy-ts'],
+                    trustedIdentities: ['*'],
+                  },
+            ],
+          }),
+        );
+      // The 12-byte blob itself is not in the vectors: a stand-in that answers with its digest.
+      const asked: string[] = [];
+      const input = (digest = blobDigest) => ({
+        size: 12,
+        digest: async (algorithm: string) => {
+          asked.push(algorithm);
+          return algorithm === 'sha384' ? digest : `${algorithm}:0`;
+        },
+      });
+      const verify = (request: Partial<Parameters<typeof verifyBlob>[0]> = {}, level = 'strict', policyName?: string) =>
+        verifyBlob(
+          { signatureMediaType: JWS, envelope, blob: input(), ...request },
+          {
+            policy: blobPolicy(level),
+            trustStores: blobStores,
+            at: new Date(),
+            ...(policyName === undefined ? {} : { policyName }),
+          },
+        );
+
+      it('B15-1 verifies, hashing the blob with sha384 (the RSA-3072 key), media type unchecked unless given', async () => {
+        asked.length = 0;
+        const r = await verify({}, 'strict', 'blob-test-policy');
+        expect(r.verified).toBe(true);
+        expect(asked).toEqual(['sha384']);
+        expect(r.blob).toEqual(blob);
+        expect(r.userMetadata).toEqual({ buildId: '101' });
+      });
+      it('B15-2 verifies with the required metadata', async () =>
+        expect((await verify({ userMetadata: { buildId: '101' } }, 'strict', 'blob-test-policy')).verified).toBe(true));
+      it('B15-3 skip succeeds without reading the signature', async () => {
+        const r = await verify({ envelope: new Uint8Array(0) }, 'skip', 'blob-test-policy');
+        expect(r).toMatchObject({ verified: true, skipped: true });
+      });
+      it('B15-4 fails for another blob', async () => {
+        const r = await verify({ blob: input(`${blobDigest.slice(0, -2)}62`) }, 'strict', 'blob-test-policy');
+        expect(r).toMatchObject({ verified: false, failedCheck: 'integrity' });
+        expect(r.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
+      });
+      it('B15-5 fails to parse an empty signature', async () => {
+        const r = await verify({ envelope: new Uint8Array(0) }, 'strict', 'blob-test-policy');
+        expect(r).toMatchObject({ verified: false, failedCheck: 'integrity' });
+      });
+      it('B15-6 fails for metadata with another value', async () => {
+        const r = await verify({ userMetadata: { buildId: 'zzz' } }, 'strict', 'blob-test-policy');
+        expect(r.error?.code).toBe('ERR_METADATA_MISMATCH');
+      });
+      it('fails for a media type the signature does not give the blob', async () => {
+        const r = await verify({ mediaType: 'application/zip' }, 'strict', 'blob-test-policy');
+        expect(r.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
+        expect((await verify({ mediaType: 'video/mp4' }, 'strict', 'blob-test-policy')).verified).toBe(true);
+      });
+      it('without a policy name and without a global statement there is no applicable statement', async () => {
+        await expect(verify()).rejects.toMatchObject({ code: 'ERR_POLICY_NO_MATCH' });
+      });
+    });
+
     it('B15-3 level skip succeeds without evaluating the signature', async () => {
       const policy = loadTrustPolicy(
         JSON.stringify({

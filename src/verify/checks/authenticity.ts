@@ -1,17 +1,13 @@
 import { PortcullisError } from '../../errors/index.js';
 import type { VerifiedEnvelope } from '../../envelope/types.js';
 import { matchTrustedIdentity } from '../../policy/index.js';
-import type { TrustPolicyStatement, TrustStoreType } from '../../policy/types.js';
+import type { StatementCore, TrustStoreType } from '../../policy/types.js';
 import type { Certificate } from '../../x509/certificate.js';
 import { chainContainsTrustedCertificate } from '../../x509/index.js';
 import type { TrustStores } from '../types.js';
 
 /** The certificates of every store of `type` the statement lists (stores are merged). */
-export function storeCertificates(
-  statement: TrustPolicyStatement,
-  stores: TrustStores,
-  type: TrustStoreType,
-): Certificate[] {
+export function storeCertificates(statement: StatementCore, stores: TrustStores, type: TrustStoreType): Certificate[] {
   const certs: Certificate[] = [];
   for (const ref of statement.trustStores) {
     if (ref.type !== type) continue;
@@ -38,7 +34,7 @@ export function storeCertificates(
  */
 export function checkAuthenticity(
   envelope: VerifiedEnvelope,
-  statement: TrustPolicyStatement,
+  statement: StatementCore,
   stores: TrustStores,
   options: { readonly identityByPlugin?: boolean } = {},
 ): PortcullisError | undefined {

@@ -73,7 +73,7 @@ export async function writeBlobTrustPolicy(
   }
   await mkdir(configDir, { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, text.endsWith('\n') ? text : `${text}\n`, { mode: 0o600 });
+  await writeFile(temporary, text.endsWith('\n') ? text : `${text}\n`, { mode: 0o600, flag: 'wx' });
   await rename(temporary, path);
   return { path, replaced: exists };
 }

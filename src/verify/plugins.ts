@@ -187,7 +187,8 @@ export function buildVerifyRequest(
         `critical extended attribute "${key}" is not a JSON primitive value and cannot be passed to verification plugin "${s.verificationPlugin ?? ''}"`,
       );
     }
-    extended[key] = value;
+    // A key such as "__proto__" must become a member, not the object's prototype.
+    Object.defineProperty(extended, key, { value, enumerable: true, writable: true, configurable: true });
     unprocessed.push(key);
   }
   return {

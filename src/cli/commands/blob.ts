@@ -76,7 +76,8 @@ export async function blobSignCommand(file: string, opts: BlobSignCommandOptions
   });
   await mkdir(dirname(target), { recursive: true });
   const temporary = `${target}.${process.pid}.tmp`;
-  await writeFile(temporary, signed.envelope, { mode: 0o644 });
+  // `wx`: never through a file or link someone else put at the temporary name.
+  await writeFile(temporary, signed.envelope, { mode: 0o644, flag: 'wx' });
   await rename(temporary, target);
   if (format === 'json') {
     io.stdout(

@@ -21,7 +21,8 @@ const ALLOWED = {
   registry: ['errors', 'util', 'oci', 'reference'],
   revocation: ['errors', 'util', 'x509', 'verify'],
   config: ['errors', 'util', 'x509', 'policy', 'envelope'],
-  signing: ['errors', 'util', 'oci', 'x509', 'envelope', 'timestamp', 'config'],
+  signing: ['errors', 'util', 'oci', 'x509', 'envelope', 'timestamp', 'config', 'plugin'],
+  plugin: ['errors', 'util', 'verify'],
   'policy-source': ['errors', 'util', 'x509', 'policy', 'policyset'],
   // Importers of other tools' policies (portcullis import): pure, text in, manifests out.
   migrate: ['errors', 'util', 'x509', 'reference', 'policy', 'policyset', 'policy-source'],
@@ -58,6 +59,7 @@ const ALLOWED = {
     'transfer',
     'revocation',
     'config',
+    'plugin',
     'signing',
     'policyset',
     'policy-source',

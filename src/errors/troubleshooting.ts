@@ -53,6 +53,8 @@ export const SECTIONS: readonly Section[] = [
       'ERR_PAYLOAD_MISMATCH',
       'ERR_METADATA_MISMATCH',
       'ERR_PLUGIN_REQUIRED',
+      'ERR_PLUGIN_VERSION',
+      'ERR_PLUGIN_REJECTED',
     ],
   },
   {
@@ -120,6 +122,7 @@ export const SECTIONS: readonly Section[] = [
       'ERR_KEY_EXISTS',
       'ERR_PLUGIN_NOT_FOUND',
       'ERR_PLUGIN_FAILED',
+      'ERR_SIGNATURE_FILE_EXISTS',
       'ERR_TIMESTAMP_FAILED',
       'ERR_POLICY_EXISTS',
       'ERR_CERT_NOT_FOUND',
@@ -313,8 +316,20 @@ export const GUIDANCE: Readonly<Record<ErrorCode, Guidance>> = {
   ERR_PLUGIN_REQUIRED: {
     where: 'A webhook denial, CLI `verify`.',
     check: [
-      'The signature names a verification plugin (`io.cncf.notary.verificationPlugin`); Portcullis does not run verification plugins (docs/compatibility.md).',
-      'Sign without a verification-plugin requirement, or verify with notation and its plugin.',
+      'The signature names a verification plugin (`io.cncf.notary.verificationPlugin`) that is not installed: `<config-dir>/plugins/NAME/notation-NAME` for the CLI, `plugins.directory` (chart: `verificationPlugins.volume`) for the webhook.',
+      'Install the plugin the message names, or sign without a verification-plugin requirement.',
+    ],
+  },
+  ERR_PLUGIN_VERSION: {
+    where: 'A webhook denial, CLI `verify`.',
+    check: [
+      "Run the plugin's `get-plugin-metadata` and compare its `version` with the signature's `io.cncf.notary.verificationPluginMinVersion` (`portcullis inspect` shows it).",
+    ],
+  },
+  ERR_PLUGIN_REJECTED: {
+    where: 'A webhook denial, CLI `verify` (`-v` names the plugin and its version).',
+    check: [
+      "The plugin's own reason is in the message; check the statement's trusted identities and the plugin's configuration (`verify --plugin-config`).",
     ],
   },
   ERR_CERT_MALFORMED: {
@@ -587,10 +602,15 @@ export const GUIDANCE: Readonly<Record<ErrorCode, Guidance>> = {
     ],
   },
   ERR_PLUGIN_FAILED: {
-    where: 'CLI `sign --plugin NAME`.',
+    where:
+      'CLI `sign --plugin NAME`; a webhook denial or CLI `verify` of a signature that names a verification plugin.',
     check: [
-      "Run the plugin's `get-plugin-metadata` by hand; the message quotes what it printed. Its signature is verified before it is pushed.",
+      "Run the plugin's `get-plugin-metadata` by hand; the message quotes what it printed. A plugin that hangs past its deadline (`plugins.timeoutSeconds`), crashes or prints more than 1 MiB or no valid JSON fails the signature.",
     ],
+  },
+  ERR_SIGNATURE_FILE_EXISTS: {
+    where: 'CLI `blob sign`.',
+    check: ['A signature file of that name is beside the blob already; `--force` replaces it.'],
   },
   ERR_TIMESTAMP_FAILED: {
     where: 'CLI `sign --timestamp-url`.',

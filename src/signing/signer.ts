@@ -9,6 +9,7 @@ import { prepareJws } from '../envelope/jws/sign.js';
 import type { EnvelopeMediaType, SignatureAlgorithm, SignRequest, VerifiedEnvelope } from '../envelope/types.js';
 import { MEDIA_TYPE } from '../oci/media-types.js';
 import { decodeBase64, encodeBase64 } from '../util/base64.js';
+import type { DigestAlgorithm } from '../util/digest.js';
 import { bytesEqual, parseCertificate, parseCertificateFile, type Certificate } from '../x509/certificate.js';
 import { validateCertificateChain } from '../x509/chain.js';
 import { HASH_OF, keySpecName, signatureAlgorithmForKey } from '../x509/key-spec.js';
@@ -183,6 +184,11 @@ export class LocalKeySigner implements Signer {
     }
   }
 
+  /** The hash a blob is described with when this key signs it: the key's (notation signs blobs so). */
+  async blobDigestAlgorithm(): Promise<DigestAlgorithm> {
+    return HASH_OF[this.algorithm];
+  }
+
   async sign(request: SignRequest, format: EnvelopeFormat): Promise<SignResult> {
     checkChainValidForSigning(this.chain, request, (cause) =>
       keyInvalid('the signing certificate chain is not valid at the signing time', cause),
@@ -336,6 +342,25 @@ export class PluginSigner implements Signer {
       supportedContractVersions,
       capabilities,
     };
+  }
+
+  /**
+   * The hash a blob is described with when this key signs it: the one its key spec implies
+   * (describe-key), as notation signs blobs with plugin keys.
+   */
+  async blobDigestAlgorithm(): Promise<DigestAlgorithm> {
+    const path = await locatePlugin(this.#options.configDir, this.pluginName);
+    await this.metadata(path);
+    const command = 'describe-key';
+    const described = await this.#run(path, command, {
+      contractVersion: PLUGIN_CONTRACT_VERSION,
+      keyId: this.keyId,
+      pluginConfig: this.#pluginConfig,
+    });
+    const keySpec = described['keySpec'];
+    const spec = typeof keySpec === 'string' && Object.hasOwn(KEY_SPECS, keySpec) ? KEY_SPECS[keySpec] : undefined;
+    if (spec === undefined) throw this.#fail(command, `key spec ${JSON.stringify(keySpec)} is not supported`);
+    return HASH_OF[spec.algorithm];
   }
 
   async sign(request: SignRequest, format: EnvelopeFormat): Promise<SignResult> {

@@ -5,6 +5,7 @@ import { selectStatement } from '../policy/index.js';
 import { CHECKS, type CheckName, type TrustPolicy, type TrustPolicyStatement } from '../policy/types.js';
 import { matchesDigest } from '../util/digest.js';
 import type { CertificateCache } from '../x509/certificate.js';
+import type { VerificationPlugins } from './plugins.js';
 import { verifySignature } from './signature.js';
 import type { RevocationChecker, SignatureVerification, TrustStores, Warning } from './types.js';
 
@@ -41,6 +42,9 @@ export interface ArtifactVerificationOptions {
   /** Failed signatures tolerated before giving up (notation's default is 100). */
   readonly maxSignatureAttempts?: number;
   readonly revocation?: RevocationChecker;
+  /** Runs the verification plugins signatures name (none: such signatures fail, ERR_PLUGIN_REQUIRED). */
+  readonly plugins?: VerificationPlugins;
+  readonly pluginConfig?: Readonly<Record<string, string>>;
   readonly certificateCache?: CertificateCache;
   readonly envelopeMaxBytes?: number;
 }
@@ -211,6 +215,8 @@ export async function verifyArtifact(
           trustStores: options.trustStores,
           at: options.at,
           ...(options.revocation === undefined ? {} : { revocation: options.revocation }),
+          ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
+          ...(options.pluginConfig === undefined ? {} : { pluginConfig: options.pluginConfig }),
           ...(options.certificateCache === undefined ? {} : { certificateCache: options.certificateCache }),
           ...(options.envelopeMaxBytes === undefined ? {} : { envelopeMaxBytes: options.envelopeMaxBytes }),
         },

@@ -504,6 +504,36 @@ describe('charts/portcullis', () => {
       ]);
     });
 
+    it('verificationPlugins.volume mounts the plugins read-only and sets plugins.* in the server config; without it nothing is mounted', () => {
+      const docs = values(
+        '--set',
+        'verificationPlugins.volume.persistentVolumeClaim.claimName=notation-plugins',
+        '--set',
+        'verificationPlugins.timeoutSeconds=3',
+        '--set',
+        'verificationPlugins.environment[0]=AWS_REGION',
+      );
+      const config = resolveServeConfig(serverConfig(docs));
+      expect(config.plugins).toEqual({
+        directory: '/var/run/portcullis/plugins',
+        timeoutSeconds: 3,
+        maxConcurrent: 4,
+        environment: ['AWS_REGION'],
+      });
+      expect(container(docs).volumeMounts).toContainEqual({
+        name: 'verification-plugins',
+        mountPath: '/var/run/portcullis/plugins',
+        readOnly: true,
+      });
+      expect(at(deployment(docs), 'spec', 'template', 'spec', 'volumes')).toContainEqual({
+        name: 'verification-plugins',
+        persistentVolumeClaim: { claimName: 'notation-plugins' },
+      });
+      const plain = values();
+      expect(resolveServeConfig(serverConfig(plain)).plugins.directory).toBeUndefined();
+      expect(JSON.stringify(deployment(plain))).not.toContain('verification-plugins');
+    });
+
     it('image.digest pins the image', () => {
       const digest = `sha256:${'a'.repeat(64)}`;
       expect(container(values('--set', `image.digest=${digest}`)).image).toBe(

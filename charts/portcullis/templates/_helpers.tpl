@@ -114,6 +114,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.registryCredentials.defaultDockerConfigSecret -}}
 {{- $_ := set $config "registries" (merge (dict "defaultDockerConfig" "/var/run/portcullis/registry/config.json") ($config.registries | default dict)) -}}
 {{- end -}}
+{{- with .Values.verificationPlugins -}}
+{{- if .volume -}}
+{{- $_ := set $config "plugins" (dict "directory" "/var/run/portcullis/plugins" "timeoutSeconds" .timeoutSeconds "maxConcurrent" (int .maxConcurrent) "environment" (.environment | default list)) -}}
+{{- end -}}
+{{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
 

@@ -1,6 +1,6 @@
 import { PortcullisError, toPortcullisError } from '../../errors/index.js';
 import type { VerifiedEnvelope } from '../../envelope/types.js';
-import type { TrustPolicyStatement } from '../../policy/types.js';
+import type { StatementCore } from '../../policy/types.js';
 import { parseTimestampToken, verifyTimestamp } from '../../timestamp/index.js';
 import type { Certificate, CertificateCache } from '../../x509/certificate.js';
 import { checkChainCoversInterval, checkChainValidAt, validateCertificateChain } from '../../x509/index.js';
@@ -29,7 +29,7 @@ export interface AuthenticTimestampOutcome {
  */
 export function checkAuthenticTimestamp(
   envelope: VerifiedEnvelope,
-  statement: TrustPolicyStatement,
+  statement: StatementCore,
   stores: TrustStores,
   at: Date,
   cache?: CertificateCache,

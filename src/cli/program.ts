@@ -12,6 +12,8 @@ import type * as serveModule from './commands/serve.js';
 import type * as policyModule from './commands/policy.js';
 import type * as certModule from './commands/cert.js';
 import type * as keyModule from './commands/key.js';
+import type * as importModule from './commands/import.js';
+import type * as blobModule from './commands/blob.js';
 import type { CliIo } from './io.js';
 import { collect } from './pairs.js';
 import { addRegistryOptions } from './registry-flags.js';
@@ -36,6 +38,8 @@ export interface CommandModules {
   policy: typeof policyModule;
   cert: typeof certModule;
   key: typeof keyModule;
+  import: typeof importModule;
+  blob: typeof blobModule;
 }
 export type CommandName = keyof CommandModules;
 export type CommandLoader = <K extends CommandName>(name: K) => Promise<CommandModules[K]>;
@@ -165,6 +169,11 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
         '--revocation <mode>',
         'online (OCSP, then CRL, over the network) or offline (no fetches: revokable certificates are "unknown")',
         'online',
+      )
+      .option(
+        '--plugin-config <key=value>',
+        'configuration passed to the verification plugin a signature names (repeatable)',
+        collect,
       ),
   ).action(act('verify', (m, [reference], opts) => m.verifyCommand(reference as string, opts, io)));
 
@@ -176,7 +185,12 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
           'show the signatures of an artifact with their attributes and certificate chains (no trust decision)',
         )
         .argument('<reference>', 'registry reference; with --oci-layout: <dir>:<tag> or <dir>@<digest>'),
-    ).option('-o, --output <format>', 'text or json', 'text'),
+    )
+      .option('-o, --output <format>', 'text or json', 'text')
+      .option(
+        '--revocation <mode>',
+        "also check each certificate's revocation status and show which source answered: online (supplied files, then OCSP/CRL over the network) or offline (supplied files only)",
+      ),
   ).action(act('inspect', (m, [reference], opts) => m.inspectCommand(reference as string, opts, io)));
 
   addRegistryOptions(
@@ -190,6 +204,84 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
       .option('--max-signatures <n>', 'most signatures listed', '100')
       .option('-o, --output <format>', 'text or json', 'text'),
   ).action(act('list', (m, [reference], opts) => m.listCommand(reference as string, opts, io)));
+
+  // --- blobs (detached signatures of files) -----------------------------------------------------
+  const blob = program
+    .command('blob')
+    .description(
+      'sign and verify files with detached Notary signatures, as notation blob does (trustpolicy.blob.json)',
+    );
+  blob
+    .command('sign')
+    .description('sign a file: the signature is written beside it as <file>.<jws|cose>.sig')
+    .argument('<file>', 'the file (blob) to sign')
+    .option('--signature-directory <dir>', "where to write the signature (default: the file's directory)")
+    .option('--media-type <type>', 'media type of the blob in the signed descriptor', 'application/octet-stream')
+    .option('-k, --key <name>', 'signing key from signingkeys.json (default: the default key)')
+    .option('--signature-format <format>', 'jws or cose', 'jws')
+    .option('-e, --expiry <duration>', 'signature expiry, e.g. 24h, 30m, 7d')
+    .option('--timestamp-url <url>', 'RFC 3161 timestamp authority URL')
+    .option('--timestamp-root-cert <file>', 'root certificate of the timestamp authority (PEM or DER)')
+    .option('--plugin <name>', 'sign with the notation plugin notation-<name>')
+    .option('--id <keyId>', 'key id for the plugin')
+    .option('--plugin-config <key=value>', 'plugin configuration (repeatable)', collect)
+    .option('-m, --user-metadata <key=value>', 'annotation added to the signed payload (repeatable)', collect)
+    .option('--force', 'replace an existing signature file')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(act('blob', (m, [file], opts) => m.blobSignCommand(file as string, opts, io)));
+  blob
+    .command('verify')
+    .description('verify a detached signature of a file against the blob trust policy')
+    .argument('<file>', 'the file (blob) the signature is for')
+    .requiredOption('--signature <file>', 'the signature file (<name>.jws.sig or <name>.cose.sig)')
+    .option('--media-type <type>', 'media type the signature must give the blob (default: not checked)')
+    .option('--policy-name <name>', 'blob trust policy statement to verify against (default: the global one)')
+    .option('-m, --user-metadata <key=value>', 'metadata the signature must carry (repeatable)', collect)
+    .option(
+      '--plugin-config <key=value>',
+      'configuration passed to the verification plugin a signature names (repeatable)',
+      collect,
+    )
+    .option(
+      '--revocation <mode>',
+      'online (OCSP, then CRL, over the network) or offline (no fetches: revokable certificates are "unknown")',
+      'online',
+    )
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(act('blob', (m, [file], opts) => m.blobVerifyCommand(file as string, opts, io)));
+  blob
+    .command('inspect')
+    .description('show a detached signature: attributes, certificates, signed blob (no trust decision)')
+    .argument('<signature>', 'the signature file (<name>.jws.sig or <name>.cose.sig)')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(act('blob', (m, [signature], opts) => m.blobInspectCommand(signature as string, opts, io)));
+  const blobPolicy = blob
+    .command('policy')
+    .description('blob trust policy commands (trustpolicy.blob.json in the configuration directory)');
+  blobPolicy
+    .command('init')
+    .description('write a blob trust policy with one strict statement')
+    .requiredOption('-n, --name <name>', 'statement name')
+    .option('--trust-store <type:name>', 'trust store, e.g. ca:wabbit-networks.io (repeatable)', collect)
+    .option(
+      '--trusted-identity <identity>',
+      'trusted identity, e.g. "x509.subject: CN=wabbit-networks.io, O=Notary" or * (repeatable)',
+      collect,
+    )
+    .option('--global', 'make it the global statement (used when blob verify names no --policy-name)')
+    .option('--force', 'replace an existing blob trust policy')
+    .action(act('blob', (m, _args, opts) => m.blobPolicyInitCommand(opts, io)));
+  blobPolicy
+    .command('import')
+    .description('validate a blob trust policy document and make it the one in force')
+    .argument('<file>', 'blob trust policy JSON file')
+    .option('--force', 'replace an existing blob trust policy')
+    .action(act('blob', (m, [file], opts) => m.blobPolicyImportCommand(file as string, opts, io)));
+  blobPolicy
+    .command('show')
+    .description('print the blob trust policy in force, as stored (blob policy show > file exports it)')
+    .option('-o, --output <format>', 'text (the document as stored) or json', 'text')
+    .action(act('blob', (m, _args, opts) => m.blobPolicyShowCommand(opts, io)));
 
   // --- content -----------------------------------------------------------------------------
   addRegistryOptions(
@@ -290,6 +382,30 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
     .action(act('serve', (m, _args, opts) => m.serveCommand(opts, io)));
 
   addConfigCommands(program, act, io);
+
+  // --- coming from other admission controllers ---------------------------------------------
+  const importer = program
+    .command('import')
+    .description(
+      'convert the Notary verification of another admission controller into TrustPolicy/TrustStore manifests (YAML on stdout, notes on stderr)',
+    );
+  const enforcement = 'deny, warn or dryrun for every policy written (default: ratify deny; kyverno from each policy)';
+  importer
+    .command('ratify')
+    .description(
+      "Ratify's notation Verifier/NamespacedVerifier, KeyManagementProvider/CertificateStore (inline certificates) and v2 Executor/NamespacedExecutor",
+    )
+    .argument('<files...>', 'Ratify manifests (YAML or JSON, - for standard input)')
+    .option('--enforcement-action <action>', enforcement)
+    .action(act('import', (m, files, opts) => m.importCommand('ratify', files, opts, io)));
+  importer
+    .command('kyverno')
+    .description(
+      "Kyverno's ClusterPolicy/Policy verifyImages rules of type Notary and ImageValidatingPolicy notary attestors",
+    )
+    .argument('<files...>', 'Kyverno policies (YAML or JSON, - for standard input)')
+    .option('--enforcement-action <action>', enforcement)
+    .action(act('import', (m, files, opts) => m.importCommand('kyverno', files, opts, io)));
 
   return program;
 }

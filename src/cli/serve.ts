@@ -6,6 +6,7 @@ import { Executor, observeRegistryRequests } from '../executor/index.js';
 import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
 import { createLogging, type Logging } from '../log/index.js';
 import { PromMetrics } from '../metrics/index.js';
+import { ProcessVerificationPlugins } from '../plugin/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
 import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter, loadKubeConfig } from '../kube/index.js';
 import type { PolicySource } from '../policyset/index.js';
@@ -20,7 +21,7 @@ import {
   type PullSecretResolver,
   type RegistryTlsOptions,
 } from '../registry/index.js';
-import { HttpRevocationFetcher, OnlineRevocationChecker } from '../revocation/index.js';
+import { HttpRevocationFetcher, OnlineRevocationChecker, RevocationMaterialDirectory } from '../revocation/index.js';
 import { CertificateCache } from '../x509/index.js';
 import { USER_AGENT } from '../util/index.js';
 
@@ -177,6 +178,15 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       ? undefined
       : await DockerConfigCredentials.load({ path: config.registries.defaultDockerConfig });
   const certificateCache = new CertificateCache();
+  // Operator-supplied CRLs and OCSP responses (files mounted in the pod), re-read every minute.
+  const material =
+    config.verification.revocationMaterial === undefined
+      ? undefined
+      : new RevocationMaterialDirectory(config.verification.revocationMaterial, (loaded) => {
+          logger.info({ ...loaded.size, dir: config.verification.revocationMaterial }, 'revocation material loaded');
+          for (const problem of loaded.problems) logger.warn({ problem }, 'revocation material not usable');
+        });
+  await material?.start(60_000);
   const directorySecrets = new ResourcePullSecretResolver();
   let pullSecretsFromCluster: PullSecretResolver | undefined;
   let source = options.source;
@@ -212,8 +222,19 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       fetcher: new HttpRevocationFetcher({ userAgent: USER_AGENT, dispatcher: revocationDispatcher }),
       mode: config.verification.revocation,
       certificateCache,
+      ...(material === undefined ? {} : { material: () => material.current() }),
     }),
     ...(defaultCredentials === undefined ? {} : { defaultCredentials }),
+    ...(config.plugins.directory === undefined
+      ? {}
+      : {
+          verificationPlugins: new ProcessVerificationPlugins({
+            directory: config.plugins.directory,
+            timeoutMs: config.plugins.timeoutSeconds * 1000,
+            maxConcurrent: config.plugins.maxConcurrent,
+            environment: config.plugins.environment,
+          }),
+        }),
   });
 
   if (source === undefined) {
@@ -296,6 +317,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       await source.stop();
       await registry.close(); // also cancels the lookups still in flight
       await revocationDispatcher.destroy().catch(() => undefined);
+      material?.stop();
       await logging.flush();
     },
   };

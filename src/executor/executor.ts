@@ -287,6 +287,7 @@ export class Executor implements ImageVerifier {
         maxSignatureAttempts: this.#o.maxSignatureAttempts,
         certificateCache: this.#certificateCache,
         ...(this.#o.revocation === undefined ? {} : { revocation: this.#o.revocation }),
+        ...(this.#o.verificationPlugins === undefined ? {} : { plugins: this.#o.verificationPlugins }),
       },
     );
     observeVerification(this.#o.metrics, result);

@@ -1,7 +1,7 @@
 import { PortcullisError } from '../errors/index.js';
 import type { CredentialProvider, PullSecretResolver, RegistryReader } from '../registry/index.js';
 import type { Metrics } from '../metrics/index.js';
-import type { RevocationChecker } from '../verify/index.js';
+import type { RevocationChecker, VerificationPlugins } from '../verify/index.js';
 import type { CertificateCache } from '../x509/index.js';
 import type { ReviewLimits } from './review-scope.js';
 import type { FailurePolicy } from './types.js';
@@ -76,6 +76,8 @@ export interface ExecutorOptions {
   readonly maxSignatureAttempts?: number;
   /** OCSP/CRL revocation checker; default none (revocation is then `unknown`, handled by the statement's level). */
   readonly revocation?: RevocationChecker;
+  /** Runs the verification plugins signatures name; default none (such signatures fail, ERR_PLUGIN_REQUIRED). */
+  readonly verificationPlugins?: VerificationPlugins;
   /** Parsed-certificate cache shared by verifications; default a new one. */
   readonly certificateCache?: CertificateCache;
   /** The clock (epoch ms): verification time, cache TTLs, deadlines. Default Date.now. */
@@ -103,6 +105,7 @@ export interface ResolvedOptions {
   readonly negativeVerdictTtlMs: number;
   readonly maxSignatureAttempts: number;
   readonly revocation: RevocationChecker | undefined;
+  readonly verificationPlugins: VerificationPlugins | undefined;
   readonly certificateCache: CertificateCache | undefined;
   readonly now: () => number;
 }
@@ -192,6 +195,7 @@ export function resolveOptions(options: ExecutorOptions): ResolvedOptions {
     negativeVerdictTtlMs: nonNegative('negativeVerdictTtlMs', options.negativeVerdictTtlMs, d.negativeVerdictTtlMs),
     maxSignatureAttempts: integer('maxSignatureAttempts', options.maxSignatureAttempts, d.maxSignatureAttempts),
     revocation: options.revocation,
+    verificationPlugins: options.verificationPlugins,
     certificateCache: options.certificateCache,
     now: options.now ?? Date.now,
   };

@@ -21,3 +21,11 @@ export const TRUST_POLICY_FILES = ['trustpolicy.oci.json', 'trustpolicy.json'] a
 export function trustStoreDir(configDir: string, type: string, name: string): string {
   return join(configDir, 'truststore', 'x509', type, name);
 }
+
+/** Operator-supplied CRLs (`crl/`) and OCSP responses (`ocsp/`), consulted before any revocation fetch. */
+export function revocationMaterialDir(configDir: string): string {
+  return join(configDir, 'revocation');
+}
+
+/** notation's blob trust policy (`notation blob policy`). */
+export const BLOB_TRUST_POLICY_FILE = 'trustpolicy.blob.json';

@@ -70,6 +70,8 @@ export interface StatementCore {
   readonly verifyTimestamp: VerifyTimestamp;
   /** Deduplicated, in document order. Empty for level skip. */
   readonly trustStores: readonly TrustStoreRef[];
+  /** `trustedIdentities` as written (what a verification plugin is given). Empty for level skip. */
+  readonly trustedIdentities: readonly string[];
   /** True when trustedIdentities is exactly ["*"]. */
   readonly anyIdentity: boolean;
   /** Parsed `x509.subject:` identities, in document order. */

@@ -4,6 +4,7 @@ import { ByteLruCache } from './cache.js';
 import { type ParsedCrl } from './crl.js';
 import { RevocationFetchError, type RevocationFetcher } from './fetcher.js';
 import { type OcspOutcome } from './ocsp.js';
+import type { RevocationMaterial } from './material.js';
 
 /** The revocation checker's options, results and cache, and how results combine (checker.ts checks). */
 
@@ -36,6 +37,11 @@ export interface OnlineRevocationCheckerOptions {
    * by default the checker makes its own of `cacheMaxBytes` with the `now` clock.
    */
   readonly cache?: RevocationCache;
+  /**
+   * Operator-supplied CRLs and OCSP responses, consulted before any fetch (a function when the
+   * material can change while the checker lives: each check reads the current one).
+   */
+  readonly material?: RevocationMaterial | (() => RevocationMaterial);
 }
 
 /** Verified OCSP answers and CRLs by URL, bounded by bytes, expiring at their nextUpdate. */
@@ -54,7 +60,10 @@ export interface CertificateRevocation {
   /** Why: the answer, or the causes of unknown (unreachable responder with its URL, stale answer, …). */
   readonly detail?: string;
   readonly source?: 'ocsp' | 'crl';
+  /** The responder or distribution point URL, or for operator-supplied material where it came from. */
   readonly url?: string;
+  /** Which source answered, in words: "OCSP responder http://…", "CRL http://… (cached)", "preloaded CRL /…/ca.crl". */
+  readonly answeredBy?: string;
 }
 
 export interface DetailedRevocationResult extends RevocationResult {

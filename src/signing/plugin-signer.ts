@@ -13,7 +13,7 @@ import {
   type VerifiedEnvelope,
 } from '../envelope/index.js';
 import { MEDIA_TYPE } from '../oci/index.js';
-import { decodeBase64, encodeBase64 } from '../util/index.js';
+import { decodeBase64, encodeBase64, type DigestAlgorithm } from '../util/index.js';
 import {
   bytesEqual,
   parseCertificate,
@@ -21,6 +21,7 @@ import {
   validateCertificateChain,
   keySpecName,
   checkChainValidAt,
+  HASH_OF,
 } from '../x509/index.js';
 import {
   PLUGIN_CONTRACT_VERSION,
@@ -28,7 +29,7 @@ import {
   locatePlugin,
   runPluginCommand,
   type RunPluginOptions,
-} from './plugin-process.js';
+} from '../plugin/index.js';
 import type { TimestampClient } from './timestamp-client.js';
 import {
   checkChainValidForSigning,
@@ -170,6 +171,25 @@ export class PluginSigner implements Signer {
       supportedContractVersions,
       capabilities,
     };
+  }
+
+  /**
+   * The hash a blob is described with when this key signs it: the one its key spec implies
+   * (describe-key), as notation signs blobs with plugin keys.
+   */
+  async blobDigestAlgorithm(): Promise<DigestAlgorithm> {
+    const path = await locatePlugin(this.#options.configDir, this.pluginName);
+    await this.metadata(path);
+    const command = 'describe-key';
+    const described = await this.#run(path, command, {
+      contractVersion: PLUGIN_CONTRACT_VERSION,
+      keyId: this.keyId,
+      pluginConfig: this.#pluginConfig,
+    });
+    const keySpec = described['keySpec'];
+    const spec = typeof keySpec === 'string' && Object.hasOwn(KEY_SPECS, keySpec) ? KEY_SPECS[keySpec] : undefined;
+    if (spec === undefined) throw this.#fail(command, `key spec ${JSON.stringify(keySpec)} is not supported`);
+    return HASH_OF[spec.algorithm];
   }
 
   async sign(request: SignRequest, format: EnvelopeFormat): Promise<SignResult> {

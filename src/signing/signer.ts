@@ -16,6 +16,8 @@ import {
   validateCertificateChain,
   signatureAlgorithmForKey,
 } from '../x509/index.js';
+import type { DigestAlgorithm } from '../util/index.js';
+import { HASH_OF } from '../x509/index.js';
 import type { TimestampClient } from './timestamp-client.js';
 import {
   checkChainValidForSigning,
@@ -125,6 +127,11 @@ export class LocalKeySigner implements Signer {
       }
       throw error;
     }
+  }
+
+  /** The hash a blob is described with when this key signs it: the key's (notation signs blobs so). */
+  async blobDigestAlgorithm(): Promise<DigestAlgorithm> {
+    return HASH_OF[this.algorithm];
   }
 
   async sign(request: SignRequest, format: EnvelopeFormat): Promise<SignResult> {

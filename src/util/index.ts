@@ -6,3 +6,4 @@ export type { DigestAlgorithm } from './digest.js';
 export type { JsonValue } from './strict-json.js';
 export type { Mutable } from './types.js';
 export { SingleFlight } from './single-flight.js';
+export { compareSemVer, parseSemVer } from './semver.js';

@@ -15,6 +15,7 @@ import {
 } from '../policy/index.js';
 import { matchesDigest } from '../util/index.js';
 import type { CertificateCache } from '../x509/index.js';
+import type { VerificationPlugins } from './plugins.js';
 import { verifySignature } from './signature.js';
 import type { RevocationChecker, SignatureVerification, TrustStores, Warning } from './types.js';
 
@@ -48,6 +49,9 @@ export interface ArtifactVerificationOptions {
   /** Failed signatures tolerated before giving up (notation's default is 100). */
   readonly maxSignatureAttempts?: number;
   readonly revocation?: RevocationChecker;
+  /** Runs the verification plugins signatures name (none: such signatures fail, ERR_PLUGIN_REQUIRED). */
+  readonly plugins?: VerificationPlugins;
+  readonly pluginConfig?: Readonly<Record<string, string>>;
   readonly certificateCache?: CertificateCache;
   readonly envelopeMaxBytes?: number;
 }
@@ -219,6 +223,8 @@ export async function verifyArtifact(
           trustStores: options.trustStores,
           at: options.at,
           ...(options.revocation === undefined ? {} : { revocation: options.revocation }),
+          ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
+          ...(options.pluginConfig === undefined ? {} : { pluginConfig: options.pluginConfig }),
           ...(options.certificateCache === undefined ? {} : { certificateCache: options.certificateCache }),
           ...(options.envelopeMaxBytes === undefined ? {} : { envelopeMaxBytes: options.envelopeMaxBytes }),
         },

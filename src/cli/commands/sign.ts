@@ -40,7 +40,7 @@ export interface SignCommandOptions extends RegistryCliOptions {
 
 const VERSION = '0.1.0';
 
-async function timestampClient(opts: SignCommandOptions): Promise<TimestampClient | undefined> {
+export async function timestampClient(opts: SignCommandOptions): Promise<TimestampClient | undefined> {
   if (opts.timestampUrl === undefined && opts.timestampRootCert === undefined) return undefined;
   if (opts.timestampUrl === undefined || opts.timestampRootCert === undefined) {
     throw new PortcullisError('ERR_INPUT_INVALID', '--timestamp-url and --timestamp-root-cert go together');
@@ -58,7 +58,7 @@ async function timestampClient(opts: SignCommandOptions): Promise<TimestampClien
   return new TimestampClient({ url: opts.timestampUrl, tsaRoots: parseCertificateFile(bytes) });
 }
 
-async function chooseSigner(opts: SignCommandOptions): Promise<Signer> {
+export async function chooseSigner(opts: SignCommandOptions): Promise<Signer> {
   const tsa = await timestampClient(opts);
   const pluginConfig = parsePairs('--plugin-config', opts.pluginConfig);
   if (opts.plugin !== undefined || opts.id !== undefined) {

@@ -1,6 +1,6 @@
 import { PortcullisError, toPortcullisError } from '../../errors/index.js';
 import type { VerifiedEnvelope } from '../../envelope/index.js';
-import type { TrustPolicyStatement } from '../../policy/index.js';
+import type { StatementCore } from '../../policy/index.js';
 import { parseTimestampToken, verifyTimestamp } from '../../timestamp/index.js';
 import {
   type Certificate,
@@ -34,7 +34,7 @@ export interface AuthenticTimestampOutcome {
  */
 export function checkAuthenticTimestamp(
   envelope: VerifiedEnvelope,
-  statement: TrustPolicyStatement,
+  statement: StatementCore,
   stores: TrustStores,
   at: Date,
   cache?: CertificateCache,

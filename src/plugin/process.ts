@@ -1,14 +1,16 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
 import { parseStrictJson } from '../util/index.js';
 
 /**
- * Running a Notary plugin executable (specs/plugin-extensibility.md; notary-spec-digest §13):
- * `<configDir>/plugins/<name>/notation-<name> <command>`, the JSON request on stdin, the JSON
- * response on stdout with exit status 0; on failure exit status ≠ 0 and, optionally,
- * `{errorCode, errorMessage, errorMetadata}` on stderr. Output is capped at 64 MiB.
+ * Running a Notary plugin executable (specs/plugin-extensibility.md; notary-spec-digest §13), for
+ * signing (src/signing) and verification (verification.ts) alike:
+ * `<plugin directory>/<name>/notation-<name> <command>` (the CLI's plugin directory is
+ * `<configDir>/plugins`), the JSON request on stdin, the JSON response on stdout with exit status
+ * 0; on failure exit status ≠ 0 and, optionally, `{errorCode, errorMessage, errorMetadata}` on
+ * stderr. Output is capped at 64 MiB (less where the caller asks), every run has a deadline.
  */
 
 export const PLUGIN_CONTRACT_VERSION = '1.0';
@@ -55,8 +57,18 @@ export class PluginError extends PortcullisError {
   }
 }
 
+/** The plugin directory of a notation configuration directory. */
+export function pluginDirectory(configDir: string): string {
+  return join(configDir, 'plugins');
+}
+
 export function pluginExecutablePath(configDir: string, name: string): string {
-  return join(configDir, 'plugins', name, `notation-${name}`);
+  return join(pluginDirectory(configDir), name, `notation-${name}`);
+}
+
+/** True for names notation accepts as a plugin's directory and file name (no separators, no dot-dot). */
+export function isValidPluginName(name: string): boolean {
+  return PLUGIN_NAME.test(name) && !name.includes('..');
 }
 
 /**
@@ -64,10 +76,15 @@ export function pluginExecutablePath(configDir: string, name: string): string {
  * requires) with an execute bit. Throws ERR_PLUGIN_NOT_FOUND otherwise.
  */
 export async function locatePlugin(configDir: string, name: string): Promise<string> {
-  if (!PLUGIN_NAME.test(name) || name.includes('..')) {
+  return locatePluginIn(pluginDirectory(configDir), name);
+}
+
+/** locatePlugin for a plugin directory given directly (the webhook's `plugins.directory`). */
+export async function locatePluginIn(directory: string, name: string): Promise<string> {
+  if (!isValidPluginName(name)) {
     throw new PortcullisError('ERR_INPUT_INVALID', `plugin name ${JSON.stringify(name)} is not valid`);
   }
-  const path = pluginExecutablePath(configDir, name);
+  const path = join(directory, name, `notation-${name}`);
   let stats;
   try {
     stats = await lstat(path);
@@ -106,6 +123,8 @@ export interface RunPluginOptions {
   readonly maxOutputBytes?: number;
   /** Environment of the plugin process (default: this process's). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Working directory of the plugin process (default: this process's). */
+  readonly cwd?: string;
 }
 
 /**
@@ -130,7 +149,7 @@ export function runPluginCommand(
       settled = true;
       clearTimeout(timer);
       if (error !== undefined) {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (child.exitCode === null && child.signalCode === null) killGroup(child);
         reject(error);
       } else {
         resolve(value as Record<string, unknown>);
@@ -139,8 +158,12 @@ export function runPluginCommand(
     const child = spawn(path, [command], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: options.env ?? process.env,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       shell: false,
       windowsHide: true,
+      // Its own process group, so that a timeout also ends what the plugin started (a shell
+      // script's `sleep`), not only the plugin.
+      detached: process.platform !== 'win32',
     });
     const timer = setTimeout(
       () => finish(new PluginError(name, command, `${what} timed out after ${timeoutMs} ms`)),
@@ -201,6 +224,15 @@ export function runPluginCommand(
     });
     child.stdin.end(JSON.stringify(request));
   });
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (process.platform !== 'win32' && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
 }
 
 function parsePluginError(text: string): { errorCode: string; errorMessage: string } | undefined {

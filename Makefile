@@ -77,7 +77,7 @@ image-standins:
 chart:
 	scripts/chart/package.sh dist/chart
 
-## manifests: regenerate the CRDs (deploy/crds and the chart's crds/) and deploy/ from the chart
+## manifests: regenerate the CRDs (deploy/crds, deploy/policyreport-crds, the chart's templates/crds/) and deploy/ from the chart
 manifests: install
 	npx tsx scripts/chart/crds.ts
 	npx tsx scripts/chart/manifests.ts

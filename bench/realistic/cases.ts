@@ -155,7 +155,10 @@ export interface RolloutBench {
   readonly pastDeadline: number;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly requests: RequestCounts;
-  /** Registry objects the images need at least: each image's manifest (HEAD) and, when signed, its referrers and one signature's manifest and envelope. */
+  /**
+   * Registry objects the images need at least: each image's manifest (HEAD) and, when signed, its
+   * referrers and one signature's manifest and envelope.
+   */
   readonly neededObjects: number;
 }
 

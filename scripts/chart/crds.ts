@@ -1,9 +1,13 @@
 /**
  * The CustomResourceDefinitions of the four portcullis.dev kinds, generated from one description
  * so the shared parts (the Notary trust policy document, the store spec, the status) cannot
- * drift apart. Writes deploy/crds/<plural>.portcullis.dev.yaml (the source the kustomization
- * uses) and byte-identical copies in charts/portcullis/crds/; test/packaging checks both are
- * up to date.
+ * drift apart, and of the wg-policy PolicyReport and ClusterPolicyReport (wgpolicyk8s.io/v1alpha2,
+ * written from the Policy WG's API as Kyverno and Policy Reporter use it). Writes
+ * deploy/crds/<plural>.portcullis.dev.yaml (the source the kustomization uses),
+ * deploy/policyreport-crds/, and the chart's templates/crds/: the same CRDs as Helm templates, so
+ * that `helm upgrade` updates them (Helm never touches a chart's crds/ after the first install),
+ * annotated helm.sh/resource-policy: keep (docs/install.md). test/packaging checks all are up to
+ * date and that the chart renders them identical to deploy/.
  *
  *   npx tsx scripts/chart/crds.ts          # write
  *   npx tsx scripts/chart/crds.ts --check  # exit 1 when a file differs
@@ -295,20 +299,215 @@ export function crd(k: Kind): Schema {
   };
 }
 
+// --- wg-policy PolicyReport / ClusterPolicyReport (wgpolicyk8s.io/v1alpha2) ----------------------
+
+const REPORT_GROUP = 'wgpolicyk8s.io';
+const REPORT_VERSION = 'v1alpha2';
+
+const int = (description: string): Schema => ({ type: 'integer', description });
+
+const objectReference: Schema = {
+  type: 'object',
+  description: 'A reference to a Kubernetes object (corev1.ObjectReference).',
+  properties: {
+    apiVersion: str('API version of the referent.'),
+    kind: str('Kind of the referent.'),
+    name: str('Name of the referent.'),
+    namespace: str('Namespace of the referent.'),
+    uid: str('UID of the referent.'),
+    resourceVersion: str('Resource version of the referent.'),
+    fieldPath: str('A field of the referent, when the reference is to a part of it.'),
+  },
+};
+
+const reportResult: Schema = {
+  type: 'object',
+  description: 'The result of one policy rule for the resources it names.',
+  required: ['policy'],
+  properties: {
+    source: str('The policy engine that manages this result (portcullis).'),
+    policy: str('Name of the policy.'),
+    rule: str('Name of the rule within the policy (for Portcullis: the trust policy statement).'),
+    resources: {
+      type: 'array',
+      description: 'The checked resources.',
+      items: objectReference,
+    },
+    resourceSelector: { ...labelSelector, description: 'The checked resources, by label.' },
+    message: str('A short, human-readable description of the result.'),
+    result: str('The outcome.', { enum: ['pass', 'fail', 'warn', 'error', 'skip'] }),
+    scored: { type: 'boolean', description: 'Whether the result is scored.' },
+    properties: {
+      type: 'object',
+      description: 'More about the result (image, digest, code).',
+      additionalProperties: { type: 'string' },
+    },
+    timestamp: {
+      type: 'object',
+      description: 'When the result was found.',
+      properties: {
+        seconds: { type: 'integer', format: 'int64', description: 'Seconds since the Unix epoch.' },
+        nanos: { type: 'integer', format: 'int32', description: 'Non-negative fractions of a second.' },
+      },
+    },
+    category: str('The policy category.'),
+    severity: str('The severity of a failure.', { enum: ['critical', 'high', 'low', 'medium', 'info'] }),
+  },
+};
+
+const reportProperties: Schema = {
+  apiVersion: { type: 'string' },
+  kind: { type: 'string' },
+  metadata: { type: 'object' },
+  scope: { ...objectReference, description: 'The object the report is about (a Deployment, a Namespace), when one.' },
+  scopeSelector: { ...labelSelector, description: 'The objects the report is about, by label, when several.' },
+  summary: {
+    type: 'object',
+    description: 'The number of results of each outcome.',
+    properties: {
+      pass: int('Results whose requirements were met.'),
+      fail: int('Results whose requirements were not met.'),
+      warn: int('Unscored results whose requirements were not met.'),
+      error: int('Results that could not be evaluated.'),
+      skip: int('Results not selected for evaluation.'),
+    },
+  },
+  results: { type: 'array', description: 'The results.', items: reportResult },
+};
+
+export const REPORT_KINDS = [
+  { kind: 'PolicyReport', plural: 'policyreports', scope: 'Namespaced', shortNames: ['polr'] },
+  { kind: 'ClusterPolicyReport', plural: 'clusterpolicyreports', scope: 'Cluster', shortNames: ['cpolr'] },
+] as const;
+
+export function reportCrd(k: (typeof REPORT_KINDS)[number]): Schema {
+  const count = (name: string): Schema => ({ name, type: 'integer', jsonPath: `.summary.${name.toLowerCase()}` });
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${k.plural}.${REPORT_GROUP}` },
+    spec: {
+      group: REPORT_GROUP,
+      scope: k.scope,
+      names: {
+        kind: k.kind,
+        listKind: `${k.kind}List`,
+        plural: k.plural,
+        singular: k.kind.toLowerCase(),
+        shortNames: [...k.shortNames],
+      },
+      versions: [
+        {
+          name: REPORT_VERSION,
+          served: true,
+          storage: true,
+          additionalPrinterColumns: [
+            { name: 'Kind', type: 'string', jsonPath: '.scope.kind', priority: 1 },
+            { name: 'Name', type: 'string', jsonPath: '.scope.name', priority: 1 },
+            ...['Pass', 'Fail', 'Warn', 'Error', 'Skip'].map(count),
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: `${k.kind}: policy results in the wg-policy format Kyverno, Policy Reporter and the Trivy operator use.`,
+              properties: reportProperties,
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+// --- files ----------------------------------------------------------------------------------------
+
 const HEADER = '# Generated by scripts/chart/crds.ts (npx tsx scripts/chart/crds.ts): do not edit.\n';
+const TEMPLATE_HEADER =
+  '{{- /* Generated by scripts/chart/crds.ts (npx tsx scripts/chart/crds.ts): do not edit. */}}\n';
+
+const yaml = (value: unknown): string => stringify(value, { lineWidth: 0 });
+const indent = (text: string, n: number): string =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((line) => (line === '' ? line : `${' '.repeat(n)}${line}`))
+    .join('\n');
 
 export function crdFiles(): Map<string, string> {
   const out = new Map<string, string>();
-  for (const k of KINDS) out.set(`${k.plural}.${GROUP}.yaml`, HEADER + stringify(crd(k), { lineWidth: 0 }));
+  for (const k of KINDS) out.set(`${k.plural}.${GROUP}.yaml`, HEADER + yaml(crd(k)));
+  return out;
+}
+
+export function reportCrdFiles(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const k of REPORT_KINDS) out.set(`${k.plural}.${REPORT_GROUP}.yaml`, HEADER + yaml(reportCrd(k)));
+  return out;
+}
+
+/**
+ * A CRD as a chart template: the same spec, Helm's labels, `helm.sh/resource-policy: keep` (so
+ * `helm uninstall` never deletes the CRD and with it every object of its kind), and a condition.
+ */
+function template(value: Schema, condition: string, labels: string, keep: string): string {
+  const metadata = value['metadata'] as { name: string };
+  return (
+    TEMPLATE_HEADER +
+    `{{- if ${condition} }}\n` +
+    `apiVersion: ${String(value['apiVersion'])}\n` +
+    `kind: ${String(value['kind'])}\n` +
+    'metadata:\n' +
+    `  name: ${metadata.name}\n` +
+    '  labels:\n' +
+    `${labels}\n` +
+    `${keep}\n` +
+    'spec:\n' +
+    `${indent(yaml(value['spec']), 2)}\n` +
+    '{{- end }}\n'
+  );
+}
+
+export function chartTemplates(): Map<string, string> {
+  const out = new Map<string, string>();
+  const ourLabels = '    {{- include "portcullis.labels" . | nindent 4 }}';
+  const ourKeep = '  {{- if .Values.crds.keep }}\n  annotations:\n    helm.sh/resource-policy: keep\n  {{- end }}';
+  for (const k of KINDS) {
+    out.set(`${k.plural}.${GROUP}.yaml`, template(crd(k), '.Values.crds.install', ourLabels, ourKeep));
+  }
+  // Shared with other tools: never deleted by Helm, and left alone when another installed them.
+  const reportLabels = '    {{- include "portcullis.labels" . | nindent 4 }}';
+  const reportKeep = '  annotations:\n    helm.sh/resource-policy: keep';
+  for (const k of REPORT_KINDS) {
+    const name = `${k.plural}.${REPORT_GROUP}`;
+    out.set(
+      `${name}.yaml`,
+      template(
+        reportCrd(k),
+        `and .Values.policyReports.installCRDs (include "portcullis.crdAbsentOrOurs" (dict "name" "${name}" "Release" .Release))`,
+        reportLabels,
+        reportKeep,
+      ),
+    );
+  }
   return out;
 }
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CRD_DIRS = [join(REPO_ROOT, 'deploy', 'crds'), join(REPO_ROOT, 'charts', 'portcullis', 'crds')];
+export const DEPLOY_CRDS = join(REPO_ROOT, 'deploy', 'crds');
+export const DEPLOY_REPORT_CRDS = join(REPO_ROOT, 'deploy', 'policyreport-crds');
+export const CHART_CRD_TEMPLATES = join(REPO_ROOT, 'charts', 'portcullis', 'templates', 'crds');
+
+export function generatedFiles(): (readonly [string, string])[] {
+  return [
+    ...[...crdFiles()].map(([name, text]) => [join(DEPLOY_CRDS, name), text] as const),
+    ...[...reportCrdFiles()].map(([name, text]) => [join(DEPLOY_REPORT_CRDS, name), text] as const),
+    ...[...chartTemplates()].map(([name, text]) => [join(CHART_CRD_TEMPLATES, name), text] as const),
+  ];
+}
 
 function main(): void {
-  const files = CRD_DIRS.flatMap((dir) => [...crdFiles()].map(([name, text]) => [join(dir, name), text] as const));
-  if (writeGenerated(files, process.argv.includes('--check')) > 0) process.exit(1);
+  if (writeGenerated(generatedFiles(), process.argv.includes('--check')) > 0) process.exit(1);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -19,8 +19,10 @@
 //     IsUpgrade false, Revision 1), .Chart (Chart.yaml fields), .Capabilities (KubeVersion,
 //     APIVersions.Has, HelmVersion), .Template (Name, BasePath), .Files (Get, GetBytes).
 //   - Functions: sprig's TxtFuncMap without env/expandenv, plus toYaml, fromYaml, fromYamlArray,
-//     toJson, fromJson, fromJsonArray, include, tpl, required, lookup (always an empty map, as
-//     `helm template` without a cluster).
+//     toJson, fromJson, fromJsonArray, include, tpl, required, lookup (an empty map, as
+//     `helm template` without a cluster; with --lookup FILE, the objects of that YAML stream
+//     stand for the cluster's: by apiVersion, kind, namespace and name, or a list when name is "").
+//   - --upgrade renders as `helm upgrade` does (.Release.IsUpgrade true, IsInstall false, Revision 2).
 //   - Every file under templates/ is parsed into one template set; files whose name starts with
 //     `_` are definitions only; NOTES.txt is not a manifest (printed alone with --notes);
 //     missingkey=zero and "<no value>" removed, as Helm does when not --strict.
@@ -30,7 +32,7 @@
 //
 // Not supported (the chart must not use them): subcharts and dependencies, crds/ output
 // (--include-crds), .Files.Glob/AsConfig/AsSecrets/Lines, toToml, hooks ordering, --strict,
-// values.schema.json validation (done by test/packaging instead), lookup against a cluster.
+// values.schema.json validation (done by test/packaging instead), lookup against a real cluster.
 // --kube-version below 1.21 also drops policy/v1 from the API versions (helm would discover
 // the real ones from the cluster on install).
 package main
@@ -153,6 +155,8 @@ func main() {
 	namespace := flag.String("namespace", "default", "release namespace")
 	kubeVersion := flag.String("kube-version", "1.30.0", "Kubernetes version for .Capabilities.KubeVersion")
 	notes := flag.Bool("notes", false, "print the rendered NOTES.txt instead of the manifests")
+	upgrade := flag.Bool("upgrade", false, "render as helm upgrade does (.Release.IsUpgrade)")
+	lookupFile := flag.String("lookup", "", "YAML stream of objects that lookup finds, standing for the cluster's")
 	flag.Var(&valueFiles, "f", "values file (repeatable)")
 	flag.Var(&valueFiles, "values", "values file (repeatable)")
 	flag.Var(&sets, "set", "key=value override (repeatable; helm --set syntax)")
@@ -163,8 +167,8 @@ func main() {
 		fatal("usage: chart-render [flags] CHART_DIR")
 	}
 	out, err := render(flag.Arg(0), options{
-		name: *name, namespace: *namespace, kubeVersion: *kubeVersion, notes: *notes,
-		valueFiles: valueFiles, sets: sets, setStrings: setStrings, apiVersions: apiVersions,
+		name: *name, namespace: *namespace, kubeVersion: *kubeVersion, notes: *notes, upgrade: *upgrade,
+		valueFiles: valueFiles, sets: sets, setStrings: setStrings, apiVersions: apiVersions, lookupFile: *lookupFile,
 	})
 	if err != nil {
 		fatal("%v", err)
@@ -174,9 +178,59 @@ func main() {
 
 type options struct {
 	name, namespace, kubeVersion string
-	notes                        bool
+	notes, upgrade               bool
 	valueFiles, sets, setStrings []string
 	apiVersions                  []string
+	lookupFile                   string
+}
+
+// readObjects reads the --lookup stream: each document one object (Lists are not flattened).
+func readObjects(file string) ([]map[string]interface{}, error) {
+	if file == "" {
+		return nil, nil
+	}
+	data, err := ioutil.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]interface{}
+	for _, doc := range regexp.MustCompile(`(?m)^---[ \t]*$`).Split(string(data), -1) {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		m := map[string]interface{}{}
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			return nil, fmt.Errorf("%s: %v", file, err)
+		}
+		if len(m) > 0 {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// lookupIn answers lookup as the cluster would: the object, or {items: [...]} when name is "".
+func lookupIn(objects []map[string]interface{}, apiVersion, kind, namespace, name string) map[string]interface{} {
+	var items []interface{}
+	for _, o := range objects {
+		meta, _ := o["metadata"].(map[string]interface{})
+		if o["apiVersion"] != apiVersion || o["kind"] != kind {
+			continue
+		}
+		ns, _ := meta["namespace"].(string)
+		if namespace != "" && ns != namespace {
+			continue
+		}
+		if name == "" {
+			items = append(items, o)
+		} else if meta["name"] == name {
+			return o
+		}
+	}
+	if name == "" {
+		return map[string]interface{}{"items": items}
+	}
+	return map[string]interface{}{}
 }
 
 func readYAMLMap(file string) (map[string]interface{}, error) {
@@ -316,11 +370,19 @@ func render(chartDir string, o options) (string, error) {
 		return "", err
 	}
 
+	objects, err := readObjects(o.lookupFile)
+	if err != nil {
+		return "", err
+	}
+	revision := 1
+	if o.upgrade {
+		revision = 2
+	}
 	top := map[string]interface{}{
 		"Values": values,
 		"Release": map[string]interface{}{
 			"Name": o.name, "Namespace": o.namespace, "Service": "Helm",
-			"IsInstall": true, "IsUpgrade": false, "Revision": 1,
+			"IsInstall": !o.upgrade, "IsUpgrade": o.upgrade, "Revision": revision,
 		},
 		"Chart":        &chart,
 		"Capabilities": &Capabilities{KubeVersion: kv, APIVersions: versions, HelmVersion: HelmVersion{Version: "v3.15.0"}},
@@ -328,7 +390,7 @@ func render(chartDir string, o options) (string, error) {
 	}
 
 	t := template.New("gotpl").Option("missingkey=zero")
-	t.Funcs(funcMap(t))
+	t.Funcs(funcMap(t, objects))
 	names := make([]string, 0, len(templates))
 	for n := range templates {
 		names = append(names, n)
@@ -435,7 +497,7 @@ func splitManifests(bigFile string) []string {
 
 const recursionMaxNums = 1000
 
-func funcMap(t *template.Template) template.FuncMap {
+func funcMap(t *template.Template, objects []map[string]interface{}) template.FuncMap {
 	f := sprig.TxtFuncMap()
 	delete(f, "env")
 	delete(f, "expandenv")
@@ -517,7 +579,7 @@ func funcMap(t *template.Template) template.FuncMap {
 		return val, nil
 	}
 	f["lookup"] = func(apiversion, kind, namespace, name string) (map[string]interface{}, error) {
-		return map[string]interface{}{}, nil
+		return lookupIn(objects, apiversion, kind, namespace, name), nil
 	}
 	return f
 }

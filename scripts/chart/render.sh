@@ -3,7 +3,8 @@
 # render.go for what is and is not supported). Builds scripts/chart/render.go once with Debian's
 # Go and Helm's template library (sprig) into the cache, rebuilding when render.go changes:
 #
-#   scripts/chart/render.sh [--name portcullis] [--namespace NS] [-f values.yaml] [--set k=v] [--notes] [CHART_DIR]
+#   scripts/chart/render.sh [--name portcullis] [--namespace NS] [-f values.yaml] [--set k=v] [--notes]
+#                           [--upgrade] [--lookup objects.yaml] [CHART_DIR]
 #
 # CHART_DIR defaults to charts/portcullis. Installs golang-go and the -dev packages with apt-get
 # when they are missing (root only). PORTCULLIS_CACHE overrides the cache dir.
@@ -47,7 +48,7 @@ fi
 
 # The last argument is the chart directory when it is one; otherwise the project's chart.
 args=("$@")
-if [[ ${#args[@]} -eq 0 || ! -f "${args[-1]}/Chart.yaml" ]] || [[ ${#args[@]} -ge 2 && ${args[-2]} =~ ^(-f|--values|--set|--set-string|--name|--namespace|--kube-version|--api-versions)$ ]]; then
+if [[ ${#args[@]} -eq 0 || ! -f "${args[-1]}/Chart.yaml" ]] || [[ ${#args[@]} -ge 2 && ${args[-2]} =~ ^(-f|--values|--set|--set-string|--name|--namespace|--kube-version|--api-versions|--lookup)$ ]]; then
   args+=("$root/charts/portcullis")
 fi
 exec "$bin" "${args[@]}"

@@ -164,7 +164,13 @@ export function traceRequests(write: (text: string) => void, options: { headers:
 export function checkLines(
   signatures: readonly {
     signature: string;
-    checks: readonly { check: string; status: string; action: string; error?: { message: string; code: string } }[];
+    checks: readonly {
+      check: string;
+      status: string;
+      action: string;
+      error?: { message: string; code: string };
+      detail?: string;
+    }[];
   }[],
 ): string {
   let text = '';
@@ -172,7 +178,8 @@ export function checkLines(
     text += `signature ${s.signature}:\n`;
     for (const c of s.checks) {
       const why = c.error === undefined ? '' : `: ${c.error.message} [${c.error.code}]`;
-      text += `  ${c.check}: ${c.status} (${c.action})${why}\n`;
+      const detail = c.detail === undefined ? '' : ` — ${c.detail}`;
+      text += `  ${c.check}: ${c.status} (${c.action})${why}${detail}\n`;
     }
   }
   return text;

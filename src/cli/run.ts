@@ -30,6 +30,10 @@ const importCommand: CommandLoader = async <K extends CommandName>(name: K): Pro
       return (await import('./commands/cert.js')) as CommandModules[K];
     case 'key':
       return (await import('./commands/key.js')) as CommandModules[K];
+    case 'import':
+      return (await import('./commands/import.js')) as CommandModules[K];
+    case 'blob':
+      return (await import('./commands/blob.js')) as CommandModules[K];
     default:
       throw new Error(`unknown command module ${String(name)}`);
   }

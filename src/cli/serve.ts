@@ -1,16 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { ServeConfig } from '../config/serve-config.js';
+import type { ServeConfig } from '../config/index.js';
 import { PortcullisError } from '../errors/index.js';
-import {
-  Executor,
-  ResourcePullSecretResolver,
-  observeRegistryRequests,
-  type PullSecretResolver,
-} from '../executor/index.js';
+import { Executor, observeRegistryRequests } from '../executor/index.js';
 import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
 import { createLogging, type Logging } from '../log/index.js';
 import { PromMetrics } from '../metrics/index.js';
+import { ProcessVerificationPlugins } from '../plugin/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
 import {
   KubernetesPolicySource,
@@ -19,24 +15,21 @@ import {
   loadKubeConfig,
   staticLeadership,
 } from '../kube/index.js';
-import type { PolicySnapshot } from '../policyset/types.js';
+import type { PolicySource } from '../policyset/index.js';
 import { Agent } from 'undici';
 import { canonicalRegistry } from '../reference/index.js';
 import {
   DockerConfigCredentials,
   HostResolver,
   RegistryClient,
+  ResourcePullSecretResolver,
   isLoopbackHost,
+  type PullSecretResolver,
   type RegistryTlsOptions,
 } from '../registry/index.js';
-import { HttpRevocationFetcher, OnlineRevocationChecker } from '../revocation/index.js';
-import { CertificateCache } from '../x509/certificate.js';
-
-/** A source of policy snapshots: the directory today, the Kubernetes API with --kubernetes. */
-export interface PolicySourceLike {
-  start(onSnapshot: (snapshot: PolicySnapshot) => void): Promise<void>;
-  stop(): Promise<void>;
-}
+import { HttpRevocationFetcher, OnlineRevocationChecker, RevocationMaterialDirectory } from '../revocation/index.js';
+import { CertificateCache } from '../x509/index.js';
+import { USER_AGENT } from '../util/index.js';
 
 export interface ServeOptions {
   readonly policies?: string;
@@ -48,8 +41,8 @@ export interface ServeOptions {
   readonly tlsKey?: string;
   readonly devCertDir: string;
   readonly config: ServeConfig;
-  /** Injected for the cluster source (issue 5) and tests; default the directory source. */
-  readonly source?: PolicySourceLike;
+  /** The policy source (the Kubernetes one with --kubernetes, or a test's); default the directory source. */
+  readonly source?: PolicySource;
   readonly pullSecrets?: PullSecretResolver;
   /** Where the JSON log lines go. Default 1 (stdout). */
   readonly logFd?: number;
@@ -109,7 +102,7 @@ function kubernetesParts(
   config: ServeConfig,
   certificateCache: CertificateCache,
   logger: Logger,
-): { source: PolicySourceLike; pullSecrets: PullSecretResolver } {
+): { source: PolicySource; pullSecrets: PullSecretResolver } {
   const kubeConfig = loadKubeConfig(
     kubernetes.kubeconfig === undefined ? { inCluster: true } : { kubeconfig: kubernetes.kubeconfig },
   );
@@ -139,6 +132,7 @@ function kubernetesParts(
   return {
     source: {
       start: (onSnapshot) => source.start(onSnapshot),
+      current: () => source.current(),
       stop: async () => {
         await source.stop();
         await status.stop();
@@ -183,7 +177,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     negativeTtlMs: config.dns.negativeTtlSeconds * 1000,
   });
   const registry = new RegistryClient({
-    userAgent: 'portcullis/0.1.0',
+    userAgent: USER_AGENT,
     // Loopback registries speak plain HTTP unless a CA is configured for them; others only when named.
     plainHttp: (host) => hosts.get(host)?.plainHttp === true || (isLoopbackHost(host) && !tls.has(host)),
     tls: (host) => tls.get(host),
@@ -199,6 +193,15 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       ? undefined
       : await DockerConfigCredentials.load({ path: config.registries.defaultDockerConfig });
   const certificateCache = new CertificateCache();
+  // Operator-supplied CRLs and OCSP responses (files mounted in the pod), re-read every minute.
+  const material =
+    config.verification.revocationMaterial === undefined
+      ? undefined
+      : new RevocationMaterialDirectory(config.verification.revocationMaterial, (loaded) => {
+          logger.info({ ...loaded.size, dir: config.verification.revocationMaterial }, 'revocation material loaded');
+          for (const problem of loaded.problems) logger.warn({ problem }, 'revocation material not usable');
+        });
+  await material?.start(60_000);
   const directorySecrets = new ResourcePullSecretResolver();
   let pullSecretsFromCluster: PullSecretResolver | undefined;
   let source = options.source;
@@ -231,11 +234,22 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     verdictCacheTtlMs: config.cache.verdictTtlSeconds * 1000,
     negativeVerdictTtlMs: config.cache.negativeVerdictTtlSeconds * 1000,
     revocation: new OnlineRevocationChecker({
-      fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0', dispatcher: revocationDispatcher }),
+      fetcher: new HttpRevocationFetcher({ userAgent: USER_AGENT, dispatcher: revocationDispatcher }),
       mode: config.verification.revocation,
       certificateCache,
+      ...(material === undefined ? {} : { material: () => material.current() }),
     }),
     ...(defaultCredentials === undefined ? {} : { defaultCredentials }),
+    ...(config.plugins.directory === undefined
+      ? {}
+      : {
+          verificationPlugins: new ProcessVerificationPlugins({
+            directory: config.plugins.directory,
+            timeoutMs: config.plugins.timeoutSeconds * 1000,
+            maxConcurrent: config.plugins.maxConcurrent,
+            environment: config.plugins.environment,
+          }),
+        }),
   });
 
   if (source === undefined) {
@@ -293,7 +307,6 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       mutate: config.webhook.mutate,
       gatekeeper: config.webhook.gatekeeper,
       gatekeeperDefaultNamespace: config.webhook.gatekeeperDefaultNamespace,
-      failurePolicy: config.webhook.failurePolicy,
     },
   });
   const server = await startServer(app, {
@@ -319,6 +332,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       await source.stop();
       await registry.close(); // also cancels the lookups still in flight
       await revocationDispatcher.destroy().catch(() => undefined);
+      material?.stop();
       await logging.flush();
     },
   };

@@ -37,6 +37,11 @@ export interface ServeConfig {
     readonly maxSignatureAttempts: number;
     /** `online` (OCSP, then CRL), `offline` (no fetches: revokable certificates are unknown). */
     readonly revocation: 'online' | 'offline';
+    /**
+     * A directory of operator-supplied CRLs (`crl/`) and OCSP responses (`ocsp/`), used before any
+     * fetch; re-read every minute.
+     */
+    readonly revocationMaterial: string | undefined;
   };
   readonly cache: {
     /** Entries of each keyed cache (tag → digest, signature lists, verdicts). */
@@ -61,7 +66,9 @@ export interface ServeConfig {
     readonly hosts: Readonly<Record<string, { readonly plainHttp: boolean; readonly caFile: string | undefined }>>;
   };
   readonly kubernetes: {
-    /** `namespace/name` of a docker-config Secret used when neither the pod nor its service account names pull secrets. */
+    /**
+     * `namespace/name` of a docker-config Secret used when neither the pod nor its service account names pull secrets.
+     */
     readonly defaultPullSecret: string | undefined;
     /** Write status.conditions (Ready / Invalid) back to the policy resources: the leader flag (one replica writes). */
     readonly writeStatus: boolean;
@@ -73,6 +80,17 @@ export interface ServeConfig {
     readonly trustMaterialSelector: string;
   };
   readonly logging: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** Verification plugins (notation's plugin contract), for signatures that name one. */
+  readonly plugins: {
+    /** `<directory>/<name>/notation-<name>`; unset: a signature that names a plugin fails (ERR_PLUGIN_REQUIRED). */
+    readonly directory: string | undefined;
+    /** Deadline of each plugin command; the plugin is killed at it. */
+    readonly timeoutSeconds: number;
+    /** Plugin processes running at once. */
+    readonly maxConcurrent: number;
+    /** Variables passed to plugins besides PATH, HOME, TMPDIR, LANG, LC_ALL and TZ, by name. */
+    readonly environment: readonly string[];
+  };
   /** Name resolution of registry hosts (c-ares on the event loop; /etc/hosts and /etc/resolv.conf honoured). */
   readonly dns: {
     /** Name servers (`ip`, `ip:port`, `[ip6]:port`) instead of /etc/resolv.conf's; empty = resolv.conf's. */
@@ -101,7 +119,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
     shutdownTimeoutSeconds: 20,
   },
   tls: { clientCaFile: undefined, minVersion: 'TLSv1.3' },
-  verification: { maxSignatureAttempts: 100, revocation: 'online' },
+  verification: { maxSignatureAttempts: 100, revocation: 'online', revocationMaterial: undefined },
   cache: {
     maxEntries: 10_000,
     tagTtlSeconds: 30,
@@ -126,10 +144,11 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
     trustMaterialSelector: 'portcullis.dev/trust-material=true',
   },
   logging: { level: 'info' },
+  plugins: { directory: undefined, timeoutSeconds: 5, maxConcurrent: 4, environment: [] },
   dns: { servers: [], timeoutMilliseconds: undefined, attempts: undefined, maxTtlSeconds: 300, negativeTtlSeconds: 5 },
 };
 
-type Shape = Record<string, 'number' | 'boolean' | 'string' | readonly string[] | 'hosts' | 'servers'>;
+type Shape = Record<string, 'number' | 'boolean' | 'string' | readonly string[] | 'hosts' | 'servers' | 'names'>;
 
 const SHAPE: Record<keyof ServeConfig, Shape> = {
   webhook: {
@@ -144,7 +163,7 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     shutdownTimeoutSeconds: 'number',
   },
   tls: { clientCaFile: 'string', minVersion: ['TLSv1.2', 'TLSv1.3'] },
-  verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'] },
+  verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'], revocationMaterial: 'string' },
   cache: {
     maxEntries: 'number',
     tagTtlSeconds: 'number',
@@ -169,6 +188,7 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     trustMaterialSelector: 'string',
   },
   logging: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  plugins: { directory: 'string', timeoutSeconds: 'number', maxConcurrent: 'number', environment: 'names' },
   dns: {
     servers: 'servers',
     timeoutMilliseconds: 'number',
@@ -209,6 +229,14 @@ function checkValue(path: string, kind: Shape[string], value: unknown): unknown 
     if (typeof value !== 'string') throw invalid(path, 'must be a string');
     return value;
   }
+  if (kind === 'names') {
+    if (!Array.isArray(value)) throw invalid(path, 'must be a list of environment variable names');
+    return value.map((name: unknown, i) => {
+      if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        throw invalid(`${path}[${i}]`, 'must be an environment variable name');
+      return name;
+    });
+  }
   if (kind === 'servers') {
     if (!Array.isArray(value)) throw invalid(path, 'must be a list of name servers');
     return value.map((server: unknown, i) => {
@@ -243,7 +271,10 @@ function checkValue(path: string, kind: Shape[string], value: unknown): unknown 
   return value;
 }
 
-/** Validates a parsed configuration document and fills in the defaults. Unknown keys are errors (typos must not pass silently). */
+/**
+ * Validates a parsed configuration document and fills in the defaults. Unknown keys are errors (typos must not pass
+ * silently).
+ */
 export function resolveServeConfig(doc: unknown): ServeConfig {
   if (doc === undefined || doc === null) return DEFAULT_SERVE_CONFIG;
   if (!isRecord(doc)) throw invalid('(root)', 'must be a mapping');
@@ -285,6 +316,9 @@ export function resolveServeConfig(doc: unknown): ServeConfig {
   if (config.kubernetes.statusQps <= 0) throw invalid('kubernetes.statusQps', 'must be more than 0');
   if (!Number.isInteger(config.kubernetes.statusBurst) || config.kubernetes.statusBurst < 1)
     throw invalid('kubernetes.statusBurst', 'must be a whole number, at least 1');
+  if (config.plugins.timeoutSeconds <= 0) throw invalid('plugins.timeoutSeconds', 'must be more than 0');
+  if (!Number.isInteger(config.plugins.maxConcurrent) || config.plugins.maxConcurrent < 1)
+    throw invalid('plugins.maxConcurrent', 'must be a whole number, at least 1');
   if (config.dns.attempts !== undefined && (!Number.isInteger(config.dns.attempts) || config.dns.attempts < 1))
     throw invalid('dns.attempts', 'must be a whole number, at least 1');
   if (config.dns.timeoutMilliseconds !== undefined && config.dns.timeoutMilliseconds < 1)

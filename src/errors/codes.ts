@@ -65,6 +65,12 @@ export const ERROR_CODES = {
   },
 
   // --- policy resources (TrustPolicy, ClusterTrustPolicy, TrustStore, ClusterTrustStore) ----
+  ERR_IMPORT_NOTHING_TO_CONVERT: {
+    summary:
+      'The files given to `portcullis import` hold no resource that importer converts (no Ratify notation verifier or Executor, no Kyverno Notary verifyImages rule or notary attestor).',
+    remedy:
+      'Pass the Ratify (`import ratify`) or Kyverno (`import kyverno`) manifests themselves, e.g. `kubectl get verifiers,namespacedverifiers,keymanagementproviders -A -o yaml`; docs/migrating.md.',
+  },
   ERR_RESOURCE_INVALID: {
     summary:
       'A portcullis.dev resource or policy manifest file is malformed: unparsable YAML, unknown kind or apiVersion, missing name, bad field, unknown enforcementAction or selector operator, or defined twice.',
@@ -115,8 +121,20 @@ export const ERROR_CODES = {
     remedy: 'Check the --user-metadata values, or re-sign the artifact with them.',
   },
   ERR_PLUGIN_REQUIRED: {
-    summary: 'The signature requires a verification plugin, which Portcullis does not run.',
-    remedy: 'Use a signature that does not name io.cncf.notary.verificationPlugin.',
+    summary:
+      'The signature names a verification plugin (io.cncf.notary.verificationPlugin) that is not installed, or one without a SIGNATURE_VERIFIER capability, or no plugin directory is configured.',
+    remedy:
+      'Install the plugin as <plugin directory>/<name>/notation-<name> (CLI: <config-dir>/plugins; webhook: plugins.directory), or use a signature that needs no plugin.',
+  },
+  ERR_PLUGIN_VERSION: {
+    summary:
+      'The installed verification plugin is older than the io.cncf.notary.verificationPluginMinVersion the signature asks for, or a version is not SemVer 2.0.0.',
+    remedy: 'Install a version of the plugin at least as recent as the signature requires.',
+  },
+  ERR_PLUGIN_REJECTED: {
+    summary:
+      "A verification plugin answered that the signature's trusted identity or revocation check failed (its reason is in the message).",
+    remedy: 'Read the reason the plugin gives; check the trusted identities and the plugin configuration.',
   },
 
   // --- certificates ------------------------------------------------------------------------
@@ -283,7 +301,7 @@ export const ERROR_CODES = {
   },
   ERR_PLUGIN_FAILED: {
     summary:
-      'A signing plugin failed, timed out, broke the plugin contract or returned a signature that does not check out.',
+      'A signing or verification plugin failed, timed out, wrote too much, broke the plugin contract or returned a signature that does not check out.',
     remedy: 'Read the plugin error code and message; check the key id and plugin configuration.',
   },
   ERR_TIMESTAMP_FAILED: {
@@ -295,6 +313,10 @@ export const ERROR_CODES = {
     summary:
       'A trust policy already exists in the configuration directory; `policy init` and `policy import` never replace it silently.',
     remedy: 'Keep a copy (`portcullis policy show > old-policy.json`), then run the command again with --force.',
+  },
+  ERR_SIGNATURE_FILE_EXISTS: {
+    summary: 'The detached signature file `blob sign` would write already exists.',
+    remedy: 'Add --force to replace it, or sign into another --signature-directory.',
   },
   ERR_KEY_EXISTS: {
     summary: 'A signing key of that name is already in signingkeys.json.',

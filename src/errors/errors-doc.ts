@@ -9,6 +9,7 @@ export function renderErrorsDoc(): string {
     'Every error Portcullis reports carries one of these stable codes (`code` in JSON output, in',
     'brackets in text output). Codes never change meaning; messages may be reworded. This file is',
     'generated from `src/errors/codes.ts` by `npm run docs:errors`; a test fails when they differ.',
+    '[troubleshooting.md](troubleshooting.md) says, for each code, where you meet it and what to check.',
     '',
     'CLI exit status: `0` verified (or skipped by policy), `1` verification failed (no signature, or',
     'every signature rejected), `2` invalid input or configuration.',

@@ -19,6 +19,9 @@ export interface PortcullisErrorOptions {
   readonly context?: ErrorContext;
 }
 
+/** Marks Portcullis errors across copies of this module (a registered symbol: the same in every copy). */
+const BRAND = Symbol.for('dev.portcullis.error');
+
 /**
  * The one error type of Portcullis. `code` is stable and documented in docs/errors.md;
  * messages are for people and may be reworded.
@@ -27,11 +30,23 @@ export class PortcullisError extends Error {
   readonly code: ErrorCode;
   readonly context: ErrorContext;
 
+  /**
+   * `instanceof PortcullisError` holds for every Portcullis error, also one made by another copy
+   * of this module: the CLI's command bundles each carry their own copy (scripts/bundle-cli.mjs),
+   * and a typed error crossing from one to the runner's copy must keep its code, not become
+   * ERR_INTERNAL. Subclasses keep the ordinary prototype check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== PortcullisError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
   constructor(code: ErrorCode, message: string, options: PortcullisErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PortcullisError';
     this.code = code;
     this.context = options.context ?? {};
+    Object.defineProperty(this, BRAND, { value: true });
   }
 
   /** A copy carrying more context (existing fields win: the innermost knows best). */

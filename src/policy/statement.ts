@@ -44,6 +44,7 @@ export function validateStatementCore(doc: StatementCoreDocument, prefix: string
       actions,
       verifyTimestamp,
       trustStores: [],
+      trustedIdentities: [],
       anyIdentity: false,
       x509Identities: [],
       otherIdentities: [],
@@ -58,5 +59,14 @@ export function validateStatementCore(doc: StatementCoreDocument, prefix: string
   if (!stores.ok) throw invalid(stores.message);
   const identities = parseTrustedIdentities(name, trustedIdentities);
   if (!identities.ok) throw invalid(identities.message);
-  return { name, level, customized, actions, verifyTimestamp, trustStores: stores.stores, ...identities.value };
+  return {
+    name,
+    level,
+    customized,
+    actions,
+    verifyTimestamp,
+    trustStores: stores.stores,
+    trustedIdentities: [...trustedIdentities],
+    ...identities.value,
+  };
 }

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { CertificateCache } from '../x509/certificate.js';
-import { isIssuedBy, isSelfSigned, type Certificate } from '../x509/certificate.js';
-import type { RevocationChecker, RevocationResult, RevocationStatus } from '../verify/types.js';
-import { ByteLruCache, SingleFlight } from './cache.js';
+import { type CertificateCache, isIssuedBy, isSelfSigned, type Certificate } from '../x509/index.js';
+import type { RevocationChecker } from '../verify/index.js';
+import { SingleFlight } from '../util/index.js';
 import {
   freshestCrlOf,
   lookupCertificate,
@@ -13,6 +12,7 @@ import {
   type ParsedCrl,
 } from './crl.js';
 import { isHttpUrl, RevocationFetchError, type FetchInit, type RevocationFetcher } from './fetcher.js';
+import { RevocationMaterial } from './material.js';
 import {
   DEFAULT_SKEW_MS,
   buildOcspRequest,
@@ -21,6 +21,27 @@ import {
   type OcspOutcome,
   type OcspRequest,
 } from './ocsp.js';
+import {
+  RevocationCache,
+  describe,
+  hex,
+  applySigningTime,
+  aggregate,
+  type OnlineRevocationCheckerOptions,
+  type CertificateRevocation,
+  type DetailedRevocationResult,
+  type RevocationCheckerStats,
+  type Attempt,
+  type Answer,
+} from './checker-types.js';
+
+export { RevocationCache } from './checker-types.js';
+export type {
+  CertificateRevocation,
+  DetailedRevocationResult,
+  OnlineRevocationCheckerOptions,
+  RevocationCheckerStats,
+} from './checker-types.js';
 
 /**
  * The OCSP/CRL revocation checker (Notary trust-store-trust-policy spec, "Certificate Revocation
@@ -39,9 +60,15 @@ import {
  * - Answers are cached until their nextUpdate (verified answers only, bounded by bytes, LRU), and
  *   concurrent checks share one fetch per URL (single flight).
  *
+ * Operator-supplied material (`material`: CRLs and OCSP responses given as files, see
+ * material.ts) is consulted first, before any fetch and in both modes, and judged like a fetched
+ * answer; when it gives no answer (none for this certificate, stale, not signed by the issuer)
+ * the certificate is checked as if there were none.
+ *
  * Offline mode (`mode: 'offline'`, for air-gapped clusters) makes no request at all: a certificate
- * with OCSP or CRL locations is `unknown` unless a still-valid answer is in the cache (which only
- * an earlier online use of the same checker fills). What that means per trust-policy level, with
+ * with OCSP or CRL locations is `unknown` unless the operator-supplied material or a still-valid
+ * answer in the cache (which only an earlier online use of the same checker fills) answers. What
+ * that means per trust-policy level, with
  * the default actions: strict (revocation enforce) rejects every signature whose chain has
  * revocation locations (ERR_REVOCATION_UNKNOWN), and — because the TSA chain is checked as part of
  * authenticTimestamp — also rejects timestamped signatures whose TSA chain has such locations;
@@ -49,84 +76,6 @@ import {
  * logged: authenticTimestamp is log there); skip does not verify at all. A policy that wants
  * offline enforcement of everything else sets `override: {revocation: log}` or `skip`.
  */
-
-export interface OnlineRevocationCheckerOptions {
-  readonly fetcher: RevocationFetcher;
-  /** 'online' (default) fetches; 'offline' answers from the cache only. */
-  readonly mode?: 'online' | 'offline';
-  /** Clock in epoch ms, used only to expire cache entries (default Date.now). */
-  readonly now?: () => number;
-  /** Per OCSP request (notation: 2 s). */
-  readonly ocspTimeoutMs?: number;
-  /** Per CRL download (Notary spec: 5 s). */
-  readonly crlTimeoutMs?: number;
-  /** OCSP response cap (default 64 KiB: real responses are 1–5 KiB even with a responder certificate). */
-  readonly ocspMaxBytes?: number;
-  /** CRL cap (default 32 MiB: large public CAs publish CRLs of several MiB; beyond 32 MiB is refused). */
-  readonly crlMaxBytes?: number;
-  /** Cache budget in bytes (default 64 MiB: room for two maximal CRLs plus many OCSP answers). */
-  readonly cacheMaxBytes?: number;
-  /** Send an RFC 8954 nonce with OCSP requests (default false, like notation; a nonce defeats responder caching). */
-  readonly ocspNonce?: boolean;
-  /** Tolerated clock skew for thisUpdate in the future (default 5 min). */
-  readonly skewMs?: number;
-  /** At most this many OCSP and this many CRL URLs are tried per certificate (default 4), bounding the total time. */
-  readonly maxUrlsPerCertificate?: number;
-  /** Parses embedded OCSP responder certificates through this cache. */
-  readonly certificateCache?: CertificateCache;
-  /**
-   * A cache to use (and share, e.g. between an online checker that fills it and an offline one);
-   * by default the checker makes its own of `cacheMaxBytes` with the `now` clock.
-   */
-  readonly cache?: RevocationCache;
-}
-
-/** Verified OCSP answers and CRLs by URL, bounded by bytes, expiring at their nextUpdate. */
-export class RevocationCache extends ByteLruCache<OcspOutcome | ParsedCrl> {
-  constructor(maxBytes = 64 * 1024 * 1024, now: () => number = Date.now) {
-    super(maxBytes, now);
-  }
-}
-
-/** A per-certificate result with the evidence: where the answer came from. */
-export interface CertificateRevocation {
-  readonly status: RevocationStatus;
-  readonly revokedAt?: Date;
-  readonly reason?: string;
-  readonly invalidityDate?: Date;
-  /** Why: the answer, or the causes of unknown (unreachable responder with its URL, stale answer, …). */
-  readonly detail?: string;
-  readonly source?: 'ocsp' | 'crl';
-  readonly url?: string;
-}
-
-export interface DetailedRevocationResult extends RevocationResult {
-  readonly certificates: readonly CertificateRevocation[];
-}
-
-export interface RevocationCheckerStats {
-  /** Requests handed to the fetcher. */
-  readonly fetches: number;
-  /** Answers served from the cache. */
-  readonly cacheHits: number;
-  readonly cacheBytes: number;
-}
-
-type Answer = CertificateRevocation & { readonly status: 'good' | 'revoked' };
-
-interface Attempt {
-  readonly answer?: Answer;
-  readonly details: readonly string[];
-}
-
-function describe(error: unknown): string {
-  if (error instanceof RevocationFetchError) return error.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
-}
 
 export class OnlineRevocationChecker implements RevocationChecker {
   readonly #fetcher: RevocationFetcher;
@@ -141,8 +90,9 @@ export class OnlineRevocationChecker implements RevocationChecker {
   readonly #maxUrls: number;
   readonly #certificateCache: CertificateCache | undefined;
   readonly #cache: RevocationCache;
-  readonly #ocspFlights = new SingleFlight<{ bytes: Uint8Array; nonce?: Uint8Array }>();
-  readonly #crlFlights = new SingleFlight<ParsedCrl>();
+  readonly #material: () => RevocationMaterial;
+  readonly #ocspFlights = new SingleFlight();
+  readonly #crlFlights = new SingleFlight();
   #fetches = 0;
   #cacheHits = 0;
   // Per-certificate memos (certificates are shared objects through a CertificateCache): chain
@@ -163,6 +113,8 @@ export class OnlineRevocationChecker implements RevocationChecker {
     this.#maxUrls = options.maxUrlsPerCertificate ?? 4;
     this.#certificateCache = options.certificateCache;
     this.#cache = options.cache ?? new RevocationCache(options.cacheMaxBytes ?? 64 * 1024 * 1024, this.#now);
+    const material = options.material;
+    this.#material = typeof material === 'function' ? material : () => material ?? RevocationMaterial.EMPTY;
   }
 
   get stats(): RevocationCheckerStats {
@@ -207,6 +159,9 @@ export class OnlineRevocationChecker implements RevocationChecker {
       };
     }
     const details: string[] = [];
+    const preloaded = await this.#fromMaterial(cert, issuer, at);
+    if (preloaded.answer !== undefined) return preloaded.answer;
+    details.push(...preloaded.details);
     if (ocspUrls.length > 0) {
       const ocsp = await this.#ocsp(cert, issuer, at, ocspUrls);
       if (ocsp.answer !== undefined) return ocsp.answer;
@@ -279,9 +234,11 @@ export class OnlineRevocationChecker implements RevocationChecker {
       const key = `ocsp|${url}|${idKey}`;
       const cached = this.#cache.get(key) as OcspOutcome | undefined;
       let outcome: OcspOutcome;
+      let answeredBy = `OCSP responder ${url}`;
       if (cached !== undefined && this.#fresh(cached.thisUpdate, cached.nextUpdate, at)) {
         this.#cacheHits++;
         outcome = cached;
+        answeredBy += ' (cached answer)';
       } else if (this.#offline) {
         details.push(`offline mode: no cached OCSP response from ${url}`);
         continue;
@@ -321,7 +278,10 @@ export class OnlineRevocationChecker implements RevocationChecker {
           this.#cache.set(key, outcome, fetched.bytes.length + 256, outcome.nextUpdate.getTime());
       }
       if (outcome.status === 'good')
-        return { answer: { status: 'good', detail: `OCSP responder ${url}: good`, source: 'ocsp', url }, details };
+        return {
+          answer: { status: 'good', detail: `OCSP responder ${url}: good`, source: 'ocsp', url, answeredBy },
+          details,
+        };
       if (outcome.status === 'revoked') {
         return {
           answer: {
@@ -329,6 +289,7 @@ export class OnlineRevocationChecker implements RevocationChecker {
             detail: `OCSP responder ${url}: ${outcome.detail}`,
             source: 'ocsp',
             url,
+            answeredBy,
             ...(outcome.revokedAt === undefined ? {} : { revokedAt: outcome.revokedAt }),
             ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
           },
@@ -344,20 +305,15 @@ export class OnlineRevocationChecker implements RevocationChecker {
 
   async #crl(cert: Certificate, issuer: Certificate, at: Date, urls: readonly string[]): Promise<Attempt> {
     const details: string[] = [];
-    let certFreshest: FreshestCrlPointer | undefined;
-    try {
-      certFreshest = freshestCrlOf(cert);
-    } catch (error) {
-      return { details: [`certificate Freshest CRL extension cannot be read: ${describe(error)}`] };
-    }
     for (const url of urls) {
       if (!isHttpUrl(url)) {
         details.push(`CRL location ${url} is not an HTTP(S) URL`);
         continue;
       }
       let base: ParsedCrl;
+      let cached: boolean;
       try {
-        base = await this.#validCrl(url, issuer, at);
+        ({ crl: base, cached } = await this.#validCrl(url, issuer, at));
       } catch (error) {
         details.push(describe(error));
         continue;
@@ -366,57 +322,152 @@ export class OnlineRevocationChecker implements RevocationChecker {
         details.push(`CRL ${url} is a delta CRL, not a complete CRL`);
         continue;
       }
-      const pointers = [base.freshest, certFreshest].filter((p): p is FreshestCrlPointer => p !== undefined);
-      const broken = pointers.find((p) => p.error !== undefined);
-      if (broken !== undefined) {
-        details.push(`CRL ${url}: ${broken.error ?? ''}`);
+      const answer = await this.#answerFromCrl(cert, issuer, at, base, {
+        name: `CRL ${url}`,
+        url,
+        answeredBy: `CRL ${url}${cached ? ' (cached)' : ''}`,
+      });
+      if ('error' in answer) {
+        details.push(answer.error);
         continue;
       }
-      const deltaUrls = [...new Set(pointers.flatMap((p) => p.urls))];
-      let delta: ParsedCrl | undefined;
-      if (deltaUrls.length > 0) {
-        // A delta CRL pointer is never ignored: without the delta there is no current answer.
-        const deltaErrors: string[] = [];
-        for (const deltaUrl of deltaUrls.slice(0, this.#maxUrls)) {
-          if (!isHttpUrl(deltaUrl)) {
-            deltaErrors.push(`delta CRL location ${deltaUrl} is not an HTTP(S) URL`);
-            continue;
-          }
-          try {
-            const candidate = await this.#validCrl(deltaUrl, issuer, at);
-            const ok = validateDelta(base, candidate);
-            if (!ok.ok) throw new Error(`delta CRL ${deltaUrl}: ${ok.reason}`);
-            delta = candidate;
-            break;
-          } catch (error) {
-            deltaErrors.push(describe(error));
-          }
-        }
-        if (delta === undefined) {
-          details.push(`CRL ${url} points to a delta CRL that could not be obtained: ${deltaErrors.join('; ')}`);
+      return { answer, details };
+    }
+    return { details };
+  }
+
+  /**
+   * The certificate's status in a validated complete CRL, with the delta CRL it points to applied
+   * (a pointer is never ignored: without the delta there is no current answer). The delta comes
+   * from the operator-supplied material when one there applies, else from its URLs.
+   */
+  async #answerFromCrl(
+    cert: Certificate,
+    issuer: Certificate,
+    at: Date,
+    base: ParsedCrl,
+    where: { readonly name: string; readonly url: string; readonly answeredBy: string },
+  ): Promise<Answer | { error: string }> {
+    let certFreshest: FreshestCrlPointer | undefined;
+    try {
+      certFreshest = freshestCrlOf(cert);
+    } catch (error) {
+      return { error: `certificate Freshest CRL extension cannot be read: ${describe(error)}` };
+    }
+    const pointers = [base.freshest, certFreshest].filter((p): p is FreshestCrlPointer => p !== undefined);
+    const broken = pointers.find((p) => p.error !== undefined);
+    if (broken !== undefined) return { error: `${where.name}: ${broken.error ?? ''}` };
+    const deltaUrls = [...new Set(pointers.flatMap((p) => p.urls))];
+    let delta: ParsedCrl | undefined;
+    let deltaFrom = '';
+    if (deltaUrls.length > 0) {
+      const deltaErrors: string[] = [];
+      for (const candidate of this.#material().deltaCrlsFor(issuer)) {
+        const valid = validateCrl(candidate.crl, issuer, at, this.#skewMs);
+        const ok = valid.ok ? validateDelta(base, candidate.crl) : valid;
+        if (!ok.ok) {
+          deltaErrors.push(`preloaded delta CRL ${candidate.origin}: ${ok.reason}`);
           continue;
         }
+        delta = candidate.crl;
+        deltaFrom = `preloaded delta CRL ${candidate.origin}`;
+        break;
       }
-      const found = lookupCertificate(cert, base, delta);
-      if (found.status === 'unknown') {
-        details.push(`CRL ${url}: ${found.detail}`);
+      for (const deltaUrl of delta === undefined ? deltaUrls.slice(0, this.#maxUrls) : []) {
+        if (!isHttpUrl(deltaUrl)) {
+          deltaErrors.push(`delta CRL location ${deltaUrl} is not an HTTP(S) URL`);
+          continue;
+        }
+        try {
+          const { crl: candidate, cached } = await this.#validCrl(deltaUrl, issuer, at);
+          const ok = validateDelta(base, candidate);
+          if (!ok.ok) throw new Error(`delta CRL ${deltaUrl}: ${ok.reason}`);
+          delta = candidate;
+          deltaFrom = `delta CRL ${deltaUrl}${cached ? ' (cached)' : ''}`;
+          break;
+        } catch (error) {
+          deltaErrors.push(describe(error));
+        }
+      }
+      if (delta === undefined) {
+        return {
+          error: `${where.name} points to a delta CRL that could not be obtained: ${deltaErrors.join('; ')}`,
+        };
+      }
+    }
+    const found = lookupCertificate(cert, base, delta);
+    if (found.status === 'unknown') return { error: `${where.name}: ${found.detail}` };
+    return {
+      ...found,
+      status: found.status,
+      detail: `${where.name}: ${found.detail}`,
+      source: 'crl',
+      url: where.url,
+      answeredBy: delta === undefined ? where.answeredBy : `${where.answeredBy} with ${deltaFrom}`,
+    };
+  }
+
+  /**
+   * Operator-supplied material, before any fetch: OCSP responses for the certificate's serial,
+   * then complete CRLs of its issuer, each judged as a fetched one would be.
+   */
+  async #fromMaterial(cert: Certificate, issuer: Certificate, at: Date): Promise<Attempt> {
+    const material = this.#material();
+    if (material.empty) return { details: [] };
+    const details: string[] = [];
+    for (const item of material.ocspResponsesFor(cert)) {
+      const outcome = evaluateOcspResponse(item.der, {
+        cert,
+        issuer,
+        at,
+        skewMs: this.#skewMs,
+        ...(this.#certificateCache === undefined ? {} : { certificateCache: this.#certificateCache }),
+      });
+      const name = `preloaded OCSP response ${item.origin}`;
+      if (outcome.status === 'good' || outcome.status === 'revoked') {
+        return {
+          answer: {
+            status: outcome.status,
+            detail: `${name}: ${outcome.detail}`,
+            source: 'ocsp',
+            url: item.origin,
+            answeredBy: name,
+            ...(outcome.revokedAt === undefined ? {} : { revokedAt: outcome.revokedAt }),
+            ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+          },
+          details,
+        };
+      }
+      details.push(`${name}: ${outcome.detail}`);
+    }
+    for (const item of material.crlsFor(cert, issuer)) {
+      const name = `preloaded CRL ${item.origin}`;
+      const valid = validateCrl(item.crl, issuer, at, this.#skewMs);
+      if (!valid.ok) {
+        details.push(`${name}: ${valid.reason}`);
         continue;
       }
-      return {
-        answer: { ...found, status: found.status, detail: `CRL ${url}: ${found.detail}`, source: 'crl', url },
-        details,
-      };
+      const answer = await this.#answerFromCrl(cert, issuer, at, item.crl, {
+        name,
+        url: item.origin,
+        answeredBy: name,
+      });
+      if ('error' in answer) {
+        details.push(answer.error);
+        continue;
+      }
+      return { answer, details };
     }
     return { details };
   }
 
   /** A CRL from `url`, validated for `issuer` at `at` (cached per URL and issuer until its nextUpdate). */
-  async #validCrl(url: string, issuer: Certificate, at: Date): Promise<ParsedCrl> {
+  async #validCrl(url: string, issuer: Certificate, at: Date): Promise<{ crl: ParsedCrl; cached: boolean }> {
     const key = `crl|${url}|${issuer.sha256}`;
     const cached = this.#cache.get(key) as ParsedCrl | undefined;
     if (cached !== undefined && this.#fresh(cached.thisUpdate, cached.nextUpdate, at)) {
       this.#cacheHits++;
-      return cached;
+      return { crl: cached, cached: true };
     }
     if (this.#offline) throw new Error(`offline mode: no cached CRL from ${url}`);
     let crl: ParsedCrl;
@@ -438,25 +489,6 @@ export class OnlineRevocationChecker implements RevocationChecker {
     if (!valid.ok) throw new Error(`CRL ${url}: ${valid.reason}`);
     if (crl.nextUpdate !== undefined)
       this.#cache.set(key, crl, crl.der.length + crl.entries.size * 96 + 512, crl.nextUpdate.getTime());
-    return crl;
+    return { crl, cached: false };
   }
-}
-
-/** signingAuthority: a revocation that takes effect after the authentic signing time does not count. */
-function applySigningTime(result: CertificateRevocation, signingTime: Date | undefined): CertificateRevocation {
-  if (result.status !== 'revoked' || signingTime === undefined) return result;
-  const effective = result.invalidityDate ?? result.revokedAt;
-  if (effective === undefined || effective.getTime() <= signingTime.getTime()) return result;
-  return {
-    ...result,
-    status: 'good',
-    detail: `${result.detail ?? 'revoked'}; the revocation takes effect at ${effective.toISOString()}, after the authentic signing time ${signingTime.toISOString()}, so the signature stands`,
-  };
-}
-
-function aggregate(certificates: readonly CertificateRevocation[]): RevocationStatus {
-  if (certificates.some((c) => c.status === 'revoked')) return 'revoked';
-  if (certificates.some((c) => c.status === 'unknown')) return 'unknown';
-  if (certificates.some((c) => c.status === 'good')) return 'good';
-  return 'nonRevokable';
 }

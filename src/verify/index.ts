@@ -8,3 +8,20 @@ export type {
 export { verifySignature } from './signature.js';
 export type { SignatureInput, SignatureVerificationOptions } from './signature.js';
 export type * from './types.js';
+export {
+  PLUGIN_CONTRACT_VERSION,
+  VERIFIER_CAPABILITY,
+  buildVerifyRequest,
+  preparePlugin,
+  readVerifyResponse,
+} from './plugins.js';
+export type {
+  PluginMetadataResponse,
+  PreparedPlugin,
+  VerificationPlugin,
+  VerificationPlugins,
+  VerifierCapability,
+  VerifySignatureRequest,
+} from './plugins.js';
+export { verifyBlob } from './blob.js';
+export type { BlobInput, BlobVerification, BlobVerificationOptions, BlobVerificationRequest } from './blob.js';

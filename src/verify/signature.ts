@@ -1,10 +1,8 @@
 import { PortcullisError, toPortcullisError } from '../errors/index.js';
-import { parseEnvelope, parsePayload } from '../envelope/index.js';
-import type { VerifiedEnvelope } from '../envelope/types.js';
-import { sameContent, type ArtifactTarget } from '../oci/descriptor.js';
-import { CHECKS, type CheckName, type TrustPolicyStatement } from '../policy/types.js';
-import type { CertificateCache } from '../x509/certificate.js';
-import { validateCertificateChain } from '../x509/index.js';
+import { parseEnvelope, parsePayload, type VerifiedEnvelope } from '../envelope/index.js';
+import { sameContent, type ArtifactTarget } from '../oci/index.js';
+import { CHECKS, type CheckName, type StatementCore } from '../policy/index.js';
+import { type CertificateCache, validateCertificateChain } from '../x509/index.js';
 import { checkAuthenticity } from './checks/authenticity.js';
 import {
   checkAuthenticTimestamp,
@@ -13,6 +11,8 @@ import {
 } from './checks/authentic-timestamp.js';
 import { checkExpiry } from './checks/expiry.js';
 import { checkRevocation } from './checks/revocation.js';
+import { runPlugin } from './plugin-step.js';
+import { preparePlugin, VERIFIER_CAPABILITY, type PreparedPlugin, type VerificationPlugins } from './plugins.js';
 import type { CheckResult, RevocationChecker, SignatureDetails, SignatureVerification, TrustStores } from './types.js';
 
 export interface SignatureInput {
@@ -27,11 +27,16 @@ export interface SignatureInput {
 }
 
 export interface SignatureVerificationOptions {
-  readonly statement: TrustPolicyStatement;
+  /** An OCI or a blob trust policy statement. */
+  readonly statement: StatementCore;
   readonly trustStores: TrustStores;
   /** The verification time. The core never reads a clock. */
   readonly at: Date;
   readonly revocation?: RevocationChecker;
+  /** Runs the verification plugin a signature names; without it such a signature fails (ERR_PLUGIN_REQUIRED). */
+  readonly plugins?: VerificationPlugins;
+  /** `pluginConfig` of every plugin request (notation's `--plugin-config`). */
+  readonly pluginConfig?: Readonly<Record<string, string>>;
   readonly certificateCache?: CertificateCache;
   readonly envelopeMaxBytes?: number;
 }
@@ -43,21 +48,11 @@ function checkIntegrity(input: SignatureInput, options: SignatureVerificationOpt
     ...(options.envelopeMaxBytes === undefined ? {} : { maxBytes: options.envelopeMaxBytes }),
   });
   validateCertificateChain(envelope.unsigned.certificateChain, 'codeSigning');
-  const plugin = envelope.signed.verificationPlugin;
-  if (plugin !== undefined) {
-    // Portcullis runs no verification plugins; a signature that requires one cannot be verified.
-    throw new PortcullisError(
-      'ERR_PLUGIN_REQUIRED',
-      `digital signature requires verification plugin "${plugin}"${
-        envelope.signed.verificationPluginMinVersion === undefined
-          ? ''
-          : ` (>= ${envelope.signed.verificationPluginMinVersion})`
-      }, which Portcullis does not run`,
-    );
-  }
-  // The spec requires failing on critical attributes nobody processes (notation-go does not; see docs/compatibility.md).
+  // The spec requires failing on critical attributes nobody processes (notation-go does not; see
+  // docs/compatibility.md). A signature naming a verification plugin hands them to the plugin,
+  // which must process them all (plugin-step.ts).
   const unknown = envelope.signed.extendedAttributes.filter((a) => a.critical).map((a) => a.key);
-  if (unknown.length > 0) {
+  if (unknown.length > 0 && envelope.signed.verificationPlugin === undefined) {
     throw new PortcullisError(
       'ERR_ENVELOPE_CRITICAL_UNKNOWN',
       `signature marks extended attribute(s) ${unknown.map((k) => `"${k}"`).join(', ')} critical, and Portcullis cannot process them`,
@@ -81,7 +76,11 @@ function checkIntegrity(input: SignatureInput, options: SignatureVerificationOpt
   return envelope;
 }
 
-function detailsOf(envelope: VerifiedEnvelope, timestamp: TimestampEvidence | undefined): SignatureDetails {
+function detailsOf(
+  envelope: VerifiedEnvelope,
+  timestamp: TimestampEvidence | undefined,
+  plugin: PreparedPlugin | undefined,
+): SignatureDetails {
   const s = envelope.signed;
   return {
     envelopeMediaType: envelope.mediaType,
@@ -97,6 +96,9 @@ function detailsOf(envelope: VerifiedEnvelope, timestamp: TimestampEvidence | un
       notAfter: c.notAfter,
     })),
     ...(timestamp === undefined ? {} : { timestamp }),
+    ...(plugin === undefined
+      ? {}
+      : { plugin: { name: plugin.name, version: plugin.version, capabilities: plugin.capabilities } }),
   };
 }
 
@@ -115,15 +117,20 @@ export async function verifySignature(
   let failure: SignatureVerification['failure'];
   let envelope: VerifiedEnvelope | undefined;
   let timestamp: TimestampEvidence | undefined;
+  let plugin: PreparedPlugin | undefined;
+  let revocationDetail: string | undefined;
+  const has = (capability: string): boolean => plugin?.capabilities.includes(capability as never) === true;
 
-  const record = (check: CheckName, error: PortcullisError | undefined): boolean => {
+  // `fatal`: the failure rejects the signature whatever the check's action (a plugin that cannot
+  // answer leaves the signature unverified, as notation's "verification inconclusive").
+  const record = (check: CheckName, error: PortcullisError | undefined, fatal = false): boolean => {
     const action = statement.actions[check];
     if (error === undefined) {
       results.set(check, { check, status: 'passed', action });
       return true;
     }
     const withContext = error.withContext({ signature: input.signature, policy: statement.name });
-    if (action === 'enforce') {
+    if (action === 'enforce' || fatal) {
       results.set(check, { check, status: 'failed', action, error: withContext });
       failure = { check, error: withContext };
       return false;
@@ -135,16 +142,26 @@ export async function verifySignature(
   const steps: readonly [CheckName, () => Promise<PortcullisError | undefined> | PortcullisError | undefined][] = [
     [
       'integrity',
-      () => {
+      async () => {
         try {
           envelope = checkIntegrity(input, options);
+          // The plugin a signature names must be installed, recent enough and able to verify;
+          // otherwise the signature fails here, at every level (plugin-extensibility.md step 1).
+          if (envelope.signed.verificationPlugin !== undefined)
+            plugin = await preparePlugin(envelope, options.plugins, options.pluginConfig ?? {});
           return undefined;
         } catch (error) {
           return toPortcullisError(error, 'ERR_ENVELOPE_MALFORMED');
         }
       },
     ],
-    ['authenticity', () => checkAuthenticity(envelope as VerifiedEnvelope, statement, options.trustStores)],
+    [
+      'authenticity',
+      () =>
+        checkAuthenticity(envelope as VerifiedEnvelope, statement, options.trustStores, {
+          identityByPlugin: has(VERIFIER_CAPABILITY.trustedIdentity),
+        }),
+    ],
     ['expiry', () => checkExpiry(envelope as VerifiedEnvelope, at)],
     [
       'authenticTimestamp',
@@ -166,17 +183,24 @@ export async function verifySignature(
     ],
     [
       'revocation',
-      () =>
-        options.revocation === undefined
-          ? undefined
-          : checkRevocation(envelope as VerifiedEnvelope, options.revocation, at),
+      async () => {
+        if (options.revocation === undefined) return undefined;
+        const outcome = await checkRevocation(envelope as VerifiedEnvelope, options.revocation, at);
+        revocationDetail = outcome.detail;
+        return outcome.error;
+      },
     ],
   ];
 
+  let rejected = false;
   for (const [check, run] of steps) {
     const action = statement.actions[check];
-    // Integrity is never skipped; revocation without a checker cannot be evaluated and is reported skipped.
-    if ((action === 'skip' && check !== 'integrity') || (check === 'revocation' && options.revocation === undefined)) {
+    // Integrity is never skipped; revocation without a checker cannot be evaluated and is reported
+    // skipped; a plugin with REVOCATION_CHECK answers revocation instead of the checker.
+    if (
+      (action === 'skip' && check !== 'integrity') ||
+      (check === 'revocation' && (options.revocation === undefined || has(VERIFIER_CAPABILITY.revocationCheck)))
+    ) {
       results.set(check, { check, status: 'skipped', action });
       continue;
     }
@@ -188,17 +212,41 @@ export async function verifySignature(
       if (thrown instanceof PortcullisError && thrown.code === 'ERR_TRUSTSTORE_NOT_FOUND') throw thrown;
       error = toPortcullisError(thrown, 'ERR_INTERNAL');
     }
-    if (!record(check, error)) break;
+    if (!record(check, error)) {
+      rejected = true;
+      break;
+    }
+  }
+  // The plugin runs last, for its capabilities (notation-go's order): a signature the native checks
+  // already rejected never costs a plugin process.
+  if (!rejected && plugin !== undefined && envelope !== undefined) {
+    for (const outcome of await runPlugin(plugin, envelope, statement, options.pluginConfig ?? {})) {
+      const earlier = results.get(outcome.check);
+      // A failure already logged for the check (say, an untrusted chain under audit) stays on record.
+      if (earlier?.status === 'logged') {
+        if (outcome.error === undefined) continue;
+        const joined = new PortcullisError(
+          outcome.error.code,
+          `${earlier.error?.message ?? ''}; ${outcome.error.message}`,
+        );
+        if (!record(outcome.check, joined, outcome.fatal)) break;
+        continue;
+      }
+      if (!record(outcome.check, outcome.error, outcome.fatal)) break;
+    }
   }
 
-  const checks = CHECKS.map(
-    (check) => results.get(check) ?? { check, status: 'skipped' as const, action: statement.actions[check] },
-  );
+  const checks = CHECKS.map((check): CheckResult => {
+    const result = results.get(check) ?? { check, status: 'skipped' as const, action: statement.actions[check] };
+    return check === 'revocation' && revocationDetail !== undefined && result.status !== 'skipped'
+      ? { ...result, detail: revocationDetail }
+      : result;
+  });
   return {
     signature: input.signature,
     passed: failure === undefined,
     checks,
     ...(failure === undefined ? {} : { failure }),
-    ...(envelope === undefined ? {} : { details: detailsOf(envelope, timestamp) }),
+    ...(envelope === undefined ? {} : { details: detailsOf(envelope, timestamp, plugin) }),
   };
 }

@@ -1,6 +1,6 @@
 import type { PortcullisError } from '../errors/index.js';
-import type { Certificate } from '../x509/certificate.js';
-import type { CheckName, TrustStoreType, VerificationAction } from '../policy/types.js';
+import type { Certificate } from '../x509/index.js';
+import type { CheckName, TrustStoreType, VerificationAction } from '../policy/index.js';
 
 export type CheckStatus = 'passed' | 'failed' | 'logged' | 'skipped';
 
@@ -11,6 +11,11 @@ export interface CheckResult {
   readonly status: CheckStatus;
   readonly action: VerificationAction;
   readonly error?: PortcullisError;
+  /**
+   * What decided, when there is more to say than passed/failed (revocation: which source answered
+   * for each certificate).
+   */
+  readonly detail?: string;
 }
 
 /** Trust material by store type and name (`ca:acme` → certificates). */
@@ -29,6 +34,8 @@ export interface RevocationResult {
     readonly revokedAt?: Date;
     readonly reason?: string;
     readonly detail?: string;
+    /** Which source answered, in words (e.g. "preloaded CRL /etc/notation/revocation/crl/ca.crl", "OCSP responder http://…"). */
+    readonly answeredBy?: string;
   }[];
 }
 
@@ -64,6 +71,8 @@ export interface SignatureDetails {
   readonly signer: string;
   readonly certificateChain: readonly { readonly subject: string; readonly sha256: string; readonly notAfter: Date }[];
   readonly timestamp?: { readonly genTime: Date; readonly notBefore: Date; readonly notAfter: Date };
+  /** The verification plugin the signature named, as installed (name, version, its SIGNATURE_VERIFIER capabilities). */
+  readonly plugin?: { readonly name: string; readonly version: string; readonly capabilities: readonly string[] };
 }
 
 export interface Warning {

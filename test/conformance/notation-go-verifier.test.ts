@@ -1,16 +1,21 @@
-import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTrustStores } from '../../src/config/trust-store-dir.js';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTrustStores } from '../../src/notation-config/trust-store-dir.js';
 import { parseEnvelope, parsePayload } from '../../src/envelope/index.js';
+import { ProcessVerificationPlugins } from '../../src/plugin/index.js';
 import { loadBlobTrustPolicy, loadTrustPolicy } from '../../src/policy/index.js';
 import type { TrustPolicyStatement } from '../../src/policy/types.js';
 import { checkAuthenticTimestamp } from '../../src/verify/checks/authentic-timestamp.js';
-import { verifyArtifact, verifySignature, type TrustStores } from '../../src/verify/index.js';
+import { verifyArtifact, verifyBlob, verifySignature, type TrustStores } from '../../src/verify/index.js';
 import { CertificateCache, parseCertificateFile } from '../../src/x509/certificate.js';
 import { vector } from '../helpers/vectors.js';
 
 // INDEX.md §B: notation-go verifier vectors, run through the Portcullis verification core.
 const JWS = 'application/jose+json';
+const VERIFIER_FIXTURE = fileURLToPath(new URL('../fixtures/plugins/notation-testverifier.cjs', import.meta.url));
 const MOCK_ARTIFACT = {
   mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
   digest: 'sha256:60043cf45eaebc4c0867fea485a039b598f52fd09fd5b07b0b2d2f88fad9d74e',
@@ -165,21 +170,136 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
     );
   });
 
-  // B9-B14 need a verification plugin. Portcullis runs none (docs/compatibility.md), so every
-  // signature that names one must fail — never pass — whatever the minimum version it asks for.
-  // Not run: the origin's variants with an *installed* mock plugin (success / processedAttributes /
-  // version comparison), because there is no plugin to install in Portcullis.
-  it.each([
-    'ca_plugin_sig_env.json',
-    'ca_compatible_pluginver_sig_env_0.0.9.json',
-    'ca_compatible_pluginver_sig_env_1.0.0.json',
-    'ca_compatible_pluginver_sig_env_1.0.0-alpha.beta.json',
-    'ca_incompatible_pluginver_sig_env_1.0.9.json',
-    'ca_incompatible_pluginver_sig_env_1.2.3.json',
-  ])('B9-B14 %s requires a verification plugin and fails', async (file) => {
-    const r = await verifyMock(mock(file), mockStatement());
-    expect(r.passed).toBe(false);
-    expect(r.failure?.error.code).toBe('ERR_PLUGIN_REQUIRED');
+  // B9-B14 need a verification plugin: the signatures name one, so they are verified through a
+  // real plugin executable (test/fixtures/plugins/notation-testverifier.cjs) installed under the
+  // name the vector asks for, as notation-go's tests install their mock plugin.
+  describe('B9-B14 signatures that name a verification plugin', () => {
+    const pluginsDir = mkdtempSync(join(tmpdir(), 'portcullis-conformance-plugins-'));
+    const install = (name: string, behaviour: Record<string, string>): void => {
+      mkdirSync(join(pluginsDir, name), { recursive: true });
+      const path = join(pluginsDir, name, `notation-${name}`);
+      copyFileSync(VERIFIER_FIXTURE, path);
+      chmodSync(path, 0o755);
+      writeFileSync(join(pluginsDir, name, 'testverifier.json'), JSON.stringify(behaviour));
+    };
+    const plugins = () => new ProcessVerificationPlugins({ directory: pluginsDir });
+    afterAll(() => rmSync(pluginsDir, { recursive: true, force: true }));
+
+    it('B9 fails when its plugin is not installed', async () => {
+      const empty = mkdtempSync(join(tmpdir(), 'portcullis-no-plugins-'));
+      const r = await verifySignature(
+        { signature: 's', envelopeMediaType: JWS, envelope: mock('ca_plugin_sig_env.json'), artifact: MOCK_ARTIFACT },
+        {
+          statement: mockStatement(),
+          trustStores: stores,
+          at: new Date(),
+          plugins: new ProcessVerificationPlugins({ directory: empty }),
+        },
+      );
+      rmSync(empty, { recursive: true, force: true });
+      expect(r.passed).toBe(false);
+      expect(r.failure?.error.code).toBe('ERR_PLUGIN_REQUIRED');
+      expect(r.failure?.error.message).toContain('error while locating the verification plugin');
+    });
+
+    describe('B9 ca_plugin_sig_env.json (plugin "plugin-name", critical extended attribute SomeKey)', () => {
+      const run = async (behaviour: Record<string, string>) => {
+        install('plugin-name', behaviour);
+        return verifySignature(
+          { signature: 's', envelopeMediaType: JWS, envelope: mock('ca_plugin_sig_env.json'), artifact: MOCK_ARTIFACT },
+          { statement: mockStatement(), trustStores: stores, at: new Date(), plugins: plugins() },
+        );
+      };
+
+      it('verifies with a plugin that verifies the identity and processes SomeKey', async () => {
+        const r = await run({
+          capabilities: 'SIGNATURE_VERIFIER.TRUSTED_IDENTITY',
+          identity: 'success',
+          process: 'SomeKey',
+        });
+        expect(r.passed).toBe(true);
+        expect(r.details?.plugin).toMatchObject({
+          name: 'plugin-name',
+          capabilities: ['SIGNATURE_VERIFIER.TRUSTED_IDENTITY'],
+        });
+      });
+
+      it('fails when the plugin does not process SomeKey', async () => {
+        const r = await run({ capabilities: 'SIGNATURE_VERIFIER.TRUSTED_IDENTITY', identity: 'success', process: '' });
+        expect(r.failure?.error.code).toBe('ERR_ENVELOPE_CRITICAL_UNKNOWN');
+        expect(r.failure?.error.message).toContain(
+          'extended critical attribute "SomeKey" was not processed by the verification plugin "plugin-name"',
+        );
+      });
+
+      it('fails when the plugin has no SIGNATURE_VERIFIER capability', async () => {
+        const r = await run({ capabilities: 'SIGNATURE_GENERATOR.RAW' });
+        expect(r.failure?.error.code).toBe('ERR_PLUGIN_REQUIRED');
+        expect(r.failure?.error.message).toBe(
+          'digital signature requires plugin "plugin-name" with signature verification capabilities ("SIGNATURE_VERIFIER.TRUSTED_IDENTITY" and/or "SIGNATURE_VERIFIER.REVOCATION_CHECK") installed',
+        );
+      });
+
+      it('fails authenticity when the plugin rejects the identity', async () => {
+        const r = await run({ capabilities: 'SIGNATURE_VERIFIER.TRUSTED_IDENTITY', identity: 'fail', process: '*' });
+        expect(r.failure?.check).toBe('authenticity');
+        expect(r.failure?.error.code).toBe('ERR_PLUGIN_REJECTED');
+      });
+    });
+
+    describe('B10-B14 verificationPluginMinVersion against an installed plugin 1.0.0', () => {
+      // INDEX.md: the wabbit-networks.io envelopes, their policy, the plugin io.cncf.notary.plugin.unittest.mock.
+      const WABBIT = {
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        digest: 'sha256:fe7e9333395060c2f5e63cf36a38fba10176f183b4163a5794e081a480abba5f',
+        size: 942,
+      };
+      const wabbitStatement = () =>
+        loadTrustPolicy(
+          JSON.stringify({
+            version: '1.0',
+            trustPolicies: [
+              {
+                name: 'wabbit-networks-images',
+                registryScopes: ['localhost:5000/net-monitor'],
+                signatureVerification: { level: 'strict' },
+                trustStores: ['ca:valid-trust-store'],
+                trustedIdentities: ['x509.subject: CN=wabbit-networks.io,O=Notary,L=Seattle,ST=WA,C=US'],
+              },
+            ],
+          }),
+        ).statements[0] as TrustPolicyStatement;
+      beforeAll(() =>
+        install('io.cncf.notary.plugin.unittest.mock', {
+          version: '1.0.0',
+          capabilities: 'SIGNATURE_VERIFIER.TRUSTED_IDENTITY',
+          identity: 'success',
+        }),
+      );
+
+      it.each([
+        ['B10', 'ca_compatible_pluginver_sig_env_0.0.9.json', undefined],
+        ['B11', 'ca_compatible_pluginver_sig_env_1.0.0.json', undefined],
+        ['B12', 'ca_compatible_pluginver_sig_env_1.0.0-alpha.beta.json', undefined],
+        ['B13', 'ca_incompatible_pluginver_sig_env_1.0.9.json', '1.0.9'],
+        ['B14', 'ca_incompatible_pluginver_sig_env_1.2.3.json', '1.2.3'],
+      ])('%s %s', async (_id, file, tooNew) => {
+        const r = await verifySignature(
+          { signature: 's', envelopeMediaType: JWS, envelope: mock(file), artifact: WABBIT },
+          { statement: wabbitStatement(), trustStores: stores, at: new Date(), plugins: plugins() },
+        );
+        if (tooNew === undefined) {
+          expect(r.failure).toBeUndefined();
+          expect(r.passed).toBe(true);
+        } else {
+          expect(r.passed).toBe(false);
+          expect(r.failure?.error.code).toBe('ERR_PLUGIN_VERSION');
+          expect(r.failure?.error.message).toBe(
+            `found plugin io.cncf.notary.plugin.unittest.mock with version 1.0.0 but signature verification needs plugin version greater than or equal to ${tooNew}`,
+          );
+        }
+      });
+    });
   });
 
   describe('B15 blob signature', () => {
@@ -236,6 +356,80 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
       expect(r.failure?.error.code).toBe('ERR_METADATA_MISMATCH');
       expect(r.failure?.error.message).toContain('unable to find specified metadata in the signature');
     });
+    describe('through the blob workflow (verifyBlob: the digest algorithm from the signing key)', () => {
+      const blobPolicy = (level = 'strict') =>
+        loadBlobTrustPolicy(
+          JSON.stringify({
+            version: '1.0',
+            trustPolicies: [
+              level === 'skip'
+                ? { name: 'blob-test-policy', signatureVerification: { level } }
+                : {
+                    name: 'blob-test-policy',
+                    signatureVerification: { level },
+                    trustStores: ['ca:dummy-ts'],
+                    trustedIdentities: ['*'],
+                  },
+            ],
+          }),
+        );
+      // The 12-byte blob itself is not in the vectors: a stand-in that answers with its digest.
+      const asked: string[] = [];
+      const input = (digest = blobDigest) => ({
+        size: 12,
+        digest: async (algorithm: string) => {
+          asked.push(algorithm);
+          return algorithm === 'sha384' ? digest : `${algorithm}:0`;
+        },
+      });
+      const verify = (request: Partial<Parameters<typeof verifyBlob>[0]> = {}, level = 'strict', policyName?: string) =>
+        verifyBlob(
+          { signatureMediaType: JWS, envelope, blob: input(), ...request },
+          {
+            policy: blobPolicy(level),
+            trustStores: blobStores,
+            at: new Date(),
+            ...(policyName === undefined ? {} : { policyName }),
+          },
+        );
+
+      it('B15-1 verifies, hashing the blob with sha384 (the RSA-3072 key), media type unchecked unless given', async () => {
+        asked.length = 0;
+        const r = await verify({}, 'strict', 'blob-test-policy');
+        expect(r.verified).toBe(true);
+        expect(asked).toEqual(['sha384']);
+        expect(r.blob).toEqual(blob);
+        expect(r.userMetadata).toEqual({ buildId: '101' });
+      });
+      it('B15-2 verifies with the required metadata', async () =>
+        expect((await verify({ userMetadata: { buildId: '101' } }, 'strict', 'blob-test-policy')).verified).toBe(true));
+      it('B15-3 skip succeeds without reading the signature', async () => {
+        const r = await verify({ envelope: new Uint8Array(0) }, 'skip', 'blob-test-policy');
+        expect(r).toMatchObject({ verified: true, skipped: true });
+      });
+      it('B15-4 fails for another blob', async () => {
+        const r = await verify({ blob: input(`${blobDigest.slice(0, -2)}62`) }, 'strict', 'blob-test-policy');
+        expect(r).toMatchObject({ verified: false, failedCheck: 'integrity' });
+        expect(r.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
+      });
+      it('B15-5 fails to parse an empty signature', async () => {
+        const r = await verify({ envelope: new Uint8Array(0) }, 'strict', 'blob-test-policy');
+        expect(r).toMatchObject({ verified: false, failedCheck: 'integrity' });
+      });
+      it('B15-6 fails for metadata with another value', async () => {
+        const r = await verify({ userMetadata: { buildId: 'zzz' } }, 'strict', 'blob-test-policy');
+        expect(r.error?.code).toBe('ERR_METADATA_MISMATCH');
+      });
+      it('fails for a media type the signature does not give the blob', async () => {
+        const r = await verify({ mediaType: 'application/zip' }, 'strict', 'blob-test-policy');
+        expect(r.error?.code).toBe('ERR_PAYLOAD_MISMATCH');
+        expect((await verify({ mediaType: 'video/mp4' }, 'strict', 'blob-test-policy')).verified).toBe(true);
+      });
+      it('without a policy name and without a global statement there is no applicable statement', async () => {
+        await expect(verify()).rejects.toMatchObject({ code: 'ERR_POLICY_NO_MATCH' });
+      });
+    });
+
     it('B15-3 level skip succeeds without evaluating the signature', async () => {
       const policy = loadTrustPolicy(
         JSON.stringify({

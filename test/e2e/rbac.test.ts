@@ -199,7 +199,7 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
     const pem = readFileSync(join(signer.path, 'localkeys/wabbit-networks.io.crt'), 'utf8');
 
     // The chart: CRDs, and its ServiceAccount and RBAC exactly as rendered.
-    const crds = await kubectl(['apply', '-f', join(ROOT, 'charts/portcullis/crds')]);
+    const crds = await kubectl(['apply', '-k', join(ROOT, 'deploy/crds')]);
     expect(crds.code, crds.stderr).toBe(0);
     await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
     const docs = values();

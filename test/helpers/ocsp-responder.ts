@@ -105,7 +105,9 @@ export class CaDatabase {
     return this;
   }
 
-  /** Marks a certificate revoked (reason: an OpenSSL reason name, e.g. keyCompromise, certificateHold, removeFromCRL). */
+  /**
+   * Marks a certificate revoked (reason: an OpenSSL reason name, e.g. keyCompromise, certificateHold, removeFromCRL).
+   */
   revoke(cert: Issued, opts: { at?: Date; reason?: string; compromiseTime?: Date } = {}): this {
     const serial = new X509Certificate(cert.certDer).serialNumber.toUpperCase();
     const entry = this.#entries.get(serial);
@@ -186,6 +188,43 @@ export class CaDatabase {
     );
     return new Uint8Array(await readFile(this.file(`${tag}.der`)));
   }
+}
+
+/**
+ * An OCSP response for `cert` made ahead of time, as an operator would fetch or make one for an
+ * air-gapped machine: `openssl ocsp -reqout` then `openssl ocsp -index … -respout`, signed by the
+ * database's CA; nextUpdate = now + ndays (default 1), or nmin minutes.
+ */
+export async function ocspResponseFor(
+  db: CaDatabase,
+  cert: Issued,
+  opts: { ndays?: number; nmin?: number } = {},
+): Promise<Uint8Array> {
+  const n = `${db.id}.pre${++counter}`;
+  writeFileSync(db.pki.file(`${n}.cert.pem`), cert.certPem);
+  await run(
+    ['ocsp', '-issuer', db.file('ca.pem'), '-cert', `${n}.cert.pem`, '-no_nonce', '-reqout', `${n}.req`],
+    db.pki.dir,
+  );
+  const args = [
+    'ocsp',
+    '-index',
+    db.indexFile,
+    '-CA',
+    db.file('ca.pem'),
+    '-rsigner',
+    db.file('ca.pem'),
+    '-rkey',
+    db.file('ca.key'),
+    '-reqin',
+    `${n}.req`,
+    '-respout',
+    `${n}.resp`,
+  ];
+  if (opts.nmin !== undefined) args.push('-nmin', String(opts.nmin));
+  else args.push('-ndays', String(opts.ndays ?? 1));
+  await run(args, db.pki.dir);
+  return new Uint8Array(await readFile(db.pki.file(`${n}.resp`)));
 }
 
 export interface OcspResponderOptions {

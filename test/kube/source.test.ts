@@ -24,7 +24,7 @@ const nsA = `kube-src-a-${run}`;
 const nsB = `kube-src-b-${run}`;
 
 /**
- * The project's CRDs (charts/portcullis/crds) when all four are there, else these minimal ones
+ * The project's CRDs (deploy/crds) when all four are there, else these minimal ones
  * (the CRDs are written in parallel with this source; the fallback keeps this test independent).
  */
 function minimalCrd(kind: string, plural: string, scope: 'Namespaced' | 'Cluster'): string {
@@ -55,10 +55,10 @@ spec:
 }
 
 function crds(): { yaml: string; origin: string } {
-  const dir = join(REPO_ROOT, 'charts', 'portcullis', 'crds');
+  const dir = join(REPO_ROOT, 'deploy', 'crds');
   let files: string[] = [];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'));
+    files = readdirSync(dir).filter((f) => f.endsWith('.portcullis.dev.yaml'));
   } catch {
     // no chart yet
   }

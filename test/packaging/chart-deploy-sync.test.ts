@@ -76,10 +76,18 @@ describe('deploy/ and the chart', () => {
     );
   });
 
-  it('only the generated TLS Secret and the caBundle were left out', () => {
+  it('only the generated TLS Secret, the caBundle and the CRDs (deploy/crds has them) were left out', () => {
     const rendered = render();
     const removed = rendered.filter((d) => !forDeploy(rendered).some((k) => idOf(k.value) === idOf(d.value)));
-    expect(removed.map((d) => idOf(d.value))).toEqual([`Secret ${NAMESPACE}/portcullis-tls`]);
+    expect(removed.map((d) => idOf(d.value)).sort()).toEqual([
+      'CustomResourceDefinition clusterpolicyreports.wgpolicyk8s.io',
+      'CustomResourceDefinition clustertrustpolicies.portcullis.dev',
+      'CustomResourceDefinition clustertruststores.portcullis.dev',
+      'CustomResourceDefinition policyreports.wgpolicyk8s.io',
+      'CustomResourceDefinition trustpolicies.portcullis.dev',
+      'CustomResourceDefinition truststores.portcullis.dev',
+      `Secret ${NAMESPACE}/portcullis-tls`,
+    ]);
     const deployed = kustomize(DEPLOY).map((d) => d.value);
     expect(JSON.stringify(deployed)).not.toContain('caBundle');
     expect(deployed.filter((d) => kindOf(d) === 'Secret')).toEqual([]);

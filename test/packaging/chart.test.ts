@@ -39,6 +39,9 @@ const API_VERSIONS: Record<string, readonly string[]> = {
   Provider: ['externaldata.gatekeeper.sh/v1beta1'],
   ConstraintTemplate: ['templates.gatekeeper.sh/v1'],
   PortcullisVerifiedImages: ['constraints.gatekeeper.sh/v1beta1'],
+  CustomResourceDefinition: ['apiextensions.k8s.io/v1'],
+  ServiceMonitor: ['monitoring.coreos.com/v1'],
+  NetworkPolicy: ['networking.k8s.io/v1'],
 };
 const CLUSTER_SCOPED = new Set([
   'ClusterRole',
@@ -48,6 +51,7 @@ const CLUSTER_SCOPED = new Set([
   'Provider',
   'ConstraintTemplate',
   'PortcullisVerifiedImages',
+  'CustomResourceDefinition',
 ]);
 
 const EVERYTHING = [
@@ -116,11 +120,12 @@ describe('charts/portcullis', () => {
   describe('with the default values', () => {
     const docs = values();
 
-    it('renders the server, its RBAC, its certificate, the validating and the (pinning) mutating webhook only', () => {
+    it('renders the CRDs, the server, its RBAC, its certificate, the validating and the (pinning) mutating webhook only', () => {
       expect(kinds(docs)).toEqual([
         'ClusterRole',
         'ClusterRoleBinding',
         'ConfigMap',
+        ...Array<string>(6).fill('CustomResourceDefinition'),
         'Deployment',
         'MutatingWebhookConfiguration',
         'PodDisruptionBudget',
@@ -499,6 +504,36 @@ describe('charts/portcullis', () => {
       ]);
     });
 
+    it('verificationPlugins.volume mounts the plugins read-only and sets plugins.* in the server config; without it nothing is mounted', () => {
+      const docs = values(
+        '--set',
+        'verificationPlugins.volume.persistentVolumeClaim.claimName=notation-plugins',
+        '--set',
+        'verificationPlugins.timeoutSeconds=3',
+        '--set',
+        'verificationPlugins.environment[0]=AWS_REGION',
+      );
+      const config = resolveServeConfig(serverConfig(docs));
+      expect(config.plugins).toEqual({
+        directory: '/var/run/portcullis/plugins',
+        timeoutSeconds: 3,
+        maxConcurrent: 4,
+        environment: ['AWS_REGION'],
+      });
+      expect(container(docs).volumeMounts).toContainEqual({
+        name: 'verification-plugins',
+        mountPath: '/var/run/portcullis/plugins',
+        readOnly: true,
+      });
+      expect(at(deployment(docs), 'spec', 'template', 'spec', 'volumes')).toContainEqual({
+        name: 'verification-plugins',
+        persistentVolumeClaim: { claimName: 'notation-plugins' },
+      });
+      const plain = values();
+      expect(resolveServeConfig(serverConfig(plain)).plugins.directory).toBeUndefined();
+      expect(JSON.stringify(deployment(plain))).not.toContain('verification-plugins');
+    });
+
     it('image.digest pins the image', () => {
       const digest = `sha256:${'a'.repeat(64)}`;
       expect(container(values('--set', `image.digest=${digest}`)).image).toBe(
@@ -578,7 +613,8 @@ describe('charts/portcullis', () => {
           'Chart.yaml',
           'values.yaml',
           'values.schema.json',
-          'crds/trustpolicies.portcullis.dev.yaml',
+          'templates/crds/trustpolicies.portcullis.dev.yaml',
+          'templates/crds/policyreports.wgpolicyk8s.io.yaml',
           'templates/_helpers.tpl',
           'templates/NOTES.txt',
           'templates/deployment.yaml',

@@ -75,4 +75,19 @@ describe('the bundled CLI (make build)', () => {
       .sort();
     expect(cached).toEqual(['cli', 'copy', 'list', 'policy', 'undici', 'verify']);
   }, 60_000);
+
+  it('keeps the code of an error raised inside a command bundle (each bundle has its own copy of the error class)', () => {
+    const empty = mkdtempSync(join(dir, 'config-'));
+    const failed = run(
+      'verify',
+      '--config-dir',
+      empty,
+      '--oci-layout',
+      `${join(ROOT, 'examples', 'net-monitor-layout')}@${IMAGE}`,
+    );
+    expect(failed.status).toBe(2);
+    expect(failed.stderr).toContain('no trust policy found');
+    expect(failed.stderr).toContain('[ERR_POLICY_NOT_FOUND]');
+    expect(failed.stderr).not.toContain('ERR_INTERNAL');
+  }, 60_000);
 });

@@ -114,6 +114,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.registryCredentials.defaultDockerConfigSecret -}}
 {{- $_ := set $config "registries" (merge (dict "defaultDockerConfig" "/var/run/portcullis/registry/config.json") ($config.registries | default dict)) -}}
 {{- end -}}
+{{- with .Values.verificationPlugins -}}
+{{- if .volume -}}
+{{- $_ := set $config "plugins" (dict "directory" "/var/run/portcullis/plugins" "timeoutSeconds" .timeoutSeconds "maxConcurrent" (int .maxConcurrent) "environment" (.environment | default list)) -}}
+{{- end -}}
+{{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
 
@@ -126,4 +131,16 @@ kubernetes.io/metadata.name label, which the API server sets on every namespace 
 {{- if semverCompare "<1.21.0-0" .Capabilities.KubeVersion.Version -}}
 {{- fail (printf "Portcullis needs Kubernetes 1.21 or later, not %s: before 1.21 namespaces lack the kubernetes.io/metadata.name label, so the webhooks could not exclude kube-system and their own namespace (docs/install.md, \"Kubernetes versions\")" .Capabilities.KubeVersion.Version) -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+"true" when the CRD named .name is not in the cluster, or was installed by this release (so a
+CRD Kyverno or Policy Reporter installed is left alone, and ours is kept on upgrade). `helm
+template`, which has no cluster, always renders it. Called with (dict "name" NAME "Release" .Release).
+*/}}
+{{- define "portcullis.crdAbsentOrOurs" -}}
+{{- $crd := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name -}}
+{{- $release := dig "metadata" "annotations" "meta.helm.sh/release-name" "" $crd -}}
+{{- $namespace := dig "metadata" "annotations" "meta.helm.sh/release-namespace" "" $crd -}}
+{{- if or (not $crd) (and (eq $release .Release.Name) (eq $namespace .Release.Namespace)) -}}true{{- end -}}
 {{- end -}}

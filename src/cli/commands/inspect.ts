@@ -1,13 +1,25 @@
 import { toPortcullisError } from '../../errors/index.js';
-import { parseEnvelope, parsePayload } from '../../envelope/index.js';
-import { parseManifest, toSignatureManifest } from '../../oci/manifest.js';
+import { parseEnvelope, parsePayload, type VerifiedEnvelope } from '../../envelope/index.js';
+import type { RevocationChecker } from '../../verify/index.js';
+import { CertificateCache } from '../../x509/index.js';
+import { parseManifest, toSignatureManifest } from '../../oci/index.js';
 import { accuracyMsOf, parseTimestampToken } from '../../timestamp/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat, type OutputFormat } from '../options.js';
+import { cliRevocationChecker, revocationMode } from '../revocation-checker.js';
 import { openTarget, type Target, type TargetOptions } from '../target.js';
 
 export interface InspectCommandOptions extends TargetOptions {
   readonly output?: string;
+  /** online | offline: also check each certificate's revocation status and say which source answered. */
+  readonly revocation?: string;
+  readonly configDir?: string;
+}
+
+interface RevocationView {
+  status: string;
+  answeredBy?: string;
+  detail?: string;
 }
 
 interface SignatureView {
@@ -18,23 +30,42 @@ interface SignatureView {
   signedAttributes?: Record<string, string>;
   userDefinedAttributes?: Record<string, string>;
   unsignedAttributes?: Record<string, unknown>;
-  certificates?: { subject: string; issuer: string; sha256: string; validFrom: string; validUntil: string }[];
+  certificates?: {
+    subject: string;
+    issuer: string;
+    sha256: string;
+    validFrom: string;
+    validUntil: string;
+    revocation?: RevocationView;
+  }[];
   signedArtifact?: unknown;
   error?: { code: string; message: string };
 }
 
-/** `portcullis inspect <reference>` (or `--oci-layout`): every signature with its attributes and chain, no trust decision. */
+/**
+ * `portcullis inspect <reference>` (or `--oci-layout`): every signature with its attributes and chain, no trust
+ * decision.
+ */
 export async function inspectCommand(reference: string, opts: InspectCommandOptions, io: CliIo): Promise<number> {
   const format = outputFormat(opts.output);
+  const revocation =
+    opts.revocation === undefined
+      ? undefined
+      : cliRevocationChecker(revocationMode(opts.revocation), new CertificateCache(), opts.configDir ?? '', io);
   const target = await openTarget(reference, opts, io);
   try {
-    return await inspectTarget(target, format, io);
+    return await inspectTarget(target, format, io, revocation);
   } finally {
     await target.close();
   }
 }
 
-async function inspectTarget(target: Target, format: OutputFormat, io: CliIo): Promise<number> {
+async function inspectTarget(
+  target: Target,
+  format: OutputFormat,
+  io: CliIo,
+  revocation: RevocationChecker | undefined,
+): Promise<number> {
   const { reference, artifact, source } = target;
   const views: SignatureView[] = [];
   for (const d of await source.listSignatures(artifact)) {
@@ -70,12 +101,15 @@ async function inspectTarget(target: Target, format: OutputFormat, io: CliIo): P
         }
       }
       view.unsignedAttributes = unsigned;
-      view.certificates = env.unsigned.certificateChain.map((c) => ({
+      const chain = env.unsigned.certificateChain;
+      const statuses = revocation === undefined ? undefined : await revocationOf(revocation, env, io.now());
+      view.certificates = chain.map((c, i) => ({
         subject: c.subject,
         issuer: c.issuer,
         sha256: c.sha256,
         validFrom: c.notBefore.toISOString(),
         validUntil: c.notAfter.toISOString(),
+        ...(statuses?.[i] === undefined ? {} : { revocation: statuses[i] }),
       }));
       view.signedArtifact = { mediaType: target.mediaType, digest: target.digest, size: target.size };
     } catch (error) {
@@ -107,10 +141,41 @@ async function inspectTarget(target: Target, format: OutputFormat, io: CliIo): P
     for (const [k, val] of Object.entries(v.userDefinedAttributes ?? {})) add(`user defined attribute ${k}: ${val}`);
     for (const [k, val] of Object.entries(v.unsignedAttributes ?? {}))
       add(`unsigned attribute ${k}: ${typeof val === 'string' ? val : JSON.stringify(val)}`);
-    for (const c of v.certificates ?? [])
+    for (const c of v.certificates ?? []) {
       add(`certificate ${c.sha256}: ${c.subject} (issuer ${c.issuer}, valid ${c.validFrom} to ${c.validUntil})`);
+      if (c.revocation !== undefined) {
+        const by = c.revocation.answeredBy === undefined ? '' : ` by ${c.revocation.answeredBy}`;
+        const why =
+          c.revocation.status === 'unknown' && c.revocation.detail !== undefined ? `: ${c.revocation.detail}` : '';
+        add(`  revocation: ${c.revocation.status}${by}${why}`);
+      }
+    }
     add(`signed artifact: ${JSON.stringify(v.signedArtifact)}`);
   });
   io.stdout(`${lines.join('\n')}\n`);
   return EXIT.ok;
+}
+
+/** Each certificate's revocation status and the source that answered (no trust decision). */
+async function revocationOf(
+  checker: RevocationChecker,
+  env: VerifiedEnvelope,
+  at: Date,
+): Promise<RevocationView[] | undefined> {
+  const signingTime =
+    env.signed.signingScheme === 'notary.x509.signingAuthority' ? env.signed.authenticSigningTime : undefined;
+  try {
+    const result = await checker.check(
+      env.unsigned.certificateChain,
+      signingTime === undefined ? { verificationTime: at } : { signingTime, verificationTime: at },
+    );
+    return result.certificates.map((c) => ({
+      status: c.status,
+      ...(c.answeredBy === undefined ? {} : { answeredBy: c.answeredBy }),
+      ...(c.detail === undefined ? {} : { detail: c.detail }),
+    }));
+  } catch (error) {
+    const e = toPortcullisError(error, 'ERR_REVOCATION_UNKNOWN');
+    return env.unsigned.certificateChain.map(() => ({ status: 'unknown', detail: e.message }));
+  }
 }

@@ -1,16 +1,22 @@
 import { readFile } from 'node:fs/promises';
-import { findSigningKey, readSigningKeys } from '../../config/signing-keys.js';
+import { findSigningKey, readSigningKeys } from '../../notation-config/index.js';
 import { PortcullisError } from '../../errors/index.js';
-import type { SignRequest } from '../../envelope/types.js';
-import { MEDIA_TYPE } from '../../oci/media-types.js';
-import type { Descriptor } from '../../oci/descriptor.js';
+import type { SignRequest } from '../../envelope/index.js';
+import { MEDIA_TYPE, type Descriptor } from '../../oci/index.js';
 import { OciLayout, OciLayoutWriter, parseLayoutReference } from '../../layout/index.js';
 import { LayoutTarget, pushReferrerArtifact } from '../../transfer/index.js';
 import { parseReference } from '../../reference/index.js';
-import { parseExpiryDuration } from '../../signing/duration.js';
-import { buildSignatureManifest, EMPTY_CONFIG, type BuiltSignatureManifest } from '../../signing/signature-manifest.js';
-import { PluginSigner, signerForKey, type SignResult, type Signer } from '../../signing/signer.js';
-import { TimestampClient } from '../../signing/timestamp-client.js';
+import {
+  parseExpiryDuration,
+  buildSignatureManifest,
+  EMPTY_CONFIG,
+  type BuiltSignatureManifest,
+  PluginSigner,
+  signerForKey,
+  type SignResult,
+  type Signer,
+  TimestampClient,
+} from '../../signing/index.js';
 import { parseCertificateFile } from '../../x509/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat, type OutputFormat } from '../options.js';
@@ -34,7 +40,7 @@ export interface SignCommandOptions extends RegistryCliOptions {
 
 const VERSION = '0.1.0';
 
-async function timestampClient(opts: SignCommandOptions): Promise<TimestampClient | undefined> {
+export async function timestampClient(opts: SignCommandOptions): Promise<TimestampClient | undefined> {
   if (opts.timestampUrl === undefined && opts.timestampRootCert === undefined) return undefined;
   if (opts.timestampUrl === undefined || opts.timestampRootCert === undefined) {
     throw new PortcullisError('ERR_INPUT_INVALID', '--timestamp-url and --timestamp-root-cert go together');
@@ -52,7 +58,7 @@ async function timestampClient(opts: SignCommandOptions): Promise<TimestampClien
   return new TimestampClient({ url: opts.timestampUrl, tsaRoots: parseCertificateFile(bytes) });
 }
 
-async function chooseSigner(opts: SignCommandOptions): Promise<Signer> {
+export async function chooseSigner(opts: SignCommandOptions): Promise<Signer> {
   const tsa = await timestampClient(opts);
   const pluginConfig = parsePairs('--plugin-config', opts.pluginConfig);
   if (opts.plugin !== undefined || opts.id !== undefined) {

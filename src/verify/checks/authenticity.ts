@@ -1,17 +1,11 @@
 import { PortcullisError } from '../../errors/index.js';
-import type { VerifiedEnvelope } from '../../envelope/types.js';
-import { matchTrustedIdentity } from '../../policy/index.js';
-import type { TrustPolicyStatement, TrustStoreType } from '../../policy/types.js';
-import type { Certificate } from '../../x509/certificate.js';
-import { chainContainsTrustedCertificate } from '../../x509/index.js';
+import type { VerifiedEnvelope } from '../../envelope/index.js';
+import { matchTrustedIdentity, type StatementCore, type TrustStoreType } from '../../policy/index.js';
+import { type Certificate, chainContainsTrustedCertificate } from '../../x509/index.js';
 import type { TrustStores } from '../types.js';
 
 /** The certificates of every store of `type` the statement lists (stores are merged). */
-export function storeCertificates(
-  statement: TrustPolicyStatement,
-  stores: TrustStores,
-  type: TrustStoreType,
-): Certificate[] {
+export function storeCertificates(statement: StatementCore, stores: TrustStores, type: TrustStoreType): Certificate[] {
   const certs: Certificate[] = [];
   for (const ref of statement.trustStores) {
     if (ref.type !== type) continue;
@@ -33,12 +27,14 @@ export function storeCertificates(
 /**
  * Authenticity (trust-store-trust-policy.md, "Validate Authenticity"): the chain must contain a
  * certificate of the stores matching the signing scheme (ca for notary.x509, signingAuthority for
- * the signing-authority scheme), byte-equal; then the leaf must match a trusted identity.
+ * the signing-authority scheme), byte-equal; then the leaf must match a trusted identity, unless a
+ * verification plugin verifies the trusted identity.
  */
 export function checkAuthenticity(
   envelope: VerifiedEnvelope,
-  statement: TrustPolicyStatement,
+  statement: StatementCore,
   stores: TrustStores,
+  options: { readonly identityByPlugin?: boolean } = {},
 ): PortcullisError | undefined {
   const type: TrustStoreType = envelope.signed.signingScheme === 'notary.x509' ? 'ca' : 'signingAuthority';
   const trusted = storeCertificates(statement, stores, type);
@@ -58,6 +54,8 @@ export function checkAuthenticity(
         .join(', ')})`,
     );
   }
+  // A plugin with SIGNATURE_VERIFIER.TRUSTED_IDENTITY checks the identities instead (its answer comes later).
+  if (options.identityByPlugin === true) return undefined;
   try {
     matchTrustedIdentity(statement, (chain[0] as Certificate).subjectRdns);
   } catch (error) {

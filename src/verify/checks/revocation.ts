@@ -1,17 +1,19 @@
 import { PortcullisError } from '../../errors/index.js';
-import type { VerifiedEnvelope } from '../../envelope/types.js';
-import type { RevocationChecker } from '../types.js';
+import type { VerifiedEnvelope } from '../../envelope/index.js';
+import type { Certificate } from '../../x509/index.js';
+import type { RevocationChecker, RevocationResult } from '../types.js';
 
 /**
  * Revocation (trust-store-trust-policy.md, "Certificate Revocation Evaluation"). The core only
- * asks the injected checker; returns undefined when the chain is good or not revokable.
+ * asks the injected checker; `error` is undefined when the chain is good or not revokable.
  * For notary.x509 the signing time is unauthenticated, so it is not used (revoked means revoked).
+ * `detail` says, certificate by certificate, what the status is and which source answered.
  */
 export async function checkRevocation(
   envelope: VerifiedEnvelope,
   checker: RevocationChecker,
   at: Date,
-): Promise<PortcullisError | undefined> {
+): Promise<{ readonly error: PortcullisError | undefined; readonly detail: string }> {
   const chain = envelope.unsigned.certificateChain;
   const signingTime =
     envelope.signed.signingScheme === 'notary.x509.signingAuthority' ? envelope.signed.authenticSigningTime : undefined;
@@ -19,7 +21,8 @@ export async function checkRevocation(
     chain,
     signingTime === undefined ? { verificationTime: at } : { signingTime, verificationTime: at },
   );
-  if (result.status === 'good' || result.status === 'nonRevokable') return undefined;
+  const detail = describeRevocation(chain, result);
+  if (result.status === 'good' || result.status === 'nonRevokable') return { error: undefined, detail };
   const index = result.certificates.findIndex((c) => c.status === result.status);
   const cert = chain[index] ?? chain[0];
   const entry = result.certificates[index];
@@ -27,14 +30,31 @@ export async function checkRevocation(
   if (result.status === 'revoked') {
     const when = entry?.revokedAt === undefined ? '' : ` at ${entry.revokedAt.toISOString()}`;
     const why = entry?.reason === undefined ? '' : ` (reason: ${entry.reason})`;
-    return new PortcullisError(
-      'ERR_CERT_REVOKED',
-      `${who} with subject "${cert?.subject ?? '?'}" is revoked${when}${why}`,
-    );
+    const by = entry?.answeredBy === undefined ? '' : `, according to ${entry.answeredBy}`;
+    return {
+      error: new PortcullisError(
+        'ERR_CERT_REVOKED',
+        `${who} with subject "${cert?.subject ?? '?'}" is revoked${when}${why}${by}`,
+      ),
+      detail,
+    };
   }
-  const detail = entry?.detail === undefined ? '' : `: ${entry.detail}`;
-  return new PortcullisError(
-    'ERR_REVOCATION_UNKNOWN',
-    `${who} with subject "${cert?.subject ?? '?'}" revocation status is unknown${detail}`,
-  );
+  const causes = entry?.detail === undefined ? '' : `: ${entry.detail}`;
+  return {
+    error: new PortcullisError(
+      'ERR_REVOCATION_UNKNOWN',
+      `${who} with subject "${cert?.subject ?? '?'}" revocation status is unknown${causes}`,
+    ),
+    detail,
+  };
+}
+
+/** One clause per certificate: `"CN=leaf": good (preloaded CRL /…/ca.crl)`. */
+export function describeRevocation(chain: readonly Certificate[], result: RevocationResult): string {
+  return result.certificates
+    .map((c, i) => {
+      const by = c.answeredBy === undefined ? '' : ` (${c.answeredBy})`;
+      return `"${chain[i]?.subject ?? '?'}": ${c.status}${by}`;
+    })
+    .join('; ');
 }

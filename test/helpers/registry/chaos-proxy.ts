@@ -321,7 +321,10 @@ export class ChaosProxy {
     (req as NodeJS.ReadableStream).pipe(upstream);
   }
 
-  /** Sends an answer after the bytes ahead of it on its connection, at the connection's bandwidth; it arrives half a round trip later. */
+  /**
+   * Sends an answer after the bytes ahead of it on its connection, at the connection's bandwidth;
+   * it arrives half a round trip later.
+   */
   #answer(
     res: Res,
     connection: Connection,

@@ -1,0 +1,346 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebhook, type RunningWebhook } from '../../src/cli/serve.js';
+import { DEFAULT_SERVE_CONFIG } from '../../src/config/serve-config.js';
+import { admissionReview, pod } from '../../src/http/testing/reviews.js';
+import { RegistryClient } from '../../src/registry/index.js';
+import { ConfigDir, cli } from '../helpers/cli.js';
+import { CaDatabase, ocspResponseFor } from '../helpers/ocsp-responder.js';
+import { EXT, Pki, type Issued } from '../helpers/pki.js';
+import { DistributionRegistry } from '../helpers/registry/distribution.js';
+import { pushImage } from '../helpers/registry/seed.js';
+
+const DAY = 86_400_000;
+// Where the certificates say their CRLs and OCSP responder are: nothing listens there, as in an
+// air-gapped cluster that cannot reach the CA.
+const NOWHERE = 'http://127.0.0.1:9';
+
+/**
+ * Air-gapped revocation: CRLs and OCSP responses the operator copied into <config-dir>/revocation
+ * (CLI) or a mounted directory (webhook `verification.revocationMaterial`) answer revocation with
+ * no network, checked like fetched ones, against images signed in the real registry.
+ */
+describe('revocation from operator-supplied files', () => {
+  const pki = new Pki();
+  const verifier = new ConfigDir();
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-material-e2e-'));
+  let registry: DistributionRegistry;
+  let rootDb: CaDatabase;
+  let caDb: CaDatabase;
+  let good: Issued;
+  let revoked: Issued;
+  let ocspOnly: Issued;
+  const images: Record<'good' | 'revoked' | 'ocspOnly', string> = { good: '', revoked: '', ocspOnly: '' };
+
+  async function signWith(leaf: Issued, ca: Issued, root: Issued, name: keyof typeof images): Promise<void> {
+    const signer = new ConfigDir();
+    mkdirSync(join(signer.path, 'localkeys'), { recursive: true });
+    writeFileSync(join(signer.path, 'localkeys/k.key'), leaf.keyPem);
+    writeFileSync(join(signer.path, 'localkeys/k.crt'), leaf.certPem + ca.certPem + root.certPem);
+    writeFileSync(
+      join(signer.path, 'signingkeys.json'),
+      JSON.stringify({
+        default: 'k',
+        keys: [
+          { name: 'k', keyPath: join(signer.path, 'localkeys/k.key'), certPath: join(signer.path, 'localkeys/k.crt') },
+        ],
+      }),
+    );
+    const client = new RegistryClient({ plainHttp: () => true });
+    const subject = await pushImage(
+      client,
+      { registry: registry.host, repository: `airgap/${name.toLowerCase()}` },
+      'v1',
+      name,
+    );
+    await client.close();
+    images[name] = `${registry.host}/airgap/${name.toLowerCase()}@${subject.digest}`;
+    expect((await cli(['sign', '--config-dir', signer.path, '--plain-http', images[name]])).status).toBe(0);
+    signer.cleanup();
+  }
+
+  const material = (
+    kind: 'crl' | 'ocsp',
+    name: string,
+    bytes: Uint8Array,
+    base = join(verifier.path, 'revocation'),
+  ) => {
+    mkdirSync(join(base, kind), { recursive: true });
+    writeFileSync(join(base, kind, name), bytes);
+  };
+  const clearMaterial = () => rmSync(join(verifier.path, 'revocation'), { recursive: true, force: true });
+
+  beforeAll(async () => {
+    registry = await DistributionRegistry.start();
+    const root = pki.issue({
+      subject: '/C=US/ST=WA/O=Airgap/CN=Airgap Root',
+      key: 'ec-256',
+      extensions: EXT.root,
+      notBefore: new Date(Date.now() - 2 * DAY),
+    });
+    rootDb = new CaDatabase(pki, root);
+    const ca = pki.issue({
+      subject: '/C=US/ST=WA/O=Airgap/CN=Airgap CA',
+      key: 'ec-256',
+      issuer: root,
+      extensions: [...EXT.intermediate, `crlDistributionPoints=URI:${NOWHERE}/root.crl`],
+      notBefore: new Date(Date.now() - 2 * DAY),
+    });
+    rootDb.add(ca);
+    caDb = new CaDatabase(pki, ca);
+    const leaf = (cn: string, where: string) => {
+      const issued = pki.issue({
+        subject: `/C=US/ST=WA/O=Airgap/CN=${cn}`,
+        key: 'ec-256',
+        issuer: ca,
+        extensions: [...EXT.codeSigningLeaf, where],
+        notBefore: new Date(Date.now() - DAY),
+      });
+      caDb.add(issued);
+      return issued;
+    };
+    good = leaf('Good Signer', `crlDistributionPoints=URI:${NOWHERE}/ca.crl`);
+    revoked = leaf('Revoked Signer', `crlDistributionPoints=URI:${NOWHERE}/ca.crl`);
+    ocspOnly = leaf('OCSP Signer', `authorityInfoAccess=OCSP;URI:${NOWHERE}/ocsp`);
+    caDb.revoke(revoked, { reason: 'keyCompromise' });
+    await signWith(good, ca, root, 'good');
+    await signWith(revoked, ca, root, 'revoked');
+    await signWith(ocspOnly, ca, root, 'ocspOnly');
+    verifier
+      .policy({
+        version: '1.0',
+        trustPolicies: [
+          {
+            name: 'strict',
+            registryScopes: ['*'],
+            signatureVerification: { level: 'strict' },
+            trustStores: ['ca:airgap'],
+            trustedIdentities: ['*'],
+          },
+        ],
+      })
+      .storeBytes('ca', 'airgap', 'root.crt', root.certPem);
+  });
+
+  afterAll(async () => {
+    await registry?.stop();
+    pki.cleanup();
+    verifier.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('portcullis verify --revocation offline', () => {
+    const verify = async (image: keyof typeof images, extra: string[] = []) => {
+      const r = await cli([
+        'verify',
+        '--config-dir',
+        verifier.path,
+        '--plain-http',
+        '--revocation',
+        'offline',
+        images[image],
+        '-o',
+        'json',
+        ...extra,
+      ]);
+      return {
+        status: r.status,
+        stderr: r.stderr,
+        ...r.json<{ verified: boolean; code: string | null; message: string }>(),
+      };
+    };
+
+    it('without supplied files, the status is unknown and strict rejects', async () => {
+      clearMaterial();
+      expect(await verify('good')).toMatchObject({ status: 1, verified: false, code: 'ERR_REVOCATION_UNKNOWN' });
+    });
+
+    it('with the CA and root CRLs supplied, verifies with no network', async () => {
+      clearMaterial();
+      material('crl', 'ca.crl', await caDb.gencrl());
+      material('crl', 'root.crl', await rootDb.gencrl());
+      expect(await verify('good')).toMatchObject({ status: 0, verified: true });
+      const r = await cli([
+        'verify',
+        '-v',
+        '--config-dir',
+        verifier.path,
+        '--plain-http',
+        '--revocation',
+        'offline',
+        images.good,
+      ]);
+      expect(r.stderr).toContain(`(preloaded CRL ${join(verifier.path, 'revocation', 'crl', 'ca.crl')})`);
+    });
+
+    it('a certificate the supplied CRL lists is revoked, naming the file', async () => {
+      const r = await verify('revoked');
+      expect(r).toMatchObject({ status: 1, code: 'ERR_CERT_REVOKED' });
+      expect(r.message).toContain('keyCompromise');
+      expect(r.message).toContain('according to preloaded CRL');
+    });
+
+    it('a stale supplied CRL means unknown', async () => {
+      clearMaterial();
+      material(
+        'crl',
+        'ca.crl',
+        await caDb.gencrl({ lastUpdate: new Date(Date.now() - 3 * DAY), nextUpdate: new Date(Date.now() - DAY) }),
+      );
+      material('crl', 'root.crl', await rootDb.gencrl());
+      const r = await verify('good');
+      expect(r).toMatchObject({ status: 1, code: 'ERR_REVOCATION_UNKNOWN' });
+      expect(r.message).toContain('expired CRL');
+    });
+
+    it('a supplied OCSP response answers too', async () => {
+      clearMaterial();
+      material('ocsp', 'signer.der', await ocspResponseFor(caDb, ocspOnly));
+      material('crl', 'root.crl', await rootDb.gencrl());
+      expect(await verify('ocspOnly')).toMatchObject({ status: 0, verified: true });
+    });
+
+    it('a file that is not a CRL is a warning, not a crash', async () => {
+      material('crl', 'junk.crl', new TextEncoder().encode('junk'));
+      const r = await verify('ocspOnly');
+      expect(r).toMatchObject({ status: 0, verified: true });
+      expect(r.stderr).toContain('warning: revocation material');
+      expect(r.stderr).toContain('junk.crl: malformed CRL');
+    });
+
+    it('inspect --revocation offline says which source answered for each certificate', async () => {
+      clearMaterial();
+      material('crl', 'ca.crl', await caDb.gencrl());
+      const r = await cli([
+        'inspect',
+        '--config-dir',
+        verifier.path,
+        '--plain-http',
+        '--revocation',
+        'offline',
+        images.good,
+        '-o',
+        'json',
+      ]);
+      expect(r.status).toBe(0);
+      const certs = r.json<{ signatures: { certificates: { revocation: Record<string, string> }[] }[] }>().signatures[0]
+        ?.certificates;
+      expect(certs?.[0]?.revocation).toMatchObject({
+        status: 'good',
+        answeredBy: `preloaded CRL ${join(verifier.path, 'revocation', 'crl', 'ca.crl')}`,
+      });
+      // No root CRL supplied and none reachable: the CA certificate's status is unknown, and says so.
+      expect(certs?.[1]?.revocation).toMatchObject({ status: 'unknown' });
+      expect(certs?.[2]?.revocation).toMatchObject({ status: 'nonRevokable' });
+      const text = await cli([
+        'inspect',
+        '--config-dir',
+        verifier.path,
+        '--plain-http',
+        '--revocation',
+        'offline',
+        images.good,
+      ]);
+      expect(text.stdout).toContain('revocation: good by preloaded CRL');
+    });
+  });
+
+  describe('the webhook with verification.revocationMaterial (files mounted in the pod)', () => {
+    let webhook: RunningWebhook;
+    let agent: Agent;
+
+    beforeAll(async () => {
+      const mounted = join(dir, 'revocation');
+      material('crl', 'ca.crl', await caDb.gencrl(), mounted);
+      material('crl', 'root.crl', await rootDb.gencrl(), mounted);
+      const policies = join(dir, 'policies');
+      mkdirSync(policies);
+      const rootPem = readFileSync(join(verifier.path, 'truststore/x509/ca/airgap/root.crt'), 'utf8').replace(
+        /^/gm,
+        '      ',
+      );
+      writeFileSync(
+        join(policies, 'policy.yaml'),
+        `apiVersion: v1
+kind: Namespace
+metadata: { name: apps, labels: { portcullis.dev/enforce: "true" } }
+---
+apiVersion: portcullis.dev/v1alpha1
+kind: ClusterTrustStore
+metadata: { name: airgap }
+spec:
+  type: ca
+  certificates: |
+${rootPem}
+---
+apiVersion: portcullis.dev/v1alpha1
+kind: ClusterTrustPolicy
+metadata: { name: airgap }
+spec:
+  enforcementAction: deny
+  namespaceSelector: { matchLabels: { portcullis.dev/enforce: "true" } }
+  version: "1.0"
+  trustPolicies:
+    - name: strict
+      registryScopes: ["*"]
+      signatureVerification: { level: strict }
+      trustStores: ["ca:airgap"]
+      trustedIdentities: ["*"]
+`,
+      );
+      webhook = await startWebhook({
+        policies,
+        port: 0,
+        host: '127.0.0.1',
+        devCertDir: join(dir, 'cert'),
+        config: {
+          ...DEFAULT_SERVE_CONFIG,
+          webhook: {
+            ...DEFAULT_SERVE_CONFIG.webhook,
+            timeoutSeconds: 5,
+            marginMilliseconds: 500,
+            shutdownDelaySeconds: 0,
+          },
+          verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline', revocationMaterial: mounted },
+          registries: {
+            ...DEFAULT_SERVE_CONFIG.registries,
+            hosts: { [registry.host]: { plainHttp: true, caFile: undefined } },
+          },
+          logging: { level: 'silent' },
+        },
+      });
+      agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
+    });
+    afterAll(async () => {
+      await webhook?.stop();
+      await agent?.close();
+    });
+
+    const review = async (image: string) => {
+      const res = await request(`${webhook.url}/validate?timeout=5s`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(admissionReview(pod({ containers: [['app', image]] }, 'apps'), { namespace: 'apps' })),
+      });
+      return ((await res.body.json()) as { response: { allowed: boolean; status?: { message: string } } }).response;
+    };
+
+    it('admits an image whose chain the mounted CRLs vouch for, offline', async () => {
+      expect(await review(images.good)).toMatchObject({ allowed: true });
+    });
+
+    it('denies an image whose signer the mounted CRL revokes', async () => {
+      const r = await review(images.revoked);
+      expect(r.allowed).toBe(false);
+      expect(r.status?.message).toContain('ERR_CERT_REVOKED');
+    });
+
+    it("admits a signer that names only an OCSP responder: the CA's complete CRL covers every certificate it issued", async () => {
+      expect(await review(images.ocspOnly)).toMatchObject({ allowed: true });
+    });
+  });
+});

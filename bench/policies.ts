@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
@@ -129,7 +129,7 @@ function objectsOf(i: number, pem: string): { namespace: object; store: object; 
   };
 }
 
-class Api {
+export class Api {
   readonly #agent: Agent;
   constructor(
     readonly cluster: KubeCluster,
@@ -155,7 +155,8 @@ class Api {
   }
   /** How many of kind `plural` (all namespaces) show Ready=True for their current generation. */
   async current(plural: string): Promise<{ total: number; current: number }> {
-    const r = await this.call('GET', `${GROUP}/${plural}`);
+    // resourceVersion=0: from the API server's watch cache, so that polling loads it little.
+    const r = await this.call('GET', `${GROUP}/${plural}?resourceVersion=0`);
     const items = (JSON.parse(r.text) as { items: any[] }).items;
     let current = 0;
     for (const item of items) {
@@ -213,7 +214,7 @@ async function untilStatusesCurrent(api: Api, count: number, t0: number, limitMs
         `statuses not current after ${limitMs / 1000} s: ${stores.current}/${count} stores, ${policies.current}/${count} policies`,
       );
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
@@ -231,7 +232,16 @@ async function serveRun(
       compiled: true,
       ...(process.env.BENCH_SERVE_MAIN === undefined ? {} : { main: process.env.BENCH_SERVE_MAIN }),
       ...source,
-      config: { ...SERVE_CONFIG, ...config, ...extra },
+      // BENCH_POLICIES_KUBERNETES: JSON settings of `kubernetes` (trying other request budgets).
+      config: {
+        ...SERVE_CONFIG,
+        ...config,
+        ...extra,
+        kubernetes: {
+          ...JSON.parse(process.env.BENCH_POLICIES_KUBERNETES ?? '{}'),
+          ...(extra['kubernetes'] as Record<string, unknown> | undefined),
+        },
+      },
       log: 'ignore',
     });
   // Companions: further replicas with status writing off (not the leader).
@@ -255,45 +265,58 @@ async function serveRun(
   }
 }
 
-export async function benchPolicies(count = Number(process.env.BENCH_POLICIES ?? 2000)): Promise<PoliciesBench> {
+/** Creates the CRDs and `count` namespaces with their objects; writes the same as files for the directory source. */
+export async function preparePolicies(
+  cluster: KubeCluster,
+  count: number,
+): Promise<{ api: Api; policies: string; createMs: number; cleanup(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-policies-'));
-  const cluster = await KubeCluster.start();
   const api = new Api(cluster);
+  const pem = testCa(dir);
+  const crds = await cluster.kubectl(['apply', '-k', join(ROOT, 'deploy/crds')]);
+  if (crds.code !== 0) throw new Error(crds.stderr);
+  await cluster.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
+  const all = Array.from({ length: count }, (_, i) => objectsOf(i, pem));
+  const t0 = performance.now();
+  await pool(all, 16, async (o) => {
+    const ns = (o.namespace as { metadata: { name: string } }).metadata.name;
+    await api.create('/api/v1/namespaces', o.namespace);
+    await api.create(`${GROUP}/namespaces/${ns}/truststores`, o.store);
+    await api.create(`${GROUP}/namespaces/${ns}/trustpolicies`, o.policy);
+  });
+  const createMs = performance.now() - t0;
+  // The same objects as files, for the directory source.
+  const policies = join(dir, 'policies');
+  mkdirSync(policies);
+  writeFileSync(
+    join(policies, 'all.yaml'),
+    all.map((o) => [o.namespace, o.store, o.policy].map((d) => stringify(d)).join('---\n')).join('---\n'),
+  );
+  return {
+    api,
+    policies,
+    createMs,
+    async cleanup() {
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function benchPolicies(count = Number(process.env.BENCH_POLICIES ?? 2000)): Promise<PoliciesBench> {
+  const cluster = await KubeCluster.start();
+  let prepared: Awaited<ReturnType<typeof preparePolicies>> | undefined;
   try {
-    const pem = testCa(dir);
-    const crds = await cluster.kubectl(['apply', '-k', join(ROOT, 'deploy/crds')]);
-    if (crds.code !== 0) throw new Error(crds.stderr);
-    await cluster.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
-    const all = Array.from({ length: count }, (_, i) => objectsOf(i, pem));
-    const t0 = performance.now();
-    await pool(all, 16, async (o) => {
-      const ns = (o.namespace as { metadata: { name: string } }).metadata.name;
-      await api.create('/api/v1/namespaces', o.namespace);
-      await api.create(`${GROUP}/namespaces/${ns}/truststores`, o.store);
-      await api.create(`${GROUP}/namespaces/${ns}/trustpolicies`, o.policy);
-    });
-    const createMs = performance.now() - t0;
-    // The same objects as files, for the directory source.
-    const policies = join(dir, 'policies');
-    execFileSync('mkdir', ['-p', policies]);
-    writeFileSync(
-      join(policies, 'all.yaml'),
-      all.map((o) => [o.namespace, o.store, o.policy].map((d) => stringify(d)).join('---\n')).join('---\n'),
-    );
+    prepared = await preparePolicies(cluster, count);
+    const { api, policies, createMs } = prepared;
     const kube = { kubeconfig: cluster.kubeconfig };
     const fromApi = await serveRun(api, count, kube);
     const restart = await serveRun(api, count, kube);
     const fromDirectory = await serveRun(undefined, count, { policies });
-    let twoReplicas: ServeRun | undefined;
-    if (process.env.BENCH_POLICIES_REPLICAS !== '0') {
-      // Fresh objects' statuses: clear them by a new generation of every policy? Simpler: new namespaces.
-      twoReplicas = undefined;
-    }
-    return { count, createMs, fromApi, restart, fromDirectory, twoReplicas };
+    return { count, createMs, fromApi, restart, fromDirectory, twoReplicas: undefined };
   } finally {
-    await api.close();
+    await prepared?.cleanup();
     await cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -122,6 +122,7 @@ function kubernetesParts(
     trustMaterialSelector: config.kubernetes.trustMaterialSelector,
     onError,
     onReconcile: (snapshot, objects) => status.reconcile(snapshot, objects),
+    onStatusChange: (snapshot, object) => status.observe(snapshot, object),
   });
   const pullSecrets = new KubernetesPullSecretResolver({
     kubeConfig,

@@ -139,8 +139,8 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   kubernetes: {
     defaultPullSecret: undefined,
     writeStatus: true,
-    statusQps: 100,
-    statusBurst: 200,
+    statusQps: 200,
+    statusBurst: 400,
     trustMaterialSelector: 'portcullis.dev/trust-material=true',
   },
   logging: { level: 'info' },

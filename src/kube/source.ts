@@ -90,6 +90,11 @@ export interface KubernetesPolicySourceOptions {
    * built from (also when the snapshot did not change): the status writer's hook.
    */
   readonly onReconcile?: (snapshot: PolicySnapshot, objects: readonly TrimmedObject[]) => void;
+  /**
+   * Called instead of a rebuild when a portcullis.dev object changed but its content did not (the
+   * same generation: a status write, a label): the status writer compares that one object.
+   */
+  readonly onStatusChange?: (snapshot: PolicySnapshot, object: TrimmedObject) => void;
   /** Tests: makes the informers (default: ListWatch against kubeConfig). */
   readonly informerFactory?: InformerFactory;
 }
@@ -138,6 +143,8 @@ interface Feed {
   backoffMs: number;
   retry: NodeJS.Timeout | undefined;
   lastError: string | undefined;
+  /** portcullis.dev kinds: the generation of each object (namespace/name), to tell a status-only update. */
+  readonly generations: Map<string, number | undefined>;
 }
 
 const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -154,6 +161,7 @@ export class KubernetesPolicySource implements PolicySource {
   readonly #watchTimeoutSeconds: number | undefined;
   readonly #onError: (error: PortcullisError) => void;
   readonly #onReconcile: ((snapshot: PolicySnapshot, objects: readonly TrimmedObject[]) => void) | undefined;
+  readonly #onStatusChange: ((snapshot: PolicySnapshot, object: TrimmedObject) => void) | undefined;
   readonly #factory: InformerFactory | undefined;
 
   readonly #feed: SnapshotFeed;
@@ -172,6 +180,7 @@ export class KubernetesPolicySource implements PolicySource {
     this.#watchTimeoutSeconds = options.watchTimeoutSeconds;
     this.#onError = options.onError ?? (() => undefined);
     this.#onReconcile = options.onReconcile;
+    this.#onStatusChange = options.onStatusChange;
     this.#factory = options.informerFactory;
     this.#feed = new SnapshotFeed({
       certificateCache: options.certificateCache ?? new CertificateCache(),
@@ -232,6 +241,7 @@ export class KubernetesPolicySource implements PolicySource {
         backoffMs: this.#retryInitialMs,
         retry: undefined,
         lastError: undefined,
+        generations: new Map(),
       };
       const description: FeedDescription = {
         kind,
@@ -253,13 +263,31 @@ export class KubernetesPolicySource implements PolicySource {
           feed.lastError = undefined;
         },
       });
-      const changed = (): void => {
+      const ours = isOurKind(kind);
+      const changed = (object?: KubernetesObject): void => {
         feed.connected = true;
+        if (ours && object !== undefined)
+          feed.generations.set(orderKey(object as TrimmedObject), object.metadata?.generation);
         this.#schedule();
       };
       feed.informer.on('add', changed);
-      feed.informer.on('update', changed);
-      feed.informer.on('delete', changed);
+      feed.informer.on('update', (object?: KubernetesObject) => {
+        // A custom resource's generation moves with its spec only: the same generation is a status
+        // write (thousands of them at start) and needs no rebuild of the whole snapshot.
+        const key = ours && object !== undefined ? orderKey(object as TrimmedObject) : undefined;
+        const generation = object?.metadata?.generation;
+        if (key !== undefined && typeof generation === 'number' && feed.generations.get(key) === generation) {
+          feed.connected = true;
+          this.#statusChanged(object as TrimmedObject);
+          return;
+        }
+        changed(object);
+      });
+      feed.informer.on('delete', (object?: KubernetesObject) => {
+        if (ours && object !== undefined) feed.generations.delete(orderKey(object as TrimmedObject));
+        feed.connected = true;
+        this.#schedule();
+      });
       feed.informer.on('error', (error?: unknown) => this.#failed(feed, error));
       return feed;
     });
@@ -308,6 +336,13 @@ export class KubernetesPolicySource implements PolicySource {
       this.#startFeed(feed);
     }, delay);
     feed.retry.unref();
+  }
+
+  #statusChanged(object: TrimmedObject): void {
+    const current = this.#feed.current();
+    const hook = this.#onStatusChange;
+    if (this.#stopped || current === undefined || hook === undefined || this.#debounce.pending) return;
+    this.#feed.guard('the status reconciler', () => hook(current, object));
   }
 
   #schedule(): void {

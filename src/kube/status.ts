@@ -76,9 +76,9 @@ export function staticLeadership(leader: boolean): Leadership {
   return { isLeader: () => leader, subscribe: () => () => undefined };
 }
 
-export const DEFAULT_STATUS_QPS = 100;
-export const DEFAULT_STATUS_BURST = 200;
-export const DEFAULT_STATUS_MAX_IN_FLIGHT = 8;
+export const DEFAULT_STATUS_QPS = 200;
+export const DEFAULT_STATUS_BURST = 400;
+export const DEFAULT_STATUS_MAX_IN_FLIGHT = 16;
 
 export interface StatusWriterOptions {
   /** The API to write through; default a client made from kubeConfig. */
@@ -101,6 +101,9 @@ export interface StatusWriterOptions {
 }
 
 export const MAX_MESSAGE_LENGTH = 4096;
+
+const objectKey = (object: TrimmedObject): string =>
+  keyOf({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name });
 
 const keyOf = (id: { kind: string; namespace?: string | undefined; name: string }): string =>
   `${id.kind}\u0000${id.namespace ?? ''}\u0000${id.name}`;
@@ -237,7 +240,8 @@ export class StatusWriter {
   #tokens: number;
   #refilledAt: number;
   #worker: Promise<void> | undefined;
-  #last: { snapshot: PolicySnapshot; objects: readonly TrimmedObject[] } | undefined;
+  /** The last snapshot and the objects as last seen (observe() keeps them current): retries and a new leader start from them. */
+  #last: { snapshot: PolicySnapshot; objects: Map<string, TrimmedObject> } | undefined;
   #retry: NodeJS.Timeout | undefined;
   #retryMs: number;
   #failed = false;
@@ -268,7 +272,7 @@ export class StatusWriter {
         return;
       }
       const last = this.#last;
-      if (last !== undefined) this.reconcile(last.snapshot, last.objects);
+      if (last !== undefined) this.reconcile(last.snapshot, [...last.objects.values()]);
     });
   }
 
@@ -276,33 +280,45 @@ export class StatusWriter {
     return this.#enabled && !this.#stopped && this.#leadership.isLeader();
   }
 
-  /**
-   * Queues the writes that bring every object's status in line with the snapshot (KubernetesPolicySource's
-   * onReconcile).
-   */
+  /** Queues the writes that bring every object's status in line with the snapshot (the source's onReconcile). */
   reconcile(snapshot: PolicySnapshot, objects: readonly TrimmedObject[]): void {
     if (!this.#enabled || this.#stopped) return;
-    this.#last = { snapshot, objects };
+    const byKey = new Map<string, TrimmedObject>();
+    for (const object of objects) byKey.set(objectKey(object), object);
+    this.#last = { snapshot, objects: byKey };
     if (!this.#leadership.isLeader()) return;
-    const present = new Set<string>();
-    for (const object of objects) {
-      const key = keyOf({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name });
-      present.add(key);
-      const desired = desiredStatus(snapshot, object);
-      if (desired === undefined || this.#alreadyWritten(key, object, desired)) {
-        this.#queue.delete(key);
-        continue;
-      }
-      if (statusPatch(object, desired, this.#now()) === undefined) {
-        this.#queue.delete(key); // the object shows it already: compare before writing
-        continue;
-      }
-      this.#queue.set(key, { object, desired });
-    }
-    for (const key of this.#queue.keys()) if (!present.has(key)) this.#queue.delete(key);
-    for (const key of this.#deferred.keys()) if (!present.has(key)) this.#deferred.delete(key);
-    for (const key of this.#written.keys()) if (!present.has(key)) this.#written.delete(key);
+    for (const [key, object] of byKey) this.#consider(snapshot, key, object);
+    for (const key of this.#queue.keys()) if (!byKey.has(key)) this.#queue.delete(key);
+    for (const key of this.#deferred.keys()) if (!byKey.has(key)) this.#deferred.delete(key);
+    for (const key of this.#written.keys()) if (!byKey.has(key)) this.#written.delete(key);
     this.#kick();
+  }
+
+  /**
+   * One object changed without a new snapshot (its status, usually our own write arriving):
+   * compares that object only (the source's onStatusChange).
+   */
+  observe(snapshot: PolicySnapshot, object: TrimmedObject): void {
+    if (!this.#enabled || this.#stopped) return;
+    const key = objectKey(object);
+    const last = this.#last;
+    if (last !== undefined && last.snapshot === snapshot) last.objects.set(key, object);
+    if (!this.#leadership.isLeader()) return;
+    this.#consider(snapshot, key, object);
+    this.#kick();
+  }
+
+  #consider(snapshot: PolicySnapshot, key: string, object: TrimmedObject): void {
+    const desired = desiredStatus(snapshot, object);
+    if (desired === undefined || this.#alreadyWritten(key, object, desired)) {
+      this.#queue.delete(key);
+      return;
+    }
+    if (statusPatch(object, desired, this.#now()) === undefined) {
+      this.#queue.delete(key); // the object shows it already: compare before writing
+      return;
+    }
+    this.#queue.set(key, { object, desired });
   }
 
   /** Our write of `desired` is not in the informer's cache yet (the object still has the version we wrote over). */
@@ -410,7 +426,7 @@ export class StatusWriter {
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       const last = this.#last;
-      if (last !== undefined) this.reconcile(last.snapshot, last.objects);
+      if (last !== undefined) this.reconcile(last.snapshot, [...last.objects.values()]);
     }, delay);
     this.#retry.unref();
   }

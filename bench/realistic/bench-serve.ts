@@ -96,7 +96,7 @@ export function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-function policyDocuments(certPem: string): string {
+export function policyDocuments(certPem: string): string {
   const pem = certPem
     .trim()
     .split('\n')

@@ -30,6 +30,8 @@ export interface ServeProcessOptions {
   readonly compiled?: boolean;
   /** With `compiled`: another build's dist/cli/main.cjs (a benchmark comparing with an earlier commit). */
   readonly main?: string;
+  /** Serve with this certificate (`--tls-cert`/`--tls-key`) instead of a development CA; the client trusts `caFile`. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
 export interface ServeProcess {
@@ -66,6 +68,7 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
       '127.0.0.1',
       '--dev-cert-dir',
       join(dir, 'cert'),
+      ...(options.tls === undefined ? [] : ['--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile]),
     ],
     { stdio: ['ignore', options.log ?? 'ignore', 'pipe'], env: { ...process.env, ...options.env } },
   );
@@ -83,7 +86,7 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
     await new Promise((r) => setTimeout(r, 50));
   }
   const agent = new Agent({
-    connect: { ca: readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8') },
+    connect: { ca: readFileSync(options.tls?.caFile ?? join(dir, 'cert', 'ca.crt'), 'utf8') },
     connections: options.connections ?? 64,
   });
   let stopped: Promise<{ code: number | null; ms: number }> | undefined;

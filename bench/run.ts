@@ -5,7 +5,7 @@ import { benchVerification } from './verification.js';
 
 // `npm run bench`: prints what each benchmark measures, with its baseline measured in the same
 // run and its goal. `npm run bench -- far memory` runs only the sections named (startup,
-// verification, revocation, registry, webhook, far = single + pod + rollout, memory, policies).
+// verification, revocation, registry, webhook, far = single + pod + rollout, memory, policies, scaling).
 const ms = (us: number): string => `${(us / 1000).toFixed(2)} ms`;
 const SECTIONS = [
   'startup',
@@ -19,6 +19,7 @@ const SECTIONS = [
   'rollout',
   'memory',
   'policies',
+  'scaling',
 ] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of named) {
@@ -103,4 +104,10 @@ if (wanted('single') || wanted('pod') || wanted('rollout') || wanted('memory')) 
 if (wanted('policies')) {
   const { benchPolicies, printPolicies } = await import('./policies.js');
   printPolicies(await benchPolicies());
+}
+
+if (wanted('scaling')) {
+  const { benchSigner } = await import('./realistic/seed.js');
+  const { benchScaling, printScaling } = await import('./realistic/scaling.js');
+  printScaling(await benchScaling(await benchSigner()));
 }

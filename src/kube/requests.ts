@@ -69,13 +69,19 @@ export class KubeRequester {
     return cluster !== null && (cluster.proxyUrl ?? '') === '' && cluster.server.startsWith('https:');
   }
 
-  /** Sends one request; resolves with the answer's text, throws KubeApiError for a non-2xx answer. */
+  /**
+   * Sends one request; resolves with the answer's text (or '' with `how.discard`: the caller needs only
+   * the status, so the object the API server echoes is never turned into a string), throws
+   * KubeApiError for a non-2xx answer.
+   */
   async send(
     method: 'GET' | 'PATCH' | 'POST' | 'PUT',
     path: string,
     body?: unknown,
     contentType?: string,
+    how: { readonly discard?: boolean; readonly maxBytes?: number } = {},
   ): Promise<string> {
+    const maxBytes = how.maxBytes ?? this.#maxBytes;
     const options: { headers?: Record<string, string> } & Tls = {};
     await this.#kubeConfig.applyToHTTPSOptions(options as never); // credentials, read anew each time
     const tls: Tls = {
@@ -106,20 +112,27 @@ export class KubeRequester {
       signal,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    let text = '';
+    const ok = res.statusCode >= 200 && res.statusCode <= 299;
+    if (ok && how.discard === true) {
+      await res.body.dump({ limit: maxBytes });
+      return '';
+    }
+    // Whole chunks first: a UTF-8 character may be split between two of them.
+    const chunks: Buffer[] = [];
     let bytes = 0;
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       bytes += chunk.length;
-      if (bytes > this.#maxBytes) {
+      if (bytes > maxBytes) {
         res.body.destroy();
         throw new PortcullisError(
           'ERR_SIZE_LIMIT',
-          `the API server's answer to ${method} ${path} is over ${this.#maxBytes} bytes`,
+          `the API server's answer to ${method} ${path} is over ${maxBytes} bytes`,
         );
       }
-      text += chunk.toString('utf8');
+      chunks.push(chunk);
     }
-    if (res.statusCode < 200 || res.statusCode > 299) throw new KubeApiError(res.statusCode, text);
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (!ok) throw new KubeApiError(res.statusCode, text);
     return text;
   }
 

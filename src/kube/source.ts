@@ -28,6 +28,7 @@ import {
   type WatchedKind,
 } from './objects.js';
 import { oversizeError, listAll, TrimmingWatch } from './informers.js';
+import { KubeRequester } from './requests.js';
 
 /**
  * Policies from the Kubernetes API: the portcullis.dev resources (TrustPolicy,
@@ -165,6 +166,8 @@ export class KubernetesPolicySource implements PolicySource {
   readonly #factory: InformerFactory | undefined;
 
   readonly #feed: SnapshotFeed;
+  /** The kept-alive pool the lists go through (default informers only). */
+  #requester: KubeRequester | undefined;
   readonly #debounce: Debounce;
   #feeds: Feed[] = [];
   #stopped = true;
@@ -304,6 +307,8 @@ export class KubernetesPolicySource implements PolicySource {
       feed.retry = undefined;
     }
     await Promise.all(feeds.map((feed) => feed.informer.stop().catch(() => undefined)));
+    await this.#requester?.close().catch(() => undefined);
+    this.#requester = undefined;
     this.#feed.subscribe(undefined);
   }
 
@@ -396,9 +401,13 @@ export class KubernetesPolicySource implements PolicySource {
 
   #defaultFactory(): InformerFactory {
     const clients = makeClients(this.#kubeConfig);
+    const requester = KubeRequester.supports(this.#kubeConfig)
+      ? new KubeRequester(this.#kubeConfig, { connections: 2, timeoutMs: 60_000 })
+      : undefined;
+    this.#requester = requester;
     return (feed, hooks) => {
       const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-        const list = await listAll(clients, feed, hooks.trim);
+        const list = await listAll(clients, feed, hooks.trim, requester);
         hooks.onListed();
         return list;
       };

@@ -240,7 +240,7 @@ export class StatusWriter {
   #tokens: number;
   #refilledAt: number;
   #worker: Promise<void> | undefined;
-  /** The last snapshot and the objects as last seen (observe() keeps them current): retries and a new leader start from them. */
+  /** The last snapshot and the objects as last seen (observe() keeps them current): where retries start. */
   #last: { snapshot: PolicySnapshot; objects: Map<string, TrimmedObject> } | undefined;
   #retry: NodeJS.Timeout | undefined;
   #retryMs: number;
@@ -461,7 +461,7 @@ export function kubeStatusApi(kubeConfig: KubeConfig, connections = DEFAULT_STAT
           namespace === undefined
             ? `/apis/${GROUP}/${VERSION}/${plural}/${encodeURIComponent(name)}/status`
             : `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}/status`;
-        await requester.send('PATCH', path, patch, 'application/merge-patch+json');
+        await requester.send('PATCH', path, patch, 'application/merge-patch+json', { discard: true });
       },
       close: () => requester.close(),
     };

@@ -20,11 +20,11 @@ export class RoundRobinProxy {
 
   static async start(backendPorts: readonly number[]): Promise<RoundRobinProxy> {
     let next = 0;
-    let proxy: RoundRobinProxy | undefined;
+    const holder: { proxy?: RoundRobinProxy } = {};
     const server = createServer((client) => {
       const index = next;
       next = (next + 1) % backendPorts.length;
-      const self = proxy as RoundRobinProxy;
+      const self = holder.proxy as RoundRobinProxy;
       self.connections[index] = (self.connections[index] ?? 0) + 1;
       const backend = connect({ host: '127.0.0.1', port: backendPorts[index] as number });
       for (const socket of [client, backend]) {
@@ -40,8 +40,8 @@ export class RoundRobinProxy {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    proxy = new RoundRobinProxy(server, backendPorts.length);
-    return proxy;
+    holder.proxy = new RoundRobinProxy(server, backendPorts.length);
+    return holder.proxy;
   }
 
   async stop(): Promise<void> {

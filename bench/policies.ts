@@ -153,18 +153,53 @@ export class Api {
     const r = await this.call('POST', path, body);
     if (r.status !== 201 && r.status !== 409) throw new Error(`POST ${path}: ${r.status} ${r.text.slice(0, 300)}`);
   }
-  /** How many of kind `plural` (all namespaces) show Ready=True for their current generation. */
-  async current(plural: string): Promise<{ total: number; current: number }> {
-    // resourceVersion=0: from the API server's watch cache, so that polling loads it little.
-    const r = await this.call('GET', `${GROUP}/${plural}?resourceVersion=0`);
-    const items = (JSON.parse(r.text) as { items: any[] }).items;
-    let current = 0;
-    for (const item of items) {
-      const ready = (item.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
-      if (ready?.status === 'True' && ready.observedGeneration === item.metadata.generation) current += 1;
+  /**
+   * Watches kind `plural` (all namespaces) from `resourceVersion` and resolves when every one of
+   * `names` shows Ready=True for its generation: the API server sends each change once, where
+   * polling lists would make it encode thousands of objects over and over (on a shared machine).
+   */
+  async watchUntilCurrent(
+    plural: string,
+    state: Map<string, boolean>,
+    resourceVersion: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const res = await request(
+      `${this.cluster.server}${GROUP}/${plural}?watch=1&resourceVersion=${resourceVersion}&allowWatchBookmarks=false`,
+      { dispatcher: this.#agent, headers: { authorization: `Bearer ${this.cluster.token}` }, signal },
+    );
+    let buffer = '';
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (line.trim() === '') continue;
+        const event = JSON.parse(line) as { type: string; object: any };
+        if (event.type !== 'ADDED' && event.type !== 'MODIFIED') continue;
+        state.set(
+          `${plural}/${event.object.metadata.namespace}/${event.object.metadata.name}`,
+          isCurrent(event.object),
+        );
+        if ([...state.values()].every(Boolean)) {
+          res.body.destroy();
+          return;
+        }
+      }
     }
-    return { total: items.length, current };
   }
+
+  /** The objects of kind `plural` now, whether each is current, and the list's resourceVersion. */
+  async snapshot(plural: string): Promise<{ state: Map<string, boolean>; resourceVersion: string }> {
+    const r = await this.call('GET', `${GROUP}/${plural}`);
+    const list = JSON.parse(r.text) as { items: any[]; metadata: { resourceVersion: string } };
+    const state = new Map<string, boolean>();
+    for (const item of list.items)
+      state.set(`${plural}/${item.metadata.namespace}/${item.metadata.name}`, isCurrent(item));
+    return { state, resourceVersion: list.metadata.resourceVersion };
+  }
+
   /** Status PATCH requests of our kinds the API server has answered (its own metrics). */
   async statusPatches(): Promise<number> {
     const r = await this.call('GET', '/metrics');
@@ -207,17 +242,27 @@ async function untilReady(server: ServeProcess, t0: number): Promise<number> {
   }
 }
 
-async function untilStatusesCurrent(api: Api, count: number, t0: number, limitMs: number): Promise<number> {
-  for (;;) {
-    const [stores, policies] = [await api.current('truststores'), await api.current('trustpolicies')];
-    if (stores.current >= count && policies.current >= count) return performance.now() - t0;
-    if (performance.now() - t0 > limitMs) {
-      throw new Error(
-        `statuses not current after ${limitMs / 1000} s: ${stores.current}/${count} stores, ${policies.current}/${count} policies`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+function isCurrent(item: any): boolean {
+  const ready = (item.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
+  return ready?.status === 'True' && ready.observedGeneration === item.metadata.generation;
+}
+
+/** Until every store and policy is current (watched from the list made before the server started). */
+async function untilStatusesCurrent(
+  api: Api,
+  lists: readonly { plural: string; state: Map<string, boolean>; resourceVersion: string }[],
+  t0: number,
+  limitMs: number,
+): Promise<number> {
+  const signal = AbortSignal.timeout(limitMs);
+  await Promise.all(
+    lists.map((l) =>
+      [...l.state.values()].every(Boolean)
+        ? undefined
+        : api.watchUntilCurrent(l.plural, l.state, l.resourceVersion, signal),
+    ),
+  );
+  return performance.now() - t0;
 }
 
 async function serveRun(
@@ -228,6 +273,13 @@ async function serveRun(
   companions: number = 0,
 ): Promise<ServeRun> {
   const before = api === undefined ? 0 : await api.statusPatches();
+  const lists =
+    api === undefined
+      ? []
+      : await Promise.all(
+          ['truststores', 'trustpolicies'].map(async (plural) => ({ plural, ...(await api.snapshot(plural)) })),
+        );
+  if (lists.some((l) => l.state.size !== count)) throw new Error(`expected ${count} of each kind in the cluster`);
   const t0 = performance.now();
   const start = (extra: Record<string, unknown>): Promise<ServeProcess> =>
     startServeProcess({
@@ -254,7 +306,7 @@ async function serveRun(
   const server = servers[0] as ServeProcess;
   try {
     const readyMs = await untilReady(server, t0);
-    const statusesMs = api === undefined ? undefined : await untilStatusesCurrent(api, count, t0, 900_000);
+    const statusesMs = api === undefined ? undefined : await untilStatusesCurrent(api, lists, t0, 900_000);
     const pid = server.process.pid as number;
     const rssMiB = procStatus(pid, 'VmRSS');
     await new Promise((r) => setTimeout(r, SETTLE_MS));

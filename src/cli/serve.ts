@@ -5,6 +5,7 @@ import { PortcullisError } from '../errors/index.js';
 import { Executor, observeRegistryRequests } from '../executor/index.js';
 import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
 import { createLogging, type Logging } from '../log/index.js';
+import { collectGarbage } from './collect.js';
 import { PromMetrics } from '../metrics/index.js';
 import { ProcessVerificationPlugins } from '../plugin/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
@@ -102,7 +103,7 @@ function kubernetesParts(
   config: ServeConfig,
   certificateCache: CertificateCache,
   logger: Logger,
-): { source: PolicySource; pullSecrets: PullSecretResolver } {
+): { source: PolicySource; pullSecrets: PullSecretResolver; settled: () => Promise<void> } {
   const kubeConfig = loadKubeConfig(
     kubernetes.kubeconfig === undefined ? { inCluster: true } : { kubeconfig: kubernetes.kubeconfig },
   );
@@ -140,6 +141,11 @@ function kubernetesParts(
       },
     },
     pullSecrets,
+    // The start-up burst is over once the first snapshot is in force and its statuses are written.
+    settled: async () => {
+      await source.whenReady();
+      await status.idle();
+    },
   };
 }
 
@@ -206,9 +212,11 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
   const directorySecrets = new ResourcePullSecretResolver();
   let pullSecretsFromCluster: PullSecretResolver | undefined;
   let source = options.source;
+  let settled: (() => Promise<void>) | undefined;
   if (source === undefined && options.kubernetes !== undefined) {
     const kube = kubernetesParts(options.kubernetes, config, certificateCache, logger);
     source = kube.source;
+    settled = kube.settled;
     pullSecretsFromCluster = kube.pullSecrets;
   }
   const pullSecrets = options.pullSecrets ?? pullSecretsFromCluster ?? directorySecrets;
@@ -268,7 +276,20 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
         ),
     });
   }
+  let firstSnapshot: () => void = () => undefined;
+  const first = new Promise<void>((resolve) => (firstSnapshot = resolve));
+  // After the start-up burst (the first snapshot; with the Kubernetes source, its status writes):
+  // one full collection gives back what reading and writing thousands of objects left behind.
+  let collection: NodeJS.Timeout | undefined;
+  void first
+    .then(() => settled?.())
+    .then(() => {
+      collection = setTimeout(() => collectGarbage(), 2000);
+      collection.unref();
+    })
+    .catch(() => undefined);
   await source.start((snapshot) => {
+    firstSnapshot();
     executor.setSnapshot(snapshot);
     logger.info(
       {
@@ -329,6 +350,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     devCaFile,
     executor,
     stop: async () => {
+      if (collection !== undefined) clearTimeout(collection);
       await server.stop();
       await source.stop();
       await registry.close(); // also cancels the lookups still in flight

@@ -58,8 +58,6 @@ export interface PoliciesBench {
   /** Started again once every status was current: nothing to write. */
   readonly restart: ServeRun;
   readonly fromDirectory: ServeRun;
-  /** Two servers started together, one with status writing off (the leader flag). */
-  readonly twoReplicas: ServeRun | undefined;
 }
 
 const mib = (kb: number): number => kb / 1024;
@@ -367,7 +365,7 @@ export async function benchPolicies(count = Number(process.env.BENCH_POLICIES ??
     const fromApi = await serveRun(api, count, kube);
     const restart = await serveRun(api, count, kube);
     const fromDirectory = await serveRun(undefined, count, { policies });
-    return { count, createMs, fromApi, restart, fromDirectory, twoReplicas: undefined };
+    return { count, createMs, fromApi, restart, fromDirectory };
   } finally {
     await prepared?.cleanup();
     await cluster.stop();
@@ -396,5 +394,4 @@ export function printPolicies(b: PoliciesBench): void {
   console.log(
     `  RSS from the API − from a directory: ${extra.toFixed(0)} MiB (goal ≤ 50 MiB) ${extra <= 50 ? 'OK' : 'NOT MET'}`,
   );
-  if (b.twoReplicas !== undefined) line('two replicas', b.twoReplicas, '');
 }

@@ -1,12 +1,37 @@
-import { Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  Watch,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
 import { type InvalidResource } from '../policyset/index.js';
 import { type KubeClients } from './client.js';
 import type { KubeRequester } from './requests.js';
-import { GROUP, KINDS, VERSION, type TrimmedObject } from './objects.js';
-
-import type { FeedDescription, InformerHooks } from './source.js';
+import { GROUP, KINDS, VERSION, type TrimmedObject, type WatchedKind } from './objects.js';
 
 /** Listing and watching for the Kubernetes source (source.ts): paged lists, trimming watches, oversize markers. */
+
+export type KubeInformer = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+
+export interface FeedDescription {
+  readonly kind: WatchedKind;
+  /** Collection path for list and watch, e.g. `/apis/portcullis.dev/v1alpha1/trustpolicies`. */
+  readonly path: string;
+  readonly labelSelector?: string;
+}
+
+export interface InformerHooks {
+  /** Trims each listed or watched object (the informer must cache what this returns). */
+  readonly trim: (object: unknown) => KubernetesObject | undefined;
+  /** Must be called after each complete list, before its objects are read from the cache. */
+  readonly onListed: () => void;
+  /** Called when a watch request has been answered (the watch is up). */
+  readonly onWatching?: () => void;
+}
+
+export type InformerFactory = (feed: FeedDescription, hooks: InformerHooks) => KubeInformer;
 
 export const LIST_PAGE_SIZE = 500;
 export function oversizeError(object: TrimmedObject, limit: number): InvalidResource {

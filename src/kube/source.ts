@@ -1,11 +1,4 @@
-import {
-  ListWatch,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-} from '@kubernetes/client-node';
+import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { PortcullisError } from '../errors/index.js';
 import { Debounce } from '../policy-source/index.js';
 import {
@@ -27,7 +20,15 @@ import {
   type TrimmedObject,
   type WatchedKind,
 } from './objects.js';
-import { oversizeError, listAll, TrimmingWatch } from './informers.js';
+import {
+  oversizeError,
+  listAll,
+  TrimmingWatch,
+  type FeedDescription,
+  type InformerFactory,
+  type KubeInformer,
+} from './informers.js';
+export type { FeedDescription, InformerFactory, InformerHooks, KubeInformer } from './informers.js';
 import { KubeRequester } from './requests.js';
 
 /**
@@ -99,26 +100,6 @@ export interface KubernetesPolicySourceOptions {
   /** Tests: makes the informers (default: ListWatch against kubeConfig). */
   readonly informerFactory?: InformerFactory;
 }
-
-export type KubeInformer = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
-
-export interface FeedDescription {
-  readonly kind: WatchedKind;
-  /** Collection path for list and watch, e.g. `/apis/portcullis.dev/v1alpha1/trustpolicies`. */
-  readonly path: string;
-  readonly labelSelector?: string;
-}
-
-export interface InformerHooks {
-  /** Trims each listed or watched object (the informer must cache what this returns). */
-  readonly trim: (object: unknown) => KubernetesObject | undefined;
-  /** Must be called after each complete list, before its objects are read from the cache. */
-  readonly onListed: () => void;
-  /** Called when a watch request has been answered (the watch is up). */
-  readonly onWatching?: () => void;
-}
-
-export type InformerFactory = (feed: FeedDescription, hooks: InformerHooks) => KubeInformer;
 
 export interface FeedState {
   readonly kind: WatchedKind;

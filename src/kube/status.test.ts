@@ -2,17 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../policyset/build.js';
 import type { TrimmedObject } from './objects.js';
-import {
-  desiredStatus,
-  formatTime,
-  statusMessage,
-  statusPatch,
-  StatusWriter,
-  staticLeadership,
-  type Leadership,
-  type StatusApi,
-  type StatusPatch,
-} from './status.js';
+import { desiredStatus, formatTime, statusMessage, statusPatch, type StatusApi, type StatusPatch } from './status.js';
+import { StatusWriter, staticLeadership, type Leadership } from './status-writer.js';
 
 // Status diffing and the writer's behaviour with a fake API (the real status subresource is
 // exercised in test/kube/source.test.ts).

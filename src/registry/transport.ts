@@ -1,11 +1,13 @@
 import { Readable } from 'node:stream';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import { isPortcullisError, type PortcullisError } from '../errors/index.js';
-import { isDnsLookupError, type HostResolver } from './dns.js';
+import { isDnsLookupError } from './dns.js';
 import { abortError, operationError, printable, remainingMs, type Operation, type Stage } from './operation.js';
-import { OriginThrottle, ThrottledTooLong, type ThrottleState } from './throttle.js';
+import { multiplexingClient } from './http2-client.js';
+import { OriginThrottles, throttledTooLong } from './origin-throttles.js';
+import type { ThrottleState } from './throttle.js';
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_POOLS,
@@ -41,80 +43,27 @@ export { apiHost, discard, header, hostname, isLoopbackHost, parseRetryAfter } f
  * only).
  */
 
-export interface RegistryTlsOptions {
-  /** PEM CA certificates trusted for this host, instead of the system roots. */
-  readonly ca?: string | Buffer | readonly (string | Buffer)[];
-  /** Do not verify the certificate (tests and emergencies only). */
-  readonly insecureSkipVerify?: boolean;
-}
-
-export interface RequestInfo {
-  readonly method: string;
-  readonly host: string;
-  /** Path and query string. */
-  readonly path: string;
-  /** HTTP status, or 0 when no response arrived. */
-  readonly status: number;
-  readonly durationMs: number;
-}
-
-export interface TransportOptions {
-  /**
-   * Use plain HTTP: `true` for every registry, `false` for none (TLS even on loopback), or a
-   * function of the host (`host[:port]`) that decides alone. If unset, only loopback hosts
-   * (127.0.0.0/8, ::1, localhost) use plain HTTP; everything else needs TLS.
-   */
-  readonly plainHttp?: boolean | ((host: string) => boolean);
-  /** TLS settings per host (`host[:port]` as in references), or a function of the host. */
-  readonly tls?: Readonly<Record<string, RegistryTlsOptions>> | ((host: string) => RegistryTlsOptions | undefined);
-  /**
-   * HTTP/1.1 connections per origin. If unset, 16: bursts queue instead of opening hundreds of
-   * sockets. An HTTP/2 connection carries many requests at once; callers bound those.
-   */
-  readonly maxConnectionsPerHost?: number;
-  /** Offer HTTP/2 to HTTPS registries (ALPN). If unset, true. */
-  readonly http2?: boolean;
-  /** Retries of 429/503 per request. If unset, 3. */
-  readonly maxRetries?: number;
-  /** Called after every round trip (token requests, retries and redirect hops included). */
-  readonly onRequest?: (info: RequestInfo) => void;
-  readonly userAgent?: string;
-  /**
-   * Resolves registry host names (and is the pools' `connect.lookup`). If unset, Node's
-   * `dns.lookup` (getaddrinfo on the libuv thread pool) — fine for the CLI, not for the webhook,
-   * where pod specs name the hosts.
-   */
-  readonly resolver?: HostResolver;
-  /** Origins with a connection pool at once; the least recently used is closed beyond it. If unset, 256. */
-  readonly maxPools?: number;
-}
-
-export type RequestBody = Uint8Array | Readable | AsyncIterable<Uint8Array>;
-
-export interface HttpRequest {
-  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  readonly url: URL;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: RequestBody;
-  /** Follow redirects (blob reads only). Authorization is dropped on cross-origin hops. */
-  readonly followRedirects?: boolean;
-}
-
-export interface HttpResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: Dispatcher.ResponseData['body'];
-  /** The URL that answered (after redirects). */
-  readonly url: URL;
-  /** Set when a 429/503 was not retried (further), saying why. */
-  readonly gaveUp?: string;
-}
+export type {
+  RegistryTlsOptions,
+  RequestInfo,
+  TransportOptions,
+  RequestBody,
+  HttpRequest,
+  HttpResponse,
+} from './transport-types.js';
+import type {
+  RegistryTlsOptions,
+  TransportOptions,
+  RequestBody,
+  HttpRequest,
+  HttpResponse,
+} from './transport-types.js';
 
 export class Transport {
   readonly #options: TransportOptions;
   readonly #pools = new Map<string, Pool>();
   /** Origins that throttle (or have requests in flight through their throttle); idle ones are dropped. */
-  readonly #throttles = new Map<string, OriginThrottle>();
+  readonly #throttles = new OriginThrottles();
   /** Connections each pool has made so far: tells "not connected yet" from "connected, no answer". */
   readonly #connects = new WeakMap<Pool, number>();
   #closed = false;
@@ -257,20 +206,20 @@ export class Transport {
     const maxRetries = this.#options.maxRetries ?? DEFAULT_MAX_RETRIES;
     let resetRetried = false;
     for (let attempt = 0; ; attempt++) {
-      const throttle = this.#throttle(url.origin);
+      const throttle = this.#throttles.get(url.origin);
       let startedAt: number;
       try {
         startedAt = await throttle.acquire(op.signal, { retry: attempt > 0, deadline: op.deadline - 50 });
       } catch (cause) {
-        this.#forget(url.origin, throttle);
-        throw this.#throttledTooLong(op, url, throttle, cause);
+        this.#throttles.forget(url.origin, throttle);
+        throw throttledTooLong(op, url, throttle, cause);
       }
       let response: HttpResponse;
       try {
         response = await this.#once(op, method, url, headers, body);
       } catch (thrown) {
         throttle.release(startedAt);
-        this.#forget(url.origin, throttle);
+        this.#throttles.forget(url.origin, throttle);
         if (isPortcullisError(thrown)) throw thrown;
         const failure =
           thrown instanceof RoundTripFailure
@@ -285,7 +234,7 @@ export class Transport {
       }
       if (response.status !== 429 && response.status !== 503) {
         throttle.release(startedAt);
-        this.#forget(url.origin, throttle);
+        this.#throttles.forget(url.origin, throttle);
         return response;
       }
       const wait = parseRetryAfter(header(response.headers, 'retry-after'), Date.now());
@@ -304,7 +253,7 @@ export class Transport {
             : `Retry-After ${(wait / 1000).toFixed(1)} s does not fit in the ${Math.max(0, left / 1000).toFixed(1)} s left of the ${op.timeoutMs} ms deadline`;
       }
       if (gaveUp !== undefined) {
-        this.#forget(url.origin, throttle);
+        this.#throttles.forget(url.origin, throttle);
         return { ...response, gaveUp };
       }
       await discard(response);
@@ -318,42 +267,9 @@ export class Transport {
     }
   }
 
-  #throttle(origin: string): OriginThrottle {
-    let throttle = this.#throttles.get(origin);
-    if (throttle === undefined) {
-      throttle = new OriginThrottle();
-      this.#throttles.set(origin, throttle);
-    }
-    return throttle;
-  }
-
-  #forget(origin: string, throttle: OriginThrottle): void {
-    if (throttle.idle && this.#throttles.get(origin) === throttle) this.#throttles.delete(origin);
-  }
-
-  /** The deadline passed (or would) while the request waited for its turn at a registry that throttles. */
-  #throttledTooLong(op: Operation, url: URL, throttle: OriginThrottle, cause: unknown): PortcullisError {
-    if (op.callerSignal?.aborted === true) return abortError(op, cause);
-    if (cause instanceof ThrottledTooLong) {
-      return operationError(
-        op,
-        'ERR_REGISTRY_RATE_LIMITED',
-        `${url.host} answered 429 Too Many Requests and asked to wait ${(cause.pausedForMs / 1000).toFixed(1)} s more (Retry-After), past the ${op.timeoutMs} ms deadline`,
-        cause,
-      );
-    }
-    const { active, limit, waiting } = throttle.state;
-    return operationError(
-      op,
-      'ERR_REGISTRY_RATE_LIMITED',
-      `${url.host} throttles requests (429 Too Many Requests): still waiting for a turn (${active} in flight, at most ${limit ?? active} at once, ${waiting} more waiting) when the ${op.timeoutMs} ms deadline passed`,
-      cause,
-    );
-  }
-
   /** Requests waiting for their turn at throttling origins (for tests and diagnostics). */
   throttleState(origin: string): ThrottleState | undefined {
-    return this.#throttles.get(origin)?.state;
+    return this.#throttles.state(origin);
   }
 
   async #once(
@@ -461,32 +377,4 @@ export class Transport {
     this.#pools.clear();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
-}
-
-/** Requests at once on one HTTP/2 connection (undici's and most servers' default stream limit). */
-const HTTP2_STREAMS = 100;
-
-type Connector = (options: object, callback: (error: Error | null, socket: unknown) => void) => unknown;
-
-/**
- * A Pool's client for an origin that may speak HTTP/2. undici sends one request at a time on a
- * connection unless told to pipeline, and pipelining applies to HTTP/1.1 as well (where a slow
- * answer holds up those behind it, and without it undici keeps no connection alive). So each
- * connection is set once its protocol is known: many requests at once over HTTP/2, one over
- * HTTP/1.1.
- */
-function multiplexingClient(origin: URL | string, options: object): Dispatcher {
-  const connect = (options as { connect: Connector }).connect;
-  const client: Client = new Client(origin, {
-    ...options,
-    connect: (connectOptions: object, callback: (error: Error | null, socket: unknown) => void) =>
-      connect(connectOptions, (error, socket) => {
-        if (error === null) {
-          const h2 = (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2';
-          client.pipelining = h2 ? HTTP2_STREAMS : 1;
-        }
-        callback(error, socket);
-      }),
-  } as ConstructorParameters<typeof Client>[1]);
-  return client;
 }

@@ -35,6 +35,11 @@ export interface ArtifactVerificationRequest {
 
 export interface ArtifactVerificationOptions {
   readonly policy: TrustPolicy;
+  /**
+   * The statement of `policy` that applies to `request.repository`, when the caller has chosen
+   * it already (the executor's plan); otherwise it is selected here.
+   */
+  readonly statement?: TrustPolicyStatement;
   readonly trustStores: TrustStores;
   readonly source: SignatureSource;
   /** The verification time. */
@@ -137,7 +142,8 @@ export async function verifyArtifact(
   request: ArtifactVerificationRequest,
   options: ArtifactVerificationOptions,
 ): Promise<ArtifactVerification> {
-  const statement: TrustPolicyStatement = selectStatement(options.policy, request.repository, request.reference);
+  const statement: TrustPolicyStatement =
+    options.statement ?? selectStatement(options.policy, request.repository, request.reference);
   const context = { reference: request.reference, digest: request.artifact.digest, policy: statement.name };
   const base = {
     reference: request.reference,

@@ -268,6 +268,7 @@ export function buildSnapshot(input: BuildSnapshotInput): PolicySnapshot {
         policy: policy.policy,
         trustStores,
         ...(policy.namespaceSelector === undefined ? {} : { namespaceSelector: policy.namespaceSelector }),
+        ...(policy.statementOptions === undefined ? {} : { statementOptions: policy.statementOptions }),
       }),
     );
   }

@@ -4,6 +4,7 @@ import { loadTrustPolicy } from '../policy/index.js';
 import type { TrustPolicy } from '../policy/types.js';
 import { sha256Hex } from '../util/digest.js';
 import { parseLabelSelector } from './selector.js';
+import { parseStatementOptions, type StatementOptions } from './statement-options.js';
 import type {
   BlockScope,
   EnforcementAction,
@@ -38,6 +39,8 @@ export interface PolicyResource {
   readonly enforcementAction: EnforcementAction;
   readonly policy: TrustPolicy;
   readonly namespaceSelector?: LabelSelector;
+  /** `spec.statementOptions`: Portcullis' requirements per statement (statement-options.ts). */
+  readonly statementOptions?: StatementOptions;
 }
 
 export interface CertificateRef {
@@ -376,6 +379,7 @@ function readPolicy(
     'version',
     'trustPolicies',
     'enforcementAction',
+    'statementOptions',
     ...(kind === 'ClusterTrustPolicy' ? ['namespaceSelector'] : []),
   ];
   const writtenAction = spec['enforcementAction'];
@@ -414,6 +418,7 @@ function readPolicy(
     }
     throw error;
   }
+  const statementOptions = parseStatementOptions(spec['statementOptions'], policy);
   return Object.freeze({
     kind,
     id: Object.freeze(id),
@@ -421,6 +426,7 @@ function readPolicy(
     enforcementAction,
     policy,
     ...(namespaceSelector === undefined ? {} : { namespaceSelector }),
+    ...(statementOptions.size === 0 ? {} : { statementOptions }),
   });
 }
 

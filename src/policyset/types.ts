@@ -1,5 +1,6 @@
 import type { TrustPolicy } from '../policy/types.js';
 import type { Certificate } from '../x509/certificate.js';
+import type { StatementOptions } from './statement-options.js';
 
 /**
  * The custom resources of group portcullis.dev/v1alpha1 as Portcullis reads them, and the
@@ -65,6 +66,8 @@ export interface PolicyDocument {
   readonly trustStores: ResolvedTrustStores;
   /** ClusterTrustPolicy only; absent means every namespace. */
   readonly namespaceSelector?: LabelSelector;
+  /** Portcullis' requirements per statement (`spec.statementOptions`); absent = the defaults for every statement. */
+  readonly statementOptions?: StatementOptions;
 }
 
 /**

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { API_VERSION, parseResource, type PolicyResource } from './resources.js';
 import { statementRequirements } from './statement-options.js';
-
-type Obj = Record<string, unknown>;
+import type { InvalidResource } from './types.js';
 
 function policy(statementOptions: unknown, kind = 'TrustPolicy'): unknown {
   const statement = (name: string, level = 'strict') => ({
@@ -144,6 +143,6 @@ describe('spec.statementOptions', () => {
   it('an invalid option makes the whole policy invalid (it still blocks its namespace)', () => {
     const outcome = parse([{ statement: 'prod', platforms: 'bogus' }]);
     expect(outcome.outcome).toBe('invalid');
-    expect((outcome as { invalid: Obj }).invalid['blocks']).toEqual({ kind: 'namespace', namespace: 'team' });
+    expect((outcome as { invalid: InvalidResource }).invalid.blocks).toEqual({ kind: 'namespace', namespace: 'team' });
   });
 });

@@ -16,9 +16,14 @@ export type AdmissionResult = 'allowed' | 'denied' | 'error';
 export interface AdmissionLabels {
   readonly endpoint: Endpoint;
   readonly result: AdmissionResult;
-  /** Kind of the reviewed object (`Pod`, `Deployment`, …), `unknown` when the body was malformed; recorded as `other` when not a handled kind. */
+  /**
+   * Kind of the reviewed object (`Pod`, `Deployment`, …), `unknown` when the body was malformed; recorded as `other`
+   * when not a handled kind.
+   */
   readonly kind: string;
-  /** `CREATE`, `UPDATE`, …; `unknown` when the body was malformed; recorded as `other` when not an admission operation. */
+  /**
+   * `CREATE`, `UPDATE`, …; `unknown` when the body was malformed; recorded as `other` when not an admission operation.
+   */
   readonly operation: string;
 }
 
@@ -29,11 +34,17 @@ export interface Metrics {
   observeRequestDuration(endpoint: Endpoint, seconds: number): void;
   /** One image decided at the edge: allowed, denied, or error (no verdict; failure policy applied). */
   observeImageDecision(endpoint: Endpoint, result: AdmissionResult): void;
-  /** One HTTP request to a registry (the executor calls this). `status` is the HTTP status or an error class such as `timeout`. */
+  /**
+   * One HTTP request to a registry (the executor calls this). `status` is the HTTP status or an error class such as
+   * `timeout`.
+   */
   observeRegistryRequest(host: string, status: number | string): void;
   /** One cache lookup (the executor calls this): cache names such as `tag`, `referrers`, `blob`, `verdict`. */
   observeCacheLookup(cache: string, hit: boolean): void;
-  /** One verification check result (the executor calls this): check `integrity`…`revocation`, status `passed|failed|logged|skipped`. */
+  /**
+   * One verification check result (the executor calls this): check `integrity`…`revocation`, status
+   * `passed|failed|logged|skipped`.
+   */
   observeVerification(check: string, status: string): void;
   /** Marks a request in flight; call the returned function exactly once when it is answered. */
   startRequest(endpoint: Endpoint): () => void;
@@ -50,7 +61,10 @@ export interface PromMetricsOptions {
   readonly processMetrics?: boolean;
   /** Registry hosts that always get their own `host` label value (the configured registries). Default none. */
   readonly registryHosts?: Iterable<string>;
-  /** Other registry hosts labelled by name: the most recently successful ones, up to this many; the rest are `other`. Default 20. */
+  /**
+   * Other registry hosts labelled by name: the most recently successful ones, up to this many; the rest are `other`.
+   * Default 20.
+   */
   readonly maxRecentRegistryHosts?: number;
 }
 

@@ -1,5 +1,5 @@
-import type { TrustPolicy } from '../policy/types.js';
-import type { Certificate } from '../x509/certificate.js';
+import type { TrustPolicy } from '../policy/index.js';
+import type { Certificate, TrustStoreType } from '../x509/index.js';
 import type { StatementOptions } from './statement-options.js';
 
 /**
@@ -15,7 +15,7 @@ import type { StatementOptions } from './statement-options.js';
 export type EnforcementAction = 'deny' | 'warn' | 'dryrun';
 export type PolicyKind = 'TrustPolicy' | 'ClusterTrustPolicy';
 export type StoreKind = 'TrustStore' | 'ClusterTrustStore';
-export type TrustStoreType = 'ca' | 'signingAuthority' | 'tsa';
+export type { TrustStoreType };
 
 /**
  * Identifies a resource in messages: `TrustPolicy team-a/prod` or `ClusterTrustPolicy baseline`

@@ -1,8 +1,8 @@
 import { PortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { parseManifest } from '../oci/manifest.js';
+import type { Descriptor } from '../oci/index.js';
+import { parseManifest } from '../oci/index.js';
 import { statementNamed, type RequiredArtifact, type TrustPolicyStatement } from '../policy/index.js';
-import { matchesDigest } from '../util/digest.js';
+import { matchesDigest } from '../util/index.js';
 import { verifyArtifact, type ArtifactVerification, type ArtifactVerificationOptions } from './artifact.js';
 
 /**

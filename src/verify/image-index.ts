@@ -1,8 +1,8 @@
 import { PortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { MAX_MANIFEST_BYTES, toDescriptor } from '../oci/manifest.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import { isJsonObject, parseStrictJson } from '../util/strict-json.js';
+import type { Descriptor } from '../oci/index.js';
+import { MAX_MANIFEST_BYTES, toDescriptor } from '../oci/index.js';
+import { MEDIA_TYPE } from '../oci/index.js';
+import { isJsonObject, parseStrictJson } from '../util/index.js';
 
 /** More platform manifests than this are refused rather than verified one by one (`platforms: all`). */
 export const MAX_PLATFORM_MANIFESTS = 64;

@@ -1,12 +1,12 @@
 import { PortcullisError } from '../errors/index.js';
-import type { ArtifactTarget, Descriptor } from '../oci/descriptor.js';
+import type { ArtifactTarget, Descriptor } from '../oci/index.js';
 import {
   DEFAULT_IMAGE_REQUIREMENTS,
   selectStatement,
   type ImageRequirements,
   type PlatformsMode,
 } from '../policy/index.js';
-import { matchesDigest } from '../util/digest.js';
+import { matchesDigest } from '../util/index.js';
 import {
   verifyArtifact,
   type ArtifactVerification,
@@ -91,7 +91,7 @@ export interface ImageVerification extends ArtifactVerification {
   readonly index?: IndexReport;
   /** One per required artifact, in the order required (empty when none is required or the image failed). */
   readonly attestations: readonly AttestationResult[];
-  /** Every artifact verification that took part (index, platforms, attestations): for cache lifetimes and diagnostics. */
+  /** Every artifact verification that took part (index, platforms, attestations): for cache lifetimes, diagnostics. */
   readonly parts: readonly ArtifactVerification[];
   /** When a required artifact's `maxAge` runs out (the verdict must not outlive it). */
   readonly validUntil?: Date;

@@ -250,14 +250,15 @@ describe('multi-platform images and required artifacts', () => {
       expect(result.error?.code).toBe('ERR_NO_SIGNATURE');
     });
 
-    it('repo:tag@digest — an unsigned index leaves the manifest’s own signature to decide', async () => {
+    it('repo:tag@digest — a manifest signed itself is admitted by its own signature, the tag unresolved', async () => {
       const source = new MemoryImageSource();
       const { index, arm64 } = image(source);
       const sig = source.sign(arm64, trusted);
       const ok = await verify(source, arm64, { platforms: 'index', tag: { name: 'v1', target: index } });
       expect(ok.verified).toBe(true);
       expect(ok.decidedBy).toEqual([{ role: 'manifest', digest: arm64.digest, signature: sig.digest }]);
-      expect(ok.index).toMatchObject({ tag: 'v1', listed: true, verified: false });
+      // Its own signature answered first: the tag was not even resolved.
+      expect(ok.index).toBeUndefined();
     });
 
     it('repo:tag@digest — neither signed: the denial names both', async () => {

@@ -322,17 +322,19 @@ async function byTagIndex(
   opts: ImageVerificationOptions,
   tag: NonNullable<ImageVerificationRequest['tag']>,
 ): Promise<Decided> {
+  // The manifest's own signatures first: they count in every mode and cost no tag resolution.
+  const mine = await verifyArtifact(request, opts);
+  if (mine.verified) return own(mine, request.artifact);
   const resolved = await tag.resolve();
   // The tag names no index, or the very manifest: nothing but the manifest's own signatures to go by.
   if (resolved === undefined || resolved.digest === request.artifact.digest || !isIndexMediaType(resolved.mediaType)) {
-    return own(await verifyArtifact(request, opts), request.artifact);
+    return own(mine, request.artifact);
   }
   const index = parseImageIndex(await fetchIndex(opts.source, resolved));
   const repo = repositoryOf(request.reference, request.repository);
   if (listedIn(index, request.artifact) === undefined) {
-    const decided = own(await verifyArtifact(request, opts), request.artifact);
     return {
-      ...decided,
+      ...own(mine, request.artifact),
       index: { digest: resolved.digest, tag: tag.name, listed: false, verified: null, platforms: [] },
     };
   }
@@ -362,20 +364,17 @@ async function byTagIndex(
       result: { ...indexResult, reference: request.reference, artifact: request.artifact },
       decidedBy,
       index: report,
-      parts: [indexResult],
+      parts: [mine, indexResult],
       subjects: [request.artifact, plain(resolved)],
     };
   }
-  const mine = await verifyArtifact(request, opts);
-  const decided = own(mine, request.artifact);
-  if (mine.verified) return { ...decided, index: report, parts: [indexResult, mine] };
   const ownError = mine.error as PortcullisError;
   const error = new PortcullisError(
     ownError.code,
     `${ownError.message}; nor do the signatures of the index tag ${tag.name} names (${resolved.digest}), which lists it: ${indexResult.error?.message ?? 'not verified'} [${indexResult.error?.code ?? 'ERR_INTERNAL'}]`,
     { context: ownError.context },
   );
-  return { ...decided, result: { ...mine, error }, index: report, parts: [indexResult, mine] };
+  return { ...own(mine, request.artifact), result: { ...mine, error }, index: report, parts: [mine, indexResult] };
 }
 
 function mergeWarnings(results: readonly ArtifactVerification[]): Warning[] {

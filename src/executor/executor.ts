@@ -278,7 +278,7 @@ export class Executor implements ImageVerifier {
     key: string,
   ): Promise<PolicyVerdict> {
     const repo = { registry: ref.registry, repository: ref.repository };
-    // `name:tag@digest`: the digest is what runs; the tag's index may vouch for it (verifyImage asks only when it matters).
+    // `name:tag@digest`: the digest is what runs; the tag's index may vouch for it (asked only when it matters).
     const tag =
       ref.tag === undefined || ref.digest === undefined
         ? undefined

@@ -34,7 +34,7 @@ export function policyName(doc: PolicyDocument): string {
   return formatResourceId(doc.id);
 }
 
-/** "signature S of the image index I (tag v1)", "the signatures of its 3 platform manifests", or undefined for its own. */
+/** "signature S of the image index I (tag v1)", "the signatures of all 3 platform manifests"; undefined: its own. */
 function decidedByWords(decidedBy: readonly DecidingSignature[]): string | undefined {
   const first = decidedBy[0];
   if (first === undefined || first.role === 'manifest') return undefined;

@@ -208,6 +208,10 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
       .option(
         '--revocation <mode>',
         "also check each certificate's revocation status and show which source answered: online (supplied files, then OCSP/CRL over the network) or offline (supplied files only)",
+      )
+      .option(
+        '--platforms <mode>',
+        'for the trust decision shown when a trust policy exists: index, all or any-of-index-or-all (the default)',
       ),
   ).action(act('inspect', (m, [reference], opts) => m.inspectCommand(reference as string, opts, io)));
 

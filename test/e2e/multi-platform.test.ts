@@ -292,6 +292,48 @@ describe('multi-platform images and required signed artifacts against docker-reg
       expect(r.stderr).toMatch(/platform linux\/s390x sha256:[0-9a-f]{64}: not verified: no signature/);
     });
 
+    it('inspect lists the platform manifests’ own signatures and says whose signature decides under the trust policy', async () => {
+      const { platforms } = images['mp/platforms-signed']!;
+      const r = await cli([
+        'inspect',
+        '--config-dir',
+        verifier.path,
+        '--plain-http',
+        '--revocation',
+        'offline',
+        `${registry.host}/mp/platforms-signed:v1`,
+        '-o',
+        'json',
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      const json = r.json<{
+        signatures: unknown[];
+        platforms: { platform: string; digest: string; signatures: string[] }[];
+        decision: { verified: boolean; decidedBy: { role: string }[]; message: string };
+      }>();
+      expect(json.signatures).toEqual([]);
+      expect(json.platforms.map((p) => [p.platform, p.digest, p.signatures.length])).toEqual(
+        PLATFORMS.map((p) => [p, platforms[p]!.digest, 1]),
+      );
+      expect(json.decision).toMatchObject({ verified: true });
+      expect(json.decision.decidedBy.map((d) => d.role)).toEqual(['platform', 'platform', 'platform']);
+      const arm64 = images['mp/index-signed']!.platforms['linux/arm64']!;
+      const text = await cli([
+        'inspect',
+        '--config-dir',
+        verifier.path,
+        '--plain-http',
+        ref('mp/index-signed', arm64, 'v1'),
+      ]);
+      expect(text.stdout).toContain(`has no associated signature`);
+      expect(text.stdout).toContain(
+        `tag v1 names ${images['mp/index-signed']!.index.digest}, an image index that lists this digest`,
+      );
+      expect(text.stdout).toMatch(
+        /trust decision \(platforms: any-of-index-or-all\): verified, decided by the signature sha256:[0-9a-f]{64} of the image index/,
+      );
+    });
+
     const requireSbom = ['--require-artifact', SPDX, '--artifact-policy', 'sbom-signers'];
 
     it('--require-artifact: the signed SBOM passes, and the report says why', async () => {

@@ -245,7 +245,7 @@ export function buildSnapshot(input: BuildSnapshotInput): PolicySnapshot {
         compare(a.reason, b.reason),
     );
 
-  return makeSnapshot(input.revision, documents, invalidSorted, namespaceLabels);
+  return makeSnapshot(input.revision, documents, invalidSorted, namespaceLabels, data);
 }
 
 /**

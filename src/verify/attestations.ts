@@ -1,6 +1,6 @@
 import { PortcullisError } from '../errors/index.js';
 import type { Descriptor } from '../oci/index.js';
-import { parseManifest } from '../oci/index.js';
+import { effectiveArtifactType, parseManifest, type Manifest } from '../oci/index.js';
 import { statementNamed, type RequiredArtifact, type TrustPolicyStatement } from '../policy/index.js';
 import { matchesDigest } from '../util/index.js';
 import { verifyArtifact, type ArtifactVerification, type ArtifactVerificationOptions } from './artifact.js';
@@ -106,19 +106,35 @@ export async function checkAttestations(
       ...(want.maxAge === undefined ? {} : { maxAge: want.maxAge }),
     };
     const found = await candidates(lister, image.subjects, want.artifactType);
+    const missing = (listed: number): AttestationResult => ({
+      ...common,
+      passed: false,
+      code: 'ERR_ATTESTATION_MISSING',
+      reason:
+        listed === 0
+          ? `no artifact of type ${want.artifactType} is attached to ${image.reference}`
+          : `no artifact of type ${want.artifactType} is attached to ${image.reference} (the registry lists ${listed}, but none is a manifest of that type whose subject is the image)`,
+      found: 0,
+    });
     if (found.length === 0) {
-      results.push({
-        ...common,
-        passed: false,
-        code: 'ERR_ATTESTATION_MISSING',
-        reason: `no artifact of type ${want.artifactType} is attached to ${image.reference}`,
-        found: 0,
-      });
+      results.push(missing(0));
       continue;
     }
     let worst: Failure | undefined;
     let passed: AttestationResult | undefined;
-    for (const candidate of found.slice(0, MAX_ATTESTATION_CANDIDATES)) {
+    let attached = 0;
+    for (const { descriptor: candidate, subject } of found.slice(0, MAX_ATTESTATION_CANDIDATES)) {
+      // The listing is the registry's word (a tag-schema index anyone who may push can edit): the
+      // manifest itself, which the signature covers, must name this type and this subject, or a
+      // signed SBOM of another image could be listed here.
+      const read = await readCandidate(options, candidate);
+      if (
+        read.manifest === undefined ||
+        read.manifest.subject?.digest !== subject.digest ||
+        effectiveArtifactType(read.manifest) !== want.artifactType
+      )
+        continue;
+      attached++;
       const result = await verifyArtifact(
         {
           reference: `${repo}@${candidate.digest}`,
@@ -147,22 +163,19 @@ export async function checkAttestations(
                 artifact: candidate.digest,
               };
       } else if (want.maxAgeMs !== undefined) {
-        const read = await createdOf(options, candidate);
-        createdText = read.value;
+        createdText = read.manifest.annotations[CREATED_ANNOTATION];
         created = parseCreated(createdText);
         const at = options.at.getTime();
         const why =
-          read.unreadable !== undefined
-            ? `cannot be read for its ${CREATED_ANNOTATION} annotation: ${read.unreadable}`
-            : created === undefined
-              ? createdText === undefined
-                ? `has no ${CREATED_ANNOTATION} annotation, so its age (at most ${want.maxAge ?? ''}) cannot be told`
-                : `has an ${CREATED_ANNOTATION} annotation that is not an RFC 3339 date (${JSON.stringify(createdText.slice(0, 64))})`
-              : created.getTime() > at + FUTURE_SKEW_MS
-                ? `was created in the future (${createdText ?? ''})`
-                : created.getTime() + want.maxAgeMs < at
-                  ? `was created ${createdText ?? ''}, more than ${want.maxAge ?? ''} ago`
-                  : undefined;
+          created === undefined
+            ? createdText === undefined
+              ? `has no ${CREATED_ANNOTATION} annotation, so its age (at most ${want.maxAge ?? ''}) cannot be told`
+              : `has an ${CREATED_ANNOTATION} annotation that is not an RFC 3339 date (${JSON.stringify(createdText.slice(0, 64))})`
+            : created.getTime() > at + FUTURE_SKEW_MS
+              ? `was created in the future (${createdText ?? ''})`
+              : created.getTime() + want.maxAgeMs < at
+                ? `was created ${createdText ?? ''}, more than ${want.maxAge ?? ''} ago`
+                : undefined;
         if (why !== undefined)
           failure = {
             rank: 2,
@@ -188,14 +201,15 @@ export async function checkAttestations(
         artifact: candidate.digest,
         ...(result.signature === null ? {} : { signature: result.signature }),
         ...(createdText === undefined ? {} : { created: createdText }),
-        found: found.length,
+        found: attached,
       };
       break;
     }
     if (passed !== undefined) results.push(passed);
+    else if (worst === undefined) results.push(missing(found.length));
     else {
-      const w = worst as Failure;
-      const more = found.length > 1 ? ` (${found.length} attached; none passes)` : '';
+      const w = worst;
+      const more = attached > 1 ? ` (${attached} attached; none passes)` : '';
       results.push({
         ...common,
         passed: false,
@@ -203,7 +217,7 @@ export async function checkAttestations(
         reason: `${w.reason}${more}`,
         artifact: w.artifact,
         ...(w.created === undefined ? {} : { created: w.created }),
-        found: found.length,
+        found: attached,
       });
     }
   }
@@ -215,26 +229,27 @@ async function candidates(
   lister: ReferrerLister['listReferrers'],
   subjects: readonly Descriptor[],
   artifactType: string,
-): Promise<Descriptor[]> {
+): Promise<{ readonly descriptor: Descriptor; readonly subject: Descriptor }[]> {
   const seen = new Set<string>();
-  const out: Descriptor[] = [];
+  const out: { descriptor: Descriptor; subject: Descriptor }[] = [];
   for (const subject of subjects) {
     for (const d of await lister(subject, artifactType)) {
       // Registries without filtering return every referrer: the type is checked here.
       if (d.artifactType !== artifactType || seen.has(d.digest)) continue;
       seen.add(d.digest);
-      out.push(d);
+      out.push({ descriptor: d, subject });
     }
   }
   // Only an order: the date that counts is read from the manifest itself.
   const listed = (d: Descriptor): number => parseCreated(d.annotations?.[CREATED_ANNOTATION])?.getTime() ?? -Infinity;
-  return out.sort((a, b) => listed(b) - listed(a));
+  return out.sort((a, b) => listed(b.descriptor) - listed(a.descriptor));
 }
 
-async function createdOf(
+/** The attached artifact's manifest, checked against its digest; undefined when it is not a manifest. */
+async function readCandidate(
   options: ArtifactVerificationOptions,
   candidate: Descriptor,
-): Promise<{ readonly value?: string; readonly unreadable?: string }> {
+): Promise<{ readonly manifest?: Manifest }> {
   const bytes = await options.source.fetchManifest(candidate);
   if (bytes.length !== candidate.size || !matchesDigest(bytes, candidate.digest)) {
     throw new PortcullisError(
@@ -243,10 +258,8 @@ async function createdOf(
     );
   }
   try {
-    const value = parseManifest(bytes).annotations[CREATED_ANNOTATION];
-    return value === undefined ? {} : { value };
-  } catch (error) {
-    // Signed content that is not a manifest: the signer's doing, a failure of this artifact, not undecided.
-    return { unreadable: (error as Error).message };
+    return { manifest: parseManifest(bytes) };
+  } catch {
+    return {};
   }
 }

@@ -17,7 +17,7 @@ export interface PlatformEntry {
 export interface ImageIndex {
   /** Every entry of `manifests`, in order (attestation manifests included). */
   readonly manifests: readonly Descriptor[];
-  /** The entries that are platform manifests: not BuildKit attestation manifests, not `unknown/unknown`. */
+  /** The entries a runtime may pull: all but those of platform `unknown/unknown` (BuildKit attestations). */
   readonly platforms: readonly PlatformEntry[];
 }
 
@@ -38,9 +38,8 @@ function platformOf(value: unknown): string | undefined {
 
 /**
  * Reads an image index (OCI image index or Docker manifest list), strict JSON. BuildKit puts
- * attestation manifests in the index (`vnd.docker.reference.type: attestation-manifest`,
- * platform `unknown/unknown`); they are not platforms a runtime pulls, so they are not among
- * `platforms`.
+ * attestation manifests in the index with platform `unknown/unknown`, which no node matches, so
+ * they are not among `platforms`; every other entry is.
  */
 export function parseImageIndex(bytes: Uint8Array, what = 'image index'): ImageIndex {
   if (bytes.length > MAX_MANIFEST_BYTES)
@@ -65,8 +64,10 @@ export function parseImageIndex(bytes: Uint8Array, what = 'image index'): ImageI
     }
     manifests.push(descriptor);
     const platform = platformOf(isJsonObject(entry) ? entry.platform : undefined);
-    const attestation = descriptor.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
-    if (!attestation && platform !== 'unknown/unknown') platforms.push({ descriptor, platform });
+    // Only the platform decides, never the annotation: an entry for linux/amd64 annotated as an
+    // attestation manifest would still be pulled by an amd64 node. An entry naming no platform
+    // matches any node (containerd), so it is a platform manifest too.
+    if (platform !== 'unknown/unknown') platforms.push({ descriptor, platform });
   });
   return { manifests, platforms };
 }

@@ -195,6 +195,39 @@ describe('multi-platform images and required artifacts', () => {
       expect(result.error?.message).toContain('nor did every platform manifest verify: linux/arm64/v8');
     });
 
+    it('platforms: all — an entry for a real platform is checked even when annotated as an attestation manifest', async () => {
+      const source = new MemoryImageSource();
+      const amd64 = source.manifest('amd64');
+      const disguised = source.manifest('disguised');
+      source.sign(amd64, trusted);
+      const index = source.index(
+        [{ descriptor: amd64, platform: 'linux/amd64' }],
+        [
+          {
+            mediaType: disguised.mediaType,
+            digest: disguised.digest,
+            size: disguised.size,
+            platform: { os: 'linux', architecture: 'arm64' },
+            annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
+          },
+        ],
+      );
+      const result = await verify(source, index, { platforms: 'all' });
+      expect(result.verified).toBe(false);
+      expect(result.error?.message).toContain(`linux/arm64 (${disguised.digest})`);
+    });
+
+    it('platforms: all — an entry naming no platform (any node may pull it) must verify too', async () => {
+      const source = new MemoryImageSource();
+      const amd64 = source.manifest('amd64');
+      const bare = source.manifest('no-platform');
+      source.sign(amd64, trusted);
+      const index = source.index([{ descriptor: amd64, platform: 'linux/amd64' }, { descriptor: bare }]);
+      const result = await verify(source, index, { platforms: 'all' });
+      expect(result.verified).toBe(false);
+      expect(result.error?.message).toContain(bare.digest);
+    });
+
     it('an index listing no platform manifest cannot satisfy all', async () => {
       const source = new MemoryImageSource();
       const index = source.index([]);
@@ -352,6 +385,30 @@ describe('multi-platform images and required artifacts', () => {
       const result = await verify(source, m, { required: [{ artifactType: SPDX, trustPolicy: 'sbom' }], revocation });
       expect(result.error?.code).toBe('ERR_ATTESTATION_REJECTED');
       expect(result.error?.message).toContain('revocation check failed');
+    });
+
+    it('a signed SBOM of another image, listed as a referrer of this one, does not count', async () => {
+      const source = new MemoryImageSource();
+      const m = signedImage(source);
+      const other = source.manifest('other');
+      const foreign = source.attach(other, SPDX);
+      source.sign(foreign, sbomSigner);
+      source.list(m, foreign);
+      const result = await verify(source, m, { required: [{ artifactType: SPDX, trustPolicy: 'sbom' }] });
+      expect(result.error?.code).toBe('ERR_ATTESTATION_MISSING');
+      expect(result.error?.message).toContain(
+        'the registry lists 1, but none is a manifest of that type whose subject is the image',
+      );
+    });
+
+    it('a signed artifact of another type, listed under the required type, does not count', async () => {
+      const source = new MemoryImageSource();
+      const m = signedImage(source);
+      const report = source.attach(m, 'application/sarif+json');
+      source.sign(report, sbomSigner);
+      source.list(m, { ...report, artifactType: SPDX });
+      const result = await verify(source, m, { required: [{ artifactType: SPDX, trustPolicy: 'sbom' }] });
+      expect(result.error?.code).toBe('ERR_ATTESTATION_MISSING');
     });
 
     it('without a named statement the image’s own statement judges the artifact', async () => {

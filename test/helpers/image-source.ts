@@ -88,6 +88,11 @@ export class MemoryImageSource implements SignatureSource, ReferrerLister {
     return d;
   }
 
+  /** Lists `d` as a referrer of `subject` whatever its own subject (a hostile registry, or an edited tag-schema index). */
+  list(subject: Descriptor, d: Descriptor): void {
+    this.#attach(subject, d);
+  }
+
   #attach(subject: Descriptor, d: Descriptor): void {
     const list = this.#referrers.get(subject.digest) ?? [];
     list.push(d);

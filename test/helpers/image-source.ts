@@ -88,7 +88,7 @@ export class MemoryImageSource implements SignatureSource, ReferrerLister {
     return d;
   }
 
-  /** Lists `d` as a referrer of `subject` whatever its own subject (a hostile registry, or an edited tag-schema index). */
+  /** Lists `d` as a referrer of `subject` whatever its own subject (a hostile registry, an edited referrers index). */
   list(subject: Descriptor, d: Descriptor): void {
     this.#attach(subject, d);
   }

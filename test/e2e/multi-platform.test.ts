@@ -171,6 +171,19 @@ describe('multi-platform images and required signed artifacts against docker-reg
       if (signer !== undefined) await sign(ref(repo, sbom), signer);
     }
 
+    // A signed SBOM of another image of the repository, listed in this image's referrers index by
+    // whoever may push (the tag schema's index is a tag like any other).
+    {
+      const repo = { registry: registry.host, repository: 'att/foreign' };
+      const mine = await pushImage(client, repo, 'v1', 'att/foreign');
+      const theirs = await pushImage(client, repo, 'other', 'att/foreign-other');
+      single.foreign = mine;
+      await sign(ref('att/foreign', mine), good);
+      const sbom = await pushReferrer(client, repo, theirs, SPDX, '{"spdxVersion":"SPDX-2.3","name":"other"}');
+      await sign(ref('att/foreign', sbom), good);
+      await client.addReferrer(repo, mine, sbom);
+    }
+
     verifier
       .policy({
         version: '1.0',
@@ -346,6 +359,7 @@ describe('multi-platform images and required signed artifacts against docker-reg
 
     it.each([
       ['none', 'ERR_ATTESTATION_MISSING', `no artifact of type ${SPDX}`],
+      ['foreign', 'ERR_ATTESTATION_MISSING', 'none is a manifest of that type whose subject is the image'],
       ['unsigned', 'ERR_ATTESTATION_UNSIGNED', 'is not signed'],
       ['untrusted', 'ERR_ATTESTATION_REJECTED', 'ERR_CHAIN_UNTRUSTED'],
       ['revoked', 'ERR_ATTESTATION_REJECTED', 'ERR_CERT_REVOKED'],

@@ -5,13 +5,14 @@ import { benchVerification } from './verification.js';
 
 // `npm run bench`: prints what each benchmark measures, with its baseline measured in the same
 // run and its goal. `npm run bench -- far memory` runs only the sections named (startup,
-// verification, revocation, registry, webhook, far = single + pod + rollout, memory, policies, scaling).
+// verification, revocation, registry, attestation, webhook, far = single + pod + rollout, memory, policies, scaling).
 const ms = (us: number): string => `${(us / 1000).toFixed(2)} ms`;
 const SECTIONS = [
   'startup',
   'verification',
   'revocation',
   'registry',
+  'attestation',
   'webhook',
   'far',
   'single',
@@ -83,6 +84,26 @@ if (wanted('webhook')) {
   const { benchWebhook } = await import('./webhook.js');
   const { printWebhook } = await import('./print-webhook.js');
   printWebhook(await benchWebhook());
+}
+
+if (wanted('attestation')) {
+  const { benchAttestation } = await import('./attestation.js');
+  const attestation = await benchAttestation();
+  const us = (m: { microseconds: number }): string => `${m.microseconds.toFixed(1).padStart(8)} µs/op`;
+  console.log(
+    'A required signed attestation (SPDX SBOM signed like the image) next to plain verification: the executor against docker-registry, warm caches',
+  );
+  for (const [label, m] of [
+    ['verdicts cached (a repeated pod)  ', attestation.warmVerdict],
+    ['registry cached, verdicts re-run  ', attestation.warmRegistry],
+  ] as const) {
+    console.log(
+      `  ${label} plain ${us(m.plain)}   with required SBOM ${us(m.required)}   extra ${(m.required.microseconds - m.plain.microseconds).toFixed(1)} µs/op`,
+    );
+  }
+  console.log(
+    `  registry requests per warm check: plain ${attestation.requests.plain}, with required SBOM ${attestation.requests.required}`,
+  );
 }
 
 if (wanted('single') || wanted('pod') || wanted('rollout') || wanted('memory')) {

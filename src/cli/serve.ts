@@ -209,6 +209,16 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
           for (const problem of loaded.problems) logger.warn({ problem }, 'revocation material not usable');
         });
   await material?.start(60_000);
+  // …and CRLs and OCSP responses in Secrets and ConfigMaps the configuration names, re-read with each snapshot.
+  const { WebhookRevocationMaterial } = await import('./revocation-refs.js');
+  const suppliedMaterial = new WebhookRevocationMaterial({
+    refs: config.verification.revocationMaterialRefs,
+    ...(material === undefined ? {} : { directory: material }),
+    onLoad: (loaded) => {
+      logger.info({ ...loaded.size, refs: config.verification.revocationMaterialRefs }, 'revocation material loaded');
+      for (const problem of loaded.problems) logger.warn({ problem }, 'revocation material not usable');
+    },
+  });
   const directorySecrets = new ResourcePullSecretResolver();
   let pullSecretsFromCluster: PullSecretResolver | undefined;
   let source = options.source;
@@ -246,7 +256,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       fetcher: new HttpRevocationFetcher({ userAgent: USER_AGENT, dispatcher: revocationDispatcher }),
       mode: config.verification.revocation,
       certificateCache,
-      ...(material === undefined ? {} : { material: () => material.current() }),
+      ...(suppliedMaterial.configured ? { material: () => suppliedMaterial.current() } : {}),
     }),
     ...(defaultCredentials === undefined ? {} : { defaultCredentials }),
     ...(config.plugins.directory === undefined
@@ -290,6 +300,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     .catch(() => undefined);
   await source.start((snapshot) => {
     firstSnapshot();
+    suppliedMaterial.update(snapshot);
     executor.setSnapshot(snapshot);
     logger.info(
       {

@@ -42,6 +42,13 @@ export interface ServeConfig {
      * fetch; re-read every minute.
      */
     readonly revocationMaterial: string | undefined;
+    /**
+     * Secrets and ConfigMaps holding CRLs (keys `*.crl`) and OCSP responses (keys `*.ocsp`), as
+     * `ConfigMap/<namespace>/<name>` or `Secret/<namespace>/<name>`: read from the policy source
+     * (in Kubernetes, labelled with kubernetes.trustMaterialSelector), re-read when they change, and
+     * used with the directory's before any fetch.
+     */
+    readonly revocationMaterialRefs: readonly string[];
   };
   readonly cache: {
     /** Entries of each keyed cache (tag → digest, signature lists, verdicts). */
@@ -119,7 +126,12 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
     shutdownTimeoutSeconds: 20,
   },
   tls: { clientCaFile: undefined, minVersion: 'TLSv1.3' },
-  verification: { maxSignatureAttempts: 100, revocation: 'online', revocationMaterial: undefined },
+  verification: {
+    maxSignatureAttempts: 100,
+    revocation: 'online',
+    revocationMaterial: undefined,
+    revocationMaterialRefs: [],
+  },
   cache: {
     maxEntries: 10_000,
     tagTtlSeconds: 30,
@@ -148,7 +160,10 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   dns: { servers: [], timeoutMilliseconds: undefined, attempts: undefined, maxTtlSeconds: 300, negativeTtlSeconds: 5 },
 };
 
-type Shape = Record<string, 'number' | 'boolean' | 'string' | readonly string[] | 'hosts' | 'servers' | 'names'>;
+type Shape = Record<
+  string,
+  'number' | 'boolean' | 'string' | readonly string[] | 'hosts' | 'servers' | 'names' | 'objectRefs'
+>;
 
 const SHAPE: Record<keyof ServeConfig, Shape> = {
   webhook: {
@@ -163,7 +178,12 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     shutdownTimeoutSeconds: 'number',
   },
   tls: { clientCaFile: 'string', minVersion: ['TLSv1.2', 'TLSv1.3'] },
-  verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'], revocationMaterial: 'string' },
+  verification: {
+    maxSignatureAttempts: 'number',
+    revocation: ['online', 'offline'],
+    revocationMaterial: 'string',
+    revocationMaterialRefs: 'objectRefs',
+  },
   cache: {
     maxEntries: 'number',
     tagTtlSeconds: 'number',
@@ -197,6 +217,8 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     negativeTtlSeconds: 'number',
   },
 };
+
+const OBJECT_REF = /^(ConfigMap|Secret)\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 function invalid(path: string, message: string): PortcullisError {
   return new PortcullisError('ERR_CONFIG_INVALID', `configuration ${path}: ${message}`);
@@ -235,6 +257,15 @@ function checkValue(path: string, kind: Shape[string], value: unknown): unknown 
       if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
         throw invalid(`${path}[${i}]`, 'must be an environment variable name');
       return name;
+    });
+  }
+  if (kind === 'objectRefs') {
+    if (!Array.isArray(value))
+      throw invalid(path, 'must be a list of ConfigMap/<namespace>/<name> or Secret/<namespace>/<name>');
+    return value.map((ref: unknown, i) => {
+      if (typeof ref !== 'string' || !OBJECT_REF.test(ref))
+        throw invalid(`${path}[${i}]`, 'must be ConfigMap/<namespace>/<name> or Secret/<namespace>/<name>');
+      return ref;
     });
   }
   if (kind === 'servers') {

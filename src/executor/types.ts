@@ -1,5 +1,6 @@
 import type { EnforcementAction } from '../policyset/index.js';
 import type { RequestCredentials } from '../registry/index.js';
+import type { AttestationResult, DecidingSignature } from '../verify/index.js';
 
 export type { RequestCredentials };
 
@@ -55,6 +56,10 @@ export interface PolicyVerdict {
   readonly code: string | null;
   readonly message: string;
   readonly warnings: readonly string[];
+  /** Whose signatures decided (the manifest's own, its index's, every platform manifest's), when verified. */
+  readonly decidedBy?: readonly DecidingSignature[];
+  /** Every required signed artifact of the statement and why it passed or failed. */
+  readonly requiredArtifacts?: readonly AttestationResult[];
 }
 
 export interface ImageDecision {

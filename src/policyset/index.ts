@@ -15,3 +15,5 @@ export type {
 } from './resources.js';
 export { formatResourceId } from './types.js';
 export type * from './types.js';
+export { NO_STATEMENT_OPTIONS, parseStatementOptions, statementRequirements } from './statement-options.js';
+export type { StatementOptions } from './statement-options.js';

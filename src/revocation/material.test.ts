@@ -208,6 +208,26 @@ describe('revocation from operator-supplied material', () => {
     expect(later.certificates[0]?.detail).toContain('preloaded OCSP response good.ocsp: stale OCSP response');
   });
 
+  it('reports revoked when one supplied OCSP response says revoked and an older one still says good', async () => {
+    // An operator who drops each day's responses into the directory keeps yesterday's "good"
+    // (still current) beside today's "revoked": the file read first must not decide.
+    const cert = leaf(['authorityInfoAccess=OCSP;URI:http://127.0.0.1:9/ocsp']);
+    const before = await ocspResponseFor(db, cert, { ndays: 7 });
+    db.revoke(cert, { reason: 'keyCompromise' });
+    const after = await ocspResponseFor(db, cert, { ndays: 7 });
+    const material = new RevocationMaterial({
+      ocspResponses: [
+        { origin: 'ocsp/2026-12-01.der', bytes: before },
+        { origin: 'ocsp/2026-12-05.der', bytes: after },
+      ],
+    });
+    expect((await check(cert, material)).certificates[0]).toMatchObject({
+      status: 'revoked',
+      reason: 'keyCompromise',
+      answeredBy: 'preloaded OCSP response ocsp/2026-12-05.der',
+    });
+  });
+
   it('lists files it cannot read instead of failing', () => {
     const material = new RevocationMaterial({
       crls: [{ origin: 'junk.crl', bytes: new TextEncoder().encode('not a crl') }],

@@ -124,6 +124,14 @@ export async function answerFromMaterial(
       ...(ctx.certificateCache === undefined ? {} : { certificateCache: ctx.certificateCache }),
     });
     const name = `preloaded OCSP response ${item.origin}`;
+    // Without nextUpdate a response is current only when it is made (RFC 6960 §2.4); a file of
+    // it may be months old, so its "good" is no answer (its "revoked" stays true).
+    if (outcome.status === 'good' && outcome.nextUpdate === undefined) {
+      details.push(
+        `${name}: OCSP status good, but the response has no nextUpdate, so it says nothing of any later time`,
+      );
+      continue;
+    }
     if (outcome.status === 'good' || outcome.status === 'revoked') {
       const answer: Answer = {
         status: outcome.status,

@@ -43,6 +43,8 @@ const ALLOWED = {
     'metrics',
   ],
   http: ['errors', 'util', 'reference', 'policyset', 'executor', 'metrics', 'log'],
+  // What runs in a cluster, decided by the executor (portcullis audit, the background audit): pure.
+  audit: ['errors', 'util', 'policyset', 'executor'],
   kube: ['errors', 'util', 'x509', 'policy', 'policyset', 'executor'],
   cli: [
     'errors',
@@ -67,6 +69,7 @@ const ALLOWED = {
     'metrics',
     'log',
     'executor',
+    'audit',
     'http',
     'kube',
   ],

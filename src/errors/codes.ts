@@ -340,6 +340,12 @@ export const ERROR_CODES = {
     remedy:
       'Create the directory or fix its permissions (the server user needs read and execute), or point --policies elsewhere.',
   },
+  ERR_KUBE_API: {
+    summary:
+      'A request to the Kubernetes API failed (`audit`, `explain` against the cluster, the background audit, leader election).',
+    remedy:
+      "Check the kubeconfig (or the pod's service account), that the API server is reachable, and that RBAC grants the verb the message names.",
+  },
   // --- admission webhook and Gatekeeper provider --------------------------------------------
   ERR_ADMISSION_INVALID: {
     summary:

@@ -112,6 +112,7 @@ export const SECTIONS: readonly Section[] = [
       'ERR_PORT_IN_USE',
       'ERR_TLS_FILE',
       'ERR_POLICY_DIR_UNREADABLE',
+      'ERR_KUBE_API',
     ],
   },
   {
@@ -563,6 +564,15 @@ export const GUIDANCE: Readonly<Record<ErrorCode, Guidance>> = {
     check: [
       'The caller presented no certificate from the client CA: Gatekeeper must use the certificate of `gatekeeper-webhook-server-cert`; the API server sends none unless configured, so keep the webhooks off with client certificates.',
       'Prometheus scraping /metrics needs a client certificate too.',
+    ],
+  },
+  ERR_KUBE_API: {
+    where:
+      '`portcullis audit` and `portcullis explain --kubeconfig` (exit 2); the server log of `serve` (background audit, PolicyReports, leader election, Events).',
+    check: [
+      "The message names the verb and resource: `kubectl auth can-i VERB RESOURCE --as system:serviceaccount:NS:SA` tells whether RBAC grants it (the chart's ClusterRole lists what the server uses).",
+      "Outside the cluster: the kubeconfig's current context and its credentials (`kubectl --kubeconfig FILE get pods -A` must work).",
+      'PolicyReports: the wgpolicyk8s.io CRDs must be installed (`kubectl get crd policyreports.wgpolicyk8s.io`; the chart installs them with `policyReports.installCRDs`).',
     ],
   },
   ERR_PORT_IN_USE: {

@@ -65,3 +65,5 @@ export { LeaderElector, kubeLeaseApi, microTime } from './lease.js';
 export type { LeaseApi, LeaseObject, LeaderElectorOptions } from './lease.js';
 export { PolicyReportWriter } from './policy-reports.js';
 export type { ReportObject, ReportWriteResult } from './policy-reports.js';
+export { EventRecorder, kubeEventApi } from './events.js';
+export type { EventApi, EventInput, EventRegarding, EventRecorderOptions, EventRecorderStats } from './events.js';

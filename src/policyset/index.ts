@@ -21,3 +21,5 @@ export type {
 } from './resources.js';
 export { formatResourceId } from './types.js';
 export type * from './types.js';
+export { coverage } from './coverage.js';
+export type { Coverage } from './coverage.js';

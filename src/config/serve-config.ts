@@ -82,6 +82,39 @@ export interface ServeConfig {
     /** Variables passed to plugins besides PATH, HOME, TMPDIR, LANG, LC_ALL and TZ, by name. */
     readonly environment: readonly string[];
   };
+  /** The background audit (only with --kubernetes/--kubeconfig): PolicyReports of what runs (docs/audit.md). */
+  readonly audit: {
+    /** Seconds between audits; 0 = no background audit. */
+    readonly intervalSeconds: number;
+    /** Also audit after each new policy snapshot (debounced by `minGapSeconds`). */
+    readonly onPolicyChange: boolean;
+    /** Audits never start closer together than this. */
+    readonly minGapSeconds: number;
+    /** Images evaluated at once. */
+    readonly concurrency: number;
+    /** Objects per list page. */
+    readonly pageSize: number;
+    /** The Lease of the leader election (only the holder writes reports): its name. */
+    readonly leaseName: string;
+    /** Its namespace; "" = the namespace the server runs in. */
+    readonly leaseNamespace: string;
+    readonly leaseDurationSeconds: number;
+  };
+  /** Serving /metrics. */
+  readonly metrics: {
+    /** 0: on the webhook's HTTPS port; else a separate plain-HTTP port serving only /metrics. */
+    readonly port: number;
+    /** Address of that port; "" = serve's --host. */
+    readonly host: string;
+  };
+  /** Kubernetes Events on the policy resources (with --kubernetes/--kubeconfig only). */
+  readonly events: {
+    /** Events for denials and invalid policies. */
+    readonly enabled: boolean;
+    /** Written at once, then `perSecond`. */
+    readonly burst: number;
+    readonly perSecond: number;
+  };
   /** Name resolution of registry hosts (c-ares on the event loop; /etc/hosts and /etc/resolv.conf honoured). */
   readonly dns: {
     /** Name servers (`ip`, `ip:port`, `[ip6]:port`) instead of /etc/resolv.conf's; empty = resolv.conf's. */
@@ -135,6 +168,18 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   logging: { level: 'info' },
   plugins: { directory: undefined, timeoutSeconds: 5, maxConcurrent: 4, environment: [] },
   dns: { servers: [], timeoutMilliseconds: undefined, attempts: undefined, maxTtlSeconds: 300, negativeTtlSeconds: 5 },
+  audit: {
+    intervalSeconds: 0,
+    onPolicyChange: true,
+    minGapSeconds: 30,
+    concurrency: 4,
+    pageSize: 250,
+    leaseName: 'portcullis-audit',
+    leaseNamespace: '',
+    leaseDurationSeconds: 15,
+  },
+  metrics: { port: 0, host: '' },
+  events: { enabled: true, burst: 10, perSecond: 1 },
 };
 
 type Shape = Record<string, 'number' | 'boolean' | 'string' | readonly string[] | 'hosts' | 'servers' | 'names'>;
@@ -179,6 +224,18 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     maxTtlSeconds: 'number',
     negativeTtlSeconds: 'number',
   },
+  audit: {
+    intervalSeconds: 'number',
+    onPolicyChange: 'boolean',
+    minGapSeconds: 'number',
+    concurrency: 'number',
+    pageSize: 'number',
+    leaseName: 'string',
+    leaseNamespace: 'string',
+    leaseDurationSeconds: 'number',
+  },
+  metrics: { port: 'number', host: 'string' },
+  events: { enabled: 'boolean', burst: 'number', perSecond: 'number' },
 };
 
 function invalid(path: string, message: string): PortcullisError {
@@ -300,6 +357,16 @@ export function resolveServeConfig(doc: unknown): ServeConfig {
     throw invalid('dns.attempts', 'must be a whole number, at least 1');
   if (config.dns.timeoutMilliseconds !== undefined && config.dns.timeoutMilliseconds < 1)
     throw invalid('dns.timeoutMilliseconds', 'must be at least 1');
+  for (const key of ['concurrency', 'pageSize'] as const) {
+    if (!Number.isInteger(config.audit[key]) || config.audit[key] < 1)
+      throw invalid(`audit.${key}`, 'must be a whole number, at least 1');
+  }
+  if (config.audit.pageSize > 5000) throw invalid('audit.pageSize', 'must be at most 5000');
+  if (config.audit.leaseDurationSeconds < 3) throw invalid('audit.leaseDurationSeconds', 'must be at least 3');
+  if (!Number.isInteger(config.metrics.port) || config.metrics.port > 65535)
+    throw invalid('metrics.port', 'must be a port number (0 = the webhook port)');
+  if (config.events.perSecond <= 0 || config.events.burst < 1)
+    throw invalid('events', 'perSecond must be more than 0 and burst at least 1');
   return config;
 }
 

@@ -12,7 +12,6 @@ export interface ReportObject {
   readonly apiVersion: string;
   readonly kind: 'PolicyReport' | 'ClusterPolicyReport';
   readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels: Record<string, string> };
-  readonly [field: string]: unknown;
 }
 
 const AT = { group: 'wgpolicyk8s.io', version: 'v1alpha2' };

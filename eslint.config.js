@@ -1,4 +1,6 @@
 // Lint rules, including the one that keeps layers importing downward only.
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -11,7 +13,7 @@ const ALLOWED = {
   util: ['errors'],
   oci: ['errors', 'util'],
   reference: ['errors', 'util'],
-  x509: ['errors', 'util', 'envelope-types'],
+  x509: ['errors', 'util'],
   timestamp: ['errors', 'util', 'x509'],
   envelope: ['errors', 'util', 'oci', 'x509'],
   policy: ['errors', 'util', 'x509', 'reference'],
@@ -20,8 +22,9 @@ const ALLOWED = {
   layout: ['errors', 'util', 'oci'],
   registry: ['errors', 'util', 'oci', 'reference'],
   revocation: ['errors', 'util', 'x509', 'verify'],
-  config: ['errors', 'util', 'x509', 'policy', 'envelope'],
-  signing: ['errors', 'util', 'oci', 'x509', 'envelope', 'timestamp', 'config', 'plugin'],
+  config: ['errors', 'util'],
+  'notation-config': ['errors', 'util', 'x509', 'policy'],
+  signing: ['errors', 'util', 'oci', 'x509', 'envelope', 'timestamp', 'notation-config', 'plugin'],
   plugin: ['errors', 'util', 'verify'],
   'policy-source': ['errors', 'util', 'x509', 'policy', 'policyset'],
   // Importers of other tools' policies (portcullis import): pure, text in, manifests out.
@@ -45,7 +48,7 @@ const ALLOWED = {
   http: ['errors', 'util', 'reference', 'policyset', 'executor', 'metrics', 'log'],
   // What runs in a cluster, decided by the executor (portcullis audit, the background audit): pure.
   audit: ['errors', 'util', 'policyset', 'executor'],
-  kube: ['errors', 'util', 'x509', 'policy', 'policyset', 'executor'],
+  kube: ['errors', 'util', 'x509', 'policy', 'policyset', 'policy-source', 'registry'],
   cli: [
     'errors',
     'util',
@@ -61,6 +64,7 @@ const ALLOWED = {
     'transfer',
     'revocation',
     'config',
+    'notation-config',
     'plugin',
     'signing',
     'policyset',
@@ -76,7 +80,8 @@ const ALLOWED = {
 };
 const FOLDERS = Object.keys(ALLOWED);
 
-// The pure core: no I/O, no clock, no runtime frameworks.
+// The pure core: no I/O, no clock, no runtime frameworks. (lru-cache is a data structure; the
+// core's caches set no TTL, so it reads no clock there.)
 const PURE = ['errors', 'util', 'oci', 'reference', 'x509', 'timestamp', 'envelope', 'policy', 'verify', 'policyset'];
 const IO_MODULES = [
   'fs',
@@ -97,7 +102,6 @@ const IO_MODULES = [
   'fastify',
   'pino',
   'prom-client',
-  'lru-cache',
   '@kubernetes/client-node',
 ];
 
@@ -108,13 +112,6 @@ function layerRule(folder) {
     group: [`../${f}`, `../${f}/*`, `../../${f}`, `../../${f}/*`, `../../../${f}/*`],
     message: `layer rule: src/${folder} may not import src/${f} (imports point down only; see eslint.config.js)`,
   }));
-  // x509 may use the envelope *types* (SignatureAlgorithm) but nothing else of envelope.
-  if (folder === 'x509') {
-    patterns[patterns.findIndex((p) => p.group[0] === '../envelope')] = {
-      group: ['../envelope/*', '!../envelope/types.js'],
-      message: 'layer rule: src/x509 may only import envelope/types.js',
-    };
-  }
   const paths = PURE.includes(folder)
     ? IO_MODULES.map((name) => ({ name, message: `src/${folder} is part of the pure core: no I/O modules` }))
     : [];
@@ -146,6 +143,50 @@ function layerRule(folder) {
   };
 }
 
+const SRC = resolve(import.meta.dirname, 'src');
+for (const folder of FOLDERS) {
+  if (!existsSync(join(SRC, folder, 'index.ts')))
+    throw new Error(`src/${folder} has no index.ts: every folder has a public face (see publicFace below)`);
+}
+
+/**
+ * Each folder's index.ts is its public face: across folders, only `../<folder>/index.js` may be
+ * imported (anything in a folder may import anything of its own folder). The one exception is the
+ * side-effect import of the Reflect polyfill, which must run before @peculiar's schemas load.
+ */
+const publicFace = {
+  meta: {
+    type: 'problem',
+    messages: {
+      face: 'import src/{{folder}} through its public face, {{face}} (src/{{own}} may not reach into another folder)',
+    },
+    schema: [],
+  },
+  create(context) {
+    const file = context.filename;
+    const own = relative(SRC, file).split(sep)[0];
+    function check(node, source) {
+      const spec = source?.value;
+      if (typeof spec !== 'string' || !spec.startsWith('.')) return;
+      const from = dirname(file);
+      const parts = relative(SRC, resolve(from, spec)).split(sep);
+      if (parts[0] === '..' || parts[0] === own) return;
+      if (parts.length === 2 && parts[1] === 'index.js') return;
+      if (parts.join('/') === 'x509/reflect-polyfill.js' && node.specifiers?.length === 0) return;
+      const face = relative(from, resolve(SRC, parts[0], 'index.js'))
+        .split(sep)
+        .join('/');
+      context.report({ node: source, messageId: 'face', data: { folder: parts[0], own, face } });
+    }
+    return {
+      ImportDeclaration: (node) => check(node, node.source),
+      ExportNamedDeclaration: (node) => check(node, node.source),
+      ExportAllDeclaration: (node) => check(node, node.source),
+      ImportExpression: (node) => check(node, node.source.type === 'Literal' ? node.source : undefined),
+    };
+  },
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
   js.configs.recommended,
@@ -155,9 +196,20 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // prettier wraps code at 120; comments are wrapped by hand, to the same width.
+      'max-len': [
+        'error',
+        { code: 120, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true },
+      ],
     },
   },
   ...FOLDERS.map(layerRule),
+  {
+    files: ['src/**/*.ts', 'src/**/*.cts'],
+    ignores: ['src/**/*.test.ts'],
+    plugins: { portcullis: { rules: { 'public-face': publicFace } } },
+    rules: { 'portcullis/public-face': 'error' },
+  },
   // The CommonJS entry of the CLI (main.cts, code-cache.cts): `import x = require()` is how
   // TypeScript writes CommonJS under verbatimModuleSyntax.
   { files: ['src/**/*.cts'], rules: { '@typescript-eslint/no-require-imports': 'off' } },

@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import Fastify from 'fastify';
 import { DEFAULT_SERVE_CONFIG } from '../src/config/serve-config.js';
-import type { ImageCheckRequest, ImageDecision } from '../src/executor/types.js';
+import type { ImageDecision, ReviewDecisions, ReviewRequest } from '../src/executor/index.js';
 import type * as ServeModule from '../src/cli/serve.js';
 import type * as HttpModule from '../src/http/index.js';
 import { ensureDevCertificate } from '../src/http/index.js';
@@ -54,12 +54,12 @@ if (mode === 'fake') {
   const { buildApp, startServer } = await shipped<typeof HttpModule>('http/index.js');
   const { PromMetrics } = await shipped<typeof MetricsModule>('metrics/index.js');
   const { verifiedDecision } = await import('../src/http/testing/fake-verifier.js');
-  // Instant, and like the executor on a warm cache it answers through `decided` (no wait, no
-  // deadline timer). Not FakeVerifier: it records every call, which grows the heap under load.
+  // Instant, and like the executor on a warm cache it decides at once (no wait, no deadline
+  // timer). Not FakeVerifier: it records every call, which grows the heap under load.
   const instant = {
     ready: (): boolean => true,
-    decided: (request: ImageCheckRequest): ImageDecision => verifiedDecision(request.image),
-    check: async (request: ImageCheckRequest): Promise<ImageDecision> => verifiedDecision(request.image),
+    decide: (review: ReviewRequest): ReviewDecisions =>
+      new Map(review.images.map((image): [string, ImageDecision] => [image, verifiedDecision(image)])),
   };
   const logging = createLogging({ level: logLevel, fd: LOG_FD });
   const logger = logging.logger;

@@ -52,7 +52,10 @@ export interface SoakReport {
   readonly pastDeadline: number;
   readonly errors: number;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
-  /** Medians of the five minutes (at most) after the warm-up and of the last five (RSS moves with every GC), and the highest sample. */
+  /**
+   * Medians of the five minutes (at most) after the warm-up and of the last five (RSS moves with every GC), and the
+   * highest sample.
+   */
   readonly rssMiB: {
     readonly afterWarmup: number;
     readonly end: number;
@@ -351,7 +354,10 @@ spec:
       return { containers, enforced: Math.random() < 0.9, sentAt };
     };
 
-    /** For a signed image denied as unsigned: what the registry itself lists now (tells a wrong truth from a wrong answer). */
+    /**
+     * For a signed image denied as unsigned: what the registry itself lists now (tells a wrong truth from a wrong
+     * answer).
+     */
     const diagnose = async (reason: string): Promise<string> => {
       const m = /image "([^"/]+)\/([^":]+):[^"]*" \((sha256:[0-9a-f]{64})\)/.exec(reason);
       const r = registries.find((x) => x.proxy.host === m?.[1]);

@@ -4,7 +4,8 @@
  * CA and serving certificate: the TLS Secret and the webhooks' caBundle; see deploy/README.md).
  * The cert-manager overlay gets the chart's cert-manager objects the same way.
  *
- *   npx tsx scripts/chart/manifests.ts          # (re)write deploy/base/portcullis.yaml and the overlay's certificates.yaml
+ *   npx tsx scripts/chart/manifests.ts          # (re)write deploy/base/portcullis.yaml and the overlay's
+ * certificates.yaml
  *   npx tsx scripts/chart/manifests.ts --check  # exit 1 when they are stale
  *
  * Rendering goes through scripts/chart/render.sh (no helm binary here). The text of each rendered

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { PortcullisError } from '../errors/index.js';
-import type { DigestAlgorithm } from '../util/digest.js';
+import type { DigestAlgorithm } from '../util/index.js';
 
 /**
  * A file to sign or verify as a blob: its size, and its digest streamed on demand (any size; the

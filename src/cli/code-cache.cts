@@ -23,7 +23,11 @@ const { Script } = vm;
  * version, V8 rejects a cache that does not fit (then it is rewritten), and any failure to read
  * or write it only costs speed. PORTCULLIS_CODE_CACHE=0 turns it off.
  */
-function loadBundle(file: string, env: NodeJS.ProcessEnv = process.env, vendor: Readonly<Record<string, string>> = {}): unknown {
+function loadBundle(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  vendor: Readonly<Record<string, string>> = {},
+): unknown {
   const source = readFileSync(file, 'utf8');
   const cacheFile = env.PORTCULLIS_CODE_CACHE === '0' ? undefined : cachePath(file, env);
   let cachedData: Buffer | undefined;
@@ -47,14 +51,22 @@ function loadBundle(file: string, env: NodeJS.ProcessEnv = process.env, vendor: 
         renameSync(temporary, cacheFile);
         // Caches of earlier builds of this bundle are of no further use.
         const prefix = `${basename(file, '.cjs')}-`;
-        for (const old of readdirSync(dirname(cacheFile))) if (old.startsWith(prefix) && join(dirname(cacheFile), old) !== cacheFile) rmSync(join(dirname(cacheFile), old), { force: true });
+        for (const old of readdirSync(dirname(cacheFile)))
+          if (old.startsWith(prefix) && join(dirname(cacheFile), old) !== cacheFile)
+            rmSync(join(dirname(cacheFile), old), { force: true });
       } catch {
         // A read-only home or a full disk: the next run compiles again.
       }
     });
   }
   const module = { exports: {} as unknown };
-  const fn = script.runInThisContext() as (exports: unknown, require: NodeRequire, module: { exports: unknown }, filename: string, dirname: string) => void;
+  const fn = script.runInThisContext() as (
+    exports: unknown,
+    require: NodeRequire,
+    module: { exports: unknown },
+    filename: string,
+    dirname: string,
+  ) => void;
   // Packages bundled apart (vendor) are loaded the same way, on their first require().
   const plain = createRequire(file);
   const loaded = new Map<string, unknown>();
@@ -95,8 +107,12 @@ function trustedDirectory(dir: string): boolean {
 function cachePath(file: string, env: NodeJS.ProcessEnv): string | undefined {
   try {
     const info = statSync(file);
-    const key = createHash('sha256').update(`${file}\n${info.size}\n${info.mtimeMs}\n${process.version}\n${process.arch}`).digest('hex').slice(0, 32);
-    const base = env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== '' ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
+    const key = createHash('sha256')
+      .update(`${file}\n${info.size}\n${info.mtimeMs}\n${process.version}\n${process.arch}`)
+      .digest('hex')
+      .slice(0, 32);
+    const base =
+      env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== '' ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
     return join(base, 'portcullis', 'code-cache', `${basename(file, '.cjs')}-${key}.bin`);
   } catch {
     return undefined;

@@ -26,7 +26,9 @@ const load: CommandLoader = async <K extends CommandName>(name: K): Promise<Comm
 type RunCli = (argv: readonly string[], load: CommandLoader) => Promise<number>;
 
 async function main(): Promise<void> {
-  const { runCli } = bundled ? (loadBundle(join(bundles, 'cli.cjs')) as { runCli: RunCli }) : ((await import('./entry.js')) as { runCli: RunCli });
+  const { runCli } = bundled
+    ? (loadBundle(join(bundles, 'cli.cjs')) as { runCli: RunCli })
+    : ((await import('./entry.js')) as { runCli: RunCli });
   process.exitCode = await runCli(process.argv.slice(2), load);
 }
 

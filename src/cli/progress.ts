@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Descriptor } from '../oci/index.js';
 import type { CopyEvents } from '../transfer/index.js';
 
 /** `1.5 MiB`, `512 B`: sizes as oras and docker print them. */

@@ -11,6 +11,7 @@ import {
 import type { CliIo } from './io.js';
 import { positiveInteger } from './options.js';
 import type { RegistryCliOptions } from './registry-flags.js';
+import { USER_AGENT } from '../util/index.js';
 
 export type { RegistryCliOptions } from './registry-flags.js';
 
@@ -54,25 +55,26 @@ export async function openRegistryClient(
           ),
           docker,
         );
-  let ca: string | undefined;
-  if (opts.registryCa !== undefined) {
-    try {
-      ca = await readFile(opts.registryCa, 'utf8');
-    } catch (cause) {
-      throw new PortcullisError(
-        'ERR_INPUT_INVALID',
-        `cannot read --registry-ca "${opts.registryCa}": ${(cause as Error).message}`,
-        { cause },
-      );
-    }
-  }
+  const ca = await readRegistryCa(opts.registryCa);
   const timeoutMs = positiveInteger('--timeout', opts.timeout, 30) * 1000;
   return new RegistryClient({
     credentials,
     timeoutMs,
-    userAgent: 'portcullis/0.1.0',
+    userAgent: USER_AGENT,
     // Loopback registries default to plain HTTP; naming a CA says the registry speaks TLS.
     ...(opts.plainHttp === true ? { plainHttp: true } : ca !== undefined ? { plainHttp: false } : {}),
     ...(ca === undefined ? {} : { tls: () => ({ ca: ca as string }) }),
   });
+}
+
+/** The PEM bundle `--registry-ca` names, read (undefined without the option). */
+export async function readRegistryCa(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new PortcullisError('ERR_INPUT_INVALID', `cannot read --registry-ca "${path}": ${(cause as Error).message}`, {
+      cause,
+    });
+  }
 }

@@ -1,7 +1,8 @@
-import { revocationMaterialDir } from '../config/paths.js';
+import { revocationMaterialDir } from '../notation-config/index.js';
 import { PortcullisError } from '../errors/index.js';
 import type { RevocationChecker } from '../verify/index.js';
-import type { CertificateCache } from '../x509/certificate.js';
+import type { CertificateCache } from '../x509/index.js';
+import { USER_AGENT } from '../util/index.js';
 import type { CliIo } from './io.js';
 
 export type RevocationMode = 'online' | 'offline';
@@ -46,7 +47,7 @@ export function cliRevocationChecker(
           const material = await loadRevocationMaterial(revocationMaterialDir(configDir));
           for (const problem of material.problems) io.stderr(`warning: revocation material ${problem}\n`);
           return new OnlineRevocationChecker({
-            fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0' }),
+            fetcher: new HttpRevocationFetcher({ userAgent: USER_AGENT }),
             mode,
             certificateCache: cache,
             material,

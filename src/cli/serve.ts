@@ -1,37 +1,29 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { ServeConfig } from '../config/serve-config.js';
+import type { ServeConfig } from '../config/index.js';
 import { PortcullisError } from '../errors/index.js';
-import {
-  Executor,
-  ResourcePullSecretResolver,
-  observeRegistryRequests,
-  type PullSecretResolver,
-} from '../executor/index.js';
+import { Executor, observeRegistryRequests } from '../executor/index.js';
 import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
 import { createLogging, type Logging } from '../log/index.js';
 import { PromMetrics } from '../metrics/index.js';
 import { ProcessVerificationPlugins } from '../plugin/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
 import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter, loadKubeConfig } from '../kube/index.js';
-import type { PolicySnapshot } from '../policyset/types.js';
+import type { PolicySource } from '../policyset/index.js';
 import { Agent } from 'undici';
 import { canonicalRegistry } from '../reference/index.js';
 import {
   DockerConfigCredentials,
   HostResolver,
   RegistryClient,
+  ResourcePullSecretResolver,
   isLoopbackHost,
+  type PullSecretResolver,
   type RegistryTlsOptions,
 } from '../registry/index.js';
 import { HttpRevocationFetcher, OnlineRevocationChecker, RevocationMaterialDirectory } from '../revocation/index.js';
-import { CertificateCache } from '../x509/certificate.js';
-
-/** A source of policy snapshots: the directory today, the Kubernetes API with --kubernetes. */
-export interface PolicySourceLike {
-  start(onSnapshot: (snapshot: PolicySnapshot) => void): Promise<void>;
-  stop(): Promise<void>;
-}
+import { CertificateCache } from '../x509/index.js';
+import { USER_AGENT } from '../util/index.js';
 
 export interface ServeOptions {
   readonly policies?: string;
@@ -43,8 +35,8 @@ export interface ServeOptions {
   readonly tlsKey?: string;
   readonly devCertDir: string;
   readonly config: ServeConfig;
-  /** Injected for the cluster source (issue 5) and tests; default the directory source. */
-  readonly source?: PolicySourceLike;
+  /** The policy source (the Kubernetes one with --kubernetes, or a test's); default the directory source. */
+  readonly source?: PolicySource;
   readonly pullSecrets?: PullSecretResolver;
   /** Where the JSON log lines go. Default 1 (stdout). */
   readonly logFd?: number;
@@ -104,7 +96,7 @@ function kubernetesParts(
   config: ServeConfig,
   certificateCache: CertificateCache,
   logger: Logger,
-): { source: PolicySourceLike; pullSecrets: PullSecretResolver } {
+): { source: PolicySource; pullSecrets: PullSecretResolver } {
   const kubeConfig = loadKubeConfig(
     kubernetes.kubeconfig === undefined ? { inCluster: true } : { kubeconfig: kubernetes.kubeconfig },
   );
@@ -127,6 +119,7 @@ function kubernetesParts(
   return {
     source: {
       start: (onSnapshot) => source.start(onSnapshot),
+      current: () => source.current(),
       stop: async () => {
         await source.stop();
         await status.stop();
@@ -171,7 +164,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     negativeTtlMs: config.dns.negativeTtlSeconds * 1000,
   });
   const registry = new RegistryClient({
-    userAgent: 'portcullis/0.1.0',
+    userAgent: USER_AGENT,
     // Loopback registries speak plain HTTP unless a CA is configured for them; others only when named.
     plainHttp: (host) => hosts.get(host)?.plainHttp === true || (isLoopbackHost(host) && !tls.has(host)),
     tls: (host) => tls.get(host),
@@ -226,7 +219,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     verdictCacheTtlMs: config.cache.verdictTtlSeconds * 1000,
     negativeVerdictTtlMs: config.cache.negativeVerdictTtlSeconds * 1000,
     revocation: new OnlineRevocationChecker({
-      fetcher: new HttpRevocationFetcher({ userAgent: 'portcullis/0.1.0', dispatcher: revocationDispatcher }),
+      fetcher: new HttpRevocationFetcher({ userAgent: USER_AGENT, dispatcher: revocationDispatcher }),
       mode: config.verification.revocation,
       certificateCache,
       ...(material === undefined ? {} : { material: () => material.current() }),
@@ -299,7 +292,6 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       mutate: config.webhook.mutate,
       gatekeeper: config.webhook.gatekeeper,
       gatekeeperDefaultNamespace: config.webhook.gatekeeperDefaultNamespace,
-      failurePolicy: config.webhook.failurePolicy,
     },
   });
   const server = await startServer(app, {

@@ -1,5 +1,5 @@
 import { OciLayout, layoutSignatureSource, parseLayoutReference } from '../layout/index.js';
-import type { ArtifactTarget, Descriptor } from '../oci/descriptor.js';
+import type { ArtifactTarget, Descriptor } from '../oci/index.js';
 import { PortcullisError } from '../errors/index.js';
 import { canonicalScope, parseReference } from '../reference/index.js';
 import type { SignatureSource } from '../verify/index.js';

@@ -37,7 +37,10 @@ export interface ServeConfig {
     readonly maxSignatureAttempts: number;
     /** `online` (OCSP, then CRL), `offline` (no fetches: revokable certificates are unknown). */
     readonly revocation: 'online' | 'offline';
-    /** A directory of operator-supplied CRLs (`crl/`) and OCSP responses (`ocsp/`), used before any fetch; re-read every minute. */
+    /**
+     * A directory of operator-supplied CRLs (`crl/`) and OCSP responses (`ocsp/`), used before any
+     * fetch; re-read every minute.
+     */
     readonly revocationMaterial: string | undefined;
   };
   readonly cache: {
@@ -63,7 +66,9 @@ export interface ServeConfig {
     readonly hosts: Readonly<Record<string, { readonly plainHttp: boolean; readonly caFile: string | undefined }>>;
   };
   readonly kubernetes: {
-    /** `namespace/name` of a docker-config Secret used when neither the pod nor its service account names pull secrets. */
+    /**
+     * `namespace/name` of a docker-config Secret used when neither the pod nor its service account names pull secrets.
+     */
     readonly defaultPullSecret: string | undefined;
     /** Write status.conditions (Ready / Invalid) back to the policy resources. */
     readonly writeStatus: boolean;
@@ -311,7 +316,10 @@ function checkValue(path: string, kind: Shape[string], value: unknown): unknown 
   return value;
 }
 
-/** Validates a parsed configuration document and fills in the defaults. Unknown keys are errors (typos must not pass silently). */
+/**
+ * Validates a parsed configuration document and fills in the defaults. Unknown keys are errors (typos must not pass
+ * silently).
+ */
 export function resolveServeConfig(doc: unknown): ServeConfig {
   if (doc === undefined || doc === null) return DEFAULT_SERVE_CONFIG;
   if (!isRecord(doc)) throw invalid('(root)', 'must be a mapping');

@@ -1,6 +1,6 @@
 import { constants, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { PortcullisError } from '../errors/index.js';
-import { HASH_OF, type HashName } from '../x509/key-spec.js';
+import { HASH_OF, type HashName } from '../x509/index.js';
 import type { SignatureAlgorithm } from './types.js';
 
 /**

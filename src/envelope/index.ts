@@ -1,5 +1,5 @@
 import { PortcullisError } from '../errors/index.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
+import { MEDIA_TYPE } from '../oci/index.js';
 import { parseCoseEnvelope } from './cose/parse.js';
 import { parseJwsEnvelope } from './jws/parse.js';
 import type { EnvelopeParseOptions, VerifiedEnvelope } from './types.js';
@@ -54,3 +54,6 @@ export type {
   UnsignedAttributes,
   VerifiedEnvelope,
 } from './types.js';
+export { signPrimitive, verifyPrimitive } from './algorithms.js';
+export { prepareCose } from './cose/sign.js';
+export { prepareJws } from './jws/sign.js';

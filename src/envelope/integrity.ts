@@ -1,7 +1,6 @@
 import { PortcullisError } from '../errors/index.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import type { Certificate } from '../x509/certificate.js';
-import { signatureAlgorithmForKey } from '../x509/key-spec.js';
+import { MEDIA_TYPE } from '../oci/index.js';
+import { type Certificate, signatureAlgorithmForKey } from '../x509/index.js';
 import { verifyPrimitive } from './algorithms.js';
 import type { SignatureAlgorithm } from './types.js';
 

@@ -1,7 +1,6 @@
 import { PortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { isJsonObject, parseStrictJson } from '../util/strict-json.js';
-import type { Mutable } from '../util/types.js';
+import type { Descriptor } from '../oci/index.js';
+import { isJsonObject, parseStrictJson, type Mutable } from '../util/index.js';
 
 /**
  * The Notary payload (signature-specification.md "Payload"; notary-spec-digest §2):

@@ -1,5 +1,5 @@
 import { PortcullisError } from '../errors/index.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
+import { MEDIA_TYPE } from '../oci/index.js';
 import { HEADER } from './attributes.js';
 import type { ExtendedAttribute, SignRequest, SigningScheme } from './types.js';
 

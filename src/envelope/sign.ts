@@ -1,7 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { PortcullisError } from '../errors/index.js';
-import { bytesEqual, type Certificate } from '../x509/certificate.js';
-import { signatureAlgorithmForKey } from '../x509/key-spec.js';
+import { bytesEqual, type Certificate, signatureAlgorithmForKey } from '../x509/index.js';
 import { signPrimitive } from './algorithms.js';
 import { prepareCose } from './cose/sign.js';
 import { prepareJws } from './jws/sign.js';

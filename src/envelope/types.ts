@@ -1,7 +1,7 @@
-import type { Certificate, CertificateCache } from '../x509/certificate.js';
+import type { Certificate, CertificateCache, SignatureAlgorithm } from '../x509/index.js';
 
-/** The six signature algorithms the Notary spec allows, by their JWS names. */
-export type SignatureAlgorithm = 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+/** The six signature algorithms the Notary spec allows, by their JWS names (defined with the key specs in x509). */
+export type { SignatureAlgorithm };
 
 export type SigningScheme = 'notary.x509' | 'notary.x509.signingAuthority';
 

@@ -1,6 +1,9 @@
 import { PortcullisError } from '../errors/index.js';
 
-/** How much later than the deadline `race` gives up, so the work's own deadline error wins (ms; well inside the executor's margin). */
+/**
+ * How much later than the deadline `race` gives up, so the work's own deadline error wins (ms; well inside the
+ * executor's margin).
+ */
 const RACE_GRACE_MS = 15;
 
 /**

@@ -1,19 +1,22 @@
 import { LRUCache } from 'lru-cache';
 import type { Metrics } from '../metrics/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Descriptor } from '../oci/index.js';
 import type { ResolvedOptions } from './options.js';
 import type { PolicyVerdict } from './types.js';
 
 /**
  * The executor's caches, all bounded (entries or bytes) and all on the executor's clock:
  *
- * | cache | key | value | bound | TTL |
- * | --- | --- | --- | --- | --- |
- * | `tag` | credential identity + `registry/repo:tag` | the manifest descriptor | entries | `tagCacheTtlMs` (30 s) |
- * | `digest` | credential identity + `registry/repo@digest` | the manifest descriptor (media type, size) | entries (`tagCacheMaxEntries`) | none (immutable) |
- * | `referrers` | credential identity + `registry/repo@digest` | signature descriptors | entries | `referrersCacheTtlMs` (60 s); an empty list `negativeVerdictTtlMs` |
- * | `content` | digest | signature manifest / envelope bytes | bytes | none (immutable) |
- * | `verdict` | credential identity + `registry/repo@digest` + document id#generation + snapshot revision | the verdict | entries | positive `verdictCacheTtlMs` (5 min, capped at the signature's and certificates' expiry); negative `negativeVerdictTtlMs` (30 s) |
+ * - `tag`: credential identity + `registry/repo:tag` → the manifest descriptor; entries;
+ *   TTL `tagCacheTtlMs` (30 s).
+ * - `digest`: credential identity + `registry/repo@digest` → the manifest descriptor (media type,
+ *   size); entries (`tagCacheMaxEntries`); no TTL (immutable).
+ * - `referrers`: credential identity + `registry/repo@digest` → signature descriptors; entries;
+ *   TTL `referrersCacheTtlMs` (60 s), an empty list `negativeVerdictTtlMs`.
+ * - `content`: digest → signature manifest / envelope bytes; bytes; no TTL (immutable).
+ * - `verdict`: credential identity + `registry/repo@digest` + document id#generation + snapshot
+ *   revision → the verdict; entries; positive TTL `verdictCacheTtlMs` (5 min, capped at the
+ *   signature's and certificates' expiry), negative `negativeVerdictTtlMs` (30 s).
  *
  * Registry errors and timeouts are never cached. Content is keyed by digest alone: it is
  * content-addressed, and a caller can only ask for a digest it learnt from a referrer list

@@ -56,6 +56,19 @@ const namespace = (name: string, labels: Record<string, string>): Obj => ({
   metadata: { name, labels },
 });
 
+/**
+ * The decision when the executor has it at once (a warm walk: no promise), else 'waits' (after letting the walk
+ * finish).
+ */
+async function atOnce(e: Executor, request: ImageCheckRequest): Promise<ImageDecision | 'waits'> {
+  const decided = e.decide({ ...request, images: [request.image] });
+  if (decided instanceof Promise) {
+    await decided;
+    return 'waits';
+  }
+  return decided.get(request.image) as ImageDecision;
+}
+
 let revision = 0;
 const snapshotOf = (resources: unknown[]): PolicySnapshot => {
   const s = buildSnapshot({ resources, revision: ++revision });
@@ -194,7 +207,7 @@ describe('verdicts', () => {
     ]);
     // Warm: the verdict and the digest's descriptor are cached; decided() answers, nothing is asked.
     registry.resetLog();
-    expect(e.decided(req(pinned))).toMatchObject({ allowed: true, digest: img.digest });
+    expect(await atOnce(e, req(pinned))).toMatchObject({ allowed: true, digest: img.digest });
     expect((await e.check(req(`${registry.host}/${img.repo}:v1@${img.digest}`))).allowed).toBe(true);
     expect(registry.log).toEqual([]);
   });
@@ -360,7 +373,7 @@ describe('verdicts', () => {
   it('a namespace no policy covers does not even read the image string: empty and invalid images are admitted', async () => {
     const e = executor();
     for (const image of ['', 'Not A Reference', ' ', 'UPPER CASE/x:1', 'a'.repeat(5000)]) {
-      expect(e.decided(req(image, 'open')), JSON.stringify(image.slice(0, 20))).toEqual({
+      expect(await atOnce(e, req(image, 'open')), JSON.stringify(image.slice(0, 20))).toEqual({
         image,
         allowed: true,
         verdicts: [],
@@ -368,7 +381,9 @@ describe('verdicts', () => {
       });
       expect(await e.check(req(image, 'open'))).toEqual({ image, allowed: true, verdicts: [], warnings: [] });
       // with pull secrets too: nothing to fetch, so nothing to wait for
-      expect(e.decided(req(image, 'open', 5000, { pullSecretNames: ['regcred'] }))?.allowed).toBe(true);
+      expect(
+        ((await atOnce(e, req(image, 'open', 5000, { pullSecretNames: ['regcred'] }))) as ImageDecision).allowed,
+      ).toBe(true);
     }
     // where a policy applies, the same strings are denied, saying why
     expect((await e.check(req('', 'secured'))).reason).toBe(
@@ -497,28 +512,40 @@ describe('caches and single flight', () => {
     expect(text).toMatch(/registry_requests_total\{host="127\.0\.0\.1:\d+",status="200"\} [1-9]/);
   });
 
-  it('decided() answers a cached verdict without waiting: the same decision as check(), counted the same', async () => {
+  it('one walk answers a cached verdict without waiting: the same decision as the walk that waited, counted once', async () => {
     const img = await image();
     const m = new PromMetrics({ processMetrics: false });
     const e = executor({ metrics: m });
-    expect(e.decided(req(img.ref))).toBeUndefined(); // nothing cached yet: check() must run
-    expect(await m.render()).not.toMatch(/cache_lookups_total\{/); // and decided() counted nothing
+    const hits = (text: string, cache: string, result = 'hit'): number =>
+      Number(new RegExp(`cache_lookups_total\\{cache="${cache}",result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    expect(await atOnce(e, req(img.ref))).toBe('waits'); // nothing cached yet: the walk waits for the registry
+    // and it looked each cache up once: one miss each, no hit
+    const cold = await m.render();
+    expect([
+      hits(cold, 'tag', 'miss'),
+      hits(cold, 'verdict', 'miss'),
+      hits(cold, 'tag'),
+      hits(cold, 'verdict'),
+    ]).toEqual([1, 1, 0, 0]);
     const first = await e.check(req(img.ref));
-    const hits = (text: string, cache: string): number =>
-      Number(new RegExp(`cache_lookups_total\\{cache="${cache}",result="hit"\\} (\\d+)`).exec(text)?.[1] ?? 0);
     const before = await m.render();
     registry.resetLog();
-    const fast = e.decided(req(img.ref));
+    const fast = await atOnce(e, req(img.ref));
     expect(fast).toEqual(first);
     expect(registry.log).toEqual([]);
     const after = await m.render();
     expect(hits(after, 'tag') - hits(before, 'tag')).toBe(1);
     expect(hits(after, 'verdict') - hits(before, 'verdict')).toBe(1);
     // Immediate decisions (invalid reference, namespace without policies) need no wait either.
-    expect(e.decided(req('Not A Reference'))).toEqual(await e.check(req('Not A Reference')));
-    expect(e.decided(req(img.ref, 'open'))).toEqual({ image: img.ref, allowed: true, verdicts: [], warnings: [] });
+    expect(await atOnce(e, req('Not A Reference'))).toEqual(await e.check(req('Not A Reference')));
+    expect(await atOnce(e, req(img.ref, 'open'))).toEqual({
+      image: img.ref,
+      allowed: true,
+      verdicts: [],
+      warnings: [],
+    });
     // Pull secrets to resolve: only check() can answer.
-    expect(e.decided(req(img.ref, 'secured', 5000, { pullSecretNames: ['regcred'] }))).toBeUndefined();
+    expect(await atOnce(e, req(img.ref, 'secured', 5000, { pullSecretNames: ['regcred'] }))).toBe('waits');
   });
 
   it('a burst of 200 concurrent checks of a new image costs one request per registry object', async () => {
@@ -582,7 +609,7 @@ describe('caches and single flight', () => {
     const check = (): Promise<ImageDecision> =>
       e.check({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
     expect((await check()).digest).toBe(first.digest);
-    expect(e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 })).toBeUndefined();
+    expect(await atOnce(e, { image: first.ref, namespace: 'secured', deadline: now + 5000 })).toBe('waits');
     const second = await pushImage(client, { registry: registry.host, repository: first.repo }, 'v1', 'moved content');
     const after = await check();
     expect(after.digest).toBe(second.digest);
@@ -601,17 +628,21 @@ describe('caches and single flight', () => {
     await sign(first.ref);
     expect((await check()).digest).toBe(first.digest); // within the 30 s tag TTL
     // The warm path hands out one immutable decision while tag and verdicts stay the same.
-    const warm = e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
-    expect(warm?.digest).toBe(first.digest);
-    expect(e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 })).toBe(warm);
+    const warm = (await atOnce(e, { image: first.ref, namespace: 'secured', deadline: now + 5000 })) as ImageDecision;
+    expect(warm.digest).toBe(first.digest);
+    expect(await atOnce(e, { image: first.ref, namespace: 'secured', deadline: now + 5000 })).toBe(warm);
     now += 31_000;
-    expect(e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 })).toBeUndefined(); // tag expired: check() must run
+    expect(await atOnce(e, { image: first.ref, namespace: 'secured', deadline: now + 5000 })).toBe('waits'); // tag expired: check() must run
     const after = await check();
     expect(after.digest).toBe(second.digest);
     expect(after.allowed).toBe(true);
-    const rewarmed = e.decided({ image: first.ref, namespace: 'secured', deadline: now + 5000 });
+    const rewarmed = (await atOnce(e, {
+      image: first.ref,
+      namespace: 'secured',
+      deadline: now + 5000,
+    })) as ImageDecision;
     expect(rewarmed).not.toBe(warm);
-    expect(rewarmed?.digest).toBe(second.digest);
+    expect(rewarmed.digest).toBe(second.digest);
   });
 });
 

@@ -1,11 +1,11 @@
 export { Executor } from './executor.js';
 export { EXECUTOR_DEFAULTS, resolveOptions } from './options.js';
-export type { ExecutorOptions, FailurePolicy, ResolvedOptions } from './options.js';
-export { ResourcePullSecretResolver, chooseCredential, credentialsFromSecret, toCredential } from './credentials.js';
-export type { ChosenCredential, PullSecretResolver } from './credentials.js';
+export type { ExecutorOptions, ResolvedOptions } from './options.js';
 export { observeRegistryRequests } from './metrics.js';
 export { HostLimiter } from './limiter.js';
 export { Budget } from './budget.js';
+export { decideReview } from './review.js';
+export type { ImageWalk } from './review.js';
 export type * from './types.js';
 export { ReviewScope, REVIEW_LIMIT_CODES } from './review-scope.js';
 export type { ReviewLimits } from './review-scope.js';

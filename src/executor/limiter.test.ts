@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Budget } from './budget.js';
 import { HostLimiter } from './limiter.js';
-import { SingleFlight } from './single-flight.js';
+import { SharedWork } from './single-flight.js';
 
 const budget = (ms: number): Budget => new Budget(Date.now() + ms, Date.now, 0, 5);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -48,9 +48,9 @@ describe('HostLimiter', () => {
   });
 });
 
-describe('SingleFlight', () => {
+describe('SharedWork (single flight)', () => {
   it('shares one run among concurrent callers and forgets it afterwards', async () => {
-    const flights = new SingleFlight();
+    const flights = new SharedWork();
     let runs = 0;
     const work = async (): Promise<number> => {
       runs++;
@@ -67,7 +67,7 @@ describe('SingleFlight', () => {
   });
 
   it("a caller with time left retries when the shared run failed on another caller's short deadline", async () => {
-    const flights = new SingleFlight();
+    const flights = new SharedWork();
     let runs = 0;
     const slow = (b: Budget) => async (): Promise<string> => {
       runs++;

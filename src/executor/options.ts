@@ -1,22 +1,24 @@
 import { PortcullisError } from '../errors/index.js';
-import type { CredentialProvider, RegistryClient } from '../registry/index.js';
+import type { CredentialProvider, PullSecretResolver, RegistryReader } from '../registry/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { RevocationChecker, VerificationPlugins } from '../verify/index.js';
-import type { CertificateCache } from '../x509/certificate.js';
-import type { PullSecretResolver } from './credentials.js';
+import type { CertificateCache } from '../x509/index.js';
 import type { ReviewLimits } from './review-scope.js';
+import type { FailurePolicy } from './types.js';
 
 /**
  * Everything the Executor can be told, with the defaults it uses when a field is unset.
  * `resolveOptions` fills the defaults once, at construction; nothing re-reads the options later.
  * Durations are milliseconds, sizes bytes or entries as named.
  */
-export type FailurePolicy = 'fail' | 'ignore';
 
 export interface ExecutorOptions {
-  /** The registry client (one connection pool per registry; credentials are passed per call). Required. */
-  readonly registry: RegistryClient;
-  /** Metrics sink; default none. Wire registry requests with `observeRegistryRequests(metrics)` as the client's `onRequest`. */
+  /** The registry (a RegistryClient: one connection pool per registry; credentials are passed per call). Required. */
+  readonly registry: RegistryReader;
+  /**
+   * Metrics sink; default none. Wire registry requests with `observeRegistryRequests(metrics)` as the client's
+   * `onRequest`.
+   */
   readonly metrics?: Metrics;
   /** Registry credentials used when the pod's pull secrets have none for a host; default anonymous. */
   readonly defaultCredentials?: CredentialProvider;
@@ -24,7 +26,10 @@ export interface ExecutorOptions {
   readonly pullSecrets?: PullSecretResolver;
   /** What to do when no verdict can be reached (registry unreachable, timeout, deadline): default `fail` (deny). */
   readonly failurePolicy?: FailurePolicy;
-  /** Deny images that no policy document covers (namespace without policies, or no statement for the repository). Default false. */
+  /**
+   * Deny images that no policy document covers (namespace without policies, or no statement for the repository).
+   * Default false.
+   */
   readonly denyUnmatchedNamespaces?: boolean;
   /**
    * Time kept back from the request deadline to build and send the answer: registry calls get
@@ -33,7 +38,9 @@ export interface ExecutorOptions {
   readonly deadlineMarginMs?: number;
   /** A registry call is not started with less than this left (the deadline is "near"). Default 20 ms. */
   readonly minCallBudgetMs?: number;
-  /** In-flight registry requests per registry host; more wait in a queue (bounded by each check's deadline). Default 32. */
+  /**
+   * In-flight registry requests per registry host; more wait in a queue (bounded by each check's deadline). Default 32.
+   */
   readonly maxConcurrentPerRegistry?: number;
   /**
    * Each review's share (for requests that carry a `review` token): registries it may make the
@@ -41,20 +48,31 @@ export interface ExecutorOptions {
    * flight at once (default 16). Past the first two an image is denied (ERR_REVIEW_TOO_MANY_*).
    */
   readonly reviewLimits?: Partial<ReviewLimits>;
-  /** Tag → digest cache: TTL (default 30 s) and entries (default 10,000). Keyed by credential identity and reference. */
+  /**
+   * Tag → digest cache: TTL (default 30 s) and entries (default 10,000). Keyed by credential identity and reference.
+   */
   readonly tagCacheTtlMs?: number;
   readonly tagCacheMaxEntries?: number;
-  /** Referrer (signature) lists: TTL (default 60 s; an empty list is kept only for `negativeVerdictTtlMs`) and entries (default 10,000). */
+  /**
+   * Referrer (signature) lists: TTL (default 60 s; an empty list is kept only for `negativeVerdictTtlMs`) and entries
+   * (default 10,000).
+   */
   readonly referrersCacheTtlMs?: number;
   readonly referrersCacheMaxEntries?: number;
   /** Signature manifests and envelopes, immutable by digest: total bytes (default 64 MiB). No TTL. */
   readonly contentCacheMaxBytes?: number;
-  /** Positive verdicts: TTL (default 5 min; never beyond a signature or certificate expiry) and entries (default 10,000). */
+  /**
+   * Positive verdicts: TTL (default 5 min; never beyond a signature or certificate expiry) and entries (default
+   * 10,000).
+   */
   readonly verdictCacheTtlMs?: number;
   readonly verdictCacheMaxEntries?: number;
   /** Negative verdicts (no signature, every signature rejected): TTL, default 30 s. 0 disables negative caching. */
   readonly negativeVerdictTtlMs?: number;
-  /** Failed signatures tolerated per artifact before giving up; default 100, as notation (so the answer is notation's; the deadline bounds the time). */
+  /**
+   * Failed signatures tolerated per artifact before giving up; default 100, as notation (so the answer is notation's;
+   * the deadline bounds the time).
+   */
   readonly maxSignatureAttempts?: number;
   /** OCSP/CRL revocation checker; default none (revocation is then `unknown`, handled by the statement's level). */
   readonly revocation?: RevocationChecker;
@@ -67,7 +85,7 @@ export interface ExecutorOptions {
 }
 
 export interface ResolvedOptions {
-  readonly registry: RegistryClient;
+  readonly registry: RegistryReader;
   readonly metrics: Metrics | undefined;
   readonly defaultCredentials: CredentialProvider | undefined;
   readonly pullSecrets: PullSecretResolver | undefined;

@@ -1,17 +1,17 @@
+import { LRUCache } from 'lru-cache';
 import { toPortcullisError, type PortcullisError } from '../errors/index.js';
 import { parseReference, type ImageReference } from '../reference/index.js';
 
 /**
  * Parsed image references by the string written in the pod spec. Parsing is pure, and the same
- * few images arrive on every review, so each is parsed once; the map is bounded (cleared when
- * full) and long strings are not kept.
+ * few images arrive on every review, so each is parsed once; bounded (lru-cache), and long
+ * strings are not kept.
  */
 export class ReferenceCache {
-  readonly #parsed = new Map<string, ImageReference | PortcullisError>();
-  readonly #maxEntries: number;
+  readonly #parsed: LRUCache<string, ImageReference | PortcullisError>;
 
   constructor(maxEntries = 4096) {
-    this.#maxEntries = maxEntries;
+    this.#parsed = new LRUCache({ max: maxEntries });
   }
 
   /** The reference, or the ERR_REF_INVALID (or other) error that parsing it gives. */
@@ -24,10 +24,7 @@ export class ReferenceCache {
     } catch (thrown) {
       result = toPortcullisError(thrown, 'ERR_REF_INVALID');
     }
-    if (image.length <= 512) {
-      if (this.#parsed.size >= this.#maxEntries) this.#parsed.clear();
-      this.#parsed.set(image, result);
-    }
+    if (image.length <= 512) this.#parsed.set(image, result);
     return result;
   }
 }

@@ -1,14 +1,12 @@
-import type { Descriptor } from '../oci/descriptor.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
+import { type Descriptor, MEDIA_TYPE } from '../oci/index.js';
 import type { ImageReference } from '../reference/index.js';
-import type { CallOptions, RegistryClient, RepositoryRef } from '../registry/index.js';
+import type { CallOptions, ChosenCredential, RegistryReader, RepositoryRef } from '../registry/index.js';
 import type { SignatureSource } from '../verify/index.js';
 import type { Budget } from './budget.js';
 import type { ExecutorCaches } from './caches.js';
-import type { ChosenCredential } from './credentials.js';
 import type { HostLimiter } from './limiter.js';
 import type { ReviewScope } from './review-scope.js';
-import type { SingleFlight } from './single-flight.js';
+import type { SharedWork } from './single-flight.js';
 
 /**
  * Every registry read of the executor goes through here: cache first, then one shared fetch
@@ -27,10 +25,10 @@ export interface AccessContext {
 }
 
 export interface RegistryAccessDeps {
-  readonly registry: RegistryClient;
+  readonly registry: RegistryReader;
   readonly caches: ExecutorCaches;
   readonly limiter: HostLimiter;
-  readonly flights: SingleFlight;
+  readonly flights: SharedWork;
   /** How long a tag's resolution is reused: the longest a moved tag is still judged by its old digest (0 = never). */
   readonly tagTtlMs: number;
   readonly referrersTtlMs: number;
@@ -85,12 +83,23 @@ export class RegistryAccess {
     return this.#d.flights.shared(key, ctx.budget, what, work);
   }
 
+  /** What the tag or digest cache holds for a reference (`key`: tagCacheKey or digestCacheKey), counted. */
+  cachedTarget(ref: ImageReference, key: string): Descriptor | undefined {
+    return ref.digest === undefined
+      ? this.#d.caches.lookup('tag', this.#d.caches.tags, key)
+      : this.#d.caches.lookup('digest', this.#d.caches.digests, key);
+  }
+
+  /** What `cachedTarget` did not have: fetched (one shared fetch per key) and cached. */
+  fetchTarget(ref: ImageReference, key: string, ctx: AccessContext): Promise<Descriptor> {
+    return ref.digest === undefined
+      ? this.#fetchTag(ref, key, ctx)
+      : this.#fetchDigest(ref as ImageReference & { readonly digest: string }, key, ctx);
+  }
+
   /** Tag → descriptor with one HEAD, cached per credential identity for the tag TTL. */
-  async resolveTag(ref: ImageReference, ctx: AccessContext): Promise<Descriptor> {
+  #fetchTag(ref: ImageReference, key: string, ctx: AccessContext): Promise<Descriptor> {
     const tag = ref.tag ?? 'latest';
-    const key = tagCacheKey(ctx.credential.identity, ref);
-    const cached = this.#d.caches.lookup('tag', this.#d.caches.tags, key);
-    if (cached !== undefined) return cached;
     const what = `resolving ${ref.name}:${tag}`;
     return this.#shared(`tag\u0000${key}`, ctx, what, async () => {
       const descriptor = await this.#call(ref.registry, ctx, what, (call) =>
@@ -106,10 +115,11 @@ export class RegistryAccess {
    * `name:tag@digest` is ignored, as the runtime ignores it). Immutable, so cached without TTL
    * per credential identity: a warm check makes no request.
    */
-  async resolveDigest(ref: ImageReference & { readonly digest: string }, ctx: AccessContext): Promise<Descriptor> {
-    const key = digestCacheKey(ctx.credential.identity, ref);
-    const cached = this.#d.caches.lookup('digest', this.#d.caches.digests, key);
-    if (cached !== undefined) return cached;
+  #fetchDigest(
+    ref: ImageReference & { readonly digest: string },
+    key: string,
+    ctx: AccessContext,
+  ): Promise<Descriptor> {
     const what = `resolving ${ref.name}@${ref.digest}`;
     return this.#shared(`digest\u0000${key}`, ctx, what, async () => {
       const descriptor = await this.#call(ref.registry, ctx, what, (call) =>

@@ -22,7 +22,9 @@ export interface ReviewLimits {
   readonly maxConcurrent: number;
 }
 
-/** Codes of errors that belong to one review only: a check joining another review's shared work must not inherit them. */
+/**
+ * Codes of errors that belong to one review only: a check joining another review's shared work must not inherit them.
+ */
 export const REVIEW_LIMIT_CODES: ReadonlySet<string> = new Set([
   'ERR_REVIEW_TOO_MANY_REGISTRIES',
   'ERR_REVIEW_TOO_MANY_IMAGES',

@@ -1,28 +1,16 @@
-import type { EnforcementAction } from '../policyset/types.js';
+import type { EnforcementAction } from '../policyset/index.js';
+import type { RequestCredentials } from '../registry/index.js';
+
+export type { RequestCredentials };
+
+/** What decides an image no verdict could be reached for (registry down, deadline): deny (`fail`) or allow. */
+export type FailurePolicy = 'fail' | 'ignore';
 
 /**
  * The seam between the HTTP edge (AdmissionReview, Gatekeeper) and the verification engine.
  * The edge turns wire formats into ImageCheckRequests and decisions back into responses; it
  * knows nothing of registries, caches or Notary.
  */
-
-/** Registry credentials that come with a request (a pod's imagePullSecrets, already decoded). */
-export interface RequestCredentials {
-  /** Stable identity for cache keys, e.g. `secret:team-a/regcred@<resourceVersion>`; never the secret itself. */
-  readonly identity: string;
-  /** Docker config.json `auths` content: registry host → { username, password } or { auth }. */
-  readonly auths: Readonly<
-    Record<
-      string,
-      {
-        readonly username?: string;
-        readonly password?: string;
-        readonly auth?: string;
-        readonly identitytoken?: string;
-      }
-    >
-  >;
-}
 
 export interface ImageCheckRequest {
   /** The image string as written in the pod spec. */
@@ -33,7 +21,9 @@ export interface ImageCheckRequest {
   readonly deadline: number;
   /** A dry-run AdmissionReview: decide as usual but cause no side effects beyond caching. */
   readonly dryRun?: boolean;
-  /** Names of the pod's `spec.imagePullSecrets` (same namespace), until the executor resolves them into `credentials`. */
+  /**
+   * Names of the pod's `spec.imagePullSecrets` (same namespace), until the executor resolves them into `credentials`.
+   */
   readonly pullSecretNames?: readonly string[];
   /** The pod's service account (default `default`): its imagePullSecrets apply when the pod lists none. */
   readonly serviceAccountName?: string;
@@ -92,21 +82,39 @@ export interface ImageDecision {
   readonly error?: {
     readonly code: string;
     readonly message: string;
-    readonly failurePolicyApplied: 'fail' | 'ignore';
+    readonly failurePolicyApplied: FailurePolicy;
   };
   /** A one-line, actionable reason when not allowed. */
   readonly reason?: string;
 }
 
+/** The images of one request of the edge (an AdmissionReview, or one namespace of a Gatekeeper request). */
+export interface ReviewRequest {
+  /** The image strings as written (repeats are decided once). */
+  readonly images: readonly string[];
+  readonly namespace: string;
+  /** Absolute deadline (epoch ms) by which the decisions are needed. */
+  readonly deadline: number;
+  /** The request's whole time budget, ms (deadline minus arrival): what a timeout message names. */
+  readonly budgetMs?: number;
+  readonly dryRun?: boolean;
+  readonly credentials?: readonly RequestCredentials[];
+  readonly pullSecretNames?: readonly string[];
+  readonly serviceAccountName?: string;
+  /** The share this review's images count against (ImageCheckRequest.review); default one of its own. */
+  readonly review?: object;
+}
+
+/** One decision per distinct image of a review. */
+export type ReviewDecisions = ReadonlyMap<string, ImageDecision>;
+
 export interface ImageVerifier {
-  /** Decides each image; never throws for per-image problems (they are in the decision). */
-  check(request: ImageCheckRequest): Promise<ImageDecision>;
   /**
-   * The decision `check` would give, when it is available right now without waiting (a verdict
-   * from the caches); undefined when answering needs I/O or a wait, and then `check` is called.
-   * Optional: it lets the edge skip the deadline timer and the promise machinery on the warm path.
+   * Decides every image of a review: at once when the caches answer for all of them (a warm
+   * review: no promise, no timer), else a promise that resolves by the review's deadline. Never
+   * throws or rejects: what could not be decided is decided by the failure policy, and says so.
    */
-  decided?(request: ImageCheckRequest): ImageDecision | undefined;
+  decide(review: ReviewRequest): ReviewDecisions | Promise<ReviewDecisions>;
   /** Whether the first policy snapshot is loaded (for /readyz). */
   ready(): boolean;
 }

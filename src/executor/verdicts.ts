@@ -1,7 +1,7 @@
 import type { PortcullisError } from '../errors/index.js';
 import { formatResourceId, type InvalidResource, type PolicyDocument } from '../policyset/index.js';
 import type { ArtifactVerification } from '../verify/index.js';
-import type { PolicyVerdict } from './types.js';
+import type { FailurePolicy, ImageDecision, PolicyVerdict } from './types.js';
 
 /**
  * The words of a verdict. Each verdict names the policy (`TrustPolicy team-a/prod`), the
@@ -133,4 +133,21 @@ export function describeVerdict(v: PolicyVerdict): string {
   const statement = v.statement === undefined ? '' : ` statement ${JSON.stringify(v.statement)}`;
   const check = v.failedCheck === null ? 'verification failed' : `${v.failedCheck} failed`;
   return `${v.policy}${statement}: ${check} — ${v.message}${v.code === null ? '' : ` [${v.code}]`}`;
+}
+
+/**
+ * An image no verdict could be reached for (a registry down, the deadline, a bug): the failure
+ * policy decides, and the decision says so. The one place an undecided decision is made.
+ */
+export function undecidedDecision(
+  base: Omit<ImageDecision, 'allowed'>,
+  error: { readonly code: string; readonly message: string },
+  policy: FailurePolicy,
+): ImageDecision {
+  return {
+    ...base,
+    allowed: policy === 'ignore',
+    error: { code: error.code, message: error.message, failurePolicyApplied: policy },
+    reason: `could not be verified: ${error.message} [${error.code}]; the failure policy "${policy}" ${policy === 'fail' ? 'denied' : 'allowed'} the image`,
+  };
 }

@@ -1,18 +1,13 @@
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import type { ImageVerifier } from '../executor/types.js';
-import type { RecordLogger } from '../log/index.js';
-import { recordLoggerOf } from '../log/index.js';
+import type { ImageVerifier } from '../executor/index.js';
+import { type RecordLogger, recordLoggerOf } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
-import type { ReviewEndpoint } from './admission/index.js';
-import { validateEndpoint, validateRoutes } from './admission/index.js';
-import type { FailurePolicy } from './check.js';
+import { type PendingAnswer, validateEndpoint, validateRoutes, writeAnswer } from './admission/index.js';
 import type { RouteDeps } from './context.js';
-import type { GatekeeperOptions } from './gatekeeper.js';
-import { gatekeeperRoutes } from './gatekeeper.js';
-import type { DirectDispatch } from './direct.js';
-import { directDispatch } from './direct.js';
+import { type GatekeeperOptions, gatekeeperRoutes } from './gatekeeper.js';
+import { WriteBatch } from './write-batch.js';
 import { mutateEndpoint, mutateRoutes } from './mutate.js';
 
 /**
@@ -22,17 +17,28 @@ import { mutateEndpoint, mutateRoutes } from './mutate.js';
  */
 
 export interface AppOptions {
-  /** The webhook's timeoutSeconds as configured, ms; `?timeout=` from the API server can only shorten it. Default 10000. */
+  /**
+   * The webhook's timeoutSeconds as configured, ms; `?timeout=` from the API server can only shorten it. Default 10000.
+   */
   readonly webhookTimeoutMs?: number;
-  /** Time kept back from each deadline for the answer to reach the caller, ms. Default 1000 (half the timeout when that is under 2 × margin). */
+  /**
+   * Time kept back from each deadline for the answer to reach the caller, ms. Default 1000 (half the timeout when that
+   * is under 2 × margin).
+   */
   readonly marginMs?: number;
   /** Serve `POST /mutate` (pin verified tags to digests). Default false. */
   readonly mutate?: boolean;
   /** Serve the Gatekeeper external data endpoints. Default true. */
   readonly gatekeeper?: boolean;
-  /** Namespace used for Gatekeeper keys without `[namespace]`. Default `""`: cluster scope (only ClusterTrustPolicies apply). */
+  /**
+   * Namespace used for Gatekeeper keys without `[namespace]`. Default `""`: cluster scope (only ClusterTrustPolicies
+   * apply).
+   */
   readonly gatekeeperDefaultNamespace?: string;
-  /** Gatekeeper's timeout for verify calls, ms (the margin is taken off it). Default 3000, Gatekeeper's validating webhook default. */
+  /**
+   * Gatekeeper's timeout for verify calls, ms (the margin is taken off it). Default 3000, Gatekeeper's validating
+   * webhook default.
+   */
   readonly gatekeeperVerifyTimeoutMs?: number;
   /** Gatekeeper's timeout for mutate calls, ms. Default 1000, Gatekeeper's mutating webhook default. */
   readonly gatekeeperMutateTimeoutMs?: number;
@@ -41,12 +47,6 @@ export interface AppOptions {
    * object and the old object, each at most etcd's 1.5 MiB, plus the envelope.
    */
   readonly bodyLimit?: number;
-  /**
-   * What the edge does when a check does not finish by the deadline or the verifier throws:
-   * `fail` denies (fail closed), `ignore` admits with a warning. Default `fail`. The executor
-   * applies its own configured failure behaviour to registry failures; this is the backstop.
-   */
-  readonly failurePolicy?: FailurePolicy;
 }
 
 export interface AppDeps {
@@ -74,15 +74,6 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-/** Where `buildApp` leaves the direct dispatch of the review endpoints for `startServer`. */
-const DIRECT = 'portcullisDirectDispatch';
-
-/** The app's direct dispatch of `POST /validate` and `/mutate`, when it was built by `buildApp`. */
-export function directDispatchOf(app: FastifyInstance): DirectDispatch | undefined {
-  const found = (app as unknown as Record<string, unknown>)[DIRECT];
-  return typeof found === 'function' ? (found as DirectDispatch) : undefined;
-}
-
 export function buildApp(deps: AppDeps): FastifyInstance {
   const o = deps.options ?? {};
   const marginMs = o.marginMs ?? DEFAULTS.marginMs;
@@ -95,7 +86,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     metrics: deps.metrics,
     webhookTimeoutMs: positive('webhookTimeoutMs', o.webhookTimeoutMs ?? DEFAULTS.webhookTimeoutMs),
     marginMs,
-    failurePolicy: o.failurePolicy ?? 'fail',
     now: deps.now ?? Date.now,
     log,
     reviewLog: deps.reviewLog ?? recordLoggerOf(log),
@@ -121,17 +111,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.type(deps.metrics.contentType).send(await deps.metrics.render()),
   );
 
-  // Each review endpoint has one handler, reached two ways: the fastify route (`inject()`, and any
-  // server that routes through fastify) and the direct dispatch `startServer` uses (src/http/direct.ts).
-  const validate = validateEndpoint(routeDeps);
-  const reviews = new Map<string, ReviewEndpoint>([['/validate', validate]]);
-  void app.register(validateRoutes, { review: validate });
-  if (o.mutate === true) {
-    const mutate = mutateEndpoint(routeDeps);
-    reviews.set('/mutate', mutate);
-    void app.register(mutateRoutes, { review: mutate });
-  }
-  app.decorate(DIRECT, directDispatch(reviews, bodyLimit));
+  // The review endpoints' answers go out per event-loop turn, through one batch (write-batch.ts).
+  const batch = new WriteBatch<PendingAnswer>(writeAnswer);
+  void app.register(validateRoutes, { review: validateEndpoint(routeDeps), batch });
+  if (o.mutate === true) void app.register(mutateRoutes, { review: mutateEndpoint(routeDeps), batch });
   if (o.gatekeeper ?? true) {
     const gk: GatekeeperOptions = {
       ...routeDeps,

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { ServerResponse } from 'node:http';
 import type { RecordLogger } from '../log/index.js';
-import type { ImageVerifier } from '../executor/types.js';
+import type { ImageVerifier } from '../executor/index.js';
 import type { Endpoint, Metrics } from '../metrics/index.js';
-import type { FailurePolicy } from './check.js';
 
 /** What every route plugin receives in its options (no global decorators for domain services). */
 export interface RouteDeps {
@@ -13,8 +12,6 @@ export interface RouteDeps {
   readonly webhookTimeoutMs: number;
   /** Subtracted from the timeout to leave time for the answer to travel back, ms. */
   readonly marginMs: number;
-  /** Applied when a check does not finish by the deadline or the verifier throws. */
-  readonly failurePolicy: FailurePolicy;
   /** The clock (epoch ms); injected so tests can control it. */
   readonly now: () => number;
   /** Everything but the per-review line goes here (the root logger: no per-request child is made). */

@@ -2,8 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ImageDecision } from '../executor/types.js';
 import { NoopMetrics } from '../metrics/index.js';
-import type { AppOptions } from './app.js';
-import { buildApp } from './app.js';
+import { type AppOptions, buildApp } from './app.js';
 import { parseKey } from './gatekeeper.js';
 import { DIGEST, FakeVerifier, deniedDecision, verifiedDecision } from './testing/fake-verifier.js';
 

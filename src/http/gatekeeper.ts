@@ -1,11 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PortcullisError, isPortcullisError } from '../errors/index.js';
-import type { ImageDecision, PolicyVerdict } from '../executor/types.js';
+import type { ImageDecision, PolicyVerdict } from '../executor/index.js';
 import type { Endpoint } from '../metrics/index.js';
 import { isRecord, own, describe } from './admission/review.js';
-import { checkImages } from './check.js';
-import type { RouteDeps } from './context.js';
-import { classifyError, track } from './context.js';
+import { type RouteDeps, classifyError, track } from './context.js';
 import { budgetMs } from './deadline.js';
 import { denialLine, isVerified, subjectOf } from './messages.js';
 
@@ -52,7 +50,10 @@ export interface ProviderResponse {
 /** The verify report for one key, Portcullis' counterpart of Ratify's verifier report. */
 export interface VerifyReport {
   readonly allowed: boolean;
-  /** Every applicable policy admitted the image and one checked its signature (false when admitted by warn mode, no policy, only `skip` statements, or the failure policy). */
+  /**
+   * Every applicable policy admitted the image and one checked its signature (false when admitted by warn mode, no
+   * policy, only `skip` statements, or the failure policy).
+   */
   readonly verified: boolean;
   readonly image: string;
   /** The reference as Portcullis read it (canonical registry, Docker Hub folded), when it differs from `image`. */
@@ -181,16 +182,8 @@ async function answer(
   const decided = new Map<string, ImageDecision>();
   await Promise.all(
     [...byNamespace].map(async ([namespace, images]) => {
-      const ctx = {
-        namespace,
-        deadline,
-        budgetMs: budget,
-        dryRun: false,
-        pullSecretNames: [],
-        failurePolicy: opts.failurePolicy,
-        now: opts.now,
-      };
-      for (const [image, d] of await checkImages(opts.verifier, images, ctx))
+      // Each namespace is a review of its own (its own share of the registries).
+      for (const [image, d] of await opts.verifier.decide({ images, namespace, deadline, budgetMs: budget }))
         decided.set(`${namespace}\u0000${image}`, d);
     }),
   );

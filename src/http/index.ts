@@ -4,7 +4,6 @@ export { startServer } from './server.js';
 export type { RunningServer, ServerOptions, TlsFiles } from './server.js';
 export { ensureDevCertificate } from './dev-cert.js';
 export type { DevCertificate, DevCertificateOptions } from './dev-cert.js';
-export type { FailurePolicy } from './check.js';
 export type { AdmissionResponse, AdmissionReviewResponse } from './admission/index.js';
 export { HANDLED_KINDS } from './admission/index.js';
 export type { ProviderItem, ProviderResponse, VerifyReport } from './gatekeeper.js';

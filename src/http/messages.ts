@@ -1,4 +1,4 @@
-import type { ImageDecision, PolicyVerdict } from '../executor/types.js';
+import type { ImageDecision, PolicyVerdict } from '../executor/index.js';
 
 /**
  * The words people read: denial lines and warnings. A denial names the container, the image,
@@ -13,7 +13,10 @@ export const WARNINGS_TOTAL_MAX_RUNES = 4096;
 /** A denial message is shown by kubectl whole; keep a pathological one bounded. */
 const MESSAGE_MAX_CHARS = 16 * 1024;
 
-/** `container "app" image "registry.example/app:1.2"` (or `volume "…"` for an image volume), or `image "…"` when there is no container. */
+/**
+ * `container "app" image "registry.example/app:1.2"` (or `volume "…"` for an image volume), or `image "…"` when there
+ * is no container.
+ */
 export function subjectOf(image: string, container?: string, what: 'container' | 'volume' = 'container'): string {
   return container === undefined ? `image ${quote(image)}` : `${what} ${quote(container)} image ${quote(image)}`;
 }
@@ -22,7 +25,10 @@ function quote(s: string): string {
   return JSON.stringify(s.length > 300 ? `${s.slice(0, 300)}…` : s);
 }
 
-/** ` (read as <canonical>, <digest>)`: the reference as Portcullis read it, when it differs from the written one, and the digest. */
+/**
+ * ` (read as <canonical>, <digest>)`: the reference as Portcullis read it, when it differs from the written one, and
+ * the digest.
+ */
 function digestPart(decision: ImageDecision): string {
   const canonical = decision.canonical === undefined ? undefined : `read as ${decision.canonical}`;
   if (decision.digest === undefined) return canonical === undefined ? '' : ` (${canonical})`;

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ReviewOutcome } from './admission/decide.js';
-import type { ReviewEndpoint } from './admission/handler.js';
-import { reviewEndpoint } from './admission/handler.js';
-import { registerReviewRoute } from './admission/route.js';
+import { type ReviewEndpoint, reviewEndpoint } from './admission/handler.js';
+import { registerReviewRoute, type ReviewRouteOptions } from './admission/route.js';
 import type { RouteDeps } from './context.js';
 import { isVerified } from './messages.js';
 
@@ -33,7 +32,7 @@ export function pinPatch(outcome: ReviewOutcome): JsonPatchOperation[] {
   return ops;
 }
 
-/** The mutating webhook's endpoint: /validate's answer plus the patch (shared by the fastify route and the server's direct dispatch). */
+/** The mutating webhook's endpoint: /validate's answer plus the patch. */
 export function mutateEndpoint(deps: RouteDeps): ReviewEndpoint {
   return reviewEndpoint('mutate', deps, (outcome) => {
     const ops = pinPatch(outcome);
@@ -43,6 +42,6 @@ export function mutateEndpoint(deps: RouteDeps): ReviewEndpoint {
   });
 }
 
-export async function mutateRoutes(app: FastifyInstance, options: { readonly review: ReviewEndpoint }): Promise<void> {
-  registerReviewRoute(app, '/mutate', options.review);
+export async function mutateRoutes(app: FastifyInstance, options: ReviewRouteOptions): Promise<void> {
+  registerReviewRoute(app, '/mutate', options);
 }

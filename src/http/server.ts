@@ -1,15 +1,11 @@
-import { watch } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:https';
-import type { Server } from 'node:https';
+import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
-import { createSecureContext } from 'node:tls';
-import type { SecureContextOptions, TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { directDispatchOf } from './app.js';
 import { writeJson } from './context.js';
 
 /**
@@ -58,9 +54,15 @@ export interface ServerOptions {
   readonly reloadPollMs?: number;
   /** How long `stop()` keeps serving (with `/readyz` at 503) before it stops accepting, ms. Default 0. */
   readonly shutdownDelayMs?: number;
-  /** How long `stop()` then waits for in-flight requests before closing connections, ms. Default 25000 (inside Kubernetes' 30 s grace period). */
+  /**
+   * How long `stop()` then waits for in-flight requests before closing connections, ms. Default 25000 (inside
+   * Kubernetes' 30 s grace period).
+   */
   readonly shutdownTimeoutMs?: number;
-  /** Idle keep-alive connections are closed after this long, ms. Default 65000: longer than the API server's idle timeout, so it closes first. */
+  /**
+   * Idle keep-alive connections are closed after this long, ms. Default 65000: longer than the API server's idle
+   * timeout, so it closes first.
+   */
   readonly keepAliveTimeoutMs?: number;
   /** Where reload and shutdown events are logged. Default the app's logger. */
   readonly logger?: FastifyBaseLogger;
@@ -126,7 +128,6 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
   createSecureContext(initial); // fail fast, with OpenSSL's reason, on unusable files
 
   await app.ready();
-  const direct = directDispatchOf(app);
   let shuttingDown = false;
   const clientCertificates = tls.clientCaFile !== undefined;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -150,7 +151,7 @@ export async function startServer(app: FastifyInstance, options: ServerOptions):
         return;
       }
     }
-    if (direct === undefined || !direct(req, res)) app.routing(req, res);
+    app.routing(req, res);
   };
   const server = createServer(
     {

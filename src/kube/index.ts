@@ -9,8 +9,6 @@ export {
 export type { KubeConnection, KubeClients } from './client.js';
 export {
   KubernetesPolicySource,
-  DEFAULT_DEBOUNCE_MS,
-  DEFAULT_MAX_DELAY_MS,
   DEFAULT_MAX_OBJECTS_PER_KIND,
   DEFAULT_MAX_NAMESPACES,
   DEFAULT_MAX_OBJECT_BYTES,
@@ -42,12 +40,7 @@ export type {
   StatusWriterOptions,
   StatusWriterStats,
 } from './status.js';
-export {
-  KubernetesPullSecretResolver,
-  credentialsFromDockerSecret,
-  parseSecretRef,
-  kubePullSecretApi,
-} from './pull-secrets.js';
+export { KubernetesPullSecretResolver, parseSecretRef, kubePullSecretApi } from './pull-secrets.js';
 export type { PullSecretApi, KubernetesPullSecretResolverOptions, ResolveOptions } from './pull-secrets.js';
 export {
   KINDS,

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  credentialsFromDockerSecret,
-  KubernetesPullSecretResolver,
-  parseSecretRef,
-  type PullSecretApi,
-} from './pull-secrets.js';
+import { credentialsFromDockerSecret } from '../registry/index.js';
+import { KubernetesPullSecretResolver, parseSecretRef, type PullSecretApi } from './pull-secrets.js';
 
 // The resolver's caching and ordering with a fake API (test/kube/pull-secrets.test.ts reads real
 // Secrets and ServiceAccounts from a real API server).

@@ -1,7 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
 import { PortcullisError } from '../errors/index.js';
-import { credentialsFromSecret, type PullSecretResolver } from '../executor/credentials.js';
-import type { RequestCredentials } from '../executor/types.js';
+import { SingleFlight } from '../util/index.js';
+import { credentialsFromDockerSecret, type PullSecretResolver, type RequestCredentials } from '../registry/index.js';
 import { describeApiError, httpStatusOf, makeClients } from './client.js';
 
 /**
@@ -75,60 +76,10 @@ export function parseSecretRef(ref: string): { namespace: string; name: string }
   return { namespace: match[1] as string, name: match[3] as string };
 }
 
-/**
- * A docker-config Secret as RequestCredentials; undefined for other types and malformed content.
- * `namespace`/`name` are the ones asked for (the object's own metadata is checked when present).
- */
-export function credentialsFromDockerSecret(
-  object: unknown,
-  namespace: string,
-  name: string,
-): RequestCredentials | undefined {
-  if (!isObject(object)) return undefined;
-  // One parser for docker-config Secrets (the executor's, also used for directory Secrets).
-  const metadata = isObject(object['metadata']) ? object['metadata'] : {};
-  const found = credentialsFromSecret(
-    { ...object, kind: 'Secret', metadata: { ...metadata, name, namespace } },
-    namespace,
-  );
-  return found === undefined
-    ? undefined
-    : Object.freeze({ ...found.credentials, auths: Object.freeze({ ...found.credentials.auths }) });
-}
-
+/** A value read from the API and when it stops being fresh (a stale one still serves while the API fails). */
 interface Entry<T> {
-  value: T;
-  expires: number;
-}
-
-/** A small TTL + LRU map (Map insertion order is the recency order). */
-class TtlCache<T> {
-  readonly #map = new Map<string, Entry<T>>();
-  readonly #max: number;
-  constructor(max: number) {
-    this.#max = max;
-  }
-  /** The entry even when expired (callers decide). */
-  peek(key: string): Entry<T> | undefined {
-    const entry = this.#map.get(key);
-    if (entry !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, entry);
-    }
-    return entry;
-  }
-  set(key: string, value: T, expires: number): void {
-    this.#map.delete(key);
-    this.#map.set(key, { value, expires });
-    while (this.#map.size > this.#max) {
-      const oldest = this.#map.keys().next();
-      if (oldest.done === true) break;
-      this.#map.delete(oldest.value);
-    }
-  }
-  get size(): number {
-    return this.#map.size;
-  }
+  readonly value: T;
+  readonly expires: number;
 }
 
 type SecretResult = RequestCredentials | null; // null: missing or not a docker config
@@ -141,9 +92,9 @@ export class KubernetesPullSecretResolver implements PullSecretResolver {
   readonly #negativeTtlMs: number;
   readonly #maxNames: number;
   readonly #now: () => number;
-  readonly #secrets: TtlCache<SecretResult>;
-  readonly #accounts: TtlCache<AccountResult>;
-  readonly #flights = new Map<string, Promise<unknown>>();
+  readonly #secrets: LRUCache<string, Entry<SecretResult>>;
+  readonly #accounts: LRUCache<string, Entry<AccountResult>>;
+  readonly #flights = new SingleFlight();
   /** Service accounts and the cluster default apply to pods that list no pull secrets. */
   readonly resolvesWithoutNames = true;
 
@@ -161,8 +112,8 @@ export class KubernetesPullSecretResolver implements PullSecretResolver {
     this.#maxNames = options.maxNames ?? DEFAULT_MAX_NAMES;
     this.#now = options.now ?? Date.now;
     const max = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    this.#secrets = new TtlCache(max);
-    this.#accounts = new TtlCache(max);
+    this.#secrets = new LRUCache({ max });
+    this.#accounts = new LRUCache({ max });
   }
 
   /**
@@ -224,21 +175,19 @@ export class KubernetesPullSecretResolver implements PullSecretResolver {
   }
 
   async #cached<T>(
-    cache: TtlCache<T>,
+    cache: LRUCache<string, Entry<T>>,
     key: string,
     load: () => Promise<T>,
     negative: (value: T) => boolean,
   ): Promise<T> {
-    const entry = cache.peek(key);
+    const entry = cache.get(key);
     const now = this.#now();
     if (entry !== undefined && entry.expires > now) return entry.value;
     const flightKey = `${cache === (this.#secrets as unknown) ? 's' : 'a'}\u0000${key}`;
-    const running = this.#flights.get(flightKey) as Promise<T> | undefined;
-    if (running !== undefined) return running;
-    const flight = (async () => {
+    return this.#flights.run(flightKey, async () => {
       try {
         const value = await load();
-        cache.set(key, value, this.#now() + (negative(value) ? this.#negativeTtlMs : this.#ttlMs));
+        cache.set(key, { value, expires: this.#now() + (negative(value) ? this.#negativeTtlMs : this.#ttlMs) });
         return value;
       } catch (error) {
         if (entry !== undefined) return entry.value; // the API is failing: the last value read, however old
@@ -249,12 +198,8 @@ export class KubernetesPullSecretResolver implements PullSecretResolver {
               `cannot read ${key} from the Kubernetes API: ${describeApiError(error)}`,
               { cause: error },
             );
-      } finally {
-        this.#flights.delete(flightKey);
       }
-    })();
-    this.#flights.set(flightKey, flight);
-    return flight;
+    });
   }
 }
 

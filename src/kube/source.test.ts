@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { KubeConfig } from '@kubernetes/client-node';
+import { type KubernetesObject, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PolicySnapshot } from '../policyset/types.js';
 import type { TrimmedObject } from './objects.js';

@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import {
   ListWatch,
-  Watch,
   type Informer,
   type KubeConfig,
   type KubernetesListObject,
@@ -9,15 +7,19 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import { PortcullisError } from '../errors/index.js';
-import { buildSnapshot } from '../policyset/build.js';
-import type { InvalidResource, PolicySnapshot } from '../policyset/types.js';
-import { CertificateCache } from '../x509/certificate.js';
-import { describeApiError, makeClients, type KubeClients } from './client.js';
+import { Debounce } from '../policy-source/index.js';
 import {
-  GROUP,
+  Fingerprint,
+  SnapshotFeed,
+  type InvalidResource,
+  type PolicySnapshot,
+  type PolicySource,
+} from '../policyset/index.js';
+import { CertificateCache } from '../x509/index.js';
+import { describeApiError, makeClients } from './client.js';
+import {
   KINDS,
   TRUST_MATERIAL_SELECTOR,
-  VERSION,
   WATCHED_KINDS,
   isOurKind,
   resourceOf,
@@ -25,6 +27,7 @@ import {
   type TrimmedObject,
   type WatchedKind,
 } from './objects.js';
+import { oversizeError, listAll, TrimmingWatch } from './informers.js';
 
 /**
  * Policies from the Kubernetes API: the portcullis.dev resources (TrustPolicy,
@@ -33,8 +36,9 @@ import {
  * `certificateRefs`), each through a list+watch informer of @kubernetes/client-node.
  *
  * - Any change schedules a rebuild after `debounceMs` of quiet (at most `maxDelayMs` after the
- *   first change); the snapshot is built by the same `buildSnapshot` as the directory source,
- *   from the same fields a manifest file has, and emitted only when that content changed (a
+ *   first change; src/policy-source/debounce.ts, as the directory source); the snapshot is built
+ *   by the same SnapshotFeed as the directory source's, from the same fields a manifest file
+ *   has, and emitted only when that content changed (a
  *   status write, a resourceVersion bump or a re-list with the same content emits nothing).
  * - Not ready and no snapshot until every informer has completed its first full list.
  * - A failed list or a lost watch is retried by restarting the informer with exponential backoff
@@ -69,7 +73,9 @@ export interface KubernetesPolicySourceOptions {
   readonly maxNamespaces?: number;
   /** Largest object content (spec, or Secret/ConfigMap data) read. Default 1 MiB. */
   readonly maxObjectBytes?: number;
-  /** Label selector for the Secrets and ConfigMaps read as trust material. Default `portcullis.dev/trust-material=true`. */
+  /**
+   * Label selector for the Secrets and ConfigMaps read as trust material. Default `portcullis.dev/trust-material=true`.
+   */
   readonly trustMaterialSelector?: string;
   /** First retry delay after a failed list or watch. Default 500 ms; doubles up to retryMaxMs (default 30 s). */
   readonly retryInitialMs?: number;
@@ -118,14 +124,11 @@ export interface FeedState {
   readonly lastError?: string;
 }
 
-export const DEFAULT_DEBOUNCE_MS = 100;
-export const DEFAULT_MAX_DELAY_MS = 1000;
 export const DEFAULT_MAX_OBJECTS_PER_KIND = 5000;
 export const DEFAULT_MAX_NAMESPACES = 20_000;
 export const DEFAULT_MAX_OBJECT_BYTES = 1024 * 1024;
 export const DEFAULT_RETRY_INITIAL_MS = 500;
 export const DEFAULT_RETRY_MAX_MS = 30_000;
-const LIST_PAGE_SIZE = 500;
 
 interface Feed {
   readonly kind: WatchedKind;
@@ -140,10 +143,8 @@ interface Feed {
 const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const orderKey = (o: TrimmedObject): string => `${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
 
-export class KubernetesPolicySource {
+export class KubernetesPolicySource implements PolicySource {
   readonly #kubeConfig: KubeConfig;
-  readonly #debounceMs: number;
-  readonly #maxDelayMs: number;
   readonly #maxObjects: number;
   readonly #maxNamespaces: number;
   readonly #maxObjectBytes: number;
@@ -151,25 +152,17 @@ export class KubernetesPolicySource {
   readonly #retryInitialMs: number;
   readonly #retryMaxMs: number;
   readonly #watchTimeoutSeconds: number | undefined;
-  readonly #cache: CertificateCache;
   readonly #onError: (error: PortcullisError) => void;
   readonly #onReconcile: ((snapshot: PolicySnapshot, objects: readonly TrimmedObject[]) => void) | undefined;
   readonly #factory: InformerFactory | undefined;
 
+  readonly #feed: SnapshotFeed;
+  readonly #debounce: Debounce;
   #feeds: Feed[] = [];
-  #onSnapshot: ((snapshot: PolicySnapshot) => void) | undefined;
-  #current: PolicySnapshot | undefined;
-  #fingerprint: string | undefined;
-  #revision = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #firstPendingAt: number | undefined;
   #stopped = true;
-  #readyWaiters: (() => void)[] = [];
 
   constructor(options: KubernetesPolicySourceOptions) {
     this.#kubeConfig = options.kubeConfig;
-    this.#debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
-    this.#maxDelayMs = Math.max(options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS, this.#debounceMs);
     this.#maxObjects = options.maxObjectsPerKind ?? DEFAULT_MAX_OBJECTS_PER_KIND;
     this.#maxNamespaces = options.maxNamespaces ?? DEFAULT_MAX_NAMESPACES;
     this.#maxObjectBytes = options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
@@ -177,15 +170,19 @@ export class KubernetesPolicySource {
     this.#retryInitialMs = options.retryInitialMs ?? DEFAULT_RETRY_INITIAL_MS;
     this.#retryMaxMs = Math.max(options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS, this.#retryInitialMs);
     this.#watchTimeoutSeconds = options.watchTimeoutSeconds;
-    this.#cache = options.certificateCache ?? new CertificateCache();
     this.#onError = options.onError ?? (() => undefined);
     this.#onReconcile = options.onReconcile;
     this.#factory = options.informerFactory;
+    this.#feed = new SnapshotFeed({
+      certificateCache: options.certificateCache ?? new CertificateCache(),
+      onError: this.#onError,
+    });
+    this.#debounce = new Debounce(() => this.#rebuild(), options);
   }
 
   /** The snapshot in force, or undefined until every informer has listed once. */
   current(): PolicySnapshot | undefined {
-    return this.#current;
+    return this.#feed.current();
   }
 
   /**
@@ -193,13 +190,12 @@ export class KubernetesPolicySource {
    * API server goes away later: the last snapshot keeps serving (see `feeds()` for the watches).
    */
   ready(): boolean {
-    return this.#current !== undefined;
+    return this.#feed.current() !== undefined;
   }
 
   /** Resolves when the first snapshot has been emitted (immediately if it has). */
   whenReady(): Promise<void> {
-    if (this.#current !== undefined) return Promise.resolve();
-    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+    return this.#feed.whenReady();
   }
 
   /** The state of each watch, for logs, metrics and /readyz details. */
@@ -219,9 +215,9 @@ export class KubernetesPolicySource {
    * `whenReady()` to wait for the first snapshot, which is also passed to onSnapshot.
    */
   async start(onSnapshot: (snapshot: PolicySnapshot) => void): Promise<void> {
-    if (this.#onSnapshot !== undefined)
+    if (this.#feed.subscribed)
       throw new PortcullisError('ERR_INTERNAL', 'KubernetesPolicySource.start was called twice');
-    this.#onSnapshot = onSnapshot;
+    this.#feed.subscribe(onSnapshot);
     this.#stopped = false;
     const factory = this.#factory ?? this.#defaultFactory();
     const timeout = this.#watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
@@ -273,24 +269,19 @@ export class KubernetesPolicySource {
   /** Stops every informer and timer. The last snapshot stays readable. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#firstPendingAt = undefined;
+    this.#debounce.cancel();
     const feeds = this.#feeds;
     for (const feed of feeds) {
       if (feed.retry !== undefined) clearTimeout(feed.retry);
       feed.retry = undefined;
     }
     await Promise.all(feeds.map((feed) => feed.informer.stop().catch(() => undefined)));
-    this.#onSnapshot = undefined;
+    this.#feed.subscribe(undefined);
   }
 
   /** Rebuilds now (tests; the debounce does the same). */
   rebuildNow(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#firstPendingAt = undefined;
-    this.#rebuild();
+    this.#debounce.flush();
   }
 
   #startFeed(feed: Feed): void {
@@ -307,7 +298,7 @@ export class KubernetesPolicySource {
     this.#onError(
       new PortcullisError(
         'ERR_INTERNAL',
-        `kubernetes ${KINDS[feed.kind].plural}: ${feed.listed ? 'watch' : 'list'} failed (${feed.lastError}); retrying in ${delay} ms${this.#current === undefined ? '' : ', the last snapshot stays in force'}`,
+        `kubernetes ${KINDS[feed.kind].plural}: ${feed.listed ? 'watch' : 'list'} failed (${feed.lastError}); retrying in ${delay} ms${this.#feed.current() === undefined ? '' : ', the last snapshot stays in force'}`,
         { cause: error },
       ),
     );
@@ -320,17 +311,7 @@ export class KubernetesPolicySource {
   }
 
   #schedule(): void {
-    if (this.#stopped) return;
-    const now = Date.now();
-    this.#firstPendingAt ??= now;
-    const wait = Math.max(0, Math.min(this.#debounceMs, this.#firstPendingAt + this.#maxDelayMs - now));
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#firstPendingAt = undefined;
-      this.#rebuild();
-    }, wait);
-    this.#timer.unref();
+    if (!this.#stopped) this.#debounce.schedule();
   }
 
   #rebuild(): void {
@@ -338,7 +319,7 @@ export class KubernetesPolicySource {
     const resources: unknown[] = [];
     const sourceErrors: InvalidResource[] = [];
     const ours: TrimmedObject[] = [];
-    const hash = createHash('sha256');
+    const hash = new Fingerprint();
     for (const feed of this.#feeds) {
       const info = KINDS[feed.kind];
       const all = (feed.informer.list() as TrimmedObject[])
@@ -356,54 +337,26 @@ export class KubernetesPolicySource {
           source: `kubernetes ${info.path}`,
           ...(policyLike ? { blocks: { kind: 'all' as const }, enforcementAction: 'deny' as const } : {}),
         });
-        hash.update(`over\u0000${feed.kind}\u0000${all.length}\u0000`);
+        hash.add('over', feed.kind, all.length);
         all.length = limit;
       }
       for (const object of all) {
         if (isOurKind(object.kind)) ours.push(object);
         if (object.oversize !== undefined) {
           sourceErrors.push(oversizeError(object, this.#maxObjectBytes));
-          hash.update(`big\u0000${object.kind}\u0000${orderKey(object)}\u0000${object.oversize}\u0000`);
+          hash.add('big', object.kind, orderKey(object), object.oversize);
           continue;
         }
         const resource = resourceOf(object);
         resources.push(resource);
-        hash.update(JSON.stringify(resource));
-        hash.update('\u0000');
+        hash.add(JSON.stringify(resource));
       }
     }
-    const fingerprint = hash.digest('hex');
-    if (fingerprint !== this.#fingerprint) {
-      const snapshot = buildSnapshot({
-        resources,
-        sourceErrors,
-        revision: ++this.#revision,
-        certificateCache: this.#cache,
-        ...(this.#current === undefined ? {} : { previous: this.#current }),
-      });
-      this.#fingerprint = fingerprint;
-      this.#current = snapshot;
-      const waiters = this.#readyWaiters;
-      this.#readyWaiters = [];
-      for (const resolve of waiters) resolve();
-      try {
-        this.#onSnapshot?.(snapshot);
-      } catch (error) {
-        this.#onError(
-          new PortcullisError('ERR_INTERNAL', `the policy snapshot handler failed: ${String(error)}`, { cause: error }),
-        );
-      }
-    }
-    const current = this.#current;
-    if (current !== undefined && this.#onReconcile !== undefined) {
-      try {
-        this.#onReconcile(current, ours);
-      } catch (error) {
-        this.#onError(
-          new PortcullisError('ERR_INTERNAL', `the status reconciler failed: ${String(error)}`, { cause: error }),
-        );
-      }
-    }
+    this.#feed.offer({ fingerprint: hash.digest(), resources, sourceErrors });
+    const current = this.#feed.current();
+    const reconcile = this.#onReconcile;
+    if (current !== undefined && reconcile !== undefined)
+      this.#feed.guard('the status reconciler', () => reconcile(current, ours));
   }
 
   #defaultFactory(): InformerFactory {
@@ -416,101 +369,5 @@ export class KubernetesPolicySource {
       };
       return new ListWatch(feed.path, new TrimmingWatch(this.#kubeConfig, hooks), listFn, false, feed.labelSelector);
     };
-  }
-}
-
-function oversizeError(object: TrimmedObject, limit: number): InvalidResource {
-  const m = object.metadata;
-  const id = { kind: object.kind, name: m.name, ...(m.namespace === undefined ? {} : { namespace: m.namespace }) };
-  const blocks =
-    object.kind === 'TrustPolicy'
-      ? { kind: 'namespace' as const, namespace: m.namespace ?? 'default' }
-      : object.kind === 'Namespace'
-        ? { kind: 'namespace' as const, namespace: m.name }
-        : object.kind === 'ClusterTrustPolicy'
-          ? { kind: 'all' as const }
-          : undefined;
-  return {
-    id,
-    reason: `the object's content is about ${object.oversize} bytes, more than the limit of ${limit}; it was not read`,
-    code: 'ERR_SIZE_LIMIT',
-    ...(blocks === undefined ? {} : { blocks, enforcementAction: 'deny' as const }),
-  };
-}
-
-/** Lists a whole collection in pages, trimming each item. */
-async function listAll(
-  clients: KubeClients,
-  feed: FeedDescription,
-  trim: (object: unknown) => KubernetesObject | undefined,
-): Promise<KubernetesListObject<KubernetesObject>> {
-  const items: KubernetesObject[] = [];
-  let resourceVersion = '';
-  let token: string | undefined;
-  const selector = feed.labelSelector === undefined ? {} : { labelSelector: feed.labelSelector };
-  do {
-    const paging = { limit: LIST_PAGE_SIZE, ...(token === undefined ? {} : { _continue: token }), ...selector };
-    let page: { items?: unknown[]; metadata?: { resourceVersion?: string; _continue?: string; continue?: string } };
-    switch (feed.kind) {
-      case 'Namespace':
-        page = await clients.core.listNamespace(paging);
-        break;
-      case 'Secret':
-        page = await clients.core.listSecretForAllNamespaces(paging);
-        break;
-      case 'ConfigMap':
-        page = await clients.core.listConfigMapForAllNamespaces(paging);
-        break;
-      default:
-        page = (await clients.custom.listClusterCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: KINDS[feed.kind].plural,
-          ...paging,
-        })) as typeof page;
-    }
-    for (const item of page.items ?? []) {
-      const trimmed = trim(item);
-      if (trimmed !== undefined) items.push(trimmed);
-    }
-    resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-    const next = page.metadata?._continue ?? page.metadata?.continue;
-    token = next === undefined || next === '' ? undefined : next;
-  } while (token !== undefined);
-  return { items, metadata: { resourceVersion } };
-}
-
-/** The client's Watch, trimming each object of an ADDED/MODIFIED/DELETED event before the cache sees it. */
-class TrimmingWatch extends Watch {
-  readonly #hooks: InformerHooks;
-  constructor(config: KubeConfig, hooks: InformerHooks) {
-    super(config);
-    this.#hooks = hooks;
-  }
-  override async watch(
-    path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: any, watchObj?: any) => void,
-    done: (err: any) => void,
-  ): Promise<AbortController> {
-    let ended = false;
-    const controller = await super.watch(
-      path,
-      queryParams,
-      (phase, object, watchObject) => {
-        if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED') {
-          const trimmed = this.#hooks.trim(object);
-          if (trimmed === undefined) return;
-          callback(phase, trimmed, watchObject);
-        } else callback(phase, object, watchObject);
-      },
-      (err) => {
-        ended = true;
-        done(err);
-      },
-    );
-    // super.watch resolves once the response headers arrived; done was called already if it failed.
-    if (!ended) this.#hooks.onWatching?.();
-    return controller;
   }
 }

@@ -1,6 +1,6 @@
 import { PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { PortcullisError } from '../errors/index.js';
-import type { InvalidResource, PolicySnapshot, ResourceId } from '../policyset/types.js';
+import type { InvalidResource, PolicySnapshot, ResourceId } from '../policyset/index.js';
 import { describeApiError, httpStatusOf, makeClients } from './client.js';
 import { GROUP, KINDS, TRUST_MATERIAL_LABEL, VERSION, isOurKind, type OurKind, type TrimmedObject } from './objects.js';
 
@@ -228,7 +228,10 @@ export class StatusWriter {
     this.#refilledAt = this.#now();
   }
 
-  /** Queues the writes that bring every object's status in line with the snapshot (KubernetesPolicySource's onReconcile). */
+  /**
+   * Queues the writes that bring every object's status in line with the snapshot (KubernetesPolicySource's
+   * onReconcile).
+   */
   reconcile(snapshot: PolicySnapshot, objects: readonly TrimmedObject[]): void {
     if (!this.#enabled || this.#stopped) return;
     this.#last = { snapshot, objects };

@@ -3,8 +3,8 @@ import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { parseDigest } from '../util/digest.js';
+import type { Descriptor } from '../oci/index.js';
+import { parseDigest } from '../util/index.js';
 
 /** Where a blob lives in a layout: `blobs/<algorithm>/<hex>`; throws for a digest that is not one. */
 export function blobPath(dir: string, digest: string): string {

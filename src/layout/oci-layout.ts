@@ -1,11 +1,15 @@
 import { lstat, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { effectiveArtifactType, parseManifest, type Manifest, MAX_MANIFEST_BYTES } from '../oci/manifest.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import { matchesDigest, parseDigest } from '../util/digest.js';
-import { isJsonObject, parseStrictJson } from '../util/strict-json.js';
+import {
+  type Descriptor,
+  effectiveArtifactType,
+  parseManifest,
+  type Manifest,
+  MAX_MANIFEST_BYTES,
+  MEDIA_TYPE,
+} from '../oci/index.js';
+import { matchesDigest, parseDigest, isJsonObject, parseStrictJson } from '../util/index.js';
 import { streamLayoutBlob } from './blob-stream.js';
 
 /** Envelopes are small; notation caps them at 32 MiB, Portcullis defaults to 4 MiB (configurable). */
@@ -45,22 +49,7 @@ export class OciLayout {
         { cause, context: { subject: dir } },
       );
     }
-    let version: unknown;
-    try {
-      const layoutDoc = parseStrictJson(layoutText, { what: 'oci-layout' });
-      version = isJsonObject(layoutDoc) ? layoutDoc['imageLayoutVersion'] : undefined;
-    } catch (cause) {
-      throw new PortcullisError(
-        'ERR_LAYOUT_INVALID',
-        `"${dir}/oci-layout" is not valid JSON: ${(cause as Error).message}`,
-        { cause },
-      );
-    }
-    if (version !== '1.0.0')
-      throw new PortcullisError(
-        'ERR_LAYOUT_INVALID',
-        `"${dir}/oci-layout" has unsupported imageLayoutVersion ${JSON.stringify(version)}`,
-      );
+    checkLayoutVersion(dir, layoutText);
     let index: Manifest;
     try {
       index = parseManifest(indexBytes);
@@ -204,4 +193,26 @@ export class OciLayout {
       throw new PortcullisError('ERR_DIGEST_MISMATCH', `blob ${digest} in "${this.dir}" does not match its digest`);
     return bytes;
   }
+}
+
+/** The `oci-layout` file of `dir` must say imageLayoutVersion 1.0.0 (ERR_LAYOUT_INVALID otherwise). */
+export function checkLayoutVersion(dir: string, layoutText: string): void {
+  let version: unknown;
+  try {
+    const doc = parseStrictJson(layoutText, { what: 'oci-layout' });
+    version = isJsonObject(doc) ? doc['imageLayoutVersion'] : undefined;
+  } catch (cause) {
+    throw new PortcullisError(
+      'ERR_LAYOUT_INVALID',
+      `"${dir}/oci-layout" is not valid JSON: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+  if (version !== '1.0.0')
+    throw new PortcullisError(
+      'ERR_LAYOUT_INVALID',
+      `"${dir}/oci-layout" has unsupported imageLayoutVersion ${JSON.stringify(version)}`,
+    );
 }

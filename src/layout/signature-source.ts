@@ -1,5 +1,4 @@
-import type { Descriptor } from '../oci/descriptor.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
+import { type Descriptor, MEDIA_TYPE } from '../oci/index.js';
 import type { OciLayout } from './oci-layout.js';
 
 /** The verify core's SignatureSource, backed by an OCI layout. */

@@ -4,11 +4,10 @@ import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import { parseDigest } from '../util/digest.js';
-import { isJsonObject, parseStrictJson } from '../util/strict-json.js';
+import { type Descriptor, MEDIA_TYPE } from '../oci/index.js';
+import { parseDigest, isJsonObject, parseStrictJson } from '../util/index.js';
 import { blobPath } from './blob-stream.js';
+import { checkLayoutVersion } from './oci-layout.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const INDEX_MAX_BYTES = 16 * 1024 * 1024;
@@ -59,22 +58,7 @@ export class OciLayoutWriter {
       await writer.#saveIndex();
       return writer;
     }
-    let version: unknown;
-    try {
-      const doc = parseStrictJson(layoutText, { what: 'oci-layout' });
-      version = isJsonObject(doc) ? doc['imageLayoutVersion'] : undefined;
-    } catch (cause) {
-      throw new PortcullisError(
-        'ERR_LAYOUT_INVALID',
-        `"${dir}/oci-layout" is not valid JSON: ${(cause as Error).message}`,
-        { cause },
-      );
-    }
-    if (version !== '1.0.0')
-      throw new PortcullisError(
-        'ERR_LAYOUT_INVALID',
-        `"${dir}/oci-layout" has unsupported imageLayoutVersion ${JSON.stringify(version)}`,
-      );
+    checkLayoutVersion(dir, layoutText);
     let index: IndexDocument;
     try {
       const doc = parseStrictJson(await readFile(join(dir, 'index.json'), 'utf8'), {

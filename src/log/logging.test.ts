@@ -1,8 +1,45 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createLogging } from './logging.js';
+
+/** Runs a process that logs `lines` lines, flushes and exits at once; reads its stdout slowly. */
+async function linesReceived(lines: number): Promise<{ received: number; last: unknown }> {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-log-'));
+  const script = join(dir, 'child.mts');
+  writeFileSync(
+    script,
+    `import { createLogging } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'logging.ts')).href)};
+const logging = createLogging({ level: 'info' });
+const pad = 'x'.repeat(150);
+for (let i = 0; i < ${lines}; i++) logging.lines.info({ i, pad }, 'admission review');
+await logging.flush();
+process.exit(0);
+`,
+  );
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let received = 0;
+    let rest = '';
+    let last: unknown;
+    child.stdout.on('data', (chunk: Buffer) => {
+      const parts = (rest + chunk.toString('utf8')).split('\n');
+      rest = parts.pop() ?? '';
+      received += parts.length;
+      if (parts.length > 0) last = JSON.parse(parts[parts.length - 1] as string);
+      // A slow reader: the pipe fills, and the writer has to wait for it.
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), 2);
+    });
+    await new Promise((resolve) => child.on('close', resolve));
+    return { received, last };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('webhook logging', () => {
   it('writes pino lines and review lines, in order, to the file descriptor once flushed', async () => {
@@ -42,4 +79,10 @@ describe('webhook logging', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('loses no line when the process exits right after flush(), behind a slow reader', async () => {
+    const { received, last } = await linesReceived(20_000);
+    expect(received).toBe(20_000);
+    expect(last).toMatchObject({ i: 19_999, msg: 'admission review' });
+  }, 60_000);
 });

@@ -16,9 +16,14 @@ export type AdmissionResult = 'allowed' | 'denied' | 'error';
 export interface AdmissionLabels {
   readonly endpoint: Endpoint;
   readonly result: AdmissionResult;
-  /** Kind of the reviewed object (`Pod`, `Deployment`, …), `unknown` when the body was malformed; recorded as `other` when not a handled kind. */
+  /**
+   * Kind of the reviewed object (`Pod`, `Deployment`, …), `unknown` when the body was malformed; recorded as `other`
+   * when not a handled kind.
+   */
   readonly kind: string;
-  /** `CREATE`, `UPDATE`, …; `unknown` when the body was malformed; recorded as `other` when not an admission operation. */
+  /**
+   * `CREATE`, `UPDATE`, …; `unknown` when the body was malformed; recorded as `other` when not an admission operation.
+   */
   readonly operation: string;
 }
 
@@ -29,13 +34,19 @@ export interface Metrics {
   observeRequestDuration(endpoint: Endpoint, seconds: number): void;
   /** One image decided at the edge: allowed, denied, or error (no verdict; failure policy applied). */
   observeImageDecision(endpoint: Endpoint, result: AdmissionResult): void;
-  /** One HTTP request to a registry (the executor calls this). `status` is the HTTP status or an error class such as `timeout`. */
+  /**
+   * One HTTP request to a registry (the executor calls this). `status` is the HTTP status or an error class such as
+   * `timeout`.
+   */
   observeRegistryRequest(host: string, status: number | string, seconds?: number): void;
   /** One cache lookup (the executor calls this): cache names such as `tag`, `referrers`, `blob`, `verdict`. */
   observeCacheLookup(cache: string, hit: boolean): void;
-  /** One verification check result (the executor calls this): check `integrity`…`revocation`, status `passed|failed|logged|skipped`. */
+  /**
+   * One verification check result (the executor calls this): check `integrity`…`revocation`, status
+   * `passed|failed|logged|skipped`.
+   */
   observeVerification(check: string, status: string): void;
-  /** One answer about a certificate's revocation: `good|revoked|unknown|nonRevokable`, from `ocsp|crl|preloaded|none`. */
+  /** One certificate's revocation answer: `good|revoked|unknown|nonRevokable`, from `ocsp|crl|preloaded|none`. */
   observeRevocation(result: string, source: string): void;
   /** The policy snapshot in force: its revision, when it took effect (epoch ms), its invalid documents by kind. */
   setPolicySnapshot(revision: number, atMs: number, invalidByKind: Readonly<Record<string, number>>): void;
@@ -56,7 +67,10 @@ export interface PromMetricsOptions {
   readonly processMetrics?: boolean;
   /** Registry hosts that always get their own `host` label value (the configured registries). Default none. */
   readonly registryHosts?: Iterable<string>;
-  /** Other registry hosts labelled by name: the most recently successful ones, up to this many; the rest are `other`. Default 20. */
+  /**
+   * Other registry hosts labelled by name: the most recently successful ones, up to this many; the rest are `other`.
+   * Default 20.
+   */
   readonly maxRecentRegistryHosts?: number;
   /** The version for `portcullis_build_info`. Default `unknown`. */
   readonly version?: string;

@@ -6,7 +6,10 @@
 
 const MAX_NAME = 253;
 
-/** Lower case, runs of other characters to `-`, trimmed to start and end alphanumeric; `fallback` when nothing is left. */
+/**
+ * Lower case, runs of other characters to `-`, trimmed to start and end alphanumeric; `fallback`
+ * when nothing is left.
+ */
 export function objectName(text: string, fallback = 'imported'): string {
   const cleaned = text
     .toLowerCase()

@@ -1,5 +1,5 @@
 import { PortcullisError } from '../errors/index.js';
-import { parseStrictJson } from '../util/strict-json.js';
+import { parseStrictJson } from '../util/index.js';
 import type { Descriptor } from './descriptor.js';
 import { MEDIA_TYPE } from './media-types.js';
 

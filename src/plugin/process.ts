@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
-import { parseStrictJson } from '../util/strict-json.js';
+import { parseStrictJson } from '../util/index.js';
 
 /**
  * Running a Notary plugin executable (specs/plugin-extensibility.md; notary-spec-digest §13), for

@@ -1,11 +1,16 @@
-import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
-import { buildSnapshot } from '../policyset/build.js';
-import type { InvalidResource, PolicySnapshot } from '../policyset/types.js';
-import { CertificateCache } from '../x509/certificate.js';
+import {
+  Fingerprint,
+  SnapshotFeed,
+  type InvalidResource,
+  type PolicySnapshot,
+  type PolicySource,
+} from '../policyset/index.js';
+import { CertificateCache } from '../x509/index.js';
+import { Debounce } from './debounce.js';
 import { parseManifests } from './manifests.js';
 
 /**
@@ -14,17 +19,20 @@ import { parseManifests } from './manifests.js';
  * mounted ConfigMap's `..data` and `..<timestamp>` entries are not read twice); symlinks to files
  * are followed, symlinks to directories are not.
  *
- * Loads once on start, then watches every directory (fs.watch, debounced) and rescans
- * periodically as a fallback; a new snapshot is built and emitted only when the bytes of the
- * files changed. A file that cannot be parsed or is over the size cap, and files beyond the
+ * Loads once on start, then watches every directory (fs.watch, debounced as the Kubernetes
+ * source is: debounce.ts) and rescans periodically as a fallback; the SnapshotFeed builds and
+ * emits a new snapshot only when the bytes of the files changed. A file that cannot be parsed or is over the size cap,
+ * and files beyond the
  * file-count cap, become `invalid` entries that block every namespace (they may have held any
  * policy). An I/O failure (the directory is gone, a file is unreadable) keeps the last snapshot
  * and is reported through `onError`; on the first load it makes `start` reject.
  */
 export interface DirectoryPolicySourceOptions {
   readonly directory: string;
-  /** Quiet time after a change before rescanning. Default 200 ms. */
+  /** Quiet time after a change before rescanning. Default 100 ms (debounce.ts). */
   readonly debounceMs?: number;
+  /** Longest a rescan waits while changes keep coming. Default 1 s. */
+  readonly maxDelayMs?: number;
   /** Periodic rescan (fs.watch misses changes on some filesystems). Default 30 s; 0 disables. */
   readonly rescanIntervalMs?: number;
   /** Largest manifest file read. Default 1 MiB. */
@@ -38,11 +46,12 @@ export interface DirectoryPolicySourceOptions {
   readonly certificateCache?: CertificateCache;
   /** Reading failures (the last good snapshot stays in force) and errors thrown by onSnapshot. */
   readonly onError?: (error: PortcullisError) => void;
-  /** Every object read (before the snapshot is built), e.g. for the pull-secret resolver to find docker-config Secrets. */
+  /**
+   * Every object read (before the snapshot is built), e.g. for the pull-secret resolver to find docker-config Secrets.
+   */
   readonly onObjects?: (objects: readonly unknown[]) => void;
 }
 
-export const DEFAULT_DEBOUNCE_MS = 200;
 export const DEFAULT_RESCAN_INTERVAL_MS = 30_000;
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_FILES = 1000;
@@ -56,7 +65,7 @@ interface ScannedFile {
 }
 
 interface Scan {
-  readonly hash: string;
+  readonly fingerprint: string;
   readonly objects: unknown[];
   readonly origins: string[];
   readonly sourceErrors: InvalidResource[];
@@ -74,24 +83,18 @@ function blocking(relativePath: string, reason: string, code: string): InvalidRe
   };
 }
 
-export class DirectoryPolicySource {
+export class DirectoryPolicySource implements PolicySource {
   readonly #directory: string;
-  readonly #debounceMs: number;
   readonly #rescanMs: number;
   readonly #useWatch: boolean;
   readonly #maxFileBytes: number;
   readonly #maxFiles: number;
-  readonly #defaultNamespace: string;
-  readonly #cache: CertificateCache;
   readonly #onError: (error: PortcullisError) => void;
   readonly #onObjects: ((objects: readonly unknown[]) => void) | undefined;
+  readonly #feed: SnapshotFeed;
+  readonly #debounce: Debounce;
 
-  #onSnapshot: ((snapshot: PolicySnapshot) => void) | undefined;
-  #current: PolicySnapshot | undefined;
-  #hash: string | undefined;
-  #revision = 0;
   #watchers = new Map<string, FSWatcher>();
-  #debounce: NodeJS.Timeout | undefined;
   #interval: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -99,20 +102,23 @@ export class DirectoryPolicySource {
 
   constructor(options: DirectoryPolicySourceOptions) {
     this.#directory = options.directory;
-    this.#debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.#rescanMs = options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
     this.#useWatch = options.watch ?? true;
     this.#maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.#maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES;
-    this.#defaultNamespace = options.defaultNamespace ?? 'default';
-    this.#cache = options.certificateCache ?? new CertificateCache();
     this.#onError = options.onError ?? (() => undefined);
     this.#onObjects = options.onObjects;
+    this.#feed = new SnapshotFeed({
+      certificateCache: options.certificateCache ?? new CertificateCache(),
+      defaultNamespace: options.defaultNamespace ?? 'default',
+      onError: this.#onError,
+    });
+    this.#debounce = new Debounce(() => this.#trigger(), options);
   }
 
   /** The snapshot in force, or undefined before the first load. */
   current(): PolicySnapshot | undefined {
-    return this.#current;
+    return this.#feed.current();
   }
 
   /**
@@ -120,15 +126,15 @@ export class DirectoryPolicySource {
    * watches it. Rejects with ERR_CONFIG_INVALID when the directory cannot be read.
    */
   async start(onSnapshot: (snapshot: PolicySnapshot) => void): Promise<void> {
-    if (this.#onSnapshot !== undefined)
+    if (this.#feed.subscribed)
       throw new PortcullisError('ERR_INTERNAL', 'DirectoryPolicySource.start was called twice');
-    this.#onSnapshot = onSnapshot;
+    this.#feed.subscribe(onSnapshot);
     this.#stopped = false;
     let scan: Scan;
     try {
       scan = await this.#scan();
     } catch (error) {
-      this.#onSnapshot = undefined; // start may be retried
+      this.#feed.subscribe(undefined); // start may be retried
       throw error;
     }
     this.#apply(scan);
@@ -148,24 +154,17 @@ export class DirectoryPolicySource {
   /** Stops watching; waits for a scan in progress. The last snapshot stays readable. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#debounce !== undefined) clearTimeout(this.#debounce);
+    this.#debounce.cancel();
     if (this.#interval !== undefined) clearInterval(this.#interval);
-    this.#debounce = undefined;
     this.#interval = undefined;
     for (const watcher of this.#watchers.values()) watcher.close();
     this.#watchers.clear();
     while (this.#running !== undefined) await this.#running;
-    this.#onSnapshot = undefined;
+    this.#feed.subscribe(undefined);
   }
 
   #schedule(): void {
-    if (this.#stopped) return;
-    if (this.#debounce !== undefined) clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => {
-      this.#debounce = undefined;
-      this.#trigger();
-    }, this.#debounceMs);
-    this.#debounce.unref();
+    if (!this.#stopped) this.#debounce.schedule();
   }
 
   /** Runs one scan at a time; a trigger during a scan runs one more afterwards. */
@@ -199,26 +198,14 @@ export class DirectoryPolicySource {
   }
 
   #apply(scan: Scan): void {
-    if (scan.hash === this.#hash) return;
+    if (!this.#feed.changed(scan.fingerprint)) return;
     this.#onObjects?.(scan.objects);
-    const snapshot = buildSnapshot({
-      ...(this.#current === undefined ? {} : { previous: this.#current }),
+    this.#feed.offer({
+      fingerprint: scan.fingerprint,
       resources: scan.objects,
       origins: scan.origins,
       sourceErrors: scan.sourceErrors,
-      revision: ++this.#revision,
-      certificateCache: this.#cache,
-      defaultNamespace: this.#defaultNamespace,
     });
-    this.#hash = scan.hash;
-    this.#current = snapshot;
-    try {
-      this.#onSnapshot?.(snapshot);
-    } catch (error) {
-      this.#onError(
-        new PortcullisError('ERR_INTERNAL', `the policy snapshot handler failed: ${String(error)}`, { cause: error }),
-      );
-    }
   }
 
   #watch(directories: readonly string[]): void {
@@ -254,7 +241,7 @@ export class DirectoryPolicySource {
     await this.#walk(this.#directory, files, directories, true);
     files.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0));
 
-    const hash = createHash('sha256');
+    const hash = new Fingerprint();
     const objects: unknown[] = [];
     const origins: string[] = [];
     const sourceErrors: InvalidResource[] = [];
@@ -267,7 +254,7 @@ export class DirectoryPolicySource {
           'ERR_SIZE_LIMIT',
         ),
       );
-      hash.update(`count\u0000${files.length}\u0000`);
+      hash.add('count', files.length);
       files.length = this.#maxFiles;
     }
     for (const file of files) {
@@ -283,7 +270,7 @@ export class DirectoryPolicySource {
               'ERR_SIZE_LIMIT',
             ),
           );
-          hash.update(`big\u0000${file.relative}\u0000${info.size}\u0000${info.mtimeMs}\u0000`);
+          hash.add('big', file.relative, info.size, info.mtimeMs);
           continue;
         }
         bytes = await readFile(file.path);
@@ -304,11 +291,10 @@ export class DirectoryPolicySource {
             'ERR_SIZE_LIMIT',
           ),
         );
-        hash.update(`big\u0000${file.relative}\u0000${bytes.length}\u0000`);
+        hash.add('big', file.relative, bytes.length);
         continue;
       }
-      hash.update(`file\u0000${file.relative}\u0000${bytes.length}\u0000`);
-      hash.update(bytes);
+      hash.add('file', file.relative, bytes.length, bytes);
       let text: string;
       try {
         text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -326,7 +312,7 @@ export class DirectoryPolicySource {
         origins.push(file.relative);
       }
     }
-    return { hash: hash.digest('hex'), objects, origins, sourceErrors, directories };
+    return { fingerprint: hash.digest(), objects, origins, sourceErrors, directories };
   }
 
   async #walk(dir: string, files: ScannedFile[], directories: string[], root: boolean): Promise<void> {

@@ -1,6 +1,5 @@
 export {
   DirectoryPolicySource,
-  DEFAULT_DEBOUNCE_MS,
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_FILES,
   DEFAULT_RESCAN_INTERVAL_MS,
@@ -8,3 +7,5 @@ export {
 export type { DirectoryPolicySourceOptions } from './directory.js';
 export { parseManifests } from './manifests.js';
 export type { ManifestFileResult } from './manifests.js';
+export { Debounce, DEFAULT_DEBOUNCE_MS, DEFAULT_MAX_DELAY_MS } from './debounce.js';
+export type { DebounceOptions } from './debounce.js';

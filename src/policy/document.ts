@@ -1,5 +1,5 @@
 import { PortcullisError } from '../errors/index.js';
-import { parseStrictJson, type JsonValue } from '../util/strict-json.js';
+import { parseStrictJson, type JsonValue } from '../util/index.js';
 import { invalidPolicy } from './invalid.js';
 import type {
   BlobTrustPolicyDocument,

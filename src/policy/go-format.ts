@@ -1,6 +1,6 @@
 // notation-go builds its messages with Go's %q verb; users compare our messages with
 // notation's, so slices and maps are printed the way fmt prints them.
-import { goQuote } from '../x509/go-quote.js';
+import { goQuote } from '../x509/index.js';
 
 export { goQuote };
 

@@ -1,5 +1,5 @@
 import { PortcullisError } from '../errors/index.js';
-import type { NameAttribute, RdnSequence } from '../x509/names.js';
+import type { NameAttribute, RdnSequence } from '../x509/index.js';
 import { isSubsetDn, parseDistinguishedName } from './dn.js';
 import { goQuote, goQuoteMaps } from './go-format.js';
 import type { StatementCore } from './types.js';

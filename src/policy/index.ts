@@ -6,7 +6,7 @@ import { validateTrustPolicy } from './validate.js';
 export { parseTrustPolicyJson, parseBlobTrustPolicyJson, TRUST_POLICY_LINK } from './document.js';
 export { validateTrustPolicy, SUPPORTED_VERSIONS } from './validate.js';
 export { validateBlobTrustPolicy, selectBlobStatement } from './blob.js';
-export { selectStatement } from './select.js';
+export { findStatement, selectStatement } from './select.js';
 export { matchTrustedIdentity, leafSubjectForMatching } from './identity.js';
 export { parseDistinguishedName, isSubsetDn } from './dn.js';
 export type { DnResult } from './dn.js';

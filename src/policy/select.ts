@@ -17,15 +17,21 @@ export function selectStatement(
   repository: string,
   reference: string = repository,
 ): TrustPolicyStatement {
-  const exact = policy.statements.find(
-    (s) => s.registryScopes.includes(repository) && !s.registryScopes.includes(WILDCARD_SCOPE),
-  );
-  if (exact !== undefined) return exact;
-  const wildcard = policy.statements.find((s) => s.registryScopes.includes(WILDCARD_SCOPE));
-  if (wildcard !== undefined) return wildcard;
+  const found = findStatement(policy, repository);
+  if (found !== undefined) return found;
   throw new PortcullisError(
     'ERR_POLICY_NO_MATCH',
     `artifact ${goQuote(reference)} has no applicable oci trust policy statement. Trust policy applicability for a given artifact is determined by registryScopes. To create a trust policy, see: ${TRUST_POLICY_LINK}`,
     { context: { reference, subject: repository } },
   );
+}
+
+/**
+ * The statement `selectStatement` picks, or undefined where none applies (the policy does not cover the repository).
+ */
+export function findStatement(policy: TrustPolicy, repository: string): TrustPolicyStatement | undefined {
+  const exact = policy.statements.find(
+    (s) => s.registryScopes.includes(repository) && !s.registryScopes.includes(WILDCARD_SCOPE),
+  );
+  return exact ?? policy.statements.find((s) => s.registryScopes.includes(WILDCARD_SCOPE));
 }

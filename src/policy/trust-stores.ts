@@ -1,16 +1,12 @@
 import { goQuote } from './go-format.js';
-import type { TrustStoreRef, TrustStoreType } from './types.js';
+import { isTrustStoreType } from '../x509/index.js';
+import type { TrustStoreRef } from './types.js';
 
 export type TrustStoresResult =
   { readonly ok: true; readonly stores: readonly TrustStoreRef[] } | { readonly ok: false; readonly message: string };
 
-const TYPES: readonly TrustStoreType[] = ['ca', 'signingAuthority', 'tsa'];
 // notation-go file.IsValidFileName: the named store is a directory name.
 const STORE_NAME = /^[a-zA-Z0-9_.-]+$/;
-
-function isStoreType(value: string): value is TrustStoreType {
-  return (TYPES as readonly string[]).includes(value);
-}
 
 /**
  * Parses `trustStores` entries `<type>:<name>` (spec "Trust Policy Properties"; notation-go
@@ -31,7 +27,7 @@ export function parseTrustStores(statement: string, values: readonly string[]): 
     }
     const type = value.slice(0, colon);
     const name = value.slice(colon + 1);
-    if (!isStoreType(type)) {
+    if (!isTrustStoreType(type)) {
       return {
         ok: false,
         message: `trust policy statement ${goQuote(statement)} uses an unsupported trust store type ${goQuote(type)} in trust store value ${goQuote(value)}`,

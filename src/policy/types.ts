@@ -1,10 +1,13 @@
+import type { TrustStoreType } from '../x509/index.js';
+
+export type { TrustStoreType };
+
 /** The five verification checks of the Notary trust policy, in evaluation order. */
 export const CHECKS = ['integrity', 'authenticity', 'authenticTimestamp', 'expiry', 'revocation'] as const;
 export type CheckName = (typeof CHECKS)[number];
 
 export type VerificationAction = 'enforce' | 'log' | 'skip';
 export type VerificationLevelName = 'strict' | 'permissive' | 'audit' | 'skip';
-export type TrustStoreType = 'ca' | 'signingAuthority' | 'tsa';
 export type VerifyTimestamp = 'always' | 'afterCertExpiry';
 
 /** `signatureVerification` exactly as written (unvalidated strings). */

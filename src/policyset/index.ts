@@ -1,15 +1,9 @@
+export { Fingerprint, SnapshotFeed } from './feed.js';
+export type { FeedInput, PolicySource, SnapshotFeedOptions } from './feed.js';
 export { buildSnapshot } from './build.js';
 export type { BuildSnapshotInput } from './build.js';
 export { matchesSelector, parseLabelSelector } from './selector.js';
-export {
-  API_VERSION,
-  GROUP,
-  VERSION,
-  NAMESPACE_NAME_LABEL,
-  ENFORCEMENT_ACTIONS,
-  TRUST_STORE_TYPES,
-  parseResource,
-} from './resources.js';
+export { API_VERSION, GROUP, VERSION, NAMESPACE_NAME_LABEL, ENFORCEMENT_ACTIONS, parseResource } from './resources.js';
 export type {
   ParseOutcome,
   Resource,

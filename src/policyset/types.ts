@@ -1,5 +1,5 @@
-import type { TrustPolicy } from '../policy/types.js';
-import type { Certificate } from '../x509/certificate.js';
+import type { TrustPolicy } from '../policy/index.js';
+import type { Certificate, TrustStoreType } from '../x509/index.js';
 
 /**
  * The custom resources of group portcullis.dev/v1alpha1 as Portcullis reads them, and the
@@ -14,7 +14,7 @@ import type { Certificate } from '../x509/certificate.js';
 export type EnforcementAction = 'deny' | 'warn' | 'dryrun';
 export type PolicyKind = 'TrustPolicy' | 'ClusterTrustPolicy';
 export type StoreKind = 'TrustStore' | 'ClusterTrustStore';
-export type TrustStoreType = 'ca' | 'signingAuthority' | 'tsa';
+export type { TrustStoreType };
 
 /**
  * Identifies a resource in messages: `TrustPolicy team-a/prod` or `ClusterTrustPolicy baseline`

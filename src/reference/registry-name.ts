@@ -24,7 +24,9 @@
 export const DOCKER_HUB = 'docker.io';
 /** Docker Hub's names: distribution folds `index.docker.io`; `registry-1.docker.io` is where its API lives. */
 const DOCKER_HUB_NAMES: ReadonlySet<string> = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
-/** The exact spellings the runtime (distribution's splitDockerDomain) folds, adding `library/` to a one-component path. */
+/**
+ * The exact spellings the runtime (distribution's splitDockerDomain) folds, adding `library/` to a one-component path.
+ */
 const RUNTIME_FOLDED_HUB_SPELLINGS: ReadonlySet<string> = new Set(['docker.io', 'index.docker.io']);
 const DEFAULT_PORTS: ReadonlySet<number> = new Set([80, 443]);
 

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { PortcullisError, ErrorCode } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { parseDigest } from '../util/digest.js';
+import type { Descriptor } from '../oci/index.js';
+import { parseDigest } from '../util/index.js';
 import { abortError, operationError, printable, type Operation } from './operation.js';
 import { discard, header, type HttpResponse } from './transport.js';
 

@@ -5,7 +5,7 @@ export type {
   ManifestRef,
   PushedManifest,
   RegistryClientOptions,
-  RegistrySignatureSource,
+  RegistryReader,
   RepositoryRef,
 } from './client.js';
 export type { UploadOptions } from './upload.js';
@@ -37,3 +37,12 @@ export type { StoredLogin } from './auth/credential-store.js';
 export { execCredentialHelper } from './auth/docker-config.js';
 export { DnsLookupError, HostResolver, isDnsLookupError } from './dns.js';
 export type { HostResolverOptions, ResolvedAddress } from './dns.js';
+export {
+  ResourcePullSecretResolver,
+  credentialsFromDockerSecret,
+  credentialsFromSecret,
+  toCredential,
+} from './auth/pull-secrets.js';
+export type { PullSecretResolver, RequestCredentials } from './auth/pull-secrets.js';
+export { chooseCredential, chooseRequestCredential } from './auth/choose.js';
+export type { ChosenCredential } from './auth/choose.js';

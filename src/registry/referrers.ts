@@ -1,6 +1,5 @@
-import type { Descriptor } from '../oci/descriptor.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import { parseDigest } from '../util/digest.js';
+import { type Descriptor, MEDIA_TYPE } from '../oci/index.js';
+import { parseDigest } from '../util/index.js';
 
 /**
  * Referrers helpers (distribution-spec v1.1 "Listing Referrers" and the referrers tag schema;

@@ -463,7 +463,8 @@ describe('RegistryClient against the Referrers API registry', () => {
       annotations: Object.keys(d.annotations ?? {}).sort(),
     });
     expect(viaTag.map(shape)).toEqual(viaApi.map(shape));
-    expect(onApi.others.map((d) => d.digest)).toEqual(onTag.others.map((d) => d.digest)); // deterministic SBOMs: identical
+    // deterministic SBOMs: identical
+    expect(onApi.others.map((d) => d.digest)).toEqual(onTag.others.map((d) => d.digest));
     const othersViaTag = await client.listReferrers(
       { registry: tagOnly.host, repository: 'library/app' },
       onTag.image,

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Descriptor } from '../oci/index.js';
 import { statusError } from './body.js';
 import { operationError, printable, type Operation } from './operation.js';
 import { discard, header, type HttpRequest, type HttpResponse } from './transport.js';

@@ -1,87 +1,48 @@
+import { LRUCache } from 'lru-cache';
+
 /**
- * A least-recently-used cache bounded by bytes, with per-entry expiry, and a single-flight
- * helper so concurrent checks of the same URL share one fetch. The clock is injected (it is only
- * used for expiry); the cache holds no global state: the checker owns one.
+ * Verified revocation answers by URL: lru-cache bounded by bytes (`maxSize`, each entry's size
+ * given by the caller), each entry expiring at its own time (the answer's nextUpdate) on the
+ * injected clock. The cache holds no global state: the checker owns one.
  */
-
-interface Entry<V> {
-  readonly value: V;
-  readonly bytes: number;
-  readonly expiresAt: number;
-}
-
-export class ByteLruCache<V> {
-  readonly #entries = new Map<string, Entry<V>>();
-  readonly #maxBytes: number;
+export class ByteLruCache<V extends NonNullable<unknown>> {
+  readonly #cache: LRUCache<string, V>;
   readonly #now: () => number;
-  #bytes = 0;
 
   constructor(maxBytes: number, now: () => number) {
-    this.#maxBytes = maxBytes;
     this.#now = now;
+    // ttlResolution 0: the clock is read on every lookup. lru-cache takes a start time of 0 for
+    // "no TTL", so its clock is ours plus one (differences, which is all it uses, are the same).
+    this.#cache = new LRUCache<string, V>({ maxSize: maxBytes, ttlResolution: 0, perf: { now: () => now() + 1 } });
   }
 
   get bytes(): number {
-    return this.#bytes;
+    return this.#cache.calculatedSize;
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#cache.size;
   }
 
   /** The value, or undefined when absent or expired (an expired entry is dropped). */
   get(key: string): V | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (this.#now() >= entry.expiresAt) {
-      this.delete(key);
-      return undefined;
-    }
-    // Re-insert: Map iteration order is insertion order, so the first key is the least recent.
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    return entry.value;
+    return this.#cache.get(key);
   }
 
   /** Stores until `expiresAt` (clock ms). Values larger than the whole budget are not stored. */
   set(key: string, value: V, bytes: number, expiresAt: number): void {
-    this.delete(key);
-    if (bytes > this.#maxBytes || expiresAt <= this.#now()) return;
-    while (this.#bytes + bytes > this.#maxBytes) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.delete(oldest);
-    }
-    this.#entries.set(key, { value, bytes, expiresAt });
-    this.#bytes += bytes;
+    this.#cache.delete(key);
+    const ttl = expiresAt - this.#now();
+    // lru-cache keeps an entry while its age is at most the TTL; expired is age ≥ ttl here.
+    if (ttl <= 0 || bytes > this.#cache.maxSize) return;
+    this.#cache.set(key, value, { size: Math.max(1, bytes), ttl: Math.max(1, Math.ceil(ttl) - 1) });
   }
 
   delete(key: string): void {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return;
-    this.#entries.delete(key);
-    this.#bytes -= entry.bytes;
+    this.#cache.delete(key);
   }
 
   clear(): void {
-    this.#entries.clear();
-    this.#bytes = 0;
-  }
-}
-
-/** Runs `work` once per key at a time; callers arriving while it runs get the same promise. */
-export class SingleFlight<V> {
-  readonly #inFlight = new Map<string, Promise<V>>();
-
-  run(key: string, work: () => Promise<V>): Promise<V> {
-    const running = this.#inFlight.get(key);
-    if (running !== undefined) return running;
-    const promise = work().finally(() => this.#inFlight.delete(key));
-    this.#inFlight.set(key, promise);
-    return promise;
-  }
-
-  get size(): number {
-    return this.#inFlight.size;
+    this.#cache.clear();
   }
 }

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { CertificateCache } from '../x509/certificate.js';
-import { isIssuedBy, isSelfSigned, type Certificate } from '../x509/certificate.js';
-import type { RevocationChecker, RevocationResult, RevocationStatus } from '../verify/types.js';
-import { ByteLruCache, SingleFlight } from './cache.js';
+import { type CertificateCache, isIssuedBy, isSelfSigned, type Certificate } from '../x509/index.js';
+import type { RevocationChecker } from '../verify/index.js';
+import { SingleFlight } from '../util/index.js';
 import {
   freshestCrlOf,
   lookupCertificate,
@@ -22,6 +21,27 @@ import {
   type OcspOutcome,
   type OcspRequest,
 } from './ocsp.js';
+import {
+  RevocationCache,
+  describe,
+  hex,
+  applySigningTime,
+  aggregate,
+  type OnlineRevocationCheckerOptions,
+  type CertificateRevocation,
+  type DetailedRevocationResult,
+  type RevocationCheckerStats,
+  type Attempt,
+  type Answer,
+} from './checker-types.js';
+
+export { RevocationCache } from './checker-types.js';
+export type {
+  CertificateRevocation,
+  DetailedRevocationResult,
+  OnlineRevocationCheckerOptions,
+  RevocationCheckerStats,
+} from './checker-types.js';
 
 /**
  * The OCSP/CRL revocation checker (Notary trust-store-trust-policy spec, "Certificate Revocation
@@ -47,7 +67,8 @@ import {
  *
  * Offline mode (`mode: 'offline'`, for air-gapped clusters) makes no request at all: a certificate
  * with OCSP or CRL locations is `unknown` unless the operator-supplied material or a still-valid
- * answer in the cache (which only an earlier online use of the same checker fills) answers. What that means per trust-policy level, with
+ * answer in the cache (which only an earlier online use of the same checker fills) answers. What
+ * that means per trust-policy level, with
  * the default actions: strict (revocation enforce) rejects every signature whose chain has
  * revocation locations (ERR_REVOCATION_UNKNOWN), and — because the TSA chain is checked as part of
  * authenticTimestamp — also rejects timestamped signatures whose TSA chain has such locations;
@@ -55,92 +76,6 @@ import {
  * logged: authenticTimestamp is log there); skip does not verify at all. A policy that wants
  * offline enforcement of everything else sets `override: {revocation: log}` or `skip`.
  */
-
-export interface OnlineRevocationCheckerOptions {
-  readonly fetcher: RevocationFetcher;
-  /** 'online' (default) fetches; 'offline' answers from the cache only. */
-  readonly mode?: 'online' | 'offline';
-  /** Clock in epoch ms, used only to expire cache entries (default Date.now). */
-  readonly now?: () => number;
-  /** Per OCSP request (notation: 2 s). */
-  readonly ocspTimeoutMs?: number;
-  /** Per CRL download (Notary spec: 5 s). */
-  readonly crlTimeoutMs?: number;
-  /** OCSP response cap (default 64 KiB: real responses are 1–5 KiB even with a responder certificate). */
-  readonly ocspMaxBytes?: number;
-  /** CRL cap (default 32 MiB: large public CAs publish CRLs of several MiB; beyond 32 MiB is refused). */
-  readonly crlMaxBytes?: number;
-  /** Cache budget in bytes (default 64 MiB: room for two maximal CRLs plus many OCSP answers). */
-  readonly cacheMaxBytes?: number;
-  /** Send an RFC 8954 nonce with OCSP requests (default false, like notation; a nonce defeats responder caching). */
-  readonly ocspNonce?: boolean;
-  /** Tolerated clock skew for thisUpdate in the future (default 5 min). */
-  readonly skewMs?: number;
-  /** At most this many OCSP and this many CRL URLs are tried per certificate (default 4), bounding the total time. */
-  readonly maxUrlsPerCertificate?: number;
-  /** Parses embedded OCSP responder certificates through this cache. */
-  readonly certificateCache?: CertificateCache;
-  /**
-   * A cache to use (and share, e.g. between an online checker that fills it and an offline one);
-   * by default the checker makes its own of `cacheMaxBytes` with the `now` clock.
-   */
-  readonly cache?: RevocationCache;
-  /**
-   * Operator-supplied CRLs and OCSP responses, consulted before any fetch (a function when the
-   * material can change while the checker lives: each check reads the current one).
-   */
-  readonly material?: RevocationMaterial | (() => RevocationMaterial);
-}
-
-/** Verified OCSP answers and CRLs by URL, bounded by bytes, expiring at their nextUpdate. */
-export class RevocationCache extends ByteLruCache<OcspOutcome | ParsedCrl> {
-  constructor(maxBytes = 64 * 1024 * 1024, now: () => number = Date.now) {
-    super(maxBytes, now);
-  }
-}
-
-/** A per-certificate result with the evidence: where the answer came from. */
-export interface CertificateRevocation {
-  readonly status: RevocationStatus;
-  readonly revokedAt?: Date;
-  readonly reason?: string;
-  readonly invalidityDate?: Date;
-  /** Why: the answer, or the causes of unknown (unreachable responder with its URL, stale answer, …). */
-  readonly detail?: string;
-  readonly source?: 'ocsp' | 'crl';
-  /** The responder or distribution point URL, or for operator-supplied material where it came from. */
-  readonly url?: string;
-  /** Which source answered, in words: "OCSP responder http://…", "CRL http://… (cached)", "preloaded CRL /…/ca.crl". */
-  readonly answeredBy?: string;
-}
-
-export interface DetailedRevocationResult extends RevocationResult {
-  readonly certificates: readonly CertificateRevocation[];
-}
-
-export interface RevocationCheckerStats {
-  /** Requests handed to the fetcher. */
-  readonly fetches: number;
-  /** Answers served from the cache. */
-  readonly cacheHits: number;
-  readonly cacheBytes: number;
-}
-
-type Answer = CertificateRevocation & { readonly status: 'good' | 'revoked' };
-
-interface Attempt {
-  readonly answer?: Answer;
-  readonly details: readonly string[];
-}
-
-function describe(error: unknown): string {
-  if (error instanceof RevocationFetchError) return error.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
-}
 
 export class OnlineRevocationChecker implements RevocationChecker {
   readonly #fetcher: RevocationFetcher;
@@ -156,8 +91,8 @@ export class OnlineRevocationChecker implements RevocationChecker {
   readonly #certificateCache: CertificateCache | undefined;
   readonly #cache: RevocationCache;
   readonly #material: () => RevocationMaterial;
-  readonly #ocspFlights = new SingleFlight<{ bytes: Uint8Array; nonce?: Uint8Array }>();
-  readonly #crlFlights = new SingleFlight<ParsedCrl>();
+  readonly #ocspFlights = new SingleFlight();
+  readonly #crlFlights = new SingleFlight();
   #fetches = 0;
   #cacheHits = 0;
   // Per-certificate memos (certificates are shared objects through a CertificateCache): chain
@@ -556,23 +491,4 @@ export class OnlineRevocationChecker implements RevocationChecker {
       this.#cache.set(key, crl, crl.der.length + crl.entries.size * 96 + 512, crl.nextUpdate.getTime());
     return { crl, cached: false };
   }
-}
-
-/** signingAuthority: a revocation that takes effect after the authentic signing time does not count. */
-function applySigningTime(result: CertificateRevocation, signingTime: Date | undefined): CertificateRevocation {
-  if (result.status !== 'revoked' || signingTime === undefined) return result;
-  const effective = result.invalidityDate ?? result.revokedAt;
-  if (effective === undefined || effective.getTime() <= signingTime.getTime()) return result;
-  return {
-    ...result,
-    status: 'good',
-    detail: `${result.detail ?? 'revoked'}; the revocation takes effect at ${effective.toISOString()}, after the authentic signing time ${signingTime.toISOString()}, so the signature stands`,
-  };
-}
-
-function aggregate(certificates: readonly CertificateRevocation[]): RevocationStatus {
-  if (certificates.some((c) => c.status === 'revoked')) return 'revoked';
-  if (certificates.some((c) => c.status === 'unknown')) return 'unknown';
-  if (certificates.some((c) => c.status === 'good')) return 'good';
-  return 'nonRevokable';
 }

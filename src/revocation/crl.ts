@@ -18,7 +18,7 @@ import {
   type Extension,
 } from '@peculiar/asn1-x509';
 import { PortcullisError } from '../errors/index.js';
-import { KEY_USAGE, bytesEqual, type Certificate } from '../x509/certificate.js';
+import { KEY_USAGE, bytesEqual, type Certificate } from '../x509/index.js';
 import { DEFAULT_SKEW_MS, normalizeSerial, serialBytes } from './ocsp.js';
 import { reasonName } from './reasons.js';
 import { verifySignedData } from './signature.js';

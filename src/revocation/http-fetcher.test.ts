@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ByteLruCache, SingleFlight } from './cache.js';
+import { SingleFlight } from '../util/index.js';
+import { ByteLruCache } from './cache.js';
 import { HttpRevocationFetcher } from './http-fetcher.js';
 import { ocspGetUrl } from './ocsp.js';
 
@@ -93,7 +94,7 @@ describe('ByteLruCache and SingleFlight', () => {
   });
 
   it('shares one run among concurrent callers and runs again afterwards', async () => {
-    const flight = new SingleFlight<number>();
+    const flight = new SingleFlight();
     let runs = 0;
     const work = () => new Promise<number>((r) => setTimeout(() => r(++runs), 20));
     expect(await Promise.all([flight.run('k', work), flight.run('k', work), flight.run('k', work)])).toEqual([1, 1, 1]);

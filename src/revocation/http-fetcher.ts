@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { isHttpUrl, RevocationFetchError, type FetchInit, type RevocationFetcher } from './fetcher.js';
+import { USER_AGENT } from '../util/index.js';
 
 /**
  * The undici implementation of RevocationFetcher: GET for CRLs, POST application/ocsp-request for
@@ -20,7 +21,7 @@ export class HttpRevocationFetcher implements RevocationFetcher {
 
   constructor(options: HttpRevocationFetcherOptions = {}) {
     this.#dispatcher = options.dispatcher;
-    this.#userAgent = options.userAgent ?? 'portcullis-revocation';
+    this.#userAgent = options.userAgent ?? USER_AGENT;
   }
 
   async fetch(url: string, init: FetchInit): Promise<Uint8Array> {

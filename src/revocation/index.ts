@@ -20,7 +20,7 @@ export {
 export type { OcspCertId, OcspCheckInput, OcspOutcome, OcspRequest, OcspStatus } from './ocsp.js';
 export { freshestCrlOf, lookupCertificate, parseCrl, parseFreshestCrl, validateCrl, validateDelta } from './crl.js';
 export type { CrlEntry, CrlLookup, CrlValidation, FreshestCrlPointer, ParsedCrl } from './crl.js';
-export { ByteLruCache, SingleFlight } from './cache.js';
+export { ByteLruCache } from './cache.js';
 export { RevocationMaterial } from './material.js';
 export type { MaterialItem, PreloadedCrl, PreloadedOcsp } from './material.js';
 export { MATERIAL_LIMITS, RevocationMaterialDirectory, loadRevocationMaterial } from './material-files.js';

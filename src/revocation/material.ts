@@ -1,6 +1,6 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Name } from '@peculiar/asn1-x509';
-import type { Certificate } from '../x509/certificate.js';
+import type { Certificate } from '../x509/index.js';
 import { parseCrl, type ParsedCrl } from './crl.js';
 import { normalizeSerial, parseOcspResponse, serialBytes } from './ocsp.js';
 

@@ -22,7 +22,7 @@ import {
   isIssuedBy,
   type Certificate,
   type CertificateCache,
-} from '../x509/certificate.js';
+} from '../x509/index.js';
 import { verifySignedData } from './signature.js';
 import { reasonName } from './reasons.js';
 
@@ -121,7 +121,9 @@ export type OcspStatus = 'good' | 'revoked' | 'unknown';
 
 /** What a response says about the certificate, or why it cannot be used (`invalid`). */
 export interface OcspOutcome {
-  /** good / revoked / unknown: a verified answer; invalid: malformed, unverifiable, stale or not about this certificate. */
+  /**
+   * good / revoked / unknown: a verified answer; invalid: malformed, unverifiable, stale or not about this certificate.
+   */
   readonly status: OcspStatus | 'invalid';
   readonly detail: string;
   readonly revokedAt?: Date;

@@ -63,7 +63,8 @@ describe('§D notation e2e CRL fixture (certchain_with_crl.pem)', () => {
     expect(result.ok).toBe(false);
     // It was made by an earlier run's intermediate (another key: its AKI differs), so the signature fails first.
     expect(!result.ok && result.reason).toContain('CRL is not signed by');
-    // A CRL past its nextUpdate is "expired" (validated with a key it does verify with: use the D1 CRL at a later time).
+    // A CRL past its nextUpdate is "expired" (validated with a key it does verify with: use the D1 CRL at a later
+    // time).
     const late = validateCrl(parseCrl(e2e('leaf.crl')), intermediate, new Date('2125-01-01T00:00:00Z'));
     expect(late).toMatchObject({ ok: false, expired: true });
   });

@@ -1,9 +1,9 @@
 import { basename, join } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
 import type { EnvelopeFormat, EnvelopeMediaType, SignRequest } from '../envelope/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import type { DigestAlgorithm } from '../util/digest.js';
+import type { Descriptor } from '../oci/index.js';
+import { MEDIA_TYPE } from '../oci/index.js';
+import type { DigestAlgorithm } from '../util/index.js';
 import type { SignResult, Signer } from './signer.js';
 
 /**

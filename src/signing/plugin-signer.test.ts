@@ -12,7 +12,7 @@ import type { SignRequest } from '../envelope/types.js';
 import { PortcullisError } from '../errors/index.js';
 import type { ArtifactVerification } from '../verify/index.js';
 import { parseCertificate } from '../x509/certificate.js';
-import { PluginError, locatePlugin } from './plugin-process.js';
+import { PluginError, locatePlugin } from '../plugin/index.js';
 import { PluginSigner, signerForKey, type SignResult } from './signer.js';
 import { TimestampClient } from './timestamp-client.js';
 

@@ -1,6 +1,5 @@
-import type { Descriptor } from '../oci/descriptor.js';
-import { MEDIA_TYPE, THUMBPRINT_ANNOTATION } from '../oci/media-types.js';
-import { digestOf } from '../util/digest.js';
+import { type Descriptor, MEDIA_TYPE, THUMBPRINT_ANNOTATION } from '../oci/index.js';
+import { digestOf } from '../util/index.js';
 
 /** The 2-byte `{}` config blob of OCI 1.1 artifacts. */
 export const EMPTY_CONFIG = {

@@ -8,10 +8,8 @@ import {
   verifyTimestamp,
   type TimestampVerification,
 } from '../timestamp/index.js';
-import type { DigestAlgorithm } from '../util/digest.js';
-import { bytesEqual, type Certificate } from '../x509/certificate.js';
-import { validateCertificateChain } from '../x509/chain.js';
-import { checkChainCoversInterval } from '../x509/validity.js';
+import type { DigestAlgorithm } from '../util/index.js';
+import { bytesEqual, type Certificate, validateCertificateChain, checkChainCoversInterval } from '../x509/index.js';
 
 export interface TimestampClientOptions {
   /** The TSA endpoint (http or https). */

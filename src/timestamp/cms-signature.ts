@@ -3,7 +3,7 @@ import { constants, verify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { PortcullisError } from '../errors/index.js';
-import type { DigestAlgorithm } from '../util/digest.js';
+import type { DigestAlgorithm } from '../util/index.js';
 import { digestForOid } from './oids.js';
 import { RsaPssParams } from './schemas.js';
 

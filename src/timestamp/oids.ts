@@ -1,4 +1,4 @@
-import type { DigestAlgorithm } from '../util/digest.js';
+import type { DigestAlgorithm } from '../util/index.js';
 
 /** Object identifiers of RFC 3161 timestamp tokens and the CMS structures around them. */
 export const OID = {

@@ -4,7 +4,7 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { MessageImprint, PKIStatus, TimeStampReq, TimeStampResp } from '@peculiar/asn1-tsp';
 import { PortcullisError } from '../errors/index.js';
-import type { DigestAlgorithm } from '../util/digest.js';
+import type { DigestAlgorithm } from '../util/index.js';
 import { integerFromBigint } from './integer.js';
 import { oidForDigest } from './oids.js';
 

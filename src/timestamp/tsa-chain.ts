@@ -1,5 +1,5 @@
 import { PortcullisError } from '../errors/index.js';
-import { bytesEqual, isIssuedBy, type Certificate } from '../x509/certificate.js';
+import { bytesEqual, isIssuedBy, type Certificate } from '../x509/index.js';
 
 /**
  * Builds the TSA certificate chain from the timestamp signer through the certificates embedded in

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PortcullisError } from '../errors/index.js';
-import { EKU, bytesEqual, type Certificate } from '../x509/certificate.js';
+import { EKU, bytesEqual, type Certificate } from '../x509/index.js';
 import { OID } from './oids.js';
 import { verifySignerInfo } from './signer-info.js';
 import type { TimestampToken, TstInfo } from './token.js';

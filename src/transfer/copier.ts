@@ -1,6 +1,5 @@
 import { PortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { parseManifest } from '../oci/manifest.js';
+import { type Descriptor, parseManifest } from '../oci/index.js';
 import type { ContentSource, ContentTarget } from './endpoint.js';
 import { Limit } from './limit.js';
 import { INDEX_TYPES } from './platform.js';

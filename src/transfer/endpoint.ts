@@ -1,4 +1,4 @@
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Descriptor } from '../oci/index.js';
 
 /**
  * The two ends of a copy: a repository of a registry or an OCI image layout on disk. The graph

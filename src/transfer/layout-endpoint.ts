@@ -1,4 +1,4 @@
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Descriptor } from '../oci/index.js';
 import type { OciLayout, OciLayoutWriter } from '../layout/index.js';
 import type { ContentSource, ContentTarget } from './endpoint.js';
 

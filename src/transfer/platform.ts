@@ -1,7 +1,6 @@
 import { PortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { MEDIA_TYPE } from '../oci/media-types.js';
-import { parseStrictJson, isJsonObject } from '../util/strict-json.js';
+import { type Descriptor, MEDIA_TYPE } from '../oci/index.js';
+import { parseStrictJson, isJsonObject } from '../util/index.js';
 
 /** `os/arch[/variant]`, as docker, oras and the image-spec write a platform. */
 export interface Platform {

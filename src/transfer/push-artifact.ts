@@ -1,4 +1,4 @@
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Descriptor } from '../oci/index.js';
 import type { ContentTarget } from './endpoint.js';
 
 /** A manifest with its blobs, all in memory (a signature, an attached SBOM). */

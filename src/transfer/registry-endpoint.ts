@@ -1,5 +1,5 @@
 import { isPortcullisError } from '../errors/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Descriptor } from '../oci/index.js';
 import type { CallOptions, RegistryClient, RepositoryRef } from '../registry/index.js';
 import type { ContentSource, ContentTarget } from './endpoint.js';
 

@@ -1,5 +1,4 @@
-import type { ErrorCode } from '../errors/codes.js';
-import { PortcullisError } from '../errors/index.js';
+import { type ErrorCode, PortcullisError } from '../errors/index.js';
 
 /**
  * Strict base64 codecs. Node's Buffer decoder is lenient (it skips invalid characters, accepts

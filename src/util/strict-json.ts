@@ -1,5 +1,4 @@
-import type { ErrorCode } from '../errors/codes.js';
-import { PortcullisError } from '../errors/index.js';
+import { type ErrorCode, PortcullisError } from '../errors/index.js';
 import { goFoldKey } from './go-fold.js';
 
 /**

@@ -1,33 +1,35 @@
 import { PortcullisError, toPortcullisError } from '../errors/index.js';
-import type { ArtifactTarget, Descriptor } from '../oci/descriptor.js';
-import { toSignatureManifest, parseManifest } from '../oci/manifest.js';
-import { selectStatement } from '../policy/index.js';
-import { CHECKS, type CheckName, type TrustPolicy, type TrustPolicyStatement } from '../policy/types.js';
-import { matchesDigest } from '../util/digest.js';
-import type { CertificateCache } from '../x509/certificate.js';
+import {
+  type ArtifactTarget,
+  type Descriptor,
+  toSignatureManifest,
+  parseManifest,
+  type SignatureSource,
+} from '../oci/index.js';
+import {
+  selectStatement,
+  CHECKS,
+  type CheckName,
+  type TrustPolicy,
+  type TrustPolicyStatement,
+} from '../policy/index.js';
+import { matchesDigest } from '../util/index.js';
+import type { CertificateCache } from '../x509/index.js';
 import type { VerificationPlugins } from './plugins.js';
 import { verifySignature } from './signature.js';
 import type { RevocationChecker, SignatureVerification, TrustStores, Warning } from './types.js';
 
-/**
- * Where the signatures of an artifact come from (an OCI layout, a registry, a test). The core
- * calls it and does no I/O of its own.
- */
-export interface SignatureSource {
-  /** Descriptors of the signature manifests of the artifact, in the order to try them. */
-  listSignatures(artifact: { readonly digest: string }): Promise<readonly Descriptor[]>;
-  /** Manifest bytes, already checked against the descriptor's digest and size cap. */
-  fetchManifest(descriptor: Descriptor): Promise<Uint8Array>;
-  /** Blob bytes, already checked against the descriptor's digest and size cap. */
-  fetchBlob(descriptor: Descriptor): Promise<Uint8Array>;
-}
+export type { SignatureSource };
 
 export interface ArtifactVerificationRequest {
   /** The reference as the user gave it (for messages). */
   readonly reference: string;
   /** `registry/repository`, the key for trust policy selection. */
   readonly repository: string;
-  /** The artifact's descriptor as the registry holds it, for a digest-pinned reference too (media type and size must match the payload). */
+  /**
+   * The artifact's descriptor as the registry holds it, for a digest-pinned reference too (media type and size must
+   * match the payload).
+   */
   readonly artifact: ArtifactTarget;
   /** Key/value pairs the signed payload must carry (notation's --user-metadata). */
   readonly userMetadata?: Readonly<Record<string, string>>;
@@ -35,6 +37,11 @@ export interface ArtifactVerificationRequest {
 
 export interface ArtifactVerificationOptions {
   readonly policy: TrustPolicy;
+  /**
+   * The statement of `policy` that applies to `request.repository`, when the caller has chosen
+   * it already (the executor's plan); otherwise it is selected here.
+   */
+  readonly statement?: TrustPolicyStatement;
   readonly trustStores: TrustStores;
   readonly source: SignatureSource;
   /** The verification time. */
@@ -137,7 +144,8 @@ export async function verifyArtifact(
   request: ArtifactVerificationRequest,
   options: ArtifactVerificationOptions,
 ): Promise<ArtifactVerification> {
-  const statement: TrustPolicyStatement = selectStatement(options.policy, request.repository, request.reference);
+  const statement: TrustPolicyStatement =
+    options.statement ?? selectStatement(options.policy, request.repository, request.reference);
   const context = { reference: request.reference, digest: request.artifact.digest, policy: statement.name };
   const base = {
     reference: request.reference,

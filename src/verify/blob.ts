@@ -1,8 +1,8 @@
 import type { PortcullisError } from '../errors/index.js';
 import { parseEnvelope, parsePayload } from '../envelope/index.js';
 import { selectBlobStatement, type BlobTrustPolicy, type BlobTrustPolicyStatement } from '../policy/index.js';
-import type { DigestAlgorithm } from '../util/digest.js';
-import type { CertificateCache } from '../x509/certificate.js';
+import type { DigestAlgorithm } from '../util/index.js';
+import type { CertificateCache } from '../x509/index.js';
 import { HASH_OF } from '../x509/index.js';
 import type { VerificationPlugins } from './plugins.js';
 import { verifySignature } from './signature.js';

@@ -1,8 +1,8 @@
 import { PortcullisError } from '../errors/index.js';
 import type { VerifiedEnvelope } from '../envelope/index.js';
 import type { StatementCore } from '../policy/index.js';
-import { encodeBase64 } from '../util/base64.js';
-import { compareSemVer, parseSemVer } from '../util/semver.js';
+import { encodeBase64 } from '../util/index.js';
+import { compareSemVer, parseSemVer } from '../util/index.js';
 
 /**
  * Verification plugins (specs/plugin-extensibility.md, "Verification extensibility"; notation-go

@@ -1,10 +1,8 @@
 import { PortcullisError, toPortcullisError } from '../errors/index.js';
-import { parseEnvelope, parsePayload } from '../envelope/index.js';
-import type { VerifiedEnvelope } from '../envelope/types.js';
-import { sameContent, type ArtifactTarget } from '../oci/descriptor.js';
-import { CHECKS, type CheckName, type StatementCore } from '../policy/types.js';
-import type { CertificateCache } from '../x509/certificate.js';
-import { validateCertificateChain } from '../x509/index.js';
+import { parseEnvelope, parsePayload, type VerifiedEnvelope } from '../envelope/index.js';
+import { sameContent, type ArtifactTarget } from '../oci/index.js';
+import { CHECKS, type CheckName, type StatementCore } from '../policy/index.js';
+import { type CertificateCache, validateCertificateChain } from '../x509/index.js';
 import { checkAuthenticity } from './checks/authenticity.js';
 import {
   checkAuthenticTimestamp,

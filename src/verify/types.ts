@@ -1,6 +1,6 @@
 import type { PortcullisError } from '../errors/index.js';
-import type { Certificate } from '../x509/certificate.js';
-import type { CheckName, TrustStoreType, VerificationAction } from '../policy/types.js';
+import type { Certificate } from '../x509/index.js';
+import type { CheckName, TrustStoreType, VerificationAction } from '../policy/index.js';
 
 export type CheckStatus = 'passed' | 'failed' | 'logged' | 'skipped';
 
@@ -11,7 +11,10 @@ export interface CheckResult {
   readonly status: CheckStatus;
   readonly action: VerificationAction;
   readonly error?: PortcullisError;
-  /** What decided, when there is more to say than passed/failed (revocation: which source answered for each certificate). */
+  /**
+   * What decided, when there is more to say than passed/failed (revocation: which source answered
+   * for each certificate).
+   */
   readonly detail?: string;
 }
 

@@ -1,10 +1,11 @@
 import './reflect-polyfill.js';
+import { LRUCache } from 'lru-cache';
 import { X509Certificate as NodeX509, createPublicKey, type KeyObject } from 'node:crypto';
 import * as px from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate as AsnCertificate } from '@peculiar/asn1-x509';
 import { PortcullisError } from '../errors/index.js';
-import { sha256Hex } from '../util/digest.js';
+import { sha256Hex } from '../util/index.js';
 import { formatName, parseName, type RdnSequence } from './names.js';
 
 /** Key types and sizes; only some are allowed by the Notary spec (see key-spec.ts). */
@@ -204,15 +205,15 @@ export function parseCertificate(der: Uint8Array): Certificate {
 
 /**
  * Caches parsed certificates by the SHA-256 of their bytes, so a chain seen in every signature
- * of a busy registry is parsed once. Bounded; evicts the oldest entry when full.
- * Owned by the caller (never a module global) so the core stays free of hidden state.
+ * of a busy registry is parsed once. Bounded (lru-cache, no TTL: it reads no clock); the least
+ * recently used goes first. Owned by the caller (never a module global) so the core stays free
+ * of hidden state.
  */
 export class CertificateCache {
-  readonly #entries = new Map<string, Certificate>();
-  readonly #max: number;
+  readonly #entries: LRUCache<string, Certificate>;
 
   constructor(maxEntries = 1024) {
-    this.#max = maxEntries;
+    this.#entries = new LRUCache({ max: maxEntries });
   }
 
   get size(): number {
@@ -224,10 +225,6 @@ export class CertificateCache {
     const hit = this.#entries.get(key);
     if (hit !== undefined) return hit;
     const cert = parseCertificate(der);
-    if (this.#entries.size >= this.#max) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
     this.#entries.set(key, cert);
     return cert;
   }

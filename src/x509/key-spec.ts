@@ -1,6 +1,8 @@
 import { PortcullisError } from '../errors/index.js';
-import type { SignatureAlgorithm } from '../envelope/types.js';
 import type { KeyInfo } from './certificate.js';
+
+/** The six signature algorithms the Notary spec allows, by their JWS names (envelope re-exports it). */
+export type SignatureAlgorithm = 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
 
 /**
  * Notary signature-algorithm selection (signature-specification.md, "Algorithm Selection"):

@@ -4,10 +4,15 @@ import { goQuote } from './go-quote.js';
 import { checkIssuedBy, ownSignatureError } from './issuance.js';
 
 /**
- * The trust store types of the Notary trust policy (same union as policy/types.ts
- * TrustStoreType, restated here because x509 sits below the policy layer).
+ * The trust store types of the Notary trust policy, declared here (the lowest layer that names
+ * them) for the policy, the policy resources and the CLI alike.
  */
 export type TrustStoreType = 'ca' | 'signingAuthority' | 'tsa';
+export const TRUST_STORE_TYPES: readonly TrustStoreType[] = ['ca', 'signingAuthority', 'tsa'];
+
+export function isTrustStoreType(value: unknown): value is TrustStoreType {
+  return typeof value === 'string' && (TRUST_STORE_TYPES as readonly string[]).includes(value);
+}
 
 /** One regular file of a named trust store, as read by the caller. */
 export interface TrustStoreFile {

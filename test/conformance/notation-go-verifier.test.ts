@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTrustStores } from '../../src/config/trust-store-dir.js';
+import { loadTrustStores } from '../../src/notation-config/trust-store-dir.js';
 import { parseEnvelope, parsePayload } from '../../src/envelope/index.js';
 import { ProcessVerificationPlugins } from '../../src/plugin/index.js';
 import { loadBlobTrustPolicy, loadTrustPolicy } from '../../src/policy/index.js';

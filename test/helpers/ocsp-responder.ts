@@ -105,7 +105,9 @@ export class CaDatabase {
     return this;
   }
 
-  /** Marks a certificate revoked (reason: an OpenSSL reason name, e.g. keyCompromise, certificateHold, removeFromCRL). */
+  /**
+   * Marks a certificate revoked (reason: an OpenSSL reason name, e.g. keyCompromise, certificateHold, removeFromCRL).
+   */
   revoke(cert: Issued, opts: { at?: Date; reason?: string; compromiseTime?: Date } = {}): this {
     const serial = new X509Certificate(cert.certDer).serialNumber.toUpperCase();
     const entry = this.#entries.get(serial);

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { crdFiles, generatedFiles } from '../../scripts/chart/crds.js';
-import { ENFORCEMENT_ACTIONS, TRUST_STORE_TYPES, parseResource } from '../../src/policyset/resources.js';
+import { ENFORCEMENT_ACTIONS, parseResource } from '../../src/policyset/resources.js';
+import { TRUST_STORE_TYPES } from '../../src/x509/index.js';
 import { validate } from './json-schema.js';
 import { CHART_DIR, REPO_ROOT, at } from './helpers.js';
 

@@ -17,7 +17,9 @@ export const NAMESPACE = 'portcullis-system';
 
 const cache = new Map<string, RenderedDoc[]>();
 
-/** The chart rendered (scripts/chart/render.sh, release "portcullis" in portcullis-system) with these extra arguments. */
+/**
+ * The chart rendered (scripts/chart/render.sh, release "portcullis" in portcullis-system) with these extra arguments.
+ */
 export function render(...args: string[]): RenderedDoc[] {
   const key = JSON.stringify(args);
   let docs = cache.get(key);

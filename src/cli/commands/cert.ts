@@ -1,13 +1,20 @@
 import { chmod, copyFile, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { trustStoreDir } from '../../config/paths.js';
-import { findSigningKey, readSigningKeys, writeSigningKeys } from '../../config/signing-keys.js';
-import { listTrustStores, readTrustStoreFiles } from '../../config/trust-store-dir.js';
+import {
+  trustStoreDir,
+  findSigningKey,
+  readSigningKeys,
+  writeSigningKeys,
+  listTrustStores,
+  readTrustStoreFiles,
+} from '../../notation-config/index.js';
 import { PortcullisError } from '../../errors/index.js';
-import type { TrustStoreType } from '../../policy/types.js';
-import { generateTestCertificate } from '../../signing/test-certificate.js';
+import { generateTestCertificate } from '../../signing/index.js';
 import {
   TRUST_STORE_NAME,
+  TRUST_STORE_TYPES,
+  isTrustStoreType,
+  type TrustStoreType,
   buildTrustStore,
   keySpecName,
   parseCertificateFile,
@@ -20,11 +27,12 @@ import { table } from '../table.js';
 /** How far before now a generated test certificate becomes valid. */
 const BACKDATE_MS = 5 * 60_000;
 
-const TYPES: readonly TrustStoreType[] = ['ca', 'signingAuthority', 'tsa'];
-
 function storeType(value: string | undefined): TrustStoreType {
-  if (value !== undefined && (TYPES as readonly string[]).includes(value)) return value as TrustStoreType;
-  throw new PortcullisError('ERR_INPUT_INVALID', `--type must be one of ${TYPES.join(', ')}, got "${value ?? ''}"`);
+  if (isTrustStoreType(value)) return value;
+  throw new PortcullisError(
+    'ERR_INPUT_INVALID',
+    `--type must be one of ${TRUST_STORE_TYPES.join(', ')}, got "${value ?? ''}"`,
+  );
 }
 
 function storeName(value: string | undefined): string {

@@ -1,6 +1,6 @@
 import { OciLayout, OciLayoutWriter, parseLayoutReference, type LayoutReference } from '../../layout/index.js';
 import { PortcullisError } from '../../errors/index.js';
-import type { Descriptor } from '../../oci/descriptor.js';
+import type { Descriptor } from '../../oci/index.js';
 import { parseReference } from '../../reference/index.js';
 import type { RegistryClient } from '../../registry/index.js';
 import {

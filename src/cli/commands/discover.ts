@@ -1,5 +1,5 @@
 import { PortcullisError } from '../../errors/index.js';
-import type { Descriptor } from '../../oci/descriptor.js';
+import type { Descriptor } from '../../oci/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { openTarget, type TargetOptions } from '../target.js';
 import { table } from '../table.js';

@@ -1,8 +1,8 @@
 import { toPortcullisError } from '../../errors/index.js';
 import { parseEnvelope, parsePayload, type VerifiedEnvelope } from '../../envelope/index.js';
 import type { RevocationChecker } from '../../verify/index.js';
-import { CertificateCache } from '../../x509/certificate.js';
-import { parseManifest, toSignatureManifest } from '../../oci/manifest.js';
+import { CertificateCache } from '../../x509/index.js';
+import { parseManifest, toSignatureManifest } from '../../oci/index.js';
 import { accuracyMsOf, parseTimestampToken } from '../../timestamp/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat, type OutputFormat } from '../options.js';
@@ -42,7 +42,10 @@ interface SignatureView {
   error?: { code: string; message: string };
 }
 
-/** `portcullis inspect <reference>` (or `--oci-layout`): every signature with its attributes and chain, no trust decision. */
+/**
+ * `portcullis inspect <reference>` (or `--oci-layout`): every signature with its attributes and chain, no trust
+ * decision.
+ */
 export async function inspectCommand(reference: string, opts: InspectCommandOptions, io: CliIo): Promise<number> {
   const format = outputFormat(opts.output);
   const revocation =

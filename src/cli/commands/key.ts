@@ -1,7 +1,12 @@
 import { resolve } from 'node:path';
-import { readSigningKeys, signingKeysPath, writeSigningKeys, type SigningKeyEntry } from '../../config/signing-keys.js';
+import {
+  readSigningKeys,
+  signingKeysPath,
+  writeSigningKeys,
+  type SigningKeyEntry,
+} from '../../notation-config/index.js';
 import { PortcullisError } from '../../errors/index.js';
-import { LocalKeySigner } from '../../signing/signer.js';
+import { LocalKeySigner } from '../../signing/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat } from '../options.js';
 import { parsePairs } from '../pairs.js';
@@ -10,7 +15,9 @@ import { table } from '../table.js';
 /** notation's key names are file-name safe (they name localkeys/<name>.key). */
 const KEY_NAME = /^[a-zA-Z0-9_.-]+$/;
 
-/** `key list`: name, key and certificate paths, plugin key id and plugin, the default marked `*` (notation's columns). */
+/**
+ * `key list`: name, key and certificate paths, plugin key id and plugin, the default marked `*` (notation's columns).
+ */
 export async function keyListCommand(opts: { configDir: string; output?: string }, io: CliIo): Promise<number> {
   const format = outputFormat(opts.output);
   const keys = await readSigningKeys(opts.configDir);

@@ -1,4 +1,4 @@
-import { MEDIA_TYPE } from '../../oci/media-types.js';
+import { MEDIA_TYPE } from '../../oci/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat, positiveInteger } from '../options.js';
 import { openTarget, type TargetOptions } from '../target.js';

@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { PortcullisError } from '../../errors/index.js';
 import { canonicalRegistry } from '../../reference/index.js';
 import { checkLogin, removeLogin, saveLogin } from '../../registry/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { positiveInteger } from '../options.js';
+import { readRegistryCa } from '../registry-options.js';
+import { USER_AGENT } from '../../util/index.js';
 
 export interface LoginCommandOptions {
   readonly username?: string;
@@ -14,7 +15,10 @@ export interface LoginCommandOptions {
   readonly timeout?: string;
 }
 
-/** A registry as references name it (`LOCALHOST:05000` is `localhost:5000`), so the stored key matches what later commands look up. */
+/**
+ * A registry as references name it (`LOCALHOST:05000` is `localhost:5000`), so the stored key matches what later
+ * commands look up.
+ */
 function registryName(registry: string): string {
   if (!/^[a-zA-Z0-9.-]+(?::\d+)?$|^\[[0-9a-fA-F:]+\](?::\d+)?$/.test(registry)) {
     throw new PortcullisError('ERR_INPUT_INVALID', `"${registry}" is not a registry host (host[:port])`);
@@ -45,22 +49,11 @@ export async function loginCommand(registry: string, opts: LoginCommandOptions, 
     );
   const password = opts.password ?? (await io.readStdin()).replace(/\r?\n$/, '');
   if (password === '') throw new PortcullisError('ERR_INPUT_INVALID', 'the password is empty');
-  let ca: string | undefined;
-  if (opts.registryCa !== undefined) {
-    try {
-      ca = await readFile(opts.registryCa, 'utf8');
-    } catch (cause) {
-      throw new PortcullisError(
-        'ERR_INPUT_INVALID',
-        `cannot read --registry-ca "${opts.registryCa}": ${(cause as Error).message}`,
-        { cause },
-      );
-    }
-  }
+  const ca = await readRegistryCa(opts.registryCa);
   const credential = { username: opts.username, password };
   const checked = await checkLogin(host, credential, {
     timeoutMs: positiveInteger('--timeout', opts.timeout, 30) * 1000,
-    userAgent: 'portcullis/0.1.0',
+    userAgent: USER_AGENT,
     ...(opts.plainHttp === true ? { plainHttp: true } : ca !== undefined ? { plainHttp: false } : {}),
     ...(ca === undefined ? {} : { tls: () => ({ ca: ca as string }) }),
   });

@@ -1,5 +1,4 @@
-import { loadTrustPolicyFile } from '../../config/trust-policy-file.js';
-import { writeTrustPolicy } from '../../config/trust-policy-write.js';
+import { loadTrustPolicyFile, writeTrustPolicy } from '../../notation-config/index.js';
 import { PortcullisError } from '../../errors/index.js';
 import { loadTrustPolicy } from '../../policy/index.js';
 import { EXIT, type CliIo } from '../io.js';

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadServeConfig } from '../../config/serve-config.js';
+import { loadServeConfig } from '../../config/index.js';
 import { PortcullisError } from '../../errors/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { startWebhook } from '../serve.js';

@@ -1,16 +1,22 @@
 import { readFile } from 'node:fs/promises';
-import { findSigningKey, readSigningKeys } from '../../config/signing-keys.js';
+import { findSigningKey, readSigningKeys } from '../../notation-config/index.js';
 import { PortcullisError } from '../../errors/index.js';
-import type { SignRequest } from '../../envelope/types.js';
-import { MEDIA_TYPE } from '../../oci/media-types.js';
-import type { Descriptor } from '../../oci/descriptor.js';
+import type { SignRequest } from '../../envelope/index.js';
+import { MEDIA_TYPE, type Descriptor } from '../../oci/index.js';
 import { OciLayout, OciLayoutWriter, parseLayoutReference } from '../../layout/index.js';
 import { LayoutTarget, pushReferrerArtifact } from '../../transfer/index.js';
 import { parseReference } from '../../reference/index.js';
-import { parseExpiryDuration } from '../../signing/duration.js';
-import { buildSignatureManifest, EMPTY_CONFIG, type BuiltSignatureManifest } from '../../signing/signature-manifest.js';
-import { PluginSigner, signerForKey, type SignResult, type Signer } from '../../signing/signer.js';
-import { TimestampClient } from '../../signing/timestamp-client.js';
+import {
+  parseExpiryDuration,
+  buildSignatureManifest,
+  EMPTY_CONFIG,
+  type BuiltSignatureManifest,
+  PluginSigner,
+  signerForKey,
+  type SignResult,
+  type Signer,
+  TimestampClient,
+} from '../../signing/index.js';
 import { parseCertificateFile } from '../../x509/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat, type OutputFormat } from '../options.js';

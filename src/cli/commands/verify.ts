@@ -1,14 +1,12 @@
-import { loadTrustPolicyFile } from '../../config/trust-policy-file.js';
-import { loadTrustStores } from '../../config/trust-store-dir.js';
-import { selectStatement } from '../../policy/index.js';
-import { CertificateCache } from '../../x509/certificate.js';
+import { loadTrustPolicyFile, loadTrustStores } from '../../notation-config/index.js';
+import { selectStatement, type TrustPolicy } from '../../policy/index.js';
+import { CertificateCache } from '../../x509/index.js';
 import { DEFAULT_MAX_SIGNATURE_ATTEMPTS, verifyArtifact } from '../../verify/index.js';
 import { ProcessVerificationPlugins, pluginDirectory } from '../../plugin/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parsePairs } from '../pairs.js';
 import { outputFormat, positiveInteger, type OutputFormat } from '../options.js';
 import { openTarget, type Target, type TargetOptions } from '../target.js';
-import type { TrustPolicy } from '../../policy/types.js';
 import { humanReport, toReport } from '../verify-report.js';
 import { cliRevocationChecker, revocationMode } from '../revocation-checker.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CborTag, encodeCbor } from './cbor-encode.js';
+import { Tag, encodeCbor } from './cbor-encode.js';
 
 const hex = (v: Parameters<typeof encodeCbor>[0]): string => Buffer.from(encodeCbor(v)).toString('hex');
 
@@ -33,7 +33,7 @@ describe('deterministic CBOR encoding', () => {
   });
 
   it('encodes tags, byte strings, text, booleans, null and floats', () => {
-    expect(hex(new CborTag(1, 1661321924))).toBe('c11a6305c2c4');
+    expect(hex(new Tag(1, 1661321924))).toBe('c11a6305c2c4');
     expect(hex([new Uint8Array([1, 2]), 'é', true, false, null, 1.5])).toBe(
       '86420102' + '62c3a9' + 'f5f4f6' + 'fb3ff8000000000000',
     );

@@ -7,7 +7,7 @@ import { signatureAlgorithmForKey } from '../../x509/key-spec.js';
 import { signPrimitive } from '../algorithms.js';
 import { parseEnvelope } from '../index.js';
 import { signEnvelope, type SigningKey } from '../sign.js';
-import { CborTag, encodeCbor, type CborValue } from './cbor-encode.js';
+import { Tag, encodeCbor, type CborValue } from './cbor-encode.js';
 import { coseUnprotectedHeaderOf, prepareCoseFromParts } from './sign.js';
 import { codeOf } from '../../../test/helpers/errors.js';
 
@@ -22,7 +22,7 @@ const payload = new TextEncoder().encode(
   '{"targetArtifact":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9","size":517}}',
 );
 
-const time = (seconds: number): CborTag => new CborTag(1, seconds);
+const time = (seconds: number): Tag => new Tag(1, seconds);
 
 /** A valid notary.x509 protected header, with overrides (undefined deletes a label). */
 function header(overrides: [number | string, CborValue | undefined][] = [], alg = -7): Map<number | string, CborValue> {
@@ -187,11 +187,11 @@ describe('COSE envelope', () => {
     });
 
     it.each([
-      ['tag 0 (date/time string)', new CborTag(0, '2024-05-01T10:00:00Z')],
+      ['tag 0 (date/time string)', new Tag(0, '2024-05-01T10:00:00Z')],
       ['an untagged integer', T0],
-      ['tag 1 around a float', new CborTag(1, 1714557600.5)],
-      ['tag 1 around a string', new CborTag(1, '1714557600')],
-      ['tag 1001 (extended time)', new CborTag(1001, new Map([[1, T0]]))],
+      ['tag 1 around a float', new Tag(1, 1714557600.5)],
+      ['tag 1 around a string', new Tag(1, '1714557600')],
+      ['tag 1001 (extended time)', new Tag(1001, new Map([[1, T0]]))],
     ])('rejects a signing time given as %s', (_, value) => {
       expect(codeOf(() => parse(forge(header([[SIGNING_TIME, value]]))))).toBe('ERR_ENVELOPE_HEADER_INVALID');
     });
@@ -266,20 +266,20 @@ describe('COSE envelope', () => {
       ['an empty input', new Uint8Array()],
       [
         'the wrong tag (17, COSE_Mac0)',
-        encodeCbor(new CborTag(17, [new Uint8Array(), new Map(), new Uint8Array(), new Uint8Array()])),
+        encodeCbor(new Tag(17, [new Uint8Array(), new Map(), new Uint8Array(), new Uint8Array()])),
       ],
       ['an untagged COSE_Sign1', encodeCbor([encodeCbor(header()), new Map(), payload, new Uint8Array([1])])],
-      ['an array of 3', encodeCbor(new CborTag(18, [encodeCbor(header()), new Map(), payload]))],
+      ['an array of 3', encodeCbor(new Tag(18, [encodeCbor(header()), new Map(), payload]))],
       [
         'a detached (nil) payload',
-        encodeCbor(new CborTag(18, [encodeCbor(header()), new Map(), null, new Uint8Array([1])])),
+        encodeCbor(new Tag(18, [encodeCbor(header()), new Map(), null, new Uint8Array([1])])),
       ],
       ['an indefinite-length array', hex('d2 9f 40 a0 40 40 ff')],
       ['an indefinite-length byte string', hex('d2 84 5f 41 00 ff a0 40 40')],
       [
         'trailing bytes after the message',
         new Uint8Array([
-          ...encodeCbor(new CborTag(18, [new Uint8Array(), new Map(), new Uint8Array(), new Uint8Array([1])])),
+          ...encodeCbor(new Tag(18, [new Uint8Array(), new Map(), new Uint8Array(), new Uint8Array([1])])),
           0,
         ]),
       ],

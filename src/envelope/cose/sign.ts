@@ -1,10 +1,9 @@
 import { HEADER } from '../attributes.js';
 import { coseLabelOf } from '../algorithms.js';
-import type { PreparedEnvelope } from '../request.js';
-import { checkSignRequest } from '../request.js';
+import { type PreparedEnvelope, checkSignRequest } from '../request.js';
 import { epochSeconds } from '../time.js';
 import type { SignatureAlgorithm, SignRequest } from '../types.js';
-import { CborTag, encodeCbor, type CborValue } from './cbor-encode.js';
+import { Tag, encodeCbor, type CborValue } from './cbor-encode.js';
 import { COSE_LABEL, COSE_SIGN1_TAG, EPOCH_TIME_TAG } from './headers.js';
 import { sigStructure } from './sig-structure.js';
 
@@ -23,7 +22,7 @@ export function coseProtectedHeaderOf(
   const header = new Map<number | string, CborValue>();
   header.set(COSE_LABEL.alg, coseLabelOf(algorithm));
   header.set(HEADER.signingScheme, req.signingScheme);
-  const time = new CborTag(EPOCH_TIME_TAG, epochSeconds(req.signingTime));
+  const time = new Tag(EPOCH_TIME_TAG, epochSeconds(req.signingTime));
   if (req.signingScheme === 'notary.x509') {
     header.set(HEADER.signingTime, time);
   } else {
@@ -32,7 +31,7 @@ export function coseProtectedHeaderOf(
   }
   if (req.expiry !== undefined) {
     crit.push(HEADER.expiry);
-    header.set(HEADER.expiry, new CborTag(EPOCH_TIME_TAG, epochSeconds(req.expiry)));
+    header.set(HEADER.expiry, new Tag(EPOCH_TIME_TAG, epochSeconds(req.expiry)));
   }
   for (const attr of req.extendedAttributes) {
     header.set(attr.key, attr.value as CborValue);
@@ -72,7 +71,7 @@ export function prepareCoseFromParts(parts: CoseParts): PreparedEnvelope {
       if (timestampSignature !== undefined && timestampSignature.length > 0) {
         unprotected.set(HEADER.timestampSignature, timestampSignature);
       }
-      return encodeCbor(new CborTag(COSE_SIGN1_TAG, [parts.protectedBytes, unprotected, parts.payload, signature]));
+      return encodeCbor(new Tag(COSE_SIGN1_TAG, [parts.protectedBytes, unprotected, parts.payload, signature]));
     },
   };
 }

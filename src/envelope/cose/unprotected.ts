@@ -1,5 +1,5 @@
 import { PortcullisError } from '../../errors/index.js';
-import { certificateFrom, type CertificateCache } from '../../x509/certificate.js';
+import { certificateFrom, type CertificateCache } from '../../x509/index.js';
 import { HEADER } from '../attributes.js';
 import type { UnsignedAttributes } from '../types.js';
 import { COSE_LABEL } from './headers.js';

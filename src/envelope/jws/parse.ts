@@ -1,6 +1,5 @@
 import { PortcullisError } from '../../errors/index.js';
-import { decodeBase64Url } from '../../util/base64.js';
-import { isJsonObject, parseStrictJson } from '../../util/strict-json.js';
+import { decodeBase64Url, isJsonObject, parseStrictJson } from '../../util/index.js';
 import { buildSignedAttributes } from '../attributes.js';
 import { checkIntegrity } from '../integrity.js';
 import { DEFAULT_MAX_ENVELOPE_BYTES, type EnvelopeParseOptions, type VerifiedEnvelope } from '../types.js';
@@ -55,6 +54,11 @@ export function parseJwsEnvelope(bytes: Uint8Array, options: EnvelopeParseOption
   const signed = buildSignedAttributes(fields);
 
   // RFC 7515 §5.2 step 8: the signing input is the ASCII of the two members exactly as received.
+  // Verified with node:crypto, not jose's flattenedVerify: jose verifies through WebCrypto, which
+  // is asynchronous, runs on libuv's thread pool (kept free: see registry/dns.ts) and measured
+  // 93-138 µs per RSA-3072 PS384 signature here against node:crypto's 47-49 µs — a third more
+  // on the whole JWS verification (302 µs, npm run bench). The strictness jose lacks (duplicate
+  // names, crit rules, docs/compatibility.md) is checked above in any case.
   const signingInput = new Uint8Array(Buffer.from(`${protectedB64}.${payload}`, 'latin1'));
   checkIntegrity({
     declared: algorithm,

@@ -1,6 +1,5 @@
 import { PortcullisError } from '../../errors/index.js';
-import { decodeBase64Url } from '../../util/base64.js';
-import { isJsonObject, parseStrictJson } from '../../util/strict-json.js';
+import { decodeBase64Url, isJsonObject, parseStrictJson } from '../../util/index.js';
 import { isSignatureAlgorithm } from '../algorithms.js';
 import { isTimeHeader, type ProtectedHeaderFields } from '../attributes.js';
 import { parseRfc3339 } from '../time.js';

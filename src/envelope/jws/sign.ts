@@ -1,7 +1,6 @@
-import { encodeBase64, encodeBase64Url } from '../../util/base64.js';
+import { encodeBase64, encodeBase64Url } from '../../util/index.js';
 import { HEADER } from '../attributes.js';
-import type { PreparedEnvelope } from '../request.js';
-import { checkSignRequest } from '../request.js';
+import { type PreparedEnvelope, checkSignRequest } from '../request.js';
 import { formatRfc3339 } from '../time.js';
 import type { SignatureAlgorithm, SignRequest } from '../types.js';
 import { goJsonStringify } from './go-json.js';

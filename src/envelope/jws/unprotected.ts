@@ -1,7 +1,6 @@
 import { PortcullisError } from '../../errors/index.js';
-import { decodeBase64 } from '../../util/base64.js';
-import { isJsonObject } from '../../util/strict-json.js';
-import { certificateFrom, type CertificateCache } from '../../x509/certificate.js';
+import { decodeBase64, isJsonObject } from '../../util/index.js';
+import { certificateFrom, type CertificateCache } from '../../x509/index.js';
 import { HEADER } from '../attributes.js';
 import type { UnsignedAttributes } from '../types.js';
 

@@ -2,14 +2,20 @@ import fc from 'fast-check';
 import { inject } from 'light-my-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byteMutation, fuzz, fuzzTimeout, jsonMutation, mutateBytes, mutateJson } from '../../../test/helpers/fuzz.js';
-import type { ImageCheckRequest, ImageDecision, ImageVerifier } from '../../executor/types.js';
+import {
+  decideReview,
+  type ImageCheckRequest,
+  type ImageDecision,
+  type ImageVerifier,
+  type ReviewDecisions,
+  type ReviewRequest,
+} from '../../executor/index.js';
 import { NoopMetrics } from '../../metrics/index.js';
-import { buildApp, directDispatchOf } from '../app.js';
-import type { DirectDispatch } from '../direct.js';
+import { buildApp } from '../app.js';
 import { deniedDecision, verifiedDecision } from '../testing/fake-verifier.js';
 
 /**
- * Random and mutated AdmissionReviews through the review endpoint (the direct dispatch the HTTPS
+ * Random and mutated AdmissionReviews through the review endpoint (fastify's router, as the HTTPS
  * server uses). Whatever arrives: no crash, no 5xx, an answer in bounded time, and never an
  * allow unless the request is one the webhook does not handle (and says so) or every image the
  * object asks to run — found by an oracle written from the Kubernetes API, not from the
@@ -27,17 +33,21 @@ const BAD = [
   'r.example/good:1@sha256:' + 'b'.repeat(64),
 ];
 
-/** Allows exactly GOOD; answers some at once (decided), others later, to cover both paths. */
+/** Allows exactly GOOD; answers some at once, others later, to cover both paths. */
 class ListVerifier implements ImageVerifier {
   #decide(image: string): ImageDecision {
     return GOOD.includes(image) ? verifiedDecision(image) : deniedDecision(image);
   }
-  decided(request: ImageCheckRequest): ImageDecision | undefined {
-    return request.image.length % 2 === 0 ? this.#decide(request.image) : undefined;
-  }
-  async check(request: ImageCheckRequest): Promise<ImageDecision> {
-    await new Promise((r) => setImmediate(r));
-    return this.#decide(request.image);
+  decide(review: ReviewRequest): ReviewDecisions | Promise<ReviewDecisions> {
+    return decideReview(
+      review,
+      (request: ImageCheckRequest) =>
+        request.image.length % 2 === 0
+          ? this.#decide(request.image)
+          : new Promise<ImageDecision>((resolve) => setImmediate(() => resolve(this.#decide(request.image)))),
+      'fail',
+      Date.now,
+    );
   }
   ready(): boolean {
     return true;
@@ -231,12 +241,10 @@ const review = fc
 
 // --- the properties ------------------------------------------------------------------------------
 
-let direct: DirectDispatch;
 let app: ReturnType<typeof buildApp>;
 beforeAll(async () => {
   app = buildApp({ verifier: new ListVerifier(), metrics: new NoopMetrics(), options: { mutate: true } });
   await app.ready();
-  direct = directDispatchOf(app) as DirectDispatch;
 });
 afterAll(async () => {
   await app.close();
@@ -244,7 +252,7 @@ afterAll(async () => {
 
 async function post(path: string, payload: string | Buffer): Promise<{ status: number; body: any; ms: number }> {
   const started = performance.now();
-  const res = await inject((req, res) => void (direct(req, res) || app.routing(req, res)), {
+  const res = await inject((req, res) => app.routing(req, res), {
     method: 'POST',
     url: `${path}?timeout=10s`,
     headers: { 'content-type': 'application/json' },

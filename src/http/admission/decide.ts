@@ -1,12 +1,9 @@
-import type { ImageDecision } from '../../executor/types.js';
+import type { ImageDecision, ReviewDecisions, ReviewRequest } from '../../executor/index.js';
 import type { Endpoint } from '../../metrics/index.js';
-import type { Mutable } from '../../util/types.js';
-import type { CheckContext } from '../check.js';
-import { checkRemaining, decideAtOnce } from '../check.js';
+import type { Mutable } from '../../util/index.js';
 import type { RouteDeps } from '../context.js';
 import { denialLine, hasWarningLines, limitWarnings, subjectOf, warningLines } from '../messages.js';
-import type { ContainerImage, Extraction } from './extract.js';
-import { extractImages } from './extract.js';
+import { type ContainerImage, type Extraction, extractImages } from './extract.js';
 import type { AdmissionRequestView } from './review.js';
 
 /** The decision for one AdmissionReview, before it is rendered as a response. */
@@ -26,17 +23,14 @@ export type ReviewPlan =
   | { readonly outcome: ReviewOutcome }
   | {
       readonly extraction: Extraction & { readonly handled: true };
-      readonly images: readonly string[];
-      readonly ctx: CheckContext;
+      readonly review: ReviewRequest;
     };
 
-/** Extracts what to check. Throws ERR_ADMISSION_INVALID like `extractImages`; what is not checked is allowed with a warning. */
-export function planReview(
-  request: AdmissionRequestView,
-  deps: RouteDeps,
-  deadline: number,
-  budgetMs: number,
-): ReviewPlan {
+/**
+ * Extracts what to check. Throws ERR_ADMISSION_INVALID like `extractImages`; what is not checked is allowed with a
+ * warning.
+ */
+export function planReview(request: AdmissionRequestView, deadline: number, budgetMs: number): ReviewPlan {
   const extraction = extractImages(request);
   if (!extraction.handled) {
     return {
@@ -53,36 +47,32 @@ export function planReview(
   // none does, nothing is inspected and an empty image is no reason to deny).
   const images: string[] = [];
   for (const c of extraction.toCheck) images.push(c.image);
-  const ctx: Mutable<CheckContext> = {
+  const review: Mutable<ReviewRequest> = {
+    images,
     namespace: extraction.namespace,
     deadline,
     budgetMs,
     dryRun: request.dryRun,
     pullSecretNames: extraction.pullSecretNames,
-    failurePolicy: deps.failurePolicy,
-    now: deps.now,
   };
-  if (extraction.serviceAccountName !== undefined) ctx.serviceAccountName = extraction.serviceAccountName;
-  return { extraction, images, ctx };
+  if (extraction.serviceAccountName !== undefined) review.serviceAccountName = extraction.serviceAccountName;
+  return { extraction, review };
 }
 
 /** An outcome now (nothing to check, or every decision cached), or the checks still to run. */
 export type ReviewStep = { readonly outcome: ReviewOutcome } | { readonly later: () => Promise<ReviewOutcome> };
 
-/** Takes the decisions the verifier has at once; what is left runs in `later` (within the plan's deadline). */
+/** The verifier's decisions: at once (a warm review), or `later` (by the review's deadline: the verifier keeps it). */
 export function decideReviewNow(plan: ReviewPlan, deps: RouteDeps, endpoint: Endpoint): ReviewStep {
   if ('outcome' in plan) return plan;
-  const atOnce = decideAtOnce(deps.verifier, plan.images, plan.ctx);
-  if (atOnce.waiting === undefined) return { outcome: outcomeOf(plan.extraction, atOnce.results, deps, endpoint) };
-  return {
-    later: async () =>
-      outcomeOf(plan.extraction, await checkRemaining(deps.verifier, atOnce, plan.ctx), deps, endpoint),
-  };
+  const decided = deps.verifier.decide(plan.review);
+  if (!(decided instanceof Promise)) return { outcome: outcomeOf(plan.extraction, decided, deps, endpoint) };
+  return { later: async () => outcomeOf(plan.extraction, await decided, deps, endpoint) };
 }
 
 function outcomeOf(
   extraction: Extraction & { readonly handled: true },
-  decisions: ReadonlyMap<string, ImageDecision>,
+  decisions: ReviewDecisions,
   deps: RouteDeps,
   endpoint: Endpoint,
 ): ReviewOutcome {

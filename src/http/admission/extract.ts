@@ -1,6 +1,5 @@
 import { PortcullisError } from '../../errors/index.js';
-import type { AdmissionRequestView } from './review.js';
-import { describe, isRecord, own, resourceOf } from './review.js';
+import { type AdmissionRequestView, describe, isRecord, own, resourceOf } from './review.js';
 
 /**
  * Finds the images an AdmissionReview asks to run: a Pod's spec, or the pod template of a

@@ -1,20 +1,23 @@
 import { isPortcullisError } from '../../errors/index.js';
 import type { Endpoint } from '../../metrics/index.js';
-import type { Mutable } from '../../util/types.js';
-import type { RouteDeps } from '../context.js';
-import { classifyError, track } from '../context.js';
+import type { Mutable } from '../../util/index.js';
+import { type RouteDeps, classifyError, track } from '../context.js';
 import { budgetMs } from '../deadline.js';
 import { denialMessage } from '../messages.js';
-import type { ReviewOutcome, ReviewStep } from './decide.js';
-import { decideReviewNow, planReview } from './decide.js';
-import type { AdmissionRequestView, AdmissionResponse } from './review.js';
-import { parseAdmissionReview, peekUid, reviewResponse } from './review.js';
+import { type ReviewOutcome, type ReviewStep, decideReviewNow, planReview } from './decide.js';
+import {
+  type AdmissionRequestView,
+  type AdmissionResponse,
+  parseAdmissionReview,
+  peekUid,
+  reviewResponse,
+} from './review.js';
 import { reviewLine } from './review-line.js';
 
 /**
  * The AdmissionReview endpoint without its framework: a parsed body (and the API server's
- * `?timeout=`) in, an HTTP status and JSON payload out — decided, logged and counted. The fastify
- * route and the server's direct dispatch both call it, so they cannot answer differently.
+ * `?timeout=`) in, an HTTP status and JSON payload out — decided, logged and counted. Its fastify
+ * route (route.ts) is the only way in.
  *
  * Warm reviews (every image has a cached decision) are answered synchronously: no promise, no
  * timer. Only reviews with something to check return a promise.
@@ -32,7 +35,10 @@ export type ReviewHandler = (body: unknown, timeout: string | undefined) => Revi
 export interface ReviewEndpoint {
   readonly endpoint: Endpoint;
   readonly handle: ReviewHandler;
-  /** The answer to a body that could not be read (too large, not JSON, wrong type), logged and counted. Unexpected errors are 500. */
+  /**
+   * The answer to a body that could not be read (too large, not JSON, wrong type), logged and counted. Unexpected
+   * errors are 500.
+   */
   readonly failed: (error: unknown, body?: unknown) => ReviewAnswer;
 }
 
@@ -78,7 +84,7 @@ export function reviewEndpoint(endpoint: Endpoint, deps: RouteDeps, extend?: Res
     let step: ReviewStep;
     try {
       review = parseAdmissionReview(body);
-      step = decideReviewNow(planReview(review, deps, deadline, budget), deps, endpoint);
+      step = decideReviewNow(planReview(review, deadline, budget), deps, endpoint);
     } catch (error) {
       t.end();
       // A body Kubernetes would never send: 400. (What it does not handle is allowed with a warning.)

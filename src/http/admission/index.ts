@@ -1,18 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from '../context.js';
-import type { ReviewEndpoint } from './handler.js';
-import { reviewEndpoint } from './handler.js';
-import { registerReviewRoute } from './route.js';
+import { type ReviewEndpoint, reviewEndpoint } from './handler.js';
+import { registerReviewRoute, type ReviewRouteOptions } from './route.js';
 
 /** `POST /validate`: the validating admission webhook. */
-export async function validateRoutes(
-  app: FastifyInstance,
-  options: { readonly review: ReviewEndpoint },
-): Promise<void> {
-  registerReviewRoute(app, '/validate', options.review);
+export async function validateRoutes(app: FastifyInstance, options: ReviewRouteOptions): Promise<void> {
+  registerReviewRoute(app, '/validate', options);
 }
 
-/** The validating webhook's endpoint (shared by the fastify route and the server's direct dispatch). */
+/** The validating webhook's endpoint (what its route calls). */
 export function validateEndpoint(deps: RouteDeps): ReviewEndpoint {
   return reviewEndpoint('validate', deps);
 }
@@ -25,4 +21,5 @@ export { ADMISSION_API_VERSION, parseAdmissionReview, reviewResponse } from './r
 export type { AdmissionRequestView, AdmissionResponse, AdmissionReviewResponse, GroupVersionKind } from './review.js';
 export { reviewEndpoint } from './handler.js';
 export type { ResponseExtender, ReviewAnswer, ReviewEndpoint, ReviewHandler } from './handler.js';
-export { registerReviewRoute } from './route.js';
+export { registerReviewRoute, writeAnswer } from './route.js';
+export type { PendingAnswer, ReviewRouteOptions } from './route.js';

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { inject, type InjectOptions, type Response } from 'light-my-request';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ImageDecision } from '../../executor/types.js';
+import { recordLoggerOf } from '../../log/index.js';
 import { NoopMetrics, PromMetrics } from '../../metrics/index.js';
-import { buildApp, directDispatchOf } from '../app.js';
-import type { AppOptions } from '../app.js';
+import { buildApp, type AppOptions } from '../app.js';
 import {
   DIGEST,
   FakeVerifier,
@@ -14,6 +15,7 @@ import {
   verifiedDecision,
 } from '../testing/fake-verifier.js';
 import { admissionReview, pod, workload } from '../testing/reviews.js';
+import { reviewEndpoint } from './handler.js';
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {
@@ -31,17 +33,10 @@ function setup(
   return { app, verifier };
 }
 
-/** Which way requests reach the review endpoint: the fastify route, or the server's direct dispatch (what `startServer` uses). */
-let via: 'fastify route' | 'direct dispatch' = 'fastify route';
-
+/** Requests reach the review endpoint as the HTTPS server hands them over: to fastify's router (`startServer`). */
 async function send(a: FastifyInstance, options: InjectOptions): Promise<Response> {
-  if (via === 'fastify route') return a.inject(options);
   await a.ready();
-  const direct = directDispatchOf(a);
-  if (direct === undefined) throw new Error('buildApp left no direct dispatch');
-  return inject((req, res) => {
-    if (!direct(req, res)) a.routing(req, res);
-  }, options);
+  return inject((req, res) => a.routing(req, res), options);
 }
 
 async function validate(a: FastifyInstance, body: unknown, url = '/validate') {
@@ -52,11 +47,7 @@ async function validate(a: FastifyInstance, body: unknown, url = '/validate') {
   };
 }
 
-describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s)', (way) => {
-  beforeEach(() => {
-    via = way;
-  });
-
+describe('POST /validate', () => {
   describe('when a Pod is created', () => {
     it('allows it when every image is verified and echoes the uid', async () => {
       const { app, verifier } = setup();
@@ -719,27 +710,21 @@ describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s
     });
 
     it('admits with a warning on a stuck verifier when the failure policy is ignore', async () => {
-      const { app } = setup(new FakeVerifier(() => new Promise<ImageDecision>(() => {})), {
+      const { app } = setup(new FakeVerifier(() => new Promise<ImageDecision>(() => {}), true, 'ignore'), {
         webhookTimeoutMs: 300,
         marginMs: 100,
-        failurePolicy: 'ignore',
       });
       const { body } = await validate(app, admissionReview(pod({ containers: [['a', 'r/a:1']] })));
       expect(body.response.allowed).toBe(true);
       expect(body.response.warnings[0]).toContain('allowed by the failure policy (ignore)');
     });
 
-    it('takes decisions the verifier has at once (decided) and asks check() only for the others', async () => {
-      const verifier = new FakeVerifier();
-      const asked: string[] = [];
-      const withFastPath = Object.assign(verifier, {
-        decided: (r: { image: string }) => {
-          asked.push(r.image);
-          if (r.image.endsWith(':boom')) throw new Error('boom');
-          return r.image.endsWith(':cached') ? verifiedDecision(r.image) : undefined;
-        },
+    it('asks the verifier once per distinct image, taking what it decides at once and waiting only for the rest', async () => {
+      const verifier = new FakeVerifier((r) => {
+        if (r.image.endsWith(':boom')) throw new Error('boom');
+        return r.image.endsWith(':cached') ? verifiedDecision(r.image) : Promise.resolve(verifiedDecision(r.image));
       });
-      const { app } = setup(withFastPath);
+      const { app } = setup(verifier);
       const { body } = await validate(
         app,
         admissionReview(
@@ -753,9 +738,28 @@ describe.each(['fastify route', 'direct dispatch'] as const)('POST /validate (%s
           }),
         ),
       );
-      expect(body.response).toEqual({ uid: expect.any(String), allowed: true });
-      expect(asked).toEqual(['r/a:cached', 'r/b:1', 'r/c:boom']);
-      expect(verifier.calls.map((c) => c.image)).toEqual(['r/b:1', 'r/c:boom']);
+      expect(body.response.allowed).toBe(false);
+      // One walk per distinct image; the one that threw is undecided (failing closed), not a crash.
+      expect(verifier.calls.map((c) => c.image)).toEqual(['r/a:cached', 'r/b:1', 'r/c:boom']);
+      expect(body.response.status.message).toBe(
+        'container "c" image "r/c:boom" could not be verified: the verifier failed unexpectedly: boom [ERR_INTERNAL]; denied by the failure policy (fail closed)',
+      );
+    });
+
+    it('answers a review whose every image is decided at once without a promise', () => {
+      const deps = {
+        verifier: new FakeVerifier(),
+        metrics: new NoopMetrics(),
+        webhookTimeoutMs: 10_000,
+        marginMs: 100,
+        now: Date.now,
+        log: pino({ level: 'silent' }),
+        reviewLog: recordLoggerOf(pino({ level: 'silent' })),
+      };
+      const endpoint = reviewEndpoint('validate', deps);
+      const answer = endpoint.handle(admissionReview(pod({ containers: [['a', 'r/a:1']] })), undefined);
+      expect(answer).not.toBeInstanceOf(Promise);
+      expect(JSON.parse((answer as { payload: string }).payload).response.allowed).toBe(true);
     });
 
     it('gives the images of one review one review token (their shared limits), and each review its own', async () => {

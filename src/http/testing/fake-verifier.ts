@@ -1,20 +1,46 @@
-import type { ImageCheckRequest, ImageDecision, ImageVerifier, PolicyVerdict } from '../../executor/types.js';
+import {
+  decideReview,
+  type FailurePolicy,
+  type ImageCheckRequest,
+  type ImageDecision,
+  type ImageVerifier,
+  type PolicyVerdict,
+  type ReviewDecisions,
+  type ReviewRequest,
+} from '../../executor/index.js';
 
 /**
- * A scripted ImageVerifier for tests and benchmarks of the HTTP edge: decides by a function of
- * the request, records every call, and can be made ready (or not) at will.
+ * A scripted ImageVerifier for tests and benchmarks of the HTTP edge: decides each image by a
+ * function of its request (a decision at once, or a promise), through the executor's own
+ * review logic (deadline, failure policy), records every call, and can be made ready (or not)
+ * at will.
  */
 export class FakeVerifier implements ImageVerifier {
   readonly calls: ImageCheckRequest[] = [];
   #ready: boolean;
   readonly #decide: (request: ImageCheckRequest) => ImageDecision | Promise<ImageDecision>;
+  readonly #failurePolicy: FailurePolicy;
 
   constructor(
     decide: (request: ImageCheckRequest) => ImageDecision | Promise<ImageDecision> = (r) => verifiedDecision(r.image),
     ready = true,
+    failurePolicy: FailurePolicy = 'fail',
   ) {
     this.#decide = decide;
     this.#ready = ready;
+    this.#failurePolicy = failurePolicy;
+  }
+
+  decide(review: ReviewRequest): ReviewDecisions | Promise<ReviewDecisions> {
+    return decideReview(
+      review,
+      (request) => {
+        this.calls.push(request);
+        return this.#decide(request);
+      },
+      this.#failurePolicy,
+      Date.now,
+    );
   }
 
   setReady(ready: boolean): void {
@@ -23,11 +49,6 @@ export class FakeVerifier implements ImageVerifier {
 
   ready(): boolean {
     return this.#ready;
-  }
-
-  async check(request: ImageCheckRequest): Promise<ImageDecision> {
-    this.calls.push(request);
-    return this.#decide(request);
   }
 }
 

@@ -4,7 +4,7 @@ import type { Transport } from '../transport.js';
 import { parseChallengeHeader, pickChallenge } from './challenge.js';
 import { credentialIdentity, type Credential, type CredentialProvider } from './credentials.js';
 import { TokenCache } from './token-cache.js';
-import { parseStrictJson } from '../../util/strict-json.js';
+import { parseStrictJson } from '../../util/index.js';
 
 /**
  * The auth layer (distribution token auth spec, RFC 7617 Basic): answers a registry's 401

@@ -1,7 +1,9 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Bearer tokens by key (registry host, scopes, credential identity) until they expire, minus a
- * margin so a token is not sent in its last seconds. Bounded: the oldest entry goes first.
- * The clock is injected so expiry is testable.
+ * margin so a token is not sent in its last seconds: lru-cache with a TTL per token, bounded
+ * (least recently used first out). The clock is injected so expiry is testable.
  */
 
 /** distribution's token spec: a token without expires_in is good for 60 s. */
@@ -10,29 +12,17 @@ export const DEFAULT_TOKEN_LIFETIME_S = 60;
 const EXPIRY_MARGIN_MS = 10_000;
 const DEFAULT_MAX_ENTRIES = 1024;
 
-interface Entry {
-  readonly token: string;
-  readonly expiresAt: number;
-}
-
 export class TokenCache {
-  readonly #now: () => number;
-  readonly #maxEntries: number;
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries: LRUCache<string, string>;
 
   constructor(now: () => number = Date.now, maxEntries = DEFAULT_MAX_ENTRIES) {
-    this.#now = now;
-    this.#maxEntries = maxEntries;
+    // ttlResolution 0: the clock is read on every lookup. lru-cache takes a start time of 0 for
+    // "no TTL", so its clock is ours plus one (it only uses differences).
+    this.#entries = new LRUCache({ max: maxEntries, ttlResolution: 0, perf: { now: () => now() + 1 } });
   }
 
   get(key: string): string | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (this.#now() >= entry.expiresAt) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry.token;
+    return this.#entries.get(key);
   }
 
   /** Stores a token for `expiresInSeconds` (default 60) minus the margin. */
@@ -42,12 +32,8 @@ export class TokenCache {
         ? expiresInSeconds
         : DEFAULT_TOKEN_LIFETIME_S) * 1000;
     const margin = Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 2);
-    this.#entries.delete(key);
-    this.#entries.set(key, { token, expiresAt: this.#now() + lifetimeMs - margin });
-    while (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
-    }
+    // lru-cache keeps an entry while its age is at most the TTL: a token is gone at lifetime - margin.
+    this.#entries.set(key, token, { ttl: Math.max(1, Math.ceil(lifetimeMs - margin) - 1) });
   }
 
   delete(key: string): void {

@@ -1,9 +1,14 @@
 import { PortcullisError, toPortcullisError } from '../../errors/index.js';
-import type { VerifiedEnvelope } from '../../envelope/types.js';
-import type { StatementCore } from '../../policy/types.js';
+import type { VerifiedEnvelope } from '../../envelope/index.js';
+import type { StatementCore } from '../../policy/index.js';
 import { parseTimestampToken, verifyTimestamp } from '../../timestamp/index.js';
-import type { Certificate, CertificateCache } from '../../x509/certificate.js';
-import { checkChainCoversInterval, checkChainValidAt, validateCertificateChain } from '../../x509/index.js';
+import {
+  type Certificate,
+  type CertificateCache,
+  checkChainCoversInterval,
+  checkChainValidAt,
+  validateCertificateChain,
+} from '../../x509/index.js';
 import type { RevocationChecker, TrustStores } from '../types.js';
 import { storeCertificates } from './authenticity.js';
 

@@ -1,9 +1,7 @@
 import { PortcullisError } from '../../errors/index.js';
-import type { VerifiedEnvelope } from '../../envelope/types.js';
-import { matchTrustedIdentity } from '../../policy/index.js';
-import type { StatementCore, TrustStoreType } from '../../policy/types.js';
-import type { Certificate } from '../../x509/certificate.js';
-import { chainContainsTrustedCertificate } from '../../x509/index.js';
+import type { VerifiedEnvelope } from '../../envelope/index.js';
+import { matchTrustedIdentity, type StatementCore, type TrustStoreType } from '../../policy/index.js';
+import { type Certificate, chainContainsTrustedCertificate } from '../../x509/index.js';
 import type { TrustStores } from '../types.js';
 
 /** The certificates of every store of `type` the statement lists (stores are merged). */

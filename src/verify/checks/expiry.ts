@@ -1,5 +1,5 @@
 import { PortcullisError } from '../../errors/index.js';
-import type { VerifiedEnvelope } from '../../envelope/types.js';
+import type { VerifiedEnvelope } from '../../envelope/index.js';
 import { formatRfc1123Z } from '../../x509/index.js';
 
 /** Expiry: a signature with a signed expiry is expired when the verification time reaches it. */

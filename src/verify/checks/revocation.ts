@@ -1,6 +1,6 @@
 import { PortcullisError } from '../../errors/index.js';
-import type { VerifiedEnvelope } from '../../envelope/types.js';
-import type { Certificate } from '../../x509/certificate.js';
+import type { VerifiedEnvelope } from '../../envelope/index.js';
+import type { Certificate } from '../../x509/index.js';
 import type { RevocationChecker, RevocationResult } from '../types.js';
 
 /**

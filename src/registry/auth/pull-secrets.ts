@@ -1,26 +1,40 @@
 import { createHash } from 'node:crypto';
-import { canonicalRegistry } from '../reference/index.js';
-import { credentialIdentity, type Credential, type CredentialProvider } from '../registry/index.js';
-import type { RequestCredentials } from './types.js';
+import type { Credential } from './credentials.js';
 
 /**
- * Whose credentials a registry call uses, and the identity every cache key carries.
- *
- * Per registry host: the pod's pull secrets first (in the order the pod lists them, the first
- * with an entry for the host wins, as the kubelet tries them), then the configured default
- * provider, else anonymous. The identity is `pod:<secret identity>` or `default:<hash>` or
- * `anonymous`, so a verdict, tag resolution or referrer list fetched with one tenant's secret is
- * never served to a pod without it.
+ * Registry credentials from Kubernetes pull secrets: Docker config Secrets
+ * (`kubernetes.io/dockerconfigjson`, legacy `kubernetes.io/dockercfg`) decoded into
+ * RequestCredentials, and the resolver interface that turns a pod's pull secret names into
+ * them (the Kubernetes API resolver is src/kube/pull-secrets.ts; `ResourcePullSecretResolver`
+ * serves a policy directory's Secrets and tests). Choosing among them per host: choose.ts.
  */
 
-export interface ChosenCredential {
-  /** Cache-key identity; never the secret itself. */
+/** Registry credentials that come with a request (a pod's imagePullSecrets, already decoded). */
+/** Registry credentials that come with a request (a pod's imagePullSecrets, already decoded). */
+/** What decides an image no verdict could be reached for (registry down, deadline): deny (`fail`) or allow. */
+export type FailurePolicy = 'fail' | 'ignore';
+
+export interface RequestCredentials {
+  /** Stable identity for cache keys, e.g. `secret:team-a/regcred@<resourceVersion>`; never the secret itself. */
   readonly identity: string;
-  /** For CallOptions.credentials; undefined = anonymous. */
-  readonly provider: CredentialProvider | undefined;
+  /** Docker config.json `auths` content: registry host → { username, password } or { auth }. */
+  readonly auths: Readonly<
+    Record<
+      string,
+      {
+        readonly username?: string;
+        readonly password?: string;
+        readonly auth?: string;
+        readonly identitytoken?: string;
+      }
+    >
+  >;
 }
 
-/** Turns the names of a pod's `imagePullSecrets` into decoded credentials (missing names are skipped, as the kubelet does). */
+/**
+ * Turns the names of a pod's `imagePullSecrets` into decoded credentials (missing names are skipped, as the kubelet
+ * does).
+ */
 export interface PullSecretResolver {
   /**
    * Whether the resolver can find credentials without pod-listed names (a service account's
@@ -36,28 +50,6 @@ export interface PullSecretResolver {
 
 type AuthEntry = RequestCredentials['auths'][string];
 
-const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
-
-/** The docker config key forms that name `host`: `host`, `https://host`, `http://host`, with or without `/v1/`, `/v2/`. */
-function entryFor(auths: RequestCredentials['auths'], host: string): AuthEntry | undefined {
-  const candidates = host === 'docker.io' ? DOCKER_HUB_KEYS : [host];
-  for (const key of candidates) {
-    if (Object.hasOwn(auths, key)) return auths[key];
-  }
-  for (const [key, value] of Object.entries(auths)) {
-    const bare = key.replace(/^https?:\/\//i, '').replace(/\/+(v1|v2)?\/?$/, '');
-    if (bare === host || (host === 'docker.io' && DOCKER_HUB_KEYS.includes(bare))) return value;
-    // `host` is canonical (src/reference); a secret may spell the registry otherwise (`LOCALHOST:05000`).
-    const canonical = canonicalRegistry(bare);
-    if (
-      'value' in canonical &&
-      (canonical.value === host || (host === 'docker.io' && DOCKER_HUB_KEYS.includes(canonical.value)))
-    )
-      return value;
-  }
-  return undefined;
-}
-
 /** A docker config entry as a registry Credential (`auth` is base64 `user:password`). */
 export function toCredential(entry: AuthEntry): Credential | undefined {
   if (entry.identitytoken !== undefined && entry.identitytoken !== '') return { identityToken: entry.identitytoken };
@@ -70,38 +62,6 @@ export function toCredential(entry: AuthEntry): Credential | undefined {
   }
   return undefined;
 }
-
-const fixed = (credential: Credential): CredentialProvider => ({ get: async () => credential });
-
-const ANONYMOUS: ChosenCredential = Object.freeze({ identity: 'anonymous', provider: undefined });
-
-/** The credential a request brings for one host (the first of its credentials with an entry for it), if any. */
-export function chooseRequestCredential(
-  host: string,
-  requestCredentials: readonly RequestCredentials[],
-): ChosenCredential | undefined {
-  for (const rc of requestCredentials) {
-    const entry = entryFor(rc.auths, host);
-    const credential = entry === undefined ? undefined : toCredential(entry);
-    if (credential !== undefined) return { identity: `pod:${rc.identity}`, provider: fixed(credential) };
-  }
-  return undefined;
-}
-
-/** Picks the credential for one registry host. */
-export async function chooseCredential(
-  host: string,
-  requestCredentials: readonly RequestCredentials[],
-  defaults: CredentialProvider | undefined,
-): Promise<ChosenCredential> {
-  const fromRequest = chooseRequestCredential(host, requestCredentials);
-  if (fromRequest !== undefined) return fromRequest;
-  const credential = defaults === undefined ? undefined : await defaults.get(host);
-  if (credential === undefined) return ANONYMOUS;
-  return { identity: `default:${credentialIdentity(credential)}`, provider: fixed(credential) };
-}
-
-// --- pull secrets from Secret objects ---------------------------------------------------------
 
 interface SecretObject {
   readonly kind?: unknown;
@@ -119,7 +79,10 @@ function secretValue(secret: SecretObject, key: string): string | undefined {
   return undefined;
 }
 
-/** A `kubernetes.io/dockerconfigjson` (or legacy `kubernetes.io/dockercfg`) Secret as RequestCredentials; undefined for other Secrets. */
+/**
+ * A `kubernetes.io/dockerconfigjson` (or legacy `kubernetes.io/dockercfg`) Secret as RequestCredentials; undefined for
+ * other Secrets.
+ */
 export function credentialsFromSecret(
   object: unknown,
   defaultNamespace = 'default',
@@ -202,3 +165,27 @@ export class ResourcePullSecretResolver implements PullSecretResolver {
     return out;
   }
 }
+
+/**
+ * A docker-config Secret as RequestCredentials; undefined for other types and malformed content.
+ * `namespace`/`name` are the ones asked for (the object's own metadata is checked when present).
+ */
+export function credentialsFromDockerSecret(
+  object: unknown,
+  namespace: string,
+  name: string,
+): RequestCredentials | undefined {
+  if (!isObject(object)) return undefined;
+  // One parser for docker-config Secrets (directory Secrets and the Kubernetes API's alike).
+  const metadata = isObject(object['metadata']) ? object['metadata'] : {};
+  const found = credentialsFromSecret(
+    { ...object, kind: 'Secret', metadata: { ...metadata, name, namespace } },
+    namespace,
+  );
+  return found === undefined
+    ? undefined
+    : Object.freeze({ ...found.credentials, auths: Object.freeze({ ...found.credentials.auths }) });
+}
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);

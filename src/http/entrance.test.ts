@@ -1,35 +1,38 @@
 import type { ServerResponse } from 'node:http';
 import { inject, type InjectOptions } from 'light-my-request';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ImageVerifier } from '../executor/index.js';
 import { NoopMetrics } from '../metrics/index.js';
-import { buildApp, directDispatchOf } from './app.js';
-import type { DirectDispatch } from './direct.js';
-import type { ImageVerifier } from '../executor/types.js';
+import { buildApp } from './app.js';
 import { FakeVerifier, verifiedDecision } from './testing/fake-verifier.js';
 import { admissionReview, pod } from './testing/reviews.js';
 
 const T0 = 1_000_000;
 
-function dispatchOf(
+type Entrance = (req: Parameters<ReturnType<typeof buildApp>['routing']>[0], res: ServerResponse) => void;
+const apps: ReturnType<typeof buildApp>[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((a) => a.close()));
+});
+
+/** The one entrance: what the HTTPS server does with every request (`startServer` → fastify's router). */
+async function entranceOf(
   verifier: ImageVerifier = new FakeVerifier(),
   options: { bodyLimit?: number; mutate?: boolean } = {},
-): DirectDispatch {
+): Promise<Entrance> {
   const app = buildApp({
     verifier,
     metrics: new NoopMetrics(),
     options: { webhookTimeoutMs: 10_000, marginMs: 1_000, ...options },
     now: () => T0,
   });
-  const direct = directDispatchOf(app);
-  if (direct === undefined) throw new Error('no direct dispatch');
-  return direct;
+  apps.push(app);
+  await app.ready();
+  return (req, res) => app.routing(req, res);
 }
 
-/** Injects into the dispatch alone: what it does not take answers 599, so a fall-through is visible. */
-function call(direct: DirectDispatch, options: InjectOptions) {
-  return inject((req, res) => {
-    if (!direct(req, res)) res.writeHead(599).end('not taken');
-  }, options);
+function call(entrance: Entrance, options: InjectOptions) {
+  return inject((req, res) => entrance(req, res), options);
 }
 
 /** Adds 'written' to `events` when the answer's head is written. */
@@ -41,11 +44,11 @@ function noteWrites(res: ServerResponse, events: string[]): void {
   }) as typeof res.writeHead;
 }
 
-const review = JSON.stringify(admissionReview(pod({ containers: [['a', 'r/a:1']] }), { uid: 'direct-1' }));
+const review = JSON.stringify(admissionReview(pod({ containers: [['a', 'r/a:1']] }), { uid: 'entrance-1' }));
 
-describe('direct dispatch of the review endpoints', () => {
-  it('takes POST /validate (with a query) and answers like the route', async () => {
-    const res = await call(dispatchOf(), {
+describe('the review endpoints through the one entrance (fastify)', () => {
+  it('takes POST /validate (with a query) and answers with the AdmissionReview', async () => {
+    const res = await call(await entranceOf(), {
       method: 'POST',
       url: '/validate?timeout=5s',
       headers: { 'content-type': 'application/json' },
@@ -56,29 +59,30 @@ describe('direct dispatch of the review endpoints', () => {
     expect(res.json()).toEqual({
       apiVersion: 'admission.k8s.io/v1',
       kind: 'AdmissionReview',
-      response: { uid: 'direct-1', allowed: true },
+      response: { uid: 'entrance-1', allowed: true },
     });
   });
 
   it.each([
-    ['GET', '/validate'],
-    ['POST', '/validatex'],
-    ['POST', '/validate/x'],
-    ['POST', '/healthz'],
-    ['POST', '/gatekeeper/v1/verify'],
-    ['POST', '/mutate'],
-  ])('leaves %s %s to fastify', async (method, url) => {
-    const res = await call(dispatchOf(), {
+    ['GET', '/validate', 404],
+    ['POST', '/validatex', 404],
+    ['POST', '/validate/x', 404],
+    ['POST', '/healthz', 404],
+    ['POST', '/gatekeeper/v1/verify', 400],
+    ['POST', '/mutate', 404],
+  ])('does not answer %s %s as an AdmissionReview (%i)', async (method, url, status) => {
+    const res = await call(await entranceOf(), {
       method: method as 'GET',
       url,
       headers: { 'content-type': 'application/json' },
       ...(method === 'POST' ? { payload: review } : {}),
     });
-    expect(res.statusCode).toBe(599);
+    expect(res.statusCode).toBe(status);
+    expect(res.json().kind).not.toBe('AdmissionReview');
   });
 
   it('takes POST /mutate when the mutating webhook is on', async () => {
-    const res = await call(dispatchOf(new FakeVerifier(), { mutate: true }), {
+    const res = await call(await entranceOf(new FakeVerifier(), { mutate: true }), {
       method: 'POST',
       url: '/mutate',
       headers: { 'content-type': 'application/json' },
@@ -98,7 +102,7 @@ describe('direct dispatch of the review endpoints', () => {
     ['/validate', T0 + 9_000],
   ])('reads the deadline from %s', async (url, deadline) => {
     const verifier = new FakeVerifier();
-    await call(dispatchOf(verifier), {
+    await call(await entranceOf(verifier), {
       method: 'POST',
       url,
       headers: { 'content-type': 'application/json' },
@@ -110,7 +114,7 @@ describe('direct dispatch of the review endpoints', () => {
   it.each(['application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=UTF-8'])(
     'accepts Content-Type %s',
     async (type) => {
-      const res = await call(dispatchOf(), {
+      const res = await call(await entranceOf(), {
         method: 'POST',
         url: '/validate',
         headers: { 'content-type': type },
@@ -123,7 +127,7 @@ describe('direct dispatch of the review endpoints', () => {
   it.each([undefined, 'text/plain', 'application/jsonx', 'application/json-patch+json'])(
     'refuses Content-Type %s with 415',
     async (type) => {
-      const res = await call(dispatchOf(), {
+      const res = await call(await entranceOf(), {
         method: 'POST',
         url: '/validate',
         headers: type === undefined ? {} : { 'content-type': type },
@@ -135,8 +139,8 @@ describe('direct dispatch of the review endpoints', () => {
   );
 
   it('refuses a body over the limit with 413, by its declared length and while it streams in without one', async () => {
-    const direct = dispatchOf(new FakeVerifier(), { bodyLimit: 100 });
-    const declared = await call(direct, {
+    const entrance = await entranceOf(new FakeVerifier(), { bodyLimit: 100 });
+    const declared = await call(entrance, {
       method: 'POST',
       url: '/validate',
       headers: { 'content-type': 'application/json' },
@@ -145,7 +149,7 @@ describe('direct dispatch of the review endpoints', () => {
     expect(declared.statusCode).toBe(413);
     expect(declared.json().code).toBe('ERR_BODY_TOO_LARGE');
     const { Readable } = await import('node:stream');
-    const streamed = await call(direct, {
+    const streamed = await call(entrance, {
       method: 'POST',
       url: '/validate',
       headers: { 'content-type': 'application/json' },
@@ -155,7 +159,7 @@ describe('direct dispatch of the review endpoints', () => {
   });
 
   it.each(['', '{"apiVersion": ', '[1, 2', 'null'])('answers the body %j with a clear 400', async (payload) => {
-    const res = await call(dispatchOf(), {
+    const res = await call(await entranceOf(), {
       method: 'POST',
       url: '/validate',
       headers: { 'content-type': 'application/json' },
@@ -166,28 +170,24 @@ describe('direct dispatch of the review endpoints', () => {
   });
 
   it('writes the answer after the turn that decided it, and not at all to a client that left meanwhile', async () => {
-    // Decides at once, as the executor does on a warm cache.
-    const direct = dispatchOf({
-      ready: () => true,
-      decided: (r) => verifiedDecision(r.image),
-      check: async (r) => verifiedDecision(r.image),
-    });
+    // Decides at once, as the executor does on a warm cache, and notes when the turn's queued work runs.
     const events: string[] = [];
+    const verifier = new FakeVerifier((r) => {
+      events.push('decided');
+      process.nextTick(() => events.push('same turn'));
+      return verifiedDecision(r.image);
+    });
+    const entrance = await entranceOf(verifier);
     const res = await inject(
       (req, res) => {
         noteWrites(res, events);
-        direct(req, res);
-        // Runs right after the dispatch's own 'end' listener, in the same turn.
-        req.on('end', () => {
-          events.push('decided');
-          setImmediate(() => events.push('turn over'));
-        });
+        entrance(req, res);
       },
       { method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload: review },
     );
     expect(res.statusCode).toBe(200);
-    // Written as decided, the answer would come before this test's own 'end' listener ran.
-    expect(events.slice(0, 2)).toEqual(['decided', 'written']);
+    // Written as decided, the answer would come before the work queued in the deciding turn.
+    expect(events).toEqual(['decided', 'same turn', 'written']);
 
     const gone: string[] = [];
     await new Promise<void>((resolve) => {
@@ -195,7 +195,7 @@ describe('direct dispatch of the review endpoints', () => {
         (req, res) => {
           res.on('close', () => gone.push('closed'));
           noteWrites(res, gone);
-          direct(req, res);
+          entrance(req, res);
           req.on('end', () => {
             res.destroy();
             setImmediate(() => setImmediate(resolve));

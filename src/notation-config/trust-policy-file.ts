@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
-import { loadTrustPolicy } from '../policy/index.js';
-import type { TrustPolicy } from '../policy/types.js';
+import { loadTrustPolicy, type TrustPolicy } from '../policy/index.js';
 import { TRUST_POLICY_FILES } from './paths.js';
 
 export interface LoadedTrustPolicy {

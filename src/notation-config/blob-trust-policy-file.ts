@@ -1,8 +1,8 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
-import { loadBlobTrustPolicy } from '../policy/index.js';
-import type { BlobTrustPolicy } from '../policy/types.js';
+import { loadBlobTrustPolicy, type BlobTrustPolicy } from '../policy/index.js';
+
 import { BLOB_TRUST_POLICY_FILE } from './paths.js';
 
 export interface LoadedBlobTrustPolicy {

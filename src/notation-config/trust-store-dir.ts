@@ -1,9 +1,8 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PortcullisError } from '../errors/index.js';
-import type { TrustStoreRef, TrustStoreType } from '../policy/types.js';
-import type { Certificate, CertificateCache } from '../x509/certificate.js';
-import { buildTrustStore, type TrustStoreFile } from '../x509/index.js';
+import type { TrustStoreRef, TrustStoreType } from '../policy/index.js';
+import { type Certificate, type CertificateCache, buildTrustStore, type TrustStoreFile } from '../x509/index.js';
 import { trustStoreDir } from './paths.js';
 
 /** A trust store file is a certificate bundle; anything larger is not one. */

@@ -1,0 +1,2 @@
+export { loadServeConfig } from './serve-config.js';
+export type { ServeConfig } from './serve-config.js';

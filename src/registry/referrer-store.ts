@@ -1,0 +1,170 @@
+import { type Descriptor, parseManifest, MEDIA_TYPE } from '../oci/index.js';
+import { digestOf, parseDigest } from '../util/index.js';
+import { repositoryScope } from './auth/authenticator.js';
+import { readCapped, readErrorBody, statusError } from './body.js';
+import type { RegistryConnection } from './connection.js';
+import { operationError, printable, type Operation } from './operation.js';
+import { filterReferrers, nextLink, referrersIndex, referrersTag } from './referrers.js';
+import { discard } from './transport.js';
+import { DEFAULT_MAX_REFERRER_PAGES, type CallOptions, type RepositoryRef } from './types.js';
+
+/** Referrers: the Referrers API, the referrers tag schema where a registry has none, and adding to it. */
+export class ReferrerStore {
+  readonly #c: RegistryConnection;
+  readonly #referrersSupport = new Map<string, 'api' | 'tag-schema'>();
+
+  constructor(connection: RegistryConnection) {
+    this.#c = connection;
+  }
+
+  /**
+   * The referrers of `subject`, filtered on `artifactType` (client-side too: a registry may
+   * ignore the filter). Uses the Referrers API, or the referrers tag schema when the registry
+   * answers 404 there; which one works is remembered per registry, so later calls cost one
+   * request (plus pages).
+   */
+  async listReferrers(
+    repo: RepositoryRef,
+    subject: { readonly digest: string },
+    filter: { artifactType?: string } = {},
+    call?: CallOptions,
+  ): Promise<Descriptor[]> {
+    const op = this.#c.op(repo, `referrers of ${subject.digest}`, call, subject.digest);
+    if (parseDigest(subject.digest) === undefined)
+      throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
+    const mode = this.#c.options.referrers ?? 'auto';
+    const known = mode === 'auto' ? this.#referrersSupport.get(repo.registry) : mode;
+    if (known !== 'tag-schema') {
+      const viaApi = await this.#referrersApi(op, repo, subject, filter.artifactType, mode === 'api');
+      if (viaApi !== undefined) return filterReferrers(viaApi, filter.artifactType);
+    }
+    return filterReferrers(await this.#referrersFromTag(op, repo, subject), filter.artifactType);
+  }
+
+  async #referrersApi(
+    op: Operation,
+    repo: RepositoryRef,
+    subject: { readonly digest: string },
+    artifactType: string | undefined,
+    required: boolean,
+  ): Promise<Descriptor[] | undefined> {
+    const query = artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(artifactType)}`;
+    let url = this.#c.url(repo, `referrers/${subject.digest}${query}`);
+    const out: Descriptor[] = [];
+    const maxPages = this.#c.options.maxReferrerPages ?? DEFAULT_MAX_REFERRER_PAGES;
+    for (let page = 1; ; page++) {
+      const response = await this.#c.send(op, [repositoryScope(repo.repository)], {
+        method: 'GET',
+        url,
+        headers: { accept: MEDIA_TYPE.ociIndex },
+      });
+      if (response.status === 404 && page === 1 && !required) {
+        const errors = await readErrorBody(response);
+        // NAME_UNKNOWN: the repository is missing, which says nothing about API support.
+        if (!errors.some((e) => e.code === 'NAME_UNKNOWN')) this.#referrersSupport.set(repo.registry, 'tag-schema');
+        return undefined;
+      }
+      if (response.status !== 200) throw await statusError(op, response, `referrers of ${subject.digest} not found`);
+      this.#referrersSupport.set(repo.registry, 'api');
+      const bytes = await readCapped(op, response, this.#c.maxManifestBytes, 'referrers list');
+      out.push(...this.#indexManifests(op, bytes, 'referrers list'));
+      const next = nextLink(response.headers.link);
+      if (next === undefined) return out;
+      if (page >= maxPages)
+        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `the referrers list has more than ${maxPages} pages`);
+      let nextUrl: URL;
+      try {
+        nextUrl = new URL(next, url);
+      } catch (cause) {
+        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `referrers Link "${printable(next)}" is not a URL`, cause);
+      }
+      if (nextUrl.origin !== url.origin)
+        throw operationError(
+          op,
+          'ERR_REGISTRY_RESPONSE',
+          `referrers Link points to another origin (${printable(nextUrl.origin)})`,
+        );
+      url = nextUrl;
+    }
+  }
+
+  async #referrersFromTag(
+    op: Operation,
+    repo: RepositoryRef,
+    subject: { readonly digest: string },
+  ): Promise<Descriptor[]> {
+    const tag = referrersTag(subject.digest) as string;
+    const response = await this.#c.send(op, [repositoryScope(repo.repository)], {
+      method: 'GET',
+      url: this.#c.url(repo, `manifests/${tag}`),
+      headers: { accept: MEDIA_TYPE.ociIndex },
+    });
+    if (response.status === 404) {
+      await discard(response);
+      return [];
+    }
+    if (response.status !== 200) throw await statusError(op, response);
+    const bytes = await readCapped(op, response, this.#c.maxManifestBytes, 'referrers tag index');
+    return this.#indexManifests(op, bytes, `referrers tag ${tag}`);
+  }
+
+  #indexManifests(op: Operation, bytes: Uint8Array, what: string): Descriptor[] {
+    try {
+      return [...parseManifest(bytes).manifests];
+    } catch (cause) {
+      throw operationError(
+        op,
+        'ERR_REGISTRY_RESPONSE',
+        `${what} is not a valid image index: ${cause instanceof Error ? cause.message : String(cause)}`,
+        cause,
+      );
+    }
+  }
+
+  /**
+   * Adds `descriptor` (with its artifactType and annotations) to the referrers tag-schema
+   * index of `subject`, creating the index if needed. For registries that did not process a
+   * pushed manifest's subject, as notation and oras do. Not atomic: concurrent writers of
+   * the same subject can lose an entry (the tag schema has no compare-and-swap).
+   */
+  async addReferrer(
+    repo: RepositoryRef,
+    subject: Descriptor,
+    descriptor: Descriptor,
+    call?: CallOptions,
+  ): Promise<{ updated: boolean; index?: Descriptor }> {
+    const op = this.#c.op(repo, `add referrer ${descriptor.digest} of ${subject.digest}`, call, subject.digest);
+    const tag = referrersTag(subject.digest);
+    if (tag === undefined)
+      throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
+    const scopes = [repositoryScope(repo.repository, true)];
+    const response = await this.#c.send(op, scopes, {
+      method: 'GET',
+      url: this.#c.url(repo, `manifests/${tag}`),
+      headers: { accept: MEDIA_TYPE.ociIndex },
+    });
+    let current: Descriptor[] = [];
+    if (response.status === 200) {
+      current = this.#indexManifests(
+        op,
+        await readCapped(op, response, this.#c.maxManifestBytes, 'referrers tag index'),
+        `referrers tag ${tag}`,
+      );
+    } else if (response.status === 404) {
+      await discard(response);
+    } else {
+      throw await statusError(op, response);
+    }
+    if (current.some((d) => d.digest === descriptor.digest)) return { updated: false };
+    const bytes = referrersIndex([...current, descriptor]);
+    const put = await this.#c.send(op, scopes, {
+      method: 'PUT',
+      url: this.#c.url(repo, `manifests/${tag}`),
+      headers: { 'content-type': MEDIA_TYPE.ociIndex },
+      body: bytes,
+    });
+    if (put.status !== 201 && put.status !== 200) throw await statusError(op, put);
+    await discard(put);
+    return { updated: true, index: { mediaType: MEDIA_TYPE.ociIndex, digest: digestOf(bytes), size: bytes.length } };
+  }
+}

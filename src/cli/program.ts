@@ -19,7 +19,9 @@ import { collect } from './pairs.js';
 import { addRegistryOptions } from './registry-flags.js';
 import { addConfigCommands } from './program-config.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+export { VERSION };
 
 /**
  * The command modules, loaded only when their command runs: `portcullis --help` or `policy show`

@@ -48,6 +48,8 @@ const ALLOWED = {
   http: ['errors', 'util', 'reference', 'policyset', 'executor', 'metrics', 'log'],
   // What runs in a cluster, decided by the executor (portcullis audit, the background audit): pure.
   audit: ['errors', 'util', 'policyset', 'executor'],
+  // portcullis explain: a decision beside the snapshot it was made from: pure.
+  explain: ['errors', 'util', 'policy', 'policyset', 'verify', 'executor'],
   kube: ['errors', 'util', 'x509', 'policy', 'policyset', 'policy-source', 'registry'],
   cli: [
     'errors',
@@ -74,6 +76,7 @@ const ALLOWED = {
     'log',
     'executor',
     'audit',
+    'explain',
     'http',
     'kube',
   ],

@@ -42,6 +42,8 @@ export interface ServeOptions {
   readonly pullSecrets?: PullSecretResolver;
   /** Where the JSON log lines go. Default 1 (stdout). */
   readonly logFd?: number;
+  /** This replica's name in Leases and Events. Default $POD_NAME (the chart sets it), else host name and pid. */
+  readonly identity?: string;
 }
 
 export interface RunningWebhook {
@@ -124,7 +126,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     });
   }
 
-  const identity = replicaIdentity();
+  const identity = options.identity ?? replicaIdentity();
   const onKubeError = (error: PortcullisError): void =>
     logger.warn({ code: error.code, err: error.message }, 'kubernetes');
   const events =

@@ -10,7 +10,7 @@ const denial = (name: string, note = 'image r/a:1 denied'): EventInput => ({
 });
 
 describe('Events on policy resources, bounded', () => {
-  it('writes an events.k8s.io/v1 Event in the object namespace (default for cluster-scoped objects)', async () => {
+  it('writes a v1 Event in the object namespace (default for cluster-scoped objects)', async () => {
     const written: [string, Record<string, unknown>][] = [];
     const recorder = new EventRecorder({
       api: { create: async (ns, e) => void written.push([ns, e]) },
@@ -24,24 +24,26 @@ describe('Events on policy resources, bounded', () => {
     await recorder.idle();
     expect(written.map(([ns]) => ns)).toEqual(['team-a', 'default']);
     expect(written[0]?.[1]).toMatchObject({
-      apiVersion: 'events.k8s.io/v1',
+      apiVersion: 'v1',
       kind: 'Event',
-      reportingController: 'portcullis.dev/portcullis',
+      reportingComponent: 'portcullis.dev/portcullis',
       reportingInstance: 'pod-1',
       reason: 'ImageDenied',
       action: 'Deny',
       type: 'Warning',
-      note: 'image r/a:1 denied',
-      regarding: { kind: 'TrustPolicy', namespace: 'team-a', name: 'prod' },
+      message: 'image r/a:1 denied',
+      count: 1,
+      involvedObject: { kind: 'TrustPolicy', namespace: 'team-a', name: 'prod' },
     });
-    expect(String((written[0]?.[1] as { eventTime: string }).eventTime)).toMatch(/\.\d{6}Z$/);
+    expect(written[1]?.[1]).toMatchObject({ involvedObject: { kind: 'ClusterTrustPolicy', name: 'base' } });
+    expect(String((written[0]?.[1] as { firstTimestamp: string }).firstTimestamp)).toMatch(/:\d{2}Z$/);
   });
 
   it('writes a repeated event once per window, and no more than the burst at once', async () => {
     let now = 0;
     const written: string[] = [];
     const recorder = new EventRecorder({
-      api: { create: async (_ns, e) => void written.push(String((e.regarding as { name: string }).name)) },
+      api: { create: async (_ns, e) => void written.push(String((e.involvedObject as { name: string }).name)) },
       instance: 'i',
       burst: 3,
       perSecond: 0.001,

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Event, KubeConfig } from '@kubernetes/client-node';
 import { PortcullisError } from '../errors/index.js';
 import { describeApiError, makeClients } from './client.js';
-import { microTime } from './lease.js';
 
 /**
- * Kubernetes Events (events.k8s.io/v1) on Portcullis's own resources: the policy that decided a
+ * Kubernetes Events (core v1, as client-go's recorder writes them) on Portcullis's own resources: the policy that decided a
  * denial, a policy or store that is invalid. `kubectl describe trustpolicy NAME` shows them.
  *
  * Bounded: an event repeated (same object, reason and note) within `dedupeWindowMs` is not
@@ -173,42 +172,42 @@ export class EventRecorder {
     }
   }
 
+  // Core v1 rather than events.k8s.io/v1: the latter refuses an Event of a cluster-scoped object
+  // in any namespace (Kubernetes 1.20), while `default` is where kubectl and client-go look.
   #event(input: EventInput, namespace: string): Record<string, unknown> {
     const r = input.regarding;
     const note = input.note.length > NOTE_MAX ? `${input.note.slice(0, NOTE_MAX - 1)}…` : input.note;
+    const now = new Date(this.#o.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
     return {
-      apiVersion: 'events.k8s.io/v1',
+      apiVersion: 'v1',
       kind: 'Event',
       metadata: { name: `${r.name}.${randomBytes(8).toString('hex')}`, namespace },
-      eventTime: microTime(this.#o.now()),
-      reportingController: this.#o.controller,
-      reportingInstance: this.#o.instance,
-      action: input.action,
-      reason: input.reason,
-      type: input.type,
-      note,
-      regarding: {
+      involvedObject: {
         apiVersion: r.apiVersion,
         kind: r.kind,
         name: r.name,
         ...(r.namespace === undefined ? {} : { namespace: r.namespace }),
       },
+      reason: input.reason,
+      message: note,
+      type: input.type,
+      action: input.action,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: this.#o.controller },
+      reportingComponent: this.#o.controller,
+      reportingInstance: this.#o.instance,
     };
   }
 }
 
-/** The EventApi of a cluster (events.k8s.io/v1). */
+/** The EventApi of a cluster (core v1 events). */
 export function kubeEventApi(kubeConfig: KubeConfig): EventApi {
-  const { custom } = makeClients(kubeConfig);
+  const { core } = makeClients(kubeConfig);
   return {
     async create(namespace, event) {
-      await custom.createNamespacedCustomObject({
-        group: 'events.k8s.io',
-        version: 'v1',
-        plural: 'events',
-        namespace,
-        body: event,
-      });
+      await core.createNamespacedEvent({ namespace, body: event as unknown as CoreV1Event });
     },
   };
 }

@@ -4,8 +4,9 @@ import { PortcullisError } from '../errors/index.js';
 import { describeApiError, makeClients } from './client.js';
 
 /**
- * Kubernetes Events (core v1, as client-go's recorder writes them) on Portcullis's own resources: the policy that decided a
- * denial, a policy or store that is invalid. `kubectl describe trustpolicy NAME` shows them.
+ * Kubernetes Events (core v1, as client-go's recorder writes them) on Portcullis's own resources:
+ * the policy that decided a denial, a policy or store that is invalid. `kubectl describe
+ * trustpolicy NAME` shows them.
  *
  * Bounded: an event repeated (same object, reason and note) within `dedupeWindowMs` is not
  * written again; writes are rate-limited (a token bucket: `burst`, then `perSecond`); at most

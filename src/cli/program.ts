@@ -20,6 +20,7 @@ import type { CliIo } from './io.js';
 import { collect } from './pairs.js';
 import { addRegistryOptions } from './registry-flags.js';
 import { addConfigCommands } from './program-config.js';
+import { addBlobCommands } from './program-blob.js';
 
 import { VERSION } from './version.js';
 
@@ -211,83 +212,7 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
       .option('-o, --output <format>', 'text or json', 'text'),
   ).action(act('list', (m, [reference], opts) => m.listCommand(reference as string, opts, io)));
 
-  // --- blobs (detached signatures of files) -----------------------------------------------------
-  const blob = program
-    .command('blob')
-    .description(
-      'sign and verify files with detached Notary signatures, as notation blob does (trustpolicy.blob.json)',
-    );
-  blob
-    .command('sign')
-    .description('sign a file: the signature is written beside it as <file>.<jws|cose>.sig')
-    .argument('<file>', 'the file (blob) to sign')
-    .option('--signature-directory <dir>', "where to write the signature (default: the file's directory)")
-    .option('--media-type <type>', 'media type of the blob in the signed descriptor', 'application/octet-stream')
-    .option('-k, --key <name>', 'signing key from signingkeys.json (default: the default key)')
-    .option('--signature-format <format>', 'jws or cose', 'jws')
-    .option('-e, --expiry <duration>', 'signature expiry, e.g. 24h, 30m, 7d')
-    .option('--timestamp-url <url>', 'RFC 3161 timestamp authority URL')
-    .option('--timestamp-root-cert <file>', 'root certificate of the timestamp authority (PEM or DER)')
-    .option('--plugin <name>', 'sign with the notation plugin notation-<name>')
-    .option('--id <keyId>', 'key id for the plugin')
-    .option('--plugin-config <key=value>', 'plugin configuration (repeatable)', collect)
-    .option('-m, --user-metadata <key=value>', 'annotation added to the signed payload (repeatable)', collect)
-    .option('--force', 'replace an existing signature file')
-    .option('-o, --output <format>', 'text or json', 'text')
-    .action(act('blob', (m, [file], opts) => m.blobSignCommand(file as string, opts, io)));
-  blob
-    .command('verify')
-    .description('verify a detached signature of a file against the blob trust policy')
-    .argument('<file>', 'the file (blob) the signature is for')
-    .requiredOption('--signature <file>', 'the signature file (<name>.jws.sig or <name>.cose.sig)')
-    .option('--media-type <type>', 'media type the signature must give the blob (default: not checked)')
-    .option('--policy-name <name>', 'blob trust policy statement to verify against (default: the global one)')
-    .option('-m, --user-metadata <key=value>', 'metadata the signature must carry (repeatable)', collect)
-    .option(
-      '--plugin-config <key=value>',
-      'configuration passed to the verification plugin a signature names (repeatable)',
-      collect,
-    )
-    .option(
-      '--revocation <mode>',
-      'online (OCSP, then CRL, over the network) or offline (no fetches: revokable certificates are "unknown")',
-      'online',
-    )
-    .option('-o, --output <format>', 'text or json', 'text')
-    .action(act('blob', (m, [file], opts) => m.blobVerifyCommand(file as string, opts, io)));
-  blob
-    .command('inspect')
-    .description('show a detached signature: attributes, certificates, signed blob (no trust decision)')
-    .argument('<signature>', 'the signature file (<name>.jws.sig or <name>.cose.sig)')
-    .option('-o, --output <format>', 'text or json', 'text')
-    .action(act('blob', (m, [signature], opts) => m.blobInspectCommand(signature as string, opts, io)));
-  const blobPolicy = blob
-    .command('policy')
-    .description('blob trust policy commands (trustpolicy.blob.json in the configuration directory)');
-  blobPolicy
-    .command('init')
-    .description('write a blob trust policy with one strict statement')
-    .requiredOption('-n, --name <name>', 'statement name')
-    .option('--trust-store <type:name>', 'trust store, e.g. ca:wabbit-networks.io (repeatable)', collect)
-    .option(
-      '--trusted-identity <identity>',
-      'trusted identity, e.g. "x509.subject: CN=wabbit-networks.io, O=Notary" or * (repeatable)',
-      collect,
-    )
-    .option('--global', 'make it the global statement (used when blob verify names no --policy-name)')
-    .option('--force', 'replace an existing blob trust policy')
-    .action(act('blob', (m, _args, opts) => m.blobPolicyInitCommand(opts, io)));
-  blobPolicy
-    .command('import')
-    .description('validate a blob trust policy document and make it the one in force')
-    .argument('<file>', 'blob trust policy JSON file')
-    .option('--force', 'replace an existing blob trust policy')
-    .action(act('blob', (m, [file], opts) => m.blobPolicyImportCommand(file as string, opts, io)));
-  blobPolicy
-    .command('show')
-    .description('print the blob trust policy in force, as stored (blob policy show > file exports it)')
-    .option('-o, --output <format>', 'text (the document as stored) or json', 'text')
-    .action(act('blob', (m, _args, opts) => m.blobPolicyShowCommand(opts, io)));
+  addBlobCommands(program, act, io);
 
   // --- content -----------------------------------------------------------------------------
   addRegistryOptions(

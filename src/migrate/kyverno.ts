@@ -1,13 +1,14 @@
 import { WILDCARD_SCOPE } from '../policy/index.js';
-import type { EnforcementAction, LabelSelector, TrustStoreType } from '../policyset/index.js';
-import { selectTrustAnchors, uniqueAnchors, type TrustAnchor } from './certificates.js';
-import { copySelector, namespaceSelectorOf } from './kyverno-match.js';
+import type { EnforcementAction, LabelSelector } from '../policyset/index.js';
+import { uniqueAnchors, type TrustAnchor } from './certificates.js';
+import { namespaceSelectorOf } from './kyverno-match.js';
 import { ManifestSet } from './manifest-set.js';
-import type { Statement } from './manifests.js';
 import { joinName, objectName } from './names.js';
 import { describe, isObject, list, obj, str, strings, Notes, type Obj } from './notes.js';
 import { patternToScope, patternsToScopes } from './scopes.js';
 import type { Conversion, ConvertOptions, InputObject } from './types.js';
+import { certificatesOf, writeRequirement, type Located, type Requirement } from './kyverno-common.js';
+import { convertImageValidatingPolicy } from './kyverno-cel.js';
 
 /**
  * `portcullis import kyverno`: Kyverno's Notary image verification as portcullis.dev resources.
@@ -30,20 +31,6 @@ import type { Conversion, ConvertOptions, InputObject } from './types.js';
 
 const RULE_GROUP = 'kyverno.io';
 const CEL_GROUP = 'policies.kyverno.io';
-
-interface Located {
-  readonly object: Obj;
-  readonly subject: string;
-  readonly name: string;
-  readonly namespace: string | undefined;
-}
-
-/** One thing that must hold: a signature trusted by these certificates (undefined: none could be carried over). */
-interface Requirement {
-  readonly label: string;
-  readonly ca: readonly TrustAnchor[] | undefined;
-  readonly tsa?: readonly TrustAnchor[];
-}
 
 export function convertKyverno(inputs: readonly InputObject[], options: ConvertOptions = {}): Conversion {
   const notes = new Notes();
@@ -94,20 +81,6 @@ export function convertKyverno(inputs: readonly InputObject[], options: ConvertO
 function ruleAction(value: string | undefined): EnforcementAction {
   return value?.toLowerCase() === 'enforce' ? 'deny' : 'dryrun';
 }
-
-function certificatesOf(
-  text: string,
-  type: TrustStoreType,
-  where: string,
-  subject: string,
-  notes: Notes,
-): TrustAnchor[] {
-  const selection = selectTrustAnchors(text, type);
-  for (const problem of selection.problems) notes.warn(subject, `${where}: ${problem}`);
-  return [...selection.anchors];
-}
-
-// --- ClusterPolicy / Policy ------------------------------------------------------------------
 
 function convertRulePolicy(policy: Located, out: ManifestSet, notes: Notes, options: ConvertOptions): boolean {
   const spec = obj(policy.object['spec']);
@@ -293,206 +266,4 @@ function entryAnchors(entry: Obj, where: string, subject: string, notes: Notes):
   }
   const anchors = certificatesOf(text, 'ca', where, subject, notes);
   return anchors.length === 0 ? undefined : anchors;
-}
-
-function writeRequirement(
-  policy: Located,
-  requirement: Requirement,
-  at: {
-    name: string;
-    statementName: string;
-    registryScopes: readonly string[];
-    skips: readonly string[];
-    action: EnforcementAction;
-    selector: LabelSelector | undefined;
-  },
-  out: ManifestSet,
-  notes: Notes,
-): void {
-  const namespace = policy.namespace === undefined ? {} : { namespace: policy.namespace };
-  const trustStores: string[] = [];
-  if (requirement.ca === undefined) {
-    notes.warn(
-      policy.subject,
-      `${requirement.label}: no certificate could be carried over, so trust store ca:${at.name} is not written: the converted policy ${at.name} stays invalid (and blocks the images it covers) until a ${policy.namespace === undefined ? 'ClusterTrustStore' : 'TrustStore'} ${at.name} holds the certificates`,
-    );
-    trustStores.push(`ca:${at.name}`);
-  } else {
-    const store = out.addStore({
-      wanted: at.name,
-      ...namespace,
-      type: 'ca',
-      anchors: requirement.ca,
-      importedFrom: policy.subject,
-    });
-    trustStores.push(`ca:${store}`);
-  }
-  if (requirement.tsa !== undefined && requirement.tsa.length > 0) {
-    const store = out.addStore({
-      wanted: joinName(at.name, 'tsa'),
-      ...namespace,
-      type: 'tsa',
-      anchors: requirement.tsa,
-      importedFrom: policy.subject,
-    });
-    trustStores.push(`tsa:${store}`);
-  }
-  const statements: Statement[] = [
-    {
-      name: at.statementName,
-      registryScopes: [...at.registryScopes],
-      signatureVerification: { level: 'strict' },
-      trustStores,
-      trustedIdentities: ['*'],
-    },
-  ];
-  if (at.skips.length > 0) {
-    statements.push({
-      name: `${at.statementName}-skip`,
-      registryScopes: [...at.skips],
-      signatureVerification: { level: 'skip' },
-    });
-  }
-  out.addPolicy({
-    wanted: at.name,
-    ...namespace,
-    enforcementAction: at.action,
-    statements,
-    ...(at.selector === undefined ? {} : { namespaceSelector: at.selector }),
-    importedFrom: policy.subject,
-  });
-}
-
-// --- ImageValidatingPolicy ------------------------------------------------------------------------
-
-/** [Deny] → deny; else Warn → warn; else (Audit) → dryrun. */
-function celAction(actions: readonly string[]): EnforcementAction {
-  const lower = actions.map((a) => a.toLowerCase());
-  if (lower.length === 0 || lower.includes('deny')) return 'deny';
-  return lower.includes('warn') ? 'warn' : 'dryrun';
-}
-
-/** certs/tsaCerts: a string, or `{value}` (an `{expression}` cannot be resolved here). */
-function certsText(value: unknown): { text?: string; expression?: string } {
-  if (typeof value === 'string') return { text: value };
-  const o = obj(value);
-  if (typeof o['value'] === 'string') return { text: o['value'] };
-  if (typeof o['expression'] === 'string') return { expression: o['expression'] };
-  return {};
-}
-
-function convertImageValidatingPolicy(
-  policy: Located,
-  out: ManifestSet,
-  notes: Notes,
-  options: ConvertOptions,
-): boolean {
-  const spec = obj(policy.object['spec']);
-  const action = options.enforcementAction ?? celAction(strings(spec['validationActions']));
-  const patterns: string[] = [];
-  let widened = false;
-  for (const m of list(spec['matchImageReferences'])) {
-    const reference = obj(m);
-    const glob = str(reference['glob']);
-    if (glob !== undefined) patterns.push(glob);
-    else {
-      widened = true;
-      notes.warn(
-        policy.subject,
-        `matchImageReferences expression ${JSON.stringify(reference['expression'])} cannot be written as registry scopes: widened to *`,
-      );
-    }
-  }
-  const scoped = patternsToScopes(patterns.length === 0 ? ['*'] : patterns);
-  for (const note of scoped.notes) notes.warn(policy.subject, `matchImageReferences: ${note}`);
-  const registryScopes = widened ? [WILDCARD_SCOPE] : scoped.scopes;
-
-  let selector: LabelSelector | undefined;
-  const constraints = obj(spec['matchConstraints']);
-  if (policy.namespace === undefined && constraints['namespaceSelector'] !== undefined) {
-    selector = copySelector(
-      constraints['namespaceSelector'],
-      'matchConstraints.namespaceSelector',
-      policy.subject,
-      notes,
-    );
-  }
-  for (const key of ['objectSelector', 'excludeResourceRules']) {
-    if (constraints[key] !== undefined)
-      notes.warn(policy.subject, `matchConstraints.${key} is not carried over: the policy covers more`);
-  }
-  for (const [key, message] of [
-    ['matchConditions', 'matchConditions (CEL) are not carried over: the policy covers more'],
-    ['attestations', 'attestations (signed SBOMs, in-toto statements) are not carried over'],
-    [
-      'images',
-      'images (CEL extraction from custom resources) is not carried over: Portcullis checks pods and workload templates',
-    ],
-    [
-      'credentials',
-      "credentials are not carried over: Portcullis reads a registry with the pod's imagePullSecrets (docs/configuration.md)",
-    ],
-  ] as const) {
-    if (spec[key] !== undefined) notes.warn(policy.subject, message);
-  }
-  if (spec['validations'] !== undefined) {
-    notes.warn(
-      policy.subject,
-      'validations (CEL) are not interpreted: every image the policy matches must carry a signature trusted by each notary attestor, each a policy of its own',
-    );
-  }
-
-  const attestors = list(spec['attestors']).filter(isObject);
-  const notary = attestors.filter((a) => isObject(a['notary']));
-  for (const other of attestors.filter((a) => !isObject(a['notary']))) {
-    notes.warn(
-      policy.subject,
-      `attestor ${str(other['name']) ?? '(no name)'} is not a notary attestor: not carried over`,
-    );
-  }
-  if (notary.length === 0) {
-    notes.warn(policy.subject, 'has no notary attestor: nothing to convert');
-    return false;
-  }
-  for (const attestor of notary) {
-    const attestorName = str(attestor['name']) ?? 'notary';
-    const where = `attestor ${attestorName}`;
-    const form = obj(attestor['notary']);
-    const certs = certsText(form['certs']);
-    let ca: TrustAnchor[] | undefined;
-    if (certs.text !== undefined) {
-      const anchors = certificatesOf(certs.text, 'ca', `${where} certs`, policy.subject, notes);
-      ca = anchors.length === 0 ? undefined : anchors;
-    } else if (certs.expression !== undefined) {
-      notes.warn(
-        policy.subject,
-        `${where}: certs from the expression ${JSON.stringify(certs.expression)} cannot be resolved by the importer`,
-      );
-    }
-    const tsaText = certsText(form['tsaCerts']);
-    let tsa: TrustAnchor[] | undefined;
-    if (tsaText.text !== undefined)
-      tsa = certificatesOf(tsaText.text, 'tsa', `${where} tsaCerts`, policy.subject, notes);
-    else if (tsaText.expression !== undefined) {
-      notes.warn(
-        policy.subject,
-        `${where}: tsaCerts from an expression cannot be resolved: timestamps are then not trusted`,
-      );
-    }
-    writeRequirement(
-      policy,
-      { label: where, ca, ...(tsa === undefined ? {} : { tsa }) },
-      {
-        name: notary.length > 1 ? joinName(policy.name, attestorName) : objectName(policy.name),
-        statementName: objectName(attestorName, 'notary'),
-        registryScopes,
-        skips: [],
-        action,
-        selector,
-      },
-      out,
-      notes,
-    );
-  }
-  return true;
 }

@@ -6,6 +6,8 @@ import { describe, isObject, list, obj, str, strings, Notes, type Obj } from './
 import { KmpIndex } from './ratify-kmp.js';
 import { patternsToScopes } from './scopes.js';
 import type { Conversion, ConvertOptions, InputObject } from './types.js';
+import { policyNote, storeNote } from './ratify-notes.js';
+import { STORE_TYPES, readCertStores } from './ratify-cert-stores.js';
 
 /**
  * `portcullis import ratify`: Ratify's Notary configuration as portcullis.dev resources.
@@ -32,11 +34,6 @@ const V1_GROUP = 'config.ratify.deislabs.io';
 const V2_GROUPS = new Set(['config.ratify.dev', 'config.ratify.sh']);
 /** Names Ratify gave its built-in Notary verifier over time. */
 const NOTATION_VERIFIERS = new Set(['notation', 'notaryv2', 'notary']);
-const STORE_TYPES: Readonly<Record<string, TrustStoreType>> = {
-  ca: 'ca',
-  signingauthority: 'signingAuthority',
-  tsa: 'tsa',
-};
 
 interface Located {
   readonly object: Obj;
@@ -162,31 +159,6 @@ function clusterSelector(
 
 // --- v1 ------------------------------------------------------------------------------------
 
-interface CertStore {
-  readonly type: TrustStoreType;
-  readonly name: string;
-  readonly references: readonly string[];
-}
-
-/** verificationCertStores: `{type: {store: [refs]}}`, or the older untyped `{store: [refs]}` (type ca). */
-function readCertStores(value: unknown, subject: string, notes: Notes): CertStore[] {
-  const stores: CertStore[] = [];
-  for (const [key, entry] of Object.entries(obj(value))) {
-    if (Array.isArray(entry)) {
-      stores.push({ type: 'ca', name: key, references: strings(entry) });
-      continue;
-    }
-    const type = STORE_TYPES[key.toLowerCase()];
-    if (type === undefined || !isObject(entry)) {
-      notes.warn(subject, `verificationCertStores.${key}: not a trust store type (ca, signingAuthority, tsa): ignored`);
-      continue;
-    }
-    for (const [name, references] of Object.entries(entry))
-      stores.push({ type, name, references: strings(references) });
-  }
-  return stores;
-}
-
 function convertVerifier(verifier: Located, context: Context, namespacedIn: readonly string[]): boolean {
   const { notes, out, kmps } = context;
   const spec = obj(verifier.object['spec']);
@@ -289,34 +261,6 @@ function convertVerifier(verifier: Located, context: Context, namespacedIn: read
     `converted to ${kind} ${verifier.namespace === undefined ? '' : `${verifier.namespace}/`}${name}`,
   );
   return true;
-}
-
-function storeNote(subject: string, spec: Obj, notes: Notes): void {
-  const auth = obj(obj(spec['parameters'])['authProvider']);
-  const provider = str(auth['name']);
-  if (provider !== undefined) {
-    notes.warn(
-      subject,
-      `registry credentials from authProvider "${provider}" are not carried over: Portcullis reads a registry with the pod's imagePullSecrets (or its service account's), else kubernetes.defaultPullSecret and config.registries (docs/configuration.md)`,
-    );
-  } else {
-    notes.info(subject, 'not needed: Portcullis reads referrers (signatures) from the registry itself');
-  }
-}
-
-function policyNote(subject: string, spec: Obj, notes: Notes): void {
-  const type = str(spec['type']) ?? '';
-  if (type.includes('rego')) {
-    notes.warn(
-      subject,
-      'a Rego policy is not carried over: Portcullis admits an image only when every policy that applies to it admits it',
-    );
-  } else {
-    notes.info(
-      subject,
-      'not needed: Portcullis admits an image only when every policy that applies to it admits it (its trust policy decides how many signatures must verify)',
-    );
-  }
 }
 
 // --- v2 ------------------------------------------------------------------------------------

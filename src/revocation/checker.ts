@@ -2,15 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type CertificateCache, isIssuedBy, isSelfSigned, type Certificate } from '../x509/index.js';
 import type { RevocationChecker } from '../verify/index.js';
 import { SingleFlight } from '../util/index.js';
-import {
-  freshestCrlOf,
-  lookupCertificate,
-  parseCrl,
-  validateCrl,
-  validateDelta,
-  type FreshestCrlPointer,
-  type ParsedCrl,
-} from './crl.js';
+import { parseCrl, validateCrl, type ParsedCrl } from './crl.js';
 import { isHttpUrl, RevocationFetchError, type FetchInit, type RevocationFetcher } from './fetcher.js';
 import { RevocationMaterial } from './material.js';
 import {
@@ -32,8 +24,8 @@ import {
   type DetailedRevocationResult,
   type RevocationCheckerStats,
   type Attempt,
-  type Answer,
 } from './checker-types.js';
+import { answerFromCrl, answerFromMaterial, type AnswerContext } from './crl-answer.js';
 
 export { RevocationCache } from './checker-types.js';
 export type {
@@ -159,7 +151,7 @@ export class OnlineRevocationChecker implements RevocationChecker {
       };
     }
     const details: string[] = [];
-    const preloaded = await this.#fromMaterial(cert, issuer, at);
+    const preloaded = await answerFromMaterial(this.#answerContext(), cert, issuer, at);
     if (preloaded.answer !== undefined) return preloaded.answer;
     details.push(...preloaded.details);
     if (ocspUrls.length > 0) {
@@ -322,7 +314,7 @@ export class OnlineRevocationChecker implements RevocationChecker {
         details.push(`CRL ${url} is a delta CRL, not a complete CRL`);
         continue;
       }
-      const answer = await this.#answerFromCrl(cert, issuer, at, base, {
+      const answer = await answerFromCrl(this.#answerContext(), cert, issuer, at, base, {
         name: `CRL ${url}`,
         url,
         answeredBy: `CRL ${url}${cached ? ' (cached)' : ''}`,
@@ -336,129 +328,15 @@ export class OnlineRevocationChecker implements RevocationChecker {
     return { details };
   }
 
-  /**
-   * The certificate's status in a validated complete CRL, with the delta CRL it points to applied
-   * (a pointer is never ignored: without the delta there is no current answer). The delta comes
-   * from the operator-supplied material when one there applies, else from its URLs.
-   */
-  async #answerFromCrl(
-    cert: Certificate,
-    issuer: Certificate,
-    at: Date,
-    base: ParsedCrl,
-    where: { readonly name: string; readonly url: string; readonly answeredBy: string },
-  ): Promise<Answer | { error: string }> {
-    let certFreshest: FreshestCrlPointer | undefined;
-    try {
-      certFreshest = freshestCrlOf(cert);
-    } catch (error) {
-      return { error: `certificate Freshest CRL extension cannot be read: ${describe(error)}` };
-    }
-    const pointers = [base.freshest, certFreshest].filter((p): p is FreshestCrlPointer => p !== undefined);
-    const broken = pointers.find((p) => p.error !== undefined);
-    if (broken !== undefined) return { error: `${where.name}: ${broken.error ?? ''}` };
-    const deltaUrls = [...new Set(pointers.flatMap((p) => p.urls))];
-    let delta: ParsedCrl | undefined;
-    let deltaFrom = '';
-    if (deltaUrls.length > 0) {
-      const deltaErrors: string[] = [];
-      for (const candidate of this.#material().deltaCrlsFor(issuer)) {
-        const valid = validateCrl(candidate.crl, issuer, at, this.#skewMs);
-        const ok = valid.ok ? validateDelta(base, candidate.crl) : valid;
-        if (!ok.ok) {
-          deltaErrors.push(`preloaded delta CRL ${candidate.origin}: ${ok.reason}`);
-          continue;
-        }
-        delta = candidate.crl;
-        deltaFrom = `preloaded delta CRL ${candidate.origin}`;
-        break;
-      }
-      for (const deltaUrl of delta === undefined ? deltaUrls.slice(0, this.#maxUrls) : []) {
-        if (!isHttpUrl(deltaUrl)) {
-          deltaErrors.push(`delta CRL location ${deltaUrl} is not an HTTP(S) URL`);
-          continue;
-        }
-        try {
-          const { crl: candidate, cached } = await this.#validCrl(deltaUrl, issuer, at);
-          const ok = validateDelta(base, candidate);
-          if (!ok.ok) throw new Error(`delta CRL ${deltaUrl}: ${ok.reason}`);
-          delta = candidate;
-          deltaFrom = `delta CRL ${deltaUrl}${cached ? ' (cached)' : ''}`;
-          break;
-        } catch (error) {
-          deltaErrors.push(describe(error));
-        }
-      }
-      if (delta === undefined) {
-        return {
-          error: `${where.name} points to a delta CRL that could not be obtained: ${deltaErrors.join('; ')}`,
-        };
-      }
-    }
-    const found = lookupCertificate(cert, base, delta);
-    if (found.status === 'unknown') return { error: `${where.name}: ${found.detail}` };
+  /** What the free answer functions (crl-answer.ts) need from this checker. */
+  #answerContext(): AnswerContext {
     return {
-      ...found,
-      status: found.status,
-      detail: `${where.name}: ${found.detail}`,
-      source: 'crl',
-      url: where.url,
-      answeredBy: delta === undefined ? where.answeredBy : `${where.answeredBy} with ${deltaFrom}`,
+      material: this.#material(),
+      skewMs: this.#skewMs,
+      maxUrls: this.#maxUrls,
+      certificateCache: this.#certificateCache,
+      validCrl: (url, issuer, at) => this.#validCrl(url, issuer, at),
     };
-  }
-
-  /**
-   * Operator-supplied material, before any fetch: OCSP responses for the certificate's serial,
-   * then complete CRLs of its issuer, each judged as a fetched one would be.
-   */
-  async #fromMaterial(cert: Certificate, issuer: Certificate, at: Date): Promise<Attempt> {
-    const material = this.#material();
-    if (material.empty) return { details: [] };
-    const details: string[] = [];
-    for (const item of material.ocspResponsesFor(cert)) {
-      const outcome = evaluateOcspResponse(item.der, {
-        cert,
-        issuer,
-        at,
-        skewMs: this.#skewMs,
-        ...(this.#certificateCache === undefined ? {} : { certificateCache: this.#certificateCache }),
-      });
-      const name = `preloaded OCSP response ${item.origin}`;
-      if (outcome.status === 'good' || outcome.status === 'revoked') {
-        return {
-          answer: {
-            status: outcome.status,
-            detail: `${name}: ${outcome.detail}`,
-            source: 'ocsp',
-            url: item.origin,
-            answeredBy: name,
-            ...(outcome.revokedAt === undefined ? {} : { revokedAt: outcome.revokedAt }),
-            ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
-          },
-          details,
-        };
-      }
-      details.push(`${name}: ${outcome.detail}`);
-    }
-    for (const item of material.crlsFor(cert, issuer)) {
-      const name = `preloaded CRL ${item.origin}`;
-      const valid = validateCrl(item.crl, issuer, at, this.#skewMs);
-      if (!valid.ok) {
-        details.push(`${name}: ${valid.reason}`);
-        continue;
-      }
-      const answer = await this.#answerFromCrl(cert, issuer, at, item.crl, {
-        name,
-        url: item.origin,
-        answeredBy: name,
-      });
-      if ('error' in answer) {
-        details.push(answer.error);
-        continue;
-      }
-      return { answer, details };
-    }
-    return { details };
   }
 
   /** A CRL from `url`, validated for `issuer` at `at` (cached per URL and issuer until its nextUpdate). */

@@ -4,11 +4,9 @@ import {
   verifyPrimitive,
   prepareCose,
   parseEnvelope,
-  parsePayload,
   prepareEnvelope,
   type EnvelopeFormat,
   prepareJws,
-  type SignatureAlgorithm,
   type SignRequest,
   type VerifiedEnvelope,
 } from '../envelope/index.js';
@@ -38,23 +36,12 @@ import {
   type SignResult,
   type Signer,
 } from './sign-common.js';
+import { checkPayloadKept, isStringArray, keySpecOf, type KeySpec } from './plugin-contract.js';
 
 export const PLUGIN_CAPABILITY = {
   signatureGenerator: 'SIGNATURE_GENERATOR.RAW',
   envelopeGenerator: 'SIGNATURE_GENERATOR.ENVELOPE',
 } as const;
-
-/** The plugin contract's key specs, signing algorithms and hash names, per Notary algorithm. */
-const KEY_SPECS: Readonly<
-  Record<string, { algorithm: SignatureAlgorithm; signingAlgorithm: string; hashAlgorithm: string }>
-> = {
-  'RSA-2048': { algorithm: 'PS256', signingAlgorithm: 'RSASSA-PSS-SHA-256', hashAlgorithm: 'SHA-256' },
-  'RSA-3072': { algorithm: 'PS384', signingAlgorithm: 'RSASSA-PSS-SHA-384', hashAlgorithm: 'SHA-384' },
-  'RSA-4096': { algorithm: 'PS512', signingAlgorithm: 'RSASSA-PSS-SHA-512', hashAlgorithm: 'SHA-512' },
-  'EC-256': { algorithm: 'ES256', signingAlgorithm: 'ECDSA-SHA-256', hashAlgorithm: 'SHA-256' },
-  'EC-384': { algorithm: 'ES384', signingAlgorithm: 'ECDSA-SHA-384', hashAlgorithm: 'SHA-384' },
-  'EC-521': { algorithm: 'ES512', signingAlgorithm: 'ECDSA-SHA-512', hashAlgorithm: 'SHA-512' },
-};
 
 export interface PluginMetadata {
   readonly name: string;
@@ -74,10 +61,6 @@ export interface PluginSignerOptions extends RunPluginOptions {
   readonly pluginConfig?: Readonly<Record<string, string>>;
   /** Countersign with this RFC 3161 TSA (SIGNATURE_GENERATOR.RAW plugins only). */
   readonly timestampClient?: TimestampClient;
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
 /**
@@ -180,16 +163,27 @@ export class PluginSigner implements Signer {
   async blobDigestAlgorithm(): Promise<DigestAlgorithm> {
     const path = await locatePlugin(this.#options.configDir, this.pluginName);
     await this.metadata(path);
+    return HASH_OF[(await this.#describeKey(path)).spec.algorithm];
+  }
+
+  /** describe-key: the key spec fixes the algorithm before anything is signed. */
+  async #describeKey(path: string): Promise<{ keySpec: string; spec: KeySpec }> {
     const command = 'describe-key';
     const described = await this.#run(path, command, {
       contractVersion: PLUGIN_CONTRACT_VERSION,
       keyId: this.keyId,
       pluginConfig: this.#pluginConfig,
     });
+    if (described['keyId'] !== this.keyId) {
+      throw this.#fail(
+        command,
+        `the response key id ${JSON.stringify(described['keyId'])} does not match the request's "${this.keyId}"`,
+      );
+    }
     const keySpec = described['keySpec'];
-    const spec = typeof keySpec === 'string' && Object.hasOwn(KEY_SPECS, keySpec) ? KEY_SPECS[keySpec] : undefined;
+    const spec = keySpecOf(keySpec);
     if (spec === undefined) throw this.#fail(command, `key spec ${JSON.stringify(keySpec)} is not supported`);
-    return HASH_OF[spec.algorithm];
+    return { keySpec: keySpec as string, spec };
   }
 
   async sign(request: SignRequest, format: EnvelopeFormat): Promise<SignResult> {
@@ -206,27 +200,12 @@ export class PluginSigner implements Signer {
   }
 
   async #signRaw(path: string, request: SignRequest, format: EnvelopeFormat): Promise<SignResult> {
-    // describe-key: the key spec fixes the algorithm before anything is signed.
-    let command = 'describe-key';
-    const described = await this.#run(path, command, {
-      contractVersion: PLUGIN_CONTRACT_VERSION,
-      keyId: this.keyId,
-      pluginConfig: this.#pluginConfig,
-    });
-    if (described['keyId'] !== this.keyId) {
-      throw this.#fail(
-        command,
-        `the response key id ${JSON.stringify(described['keyId'])} does not match the request's "${this.keyId}"`,
-      );
-    }
-    const keySpec = described['keySpec'];
-    const spec = typeof keySpec === 'string' && Object.hasOwn(KEY_SPECS, keySpec) ? KEY_SPECS[keySpec] : undefined;
-    if (spec === undefined) throw this.#fail(command, `key spec ${JSON.stringify(keySpec)} is not supported`);
+    const { keySpec, spec } = await this.#describeKey(path);
 
     // The signing input does not depend on the certificates (they are unprotected headers).
     const signingInput = (format === 'jws' ? prepareJws : prepareCose)(request, spec.algorithm, []).signingInput;
 
-    command = 'generate-signature';
+    const command = 'generate-signature';
     const generated = await this.#run(path, command, {
       contractVersion: PLUGIN_CONTRACT_VERSION,
       keyId: this.keyId,
@@ -381,34 +360,4 @@ export class PluginSigner implements Signer {
         : { annotations: { ...(annotations as Record<string, string>) } }),
     };
   }
-}
-
-/**
- * An envelope plugin may add annotations to the target artifact, nothing else
- * (plugin-extensibility.md generate-envelope): same mediaType, digest and size, and every
- * annotation asked for present with the same value.
- */
-function checkPayloadKept(
-  requested: Uint8Array,
-  returned: Uint8Array,
-  fail: (message: string, cause?: unknown) => Error,
-): void {
-  if (bytesEqual(requested, returned)) return;
-  let want;
-  let got;
-  try {
-    want = parsePayload(requested).targetArtifact;
-    got = parsePayload(returned).targetArtifact;
-  } catch (cause) {
-    throw fail('the envelope payload is not the requested one', cause);
-  }
-  const wantAnnotations = want.annotations ?? {};
-  const gotAnnotations = got.annotations ?? {};
-  const same =
-    want.mediaType === got.mediaType &&
-    want.digest === got.digest &&
-    want.size === got.size &&
-    want.artifactType === got.artifactType &&
-    Object.entries(wantAnnotations).every(([k, v]) => gotAnnotations[k] === v);
-  if (!same) throw fail('the envelope payload does not describe the requested artifact');
 }

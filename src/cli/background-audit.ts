@@ -128,7 +128,7 @@ export class BackgroundAudit {
           images: result.rows.length,
           summary: cluster.summary,
           reports: written.written,
-          deleted: written.deleted,
+          emptied: written.emptied,
           ms: at - this.#lastStart,
         },
         'audit: PolicyReports written',

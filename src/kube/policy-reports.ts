@@ -5,8 +5,9 @@ import { describeApiError, httpStatusOf, makeClients } from './client.js';
 /**
  * Writes wg-policy reports (wgpolicyk8s.io/v1alpha2 PolicyReport, ClusterPolicyReport) — the
  * objects are built elsewhere (src/audit); this only puts them in the cluster: created, or
- * replaced whole, and the reports Portcullis wrote before for namespaces no longer audited
- * deleted (found by the managed-by label the objects carry).
+ * replaced whole. A report Portcullis wrote before for a namespace no longer audited (found by
+ * the managed-by label the objects carry) is emptied rather than deleted: the server needs no
+ * delete permission, and the namespace's deletion removes it.
  */
 export interface ReportObject {
   readonly apiVersion: string;
@@ -19,7 +20,8 @@ const PLURAL = { PolicyReport: 'policyreports', ClusterPolicyReport: 'clusterpol
 
 export interface ReportWriteResult {
   readonly written: number;
-  readonly deleted: number;
+  /** Reports of namespaces no longer audited, emptied. */
+  readonly emptied: number;
 }
 
 export class PolicyReportWriter {
@@ -30,7 +32,7 @@ export class PolicyReportWriter {
   }
 
   /**
-   * Writes every report; deletes the PolicyReports with `selector` (the managed-by label) in
+   * Writes every report; empties the PolicyReports with `selector` (the managed-by label) of
    * other namespaces. Throws ERR_KUBE_API for the first write that fails (the next audit retries).
    */
   async writeAll(reports: readonly ReportObject[], selector: string): Promise<ReportWriteResult> {
@@ -39,25 +41,32 @@ export class PolicyReportWriter {
       await this.#put(report);
       written++;
     }
-    const keep = new Set(reports.filter((r) => r.kind === 'PolicyReport').map((r) => r.metadata.namespace));
-    const names = new Set(reports.map((r) => r.metadata.name));
-    let deleted = 0;
+    const keep = new Set(
+      reports.filter((r) => r.kind === 'PolicyReport').map((r) => `${r.metadata.namespace}/${r.metadata.name}`),
+    );
+    let emptied = 0;
     const listed = (await this.#call('listing PolicyReports', () =>
       this.#custom.listCustomObjectForAllNamespaces({ ...AT, plural: PLURAL.PolicyReport, labelSelector: selector }),
-    )) as { items?: { metadata?: { name?: string; namespace?: string } }[] };
+    )) as {
+      items?: {
+        metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+        results?: unknown[];
+      }[];
+    };
     for (const item of listed.items ?? []) {
-      const { name, namespace } = item.metadata ?? {};
-      if (name === undefined || namespace === undefined || (keep.has(namespace) && names.has(name))) continue;
-      await this.#call(`deleting PolicyReport ${namespace}/${name}`, async () => {
-        try {
-          await this.#custom.deleteNamespacedCustomObject({ ...AT, plural: PLURAL.PolicyReport, namespace, name });
-        } catch (error) {
-          if (httpStatusOf(error) !== 404) throw error;
-        }
-      });
-      deleted++;
+      const { name, namespace, labels } = item.metadata ?? {};
+      if (name === undefined || namespace === undefined || keep.has(`${namespace}/${name}`)) continue;
+      if ((item.results ?? []).length === 0) continue; // emptied before
+      await this.#put({
+        apiVersion: `${AT.group}/${AT.version}`,
+        kind: 'PolicyReport',
+        metadata: { name, namespace, labels: labels ?? {} },
+        summary: { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 },
+        results: [],
+      } as ReportObject);
+      emptied++;
     }
-    return { written, deleted };
+    return { written, emptied };
   }
 
   async #put(report: ReportObject): Promise<void> {

@@ -2,7 +2,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/index.js';
 import type { PortcullisError } from '../errors/index.js';
-import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter } from '../kube/index.js';
+import {
+  KubernetesPolicySource,
+  KubernetesPullSecretResolver,
+  StatusWriter,
+  type TrimmedObject,
+} from '../kube/index.js';
 import type { PolicySource } from '../policyset/index.js';
 import type { PullSecretResolver } from '../registry/index.js';
 import type { CertificateCache } from '../x509/index.js';
@@ -15,6 +20,8 @@ export function kubernetesParts(
   logger: Logger,
   /** false for the CLI's commands: they read the policies and never write their status. */
   writeStatus = config.kubernetes.writeStatus,
+  /** Every reconciliation's objects (serve keeps the uids of the policy resources, for Events). */
+  onObjects?: (objects: readonly TrimmedObject[]) => void,
 ): { source: PolicySource & { whenReady(): Promise<void> }; pullSecrets: PullSecretResolver } {
   const onError = (error: PortcullisError): void =>
     logger.warn({ code: error.code, err: error.message }, 'kubernetes source');
@@ -24,7 +31,10 @@ export function kubernetesParts(
     certificateCache,
     trustMaterialSelector: config.kubernetes.trustMaterialSelector,
     onError,
-    onReconcile: (snapshot, objects) => status.reconcile(snapshot, objects),
+    onReconcile: (snapshot, objects) => {
+      status.reconcile(snapshot, objects);
+      onObjects?.(objects);
+    },
   });
   const pullSecrets = new KubernetesPullSecretResolver({
     kubeConfig,

@@ -101,8 +101,24 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
             ? { inCluster: true }
             : { kubeconfig: options.kubernetes.kubeconfig },
         );
+  // The uids of the policy resources, for the Events about them (kubectl describe matches by uid).
+  const uids = new Map<string, string>();
+  const uidKey = (kind: string, namespace: string | undefined, name: string): string =>
+    `${kind}\u0000${namespace ?? ''}\u0000${name}`;
   if (source === undefined && kubeConfig !== undefined) {
-    const kube = kubernetesParts(kubeConfig, config, certificateCache, logger);
+    const kube = kubernetesParts(
+      kubeConfig,
+      config,
+      certificateCache,
+      logger,
+      config.kubernetes.writeStatus,
+      (objects) => {
+        uids.clear();
+        for (const o of objects)
+          if (o.metadata.uid !== undefined)
+            uids.set(uidKey(o.kind, o.metadata.namespace, o.metadata.name), o.metadata.uid);
+      },
+    );
     source = kube.source;
     pullSecretsFromCluster = kube.pullSecrets;
   }
@@ -138,6 +154,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
           burst: config.events.burst,
           perSecond: config.events.perSecond,
           onError: onKubeError,
+          uidOf: (r) => uids.get(uidKey(r.kind, r.namespace, r.name)),
         });
   const audit =
     kubeConfig === undefined || config.audit.intervalSeconds <= 0

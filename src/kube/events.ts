@@ -48,6 +48,8 @@ export interface EventRecorderOptions {
   readonly maxQueued?: number;
   readonly now?: () => number;
   readonly onError?: (error: PortcullisError) => void;
+  /** The object's uid, when known: `kubectl describe` finds an object's Events by it. */
+  readonly uidOf?: (regarding: EventRegarding) => string | undefined;
 }
 
 export interface EventRecorderStats {
@@ -61,7 +63,8 @@ const NOTE_MAX = 1024;
 const MAX_REMEMBERED = 4096;
 
 export class EventRecorder {
-  readonly #o: Required<Omit<EventRecorderOptions, 'onError'>> & Pick<EventRecorderOptions, 'onError'>;
+  readonly #o: Required<Omit<EventRecorderOptions, 'onError' | 'uidOf'>> &
+    Pick<EventRecorderOptions, 'onError' | 'uidOf'>;
   readonly #recent = new Map<string, number>();
   readonly #queue: EventInput[] = [];
   #tokens: number;
@@ -179,6 +182,7 @@ export class EventRecorder {
     const r = input.regarding;
     const note = input.note.length > NOTE_MAX ? `${input.note.slice(0, NOTE_MAX - 1)}…` : input.note;
     const now = new Date(this.#o.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const uid = this.#o.uidOf?.(r);
     return {
       apiVersion: 'v1',
       kind: 'Event',
@@ -188,6 +192,7 @@ export class EventRecorder {
         kind: r.kind,
         name: r.name,
         ...(r.namespace === undefined ? {} : { namespace: r.namespace }),
+        ...(uid === undefined ? {} : { uid }),
       },
       reason: input.reason,
       message: note,

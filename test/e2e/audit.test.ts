@@ -527,6 +527,9 @@ spec:
       });
       expect(denial.message).toContain(byMallory);
       expect(denial.message).toContain('ERR_CHAIN_UNTRUSTED');
+      // What the README tells an admin to run.
+      const described = await kubectl(['describe', 'clustertrustpolicy', 'baseline']);
+      expect(described.stdout.slice(-800)).toMatch(/Warning\s+ImageDenied/);
     } finally {
       await kubectl(['delete', 'validatingwebhookconfigurations', '--all']);
     }

@@ -315,7 +315,8 @@ ${indent(pem, 4)}
   });
 
   it('audit prints a table, reads one namespace with -n, every namespace with -A, and YAML with -o yaml', async () => {
-    const t = await audit();
+    // As the README writes it: the cluster's policies, the server's default settings.
+    const t = await cli(['audit', '--kubeconfig', cluster.kubeconfig]);
     expect(t.status).toBe(1);
     const lines = t.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^NAMESPACE\s+OWNER\s+CONTAINER\s+IMAGE\s+DIGEST\s+DECISION\s+CODE\s+REASON$/);
@@ -460,6 +461,8 @@ ${indent(pem, 4)}
         properties: expect.objectContaining({ image: byMallory, code: 'ERR_CHAIN_UNTRUSTED' }),
       }),
     );
+    const asYaml = await kubectl(['get', 'policyreport', 'portcullis-audit', '-n', 'shop', '-o', 'yaml']);
+    expect(parseAllDocuments(asYaml.stdout)[0]?.toJS().results).toHaveLength(3);
     const cpolr = JSON.parse((await kubectl(['get', 'clusterpolicyreport', 'portcullis-audit', '-o', 'json'])).stdout);
     expect(cpolr.summary).toMatchObject({ pass: 1, fail: 2 });
     // replica-b holds no Lease and writes nothing.

@@ -29,6 +29,8 @@ export interface BackgroundAuditOptions {
   readonly now?: () => number;
 }
 
+const FOLLOWER_POLL_MS = 5_000;
+
 export class BackgroundAudit {
   readonly #o: BackgroundAuditOptions;
   readonly #now: () => number;
@@ -51,7 +53,7 @@ export class BackgroundAudit {
 
   start(): void {
     this.#o.elector.start();
-    this.#schedule(this.#o.intervalMs > 0 ? Math.min(this.#o.intervalMs, 5_000) : undefined);
+    this.#schedule(Math.min(this.#o.intervalMs, FOLLOWER_POLL_MS));
   }
 
   /** A new policy snapshot took effect. */
@@ -83,24 +85,28 @@ export class BackgroundAudit {
     if (delayMs === undefined || this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#running = this.#runOnce().finally(() => {
-        this.#running = undefined;
-        if (this.#again) {
-          this.#again = false;
-          this.trigger();
-        } else if (this.#o.intervalMs > 0) this.#schedule(this.#o.intervalMs);
-      });
+      let ran = false;
+      this.#running = this.#runOnce()
+        .then((r) => void (ran = r))
+        .finally(() => {
+          this.#running = undefined;
+          if (this.#again) {
+            this.#again = false;
+            this.trigger();
+          } else if (!ran) {
+            // Not the Lease holder (yet): look again soon, so that a replica taking over audits at once.
+            this.#schedule(FOLLOWER_POLL_MS);
+          } else if (this.#o.intervalMs > 0) this.#schedule(this.#o.intervalMs);
+        });
     }, delayMs);
     this.#timer.unref?.();
   }
 
-  async #runOnce(): Promise<void> {
+  /** One audit, when this replica holds the Lease; false when it does not (or has no snapshot yet). */
+  async #runOnce(): Promise<boolean> {
     const snapshot = this.#o.snapshot();
     // Only the Lease holder audits: the others would decide the same images for nothing.
-    if (!this.#o.elector.leading || snapshot === undefined) {
-      if (this.#o.intervalMs === 0) this.#schedule(5_000); // retry a policy-change audit once leading
-      return;
-    }
+    if (!this.#o.elector.leading || snapshot === undefined) return false;
     this.#lastStart = this.#now();
     const logger = this.#o.logger;
     try {
@@ -117,7 +123,7 @@ export class BackgroundAudit {
       const at = this.#now();
       const { namespaced, cluster } = buildReports(result.rows, at, result.namespaces);
       // Leadership may have moved while the audit ran: the new holder writes.
-      if (!this.#o.elector.leading) return;
+      if (!this.#o.elector.leading) return false;
       const written = await this.#o.writer.writeAll([...namespaced, cluster], `${MANAGED_BY_LABEL}=${MANAGED_BY}`);
       this.#o.metrics.setAuditResults(cluster.summary as Summary, at);
       this.#runs++;
@@ -137,5 +143,6 @@ export class BackgroundAudit {
       const error = toPortcullisError(thrown, 'ERR_KUBE_API');
       logger.warn({ code: error.code, err: error.message }, 'audit failed; the next one retries');
     }
+    return true;
   }
 }

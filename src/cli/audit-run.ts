@@ -57,6 +57,26 @@ export function coveredByPolicy(snapshot: PolicySnapshot, namespace: string): bo
   return snapshot.documentsFor(namespace).length > 0 || snapshot.invalidFor(namespace).length > 0;
 }
 
+/**
+ * What the inventory reads of a listed object: its name, namespace, uid and owners, and its spec.
+ * The rest (status, managedFields, annotations: most of an object's bytes) is not kept while the
+ * other pages are listed.
+ */
+function trimmed(object: ListedObject): ListedObject {
+  const m = object.metadata ?? {};
+  return {
+    ...(object.apiVersion === undefined ? {} : { apiVersion: object.apiVersion }),
+    ...(object.kind === undefined ? {} : { kind: object.kind }),
+    metadata: {
+      ...(m.name === undefined ? {} : { name: m.name }),
+      ...(m.namespace === undefined ? {} : { namespace: m.namespace }),
+      ...(m.uid === undefined ? {} : { uid: m.uid }),
+      ...(m.ownerReferences === undefined ? {} : { ownerReferences: m.ownerReferences }),
+    },
+    spec: object.spec,
+  };
+}
+
 export async function runAudit(options: AuditRunOptions): Promise<AuditRunResult> {
   const { lister, scope, snapshot } = options;
   const listNamespace = scope.namespace;
@@ -82,7 +102,7 @@ export async function runAudit(options: AuditRunOptions): Promise<AuditRunResult
     })) {
       options.onProgress?.('listing', ++listed, 0);
       if (!wanted.has(object.metadata?.namespace ?? '')) continue;
-      objects.push({ kind, object: object as ListedObject });
+      objects.push({ kind, object: trimmed(object as ListedObject) });
     }
   }
   const { targets, covered } = inventory(objects);

@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -322,6 +323,19 @@ ${indent(pem, 4)}
     expect(lines[0]).toMatch(/^NAMESPACE\s+OWNER\s+CONTAINER\s+IMAGE\s+DIGEST\s+DECISION\s+CODE\s+REASON$/);
     expect(lines.find((l) => l.includes('Deployment/legacy'))).toMatch(/dryrun-denied\s+ERR_NO_SIGNATURE/);
     expect(t.stderr).toContain('shop/Pod/web-1-abcde (by ReplicaSet/web-1)');
+    expect(t.stderr).not.toContain('verifying'); // no terminal: no progress line
+    // On a terminal, a progress line is drawn (and cleared) on it.
+    let drawn = '';
+    const tty = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        drawn += chunk.toString();
+        done();
+      },
+    });
+    const onTty = await cli(['audit', '--kubeconfig', cluster.kubeconfig, '-o', 'json'], { tty });
+    expect(onTty.status).toBe(1);
+    expect(drawn).toMatch(/verifying: \d+\/\d+ images/);
+    expect(drawn.endsWith('\r\u001b[K')).toBe(true);
     const other = await auditJson('-n', 'other');
     expect(other.doc.results).toEqual([
       expect.objectContaining({ owner: 'Pod/debug', decision: 'allowed', result: 'skip' }),

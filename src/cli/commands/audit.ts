@@ -81,7 +81,10 @@ export async function auditCommand(opts: AuditCommandOptions, io: CliIo): Promis
       pageSize: config.audit.pageSize,
       now: () => io.now().getTime(),
       onProgress: (phase, done, total) =>
-        draw(phase === 'listing' ? `listing: ${done} objects` : `verifying: ${done}/${total} images`),
+        draw(
+          phase === 'listing' ? `listing: ${done} objects` : `verifying: ${done}/${total} images`,
+          phase === 'verifying' && (done === 1 || done === total),
+        ),
     });
   } finally {
     draw('', true);

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
+import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -484,8 +485,20 @@ ${indent(pem, 4)}
     expect(await leaseHolder()).toBe('replica-a');
     expect(readFileSync(logB, 'utf8')).not.toContain('PolicyReports written');
     expect(readFileSync(logA, 'utf8')).toContain('PolicyReports written');
-    // The metrics of the leader count the audit's results.
-    expect(await a.executor.ready()).toBe(true);
+    // The leader's metrics: the audit's results, the snapshot in force.
+    const metrics = await new Promise<string>((resolveBody, reject) => {
+      const req = httpsRequest(`${a.url}/metrics`, { ca: readFileSync(a.devCaFile as string) }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolveBody(body));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(metrics).toContain('portcullis_audit_results{result="fail"} 2');
+    expect(metrics).toContain('portcullis_audit_results{result="pass"} 1');
+    expect(metrics).toMatch(/portcullis_policy_snapshot_revision [1-9]/);
+    expect(metrics).toMatch(/portcullis_build_info\{version="[^"]+"/);
     // replica-a stops: it releases the Lease, replica-b takes over and writes.
     await a.stop();
     servers.splice(servers.indexOf(a), 1);
@@ -550,5 +563,17 @@ spec:
     } finally {
       await kubectl(['delete', 'validatingwebhookconfigurations', '--all']);
     }
+  });
+
+  it('a namespace no longer covered keeps an emptied PolicyReport (the server deletes nothing)', async () => {
+    await kubectl(['delete', 'trustpolicy', 'broken', '-n', 'shop']);
+    const r = await kubectl(['label', 'namespace', 'shop', 'portcullis.dev/enforce-', '--overwrite']);
+    expect(r.code, r.stderr).toBe(0);
+    await eventually(async () => {
+      const report = JSON.parse(
+        (await kubectl(['get', 'policyreport', 'portcullis-audit', '-n', 'shop', '-o', 'json'])).stdout,
+      );
+      return (report.results ?? []).length === 0 && report.summary.fail === 0;
+    }, 'the report of shop emptied');
   });
 });

@@ -37,12 +37,28 @@ describe('leader election over a Lease', () => {
     now += 5_000;
     expect(await a.tryOnce()).toBe(true); // renewed
     now += 9_000;
-    expect(await b.tryOnce()).toBe(false); // 9 s since the renewal: still a's
+    expect(await b.tryOnce()).toBe(false); // b sees the renewal now: its 10 s start here, by b's clock
+    now += 9_000;
+    expect(await b.tryOnce()).toBe(false);
     now += 1_000;
     expect(await b.tryOnce()).toBe(true);
     expect(api.current()?.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
     expect(await a.tryOnce()).toBe(false);
     expect(a.leading).toBe(false);
+  });
+
+  it("does not trust the holder's clock: a renewTime far in the past still counts from when it was seen", async () => {
+    const api = memoryLeases();
+    await new LeaderElector({ api, namespace: 'p', name: 'audit', identity: 'a', now: () => 0 }).tryOnce();
+    const b = new LeaderElector({
+      api,
+      namespace: 'p',
+      name: 'audit',
+      identity: 'b',
+      leaseDurationSeconds: 10,
+      now: () => 1e12,
+    });
+    expect(await b.tryOnce()).toBe(false);
   });
 
   it('loses the race when another replica wrote first (409), without reporting an error', async () => {

@@ -4,9 +4,10 @@ import { describeApiError, httpStatusOf, makeClients } from './client.js';
 
 /**
  * Leader election over one coordination.k8s.io/v1 Lease, as client-go's leaderelection does it:
- * the leader renews `spec.renewTime` every `renewEveryMs`; another replica takes the Lease when
- * `renewTime + leaseDurationSeconds` has passed; every write carries the resourceVersion read,
- * so two replicas that try at once cannot both win (the API server answers 409 to one). A
+ * the leader renews `spec.renewTime` every `retryEveryMs`; another replica takes the Lease when
+ * it has seen no change of it for `leaseDurationSeconds` by its own clock (not by comparing the
+ * holder's renewTime with its clock: the replicas' clocks may differ); every write carries the
+ * resourceVersion read, so two replicas that try at once cannot both win (409 to one). A
  * leader that stops releases the Lease (empty holder) so another takes over at its next try
  * rather than after the lease duration. Only the leader writes the audit's PolicyReports.
  */
@@ -58,6 +59,8 @@ export class LeaderElector {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** The Lease as last seen (its resourceVersion) and when, by this replica's clock. */
+  #observed: { readonly version: string; readonly at: number } | undefined;
 
   constructor(options: LeaderElectorOptions) {
     const duration = options.leaseDurationSeconds ?? 15;
@@ -132,9 +135,9 @@ export class LeaderElector {
       }
       const spec = current.spec;
       const holder = spec.holderIdentity ?? '';
-      const renewed = spec.renewTime === undefined ? 0 : Date.parse(spec.renewTime);
-      const expired =
-        Number.isNaN(renewed) || renewed + (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000 <= now;
+      const version = `${current.metadata.resourceVersion ?? ''}\u0000${holder}\u0000${spec.renewTime ?? ''}`;
+      if (this.#observed?.version !== version) this.#observed = { version, at: now };
+      const expired = this.#observed.at + (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000 <= now;
       if (holder !== identity && holder !== '' && !expired) return this.#setLeading(false);
       const mine = holder === identity;
       await api.replace(namespace, {

@@ -103,6 +103,41 @@ const labelSelector: Schema = {
   },
 };
 
+const requiredArtifact: Schema = {
+  type: 'object',
+  description: 'An artifact type that must be attached to the image (a referrer) and carry a Notary signature.',
+  required: ['artifactType'],
+  properties: {
+    artifactType: str('Artifact type, e.g. application/spdx+json, application/vnd.cyclonedx+json.'),
+    trustPolicy: str(
+      "Name of the statement (of spec.trustPolicies) the artifact's signature must pass; default: the statement these options are for.",
+    ),
+    maxAge: str('Maximum age by the org.opencontainers.image.created annotation, e.g. 720h, 30d, 1d12h (optional).'),
+  },
+};
+
+const statementOptions: Schema = {
+  type: 'array',
+  description:
+    "Portcullis' settings per statement, beside the notation document (which stays notation's). docs/policies.md.",
+  items: {
+    type: 'object',
+    required: ['statement'],
+    properties: {
+      statement: str('Name of a statement of spec.trustPolicies.'),
+      platforms: str(
+        "Whose signatures count for a multi-platform image: index (the index's), all (every platform manifest's), or any-of-index-or-all (either; the default).",
+        { enum: ['index', 'all', 'any-of-index-or-all'] },
+      ),
+      requiredArtifacts: {
+        type: 'array',
+        description: 'Signed artifacts the image must have attached.',
+        items: requiredArtifact,
+      },
+    },
+  },
+};
+
 function policySpec(cluster: boolean): Schema {
   return {
     type: 'object',
@@ -121,6 +156,7 @@ function policySpec(cluster: boolean): Schema {
       ...(cluster ? { namespaceSelector: labelSelector } : {}),
       version: str('Trust policy document version; write "1.0" quoted.'),
       trustPolicies: { type: 'array', description: 'The trust policy statements.', items: statement },
+      statementOptions,
     },
   };
 }

@@ -88,7 +88,7 @@ export async function openClusterContext(options: ClusterOptions, needCluster: b
     await logging.flush();
   };
   try {
-    await source.start((snapshot) => engine.executor.setSnapshot(snapshot));
+    await source.start((snapshot) => engine.setSnapshot(snapshot));
     if (source.whenReady !== undefined) {
       const waitMs = (options.waitSeconds ?? 30) * 1000;
       let timer: NodeJS.Timeout | undefined;

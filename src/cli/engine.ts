@@ -5,6 +5,7 @@ import type { ServeConfig } from '../config/index.js';
 import { PortcullisError } from '../errors/index.js';
 import { Executor, observeRegistryRequests } from '../executor/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { PolicySnapshot } from '../policyset/index.js';
 import { ProcessVerificationPlugins } from '../plugin/index.js';
 import { canonicalRegistry } from '../reference/index.js';
 import {
@@ -29,6 +30,8 @@ import { countingRevocation } from './revocation-metrics.js';
 export interface Engine {
   readonly executor: Executor;
   readonly registry: RegistryClient;
+  /** A new policy snapshot: the revocation material it references is re-read, and the executor decides by it. */
+  setSnapshot(snapshot: PolicySnapshot): void;
   stop(): Promise<void>;
 }
 
@@ -115,6 +118,16 @@ export async function buildEngine(options: EngineOptions): Promise<Engine> {
           for (const problem of loaded.problems) logger.warn({ problem }, 'revocation material not usable');
         });
   await material?.start(60_000);
+  // …and CRLs and OCSP responses in Secrets and ConfigMaps the configuration names, re-read with each snapshot.
+  const { WebhookRevocationMaterial } = await import('./revocation-refs.js');
+  const suppliedMaterial = new WebhookRevocationMaterial({
+    refs: config.verification.revocationMaterialRefs,
+    ...(material === undefined ? {} : { directory: material }),
+    onLoad: (loaded) => {
+      logger.info({ ...loaded.size, refs: config.verification.revocationMaterialRefs }, 'revocation material loaded');
+      for (const problem of loaded.problems) logger.warn({ problem }, 'revocation material not usable');
+    },
+  });
   const executor = new Executor({
     registry,
     metrics,
@@ -142,7 +155,7 @@ export async function buildEngine(options: EngineOptions): Promise<Engine> {
         fetcher: new HttpRevocationFetcher({ userAgent: USER_AGENT, dispatcher: revocationDispatcher }),
         mode: config.verification.revocation,
         certificateCache,
-        ...(material === undefined ? {} : { material: () => material.current() }),
+        ...(suppliedMaterial.configured ? { material: () => suppliedMaterial.current() } : {}),
       }),
       metrics,
     ),
@@ -161,6 +174,10 @@ export async function buildEngine(options: EngineOptions): Promise<Engine> {
   return {
     executor,
     registry,
+    setSnapshot: (snapshot) => {
+      suppliedMaterial.update(snapshot);
+      executor.setSnapshot(snapshot);
+    },
     stop: async () => {
       await registry.close(); // also cancels the lookups still in flight
       await revocationDispatcher.destroy().catch(() => undefined);

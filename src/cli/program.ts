@@ -181,6 +181,24 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
         '--plugin-config <key=value>',
         'configuration passed to the verification plugin a signature names (repeatable)',
         collect,
+      )
+      .option(
+        '--platforms <mode>',
+        "whose signatures count for a multi-platform image: index, all (every platform manifest's) or any-of-index-or-all",
+        'any-of-index-or-all',
+      )
+      .option(
+        '--require-artifact <type>',
+        'artifact type that must be attached and signed, e.g. application/spdx+json (repeatable)',
+        collect,
+      )
+      .option(
+        '--artifact-policy <name>',
+        "trust policy statement the required artifacts' signatures must pass (default: the artifact's statement)",
+      )
+      .option(
+        '--artifact-max-age <duration>',
+        'required artifacts no older than this (30d, 720h), by their created date',
       ),
   ).action(act('verify', (m, [reference], opts) => m.verifyCommand(reference as string, opts, io)));
 
@@ -197,6 +215,10 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
       .option(
         '--revocation <mode>',
         "also check each certificate's revocation status and show which source answered: online (supplied files, then OCSP/CRL over the network) or offline (supplied files only)",
+      )
+      .option(
+        '--platforms <mode>',
+        'for the trust decision shown when a trust policy exists: index, all or any-of-index-or-all (the default)',
       ),
   ).action(act('inspect', (m, [reference], opts) => m.inspectCommand(reference as string, opts, io)));
 

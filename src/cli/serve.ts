@@ -163,7 +163,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
 
   await source.start((snapshot) => onSnapshot(snapshot));
   function onSnapshot(snapshot: PolicySnapshot): void {
-    executor.setSnapshot(snapshot);
+    engine.setSnapshot(snapshot);
     const invalidByKind: Record<string, number> = {};
     for (const i of snapshot.invalid) invalidByKind[i.id.kind] = (invalidByKind[i.id.kind] ?? 0) + 1;
     metrics.setPolicySnapshot(snapshot.revision, Date.now(), invalidByKind);

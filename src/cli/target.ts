@@ -17,6 +17,12 @@ export interface Target {
   /** `registry/repository`, the trust policy scope ('' for a layout without --scope). */
   readonly repository: string;
   readonly artifact: ArtifactTarget;
+  /**
+   * `repo:tag@digest`: the digest is what is verified (as a runtime pulls it); the tag is
+   * resolved only when the digest's own signatures are not the only ones that may count
+   * (a platform manifest of the index the tag names). `undefined` when the tag does not exist.
+   */
+  readonly tag?: { readonly name: string; resolve(): Promise<ArtifactTarget | undefined> };
   readonly source: SignatureSource;
   listReferrers(subject: { readonly digest: string }, artifactType?: string): Promise<Descriptor[]>;
   close(): Promise<void>;
@@ -59,14 +65,34 @@ export async function openTarget(reference: string, opts: TargetOptions, io: Cli
   try {
     // A digest is resolved too (one manifest HEAD): the signed payload's media type and size are
     // compared with what the registry holds for it, exactly as for a tag.
-    const artifact: ArtifactTarget = await client.resolve(ref);
     const repo = { registry: ref.registry, repository: ref.repository };
+    // `name:tag@digest`: the digest alone, as the runtime pulls it (the tag may name the index
+    // that lists it; verifyImage asks for the tag when that matters).
+    const pinnedTag = ref.digest !== undefined && ref.tag !== undefined ? ref.tag : undefined;
+    const artifact: ArtifactTarget = await client.resolve(
+      pinnedTag === undefined ? ref : { ...repo, digest: ref.digest },
+    );
+    const tag =
+      pinnedTag === undefined
+        ? undefined
+        : {
+            name: pinnedTag,
+            resolve: async (): Promise<ArtifactTarget | undefined> => {
+              try {
+                return await client.resolve({ ...repo, tag: pinnedTag });
+              } catch (error) {
+                if (error instanceof PortcullisError && error.code === 'ERR_REGISTRY_NOT_FOUND') return undefined;
+                throw error;
+              }
+            },
+          };
     return {
       reference,
       ...(ref.digest === undefined ? { resolvedTag: ref.tag ?? 'latest' } : {}),
       canonical: ref.reference,
       repository: scope ?? `${ref.registry}/${ref.repository}`,
       artifact,
+      ...(tag === undefined ? {} : { tag }),
       source: client.signatureSource(repo),
       listReferrers: (subject, artifactType) =>
         client.listReferrers(repo, subject, artifactType === undefined ? {} : { artifactType }),

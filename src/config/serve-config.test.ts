@@ -25,6 +25,16 @@ describe('serve configuration', () => {
     expect(c.registries.hosts).toEqual({ 'localhost:5000': { plainHttp: true, caFile: undefined } });
   });
 
+  it('takes Secrets and ConfigMaps of revocation material by kind, namespace and name', () => {
+    const c = resolveServeConfig({
+      verification: { revocationMaterialRefs: ['ConfigMap/portcullis/crls', 'Secret/kube-system/ocsp.responses'] },
+    });
+    expect(c.verification.revocationMaterialRefs).toEqual([
+      'ConfigMap/portcullis/crls',
+      'Secret/kube-system/ocsp.responses',
+    ]);
+  });
+
   it('takes name servers as c-ares takes them, and leaves timeouts to resolv.conf unless set', () => {
     const c = resolveServeConfig({ dns: { servers: ['10.96.0.10', '127.0.0.1:5353', '::1', '[fd00::53]:53'] } });
     expect(c.dns).toEqual({
@@ -51,6 +61,9 @@ describe('serve configuration', () => {
     [{ dns: { attempts: 0 } }, 'dns.attempts'],
     [{ registries: { maxHostsPerReview: 0 } }, 'registries.maxHostsPerReview'],
     [{ registries: { maxImagesPerReview: 2.5 } }, 'registries.maxImagesPerReview'],
+    [{ verification: { revocationMaterialRefs: 'ConfigMap/a/b' } }, 'must be a list of ConfigMap'],
+    [{ verification: { revocationMaterialRefs: ['Deployment/a/b'] } }, 'verification.revocationMaterialRefs[0]'],
+    [{ verification: { revocationMaterialRefs: ['ConfigMap/crls'] } }, 'must be ConfigMap/<namespace>/<name>'],
   ])('rejects %j with a message naming the setting', (input, text) => {
     expect(() => resolveServeConfig(input)).toThrow(
       expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining(text) }),

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { PortcullisError } from '../errors/index.js';
 import { checkRanges } from './serve-config-ranges.js';
+import { isNameServer } from './name-servers.js';
 
 /**
  * `portcullis serve --config FILE`: everything besides the policies. Every field is optional;
@@ -43,6 +43,13 @@ export interface ServeConfig {
      * fetch; re-read every minute.
      */
     readonly revocationMaterial: string | undefined;
+    /**
+     * Secrets and ConfigMaps holding CRLs (keys `*.crl`) and OCSP responses (keys `*.ocsp`), as
+     * `ConfigMap/<namespace>/<name>` or `Secret/<namespace>/<name>`: read from the policy source
+     * (in Kubernetes, labelled with kubernetes.trustMaterialSelector), re-read when they change, and
+     * used with the directory's before any fetch.
+     */
+    readonly revocationMaterialRefs: readonly string[];
   };
   readonly cache: {
     /** Entries of each keyed cache (tag → digest, signature lists, verdicts). */
@@ -149,7 +156,12 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
     shutdownTimeoutSeconds: 20,
   },
   tls: { clientCaFile: undefined, minVersion: 'TLSv1.3' },
-  verification: { maxSignatureAttempts: 100, revocation: 'online', revocationMaterial: undefined },
+  verification: {
+    maxSignatureAttempts: 100,
+    revocation: 'online',
+    revocationMaterial: undefined,
+    revocationMaterialRefs: [],
+  },
   cache: {
     maxEntries: 10_000,
     tagTtlSeconds: 30,
@@ -188,7 +200,10 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   events: { enabled: true, burst: 10, perSecond: 1 },
 };
 
-type Shape = Record<string, 'number' | 'boolean' | 'string' | readonly string[] | 'hosts' | 'servers' | 'names'>;
+type Shape = Record<
+  string,
+  'number' | 'boolean' | 'string' | readonly string[] | 'hosts' | 'servers' | 'names' | 'objectRefs'
+>;
 
 const SHAPE: Record<keyof ServeConfig, Shape> = {
   webhook: {
@@ -203,7 +218,12 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     shutdownTimeoutSeconds: 'number',
   },
   tls: { clientCaFile: 'string', minVersion: ['TLSv1.2', 'TLSv1.3'] },
-  verification: { maxSignatureAttempts: 'number', revocation: ['online', 'offline'], revocationMaterial: 'string' },
+  verification: {
+    maxSignatureAttempts: 'number',
+    revocation: ['online', 'offline'],
+    revocationMaterial: 'string',
+    revocationMaterialRefs: 'objectRefs',
+  },
   cache: {
     maxEntries: 'number',
     tagTtlSeconds: 'number',
@@ -244,21 +264,14 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
   events: { enabled: 'boolean', burst: 'number', perSecond: 'number' },
 };
 
+const OBJECT_REF = /^(ConfigMap|Secret)\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
 function invalid(path: string, message: string): PortcullisError {
   return new PortcullisError('ERR_CONFIG_INVALID', `configuration ${path}: ${message}`);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `10.96.0.10`, `::1`, `127.0.0.1:5353`, `[::1]:5353`: what c-ares' setServers takes. */
-function isNameServer(server: unknown): server is string {
-  if (typeof server !== 'string') return false;
-  if (isIP(server) !== 0) return true;
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(server);
-  if (m === null || Number(m[3]) > 65535) return false;
-  return m[1] !== undefined ? isIP(m[1]) === 6 : isIP(m[2] as string) === 4;
 }
 
 function checkValue(path: string, kind: Shape[string], value: unknown): unknown {
@@ -281,6 +294,15 @@ function checkValue(path: string, kind: Shape[string], value: unknown): unknown 
       if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
         throw invalid(`${path}[${i}]`, 'must be an environment variable name');
       return name;
+    });
+  }
+  if (kind === 'objectRefs') {
+    if (!Array.isArray(value))
+      throw invalid(path, 'must be a list of ConfigMap/<namespace>/<name> or Secret/<namespace>/<name>');
+    return value.map((ref: unknown, i) => {
+      if (typeof ref !== 'string' || !OBJECT_REF.test(ref))
+        throw invalid(`${path}[${i}]`, 'must be ConfigMap/<namespace>/<name> or Secret/<namespace>/<name>');
+      return ref;
     });
   }
   if (kind === 'servers') {

@@ -3,6 +3,8 @@
  * should do about it. `docs/errors.md` is checked against this table by a test, so the two
  * cannot drift apart. Codes never change meaning once released; add new ones instead.
  */
+import { IMAGE_ERROR_CODES } from './codes-images.js';
+
 export interface ErrorCodeInfo {
   /** What went wrong, in one line. */
   readonly summary: string;
@@ -219,7 +221,8 @@ export const ERROR_CODES = {
     summary: 'More signatures failed than the configured maximum number of attempts.',
     remedy: 'Remove stale signatures or raise --max-signature-attempts.',
   },
-
+  // Multi-platform images and required signed artifacts (codes-images.ts).
+  ...IMAGE_ERROR_CODES,
   // --- image references and registries -----------------------------------------------------
   ERR_REF_INVALID: {
     summary: 'An image reference is not `[registry/]repository[:tag][@digest]` in the distribution grammar.',
@@ -341,10 +344,8 @@ export const ERROR_CODES = {
       'Create the directory or fix its permissions (the server user needs read and execute), or point --policies elsewhere.',
   },
   ERR_KUBE_API: {
-    summary:
-      'A request to the Kubernetes API failed (`audit`, `explain` against the cluster, the background audit, leader election).',
-    remedy:
-      "Check the kubeconfig (or the pod's service account), that the API server is reachable, and that RBAC grants the verb the message names.",
+    summary: 'A request to the Kubernetes API failed (audit, explain, the background audit, leader election).',
+    remedy: 'Check the kubeconfig (or service account), the API server, and that RBAC grants the verb named.',
   },
   // --- admission webhook and Gatekeeper provider --------------------------------------------
   ERR_ADMISSION_INVALID: {

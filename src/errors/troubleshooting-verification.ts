@@ -13,6 +13,49 @@ export const VERIFICATION_GUIDANCE = {
       'A registry without the Referrers API keeps signatures under the `sha256-<digest>` tag: a copy that left it out lost them (`portcullis copy -r` keeps them).',
     ],
   },
+  ERR_INDEX_INVALID: {
+    where: 'A webhook denial, CLI `verify` (exit 1).',
+    check: [
+      '`portcullis inspect IMAGE` shows the index: is it an OCI image index or a Docker manifest list, with a `manifests` list of valid descriptors?',
+      'An index with no platform manifest (only attestation manifests, or none at all) cannot satisfy `platforms: all`: sign the index and use `index` or the default.',
+      'More platform manifests than the cap (64) are refused rather than verified one by one: sign the index instead.',
+    ],
+  },
+  ERR_PLATFORM_UNVERIFIED: {
+    where: 'A webhook denial, CLI `verify --platforms all` (exit 1).',
+    check: [
+      'The message names the platform and digest that failed, and why (its own code in brackets).',
+      '`portcullis list IMAGE@PLATFORM_DIGEST`: is that platform manifest signed? Signing a tag signs only what the tag names (the index).',
+      'If the publisher signs the index only, the statement wants `platforms: index` (or the default, `any-of-index-or-all`).',
+    ],
+  },
+  ERR_ATTESTATION_MISSING: {
+    where: 'A webhook denial, CLI `verify --require-artifact TYPE` (exit 1).',
+    check: [
+      '`portcullis discover IMAGE`: is an artifact of that exact artifact type attached to the digest the pod runs (for a platform manifest pulled through a tag, to the index the tag names)?',
+      'Copies between registries lose referrers unless copied with them (`portcullis copy -r`).',
+    ],
+  },
+  ERR_ATTESTATION_UNSIGNED: {
+    where: 'A webhook denial, CLI `verify --require-artifact TYPE` (exit 1).',
+    check: [
+      '`portcullis discover IMAGE` shows the attached artifact and whether a signature refers to it: sign the artifact by its own digest.',
+    ],
+  },
+  ERR_ATTESTATION_REJECTED: {
+    where: 'A webhook denial, CLI `verify --require-artifact TYPE` (exit 1).',
+    check: [
+      'The message names the trust policy statement the artifact must pass and the failed check (untrusted chain, revoked certificate, identity).',
+      'Verify the artifact alone: `portcullis verify IMAGE_REPO@ARTIFACT_DIGEST -v` under a policy whose statement is the named one.',
+    ],
+  },
+  ERR_ATTESTATION_STALE: {
+    where: 'A webhook denial, CLI `verify --require-artifact TYPE --artifact-max-age D` (exit 1).',
+    check: [
+      "The artifact manifest's `org.opencontainers.image.created` annotation (RFC 3339) is older than `maxAge`, in the future, or absent: `portcullis discover -o json IMAGE`.",
+      'Regenerate and re-sign the artifact regularly, or raise `maxAge`.',
+    ],
+  },
   ERR_SIGNATURE_LIMIT: {
     where: 'A webhook denial, CLI `verify`.',
     check: [

@@ -3,7 +3,8 @@ import type { ArtifactTarget } from '../oci/index.js';
 import type { PolicySnapshot } from '../policyset/index.js';
 import { ImageReference } from '../reference/index.js';
 import { chooseCredential, chooseRequestCredential, type ChosenCredential } from '../registry/index.js';
-import { verifyArtifact, type ArtifactVerification } from '../verify/index.js';
+import { verifyImage, type ArtifactVerification, type ImageVerification } from '../verify/index.js';
+import { statementRequirements } from '../policyset/index.js';
 import { CertificateCache } from '../x509/index.js';
 import { Budget } from './budget.js';
 import { ExecutorCaches } from './caches.js';
@@ -277,13 +278,25 @@ export class Executor implements ImageVerifier {
     ctx: AccessContext,
     key: string,
   ): Promise<PolicyVerdict> {
-    const result = await verifyArtifact(
-      { reference: `${ref.name}@${target.digest}`, repository: ref.name, artifact: target },
+    const repo = { registry: ref.registry, repository: ref.repository };
+    // `name:tag@digest`: the digest is what runs; the tag's index may vouch for it (asked only when it matters).
+    const tag =
+      ref.tag === undefined || ref.digest === undefined
+        ? undefined
+        : { name: ref.tag, resolve: () => this.#access.resolveTagOf(ref, ctx) };
+    const result = await verifyImage(
+      {
+        reference: `${ref.name}@${target.digest}`,
+        repository: ref.name,
+        artifact: target,
+        requirements: statementRequirements(a.doc.statementOptions, a.statement.name),
+        ...(tag === undefined ? {} : { tag }),
+      },
       {
         policy: a.doc.policy,
         statement: a.statement,
         trustStores: a.doc.trustStores,
-        source: this.#access.signatureSource({ registry: ref.registry, repository: ref.repository }, ctx),
+        source: this.#access.signatureSource(repo, ctx),
         at: new Date(this.#o.now()),
         maxSignatureAttempts: this.#o.maxSignatureAttempts,
         certificateCache: this.#certificateCache,
@@ -302,16 +315,22 @@ export class Executor implements ImageVerifier {
     return ctx.explain === true ? { ...verdict, verification: result } : verdict;
   }
 
-  /** The verdict TTL, never beyond the expiry of the signature or of a certificate of its chain. */
-  #positiveTtl(result: ArtifactVerification): number {
+  /**
+   * The verdict TTL, never beyond the expiry of a deciding signature (the index's, each platform
+   * manifest's, each required artifact's) or of a certificate of its chain, nor beyond the moment a
+   * required artifact gets older than its maxAge.
+   */
+  #positiveTtl(result: ImageVerification): number {
     let ttl = this.#o.verdictCacheTtlMs;
-    const details = result.signatures.find((s) => s.signature === result.signature)?.details;
-    if (details !== undefined) {
-      const now = this.#o.now();
+    const now = this.#o.now();
+    for (const part of result.parts) {
+      const details = part.signatures.find((s) => s.signature === part.signature)?.details;
+      if (details === undefined) continue;
       for (const t of [details.expiry, ...details.certificateChain.map((c) => c.notAfter)]) {
         if (t !== undefined) ttl = Math.min(ttl, t.getTime() - now);
       }
     }
+    if (result.validUntil !== undefined) ttl = Math.min(ttl, result.validUntil.getTime() - now);
     return Math.floor(ttl);
   }
 
@@ -367,10 +386,13 @@ const ANONYMOUS: ChosenCredential = Object.freeze({ identity: 'anonymous', provi
  * and not a signature the registry served bytes for that do not match their digest (a broken
  * registry or proxy for a moment, not the signer's doing; found by the soak test).
  */
-function isDefinitiveFailure(result: ArtifactVerification): boolean {
+function isDefinitiveFailure(result: ImageVerification): boolean {
+  const parts: readonly ArtifactVerification[] = result.parts.length === 0 ? [result] : result.parts;
   return (
     !result.verified &&
     result.failedCheck !== 'revocation' &&
-    !result.signatures.some((s) => s.failure?.error.code === 'ERR_DIGEST_MISMATCH')
+    // A required artifact or platform manifest rejected on revocation is no more definitive.
+    !parts.some((p) => p.failedCheck === 'revocation') &&
+    !parts.some((p) => p.signatures.some((s) => s.failure?.error.code === 'ERR_DIGEST_MISMATCH'))
   );
 }

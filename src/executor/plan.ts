@@ -116,7 +116,7 @@ export class PlanCache {
 }
 
 /**
- * The verdict cache key: credential identity, `registry/repository@digest`, document
+ * The verdict cache key: credential identity, `registry/repository[:tag]@digest`, document
  * id#generation, snapshot revision. A digest names one manifest, so its media type and size
  * (which the verdict checked against the payload) come with it.
  */
@@ -127,7 +127,10 @@ export function verdictCacheKey(
   doc: PolicyDocument,
   revision: number,
 ): string {
-  return `${identity}\u0000${ref.name}@${target.digest}\u0000${documentKey(doc)}\u0000r${revision}`;
+  // `name:tag@digest` keeps its tag: the tag's index may have vouched for the digest, which a
+  // bare digest (judged by its own signatures) must not inherit from the cache.
+  const tag = ref.tag !== undefined && ref.digest !== undefined ? `:${ref.tag}` : '';
+  return `${identity}\u0000${ref.name}${tag}@${target.digest}\u0000${documentKey(doc)}\u0000r${revision}`;
 }
 
 const documentKeys = new WeakMap<PolicyDocument, string>();

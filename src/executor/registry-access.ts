@@ -1,7 +1,8 @@
 import { type Descriptor, MEDIA_TYPE } from '../oci/index.js';
 import type { ImageReference } from '../reference/index.js';
 import type { CallOptions, ChosenCredential, RegistryReader, RepositoryRef } from '../registry/index.js';
-import type { SignatureSource } from '../verify/index.js';
+import { PortcullisError } from '../errors/index.js';
+import type { ReferrerLister, SignatureSource } from '../verify/index.js';
 import type { Budget } from './budget.js';
 import type { ExecutorCaches } from './caches.js';
 import type { HostLimiter } from './limiter.js';
@@ -133,7 +134,7 @@ export class RegistryAccess {
   }
 
   /** The verify core's SignatureSource for one repository, through the caches. */
-  signatureSource(repo: RepositoryRef, ctx: AccessContext): SignatureSource {
+  signatureSource(repo: RepositoryRef, ctx: AccessContext): SignatureSource & ReferrerLister {
     const name = `${repo.registry}/${repo.repository}`;
     return {
       listSignatures: async (artifact) => {
@@ -165,7 +166,47 @@ export class RegistryAccess {
         this.#content(repo, descriptor, ctx, `fetching signature envelope ${descriptor.digest} from ${name}`, (call) =>
           this.#d.registry.fetchBlob(repo, descriptor, undefined, call),
         ),
+      listReferrers: (subject, artifactType) => this.#referrersOfType(repo, subject, artifactType, ctx),
     };
+  }
+
+  /** Referrers of one artifact type (required signed artifacts), cached as signature lists are. */
+  async #referrersOfType(
+    repo: RepositoryRef,
+    subject: Descriptor,
+    artifactType: string,
+    ctx: AccessContext,
+  ): Promise<readonly Descriptor[]> {
+    const name = `${repo.registry}/${repo.repository}`;
+    const key = `${ctx.credential.identity}\u0000${name}@${subject.digest}\u0000${artifactType}`;
+    const cached = this.#d.caches.lookup('referrers', this.#d.caches.referrers, key);
+    if (cached !== undefined) return cached;
+    const what = `listing the ${artifactType} artifacts of ${name}@${subject.digest}`;
+    return this.#shared(`referrers\u0000${key}`, ctx, what, async () => {
+      const list = await this.#call(repo.registry, ctx, what, (call) =>
+        this.#d.registry.listReferrers(repo, { digest: subject.digest }, { artifactType }, call),
+      );
+      const frozen = Object.freeze([...list]);
+      const ttl = frozen.length === 0 ? this.#d.emptyReferrersTtlMs : this.#d.referrersTtlMs;
+      if (ttl > 0 && !(frozen.length === 0 && ctx.dryRun === true)) this.#d.caches.referrers.set(key, frozen, { ttl });
+      return frozen;
+    });
+  }
+
+  /**
+   * The tag of a `name:tag@digest` reference, resolved (cached as tags are); undefined when the
+   * registry has no such tag. Asked only when the digest is a platform manifest whose index may vouch for it.
+   */
+  async resolveTagOf(ref: ImageReference, ctx: AccessContext): Promise<Descriptor | undefined> {
+    const key = tagCacheKey(ctx.credential.identity, ref);
+    const cached = this.#d.caches.lookup('tag', this.#d.caches.tags, key);
+    if (cached !== undefined) return cached;
+    try {
+      return await this.#fetchTag(ref, key, ctx);
+    } catch (error) {
+      if (error instanceof PortcullisError && error.code === 'ERR_REGISTRY_NOT_FOUND') return undefined;
+      throw error;
+    }
   }
 
   async #content(

@@ -1,6 +1,6 @@
 import type { EnforcementAction } from '../policyset/index.js';
 import type { RequestCredentials } from '../registry/index.js';
-import type { ArtifactVerification } from '../verify/index.js';
+import type { ArtifactVerification, AttestationResult, DecidingSignature } from '../verify/index.js';
 
 export type { RequestCredentials };
 
@@ -61,6 +61,10 @@ export interface PolicyVerdict {
   readonly code: string | null;
   readonly message: string;
   readonly warnings: readonly string[];
+  /** Whose signatures decided (the manifest's own, its index's, every platform manifest's), when verified. */
+  readonly decidedBy?: readonly DecidingSignature[];
+  /** Every required signed artifact of the statement and why it passed or failed. */
+  readonly requiredArtifacts?: readonly AttestationResult[];
   /** With `explain` only: the verification behind the verdict (every signature, every check). */
   readonly verification?: ArtifactVerification;
 }

@@ -1,6 +1,6 @@
 import type { PortcullisError } from '../errors/index.js';
 import { formatResourceId, type InvalidResource, type PolicyDocument } from '../policyset/index.js';
-import type { ArtifactVerification } from '../verify/index.js';
+import type { ArtifactVerification, DecidingSignature, ImageVerification } from '../verify/index.js';
 import type { FailurePolicy, ImageDecision, PolicyVerdict } from './types.js';
 
 /**
@@ -34,17 +34,41 @@ export function policyName(doc: PolicyDocument): string {
   return formatResourceId(doc.id);
 }
 
-/** The verdict of a document from verifyArtifact's result. */
-export function verdictFromVerification(doc: PolicyDocument, result: ArtifactVerification): PolicyVerdict {
+/** "signature S of the image index I (tag v1)", "the signatures of all 3 platform manifests"; undefined: its own. */
+function decidedByWords(decidedBy: readonly DecidingSignature[]): string | undefined {
+  const first = decidedBy[0];
+  if (first === undefined || first.role === 'manifest') return undefined;
+  if (first.role === 'index') {
+    return `signature ${first.signature} of the image index ${first.digest}${first.tag === undefined ? '' : ` (tag ${first.tag}, which lists this digest)`}`;
+  }
+  return `the signatures of all ${decidedBy.length} platform manifests (${decidedBy.map((d) => d.platform ?? d.digest).join(', ')})`;
+}
+
+/** The verdict of a document from verifyImage's (or verifyArtifact's) result. */
+export function verdictFromVerification(
+  doc: PolicyDocument,
+  result: ArtifactVerification | ImageVerification,
+): PolicyVerdict {
   const statement = result.policy.name;
   const warnings = result.warnings.map(
     (w) => `${policyName(doc)} statement ${JSON.stringify(statement)}: ${w.message}`,
   );
+  const image = 'decidedBy' in result ? result : undefined;
+  const extra = {
+    ...(image === undefined || image.decidedBy.length === 0 ? {} : { decidedBy: image.decidedBy }),
+    ...(image === undefined || image.attestations.length === 0 ? {} : { requiredArtifacts: image.attestations }),
+  };
   if (result.verified) {
+    const by = image === undefined ? undefined : decidedByWords(image.decidedBy);
+    const attested =
+      image === undefined || image.attestations.length === 0
+        ? ''
+        : `; required artifacts signed: ${image.attestations.map((a) => `${a.artifactType} (${a.artifact ?? ''})`).join(', ')}`;
     const message = result.skipped
       ? `statement level is "skip": signatures are not verified`
-      : `signature ${result.signature ?? '(unknown)'} verified at level "${result.policy.level}"`;
+      : `${by ?? `signature ${result.signature ?? '(unknown)'}`} verified at level "${result.policy.level}"${attested}`;
     return {
+      ...extra,
       policy: policyName(doc),
       enforcementAction: doc.enforcementAction,
       verified: true,
@@ -57,6 +81,7 @@ export function verdictFromVerification(doc: PolicyDocument, result: ArtifactVer
     };
   }
   return {
+    ...extra,
     policy: policyName(doc),
     enforcementAction: doc.enforcementAction,
     verified: false,

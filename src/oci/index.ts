@@ -1,5 +1,11 @@
 export { sameContent } from './descriptor.js';
-export { MAX_MANIFEST_BYTES, effectiveArtifactType, parseManifest, toSignatureManifest } from './manifest.js';
+export {
+  MAX_MANIFEST_BYTES,
+  effectiveArtifactType,
+  parseManifest,
+  toDescriptor,
+  toSignatureManifest,
+} from './manifest.js';
 export { MEDIA_TYPE, THUMBPRINT_ANNOTATION } from './media-types.js';
 export type { ArtifactTarget, Descriptor } from './descriptor.js';
 export type { Manifest } from './manifest.js';

@@ -24,3 +24,15 @@ export function loadTrustPolicy(text: string): TrustPolicy {
 export function loadBlobTrustPolicy(text: string): BlobTrustPolicy {
   return validateBlobTrustPolicy(parseBlobTrustPolicyJson(text));
 }
+export {
+  DEFAULT_IMAGE_REQUIREMENTS,
+  DEFAULT_PLATFORMS_MODE,
+  MAX_REQUIRED_ARTIFACTS,
+  PLATFORMS_MODES,
+  artifactTypeError,
+  isPlatformsMode,
+  parseMaxAge,
+  requirementsError,
+  statementNamed,
+} from './image-requirements.js';
+export type { ImageRequirements, PlatformsMode, RequiredArtifact } from './image-requirements.js';

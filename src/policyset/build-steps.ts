@@ -12,6 +12,7 @@ import {
 import { matchesSelector } from './selector.js';
 import {
   formatResourceId,
+  type DataLookup,
   type InvalidResource,
   type PolicyDocument,
   type PolicySnapshot,
@@ -242,6 +243,7 @@ export function makeSnapshot(
   documents: PolicyDocument[],
   invalid: InvalidResource[],
   labels: Map<string, Readonly<Record<string, string>>>,
+  data: ReadonlyMap<string, DataState> = new Map(),
 ): PolicySnapshot {
   const namespaceLabels = new FrozenMap(labels);
   const clusterDocuments = documents.filter((d) => d.id.kind === 'ClusterTrustPolicy');
@@ -272,6 +274,11 @@ export function makeSnapshot(
     documents: Object.freeze(documents),
     invalid: Object.freeze(invalid),
     namespaceLabels,
+    dataOf(kind: 'Secret' | 'ConfigMap', namespace: string, name: string): DataLookup {
+      const state = data.get(keyOf({ kind, namespace, name }));
+      if (state === undefined) return { found: false };
+      return state.valid ? { found: true, entries: state.resource.entries } : { found: true, invalid: state.reason };
+    },
     documentsFor(namespace: string): readonly PolicyDocument[] {
       return memo(documentsMemo, namespace, () => {
         const labels = labelsOf(namespace);

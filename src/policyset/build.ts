@@ -225,6 +225,7 @@ export function buildSnapshot(input: BuildSnapshotInput): PolicySnapshot {
         policy: policy.policy,
         trustStores,
         ...(policy.namespaceSelector === undefined ? {} : { namespaceSelector: policy.namespaceSelector }),
+        ...(policy.statementOptions === undefined ? {} : { statementOptions: policy.statementOptions }),
       }),
     );
   }
@@ -244,7 +245,7 @@ export function buildSnapshot(input: BuildSnapshotInput): PolicySnapshot {
         compare(a.reason, b.reason),
     );
 
-  return makeSnapshot(input.revision, documents, invalidSorted, namespaceLabels);
+  return makeSnapshot(input.revision, documents, invalidSorted, namespaceLabels, data);
 }
 
 /**

@@ -2,6 +2,7 @@ import { isPortcullisError } from '../errors/index.js';
 import { loadTrustPolicy, type TrustPolicy } from '../policy/index.js';
 import { isTrustStoreType } from '../x509/index.js';
 import { parseLabelSelector } from './selector.js';
+import { parseStatementOptions } from './statement-options.js';
 import type { EnforcementAction, LabelSelector, PolicyKind, ResourceId, StoreKind, TrustStoreType } from './types.js';
 import { isObject, fingerprintOf, fail, allowOnly, optionalString, stringMap, type Obj } from './resource-checks.js';
 
@@ -62,6 +63,7 @@ export function readPolicy(
     'version',
     'trustPolicies',
     'enforcementAction',
+    'statementOptions',
     ...(kind === 'ClusterTrustPolicy' ? ['namespaceSelector'] : []),
   ];
   const writtenAction = spec['enforcementAction'];
@@ -100,6 +102,7 @@ export function readPolicy(
     }
     throw error;
   }
+  const statementOptions = parseStatementOptions(spec['statementOptions'], policy);
   return Object.freeze({
     kind,
     id: Object.freeze(id),
@@ -107,6 +110,7 @@ export function readPolicy(
     enforcementAction,
     policy,
     ...(namespaceSelector === undefined ? {} : { namespaceSelector }),
+    ...(statementOptions.size === 0 ? {} : { statementOptions }),
   });
 }
 

@@ -1,6 +1,7 @@
 import { isPortcullisError, type ErrorCode } from '../errors/index.js';
 import { type TrustPolicy } from '../policy/index.js';
 import { parseLabelSelector } from './selector.js';
+import type { StatementOptions } from './statement-options.js';
 import type {
   BlockScope,
   EnforcementAction,
@@ -51,6 +52,8 @@ export interface PolicyResource {
   readonly enforcementAction: EnforcementAction;
   readonly policy: TrustPolicy;
   readonly namespaceSelector?: LabelSelector;
+  /** `spec.statementOptions`: Portcullis' requirements per statement (statement-options.ts). */
+  readonly statementOptions?: StatementOptions;
 }
 
 export interface CertificateRef {

@@ -1,5 +1,6 @@
 import type { TrustPolicy } from '../policy/index.js';
 import type { Certificate, TrustStoreType } from '../x509/index.js';
+import type { StatementOptions } from './statement-options.js';
 
 /**
  * The custom resources of group portcullis.dev/v1alpha1 as Portcullis reads them, and the
@@ -65,6 +66,8 @@ export interface PolicyDocument {
   readonly trustStores: ResolvedTrustStores;
   /** ClusterTrustPolicy only; absent means every namespace. */
   readonly namespaceSelector?: LabelSelector;
+  /** Portcullis' requirements per statement (`spec.statementOptions`); absent = the defaults for every statement. */
+  readonly statementOptions?: StatementOptions;
 }
 
 /**
@@ -138,9 +141,24 @@ export interface PolicySnapshot {
   documentsFor(namespace: string): readonly PolicyDocument[];
   /** The invalid policies (entries of `invalid` with `blocks`) that cover a namespace. */
   invalidFor(namespace: string): readonly InvalidResource[];
+  /**
+   * The keys of a Secret or ConfigMap the source holds (in Kubernetes, only those carrying the
+   * trust-material label), still encoded — for material other than trust stores (revocation
+   * material named in the webhook's configuration). Absent in snapshots made without it.
+   */
+  dataOf?(kind: 'Secret' | 'ConfigMap', namespace: string, name: string): DataLookup;
 }
 
 /** `TrustPolicy team-a/prod`, `ClusterTrustPolicy baseline`, `File policies/x.yaml`. */
 export function formatResourceId(id: ResourceId): string {
   return id.namespace === undefined ? `${id.kind} ${id.name}` : `${id.kind} ${id.namespace}/${id.name}`;
 }
+
+/** What a snapshot knows of a Secret or ConfigMap: not seen, seen but unreadable (why), or its keys. */
+export type DataLookup =
+  | { readonly found: false }
+  | { readonly found: true; readonly invalid: string }
+  | {
+      readonly found: true;
+      readonly entries: ReadonlyMap<string, { readonly encoding: 'base64' | 'text'; readonly value: string }>;
+    };

@@ -120,6 +120,24 @@ export class RevocationMaterial {
 
   static readonly EMPTY = new RevocationMaterial({});
 
+  /** The material of every part together (a directory's and referenced Secrets' and ConfigMaps'). */
+  static union(parts: readonly RevocationMaterial[]): RevocationMaterial {
+    const nonEmpty = parts.filter((p) => !p.empty || p.problems.length > 0);
+    if (nonEmpty.length === 0) return RevocationMaterial.EMPTY;
+    if (nonEmpty.length === 1) return nonEmpty[0] as RevocationMaterial;
+    const out = new RevocationMaterial({ problems: nonEmpty.flatMap((p) => p.problems) });
+    let crls = 0;
+    let ocspResponses = 0;
+    for (const part of nonEmpty) {
+      for (const [key, list] of part.#crls) out.#crls.set(key, [...(out.#crls.get(key) ?? []), ...list]);
+      for (const [key, list] of part.#ocsp) out.#ocsp.set(key, [...(out.#ocsp.get(key) ?? []), ...list]);
+      crls += part.size.crls;
+      ocspResponses += part.size.ocspResponses;
+    }
+    (out as { size: RevocationMaterial['size'] }).size = { crls, ocspResponses };
+    return out;
+  }
+
   get empty(): boolean {
     return this.size.crls === 0 && this.size.ocspResponses === 0;
   }

@@ -25,3 +25,16 @@ export type {
 } from './plugins.js';
 export { verifyBlob } from './blob.js';
 export type { BlobInput, BlobVerification, BlobVerificationOptions, BlobVerificationRequest } from './blob.js';
+export { verifyImage } from './image.js';
+export type {
+  DecidingSignature,
+  ImageVerification,
+  ImageVerificationOptions,
+  ImageVerificationRequest,
+  IndexReport,
+  PlatformResult,
+} from './image.js';
+export { MAX_PLATFORM_MANIFESTS, isIndexMediaType, parseImageIndex } from './image-index.js';
+export type { ImageIndex, PlatformEntry } from './image-index.js';
+export { CREATED_ANNOTATION, MAX_ATTESTATION_CANDIDATES, checkAttestations } from './attestations.js';
+export type { AttestationCode, AttestationResult, ReferrerLister } from './attestations.js';

@@ -289,6 +289,52 @@ ${indent(both, 4)}
     );
   });
 
+  it('spec.statementOptions survives the API server (the CRD schema keeps it) and takes effect: a required SBOM', async () => {
+    await apply(`apiVersion: v1
+kind: Namespace
+metadata: { name: attested, labels: { kubernetes.io/metadata.name: attested } }
+---
+apiVersion: portcullis.dev/v1alpha1
+kind: TrustStore
+metadata: { name: signers, namespace: attested }
+spec:
+  type: ca
+  certificates: |
+${indent(readFileSync(join(wabbit.path, 'localkeys/wabbit-networks.io.crt'), 'utf8'), 4)}
+---
+apiVersion: portcullis.dev/v1alpha1
+kind: TrustPolicy
+metadata: { name: sbom-required, namespace: attested }
+spec:
+  version: "1.0"
+  trustPolicies:
+    - name: images
+      registryScopes: ["*"]
+      signatureVerification: { level: strict }
+      trustStores: ["ca:signers"]
+      trustedIdentities: ["*"]
+  statementOptions:
+    - statement: images
+      platforms: index
+      requiredArtifacts:
+        - { artifactType: application/spdx+json, maxAge: 720h }
+`);
+    const stored = await kubectl([
+      'get',
+      'trustpolicy',
+      'sbom-required',
+      '-n',
+      'attested',
+      '-o',
+      'jsonpath={.spec.statementOptions[0].requiredArtifacts[0].artifactType} {.spec.statementOptions[0].platforms}',
+    ]);
+    expect(stored.stdout).toBe('application/spdx+json index');
+    await eventually(async () => {
+      const r = await tryRun('attested', 'app', signed);
+      return r.code !== 0 && r.stderr.includes('ERR_ATTESTATION_MISSING');
+    }, 'the signed image without an SBOM to be denied for the missing SBOM');
+  });
+
   it('writes Ready to valid resources', async () => {
     const r = await kubectl(['get', 'clustertrustpolicy', 'baseline', '-o', 'jsonpath={.status.conditions[0].status}']);
     expect(r.stdout).toBe('True');

@@ -146,6 +146,13 @@ const EXPECTED: readonly { starts: string; status?: number; check: (s: Step, hos
     },
   },
   {
+    starts: 'portcullis verify --require-artifact application/spdx+json',
+    check: (s) => {
+      expect(s.stdout).toMatch(/^successfully verified signature sha256:/);
+      expect(s.stdout).toMatch(/required artifact application\/spdx\+json \(trust policy "wabbit-networks"\): passed/);
+    },
+  },
+  {
     starts: 'portcullis copy -r --to-oci-layout',
     check: (s) => expect(s.stdout).toMatch(/4 manifest\(s\) and \d+ blob\(s\) copied .*, 3 referrer\(s\)/),
   },

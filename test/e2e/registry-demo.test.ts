@@ -159,6 +159,32 @@ describe.each([
       'json',
     ]);
     expect(sbomVerified.json()).toMatchObject({ verified: true });
+    // The promoted image with its signed SBOM passes the SBOM requirement; the SBOM's own signature decides it.
+    const required = await cli([
+      'verify',
+      '--config-dir',
+      verifier.path,
+      '--require-artifact',
+      SBOM,
+      dest,
+      '--output',
+      'json',
+    ]);
+    expect(required.json()).toMatchObject({
+      verified: true,
+      requiredArtifacts: [{ artifactType: SBOM, passed: true, artifact: sbomDigest }],
+    });
+    const other = await cli([
+      'verify',
+      '--config-dir',
+      verifier.path,
+      '--require-artifact',
+      'application/vnd.cyclonedx+json',
+      dest,
+      '--output',
+      'json',
+    ]);
+    expect(other.json()).toMatchObject({ verified: false, code: 'ERR_ATTESTATION_MISSING' });
     const src = (await cli(['discover', image, '--output', 'json'])).json<GraphNode>();
     const dst = (await cli(['discover', dest, '--output', 'json'])).json<GraphNode>();
     expect(strip(dst)).toEqual(strip(src));

@@ -343,4 +343,135 @@ spec:
       expect(await review(images.ocspOnly)).toMatchObject({ allowed: true });
     });
   });
+
+  describe('the webhook with verification.revocationMaterialRefs (a ConfigMap and a Secret beside the policies)', () => {
+    let webhook: RunningWebhook;
+    let agent: Agent;
+    const policies = join(dir, 'policies-refs');
+
+    const write = async (caCrl: Uint8Array | undefined) => {
+      const rootPem = readFileSync(join(verifier.path, 'truststore/x509/ca/airgap/root.crt'), 'utf8');
+      const pem = (der: Uint8Array) =>
+        `-----BEGIN X509 CRL-----\n${Buffer.from(der)
+          .toString('base64')
+          .replace(/(.{64})/g, '$1\n')}\n-----END X509 CRL-----\n`;
+      const items: unknown[] = [
+        {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: 'apps', labels: { 'portcullis.dev/enforce': 'true' } },
+        },
+        {
+          apiVersion: 'portcullis.dev/v1alpha1',
+          kind: 'ClusterTrustStore',
+          metadata: { name: 'airgap' },
+          spec: { type: 'ca', certificates: rootPem },
+        },
+        {
+          apiVersion: 'portcullis.dev/v1alpha1',
+          kind: 'ClusterTrustPolicy',
+          metadata: { name: 'airgap' },
+          spec: {
+            namespaceSelector: { matchLabels: { 'portcullis.dev/enforce': 'true' } },
+            version: '1.0',
+            trustPolicies: [
+              {
+                name: 'strict',
+                registryScopes: ['*'],
+                signatureVerification: { level: 'strict' },
+                trustStores: ['ca:airgap'],
+                trustedIdentities: ['*'],
+              },
+            ],
+          },
+        },
+        // The root's CRL as binary data of a Secret; the CA's as PEM text of a ConfigMap.
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'root-crl', namespace: 'portcullis' },
+          data: { 'root.crl': Buffer.from(await rootDb.gencrl()).toString('base64') },
+        },
+      ];
+      if (caCrl !== undefined)
+        items.push({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'crls', namespace: 'portcullis' },
+          data: { 'ca.crl': pem(caCrl), 'README.txt': 'not material' },
+        });
+      mkdirSync(policies, { recursive: true });
+      writeFileSync(join(policies, 'policy.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    };
+
+    beforeAll(async () => {
+      await write(await caDb.gencrl());
+      webhook = await startWebhook({
+        policies,
+        port: 0,
+        host: '127.0.0.1',
+        devCertDir: join(dir, 'cert-refs'),
+        config: {
+          ...DEFAULT_SERVE_CONFIG,
+          webhook: {
+            ...DEFAULT_SERVE_CONFIG.webhook,
+            timeoutSeconds: 5,
+            marginMilliseconds: 500,
+            shutdownDelaySeconds: 0,
+          },
+          verification: {
+            ...DEFAULT_SERVE_CONFIG.verification,
+            revocation: 'offline',
+            revocationMaterialRefs: ['ConfigMap/portcullis/crls', 'Secret/portcullis/root-crl'],
+          },
+          // Verdicts are not cached here, so a change of the material shows at the next review.
+          cache: { ...DEFAULT_SERVE_CONFIG.cache, verdictTtlSeconds: 0, negativeVerdictTtlSeconds: 0 },
+          registries: {
+            ...DEFAULT_SERVE_CONFIG.registries,
+            hosts: { [registry.host]: { plainHttp: true, caFile: undefined } },
+          },
+          logging: { level: 'silent' },
+        },
+      });
+      agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
+    });
+    afterAll(async () => {
+      await webhook?.stop();
+      await agent?.close();
+    });
+
+    const review = async (image: string) => {
+      const res = await request(`${webhook.url}/validate?timeout=5s`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(admissionReview(pod({ containers: [['app', image]] }, 'apps'), { namespace: 'apps' })),
+      });
+      return ((await res.body.json()) as { response: { allowed: boolean; status?: { message: string } } }).response;
+    };
+
+    it('admits an image the referenced CRLs vouch for, offline', async () => {
+      const r = await review(images.good);
+      expect(r.allowed, r.status?.message).toBe(true);
+    });
+
+    it('denies an image whose signer the ConfigMap CRL revokes, naming the ConfigMap key', async () => {
+      const r = await review(images.revoked);
+      expect(r.allowed).toBe(false);
+      expect(r.status?.message).toContain('ERR_CERT_REVOKED');
+      expect(r.status?.message).toContain('preloaded CRL ConfigMap portcullis/crls key ca.crl');
+    });
+
+    it('re-reads the objects when they change: without the ConfigMap the status is unknown again', async () => {
+      await write(undefined);
+      const deadline = Date.now() + 10_000;
+      let r = await review(images.good);
+      while (r.allowed && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        r = await review(images.good);
+      }
+      expect(r.allowed).toBe(false);
+      expect(r.status?.message).toContain('ERR_REVOCATION_UNKNOWN');
+    });
+  });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { crdFiles, generatedFiles } from '../../scripts/chart/crds.js';
 import { ENFORCEMENT_ACTIONS, parseResource } from '../../src/policyset/resources.js';
+import { PLATFORMS_MODES } from '../../src/policy/index.js';
 import { TRUST_STORE_TYPES } from '../../src/x509/index.js';
 import { validate } from './json-schema.js';
 import { CHART_DIR, REPO_ROOT, at } from './helpers.js';
@@ -188,14 +189,24 @@ describe('the CRDs', () => {
     const spec = (kind: string): Schema => schemaOf(kind).properties.spec;
     expect(Object.keys(spec('TrustPolicy').properties).sort()).toEqual([
       'enforcementAction',
+      'statementOptions',
       'trustPolicies',
       'version',
     ]);
     expect(Object.keys(spec('ClusterTrustPolicy').properties).sort()).toEqual([
       'enforcementAction',
       'namespaceSelector',
+      'statementOptions',
       'trustPolicies',
       'version',
+    ]);
+    const options = spec('TrustPolicy').properties.statementOptions.items;
+    expect(Object.keys(options.properties).sort()).toEqual(['platforms', 'requiredArtifacts', 'statement']);
+    expect(options.properties.platforms.enum).toEqual([...PLATFORMS_MODES]);
+    expect(Object.keys(options.properties.requiredArtifacts.items.properties).sort()).toEqual([
+      'artifactType',
+      'maxAge',
+      'trustPolicy',
     ]);
     for (const kind of ['TrustStore', 'ClusterTrustStore']) {
       expect(Object.keys(spec(kind).properties).sort()).toEqual(['certificateRefs', 'certificates', 'type']);

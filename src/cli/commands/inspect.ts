@@ -14,6 +14,7 @@ export interface InspectCommandOptions extends TargetOptions {
   /** online | offline: also check each certificate's revocation status and say which source answered. */
   readonly revocation?: string;
   readonly configDir?: string;
+  readonly platforms?: string;
 }
 
 interface RevocationView {
@@ -43,8 +44,9 @@ interface SignatureView {
 }
 
 /**
- * `portcullis inspect <reference>` (or `--oci-layout`): every signature with its attributes and chain, no trust
- * decision.
+ * `portcullis inspect <reference>` (or `--oci-layout`): every signature with its attributes and chain; for an index
+ * its platform manifests' signatures; and, when the configuration directory has a trust policy, whose signature
+ * decides under it (inspect-image.ts).
  */
 export async function inspectCommand(reference: string, opts: InspectCommandOptions, io: CliIo): Promise<number> {
   const format = outputFormat(opts.output);
@@ -54,7 +56,7 @@ export async function inspectCommand(reference: string, opts: InspectCommandOpti
       : cliRevocationChecker(revocationMode(opts.revocation), new CertificateCache(), opts.configDir ?? '', io);
   const target = await openTarget(reference, opts, io);
   try {
-    return await inspectTarget(target, format, io, revocation);
+    return await inspectTarget(target, format, io, revocation, opts);
   } finally {
     await target.close();
   }
@@ -65,6 +67,7 @@ async function inspectTarget(
   format: OutputFormat,
   io: CliIo,
   revocation: RevocationChecker | undefined,
+  opts: InspectCommandOptions,
 ): Promise<number> {
   const { reference, artifact, source } = target;
   const views: SignatureView[] = [];
@@ -118,14 +121,16 @@ async function inspectTarget(
     }
     views.push(view);
   }
+  const { inspectImage, inspectionLines } = await import('../inspect-image.js');
+  const image = await inspectImage(target, opts.configDir ?? '', io, opts.platforms, revocation);
   if (format === 'json') {
-    io.stdout(
-      `${JSON.stringify({ reference, digest: artifact.digest, mediaType: artifact.mediaType, signatures: views }, null, 2)}\n`,
-    );
+    const json = { reference, digest: artifact.digest, mediaType: artifact.mediaType, signatures: views, ...image };
+    io.stdout(`${JSON.stringify(json, null, 2)}\n`);
     return EXIT.ok;
   }
+  const more = inspectionLines(image);
   if (views.length === 0) {
-    io.stdout(`${reference} has no associated signature\n`);
+    io.stdout(`${[`${reference} has no associated signature`, ...more].join('\n')}\n`);
     return EXIT.ok;
   }
   const lines = [`${reference}@${artifact.digest}`, `└── application/vnd.cncf.notary.signature (${views.length})`];
@@ -152,7 +157,7 @@ async function inspectTarget(
     }
     add(`signed artifact: ${JSON.stringify(v.signedArtifact)}`);
   });
-  io.stdout(`${lines.join('\n')}\n`);
+  io.stdout(`${[...lines, ...more].join('\n')}\n`);
   return EXIT.ok;
 }
 

@@ -1,7 +1,8 @@
 import { loadTrustPolicyFile, loadTrustStores } from '../../notation-config/index.js';
-import { selectStatement, type TrustPolicy } from '../../policy/index.js';
+import { selectStatement, statementNamed, type TrustPolicy, type TrustStoreRef } from '../../policy/index.js';
+import { requirementsFromFlags, type ImageRequirementFlags } from '../image-requirements.js';
 import { CertificateCache } from '../../x509/index.js';
-import { DEFAULT_MAX_SIGNATURE_ATTEMPTS, verifyArtifact } from '../../verify/index.js';
+import { DEFAULT_MAX_SIGNATURE_ATTEMPTS, verifyImage } from '../../verify/index.js';
 import { ProcessVerificationPlugins, pluginDirectory } from '../../plugin/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parsePairs } from '../pairs.js';
@@ -10,7 +11,7 @@ import { openTarget, type Target, type TargetOptions } from '../target.js';
 import { humanReport, toReport } from '../verify-report.js';
 import { cliRevocationChecker, revocationMode } from '../revocation-checker.js';
 
-export interface VerifyCommandOptions extends TargetOptions {
+export interface VerifyCommandOptions extends TargetOptions, ImageRequirementFlags {
   readonly configDir: string;
   readonly output?: string;
   readonly maxSignatureAttempts?: string;
@@ -40,6 +41,7 @@ export async function verifyCommand(reference: string, opts: VerifyCommandOption
         ...(userMetadata === undefined ? {} : { userMetadata }),
         ...(pluginConfig === undefined ? {} : { pluginConfig }),
         ...(opts.revocation === undefined ? {} : { revocation: opts.revocation }),
+        flags: opts,
       },
       opts.configDir,
       io,
@@ -59,6 +61,7 @@ async function verifyTarget(
     pluginConfig?: Record<string, string>;
     revocation?: string;
     verbose?: boolean;
+    flags: ImageRequirementFlags;
   },
   configDir: string,
   io: CliIo,
@@ -72,13 +75,35 @@ async function verifyTarget(
       ? reference
       : `${reference} (read as ${target.canonical})`;
   const statement = selectStatement(policy, repository, shown);
-  const trustStores = await loadTrustStores(configDir, statement.trustStores, cache);
-  const result = await verifyArtifact(
-    { reference, repository, artifact, ...(userMetadata === undefined ? {} : { userMetadata }) },
+  const requirements = requirementsFromFlags(opts.flags, policy, statement);
+  // The stores of the statement in force, and of the statements required artifacts must pass.
+  const refs: TrustStoreRef[] = [...statement.trustStores];
+  for (const a of requirements.requiredArtifacts) {
+    const named = a.trustPolicy === undefined ? undefined : statementNamed(policy, a.trustPolicy);
+    for (const ref of named?.trustStores ?? [])
+      if (!refs.some((r) => r.type === ref.type && r.name === ref.name)) refs.push(ref);
+  }
+  const trustStores = await loadTrustStores(configDir, refs, cache);
+  const source = target.source;
+  const result = await verifyImage(
+    {
+      reference,
+      repository,
+      artifact,
+      requirements,
+      ...(target.tag === undefined ? {} : { tag: target.tag }),
+      ...(userMetadata === undefined ? {} : { userMetadata }),
+    },
     {
       policy,
+      statement,
       trustStores,
-      source: target.source,
+      source: {
+        listSignatures: (a) => source.listSignatures(a),
+        fetchManifest: (d) => source.fetchManifest(d),
+        fetchBlob: (d) => source.fetchBlob(d),
+        listReferrers: (subject, artifactType) => target.listReferrers(subject, artifactType),
+      },
       at: io.now(),
       maxSignatureAttempts: max,
       certificateCache: cache,
@@ -96,10 +121,12 @@ async function verifyTarget(
   }
   if (opts.verbose === true) {
     const { checkLines } = await import('../diagnostics.js');
+    const { imageLines } = await import('../image-report.js');
+    const checked = result.parts.flatMap((p) => p.signatures);
     io.stderr(
-      `trust policy statement "${statement.name}" (scope ${repository === '' ? '*' : repository})\n${checkLines(result.signatures.map((s) => ({ signature: s.signature, checks: s.checks })))}`,
+      `trust policy statement "${statement.name}" (scope ${repository === '' ? '*' : repository})\n${checkLines(checked.map((s) => ({ signature: s.signature, checks: s.checks })))}${imageLines(result)}`,
     );
-    for (const s of result.signatures) {
+    for (const s of checked) {
       const plugin = s.details?.plugin;
       if (plugin !== undefined)
         io.stderr(

@@ -41,6 +41,15 @@ export interface PolicyExplanation {
     readonly message: string;
   };
   readonly signatures?: readonly SignatureExplanation[];
+  /** Whose signatures decided (the manifest's, its index's, each platform manifest's), when verified. */
+  readonly decidedBy?: readonly { readonly role: string; readonly digest: string; readonly platform?: string }[];
+  /** The statement's required signed artifacts (attestations), each passed or not and why. */
+  readonly requiredArtifacts?: readonly {
+    readonly artifactType: string;
+    readonly passed: boolean;
+    readonly code: string | null;
+    readonly reason: string;
+  }[];
   /** What would make this policy admit the image (empty when it does). */
   readonly toPass: readonly string[];
 }
@@ -213,6 +222,25 @@ export function explain(snapshot: PolicySnapshot, namespace: string, decision: I
         message: v.message,
       },
       ...(v.verification === undefined ? {} : { signatures: v.verification.signatures.map(signatureExplanation) }),
+      ...(v.decidedBy === undefined || v.decidedBy.length === 0
+        ? {}
+        : {
+            decidedBy: v.decidedBy.map((d) => ({
+              role: d.role,
+              digest: d.digest,
+              ...(d.platform === undefined ? {} : { platform: d.platform }),
+            })),
+          }),
+      ...(v.requiredArtifacts === undefined || v.requiredArtifacts.length === 0
+        ? {}
+        : {
+            requiredArtifacts: v.requiredArtifacts.map((a) => ({
+              artifactType: a.artifactType,
+              passed: a.passed,
+              code: a.code,
+              reason: a.reason,
+            })),
+          }),
       toPass: toPass(v, doc, statement, decision.pinned),
     });
   }

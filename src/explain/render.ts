@@ -36,6 +36,14 @@ function policyLines(p: PolicyExplanation): string[] {
     out.push(`        signatures found: ${p.signatures.length}`);
     for (const sig of p.signatures) out.push(...signatureLines(sig));
   }
+  for (const d of p.decidedBy ?? [])
+    out.push(
+      `        decided by the ${d.role}'s signature: ${d.digest}${d.platform === undefined ? '' : ` (${d.platform})`}`,
+    );
+  for (const a of p.requiredArtifacts ?? [])
+    out.push(
+      `        required artifact ${a.artifactType}: ${a.passed ? 'passed' : 'FAILED'} — ${a.reason}${a.code === null ? '' : ` [${a.code}]`}`,
+    );
   const v = p.verdict;
   if (v !== undefined) {
     const what = v.verified

@@ -3,6 +3,7 @@ import type { PolicyVerdict } from '../executor/index.js';
 import { PortcullisError } from '../errors/index.js';
 import type { ArtifactVerification } from '../verify/index.js';
 import { toPass } from './explain.js';
+import { renderExplanation } from './render.js';
 
 const rejected = (
   code: string,
@@ -54,5 +55,23 @@ describe('what would make a rejecting policy pass', () => {
       /^sign r\/a@sha256:1/,
     );
     expect(toPass({ ...rejected('ERR_NO_SIGNATURE'), verified: true }, undefined, undefined, undefined)).toEqual([]);
+  });
+});
+
+describe('the explanation on a terminal', () => {
+  it('shows the control characters of hostile strings instead of acting on them', () => {
+    const text = renderExplanation({
+      image: 'r/a:1\u001b[2J\nto see why: rm -rf ~',
+      namespace: 'shop',
+      decision: 'denied',
+      reason: 'x\u0007',
+      warnings: [],
+      revision: 1,
+      policies: [],
+    });
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(text.split('\n')[0]).toContain('to see why'); // no forged line
+    expect(text).toContain('x\\u{7}');
   });
 });

@@ -1,3 +1,3 @@
 export { explain, toPass } from './explain.js';
 export type { Explanation, PolicyExplanation, SignatureExplanation, StatementSummary } from './explain.js';
-export { renderExplanation } from './render.js';
+export { printable, renderExplanation } from './render.js';

@@ -13,7 +13,15 @@ export function renderExplanation(e: Explanation, subject?: string): string {
   lines.push(`  policies (snapshot revision ${e.revision}):`);
   if (e.policies.length === 0) lines.push('    none: no policy exists, so nothing is enforced');
   for (const p of e.policies) lines.push(...policyLines(p));
-  return `${lines.join('\n')}\n`;
+  // Image strings, subjects and messages come from pod specs, certificates and registries: no
+  // control character of theirs reaches the terminal (no escape sequences, no forged lines).
+  return `${lines.map(printable).join('\n')}\n`;
+}
+
+/** The line with every control character shown as `\u{…}` instead of acted on. */
+export function printable(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
 }
 
 function policyLines(p: PolicyExplanation): string[] {

@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { wouldDeny, type AuditRow } from '../../audit/index.js';
 import { PortcullisError } from '../../errors/index.js';
+import { printable } from '../../explain/index.js';
 import { PagedLister } from '../../kube/index.js';
 import type { PolicySnapshot } from '../../policyset/index.js';
 import { runAudit } from '../audit-run.js';
@@ -18,7 +19,7 @@ export interface AuditCommandOptions {
   readonly concurrency?: string;
 }
 
-const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const cut = (s: string, n: number): string => printable(s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 function owner(row: AuditRow): string {
   const w = `${row.target.workload.kind}/${row.target.workload.name}`;
@@ -99,8 +100,8 @@ export async function auditCommand(opts: AuditCommandOptions, io: CliIo): Promis
           ['NAMESPACE', 'OWNER', 'CONTAINER', 'IMAGE', 'DIGEST', 'DECISION', 'CODE', 'REASON'],
           rows.map((r) => [
             r.target.namespace,
-            owner(r),
-            r.target.container,
+            printable(owner(r)),
+            printable(r.target.container),
             cut(r.target.image, 80),
             r.digest === undefined ? '-' : cut(r.digest, 19),
             r.decision,
@@ -111,7 +112,7 @@ export async function auditCommand(opts: AuditCommandOptions, io: CliIo): Promis
       );
     if (result.covered.length > 0) {
       io.stderr(
-        `not listed, covered by their owners: ${result.covered.map((c) => `${c.namespace}/${c.object} (by ${c.coveredBy})`).join(', ')}\n`,
+        `not listed, covered by their owners: ${printable(result.covered.map((c) => `${c.namespace}/${c.object} (by ${c.coveredBy})`).join(', '))}\n`,
       );
     }
   } else {

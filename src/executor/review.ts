@@ -22,9 +22,12 @@ export function decideReview(
 ): ReviewDecisions | Promise<ReviewDecisions> {
   const results = new Map<string, ImageDecision>();
   let pending: [string, Promise<ImageDecision>][] | undefined;
+  // The images already walked: a pod spec may list tens of thousands (linear, never quadratic).
+  const walked = new Set<string>();
   const token = review.review ?? {};
   for (const image of review.images) {
-    if (results.has(image) || pending?.some(([waiting]) => waiting === image) === true) continue;
+    if (walked.has(image)) continue;
+    walked.add(image);
     let decision: ImageDecision | Promise<ImageDecision>;
     try {
       decision = walk(requestFor(image, review, token));

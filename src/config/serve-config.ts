@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { PortcullisError } from '../errors/index.js';
+import { checkRanges } from './serve-config-ranges.js';
+import { checkValue, invalid, isRecord, type Shape } from './serve-config-values.js';
 
 /**
  * `portcullis serve --config FILE`: everything besides the policies. Every field is optional;
@@ -98,6 +99,39 @@ export interface ServeConfig {
     /** Variables passed to plugins besides PATH, HOME, TMPDIR, LANG, LC_ALL and TZ, by name. */
     readonly environment: readonly string[];
   };
+  /** The background audit (only with --kubernetes/--kubeconfig): PolicyReports of what runs (docs/audit.md). */
+  readonly audit: {
+    /** Seconds between audits; 0 = no background audit. */
+    readonly intervalSeconds: number;
+    /** Also audit after each new policy snapshot (debounced by `minGapSeconds`). */
+    readonly onPolicyChange: boolean;
+    /** Audits never start closer together than this. */
+    readonly minGapSeconds: number;
+    /** Images evaluated at once. */
+    readonly concurrency: number;
+    /** Objects per list page. */
+    readonly pageSize: number;
+    /** The Lease of the leader election (only the holder writes reports): its name. */
+    readonly leaseName: string;
+    /** Its namespace; "" = the namespace the server runs in. */
+    readonly leaseNamespace: string;
+    readonly leaseDurationSeconds: number;
+  };
+  /** Serving /metrics. */
+  readonly metrics: {
+    /** 0: on the webhook's HTTPS port; else a separate plain-HTTP port serving only /metrics. */
+    readonly port: number;
+    /** Address of that port; "" = serve's --host. */
+    readonly host: string;
+  };
+  /** Kubernetes Events on the policy resources (with --kubernetes/--kubeconfig only). */
+  readonly events: {
+    /** Events for denials and invalid policies. */
+    readonly enabled: boolean;
+    /** Written at once, then `perSecond`. */
+    readonly burst: number;
+    readonly perSecond: number;
+  };
   /** Name resolution of registry hosts (c-ares on the event loop; /etc/hosts and /etc/resolv.conf honoured). */
   readonly dns: {
     /** Name servers (`ip`, `ip:port`, `[ip6]:port`) instead of /etc/resolv.conf's; empty = resolv.conf's. */
@@ -158,12 +192,19 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   logging: { level: 'info' },
   plugins: { directory: undefined, timeoutSeconds: 5, maxConcurrent: 4, environment: [] },
   dns: { servers: [], timeoutMilliseconds: undefined, attempts: undefined, maxTtlSeconds: 300, negativeTtlSeconds: 5 },
+  audit: {
+    intervalSeconds: 0,
+    onPolicyChange: true,
+    minGapSeconds: 30,
+    concurrency: 4,
+    pageSize: 250,
+    leaseName: 'portcullis-audit',
+    leaseNamespace: '',
+    leaseDurationSeconds: 15,
+  },
+  metrics: { port: 0, host: '' },
+  events: { enabled: true, burst: 10, perSecond: 1 },
 };
-
-type Shape = Record<
-  string,
-  'number' | 'boolean' | 'string' | readonly string[] | 'hosts' | 'servers' | 'names' | 'objectRefs'
->;
 
 const SHAPE: Record<keyof ServeConfig, Shape> = {
   webhook: {
@@ -216,91 +257,19 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     maxTtlSeconds: 'number',
     negativeTtlSeconds: 'number',
   },
+  audit: {
+    intervalSeconds: 'number',
+    onPolicyChange: 'boolean',
+    minGapSeconds: 'number',
+    concurrency: 'number',
+    pageSize: 'number',
+    leaseName: 'string',
+    leaseNamespace: 'string',
+    leaseDurationSeconds: 'number',
+  },
+  metrics: { port: 'number', host: 'string' },
+  events: { enabled: 'boolean', burst: 'number', perSecond: 'number' },
 };
-
-const OBJECT_REF = /^(ConfigMap|Secret)\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
-function invalid(path: string, message: string): PortcullisError {
-  return new PortcullisError('ERR_CONFIG_INVALID', `configuration ${path}: ${message}`);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `10.96.0.10`, `::1`, `127.0.0.1:5353`, `[::1]:5353`: what c-ares' setServers takes. */
-function isNameServer(server: unknown): server is string {
-  if (typeof server !== 'string') return false;
-  if (isIP(server) !== 0) return true;
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(server);
-  if (m === null || Number(m[3]) > 65535) return false;
-  return m[1] !== undefined ? isIP(m[1]) === 6 : isIP(m[2] as string) === 4;
-}
-
-function checkValue(path: string, kind: Shape[string], value: unknown): unknown {
-  if (kind === 'number') {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-      throw invalid(path, 'must be a non-negative number');
-    return value;
-  }
-  if (kind === 'boolean') {
-    if (typeof value !== 'boolean') throw invalid(path, 'must be true or false');
-    return value;
-  }
-  if (kind === 'string') {
-    if (typeof value !== 'string') throw invalid(path, 'must be a string');
-    return value;
-  }
-  if (kind === 'names') {
-    if (!Array.isArray(value)) throw invalid(path, 'must be a list of environment variable names');
-    return value.map((name: unknown, i) => {
-      if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-        throw invalid(`${path}[${i}]`, 'must be an environment variable name');
-      return name;
-    });
-  }
-  if (kind === 'objectRefs') {
-    if (!Array.isArray(value))
-      throw invalid(path, 'must be a list of ConfigMap/<namespace>/<name> or Secret/<namespace>/<name>');
-    return value.map((ref: unknown, i) => {
-      if (typeof ref !== 'string' || !OBJECT_REF.test(ref))
-        throw invalid(`${path}[${i}]`, 'must be ConfigMap/<namespace>/<name> or Secret/<namespace>/<name>');
-      return ref;
-    });
-  }
-  if (kind === 'servers') {
-    if (!Array.isArray(value)) throw invalid(path, 'must be a list of name servers');
-    return value.map((server: unknown, i) => {
-      if (!isNameServer(server)) throw invalid(`${path}[${i}]`, 'must be an IP address, ipv4:port or [ipv6]:port');
-      return server;
-    });
-  }
-  if (kind === 'hosts') {
-    if (!isRecord(value)) throw invalid(path, 'must map registry hosts to settings');
-    const out: Record<string, { plainHttp: boolean; caFile: string | undefined }> = {};
-    for (const [host, settings] of Object.entries(value)) {
-      if (!/^[a-zA-Z0-9.-]+(?::\d+)?$|^\[[0-9a-fA-F:]+\](?::\d+)?$/.test(host))
-        throw invalid(`${path}.${host}`, 'is not a registry host[:port]');
-      if (!isRecord(settings)) throw invalid(`${path}.${host}`, 'must be an object');
-      for (const key of Object.keys(settings))
-        if (key !== 'plainHttp' && key !== 'caFile')
-          throw invalid(`${path}.${host}.${key}`, 'is not a known setting (plainHttp, caFile)');
-      out[host] = {
-        plainHttp:
-          settings.plainHttp === undefined
-            ? false
-            : (checkValue(`${path}.${host}.plainHttp`, 'boolean', settings.plainHttp) as boolean),
-        caFile:
-          settings.caFile === undefined
-            ? undefined
-            : (checkValue(`${path}.${host}.caFile`, 'string', settings.caFile) as string),
-      };
-    }
-    return out;
-  }
-  if (typeof value !== 'string' || !kind.includes(value)) throw invalid(path, `must be one of ${kind.join(', ')}`);
-  return value;
-}
 
 /**
  * Validates a parsed configuration document and fills in the defaults. Unknown keys are errors (typos must not pass
@@ -331,29 +300,7 @@ export function resolveServeConfig(doc: unknown): ServeConfig {
   for (const key of Object.keys(doc))
     if (!(key in SHAPE)) throw invalid(key, `is not a known section (${Object.keys(SHAPE).join(', ')})`);
   const config = out as unknown as ServeConfig;
-  if (config.webhook.timeoutSeconds < 1 || config.webhook.timeoutSeconds > 30)
-    throw invalid('webhook.timeoutSeconds', 'must be 1..30 (the API server allows at most 30)');
-  if (config.verification.maxSignatureAttempts < 1)
-    throw invalid('verification.maxSignatureAttempts', 'must be at least 1');
-  for (const key of [
-    'maxHostsPerReview',
-    'maxImagesPerReview',
-    'maxConcurrentPerReview',
-    'maxConcurrentPerRegistry',
-  ] as const) {
-    if (!Number.isInteger(config.registries[key]) || config.registries[key] < 1)
-      throw invalid(`registries.${key}`, 'must be a whole number, at least 1');
-  }
-  if (config.kubernetes.statusQps <= 0) throw invalid('kubernetes.statusQps', 'must be more than 0');
-  if (!Number.isInteger(config.kubernetes.statusBurst) || config.kubernetes.statusBurst < 1)
-    throw invalid('kubernetes.statusBurst', 'must be a whole number, at least 1');
-  if (config.plugins.timeoutSeconds <= 0) throw invalid('plugins.timeoutSeconds', 'must be more than 0');
-  if (!Number.isInteger(config.plugins.maxConcurrent) || config.plugins.maxConcurrent < 1)
-    throw invalid('plugins.maxConcurrent', 'must be a whole number, at least 1');
-  if (config.dns.attempts !== undefined && (!Number.isInteger(config.dns.attempts) || config.dns.attempts < 1))
-    throw invalid('dns.attempts', 'must be a whole number, at least 1');
-  if (config.dns.timeoutMilliseconds !== undefined && config.dns.timeoutMilliseconds < 1)
-    throw invalid('dns.timeoutMilliseconds', 'must be at least 1');
+  checkRanges(config, invalid);
   return config;
 }
 

@@ -48,6 +48,7 @@ function requestFor(image: string, review: ReviewRequest, token: object): ImageC
     review: token,
   };
   if (review.dryRun === true) request.dryRun = true;
+  if (review.explain === true) request.explain = true;
   if (review.credentials !== undefined) request.credentials = review.credentials;
   if (review.pullSecretNames !== undefined && review.pullSecretNames.length > 0)
     request.pullSecretNames = review.pullSecretNames;

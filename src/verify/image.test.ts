@@ -195,6 +195,16 @@ describe('multi-platform images and required artifacts', () => {
       expect(result.error?.message).toContain('nor did every platform manifest verify: linux/arm64/v8');
     });
 
+    it('default — both paths failing for the same reason name its code once (the message is followed by it)', async () => {
+      const source = new MemoryImageSource();
+      const { index, amd64 } = image(source);
+      source.sign(amd64, trusted);
+      const result = await verify(source, index);
+      expect(result.error?.code).toBe('ERR_NO_SIGNATURE');
+      expect(result.error?.message).toContain('nor did every platform manifest verify: linux/arm64/v8');
+      expect(result.error?.message).not.toContain('[ERR_NO_SIGNATURE]');
+    });
+
     it('platforms: all — an entry for a real platform is checked even when annotated as an attestation manifest', async () => {
       const source = new MemoryImageSource();
       const amd64 = source.manifest('amd64');

@@ -133,7 +133,9 @@ async function inspectTarget(
     io.stdout(`${[`${reference} has no associated signature`, ...more].join('\n')}\n`);
     return EXIT.ok;
   }
-  const lines = [`${reference}@${artifact.digest}`, `└── application/vnd.cncf.notary.signature (${views.length})`];
+  // A reference by digest already names it; a tag gets the digest it resolved to.
+  const named = reference.endsWith(`@${artifact.digest}`) ? reference : `${reference}@${artifact.digest}`;
+  const lines = [named, `└── application/vnd.cncf.notary.signature (${views.length})`];
   views.forEach((v, i) => {
     const last = i === views.length - 1;
     const pre = last ? '    ' : '    │';

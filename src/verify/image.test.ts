@@ -397,6 +397,20 @@ describe('multi-platform images and required artifacts', () => {
       expect(result.error?.message).toContain('revocation check failed');
     });
 
+    it('a platform manifest admitted through its tag’s index: a missing SBOM names both places looked', async () => {
+      const source = new MemoryImageSource();
+      const { index, arm64 } = image(source);
+      source.sign(index, trusted);
+      const result = await verify(source, arm64, {
+        tag: { name: 'v1', target: index },
+        required: [{ artifactType: SPDX, trustPolicy: 'sbom' }],
+      });
+      expect(result.error?.code).toBe('ERR_ATTESTATION_MISSING');
+      expect(result.error?.message).toContain(
+        `is attached to ${REPO}:v1@${arm64.digest} nor to the image index ${index.digest} that admitted it`,
+      );
+    });
+
     it('a signed SBOM of another image, listed as a referrer of this one, does not count', async () => {
       const source = new MemoryImageSource();
       const m = signedImage(source);

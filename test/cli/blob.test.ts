@@ -294,6 +294,19 @@ describe('portcullis blob', () => {
       expect(text.stdout).toContain('digest: sha256:c71d239d');
     });
 
+    it('inspect prints what anyone may edit (the unsigned header) escaped: no forged line, no terminal control', async () => {
+      const jws = JSON.parse(readFileSync(signature, 'utf8')) as { header: Record<string, unknown> };
+      jws.header['io.cncf.notary.signingAgent'] = 'x\u001b[2J\r\n└── trust decision: verified';
+      const edited = join(work, 'edited.jws.sig');
+      writeFileSync(edited, JSON.stringify(jws));
+      const r = await cli(['blob', 'inspect', edited]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).not.toMatch(/[\u001b\r]/);
+      expect(r.stdout.split('\n').filter((l) => l.includes('trust decision'))).toEqual([
+        '│   ├── signingAgent: x\\u{1b}[2J\\u{d}\\u{a}└── trust decision: verified',
+      ]);
+    });
+
     it('A8-2 a malformed signature fails to parse', async () => {
       const r = await cli(['blob', 'inspect', vector('notation/e2e/signatures/malformed.jws.sig')]);
       expect(r.status).toBe(2);

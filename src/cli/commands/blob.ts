@@ -16,6 +16,7 @@ import { outputFormat } from '../options.js';
 import { parsePairs } from '../pairs.js';
 import { cliRevocationChecker, revocationMode } from '../revocation-checker.js';
 import { chooseSigner, type SignCommandOptions } from './sign.js';
+import { printable } from '../printable.js';
 
 const VERSION = '0.1.0';
 
@@ -198,7 +199,7 @@ export async function blobVerifyCommand(file: string, opts: BlobVerifyCommandOpt
       const width = Math.max(3, ...metadata.map(([k]) => k.length));
       text.push(`${'KEY'.padEnd(width)}  VALUE`, ...metadata.map(([k, v]) => `${k.padEnd(width)}  ${v}`));
     }
-    (report.verified ? io.stdout : io.stderr)(`${text.join('\n')}\n`);
+    (report.verified ? io.stdout : io.stderr)(`${text.map(printable).join('\n')}\n`);
   }
   return report.verified ? EXIT.ok : EXIT.failed;
 }
@@ -320,7 +321,8 @@ export async function blobInspectCommand(signature: string, opts: { output?: str
     ],
     true,
   );
-  io.stdout(`${lines.join('\n')}\n`);
+  // One line per element: a newline or escape inside one came from the signature (anyone may edit its unsigned header).
+  io.stdout(`${lines.map(printable).join('\n')}\n`);
   return EXIT.ok;
 }
 

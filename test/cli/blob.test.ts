@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -8,6 +9,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -306,6 +308,18 @@ describe('portcullis blob', () => {
         '│   ├── signingAgent: x\\u{1b}[2J\\u{d}\\u{a}└── trust decision: verified',
       ]);
     });
+
+    it('a signature path that is not a regular file (a FIFO, a device) is refused at once, not waited on', async () => {
+      const fifo = join(work, 'pipe.jws.sig');
+      execFileSync('mkfifo', [fifo]);
+      const device = join(work, 'zero.jws.sig');
+      symlinkSync('/dev/zero', device);
+      for (const path of [fifo, device]) {
+        const r = await cli(['blob', 'inspect', path]);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toContain(`cannot read signature "${path}": not a regular file [ERR_INPUT_INVALID]`);
+      }
+    }, 20_000);
 
     it('A8-2 a malformed signature fails to parse', async () => {
       const r = await cli(['blob', 'inspect', vector('notation/e2e/signatures/malformed.jws.sig')]);

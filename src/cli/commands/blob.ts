@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, readFile, rename, stat, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { loadBlobTrustPolicyFile, loadTrustStores, writeBlobTrustPolicy } from '../../notation-config/index.js';
@@ -102,13 +103,16 @@ async function exists(path: string): Promise<boolean> {
 async function readSignature(path: string): Promise<Uint8Array> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    // O_NONBLOCK: opening a FIFO put where the signature was expected must not wait for a writer forever.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (cause) {
     throw new PortcullisError('ERR_INPUT_INVALID', `cannot read signature "${path}": ${(cause as Error).message}`, {
       cause,
     });
   }
   try {
+    if (!(await handle.stat()).isFile())
+      throw new PortcullisError('ERR_INPUT_INVALID', `cannot read signature "${path}": not a regular file`);
     const buffer = Buffer.alloc(DEFAULT_MAX_ENVELOPE_BYTES + 1);
     let length = 0;
     for (;;) {

@@ -1,9 +1,8 @@
-import { constants } from 'node:fs';
-import { open, readFile, rename, stat, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { loadBlobTrustPolicyFile, loadTrustStores, writeBlobTrustPolicy } from '../../notation-config/index.js';
 import { PortcullisError, toPortcullisError } from '../../errors/index.js';
-import { DEFAULT_MAX_ENVELOPE_BYTES, parseEnvelope, parsePayload, type EnvelopeFormat } from '../../envelope/index.js';
+import { parseEnvelope, parsePayload, type EnvelopeFormat } from '../../envelope/index.js';
 import { ProcessVerificationPlugins, pluginDirectory } from '../../plugin/index.js';
 import { loadBlobTrustPolicy, selectBlobStatement } from '../../policy/index.js';
 import { blobSignaturePath, signBlob, signatureMediaTypeOfFile, type BlobSigner } from '../../signing/index.js';
@@ -12,6 +11,7 @@ import { accuracyMsOf, parseTimestampToken } from '../../timestamp/index.js';
 import { verifyBlob, type BlobVerification } from '../../verify/index.js';
 import { CertificateCache } from '../../x509/index.js';
 import { fileBlob } from '../blob-file.js';
+import { readSignature } from '../signature-file.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat } from '../options.js';
 import { parsePairs } from '../pairs.js';
@@ -96,38 +96,6 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** The signature file, at most the envelope cap (4 MiB): a signature is a few KiB. */
-async function readSignature(path: string): Promise<Uint8Array> {
-  let handle;
-  try {
-    // O_NONBLOCK: opening a FIFO put where the signature was expected must not wait for a writer forever.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (cause) {
-    throw new PortcullisError('ERR_INPUT_INVALID', `cannot read signature "${path}": ${(cause as Error).message}`, {
-      cause,
-    });
-  }
-  try {
-    if (!(await handle.stat()).isFile())
-      throw new PortcullisError('ERR_INPUT_INVALID', `cannot read signature "${path}": not a regular file`);
-    const buffer = Buffer.alloc(DEFAULT_MAX_ENVELOPE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > DEFAULT_MAX_ENVELOPE_BYTES)
-        throw new PortcullisError(
-          'ERR_SIZE_LIMIT',
-          `signature "${path}" is larger than ${DEFAULT_MAX_ENVELOPE_BYTES} bytes`,
-        );
-    }
-    return new Uint8Array(buffer.subarray(0, length));
-  } finally {
-    await handle.close();
   }
 }
 

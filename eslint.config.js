@@ -46,6 +46,10 @@ const ALLOWED = {
     'metrics',
   ],
   http: ['errors', 'util', 'reference', 'policyset', 'executor', 'metrics', 'log'],
+  // What runs in a cluster, decided by the executor (portcullis audit, the background audit): pure.
+  audit: ['errors', 'util', 'policyset', 'executor'],
+  // portcullis explain: a decision beside the snapshot it was made from: pure.
+  explain: ['errors', 'util', 'policy', 'policyset', 'verify', 'executor'],
   kube: ['errors', 'util', 'x509', 'policy', 'policyset', 'policy-source', 'registry'],
   cli: [
     'errors',
@@ -71,6 +75,8 @@ const ALLOWED = {
     'metrics',
     'log',
     'executor',
+    'audit',
+    'explain',
     'http',
     'kube',
   ],

@@ -14,13 +14,17 @@ import type * as certModule from './commands/cert.js';
 import type * as keyModule from './commands/key.js';
 import type * as importModule from './commands/import.js';
 import type * as blobModule from './commands/blob.js';
+import type * as auditModule from './commands/audit.js';
+import type * as explainModule from './commands/explain.js';
 import type { CliIo } from './io.js';
 import { collect } from './pairs.js';
 import { addRegistryOptions } from './registry-flags.js';
 import { addConfigCommands } from './program-config.js';
 import { addBlobCommands } from './program-blob.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+export { VERSION };
 
 /**
  * The command modules, loaded only when their command runs: `portcullis --help` or `policy show`
@@ -41,6 +45,8 @@ export interface CommandModules {
   key: typeof keyModule;
   import: typeof importModule;
   blob: typeof blobModule;
+  audit: typeof auditModule;
+  explain: typeof explainModule;
 }
 export type CommandName = keyof CommandModules;
 export type CommandLoader = <K extends CommandName>(name: K) => Promise<CommandModules[K]>;
@@ -327,6 +333,37 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
     )
     .option('--config <file>', 'configuration YAML (docs/configuration.md)')
     .action(act('serve', (m, _args, opts) => m.serveCommand(opts, io)));
+
+  // --- before and after enforcing: what would be denied, and why ---------------------------
+  const clusterOptions = (c: Command): Command =>
+    c
+      .option('--kubeconfig <file>', 'the cluster (default: the service account, when run in a pod)')
+      .option('--policies <dir>', "decide by the policy manifests of this directory instead of the cluster's")
+      .option('--config <file>', "the server's configuration YAML (docs/configuration.md): the same engine settings");
+  clusterOptions(
+    program
+      .command('audit')
+      .description(
+        'decide every image that runs (Pods and workload pod templates) as the webhook would; exit 1 when one would be denied',
+      ),
+  )
+    .option('-n, --namespace <namespace>', 'only this namespace (default: the namespaces the policies cover)')
+    .option('-A, --all-namespaces', 'every namespace, covered by a policy or not')
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .option('--concurrency <n>', 'images decided at once (default audit.concurrency of --config, 4)')
+    .action(act('audit', (m, _args, opts) => m.auditCommand(opts, io)));
+  clusterOptions(
+    program
+      .command('explain')
+      .description(
+        "explain the webhook's decision for an image: every policy and why it applies, the signatures, every check, what would make it pass",
+      ),
+  )
+    .option('--namespace <namespace>', "the namespace the image would run in (default: the manifest's, else default)")
+    .option('--image <reference>', 'the image (repeatable)', collect)
+    .option('-f, --file <file>', 'a Pod or workload manifest (its namespace, images, pull secrets, service account)')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(act('explain', (m, _args, opts) => m.explainCommand(opts, io)));
 
   addConfigCommands(program, act, io);
 

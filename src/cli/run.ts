@@ -34,6 +34,10 @@ const importCommand: CommandLoader = async <K extends CommandName>(name: K): Pro
       return (await import('./commands/import.js')) as CommandModules[K];
     case 'blob':
       return (await import('./commands/blob.js')) as CommandModules[K];
+    case 'audit':
+      return (await import('./commands/audit.js')) as CommandModules[K];
+    case 'explain':
+      return (await import('./commands/explain.js')) as CommandModules[K];
     default:
       throw new Error(`unknown command module ${String(name)}`);
   }

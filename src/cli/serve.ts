@@ -1,29 +1,31 @@
-import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/index.js';
 import { PortcullisError } from '../errors/index.js';
-import { Executor, observeRegistryRequests } from '../executor/index.js';
-import { buildApp, ensureDevCertificate, startServer } from '../http/index.js';
+import type { Executor } from '../executor/index.js';
+import { buildApp, ensureDevCertificate, startMetricsServer, startServer, type MetricsServer } from '../http/index.js';
 import { createLogging, type Logging } from '../log/index.js';
 import { PromMetrics } from '../metrics/index.js';
-import { ProcessVerificationPlugins } from '../plugin/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
-import { KubernetesPolicySource, KubernetesPullSecretResolver, StatusWriter, loadKubeConfig } from '../kube/index.js';
-import type { PolicySource } from '../policyset/index.js';
-import { Agent } from 'undici';
-import { canonicalRegistry } from '../reference/index.js';
 import {
-  DockerConfigCredentials,
-  HostResolver,
-  RegistryClient,
-  ResourcePullSecretResolver,
-  isLoopbackHost,
-  type PullSecretResolver,
-  type RegistryTlsOptions,
-} from '../registry/index.js';
-import { HttpRevocationFetcher, OnlineRevocationChecker, RevocationMaterialDirectory } from '../revocation/index.js';
+  EventRecorder,
+  LeaderElector,
+  PagedLister,
+  PolicyReportWriter,
+  inClusterNamespace,
+  kubeEventApi,
+  kubeLeaseApi,
+  loadKubeConfig,
+} from '../kube/index.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { PolicySnapshot, PolicySource } from '../policyset/index.js';
+import { ResourcePullSecretResolver, type PullSecretResolver } from '../registry/index.js';
 import { CertificateCache } from '../x509/index.js';
-import { USER_AGENT } from '../util/index.js';
+import { BackgroundAudit } from './background-audit.js';
+import { buildEngine, canonicalHosts } from './engine.js';
+import { recordInvalid, withDenialEvents } from './policy-events.js';
+import { kubernetesParts } from './kube-parts.js';
+import { VERSION } from './version.js';
 
 export interface ServeOptions {
   readonly policies?: string;
@@ -40,6 +42,8 @@ export interface ServeOptions {
   readonly pullSecrets?: PullSecretResolver;
   /** Where the JSON log lines go. Default 1 (stdout). */
   readonly logFd?: number;
+  /** This replica's name in Leases and Events. Default $POD_NAME (the chart sets it), else host name and pid. */
+  readonly identity?: string;
 }
 
 export interface RunningWebhook {
@@ -48,90 +52,17 @@ export interface RunningWebhook {
   /** The development CA a caller must trust, when no --tls-cert was given. */
   readonly devCaFile: string | undefined;
   readonly executor: Executor;
+  /** The plain-HTTP /metrics URL, when `metrics.port` is set. */
+  readonly metricsUrl: string | undefined;
+  /** The background audit, when it runs (tests). */
+  readonly audit: BackgroundAudit | undefined;
   stop(): Promise<void>;
 }
 
 /**
- * `registries.hosts` keyed by canonical registry name, as image references name registries
- * (src/reference): `Registry.Example:05000` in the file applies to `registry.example:5000`.
- */
-function canonicalHosts(config: ServeConfig): Map<string, ServeConfig['registries']['hosts'][string]> {
-  const out = new Map<string, ServeConfig['registries']['hosts'][string]>();
-  for (const [host, settings] of Object.entries(config.registries.hosts)) {
-    const canonical = canonicalRegistry(host);
-    if ('error' in canonical)
-      throw new PortcullisError('ERR_CONFIG_INVALID', `registries.hosts.${host}: ${canonical.error}`);
-    if (out.has(canonical.value))
-      throw new PortcullisError(
-        'ERR_CONFIG_INVALID',
-        `registries.hosts names ${canonical.value} twice (as ${host} and another spelling)`,
-      );
-    out.set(canonical.value, settings);
-  }
-  return out;
-}
-
-async function registryTls(
-  hosts: ReadonlyMap<string, ServeConfig['registries']['hosts'][string]>,
-): Promise<Map<string, RegistryTlsOptions>> {
-  const out = new Map<string, RegistryTlsOptions>();
-  for (const [host, settings] of hosts) {
-    if (settings.caFile === undefined) continue;
-    try {
-      out.set(host, { ca: await readFile(settings.caFile, 'utf8') });
-    } catch (cause) {
-      throw new PortcullisError(
-        'ERR_CONFIG_INVALID',
-        `registries.hosts.${host}.caFile "${settings.caFile}" cannot be read: ${(cause as Error).message}`,
-        { cause },
-      );
-    }
-  }
-  return out;
-}
-
-/** The cluster source of policies, its status writer, and pull secrets read from the API. */
-function kubernetesParts(
-  kubernetes: { readonly kubeconfig?: string },
-  config: ServeConfig,
-  certificateCache: CertificateCache,
-  logger: Logger,
-): { source: PolicySource; pullSecrets: PullSecretResolver } {
-  const kubeConfig = loadKubeConfig(
-    kubernetes.kubeconfig === undefined ? { inCluster: true } : { kubeconfig: kubernetes.kubeconfig },
-  );
-  const onError = (error: PortcullisError): void =>
-    logger.warn({ code: error.code, err: error.message }, 'kubernetes source');
-  const status = new StatusWriter({ kubeConfig, enabled: config.kubernetes.writeStatus, onError });
-  const source = new KubernetesPolicySource({
-    kubeConfig,
-    certificateCache,
-    trustMaterialSelector: config.kubernetes.trustMaterialSelector,
-    onError,
-    onReconcile: (snapshot, objects) => status.reconcile(snapshot, objects),
-  });
-  const pullSecrets = new KubernetesPullSecretResolver({
-    kubeConfig,
-    ...(config.kubernetes.defaultPullSecret === undefined
-      ? {}
-      : { defaultSecret: config.kubernetes.defaultPullSecret }),
-  });
-  return {
-    source: {
-      start: (onSnapshot) => source.start(onSnapshot),
-      current: () => source.current(),
-      stop: async () => {
-        await source.stop();
-        await status.stop();
-      },
-    },
-    pullSecrets,
-  };
-}
-
-/**
  * Builds the whole webhook (the composition root of `portcullis serve`): configuration →
- * registry client, revocation checker, executor, policy source, fastify app, HTTPS server.
+ * engine (registry client, revocation checker, executor), policy source, fastify app, HTTPS
+ * server; with the Kubernetes API also Events on the policies and the background audit.
  */
 export async function startWebhook(options: ServeOptions): Promise<RunningWebhook> {
   // One JSON line per review, written in batches (at most 50 ms late) through one destination; flushed on stop.
@@ -147,105 +78,53 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
   }
 }
 
+/** This replica's name in Leases and Events: the pod's name (the chart sets POD_NAME), else the host's. */
+function replicaIdentity(): string {
+  const pod = process.env.POD_NAME;
+  return pod !== undefined && pod !== '' ? pod : `${hostname()}-${process.pid}`;
+}
+
 async function start(options: ServeOptions, logging: Logging): Promise<RunningWebhook> {
   const { config } = options;
   const logger = logging.logger;
   // Registry hosts in the configuration always get their own label value; others only while recently successful.
-  const hosts = canonicalHosts(config);
-  const metrics = new PromMetrics({ registryHosts: [...hosts.keys()] });
-  const tls = await registryTls(hosts);
-  // Pod specs name the registry hosts: resolve them on the event loop (c-ares), never on the
-  // libuv thread pool, where a pod naming hundreds of unresolvable hosts would stall everything.
-  const resolver = new HostResolver({
-    ...(config.dns.servers.length === 0 ? {} : { servers: config.dns.servers }),
-    ...(config.dns.timeoutMilliseconds === undefined ? {} : { timeoutMs: config.dns.timeoutMilliseconds }),
-    ...(config.dns.attempts === undefined ? {} : { attempts: config.dns.attempts }),
-    maxTtlMs: config.dns.maxTtlSeconds * 1000,
-    negativeTtlMs: config.dns.negativeTtlSeconds * 1000,
-  });
-  const registry = new RegistryClient({
-    userAgent: USER_AGENT,
-    // Loopback registries speak plain HTTP unless a CA is configured for them; others only when named.
-    plainHttp: (host) => hosts.get(host)?.plainHttp === true || (isLoopbackHost(host) && !tls.has(host)),
-    tls: (host) => tls.get(host),
-    onRequest: observeRegistryRequests(metrics),
-    resolver,
-  });
-  // OCSP responders and CRL distribution points are resolved the same way.
-  const revocationDispatcher = new Agent({ connect: { lookup: resolver.lookup } });
-  const defaultCredentials =
-    config.registries.defaultDockerConfig === undefined
-      ? undefined
-      : await DockerConfigCredentials.load({ path: config.registries.defaultDockerConfig });
+  const metrics = new PromMetrics({ registryHosts: [...canonicalHosts(config).keys()], version: VERSION });
   const certificateCache = new CertificateCache();
-  // Operator-supplied CRLs and OCSP responses (files mounted in the pod), re-read every minute.
-  const material =
-    config.verification.revocationMaterial === undefined
-      ? undefined
-      : new RevocationMaterialDirectory(config.verification.revocationMaterial, (loaded) => {
-          logger.info({ ...loaded.size, dir: config.verification.revocationMaterial }, 'revocation material loaded');
-          for (const problem of loaded.problems) logger.warn({ problem }, 'revocation material not usable');
-        });
-  await material?.start(60_000);
-  // …and CRLs and OCSP responses in Secrets and ConfigMaps the configuration names, re-read with each snapshot.
-  const { WebhookRevocationMaterial } = await import('./revocation-refs.js');
-  const suppliedMaterial = new WebhookRevocationMaterial({
-    refs: config.verification.revocationMaterialRefs,
-    ...(material === undefined ? {} : { directory: material }),
-    onLoad: (loaded) => {
-      logger.info({ ...loaded.size, refs: config.verification.revocationMaterialRefs }, 'revocation material loaded');
-      for (const problem of loaded.problems) logger.warn({ problem }, 'revocation material not usable');
-    },
-  });
   const directorySecrets = new ResourcePullSecretResolver();
   let pullSecretsFromCluster: PullSecretResolver | undefined;
   let source = options.source;
-  if (source === undefined && options.kubernetes !== undefined) {
-    const kube = kubernetesParts(options.kubernetes, config, certificateCache, logger);
+  const kubeConfig =
+    options.kubernetes === undefined
+      ? undefined
+      : loadKubeConfig(
+          options.kubernetes.kubeconfig === undefined
+            ? { inCluster: true }
+            : { kubeconfig: options.kubernetes.kubeconfig },
+        );
+  // The uids of the policy resources, for the Events about them (kubectl describe matches by uid).
+  const uids = new Map<string, string>();
+  const uidKey = (kind: string, namespace: string | undefined, name: string): string =>
+    `${kind}\u0000${namespace ?? ''}\u0000${name}`;
+  if (source === undefined && kubeConfig !== undefined) {
+    const kube = kubernetesParts(
+      kubeConfig,
+      config,
+      certificateCache,
+      logger,
+      config.kubernetes.writeStatus,
+      (objects) => {
+        uids.clear();
+        for (const o of objects)
+          if (o.metadata.uid !== undefined)
+            uids.set(uidKey(o.kind, o.metadata.namespace, o.metadata.name), o.metadata.uid);
+      },
+    );
     source = kube.source;
     pullSecretsFromCluster = kube.pullSecrets;
   }
   const pullSecrets = options.pullSecrets ?? pullSecretsFromCluster ?? directorySecrets;
-  const executor = new Executor({
-    registry,
-    metrics,
-    pullSecrets,
-    certificateCache,
-    failurePolicy: config.webhook.failurePolicy,
-    denyUnmatchedNamespaces: config.webhook.denyUnmatchedNamespaces,
-    maxConcurrentPerRegistry: config.registries.maxConcurrentPerRegistry,
-    reviewLimits: {
-      maxHosts: config.registries.maxHostsPerReview,
-      maxImages: config.registries.maxImagesPerReview,
-      maxConcurrent: config.registries.maxConcurrentPerReview,
-    },
-    maxSignatureAttempts: config.verification.maxSignatureAttempts,
-    tagCacheTtlMs: config.cache.tagTtlSeconds * 1000,
-    tagCacheMaxEntries: config.cache.maxEntries,
-    referrersCacheMaxEntries: config.cache.maxEntries,
-    verdictCacheMaxEntries: config.cache.maxEntries,
-    referrersCacheTtlMs: config.cache.referrersTtlSeconds * 1000,
-    contentCacheMaxBytes: config.cache.contentMaxBytes,
-    verdictCacheTtlMs: config.cache.verdictTtlSeconds * 1000,
-    negativeVerdictTtlMs: config.cache.negativeVerdictTtlSeconds * 1000,
-    revocation: new OnlineRevocationChecker({
-      fetcher: new HttpRevocationFetcher({ userAgent: USER_AGENT, dispatcher: revocationDispatcher }),
-      mode: config.verification.revocation,
-      certificateCache,
-      ...(suppliedMaterial.configured ? { material: () => suppliedMaterial.current() } : {}),
-    }),
-    ...(defaultCredentials === undefined ? {} : { defaultCredentials }),
-    ...(config.plugins.directory === undefined
-      ? {}
-      : {
-          verificationPlugins: new ProcessVerificationPlugins({
-            directory: config.plugins.directory,
-            timeoutMs: config.plugins.timeoutSeconds * 1000,
-            maxConcurrent: config.plugins.maxConcurrent,
-            environment: config.plugins.environment,
-          }),
-        }),
-  });
+  const engine = await buildEngine({ config, logger, metrics, pullSecrets, certificateCache });
+  const { executor } = engine;
 
   if (source === undefined) {
     if (options.policies === undefined)
@@ -262,9 +141,32 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
         ),
     });
   }
-  await source.start((snapshot) => {
-    suppliedMaterial.update(snapshot);
-    executor.setSnapshot(snapshot);
+
+  const identity = options.identity ?? replicaIdentity();
+  const onKubeError = (error: PortcullisError): void =>
+    logger.warn({ code: error.code, err: error.message }, 'kubernetes');
+  const events =
+    kubeConfig === undefined || !config.events.enabled
+      ? undefined
+      : new EventRecorder({
+          api: kubeEventApi(kubeConfig),
+          instance: identity,
+          burst: config.events.burst,
+          perSecond: config.events.perSecond,
+          onError: onKubeError,
+          uidOf: (r) => uids.get(uidKey(r.kind, r.namespace, r.name)),
+        });
+  const audit =
+    kubeConfig === undefined || config.audit.intervalSeconds <= 0
+      ? undefined
+      : backgroundAudit(kubeConfig, config, executor, metrics, logger, identity, onKubeError);
+
+  await source.start((snapshot) => onSnapshot(snapshot));
+  function onSnapshot(snapshot: PolicySnapshot): void {
+    engine.setSnapshot(snapshot);
+    const invalidByKind: Record<string, number> = {};
+    for (const i of snapshot.invalid) invalidByKind[i.id.kind] = (invalidByKind[i.id.kind] ?? 0) + 1;
+    metrics.setPolicySnapshot(snapshot.revision, Date.now(), invalidByKind);
     logger.info(
       {
         revision: snapshot.revision,
@@ -279,7 +181,9 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
         { ...i.id, code: i.code, reason: i.reason, revision: snapshot.revision },
         'invalid policy document: it does not take effect',
       );
-  });
+    if (events !== undefined) recordInvalid(events, snapshot);
+    audit?.policyChanged();
+  }
 
   let certFile = options.tlsCert;
   let keyFile = options.tlsKey;
@@ -292,8 +196,9 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     keyFile = dev.keyFile;
     devCaFile = dev.caFile;
   }
+  const separateMetrics = config.metrics.port > 0;
   const app = buildApp({
-    verifier: executor,
+    verifier: events === undefined ? executor : withDenialEvents(executor, events),
     metrics,
     logger,
     reviewLog: logging.lines,
@@ -303,8 +208,17 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       mutate: config.webhook.mutate,
       gatekeeper: config.webhook.gatekeeper,
       gatekeeperDefaultNamespace: config.webhook.gatekeeperDefaultNamespace,
+      serveMetrics: !separateMetrics,
     },
   });
+  let metricsServer: MetricsServer | undefined;
+  if (separateMetrics) {
+    metricsServer = await startMetricsServer({
+      port: config.metrics.port,
+      host: config.metrics.host === '' ? options.host : config.metrics.host,
+      metrics,
+    });
+  }
   const server = await startServer(app, {
     port: options.port,
     host: options.host,
@@ -318,18 +232,62 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       ...(config.tls.clientCaFile === undefined ? {} : { clientCaFile: config.tls.clientCaFile }),
     },
   });
+  audit?.start();
   return {
     url: server.url,
     port: server.port,
     devCaFile,
     executor,
+    metricsUrl: metricsServer?.url,
+    audit,
     stop: async () => {
+      await audit?.stop(); // releases the Lease: another replica takes over at once
       await server.stop();
+      await metricsServer?.stop();
       await source.stop();
-      await registry.close(); // also cancels the lookups still in flight
-      await revocationDispatcher.destroy().catch(() => undefined);
-      material?.stop();
+      await events?.stop();
+      await engine.stop();
       await logging.flush();
     },
   };
+}
+
+function backgroundAudit(
+  kubeConfig: KubeConfig,
+  config: ServeConfig,
+  executor: Executor,
+  metrics: PromMetrics,
+  logger: Logger,
+  identity: string,
+  onError: (error: PortcullisError) => void,
+): BackgroundAudit {
+  const namespace =
+    config.audit.leaseNamespace !== '' ? config.audit.leaseNamespace : (inClusterNamespace() ?? 'default');
+  const elector = new LeaderElector({
+    api: kubeLeaseApi(kubeConfig),
+    namespace,
+    name: config.audit.leaseName,
+    identity,
+    leaseDurationSeconds: config.audit.leaseDurationSeconds,
+    onStartedLeading: () =>
+      logger.info({ lease: `${namespace}/${config.audit.leaseName}`, identity }, 'audit: leading'),
+    onStoppedLeading: () =>
+      logger.info({ lease: `${namespace}/${config.audit.leaseName}`, identity }, 'audit: no longer leading'),
+    onError,
+  });
+  return new BackgroundAudit({
+    lister: new PagedLister(kubeConfig),
+    writer: new PolicyReportWriter(kubeConfig),
+    elector,
+    verifier: executor,
+    snapshot: () => executor.snapshot,
+    intervalMs: config.audit.intervalSeconds * 1000,
+    onPolicyChange: config.audit.onPolicyChange,
+    minGapMs: config.audit.minGapSeconds * 1000,
+    perImageTimeoutMs: config.webhook.timeoutSeconds * 1000,
+    concurrency: config.audit.concurrency,
+    pageSize: config.audit.pageSize,
+    metrics,
+    logger,
+  });
 }

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { PortcullisError } from '../errors/index.js';
+import { checkRanges } from './serve-config-ranges.js';
+import { isNameServer } from './name-servers.js';
 
 /**
  * `portcullis serve --config FILE`: everything besides the policies. Every field is optional;
@@ -94,6 +95,39 @@ export interface ServeConfig {
     /** Variables passed to plugins besides PATH, HOME, TMPDIR, LANG, LC_ALL and TZ, by name. */
     readonly environment: readonly string[];
   };
+  /** The background audit (only with --kubernetes/--kubeconfig): PolicyReports of what runs (docs/audit.md). */
+  readonly audit: {
+    /** Seconds between audits; 0 = no background audit. */
+    readonly intervalSeconds: number;
+    /** Also audit after each new policy snapshot (debounced by `minGapSeconds`). */
+    readonly onPolicyChange: boolean;
+    /** Audits never start closer together than this. */
+    readonly minGapSeconds: number;
+    /** Images evaluated at once. */
+    readonly concurrency: number;
+    /** Objects per list page. */
+    readonly pageSize: number;
+    /** The Lease of the leader election (only the holder writes reports): its name. */
+    readonly leaseName: string;
+    /** Its namespace; "" = the namespace the server runs in. */
+    readonly leaseNamespace: string;
+    readonly leaseDurationSeconds: number;
+  };
+  /** Serving /metrics. */
+  readonly metrics: {
+    /** 0: on the webhook's HTTPS port; else a separate plain-HTTP port serving only /metrics. */
+    readonly port: number;
+    /** Address of that port; "" = serve's --host. */
+    readonly host: string;
+  };
+  /** Kubernetes Events on the policy resources (with --kubernetes/--kubeconfig only). */
+  readonly events: {
+    /** Events for denials and invalid policies. */
+    readonly enabled: boolean;
+    /** Written at once, then `perSecond`. */
+    readonly burst: number;
+    readonly perSecond: number;
+  };
   /** Name resolution of registry hosts (c-ares on the event loop; /etc/hosts and /etc/resolv.conf honoured). */
   readonly dns: {
     /** Name servers (`ip`, `ip:port`, `[ip6]:port`) instead of /etc/resolv.conf's; empty = resolv.conf's. */
@@ -152,6 +186,18 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   logging: { level: 'info' },
   plugins: { directory: undefined, timeoutSeconds: 5, maxConcurrent: 4, environment: [] },
   dns: { servers: [], timeoutMilliseconds: undefined, attempts: undefined, maxTtlSeconds: 300, negativeTtlSeconds: 5 },
+  audit: {
+    intervalSeconds: 0,
+    onPolicyChange: true,
+    minGapSeconds: 30,
+    concurrency: 4,
+    pageSize: 250,
+    leaseName: 'portcullis-audit',
+    leaseNamespace: '',
+    leaseDurationSeconds: 15,
+  },
+  metrics: { port: 0, host: '' },
+  events: { enabled: true, burst: 10, perSecond: 1 },
 };
 
 type Shape = Record<
@@ -204,6 +250,18 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     maxTtlSeconds: 'number',
     negativeTtlSeconds: 'number',
   },
+  audit: {
+    intervalSeconds: 'number',
+    onPolicyChange: 'boolean',
+    minGapSeconds: 'number',
+    concurrency: 'number',
+    pageSize: 'number',
+    leaseName: 'string',
+    leaseNamespace: 'string',
+    leaseDurationSeconds: 'number',
+  },
+  metrics: { port: 'number', host: 'string' },
+  events: { enabled: 'boolean', burst: 'number', perSecond: 'number' },
 };
 
 const OBJECT_REF = /^(ConfigMap|Secret)\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -214,15 +272,6 @@ function invalid(path: string, message: string): PortcullisError {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `10.96.0.10`, `::1`, `127.0.0.1:5353`, `[::1]:5353`: what c-ares' setServers takes. */
-function isNameServer(server: unknown): server is string {
-  if (typeof server !== 'string') return false;
-  if (isIP(server) !== 0) return true;
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(server);
-  if (m === null || Number(m[3]) > 65535) return false;
-  return m[1] !== undefined ? isIP(m[1]) === 6 : isIP(m[2] as string) === 4;
 }
 
 function checkValue(path: string, kind: Shape[string], value: unknown): unknown {
@@ -319,26 +368,7 @@ export function resolveServeConfig(doc: unknown): ServeConfig {
   for (const key of Object.keys(doc))
     if (!(key in SHAPE)) throw invalid(key, `is not a known section (${Object.keys(SHAPE).join(', ')})`);
   const config = out as unknown as ServeConfig;
-  if (config.webhook.timeoutSeconds < 1 || config.webhook.timeoutSeconds > 30)
-    throw invalid('webhook.timeoutSeconds', 'must be 1..30 (the API server allows at most 30)');
-  if (config.verification.maxSignatureAttempts < 1)
-    throw invalid('verification.maxSignatureAttempts', 'must be at least 1');
-  for (const key of [
-    'maxHostsPerReview',
-    'maxImagesPerReview',
-    'maxConcurrentPerReview',
-    'maxConcurrentPerRegistry',
-  ] as const) {
-    if (!Number.isInteger(config.registries[key]) || config.registries[key] < 1)
-      throw invalid(`registries.${key}`, 'must be a whole number, at least 1');
-  }
-  if (config.plugins.timeoutSeconds <= 0) throw invalid('plugins.timeoutSeconds', 'must be more than 0');
-  if (!Number.isInteger(config.plugins.maxConcurrent) || config.plugins.maxConcurrent < 1)
-    throw invalid('plugins.maxConcurrent', 'must be a whole number, at least 1');
-  if (config.dns.attempts !== undefined && (!Number.isInteger(config.dns.attempts) || config.dns.attempts < 1))
-    throw invalid('dns.attempts', 'must be a whole number, at least 1');
-  if (config.dns.timeoutMilliseconds !== undefined && config.dns.timeoutMilliseconds < 1)
-    throw invalid('dns.timeoutMilliseconds', 'must be at least 1');
+  checkRanges(config, invalid);
   return config;
 }
 

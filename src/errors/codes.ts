@@ -343,6 +343,10 @@ export const ERROR_CODES = {
     remedy:
       'Create the directory or fix its permissions (the server user needs read and execute), or point --policies elsewhere.',
   },
+  ERR_KUBE_API: {
+    summary: 'A request to the Kubernetes API failed (audit, explain, the background audit, leader election).',
+    remedy: 'Check the kubeconfig (or service account), the API server, and that RBAC grants the verb named.',
+  },
   // --- admission webhook and Gatekeeper provider --------------------------------------------
   ERR_ADMISSION_INVALID: {
     summary:

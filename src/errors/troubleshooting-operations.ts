@@ -231,6 +231,15 @@ export const OPERATIONS_GUIDANCE: Readonly<Record<Exclude<ErrorCode, keyof typeo
       'Prometheus scraping /metrics needs a client certificate too.',
     ],
   },
+  ERR_KUBE_API: {
+    where:
+      '`portcullis audit` and `portcullis explain --kubeconfig` (exit 2); the server log of `serve` (background audit, PolicyReports, leader election, Events).',
+    check: [
+      "The message names the verb and resource: `kubectl auth can-i VERB RESOURCE --as system:serviceaccount:NS:SA` tells whether RBAC grants it (the chart's ClusterRole lists what the server uses).",
+      "Outside the cluster: the kubeconfig's current context and its credentials (`kubectl --kubeconfig FILE get pods -A` must work).",
+      'PolicyReports: the wgpolicyk8s.io CRDs must be installed (`kubectl get crd policyreports.wgpolicyk8s.io`; the chart installs them with `policyReports.installCRDs`).',
+    ],
+  },
   ERR_PORT_IN_USE: {
     where: '`portcullis serve` start-up (exit 2).',
     check: [

@@ -120,6 +120,7 @@ export const SECTIONS: readonly Section[] = [
       'ERR_PORT_IN_USE',
       'ERR_TLS_FILE',
       'ERR_POLICY_DIR_UNREADABLE',
+      'ERR_KUBE_API',
     ],
   },
   {

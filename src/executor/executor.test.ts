@@ -843,3 +843,26 @@ describe("each review's share of the registries", () => {
     );
   });
 });
+
+describe('explain: the same walk, with every check kept', () => {
+  it('verifies afresh (a cached verdict does not answer) and keeps the verification; the decision is the same', async () => {
+    const good = await image();
+    const bad = await image(stranger);
+    const e = executor();
+    const first = await e.check(req(good.ref));
+    expect(first.verdicts[0]?.verification).toBeUndefined(); // reviews never carry (nor cache) the detail
+    const explained = await e.check(req(good.ref, 'secured', 5000, { explain: true }));
+    expect(explained.allowed).toBe(first.allowed);
+    const verification = explained.verdicts[0]?.verification;
+    expect(verification?.verified).toBe(true);
+    expect(verification?.signatures[0]?.checks.map((c) => [c.check, c.status])).toContainEqual([
+      'authenticity',
+      'passed',
+    ]);
+    const denied = await e.check(req(bad.ref, 'secured', 5000, { explain: true }));
+    expect(denied.allowed).toBe(false);
+    expect(denied.verdicts[0]?.verification?.signatures[0]?.failure?.check).toBe('authenticity');
+    // The webhook's next review is still answered from the caches, without the detail.
+    expect((await e.check(req(good.ref))).verdicts[0]?.verification).toBeUndefined();
+  });
+});

@@ -230,7 +230,7 @@ export class Executor implements ImageVerifier {
     let waiting = false;
     for (let i = 0; i < applicable.length; i++) {
       const key = keys[i] as string;
-      const cached = this.#caches.lookup('verdict', this.#caches.verdicts, key);
+      const cached = request.explain === true ? undefined : this.#caches.lookup('verdict', this.#caches.verdicts, key);
       if (cached !== undefined) outcomes.push(cached);
       else {
         ctx ??= this.#context(request, credential);
@@ -258,8 +258,9 @@ export class Executor implements ImageVerifier {
   ): Promise<Outcome> {
     const ref = plan.ref;
     try {
+      // An explanation shares no flight with a review: it must see the verification itself.
       const verdict = await this.#flights.shared(
-        `verify\u0000${key}`,
+        `${ctx.explain === true ? 'explain' : 'verify'}\u0000${key}`,
         ctx.budget,
         `verifying ${ref.name}@${target.digest} against ${policyName(a.doc)}`,
         () => this.#verify(a, ref, target, ctx, key),
@@ -311,7 +312,7 @@ export class Executor implements ImageVerifier {
         ? this.#o.negativeVerdictTtlMs
         : 0;
     if (ttl > 0) this.#caches.verdicts.set(key, { verdict }, { ttl });
-    return verdict;
+    return ctx.explain === true ? { ...verdict, verification: result } : verdict;
   }
 
   /**
@@ -347,6 +348,7 @@ export class Executor implements ImageVerifier {
       image: request.image,
     };
     if (request.dryRun === true) ctx.dryRun = true;
+    if (request.explain === true) ctx.explain = true;
     const token = request.review;
     if (token !== undefined) {
       let review = this.#reviews.get(token);

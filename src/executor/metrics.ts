@@ -8,7 +8,8 @@ import type { ArtifactVerification } from '../verify/index.js';
  * The client takes the hook at construction: `new RegistryClient({ onRequest: observeRegistryRequests(metrics) })`.
  */
 export function observeRegistryRequests(metrics: Metrics): (info: RequestInfo) => void {
-  return (info) => metrics.observeRegistryRequest(info.host, info.status === 0 ? 'error' : info.status);
+  return (info) =>
+    metrics.observeRegistryRequest(info.host, info.status === 0 ? 'error' : info.status, info.durationMs / 1000);
 }
 
 /** One count per check of every signature a (fresh, not cached) verification evaluated. */

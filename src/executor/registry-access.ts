@@ -20,6 +20,8 @@ export interface AccessContext {
   readonly credential: ChosenCredential;
   /** A dry run: an empty referrer list (a negative answer) is not cached. */
   readonly dryRun?: boolean;
+  /** An explanation was asked for: verify afresh (no cached verdict) and keep every check's result. */
+  readonly explain?: boolean;
   /** The image string being checked and the share of its review, when it has one. */
   readonly image?: string;
   readonly review?: ReviewScope;

@@ -22,9 +22,12 @@ export function decideReview(
 ): ReviewDecisions | Promise<ReviewDecisions> {
   const results = new Map<string, ImageDecision>();
   let pending: [string, Promise<ImageDecision>][] | undefined;
+  // The images already walked: a pod spec may list tens of thousands (linear, never quadratic).
+  const walked = new Set<string>();
   const token = review.review ?? {};
   for (const image of review.images) {
-    if (results.has(image) || pending?.some(([waiting]) => waiting === image) === true) continue;
+    if (walked.has(image)) continue;
+    walked.add(image);
     let decision: ImageDecision | Promise<ImageDecision>;
     try {
       decision = walk(requestFor(image, review, token));
@@ -45,6 +48,7 @@ function requestFor(image: string, review: ReviewRequest, token: object): ImageC
     review: token,
   };
   if (review.dryRun === true) request.dryRun = true;
+  if (review.explain === true) request.explain = true;
   if (review.credentials !== undefined) request.credentials = review.credentials;
   if (review.pullSecretNames !== undefined && review.pullSecretNames.length > 0)
     request.pullSecretNames = review.pullSecretNames;

@@ -1,6 +1,6 @@
 import type { EnforcementAction } from '../policyset/index.js';
 import type { RequestCredentials } from '../registry/index.js';
-import type { AttestationResult, DecidingSignature } from '../verify/index.js';
+import type { ArtifactVerification, AttestationResult, DecidingSignature } from '../verify/index.js';
 
 export type { RequestCredentials };
 
@@ -22,6 +22,11 @@ export interface ImageCheckRequest {
   readonly deadline: number;
   /** A dry-run AdmissionReview: decide as usual but cause no side effects beyond caching. */
   readonly dryRun?: boolean;
+  /**
+   * `portcullis explain`: decide as for the webhook, by the same walk, but verify afresh (no
+   * cached verdict answers) and keep each verification's every check in `PolicyVerdict.verification`.
+   */
+  readonly explain?: boolean;
   /**
    * Names of the pod's `spec.imagePullSecrets` (same namespace), until the executor resolves them into `credentials`.
    */
@@ -60,6 +65,8 @@ export interface PolicyVerdict {
   readonly decidedBy?: readonly DecidingSignature[];
   /** Every required signed artifact of the statement and why it passed or failed. */
   readonly requiredArtifacts?: readonly AttestationResult[];
+  /** With `explain` only: the verification behind the verdict (every signature, every check). */
+  readonly verification?: ArtifactVerification;
 }
 
 export interface ImageDecision {
@@ -103,6 +110,8 @@ export interface ReviewRequest {
   /** The request's whole time budget, ms (deadline minus arrival): what a timeout message names. */
   readonly budgetMs?: number;
   readonly dryRun?: boolean;
+  /** See ImageCheckRequest.explain. */
+  readonly explain?: boolean;
   readonly credentials?: readonly RequestCredentials[];
   readonly pullSecretNames?: readonly string[];
   readonly serviceAccountName?: string;

@@ -47,6 +47,8 @@ export interface AppOptions {
    * object and the old object, each at most etcd's 1.5 MiB, plus the envelope.
    */
   readonly bodyLimit?: number;
+  /** Serve GET /metrics here. Default true; false when a separate plain-HTTP port serves it (startMetricsServer). */
+  readonly serveMetrics?: boolean;
 }
 
 export interface AppDeps {
@@ -107,9 +109,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       ? reply.send({ ready: true })
       : reply.code(503).send({ ready: false, message: 'waiting for the first policy snapshot' }),
   );
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(deps.metrics.contentType).send(await deps.metrics.render()),
-  );
+  if (deps.options?.serveMetrics !== false) {
+    app.get('/metrics', async (_request, reply) =>
+      reply.type(deps.metrics.contentType).send(await deps.metrics.render()),
+    );
+  }
 
   // The review endpoints' answers go out per event-loop turn, through one batch (write-batch.ts).
   const batch = new WriteBatch<PendingAnswer>(writeAnswer);

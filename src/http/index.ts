@@ -8,3 +8,5 @@ export type { AdmissionResponse, AdmissionReviewResponse } from './admission/ind
 export { HANDLED_KINDS } from './admission/index.js';
 export type { ProviderItem, ProviderResponse, VerifyReport } from './gatekeeper.js';
 export type { JsonPatchOperation } from './mutate.js';
+export { startMetricsServer } from './metrics-server.js';
+export type { MetricsServer } from './metrics-server.js';

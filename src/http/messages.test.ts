@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { denialMessage, limitWarnings } from './messages.js';
+import { denialMessage, explainHint, limitWarnings } from './messages.js';
 
 describe('limitWarnings', () => {
   it('drops duplicates and control characters', () => {
@@ -24,5 +24,27 @@ describe('denialMessage', () => {
     const text = denialMessage(Array.from({ length: 1000 }, (_, i) => `line ${i} ${'x'.repeat(100)}`));
     expect(text.length).toBeLessThanOrEqual(16 * 1024);
     expect(text).toMatch(/truncated; see the Portcullis log\)$/);
+  });
+});
+
+describe('the explain hint that ends a denial', () => {
+  it('names the namespace and the image when both are plain reference characters', () => {
+    expect(explainHint('team-a', 'registry.example/app@sha256:ab')).toBe(
+      'to see why: portcullis explain --namespace team-a --image registry.example/app@sha256:ab',
+    );
+  });
+
+  it.each(['r/a:1; rm -rf ~', 'r/a:$(id)', '--policies=/tmp/x', "r/a'b", 'r/a\nb', '', 'x'.repeat(301)])(
+    'never repeats a hostile image string %j (a person may paste the line into a shell)',
+    (image) => {
+      expect(explainHint('team-a', image)).toBe('to see why: portcullis explain --namespace team-a -f POD.yaml');
+    },
+  );
+
+  it('stays the last line when the message is truncated', () => {
+    const hint = explainHint('team-a', 'r/a:1');
+    const message = denialMessage(['x'.repeat(20_000)], hint);
+    expect(message.length).toBeLessThanOrEqual(16 * 1024);
+    expect(message.endsWith(`(truncated; see the Portcullis log)\n${hint}`)).toBe(true);
   });
 });

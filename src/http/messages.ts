@@ -135,10 +135,28 @@ export function limitWarnings(warnings: readonly string[]): string[] {
   return out;
 }
 
-/** Joins denial lines into one status message, bounded. */
-export function denialMessage(lines: readonly string[]): string {
+/** What an image reference may hold and still be pasted into a shell unquoted (and a namespace name). */
+const SHELL_SAFE = /^[A-Za-z0-9._:/@+-]{1,300}$/;
+
+/**
+ * The last line of a denial: the `portcullis explain` command that shows every check. The pod
+ * creator writes the image string and a person may paste the line into a shell, so an image
+ * with anything outside the characters of a reference is not repeated: `-f POD.yaml` instead.
+ */
+export function explainHint(namespace: string, image: string): string {
+  const ns = SHELL_SAFE.test(namespace) ? namespace : 'NAMESPACE';
+  return SHELL_SAFE.test(image) && !image.startsWith('-')
+    ? `to see why: portcullis explain --namespace ${ns} --image ${image}`
+    : `to see why: portcullis explain --namespace ${ns} -f POD.yaml`;
+}
+
+/** Joins denial lines into one status message, bounded; the `explain` hint, when given, always ends it. */
+export function denialMessage(lines: readonly string[], hint?: string): string {
   const text = lines.join('\n');
-  return text.length <= MESSAGE_MAX_CHARS
-    ? text
-    : `${text.slice(0, MESSAGE_MAX_CHARS - 40)}… (truncated; see the Portcullis log)`;
+  const tail = hint === undefined ? '' : `\n${hint}`;
+  const body =
+    text.length + tail.length <= MESSAGE_MAX_CHARS
+      ? text
+      : `${text.slice(0, MESSAGE_MAX_CHARS - 40 - tail.length)}… (truncated; see the Portcullis log)`;
+  return `${body}${tail}`;
 }

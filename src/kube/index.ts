@@ -52,3 +52,11 @@ export {
   resourceOf,
 } from './objects.js';
 export type { WatchedKind, OurKind, TrimmedObject, KindInfo } from './objects.js';
+export { PagedLister, DEFAULT_PAGE_SIZE } from './paged-list.js';
+export type { ListOptions } from './paged-list.js';
+export { LeaderElector, kubeLeaseApi, microTime } from './lease.js';
+export type { LeaseApi, LeaseObject, LeaderElectorOptions } from './lease.js';
+export { PolicyReportWriter } from './policy-reports.js';
+export type { ReportObject, ReportWriteResult } from './policy-reports.js';
+export { EventRecorder, kubeEventApi } from './events.js';
+export type { EventApi, EventInput, EventRegarding, EventRecorderOptions, EventRecorderStats } from './events.js';

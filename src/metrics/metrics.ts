@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BoundedHosts, kindLabel, operationLabel, statusLabel } from './labels.js';
+import { PendingCounts } from './pending-counts.js';
 
 /**
  * What Portcullis measures. The HTTP edge and the executor record through this interface; the
@@ -38,7 +39,7 @@ export interface Metrics {
    * One HTTP request to a registry (the executor calls this). `status` is the HTTP status or an error class such as
    * `timeout`.
    */
-  observeRegistryRequest(host: string, status: number | string): void;
+  observeRegistryRequest(host: string, status: number | string, seconds?: number): void;
   /** One cache lookup (the executor calls this): cache names such as `tag`, `referrers`, `blob`, `verdict`. */
   observeCacheLookup(cache: string, hit: boolean): void;
   /**
@@ -46,6 +47,12 @@ export interface Metrics {
    * `passed|failed|logged|skipped`.
    */
   observeVerification(check: string, status: string): void;
+  /** One certificate's revocation answer: `good|revoked|unknown|nonRevokable`, from `ocsp|crl|preloaded|none`. */
+  observeRevocation(result: string, source: string): void;
+  /** The policy snapshot in force: its revision, when it took effect (epoch ms), its invalid documents by kind. */
+  setPolicySnapshot(revision: number, atMs: number, invalidByKind: Readonly<Record<string, number>>): void;
+  /** The results of the last audit (`pass`, `fail`, `warn`, `error`, `skip`), when it finished (epoch ms). */
+  setAuditResults(results: Readonly<Record<string, number>>, atMs: number): void;
   /** Marks a request in flight; call the returned function exactly once when it is answered. */
   startRequest(endpoint: Endpoint): () => void;
   /** The Prometheus text exposition of every metric. */
@@ -66,6 +73,10 @@ export interface PromMetricsOptions {
    * Default 20.
    */
   readonly maxRecentRegistryHosts?: number;
+  /** The version for `portcullis_build_info`. Default `unknown`. */
+  readonly version?: string;
+  /** The clock of the snapshot's age. Default Date.now. */
+  readonly now?: () => number;
 }
 
 const DEFAULT_MAX_RECENT_REGISTRY_HOSTS = 20;
@@ -85,6 +96,15 @@ export class PromMetrics implements Metrics {
   readonly #cache: Counter<'cache' | 'result'>;
   readonly #verifications: Counter<'check' | 'status'>;
   readonly #inFlight: Gauge<'endpoint'>;
+  readonly #registryDuration: Histogram<'host'>;
+  readonly #revocation: Counter<'result' | 'source'>;
+  readonly #snapshotRevision: Gauge;
+  readonly #snapshotAge: Gauge;
+  readonly #invalid: Gauge<'kind'>;
+  readonly #auditResults: Gauge<'result'>;
+  readonly #auditTime: Gauge;
+  #snapshotAt: number | undefined;
+  #invalidKinds = new Set<string>();
   // The request path only adds to these; they are handed to prom-client when metrics are read
   // (each metric's `collect`), which keeps label hashing and validation off every request.
   readonly #pendingAdmissions = new PendingCounts<'endpoint' | 'result' | 'kind' | 'operation'>([
@@ -154,12 +174,63 @@ export class PromMetrics implements Metrics {
         for (const [endpoint, n] of this.#inFlightNow) this.#inFlight.set({ endpoint }, n);
       },
     });
+    this.#registryDuration = new Histogram({
+      name: `${p}registry_request_duration_seconds`,
+      help: 'Duration of HTTP requests to registries, by registry host (the configured ones, the recent ones, else other).',
+      labelNames: ['host'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.#revocation = new Counter({
+      name: `${p}revocation_answers_total`,
+      help: 'Revocation answers per certificate, by result (good, revoked, unknown, nonRevokable) and source (ocsp, crl, preloaded, none).',
+      labelNames: ['result', 'source'],
+      registers,
+    });
+    new Gauge({
+      name: `${p}build_info`,
+      help: 'Always 1; the version and Node.js version as labels.',
+      labelNames: ['version', 'node'],
+      registers,
+    }).set({ version: options.version ?? 'unknown', node: process.versions.node }, 1);
+    this.#snapshotRevision = new Gauge({
+      name: `${p}policy_snapshot_revision`,
+      help: 'Revision of the policy snapshot in force (0: none yet).',
+      registers,
+    });
+    const now = options.now ?? Date.now;
+    this.#snapshotAge = new Gauge({
+      name: `${p}policy_snapshot_age_seconds`,
+      help: 'Seconds since the policy snapshot in force took effect.',
+      registers,
+      collect: () => {
+        if (this.#snapshotAt !== undefined) this.#snapshotAge.set(Math.max(0, (now() - this.#snapshotAt) / 1000));
+      },
+    });
+    this.#invalid = new Gauge({
+      name: `${p}policy_invalid_documents`,
+      help: 'Policy resources of the snapshot in force that did not take effect, by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.#auditResults = new Gauge({
+      name: `${p}audit_results`,
+      help: 'Workload container images of the last audit, by result (pass, fail, warn, error, skip).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.#auditTime = new Gauge({
+      name: `${p}audit_last_run_timestamp_seconds`,
+      help: 'When the last audit finished (Unix time).',
+      registers,
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
     this.#hosts = new BoundedHosts(
       options.registryHosts ?? [],
       options.maxRecentRegistryHosts ?? DEFAULT_MAX_RECENT_REGISTRY_HOSTS,
       (host) => {
         for (const status of this.#hostStatuses.get(host) ?? []) this.#registryRequests.remove({ host, status });
+        this.#registryDuration.remove({ host });
         this.#hostStatuses.delete(host);
       },
     );
@@ -202,7 +273,7 @@ export class PromMetrics implements Metrics {
     this.#pendingImages.add(endpoint, result);
   }
 
-  observeRegistryRequest(host: string, status: number | string): void {
+  observeRegistryRequest(host: string, status: number | string, seconds?: number): void {
     // The host comes from an image reference, which anyone who can create a pod writes.
     const label = this.#hosts.label(host, status);
     const statusText = statusLabel(status);
@@ -210,6 +281,36 @@ export class PromMetrics implements Metrics {
     if (statuses === undefined) this.#hostStatuses.set(label, (statuses = new Set()));
     statuses.add(statusText);
     this.#registryRequests.inc({ host: label, status: statusText });
+    if (seconds !== undefined) this.#registryDuration.observe({ host: label }, seconds);
+  }
+
+  observeRevocation(result: string, source: string): void {
+    this.#revocation.inc({
+      result: REVOCATION_RESULTS.has(result) ? result : 'other',
+      source: REVOCATION_SOURCES.has(source) ? source : 'other',
+    });
+  }
+
+  setPolicySnapshot(revision: number, atMs: number, invalidByKind: Readonly<Record<string, number>>): void {
+    this.#snapshotRevision.set(revision);
+    this.#snapshotAt = atMs;
+    // Kinds come from the resources' own kinds: a fixed list (others are `other`).
+    const counts = new Map<string, number>();
+    for (const [kind, n] of Object.entries(invalidByKind)) {
+      const label = INVALID_KINDS.has(kind) ? kind : 'other';
+      counts.set(label, (counts.get(label) ?? 0) + n);
+    }
+    for (const kind of this.#invalidKinds) if (!counts.has(kind)) this.#invalid.set({ kind }, 0);
+    for (const [kind, n] of counts) {
+      this.#invalid.set({ kind }, n);
+      this.#invalidKinds.add(kind);
+    }
+  }
+
+  setAuditResults(results: Readonly<Record<string, number>>, atMs: number): void {
+    for (const result of ['pass', 'fail', 'warn', 'error', 'skip'])
+      this.#auditResults.set({ result }, results[result] ?? 0);
+    this.#auditTime.set(atMs / 1000);
   }
 
   observeCacheLookup(cache: string, hit: boolean): void {
@@ -237,50 +338,19 @@ export class PromMetrics implements Metrics {
   }
 }
 
-/**
- * Counts by up to four label values, kept in nested maps (no key strings built per count) until
- * `flush` adds them to the prom-client counter.
- */
-class PendingCounts<L extends string> {
-  readonly #names: readonly L[];
-  readonly #root = new Map<
-    string,
-    Map<string, Map<string, Map<string, { readonly labels: Partial<Record<L, string>>; n: number }>>>
-  >();
-  readonly #entries: { readonly labels: Partial<Record<L, string>>; n: number }[] = [];
-
-  /** `names`: the label names, in the order `add` takes their values. */
-  constructor(names: readonly L[]) {
-    this.#names = names;
-  }
-
-  add(a: string, b: string, c = '', d = ''): void {
-    let m1 = this.#root.get(a);
-    if (m1 === undefined) this.#root.set(a, (m1 = new Map()));
-    let m2 = m1.get(b);
-    if (m2 === undefined) m1.set(b, (m2 = new Map()));
-    let m3 = m2.get(c);
-    if (m3 === undefined) m2.set(c, (m3 = new Map()));
-    let entry = m3.get(d);
-    if (entry === undefined) {
-      const values = [a, b, c, d];
-      const labels: Partial<Record<L, string>> = {};
-      this.#names.forEach((name, i) => (labels[name] = values[i]));
-      entry = { labels, n: 0 };
-      m3.set(d, entry);
-      this.#entries.push(entry);
-    }
-    entry.n++;
-  }
-
-  flush(counter: Counter<L>): void {
-    for (const entry of this.#entries) {
-      if (entry.n === 0) continue;
-      counter.inc(entry.labels, entry.n);
-      entry.n = 0;
-    }
-  }
-}
+const REVOCATION_RESULTS: ReadonlySet<string> = new Set(['good', 'revoked', 'unknown', 'nonRevokable']);
+const REVOCATION_SOURCES: ReadonlySet<string> = new Set(['ocsp', 'crl', 'preloaded', 'none']);
+const INVALID_KINDS: ReadonlySet<string> = new Set([
+  'TrustPolicy',
+  'ClusterTrustPolicy',
+  'TrustStore',
+  'ClusterTrustStore',
+  'Secret',
+  'ConfigMap',
+  'Namespace',
+  'File',
+  'Unknown',
+]);
 
 /** Records nothing; for tests and for callers that do not export metrics. */
 export class NoopMetrics implements Metrics {
@@ -288,7 +358,10 @@ export class NoopMetrics implements Metrics {
   observeAdmission(_labels: AdmissionLabels): void {}
   observeRequestDuration(_endpoint: Endpoint, _seconds: number): void {}
   observeImageDecision(_endpoint: Endpoint, _result: AdmissionResult): void {}
-  observeRegistryRequest(_host: string, _status: number | string): void {}
+  observeRegistryRequest(_host: string, _status: number | string, _seconds?: number): void {}
+  observeRevocation(_result: string, _source: string): void {}
+  setPolicySnapshot(_revision: number, _atMs: number, _invalidByKind: Readonly<Record<string, number>>): void {}
+  setAuditResults(_results: Readonly<Record<string, number>>, _atMs: number): void {}
   observeCacheLookup(_cache: string, _hit: boolean): void {}
   observeVerification(_check: string, _status: string): void {}
   startRequest(_endpoint: Endpoint): () => void {

@@ -15,5 +15,7 @@ export type {
 } from './resources.js';
 export { formatResourceId } from './types.js';
 export type * from './types.js';
+export { coverage } from './coverage.js';
+export type { Coverage } from './coverage.js';
 export { NO_STATEMENT_OPTIONS, parseStatementOptions, statementRequirements } from './statement-options.js';
 export type { StatementOptions } from './statement-options.js';

@@ -26,6 +26,8 @@ export class RegistryConnection {
       transport: this.transport,
       credentials: options.credentials ?? ANONYMOUS,
       ...(options.now === undefined ? {} : { now: options.now }),
+      // Per-host facts are kept for as many hosts as connection pools.
+      ...(options.maxPools === undefined ? {} : { maxHosts: options.maxPools }),
     });
   }
 

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { type Descriptor, parseManifest, MEDIA_TYPE } from '../oci/index.js';
 import { digestOf, parseDigest } from '../util/index.js';
 import { repositoryScope } from './auth/authenticator.js';
@@ -6,15 +7,18 @@ import type { RegistryConnection } from './connection.js';
 import { operationError, printable, type Operation } from './operation.js';
 import { filterReferrers, nextLink, referrersIndex, referrersTag } from './referrers.js';
 import { discard } from './transport.js';
+import { DEFAULT_MAX_POOLS } from './transport-support.js';
 import { DEFAULT_MAX_REFERRER_PAGES, type CallOptions, type RepositoryRef } from './types.js';
 
 /** Referrers: the Referrers API, the referrers tag schema where a registry has none, and adding to it. */
 export class ReferrerStore {
   readonly #c: RegistryConnection;
-  readonly #referrersSupport = new Map<string, 'api' | 'tag-schema'>();
+  /** Per registry host, least recently used out: pod specs name the hosts (bounded like the pools). */
+  readonly #referrersSupport: LRUCache<string, 'api' | 'tag-schema'>;
 
   constructor(connection: RegistryConnection) {
     this.#c = connection;
+    this.#referrersSupport = new LRUCache({ max: connection.options.maxPools ?? DEFAULT_MAX_POOLS });
   }
 
   /**

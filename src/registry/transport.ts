@@ -77,7 +77,10 @@ export interface TransportOptions {
    * where pod specs name the hosts.
    */
   readonly resolver?: HostResolver;
-  /** Origins with a connection pool at once; the least recently used is closed beyond it. If unset, 256. */
+  /**
+   * Origins with a connection pool at once; the least recently used is closed beyond it. If unset, 256. Also bounds the
+   * hosts whose auth challenge and Referrers API support the client remembers.
+   */
   readonly maxPools?: number;
 }
 

@@ -112,6 +112,9 @@ export async function answerFromMaterial(
   const material = ctx.material;
   if (material.empty) return { details: [] };
   const details: string[] = [];
+  // Every current response is judged before one answers: a "good" supplied earlier (an older
+  // file, still current) must not hide a "revoked" supplied beside it. Revoked wins.
+  let good: Answer | undefined;
   for (const item of material.ocspResponsesFor(cert)) {
     const outcome = evaluateOcspResponse(item.der, {
       cert,
@@ -121,22 +124,31 @@ export async function answerFromMaterial(
       ...(ctx.certificateCache === undefined ? {} : { certificateCache: ctx.certificateCache }),
     });
     const name = `preloaded OCSP response ${item.origin}`;
+    // Without nextUpdate a response is current only when it is made (RFC 6960 §2.4); a file of
+    // it may be months old, so its "good" is no answer (its "revoked" stays true).
+    if (outcome.status === 'good' && outcome.nextUpdate === undefined) {
+      details.push(
+        `${name}: OCSP status good, but the response has no nextUpdate, so it says nothing of any later time`,
+      );
+      continue;
+    }
     if (outcome.status === 'good' || outcome.status === 'revoked') {
-      return {
-        answer: {
-          status: outcome.status,
-          detail: `${name}: ${outcome.detail}`,
-          source: 'ocsp',
-          url: item.origin,
-          answeredBy: name,
-          ...(outcome.revokedAt === undefined ? {} : { revokedAt: outcome.revokedAt }),
-          ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
-        },
-        details,
+      const answer: Answer = {
+        status: outcome.status,
+        detail: `${name}: ${outcome.detail}`,
+        source: 'ocsp',
+        url: item.origin,
+        answeredBy: name,
+        ...(outcome.revokedAt === undefined ? {} : { revokedAt: outcome.revokedAt }),
+        ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
       };
+      if (outcome.status === 'revoked') return { answer, details };
+      good ??= answer;
+      continue;
     }
     details.push(`${name}: ${outcome.detail}`);
   }
+  if (good !== undefined) return { answer: good, details };
   for (const item of material.crlsFor(cert, issuer)) {
     const name = `preloaded CRL ${item.origin}`;
     const valid = validateCrl(item.crl, issuer, at, ctx.skewMs);

@@ -208,6 +208,40 @@ describe('revocation from operator-supplied material', () => {
     expect(later.certificates[0]?.detail).toContain('preloaded OCSP response good.ocsp: stale OCSP response');
   });
 
+  it('reports revoked when one supplied OCSP response says revoked and an older one still says good', async () => {
+    // An operator who drops each day's responses into the directory keeps yesterday's "good"
+    // (still current) beside today's "revoked": the file read first must not decide.
+    const cert = leaf(['authorityInfoAccess=OCSP;URI:http://127.0.0.1:9/ocsp']);
+    const before = await ocspResponseFor(db, cert, { ndays: 7 });
+    db.revoke(cert, { reason: 'keyCompromise' });
+    const after = await ocspResponseFor(db, cert, { ndays: 7 });
+    const material = new RevocationMaterial({
+      ocspResponses: [
+        { origin: 'ocsp/2026-12-01.der', bytes: before },
+        { origin: 'ocsp/2026-12-05.der', bytes: after },
+      ],
+    });
+    expect((await check(cert, material)).certificates[0]).toMatchObject({
+      status: 'revoked',
+      reason: 'keyCompromise',
+      answeredBy: 'preloaded OCSP response ocsp/2026-12-05.der',
+    });
+  });
+
+  it('takes no "good" from a supplied OCSP response without nextUpdate, which is current only when made', async () => {
+    // RFC 6960 §2.4: no nextUpdate means newer information is always available. Fetched, that is
+    // the answer of the moment; supplied as a file, it may be months old and the certificate
+    // revoked since.
+    const cert = leaf(['authorityInfoAccess=OCSP;URI:http://127.0.0.1:9/ocsp']);
+    const material = new RevocationMaterial({
+      ocspResponses: [{ origin: 'no-next-update.der', bytes: await ocspResponseFor(db, cert, { ndays: 0 }) }],
+    });
+    const later = await check(cert, material, { at: new Date(Date.now() + 30 * DAY) });
+    expect(later.certificates[0]?.status).toBe('unknown');
+    expect(later.certificates[0]?.detail).toContain('preloaded OCSP response no-next-update.der');
+    expect(later.certificates[0]?.detail).toContain('no nextUpdate');
+  });
+
   it('lists files it cannot read instead of failing', () => {
     const material = new RevocationMaterial({
       crls: [{ origin: 'junk.crl', bytes: new TextEncoder().encode('not a crl') }],

@@ -54,9 +54,10 @@ const grantKey = (group: string, resource: string, verb: string): string =>
  * ServiceAccount's. Then: no request of the server was forbidden, and every verb the chart grants
  * was used (nothing granted for nothing).
  *
- * Leader election: the server has none yet (every replica writes status, idempotently; see
- * src/kube/README.md) and the chart grants no coordination.k8s.io Leases; this test fails if the
- * server starts using Leases (or anything else) without the chart granting it.
+ * The background audit runs too (every 2 s here): it lists the workloads, writes PolicyReports
+ * and a ClusterPolicyReport, and elects its writer with a Lease in the release namespace (the
+ * chart's Role); an invalid policy makes an Event. This test fails if the server uses anything
+ * the chart does not grant, or the chart grants what the server does not use.
  */
 describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-rbac-'));
@@ -199,14 +200,23 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
     const pem = readFileSync(join(signer.path, 'localkeys/wabbit-networks.io.crt'), 'utf8');
 
     // The chart: CRDs, and its ServiceAccount and RBAC exactly as rendered.
-    const crds = await kubectl(['apply', '-k', join(ROOT, 'deploy/crds')]);
-    expect(crds.code, crds.stderr).toBe(0);
+    for (const k of ['deploy/crds', 'deploy/policyreport-crds']) {
+      const crds = await kubectl(['apply', '-k', join(ROOT, k)]);
+      expect(crds.code, crds.stderr).toBe(0);
+    }
     await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
-    const docs = values();
+    // The default values, with audits close together so that the test sees a report written twice.
+    const docs = values('--set', 'config.audit.intervalSeconds=2', '--set', 'config.audit.minGapSeconds=0');
     rbacDocs = docs.filter((d) =>
       ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(kindOf(d)),
     );
-    expect(rbacDocs.map(kindOf).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ServiceAccount']);
+    expect(rbacDocs.map(kindOf).sort()).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Role',
+      'RoleBinding',
+      'ServiceAccount',
+    ]);
     rules = rbacDocs
       .filter((d) => kindOf(d) === 'ClusterRole' || kindOf(d) === 'Role')
       .flatMap((d) => d['rules'] as Obj[]);
@@ -454,14 +464,16 @@ imagePullSecrets: [{ name: regcred }]
     const kubeconfig = join(dir, 'kubeconfig');
     for (const [verb, resource] of [
       ['create', 'pods'],
-      ['list', 'pods'],
       ['create', 'secrets'],
       ['update', 'secrets'],
       ['delete', 'configmaps'],
       ['update', 'clustertrustpolicies.portcullis.dev'],
       ['delete', 'trustpolicies.portcullis.dev'],
-      ['create', 'leases.coordination.k8s.io'],
-      ['list', 'deployments.apps'],
+      ['create', 'leases.coordination.k8s.io'], // only in the release namespace (below)
+      ['update', 'deployments.apps'],
+      ['delete', 'policyreports.wgpolicyk8s.io'],
+      ['create', 'events.events.k8s.io'],
+      ['watch', 'pods'],
       ['update', 'validatingwebhookconfigurations.admissionregistration.k8s.io'],
       ['escalate', 'clusterroles.rbac.authorization.k8s.io'],
       ['create', 'serviceaccounts/token'],
@@ -469,6 +481,64 @@ imagePullSecrets: [{ name: regcred }]
       const r = await kubectl(['--kubeconfig', kubeconfig, 'auth', 'can-i', verb, resource, '--all-namespaces']);
       expect(`${verb} ${resource}: ${r.stdout.trim()}`).toBe(`${verb} ${resource}: no`);
     }
+  });
+
+  it('audits what runs: PolicyReports written and rewritten, a Lease held, an Event on an invalid policy', async () => {
+    const kubeconfig = join(dir, 'kubeconfig');
+    const leaseOnly = await kubectl([
+      '--kubeconfig',
+      kubeconfig,
+      'auth',
+      'can-i',
+      'update',
+      'leases.coordination.k8s.io',
+      '-n',
+      NAMESPACE,
+    ]);
+    expect(leaseOnly.stdout.trim()).toBe('yes');
+    await apply(`apiVersion: portcullis.dev/v1alpha1
+kind: TrustPolicy
+metadata: { name: broken, namespace: team }
+spec:
+  version: "1.0"
+  trustPolicies:
+    - name: oops
+      registryScopes: ["*"]
+      signatureVerification: { level: strict }
+      trustStores: ["ca:does-not-exist"]
+      trustedIdentities: ["*"]
+`);
+    await eventually(async () => {
+      const r = await kubectl(['get', 'events', '-n', 'team', '-o', 'json']);
+      return r.code === 0 && (JSON.parse(r.stdout).items as Obj[]).some((e) => e['reason'] === 'PolicyInvalid');
+    }, 'the PolicyInvalid event');
+    const version = async (): Promise<string> =>
+      (
+        await kubectl([
+          'get',
+          'policyreport',
+          'portcullis-audit',
+          '-n',
+          'secured',
+          '-o',
+          'jsonpath={.metadata.resourceVersion}',
+        ])
+      ).stdout;
+    await eventually(async () => (await version()) !== '', 'a PolicyReport in secured');
+    // Something starts running: the next audit rewrites the report with its result.
+    const created = await kubectl(['create', 'deployment', 'web', `--image=${signed}`, '-n', 'secured']);
+    expect(created.code, created.stderr).toBe(0);
+    await eventually(async () => {
+      const r = await kubectl(['get', 'policyreport', 'portcullis-audit', '-n', 'secured', '-o', 'json']);
+      const report = JSON.parse(r.stdout) as Obj;
+      return (report['results'] as Obj[] | undefined)?.[0]?.['result'] === 'pass' && report['summary']['pass'] === 1;
+    }, 'the PolicyReport rewritten by the next audit with the Deployment passing');
+    await eventually(
+      async () =>
+        (await kubectl(['get', 'clusterpolicyreport', 'portcullis-audit', '-o', 'jsonpath={.summary.pass}'])).stdout ===
+        '1',
+      'the ClusterPolicyReport rewritten',
+    );
   });
 
   // The audit checks stop the server first (see auditEvents): keep them last.
@@ -479,8 +549,10 @@ imagePullSecrets: [{ name: regcred }]
     expect(forbidden).toEqual([]);
     const granted = new Set(grantedList());
     expect([...usedGrants(events)].filter((u) => !granted.has(u))).toEqual([]);
-    // No Leases: no leader election yet, and none granted.
-    expect([...usedGrants(events)].filter((u) => u.startsWith('coordination.k8s.io/'))).toEqual([]);
+    // The Lease is the release namespace's only.
+    const leases = events.filter((e) => e.objectRef?.apiGroup === 'coordination.k8s.io');
+    expect(leases.length).toBeGreaterThan(0);
+    expect(new Set(leases.map((e) => e.objectRef?.namespace))).toEqual(new Set([NAMESPACE]));
   });
 
   it('used every verb the chart grants: nothing is granted for nothing', async () => {

@@ -193,7 +193,7 @@ export class CaDatabase {
 /**
  * An OCSP response for `cert` made ahead of time, as an operator would fetch or make one for an
  * air-gapped machine: `openssl ocsp -reqout` then `openssl ocsp -index … -respout`, signed by the
- * database's CA; nextUpdate = now + ndays (default 1), or nmin minutes.
+ * database's CA; nextUpdate = now + ndays (default 1; 0 omits it), or nmin minutes.
  */
 export async function ocspResponseFor(
   db: CaDatabase,
@@ -222,7 +222,7 @@ export async function ocspResponseFor(
     `${n}.resp`,
   ];
   if (opts.nmin !== undefined) args.push('-nmin', String(opts.nmin));
-  else args.push('-ndays', String(opts.ndays ?? 1));
+  else if ((opts.ndays ?? 1) > 0) args.push('-ndays', String(opts.ndays ?? 1)); // 0: no nextUpdate
   await run(args, db.pki.dir);
   return new Uint8Array(await readFile(db.pki.file(`${n}.resp`)));
 }

@@ -32,6 +32,8 @@ const API_VERSIONS: Record<string, readonly string[]> = {
   PodDisruptionBudget: ['policy/v1', 'policy/v1beta1'],
   ClusterRole: ['rbac.authorization.k8s.io/v1'],
   ClusterRoleBinding: ['rbac.authorization.k8s.io/v1'],
+  Role: ['rbac.authorization.k8s.io/v1'],
+  RoleBinding: ['rbac.authorization.k8s.io/v1'],
   ValidatingWebhookConfiguration: ['admissionregistration.k8s.io/v1'],
   MutatingWebhookConfiguration: ['admissionregistration.k8s.io/v1'],
   Issuer: ['cert-manager.io/v1'],
@@ -129,6 +131,8 @@ describe('charts/portcullis', () => {
         'Deployment',
         'MutatingWebhookConfiguration',
         'PodDisruptionBudget',
+        'Role',
+        'RoleBinding',
         'Secret',
         'Service',
         'ServiceAccount',
@@ -330,8 +334,29 @@ describe('charts/portcullis', () => {
         { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
         { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+        {
+          apiGroups: ['apps'],
+          resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
+          verbs: ['list'],
+        },
+        { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['list'] },
+        { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports'], verbs: ['get', 'list', 'create', 'update'] },
+        { apiGroups: ['wgpolicyk8s.io'], resources: ['clusterpolicyreports'], verbs: ['get', 'create', 'update'] },
       ]);
       expect(JSON.stringify(at(role, 'rules'))).not.toContain('*');
+      // Leader election: one Lease, in the release namespace only.
+      const lease = only(docs, 'Role');
+      expect(at(lease, 'rules')).toEqual([
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+      ]);
+      expect(at(only(docs, 'RoleBinding'), 'roleRef', 'name')).toBe(at(lease, 'metadata', 'name'));
+      expect(serverConfig(docs).audit).toMatchObject({
+        intervalSeconds: 300,
+        leaseName: 'portcullis-audit',
+        leaseNamespace: NAMESPACE,
+      });
       const binding = only(docs, 'ClusterRoleBinding');
       expect(at(binding, 'roleRef')).toEqual({
         apiGroup: 'rbac.authorization.k8s.io',
@@ -345,6 +370,52 @@ describe('charts/portcullis', () => {
   });
 
   describe('values', () => {
+    it('config.audit.intervalSeconds=0 turns the background audit off, and its RBAC with it; events.enabled=false too', () => {
+      const docs = values('--set', 'config.audit.intervalSeconds=0', '--set', 'config.events.enabled=false');
+      expect(kinds(docs)).not.toContain('Role');
+      const rules = JSON.stringify(at(only(docs, 'ClusterRole'), 'rules'));
+      for (const gone of ['pods', 'deployments', 'policyreports', 'events']) expect(rules).not.toContain(`"${gone}"`);
+    });
+
+    it('metrics.port serves /metrics over plain HTTP on a port of its own, scraped there by the ServiceMonitor', () => {
+      const docs = values(
+        '--set',
+        'metrics.port=9090',
+        '--set',
+        'metrics.serviceMonitor.enabled=true',
+        '--set',
+        'networkPolicy.enabled=true',
+      );
+      expect(serverConfig(docs).metrics).toEqual({ port: 9090 });
+      expect(container(docs).ports).toContainEqual({ name: 'metrics', containerPort: 9090, protocol: 'TCP' });
+      expect(at(only(docs, 'Service'), 'spec', 'ports')).toContainEqual({
+        name: 'metrics',
+        port: 9090,
+        targetPort: 'metrics',
+        protocol: 'TCP',
+      });
+      expect(at(only(docs, 'ServiceMonitor'), 'spec', 'endpoints')).toEqual([
+        { port: 'metrics', path: '/metrics', scheme: 'http', interval: '30s', scrapeTimeout: '10s' },
+      ]);
+      expect(at(only(docs, 'NetworkPolicy'), 'spec', 'ingress', 0, 'ports')).toContainEqual({
+        port: 'metrics',
+        protocol: 'TCP',
+      });
+      expect(serverConfig(values()).metrics).toBeUndefined();
+    });
+
+    it('metrics.grafanaDashboard.enabled adds the dashboard ConfigMap with the sidecar label', () => {
+      const docs = values('--set', 'metrics.grafanaDashboard.enabled=true');
+      const cm = docs.find(
+        (d) => kindOf(d) === 'ConfigMap' && String(at(d, 'metadata', 'name')).endsWith('-dashboard'),
+      );
+      expect(at(cm, 'metadata', 'labels', 'grafana_dashboard')).toBe('1');
+      const dashboard = JSON.parse(at(cm, 'data', 'portcullis.json') as string);
+      expect(dashboard.title).toBe('Portcullis');
+      expect(dashboard.panels.length).toBeGreaterThan(10);
+      expect(values().some((d) => String(at(d, 'metadata', 'name')).endsWith('-dashboard'))).toBe(false);
+    });
+
     it('timeoutSeconds and failurePolicy go to the webhook and to the server config together', () => {
       const docs = values('--set', 'webhook.timeoutSeconds=5', '--set', 'webhook.failurePolicy=Ignore');
       expect(webhookOf(docs)).toMatchObject({ timeoutSeconds: 5, failurePolicy: 'Ignore' });

@@ -119,6 +119,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $_ := set $config "plugins" (dict "directory" "/var/run/portcullis/plugins" "timeoutSeconds" .timeoutSeconds "maxConcurrent" (int .maxConcurrent) "environment" (.environment | default list)) -}}
 {{- end -}}
 {{- end -}}
+{{- $audit := merge (dict "leaseName" (printf "%s-audit" (include "portcullis.fullname" .)) "leaseNamespace" .Release.Namespace) (deepCopy ($config.audit | default dict)) -}}
+{{- $_ := set $config "audit" $audit -}}
+{{- if gt (int .Values.metrics.port) 0 -}}
+{{- $_ := set $config "metrics" (dict "port" (int .Values.metrics.port)) -}}
+{{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
 

@@ -2,7 +2,7 @@ import type { ImageDecision, ReviewDecisions, ReviewRequest } from '../../execut
 import type { Endpoint } from '../../metrics/index.js';
 import type { Mutable } from '../../util/index.js';
 import type { RouteDeps } from '../context.js';
-import { denialLine, hasWarningLines, limitWarnings, subjectOf, warningLines } from '../messages.js';
+import { denialLine, explainHint, hasWarningLines, limitWarnings, subjectOf, warningLines } from '../messages.js';
 import { type ContainerImage, type Extraction, extractImages } from './extract.js';
 import type { AdmissionRequestView } from './review.js';
 
@@ -16,6 +16,8 @@ export interface ReviewOutcome {
   readonly denials: readonly string[];
   /** Already limited for the API server (256 runes each, 4 KiB in total). */
   readonly warnings: readonly string[];
+  /** The `portcullis explain` command for the first denied image (the denial message's last line). */
+  readonly explain?: string;
 }
 
 /** What a review needs checked: an outcome already (nothing to check), or the images and their context. */
@@ -84,11 +86,15 @@ function outcomeOf(
   }));
   const denials: string[] = [];
   const warnings: string[] = [];
+  let explain: string | undefined;
   for (const { container, decision } of outcomes) {
     // Most decisions are clean allows: no words to build for them.
     if (decision.allowed && !hasWarningLines(decision)) continue;
     const subject = subjectOf(container.image, container.name, container.list === 'volumes' ? 'volume' : 'container');
-    if (!decision.allowed) denials.push(denialLine(subject, decision));
+    if (!decision.allowed) {
+      denials.push(denialLine(subject, decision));
+      explain ??= explainHint(extraction.namespace, container.image);
+    }
     warnings.push(...warningLines(subject, decision));
   }
   return {
@@ -96,6 +102,7 @@ function outcomeOf(
     outcomes,
     allowed: denials.length === 0,
     denials,
+    ...(explain === undefined ? {} : { explain }),
     warnings: warnings.length === 0 ? warnings : limitWarnings(warnings),
   };
 }

@@ -155,12 +155,13 @@ function pullSecretNamesOf(spec: Record<string, unknown> | undefined, where: str
   const secrets = spec === undefined ? undefined : own(spec, 'imagePullSecrets');
   if (secrets === undefined || secrets === null) return [];
   if (!Array.isArray(secrets)) invalid(`${where}.imagePullSecrets must be an array, not ${describe(secrets)}`);
-  const names: string[] = [];
+  // A Set: the list is as long as the pod creator makes it (linear, never quadratic, in its length).
+  const names = new Set<string>();
   for (const s of secrets as unknown[]) {
     const name = isRecord(s) ? own(s, 'name') : undefined;
-    if (typeof name === 'string' && name !== '' && !names.includes(name)) names.push(name);
+    if (typeof name === 'string' && name !== '') names.add(name);
   }
-  return names;
+  return [...names];
 }
 
 function metadataNamespace(object: unknown): string | undefined {

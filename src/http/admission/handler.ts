@@ -47,7 +47,8 @@ type Tracker = ReturnType<typeof track>;
 export function reviewEndpoint(endpoint: Endpoint, deps: RouteDeps, extend?: ResponseExtender): ReviewEndpoint {
   function answer(review: AdmissionRequestView, outcome: ReviewOutcome, t: Tracker): ReviewAnswer {
     const response: Mutable<AdmissionResponse> = { uid: review.uid, allowed: outcome.allowed };
-    if (!outcome.allowed) response.status = { code: 403, reason: 'Forbidden', message: denialMessage(outcome.denials) };
+    if (!outcome.allowed)
+      response.status = { code: 403, reason: 'Forbidden', message: denialMessage(outcome.denials, outcome.explain) };
     if (outcome.warnings.length > 0) response.warnings = outcome.warnings;
     if (outcome.allowed && extend !== undefined) Object.assign(response, extend(outcome));
     const latencyMs = t.end();

@@ -89,7 +89,7 @@ describe('POST /validate', () => {
       expect(body.response.status).toEqual({
         code: 403,
         reason: 'Forbidden',
-        message: `container "bad" image "registry.example/bad:1" (${DIGEST}) denied by TrustPolicy team-a/prod statement "prod": authenticity failed — the signature's certificate chain does not contain any trusted certificate [ERR_CHAIN_UNTRUSTED]`,
+        message: `container "bad" image "registry.example/bad:1" (${DIGEST}) denied by TrustPolicy team-a/prod statement "prod": authenticity failed — the signature's certificate chain does not contain any trusted certificate [ERR_CHAIN_UNTRUSTED]\nto see why: portcullis explain --namespace team-a --image registry.example/bad:1`,
       });
     });
 
@@ -107,9 +107,11 @@ describe('POST /validate', () => {
         ),
       );
       const lines = (body.response.status.message as string).split('\n');
-      expect(lines).toHaveLength(2);
+      expect(lines).toHaveLength(3);
       expect(lines[0]).toMatch(/^container "a" image "r.example\/a:1"/);
       expect(lines[1]).toMatch(/^container "b" image "r.example\/b:1"/);
+      // The last line: the explain command for the first denied image.
+      expect(lines[2]).toBe('to see why: portcullis explain --namespace team-a --image r.example/a:1');
     });
 
     it('names every denying policy when several deny', async () => {
@@ -149,7 +151,8 @@ describe('POST /validate', () => {
       const { app } = setup(new FakeVerifier(() => decision));
       const { body } = await validate(app, admissionReview(pod({ containers: [['a', 'r.example/a:1']] })));
       expect(body.response.status.message).toBe(
-        'container "a" image "r.example/a:1" could not be verified: registry r.example is unreachable: connection refused [ERR_REGISTRY_UNREACHABLE]; denied by the failure policy (fail closed)',
+        'container "a" image "r.example/a:1" could not be verified: registry r.example is unreachable: connection refused [ERR_REGISTRY_UNREACHABLE]; denied by the failure policy (fail closed)\n' +
+          'to see why: portcullis explain --namespace team-a --image r.example/a:1',
       );
     });
 
@@ -238,7 +241,8 @@ describe('POST /validate', () => {
       const { body } = await validate(app, admissionReview(object));
       expect(body.response.allowed).toBe(false);
       expect(body.response.status.message).toBe(
-        'container "empty" image "" denied: no image is named, so nothing can be verified [ERR_REF_INVALID]',
+        'container "empty" image "" denied: no image is named, so nothing can be verified [ERR_REF_INVALID]\n' +
+          'to see why: portcullis explain --namespace team-a -f POD.yaml',
       );
       expect(verifier.calls.map((c) => c.image)).toEqual(['r.example/a:1', '']);
     });
@@ -705,7 +709,8 @@ describe('POST /validate', () => {
       expect(Date.now() - started).toBeLessThan(1_000);
       expect(body.response.allowed).toBe(false);
       expect(body.response.status.message).toBe(
-        'container "a" image "r/a:1" could not be verified: no decision within the 200 ms request deadline [ERR_DEADLINE_EXCEEDED]; denied by the failure policy (fail closed)',
+        'container "a" image "r/a:1" could not be verified: no decision within the 200 ms request deadline [ERR_DEADLINE_EXCEEDED]; denied by the failure policy (fail closed)\n' +
+          'to see why: portcullis explain --namespace team-a --image r/a:1',
       );
     });
 
@@ -742,7 +747,8 @@ describe('POST /validate', () => {
       // One walk per distinct image; the one that threw is undecided (failing closed), not a crash.
       expect(verifier.calls.map((c) => c.image)).toEqual(['r/a:cached', 'r/b:1', 'r/c:boom']);
       expect(body.response.status.message).toBe(
-        'container "c" image "r/c:boom" could not be verified: the verifier failed unexpectedly: boom [ERR_INTERNAL]; denied by the failure policy (fail closed)',
+        'container "c" image "r/c:boom" could not be verified: the verifier failed unexpectedly: boom [ERR_INTERNAL]; denied by the failure policy (fail closed)\n' +
+          'to see why: portcullis explain --namespace team-a --image r/c:boom',
       );
     });
 

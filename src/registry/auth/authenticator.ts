@@ -1,6 +1,8 @@
+import { LRUCache } from 'lru-cache';
 import { describeErrors, readCapped, readErrorBody, statusError } from '../body.js';
 import { operationError, printable, type Operation } from '../operation.js';
 import type { Transport } from '../transport.js';
+import { DEFAULT_MAX_POOLS } from '../transport-support.js';
 import { parseChallengeHeader, pickChallenge } from './challenge.js';
 import { credentialIdentity, type Credential, type CredentialProvider } from './credentials.js';
 import { TokenCache } from './token-cache.js';
@@ -29,6 +31,8 @@ export interface AuthenticatorOptions {
   readonly now?: () => number;
   /** client_id sent with identity-token (refresh token) grants. */
   readonly clientId?: string;
+  /** Registries whose challenge is remembered, least recently used out (pod specs name the hosts). Default 256. */
+  readonly maxHosts?: number;
 }
 
 /** `repository:<name>:pull` or `repository:<name>:pull,push`. */
@@ -40,7 +44,7 @@ export class Authenticator {
   readonly #transport: Transport;
   readonly #credentials: CredentialProvider;
   readonly #clientId: string;
-  readonly #hosts = new Map<string, HostAuth>();
+  readonly #hosts: LRUCache<string, HostAuth>;
   readonly #tokens: TokenCache;
   readonly #inflight = new Map<string, Promise<string>>();
 
@@ -48,6 +52,7 @@ export class Authenticator {
     this.#transport = options.transport;
     this.#credentials = options.credentials;
     this.#clientId = options.clientId ?? 'portcullis';
+    this.#hosts = new LRUCache({ max: options.maxHosts ?? DEFAULT_MAX_POOLS });
     this.#tokens = new TokenCache(options.now ?? Date.now);
   }
 

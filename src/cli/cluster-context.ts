@@ -1,0 +1,121 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { loadServeConfig, type ServeConfig } from '../config/index.js';
+import { PortcullisError } from '../errors/index.js';
+import { createLogging, type Logging } from '../log/index.js';
+import { NoopMetrics } from '../metrics/index.js';
+import { DirectoryPolicySource } from '../policy-source/index.js';
+import { loadKubeConfig, SERVICE_ACCOUNT_DIR } from '../kube/index.js';
+import type { PolicySnapshot, PolicySource } from '../policyset/index.js';
+import { ResourcePullSecretResolver, type PullSecretResolver } from '../registry/index.js';
+import { CertificateCache } from '../x509/index.js';
+import { buildEngine, type Engine } from './engine.js';
+import { kubernetesParts } from './kube-parts.js';
+
+/**
+ * What `audit` and `explain` run on: the webhook's engine built from the server's configuration
+ * file (`--config`, as `serve --config`), the policies from the cluster or from `--policies DIR`
+ * (policies not applied yet), and the cluster — with `--kubeconfig FILE`, else the pod's service
+ * account when run in a pod.
+ */
+export interface ClusterOptions {
+  readonly kubeconfig?: string;
+  readonly policies?: string;
+  readonly config?: string;
+  /** Seconds to wait for the cluster's policies to be listed. Default 30. */
+  readonly waitSeconds?: number;
+}
+
+export interface ClusterContext {
+  readonly config: ServeConfig;
+  readonly engine: Engine;
+  readonly snapshot: PolicySnapshot;
+  /** Undefined when neither --kubeconfig nor a service account is there (explain --policies only). */
+  readonly kubeConfig: KubeConfig | undefined;
+  close(): Promise<void>;
+}
+
+function clusterConnection(options: ClusterOptions): KubeConfig | undefined {
+  if (options.kubeconfig !== undefined) return loadKubeConfig({ kubeconfig: options.kubeconfig });
+  if (existsSync(`${SERVICE_ACCOUNT_DIR}/token`)) return loadKubeConfig({ inCluster: true });
+  return undefined;
+}
+
+export async function openClusterContext(options: ClusterOptions, needCluster: boolean): Promise<ClusterContext> {
+  const config = await loadServeConfig(options.config);
+  const kubeConfig = clusterConnection(options);
+  if (kubeConfig === undefined && (needCluster || options.policies === undefined)) {
+    throw new PortcullisError(
+      'ERR_INPUT_INVALID',
+      needCluster
+        ? 'give --kubeconfig FILE (or run in a pod with a service account): the workloads are read from the cluster'
+        : 'give --policies DIR, or --kubeconfig FILE to read the policies from the cluster',
+    );
+  }
+  // Problems of the policy source go to standard error as JSON lines, as the server logs them.
+  const logging: Logging = createLogging({ level: 'warn', fd: 2 });
+  const certificateCache = new CertificateCache();
+  let source: PolicySource & { whenReady?(): Promise<void> };
+  let pullSecrets: PullSecretResolver;
+  const directorySecrets = new ResourcePullSecretResolver();
+  if (options.policies !== undefined) {
+    source = new DirectoryPolicySource({
+      directory: options.policies,
+      certificateCache,
+      onObjects: (objects) => directorySecrets.update(objects),
+      rescanIntervalMs: 0,
+      watch: false,
+    });
+    pullSecrets = directorySecrets;
+    if (kubeConfig !== undefined)
+      pullSecrets = kubernetesParts(kubeConfig, config, certificateCache, logging.logger, false).pullSecrets;
+  } else {
+    // The CLI reads the policies and never writes their status.
+    const parts = kubernetesParts(kubeConfig as KubeConfig, config, certificateCache, logging.logger, false);
+    source = parts.source;
+    pullSecrets = parts.pullSecrets;
+  }
+  const engine = await buildEngine({
+    config,
+    logger: logging.logger,
+    metrics: new NoopMetrics(),
+    pullSecrets,
+    certificateCache,
+  });
+  const close = async (): Promise<void> => {
+    await source.stop();
+    await engine.stop();
+    await logging.flush();
+  };
+  try {
+    await source.start((snapshot) => engine.setSnapshot(snapshot));
+    if (source.whenReady !== undefined) {
+      const waitMs = (options.waitSeconds ?? 30) * 1000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        source.whenReady(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new PortcullisError(
+                  'ERR_KUBE_API',
+                  `the policy resources could not be listed within ${waitMs / 1000} s (is the API server reachable, are the CRDs installed, may this identity list them?)`,
+                ),
+              ),
+            waitMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const snapshot = source.current();
+  if (snapshot === undefined) {
+    await close();
+    throw new PortcullisError('ERR_INTERNAL', 'no policy snapshot was built');
+  }
+  return { config, engine, snapshot, kubeConfig, close };
+}

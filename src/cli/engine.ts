@@ -102,6 +102,8 @@ export async function buildEngine(options: EngineOptions): Promise<Engine> {
     tls: (host) => tls.get(host),
     onRequest: observeRegistryRequests(metrics),
     resolver,
+    // As many connections as registry requests in flight (HTTP/1.1 carries one at a time).
+    maxConnectionsPerHost: config.registries.maxConcurrentPerRegistry,
   });
   // OCSP responders and CRL distribution points are resolved the same way.
   const revocationDispatcher = new Agent({ connect: { lookup: resolver.lookup } });

@@ -6,6 +6,7 @@ import {
   KubernetesPolicySource,
   KubernetesPullSecretResolver,
   StatusWriter,
+  staticLeadership,
   type TrimmedObject,
 } from '../kube/index.js';
 import type { PolicySource } from '../policyset/index.js';
@@ -22,10 +23,22 @@ export function kubernetesParts(
   writeStatus = config.kubernetes.writeStatus,
   /** Every reconciliation's objects (serve keeps the uids of the policy resources, for Events). */
   onObjects?: (objects: readonly TrimmedObject[]) => void,
-): { source: PolicySource & { whenReady(): Promise<void> }; pullSecrets: PullSecretResolver } {
+): {
+  source: PolicySource & { whenReady(): Promise<void> };
+  pullSecrets: PullSecretResolver;
+  /** Resolves when the start-up burst is over: the first snapshot in force and its statuses written. */
+  settled: () => Promise<void>;
+} {
   const onError = (error: PortcullisError): void =>
     logger.warn({ code: error.code, err: error.message }, 'kubernetes source');
-  const status = new StatusWriter({ kubeConfig, enabled: writeStatus, onError });
+  // writeStatus is the leader flag (staticLeadership); a Lease election can take its place.
+  const status = new StatusWriter({
+    kubeConfig,
+    leadership: staticLeadership(writeStatus),
+    qps: config.kubernetes.statusQps,
+    burst: config.kubernetes.statusBurst,
+    onError,
+  });
   const source = new KubernetesPolicySource({
     kubeConfig,
     certificateCache,
@@ -35,6 +48,7 @@ export function kubernetesParts(
       status.reconcile(snapshot, objects);
       onObjects?.(objects);
     },
+    onStatusChange: (snapshot, object) => status.observe(snapshot, object),
   });
   const pullSecrets = new KubernetesPullSecretResolver({
     kubeConfig,
@@ -53,5 +67,9 @@ export function kubernetesParts(
       },
     },
     pullSecrets,
+    settled: async () => {
+      await source.whenReady();
+      await status.idle();
+    },
   };
 }

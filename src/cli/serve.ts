@@ -22,6 +22,7 @@ import type { PolicySnapshot, PolicySource } from '../policyset/index.js';
 import { ResourcePullSecretResolver, type PullSecretResolver } from '../registry/index.js';
 import { CertificateCache } from '../x509/index.js';
 import { BackgroundAudit } from './background-audit.js';
+import { collectGarbage } from './collect.js';
 import { buildEngine, canonicalHosts } from './engine.js';
 import { recordInvalid, withDenialEvents } from './policy-events.js';
 import { kubernetesParts } from './kube-parts.js';
@@ -105,6 +106,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
   const uids = new Map<string, string>();
   const uidKey = (kind: string, namespace: string | undefined, name: string): string =>
     `${kind}\u0000${namespace ?? ''}\u0000${name}`;
+  let settled: (() => Promise<void>) | undefined;
   if (source === undefined && kubeConfig !== undefined) {
     const kube = kubernetesParts(
       kubeConfig,
@@ -120,6 +122,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       },
     );
     source = kube.source;
+    settled = kube.settled;
     pullSecretsFromCluster = kube.pullSecrets;
   }
   const pullSecrets = options.pullSecrets ?? pullSecretsFromCluster ?? directorySecrets;
@@ -161,8 +164,21 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       ? undefined
       : backgroundAudit(kubeConfig, config, executor, metrics, logger, identity, onKubeError);
 
+  let firstSnapshot: () => void = () => undefined;
+  const first = new Promise<void>((resolve) => (firstSnapshot = resolve));
+  // After the start-up burst (the first snapshot; with the Kubernetes source, its status writes):
+  // one full collection gives back what reading and writing thousands of objects left behind.
+  let collection: NodeJS.Timeout | undefined;
+  void first
+    .then(() => settled?.())
+    .then(() => {
+      collection = setTimeout(() => collectGarbage(), 2000);
+      collection.unref();
+    })
+    .catch(() => undefined);
   await source.start((snapshot) => onSnapshot(snapshot));
   function onSnapshot(snapshot: PolicySnapshot): void {
+    firstSnapshot();
     engine.setSnapshot(snapshot);
     const invalidByKind: Record<string, number> = {};
     for (const i of snapshot.invalid) invalidByKind[i.id.kind] = (invalidByKind[i.id.kind] ?? 0) + 1;
@@ -241,6 +257,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     metricsUrl: metricsServer?.url,
     audit,
     stop: async () => {
+      if (collection !== undefined) clearTimeout(collection);
       await audit?.stop(); // releases the Lease: another replica takes over at once
       await server.stop();
       await metricsServer?.stop();

@@ -16,6 +16,9 @@ export function checkRanges(config: ServeConfig, invalid: (path: string, message
     if (!Number.isInteger(config.registries[key]) || config.registries[key] < 1)
       throw invalid(`registries.${key}`, 'must be a whole number, at least 1');
   }
+  if (config.kubernetes.statusQps <= 0) throw invalid('kubernetes.statusQps', 'must be more than 0');
+  if (!Number.isInteger(config.kubernetes.statusBurst) || config.kubernetes.statusBurst < 1)
+    throw invalid('kubernetes.statusBurst', 'must be a whole number, at least 1');
   if (config.plugins.timeoutSeconds <= 0) throw invalid('plugins.timeoutSeconds', 'must be more than 0');
   if (!Number.isInteger(config.plugins.maxConcurrent) || config.plugins.maxConcurrent < 1)
     throw invalid('plugins.maxConcurrent', 'must be a whole number, at least 1');

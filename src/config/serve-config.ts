@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { PortcullisError } from '../errors/index.js';
 import { checkRanges } from './serve-config-ranges.js';
-import { isNameServer } from './name-servers.js';
+import { checkValue, invalid, isRecord, type Shape } from './serve-config-values.js';
 
 /**
  * `portcullis serve --config FILE`: everything besides the policies. Every field is optional;
@@ -78,8 +78,12 @@ export interface ServeConfig {
      * `namespace/name` of a docker-config Secret used when neither the pod nor its service account names pull secrets.
      */
     readonly defaultPullSecret: string | undefined;
-    /** Write status.conditions (Ready / Invalid) back to the policy resources. */
+    /** Write status.conditions (Ready / Invalid) back to the policy resources: the leader flag (one replica writes). */
     readonly writeStatus: boolean;
+    /** The API request budget of status writes: sustained requests per second... */
+    readonly statusQps: number;
+    /** ...and how many may go at once before that rate applies. */
+    readonly statusBurst: number;
     /** Label selector of the Secrets and ConfigMaps read as trust material (TrustStore certificateRefs). */
     readonly trustMaterialSelector: string;
   };
@@ -175,12 +179,14 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
     maxConcurrentPerRegistry: 32,
     maxHostsPerReview: 10,
     maxImagesPerReview: 50,
-    maxConcurrentPerReview: 16,
+    maxConcurrentPerReview: 32,
     hosts: {},
   },
   kubernetes: {
     defaultPullSecret: undefined,
     writeStatus: true,
+    statusQps: 200,
+    statusBurst: 400,
     trustMaterialSelector: 'portcullis.dev/trust-material=true',
   },
   logging: { level: 'info' },
@@ -199,11 +205,6 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   metrics: { port: 0, host: '' },
   events: { enabled: true, burst: 10, perSecond: 1 },
 };
-
-type Shape = Record<
-  string,
-  'number' | 'boolean' | 'string' | readonly string[] | 'hosts' | 'servers' | 'names' | 'objectRefs'
->;
 
 const SHAPE: Record<keyof ServeConfig, Shape> = {
   webhook: {
@@ -240,7 +241,13 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     maxConcurrentPerReview: 'number',
     hosts: 'hosts',
   },
-  kubernetes: { defaultPullSecret: 'string', writeStatus: 'boolean', trustMaterialSelector: 'string' },
+  kubernetes: {
+    defaultPullSecret: 'string',
+    writeStatus: 'boolean',
+    statusQps: 'number',
+    statusBurst: 'number',
+    trustMaterialSelector: 'string',
+  },
   logging: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   plugins: { directory: 'string', timeoutSeconds: 'number', maxConcurrent: 'number', environment: 'names' },
   dns: {
@@ -263,81 +270,6 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
   metrics: { port: 'number', host: 'string' },
   events: { enabled: 'boolean', burst: 'number', perSecond: 'number' },
 };
-
-const OBJECT_REF = /^(ConfigMap|Secret)\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
-function invalid(path: string, message: string): PortcullisError {
-  return new PortcullisError('ERR_CONFIG_INVALID', `configuration ${path}: ${message}`);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function checkValue(path: string, kind: Shape[string], value: unknown): unknown {
-  if (kind === 'number') {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-      throw invalid(path, 'must be a non-negative number');
-    return value;
-  }
-  if (kind === 'boolean') {
-    if (typeof value !== 'boolean') throw invalid(path, 'must be true or false');
-    return value;
-  }
-  if (kind === 'string') {
-    if (typeof value !== 'string') throw invalid(path, 'must be a string');
-    return value;
-  }
-  if (kind === 'names') {
-    if (!Array.isArray(value)) throw invalid(path, 'must be a list of environment variable names');
-    return value.map((name: unknown, i) => {
-      if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-        throw invalid(`${path}[${i}]`, 'must be an environment variable name');
-      return name;
-    });
-  }
-  if (kind === 'objectRefs') {
-    if (!Array.isArray(value))
-      throw invalid(path, 'must be a list of ConfigMap/<namespace>/<name> or Secret/<namespace>/<name>');
-    return value.map((ref: unknown, i) => {
-      if (typeof ref !== 'string' || !OBJECT_REF.test(ref))
-        throw invalid(`${path}[${i}]`, 'must be ConfigMap/<namespace>/<name> or Secret/<namespace>/<name>');
-      return ref;
-    });
-  }
-  if (kind === 'servers') {
-    if (!Array.isArray(value)) throw invalid(path, 'must be a list of name servers');
-    return value.map((server: unknown, i) => {
-      if (!isNameServer(server)) throw invalid(`${path}[${i}]`, 'must be an IP address, ipv4:port or [ipv6]:port');
-      return server;
-    });
-  }
-  if (kind === 'hosts') {
-    if (!isRecord(value)) throw invalid(path, 'must map registry hosts to settings');
-    const out: Record<string, { plainHttp: boolean; caFile: string | undefined }> = {};
-    for (const [host, settings] of Object.entries(value)) {
-      if (!/^[a-zA-Z0-9.-]+(?::\d+)?$|^\[[0-9a-fA-F:]+\](?::\d+)?$/.test(host))
-        throw invalid(`${path}.${host}`, 'is not a registry host[:port]');
-      if (!isRecord(settings)) throw invalid(`${path}.${host}`, 'must be an object');
-      for (const key of Object.keys(settings))
-        if (key !== 'plainHttp' && key !== 'caFile')
-          throw invalid(`${path}.${host}.${key}`, 'is not a known setting (plainHttp, caFile)');
-      out[host] = {
-        plainHttp:
-          settings.plainHttp === undefined
-            ? false
-            : (checkValue(`${path}.${host}.plainHttp`, 'boolean', settings.plainHttp) as boolean),
-        caFile:
-          settings.caFile === undefined
-            ? undefined
-            : (checkValue(`${path}.${host}.caFile`, 'string', settings.caFile) as string),
-      };
-    }
-    return out;
-  }
-  if (typeof value !== 'string' || !kind.includes(value)) throw invalid(path, `must be one of ${kind.join(', ')}`);
-  return value;
-}
 
 /**
  * Validates a parsed configuration document and fills in the defaults. Unknown keys are errors (typos must not pass

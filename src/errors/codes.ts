@@ -264,7 +264,8 @@ export const ERROR_CODES = {
     remedy: 'Check registry latency; raise the timeout only if the registry is known to be slow.',
   },
   ERR_REGISTRY_RATE_LIMITED: {
-    summary: 'The registry answered 429 Too Many Requests and its Retry-After does not fit in the deadline.',
+    summary:
+      'The registry answered 429 Too Many Requests, and its Retry-After (or the wait for a turn while it throttles) does not fit in the deadline.',
     remedy: 'Wait, authenticate (anonymous limits are lower), or mirror the images to a registry you control.',
   },
   ERR_REGISTRY_UNAVAILABLE: {

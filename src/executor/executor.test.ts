@@ -195,6 +195,30 @@ describe('verdicts', () => {
     expect(d.warnings).toEqual([]);
   });
 
+  it('lists the signatures of a digest-pinned image while its manifest HEAD is in flight (three round trips in sequence, not four)', async () => {
+    const img = await image();
+    const pinned = `${registry.host}/${img.repo}@${img.digest}`;
+    const head = `/v2/${img.repo}/manifests/${img.digest}`;
+    let headPendingAtListing: boolean | undefined;
+    registry.fail({ match: (method, path) => method === 'HEAD' && path === head, delayMs: 300, times: 1 });
+    registry.fail({
+      // Never applies (no `times` consumed): it only looks at the log when the listing arrives.
+      match: (method, path) => {
+        if (method === 'GET' && path === `/v2/${img.repo}/referrers/${img.digest}`)
+          headPendingAtListing = registry.log.some((l) => l.method === 'HEAD' && l.path === head && l.status === 0);
+        return false;
+      },
+    });
+    registry.resetLog();
+    const d = await executor().check(req(pinned));
+    registry.clearFaults();
+    expect(d.allowed).toBe(true);
+    expect(headPendingAtListing).toBe(true);
+    // Still one request per object: the verification found the listing, it did not list again.
+    const listings = registry.log.filter((l) => l.path === `/v2/${img.repo}/referrers/${img.digest}`);
+    expect(listings.filter((l) => l.status === 200)).toHaveLength(1);
+  });
+
   it('resolves a digest-pinned image with one HEAD (its media type and size), cached by digest', async () => {
     const img = await image();
     const e = executor();
@@ -744,7 +768,10 @@ describe('deadlines and the failure policy', () => {
     const img = await image();
     registry.fail({ match: (method) => method === 'HEAD', status: 429, retryAfter: '30', times: 1 });
     const started = Date.now();
-    const d = await executor().check(req(img.ref, 'secured', 2000));
+    // A client of its own: the registry's 30 s pause holds for every request of the client that heard it.
+    const own = new RegistryClient();
+    const d = await executor({ registry: own }).check(req(img.ref, 'secured', 2000));
+    await own.close();
     expect(Date.now() - started).toBeLessThan(1000);
     expect(d.allowed).toBe(false);
     expect(d.error?.failurePolicyApplied).toBe('fail');

@@ -85,3 +85,38 @@ describe('SharedWork (single flight)', () => {
     expect(runs).toBe(2);
   });
 });
+
+describe('HostLimiter fairness', () => {
+  it('serves the queues of different owners in turn, each in order', async () => {
+    const limiter = new HostLimiter(1);
+    const order: string[] = [];
+    const job = (name: string) => async (): Promise<void> => {
+      order.push(name);
+      await sleep(5);
+    };
+    const big = {};
+    const small = {};
+    const blocker = limiter.run('h', budget(5000), 'x', () => sleep(30));
+    const bigJobs = [1, 2, 3, 4, 5].map((i) => limiter.run('h', budget(5000), 'x', job(`big ${i}`), big));
+    await sleep(5);
+    const smallJobs = [1, 2].map((i) => limiter.run('h', budget(5000), 'x', job(`small ${i}`), small));
+    expect(limiter.stats('h')).toEqual({ active: 1, queued: 7 });
+    await Promise.all([blocker, ...bigJobs, ...smallJobs]);
+    // The small review's first request waits behind one of the big review's, not all five.
+    expect(order).toEqual(['big 1', 'small 1', 'big 2', 'small 2', 'big 3', 'big 4', 'big 5']);
+    expect(limiter.stats('h')).toEqual({ active: 0, queued: 0 });
+  });
+
+  it('an owner whose waiter gives up at its deadline keeps its other waiters, and the queue stays consistent', async () => {
+    const limiter = new HostLimiter(1);
+    const owner = {};
+    const blocker = limiter.run('h', budget(5000), 'x', () => sleep(100));
+    const late = limiter.run('h', budget(5000), 'late', async () => 'late', owner);
+    const soon = limiter.run('h', budget(30), 'soon', async () => 'soon', owner);
+    await expect(soon).rejects.toMatchObject({ code: 'ERR_DEADLINE_EXCEEDED' });
+    expect(limiter.stats('h')).toEqual({ active: 1, queued: 1 });
+    await blocker;
+    expect(await late).toBe('late');
+    expect(limiter.stats('h')).toEqual({ active: 0, queued: 0 });
+  });
+});

@@ -116,7 +116,7 @@ export const EXECUTOR_DEFAULTS = {
   deadlineMarginMs: 50,
   minCallBudgetMs: 20,
   maxConcurrentPerRegistry: 32,
-  reviewLimits: { maxHosts: 10, maxImages: 50, maxConcurrent: 16 },
+  reviewLimits: { maxHosts: 10, maxImages: 50, maxConcurrent: 32 },
   tagCacheTtlMs: 30_000,
   tagCacheMaxEntries: 10_000,
   referrersCacheTtlMs: 60_000,

@@ -66,14 +66,21 @@ export class RegistryAccess {
     what: string,
     work: (call: CallOptions) => Promise<T>,
   ): Promise<T> {
+    // Reviews take turns at a busy registry (the review is the limiter's owner).
     const perHost = (): Promise<T> =>
-      this.#d.limiter.run(registry, ctx.budget, what, () => {
-        const timeoutMs = ctx.budget.callTimeout(what);
-        return work({
-          timeoutMs,
-          ...(ctx.credential.provider === undefined ? {} : { credentials: ctx.credential.provider }),
-        });
-      });
+      this.#d.limiter.run(
+        registry,
+        ctx.budget,
+        what,
+        () => {
+          const timeoutMs = ctx.budget.callTimeout(what);
+          return work({
+            timeoutMs,
+            ...(ctx.credential.provider === undefined ? {} : { credentials: ctx.credential.provider }),
+          });
+        },
+        ctx.review,
+      );
     const review = ctx.review;
     if (review === undefined) return perHost();
     review.admit(registry, ctx.image ?? '');
@@ -123,6 +130,12 @@ export class RegistryAccess {
     key: string,
     ctx: AccessContext,
   ): Promise<Descriptor> {
+    // The descriptor's HEAD and the signature listing of a digest do not depend on each other:
+    // list at once, so a new digest-pinned image costs three round trips in sequence, not four.
+    // The verification then finds the listing in flight (single flight) or cached.
+    this.#listSignatures({ registry: ref.registry, repository: ref.repository }, ref.digest, ctx, false).catch(
+      () => undefined, // the verification asks again and meets the failure itself
+    );
     const what = `resolving ${ref.name}@${ref.digest}`;
     return this.#shared(`digest\u0000${key}`, ctx, what, async () => {
       const descriptor = await this.#call(ref.registry, ctx, what, (call) =>
@@ -137,27 +150,7 @@ export class RegistryAccess {
   signatureSource(repo: RepositoryRef, ctx: AccessContext): SignatureSource & ReferrerLister {
     const name = `${repo.registry}/${repo.repository}`;
     return {
-      listSignatures: async (artifact) => {
-        const key = `${ctx.credential.identity}\u0000${name}@${artifact.digest}`;
-        const cached = this.#d.caches.lookup('referrers', this.#d.caches.referrers, key);
-        if (cached !== undefined) return cached;
-        const what = `listing the signatures of ${name}@${artifact.digest}`;
-        return this.#shared(`referrers\u0000${key}`, ctx, what, async () => {
-          const list = await this.#call(repo.registry, ctx, what, (call) =>
-            this.#d.registry.listReferrers(
-              repo,
-              { digest: artifact.digest },
-              { artifactType: MEDIA_TYPE.notarySignature },
-              call,
-            ),
-          );
-          const frozen = Object.freeze([...list]);
-          const ttl = frozen.length === 0 ? this.#d.emptyReferrersTtlMs : this.#d.referrersTtlMs;
-          if (ttl > 0 && !(frozen.length === 0 && ctx.dryRun === true))
-            this.#d.caches.referrers.set(key, frozen, { ttl });
-          return frozen;
-        });
-      },
+      listSignatures: (artifact) => this.#listSignatures(repo, artifact.digest, ctx),
       fetchManifest: (descriptor) =>
         this.#content(repo, descriptor, ctx, `fetching signature manifest ${descriptor.digest} from ${name}`, (call) =>
           this.#d.registry.fetchManifest(repo, descriptor, call).then((m) => m.bytes),
@@ -168,6 +161,31 @@ export class RegistryAccess {
         ),
       listReferrers: (subject, artifactType) => this.#referrersOfType(repo, subject, artifactType, ctx),
     };
+  }
+
+  /** The Notary signatures of a digest, through the cache (`counted`: a lookup the cache metrics see). */
+  async #listSignatures(
+    repo: RepositoryRef,
+    digest: string,
+    ctx: AccessContext,
+    counted = true,
+  ): Promise<readonly Descriptor[]> {
+    const name = `${repo.registry}/${repo.repository}`;
+    const key = `${ctx.credential.identity}\u0000${name}@${digest}`;
+    const cached = counted
+      ? this.#d.caches.lookup('referrers', this.#d.caches.referrers, key)
+      : this.#d.caches.referrers.get(key);
+    if (cached !== undefined) return cached;
+    const what = `listing the signatures of ${name}@${digest}`;
+    return this.#shared(`referrers\u0000${key}`, ctx, what, async () => {
+      const list = await this.#call(repo.registry, ctx, what, (call) =>
+        this.#d.registry.listReferrers(repo, { digest }, { artifactType: MEDIA_TYPE.notarySignature }, call),
+      );
+      const frozen = Object.freeze([...list]);
+      const ttl = frozen.length === 0 ? this.#d.emptyReferrersTtlMs : this.#d.referrersTtlMs;
+      if (ttl > 0 && !(frozen.length === 0 && ctx.dryRun === true)) this.#d.caches.referrers.set(key, frozen, { ttl });
+      return frozen;
+    });
   }
 
   /** Referrers of one artifact type (required signed artifacts), cached as signature lists are. */

@@ -24,22 +24,21 @@ export type {
   KubeInformer,
 } from './source.js';
 export {
-  StatusWriter,
   desiredStatus,
   statusPatch,
   statusMessage,
   kubeStatusApi,
   formatTime,
   MAX_MESSAGE_LENGTH,
+  DEFAULT_STATUS_QPS,
+  DEFAULT_STATUS_BURST,
+  DEFAULT_STATUS_MAX_IN_FLIGHT,
 } from './status.js';
-export type {
-  StatusApi,
-  StatusPatch,
-  DesiredStatus,
-  ReadyCondition,
-  StatusWriterOptions,
-  StatusWriterStats,
-} from './status.js';
+export type { StatusApi, StatusPatch, DesiredStatus, ReadyCondition } from './status.js';
+export { StatusWriter, staticLeadership } from './status-writer.js';
+export type { StatusWriterOptions, StatusWriterStats, Leadership } from './status-writer.js';
+export { KubeRequester, KubeApiError } from './requests.js';
+export type { KubeRequestOptions } from './requests.js';
 export { KubernetesPullSecretResolver, parseSecretRef, kubePullSecretApi } from './pull-secrets.js';
 export type { PullSecretApi, KubernetesPullSecretResolverOptions, ResolveOptions } from './pull-secrets.js';
 export {

@@ -94,6 +94,7 @@ function setup(options: Partial<KubernetesPolicySourceOptions> = {}) {
   const informers = new Map<string, FakeInformer>();
   const snapshots: PolicySnapshot[] = [];
   const reconciled: { snapshot: PolicySnapshot; objects: readonly TrimmedObject[] }[] = [];
+  const statusChanges: { snapshot: PolicySnapshot; object: TrimmedObject }[] = [];
   const errors: string[] = [];
   const source = new KubernetesPolicySource({
     kubeConfig: new KubeConfig(),
@@ -102,6 +103,7 @@ function setup(options: Partial<KubernetesPolicySourceOptions> = {}) {
     retryMaxMs: 40,
     onError: (e) => errors.push(e.message),
     onReconcile: (snapshot, objects) => reconciled.push({ snapshot, objects }),
+    onStatusChange: (snapshot, object) => statusChanges.push({ snapshot, object }),
     informerFactory: (feed, hooks) => {
       const informer = new FakeInformer(feed, hooks);
       informers.set(feed.kind, informer);
@@ -114,7 +116,7 @@ function setup(options: Partial<KubernetesPolicySourceOptions> = {}) {
   const listAll = (): void => {
     for (const i of informers.values()) i.listed();
   };
-  return { source, informers, informer, snapshots, reconciled, errors, listAll };
+  return { source, informers, informer, snapshots, reconciled, statusChanges, errors, listAll };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -211,7 +213,7 @@ describe('KubernetesPolicySource (fake informers)', () => {
   });
 
   it('debounces a burst of changes into one snapshot and emits only when the content changed', async () => {
-    const { source, informer, snapshots, listAll, reconciled } = setup();
+    const { source, informer, snapshots, listAll, reconciled, statusChanges } = setup();
     await source.start((s) => snapshots.push(s));
     listAll();
     await source.whenReady();
@@ -222,7 +224,8 @@ describe('KubernetesPolicySource (fake informers)', () => {
     expect(snapshots).toHaveLength(2);
     expect(snapshots[1]?.documents.map((d) => d.id.name)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
 
-    // A status write (new resourceVersion and status, same spec) rebuilds but emits nothing.
+    // A status write (new resourceVersion and status, same generation) rebuilds nothing: the
+    // status writer is handed that one object, with its status.
     const reconciledBefore = reconciled.length;
     informer('TrustPolicy').put(
       policy('p0', 'team-a', 'ca:roots', {
@@ -233,13 +236,12 @@ describe('KubernetesPolicySource (fake informers)', () => {
     informer('ClusterTrustStore').put(
       clusterStore('7', { status: { conditions: [{ type: 'Ready', status: 'True' }] } }),
     );
-    await waitFor(() => (reconciled.length > reconciledBefore ? true : undefined));
-    await sleep(40);
+    await waitFor(() => (statusChanges.length === 2 ? true : undefined));
+    await sleep(150); // past the debounce: no rebuild came
     expect(snapshots).toHaveLength(2);
-    // ... but the status writer sees the new object (with its status).
-    const last = reconciled.at(-1);
-    expect(last?.snapshot).toBe(snapshots[1]);
-    expect(last?.objects.find((o) => o.kind === 'ClusterTrustStore')?.status).toEqual({
+    expect(reconciled.length).toBe(reconciledBefore);
+    expect(statusChanges.map((c) => c.snapshot)).toEqual([snapshots[1], snapshots[1]]);
+    expect(statusChanges.find((c) => c.object.kind === 'ClusterTrustStore')?.object.status).toEqual({
       conditions: [{ type: 'Ready', status: 'True' }],
     });
 

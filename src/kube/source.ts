@@ -1,11 +1,4 @@
-import {
-  ListWatch,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-} from '@kubernetes/client-node';
+import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { PortcullisError } from '../errors/index.js';
 import { Debounce } from '../policy-source/index.js';
 import {
@@ -27,7 +20,16 @@ import {
   type TrimmedObject,
   type WatchedKind,
 } from './objects.js';
-import { oversizeError, listAll, TrimmingWatch } from './informers.js';
+import {
+  oversizeError,
+  listAll,
+  TrimmingWatch,
+  type FeedDescription,
+  type InformerFactory,
+  type KubeInformer,
+} from './informers.js';
+export type { FeedDescription, InformerFactory, InformerHooks, KubeInformer } from './informers.js';
+import { KubeRequester } from './requests.js';
 
 /**
  * Policies from the Kubernetes API: the portcullis.dev resources (TrustPolicy,
@@ -90,29 +92,14 @@ export interface KubernetesPolicySourceOptions {
    * built from (also when the snapshot did not change): the status writer's hook.
    */
   readonly onReconcile?: (snapshot: PolicySnapshot, objects: readonly TrimmedObject[]) => void;
+  /**
+   * Called instead of a rebuild when a portcullis.dev object changed but its content did not (the
+   * same generation: a status write, a label): the status writer compares that one object.
+   */
+  readonly onStatusChange?: (snapshot: PolicySnapshot, object: TrimmedObject) => void;
   /** Tests: makes the informers (default: ListWatch against kubeConfig). */
   readonly informerFactory?: InformerFactory;
 }
-
-export type KubeInformer = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
-
-export interface FeedDescription {
-  readonly kind: WatchedKind;
-  /** Collection path for list and watch, e.g. `/apis/portcullis.dev/v1alpha1/trustpolicies`. */
-  readonly path: string;
-  readonly labelSelector?: string;
-}
-
-export interface InformerHooks {
-  /** Trims each listed or watched object (the informer must cache what this returns). */
-  readonly trim: (object: unknown) => KubernetesObject | undefined;
-  /** Must be called after each complete list, before its objects are read from the cache. */
-  readonly onListed: () => void;
-  /** Called when a watch request has been answered (the watch is up). */
-  readonly onWatching?: () => void;
-}
-
-export type InformerFactory = (feed: FeedDescription, hooks: InformerHooks) => KubeInformer;
 
 export interface FeedState {
   readonly kind: WatchedKind;
@@ -138,6 +125,8 @@ interface Feed {
   backoffMs: number;
   retry: NodeJS.Timeout | undefined;
   lastError: string | undefined;
+  /** portcullis.dev kinds: the generation of each object (namespace/name), to tell a status-only update. */
+  readonly generations: Map<string, number | undefined>;
 }
 
 const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -154,9 +143,12 @@ export class KubernetesPolicySource implements PolicySource {
   readonly #watchTimeoutSeconds: number | undefined;
   readonly #onError: (error: PortcullisError) => void;
   readonly #onReconcile: ((snapshot: PolicySnapshot, objects: readonly TrimmedObject[]) => void) | undefined;
+  readonly #onStatusChange: ((snapshot: PolicySnapshot, object: TrimmedObject) => void) | undefined;
   readonly #factory: InformerFactory | undefined;
 
   readonly #feed: SnapshotFeed;
+  /** The kept-alive pool the lists go through (default informers only). */
+  #requester: KubeRequester | undefined;
   readonly #debounce: Debounce;
   #feeds: Feed[] = [];
   #stopped = true;
@@ -172,6 +164,7 @@ export class KubernetesPolicySource implements PolicySource {
     this.#watchTimeoutSeconds = options.watchTimeoutSeconds;
     this.#onError = options.onError ?? (() => undefined);
     this.#onReconcile = options.onReconcile;
+    this.#onStatusChange = options.onStatusChange;
     this.#factory = options.informerFactory;
     this.#feed = new SnapshotFeed({
       certificateCache: options.certificateCache ?? new CertificateCache(),
@@ -232,6 +225,7 @@ export class KubernetesPolicySource implements PolicySource {
         backoffMs: this.#retryInitialMs,
         retry: undefined,
         lastError: undefined,
+        generations: new Map(),
       };
       const description: FeedDescription = {
         kind,
@@ -253,13 +247,31 @@ export class KubernetesPolicySource implements PolicySource {
           feed.lastError = undefined;
         },
       });
-      const changed = (): void => {
+      const ours = isOurKind(kind);
+      const changed = (object?: KubernetesObject): void => {
         feed.connected = true;
+        if (ours && object !== undefined)
+          feed.generations.set(orderKey(object as TrimmedObject), object.metadata?.generation);
         this.#schedule();
       };
       feed.informer.on('add', changed);
-      feed.informer.on('update', changed);
-      feed.informer.on('delete', changed);
+      feed.informer.on('update', (object?: KubernetesObject) => {
+        // A custom resource's generation moves with its spec only: the same generation is a status
+        // write (thousands of them at start) and needs no rebuild of the whole snapshot.
+        const key = ours && object !== undefined ? orderKey(object as TrimmedObject) : undefined;
+        const generation = object?.metadata?.generation;
+        if (key !== undefined && typeof generation === 'number' && feed.generations.get(key) === generation) {
+          feed.connected = true;
+          this.#statusChanged(object as TrimmedObject);
+          return;
+        }
+        changed(object);
+      });
+      feed.informer.on('delete', (object?: KubernetesObject) => {
+        if (ours && object !== undefined) feed.generations.delete(orderKey(object as TrimmedObject));
+        feed.connected = true;
+        this.#schedule();
+      });
       feed.informer.on('error', (error?: unknown) => this.#failed(feed, error));
       return feed;
     });
@@ -276,6 +288,8 @@ export class KubernetesPolicySource implements PolicySource {
       feed.retry = undefined;
     }
     await Promise.all(feeds.map((feed) => feed.informer.stop().catch(() => undefined)));
+    await this.#requester?.close().catch(() => undefined);
+    this.#requester = undefined;
     this.#feed.subscribe(undefined);
   }
 
@@ -308,6 +322,13 @@ export class KubernetesPolicySource implements PolicySource {
       this.#startFeed(feed);
     }, delay);
     feed.retry.unref();
+  }
+
+  #statusChanged(object: TrimmedObject): void {
+    const current = this.#feed.current();
+    const hook = this.#onStatusChange;
+    if (this.#stopped || current === undefined || hook === undefined || this.#debounce.pending) return;
+    this.#feed.guard('the status reconciler', () => hook(current, object));
   }
 
   #schedule(): void {
@@ -361,9 +382,13 @@ export class KubernetesPolicySource implements PolicySource {
 
   #defaultFactory(): InformerFactory {
     const clients = makeClients(this.#kubeConfig);
+    const requester = KubeRequester.supports(this.#kubeConfig)
+      ? new KubeRequester(this.#kubeConfig, { connections: 2, timeoutMs: 60_000 })
+      : undefined;
+    this.#requester = requester;
     return (feed, hooks) => {
       const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-        const list = await listAll(clients, feed, hooks.trim);
+        const list = await listAll(clients, feed, hooks.trim, requester);
         hooks.onListed();
         return list;
       };

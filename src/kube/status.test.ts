@@ -2,15 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../policyset/build.js';
 import type { TrimmedObject } from './objects.js';
-import {
-  desiredStatus,
-  formatTime,
-  statusMessage,
-  statusPatch,
-  StatusWriter,
-  type StatusApi,
-  type StatusPatch,
-} from './status.js';
+import { desiredStatus, formatTime, statusMessage, statusPatch, type StatusApi, type StatusPatch } from './status.js';
+import { StatusWriter, staticLeadership, type Leadership } from './status-writer.js';
 
 // Status diffing and the writer's behaviour with a fake API (the real status subresource is
 // exercised in test/kube/source.test.ts).
@@ -232,7 +225,7 @@ describe('StatusWriter', () => {
 
   it('is rate-limited', async () => {
     const api = new FakeStatusApi();
-    const writer = new StatusWriter({ api, maxWritesPerSecond: 20, burst: 2 });
+    const writer = new StatusWriter({ api, qps: 20, burst: 2 });
     const objects = Array.from({ length: 6 }, (_, i) => policyObject(`p${i}`, 'ca:roots'));
     const snap = buildSnapshot({ resources: [STORE, ...objects.map(resource)], revision: 1 });
     const start = Date.now();
@@ -251,11 +244,83 @@ describe('StatusWriter', () => {
     await disabled.idle();
     expect(api.calls).toEqual([]);
 
-    const writer = new StatusWriter({ api, maxWritesPerSecond: 1, burst: 1 });
+    const writer = new StatusWriter({ api, qps: 1, burst: 1 });
     writer.reconcile(snapshot, [good, bad]);
     writer.reconcile(snapshot, [good]); // bad was deleted before its turn
     await writer.idle();
     expect(api.calls.map((c) => c.name)).toEqual(['good']);
+    await writer.stop();
+  });
+
+  it('keeps at most maxInFlight writes awaiting answers, and writes the rest as answers come', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const names: string[] = [];
+    const api: StatusApi = {
+      async patchStatus(_kind, _namespace, name) {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        names.push(name);
+        inFlight -= 1;
+      },
+    };
+    const objects = Array.from({ length: 20 }, (_, i) => policyObject(`p${i}`, 'ca:roots'));
+    const snap = buildSnapshot({ resources: [STORE, ...objects.map(resource)], revision: 1 });
+    const writer = new StatusWriter({ api, maxInFlight: 3, qps: 1000, burst: 1000 });
+    writer.reconcile(snap, objects);
+    await writer.idle();
+    expect(names.sort()).toEqual(objects.map((o) => o.metadata.name).sort());
+    expect(most).toBe(3);
+    await writer.stop();
+  });
+
+  it('writes only while it leads: nothing as a follower, everything on taking over, nothing more after losing', async () => {
+    const api = new FakeStatusApi();
+    let leader = false;
+    let notify: (leads: boolean) => void = () => undefined;
+    const leadership: Leadership = {
+      isLeader: () => leader,
+      subscribe: (listener) => {
+        notify = listener;
+        return () => (notify = () => undefined);
+      },
+    };
+    const writer = new StatusWriter({ api, leadership });
+    writer.reconcile(snapshot, [good, bad]);
+    await writer.idle();
+    expect(api.calls).toEqual([]);
+    leader = true;
+    notify(true); // the objects of the last reconcile are written at once
+    await writer.idle();
+    expect(api.calls.map((c) => c.name).sort()).toEqual(['bad', 'good']);
+    leader = false;
+    notify(false);
+    const changed = { ...good, metadata: { ...good.metadata, resourceVersion: '20', generation: 4 } };
+    writer.reconcile(snapshot, [changed, bad]);
+    await writer.idle();
+    expect(api.calls).toHaveLength(2);
+    await writer.stop();
+    expect(staticLeadership(false).isLeader()).toBe(false);
+  });
+
+  it('observe() compares one changed object: its own write arriving is skipped, a status changed by others is written back', async () => {
+    const api = new FakeStatusApi();
+    const writer = new StatusWriter({ api });
+    writer.reconcile(snapshot, [good]);
+    await writer.idle();
+    expect(api.calls).toHaveLength(1);
+    const written = {
+      ...good,
+      metadata: { ...good.metadata, resourceVersion: '11' },
+      status: api.calls[0]?.patch.status,
+    };
+    writer.observe(snapshot, written);
+    await writer.idle();
+    expect(api.calls).toHaveLength(1);
+    writer.observe(snapshot, { ...written, metadata: { ...good.metadata, resourceVersion: '12' }, status: {} });
+    await writer.idle();
+    expect(api.calls).toHaveLength(2);
     await writer.stop();
   });
 });

@@ -1,7 +1,7 @@
 import { PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { PortcullisError } from '../errors/index.js';
 import type { InvalidResource, PolicySnapshot, ResourceId } from '../policyset/index.js';
-import { describeApiError, httpStatusOf, makeClients } from './client.js';
+import { makeClients } from './client.js';
+import { KubeRequester } from './requests.js';
 import { GROUP, KINDS, TRUST_MATERIAL_LABEL, VERSION, isOurKind, type OurKind, type TrimmedObject } from './objects.js';
 
 /**
@@ -18,22 +18,22 @@ import { GROUP, KINDS, TRUST_MATERIAL_LABEL, VERSION, isOurKind, type OurKind, t
  * desired one (type, status, reason, message, observedGeneration; `lastTransitionTime` changes
  * only when `status` flips), and never twice for the same desired status while the informer has
  * not yet seen the first write. Not-found (deleted meanwhile) and conflicts are ignored; other
- * failures are reported and retried with backoff. Writes are rate-limited (token bucket,
- * `maxWritesPerSecond`, `burst`) and queued per object, latest desired status wins, so the
- * queue is bounded by the number of objects.
+ * failures are reported and retried with backoff. Writes are rate-limited (token bucket, `qps`,
+ * `burst`: the API request budget), at most `maxInFlight` at once, and queued per object, latest
+ * desired status wins, so the queue is bounded by the number of objects.
  *
- * Several replicas: every replica computes the same status from the same resources, and a
- * replica skips the write when the object already shows it, so a second replica normally sees
- * the first one's write and does nothing; at worst both write the same content once (idempotent:
- * only the API server's resourceVersion changes, the Ready condition and its transition time are
- * kept). During a rollout, replicas of different versions could disagree on a message and flip it
- * back and forth, rate-limited; set `enabled: false` on all but one replica to avoid even that.
- * No leader election is done.
+ * One writer per cluster: a replica writes only while its `Leadership` says it leads (default:
+ * always, or never with `enabled: false`). Every replica computes the same status from the same
+ * resources and skips the write when the object already shows it, so even two leaders at once
+ * (a hand-over) write the same content at most once each (idempotent: only the resourceVersion
+ * changes, the Ready condition and its transition time are kept).
  */
 
 export interface StatusApi {
   /** A merge patch of the object's status subresource. Throws errors with `.code` = HTTP status. */
   patchStatus(kind: OurKind, namespace: string | undefined, name: string, patch: StatusPatch): Promise<void>;
+  /** Releases connections (stop()). */
+  close?(): Promise<void>;
 }
 
 export interface ReadyCondition {
@@ -59,23 +59,15 @@ export interface DesiredStatus {
   readonly observedGeneration?: number;
 }
 
-export interface StatusWriterOptions {
-  /** The API to write through; default a client made from kubeConfig. */
-  readonly api?: StatusApi;
-  readonly kubeConfig?: KubeConfig;
-  /** False: compute nothing, write nothing (replicas that should not write status). Default true. */
-  readonly enabled?: boolean;
-  /** Sustained write rate. Default 5 per second. */
-  readonly maxWritesPerSecond?: number;
-  /** Writes allowed at once before the rate applies. Default 20. */
-  readonly burst?: number;
-  /** Delay before retrying after failed writes: doubles from this up to 60 s. Default 2 s. */
-  readonly retryInitialMs?: number;
-  readonly now?: () => number;
-  readonly onError?: (error: PortcullisError) => void;
-}
-
 export const MAX_MESSAGE_LENGTH = 4096;
+
+/** The status writer's defaults (status-writer.ts): the API request budget and the writes in flight. */
+export const DEFAULT_STATUS_QPS = 200;
+export const DEFAULT_STATUS_BURST = 400;
+export const DEFAULT_STATUS_MAX_IN_FLIGHT = 16;
+
+export const objectKey = (object: TrimmedObject): string =>
+  keyOf({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name });
 
 const keyOf = (id: { kind: string; namespace?: string | undefined; name: string }): string =>
   `${id.kind}\u0000${id.namespace ?? ''}\u0000${id.name}`;
@@ -176,190 +168,25 @@ export function statusPatch(object: TrimmedObject, desired: DesiredStatus, now: 
   };
 }
 
-const desiredKey = (d: DesiredStatus): string =>
-  `${d.status}\u0000${d.reason}\u0000${d.observedGeneration ?? ''}\u0000${d.message}`;
-
-interface Pending {
-  readonly object: TrimmedObject;
-  readonly desired: DesiredStatus;
-}
-
-export interface StatusWriterStats {
-  readonly writes: number;
-  readonly failures: number;
-  readonly queued: number;
-}
-
-export class StatusWriter {
-  readonly #api: StatusApi;
-  readonly #enabled: boolean;
-  readonly #rate: number;
-  readonly #burst: number;
-  readonly #retryInitialMs: number;
-  readonly #now: () => number;
-  readonly #onError: (error: PortcullisError) => void;
-
-  /** Latest desired status per object not yet written. */
-  readonly #queue = new Map<string, Pending>();
-  /** Per object: the resourceVersion it had when we wrote `desired`; skip while the cache still shows that version. */
-  readonly #written = new Map<string, { resourceVersion: string | undefined; desired: string }>();
-  #tokens: number;
-  #refilledAt: number;
-  #worker: Promise<void> | undefined;
-  #last: { snapshot: PolicySnapshot; objects: readonly TrimmedObject[] } | undefined;
-  #retry: NodeJS.Timeout | undefined;
-  #retryMs: number;
-  #stopped = false;
-  #writes = 0;
-  #failures = 0;
-
-  constructor(options: StatusWriterOptions) {
-    if (options.api === undefined && options.kubeConfig === undefined)
-      throw new PortcullisError('ERR_INTERNAL', 'StatusWriter needs api or kubeConfig');
-    this.#api = options.api ?? kubeStatusApi(options.kubeConfig as KubeConfig);
-    this.#enabled = options.enabled ?? true;
-    this.#rate = options.maxWritesPerSecond ?? 5;
-    this.#burst = Math.max(1, options.burst ?? 20);
-    this.#retryInitialMs = options.retryInitialMs ?? 2000;
-    this.#retryMs = this.#retryInitialMs;
-    this.#now = options.now ?? Date.now;
-    this.#onError = options.onError ?? (() => undefined);
-    this.#tokens = this.#burst;
-    this.#refilledAt = this.#now();
+/**
+ * The status subresource as a JSON merge patch: over one kept-alive pool (KubeRequester), or
+ * through CustomObjectsApi when the kubeconfig names a proxy.
+ */
+export function kubeStatusApi(kubeConfig: KubeConfig, connections = DEFAULT_STATUS_MAX_IN_FLIGHT): StatusApi {
+  if (KubeRequester.supports(kubeConfig)) {
+    const requester = new KubeRequester(kubeConfig, { connections });
+    return {
+      async patchStatus(kind, namespace, name, patch) {
+        const plural = KINDS[kind].plural;
+        const path =
+          namespace === undefined
+            ? `/apis/${GROUP}/${VERSION}/${plural}/${encodeURIComponent(name)}/status`
+            : `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}/status`;
+        await requester.send('PATCH', path, patch, 'application/merge-patch+json', { discard: true });
+      },
+      close: () => requester.close(),
+    };
   }
-
-  /**
-   * Queues the writes that bring every object's status in line with the snapshot (KubernetesPolicySource's
-   * onReconcile).
-   */
-  reconcile(snapshot: PolicySnapshot, objects: readonly TrimmedObject[]): void {
-    if (!this.#enabled || this.#stopped) return;
-    this.#last = { snapshot, objects };
-    const present = new Set<string>();
-    for (const object of objects) {
-      const key = keyOf({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name });
-      present.add(key);
-      const desired = desiredStatus(snapshot, object);
-      if (desired === undefined) {
-        this.#queue.delete(key);
-        continue;
-      }
-      const written = this.#written.get(key);
-      if (
-        written !== undefined &&
-        written.resourceVersion === object.metadata.resourceVersion &&
-        written.desired === desiredKey(desired)
-      ) {
-        continue; // our write is not in the cache yet
-      }
-      if (statusPatch(object, desired, this.#now()) === undefined) {
-        this.#queue.delete(key);
-        continue;
-      }
-      this.#queue.set(key, { object, desired });
-    }
-    for (const key of this.#queue.keys()) if (!present.has(key)) this.#queue.delete(key);
-    for (const key of this.#written.keys()) if (!present.has(key)) this.#written.delete(key);
-    this.#kick();
-  }
-
-  /** Resolves when the queue is empty and no write is in flight. */
-  async idle(): Promise<void> {
-    while (this.#worker !== undefined) await this.#worker;
-  }
-
-  stats(): StatusWriterStats {
-    return { writes: this.#writes, failures: this.#failures, queued: this.#queue.size };
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#queue.clear();
-    if (this.#retry !== undefined) clearTimeout(this.#retry);
-    this.#retry = undefined;
-    await this.idle();
-  }
-
-  #kick(): void {
-    if (this.#worker !== undefined || this.#queue.size === 0 || this.#stopped) return;
-    this.#worker = this.#drain().finally(() => {
-      this.#worker = undefined;
-      this.#kick();
-    });
-  }
-
-  async #drain(): Promise<void> {
-    let failed = false;
-    while (!this.#stopped) {
-      const next = this.#queue.entries().next();
-      if (next.done === true) break;
-      const [key, pending] = next.value;
-      this.#queue.delete(key);
-      await this.#takeToken();
-      if (this.#stopped) break;
-      const { kind, metadata } = pending.object;
-      const written = this.#written.get(key);
-      if (
-        written !== undefined &&
-        written.resourceVersion === metadata.resourceVersion &&
-        written.desired === desiredKey(pending.desired)
-      )
-        continue;
-      const patch = statusPatch(pending.object, pending.desired, this.#now());
-      if (patch === undefined) continue;
-      try {
-        await this.#api.patchStatus(kind as OurKind, metadata.namespace, metadata.name, patch);
-        this.#writes += 1;
-        this.#written.set(key, { resourceVersion: metadata.resourceVersion, desired: desiredKey(pending.desired) });
-      } catch (error) {
-        const status = httpStatusOf(error);
-        if (status === 404 || status === 409) continue; // deleted meanwhile / raced: the next event brings the truth
-        failed = true;
-        this.#failures += 1;
-        this.#written.delete(key);
-        this.#onError(
-          new PortcullisError(
-            'ERR_INTERNAL',
-            `cannot write the status of ${kind} ${metadata.namespace === undefined ? '' : `${metadata.namespace}/`}${metadata.name}: ${describeApiError(error)}`,
-            { cause: error },
-          ),
-        );
-      }
-    }
-    if (failed) this.#scheduleRetry();
-    else this.#retryMs = this.#retryInitialMs;
-  }
-
-  #scheduleRetry(): void {
-    if (this.#retry !== undefined || this.#stopped) return;
-    const delay = this.#retryMs;
-    this.#retryMs = Math.min(this.#retryMs * 2, 60_000);
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      const last = this.#last;
-      if (last !== undefined) this.reconcile(last.snapshot, last.objects);
-    }, delay);
-    this.#retry.unref();
-  }
-
-  async #takeToken(): Promise<void> {
-    for (;;) {
-      const now = this.#now();
-      this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#refilledAt) / 1000) * this.#rate);
-      this.#refilledAt = now;
-      if (this.#tokens >= 1) {
-        this.#tokens -= 1;
-        return;
-      }
-      const wait = Math.ceil(((1 - this.#tokens) / this.#rate) * 1000);
-      await new Promise((resolve) => setTimeout(resolve, wait).unref());
-      if (this.#stopped) return;
-    }
-  }
-}
-
-/** The status subresource through CustomObjectsApi, as a JSON merge patch. */
-export function kubeStatusApi(kubeConfig: KubeConfig): StatusApi {
   const { custom } = makeClients(kubeConfig);
   const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {

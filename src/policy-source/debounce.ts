@@ -37,6 +37,11 @@ export class Debounce {
     this.#timer.unref();
   }
 
+  /** Whether a run is scheduled. */
+  get pending(): boolean {
+    return this.#timer !== undefined;
+  }
+
   /** Runs now what was pending (or runs now anyway). */
   flush(): void {
     this.cancel();

@@ -62,9 +62,17 @@ export class RegistryConnection {
       authorization === undefined || request.url.origin !== registryOrigin
         ? request
         : { ...request, headers: { ...request.headers, authorization } };
-    let response = await this.transport.send(op, withAuth(await this.#auth.authorization(op, scopes)));
+    const contacted = await this.#auth.firstContact(op);
+    let response: HttpResponse;
+    let learned: { scopes: string[] } | undefined;
+    try {
+      response = await this.transport.send(op, withAuth(await this.#auth.authorization(op, scopes)));
+      if (response.status === 401) learned = this.#auth.learn(op, response.headers['www-authenticate']);
+      else this.#auth.answered(op);
+    } finally {
+      contacted(); // what the answer taught is remembered: requests waiting for it go
+    }
     if (response.status !== 401) return response;
-    const learned = this.#auth.learn(op, response.headers['www-authenticate']);
     if (learned === undefined) throw await statusError(op, response);
     await discard(response);
     if (!replayable(request.body)) {

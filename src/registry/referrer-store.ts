@@ -4,7 +4,8 @@ import { digestOf, parseDigest } from '../util/index.js';
 import { repositoryScope } from './auth/authenticator.js';
 import { readCapped, readErrorBody, statusError } from './body.js';
 import type { RegistryConnection } from './connection.js';
-import { operationError, printable, type Operation } from './operation.js';
+import { abortError, operationError, printable, type Operation } from './operation.js';
+import { ProbeGate } from './probe-gate.js';
 import { filterReferrers, nextLink, referrersIndex, referrersTag } from './referrers.js';
 import { discard } from './transport.js';
 import { DEFAULT_MAX_POOLS } from './transport-support.js';
@@ -15,6 +16,7 @@ export class ReferrerStore {
   readonly #c: RegistryConnection;
   /** Per registry host, least recently used out: pod specs name the hosts (bounded like the pools). */
   readonly #referrersSupport: LRUCache<string, 'api' | 'tag-schema'>;
+  readonly #referrersProbe = new ProbeGate();
 
   constructor(connection: RegistryConnection) {
     this.#c = connection;
@@ -37,12 +39,32 @@ export class ReferrerStore {
     if (parseDigest(subject.digest) === undefined)
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
     const mode = this.#c.options.referrers ?? 'auto';
-    const known = mode === 'auto' ? this.#referrersSupport.get(repo.registry) : mode;
-    if (known !== 'tag-schema') {
-      const viaApi = await this.#referrersApi(op, repo, subject, filter.artifactType, mode === 'api');
-      if (viaApi !== undefined) return filterReferrers(viaApi, filter.artifactType);
+    // Until the registry's answer is known, one listing asks the Referrers API and the others
+    // wait for it: a registry without the API would otherwise answer a burst with 404s first.
+    let probed = (): void => undefined;
+    if (mode === 'auto') {
+      try {
+        probed = await this.#referrersProbe.enter(
+          repo.registry,
+          () => this.#referrersSupport.has(repo.registry),
+          op.signal,
+        );
+      } catch (cause) {
+        throw abortError(op, cause);
+      }
     }
-    return filterReferrers(await this.#referrersFromTag(op, repo, subject), filter.artifactType);
+    try {
+      const known = mode === 'auto' ? this.#referrersSupport.get(repo.registry) : mode;
+      if (known !== 'tag-schema') {
+        const viaApi = await this.#referrersApi(op, repo, subject, filter.artifactType, mode === 'api');
+        probed();
+        if (viaApi !== undefined) return filterReferrers(viaApi, filter.artifactType);
+      }
+      probed();
+      return filterReferrers(await this.#referrersFromTag(op, repo, subject), filter.artifactType);
+    } finally {
+      probed();
+    }
   }
 
   async #referrersApi(

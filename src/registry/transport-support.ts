@@ -1,7 +1,7 @@
 import { isLoopbackRegistry } from '../reference/index.js';
 import { printable, type Stage } from './operation.js';
 
-import type { HttpResponse, RequestBody } from './transport.js';
+import type { HttpResponse, RequestBody } from './transport-types.js';
 
 /** The transport's constants and error classification (transport.ts has the Transport itself). */
 

@@ -1,10 +1,13 @@
 import { Readable } from 'node:stream';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import { isPortcullisError, type PortcullisError } from '../errors/index.js';
-import { isDnsLookupError, type HostResolver } from './dns.js';
+import { isDnsLookupError } from './dns.js';
 import { abortError, operationError, printable, remainingMs, type Operation, type Stage } from './operation.js';
+import { multiplexingClient } from './http2-client.js';
+import { OriginThrottles, throttledTooLong } from './origin-throttles.js';
+import type { ThrottleState } from './throttle.js';
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_POOLS,
@@ -32,82 +35,35 @@ export { apiHost, discard, header, hostname, isLoopbackHost, parseRetryAfter } f
 
 /**
  * The bottom layer: HTTP round trips to registries. One keep-alive undici Pool per origin (so
- * one connection limit per registry host), TLS with a per-host CA bundle, plain HTTP only when
- * allowed, the operation's deadline on every request, retries of 429/503 (honouring
- * Retry-After while it fits in the deadline) and of a connection reset, and manual redirects
- * (only when the caller asks, which it does for blobs only).
+ * one connection limit per registry host), HTTP/2 where an HTTPS registry offers it (ALPN; many
+ * requests on one connection), TLS with a per-host CA bundle, plain HTTP only when allowed, the
+ * operation's deadline on every request, retries of 429/503 (honouring Retry-After while it
+ * fits in the deadline) and of a connection reset, pacing per origin once a registry answers
+ * 429 (throttle.ts), and manual redirects (only when the caller asks, which it does for blobs
+ * only).
  */
 
-export interface RegistryTlsOptions {
-  /** PEM CA certificates trusted for this host, instead of the system roots. */
-  readonly ca?: string | Buffer | readonly (string | Buffer)[];
-  /** Do not verify the certificate (tests and emergencies only). */
-  readonly insecureSkipVerify?: boolean;
-}
-
-export interface RequestInfo {
-  readonly method: string;
-  readonly host: string;
-  /** Path and query string. */
-  readonly path: string;
-  /** HTTP status, or 0 when no response arrived. */
-  readonly status: number;
-  readonly durationMs: number;
-}
-
-export interface TransportOptions {
-  /**
-   * Use plain HTTP: `true` for every registry, `false` for none (TLS even on loopback), or a
-   * function of the host (`host[:port]`) that decides alone. If unset, only loopback hosts
-   * (127.0.0.0/8, ::1, localhost) use plain HTTP; everything else needs TLS.
-   */
-  readonly plainHttp?: boolean | ((host: string) => boolean);
-  /** TLS settings per host (`host[:port]` as in references), or a function of the host. */
-  readonly tls?: Readonly<Record<string, RegistryTlsOptions>> | ((host: string) => RegistryTlsOptions | undefined);
-  /** Connections per origin. If unset, 16: bursts queue instead of opening hundreds of sockets. */
-  readonly maxConnectionsPerHost?: number;
-  /** Retries of 429/503 per request. If unset, 3. */
-  readonly maxRetries?: number;
-  /** Called after every round trip (token requests, retries and redirect hops included). */
-  readonly onRequest?: (info: RequestInfo) => void;
-  readonly userAgent?: string;
-  /**
-   * Resolves registry host names (and is the pools' `connect.lookup`). If unset, Node's
-   * `dns.lookup` (getaddrinfo on the libuv thread pool) — fine for the CLI, not for the webhook,
-   * where pod specs name the hosts.
-   */
-  readonly resolver?: HostResolver;
-  /**
-   * Origins with a connection pool at once; the least recently used is closed beyond it. If unset, 256. Also bounds the
-   * hosts whose auth challenge and Referrers API support the client remembers.
-   */
-  readonly maxPools?: number;
-}
-
-export type RequestBody = Uint8Array | Readable | AsyncIterable<Uint8Array>;
-
-export interface HttpRequest {
-  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  readonly url: URL;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: RequestBody;
-  /** Follow redirects (blob reads only). Authorization is dropped on cross-origin hops. */
-  readonly followRedirects?: boolean;
-}
-
-export interface HttpResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: Dispatcher.ResponseData['body'];
-  /** The URL that answered (after redirects). */
-  readonly url: URL;
-  /** Set when a 429/503 was not retried (further), saying why. */
-  readonly gaveUp?: string;
-}
+export type {
+  RegistryTlsOptions,
+  RequestInfo,
+  TransportOptions,
+  RequestBody,
+  HttpRequest,
+  HttpResponse,
+} from './transport-types.js';
+import type {
+  RegistryTlsOptions,
+  TransportOptions,
+  RequestBody,
+  HttpRequest,
+  HttpResponse,
+} from './transport-types.js';
 
 export class Transport {
   readonly #options: TransportOptions;
   readonly #pools = new Map<string, Pool>();
+  /** Origins that throttle (or have requests in flight through their throttle); idle ones are dropped. */
+  readonly #throttles = new OriginThrottles();
   /** Connections each pool has made so far: tells "not connected yet" from "connected, no answer". */
   readonly #connects = new WeakMap<Pool, number>();
   #closed = false;
@@ -144,9 +100,11 @@ export class Transport {
     }
     const tls = this.#tlsFor(url);
     const resolver = this.#options.resolver;
+    const http2 = url.protocol === 'https:' && this.#options.http2 !== false;
     pool = new Pool(origin, {
       connections: this.#options.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS,
       keepAliveTimeout: 30_000,
+      ...(http2 ? { allowH2: true, factory: multiplexingClient } : {}),
       connect: {
         ...(tls?.ca === undefined ? {} : { ca: tls.ca as string | Buffer | (string | Buffer)[] }),
         ...(tls?.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
@@ -248,10 +206,20 @@ export class Transport {
     const maxRetries = this.#options.maxRetries ?? DEFAULT_MAX_RETRIES;
     let resetRetried = false;
     for (let attempt = 0; ; attempt++) {
+      const throttle = this.#throttles.get(url.origin);
+      let startedAt: number;
+      try {
+        startedAt = await throttle.acquire(op.signal, { retry: attempt > 0, deadline: op.deadline - 50 });
+      } catch (cause) {
+        this.#throttles.forget(url.origin, throttle);
+        throw throttledTooLong(op, url, throttle, cause);
+      }
       let response: HttpResponse;
       try {
         response = await this.#once(op, method, url, headers, body);
       } catch (thrown) {
+        throttle.release(startedAt);
+        this.#throttles.forget(url.origin, throttle);
         if (isPortcullisError(thrown)) throw thrown;
         const failure =
           thrown instanceof RoundTripFailure
@@ -264,9 +232,16 @@ export class Transport {
         }
         throw this.#networkError(op, url, failure.error, failure.stage);
       }
-      if (response.status !== 429 && response.status !== 503) return response;
+      if (response.status !== 429 && response.status !== 503) {
+        throttle.release(startedAt);
+        this.#throttles.forget(url.origin, throttle);
+        return response;
+      }
       const wait = parseRetryAfter(header(response.headers, 'retry-after'), Date.now());
       const delay = wait ?? BASE_BACKOFF_MS * 2 ** attempt * (1 + Math.random() * 0.2);
+      // A 429 (or a 503 naming its Retry-After) paces every request to the origin, not just this one.
+      const paced = response.status === 429 || wait !== undefined;
+      throttle.release(startedAt, paced ? delay : undefined);
       const left = remainingMs(op);
       let gaveUp: string | undefined;
       if (attempt >= maxRetries) gaveUp = `still ${response.status} after ${maxRetries} retries`;
@@ -277,14 +252,24 @@ export class Transport {
             ? `no time left in the ${op.timeoutMs} ms deadline to retry`
             : `Retry-After ${(wait / 1000).toFixed(1)} s does not fit in the ${Math.max(0, left / 1000).toFixed(1)} s left of the ${op.timeoutMs} ms deadline`;
       }
-      if (gaveUp !== undefined) return { ...response, gaveUp };
+      if (gaveUp !== undefined) {
+        this.#throttles.forget(url.origin, throttle);
+        return { ...response, gaveUp };
+      }
       await discard(response);
+      // When paced, the throttle holds the retry until the registry's time has passed.
+      if (paced) continue;
       try {
         await sleep(delay, undefined, { signal: op.signal });
       } catch (cause) {
         throw abortError(op, cause);
       }
     }
+  }
+
+  /** Requests waiting for their turn at throttling origins (for tests and diagnostics). */
+  throttleState(origin: string): ThrottleState | undefined {
+    return this.#throttles.state(origin);
   }
 
   async #once(
@@ -319,6 +304,11 @@ export class Transport {
         path,
         method,
         headers,
+        // undici closes an HTTP/1.1 connection after every HEAD (in case a server sends a body
+        // anyway), which made every cold manifest lookup pay a new TCP and TLS handshake.
+        // Registries answer HEAD as HTTP says; a stray body would fail the next request on
+        // that connection, which is retried once on a new one (a reset, below).
+        ...(method === 'HEAD' ? { reset: false } : {}),
         ...(requestBody === undefined ? {} : { body: requestBody }),
         signal: op.signal,
         // The operation deadline governs; these only stop undici's own 300 s defaults.
@@ -388,5 +378,3 @@ export class Transport {
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 }
-
-/** Throws the rest of a response body away (bounded) so the connection can be reused. */

@@ -13,9 +13,12 @@ import { freePort } from './registry/free-port.js';
  */
 
 const MAIN = resolve(import.meta.dirname, '../../src/cli/main.ts');
+const COMPILED_MAIN = resolve(import.meta.dirname, '../../dist/cli/main.cjs');
 
 export interface ServeProcessOptions {
-  readonly policies: string;
+  /** The policy directory; or `kubeconfig`: policies from the Kubernetes API. */
+  readonly policies?: string;
+  readonly kubeconfig?: string;
   /** The `--config` document (docs/configuration.md); written to a file. */
   readonly config: Record<string, unknown>;
   /** Where the review log goes; default discarded. */
@@ -23,6 +26,12 @@ export interface ServeProcessOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Connections of the client agent. Default 64. */
   readonly connections?: number;
+  /** Run the compiled tree (dist/, after `npm run build`) instead of the sources: what ships (benchmarks). */
+  readonly compiled?: boolean;
+  /** With `compiled`: another build's dist/cli/main.cjs (a benchmark comparing with an earlier commit). */
+  readonly main?: string;
+  /** Serve with this certificate (`--tls-cert`/`--tls-key`) instead of a development CA; the client trusts `caFile`. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
 export interface ServeProcess {
@@ -46,12 +55,11 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      MAIN,
+      ...(options.compiled === true ? [options.main ?? COMPILED_MAIN] : ['--import', 'tsx', MAIN]),
       'serve',
-      '--policies',
-      options.policies,
+      ...(options.kubeconfig === undefined
+        ? ['--policies', options.policies ?? '.']
+        : ['--kubeconfig', options.kubeconfig]),
       '--config',
       configFile,
       '--port',
@@ -60,6 +68,7 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
       '127.0.0.1',
       '--dev-cert-dir',
       join(dir, 'cert'),
+      ...(options.tls === undefined ? [] : ['--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile]),
     ],
     { stdio: ['ignore', options.log ?? 'ignore', 'pipe'], env: { ...process.env, ...options.env } },
   );
@@ -77,7 +86,7 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
     await new Promise((r) => setTimeout(r, 50));
   }
   const agent = new Agent({
-    connect: { ca: readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8') },
+    connect: { ca: readFileSync(options.tls?.caFile ?? join(dir, 'cert', 'ca.crt'), 'utf8') },
     connections: options.connections ?? 64,
   });
   let stopped: Promise<{ code: number | null; ms: number }> | undefined;

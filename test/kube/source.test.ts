@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadKubeConfig } from '../../src/kube/client.js';
 import { KubernetesPolicySource } from '../../src/kube/source.js';
-import { StatusWriter } from '../../src/kube/status.js';
+import { StatusWriter } from '../../src/kube/status-writer.js';
 import { TRUST_MATERIAL_LABEL } from '../../src/kube/objects.js';
 import { buildSnapshot } from '../../src/policyset/build.js';
 import type { PolicySnapshot } from '../../src/policyset/types.js';
@@ -279,7 +279,7 @@ beforeAll(async () => {
 
   writer = new StatusWriter({
     kubeConfig,
-    maxWritesPerSecond: 50,
+    qps: 50,
     retryInitialMs: 200,
     onError: (e) => errors.push(e.message),
   });

@@ -30,6 +30,7 @@ const API_VERSIONS: Record<string, readonly string[]> = {
   Service: ['v1'],
   Deployment: ['apps/v1'],
   PodDisruptionBudget: ['policy/v1', 'policy/v1beta1'],
+  HorizontalPodAutoscaler: ['autoscaling/v2', 'autoscaling/v2beta2'],
   ClusterRole: ['rbac.authorization.k8s.io/v1'],
   ClusterRoleBinding: ['rbac.authorization.k8s.io/v1'],
   Role: ['rbac.authorization.k8s.io/v1'],
@@ -542,6 +543,34 @@ describe('charts/portcullis', () => {
     it('uses policy/v1 PodDisruptionBudgets (served from 1.21, the oldest version supported), and none when disabled', () => {
       expect(only(values('--kube-version', '1.21.0'), 'PodDisruptionBudget')['apiVersion']).toBe('policy/v1');
       expect(kinds(values('--set', 'podDisruptionBudget.enabled=false'))).not.toContain('PodDisruptionBudget');
+    });
+
+    it('autoscaling.enabled adds a HorizontalPodAutoscaler on CPU per replica and leaves the replica count to it', () => {
+      expect(kinds(values())).not.toContain('HorizontalPodAutoscaler');
+      expect(at(deployment(values()), 'spec', 'replicas')).toBe(2);
+      const docs = values('--set', 'autoscaling.enabled=true', '--set', 'autoscaling.maxReplicas=9');
+      const hpa = only(docs, 'HorizontalPodAutoscaler');
+      expect(hpa['apiVersion']).toBe('autoscaling/v2');
+      expect(at(hpa, 'spec', 'scaleTargetRef')).toEqual({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: at(deployment(docs), 'metadata', 'name'),
+      });
+      expect(at(hpa, 'spec', 'minReplicas')).toBe(2);
+      expect(at(hpa, 'spec', 'maxReplicas')).toBe(9);
+      expect(at(hpa, 'spec', 'metrics', 0)).toEqual({
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: '600m' } },
+      });
+      expect(at(hpa, 'spec', 'behavior', 'scaleDown', 'stabilizationWindowSeconds')).toBe(300);
+      // The HPA owns the count: a replicas field would fight it on every helm upgrade.
+      expect(at(deployment(docs), 'spec', 'replicas')).toBeUndefined();
+      // 1.21 and 1.22 serve the same schema as autoscaling/v2beta2.
+      const old = only(
+        values('--set', 'autoscaling.enabled=true', '--kube-version', '1.22.0'),
+        'HorizontalPodAutoscaler',
+      );
+      expect(old['apiVersion']).toBe('autoscaling/v2beta2');
     });
 
     it('ANDs webhook.namespaceSelector with the exclusions', () => {

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { describeErrors, readCapped, readErrorBody, statusError } from '../body.js';
-import { operationError, printable, type Operation } from '../operation.js';
+import { abortError, operationError, printable, type Operation } from '../operation.js';
+import { ProbeGate } from '../probe-gate.js';
 import type { Transport } from '../transport.js';
 import { DEFAULT_MAX_POOLS } from '../transport-support.js';
 import { parseChallengeHeader, pickChallenge } from './challenge.js';
@@ -11,8 +12,9 @@ import { parseStrictJson } from '../../util/index.js';
 /**
  * The auth layer (distribution token auth spec, RFC 7617 Basic): answers a registry's 401
  * challenge, then remembers per registry which scheme and realm it wants, so later requests
- * send credentials pre-emptively and cost no extra 401 round trip. Bearer tokens are fetched
- * per repository scope and cached by (registry, scopes, credential identity) until they expire.
+ * send credentials pre-emptively and cost no extra 401 round trip. Bearer tokens are cached by
+ * (registry, scopes, credential identity) until they expire; repositories asked for together
+ * share one token request, whose token serves each of them.
  */
 
 /**
@@ -22,7 +24,23 @@ import { parseStrictJson } from '../../util/index.js';
 const TOKEN_RESPONSE_MAX_BYTES = 128 * 1024;
 
 type HostAuth =
-  { readonly scheme: 'basic' } | { readonly scheme: 'bearer'; readonly realm: string; readonly service?: string };
+  | { readonly scheme: 'none' }
+  | { readonly scheme: 'basic' }
+  | { readonly scheme: 'bearer'; readonly realm: string; readonly service?: string };
+
+/** Scopes one token request asks for at most (each is a query parameter). */
+const MAX_BATCH_SCOPES = 20;
+
+/** Token scopes collected in one turn of the event loop, fetched together. */
+interface Batch {
+  readonly scopes: string[];
+  /** The waiting operation with the latest deadline: the request runs under it. */
+  op: Operation;
+  readonly done: Promise<{ token: string; expiresIn: number | undefined }>;
+}
+
+/** Registries whose scheme is remembered (pods name the hosts): the oldest is forgotten past it. */
+const MAX_HOSTS = 1024;
 
 export interface AuthenticatorOptions {
   readonly transport: Transport;
@@ -47,6 +65,8 @@ export class Authenticator {
   readonly #hosts: LRUCache<string, HostAuth>;
   readonly #tokens: TokenCache;
   readonly #inflight = new Map<string, Promise<string>>();
+  readonly #firstContact = new ProbeGate();
+  readonly #batches = new Map<string, Batch>();
 
   constructor(options: AuthenticatorOptions) {
     this.#transport = options.transport;
@@ -56,9 +76,35 @@ export class Authenticator {
     this.#tokens = new TokenCache(options.now ?? Date.now);
   }
 
-  /** Whether the registry's auth scheme is known (a challenge was seen). */
+  /** Whether the registry's auth scheme is known (a challenge was seen, or an answer came without one). */
   knows(registry: string): boolean {
     return this.#hosts.has(registry);
+  }
+
+  /**
+   * Before a request: until the registry's scheme is known, one request finds it out (its
+   * answer: a 401 challenge, or none) and the others wait for it, so that a burst of cold
+   * requests does not collect a 401 each. The caller calls the returned function once its
+   * answer has been seen (`learn` or `answered`); a waiter whose deadline passes gets the
+   * operation's timeout error.
+   */
+  async firstContact(op: Operation): Promise<() => void> {
+    try {
+      return await this.#firstContact.enter(op.registry, () => this.#hosts.has(op.registry), op.signal);
+    } catch (cause) {
+      throw abortError(op, cause);
+    }
+  }
+
+  /** A request was answered without a challenge: nothing to send up front until a 401 says otherwise. */
+  answered(op: Operation): void {
+    if (!this.#hosts.has(op.registry)) this.#remember(op.registry, { scheme: 'none' });
+  }
+
+  #remember(registry: string, state: HostAuth): void {
+    this.#hosts.delete(registry);
+    this.#hosts.set(registry, state);
+    if (this.#hosts.size > MAX_HOSTS) this.#hosts.delete(this.#hosts.keys().next().value as string);
   }
 
   /**
@@ -72,7 +118,7 @@ export class Authenticator {
     extraScopes: readonly string[] = [],
   ): Promise<string | undefined> {
     const state = this.#hosts.get(op.registry);
-    if (state === undefined) return undefined;
+    if (state === undefined || state.scheme === 'none') return undefined;
     const credential = await (op.credentials ?? this.#credentials).get(op.registry);
     if (state.scheme === 'basic') {
       if (credential === undefined || !('username' in credential)) return undefined;
@@ -83,11 +129,16 @@ export class Authenticator {
       const cached = this.#tokens.get(key);
       if (cached !== undefined) return `Bearer ${cached}`;
     }
-    // Single flight: a burst of requests for one repository costs one token request.
+    // Single flight: a burst of requests for one repository costs one token request; and the
+    // repositories asked for in the same turn share one (a token for all of their scopes).
     let pending = this.#inflight.get(key);
     if (pending === undefined) {
       const all = [...new Set([...scopes, ...extraScopes])];
-      pending = this.#fetchToken(op, state, all, credential).then(({ token, expiresIn }) => {
+      const fetching =
+        fresh || all.length !== 1
+          ? this.#fetchToken(op, state, all, credential)
+          : this.#batched(op, state, all[0] as string, credential);
+      pending = fetching.then(({ token, expiresIn }) => {
         this.#tokens.set(key, token, expiresIn);
         return token;
       });
@@ -101,6 +152,39 @@ export class Authenticator {
   }
 
   /**
+   * A token request for `scope` together with the other scopes asked of the same registry, with
+   * the same credential, in this turn of the event loop (at most MAX_BATCH_SCOPES each): a pod
+   * of many new images costs one token request, not one per repository. The request carries the
+   * latest deadline of those waiting. A token server that grants less than asked leaves the
+   * requests it does not cover to a 401 and a token of their own.
+   */
+  #batched(
+    op: Operation,
+    state: Extract<HostAuth, { scheme: 'bearer' }>,
+    scope: string,
+    credential: Credential | undefined,
+  ): Promise<{ token: string; expiresIn: number | undefined }> {
+    const key = `${op.registry}\n${state.realm}\n${credentialIdentity(credential)}`;
+    let batch = this.#batches.get(key);
+    if (batch === undefined || batch.scopes.length >= MAX_BATCH_SCOPES) {
+      const scopes: string[] = [];
+      const created: Batch = {
+        scopes,
+        op,
+        done: new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+          if (this.#batches.get(key) === created) this.#batches.delete(key);
+          return this.#fetchToken(created.op, state, scopes, credential);
+        }),
+      };
+      this.#batches.set(key, created);
+      batch = created;
+    }
+    if (!batch.scopes.includes(scope)) batch.scopes.push(scope);
+    if (op.deadline > batch.op.deadline) batch.op = op;
+    return batch.done;
+  }
+
+  /**
    * Learns the registry's scheme from a 401's WWW-Authenticate. Returns the scopes the
    * challenge asks for (Bearer), or undefined when there is no usable challenge.
    */
@@ -108,12 +192,12 @@ export class Authenticator {
     const challenge = pickChallenge(parseChallengeHeader(challengeHeader));
     if (challenge === undefined) return undefined;
     if (challenge.scheme === 'basic') {
-      this.#hosts.set(op.registry, { scheme: 'basic' });
+      this.#remember(op.registry, { scheme: 'basic' });
       return { scopes: [] };
     }
     const realm = challenge.params.realm as string;
     const service = challenge.params.service;
-    this.#hosts.set(op.registry, { scheme: 'bearer', realm, ...(service === undefined ? {} : { service }) });
+    this.#remember(op.registry, { scheme: 'bearer', realm, ...(service === undefined ? {} : { service }) });
     const scope = challenge.params.scope;
     return { scopes: scope === undefined || scope === '' ? [] : scope.split(' ') };
   }

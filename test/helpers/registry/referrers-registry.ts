@@ -104,6 +104,11 @@ export class ReferrersRegistry {
     this.caFile = tls?.caFile;
   }
 
+  /** The content, for seeding many objects without HTTP (benchmarks). */
+  get store(): MemoryStore {
+    return this.#store;
+  }
+
   static async start(options: ReferrersRegistryOptions = {}): Promise<ReferrersRegistry> {
     const tls = options.tls === true ? serverTls('referrers-registry') : undefined;
     // The handler needs the instance, which needs the bound port: fill it in after listen().

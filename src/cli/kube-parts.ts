@@ -7,6 +7,7 @@ import {
   KubernetesPullSecretResolver,
   StatusWriter,
   staticLeadership,
+  type Leadership,
   type TrimmedObject,
 } from '../kube/index.js';
 import type { PolicySource } from '../policyset/index.js';
@@ -23,6 +24,8 @@ export function kubernetesParts(
   writeStatus = config.kubernetes.writeStatus,
   /** Every reconciliation's objects (serve keeps the uids of the policy resources, for Events). */
   onObjects?: (objects: readonly TrimmedObject[]) => void,
+  /** Who writes statuses among the replicas (serve: the audit's Lease); default the writeStatus flag alone. */
+  leadership?: Leadership,
 ): {
   source: PolicySource & { whenReady(): Promise<void> };
   pullSecrets: PullSecretResolver;
@@ -31,10 +34,10 @@ export function kubernetesParts(
 } {
   const onError = (error: PortcullisError): void =>
     logger.warn({ code: error.code, err: error.message }, 'kubernetes source');
-  // writeStatus is the leader flag (staticLeadership); a Lease election can take its place.
+  // writeStatus false: never; else the Lease holder when there is an election, every replica otherwise.
   const status = new StatusWriter({
     kubeConfig,
-    leadership: staticLeadership(writeStatus),
+    leadership: writeStatus && leadership !== undefined ? leadership : staticLeadership(writeStatus),
     qps: config.kubernetes.statusQps,
     burst: config.kubernetes.statusBurst,
     onError,

@@ -107,6 +107,14 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
   const uidKey = (kind: string, namespace: string | undefined, name: string): string =>
     `${kind}\u0000${namespace ?? ''}\u0000${name}`;
   let settled: (() => Promise<void>) | undefined;
+  const identity = options.identity ?? replicaIdentity();
+  const onKubeError = (error: PortcullisError): void =>
+    logger.warn({ code: error.code, err: error.message }, 'kubernetes');
+  // One Lease decides which replica audits and writes statuses (started with the audit).
+  const elector =
+    kubeConfig === undefined || config.audit.intervalSeconds <= 0
+      ? undefined
+      : leaderElector(kubeConfig, config, logger, identity, onKubeError);
   if (source === undefined && kubeConfig !== undefined) {
     const kube = kubernetesParts(
       kubeConfig,
@@ -120,6 +128,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
           if (o.metadata.uid !== undefined)
             uids.set(uidKey(o.kind, o.metadata.namespace, o.metadata.name), o.metadata.uid);
       },
+      elector,
     );
     source = kube.source;
     settled = kube.settled;
@@ -145,9 +154,6 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     });
   }
 
-  const identity = options.identity ?? replicaIdentity();
-  const onKubeError = (error: PortcullisError): void =>
-    logger.warn({ code: error.code, err: error.message }, 'kubernetes');
   const events =
     kubeConfig === undefined || !config.events.enabled
       ? undefined
@@ -160,9 +166,9 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
           uidOf: (r) => uids.get(uidKey(r.kind, r.namespace, r.name)),
         });
   const audit =
-    kubeConfig === undefined || config.audit.intervalSeconds <= 0
+    kubeConfig === undefined || elector === undefined
       ? undefined
-      : backgroundAudit(kubeConfig, config, executor, metrics, logger, identity, onKubeError);
+      : backgroundAudit(kubeConfig, config, executor, metrics, logger, elector);
 
   let firstSnapshot: () => void = () => undefined;
   const first = new Promise<void>((resolve) => (firstSnapshot = resolve));
@@ -269,18 +275,16 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
   };
 }
 
-function backgroundAudit(
+function leaderElector(
   kubeConfig: KubeConfig,
   config: ServeConfig,
-  executor: Executor,
-  metrics: PromMetrics,
   logger: Logger,
   identity: string,
   onError: (error: PortcullisError) => void,
-): BackgroundAudit {
+): LeaderElector {
   const namespace =
     config.audit.leaseNamespace !== '' ? config.audit.leaseNamespace : (inClusterNamespace() ?? 'default');
-  const elector = new LeaderElector({
+  return new LeaderElector({
     api: kubeLeaseApi(kubeConfig),
     namespace,
     name: config.audit.leaseName,
@@ -292,6 +296,16 @@ function backgroundAudit(
       logger.info({ lease: `${namespace}/${config.audit.leaseName}`, identity }, 'audit: no longer leading'),
     onError,
   });
+}
+
+function backgroundAudit(
+  kubeConfig: KubeConfig,
+  config: ServeConfig,
+  executor: Executor,
+  metrics: PromMetrics,
+  logger: Logger,
+  elector: LeaderElector,
+): BackgroundAudit {
   return new BackgroundAudit({
     lister: new PagedLister(kubeConfig),
     writer: new PolicyReportWriter(kubeConfig),

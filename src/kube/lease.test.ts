@@ -47,6 +47,31 @@ describe('leader election over a Lease', () => {
     expect(a.leading).toBe(false);
   });
 
+  it('tells its subscribers (the status writer) when it gains and loses leadership', async () => {
+    const api = memoryLeases();
+    let now = 0;
+    const make = (identity: string): LeaderElector =>
+      new LeaderElector({ api, namespace: 'p', name: 'audit', identity, leaseDurationSeconds: 10, now: () => now });
+    const a = make('a');
+    const b = make('b');
+    const seen: string[] = [];
+    a.subscribe((leader) => seen.push(`a:${leader}`));
+    const unsubscribe = b.subscribe((leader) => seen.push(`b:${leader}`));
+    await a.tryOnce();
+    await b.tryOnce();
+    expect(a.isLeader()).toBe(true);
+    expect(b.isLeader()).toBe(false);
+    now += 30_000;
+    await b.tryOnce(); // b first sees a's lease now
+    now += 11_000;
+    await b.tryOnce(); // expired by b's clock: b takes it
+    await a.tryOnce();
+    expect(seen).toEqual(['a:true', 'b:true', 'a:false']);
+    unsubscribe();
+    await b.stop();
+    expect(seen).toEqual(['a:true', 'b:true', 'a:false']);
+  });
+
   it("does not trust the holder's clock: a renewTime far in the past still counts from when it was seen", async () => {
     const api = memoryLeases();
     await new LeaderElector({ api, namespace: 'p', name: 'audit', identity: 'a', now: () => 0 }).tryOnce();

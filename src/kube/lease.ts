@@ -1,4 +1,5 @@
 import type { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import type { Leadership } from './status-writer.js';
 import { PortcullisError } from '../errors/index.js';
 import { describeApiError, httpStatusOf, makeClients } from './client.js';
 
@@ -52,10 +53,15 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-export class LeaderElector {
+/**
+ * A Lease election (client-go's, reduced to what Portcullis needs). It is also the `Leadership`
+ * the status writer follows, so the replica that audits is the one that writes statuses.
+ */
+export class LeaderElector implements Leadership {
   readonly #o: Required<Omit<LeaderElectorOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onError'>> &
     Pick<LeaderElectorOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onError'>;
   #leading = false;
+  readonly #listeners = new Set<(leader: boolean) => void>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -74,6 +80,15 @@ export class LeaderElector {
 
   get leading(): boolean {
     return this.#leading;
+  }
+
+  isLeader(): boolean {
+    return this.#leading;
+  }
+
+  subscribe(listener: (leader: boolean) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Starts trying (at once, then every retryEveryMs). */
@@ -163,6 +178,7 @@ export class LeaderElector {
       this.#leading = leading;
       if (leading) this.#o.onStartedLeading?.();
       else this.#o.onStoppedLeading?.();
+      for (const listener of this.#listeners) listener(leading);
     }
     return leading;
   }

@@ -22,9 +22,9 @@ import {
  */
 
 /**
- * Whether this replica is the one that writes statuses. Pluggable: a fixed flag today
- * (`staticLeadership`, the `kubernetes.writeStatus` setting); a Lease-based election can
- * implement the same two methods.
+ * Whether this replica is the one that writes statuses: the audit's Lease election
+ * (`LeaderElector`) when serve runs one, else a fixed flag (`staticLeadership`, the
+ * `kubernetes.writeStatus` setting).
  */
 export interface Leadership {
   isLeader(): boolean;

@@ -5,7 +5,7 @@ import { PortcullisError } from '../errors/index.js';
 import { createLogging, type Logging } from '../log/index.js';
 import { NoopMetrics } from '../metrics/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
-import { loadKubeConfig, SERVICE_ACCOUNT_DIR } from '../kube/index.js';
+import { loadKubeConfig, PagedLister, SERVICE_ACCOUNT_DIR } from '../kube/index.js';
 import type { PolicySnapshot, PolicySource } from '../policyset/index.js';
 import { ResourcePullSecretResolver, type PullSecretResolver } from '../registry/index.js';
 import { CertificateCache } from '../x509/index.js';
@@ -41,6 +41,18 @@ function clusterConnection(options: ClusterOptions): KubeConfig | undefined {
   return undefined;
 }
 
+async function clusterNamespaces(kubeConfig: KubeConfig, pageSize: number): Promise<unknown[]> {
+  const namespaces: unknown[] = [];
+  for await (const ns of new PagedLister(kubeConfig).list({ apiVersions: ['v1'], kind: 'Namespace', pageSize })) {
+    namespaces.push({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns.metadata?.name, labels: ns.metadata?.labels ?? {} },
+    });
+  }
+  return namespaces;
+}
+
 export async function openClusterContext(options: ClusterOptions, needCluster: boolean): Promise<ClusterContext> {
   const config = await loadServeConfig(options.config);
   const kubeConfig = clusterConnection(options);
@@ -61,6 +73,9 @@ export async function openClusterContext(options: ClusterOptions, needCluster: b
   if (options.policies !== undefined) {
     source = new DirectoryPolicySource({
       directory: options.policies,
+      // The policies are the directory's, the namespaces the cluster's: a namespaceSelector of a
+      // policy not applied yet must select what it will select once applied.
+      ...(kubeConfig === undefined ? {} : { namespaces: await clusterNamespaces(kubeConfig, config.audit.pageSize) }),
       certificateCache,
       onObjects: (objects) => directorySecrets.update(objects),
       rescanIntervalMs: 0,

@@ -1,4 +1,5 @@
 import type { DecidingSignature, ImageVerification } from '../verify/index.js';
+import { printable } from './printable.js';
 
 /**
  * Words for what decided an image (`verify`, `verify -v`, `inspect`): whose signature — the
@@ -44,7 +45,7 @@ export function imageLines(result: ImageVerification): string {
     }
   }
   for (const a of result.attestations) lines.push(attestationLine(a));
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 export function attestationLine(a: ImageVerification['attestations'][number]): string {

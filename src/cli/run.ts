@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { isPortcullisError, toPortcullisError } from '../errors/index.js';
+import { isPortcullisError, toPortcullisError, type PortcullisError } from '../errors/index.js';
 import { EXIT, type CliIo } from './io.js';
 import { buildProgram, type CommandLoader, type CommandModules, type CommandName } from './program.js';
 
@@ -88,6 +88,8 @@ export async function run(argv: readonly string[], io: CliIo, options: RunOption
       io.stdout(`${JSON.stringify({ verified: false, code: e.code, message: e.message, ...e.context }, null, 2)}\n`);
     }
     io.stderr(`error: ${e.message} [${e.code}]\n`);
+    const hint = cliHint(e);
+    if (hint !== undefined) io.stderr(`hint: ${hint}\n`);
     if (
       !isPortcullisError(error) &&
       error instanceof Error &&
@@ -97,4 +99,16 @@ export async function run(argv: readonly string[], io: CliIo, options: RunOption
       io.stderr(`${error.stack}\n`);
     return EXIT.invalid;
   }
+}
+
+/** What to type next, where the CLI knows better than the layer that raised the error (which the webhook shares). */
+function cliHint(e: PortcullisError): string | undefined {
+  const registry = e.context.subject;
+  if (
+    e.code === 'ERR_REGISTRY_UNAUTHORIZED' &&
+    typeof registry === 'string' &&
+    /no credentials are configured|anonymous access was refused/.test(e.message)
+  )
+    return `log in first: portcullis login ${registry} -u NAME --password-stdin (or give -u/-p)`;
+  return undefined;
 }

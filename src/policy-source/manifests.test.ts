@@ -26,6 +26,13 @@ describe('manifest files', () => {
     expect(parseManifests('{"a": 1, "a": 2}')).toHaveProperty('error');
   });
 
+  it('a YAML error is one line naming where it is, without the colon that introduced the dropped excerpt', () => {
+    const result = parseManifests('a:\n  b: |-\n x: y\n  c: d\n');
+    expect(result).toHaveProperty('error');
+    const error = (result as { error: string }).error;
+    expect(error).toMatch(/^not valid YAML \(document 1\): .* at line \d+, column \d+$/);
+  });
+
   it('an alias bomb is refused', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 0; i < 30; i++)

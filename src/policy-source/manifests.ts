@@ -58,6 +58,6 @@ function flatten(value: unknown, depth: number): { objects: unknown[] } | { erro
 }
 
 function oneLine(message: string): string {
-  // yaml's pretty errors append a code excerpt on later lines; keep the first line.
-  return message.split('\n')[0]?.trim() ?? message;
+  // yaml's pretty errors append a code excerpt on later lines, introduced by a colon; keep the first line, without it.
+  return (message.split('\n')[0] ?? message).trim().replace(/:$/, '');
 }

@@ -106,14 +106,22 @@ export async function checkAttestations(
       ...(want.maxAge === undefined ? {} : { maxAge: want.maxAge }),
     };
     const found = await candidates(lister, image.subjects, want.artifactType);
+    // Name every place looked: a platform manifest admitted through its tag's index may carry it on the index.
+    const where =
+      image.subjects.length > 1
+        ? `${image.reference} nor to the image index ${image.subjects
+            .slice(1)
+            .map((d) => d.digest)
+            .join(', ')} that admitted it`
+        : image.reference;
     const missing = (listed: number): AttestationResult => ({
       ...common,
       passed: false,
       code: 'ERR_ATTESTATION_MISSING',
       reason:
         listed === 0
-          ? `no artifact of type ${want.artifactType} is attached to ${image.reference}`
-          : `no artifact of type ${want.artifactType} is attached to ${image.reference} (the registry lists ${listed}, but none is a manifest of that type whose subject is the image)`,
+          ? `no artifact of type ${want.artifactType} is attached to ${where}`
+          : `no artifact of type ${want.artifactType} is attached to ${where} (the registry lists ${listed}, but none is a manifest of that type whose subject is the image)`,
       found: 0,
     });
     if (found.length === 0) {

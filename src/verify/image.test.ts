@@ -195,6 +195,16 @@ describe('multi-platform images and required artifacts', () => {
       expect(result.error?.message).toContain('nor did every platform manifest verify: linux/arm64/v8');
     });
 
+    it('default — both paths failing for the same reason name its code once (the message is followed by it)', async () => {
+      const source = new MemoryImageSource();
+      const { index, amd64 } = image(source);
+      source.sign(amd64, trusted);
+      const result = await verify(source, index);
+      expect(result.error?.code).toBe('ERR_NO_SIGNATURE');
+      expect(result.error?.message).toContain('nor did every platform manifest verify: linux/arm64/v8');
+      expect(result.error?.message).not.toContain('[ERR_NO_SIGNATURE]');
+    });
+
     it('platforms: all — an entry for a real platform is checked even when annotated as an attestation manifest', async () => {
       const source = new MemoryImageSource();
       const amd64 = source.manifest('amd64');
@@ -385,6 +395,20 @@ describe('multi-platform images and required artifacts', () => {
       const result = await verify(source, m, { required: [{ artifactType: SPDX, trustPolicy: 'sbom' }], revocation });
       expect(result.error?.code).toBe('ERR_ATTESTATION_REJECTED');
       expect(result.error?.message).toContain('revocation check failed');
+    });
+
+    it('a platform manifest admitted through its tag’s index: a missing SBOM names both places looked', async () => {
+      const source = new MemoryImageSource();
+      const { index, arm64 } = image(source);
+      source.sign(index, trusted);
+      const result = await verify(source, arm64, {
+        tag: { name: 'v1', target: index },
+        required: [{ artifactType: SPDX, trustPolicy: 'sbom' }],
+      });
+      expect(result.error?.code).toBe('ERR_ATTESTATION_MISSING');
+      expect(result.error?.message).toContain(
+        `is attached to ${REPO}:v1@${arm64.digest} nor to the image index ${index.digest} that admitted it`,
+      );
     });
 
     it('a signed SBOM of another image, listed as a referrer of this one, does not count', async () => {

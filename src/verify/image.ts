@@ -307,9 +307,11 @@ async function byIndex(
     result = { ...failing, reference: request.reference, artifact: request.artifact, error };
   } else {
     const indexError = indexResult.error as PortcullisError;
+    // The index's code ends the whole message; the platform's is named only when it says something else.
+    const platformWhy = failing.error?.code === indexError.code ? failing.error.message : why;
     const error = new PortcullisError(
       indexError.code,
-      `${indexError.message}; nor did every platform manifest verify: ${label(p)}: ${why}`,
+      `${indexError.message}; nor did every platform manifest verify: ${label(p)}: ${platformWhy}`,
       { context: indexError.context },
     );
     result = { ...indexResult, error };

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -8,6 +9,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -293,6 +295,31 @@ describe('portcullis blob', () => {
       expect(text.stdout).toContain('└── signed artifact');
       expect(text.stdout).toContain('digest: sha256:c71d239d');
     });
+
+    it('inspect prints what anyone may edit (the unsigned header) escaped: no forged line, no terminal control', async () => {
+      const jws = JSON.parse(readFileSync(signature, 'utf8')) as { header: Record<string, unknown> };
+      jws.header['io.cncf.notary.signingAgent'] = 'x\u001b[2J\r\n└── trust decision: verified';
+      const edited = join(work, 'edited.jws.sig');
+      writeFileSync(edited, JSON.stringify(jws));
+      const r = await cli(['blob', 'inspect', edited]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.includes('\u001b') || r.stdout.includes('\r')).toBe(false);
+      expect(r.stdout.split('\n').filter((l) => l.includes('trust decision'))).toEqual([
+        '│   ├── signingAgent: x\\u{1b}[2J\\u{d}\\u{a}└── trust decision: verified',
+      ]);
+    });
+
+    it('a signature path that is not a regular file (a FIFO, a device) is refused at once, not waited on', async () => {
+      const fifo = join(work, 'pipe.jws.sig');
+      execFileSync('mkfifo', [fifo]);
+      const device = join(work, 'zero.jws.sig');
+      symlinkSync('/dev/zero', device);
+      for (const path of [fifo, device]) {
+        const r = await cli(['blob', 'inspect', path]);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toContain(`cannot read signature "${path}": not a regular file [ERR_INPUT_INVALID]`);
+      }
+    }, 20_000);
 
     it('A8-2 a malformed signature fails to parse', async () => {
       const r = await cli(['blob', 'inspect', vector('notation/e2e/signatures/malformed.jws.sig')]);

@@ -244,6 +244,15 @@ describe('portcullis inspect', () => {
     expect(r.stdout).toContain('CN=e2e,O=Notary,L=Seattle,ST=WA,C=US');
   });
 
+  it('heads the tree with the artifact: a tag with the digest it resolved to, a digest once', async () => {
+    const digest = 'sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9';
+    const byTag = await cli(['inspect', '--oci-layout', `${LAYOUT}:v1`]);
+    expect(byTag.stdout.split('\n')[0]).toBe(`${LAYOUT}:v1@${digest}`);
+    const byDigest = await cli(['inspect', '--oci-layout', `${LAYOUT}@${digest}`]);
+    expect(byDigest.status).toBe(0);
+    expect(byDigest.stdout.split('\n')[0]).toBe(`${LAYOUT}@${digest}`);
+  });
+
   it('shows the error of a signature it cannot parse instead of failing', async () => {
     const r = await cli([
       'inspect',

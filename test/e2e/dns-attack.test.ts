@@ -101,9 +101,11 @@ describe('one pod naming 500 unresolvable registry hosts', () => {
     void attacking.then(() => (attackDone = true));
     for (let i = 0; i < SAMPLES; i++) during.push(await otherReview());
     expect(attackDone, 'the attack must still be in progress while the others are measured').toBe(false);
-    const queriesAsked = new Set(dns.questions.filter((q) => q.name.endsWith('.a1.invalid')).map((q) => q.name)).size;
 
     const answer = await attacking;
+    // Counted once the attack is answered: on a busy machine the last lookups start after the
+    // other reviews were measured.
+    const queriesAsked = new Set(dns.questions.filter((q) => q.name.endsWith('.a1.invalid')).map((q) => q.name)).size;
     const attackMs = Date.now() - attackStarted;
     console.log(
       `other reviews, median ms: ${median(before).toFixed(1)} without the attack, ${median(during).toFixed(1)} during it; the attack answered in ${attackMs} ms; ${queriesAsked} hosts asked`,

@@ -76,7 +76,9 @@ else if (action === 'erase') { if (!store[input]) { process.stdout.write('creden
       expect(bad.stderr).toContain('[ERR_REGISTRY_UNAUTHORIZED]');
       expect(existsSync(config())).toBe(false);
       // Without a login the registry refuses a listing; after it, the stored credentials are used.
-      expect((await cli(['list', `${host}/app:v1`], { env })).stderr).toContain('[ERR_REGISTRY_UNAUTHORIZED]');
+      const anonymous = await cli(['list', `${host}/app:v1`], { env });
+      expect(anonymous.stderr).toContain('[ERR_REGISTRY_UNAUTHORIZED]');
+      expect(anonymous.stderr).toContain(`hint: log in first: portcullis login ${host} -u NAME --password-stdin`);
       const good = await cli(['login', host, '-u', 'alice', '--password-stdin'], { env, stdin: 'wonderland\n' });
       expect(good.status, good.stderr).toBe(0);
       expect(good.stdout).toContain(`Login Succeeded: credentials for ${host} stored in ${config()}`);

@@ -72,6 +72,7 @@ class Shell {
  * the sources, in a fresh directory with a copy of examples/ and a fresh HOME.
  */
 const EXPECTED: readonly { starts: string; status?: number; check: (s: Step, host: string) => void }[] = [
+  { starts: 'export NOTATION_CONFIG=$(mktemp -d)', check: () => undefined },
   {
     starts: 'portcullis copy --from-oci-layout',
     check: (s, host) =>
@@ -105,7 +106,12 @@ const EXPECTED: readonly { starts: string; status?: number; check: (s: Step, hos
   },
   {
     starts: 'portcullis policy init',
-    check: (s) => expect(s.stdout).toContain('Successfully initialized the trust policy'),
+    check: (s) => {
+      expect(s.stdout).toContain('Successfully initialized the trust policy');
+      // The first line's directory, not ~/.config/notation, holds the demo's configuration.
+      expect(s.stdout).not.toContain('/home/');
+      expect(s.stdout).toMatch(/trust policy \/tmp\/tmp\.\w+\/trustpolicy\.oci\.json/);
+    },
   },
   {
     starts: 'portcullis policy show',

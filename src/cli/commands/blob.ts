@@ -1,8 +1,8 @@
-import { open, readFile, rename, stat, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { loadBlobTrustPolicyFile, loadTrustStores, writeBlobTrustPolicy } from '../../notation-config/index.js';
 import { PortcullisError, toPortcullisError } from '../../errors/index.js';
-import { DEFAULT_MAX_ENVELOPE_BYTES, parseEnvelope, parsePayload, type EnvelopeFormat } from '../../envelope/index.js';
+import { parseEnvelope, parsePayload, type EnvelopeFormat } from '../../envelope/index.js';
 import { ProcessVerificationPlugins, pluginDirectory } from '../../plugin/index.js';
 import { loadBlobTrustPolicy, selectBlobStatement } from '../../policy/index.js';
 import { blobSignaturePath, signBlob, signatureMediaTypeOfFile, type BlobSigner } from '../../signing/index.js';
@@ -11,11 +11,13 @@ import { accuracyMsOf, parseTimestampToken } from '../../timestamp/index.js';
 import { verifyBlob, type BlobVerification } from '../../verify/index.js';
 import { CertificateCache } from '../../x509/index.js';
 import { fileBlob } from '../blob-file.js';
+import { readSignature } from '../signature-file.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat } from '../options.js';
 import { parsePairs } from '../pairs.js';
 import { cliRevocationChecker, revocationMode } from '../revocation-checker.js';
 import { chooseSigner, type SignCommandOptions } from './sign.js';
+import { printable } from '../printable.js';
 
 const VERSION = '0.1.0';
 
@@ -97,35 +99,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** The signature file, at most the envelope cap (4 MiB): a signature is a few KiB. */
-async function readSignature(path: string): Promise<Uint8Array> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (cause) {
-    throw new PortcullisError('ERR_INPUT_INVALID', `cannot read signature "${path}": ${(cause as Error).message}`, {
-      cause,
-    });
-  }
-  try {
-    const buffer = Buffer.alloc(DEFAULT_MAX_ENVELOPE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > DEFAULT_MAX_ENVELOPE_BYTES)
-        throw new PortcullisError(
-          'ERR_SIZE_LIMIT',
-          `signature "${path}" is larger than ${DEFAULT_MAX_ENVELOPE_BYTES} bytes`,
-        );
-    }
-    return new Uint8Array(buffer.subarray(0, length));
-  } finally {
-    await handle.close();
-  }
-}
-
 export interface BlobVerifyCommandOptions {
   readonly configDir: string;
   readonly signature?: string;
@@ -198,7 +171,7 @@ export async function blobVerifyCommand(file: string, opts: BlobVerifyCommandOpt
       const width = Math.max(3, ...metadata.map(([k]) => k.length));
       text.push(`${'KEY'.padEnd(width)}  VALUE`, ...metadata.map(([k, v]) => `${k.padEnd(width)}  ${v}`));
     }
-    (report.verified ? io.stdout : io.stderr)(`${text.join('\n')}\n`);
+    (report.verified ? io.stdout : io.stderr)(`${text.map(printable).join('\n')}\n`);
   }
   return report.verified ? EXIT.ok : EXIT.failed;
 }
@@ -320,7 +293,8 @@ export async function blobInspectCommand(signature: string, opts: { output?: str
     ],
     true,
   );
-  io.stdout(`${lines.join('\n')}\n`);
+  // One line per element: a newline or escape inside one came from the signature (anyone may edit its unsigned header).
+  io.stdout(`${lines.map(printable).join('\n')}\n`);
   return EXIT.ok;
 }
 

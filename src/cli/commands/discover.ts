@@ -3,6 +3,7 @@ import type { Descriptor } from '../../oci/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { openTarget, type TargetOptions } from '../target.js';
 import { table } from '../table.js';
+import { printable } from '../printable.js';
 
 export interface DiscoverCommandOptions extends TargetOptions {
   readonly output?: string;
@@ -71,7 +72,7 @@ export function renderTree(root: string, nodes: readonly ReferrerNode[]): string
     });
   };
   render(nodes, '');
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 /**

@@ -8,6 +8,7 @@ import { EXIT, type CliIo } from '../io.js';
 import { outputFormat, type OutputFormat } from '../options.js';
 import { cliRevocationChecker, revocationMode } from '../revocation-checker.js';
 import { openTarget, type Target, type TargetOptions } from '../target.js';
+import { printable } from '../printable.js';
 
 export interface InspectCommandOptions extends TargetOptions {
   readonly output?: string;
@@ -130,10 +131,12 @@ async function inspectTarget(
   }
   const more = inspectionLines(image);
   if (views.length === 0) {
-    io.stdout(`${[`${reference} has no associated signature`, ...more].join('\n')}\n`);
+    io.stdout(`${[`${reference} has no associated signature`, ...more].map(printable).join('\n')}\n`);
     return EXIT.ok;
   }
-  const lines = [`${reference}@${artifact.digest}`, `└── application/vnd.cncf.notary.signature (${views.length})`];
+  // A reference by digest already names it; a tag gets the digest it resolved to.
+  const named = reference.endsWith(`@${artifact.digest}`) ? reference : `${reference}@${artifact.digest}`;
+  const lines = [named, `└── application/vnd.cncf.notary.signature (${views.length})`];
   views.forEach((v, i) => {
     const last = i === views.length - 1;
     const pre = last ? '    ' : '    │';
@@ -157,7 +160,8 @@ async function inspectTarget(
     }
     add(`signed artifact: ${JSON.stringify(v.signedArtifact)}`);
   });
-  io.stdout(`${[...lines, ...more].join('\n')}\n`);
+  // One line per element: a newline or escape inside one came from the signature or the registry.
+  io.stdout(`${[...lines, ...more].map(printable).join('\n')}\n`);
   return EXIT.ok;
 }
 

@@ -2,6 +2,7 @@ import { MEDIA_TYPE } from '../../oci/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { outputFormat, positiveInteger } from '../options.js';
 import { openTarget, type TargetOptions } from '../target.js';
+import { printable } from '../printable.js';
 
 export interface ListCommandOptions extends TargetOptions {
   readonly output?: string;
@@ -36,7 +37,7 @@ export async function listCommand(reference: string, opts: ListCommandOptions, i
         `└── ${MEDIA_TYPE.notarySignature}`,
         ...signatures.map((s, i) => `    ${i === signatures.length - 1 ? '└──' : '├──'} ${s.digest}`),
       ];
-      io.stdout(`${lines.join('\n')}\n`);
+      io.stdout(`${lines.map(printable).join('\n')}\n`);
     }
     return EXIT.ok;
   } finally {

@@ -116,6 +116,14 @@ function startupError(
   return error;
 }
 
+/**
+ * Where the server can be reached, for the start-up line. A wildcard address is reachable from other
+ * machines too, so it is named beside the loopback URL rather than hidden behind it.
+ */
+export function listeningAt(url: string, host: string): string {
+  return host === '0.0.0.0' || host === '::' ? `${url} and every other address of this machine (--host ${host})` : url;
+}
+
 /** `portcullis serve --policies DIR`: the admission webhook and Gatekeeper provider over HTTPS, until SIGTERM. */
 export async function serveCommand(opts: ServeCommandOptions, io: CliIo): Promise<number> {
   const listen = { port: port(opts.port), host: opts.host ?? '0.0.0.0' };
@@ -150,7 +158,8 @@ export async function serveCommand(opts: ServeCommandOptions, io: CliIo): Promis
   const shutdown = io.untilShutdown();
   // Human lines go to stderr: stdout carries the JSON log lines alone.
   io.stderr(
-    `portcullis webhook listening on ${webhook.url} (POST /validate${config.webhook.mutate ? ', /mutate' : ''}${config.webhook.gatekeeper ? ', /gatekeeper/v1/verify' : ''}; /healthz, /readyz${config.metrics.port === 0 ? ', /metrics' : ''})\n`,
+    `portcullis webhook listening on ${listeningAt(webhook.url, listen.host)} (POST /validate${config.webhook.mutate ? ', /mutate' : ''}${config.webhook.gatekeeper ? ', /gatekeeper/v1/verify' : ''}; /healthz, /readyz${config.metrics.port === 0 ? ', /metrics' : ''})
+`,
   );
   if (webhook.devCaFile !== undefined) io.stderr(`development certificate: trust the CA in ${webhook.devCaFile}\n`);
   await shutdown;

@@ -1,11 +1,12 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { loadServeConfig, type ServeConfig } from '../config/index.js';
 import { PortcullisError } from '../errors/index.js';
 import { createLogging, type Logging } from '../log/index.js';
 import { NoopMetrics } from '../metrics/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
-import { loadKubeConfig, SERVICE_ACCOUNT_DIR } from '../kube/index.js';
+import { loadKubeConfig, PagedLister, SERVICE_ACCOUNT_DIR } from '../kube/index.js';
 import type { PolicySnapshot, PolicySource } from '../policyset/index.js';
 import { ResourcePullSecretResolver, type PullSecretResolver } from '../registry/index.js';
 import { CertificateCache } from '../x509/index.js';
@@ -22,6 +23,12 @@ export interface ClusterOptions {
   readonly kubeconfig?: string;
   readonly policies?: string;
   readonly config?: string;
+  /**
+   * The environment: without --kubeconfig the cluster is found as kubectl finds it — `$KUBECONFIG`
+   * (its first existing file), else `~/.kube/config`, else the pod's service account — unless
+   * only `--policies DIR` was asked for (explain works offline then).
+   */
+  readonly env?: NodeJS.ProcessEnv;
   /** Seconds to wait for the cluster's policies to be listed. Default 30. */
   readonly waitSeconds?: number;
 }
@@ -35,21 +42,47 @@ export interface ClusterContext {
   close(): Promise<void>;
 }
 
-function clusterConnection(options: ClusterOptions): KubeConfig | undefined {
-  if (options.kubeconfig !== undefined) return loadKubeConfig({ kubeconfig: options.kubeconfig });
+/** kubectl's default kubeconfig: the first existing file of `$KUBECONFIG`, else `~/.kube/config`. */
+export function defaultKubeconfig(env: NodeJS.ProcessEnv): string | undefined {
+  const listed = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
+  if (listed.length > 0) return listed.find((f) => existsSync(f)) ?? listed[0];
+  const home = env.HOME ?? env.USERPROFILE;
+  const file = home === undefined || home === '' ? undefined : join(home, '.kube', 'config');
+  return file !== undefined && existsSync(file) ? file : undefined;
+}
+
+function clusterConnection(options: ClusterOptions, needCluster: boolean): KubeConfig | undefined {
+  const kubeconfig =
+    options.kubeconfig ??
+    (options.env !== undefined && (needCluster || options.policies === undefined)
+      ? defaultKubeconfig(options.env)
+      : undefined);
+  if (kubeconfig !== undefined) return loadKubeConfig({ kubeconfig });
   if (existsSync(`${SERVICE_ACCOUNT_DIR}/token`)) return loadKubeConfig({ inCluster: true });
   return undefined;
 }
 
+async function clusterNamespaces(kubeConfig: KubeConfig, pageSize: number): Promise<unknown[]> {
+  const namespaces: unknown[] = [];
+  for await (const ns of new PagedLister(kubeConfig).list({ apiVersions: ['v1'], kind: 'Namespace', pageSize })) {
+    namespaces.push({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns.metadata?.name, labels: ns.metadata?.labels ?? {} },
+    });
+  }
+  return namespaces;
+}
+
 export async function openClusterContext(options: ClusterOptions, needCluster: boolean): Promise<ClusterContext> {
   const config = await loadServeConfig(options.config);
-  const kubeConfig = clusterConnection(options);
+  const kubeConfig = clusterConnection(options, needCluster);
   if (kubeConfig === undefined && (needCluster || options.policies === undefined)) {
     throw new PortcullisError(
       'ERR_INPUT_INVALID',
       needCluster
-        ? 'give --kubeconfig FILE (or run in a pod with a service account): the workloads are read from the cluster'
-        : 'give --policies DIR, or --kubeconfig FILE to read the policies from the cluster',
+        ? 'no cluster: give --kubeconfig FILE, set KUBECONFIG, or run in a pod with a service account (the workloads are read from the cluster)'
+        : 'no cluster: give --kubeconfig FILE or set KUBECONFIG to read the policies from the cluster, or --policies DIR',
     );
   }
   // Problems of the policy source go to standard error as JSON lines, as the server logs them.
@@ -61,6 +94,9 @@ export async function openClusterContext(options: ClusterOptions, needCluster: b
   if (options.policies !== undefined) {
     source = new DirectoryPolicySource({
       directory: options.policies,
+      // The policies are the directory's, the namespaces the cluster's: a namespaceSelector of a
+      // policy not applied yet must select what it will select once applied.
+      ...(kubeConfig === undefined ? {} : { namespaces: await clusterNamespaces(kubeConfig, config.audit.pageSize) }),
       certificateCache,
       onObjects: (objects) => directorySecrets.update(objects),
       rescanIntervalMs: 0,

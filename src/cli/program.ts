@@ -337,7 +337,10 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
   // --- before and after enforcing: what would be denied, and why ---------------------------
   const clusterOptions = (c: Command): Command =>
     c
-      .option('--kubeconfig <file>', 'the cluster (default: the service account, when run in a pod)')
+      .option(
+        '--kubeconfig <file>',
+        'the cluster (default: as kubectl — $KUBECONFIG, ~/.kube/config, else the service account in a pod)',
+      )
       .option('--policies <dir>', "decide by the policy manifests of this directory instead of the cluster's")
       .option('--config <file>', "the server's configuration YAML (docs/configuration.md): the same engine settings");
   clusterOptions(

@@ -59,6 +59,26 @@ describe('what would make a rejecting policy pass', () => {
 });
 
 describe('the explanation on a terminal', () => {
+  it('says an image admitted only because its policy is in dryrun would be denied once it enforces', () => {
+    const policy = {
+      policy: 'ClusterTrustPolicy baseline',
+      enforcementAction: 'dryrun',
+      appliesToNamespace: true,
+      why: 'namespaceSelector matches',
+      appliesToImage: true,
+      verdict: { verified: false, failedCheck: 'authenticity', code: 'ERR_CHAIN_UNTRUSTED', message: 'untrusted' },
+      toPass: [],
+    };
+    const base = { image: 'r/a:1', namespace: 'prod', warnings: [], revision: 1 };
+    const text = renderExplanation({ ...base, decision: 'allowed', policies: [policy] });
+    expect(text).toContain('decision: ALLOWED');
+    expect(text).toContain(
+      'rollout:  dryrun-denied — admitted only because ClusterTrustPolicy baseline [dryrun] does not enforce; it would be DENIED',
+    );
+    const passing = { ...policy, verdict: { ...policy.verdict, verified: true, failedCheck: null, code: null } };
+    expect(renderExplanation({ ...base, decision: 'allowed', policies: [passing] })).not.toContain('rollout:');
+  });
+
   it('shows the control characters of hostile strings instead of acting on them', () => {
     const text = renderExplanation({
       image: 'r/a:1\u001b[2J\nto see why: rm -rf ~',

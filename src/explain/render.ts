@@ -9,6 +9,16 @@ export function renderExplanation(e: Explanation, subject?: string): string {
   if (e.canonical !== undefined) lines.push(`  read as:  ${e.canonical}`);
   if (e.digest !== undefined) lines.push(`  digest:   ${e.digest}`);
   lines.push(`  decision: ${e.decision.toUpperCase()}${e.reason === undefined ? '' : ` — ${e.reason}`}`);
+  // Admitted although a policy rejects it (dryrun/warn): say so on the decision line, in the
+  // audit's words, or an admin reading "ALLOWED" during a dryrun rollout concludes all is well.
+  const notEnforcing = e.policies.filter((p) => p.verdict !== undefined && !p.verdict.verified);
+  if (e.decision === 'allowed' && notEnforcing.length > 0) {
+    const names = notEnforcing.map((p) => `${p.policy} [${p.enforcementAction ?? 'deny'}]`).join(', ');
+    const word = notEnforcing.some((p) => p.enforcementAction === 'warn') ? 'warned' : 'dryrun-denied';
+    lines.push(
+      `  rollout:  ${word} — admitted only because ${names} does not enforce; it would be DENIED with enforcementAction: deny`,
+    );
+  }
   for (const w of e.warnings) lines.push(`  warning:  ${w}`);
   lines.push(`  policies (snapshot revision ${e.revision}):`);
   if (e.policies.length === 0) lines.push('    none: no policy exists, so nothing is enforced');

@@ -18,6 +18,11 @@ export interface ReportObject {
 const AT = { group: 'wgpolicyk8s.io', version: 'v1alpha2' };
 const PLURAL = { PolicyReport: 'policyreports', ClusterPolicyReport: 'clusterpolicyreports' } as const;
 
+export const MISSING_CRDS =
+  'the wgpolicyk8s.io/v1alpha2 PolicyReport CRDs are not installed (kubectl get crd policyreports.wgpolicyk8s.io): ' +
+  'kubectl apply -k deploy/policyreport-crds (the Helm chart installs them unless policyReports.installCRDs=false), ' +
+  'or set audit.intervalSeconds: 0 to turn the background audit off';
+
 export interface ReportWriteResult {
   readonly written: number;
   /** Reports of namespaces no longer audited, emptied. */
@@ -106,7 +111,10 @@ export class PolicyReportWriter {
       return await run();
     } catch (error) {
       if (error instanceof PortcullisError) throw error;
-      throw new PortcullisError('ERR_KUBE_API', `${what}: ${describeApiError(error)}`, { cause: error });
+      // A 404 on a create or list means the kind is not served: the CRDs are missing (plain
+      // manifests leave them out), and the admin needs the command, not the status code.
+      const hint = httpStatusOf(error) === 404 ? ` — ${MISSING_CRDS}` : '';
+      throw new PortcullisError('ERR_KUBE_API', `${what}: ${describeApiError(error)}${hint}`, { cause: error });
     }
   }
 }

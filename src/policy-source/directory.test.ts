@@ -141,6 +141,24 @@ describe('DirectoryPolicySource', () => {
     expect(snapshot?.namespaceLabels.get('team-b')).toMatchObject({ tier: 'gold' });
   });
 
+  it("takes the namespaces given (the cluster's) where the directory defines none of that name", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'store.yaml'), STORE);
+    writeFileSync(
+      join(dir, 'ns.yaml'),
+      'apiVersion: v1\nkind: Namespace\nmetadata: { name: staging, labels: { env: local } }\n',
+    );
+    const cluster = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod', labels: { 'portcullis.dev/enforce': 'true' } } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'staging', labels: { env: 'cluster' } } },
+    ];
+    const { source } = await started({ directory: dir, namespaces: cluster });
+    const snapshot = source.current();
+    expect(snapshot?.invalid).toEqual([]);
+    expect(snapshot?.namespaceLabels.get('prod')).toMatchObject({ 'portcullis.dev/enforce': 'true' });
+    expect(snapshot?.namespaceLabels.get('staging')).toMatchObject({ env: 'local' });
+  });
+
   it('follows symlinked files and skips dot entries, as in a mounted ConfigMap', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, '..2024_01_01'));

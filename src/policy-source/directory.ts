@@ -50,6 +50,12 @@ export interface DirectoryPolicySourceOptions {
    * Every object read (before the snapshot is built), e.g. for the pull-secret resolver to find docker-config Secrets.
    */
   readonly onObjects?: (objects: readonly unknown[]) => void;
+  /**
+   * Namespace objects from elsewhere (the cluster's, for `audit`/`explain --policies DIR
+   * --kubeconfig`), so that `namespaceSelector`s see the labels namespaces really have. One the
+   * directory defines itself (same name) wins.
+   */
+  readonly namespaces?: readonly unknown[];
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 30_000;
@@ -91,6 +97,7 @@ export class DirectoryPolicySource implements PolicySource {
   readonly #maxFiles: number;
   readonly #onError: (error: PortcullisError) => void;
   readonly #onObjects: ((objects: readonly unknown[]) => void) | undefined;
+  readonly #namespaces: readonly unknown[];
   readonly #feed: SnapshotFeed;
   readonly #debounce: Debounce;
 
@@ -108,6 +115,7 @@ export class DirectoryPolicySource implements PolicySource {
     this.#maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES;
     this.#onError = options.onError ?? (() => undefined);
     this.#onObjects = options.onObjects;
+    this.#namespaces = options.namespaces ?? [];
     this.#feed = new SnapshotFeed({
       certificateCache: options.certificateCache ?? new CertificateCache(),
       defaultNamespace: options.defaultNamespace ?? 'default',
@@ -312,6 +320,12 @@ export class DirectoryPolicySource implements PolicySource {
         origins.push(file.relative);
       }
     }
+    const defined = new Set(objects.filter(isNamespace).map((o) => o.metadata.name));
+    for (const ns of this.#namespaces) {
+      if (!isNamespace(ns) || defined.has(ns.metadata.name)) continue;
+      objects.push(ns);
+      origins.push(`(cluster) Namespace ${ns.metadata.name}`);
+    }
     return { fingerprint: hash.digest(), objects, origins, sourceErrors, directories };
   }
 
@@ -341,4 +355,10 @@ export class DirectoryPolicySource implements PolicySource {
       }
     }
   }
+}
+
+function isNamespace(o: unknown): o is { kind: 'Namespace'; metadata: { name: string } } {
+  if (typeof o !== 'object' || o === null) return false;
+  const r = o as { kind?: unknown; metadata?: { name?: unknown } };
+  return r.kind === 'Namespace' && typeof r.metadata?.name === 'string';
 }

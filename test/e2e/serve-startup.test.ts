@@ -132,7 +132,11 @@ describe('portcullis serve start-up', () => {
       'apiVersion: portcullis.dev/v1alpha1\nkind: TrustPolicy\nmetadata:\n  name: broken\n  namespace: secured\nspec:\n  signatureVerification:\n    level: paranoid\n  trustStores: [ca:e2e]\n  trustedIdentities: ["*"]\n',
     );
     const config = join(dir, 'serve.yaml');
-    writeFileSync(config, 'webhook:\n  shutdownDelaySeconds: 0\n  shutdownTimeoutSeconds: 1\n');
+    // As the chart's configuration has it: Gatekeeper off, pinning on.
+    writeFileSync(
+      config,
+      'webhook:\n  shutdownDelaySeconds: 0\n  shutdownTimeoutSeconds: 1\n  gatekeeper: false\n  mutate: true\n',
+    );
     const r = await serve([...common(), '--policies', policies, '--port', '0', '--config', config], (stderr) =>
       stderr.includes('listening on'),
     );
@@ -144,5 +148,7 @@ describe('portcullis serve start-up', () => {
     expect(warning, r.stdout).toMatchObject({ level: 40, name: 'broken' });
     expect(warning?.reason).toContain('unknown field "signatureVerification"');
     expect(r.stderr).toContain('portcullis webhook listening on https://127.0.0.1:');
+    // The start-up line names only what is served (the Gatekeeper routes answer 404 when off).
+    expect(r.stderr).toMatch(/\(POST \/validate, \/mutate; \/healthz, \/readyz, \/metrics\)/);
   }, 70_000);
 });

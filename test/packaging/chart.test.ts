@@ -107,6 +107,10 @@ describe('charts/portcullis', () => {
       expect(text).toContain('ClusterTrustPolicy');
       expect(text).toContain('kubectl label namespace');
       expect(text).toContain('kubectl get trustpolicies,truststores -A');
+      // The README's safe rollout: dryrun first, then the reports and the audit.
+      expect(text).toContain('enforcementAction: dryrun');
+      expect(text).toContain('kubectl get policyreports -A');
+      expect(text).toContain('portcullis audit --kubeconfig ~/.kube/config');
       expect(text).not.toContain('WARNING');
     });
 

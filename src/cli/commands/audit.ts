@@ -54,6 +54,7 @@ export async function auditCommand(opts: AuditCommandOptions, io: CliIo): Promis
       ...(opts.kubeconfig === undefined ? {} : { kubeconfig: opts.kubeconfig }),
       ...(opts.policies === undefined ? {} : { policies: opts.policies }),
       ...(opts.config === undefined ? {} : { config: opts.config }),
+      env: io.env,
     },
     true,
   );

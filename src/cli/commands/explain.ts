@@ -98,6 +98,7 @@ export async function explainCommand(opts: ExplainCommandOptions, io: CliIo): Pr
       ...(opts.kubeconfig === undefined ? {} : { kubeconfig: opts.kubeconfig }),
       ...(opts.policies === undefined ? {} : { policies: opts.policies }),
       ...(opts.config === undefined ? {} : { config: opts.config }),
+      env: io.env,
     },
     false,
   );

@@ -158,7 +158,7 @@ export async function serveCommand(opts: ServeCommandOptions, io: CliIo): Promis
   const shutdown = io.untilShutdown();
   // Human lines go to stderr: stdout carries the JSON log lines alone.
   io.stderr(
-    `portcullis webhook listening on ${listeningAt(webhook.url, listen.host)} (POST /validate, /gatekeeper/v1/verify${config.webhook.mutate ? ', /mutate' : ''}; /healthz, /readyz, /metrics)\n`,
+    `portcullis webhook listening on ${listeningAt(webhook.url, listen.host)} (POST /validate${config.webhook.mutate ? ', /mutate' : ''}${config.webhook.gatekeeper ? ', /gatekeeper/v1/verify' : ''}; /healthz, /readyz${config.metrics.port === 0 ? ', /metrics' : ''})\n`,
   );
   if (webhook.devCaFile !== undefined) io.stderr(`development certificate: trust the CA in ${webhook.devCaFile}\n`);
   await shutdown;

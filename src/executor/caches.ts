@@ -13,7 +13,11 @@ import type { PolicyVerdict } from './types.js';
  *   size); entries (`tagCacheMaxEntries`); no TTL (immutable).
  * - `referrers`: credential identity + `registry/repo@digest` → signature descriptors; entries;
  *   TTL `referrersCacheTtlMs` (60 s), an empty list `negativeVerdictTtlMs`.
- * - `content`: digest → signature manifest / envelope bytes; bytes; no TTL (immutable).
+ * - `content`: digest → signature manifest / envelope bytes; bytes (each entry counted with
+ *   `CONTENT_ENTRY_OVERHEAD_BYTES` more) and entries (`referrersCacheMaxEntries` × 2: a
+ *   signature's manifest and envelope for as many images as the other caches hold); no TTL
+ *   (immutable). Signatures are about 1 KiB: by bytes alone, 64 MiB held some 60,000 of them
+ *   (30,000 images), so the heap kept growing for 20,000 images past the other caches' bounds.
  * - `verdict`: credential identity + `registry/repo@digest` + document id#generation + snapshot
  *   revision → the verdict; entries; positive TTL `verdictCacheTtlMs` (5 min, capped at the
  *   signature's and certificates' expiry), negative `negativeVerdictTtlMs` (30 s).
@@ -22,6 +26,9 @@ import type { PolicyVerdict } from './types.js';
  * content-addressed, and a caller can only ask for a digest it learnt from a referrer list
  * fetched under its own identity.
  */
+
+/** What a content entry costs beyond its bytes: key, typed array and buffer objects, LRU slots. */
+export const CONTENT_ENTRY_OVERHEAD_BYTES = 256;
 
 export type CacheName = 'tag' | 'digest' | 'referrers' | 'content' | 'verdict';
 
@@ -52,8 +59,9 @@ export class ExecutorCaches {
     });
     this.content = new LRUCache({
       ...common,
+      max: options.referrersCacheMaxEntries * 2,
       maxSize: options.contentCacheMaxBytes,
-      sizeCalculation: (v) => Math.max(1, v.length),
+      sizeCalculation: (v) => v.length + CONTENT_ENTRY_OVERHEAD_BYTES,
     });
     this.verdicts = new LRUCache({
       ...common,

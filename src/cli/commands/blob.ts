@@ -5,8 +5,13 @@ import { PortcullisError, toPortcullisError } from '../../errors/index.js';
 import { parseEnvelope, parsePayload, type EnvelopeFormat } from '../../envelope/index.js';
 import { ProcessVerificationPlugins, pluginDirectory } from '../../plugin/index.js';
 import { loadBlobTrustPolicy, selectBlobStatement } from '../../policy/index.js';
-import { blobSignaturePath, signBlob, signatureMediaTypeOfFile, type BlobSigner } from '../../signing/index.js';
-import { parseExpiryDuration } from '../../signing/index.js';
+import {
+  blobSignaturePath,
+  parseExpiryDuration,
+  signBlob,
+  signatureMediaTypeOfFile,
+  type BlobSigner,
+} from '../../signing/index.js';
 import { accuracyMsOf, parseTimestampToken } from '../../timestamp/index.js';
 import { verifyBlob, type BlobVerification } from '../../verify/index.js';
 import { CertificateCache } from '../../x509/index.js';
@@ -17,6 +22,7 @@ import { outputFormat } from '../options.js';
 import { parsePairs } from '../pairs.js';
 import { cliRevocationChecker, revocationMode } from '../revocation-checker.js';
 import { chooseSigner, type SignCommandOptions } from './sign.js';
+import { printStoredPolicy } from './policy.js';
 import { printable } from '../printable.js';
 
 const VERSION = '0.1.0';
@@ -301,15 +307,7 @@ export async function blobInspectCommand(signature: string, opts: { output?: str
 /** `portcullis blob policy show`: trustpolicy.blob.json as stored (validated first). */
 export async function blobPolicyShowCommand(opts: { configDir: string; output?: string }, io: CliIo): Promise<number> {
   const format = outputFormat(opts.output);
-  const loaded = await loadBlobTrustPolicyFile(opts.configDir);
-  if (format === 'json') {
-    io.stdout(
-      `${JSON.stringify({ path: loaded.path, policy: JSON.parse(loaded.text) as unknown, effective: loaded.policy }, null, 2)}\n`,
-    );
-  } else {
-    io.stdout(loaded.text.endsWith('\n') ? loaded.text : `${loaded.text}\n`);
-  }
-  return EXIT.ok;
+  return printStoredPolicy(await loadBlobTrustPolicyFile(opts.configDir), format, io);
 }
 
 /** `portcullis blob policy import FILE [--force]`: validated as verification reads it, then written. */

@@ -2,7 +2,7 @@ import { loadTrustPolicyFile, writeTrustPolicy } from '../../notation-config/ind
 import { PortcullisError } from '../../errors/index.js';
 import { loadTrustPolicy } from '../../policy/index.js';
 import { EXIT, type CliIo } from '../io.js';
-import { outputFormat } from '../options.js';
+import { outputFormat, type OutputFormat } from '../options.js';
 
 const LEVELS = ['strict', 'permissive', 'audit', 'skip'] as const;
 
@@ -33,7 +33,18 @@ export async function policyValidateCommand(
  */
 export async function policyShowCommand(opts: { configDir: string; output?: string }, io: CliIo): Promise<number> {
   const format = outputFormat(opts.output);
-  const loaded = await loadTrustPolicyFile(opts.configDir);
+  return printStoredPolicy(await loadTrustPolicyFile(opts.configDir), format, io);
+}
+
+/**
+ * A validated policy document as stored (text) or, with -o json, its path, the document and the
+ * effective policy (`policy show` and `blob policy show`).
+ */
+export function printStoredPolicy(
+  loaded: { readonly path: string; readonly text: string; readonly policy: unknown },
+  format: OutputFormat,
+  io: CliIo,
+): number {
   if (format === 'json') {
     io.stdout(
       `${JSON.stringify({ path: loaded.path, policy: JSON.parse(loaded.text) as unknown, effective: loaded.policy }, null, 2)}\n`,

@@ -38,9 +38,9 @@ function paged(
   let read = 0;
   return {
     pagesRead: () => read,
-    listSignatures: (a) => memory.listSignatures(a),
-    async *signaturePages(a) {
-      const all = await memory.listSignatures(a);
+    listSignatures: () => memory.listSignatures(),
+    async *signaturePages() {
+      const all = await memory.listSignatures();
       for (let i = 0; i === 0 || i < all.length; i += size) {
         read++;
         if (read === failAt) throw new PortcullisError('ERR_REGISTRY_RESPONSE', `page ${read} is broken`);

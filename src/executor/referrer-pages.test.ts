@@ -268,4 +268,33 @@ describe('referrer pages, fetched only as needed', () => {
       await capped.close();
     }
   });
+
+  it('portcullis verify reads only the pages it needs too', async () => {
+    const verifier = new ConfigDir().storeBytes('ca', 'acme', 'acme.crt', keys.acme.certPem).policy({
+      version: '1.0',
+      trustPolicies: [
+        {
+          name: 'signed',
+          registryScopes: ['*'],
+          signatureVerification: { level: 'strict' },
+          trustStores: ['ca:acme'],
+          trustedIdentities: ['*'],
+        },
+      ],
+    });
+    try {
+      for (const [order, pages] of [
+        [['acme', 'junk', 'stranger', 'junk', 'stranger'], 1],
+        [['junk', 'stranger', 'junk', 'stranger', 'acme'], 3],
+      ] as const) {
+        const img = await imageSignedBy(order);
+        registry.resetLog();
+        const r = await cli(['verify', '--config-dir', verifier.path, img.ref]);
+        expect(r.status, r.stderr).toBe(0);
+        expect(listings(img)).toHaveLength(pages);
+      }
+    } finally {
+      verifier.cleanup();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DistributionRegistry } from '../../test/helpers/registry/distribution.js';
 import { ReferrersRegistry } from '../../test/helpers/registry/referrers-registry.js';
 import { pushImage, pushReferrer } from '../../test/helpers/registry/seed.js';
 import type { Descriptor } from '../oci/index.js';
@@ -78,6 +79,24 @@ describe('listReferrersPage', () => {
       });
     } finally {
       await capped.close();
+    }
+  });
+
+  it("gives the tag schema (Debian's docker-registry, no Referrers API) as one page, with no cursor", async () => {
+    const distribution = await DistributionRegistry.start();
+    const c = new RegistryClient();
+    try {
+      const where = { registry: distribution.host, repository: 'app' };
+      const pushed = await pushImage(c, where, 'v1', 'tag-schema');
+      const image = await c.resolve({ ...where, digest: pushed.digest });
+      const listed: Descriptor[] = [];
+      for (let i = 0; i < 3; i++) listed.push(await pushReferrer(c, where, image, TYPE, `sbom ${i}`));
+      const page = await c.listReferrersPage(where, image, { artifactType: TYPE }, undefined);
+      expect(page.next).toBeUndefined();
+      expect(page.descriptors.map((d) => d.digest)).toEqual(listed.map((d) => d.digest));
+    } finally {
+      await c.close();
+      await distribution.stop();
     }
   });
 });

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Metrics } from '../metrics/index.js';
 import type { Descriptor } from '../oci/index.js';
 import type { ResolvedOptions } from './options.js';
+import type { ReferrerListing } from './referrer-listing.js';
 import type { PolicyVerdict } from './types.js';
 
 /**
@@ -11,8 +12,10 @@ import type { PolicyVerdict } from './types.js';
  *   TTL `tagCacheTtlMs` (30 s).
  * - `digest`: credential identity + `registry/repo@digest` → the manifest descriptor (media type,
  *   size); entries (`tagCacheMaxEntries`); no TTL (immutable).
- * - `referrers`: credential identity + `registry/repo@digest` → signature descriptors; entries;
- *   TTL `referrersCacheTtlMs` (60 s), an empty list `negativeVerdictTtlMs`.
+ * - `referrers`: credential identity + `registry/repo@digest` (+ artifact type for required
+ *   artifacts) → the listing as far as read (`ReferrerListing`: the pages fetched so far and the
+ *   next page's cursor; never taken for the whole until complete); entries; TTL
+ *   `referrersCacheTtlMs` (60 s) from the first page, an empty list `negativeVerdictTtlMs`.
  * - `content`: digest → signature manifest / envelope bytes; bytes (each entry counted with
  *   `CONTENT_ENTRY_OVERHEAD_BYTES` more) and entries (`referrersCacheMaxEntries` × 2: a
  *   signature's manifest and envelope for as many images as the other caches hold); no TTL
@@ -41,7 +44,7 @@ export class ExecutorCaches {
   readonly tags: LRUCache<string, Descriptor>;
   /** Digest-pinned references: what the registry holds under the digest, to match the payload's media type and size. */
   readonly digests: LRUCache<string, Descriptor>;
-  readonly referrers: LRUCache<string, readonly Descriptor[]>;
+  readonly referrers: LRUCache<string, ReferrerListing>;
   readonly content: LRUCache<string, Uint8Array>;
   readonly verdicts: LRUCache<string, CachedVerdict>;
   readonly #metrics: Metrics | undefined;

@@ -6,6 +6,7 @@ import type { ReferrerLister, SignatureSource } from '../verify/index.js';
 import type { Budget } from './budget.js';
 import type { ExecutorCaches } from './caches.js';
 import type { HostLimiter } from './limiter.js';
+import { ReferrerListing } from './referrer-listing.js';
 import type { ReviewScope } from './review-scope.js';
 import type { SharedWork } from './single-flight.js';
 
@@ -47,6 +48,15 @@ export function tagCacheKey(identity: string, ref: ImageReference): string {
 /** The digest cache key: credential identity and `registry/repository@digest`. */
 export function digestCacheKey(identity: string, ref: ImageReference & { readonly digest: string }): string {
   return `${identity}\u0000${ref.name}@${ref.digest}`;
+}
+
+/** One listing: whose referrers, of which type, its cache key per credential identity, its label. */
+interface WhichListing {
+  readonly repo: RepositoryRef;
+  readonly digest: string;
+  readonly artifactType: string;
+  key(identity: string): string;
+  readonly what: string;
 }
 
 export class RegistryAccess {
@@ -133,7 +143,7 @@ export class RegistryAccess {
     // The descriptor's HEAD and the signature listing of a digest do not depend on each other:
     // list at once, so a new digest-pinned image costs three round trips in sequence, not four.
     // The verification then finds the listing in flight (single flight) or cached.
-    this.#listSignatures({ registry: ref.registry, repository: ref.repository }, ref.digest, ctx, false).catch(
+    this.#prefetchSignatures({ registry: ref.registry, repository: ref.repository }, ref.digest, ctx).catch(
       () => undefined, // the verification asks again and meets the failure itself
     );
     const what = `resolving ${ref.name}@${ref.digest}`;
@@ -151,6 +161,7 @@ export class RegistryAccess {
     const name = `${repo.registry}/${repo.repository}`;
     return {
       listSignatures: (artifact) => this.#listSignatures(repo, artifact.digest, ctx),
+      signaturePages: (artifact) => this.#signaturePages(repo, artifact.digest, ctx),
       fetchManifest: (descriptor) =>
         this.#content(repo, descriptor, ctx, `fetching signature manifest ${descriptor.digest} from ${name}`, (call) =>
           this.#d.registry.fetchManifest(repo, descriptor, call).then((m) => m.bytes),
@@ -163,32 +174,54 @@ export class RegistryAccess {
     };
   }
 
-  /** The Notary signatures of a digest, through the cache (`counted`: a lookup the cache metrics see). */
-  async #listSignatures(
+  /** The Notary signatures of a digest, every page, through the cache. */
+  async #listSignatures(repo: RepositoryRef, digest: string, ctx: AccessContext): Promise<readonly Descriptor[]> {
+    return this.#whole(this.#signatureListing(repo, digest), ctx);
+  }
+
+  /**
+   * The Notary signatures of a digest a page at a time, through the cache: the verification
+   * reads the next page only when it needs another candidate, so a signature that passes on the
+   * first page spares the registry the rest. A cached listing is continued where it stopped.
+   */
+  async *#signaturePages(
     repo: RepositoryRef,
     digest: string,
     ctx: AccessContext,
-    counted = true,
-  ): Promise<readonly Descriptor[]> {
-    const name = `${repo.registry}/${repo.repository}`;
-    const key = `${ctx.credential.identity}\u0000${name}@${digest}`;
-    const cached = counted
-      ? this.#d.caches.lookup('referrers', this.#d.caches.referrers, key)
-      : this.#d.caches.referrers.get(key);
-    if (cached !== undefined) return cached;
-    const what = `listing the signatures of ${name}@${digest}`;
-    return this.#shared(`referrers\u0000${key}`, ctx, what, async () => {
-      const list = await this.#call(repo.registry, ctx, what, (call) =>
-        this.#d.registry.listReferrers(repo, { digest }, { artifactType: MEDIA_TYPE.notarySignature }, call),
-      );
-      const frozen = Object.freeze([...list]);
-      const ttl = frozen.length === 0 ? this.#d.emptyReferrersTtlMs : this.#d.referrersTtlMs;
-      if (ttl > 0 && !(frozen.length === 0 && ctx.dryRun === true)) this.#d.caches.referrers.set(key, frozen, { ttl });
-      return frozen;
-    });
+  ): AsyncGenerator<readonly Descriptor[]> {
+    const which = this.#signatureListing(repo, digest);
+    const listing = await this.#firstPage(which, ctx);
+    let read = 0;
+    for (;;) {
+      if (read < listing.descriptors.length) {
+        const page = listing.descriptors.slice(read);
+        read = listing.descriptors.length;
+        yield page;
+      } else if (listing.complete) {
+        return;
+      } else {
+        await this.#nextPage(which, listing, ctx);
+      }
+    }
   }
 
-  /** Referrers of one artifact type (required signed artifacts), cached as signature lists are. */
+  /** The first page of a digest's signature listing, cached: the pre-fetch (not counted as a cache lookup). */
+  #prefetchSignatures(repo: RepositoryRef, digest: string, ctx: AccessContext): Promise<ReferrerListing> {
+    return this.#firstPage(this.#signatureListing(repo, digest), ctx, false);
+  }
+
+  #signatureListing(repo: RepositoryRef, digest: string): WhichListing {
+    const name = `${repo.registry}/${repo.repository}`;
+    return {
+      repo,
+      digest,
+      artifactType: MEDIA_TYPE.notarySignature,
+      key: (identity) => `${identity}\u0000${name}@${digest}`,
+      what: `listing the signatures of ${name}@${digest}`,
+    };
+  }
+
+  /** Referrers of one artifact type (required signed artifacts), every page, cached as signature listings are. */
   async #referrersOfType(
     repo: RepositoryRef,
     subject: Descriptor,
@@ -196,19 +229,84 @@ export class RegistryAccess {
     ctx: AccessContext,
   ): Promise<readonly Descriptor[]> {
     const name = `${repo.registry}/${repo.repository}`;
-    const key = `${ctx.credential.identity}\u0000${name}@${subject.digest}\u0000${artifactType}`;
-    const cached = this.#d.caches.lookup('referrers', this.#d.caches.referrers, key);
+    // Every page: the candidates are tried newest first by their listed dates, so any page may
+    // hold the one tried first (verify/attestations.ts).
+    return this.#whole(
+      {
+        repo,
+        digest: subject.digest,
+        artifactType,
+        key: (identity) => `${identity}\u0000${name}@${subject.digest}\u0000${artifactType}`,
+        what: `listing the ${artifactType} artifacts of ${name}@${subject.digest}`,
+      },
+      ctx,
+    );
+  }
+
+  /** Every page of a listing: the cached pages, and the rest fetched. */
+  async #whole(which: WhichListing, ctx: AccessContext): Promise<readonly Descriptor[]> {
+    const listing = await this.#firstPage(which, ctx);
+    while (!listing.complete) await this.#nextPage(which, listing, ctx);
+    return listing.descriptors;
+  }
+
+  /**
+   * The cached listing (`counted`: a lookup the cache metrics see), or a new one with its first
+   * page (one shared fetch per key), cached: an incomplete listing is cached as what it is, and
+   * continued by whoever needs more.
+   */
+  async #firstPage(which: WhichListing, ctx: AccessContext, counted = true): Promise<ReferrerListing> {
+    const key = which.key(ctx.credential.identity);
+    const cached = counted
+      ? this.#d.caches.lookup('referrers', this.#d.caches.referrers, key)
+      : this.#d.caches.referrers.get(key);
     if (cached !== undefined) return cached;
-    const what = `listing the ${artifactType} artifacts of ${name}@${subject.digest}`;
-    return this.#shared(`referrers\u0000${key}`, ctx, what, async () => {
-      const list = await this.#call(repo.registry, ctx, what, (call) =>
-        this.#d.registry.listReferrers(repo, { digest: subject.digest }, { artifactType }, call),
-      );
-      const frozen = Object.freeze([...list]);
-      const ttl = frozen.length === 0 ? this.#d.emptyReferrersTtlMs : this.#d.referrersTtlMs;
-      if (ttl > 0 && !(frozen.length === 0 && ctx.dryRun === true)) this.#d.caches.referrers.set(key, frozen, { ttl });
-      return frozen;
+    return this.#shared(`referrers\u0000${key}`, ctx, which.what, async () => {
+      const { repo, digest, artifactType } = which;
+      const registry = this.#d.registry;
+      const listing = new ReferrerListing();
+      if (registry.listReferrersPage === undefined) {
+        const list = await this.#call(repo.registry, ctx, which.what, (call) =>
+          registry.listReferrers(repo, { digest }, { artifactType }, call),
+        );
+        listing.append(1, { descriptors: list });
+      } else {
+        const lister = registry.listReferrersPage.bind(registry);
+        const page = await this.#call(repo.registry, ctx, which.what, (call) =>
+          lister(repo, { digest }, { artifactType }, undefined, call),
+        );
+        listing.append(1, page);
+      }
+      this.#remember(key, listing, ctx);
+      return listing;
     });
+  }
+
+  /** The listing's next page, fetched (shared by the readers that need it at once) and added. */
+  async #nextPage(which: WhichListing, listing: ReferrerListing, ctx: AccessContext): Promise<void> {
+    const cursor = listing.next;
+    const registry = this.#d.registry;
+    if (cursor === undefined || registry.listReferrersPage === undefined) return;
+    const lister = registry.listReferrersPage.bind(registry);
+    const key = which.key(ctx.credential.identity);
+    const number = listing.pages + 1;
+    const what = `${which.what} (page ${number})`;
+    const { repo, digest, artifactType } = which;
+    const page = await this.#shared(`referrers page ${number}\u0000${key}`, ctx, what, () =>
+      this.#call(repo.registry, ctx, what, (call) => lister(repo, { digest }, { artifactType }, cursor, call)),
+    );
+    listing.append(number, page);
+    // A listing found empty only at its end is a negative answer: its own lifetime, not cached in a dry run.
+    if (listing.complete && listing.descriptors.length === 0 && this.#d.caches.referrers.peek(key) === listing)
+      this.#remember(key, listing, ctx);
+  }
+
+  /** Caches a listing: an empty complete one for the negative TTL (not in a dry run), others for the referrers TTL. */
+  #remember(key: string, listing: ReferrerListing, ctx: AccessContext): void {
+    const empty = listing.complete && listing.descriptors.length === 0;
+    const ttl = empty ? this.#d.emptyReferrersTtlMs : this.#d.referrersTtlMs;
+    if (ttl > 0 && !(empty && ctx.dryRun === true)) this.#d.caches.referrers.set(key, listing, { ttl });
+    else this.#d.caches.referrers.delete(key);
   }
 
   /**

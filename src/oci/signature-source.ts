@@ -9,6 +9,12 @@ import type { Descriptor } from './descriptor.js';
 export interface SignatureSource {
   /** Descriptors of the signature manifests of the artifact, in the order to try them. */
   listSignatures(artifact: { readonly digest: string }): Promise<readonly Descriptor[]>;
+  /**
+   * The same descriptors a page at a time (a registry's Referrers API pages), fetched only as the
+   * verification asks for the next: when a signature on the first page passes, later pages are
+   * never requested. Optional: without it, `listSignatures` is asked for the whole list.
+   */
+  signaturePages?(artifact: { readonly digest: string }): AsyncIterable<readonly Descriptor[]>;
   /** Manifest bytes, already checked against the descriptor's digest and size cap. */
   fetchManifest(descriptor: Descriptor): Promise<Uint8Array>;
   /** Blob bytes, already checked against the descriptor's digest and size cap. */

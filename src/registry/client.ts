@@ -3,12 +3,15 @@ import { BlobStore } from './blobs.js';
 import { RegistryConnection } from './connection.js';
 import { ManifestStore } from './manifests.js';
 import { ReferrerStore } from './referrer-store.js';
+import { referrerPages } from './referrers.js';
 import { listTags } from './tags.js';
 import type {
   CallOptions,
   FetchedManifest,
   ManifestRef,
   PushedManifest,
+  ReferrersCursor,
+  ReferrersPage,
   RegistryClientOptions,
   RegistryReader,
   RepositoryRef,
@@ -23,6 +26,8 @@ export type {
   FetchedManifest,
   ManifestRef,
   PushedManifest,
+  ReferrersCursor,
+  ReferrersPage,
   RegistryClientOptions,
   RegistryReader,
   RepositoryRef,
@@ -131,6 +136,17 @@ export class RegistryClient implements RegistryReader {
     return this.#referrers.listReferrers(repo, subject, filter, call);
   }
 
+  /** One page of `listReferrers` (the first when `cursor` is undefined), to stop once a reader has enough. */
+  listReferrersPage(
+    repo: RepositoryRef,
+    subject: { readonly digest: string },
+    filter: { artifactType?: string },
+    cursor: ReferrersCursor | undefined,
+    call?: CallOptions,
+  ): Promise<ReferrersPage> {
+    return this.#referrers.listReferrersPage(repo, subject, filter, cursor, call);
+  }
+
   /** Adds `descriptor` to the referrers tag-schema index of `subject` (not atomic). */
   addReferrer(
     repo: RepositoryRef,
@@ -147,13 +163,16 @@ export class RegistryClient implements RegistryReader {
   }
 
   /**
-   * The verify core's SignatureSource for a repository: Notary signatures via listReferrers,
-   * manifests and envelope blobs fetched verified and capped.
+   * The verify core's SignatureSource for a repository: Notary signatures via listReferrers
+   * (page by page, as the verification asks for more), manifests and envelope blobs fetched
+   * verified and capped.
    */
   signatureSource(repo: RepositoryRef, call?: CallOptions): SignatureSource {
+    const filter = { artifactType: MEDIA_TYPE.notarySignature };
     return {
-      listSignatures: (artifact) =>
-        this.listReferrers(repo, artifact, { artifactType: MEDIA_TYPE.notarySignature }, call),
+      listSignatures: (artifact) => this.listReferrers(repo, artifact, filter, call),
+      signaturePages: (artifact) =>
+        referrerPages((cursor) => this.listReferrersPage(repo, artifact, filter, cursor, call)),
       fetchManifest: async (descriptor) => (await this.fetchManifest(repo, descriptor, call)).bytes,
       fetchBlob: (descriptor) => this.fetchBlob(repo, descriptor, undefined, call),
     };

@@ -4,6 +4,8 @@ export type {
   FetchedManifest,
   ManifestRef,
   PushedManifest,
+  ReferrersCursor,
+  ReferrersPage,
   RegistryClientOptions,
   RegistryReader,
   RepositoryRef,

@@ -9,7 +9,22 @@ import { ProbeGate } from './probe-gate.js';
 import { filterReferrers, nextLink, referrersIndex, referrersTag } from './referrers.js';
 import { discard } from './transport.js';
 import { DEFAULT_MAX_POOLS } from './transport-support.js';
-import { DEFAULT_MAX_REFERRER_PAGES, type CallOptions, type RepositoryRef } from './types.js';
+import {
+  DEFAULT_MAX_REFERRER_PAGES,
+  type CallOptions,
+  type ReferrersCursor,
+  type ReferrersPage,
+  type RepositoryRef,
+} from './types.js';
+
+/** A page's descriptors of the type (each digest once within the page), with its cursor. */
+function filtered(
+  page: { descriptors: Descriptor[]; next?: ReferrersCursor },
+  artifactType: string | undefined,
+): ReferrersPage {
+  const descriptors = filterReferrers(page.descriptors, artifactType);
+  return page.next === undefined ? { descriptors } : { descriptors, next: page.next };
+}
 
 /** Referrers: the Referrers API, the referrers tag schema where a registry has none, and adding to it. */
 export class ReferrerStore {
@@ -25,9 +40,9 @@ export class ReferrerStore {
 
   /**
    * The referrers of `subject`, filtered on `artifactType` (client-side too: a registry may
-   * ignore the filter). Uses the Referrers API, or the referrers tag schema when the registry
-   * answers 404 there; which one works is remembered per registry, so later calls cost one
-   * request (plus pages).
+   * ignore the filter), every page. Uses the Referrers API, or the referrers tag schema when the
+   * registry answers 404 there; which one works is remembered per registry, so later calls cost
+   * one request (plus pages).
    */
   async listReferrers(
     repo: RepositoryRef,
@@ -35,9 +50,39 @@ export class ReferrerStore {
     filter: { artifactType?: string } = {},
     call?: CallOptions,
   ): Promise<Descriptor[]> {
-    const op = this.#c.op(repo, `referrers of ${subject.digest}`, call, subject.digest);
+    const out: Descriptor[] = [];
+    let cursor: ReferrersCursor | undefined;
+    do {
+      const page = await this.listReferrersPage(repo, subject, filter, cursor, call);
+      out.push(...page.descriptors);
+      cursor = page.next;
+    } while (cursor !== undefined);
+    return filterReferrers(out, filter.artifactType);
+  }
+
+  /**
+   * One page of `listReferrers`: the first when `cursor` is undefined (the Referrers API's first
+   * page, or the whole tag-schema index), else the page `cursor` (from the previous page's
+   * `next`) leads to. Each page is its own operation: its own deadline and byte cap; past
+   * `maxReferrerPages` a page that links on fails, as a listing of them all would.
+   */
+  async listReferrersPage(
+    repo: RepositoryRef,
+    subject: { readonly digest: string },
+    filter: { artifactType?: string },
+    cursor: ReferrersCursor | undefined,
+    call?: CallOptions,
+  ): Promise<ReferrersPage> {
+    const what =
+      cursor === undefined ? `referrers of ${subject.digest}` : `referrers of ${subject.digest} (page ${cursor.page})`;
+    const op = this.#c.op(repo, what, call, subject.digest);
     if (parseDigest(subject.digest) === undefined)
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
+    if (cursor !== undefined) {
+      const url = this.#nextUrl(op, repo, cursor);
+      const page = await this.#referrersApiPage(op, repo, subject, url, cursor.page, true);
+      return page === undefined ? { descriptors: [] } : filtered(page, filter.artifactType);
+    }
     const mode = this.#c.options.referrers ?? 'auto';
     // Until the registry's answer is known, one listing asks the Referrers API and the others
     // wait for it: a registry without the API would otherwise answer a burst with 404s first.
@@ -56,62 +101,76 @@ export class ReferrerStore {
     try {
       const known = mode === 'auto' ? this.#referrersSupport.get(repo.registry) : mode;
       if (known !== 'tag-schema') {
-        const viaApi = await this.#referrersApi(op, repo, subject, filter.artifactType, mode === 'api');
+        const query =
+          filter.artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(filter.artifactType)}`;
+        const url = this.#c.url(repo, `referrers/${subject.digest}${query}`);
+        const viaApi = await this.#referrersApiPage(op, repo, subject, url, 1, mode === 'api');
         probed();
-        if (viaApi !== undefined) return filterReferrers(viaApi, filter.artifactType);
+        if (viaApi !== undefined) return filtered(viaApi, filter.artifactType);
       }
       probed();
-      return filterReferrers(await this.#referrersFromTag(op, repo, subject), filter.artifactType);
+      return { descriptors: filterReferrers(await this.#referrersFromTag(op, repo, subject), filter.artifactType) };
     } finally {
       probed();
     }
   }
 
-  async #referrersApi(
+  /** The URL a cursor names, if it is this registry's (a cursor is only ever made from a checked Link). */
+  #nextUrl(op: Operation, repo: RepositoryRef, cursor: ReferrersCursor): URL {
+    const base = this.#c.url(repo, 'referrers/');
+    let url: URL;
+    try {
+      url = new URL(cursor.url);
+    } catch (cause) {
+      throw operationError(op, 'ERR_INPUT_INVALID', 'a referrers cursor is not a URL', cause);
+    }
+    if (url.origin !== base.origin || !Number.isSafeInteger(cursor.page) || cursor.page < 2)
+      throw operationError(op, 'ERR_INPUT_INVALID', 'a referrers cursor of another registry or listing');
+    return url;
+  }
+
+  /** One Referrers API page; undefined when the registry has no Referrers API (first page, not `required`). */
+  async #referrersApiPage(
     op: Operation,
     repo: RepositoryRef,
     subject: { readonly digest: string },
-    artifactType: string | undefined,
+    url: URL,
+    page: number,
     required: boolean,
-  ): Promise<Descriptor[] | undefined> {
-    const query = artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(artifactType)}`;
-    let url = this.#c.url(repo, `referrers/${subject.digest}${query}`);
-    const out: Descriptor[] = [];
+  ): Promise<{ descriptors: Descriptor[]; next?: ReferrersCursor } | undefined> {
     const maxPages = this.#c.options.maxReferrerPages ?? DEFAULT_MAX_REFERRER_PAGES;
-    for (let page = 1; ; page++) {
-      const response = await this.#c.send(op, [repositoryScope(repo.repository)], {
-        method: 'GET',
-        url,
-        headers: { accept: MEDIA_TYPE.ociIndex },
-      });
-      if (response.status === 404 && page === 1 && !required) {
-        const errors = await readErrorBody(response);
-        // NAME_UNKNOWN: the repository is missing, which says nothing about API support.
-        if (!errors.some((e) => e.code === 'NAME_UNKNOWN')) this.#referrersSupport.set(repo.registry, 'tag-schema');
-        return undefined;
-      }
-      if (response.status !== 200) throw await statusError(op, response, `referrers of ${subject.digest} not found`);
-      this.#referrersSupport.set(repo.registry, 'api');
-      const bytes = await readCapped(op, response, this.#c.maxManifestBytes, 'referrers list');
-      out.push(...this.#indexManifests(op, bytes, 'referrers list'));
-      const next = nextLink(response.headers.link);
-      if (next === undefined) return out;
-      if (page >= maxPages)
-        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `the referrers list has more than ${maxPages} pages`);
-      let nextUrl: URL;
-      try {
-        nextUrl = new URL(next, url);
-      } catch (cause) {
-        throw operationError(op, 'ERR_REGISTRY_RESPONSE', `referrers Link "${printable(next)}" is not a URL`, cause);
-      }
-      if (nextUrl.origin !== url.origin)
-        throw operationError(
-          op,
-          'ERR_REGISTRY_RESPONSE',
-          `referrers Link points to another origin (${printable(nextUrl.origin)})`,
-        );
-      url = nextUrl;
+    const response = await this.#c.send(op, [repositoryScope(repo.repository)], {
+      method: 'GET',
+      url,
+      headers: { accept: MEDIA_TYPE.ociIndex },
+    });
+    if (response.status === 404 && page === 1 && !required) {
+      const errors = await readErrorBody(response);
+      // NAME_UNKNOWN: the repository is missing, which says nothing about API support.
+      if (!errors.some((e) => e.code === 'NAME_UNKNOWN')) this.#referrersSupport.set(repo.registry, 'tag-schema');
+      return undefined;
     }
+    if (response.status !== 200) throw await statusError(op, response, `referrers of ${subject.digest} not found`);
+    this.#referrersSupport.set(repo.registry, 'api');
+    const bytes = await readCapped(op, response, this.#c.maxManifestBytes, 'referrers list');
+    const descriptors = this.#indexManifests(op, bytes, 'referrers list');
+    const next = nextLink(response.headers.link);
+    if (next === undefined) return { descriptors };
+    if (page >= maxPages)
+      throw operationError(op, 'ERR_REGISTRY_RESPONSE', `the referrers list has more than ${maxPages} pages`);
+    let nextUrl: URL;
+    try {
+      nextUrl = new URL(next, url);
+    } catch (cause) {
+      throw operationError(op, 'ERR_REGISTRY_RESPONSE', `referrers Link "${printable(next)}" is not a URL`, cause);
+    }
+    if (nextUrl.origin !== url.origin)
+      throw operationError(
+        op,
+        'ERR_REGISTRY_RESPONSE',
+        `referrers Link points to another origin (${printable(nextUrl.origin)})`,
+      );
+    return { descriptors, next: { url: nextUrl.href, page: page + 1 } };
   }
 
   async #referrersFromTag(

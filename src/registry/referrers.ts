@@ -1,5 +1,6 @@
 import { type Descriptor, MEDIA_TYPE } from '../oci/index.js';
 import { parseDigest } from '../util/index.js';
+import type { ReferrersCursor, ReferrersPage } from './types.js';
 
 /**
  * Referrers helpers (distribution-spec v1.1 "Listing Referrers" and the referrers tag schema;
@@ -41,4 +42,20 @@ export function filterReferrers(descriptors: readonly Descriptor[], artifactType
 export function referrersIndex(manifests: readonly Descriptor[]): Uint8Array {
   const doc = { schemaVersion: 2, mediaType: MEDIA_TYPE.ociIndex, manifests };
   return new Uint8Array(Buffer.from(JSON.stringify(doc), 'utf8'));
+}
+
+/**
+ * The pages of a listing, each asked for only when the previous one has been consumed; each
+ * digest once across pages (as `listReferrers` gives them). The requests are `fetchPage`'s.
+ */
+export async function* referrerPages(
+  fetchPage: (cursor: ReferrersCursor | undefined) => Promise<ReferrersPage>,
+): AsyncGenerator<readonly Descriptor[]> {
+  const seen = new Set<string>();
+  let cursor: ReferrersCursor | undefined;
+  do {
+    const page = await fetchPage(cursor);
+    yield page.descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest) !== undefined);
+    cursor = page.next;
+  } while (cursor !== undefined);
 }

@@ -85,6 +85,22 @@ export const MANIFEST_ACCEPT = [
 ].join(', ');
 
 /**
+ * Where the next page of a Referrers API listing is: made by `listReferrersPage` from the
+ * page's `Link` header (same origin, checked), handed back to it unchanged. Opaque to callers.
+ */
+export interface ReferrersCursor {
+  readonly url: string;
+  /** The number of the page it leads to (2 for the second): the page cap counts them. */
+  readonly page: number;
+}
+
+/** One page of referrers, filtered on the artifact type; `next` absent on the last page. */
+export interface ReferrersPage {
+  readonly descriptors: Descriptor[];
+  readonly next?: ReferrersCursor;
+}
+
+/**
  * What reading signatures needs of a registry (the executor's view of it): resolve a reference,
  * list referrers, fetch manifests and blobs. RegistryClient implements it; tests may too.
  */
@@ -96,6 +112,17 @@ export interface RegistryReader {
     filter?: { artifactType?: string },
     call?: CallOptions,
   ): Promise<Descriptor[]>;
+  /**
+   * One page of `listReferrers` (the first when `cursor` is undefined; the tag schema has one),
+   * so a reader can stop once it has what it needs. Optional: a reader without it is listed whole.
+   */
+  listReferrersPage?(
+    repo: RepositoryRef,
+    subject: { readonly digest: string },
+    filter: { artifactType?: string },
+    cursor: ReferrersCursor | undefined,
+    call?: CallOptions,
+  ): Promise<ReferrersPage>;
   fetchManifest(repo: RepositoryRef, target: Descriptor | string, call?: CallOptions): Promise<FetchedManifest>;
   fetchBlob(repo: RepositoryRef, descriptor: Descriptor, maxBytes?: number, call?: CallOptions): Promise<Uint8Array>;
 }

@@ -133,6 +133,15 @@ function checked(bytes: Uint8Array, descriptor: Descriptor, what: string): Uint8
   return bytes;
 }
 
+/** The source's signature descriptors one at a time, a page read only when the previous is used up. */
+async function* signaturesOf(source: SignatureSource, artifact: ArtifactTarget): AsyncGenerator<Descriptor> {
+  if (source.signaturePages === undefined) {
+    yield* await source.listSignatures(artifact);
+    return;
+  }
+  for await (const page of source.signaturePages(artifact)) yield* page;
+}
+
 /**
  * Verifies an artifact (signing-and-verification-workflow.md, "OCI artifact verification"):
  * select the statement; skip ends it; otherwise try the signatures in order until one passes
@@ -169,8 +178,13 @@ export async function verifyArtifact(
   if (!Number.isSafeInteger(max) || max <= 0) {
     throw new PortcullisError('ERR_INPUT_INVALID', `maxSignatureAttempts must be a positive integer, got ${max}`);
   }
-  const descriptors = await options.source.listSignatures(request.artifact);
-  if (descriptors.length === 0) {
+  // The candidates are read as they are needed: a source that lists page by page is asked for
+  // the next page only while no signature has passed and fewer than `max` have failed, so the
+  // outcome is the one the whole list gives (the limit counts across pages, and is reported only
+  // when a further candidate exists, as with the whole list).
+  const candidates = signaturesOf(options.source, request.artifact);
+  let next = await candidates.next();
+  if (next.done === true) {
     const error = new PortcullisError(
       'ERR_NO_SIGNATURE',
       `no signature is associated with "${request.reference}", make sure the artifact was signed successfully`,
@@ -189,8 +203,10 @@ export async function verifyArtifact(
   }
 
   const results: SignatureVerification[] = [];
-  for (const descriptor of descriptors) {
+  for (; next.done !== true; next = await candidates.next()) {
+    const descriptor = next.value;
     if (results.length >= max) {
+      await candidates.return(undefined);
       const error = new PortcullisError(
         'ERR_SIGNATURE_LIMIT',
         `signature evaluation stopped. The configured limit of ${max} signatures to verify per artifact exceeded`,
@@ -249,6 +265,7 @@ export async function verifyArtifact(
     }
     results.push(result);
     if (result.passed) {
+      await candidates.return(undefined);
       return {
         ...base,
         verified: true,

@@ -100,6 +100,10 @@ async function verifyTarget(
       trustStores,
       source: {
         listSignatures: (a) => source.listSignatures(a),
+        // Page by page where the source can: a signature that passes on the first page spares the rest.
+        ...(source.signaturePages === undefined
+          ? {}
+          : { signaturePages: source.signaturePages.bind(source) as NonNullable<typeof source.signaturePages> }),
         fetchManifest: (d) => source.fetchManifest(d),
         fetchBlob: (d) => source.fetchBlob(d),
         listReferrers: (subject, artifactType) => target.listReferrers(subject, artifactType),

@@ -9,7 +9,10 @@ import { startBenchServe } from './bench-serve.js';
 import { POD_SETTINGS } from './cases.js';
 import { FAR_AWAY, startFarRegistry, type FarRegistry } from './far-registry.js';
 import { cpuMs } from './scaling.js';
-import { benchSigner, seedImages } from './seed.js';
+import { benchSigner, seedImages, type BenchSigner } from './seed.js';
+import { createPrivateKey } from 'node:crypto';
+import { Pki, codeSigningChain } from '../../test/helpers/pki.js';
+import { parseCertificate } from '../../src/x509/certificate.js';
 
 const runs = Number(process.argv[2] ?? 5);
 const size = Number(process.env.BENCH_POD_SIZE ?? 100);
@@ -17,7 +20,10 @@ const size = Number(process.env.BENCH_POD_SIZE ?? 100);
 // optimised (a running server's cold caches) before the measured review.
 const warm = process.env.BENCH_WARM !== undefined;
 const profileDir = process.env.PORTCULLIS_CPU_PROF;
-const signer = await benchSigner();
+// BENCH_CHAIN=ca: signed by an RSA-3072 leaf under a P-384 intermediate and root (a CA-issued
+// signer, as most are) instead of the pod case's self-signed P-256 certificate.
+const pki = process.env.BENCH_CHAIN === 'ca' ? new Pki() : undefined;
+const signer: BenchSigner = pki === undefined ? await benchSigner() : caSigner(pki);
 // BENCH_FAR=<rtt ms>: docker-registry behind the far-away proxy (HTTPS, HTTP/2) as in `npm run bench -- pod`.
 const far: FarRegistry | undefined =
   process.env.BENCH_FAR === undefined
@@ -69,6 +75,7 @@ try {
     }
   }
 } finally {
+  pki?.cleanup();
   await far?.stop();
   await local?.stop();
 }
@@ -87,4 +94,13 @@ function threads(pid: number): Map<string, number> {
     out.set(`${comm}#${tid}`, (out.get(`${comm}#${tid}`) ?? 0) + ((Number(f[11]) + Number(f[12])) / 100) * 1000);
   }
   return out;
+}
+
+function caSigner(p: Pki): BenchSigner {
+  const chain = codeSigningChain(p, { leafKey: 'rsa-3072', caKey: 'ec-384', name: 'Bench CA' });
+  return {
+    key: createPrivateKey(chain.leaf.keyPem),
+    chain: chain.chainDer.map((d) => parseCertificate(d)),
+    certPem: chain.root.certPem,
+  };
 }

@@ -91,10 +91,15 @@ export interface Certificate {
   readonly node: NodeX509;
 }
 
-/** True when `issuer`'s key verifies `cert`'s signature and the names chain byte-exactly. */
-export function isIssuedBy(cert: Certificate, issuer: Certificate): boolean {
+/**
+ * True when `issuer`'s key verifies `cert`'s signature and the names chain byte-exactly. With a
+ * cache, the answer for the pair (by both certificates' SHA-256) is remembered: it depends on
+ * their bytes only.
+ */
+export function isIssuedBy(cert: Certificate, issuer: Certificate, cache?: CertificateCache): boolean {
   if (!bytesEqual(cert.issuerDer, issuer.subjectDer)) return false;
-  return verifiesWith(cert, issuer.publicKey);
+  if (cache === undefined) return verifiesWith(cert, issuer.publicKey);
+  return cache.issuance(cert, issuer, () => verifiesWith(cert, issuer.publicKey));
 }
 
 /** True when the certificate's signature verifies with the given key. */
@@ -215,14 +220,17 @@ export function parseCertificate(der: Uint8Array): Certificate {
 export class CertificateCache {
   readonly #entries: LRUCache<string, Certificate>;
   readonly #validChains: LRUCache<string, true>;
+  readonly #issued: LRUCache<string, boolean>;
 
   /**
    * @param maxEntries parsed certificates kept (each a few KiB with its key objects).
-   * @param maxChains validated chains remembered (each a key of about 65 characters per certificate).
+   * @param maxChains validated chains remembered (each a key of about 65 characters per
+   *   certificate), and as many certificate pairs' issuance answers (isIssuedBy; a 129-character key each).
    */
   constructor(maxEntries = 1024, maxChains = 1024) {
     this.#entries = new LRUCache({ max: maxEntries });
     this.#validChains = new LRUCache({ max: maxChains });
+    this.#issued = new LRUCache({ max: maxChains });
   }
 
   get size(): number {
@@ -250,6 +258,16 @@ export class CertificateCache {
 
   rememberValidChain(key: string): void {
     this.#validChains.set(key, true);
+  }
+
+  /** Whether `issuer`'s key verifies `cert`'s signature: `check`'s answer, remembered for the pair. */
+  issuance(cert: Certificate, issuer: Certificate, check: () => boolean): boolean {
+    const key = `${cert.sha256}>${issuer.sha256}`;
+    const known = this.#issued.get(key);
+    if (known !== undefined) return known;
+    const answer = check();
+    this.#issued.set(key, answer);
+    return answer;
   }
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EXT, Pki, codeSigningChain, type CodeSigningChain } from '../../test/helpers/pki.js';
 import { expectFailure } from '../../test/helpers/errors.js';
-import { CertificateCache, type Certificate } from './certificate.js';
+import { CertificateCache, isIssuedBy, type Certificate } from './certificate.js';
 import { validateCertificateChain } from './chain.js';
 
 /** Counts the certificate signature checks made on these certificates. */
@@ -111,5 +111,43 @@ describe('CertificateCache remembers validated chains (the same signer in every 
     } finally {
       verifies.restore();
     }
+  });
+});
+
+describe('CertificateCache remembers which certificate issued which (TSA path building)', () => {
+  const pki = new Pki();
+  afterAll(() => pki.cleanup());
+
+  it('answers a pair again without a signature check, and checks another pair', () => {
+    const main = codeSigningChain(pki, { leafKey: 'ec-256', name: 'Issued' });
+    const cache = new CertificateCache();
+    const [leaf, intermediate, root] = main.chainDer.map((d) => cache.parse(d)) as [
+      Certificate,
+      Certificate,
+      Certificate,
+    ];
+    const verifies = countVerifies([leaf, intermediate, root]);
+    try {
+      expect(isIssuedBy(leaf, intermediate, cache)).toBe(true);
+      expect(isIssuedBy(leaf, intermediate, cache)).toBe(true);
+      expect(verifies.count()).toBe(1);
+      expect(isIssuedBy(intermediate, root, cache)).toBe(true);
+      expect(verifies.count()).toBe(2);
+    } finally {
+      verifies.restore();
+    }
+  });
+
+  it('remembers a "no" as a "no": a same-named CA with another key never issued the leaf', () => {
+    const main = codeSigningChain(pki, { leafKey: 'ec-256', name: 'Twin' });
+    const twin = codeSigningChain(pki, { leafKey: 'ec-256', name: 'Twin' });
+    const cache = new CertificateCache();
+    const leaf = cache.parse(main.leaf.certDer);
+    const impostor = cache.parse(twin.intermediate.certDer);
+    expect(impostor.subject).toBe(cache.parse(main.intermediate.certDer).subject);
+    expect(isIssuedBy(leaf, impostor, cache)).toBe(false);
+    expect(isIssuedBy(leaf, impostor, cache)).toBe(false);
+    expect(isIssuedBy(leaf, cache.parse(main.intermediate.certDer), cache)).toBe(true);
+    expect(isIssuedBy(leaf, impostor)).toBe(false);
   });
 });

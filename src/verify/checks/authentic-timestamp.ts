@@ -69,7 +69,11 @@ export function checkAuthenticTimestamp(
     }
     const token = parseTimestampToken(tokenBytes, cache);
     const trustedRoots = storeCertificates(statement, stores, 'tsa');
-    const verified = verifyTimestamp(token, { signature: envelope.signature, trustedRoots });
+    const verified = verifyTimestamp(token, {
+      signature: envelope.signature,
+      trustedRoots,
+      ...(cache === undefined ? {} : { certificateCache: cache }),
+    });
     validateCertificateChain(verified.tsaChain, 'timestamping', cache);
     const { notBefore, notAfter } = verified.interval;
     checkChainCoversInterval(chain, notBefore, notAfter);

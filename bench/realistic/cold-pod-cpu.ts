@@ -2,8 +2,10 @@
 // signatures each (issue 18's pod), without emulated latency: the in-process Referrers-API
 // registry, a fresh `portcullis serve` (dist/) per run, CPU read from /proc/<pid>/stat around
 // the one review. `npx tsx bench/realistic/cold-pod-cpu.ts [runs]`; with PORTCULLIS_CPU_PROF=<dir>
-// each server writes a V8 CPU profile there when it stops (node --cpu-prof).
+// each server writes a V8 CPU profile there when it stops (profiled-main.mjs); BENCH_THREADS=1
+// prints each thread's CPU time (the main thread's beside V8's and libuv's).
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ReferrersRegistry } from '../../test/helpers/registry/referrers-registry.js';
 import { startBenchServe } from './bench-serve.js';
 import { POD_SETTINGS } from './cases.js';
@@ -19,7 +21,12 @@ const size = Number(process.env.BENCH_POD_SIZE ?? 100);
 // BENCH_WARM=1: the server first reviews another pod of new images, so its code is compiled and
 // optimised (a running server's cold caches) before the measured review.
 const warm = process.env.BENCH_WARM !== undefined;
-const profileDir = process.env.PORTCULLIS_CPU_PROF;
+if (process.env.PORTCULLIS_CPU_PROF !== undefined) {
+  // The server inherits this environment: profiled-main.mjs runs the build bench-serve would have run.
+  process.env.PORTCULLIS_REAL_MAIN ??=
+    process.env.BENCH_SERVE_MAIN ?? fileURLToPath(new URL('../../dist/cli/main.cjs', import.meta.url));
+  process.env.BENCH_SERVE_MAIN = fileURLToPath(new URL('./profiled-main.mjs', import.meta.url));
+}
 // BENCH_CHAIN=ca: signed by an RSA-3072 leaf under a P-384 intermediate and root (a CA-issued
 // signer, as most are) instead of the pod case's self-signed P-256 certificate.
 const pki = process.env.BENCH_CHAIN === 'ca' ? new Pki() : undefined;
@@ -51,7 +58,6 @@ try {
       certPem: signer.certPem,
       caFiles: far === undefined ? {} : { [far.host]: far.caFile },
       registries: POD_SETTINGS,
-      ...(profileDir === undefined ? {} : { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } }),
     });
     try {
       const pid = server.process.process.pid as number;

@@ -54,6 +54,8 @@ if (wanted('verification')) {
         .padStart(8)} µs/op   ratio ${ratio.toFixed(2)}x (goal ≤ 3x) ${ratio <= 3 ? 'OK' : 'OVER GOAL'}`,
     );
   }
+  const { benchSameSigner, printSameSigner } = await import('./same-signer.js');
+  printSameSigner(await benchSameSigner());
 }
 
 if (wanted('revocation')) {

@@ -34,6 +34,8 @@ export interface BenchServeOptions {
   readonly registries?: Readonly<Record<string, unknown>>;
   readonly cache?: Readonly<Record<string, unknown>>;
   readonly connections?: number;
+  /** Extra environment of the server process (e.g. NODE_OPTIONS=--cpu-prof). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export async function startBenchServe(o: BenchServeOptions): Promise<BenchServe> {
@@ -58,6 +60,7 @@ export async function startBenchServe(o: BenchServeOptions): Promise<BenchServe>
         ...(o.cache === undefined ? {} : { cache: o.cache }),
       },
       connections: o.connections ?? 256,
+      ...(o.env === undefined ? {} : { env: o.env }),
     });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { ReferrersRegistry } from '../../test/helpers/registry/referrers-registr
 import { requestCounts, sequentialRoundTrips, type RequestCounts } from '../../test/helpers/registry/request-log.js';
 import { startBenchServe, type BenchServe, type ReviewAnswer } from './bench-serve.js';
 import { FAR_AWAY, startFarRegistry, type FarRegistry } from './far-registry.js';
+import { cpuMs } from './scaling.js';
 import { benchSigner, seedImages, type BenchSigner, type SeededImage } from './seed.js';
 
 /**
@@ -19,14 +20,19 @@ export interface Sample {
   /** Connections the server opened to the registry for it. */
   readonly connections: number;
   readonly http2: number;
+  /** The server's CPU time (user + system, all threads) while it answered, ms (/proc, 10 ms ticks). */
+  readonly cpuMs: number;
 }
 
 /** Sends one review and reads what the registry saw of it (the proxy's log is reset first). */
 async function observed(server: BenchServe, registry: FarRegistry, images: readonly string[]): Promise<Sample> {
   registry.proxy.resetLog();
+  const pid = server.process.process.pid as number;
+  const cpu0 = cpuMs(pid);
   const answer = await server.review(images);
   // The log entry of the last answer closes a moment after the client has read it.
   await new Promise((r) => setTimeout(r, 20));
+  const cpu = cpuMs(pid) - cpu0;
   const log = registry.proxy.log;
   return {
     ms: answer.ms,
@@ -35,6 +41,7 @@ async function observed(server: BenchServe, registry: FarRegistry, images: reado
     requests: requestCounts(log),
     connections: registry.proxy.connections,
     http2: log.filter((e) => e.http2).length,
+    cpuMs: cpu,
   };
 }
 

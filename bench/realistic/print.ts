@@ -56,7 +56,7 @@ export function printFarAway(
       const refetched = Math.max(...samples.map((s) => s.requests.refetched));
       const throttled = samples.map((s) => s.requests.byStatus[429] ?? 0);
       console.log(
-        `  ${name.padEnd(30)} ${spread(samples)}; ${allowed}/${samples.length} allowed; ${traffic(samples)}; ${refetched} objects fetched twice${Math.max(...throttled) > 0 ? `; 429s ${throttled.join(', ')}` : ''}   (${goal}) ${verdict(ok)}`,
+        `  ${name.padEnd(30)} ${spread(samples)}; server CPU ${ms(median(samples.map((s) => s.cpuMs)))} [${ms(Math.min(...samples.map((s) => s.cpuMs)))}–${ms(Math.max(...samples.map((s) => s.cpuMs)))}]; ${allowed}/${samples.length} allowed; ${traffic(samples)}; ${refetched} objects fetched twice${Math.max(...throttled) > 0 ? `; 429s ${throttled.join(', ')}` : ''}   (${goal}) ${verdict(ok)}`,
       );
     };
     console.log('  one pod, 100 distinct images × 2 signatures, cold caches (registries.maxImagesPerReview: 100):');

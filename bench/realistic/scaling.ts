@@ -30,7 +30,7 @@ export interface ScalingBench {
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   // After "pid (comm) ": state is field 3, utime 14, stime 15 (1-based) → indexes 11 and 12 here.
   return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1000;

@@ -1,5 +1,5 @@
 import { PortcullisError } from '../errors/index.js';
-import { bytesEqual, isIssuedBy, type Certificate } from '../x509/index.js';
+import { bytesEqual, isIssuedBy, type Certificate, type CertificateCache } from '../x509/index.js';
 
 /**
  * Builds the TSA certificate chain from the timestamp signer through the certificates embedded in
@@ -21,6 +21,7 @@ function* candidatePaths(
   chain: readonly Certificate[],
   embedded: readonly Certificate[],
   trusted: readonly Certificate[],
+  cache: CertificateCache | undefined,
 ): Generator<readonly Certificate[]> {
   const current = chain[chain.length - 1] as Certificate;
   const anchor = trusted.find((t) => bytesEqual(t.der, current.der));
@@ -30,27 +31,32 @@ function* candidatePaths(
   }
   const inChain = (c: Certificate): boolean => chain.some((x) => bytesEqual(x.der, c.der));
   for (const t of trusted) {
-    if (!inChain(t) && isIssuedBy(current, t)) yield [...chain, t];
+    if (!inChain(t) && isIssuedBy(current, t, cache)) yield [...chain, t];
   }
   if (chain.length >= MAX_DEPTH) return;
   for (const c of embedded) {
-    if (!inChain(c) && isIssuedBy(current, c)) yield* candidatePaths([...chain, c], embedded, trusted);
+    if (!inChain(c) && isIssuedBy(current, c, cache)) yield* candidatePaths([...chain, c], embedded, trusted, cache);
   }
 }
 
-/** The chain signer → … → trusted certificate, valid at `at`. */
+/**
+ * The chain signer → … → trusted certificate, valid at `at`. The cache, when given, remembers
+ * which certificate issued which (the signature checks of path building, the same for every
+ * token of one TSA); validity at `at` is checked every time.
+ */
 export function buildTsaChain(
   signer: Certificate,
   embedded: readonly Certificate[],
   trustedRoots: readonly Certificate[],
   at: Date,
+  cache?: CertificateCache,
 ): readonly Certificate[] {
   if (trustedRoots.length === 0) {
     throw new PortcullisError('ERR_TIMESTAMP_UNTRUSTED', 'no trusted TSA root certificates were given');
   }
   let firstInvalid: { chain: readonly Certificate[]; cert: Certificate } | undefined;
   let seen = 0;
-  for (const chain of candidatePaths([signer], embedded, trustedRoots)) {
+  for (const chain of candidatePaths([signer], embedded, trustedRoots, cache)) {
     const bad = chain.find((c) => !validAt(c, at));
     if (bad === undefined) return chain;
     firstInvalid ??= { chain, cert: bad };

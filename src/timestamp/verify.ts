@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PortcullisError } from '../errors/index.js';
-import { EKU, bytesEqual, type Certificate } from '../x509/index.js';
+import { EKU, bytesEqual, type Certificate, type CertificateCache } from '../x509/index.js';
 import { OID } from './oids.js';
 import { verifySignerInfo } from './signer-info.js';
 import type { TimestampToken, TstInfo } from './token.js';
@@ -11,6 +11,8 @@ export interface VerifyTimestampOptions {
   readonly signature: Uint8Array;
   /** Certificates of the policy's `tsa` trust stores. */
   readonly trustedRoots: readonly Certificate[];
+  /** Remembers TSA certificate issuance (path building) across tokens; see buildTsaChain. */
+  readonly certificateCache?: CertificateCache;
 }
 
 export interface TimestampVerification {
@@ -76,7 +78,13 @@ export function verifyTimestamp(token: TimestampToken, options: VerifyTimestampO
     );
   }
 
-  const tsaChain = buildTsaChain(signer, token.certificates, options.trustedRoots, info.genTime);
+  const tsaChain = buildTsaChain(
+    signer,
+    token.certificates,
+    options.trustedRoots,
+    info.genTime,
+    options.certificateCache,
+  );
 
   const eku = signer.extendedKeyUsage?.oids ?? [];
   if (!eku.includes(EKU.timeStamping)) {

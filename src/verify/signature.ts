@@ -47,7 +47,7 @@ function checkIntegrity(input: SignatureInput, options: SignatureVerificationOpt
     ...(options.certificateCache === undefined ? {} : { certificateCache: options.certificateCache }),
     ...(options.envelopeMaxBytes === undefined ? {} : { maxBytes: options.envelopeMaxBytes }),
   });
-  validateCertificateChain(envelope.unsigned.certificateChain, 'codeSigning');
+  validateCertificateChain(envelope.unsigned.certificateChain, 'codeSigning', options.certificateCache);
   // The spec requires failing on critical attributes nobody processes (notation-go does not; see
   // docs/compatibility.md). A signature naming a verification plugin hands them to the plugin,
   // which must process them all (plugin-step.ts).

@@ -91,10 +91,15 @@ export interface Certificate {
   readonly node: NodeX509;
 }
 
-/** True when `issuer`'s key verifies `cert`'s signature and the names chain byte-exactly. */
-export function isIssuedBy(cert: Certificate, issuer: Certificate): boolean {
+/**
+ * True when `issuer`'s key verifies `cert`'s signature and the names chain byte-exactly. With a
+ * cache, the answer for the pair (by both certificates' SHA-256) is remembered: it depends on
+ * their bytes only.
+ */
+export function isIssuedBy(cert: Certificate, issuer: Certificate, cache?: CertificateCache): boolean {
   if (!bytesEqual(cert.issuerDer, issuer.subjectDer)) return false;
-  return verifiesWith(cert, issuer.publicKey);
+  if (cache === undefined) return verifiesWith(cert, issuer.publicKey);
+  return cache.issuance(cert, issuer, () => verifiesWith(cert, issuer.publicKey));
 }
 
 /** True when the certificate's signature verifies with the given key. */
@@ -205,19 +210,36 @@ export function parseCertificate(der: Uint8Array): Certificate {
 
 /**
  * Caches parsed certificates by the SHA-256 of their bytes, so a chain seen in every signature
- * of a busy registry is parsed once. Bounded (lru-cache, no TTL: it reads no clock); the least
- * recently used goes first. Owned by the caller (never a module global) so the core stays free
- * of hidden state.
+ * of a busy registry is parsed once; and remembers which chains (by their certificates' SHA-256,
+ * leaf first, and the purpose) passed validateCertificateChain, so the same signer's chain costs
+ * its certificate signature checks once, not once per signature. Both are time-independent: the
+ * validity periods are checked at each verification's own time, outside this cache. Bounded
+ * (lru-cache, no TTL: it reads no clock); the least recently used goes first. Owned by the
+ * caller (never a module global) so the core stays free of hidden state.
  */
 export class CertificateCache {
   readonly #entries: LRUCache<string, Certificate>;
+  readonly #validChains: LRUCache<string, true>;
+  readonly #issued: LRUCache<string, boolean>;
 
-  constructor(maxEntries = 1024) {
+  /**
+   * @param maxEntries parsed certificates kept (each a few KiB with its key objects).
+   * @param maxChains validated chains remembered (each a key of about 65 characters per
+   *   certificate), and as many certificate pairs' issuance answers (isIssuedBy; a 129-character key each).
+   */
+  constructor(maxEntries = 1024, maxChains = 1024) {
     this.#entries = new LRUCache({ max: maxEntries });
+    this.#validChains = new LRUCache({ max: maxChains });
+    this.#issued = new LRUCache({ max: maxChains });
   }
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Validated chains remembered. */
+  get chains(): number {
+    return this.#validChains.size;
   }
 
   parse(der: Uint8Array): Certificate {
@@ -227,6 +249,25 @@ export class CertificateCache {
     const cert = parseCertificate(der);
     this.#entries.set(key, cert);
     return cert;
+  }
+
+  /** True when `validateCertificateChain` passed the chain this key names (chain.ts makes the key). */
+  isValidChain(key: string): boolean {
+    return this.#validChains.get(key) === true;
+  }
+
+  rememberValidChain(key: string): void {
+    this.#validChains.set(key, true);
+  }
+
+  /** Whether `issuer`'s key verifies `cert`'s signature: `check`'s answer, remembered for the pair. */
+  issuance(cert: Certificate, issuer: Certificate, check: () => boolean): boolean {
+    const key = `${cert.sha256}>${issuer.sha256}`;
+    const known = this.#issued.get(key);
+    if (known !== undefined) return known;
+    const answer = check();
+    this.#issued.set(key, answer);
+    return answer;
   }
 }
 

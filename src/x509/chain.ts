@@ -1,5 +1,5 @@
 import { PortcullisError } from '../errors/index.js';
-import type { Certificate } from './certificate.js';
+import type { Certificate, CertificateCache } from './certificate.js';
 import { goQuote } from './go-quote.js';
 import { checkIssuedBy, ownSignatureError } from './issuance.js';
 import {
@@ -29,7 +29,24 @@ function invalid(message: string): never {
  * ERR_CERT_REQUIREMENTS. Checks run certificate by certificate in notation's order, so the
  * first failure reported is the one notation reports.
  */
-export function validateCertificateChain(chain: readonly Certificate[], purpose: CertificatePurpose): void {
+export function validateCertificateChain(
+  chain: readonly Certificate[],
+  purpose: CertificatePurpose,
+  cache?: CertificateCache,
+): void {
+  // Everything checked here depends on the certificates' bytes and the purpose only (no time),
+  // so a chain that passed once passes again: remembered by the caller's cache. Failures are not
+  // remembered (they cost at most MAX_CHAIN_LENGTH certificates' checks, and carry messages).
+  const key =
+    cache === undefined || chain.length < 1 || chain.length > MAX_CHAIN_LENGTH
+      ? undefined
+      : `${purpose}:${chain.map((c) => c.sha256).join(',')}`;
+  if (key !== undefined && cache?.isValidChain(key) === true) return;
+  checkChain(chain, purpose);
+  if (key !== undefined) cache?.rememberValidChain(key);
+}
+
+function checkChain(chain: readonly Certificate[], purpose: CertificatePurpose): void {
   if (chain.length < 1) invalid('certificate chain must contain at least one certificate');
   if (chain.length > MAX_CHAIN_LENGTH) {
     invalid(`certificate chain has ${chain.length} certificates; at most ${MAX_CHAIN_LENGTH} are allowed`);

@@ -69,8 +69,12 @@ export function checkAuthenticTimestamp(
     }
     const token = parseTimestampToken(tokenBytes, cache);
     const trustedRoots = storeCertificates(statement, stores, 'tsa');
-    const verified = verifyTimestamp(token, { signature: envelope.signature, trustedRoots });
-    validateCertificateChain(verified.tsaChain, 'timestamping');
+    const verified = verifyTimestamp(token, {
+      signature: envelope.signature,
+      trustedRoots,
+      ...(cache === undefined ? {} : { certificateCache: cache }),
+    });
+    validateCertificateChain(verified.tsaChain, 'timestamping', cache);
     const { notBefore, notAfter } = verified.interval;
     checkChainCoversInterval(chain, notBefore, notAfter);
     return { timestamp: { genTime: verified.genTime, notBefore, notAfter }, tsaChain: verified.tsaChain };

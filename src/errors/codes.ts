@@ -133,6 +133,12 @@ export const ERROR_CODES = {
       'The installed verification plugin is older than the io.cncf.notary.verificationPluginMinVersion the signature asks for, or a version is not SemVer 2.0.0.',
     remedy: 'Install a version of the plugin at least as recent as the signature requires.',
   },
+  ERR_PLUGIN_UNAVAILABLE: {
+    summary:
+      "A verification plugin gave no answer: it timed out, crashed (killed by a signal, or exited without the contract's error object), could not be started, reported TIMEOUT/THROTTLED, or no plugin slot came free in time. No verdict was reached; the webhook applies its failure policy and caches nothing.",
+    remedy:
+      'Check the plugin (run it by hand with the request on stdin) and its backend; raise plugins.timeoutSeconds or plugins.maxConcurrent if it is only slow or busy.',
+  },
   ERR_PLUGIN_REJECTED: {
     summary:
       "A verification plugin answered that the signature's trusted identity or revocation check failed (its reason is in the message).",

@@ -280,7 +280,14 @@ export const OPERATIONS_GUIDANCE: Readonly<Record<Exclude<ErrorCode, keyof typeo
     where:
       'CLI `sign --plugin NAME`; a webhook denial or CLI `verify` of a signature that names a verification plugin.',
     check: [
-      "Run the plugin's `get-plugin-metadata` by hand; the message quotes what it printed. A plugin that hangs past its deadline (`plugins.timeoutSeconds`), crashes or prints more than 1 MiB or no valid JSON fails the signature.",
+      "Run the plugin's `get-plugin-metadata` by hand; the message quotes what it printed. A plugin that prints more than 1 MiB or no valid JSON, breaks the contract or reports an error of its own (VALIDATION_ERROR, ACCESS_DENIED, ERROR) fails the signature.",
+    ],
+  },
+  ERR_PLUGIN_UNAVAILABLE: {
+    where:
+      'A webhook answer decided by the failure policy (never cached: the next review asks the plugin again); CLI `verify` of a signature that names a verification plugin.',
+    check: [
+      "The plugin hung past its deadline (`plugins.timeoutSeconds`), was killed by a signal (out of memory?), exited non-zero without the contract's error object (a panic), could not be started, reported TIMEOUT/THROTTLED, or every plugin slot (`plugins.maxConcurrent`) stayed busy: run it by hand with the request on stdin, and watch the webhook's CPU and memory limits.",
     ],
   },
   ERR_SIGNATURE_FILE_EXISTS: {

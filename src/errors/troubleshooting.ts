@@ -131,6 +131,7 @@ export const SECTIONS: readonly Section[] = [
       'ERR_KEY_EXISTS',
       'ERR_PLUGIN_NOT_FOUND',
       'ERR_PLUGIN_FAILED',
+      'ERR_PLUGIN_UNAVAILABLE',
       'ERR_SIGNATURE_FILE_EXISTS',
       'ERR_TIMESTAMP_FAILED',
       'ERR_POLICY_EXISTS',

@@ -9,7 +9,7 @@ import type { FailurePolicy, ImageDecision, PolicyVerdict } from './types.js';
  * denial line or a warning a person can act on without the webhook's log.
  */
 
-/** Registry and deadline failures: no verdict could be reached, the failure policy decides. */
+/** Registry, plugin and deadline failures: no verdict could be reached, the failure policy decides. */
 const UNDECIDED_CODES: ReadonlySet<string> = new Set([
   'ERR_REGISTRY_UNREACHABLE',
   'ERR_REGISTRY_TLS',
@@ -19,6 +19,8 @@ const UNDECIDED_CODES: ReadonlySet<string> = new Set([
   'ERR_DEADLINE_EXCEEDED',
   'ERR_INTERNAL',
   'ERR_CREDENTIAL_HELPER',
+  // A verification plugin that timed out, crashed or could not be run (not one that answered).
+  'ERR_PLUGIN_UNAVAILABLE',
 ]);
 
 /**

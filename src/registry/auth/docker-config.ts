@@ -21,6 +21,12 @@ const HELPER_OUTPUT_MAX_BYTES = 64 * 1024;
 const HELPER_TIMEOUT_MS = 5_000;
 /** Helper answers are kept this long: a helper is a process per call. */
 const HELPER_CACHE_MS = 60_000;
+/**
+ * At most this many helper answers are kept (least recently used dropped first). The hosts come
+ * from pod specs: with a `credsStore` every host a pod names is asked, so the cache must not
+ * grow with what pods name.
+ */
+export const HELPER_CACHE_MAX_ENTRIES = 1000;
 
 export interface DockerConfigLocation {
   /** Path of config.json. If unset: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
@@ -268,6 +274,8 @@ export interface DockerConfigCredentialsOptions extends DockerConfigLocation {
   readonly helper?: CredentialHelperOptions;
   /** Clock for the helper answer cache (default Date.now). */
   readonly now?: () => number;
+  /** Bound of the helper answer cache (default HELPER_CACHE_MAX_ENTRIES). */
+  readonly helperCacheMaxEntries?: number;
 }
 
 /** Credentials from a Docker config.json (read once at load; helpers asked on demand). */
@@ -313,16 +321,37 @@ export class DockerConfigCredentials implements CredentialProvider {
   #askHelper(helper: string, serverUrl: string): Promise<Credential | undefined> {
     const now = (this.#options.now ?? Date.now)();
     const key = `${helper}\n${serverUrl}`;
-    const cached = this.#helperCache.get(key);
-    if (cached !== undefined && now - cached.at < HELPER_CACHE_MS) return cached.value;
+    const cache = this.#helperCache;
+    const cached = cache.get(key);
+    if (cached !== undefined) {
+      cache.delete(key);
+      if (now - cached.at < HELPER_CACHE_MS) {
+        cache.set(key, cached); // most recently used last
+        return cached.value;
+      }
+    }
     const env = this.#options.helper?.env ?? this.#options.env;
     const value = runCredentialHelper(helper, serverUrl, {
       ...this.#options.helper,
       ...(env === undefined ? {} : { env }),
     });
-    this.#helperCache.set(key, { at: now, value });
-    value.catch(() => this.#helperCache.delete(key));
+    const entry = { at: now, value };
+    cache.set(key, entry);
+    value.catch(() => {
+      if (cache.get(key) === entry) cache.delete(key);
+    });
+    // A Map iterates in insertion order: the first keys are the least recently used.
+    const max = this.#options.helperCacheMaxEntries ?? HELPER_CACHE_MAX_ENTRIES;
+    for (const oldest of cache.keys()) {
+      if (cache.size <= max) break;
+      cache.delete(oldest);
+    }
     return value;
+  }
+
+  /** Helper answers held (for tests and diagnostics). */
+  get helperCacheSize(): number {
+    return this.#helperCache.size;
   }
 }
 

@@ -3,7 +3,7 @@
  * should do about it. `docs/errors.md` is checked against this table by a test, so the two
  * cannot drift apart. Codes never change meaning once released; add new ones instead.
  */
-import { IMAGE_ERROR_CODES } from './codes-images.js';
+import { SPLIT_ERROR_CODES } from './codes-infrastructure.js';
 
 export interface ErrorCodeInfo {
   /** What went wrong, in one line. */
@@ -133,12 +133,6 @@ export const ERROR_CODES = {
       'The installed verification plugin is older than the io.cncf.notary.verificationPluginMinVersion the signature asks for, or a version is not SemVer 2.0.0.',
     remedy: 'Install a version of the plugin at least as recent as the signature requires.',
   },
-  ERR_PLUGIN_UNAVAILABLE: {
-    summary:
-      "A verification plugin gave no answer: it timed out, crashed (killed by a signal, or exited without the contract's error object), could not be started, reported TIMEOUT/THROTTLED, or no plugin slot came free in time. No verdict was reached; the webhook applies its failure policy and caches nothing.",
-    remedy:
-      'Check the plugin (run it by hand with the request on stdin) and its backend; raise plugins.timeoutSeconds or plugins.maxConcurrent if it is only slow or busy.',
-  },
   ERR_PLUGIN_REJECTED: {
     summary:
       "A verification plugin answered that the signature's trusted identity or revocation check failed (its reason is in the message).",
@@ -227,8 +221,8 @@ export const ERROR_CODES = {
     summary: 'More signatures failed than the configured maximum number of attempts.',
     remedy: 'Remove stale signatures or raise --max-signature-attempts.',
   },
-  // Multi-platform images and required signed artifacts (codes-images.ts).
-  ...IMAGE_ERROR_CODES,
+  // Multi-platform images, required signed artifacts, plugins, memory (codes-images.ts, codes-infrastructure.ts).
+  ...SPLIT_ERROR_CODES,
   // --- image references and registries -----------------------------------------------------
   ERR_REF_INVALID: {
     summary: 'An image reference is not `[registry/]repository[:tag][@digest]` in the distribution grammar.',

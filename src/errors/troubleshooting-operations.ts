@@ -181,6 +181,13 @@ export const OPERATIONS_GUIDANCE: Readonly<Record<Exclude<ErrorCode, keyof typeo
       'The registry broke the distribution spec (a missing Docker-Content-Digest, a wrong status): `--debug` shows the exchange with credentials masked.',
     ],
   },
+  ERR_DOWNLOAD_BUDGET: {
+    where:
+      'A webhook denial (never the failure policy: memory pressure must not admit), under a burst of cold reviews.',
+    check: [
+      'Many reviews were downloading large manifests or signatures at once (a hostile registry can serve 4 MiB manifests): the registry hosts in the review log lines and `portcullis_registry_requests_total` show which; raise `registries.maxBufferedBytes` only with the pod memory limit.',
+    ],
+  },
   ERR_CREDENTIAL_HELPER: {
     where: 'CLI commands using the Docker config (`credHelpers`, `credsStore`).',
     check: [

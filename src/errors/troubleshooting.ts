@@ -104,6 +104,7 @@ export const SECTIONS: readonly Section[] = [
       'ERR_REGISTRY_RATE_LIMITED',
       'ERR_REGISTRY_UNAVAILABLE',
       'ERR_REGISTRY_RESPONSE',
+      'ERR_DOWNLOAD_BUDGET',
       'ERR_CREDENTIAL_HELPER',
     ],
   },

@@ -305,10 +305,7 @@ export class Executor implements ImageVerifier {
       },
     );
     observeVerification(this.#o.metrics, result);
-    // A verification plugin that gave no answer decided nothing: the failure policy decides
-    // (#evaluate's catch), and no verdict is cached, so the next review asks the plugin again.
-    const unavailable = pluginUnavailable(result);
-    if (unavailable !== undefined) throw unavailable;
+    // Throws when a verification plugin gave no answer: the failure policy decides (#evaluate), nothing cached.
     const verdict = verdictFromVerification(a.doc, result);
     const ttl = result.verified
       ? this.#positiveTtl(result)
@@ -383,21 +380,6 @@ export class Executor implements ImageVerifier {
 
 const NO_VERDICTS: readonly PolicyVerdict[] = Object.freeze([]);
 const ANONYMOUS: ChosenCredential = Object.freeze({ identity: 'anonymous', provider: undefined });
-
-/**
- * The error of a signature whose verification plugin timed out, crashed or could not be run,
- * when no signature verified: another signature might have passed, had the plugin answered.
- */
-function pluginUnavailable(result: ImageVerification): PortcullisError | undefined {
-  if (result.verified) return undefined;
-  const parts: readonly ArtifactVerification[] = [result, ...result.parts];
-  for (const part of parts) {
-    for (const s of part.signatures) {
-      if (s.failure?.error.code === 'ERR_PLUGIN_UNAVAILABLE') return s.failure.error;
-    }
-  }
-  return undefined;
-}
 
 /**
  * Failures worth remembering for the short negative TTL: no signature, or every signature

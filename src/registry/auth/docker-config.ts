@@ -6,6 +6,7 @@ import { PortcullisError } from '../../errors/index.js';
 import { canonicalRegistry } from '../../reference/index.js';
 import { printable } from '../operation.js';
 import { DOCKER_HUB_KEYS, isDockerHub, type Credential, type CredentialProvider } from './credentials.js';
+import { HelperAnswers } from './helper-cache.js';
 
 /**
  * Docker's client configuration (`config.json`) as a credential source, the way Docker, oras
@@ -19,14 +20,6 @@ const CONFIG_MAX_BYTES = 1024 * 1024;
 /** A credential helper answers with one small JSON object. */
 const HELPER_OUTPUT_MAX_BYTES = 64 * 1024;
 const HELPER_TIMEOUT_MS = 5_000;
-/** Helper answers are kept this long: a helper is a process per call. */
-const HELPER_CACHE_MS = 60_000;
-/**
- * At most this many helper answers are kept (least recently used dropped first). The hosts come
- * from pod specs: with a `credsStore` every host a pod names is asked, so the cache must not
- * grow with what pods name.
- */
-export const HELPER_CACHE_MAX_ENTRIES = 1000;
 
 export interface DockerConfigLocation {
   /** Path of config.json. If unset: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
@@ -274,7 +267,7 @@ export interface DockerConfigCredentialsOptions extends DockerConfigLocation {
   readonly helper?: CredentialHelperOptions;
   /** Clock for the helper answer cache (default Date.now). */
   readonly now?: () => number;
-  /** Bound of the helper answer cache (default HELPER_CACHE_MAX_ENTRIES). */
+  /** Bound of the helper answer cache (default 1,000: helper-cache.ts). */
   readonly helperCacheMaxEntries?: number;
 }
 
@@ -283,12 +276,13 @@ export class DockerConfigCredentials implements CredentialProvider {
   readonly path: string;
   readonly #config: DockerConfig;
   readonly #options: DockerConfigCredentialsOptions;
-  readonly #helperCache = new Map<string, { at: number; value: Promise<Credential | undefined> }>();
+  readonly #helperCache: HelperAnswers;
 
   private constructor(path: string, config: DockerConfig, options: DockerConfigCredentialsOptions) {
     this.path = path;
     this.#config = config;
     this.#options = options;
+    this.#helperCache = new HelperAnswers(options.helperCacheMaxEntries);
   }
 
   /** Loads the config; a missing file means no credentials. */
@@ -319,34 +313,10 @@ export class DockerConfigCredentials implements CredentialProvider {
   }
 
   #askHelper(helper: string, serverUrl: string): Promise<Credential | undefined> {
-    const now = (this.#options.now ?? Date.now)();
-    const key = `${helper}\n${serverUrl}`;
-    const cache = this.#helperCache;
-    const cached = cache.get(key);
-    if (cached !== undefined) {
-      cache.delete(key);
-      if (now - cached.at < HELPER_CACHE_MS) {
-        cache.set(key, cached); // most recently used last
-        return cached.value;
-      }
-    }
     const env = this.#options.helper?.env ?? this.#options.env;
-    const value = runCredentialHelper(helper, serverUrl, {
-      ...this.#options.helper,
-      ...(env === undefined ? {} : { env }),
-    });
-    const entry = { at: now, value };
-    cache.set(key, entry);
-    value.catch(() => {
-      if (cache.get(key) === entry) cache.delete(key);
-    });
-    // A Map iterates in insertion order: the first keys are the least recently used.
-    const max = this.#options.helperCacheMaxEntries ?? HELPER_CACHE_MAX_ENTRIES;
-    for (const oldest of cache.keys()) {
-      if (cache.size <= max) break;
-      cache.delete(oldest);
-    }
-    return value;
+    return this.#helperCache.get(`${helper}\n${serverUrl}`, (this.#options.now ?? Date.now)(), () =>
+      runCredentialHelper(helper, serverUrl, { ...this.#options.helper, ...(env === undefined ? {} : { env }) }),
+    );
   }
 
   /** Helper answers held (for tests and diagnostics). */

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejected } from '../../test/helpers/errors.js';
 import type { Descriptor } from '../oci/index.js';
-import { BodyBudget } from './body-budget.js';
+import { BodyBudget, BodyReservation } from './body-budget.js';
 import { RegistryClient } from './client.js';
 import { startOperation } from './operation.js';
 
@@ -120,6 +120,22 @@ describe('the process-wide budget of buffered registry bodies', () => {
     const error = await rejected(budget.reserve(op, 3 * MiB, 'second'));
     expect(error.code).toBe('ERR_DOWNLOAD_BUDGET');
     budget.release(3 * MiB);
+    expect(budget.used).toBe(0);
+  });
+
+  it('reserves a known size exactly, and an unknown one in 64 KiB steps up to the cap', async () => {
+    const budget = new BodyBudget({ maxBytes: 4 * MiB });
+    const op = startOperation({ registry: 'r.example', what: 'manifest', timeoutMs: 1000 });
+    const known = new BodyReservation(budget, op, 'signature', 4 * MiB);
+    await known.ensure(1000, true);
+    expect(budget.used).toBe(1000);
+    const unknown = new BodyReservation(budget, op, 'referrers list', 100_000);
+    await unknown.ensure(10);
+    expect(budget.used).toBe(1000 + 64 * 1024);
+    await unknown.ensure(70_000);
+    expect(budget.used).toBe(1000 + 100_000);
+    known.release();
+    unknown.release();
     expect(budget.used).toBe(0);
   });
 });

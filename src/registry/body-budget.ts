@@ -114,7 +114,7 @@ export class BodyBudget {
 
 /**
  * One read's share of the budget, grown as the body arrives and released once: `ensure(total)`
- * reserves in steps (64 KiB, or the declared size at once), `release()` gives everything back.
+ * reserves in steps of 64 KiB, or a known size exactly; `release()` gives everything back.
  */
 export class BodyReservation {
   static readonly STEP = 64 * 1024;
@@ -131,10 +131,15 @@ export class BodyReservation {
     this.#cap = cap;
   }
 
-  /** Makes sure at least `total` bytes are reserved (waits for room when needed). */
-  async ensure(total: number): Promise<void> {
+  /**
+   * Makes sure at least `total` bytes are reserved (waits for room when needed): exactly that
+   * when the size is known (`exact`: a descriptor's size, a Content-Length), else in steps.
+   */
+  async ensure(total: number, exact = false): Promise<void> {
     if (this.#budget === undefined || total <= this.#held) return;
-    const target = Math.min(Math.max(total, this.#held + BodyReservation.STEP), Math.max(this.#cap, total));
+    const target = exact
+      ? total
+      : Math.min(Math.max(total, this.#held + BodyReservation.STEP), Math.max(this.#cap, total));
     const more = target - this.#held;
     await this.#budget.reserve(this.#op, more, this.#what);
     this.#held += more;

@@ -57,7 +57,7 @@ export async function readCapped(
   const chunks: Buffer[] = [];
   let total = 0;
   try {
-    if (declared !== undefined) await reservation.ensure(declared);
+    if (declared !== undefined) await reservation.ensure(declared, true);
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       total += chunk.length;
       if (total > maxBytes) {
@@ -160,7 +160,7 @@ export async function readVerified(
   let total = 0;
   try {
     // The descriptor says how much is coming (more is a mismatch): reserved at once.
-    await reservation.ensure(descriptor.size);
+    await reservation.ensure(descriptor.size, true);
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       verifier.update(chunk);
       total += chunk.length;

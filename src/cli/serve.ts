@@ -254,6 +254,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       ...(config.tls.clientCaFile === undefined ? {} : { clientCaFile: config.tls.clientCaFile }),
     },
   });
+  if (config.tls.clientCaFile === undefined) warnUnauthenticated(logger);
   audit?.start();
   return {
     url: server.url,
@@ -273,6 +274,20 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       await logging.flush();
     },
   };
+}
+
+/**
+ * Without tls.clientCaFile anyone who can reach the port may send reviews: they learn whether an
+ * image exists and is signed, through the registry credentials of whatever namespace and pull
+ * secrets their review names. Said once at start-up, with what to do (docs/install.md).
+ */
+function warnUnauthenticated(logger: Logger): void {
+  logger.warn(
+    { see: 'docs/install.md#who-may-call-the-webhook' },
+    'unauthenticated: /validate, /mutate and /gatekeeper/v1/* answer anyone who can reach this port (no tls.clientCaFile), ' +
+      'who can then learn whether an image exists and is signed, with the registry credentials of any namespace their review names; ' +
+      "require the API server's client certificate (tls.clientCaFile) or allow only the API server in with a NetworkPolicy",
+  );
 }
 
 function leaderElector(

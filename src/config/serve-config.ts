@@ -70,6 +70,8 @@ export interface ServeConfig {
     readonly maxImagesPerReview: number;
     /** Registry requests of one review in flight at once (beside the per-registry limit). */
     readonly maxConcurrentPerReview: number;
+    /** Bytes of registry answers buffered at once, all reviews together; past it a read waits ≤ 2 s, then denies. */
+    readonly maxBufferedBytes: number;
     /** Per-registry settings, keyed by host[:port] as in image references. */
     readonly hosts: Readonly<Record<string, { readonly plainHttp: boolean; readonly caFile: string | undefined }>>;
   };
@@ -180,6 +182,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
     maxHostsPerReview: 10,
     maxImagesPerReview: 50,
     maxConcurrentPerReview: 32,
+    maxBufferedBytes: 64 * 1024 * 1024,
     hosts: {},
   },
   kubernetes: {
@@ -239,6 +242,7 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     maxHostsPerReview: 'number',
     maxImagesPerReview: 'number',
     maxConcurrentPerReview: 'number',
+    maxBufferedBytes: 'number',
     hosts: 'hosts',
   },
   kubernetes: {

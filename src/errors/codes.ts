@@ -3,7 +3,7 @@
  * should do about it. `docs/errors.md` is checked against this table by a test, so the two
  * cannot drift apart. Codes never change meaning once released; add new ones instead.
  */
-import { IMAGE_ERROR_CODES } from './codes-images.js';
+import { SPLIT_ERROR_CODES } from './codes-infrastructure.js';
 
 export interface ErrorCodeInfo {
   /** What went wrong, in one line. */
@@ -221,8 +221,8 @@ export const ERROR_CODES = {
     summary: 'More signatures failed than the configured maximum number of attempts.',
     remedy: 'Remove stale signatures or raise --max-signature-attempts.',
   },
-  // Multi-platform images and required signed artifacts (codes-images.ts).
-  ...IMAGE_ERROR_CODES,
+  // Multi-platform images, required signed artifacts, plugins, memory (codes-images.ts, codes-infrastructure.ts).
+  ...SPLIT_ERROR_CODES,
   // --- image references and registries -----------------------------------------------------
   ERR_REF_INVALID: {
     summary: 'An image reference is not `[registry/]repository[:tag][@digest]` in the distribution grammar.',

@@ -181,6 +181,13 @@ export const OPERATIONS_GUIDANCE: Readonly<Record<Exclude<ErrorCode, keyof typeo
       'The registry broke the distribution spec (a missing Docker-Content-Digest, a wrong status): `--debug` shows the exchange with credentials masked.',
     ],
   },
+  ERR_DOWNLOAD_BUDGET: {
+    where:
+      'A webhook denial (never the failure policy: memory pressure must not admit), under a burst of cold reviews.',
+    check: [
+      'Many reviews were downloading large manifests or signatures at once (a hostile registry can serve 4 MiB manifests): the registry hosts in the review log lines and `portcullis_registry_requests_total` show which; raise `registries.maxBufferedBytes` only with the pod memory limit.',
+    ],
+  },
   ERR_CREDENTIAL_HELPER: {
     where: 'CLI commands using the Docker config (`credHelpers`, `credsStore`).',
     check: [
@@ -280,7 +287,14 @@ export const OPERATIONS_GUIDANCE: Readonly<Record<Exclude<ErrorCode, keyof typeo
     where:
       'CLI `sign --plugin NAME`; a webhook denial or CLI `verify` of a signature that names a verification plugin.',
     check: [
-      "Run the plugin's `get-plugin-metadata` by hand; the message quotes what it printed. A plugin that hangs past its deadline (`plugins.timeoutSeconds`), crashes or prints more than 1 MiB or no valid JSON fails the signature.",
+      "Run the plugin's `get-plugin-metadata` by hand; the message quotes what it printed. A plugin that prints more than 1 MiB or no valid JSON, breaks the contract or reports an error of its own (VALIDATION_ERROR, ACCESS_DENIED, ERROR) fails the signature.",
+    ],
+  },
+  ERR_PLUGIN_UNAVAILABLE: {
+    where:
+      'A webhook answer decided by the failure policy (never cached: the next review asks the plugin again); CLI `verify` of a signature that names a verification plugin.',
+    check: [
+      "The plugin hung past its deadline (`plugins.timeoutSeconds`), was killed by a signal (out of memory?), exited non-zero without the contract's error object (a panic), could not be started, reported TIMEOUT/THROTTLED, or every plugin slot (`plugins.maxConcurrent`) stayed busy: run it by hand with the request on stdin, and watch the webhook's CPU and memory limits.",
     ],
   },
   ERR_SIGNATURE_FILE_EXISTS: {

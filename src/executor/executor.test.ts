@@ -7,7 +7,8 @@ import { ReferrersRegistry } from '../../test/helpers/registry/referrers-registr
 import { pushCraftedSignature, pushImage } from '../../test/helpers/registry/seed.js';
 import { PromMetrics } from '../metrics/index.js';
 import { API_VERSION, buildSnapshot, type PolicySnapshot } from '../policyset/index.js';
-import { HostResolver, RegistryClient } from '../registry/index.js';
+import { BodyBudget, HostResolver, RegistryClient } from '../registry/index.js';
+import { startOperation } from '../registry/operation.js';
 import { TestDnsServer } from '../../test/helpers/dns-server.js';
 import { Executor } from './executor.js';
 import { observeRegistryRequests } from './metrics.js';
@@ -721,6 +722,32 @@ describe('deadlines and the failure policy', () => {
     const d = await executor({ failurePolicy: 'ignore' }).check(req(`127.0.0.1:${port}/app:v1`));
     expect(d.allowed).toBe(true);
     expect(d.error).toMatchObject({ code: 'ERR_REGISTRY_UNREACHABLE', failurePolicyApplied: 'ignore' });
+  });
+
+  it('an image whose registry answers do not fit in the download budget is denied, even under "ignore", and not cached', async () => {
+    // Memory pressure (registries.maxBufferedBytes reached) must never admit; nor is it a verdict to keep.
+    const { ref } = await image();
+    const budget = new BodyBudget({ maxBytes: 8 * 1024 * 1024, maxWaitMs: 20 });
+    const limited = new RegistryClient({ plainHttp: true, bodyBudget: budget });
+    try {
+      const e = executor({ failurePolicy: 'ignore', registry: limited });
+      // Other reviews hold the whole budget.
+      await budget.reserve(
+        startOperation({ registry: 'elsewhere', what: 'held', timeoutMs: 5000 }),
+        budget.maxBytes,
+        'held',
+      );
+      const d = await e.check(req(ref));
+      expect(d.allowed).toBe(false);
+      expect(d.error).toBeUndefined();
+      expect(d.verdicts[0]?.code).toBe('ERR_DOWNLOAD_BUDGET');
+      expect(d.reason).toContain('[ERR_DOWNLOAD_BUDGET]');
+      // Room again: the same executor verifies it, nothing of the denial kept.
+      budget.release(budget.maxBytes);
+      expect((await e.check(req(ref))).allowed).toBe(true);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('a definitive rejection is not overridden by the failure policy', async () => {

@@ -305,6 +305,7 @@ export class Executor implements ImageVerifier {
       },
     );
     observeVerification(this.#o.metrics, result);
+    // Throws when a verification plugin gave no answer: the failure policy decides (#evaluate), nothing cached.
     const verdict = verdictFromVerification(a.doc, result);
     const ttl = result.verified
       ? this.#positiveTtl(result)

@@ -9,7 +9,7 @@ import type { FailurePolicy, ImageDecision, PolicyVerdict } from './types.js';
  * denial line or a warning a person can act on without the webhook's log.
  */
 
-/** Registry and deadline failures: no verdict could be reached, the failure policy decides. */
+/** Registry, plugin and deadline failures: no verdict could be reached, the failure policy decides. */
 const UNDECIDED_CODES: ReadonlySet<string> = new Set([
   'ERR_REGISTRY_UNREACHABLE',
   'ERR_REGISTRY_TLS',
@@ -19,6 +19,8 @@ const UNDECIDED_CODES: ReadonlySet<string> = new Set([
   'ERR_DEADLINE_EXCEEDED',
   'ERR_INTERNAL',
   'ERR_CREDENTIAL_HELPER',
+  // A verification plugin that timed out, crashed or could not be run (not one that answered).
+  'ERR_PLUGIN_UNAVAILABLE',
 ]);
 
 /**
@@ -28,6 +30,21 @@ const UNDECIDED_CODES: ReadonlySet<string> = new Set([
  */
 export function isUndecided(error: PortcullisError): boolean {
   return UNDECIDED_CODES.has(error.code);
+}
+
+/**
+ * Throws the error of a signature whose verification plugin timed out, crashed or could not be
+ * run (ERR_PLUGIN_UNAVAILABLE), when no signature verified: another might have passed, had the
+ * plugin answered, so there is no verdict — the failure policy decides, and nothing is cached.
+ */
+function throwIfPluginUnavailable(result: ArtifactVerification | ImageVerification): void {
+  if (result.verified) return;
+  const parts: readonly ArtifactVerification[] = 'parts' in result ? [result, ...result.parts] : [result];
+  for (const part of parts) {
+    for (const s of part.signatures) {
+      if (s.failure?.error.code === 'ERR_PLUGIN_UNAVAILABLE') throw s.failure.error;
+    }
+  }
 }
 
 export function policyName(doc: PolicyDocument): string {
@@ -44,11 +61,15 @@ function decidedByWords(decidedBy: readonly DecidingSignature[]): string | undef
   return `the signatures of all ${decidedBy.length} platform manifests (${decidedBy.map((d) => d.platform ?? d.digest).join(', ')})`;
 }
 
-/** The verdict of a document from verifyImage's (or verifyArtifact's) result. */
+/**
+ * The verdict of a document from verifyImage's (or verifyArtifact's) result; none — it throws
+ * ERR_PLUGIN_UNAVAILABLE — when a verification plugin gave no answer and nothing verified.
+ */
 export function verdictFromVerification(
   doc: PolicyDocument,
   result: ArtifactVerification | ImageVerification,
 ): PolicyVerdict {
+  throwIfPluginUnavailable(result);
   const statement = result.policy.name;
   const warnings = result.warnings.map(
     (w) => `${policyName(doc)} statement ${JSON.stringify(statement)}: ${w.message}`,

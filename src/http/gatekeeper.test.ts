@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ImageDecision } from '../executor/types.js';
 import { NoopMetrics } from '../metrics/index.js';
@@ -243,5 +245,28 @@ describe('POST /gatekeeper/v1/mutate', () => {
     expect(m).toBeLessThanOrEqual(950);
     expect(v).toBeGreaterThan(2800);
     expect(v).toBeLessThanOrEqual(2950);
+  });
+});
+
+describe('the gatekeeper request log line', () => {
+  it('is capped like the admission review line: 32 items, long keys cut with a marker, the rest counted', async () => {
+    const lines: { msg: string; items?: { key: string; error?: string }[]; itemsOmitted?: number }[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(JSON.parse(String(chunk)));
+        cb();
+      },
+    });
+    const logger = pino({ level: 'info' }, stream);
+    app = buildApp({ verifier: new FakeVerifier((r) => deniedDecision(r.image)), metrics: new NoopMetrics(), logger });
+    const keys = Array.from({ length: 1000 }, (_, i) => `r.example/${'k'.repeat(2000)}:${i}`);
+    const res = await app.inject({ method: 'POST', url: '/gatekeeper/v1/verify', payload: providerRequest(keys) });
+    expect(res.statusCode).toBe(200);
+    const line = lines.find((l) => l.msg === 'gatekeeper request');
+    expect(JSON.stringify(line).length).toBeLessThan(128 * 1024);
+    expect(line?.items).toHaveLength(32);
+    expect(line?.itemsOmitted).toBe(1000 - 32);
+    expect(line?.items?.[0]?.key).toMatch(/^r\.example\/k+…\[\+\d+ chars\]$/);
+    expect(line?.items?.[0]?.error).toBeDefined();
   });
 });

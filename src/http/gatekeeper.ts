@@ -3,6 +3,7 @@ import { PortcullisError, isPortcullisError } from '../errors/index.js';
 import type { ImageDecision, PolicyVerdict } from '../executor/index.js';
 import type { Endpoint } from '../metrics/index.js';
 import { isRecord, own, describe } from './admission/review.js';
+import { REVIEW_LINE_LIMITS, cut } from './admission/review-line.js';
 import { type RouteDeps, classifyError, track } from './context.js';
 import { budgetMs } from './deadline.js';
 import { denialLine, isVerified, subjectOf } from './messages.js';
@@ -281,9 +282,16 @@ export async function gatekeeperRoutes(app: FastifyInstance, opts: GatekeeperOpt
         {
           endpoint,
           keys: parsed.keys.length,
-          items: items.map((i) => ({ key: i.key, ...(i.error === undefined ? {} : { error: i.error }) })),
+          // Capped as the admission review's line is (review-line.ts): a request may hold thousands of keys.
+          items: items.slice(0, REVIEW_LINE_LIMITS.images).map((i) => ({
+            key: cut(i.key, REVIEW_LINE_LIMITS.fieldChars),
+            ...(i.error === undefined ? {} : { error: cut(i.error, REVIEW_LINE_LIMITS.denialChars) }),
+          })),
+          ...(items.length > REVIEW_LINE_LIMITS.images
+            ? { itemsOmitted: items.length - REVIEW_LINE_LIMITS.images }
+            : {}),
           decision: result,
-          ...(systemError === undefined ? {} : { systemError }),
+          ...(systemError === undefined ? {} : { systemError: cut(systemError, REVIEW_LINE_LIMITS.denialChars * 2) }),
           latencyMs,
         },
         'gatekeeper request',

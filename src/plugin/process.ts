@@ -32,18 +32,27 @@ export type PluginErrorCode =
   | 'ERROR'
   | (string & {});
 
-/** ERR_PLUGIN_FAILED carrying what the plugin said, when it said anything. */
+/** Contract error codes that say the plugin's own backend did not answer, not that the request is bad. */
+const TRANSIENT_PLUGIN_ERRORS: ReadonlySet<string> = new Set(['TIMEOUT', 'THROTTLED']);
+
+/**
+ * ERR_PLUGIN_FAILED carrying what the plugin said, when it said anything. `unavailable`: the
+ * plugin gave no answer at all — it timed out, could not be started, was killed by a signal,
+ * exited non-zero without the contract's error object (a crash: a panic, an uncaught exception),
+ * or reported TIMEOUT/THROTTLED — as opposed to an answer that refuses or breaks the contract.
+ */
 export class PluginError extends PortcullisError {
   readonly plugin: string;
   readonly command: string;
   readonly pluginErrorCode: PluginErrorCode | undefined;
   readonly pluginErrorMessage: string | undefined;
+  readonly unavailable: boolean;
 
   constructor(
     plugin: string,
     command: string,
     message: string,
-    details: { errorCode?: string; errorMessage?: string; cause?: unknown } = {},
+    details: { errorCode?: string; errorMessage?: string; cause?: unknown; unavailable?: boolean } = {},
   ) {
     super('ERR_PLUGIN_FAILED', message, {
       ...(details.cause === undefined ? {} : { cause: details.cause }),
@@ -54,6 +63,8 @@ export class PluginError extends PortcullisError {
     this.command = command;
     this.pluginErrorCode = details.errorCode;
     this.pluginErrorMessage = details.errorMessage;
+    this.unavailable =
+      details.unavailable ?? (details.errorCode !== undefined && TRANSIENT_PLUGIN_ERRORS.has(details.errorCode));
   }
 }
 
@@ -166,7 +177,7 @@ export function runPluginCommand(
       detached: process.platform !== 'win32',
     });
     const timer = setTimeout(
-      () => finish(new PluginError(name, command, `${what} timed out after ${timeoutMs} ms`)),
+      () => finish(new PluginError(name, command, `${what} timed out after ${timeoutMs} ms`, { unavailable: true })),
       timeoutMs,
     );
     const stdout: Buffer[] = [];
@@ -186,7 +197,7 @@ export function runPluginCommand(
       stderrBytes += chunk.length;
     });
     child.on('error', (cause) =>
-      finish(new PluginError(name, command, `${what} cannot be run: ${cause.message}`, { cause })),
+      finish(new PluginError(name, command, `${what} cannot be run: ${cause.message}`, { cause, unavailable: true })),
     );
     // A plugin that exits without reading stdin makes the write fail with EPIPE; its exit status decides.
     child.stdin.on('error', () => undefined);
@@ -197,10 +208,13 @@ export function runPluginCommand(
         const reported = parsePluginError(text);
         if (reported !== undefined) {
           const message = `${what} failed (${status}): ${reported.errorCode}: ${reported.errorMessage}`;
-          finish(new PluginError(name, command, message, reported));
+          // Killed by a signal, it did not mean what it wrote: it crashed (or was killed) on the way.
+          finish(
+            new PluginError(name, command, message, { ...reported, ...(signal === null ? {} : { unavailable: true }) }),
+          );
         } else {
           const detail = text.trim() === '' ? '' : `: ${text.trim().slice(0, 1000)}`;
-          finish(new PluginError(name, command, `${what} failed (${status})${detail}`));
+          finish(new PluginError(name, command, `${what} failed (${status})${detail}`, { unavailable: true }));
         }
         return;
       }

@@ -67,6 +67,11 @@ describe('verification plugins run as processes (src/plugin)', () => {
     install(dir, 'floods', { flood: 'verify-signature' });
     install(dir, 'old', { version: '0.9.0' });
     install(dir, 'refuses', { fail: 'ACCESS_DENIED' });
+    install(dir, 'throttled', { fail: 'THROTTLED' });
+    // Killed by a signal halfway through its answer (as the OOM killer would).
+    const killed = join(dir, 'killed');
+    mkdirSync(killed);
+    writeFileSync(join(killed, 'notation-killed'), '#!/bin/sh\necho "{"\nkill -9 $$\n', { mode: 0o755 });
     // A symlink in place of the executable: notation refuses those.
     mkdirSync(join(dir, 'linked'));
     symlinkSync(join(dir, 'verifies', 'notation-verifies'), join(dir, 'linked', 'notation-linked'));
@@ -149,16 +154,27 @@ describe('verification plugins run as processes (src/plugin)', () => {
     expect(r.failure?.error.message).toContain('is not among the testverifier.cn identities');
   });
 
-  it('kills a plugin that hangs past the deadline and fails the signature', async () => {
+  it('kills a plugin that hangs past the deadline; the signature fails as "no answer" (ERR_PLUGIN_UNAVAILABLE)', async () => {
     const started = Date.now();
     const r = await verify('hangs', { timeoutMs: 700 });
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(r.failure).toMatchObject({ check: 'authenticity', error: { code: 'ERR_PLUGIN_FAILED' } });
+    expect(r.failure).toMatchObject({ check: 'authenticity', error: { code: 'ERR_PLUGIN_UNAVAILABLE' } });
     expect(r.failure?.error.message).toContain('timed out after 700 ms');
   });
 
   it.each([
     ['crashes', 'exit status 3'],
+    ['killed', 'signal SIGKILL'],
+    ['throttled', 'THROTTLED'],
+  ])('tells a plugin that gave no answer (%s) from one that answered: ERR_PLUGIN_UNAVAILABLE', async (name, text) => {
+    // An infrastructure failure, not a verdict: the webhook hands it to its failure policy.
+    const r = await verify(name);
+    expect(r.passed).toBe(false);
+    expect(r.failure?.error.code).toBe('ERR_PLUGIN_UNAVAILABLE');
+    expect(r.failure?.error.message).toContain(text);
+  });
+
+  it.each([
     ['garbage', 'not JSON'],
     ['floods', 'wrote more than 1048576 bytes'],
     ['refuses', 'ACCESS_DENIED'],
@@ -196,6 +212,7 @@ describe('verification plugins run as processes (src/plugin)', () => {
     // The only slot is held by the hanging plugin until it is killed at 600 ms.
     const second = await verifies?.metadata({}).catch((e: Error) => e);
     expect(second).toBeInstanceOf(Error);
+    expect(second).toMatchObject({ code: 'ERR_PLUGIN_UNAVAILABLE' });
     expect((second as Error).message).toContain('waited 600 ms for a free plugin slot');
     expect(((await first) as Error).message).toContain('timed out');
     // Once it is gone, the slot is free again.

@@ -8,7 +8,7 @@ import type {
 import { PLUGIN_CONTRACT_VERSION } from '../verify/index.js';
 import { dirname } from 'node:path';
 import { pluginEnvironment } from './environment.js';
-import { isValidPluginName, locatePluginIn, runPluginCommand } from './process.js';
+import { PluginError, isValidPluginName, locatePluginIn, runPluginCommand } from './process.js';
 
 export interface ProcessVerificationPluginsOptions {
   /** The plugin directory: `<directory>/<name>/notation-<name>` (the CLI's is `<config-dir>/plugins`). */
@@ -53,7 +53,7 @@ class Slots {
       const timer = setTimeout(() => {
         const i = this.#waiting.indexOf(grant);
         if (i >= 0) this.#waiting.splice(i, 1);
-        reject(new PortcullisError('ERR_PLUGIN_FAILED', `${what} waited ${timeoutMs} ms for a free plugin slot`));
+        reject(new PortcullisError('ERR_PLUGIN_UNAVAILABLE', `${what} waited ${timeoutMs} ms for a free plugin slot`));
       }, timeoutMs);
       this.#waiting.push(grant);
     });
@@ -115,6 +115,16 @@ export class ProcessVerificationPlugins implements VerificationPlugins {
           env: this.#env,
           cwd: dirname(path),
         });
+      } catch (error) {
+        // No answer (timeout, crash, not startable) is no verdict on the signature: the caller
+        // (the webhook's executor) hands it to the failure policy and caches nothing.
+        if (error instanceof PluginError && error.unavailable) {
+          throw new PortcullisError('ERR_PLUGIN_UNAVAILABLE', error.message, {
+            cause: error,
+            context: { subject: name },
+          });
+        }
+        throw error;
       } finally {
         release();
       }

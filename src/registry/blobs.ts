@@ -26,7 +26,7 @@ export class BlobStore {
     const cap = maxBytes ?? this.#c.options.maxBlobBytes ?? DEFAULT_BLOB_MAX_BYTES;
     checkSize(op, descriptor, cap, 'blob');
     const response = await this.getBlob(op, repo, descriptor);
-    return readVerified(op, response, descriptor, cap, 'blob');
+    return readVerified(op, response, descriptor, cap, 'blob', this.#c.bodies);
   }
 
   /**

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { PortcullisError, ErrorCode } from '../errors/index.js';
 import type { Descriptor } from '../oci/index.js';
 import { parseDigest } from '../util/index.js';
+import { BodyReservation, type BodyBudget } from './body-budget.js';
 import { abortError, operationError, printable, type Operation } from './operation.js';
 import { discard, header, type HttpResponse } from './transport.js';
 
@@ -35,34 +36,47 @@ function declaredLength(response: HttpResponse): number | undefined {
   return Number(value);
 }
 
-/** Reads a whole body, failing with ERR_SIZE_LIMIT past `maxBytes`. */
+/**
+ * Reads a whole body, failing with ERR_SIZE_LIMIT past `maxBytes`. With a `budget`, the bytes
+ * buffered are reserved from it first (the declared length at once, else as they arrive) and
+ * given back once the body is read or abandoned (ERR_DOWNLOAD_BUDGET when there is no room).
+ */
 export async function readCapped(
   op: Operation,
   response: HttpResponse,
   maxBytes: number,
   what: string,
+  budget?: BodyBudget,
 ): Promise<Uint8Array> {
   const declared = declaredLength(response);
   if (declared !== undefined && declared > maxBytes) {
     abandon(response);
     throw operationError(op, 'ERR_SIZE_LIMIT', `${what} is ${declared} bytes, over the ${maxBytes}-byte cap`);
   }
+  const reservation = new BodyReservation(budget, op, what, maxBytes);
   const chunks: Buffer[] = [];
   let total = 0;
   try {
+    if (declared !== undefined) await reservation.ensure(declared, true);
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       total += chunk.length;
       if (total > maxBytes) {
         abandon(response);
         throw operationError(op, 'ERR_SIZE_LIMIT', `${what} is over the ${maxBytes}-byte cap`);
       }
+      await reservation.ensure(total);
       chunks.push(chunk);
     }
+    return new Uint8Array(Buffer.concat(chunks, total));
   } catch (error) {
-    if ((error as PortcullisError).code === 'ERR_SIZE_LIMIT') throw error;
+    const code = (error as PortcullisError).code;
+    if (code === 'ERR_SIZE_LIMIT') throw error;
+    abandon(response);
+    if (code === 'ERR_DOWNLOAD_BUDGET') throw error;
     throw readFailure(op, error);
+  } finally {
+    reservation.release();
   }
-  return new Uint8Array(Buffer.concat(chunks, total));
 }
 
 /**
@@ -121,13 +135,14 @@ export function checkSize(op: Operation, descriptor: Descriptor, maxBytes: numbe
     );
 }
 
-/** Reads a body addressed by `descriptor`, verified and capped. */
+/** Reads a body addressed by `descriptor`, verified and capped (its size reserved from `budget` first). */
 export async function readVerified(
   op: Operation,
   response: HttpResponse,
   descriptor: Descriptor,
   maxBytes: number,
   what: string,
+  budget?: BodyBudget,
 ): Promise<Uint8Array> {
   checkSize(op, descriptor, maxBytes, what);
   const verifier = new DigestVerifier(op, descriptor);
@@ -140,21 +155,27 @@ export async function readVerified(
       `${what} ${descriptor.digest}: the registry sends ${declared} bytes, its descriptor says ${descriptor.size}`,
     );
   }
+  const reservation = new BodyReservation(budget, op, what, maxBytes);
   const chunks: Buffer[] = [];
   let total = 0;
   try {
+    // The descriptor says how much is coming (more is a mismatch): reserved at once.
+    await reservation.ensure(descriptor.size, true);
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       verifier.update(chunk);
       total += chunk.length;
       chunks.push(chunk);
     }
+    verifier.finish();
+    return new Uint8Array(Buffer.concat(chunks, total));
   } catch (error) {
     abandon(response);
-    if ((error as PortcullisError).code === 'ERR_DIGEST_MISMATCH') throw error;
+    const code = (error as PortcullisError).code;
+    if (code === 'ERR_DIGEST_MISMATCH' || code === 'ERR_DOWNLOAD_BUDGET') throw error;
     throw readFailure(op, error);
+  } finally {
+    reservation.release();
   }
-  verifier.finish();
-  return new Uint8Array(Buffer.concat(chunks, total));
 }
 
 /** Streams a body addressed by `descriptor`; the last step throws if the digest does not match. */

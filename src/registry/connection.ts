@@ -5,6 +5,7 @@ import type { DigestAlgorithm } from '../util/index.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ANONYMOUS } from './auth/credentials.js';
 import { describeErrors, readErrorBody, statusError } from './body.js';
+import { BodyBudget } from './body-budget.js';
 import { operationError, printable, startOperation, type Operation } from './operation.js';
 import { discard, header, Transport, type HttpRequest, type HttpResponse, type RequestBody } from './transport.js';
 import { DEFAULT_TIMEOUT_MS, type CallOptions, type RegistryClientOptions, type RepositoryRef } from './types.js';
@@ -18,9 +19,12 @@ export class RegistryConnection {
   readonly options: RegistryClientOptions;
   readonly transport: Transport;
   readonly #auth: Authenticator;
+  /** The bytes buffered from bodies at once, across every store of the client (body-budget.ts). */
+  readonly bodies: BodyBudget;
 
   constructor(options: RegistryClientOptions) {
     this.options = options;
+    this.bodies = options.bodyBudget instanceof BodyBudget ? options.bodyBudget : new BodyBudget(options.bodyBudget);
     this.transport = new Transport(options);
     this.#auth = new Authenticator({
       transport: this.transport,

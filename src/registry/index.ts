@@ -1,4 +1,6 @@
 export { RegistryClient, DEFAULT_BLOB_MAX_BYTES, DEFAULT_TIMEOUT_MS, MANIFEST_ACCEPT } from './client.js';
+export { BodyBudget, DEFAULT_BODY_BUDGET_BYTES } from './body-budget.js';
+export type { BodyBudgetOptions } from './body-budget.js';
 export type {
   CallOptions,
   FetchedManifest,

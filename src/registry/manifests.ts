@@ -102,7 +102,7 @@ export class ManifestStore {
         headers: { accept },
       });
       if (response.status !== 200) throw await statusError(op, response, `manifest ${target.digest} not found`);
-      const bytes = await readVerified(op, response, target, this.#c.maxManifestBytes, 'manifest');
+      const bytes = await readVerified(op, response, target, this.#c.maxManifestBytes, 'manifest', this.#c.bodies);
       return { descriptor: target, bytes };
     }
     const op = this.#c.op(repo, `manifest ${target}`, call, isDigest(target) ? target : undefined);
@@ -124,7 +124,7 @@ export class ManifestStore {
       headers: { accept: MANIFEST_ACCEPT },
     });
     if (response.status !== 200) throw await statusError(op, response, `manifest ${target} not found`);
-    const bytes = await readCapped(op, response, this.#c.maxManifestBytes, 'manifest');
+    const bytes = await readCapped(op, response, this.#c.maxManifestBytes, 'manifest', this.#c.bodies);
     const digest = hashWith(bytes, algorithm);
     const claimed = isDigest(target) ? target : header(response.headers, 'docker-content-digest');
     if (claimed !== undefined && parseDigest(claimed)?.algorithm === algorithm && claimed !== digest) {

@@ -152,7 +152,7 @@ export class ReferrerStore {
     }
     if (response.status !== 200) throw await statusError(op, response, `referrers of ${subject.digest} not found`);
     this.#referrersSupport.set(repo.registry, 'api');
-    const bytes = await readCapped(op, response, this.#c.maxManifestBytes, 'referrers list');
+    const bytes = await readCapped(op, response, this.#c.maxManifestBytes, 'referrers list', this.#c.bodies);
     const descriptors = this.#indexManifests(op, bytes, 'referrers list');
     const next = nextLink(response.headers.link);
     if (next === undefined) return { descriptors };
@@ -189,7 +189,7 @@ export class ReferrerStore {
       return [];
     }
     if (response.status !== 200) throw await statusError(op, response);
-    const bytes = await readCapped(op, response, this.#c.maxManifestBytes, 'referrers tag index');
+    const bytes = await readCapped(op, response, this.#c.maxManifestBytes, 'referrers tag index', this.#c.bodies);
     return this.#indexManifests(op, bytes, `referrers tag ${tag}`);
   }
 
@@ -232,7 +232,7 @@ export class ReferrerStore {
     if (response.status === 200) {
       current = this.#indexManifests(
         op,
-        await readCapped(op, response, this.#c.maxManifestBytes, 'referrers tag index'),
+        await readCapped(op, response, this.#c.maxManifestBytes, 'referrers tag index', this.#c.bodies),
         `referrers tag ${tag}`,
       );
     } else if (response.status === 404) {

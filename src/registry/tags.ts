@@ -19,7 +19,7 @@ export async function listTags(c: RegistryConnection, repo: RepositoryRef, call?
       headers: { accept: 'application/json' },
     });
     if (response.status !== 200) throw await statusError(op, response, `repository ${repo.repository} not found`);
-    const bytes = await readCapped(op, response, c.maxManifestBytes, 'tag list');
+    const bytes = await readCapped(op, response, c.maxManifestBytes, 'tag list', c.bodies);
     let doc: unknown;
     try {
       doc = parseStrictJson(bytes, { maxBytes: c.maxManifestBytes, what: 'tag list' });

@@ -1,6 +1,7 @@
 import { type Descriptor, MEDIA_TYPE, type SignatureSource } from '../oci/index.js';
 import type { CredentialProvider } from './auth/credentials.js';
 import type { TransportOptions } from './transport.js';
+import type { BodyBudget, BodyBudgetOptions } from './body-budget.js';
 
 /** The registry client's options, references and results (client.ts composes the stores). */
 
@@ -32,6 +33,12 @@ export interface RegistryClientOptions extends TransportOptions {
   readonly resolveCacheSize?: number;
   /** Clock for the caches (token expiry). If unset, Date.now. */
   readonly now?: () => number;
+  /**
+   * Bytes buffered from response bodies at once, across every request of the client (one client
+   * serves the whole webhook): a BodyBudget to share, or its options. If unset, 64 MiB, waiting
+   * at most 2 s for room (body-budget.ts).
+   */
+  readonly bodyBudget?: BodyBudget | BodyBudgetOptions;
 }
 
 /** A repository in a registry; an ImageReference is one. */

@@ -100,8 +100,14 @@ export async function answerFromCrl(
 }
 
 /**
- * Operator-supplied material, before any fetch: OCSP responses for the certificate's serial,
- * then complete CRLs of its issuer, each judged as a fetched one would be.
+ * Operator-supplied material, before any fetch: every OCSP response for the certificate's serial
+ * and every complete CRL of its issuer is judged as a fetched one would be, and then revoked wins:
+ * when any current, correctly signed item says revoked, the answer is revoked, whatever another
+ * item (an OCSP "good" from before the revocation, an older CRL) says. notation asks one source
+ * at a time and never goes on after "revoked"; here the sources were all handed over at once, so
+ * none of them may hide another's "revoked" by being read first. Of several revocations, the one
+ * taking effect earliest answers (the signing time is weighed against it). With no revocation, an
+ * OCSP "good" answers before a CRL's, as notation prefers OCSP.
  */
 export async function answerFromMaterial(
   ctx: AnswerContext,
@@ -112,9 +118,7 @@ export async function answerFromMaterial(
   const material = ctx.material;
   if (material.empty) return { details: [] };
   const details: string[] = [];
-  // Every current response is judged before one answers: a "good" supplied earlier (an older
-  // file, still current) must not hide a "revoked" supplied beside it. Revoked wins.
-  let good: Answer | undefined;
+  const answers: Answer[] = [];
   for (const item of material.ocspResponsesFor(cert)) {
     const outcome = evaluateOcspResponse(item.der, {
       cert,
@@ -133,7 +137,7 @@ export async function answerFromMaterial(
       continue;
     }
     if (outcome.status === 'good' || outcome.status === 'revoked') {
-      const answer: Answer = {
+      answers.push({
         status: outcome.status,
         detail: `${name}: ${outcome.detail}`,
         source: 'ocsp',
@@ -141,14 +145,11 @@ export async function answerFromMaterial(
         answeredBy: name,
         ...(outcome.revokedAt === undefined ? {} : { revokedAt: outcome.revokedAt }),
         ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
-      };
-      if (outcome.status === 'revoked') return { answer, details };
-      good ??= answer;
+      });
       continue;
     }
     details.push(`${name}: ${outcome.detail}`);
   }
-  if (good !== undefined) return { answer: good, details };
   for (const item of material.crlsFor(cert, issuer)) {
     const name = `preloaded CRL ${item.origin}`;
     const valid = validateCrl(item.crl, issuer, at, ctx.skewMs);
@@ -165,7 +166,16 @@ export async function answerFromMaterial(
       details.push(answer.error);
       continue;
     }
-    return { answer, details };
+    answers.push(answer);
   }
-  return { details };
+  const revoked = answers.filter((a) => a.status === 'revoked').sort(earliestEffect)[0];
+  const answer = revoked ?? answers.find((a) => a.status === 'good');
+  return answer === undefined ? { details } : { answer, details };
+}
+
+/** Earliest effective revocation first; one without a date counts from the beginning of time. */
+function earliestEffect(a: Answer, b: Answer): number {
+  const time = (x: Answer) => (x.invalidityDate ?? x.revokedAt)?.getTime() ?? Number.NEGATIVE_INFINITY;
+  const d = time(a) - time(b);
+  return Number.isNaN(d) ? 0 : d;
 }

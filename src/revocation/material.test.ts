@@ -228,6 +228,51 @@ describe('revocation from operator-supplied material', () => {
     });
   });
 
+  it('reports revoked when a supplied CRL says revoked and a supplied OCSP response (from another source) says good', async () => {
+    // notation asks OCSP first and stops at its "good"; supplied material is all at hand, so a
+    // current "good" from before the revocation (a file in the directory) must not hide a current
+    // CRL listing it (from a ConfigMap named by revocationMaterialRefs). Revoked wins.
+    const cert = leaf([
+      'authorityInfoAccess=OCSP;URI:http://127.0.0.1:9/ocsp',
+      `crlDistributionPoints=URI:${server.url('/ca.crl')}`,
+    ]);
+    const good = await ocspResponseFor(db, cert, { ndays: 7 });
+    db.revoke(cert, { reason: 'keyCompromise' });
+    const material = RevocationMaterial.union([
+      new RevocationMaterial({ ocspResponses: [{ origin: '/material/ocsp/leaf.der', bytes: good }] }),
+      crls(['ConfigMap portcullis/crls key ca.crl', await db.gencrl()]),
+    ]);
+    for (const mode of ['offline', 'online'] as const) {
+      const fetcher = new CountingFetcher();
+      const r = await check(cert, material, { mode, fetcher });
+      expect(r.status).toBe('revoked');
+      expect(r.certificates[0]).toMatchObject({
+        status: 'revoked',
+        reason: 'keyCompromise',
+        answeredBy: 'preloaded CRL ConfigMap portcullis/crls key ca.crl',
+      });
+      expect(fetcher.urls).toEqual([]);
+    }
+    // Without the CRL the same OCSP response still answers good: only a valid "revoked" overrules it.
+    const alone = await check(cert, new RevocationMaterial({ ocspResponses: [{ origin: 'leaf.der', bytes: good }] }));
+    expect(alone.certificates[0]).toMatchObject({ status: 'good', answeredBy: 'preloaded OCSP response leaf.der' });
+  });
+
+  it('does not let a supplied CRL of another CA with the same name overrule a supplied OCSP "good"', async () => {
+    const cert = leaf([
+      'authorityInfoAccess=OCSP;URI:http://127.0.0.1:9/ocsp',
+      `crlDistributionPoints=URI:${server.url('/ca.crl')}`,
+    ]);
+    const good = await ocspResponseFor(db, cert, { ndays: 7 });
+    impostor.revoke(cert, { reason: 'keyCompromise' });
+    const material = RevocationMaterial.union([
+      new RevocationMaterial({ ocspResponses: [{ origin: 'leaf.der', bytes: good }] }),
+      crls(['impostor.crl', await impostor.gencrl()]),
+    ]);
+    const r = await check(cert, material);
+    expect(r.certificates[0]).toMatchObject({ status: 'good', answeredBy: 'preloaded OCSP response leaf.der' });
+  });
+
   it('takes no "good" from a supplied OCSP response without nextUpdate, which is current only when made', async () => {
     // RFC 6960 §2.4: no nextUpdate means newer information is always available. Fetched, that is
     // the answer of the moment; supplied as a file, it may be months old and the certificate

@@ -114,7 +114,7 @@ describe('verification plugins end to end', () => {
 
     it.each([
       ['rejected', 'authenticity', 'ERR_PLUGIN_REJECTED'],
-      ['crashes', 'authenticity', 'ERR_PLUGIN_FAILED'],
+      ['crashes', 'authenticity', 'ERR_PLUGIN_UNAVAILABLE'],
       ['garbage', 'authenticity', 'ERR_PLUGIN_FAILED'],
       ['old', 'integrity', 'ERR_PLUGIN_VERSION'],
       ['absent', 'integrity', 'ERR_PLUGIN_REQUIRED'],
@@ -223,8 +223,6 @@ spec:
 
     it.each([
       ['rejected', 'ERR_PLUGIN_REJECTED'],
-      ['hangs', 'timed out after 1000 ms'],
-      ['crashes', 'ERR_PLUGIN_FAILED'],
       ['garbage', 'ERR_PLUGIN_FAILED'],
       ['old', 'ERR_PLUGIN_VERSION'],
       ['absent', 'ERR_PLUGIN_REQUIRED'],
@@ -233,6 +231,30 @@ spec:
       expect(r.allowed).toBe(false);
       expect(r.status?.message).toContain(text);
     });
+
+    it.each([
+      ['hangs', 'timed out after 1000 ms'],
+      ['crashes', 'exit status 3'],
+    ] as const)(
+      'hands a plugin that %s to the failure policy (fail: denied, ERR_PLUGIN_UNAVAILABLE), and caches no verdict',
+      async (c, text) => {
+        const r = await review(c);
+        expect(r.allowed).toBe(false);
+        expect(r.status?.message).toContain(text);
+        expect(r.status?.message).toContain('[ERR_PLUGIN_UNAVAILABLE]; denied by the failure policy (fail closed)');
+        // The plugin recovers: the very next review asks it again (a cached denial would last 30 s).
+        const home = join(dir, 'plugins', CASES[c].plugin);
+        writeFileSync(join(home, 'testverifier.json'), '{}');
+        try {
+          expect(await review(c)).toMatchObject({ allowed: true });
+        } finally {
+          writeFileSync(
+            join(home, 'testverifier.json'),
+            JSON.stringify(c === 'hangs' ? { hang: 'verify-signature' } : { crash: 'verify-signature' }),
+          );
+        }
+      },
+    );
 
     it('without plugins.directory, a signature that names a plugin is denied as before', async () => {
       const r = await review('good', bare, bareAgent);

@@ -5,7 +5,7 @@ import { deniedDecision, verifiedDecision } from '../testing/fake-verifier.js';
 import type { ReviewOutcome } from './decide.js';
 import type { ContainerImage } from './extract.js';
 import type { AdmissionRequestView } from './review.js';
-import { reviewLine, type ReviewLineExtras } from './review-line.js';
+import { REVIEW_LINE_LIMITS, reviewLine, type ReviewLineExtras } from './review-line.js';
 
 /** The reference: the same fields as an object, as `JSON.stringify` writes them. */
 function reviewRecord(
@@ -168,5 +168,35 @@ describe('the per-review log line', () => {
     const line = reviewLine('validate', review, out, extras);
     expect(`{${line}}`).toBe(JSON.stringify(reviewRecord('validate', review, out, extras)));
     expect(JSON.parse(`{${line}}`)).toEqual(JSON.parse(JSON.stringify(reviewRecord('validate', review, out, extras))));
+  });
+
+  it('stays small for a hostile review: images, strings and denials are capped, with what was left out said', () => {
+    // 2,000 containers, each with a 10,000-character image and a denial: uncapped, about 60 MB of log per review.
+    const long = (i: number) => `r.example/${'x'.repeat(10_000)}:${i}`;
+    const pairs: [ContainerImage, ImageDecision][] = Array.from({ length: 2000 }, (_, i) => [
+      container(`c${i}`, long(i), i),
+      deniedDecision(long(i)),
+    ]);
+    const base = outcome(pairs);
+    const out = { ...base, denials: base.denials.map((d) => `${d}: ${'why '.repeat(5000)}`) };
+    const line = reviewLine('validate', view({ name: 'n'.repeat(100_000) }), out, { latencyMs: 1, patched: false });
+    expect(line.length).toBeLessThan(64 * 1024);
+    const record = JSON.parse(`{${line}}`) as {
+      name: string;
+      images: { container: string; image: string }[];
+      imagesOmitted: number;
+      denials: string[];
+      denialsOmitted: number;
+      decision: string;
+    };
+    expect(record.images).toHaveLength(REVIEW_LINE_LIMITS.images);
+    expect(record.imagesOmitted).toBe(2000 - REVIEW_LINE_LIMITS.images);
+    expect(record.images[0]?.container).toBe('c0');
+    expect(record.images[0]?.image).toBe(`${long(0).slice(0, 512)}…[+${long(0).length - 512} chars]`);
+    expect(record.name).toBe(`${'n'.repeat(512)}…[+${100_000 - 512} chars]`);
+    expect(record.denials).toHaveLength(REVIEW_LINE_LIMITS.denials);
+    expect(record.denialsOmitted).toBe(2000 - REVIEW_LINE_LIMITS.denials);
+    expect(record.denials[0]).toMatch(/…\[\+\d+ chars\]$/);
+    expect(record.decision).toBe('denied');
   });
 });

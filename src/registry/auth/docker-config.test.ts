@@ -112,6 +112,22 @@ describe('DockerConfigCredentials', () => {
     ]);
   });
 
+  it('keeps a bounded number of helper answers, dropping the least recently used', async () => {
+    // With a credsStore every registry a pod names is asked: the hosts come from pod specs.
+    const path = writeConfig('bounded', { credsStore: 'test' });
+    rmSync(join(dir, 'asked.log'), { force: true });
+    const creds = await DockerConfigCredentials.load({ path, env, helperCacheMaxEntries: 3 });
+    for (const host of ['a.example', 'b.example', 'c.example']) await creds.get(host);
+    await creds.get('a.example'); // cached, and now the most recently used
+    for (const host of ['d.example', 'e.example']) await creds.get(host);
+    expect(creds.helperCacheSize).toBe(3);
+    await creds.get('a.example'); // still cached
+    await creds.get('b.example'); // dropped: asked again
+    const asked = readFileSync(join(dir, 'asked.log'), 'utf8').trim().split('\n');
+    expect(asked).toEqual(['a.example', 'b.example', 'c.example', 'd.example', 'e.example', 'b.example']);
+    expect(creds.helperCacheSize).toBe(3);
+  });
+
   it('reports a helper that fails, hangs, floods or prints junk as ERR_CREDENTIAL_HELPER', async () => {
     const codeOf = async (server: string, timeoutMs = 5000): Promise<[string, string]> => {
       try {

@@ -6,6 +6,7 @@ import { PortcullisError } from '../../errors/index.js';
 import { canonicalRegistry } from '../../reference/index.js';
 import { printable } from '../operation.js';
 import { DOCKER_HUB_KEYS, isDockerHub, type Credential, type CredentialProvider } from './credentials.js';
+import { HelperAnswers } from './helper-cache.js';
 
 /**
  * Docker's client configuration (`config.json`) as a credential source, the way Docker, oras
@@ -19,8 +20,6 @@ const CONFIG_MAX_BYTES = 1024 * 1024;
 /** A credential helper answers with one small JSON object. */
 const HELPER_OUTPUT_MAX_BYTES = 64 * 1024;
 const HELPER_TIMEOUT_MS = 5_000;
-/** Helper answers are kept this long: a helper is a process per call. */
-const HELPER_CACHE_MS = 60_000;
 
 export interface DockerConfigLocation {
   /** Path of config.json. If unset: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
@@ -268,6 +267,8 @@ export interface DockerConfigCredentialsOptions extends DockerConfigLocation {
   readonly helper?: CredentialHelperOptions;
   /** Clock for the helper answer cache (default Date.now). */
   readonly now?: () => number;
+  /** Bound of the helper answer cache (default 1,000: helper-cache.ts). */
+  readonly helperCacheMaxEntries?: number;
 }
 
 /** Credentials from a Docker config.json (read once at load; helpers asked on demand). */
@@ -275,12 +276,13 @@ export class DockerConfigCredentials implements CredentialProvider {
   readonly path: string;
   readonly #config: DockerConfig;
   readonly #options: DockerConfigCredentialsOptions;
-  readonly #helperCache = new Map<string, { at: number; value: Promise<Credential | undefined> }>();
+  readonly #helperCache: HelperAnswers;
 
   private constructor(path: string, config: DockerConfig, options: DockerConfigCredentialsOptions) {
     this.path = path;
     this.#config = config;
     this.#options = options;
+    this.#helperCache = new HelperAnswers(options.helperCacheMaxEntries);
   }
 
   /** Loads the config; a missing file means no credentials. */
@@ -311,18 +313,15 @@ export class DockerConfigCredentials implements CredentialProvider {
   }
 
   #askHelper(helper: string, serverUrl: string): Promise<Credential | undefined> {
-    const now = (this.#options.now ?? Date.now)();
-    const key = `${helper}\n${serverUrl}`;
-    const cached = this.#helperCache.get(key);
-    if (cached !== undefined && now - cached.at < HELPER_CACHE_MS) return cached.value;
     const env = this.#options.helper?.env ?? this.#options.env;
-    const value = runCredentialHelper(helper, serverUrl, {
-      ...this.#options.helper,
-      ...(env === undefined ? {} : { env }),
-    });
-    this.#helperCache.set(key, { at: now, value });
-    value.catch(() => this.#helperCache.delete(key));
-    return value;
+    return this.#helperCache.get(`${helper}\n${serverUrl}`, (this.#options.now ?? Date.now)(), () =>
+      runCredentialHelper(helper, serverUrl, { ...this.#options.helper, ...(env === undefined ? {} : { env }) }),
+    );
+  }
+
+  /** Helper answers held (for tests and diagnostics). */
+  get helperCacheSize(): number {
+    return this.#helperCache.size;
   }
 }
 

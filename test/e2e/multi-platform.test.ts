@@ -1,11 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebhook, type RunningWebhook } from '../../src/cli/serve.js';
-import { DEFAULT_SERVE_CONFIG } from '../../src/config/serve-config.js';
-import { admissionReview, pod } from '../../src/http/testing/reviews.js';
 import type { Descriptor } from '../../src/oci/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
@@ -14,6 +10,7 @@ import { EXT, Pki, codeSigningChain, type Issued } from '../helpers/pki.js';
 import { DistributionRegistry } from '../helpers/registry/distribution.js';
 import { imageIndex } from '../helpers/registry/oci-fixtures.js';
 import { pushImage, pushReferrer } from '../helpers/registry/seed.js';
+import { TestWebhook } from '../helpers/webhook.js';
 
 const DAY = 86_400_000;
 const NOWHERE = 'http://127.0.0.1:9';
@@ -47,19 +44,7 @@ describe('multi-platform images and required signed artifacts against docker-reg
     `${registry.host}/${repo}${tag === undefined ? '' : `:${tag}`}@${d.digest}`;
 
   async function sign(reference: string, signer: { leaf: Issued; chainPem: string }): Promise<void> {
-    const config = new ConfigDir();
-    mkdirSync(join(config.path, 'localkeys'), { recursive: true });
-    writeFileSync(join(config.path, 'localkeys/k.key'), signer.leaf.keyPem);
-    writeFileSync(join(config.path, 'localkeys/k.crt'), signer.chainPem);
-    writeFileSync(
-      join(config.path, 'signingkeys.json'),
-      JSON.stringify({
-        default: 'k',
-        keys: [
-          { name: 'k', keyPath: join(config.path, 'localkeys/k.key'), certPath: join(config.path, 'localkeys/k.crt') },
-        ],
-      }),
-    );
+    const config = new ConfigDir().signingKey(signer.leaf.keyPem, signer.chainPem);
     const r = await cli(['sign', '--config-dir', config.path, '--plain-http', reference]);
     expect(r.status, r.stderr).toBe(0);
     config.cleanup();
@@ -373,8 +358,7 @@ describe('multi-platform images and required signed artifacts against docker-reg
   });
 
   describe('the webhook and the Gatekeeper provider, from spec.statementOptions', () => {
-    let webhook: RunningWebhook;
-    let agent: Agent;
+    let webhook: TestWebhook;
 
     beforeAll(async () => {
       const policies = join(dir, 'policies');
@@ -416,58 +400,20 @@ describe('multi-platform images and required signed artifacts against docker-reg
           ],
         }),
       );
-      webhook = await startWebhook({
+      webhook = await TestWebhook.start({
         policies,
-        port: 0,
-        host: '127.0.0.1',
         devCertDir: join(dir, 'cert'),
-        config: {
-          ...DEFAULT_SERVE_CONFIG,
-          webhook: {
-            ...DEFAULT_SERVE_CONFIG.webhook,
-            timeoutSeconds: 5,
-            marginMilliseconds: 500,
-            shutdownDelaySeconds: 0,
-          },
-          verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline', revocationMaterial: crls },
-          registries: {
-            ...DEFAULT_SERVE_CONFIG.registries,
-            hosts: { [registry.host]: { plainHttp: true, caFile: undefined } },
-          },
-          logging: { level: 'silent' },
-        },
+        plainHttp: [registry.host],
+        verification: { revocationMaterial: crls },
       });
-      agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
     });
 
     afterAll(async () => {
       await webhook?.stop();
-      await agent?.close();
     });
 
-    const review = async (image: string, namespace: string) => {
-      const res = await request(`${webhook.url}/validate?timeout=5s`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(admissionReview(pod({ containers: [['app', image]] }, namespace), { namespace })),
-      });
-      return ((await res.body.json()) as { response: { allowed: boolean; status?: { message: string } } }).response;
-    };
-
-    const provider = async (keys: string[]) => {
-      const res = await request(`${webhook.url}/gatekeeper/v1/verify`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
-          kind: 'ProviderRequest',
-          request: { keys },
-        }),
-      });
-      return ((await res.body.json()) as { response: { items: { key: string; error?: string }[] } }).response.items;
-    };
+    const review = (image: string, namespace: string) => webhook.review(image, namespace);
+    const provider = (keys: string[]) => webhook.provider(keys);
 
     it.each([
       ['by-index', 'mp/index-signed', true],

@@ -1,17 +1,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebhook, type RunningWebhook } from '../../src/cli/serve.js';
-import { DEFAULT_SERVE_CONFIG } from '../../src/config/serve-config.js';
-import { admissionReview, pod } from '../../src/http/testing/reviews.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
 import { CaDatabase, ocspResponseFor } from '../helpers/ocsp-responder.js';
 import { EXT, Pki, type Issued } from '../helpers/pki.js';
 import { DistributionRegistry } from '../helpers/registry/distribution.js';
 import { pushImage } from '../helpers/registry/seed.js';
+import { TestWebhook } from '../helpers/webhook.js';
 
 const DAY = 86_400_000;
 // Where the certificates say their CRLs and OCSP responder are: nothing listens there, as in an
@@ -36,19 +33,7 @@ describe('revocation from operator-supplied files', () => {
   const images: Record<'good' | 'revoked' | 'ocspOnly', string> = { good: '', revoked: '', ocspOnly: '' };
 
   async function signWith(leaf: Issued, ca: Issued, root: Issued, name: keyof typeof images): Promise<void> {
-    const signer = new ConfigDir();
-    mkdirSync(join(signer.path, 'localkeys'), { recursive: true });
-    writeFileSync(join(signer.path, 'localkeys/k.key'), leaf.keyPem);
-    writeFileSync(join(signer.path, 'localkeys/k.crt'), leaf.certPem + ca.certPem + root.certPem);
-    writeFileSync(
-      join(signer.path, 'signingkeys.json'),
-      JSON.stringify({
-        default: 'k',
-        keys: [
-          { name: 'k', keyPath: join(signer.path, 'localkeys/k.key'), certPath: join(signer.path, 'localkeys/k.crt') },
-        ],
-      }),
-    );
+    const signer = new ConfigDir().signingKey(leaf.keyPem, leaf.certPem + ca.certPem + root.certPem);
     const client = new RegistryClient({ plainHttp: () => true });
     const subject = await pushImage(
       client,
@@ -249,8 +234,7 @@ describe('revocation from operator-supplied files', () => {
   });
 
   describe('the webhook with verification.revocationMaterial (files mounted in the pod)', () => {
-    let webhook: RunningWebhook;
-    let agent: Agent;
+    let webhook: TestWebhook;
 
     beforeAll(async () => {
       const mounted = join(dir, 'revocation');
@@ -291,43 +275,18 @@ spec:
       trustedIdentities: ["*"]
 `,
       );
-      webhook = await startWebhook({
+      webhook = await TestWebhook.start({
         policies,
-        port: 0,
-        host: '127.0.0.1',
         devCertDir: join(dir, 'cert'),
-        config: {
-          ...DEFAULT_SERVE_CONFIG,
-          webhook: {
-            ...DEFAULT_SERVE_CONFIG.webhook,
-            timeoutSeconds: 5,
-            marginMilliseconds: 500,
-            shutdownDelaySeconds: 0,
-          },
-          verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline', revocationMaterial: mounted },
-          registries: {
-            ...DEFAULT_SERVE_CONFIG.registries,
-            hosts: { [registry.host]: { plainHttp: true, caFile: undefined } },
-          },
-          logging: { level: 'silent' },
-        },
+        plainHttp: [registry.host],
+        verification: { revocationMaterial: mounted },
       });
-      agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
     });
     afterAll(async () => {
       await webhook?.stop();
-      await agent?.close();
     });
 
-    const review = async (image: string) => {
-      const res = await request(`${webhook.url}/validate?timeout=5s`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(admissionReview(pod({ containers: [['app', image]] }, 'apps'), { namespace: 'apps' })),
-      });
-      return ((await res.body.json()) as { response: { allowed: boolean; status?: { message: string } } }).response;
-    };
+    const review = (image: string) => webhook.review(image, 'apps');
 
     it('admits an image whose chain the mounted CRLs vouch for, offline', async () => {
       expect(await review(images.good)).toMatchObject({ allowed: true });
@@ -345,8 +304,7 @@ spec:
   });
 
   describe('the webhook with verification.revocationMaterialRefs (a ConfigMap and a Secret beside the policies)', () => {
-    let webhook: RunningWebhook;
-    let agent: Agent;
+    let webhook: TestWebhook;
     const policies = join(dir, 'policies-refs');
 
     const write = async (caCrl: Uint8Array | undefined) => {
@@ -406,49 +364,20 @@ spec:
 
     beforeAll(async () => {
       await write(await caDb.gencrl());
-      webhook = await startWebhook({
+      webhook = await TestWebhook.start({
         policies,
-        port: 0,
-        host: '127.0.0.1',
         devCertDir: join(dir, 'cert-refs'),
-        config: {
-          ...DEFAULT_SERVE_CONFIG,
-          webhook: {
-            ...DEFAULT_SERVE_CONFIG.webhook,
-            timeoutSeconds: 5,
-            marginMilliseconds: 500,
-            shutdownDelaySeconds: 0,
-          },
-          verification: {
-            ...DEFAULT_SERVE_CONFIG.verification,
-            revocation: 'offline',
-            revocationMaterialRefs: ['ConfigMap/portcullis/crls', 'Secret/portcullis/root-crl'],
-          },
-          // Verdicts are not cached here, so a change of the material shows at the next review.
-          cache: { ...DEFAULT_SERVE_CONFIG.cache, verdictTtlSeconds: 0, negativeVerdictTtlSeconds: 0 },
-          registries: {
-            ...DEFAULT_SERVE_CONFIG.registries,
-            hosts: { [registry.host]: { plainHttp: true, caFile: undefined } },
-          },
-          logging: { level: 'silent' },
-        },
+        plainHttp: [registry.host],
+        verification: { revocationMaterialRefs: ['ConfigMap/portcullis/crls', 'Secret/portcullis/root-crl'] },
+        // Verdicts are not cached here, so a change of the material shows at the next review.
+        cache: { verdictTtlSeconds: 0, negativeVerdictTtlSeconds: 0 },
       });
-      agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
     });
     afterAll(async () => {
       await webhook?.stop();
-      await agent?.close();
     });
 
-    const review = async (image: string) => {
-      const res = await request(`${webhook.url}/validate?timeout=5s`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(admissionReview(pod({ containers: [['app', image]] }, 'apps'), { namespace: 'apps' })),
-      });
-      return ((await res.body.json()) as { response: { allowed: boolean; status?: { message: string } } }).response;
-    };
+    const review = (image: string) => webhook.review(image, 'apps');
 
     it('admits an image the referenced CRLs vouch for, offline', async () => {
       const r = await review(images.good);

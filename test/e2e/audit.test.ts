@@ -12,14 +12,11 @@ import { ConfigDir, cli } from '../helpers/cli.js';
 import { KubeCluster } from '../helpers/kube/cluster.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage } from '../helpers/registry/seed.js';
+import { waitUntil } from '../helpers/wait-until.js';
+import { indent } from '../helpers/indent.js';
+import { kubectlFor } from '../helpers/kube/kubectl.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const indent = (pem: string, n: number): string =>
-  pem
-    .trim()
-    .split('\n')
-    .map((l) => `${' '.repeat(n)}${l}`)
-    .join('\n');
 
 interface AuditJson {
   namespaces: string[];
@@ -61,20 +58,9 @@ describe('audit, explain, PolicyReports, leader election and Events on a real AP
   let configFile: string;
   const servers: RunningWebhook[] = [];
 
-  const kubectl = (args: string[], input?: string) =>
-    cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
-  const apply = async (yaml: string): Promise<void> => {
-    const r = await kubectl(['apply', '-f', '-'], yaml);
-    expect(r.code, r.stderr).toBe(0);
-  };
-  const eventually = async (check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> => {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
+  const { kubectl, apply } = kubectlFor(() => cluster);
+  const eventually = (check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> =>
+    waitUntil(check, what, { ms });
   const baseline = (enforcementAction: string, stores: string[]): string => `apiVersion: portcullis.dev/v1alpha1
 kind: ClusterTrustPolicy
 metadata: { name: baseline }

@@ -10,14 +10,11 @@ import { ConfigDir, cli } from '../helpers/cli.js';
 import { KubeCluster } from '../helpers/kube/cluster.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage } from '../helpers/registry/seed.js';
+import { waitUntil } from '../helpers/wait-until.js';
+import { indent } from '../helpers/indent.js';
+import { kubectlFor } from '../helpers/kube/kubectl.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const indent = (pem: string, n: number): string =>
-  pem
-    .trim()
-    .split('\n')
-    .map((l) => `${' '.repeat(n)}${l}`)
-    .join('\n');
 
 /**
  * The Notary v2 demo on a real Kubernetes API server (v1.20, etcd, no kubelet: pods stay
@@ -37,23 +34,12 @@ describe('Portcullis on a real Kubernetes API server', () => {
   let unsigned: string;
   let byMallory: string;
 
-  const kubectl = (args: string[], input?: string) =>
-    cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
-  const apply = async (yaml: string): Promise<void> => {
-    const r = await kubectl(['apply', '-f', '-'], yaml);
-    expect(r.code, r.stderr).toBe(0);
-  };
+  const { kubectl, apply } = kubectlFor(() => cluster);
   /** Admission through the API server, without creating anything (dry-run runs the webhooks). */
   const tryRun = (ns: string, name: string, image: string) =>
     kubectl(['run', name, `--image=${image}`, '-n', ns, '--dry-run=server', '-o', 'name']);
-  const eventually = async (check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> => {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
+  const eventually = (check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> =>
+    waitUntil(check, what, { ms });
 
   beforeAll(async () => {
     cluster = await KubeCluster.start();

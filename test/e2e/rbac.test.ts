@@ -11,14 +11,11 @@ import { freePort } from '../helpers/registry/free-port.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage } from '../helpers/registry/seed.js';
 import { NAMESPACE, at, kindOf, values, type Doc } from '../packaging/helpers.js';
+import { waitUntil } from '../helpers/wait-until.js';
+import { indent } from '../helpers/indent.js';
+import { kubectlFor } from '../helpers/kube/kubectl.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const indent = (pem: string, n: number): string =>
-  pem
-    .trim()
-    .split('\n')
-    .map((l) => `${' '.repeat(n)}${l}`)
-    .join('\n');
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
 type Obj = Record<string, any>;
@@ -73,20 +70,9 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
   let signed: string;
   let privateSigned: string;
 
-  const kubectl = (args: string[], input?: string) =>
-    cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
-  const apply = async (yaml: string): Promise<void> => {
-    const r = await kubectl(['apply', '-f', '-'], yaml);
-    expect(r.code, r.stderr).toBe(0);
-  };
-  const eventually = async (check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> => {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}; server log:\n${readFileSync(serverLog, 'utf8').slice(-3000)}`);
-  };
+  const { kubectl, apply } = kubectlFor(() => cluster);
+  const eventually = (check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> =>
+    waitUntil(check, what, { ms, context: () => `; server log:\n${readFileSync(serverLog, 'utf8').slice(-3000)}` });
   /** Admission through the API server without creating anything. */
   const tryPod = (ns: string, name: string, image: string, spec: Obj = {}) =>
     kubectl(

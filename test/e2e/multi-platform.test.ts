@@ -5,14 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Descriptor } from '../../src/oci/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
-import { CaDatabase } from '../helpers/ocsp-responder.js';
-import { EXT, Pki, codeSigningChain, type Issued } from '../helpers/pki.js';
+import type { CaDatabase } from '../helpers/ocsp-responder.js';
+import { Pki, codeSigningChain, type Issued } from '../helpers/pki.js';
 import { DistributionRegistry } from '../helpers/registry/distribution.js';
 import { imageIndex } from '../helpers/registry/oci-fixtures.js';
 import { pushImage, pushReferrer } from '../helpers/registry/seed.js';
 import { TestWebhook } from '../helpers/webhook.js';
+import { crlChain } from '../helpers/crl-chain.js';
 
-const DAY = 86_400_000;
 const NOWHERE = 'http://127.0.0.1:9';
 const SPDX = 'application/spdx+json';
 const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/s390x'] as const;
@@ -78,32 +78,12 @@ describe('multi-platform images and required signed artifacts against docker-reg
   beforeAll(async () => {
     registry = await DistributionRegistry.start();
     client = new RegistryClient({ plainHttp: () => true });
-    const root = pki.issue({
-      subject: '/C=US/ST=WA/O=Acme/CN=Acme Root',
-      key: 'ec-256',
-      extensions: EXT.root,
-      notBefore: new Date(Date.now() - 2 * DAY),
-    });
-    rootDb = new CaDatabase(pki, root);
-    const ca = pki.issue({
-      subject: '/C=US/ST=WA/O=Acme/CN=Acme CA',
-      key: 'ec-256',
-      issuer: root,
-      extensions: [...EXT.intermediate, `crlDistributionPoints=URI:${NOWHERE}/root.crl`],
-      notBefore: new Date(Date.now() - 2 * DAY),
-    });
-    rootDb.add(ca);
-    caDb = new CaDatabase(pki, ca);
+    const chain = crlChain(pki, 'Acme', NOWHERE);
+    const { root } = chain;
+    ({ rootDb, caDb } = chain);
     const leaf = (cn: string) => {
-      const issued = pki.issue({
-        subject: `/C=US/ST=WA/O=Acme/CN=${cn}`,
-        key: 'ec-256',
-        issuer: ca,
-        extensions: [...EXT.codeSigningLeaf, `crlDistributionPoints=URI:${NOWHERE}/ca.crl`],
-        notBefore: new Date(Date.now() - DAY),
-      });
-      caDb.add(issued);
-      return { leaf: issued, chainPem: issued.certPem + ca.certPem + root.certPem };
+      const issued = chain.leaf(cn);
+      return { leaf: issued, chainPem: chain.chainPem(issued) };
     };
     good = leaf('Acme Signer');
     revoked = leaf('Acme Revoked Signer');

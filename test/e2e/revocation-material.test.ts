@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
-import { CaDatabase, ocspResponseFor } from '../helpers/ocsp-responder.js';
-import { EXT, Pki, type Issued } from '../helpers/pki.js';
+import type { CaDatabase } from '../helpers/ocsp-responder.js';
+import { ocspResponseFor } from '../helpers/ocsp-responder.js';
+import { Pki, type Issued } from '../helpers/pki.js';
 import { DistributionRegistry } from '../helpers/registry/distribution.js';
 import { pushImage } from '../helpers/registry/seed.js';
 import { TestWebhook } from '../helpers/webhook.js';
+import { crlChain } from '../helpers/crl-chain.js';
 
 const DAY = 86_400_000;
 // Where the certificates say their CRLs and OCSP responder are: nothing listens there, as in an
@@ -60,35 +62,11 @@ describe('revocation from operator-supplied files', () => {
 
   beforeAll(async () => {
     registry = await DistributionRegistry.start();
-    const root = pki.issue({
-      subject: '/C=US/ST=WA/O=Airgap/CN=Airgap Root',
-      key: 'ec-256',
-      extensions: EXT.root,
-      notBefore: new Date(Date.now() - 2 * DAY),
-    });
-    rootDb = new CaDatabase(pki, root);
-    const ca = pki.issue({
-      subject: '/C=US/ST=WA/O=Airgap/CN=Airgap CA',
-      key: 'ec-256',
-      issuer: root,
-      extensions: [...EXT.intermediate, `crlDistributionPoints=URI:${NOWHERE}/root.crl`],
-      notBefore: new Date(Date.now() - 2 * DAY),
-    });
-    rootDb.add(ca);
-    caDb = new CaDatabase(pki, ca);
-    const leaf = (cn: string, where: string) => {
-      const issued = pki.issue({
-        subject: `/C=US/ST=WA/O=Airgap/CN=${cn}`,
-        key: 'ec-256',
-        issuer: ca,
-        extensions: [...EXT.codeSigningLeaf, where],
-        notBefore: new Date(Date.now() - DAY),
-      });
-      caDb.add(issued);
-      return issued;
-    };
-    good = leaf('Good Signer', `crlDistributionPoints=URI:${NOWHERE}/ca.crl`);
-    revoked = leaf('Revoked Signer', `crlDistributionPoints=URI:${NOWHERE}/ca.crl`);
+    const chain = crlChain(pki, 'Airgap', NOWHERE);
+    const { root, ca, leaf } = chain;
+    ({ rootDb, caDb } = chain);
+    good = leaf('Good Signer');
+    revoked = leaf('Revoked Signer');
     ocspOnly = leaf('OCSP Signer', `authorityInfoAccess=OCSP;URI:${NOWHERE}/ocsp`);
     caDb.revoke(revoked, { reason: 'keyCompromise' });
     await signWith(good, ca, root, 'good');

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { ConfigDir, cli } from '../helpers/cli.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage } from '../helpers/registry/seed.js';
 import { TestWebhook } from '../helpers/webhook.js';
+import { clusterTrustPolicy, clusterTrustStore, writePolicyList } from '../helpers/policy-list.js';
 
 /**
  * A ClusterTrustPolicy with a strict statement scoped to one repository and a `*` statement at
@@ -77,30 +78,15 @@ describe('every spelling of a repository is decided by the statement scoped to i
       .policy({ version: '1.0', trustPolicies: statements })
       .store('ca', 'acme', [join(signer.path, 'localkeys', 'acme.crt')]);
 
-    const policies = join(dir, 'policies');
-    mkdirSync(policies);
-    writeFileSync(
-      join(policies, 'policy.json'),
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'covered', labels: { scoped: 'true' } } },
-          {
-            apiVersion: 'portcullis.dev/v1alpha1',
-            kind: 'ClusterTrustStore',
-            metadata: { name: 'acme' },
-            spec: { type: 'ca', certificates: pem },
-          },
-          {
-            apiVersion: 'portcullis.dev/v1alpha1',
-            kind: 'ClusterTrustPolicy',
-            metadata: { name: 'scoped' },
-            spec: { namespaceSelector: { matchLabels: { scoped: 'true' } }, version: '1.0', trustPolicies: statements },
-          },
-        ],
+    const policies = writePolicyList(join(dir, 'policies'), [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'covered', labels: { scoped: 'true' } } },
+      clusterTrustStore('acme', pem),
+      clusterTrustPolicy('scoped', {
+        namespaceSelector: { matchLabels: { scoped: 'true' } },
+        version: '1.0',
+        trustPolicies: statements,
       }),
-    );
+    ]);
     webhook = await TestWebhook.start({
       policies,
       devCertDir: join(dir, 'cert'),

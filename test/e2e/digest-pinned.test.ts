@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { ConfigDir, cli } from '../helpers/cli.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushCraftedSignature, pushImage } from '../helpers/registry/seed.js';
 import { TestWebhook } from '../helpers/webhook.js';
+import { clusterTrustPolicy, clusterTrustStore, writePolicyList } from '../helpers/policy-list.js';
 
 /**
  * A digest-pinned reference is checked like a tag: the signed payload must name the media type
@@ -63,29 +64,10 @@ describe('digest-pinned references are checked like tags', () => {
     verifier
       .policy({ version: '1.0', trustPolicies: [statement] })
       .store('ca', 'acme', [join(signer.path, 'localkeys', 'acme.crt')]);
-    const policies = join(dir, 'policies');
-    mkdirSync(policies);
-    writeFileSync(
-      join(policies, 'policy.json'),
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          {
-            apiVersion: 'portcullis.dev/v1alpha1',
-            kind: 'ClusterTrustStore',
-            metadata: { name: 'acme' },
-            spec: { type: 'ca', certificates: certPem },
-          },
-          {
-            apiVersion: 'portcullis.dev/v1alpha1',
-            kind: 'ClusterTrustPolicy',
-            metadata: { name: 'all' },
-            spec: { version: '1.0', trustPolicies: [statement] },
-          },
-        ],
-      }),
-    );
+    const policies = writePolicyList(join(dir, 'policies'), [
+      clusterTrustStore('acme', certPem),
+      clusterTrustPolicy('all', { version: '1.0', trustPolicies: [statement] }),
+    ]);
     webhook = await TestWebhook.start({ policies, devCertDir: join(dir, 'cert') });
   });
 

@@ -12,6 +12,7 @@ import { imageIndex } from '../helpers/registry/oci-fixtures.js';
 import { pushImage, pushReferrer } from '../helpers/registry/seed.js';
 import { TestWebhook } from '../helpers/webhook.js';
 import { crlChain } from '../helpers/crl-chain.js';
+import { clusterTrustStore, writePolicyList } from '../helpers/policy-list.js';
 
 const NOWHERE = 'http://127.0.0.1:9';
 const SPDX = 'application/spdx+json';
@@ -341,8 +342,6 @@ describe('multi-platform images and required signed artifacts against docker-reg
     let webhook: TestWebhook;
 
     beforeAll(async () => {
-      const policies = join(dir, 'policies');
-      mkdirSync(policies);
       const statement = {
         name: 'images',
         registryScopes: ['*'],
@@ -361,24 +360,16 @@ describe('multi-platform images and required signed artifacts against docker-reg
           statementOptions: [{ statement: 'images', ...options }],
         },
       });
-      writeFileSync(
-        join(policies, 'policies.json'),
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'List',
-          items: [
-            {
-              apiVersion: 'portcullis.dev/v1alpha1',
-              kind: 'ClusterTrustStore',
-              metadata: { name: 'acme' },
-              spec: { type: 'ca', certificates: rootPem },
-            },
-            policy('by-index', { platforms: 'index' }),
-            policy('by-all', { platforms: 'all' }),
-            policy('by-default', {}),
-            policy('sbom', { requiredArtifacts: [{ artifactType: SPDX, trustPolicy: 'sbom-signers' }] }),
-          ],
-        }),
+      const policies = writePolicyList(
+        join(dir, 'policies'),
+        [
+          clusterTrustStore('acme', rootPem),
+          policy('by-index', { platforms: 'index' }),
+          policy('by-all', { platforms: 'all' }),
+          policy('by-default', {}),
+          policy('sbom', { requiredArtifacts: [{ artifactType: SPDX, trustPolicy: 'sbom-signers' }] }),
+        ],
+        'policies.json',
       );
       webhook = await TestWebhook.start({
         policies,

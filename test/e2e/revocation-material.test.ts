@@ -11,6 +11,7 @@ import { DistributionRegistry } from '../helpers/registry/distribution.js';
 import { pushImage } from '../helpers/registry/seed.js';
 import { TestWebhook } from '../helpers/webhook.js';
 import { crlChain } from '../helpers/crl-chain.js';
+import { clusterTrustPolicy, clusterTrustStore, writePolicyList } from '../helpers/policy-list.js';
 
 const DAY = 86_400_000;
 // Where the certificates say their CRLs and OCSP responder are: nothing listens there, as in an
@@ -297,30 +298,20 @@ spec:
           kind: 'Namespace',
           metadata: { name: 'apps', labels: { 'portcullis.dev/enforce': 'true' } },
         },
-        {
-          apiVersion: 'portcullis.dev/v1alpha1',
-          kind: 'ClusterTrustStore',
-          metadata: { name: 'airgap' },
-          spec: { type: 'ca', certificates: rootPem },
-        },
-        {
-          apiVersion: 'portcullis.dev/v1alpha1',
-          kind: 'ClusterTrustPolicy',
-          metadata: { name: 'airgap' },
-          spec: {
-            namespaceSelector: { matchLabels: { 'portcullis.dev/enforce': 'true' } },
-            version: '1.0',
-            trustPolicies: [
-              {
-                name: 'strict',
-                registryScopes: ['*'],
-                signatureVerification: { level: 'strict' },
-                trustStores: ['ca:airgap'],
-                trustedIdentities: ['*'],
-              },
-            ],
-          },
-        },
+        clusterTrustStore('airgap', rootPem),
+        clusterTrustPolicy('airgap', {
+          namespaceSelector: { matchLabels: { 'portcullis.dev/enforce': 'true' } },
+          version: '1.0',
+          trustPolicies: [
+            {
+              name: 'strict',
+              registryScopes: ['*'],
+              signatureVerification: { level: 'strict' },
+              trustStores: ['ca:airgap'],
+              trustedIdentities: ['*'],
+            },
+          ],
+        }),
         // The root's CRL as binary data of a Secret; the CA's as PEM text of a ConfigMap.
         {
           apiVersion: 'v1',
@@ -336,8 +327,7 @@ spec:
           metadata: { name: 'crls', namespace: 'portcullis' },
           data: { 'ca.crl': pem(caCrl), 'README.txt': 'not material' },
         });
-      mkdirSync(policies, { recursive: true });
-      writeFileSync(join(policies, 'policy.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+      writePolicyList(policies, items);
     };
 
     beforeAll(async () => {

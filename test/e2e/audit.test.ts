@@ -15,6 +15,7 @@ import { pushImage } from '../helpers/registry/seed.js';
 import { waitUntil } from '../helpers/wait-until.js';
 import { indent } from '../helpers/indent.js';
 import { kubectlFor } from '../helpers/kube/kubectl.js';
+import { brokenTrustPolicy } from '../helpers/kube/broken-trust-policy.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -516,18 +517,7 @@ ${indent(pem, 4)}
       const explained = await cli(pasted.split(' '), { env: { KUBECONFIG: cluster.kubeconfig } });
       expect(explained.status, explained.stderr).toBe(1);
       expect(explained.stdout).toContain('ERR_CHAIN_UNTRUSTED');
-      await apply(`apiVersion: portcullis.dev/v1alpha1
-kind: TrustPolicy
-metadata: { name: broken, namespace: shop }
-spec:
-  version: "1.0"
-  trustPolicies:
-    - name: oops
-      registryScopes: ["*"]
-      signatureVerification: { level: strict }
-      trustStores: ["ca:does-not-exist"]
-      trustedIdentities: ["*"]
-`);
+      await apply(brokenTrustPolicy('shop'));
       await eventually(async () => {
         const shop = await kubectl(['get', 'events', '-n', 'shop', '-o', 'json']);
         const items = JSON.parse(shop.stdout).items as any[];

@@ -13,6 +13,7 @@ import { pushImage } from '../helpers/registry/seed.js';
 import { waitUntil } from '../helpers/wait-until.js';
 import { indent } from '../helpers/indent.js';
 import { kubectlFor } from '../helpers/kube/kubectl.js';
+import { brokenTrustPolicy } from '../helpers/kube/broken-trust-policy.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -210,18 +211,7 @@ spec:
   });
 
   it('an invalid TrustPolicy shows Invalid in kubectl get and changes nothing', async () => {
-    await apply(`apiVersion: portcullis.dev/v1alpha1
-kind: TrustPolicy
-metadata: { name: broken, namespace: secured }
-spec:
-  version: "1.0"
-  trustPolicies:
-    - name: oops
-      registryScopes: ["*"]
-      signatureVerification: { level: strict }
-      trustStores: ["ca:does-not-exist"]
-      trustedIdentities: ["*"]
-`);
+    await apply(brokenTrustPolicy('secured'));
     await eventually(
       async () =>
         (

@@ -14,6 +14,7 @@ import { NAMESPACE, at, kindOf, values, type Doc } from '../packaging/helpers.js
 import { waitUntil } from '../helpers/wait-until.js';
 import { indent } from '../helpers/indent.js';
 import { kubectlFor } from '../helpers/kube/kubectl.js';
+import { brokenTrustPolicy } from '../helpers/kube/broken-trust-policy.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -482,18 +483,7 @@ imagePullSecrets: [{ name: regcred }]
       NAMESPACE,
     ]);
     expect(leaseOnly.stdout.trim()).toBe('yes');
-    await apply(`apiVersion: portcullis.dev/v1alpha1
-kind: TrustPolicy
-metadata: { name: broken, namespace: team }
-spec:
-  version: "1.0"
-  trustPolicies:
-    - name: oops
-      registryScopes: ["*"]
-      signatureVerification: { level: strict }
-      trustStores: ["ca:does-not-exist"]
-      trustedIdentities: ["*"]
-`);
+    await apply(brokenTrustPolicy('team'));
     await eventually(async () => {
       const r = await kubectl(['get', 'events', '-n', 'team', '-o', 'json']);
       return r.code === 0 && (JSON.parse(r.stdout).items as Obj[]).some((e) => e['reason'] === 'PolicyInvalid');

@@ -59,7 +59,7 @@ describe('audit, explain, PolicyReports, leader election and Events on a real AP
   let configFile: string;
   const servers: RunningWebhook[] = [];
 
-  const { kubectl, apply } = kubectlFor(() => cluster);
+  const { kubectl, apply, installCrds } = kubectlFor(() => cluster);
   const eventually = (check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> =>
     waitUntil(check, what, { ms });
   const baseline = (enforcementAction: string, stores: string[]): string => `apiVersion: portcullis.dev/v1alpha1
@@ -159,11 +159,7 @@ ${indent(pem, 4)}
     configFile = join(dir, 'config.yaml');
     writeFileSync(configFile, stringify({ verification: { revocation: 'offline' }, webhook: { timeoutSeconds: 10 } }));
 
-    for (const k of ['deploy/crds', 'deploy/policyreport-crds']) {
-      const r = await kubectl(['apply', '-k', join(ROOT, k)]);
-      expect(r.code, r.stderr).toBe(0);
-    }
-    await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
+    await installCrds(['deploy/crds', 'deploy/policyreport-crds']);
     for (const [ns, enforce] of [
       ['shop', true],
       ['other', false],

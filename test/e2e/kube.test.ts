@@ -35,7 +35,7 @@ describe('Portcullis on a real Kubernetes API server', () => {
   let unsigned: string;
   let byMallory: string;
 
-  const { kubectl, apply } = kubectlFor(() => cluster);
+  const { kubectl, apply, installCrds } = kubectlFor(() => cluster);
   /** Admission through the API server, without creating anything (dry-run runs the webhooks). */
   const tryRun = (ns: string, name: string, image: string) =>
     kubectl(['run', name, `--image=${image}`, '-n', ns, '--dry-run=server', '-o', 'name']);
@@ -76,9 +76,7 @@ describe('Portcullis on a real Kubernetes API server', () => {
     expect((await cli(['sign', '--config-dir', mallory.path, byMallory])).status).toBe(0);
 
     // The project's CRDs, and namespaces (1.20 does not set kubernetes.io/metadata.name itself).
-    const crds = await kubectl(['apply', '-k', join(ROOT, 'deploy/crds')]);
-    expect(crds.code, crds.stderr).toBe(0);
-    await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
+    await installCrds(['deploy/crds']);
     for (const [ns, enforce] of [
       ['secured', true],
       ['not-secured', false],

@@ -71,7 +71,7 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
   let signed: string;
   let privateSigned: string;
 
-  const { kubectl, apply } = kubectlFor(() => cluster);
+  const { kubectl, apply, installCrds } = kubectlFor(() => cluster);
   const eventually = (check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> =>
     waitUntil(check, what, { ms, context: () => `; server log:\n${readFileSync(serverLog, 'utf8').slice(-3000)}` });
   /** Admission through the API server without creating anything. */
@@ -187,11 +187,7 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
     const pem = readFileSync(join(signer.path, 'localkeys/wabbit-networks.io.crt'), 'utf8');
 
     // The chart: CRDs, and its ServiceAccount and RBAC exactly as rendered.
-    for (const k of ['deploy/crds', 'deploy/policyreport-crds']) {
-      const crds = await kubectl(['apply', '-k', join(ROOT, k)]);
-      expect(crds.code, crds.stderr).toBe(0);
-    }
-    await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
+    await installCrds(['deploy/crds', 'deploy/policyreport-crds']);
     // The default values, with audits close together so that the test sees a report written twice.
     const docs = values('--set', 'config.audit.intervalSeconds=2', '--set', 'config.audit.minGapSeconds=0');
     rbacDocs = docs.filter((d) =>

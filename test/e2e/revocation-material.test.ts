@@ -17,6 +17,14 @@ const DAY = 86_400_000;
 // Where the certificates say their CRLs and OCSP responder are: nothing listens there, as in an
 // air-gapped cluster that cannot reach the CA.
 const NOWHERE = 'http://127.0.0.1:9';
+/** The one statement, in the CLI's trust policy and in the webhook's ClusterTrustPolicy alike. */
+const STRICT = {
+  name: 'strict',
+  registryScopes: ['*'],
+  signatureVerification: { level: 'strict' },
+  trustStores: ['ca:airgap'],
+  trustedIdentities: ['*'],
+};
 
 /**
  * Air-gapped revocation: CRLs and OCSP responses the operator copied into <config-dir>/revocation
@@ -73,20 +81,7 @@ describe('revocation from operator-supplied files', () => {
     await signWith(good, ca, root, 'good');
     await signWith(revoked, ca, root, 'revoked');
     await signWith(ocspOnly, ca, root, 'ocspOnly');
-    verifier
-      .policy({
-        version: '1.0',
-        trustPolicies: [
-          {
-            name: 'strict',
-            registryScopes: ['*'],
-            signatureVerification: { level: 'strict' },
-            trustStores: ['ca:airgap'],
-            trustedIdentities: ['*'],
-          },
-        ],
-      })
-      .storeBytes('ca', 'airgap', 'root.crt', root.certPem);
+    verifier.policy({ version: '1.0', trustPolicies: [STRICT] }).storeBytes('ca', 'airgap', 'root.crt', root.certPem);
   });
 
   afterAll(async () => {
@@ -302,15 +297,7 @@ spec:
         clusterTrustPolicy('airgap', {
           namespaceSelector: { matchLabels: { 'portcullis.dev/enforce': 'true' } },
           version: '1.0',
-          trustPolicies: [
-            {
-              name: 'strict',
-              registryScopes: ['*'],
-              signatureVerification: { level: 'strict' },
-              trustStores: ['ca:airgap'],
-              trustedIdentities: ['*'],
-            },
-          ],
+          trustPolicies: [STRICT],
         }),
         // The root's CRL as binary data of a Secret; the CA's as PEM text of a ConfigMap.
         {

@@ -5,12 +5,14 @@ import { PortcullisError } from '../errors/index.js';
 import type { DigestAlgorithm } from '../util/index.js';
 
 /**
- * A file to sign or verify as a blob: its size, and its digest streamed on demand (any size; the
- * bytes are never held in memory). Hashing checks the size again, so a file that changes between
- * the two is an error rather than a descriptor that matches neither version.
+ * A file to sign, verify or attach as a blob: its size, and its digest streamed on demand (any
+ * size; the bytes are never held in memory). Hashing checks the size again, so a file that changes
+ * between the two is an error rather than a descriptor that matches neither version. Errors say
+ * `cannot <action> "<path>"`.
  */
 export async function fileBlob(
   path: string,
+  action = 'read blob',
 ): Promise<{ size: number; digest(algorithm: DigestAlgorithm): Promise<string> }> {
   let size: number;
   try {
@@ -18,7 +20,7 @@ export async function fileBlob(
     if (!info.isFile()) throw new Error('not a regular file');
     size = info.size;
   } catch (cause) {
-    throw new PortcullisError('ERR_INPUT_INVALID', `cannot read blob "${path}": ${(cause as Error).message}`, {
+    throw new PortcullisError('ERR_INPUT_INVALID', `cannot ${action} "${path}": ${(cause as Error).message}`, {
       cause,
     });
   }
@@ -32,14 +34,14 @@ export async function fileBlob(
         h.update(chunk as Buffer);
       }
     } catch (cause) {
-      throw new PortcullisError('ERR_INPUT_INVALID', `cannot read blob "${path}": ${(cause as Error).message}`, {
+      throw new PortcullisError('ERR_INPUT_INVALID', `cannot ${action} "${path}": ${(cause as Error).message}`, {
         cause,
       });
     }
     if (read !== size) {
       throw new PortcullisError(
         'ERR_INPUT_INVALID',
-        `blob "${path}" changed while it was read (${size} bytes, then ${read})`,
+        `cannot ${action} "${path}": it changed while it was read (${size} bytes, then ${read})`,
       );
     }
     return `${algorithm}:${h.digest('hex')}`;

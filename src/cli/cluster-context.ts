@@ -20,9 +20,9 @@ import { kubernetesParts } from './kube-parts.js';
  * account when run in a pod.
  */
 export interface ClusterOptions {
-  readonly kubeconfig?: string;
-  readonly policies?: string;
-  readonly config?: string;
+  readonly kubeconfig?: string | undefined;
+  readonly policies?: string | undefined;
+  readonly config?: string | undefined;
   /**
    * The environment: without --kubeconfig the cluster is found as kubectl finds it — `$KUBECONFIG`
    * (its first existing file), else `~/.kube/config`, else the pod's service account — unless

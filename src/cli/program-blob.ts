@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from './io.js';
 import { collect } from './pairs.js';
+import { addSigningOptions, addVerificationOptions } from './signing-flags.js';
 import type { Act } from './program.js';
 
 /** `portcullis blob …`: detached signatures of files, as notation blob does (trustpolicy.blob.json). */
@@ -11,42 +12,26 @@ export function addBlobCommands(program: Command, act: Act, io: CliIo): void {
     .description(
       'sign and verify files with detached Notary signatures, as notation blob does (trustpolicy.blob.json)',
     );
-  blob
-    .command('sign')
-    .description('sign a file: the signature is written beside it as <file>.<jws|cose>.sig')
-    .argument('<file>', 'the file (blob) to sign')
-    .option('--signature-directory <dir>', "where to write the signature (default: the file's directory)")
-    .option('--media-type <type>', 'media type of the blob in the signed descriptor', 'application/octet-stream')
-    .option('-k, --key <name>', 'signing key from signingkeys.json (default: the default key)')
-    .option('--signature-format <format>', 'jws or cose', 'jws')
-    .option('-e, --expiry <duration>', 'signature expiry, e.g. 24h, 30m, 7d')
-    .option('--timestamp-url <url>', 'RFC 3161 timestamp authority URL')
-    .option('--timestamp-root-cert <file>', 'root certificate of the timestamp authority (PEM or DER)')
-    .option('--plugin <name>', 'sign with the notation plugin notation-<name>')
-    .option('--id <keyId>', 'key id for the plugin')
-    .option('--plugin-config <key=value>', 'plugin configuration (repeatable)', collect)
-    .option('-m, --user-metadata <key=value>', 'annotation added to the signed payload (repeatable)', collect)
+  addSigningOptions(
+    blob
+      .command('sign')
+      .description('sign a file: the signature is written beside it as <file>.<jws|cose>.sig')
+      .argument('<file>', 'the file (blob) to sign')
+      .option('--signature-directory <dir>', "where to write the signature (default: the file's directory)")
+      .option('--media-type <type>', 'media type of the blob in the signed descriptor', 'application/octet-stream'),
+  )
     .option('--force', 'replace an existing signature file')
     .option('-o, --output <format>', 'text or json', 'text')
     .action(act('blob', (m, [file], opts) => m.blobSignCommand(file as string, opts, io)));
-  blob
-    .command('verify')
-    .description('verify a detached signature of a file against the blob trust policy')
-    .argument('<file>', 'the file (blob) the signature is for')
-    .requiredOption('--signature <file>', 'the signature file (<name>.jws.sig or <name>.cose.sig)')
-    .option('--media-type <type>', 'media type the signature must give the blob (default: not checked)')
-    .option('--policy-name <name>', 'blob trust policy statement to verify against (default: the global one)')
-    .option('-m, --user-metadata <key=value>', 'metadata the signature must carry (repeatable)', collect)
-    .option(
-      '--plugin-config <key=value>',
-      'configuration passed to the verification plugin a signature names (repeatable)',
-      collect,
-    )
-    .option(
-      '--revocation <mode>',
-      'online (OCSP, then CRL, over the network) or offline (no fetches: revokable certificates are "unknown")',
-      'online',
-    )
+  addVerificationOptions(
+    blob
+      .command('verify')
+      .description('verify a detached signature of a file against the blob trust policy')
+      .argument('<file>', 'the file (blob) the signature is for')
+      .requiredOption('--signature <file>', 'the signature file (<name>.jws.sig or <name>.cose.sig)')
+      .option('--media-type <type>', 'media type the signature must give the blob (default: not checked)')
+      .option('--policy-name <name>', 'blob trust policy statement to verify against (default: the global one)'),
+  )
     .option('-o, --output <format>', 'text or json', 'text')
     .action(act('blob', (m, [file], opts) => m.blobVerifyCommand(file as string, opts, io)));
   blob

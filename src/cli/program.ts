@@ -21,6 +21,7 @@ import { collect } from './pairs.js';
 import { addRegistryOptions } from './registry-flags.js';
 import { addConfigCommands } from './program-config.js';
 import { addBlobCommands } from './program-blob.js';
+import { addSigningOptions, addVerificationOptions } from './signing-flags.js';
 
 import { VERSION } from './version.js';
 
@@ -133,55 +134,38 @@ export function buildProgram(io: CliIo, hooks: ProgramHooks, helpWidth?: number)
 
   // --- signing and verification ----------------------------------------------------------
   addRegistryOptions(
-    layoutOption(
-      program
-        .command('sign')
-        .description('sign an artifact (a tag is signed by its digest) and push the signature next to it')
-        .argument(
-          '<reference>',
-          'registry/repository:tag or @digest; with --oci-layout: <dir>:<tag> or <dir>@<digest>',
-        ),
-      'the reference is an OCI image layout; the signature is written into it',
-    )
-      .option('-k, --key <name>', 'signing key from signingkeys.json (default: the default key)')
-      .option('--signature-format <format>', 'jws or cose', 'jws')
-      .option('-e, --expiry <duration>', 'signature expiry, e.g. 24h, 30m, 7d')
-      .option('--timestamp-url <url>', 'RFC 3161 timestamp authority URL')
-      .option('--timestamp-root-cert <file>', 'root certificate of the timestamp authority (PEM or DER)')
-      .option('--plugin <name>', 'sign with the notation plugin notation-<name>')
-      .option('--id <keyId>', 'key id for the plugin')
-      .option('--plugin-config <key=value>', 'plugin configuration (repeatable)', collect)
-      .option('-m, --user-metadata <key=value>', 'annotation added to the signed payload (repeatable)', collect)
-      .option('-o, --output <format>', 'text or json', 'text'),
+    addSigningOptions(
+      layoutOption(
+        program
+          .command('sign')
+          .description('sign an artifact (a tag is signed by its digest) and push the signature next to it')
+          .argument(
+            '<reference>',
+            'registry/repository:tag or @digest; with --oci-layout: <dir>:<tag> or <dir>@<digest>',
+          ),
+        'the reference is an OCI image layout; the signature is written into it',
+      ),
+    ).option('-o, --output <format>', 'text or json', 'text'),
   ).action(act('sign', (m, [reference], opts) => m.signCommand(reference as string, opts, io)));
 
   addRegistryOptions(
-    layoutOption(
-      program
-        .command('verify')
-        .description('verify the signatures of an artifact against the trust policy')
-        .argument(
-          '<reference>',
-          'registry/repository:tag or @digest; with --oci-layout: <dir>:<tag> or <dir>@<digest>',
-        ),
+    addVerificationOptions(
+      layoutOption(
+        program
+          .command('verify')
+          .description('verify the signatures of an artifact against the trust policy')
+          .argument(
+            '<reference>',
+            'registry/repository:tag or @digest; with --oci-layout: <dir>:<tag> or <dir>@<digest>',
+          ),
+      )
+        .option(
+          '--scope <repository>',
+          "registry/repository whose trust policy statement applies (default: the reference's; for a layout only a * statement applies without it)",
+        )
+        .option('-o, --output <format>', 'text or json', 'text')
+        .option('--max-signature-attempts <n>', 'failed signatures tolerated before giving up', '100'),
     )
-      .option(
-        '--scope <repository>',
-        "registry/repository whose trust policy statement applies (default: the reference's; for a layout only a * statement applies without it)",
-      )
-      .option('-o, --output <format>', 'text or json', 'text')
-      .option('--max-signature-attempts <n>', 'failed signatures tolerated before giving up', '100')
-      .option('-m, --user-metadata <key=value>', 'metadata the signature must carry (repeatable)', collect)
-      .option(
-        '--revocation <mode>',
-        'online (OCSP, then CRL, over the network) or offline (no fetches: revokable certificates are "unknown")',
-        'online',
-      )
-      .option(
-        '--plugin-config <key=value>',
-        'configuration passed to the verification plugin a signature names (repeatable)',
-        collect,
-      )
       .option(
         '--platforms <mode>',
         "whose signatures count for a multi-platform image: index, all (every platform manifest's) or any-of-index-or-all",

@@ -1,16 +1,6 @@
-import {
-  chmodSync,
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pki, codeSigningChain, type CodeSigningChain } from '../../test/helpers/pki.js';
 import { makeArtifact, signArtifact } from '../../test/helpers/signed.js';
@@ -18,20 +8,12 @@ import { loadTrustPolicy, type TrustPolicyStatement } from '../policy/index.js';
 import { verifySignature, type SignatureVerification, type TrustStores } from '../verify/index.js';
 import { parseCertificate } from '../x509/certificate.js';
 import { ProcessVerificationPlugins } from './verification.js';
+import { installTestVerifier } from '../../test/helpers/plugins.js';
 
-const FIXTURE = fileURLToPath(new URL('../../test/fixtures/plugins/notation-testverifier.cjs', import.meta.url));
 const artifact = makeArtifact('plugin-process').descriptor;
 
 /** Installs the test verifier as <dir>/<name>/notation-<name>, with its behaviour file. */
-function install(dir: string, name: string, behaviour: Record<string, string> = {}): string {
-  const home = join(dir, name);
-  mkdirSync(home, { recursive: true });
-  const path = join(home, `notation-${name}`);
-  copyFileSync(FIXTURE, path);
-  chmodSync(path, 0o755);
-  writeFileSync(join(home, 'testverifier.json'), JSON.stringify(behaviour));
-  return path;
-}
+const install = installTestVerifier;
 
 describe('verification plugins run as processes (src/plugin)', () => {
   const pki = new Pki();

@@ -1,7 +1,6 @@
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pki, codeSigningChain, type CodeSigningChain } from '../../test/helpers/pki.js';
 import { makeArtifact, payloadFor, verifyEnvelopeFor } from '../../test/helpers/signed.js';
@@ -15,8 +14,8 @@ import { parseCertificate } from '../x509/certificate.js';
 import { PluginError, locatePlugin } from '../plugin/index.js';
 import { PluginSigner, signerForKey, type SignResult } from './signer.js';
 import { TimestampClient } from './timestamp-client.js';
+import { TEST_SIGNER, installPlugin } from '../../test/helpers/plugins.js';
 
-const FIXTURE = fileURLToPath(new URL('../../test/fixtures/plugins/notation-testsigner.cjs', import.meta.url));
 const artifact = makeArtifact('plugin-signer');
 const DAY = 86_400_000;
 
@@ -40,12 +39,7 @@ async function failure(attempt: () => Promise<unknown>): Promise<PortcullisError
 
 /** Installs the fixture as <configDir>/plugins/<name>/notation-<name>, as the tests' users would. */
 function install(configDir: string, name: string, mode = 0o755): string {
-  const dir = join(configDir, 'plugins', name);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `notation-${name}`);
-  copyFileSync(FIXTURE, path);
-  chmodSync(path, mode);
-  return path;
+  return installPlugin(TEST_SIGNER, join(configDir, 'plugins', name, `notation-${name}`), mode);
 }
 
 describe('PluginSigner with a real plugin executable', () => {

@@ -1,26 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnvelope, parsePayload } from '../../src/envelope/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
 import { vector } from '../helpers/vectors.js';
+import { TEST_SIGNER, installPlugin } from '../helpers/plugins.js';
 
-const SIGNER_PLUGIN = fileURLToPath(new URL('../fixtures/plugins/notation-testsigner.cjs', import.meta.url));
 const LICENSE = vector('notation/e2e/signatures/signed-blob-LICENSE.txt');
 
 interface VerifyJson {
@@ -137,10 +125,7 @@ describe('portcullis blob', () => {
     });
 
     it('signs through a signing plugin (describe-key decides the digest algorithm)', async () => {
-      const pluginDir = join(signer.path, 'plugins', 'testsigner');
-      mkdirSync(pluginDir, { recursive: true });
-      copyFileSync(SIGNER_PLUGIN, join(pluginDir, 'notation-testsigner'));
-      chmodSync(join(pluginDir, 'notation-testsigner'), 0o755);
+      installPlugin(TEST_SIGNER, join(signer.path, 'plugins', 'testsigner', 'notation-testsigner'));
       const dir = join(work, 'plugin-sigs');
       const r = await run(
         [

@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigDir, cli } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.js';
 import { vector } from '../helpers/vectors.js';
+import { configDirsPerTest } from '../helpers/config-dirs.js';
 
 const LAYOUT = vector('notation/e2e/oci_layout/e2e-valid-signature');
 const E2E_CERT = vector('notation/e2e/localkeys/e2e.crt');
@@ -21,15 +22,7 @@ const STRICT = {
   ],
 };
 
-const configs: ConfigDir[] = [];
-const config = (): ConfigDir => {
-  const c = new ConfigDir();
-  configs.push(c);
-  return c;
-};
-afterEach(() => {
-  for (const c of configs.splice(0)) c.cleanup();
-});
+const config = configDirsPerTest();
 
 describe('portcullis verify (text output)', () => {
   it('prints one line naming the image, digest, policy and signature on success', async () => {

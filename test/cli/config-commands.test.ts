@@ -1,17 +1,11 @@
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigDir, cli } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import type { ConfigDir } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
+import { configDirsPerTest } from '../helpers/config-dirs.js';
 
-const configs: ConfigDir[] = [];
-const config = (): ConfigDir => {
-  const c = new ConfigDir();
-  configs.push(c);
-  return c;
-};
-afterEach(() => {
-  for (const c of configs.splice(0)) c.cleanup();
-});
+const config = configDirsPerTest();
 
 const INIT = [
   'policy',

@@ -1,7 +1,6 @@
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTrustStores } from '../../src/notation-config/trust-store-dir.js';
 import { parseEnvelope, parsePayload } from '../../src/envelope/index.js';
@@ -12,10 +11,10 @@ import { checkAuthenticTimestamp } from '../../src/verify/checks/authentic-times
 import { verifyArtifact, verifyBlob, verifySignature, type TrustStores } from '../../src/verify/index.js';
 import { CertificateCache, parseCertificateFile } from '../../src/x509/certificate.js';
 import { vector } from '../helpers/vectors.js';
+import { installTestVerifier } from '../helpers/plugins.js';
 
 // INDEX.md §B: notation-go verifier vectors, run through the Portcullis verification core.
 const JWS = 'application/jose+json';
-const VERIFIER_FIXTURE = fileURLToPath(new URL('../fixtures/plugins/notation-testverifier.cjs', import.meta.url));
 const MOCK_ARTIFACT = {
   mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
   digest: 'sha256:60043cf45eaebc4c0867fea485a039b598f52fd09fd5b07b0b2d2f88fad9d74e',
@@ -175,13 +174,8 @@ describe('conformance: notation-go verifier vectors (INDEX §B)', () => {
   // name the vector asks for, as notation-go's tests install their mock plugin.
   describe('B9-B14 signatures that name a verification plugin', () => {
     const pluginsDir = mkdtempSync(join(tmpdir(), 'portcullis-conformance-plugins-'));
-    const install = (name: string, behaviour: Record<string, string>): void => {
-      mkdirSync(join(pluginsDir, name), { recursive: true });
-      const path = join(pluginsDir, name, `notation-${name}`);
-      copyFileSync(VERIFIER_FIXTURE, path);
-      chmodSync(path, 0o755);
-      writeFileSync(join(pluginsDir, name, 'testverifier.json'), JSON.stringify(behaviour));
-    };
+    const install = (name: string, behaviour: Record<string, string>): void =>
+      void installTestVerifier(pluginsDir, name, behaviour);
     const plugins = () => new ProcessVerificationPlugins({ directory: pluginsDir });
     afterAll(() => rmSync(pluginsDir, { recursive: true, force: true }));
 

@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigDir, cli } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import type { ConfigDir } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import { vector } from '../helpers/vectors.js';
+import { configDirsPerTest } from '../helpers/config-dirs.js';
 
 // INDEX.md §A: the notation CLI e2e OCI layouts, verified through `portcullis verify --oci-layout`.
 const layout = (name: string) => vector('notation/e2e/oci_layout', name);
@@ -19,15 +21,11 @@ interface Report {
   warnings: { check: string; message: string }[];
 }
 
-const configs: ConfigDir[] = [];
-afterEach(() => {
-  for (const c of configs.splice(0)) c.cleanup();
-});
+const configDir = configDirsPerTest();
 
 function config(policyFile: string, stores: Record<string, string[]> = { e2e: [key('e2e.crt')] }): ConfigDir {
-  const c = new ConfigDir().policyFile(policy(policyFile));
+  const c = configDir().policyFile(policy(policyFile));
   for (const [name, files] of Object.entries(stores)) c.store('ca', name, files);
-  configs.push(c);
   return c;
 }
 

@@ -12,14 +12,12 @@ import { ConfigDir, cli } from '../helpers/cli.js';
 import { KubeCluster } from '../helpers/kube/cluster.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage } from '../helpers/registry/seed.js';
+import { waitUntil } from '../helpers/wait-until.js';
+import { indent } from '../helpers/indent.js';
+import { kubectlFor } from '../helpers/kube/kubectl.js';
+import { brokenTrustPolicy } from '../helpers/kube/broken-trust-policy.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const indent = (pem: string, n: number): string =>
-  pem
-    .trim()
-    .split('\n')
-    .map((l) => `${' '.repeat(n)}${l}`)
-    .join('\n');
 
 interface AuditJson {
   namespaces: string[];
@@ -61,20 +59,9 @@ describe('audit, explain, PolicyReports, leader election and Events on a real AP
   let configFile: string;
   const servers: RunningWebhook[] = [];
 
-  const kubectl = (args: string[], input?: string) =>
-    cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
-  const apply = async (yaml: string): Promise<void> => {
-    const r = await kubectl(['apply', '-f', '-'], yaml);
-    expect(r.code, r.stderr).toBe(0);
-  };
-  const eventually = async (check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> => {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
+  const { kubectl, apply, installCrds } = kubectlFor(() => cluster);
+  const eventually = (check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> =>
+    waitUntil(check, what, { ms });
   const baseline = (enforcementAction: string, stores: string[]): string => `apiVersion: portcullis.dev/v1alpha1
 kind: ClusterTrustPolicy
 metadata: { name: baseline }
@@ -172,11 +159,7 @@ ${indent(pem, 4)}
     configFile = join(dir, 'config.yaml');
     writeFileSync(configFile, stringify({ verification: { revocation: 'offline' }, webhook: { timeoutSeconds: 10 } }));
 
-    for (const k of ['deploy/crds', 'deploy/policyreport-crds']) {
-      const r = await kubectl(['apply', '-k', join(ROOT, k)]);
-      expect(r.code, r.stderr).toBe(0);
-    }
-    await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
+    await installCrds(['deploy/crds', 'deploy/policyreport-crds']);
     for (const [ns, enforce] of [
       ['shop', true],
       ['other', false],
@@ -530,18 +513,7 @@ ${indent(pem, 4)}
       const explained = await cli(pasted.split(' '), { env: { KUBECONFIG: cluster.kubeconfig } });
       expect(explained.status, explained.stderr).toBe(1);
       expect(explained.stdout).toContain('ERR_CHAIN_UNTRUSTED');
-      await apply(`apiVersion: portcullis.dev/v1alpha1
-kind: TrustPolicy
-metadata: { name: broken, namespace: shop }
-spec:
-  version: "1.0"
-  trustPolicies:
-    - name: oops
-      registryScopes: ["*"]
-      signatureVerification: { level: strict }
-      trustStores: ["ca:does-not-exist"]
-      trustedIdentities: ["*"]
-`);
+      await apply(brokenTrustPolicy('shop'));
       await eventually(async () => {
         const shop = await kubectl(['get', 'events', '-n', 'shop', '-o', 'json']);
         const items = JSON.parse(shop.stdout).items as any[];

@@ -1,15 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebhook, type RunningWebhook } from '../../src/cli/serve.js';
+import { startWebhook } from '../../src/cli/serve.js';
 import { DEFAULT_SERVE_CONFIG } from '../../src/config/serve-config.js';
-import { admissionReview, pod } from '../../src/http/testing/reviews.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage } from '../helpers/registry/seed.js';
+import { TestWebhook } from '../helpers/webhook.js';
+import { clusterTrustPolicy, clusterTrustStore, writePolicyList } from '../helpers/policy-list.js';
 
 /**
  * A ClusterTrustPolicy with a strict statement scoped to one repository and a `*` statement at
@@ -24,8 +24,7 @@ describe('every spelling of a repository is decided by the statement scoped to i
   const signer = new ConfigDir();
   const verifier = new ConfigDir();
   let registry: ReferrersRegistry;
-  let webhook: RunningWebhook;
-  let agent: Agent;
+  let webhook: TestWebhook;
   let port: number;
   /** [written, canonical] */
   let spellings: [string, string][];
@@ -79,86 +78,32 @@ describe('every spelling of a repository is decided by the statement scoped to i
       .policy({ version: '1.0', trustPolicies: statements })
       .store('ca', 'acme', [join(signer.path, 'localkeys', 'acme.crt')]);
 
-    const policies = join(dir, 'policies');
-    mkdirSync(policies);
-    writeFileSync(
-      join(policies, 'policy.json'),
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'covered', labels: { scoped: 'true' } } },
-          {
-            apiVersion: 'portcullis.dev/v1alpha1',
-            kind: 'ClusterTrustStore',
-            metadata: { name: 'acme' },
-            spec: { type: 'ca', certificates: pem },
-          },
-          {
-            apiVersion: 'portcullis.dev/v1alpha1',
-            kind: 'ClusterTrustPolicy',
-            metadata: { name: 'scoped' },
-            spec: { namespaceSelector: { matchLabels: { scoped: 'true' } }, version: '1.0', trustPolicies: statements },
-          },
-        ],
+    const policies = writePolicyList(join(dir, 'policies'), [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'covered', labels: { scoped: 'true' } } },
+      clusterTrustStore('acme', pem),
+      clusterTrustPolicy('scoped', {
+        namespaceSelector: { matchLabels: { scoped: 'true' } },
+        version: '1.0',
+        trustPolicies: statements,
       }),
-    );
-    webhook = await startWebhook({
+    ]);
+    webhook = await TestWebhook.start({
       policies,
-      port: 0,
-      host: '127.0.0.1',
       devCertDir: join(dir, 'cert'),
-      config: {
-        ...DEFAULT_SERVE_CONFIG,
-        webhook: {
-          ...DEFAULT_SERVE_CONFIG.webhook,
-          timeoutSeconds: 5,
-          marginMilliseconds: 500,
-          shutdownDelaySeconds: 0,
-          mutate: true,
-        },
-        verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' },
-        logging: { level: 'silent' },
-      },
+      webhook: { mutate: true },
     });
-    agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
   });
 
   afterAll(async () => {
     await webhook?.stop();
-    await agent?.close();
     await registry?.stop();
     signer.cleanup();
     verifier.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function post(path: string, body: unknown): Promise<Record<string, unknown>> {
-    const res = await request(`${webhook.url}${path}`, {
-      method: 'POST',
-      dispatcher: agent,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return (await res.body.json()) as Record<string, unknown>;
-  }
-  type Answer = { allowed: boolean; status?: { message: string }; patch?: string };
-  const review = async (endpoint: '/validate' | '/mutate', image: string): Promise<Answer> =>
-    (
-      (await post(
-        `${endpoint}?timeout=5s`,
-        admissionReview(pod({ containers: [['app', image]] }, 'covered'), { namespace: 'covered' }),
-      )) as { response: Answer }
-    ).response;
-  type Items = { key: string; value?: unknown; error?: string }[];
-  const provider = async (mode: 'verify' | 'mutate', image: string): Promise<Items> =>
-    (
-      (await post(`/gatekeeper/v1/${mode}`, {
-        apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
-        kind: 'ProviderRequest',
-        request: { keys: [`[covered]${image}`] },
-      })) as { response: { items: Items } }
-    ).response.items;
+  const review = (endpoint: '/validate' | '/mutate', image: string) => webhook.review(image, 'covered', endpoint);
+  const provider = (mode: 'verify' | 'mutate', image: string) => webhook.provider([`[covered]${image}`], mode);
 
   it('the `*` statement skips other repositories (the fallback the spellings must not reach)', async () => {
     const image = `127.0.0.1:${port}/elsewhere:unsigned`;

@@ -1,15 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebhook, type RunningWebhook } from '../../src/cli/serve.js';
-import { DEFAULT_SERVE_CONFIG } from '../../src/config/serve-config.js';
-import { admissionReview, pod } from '../../src/http/testing/reviews.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushCraftedSignature, pushImage } from '../helpers/registry/seed.js';
+import { TestWebhook } from '../helpers/webhook.js';
+import { clusterTrustPolicy, clusterTrustStore, writePolicyList } from '../helpers/policy-list.js';
 
 /**
  * A digest-pinned reference is checked like a tag: the signed payload must name the media type
@@ -22,8 +20,7 @@ describe('digest-pinned references are checked like tags', () => {
   const signer = new ConfigDir();
   const verifier = new ConfigDir();
   let registry: ReferrersRegistry;
-  let webhook: RunningWebhook;
-  let agent: Agent;
+  let webhook: TestWebhook;
   let crafted: { tag: string; pinned: string; digest: string };
   let honest: { tag: string; pinned: string };
 
@@ -67,67 +64,22 @@ describe('digest-pinned references are checked like tags', () => {
     verifier
       .policy({ version: '1.0', trustPolicies: [statement] })
       .store('ca', 'acme', [join(signer.path, 'localkeys', 'acme.crt')]);
-    const policies = join(dir, 'policies');
-    mkdirSync(policies);
-    writeFileSync(
-      join(policies, 'policy.json'),
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          {
-            apiVersion: 'portcullis.dev/v1alpha1',
-            kind: 'ClusterTrustStore',
-            metadata: { name: 'acme' },
-            spec: { type: 'ca', certificates: certPem },
-          },
-          {
-            apiVersion: 'portcullis.dev/v1alpha1',
-            kind: 'ClusterTrustPolicy',
-            metadata: { name: 'all' },
-            spec: { version: '1.0', trustPolicies: [statement] },
-          },
-        ],
-      }),
-    );
-    webhook = await startWebhook({
-      policies,
-      port: 0,
-      host: '127.0.0.1',
-      devCertDir: join(dir, 'cert'),
-      config: {
-        ...DEFAULT_SERVE_CONFIG,
-        webhook: {
-          ...DEFAULT_SERVE_CONFIG.webhook,
-          timeoutSeconds: 5,
-          marginMilliseconds: 500,
-          shutdownDelaySeconds: 0,
-        },
-        verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' },
-        logging: { level: 'silent' },
-      },
-    });
-    agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
+    const policies = writePolicyList(join(dir, 'policies'), [
+      clusterTrustStore('acme', certPem),
+      clusterTrustPolicy('all', { version: '1.0', trustPolicies: [statement] }),
+    ]);
+    webhook = await TestWebhook.start({ policies, devCertDir: join(dir, 'cert') });
   });
 
   afterAll(async () => {
     await webhook?.stop();
-    await agent?.close();
     await registry?.stop();
     signer.cleanup();
     verifier.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const validate = async (image: string): Promise<{ allowed: boolean; status?: { message: string } }> => {
-    const res = await request(`${webhook.url}/validate?timeout=5s`, {
-      method: 'POST',
-      dispatcher: agent,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(admissionReview(pod({ containers: [['app', image]] }, 'default'), { namespace: 'default' })),
-    });
-    return ((await res.body.json()) as { response: { allowed: boolean; status?: { message: string } } }).response;
-  };
+  const validate = (image: string) => webhook.review(image, 'default');
 
   it('portcullis verify rejects the payload by digest as by tag (ERR_PAYLOAD_MISMATCH)', async () => {
     for (const ref of [crafted.pinned, crafted.tag, `${crafted.tag}@${crafted.digest}`]) {

@@ -10,14 +10,12 @@ import { ConfigDir, cli } from '../helpers/cli.js';
 import { KubeCluster } from '../helpers/kube/cluster.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage } from '../helpers/registry/seed.js';
+import { waitUntil } from '../helpers/wait-until.js';
+import { indent } from '../helpers/indent.js';
+import { kubectlFor } from '../helpers/kube/kubectl.js';
+import { brokenTrustPolicy } from '../helpers/kube/broken-trust-policy.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const indent = (pem: string, n: number): string =>
-  pem
-    .trim()
-    .split('\n')
-    .map((l) => `${' '.repeat(n)}${l}`)
-    .join('\n');
 
 /**
  * The Notary v2 demo on a real Kubernetes API server (v1.20, etcd, no kubelet: pods stay
@@ -37,23 +35,12 @@ describe('Portcullis on a real Kubernetes API server', () => {
   let unsigned: string;
   let byMallory: string;
 
-  const kubectl = (args: string[], input?: string) =>
-    cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
-  const apply = async (yaml: string): Promise<void> => {
-    const r = await kubectl(['apply', '-f', '-'], yaml);
-    expect(r.code, r.stderr).toBe(0);
-  };
+  const { kubectl, apply, installCrds } = kubectlFor(() => cluster);
   /** Admission through the API server, without creating anything (dry-run runs the webhooks). */
   const tryRun = (ns: string, name: string, image: string) =>
     kubectl(['run', name, `--image=${image}`, '-n', ns, '--dry-run=server', '-o', 'name']);
-  const eventually = async (check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> => {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
+  const eventually = (check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> =>
+    waitUntil(check, what, { ms });
 
   beforeAll(async () => {
     cluster = await KubeCluster.start();
@@ -89,9 +76,7 @@ describe('Portcullis on a real Kubernetes API server', () => {
     expect((await cli(['sign', '--config-dir', mallory.path, byMallory])).status).toBe(0);
 
     // The project's CRDs, and namespaces (1.20 does not set kubernetes.io/metadata.name itself).
-    const crds = await kubectl(['apply', '-k', join(ROOT, 'deploy/crds')]);
-    expect(crds.code, crds.stderr).toBe(0);
-    await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
+    await installCrds(['deploy/crds']);
     for (const [ns, enforce] of [
       ['secured', true],
       ['not-secured', false],
@@ -224,18 +209,7 @@ spec:
   });
 
   it('an invalid TrustPolicy shows Invalid in kubectl get and changes nothing', async () => {
-    await apply(`apiVersion: portcullis.dev/v1alpha1
-kind: TrustPolicy
-metadata: { name: broken, namespace: secured }
-spec:
-  version: "1.0"
-  trustPolicies:
-    - name: oops
-      registryScopes: ["*"]
-      signatureVerification: { level: strict }
-      trustStores: ["ca:does-not-exist"]
-      trustedIdentities: ["*"]
-`);
+    await apply(brokenTrustPolicy('secured'));
     await eventually(
       async () =>
         (

@@ -1,21 +1,19 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebhook, type RunningWebhook } from '../../src/cli/serve.js';
-import { DEFAULT_SERVE_CONFIG } from '../../src/config/serve-config.js';
-import { admissionReview, pod } from '../../src/http/testing/reviews.js';
 import type { Descriptor } from '../../src/oci/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
-import { CaDatabase } from '../helpers/ocsp-responder.js';
-import { EXT, Pki, codeSigningChain, type Issued } from '../helpers/pki.js';
+import type { CaDatabase } from '../helpers/ocsp-responder.js';
+import { Pki, codeSigningChain, type Issued } from '../helpers/pki.js';
 import { DistributionRegistry } from '../helpers/registry/distribution.js';
 import { imageIndex } from '../helpers/registry/oci-fixtures.js';
 import { pushImage, pushReferrer } from '../helpers/registry/seed.js';
+import { TestWebhook } from '../helpers/webhook.js';
+import { crlChain } from '../helpers/crl-chain.js';
+import { clusterTrustStore, writePolicyList } from '../helpers/policy-list.js';
 
-const DAY = 86_400_000;
 const NOWHERE = 'http://127.0.0.1:9';
 const SPDX = 'application/spdx+json';
 const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/s390x'] as const;
@@ -47,19 +45,7 @@ describe('multi-platform images and required signed artifacts against docker-reg
     `${registry.host}/${repo}${tag === undefined ? '' : `:${tag}`}@${d.digest}`;
 
   async function sign(reference: string, signer: { leaf: Issued; chainPem: string }): Promise<void> {
-    const config = new ConfigDir();
-    mkdirSync(join(config.path, 'localkeys'), { recursive: true });
-    writeFileSync(join(config.path, 'localkeys/k.key'), signer.leaf.keyPem);
-    writeFileSync(join(config.path, 'localkeys/k.crt'), signer.chainPem);
-    writeFileSync(
-      join(config.path, 'signingkeys.json'),
-      JSON.stringify({
-        default: 'k',
-        keys: [
-          { name: 'k', keyPath: join(config.path, 'localkeys/k.key'), certPath: join(config.path, 'localkeys/k.crt') },
-        ],
-      }),
-    );
+    const config = new ConfigDir().signingKey(signer.leaf.keyPem, signer.chainPem);
     const r = await cli(['sign', '--config-dir', config.path, '--plain-http', reference]);
     expect(r.status, r.stderr).toBe(0);
     config.cleanup();
@@ -93,32 +79,12 @@ describe('multi-platform images and required signed artifacts against docker-reg
   beforeAll(async () => {
     registry = await DistributionRegistry.start();
     client = new RegistryClient({ plainHttp: () => true });
-    const root = pki.issue({
-      subject: '/C=US/ST=WA/O=Acme/CN=Acme Root',
-      key: 'ec-256',
-      extensions: EXT.root,
-      notBefore: new Date(Date.now() - 2 * DAY),
-    });
-    rootDb = new CaDatabase(pki, root);
-    const ca = pki.issue({
-      subject: '/C=US/ST=WA/O=Acme/CN=Acme CA',
-      key: 'ec-256',
-      issuer: root,
-      extensions: [...EXT.intermediate, `crlDistributionPoints=URI:${NOWHERE}/root.crl`],
-      notBefore: new Date(Date.now() - 2 * DAY),
-    });
-    rootDb.add(ca);
-    caDb = new CaDatabase(pki, ca);
+    const chain = crlChain(pki, 'Acme', NOWHERE);
+    const { root } = chain;
+    ({ rootDb, caDb } = chain);
     const leaf = (cn: string) => {
-      const issued = pki.issue({
-        subject: `/C=US/ST=WA/O=Acme/CN=${cn}`,
-        key: 'ec-256',
-        issuer: ca,
-        extensions: [...EXT.codeSigningLeaf, `crlDistributionPoints=URI:${NOWHERE}/ca.crl`],
-        notBefore: new Date(Date.now() - DAY),
-      });
-      caDb.add(issued);
-      return { leaf: issued, chainPem: issued.certPem + ca.certPem + root.certPem };
+      const issued = chain.leaf(cn);
+      return { leaf: issued, chainPem: chain.chainPem(issued) };
     };
     good = leaf('Acme Signer');
     revoked = leaf('Acme Revoked Signer');
@@ -373,12 +339,9 @@ describe('multi-platform images and required signed artifacts against docker-reg
   });
 
   describe('the webhook and the Gatekeeper provider, from spec.statementOptions', () => {
-    let webhook: RunningWebhook;
-    let agent: Agent;
+    let webhook: TestWebhook;
 
     beforeAll(async () => {
-      const policies = join(dir, 'policies');
-      mkdirSync(policies);
       const statement = {
         name: 'images',
         registryScopes: ['*'],
@@ -397,77 +360,31 @@ describe('multi-platform images and required signed artifacts against docker-reg
           statementOptions: [{ statement: 'images', ...options }],
         },
       });
-      writeFileSync(
-        join(policies, 'policies.json'),
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'List',
-          items: [
-            {
-              apiVersion: 'portcullis.dev/v1alpha1',
-              kind: 'ClusterTrustStore',
-              metadata: { name: 'acme' },
-              spec: { type: 'ca', certificates: rootPem },
-            },
-            policy('by-index', { platforms: 'index' }),
-            policy('by-all', { platforms: 'all' }),
-            policy('by-default', {}),
-            policy('sbom', { requiredArtifacts: [{ artifactType: SPDX, trustPolicy: 'sbom-signers' }] }),
-          ],
-        }),
+      const policies = writePolicyList(
+        join(dir, 'policies'),
+        [
+          clusterTrustStore('acme', rootPem),
+          policy('by-index', { platforms: 'index' }),
+          policy('by-all', { platforms: 'all' }),
+          policy('by-default', {}),
+          policy('sbom', { requiredArtifacts: [{ artifactType: SPDX, trustPolicy: 'sbom-signers' }] }),
+        ],
+        'policies.json',
       );
-      webhook = await startWebhook({
+      webhook = await TestWebhook.start({
         policies,
-        port: 0,
-        host: '127.0.0.1',
         devCertDir: join(dir, 'cert'),
-        config: {
-          ...DEFAULT_SERVE_CONFIG,
-          webhook: {
-            ...DEFAULT_SERVE_CONFIG.webhook,
-            timeoutSeconds: 5,
-            marginMilliseconds: 500,
-            shutdownDelaySeconds: 0,
-          },
-          verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline', revocationMaterial: crls },
-          registries: {
-            ...DEFAULT_SERVE_CONFIG.registries,
-            hosts: { [registry.host]: { plainHttp: true, caFile: undefined } },
-          },
-          logging: { level: 'silent' },
-        },
+        plainHttp: [registry.host],
+        verification: { revocationMaterial: crls },
       });
-      agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
     });
 
     afterAll(async () => {
       await webhook?.stop();
-      await agent?.close();
     });
 
-    const review = async (image: string, namespace: string) => {
-      const res = await request(`${webhook.url}/validate?timeout=5s`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(admissionReview(pod({ containers: [['app', image]] }, namespace), { namespace })),
-      });
-      return ((await res.body.json()) as { response: { allowed: boolean; status?: { message: string } } }).response;
-    };
-
-    const provider = async (keys: string[]) => {
-      const res = await request(`${webhook.url}/gatekeeper/v1/verify`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
-          kind: 'ProviderRequest',
-          request: { keys },
-        }),
-      });
-      return ((await res.body.json()) as { response: { items: { key: string; error?: string }[] } }).response.items;
-    };
+    const review = (image: string, namespace: string) => webhook.review(image, namespace);
+    const provider = (keys: string[]) => webhook.provider(keys);
 
     it.each([
       ['by-index', 'mp/index-signed', true],

@@ -1,24 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
 import { KubeCluster } from '../helpers/kube/cluster.js';
-import { freePort } from '../helpers/registry/free-port.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage } from '../helpers/registry/seed.js';
 import { NAMESPACE, at, kindOf, values, type Doc } from '../packaging/helpers.js';
+import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
+import { waitUntil } from '../helpers/wait-until.js';
+import { indent } from '../helpers/indent.js';
+import { kubectlFor } from '../helpers/kube/kubectl.js';
+import { brokenTrustPolicy } from '../helpers/kube/broken-trust-policy.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const indent = (pem: string, n: number): string =>
-  pem
-    .trim()
-    .split('\n')
-    .map((l) => `${' '.repeat(n)}${l}`)
-    .join('\n');
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
 type Obj = Record<string, any>;
@@ -65,28 +61,16 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
   let cluster: KubeCluster;
   let registry: ReferrersRegistry;
   let privateRegistry: ReferrersRegistry;
-  let server: ChildProcess | undefined;
-  let serverLog: string;
+  let server: ServeProcess | undefined;
   let saUser: string;
   let rbacDocs: Doc[];
   let rules: Obj[];
   let signed: string;
   let privateSigned: string;
 
-  const kubectl = (args: string[], input?: string) =>
-    cluster.kubectl(args, { allowFail: true, ...(input === undefined ? {} : { input }) });
-  const apply = async (yaml: string): Promise<void> => {
-    const r = await kubectl(['apply', '-f', '-'], yaml);
-    expect(r.code, r.stderr).toBe(0);
-  };
-  const eventually = async (check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> => {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}; server log:\n${readFileSync(serverLog, 'utf8').slice(-3000)}`);
-  };
+  const { kubectl, apply, installCrds } = kubectlFor(() => cluster);
+  const eventually = (check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> =>
+    waitUntil(check, what, { ms, context: () => `; server stderr:\n${server?.stderr().slice(-3000) ?? ''}` });
   /** Admission through the API server without creating anything. */
   const tryPod = (ns: string, name: string, image: string, spec: Obj = {}) =>
     kubectl(
@@ -146,14 +130,7 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
         (r['resources'] as string[]).flatMap((res) => (r['verbs'] as string[]).map((v) => grantKey(g, res, v))),
       ),
     );
-  const stopServer = async (): Promise<void> => {
-    if (server === undefined || server.exitCode !== null || server.signalCode !== null) return;
-    const exited = new Promise((r) => server?.once('exit', r));
-    server.kill('SIGTERM');
-    const timer = setTimeout(() => server?.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stopServer = async (): Promise<void> => void (await server?.stop());
 
   beforeAll(async () => {
     // Only the service account's requests are audited (Metadata: no bodies, so no secret content in the log).
@@ -200,11 +177,7 @@ describe("the chart's RBAC, with the chart's own ServiceAccount", () => {
     const pem = readFileSync(join(signer.path, 'localkeys/wabbit-networks.io.crt'), 'utf8');
 
     // The chart: CRDs, and its ServiceAccount and RBAC exactly as rendered.
-    for (const k of ['deploy/crds', 'deploy/policyreport-crds']) {
-      const crds = await kubectl(['apply', '-k', join(ROOT, k)]);
-      expect(crds.code, crds.stderr).toBe(0);
-    }
-    await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
+    await installCrds(['deploy/crds', 'deploy/policyreport-crds']);
     // The default values, with audits close together so that the test sees a report written twice.
     const docs = values('--set', 'config.audit.intervalSeconds=2', '--set', 'config.audit.minGapSeconds=0');
     rbacDocs = docs.filter((d) =>
@@ -344,58 +317,22 @@ imagePullSecrets: [{ name: regcred }]
 `);
 
     // `portcullis serve --kubeconfig` with the chart's config.yaml, as its own process.
-    const configFile = join(dir, 'config.yaml');
-    writeFileSync(
-      configFile,
-      at(
+    server = await startServeProcess({
+      kubeconfig,
+      config: at(
         docs.find((d) => kindOf(d) === 'ConfigMap'),
         'data',
         'config.yaml',
       ) as string,
-    );
-    const port = await freePort();
-    serverLog = join(dir, 'server.log');
-    const fd = openSync(serverLog, 'a');
-    server = spawn(
-      join(ROOT, 'node_modules/.bin/tsx'),
-      [
-        join(ROOT, 'src/cli/main.ts'),
-        'serve',
-        '--kubeconfig',
-        kubeconfig,
-        '--config',
-        configFile,
-        '--port',
-        String(port),
-        '--host',
-        '127.0.0.1',
-        '--dev-cert-dir',
-        join(dir, 'cert'),
-      ],
-      { stdio: ['ignore', fd, fd], env: { ...process.env, DOCKER_CONFIG: join(dir, 'no-docker-config') } },
-    );
-    closeSync(fd);
-    await eventually(
-      async () => {
-        try {
-          return (
-            readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8') !== '' &&
-            /listening on/.test(readFileSync(serverLog, 'utf8'))
-          );
-        } catch {
-          return false;
-        }
-      },
-      'the server to listen',
-      30_000,
-    );
+      env: { DOCKER_CONFIG: join(dir, 'no-docker-config') },
+    });
 
     // The chart's webhook configuration, pointed at this process.
     const hook = docs.find((d) => kindOf(d) === 'ValidatingWebhookConfiguration') as Obj;
     for (const w of hook['webhooks'] as Obj[]) {
       w['clientConfig'] = {
-        url: `https://127.0.0.1:${port}/validate`,
-        caBundle: b64(readFileSync(join(dir, 'cert', 'ca.crt'), 'utf8')),
+        url: `${server.url}/validate`,
+        caBundle: b64(server.caPem),
       };
     }
     await apply(stringify(hook));
@@ -496,18 +433,7 @@ imagePullSecrets: [{ name: regcred }]
       NAMESPACE,
     ]);
     expect(leaseOnly.stdout.trim()).toBe('yes');
-    await apply(`apiVersion: portcullis.dev/v1alpha1
-kind: TrustPolicy
-metadata: { name: broken, namespace: team }
-spec:
-  version: "1.0"
-  trustPolicies:
-    - name: oops
-      registryScopes: ["*"]
-      signatureVerification: { level: strict }
-      trustStores: ["ca:does-not-exist"]
-      trustedIdentities: ["*"]
-`);
+    await apply(brokenTrustPolicy('team'));
     await eventually(async () => {
       const r = await kubectl(['get', 'events', '-n', 'team', '-o', 'json']);
       return r.code === 0 && (JSON.parse(r.stdout).items as Obj[]).some((e) => e['reason'] === 'PolicyInvalid');

@@ -1,5 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
@@ -46,22 +44,7 @@ describe('revocation through portcullis verify', () => {
     });
     db.add(leaf);
     // A signing key kept the way notation keeps keys: key file, chain file, signingkeys.json.
-    mkdirSync(join(signer.path, 'localkeys'), { recursive: true });
-    writeFileSync(join(signer.path, 'localkeys/rev.key'), leaf.keyPem);
-    writeFileSync(join(signer.path, 'localkeys/rev.crt'), leaf.certPem + intermediate.certPem + root.certPem);
-    writeFileSync(
-      join(signer.path, 'signingkeys.json'),
-      JSON.stringify({
-        default: 'rev',
-        keys: [
-          {
-            name: 'rev',
-            keyPath: join(signer.path, 'localkeys/rev.key'),
-            certPath: join(signer.path, 'localkeys/rev.crt'),
-          },
-        ],
-      }),
-    );
+    signer.signingKey(leaf.keyPem, leaf.certPem + intermediate.certPem + root.certPem, 'rev');
     verifier
       .policy({
         version: '1.0',

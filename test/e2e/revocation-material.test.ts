@@ -1,22 +1,30 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebhook, type RunningWebhook } from '../../src/cli/serve.js';
-import { DEFAULT_SERVE_CONFIG } from '../../src/config/serve-config.js';
-import { admissionReview, pod } from '../../src/http/testing/reviews.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
-import { CaDatabase, ocspResponseFor } from '../helpers/ocsp-responder.js';
-import { EXT, Pki, type Issued } from '../helpers/pki.js';
+import type { CaDatabase } from '../helpers/ocsp-responder.js';
+import { ocspResponseFor } from '../helpers/ocsp-responder.js';
+import { Pki, type Issued } from '../helpers/pki.js';
 import { DistributionRegistry } from '../helpers/registry/distribution.js';
 import { pushImage } from '../helpers/registry/seed.js';
+import { TestWebhook } from '../helpers/webhook.js';
+import { crlChain } from '../helpers/crl-chain.js';
+import { clusterTrustPolicy, clusterTrustStore, writePolicyList } from '../helpers/policy-list.js';
 
 const DAY = 86_400_000;
 // Where the certificates say their CRLs and OCSP responder are: nothing listens there, as in an
 // air-gapped cluster that cannot reach the CA.
 const NOWHERE = 'http://127.0.0.1:9';
+/** The one statement, in the CLI's trust policy and in the webhook's ClusterTrustPolicy alike. */
+const STRICT = {
+  name: 'strict',
+  registryScopes: ['*'],
+  signatureVerification: { level: 'strict' },
+  trustStores: ['ca:airgap'],
+  trustedIdentities: ['*'],
+};
 
 /**
  * Air-gapped revocation: CRLs and OCSP responses the operator copied into <config-dir>/revocation
@@ -36,19 +44,7 @@ describe('revocation from operator-supplied files', () => {
   const images: Record<'good' | 'revoked' | 'ocspOnly', string> = { good: '', revoked: '', ocspOnly: '' };
 
   async function signWith(leaf: Issued, ca: Issued, root: Issued, name: keyof typeof images): Promise<void> {
-    const signer = new ConfigDir();
-    mkdirSync(join(signer.path, 'localkeys'), { recursive: true });
-    writeFileSync(join(signer.path, 'localkeys/k.key'), leaf.keyPem);
-    writeFileSync(join(signer.path, 'localkeys/k.crt'), leaf.certPem + ca.certPem + root.certPem);
-    writeFileSync(
-      join(signer.path, 'signingkeys.json'),
-      JSON.stringify({
-        default: 'k',
-        keys: [
-          { name: 'k', keyPath: join(signer.path, 'localkeys/k.key'), certPath: join(signer.path, 'localkeys/k.crt') },
-        ],
-      }),
-    );
+    const signer = new ConfigDir().signingKey(leaf.keyPem, leaf.certPem + ca.certPem + root.certPem);
     const client = new RegistryClient({ plainHttp: () => true });
     const subject = await pushImage(
       client,
@@ -75,54 +71,17 @@ describe('revocation from operator-supplied files', () => {
 
   beforeAll(async () => {
     registry = await DistributionRegistry.start();
-    const root = pki.issue({
-      subject: '/C=US/ST=WA/O=Airgap/CN=Airgap Root',
-      key: 'ec-256',
-      extensions: EXT.root,
-      notBefore: new Date(Date.now() - 2 * DAY),
-    });
-    rootDb = new CaDatabase(pki, root);
-    const ca = pki.issue({
-      subject: '/C=US/ST=WA/O=Airgap/CN=Airgap CA',
-      key: 'ec-256',
-      issuer: root,
-      extensions: [...EXT.intermediate, `crlDistributionPoints=URI:${NOWHERE}/root.crl`],
-      notBefore: new Date(Date.now() - 2 * DAY),
-    });
-    rootDb.add(ca);
-    caDb = new CaDatabase(pki, ca);
-    const leaf = (cn: string, where: string) => {
-      const issued = pki.issue({
-        subject: `/C=US/ST=WA/O=Airgap/CN=${cn}`,
-        key: 'ec-256',
-        issuer: ca,
-        extensions: [...EXT.codeSigningLeaf, where],
-        notBefore: new Date(Date.now() - DAY),
-      });
-      caDb.add(issued);
-      return issued;
-    };
-    good = leaf('Good Signer', `crlDistributionPoints=URI:${NOWHERE}/ca.crl`);
-    revoked = leaf('Revoked Signer', `crlDistributionPoints=URI:${NOWHERE}/ca.crl`);
+    const chain = crlChain(pki, 'Airgap', NOWHERE);
+    const { root, ca, leaf } = chain;
+    ({ rootDb, caDb } = chain);
+    good = leaf('Good Signer');
+    revoked = leaf('Revoked Signer');
     ocspOnly = leaf('OCSP Signer', `authorityInfoAccess=OCSP;URI:${NOWHERE}/ocsp`);
     caDb.revoke(revoked, { reason: 'keyCompromise' });
     await signWith(good, ca, root, 'good');
     await signWith(revoked, ca, root, 'revoked');
     await signWith(ocspOnly, ca, root, 'ocspOnly');
-    verifier
-      .policy({
-        version: '1.0',
-        trustPolicies: [
-          {
-            name: 'strict',
-            registryScopes: ['*'],
-            signatureVerification: { level: 'strict' },
-            trustStores: ['ca:airgap'],
-            trustedIdentities: ['*'],
-          },
-        ],
-      })
-      .storeBytes('ca', 'airgap', 'root.crt', root.certPem);
+    verifier.policy({ version: '1.0', trustPolicies: [STRICT] }).storeBytes('ca', 'airgap', 'root.crt', root.certPem);
   });
 
   afterAll(async () => {
@@ -249,8 +208,7 @@ describe('revocation from operator-supplied files', () => {
   });
 
   describe('the webhook with verification.revocationMaterial (files mounted in the pod)', () => {
-    let webhook: RunningWebhook;
-    let agent: Agent;
+    let webhook: TestWebhook;
 
     beforeAll(async () => {
       const mounted = join(dir, 'revocation');
@@ -291,43 +249,18 @@ spec:
       trustedIdentities: ["*"]
 `,
       );
-      webhook = await startWebhook({
+      webhook = await TestWebhook.start({
         policies,
-        port: 0,
-        host: '127.0.0.1',
         devCertDir: join(dir, 'cert'),
-        config: {
-          ...DEFAULT_SERVE_CONFIG,
-          webhook: {
-            ...DEFAULT_SERVE_CONFIG.webhook,
-            timeoutSeconds: 5,
-            marginMilliseconds: 500,
-            shutdownDelaySeconds: 0,
-          },
-          verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline', revocationMaterial: mounted },
-          registries: {
-            ...DEFAULT_SERVE_CONFIG.registries,
-            hosts: { [registry.host]: { plainHttp: true, caFile: undefined } },
-          },
-          logging: { level: 'silent' },
-        },
+        plainHttp: [registry.host],
+        verification: { revocationMaterial: mounted },
       });
-      agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
     });
     afterAll(async () => {
       await webhook?.stop();
-      await agent?.close();
     });
 
-    const review = async (image: string) => {
-      const res = await request(`${webhook.url}/validate?timeout=5s`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(admissionReview(pod({ containers: [['app', image]] }, 'apps'), { namespace: 'apps' })),
-      });
-      return ((await res.body.json()) as { response: { allowed: boolean; status?: { message: string } } }).response;
-    };
+    const review = (image: string) => webhook.review(image, 'apps');
 
     it('admits an image whose chain the mounted CRLs vouch for, offline', async () => {
       expect(await review(images.good)).toMatchObject({ allowed: true });
@@ -345,8 +278,7 @@ spec:
   });
 
   describe('the webhook with verification.revocationMaterialRefs (a ConfigMap and a Secret beside the policies)', () => {
-    let webhook: RunningWebhook;
-    let agent: Agent;
+    let webhook: TestWebhook;
     const policies = join(dir, 'policies-refs');
 
     const write = async (caCrl: Uint8Array | undefined) => {
@@ -361,30 +293,12 @@ spec:
           kind: 'Namespace',
           metadata: { name: 'apps', labels: { 'portcullis.dev/enforce': 'true' } },
         },
-        {
-          apiVersion: 'portcullis.dev/v1alpha1',
-          kind: 'ClusterTrustStore',
-          metadata: { name: 'airgap' },
-          spec: { type: 'ca', certificates: rootPem },
-        },
-        {
-          apiVersion: 'portcullis.dev/v1alpha1',
-          kind: 'ClusterTrustPolicy',
-          metadata: { name: 'airgap' },
-          spec: {
-            namespaceSelector: { matchLabels: { 'portcullis.dev/enforce': 'true' } },
-            version: '1.0',
-            trustPolicies: [
-              {
-                name: 'strict',
-                registryScopes: ['*'],
-                signatureVerification: { level: 'strict' },
-                trustStores: ['ca:airgap'],
-                trustedIdentities: ['*'],
-              },
-            ],
-          },
-        },
+        clusterTrustStore('airgap', rootPem),
+        clusterTrustPolicy('airgap', {
+          namespaceSelector: { matchLabels: { 'portcullis.dev/enforce': 'true' } },
+          version: '1.0',
+          trustPolicies: [STRICT],
+        }),
         // The root's CRL as binary data of a Secret; the CA's as PEM text of a ConfigMap.
         {
           apiVersion: 'v1',
@@ -400,55 +314,25 @@ spec:
           metadata: { name: 'crls', namespace: 'portcullis' },
           data: { 'ca.crl': pem(caCrl), 'README.txt': 'not material' },
         });
-      mkdirSync(policies, { recursive: true });
-      writeFileSync(join(policies, 'policy.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+      writePolicyList(policies, items);
     };
 
     beforeAll(async () => {
       await write(await caDb.gencrl());
-      webhook = await startWebhook({
+      webhook = await TestWebhook.start({
         policies,
-        port: 0,
-        host: '127.0.0.1',
         devCertDir: join(dir, 'cert-refs'),
-        config: {
-          ...DEFAULT_SERVE_CONFIG,
-          webhook: {
-            ...DEFAULT_SERVE_CONFIG.webhook,
-            timeoutSeconds: 5,
-            marginMilliseconds: 500,
-            shutdownDelaySeconds: 0,
-          },
-          verification: {
-            ...DEFAULT_SERVE_CONFIG.verification,
-            revocation: 'offline',
-            revocationMaterialRefs: ['ConfigMap/portcullis/crls', 'Secret/portcullis/root-crl'],
-          },
-          // Verdicts are not cached here, so a change of the material shows at the next review.
-          cache: { ...DEFAULT_SERVE_CONFIG.cache, verdictTtlSeconds: 0, negativeVerdictTtlSeconds: 0 },
-          registries: {
-            ...DEFAULT_SERVE_CONFIG.registries,
-            hosts: { [registry.host]: { plainHttp: true, caFile: undefined } },
-          },
-          logging: { level: 'silent' },
-        },
+        plainHttp: [registry.host],
+        verification: { revocationMaterialRefs: ['ConfigMap/portcullis/crls', 'Secret/portcullis/root-crl'] },
+        // Verdicts are not cached here, so a change of the material shows at the next review.
+        cache: { verdictTtlSeconds: 0, negativeVerdictTtlSeconds: 0 },
       });
-      agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
     });
     afterAll(async () => {
       await webhook?.stop();
-      await agent?.close();
     });
 
-    const review = async (image: string) => {
-      const res = await request(`${webhook.url}/validate?timeout=5s`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(admissionReview(pod({ containers: [['app', image]] }, 'apps'), { namespace: 'apps' })),
-      });
-      return ((await res.body.json()) as { response: { allowed: boolean; status?: { message: string } } }).response;
-    };
+    const review = (image: string) => webhook.review(image, 'apps');
 
     it('admits an image the referenced CRLs vouch for, offline', async () => {
       const r = await review(images.good);

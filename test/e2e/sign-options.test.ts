@@ -1,5 +1,5 @@
-import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
@@ -8,8 +8,7 @@ import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage } from '../helpers/registry/seed.js';
 import { TsaServer } from '../helpers/tsa-server.js';
 import { TestTsa } from '../helpers/tsa.js';
-
-const PLUGIN = resolve(import.meta.dirname, '../fixtures/plugins/notation-testsigner.cjs');
+import { TEST_SIGNER, installPlugin } from '../helpers/plugins.js';
 
 /** `portcullis sign` with a notation signing plugin, with a real RFC 3161 TSA, with COSE and expiry. */
 describe('portcullis sign options', () => {
@@ -36,10 +35,7 @@ describe('portcullis sign options', () => {
     tsaServer = await TsaServer.start(tsa);
     const chain = codeSigningChain(pki, { leafKey: 'ec-256', name: 'Plugin Signer' });
     // The plugin, installed as notation installs plugins, with its key where pluginConfig says.
-    const pluginDir = join(signer.path, 'plugins/testsigner');
-    mkdirSync(pluginDir, { recursive: true });
-    copyFileSync(PLUGIN, join(pluginDir, 'notation-testsigner'));
-    chmodSync(join(pluginDir, 'notation-testsigner'), 0o755);
+    installPlugin(TEST_SIGNER, join(signer.path, 'plugins/testsigner/notation-testsigner'));
     writeFileSync(join(signer.path, 'plugin.key'), chain.leaf.keyPem);
     writeFileSync(
       join(signer.path, 'plugin.crt'),

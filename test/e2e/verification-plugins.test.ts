@@ -1,11 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebhook, type RunningWebhook } from '../../src/cli/serve.js';
 import { DEFAULT_SERVE_CONFIG, type ServeConfig } from '../../src/config/serve-config.js';
-import { admissionReview, pod } from '../../src/http/testing/reviews.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
 import { Pki, codeSigningChain, type CodeSigningChain } from '../helpers/pki.js';
@@ -13,6 +10,7 @@ import { installTestVerifier, pushEnvelope } from '../helpers/plugins.js';
 import { DistributionRegistry } from '../helpers/registry/distribution.js';
 import { pushImage } from '../helpers/registry/seed.js';
 import { signArtifact } from '../helpers/signed.js';
+import { TestWebhook } from '../helpers/webhook.js';
 
 /**
  * Signatures that name a verification plugin, in the real registry (docker-registry), verified
@@ -129,12 +127,10 @@ describe('verification plugins end to end', () => {
   });
 
   describe('the webhook (plugins.directory)', () => {
-    let webhook: RunningWebhook;
-    let bare: RunningWebhook;
-    let agent: Agent;
-    let bareAgent: Agent;
+    let webhook: TestWebhook;
+    let bare: TestWebhook;
 
-    const start = async (name: string, plugins: ServeConfig['plugins']): Promise<RunningWebhook> => {
+    const start = async (name: string, plugins: ServeConfig['plugins']): Promise<TestWebhook> => {
       const policies = join(dir, `policies-${name}`);
       mkdirSync(policies, { recursive: true });
       const cert = chain.root.certPem.replace(/^/gm, '      ');
@@ -167,27 +163,11 @@ spec:
       trustedIdentities: ["testverifier.cn:Plugin E2E Signer"]
 `,
       );
-      return startWebhook({
+      return TestWebhook.start({
         policies,
-        port: 0,
-        host: '127.0.0.1',
         devCertDir: join(dir, `cert-${name}`),
-        config: {
-          ...DEFAULT_SERVE_CONFIG,
-          webhook: {
-            ...DEFAULT_SERVE_CONFIG.webhook,
-            timeoutSeconds: 5,
-            marginMilliseconds: 500,
-            shutdownDelaySeconds: 0,
-          },
-          verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' },
-          registries: {
-            ...DEFAULT_SERVE_CONFIG.registries,
-            hosts: { [registry.host]: { plainHttp: true, caFile: undefined } },
-          },
-          logging: { level: 'silent' },
-          plugins,
-        },
+        plainHttp: [registry.host],
+        plugins,
       });
     };
 
@@ -195,27 +175,14 @@ spec:
       const pluginsDir = join(dir, 'plugins');
       installAll(pluginsDir);
       webhook = await start('plugins', { ...DEFAULT_SERVE_CONFIG.plugins, directory: pluginsDir, timeoutSeconds: 1 });
-      agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
       bare = await start('bare', DEFAULT_SERVE_CONFIG.plugins);
-      bareAgent = new Agent({ connect: { ca: readFileSync(bare.devCaFile as string, 'utf8') } });
     });
     afterAll(async () => {
       await webhook?.stop();
       await bare?.stop();
-      await agent?.close();
-      await bareAgent?.close();
     });
 
-    async function review(c: Case, on = webhook, through = agent) {
-      const res = await request(`${on.url}/validate?timeout=5s`, {
-        method: 'POST',
-        dispatcher: through,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(admissionReview(pod({ containers: [['app', images[c]]] }, 'apps'), { namespace: 'apps' })),
-      });
-      const body = (await res.body.json()) as { response: { allowed: boolean; status?: { message: string } } };
-      return body.response;
-    }
+    const review = (c: Case, on = webhook) => on.review(images[c], 'apps');
 
     it('admits a pod whose signature the plugin verifies', async () => {
       expect(await review('good')).toMatchObject({ allowed: true });
@@ -257,7 +224,7 @@ spec:
     );
 
     it('without plugins.directory, a signature that names a plugin is denied as before', async () => {
-      const r = await review('good', bare, bareAgent);
+      const r = await review('good', bare);
       expect(r.allowed).toBe(false);
       expect(r.status?.message).toContain('ERR_PLUGIN_REQUIRED');
       expect(r.status?.message).toContain('no plugin directory is configured');

@@ -1,17 +1,15 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Agent, request } from 'undici';
-import { readFileSync } from 'node:fs';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SERVE_CONFIG } from '../../src/config/serve-config.js';
-import { admissionReview, pod, workload } from '../../src/http/testing/reviews.js';
+import { pod, workload } from '../../src/http/testing/reviews.js';
 import { RegistryClient } from '../../src/registry/index.js';
-import { startWebhook, type RunningWebhook } from '../../src/cli/serve.js';
 import { ConfigDir, cli } from '../helpers/cli.js';
 import { freePort } from '../helpers/registry/free-port.js';
 import { ReferrersRegistry } from '../helpers/registry/referrers-registry.js';
 import { pushImage, pushLayout } from '../helpers/registry/seed.js';
+import { TestWebhook } from '../helpers/webhook.js';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
 
@@ -24,8 +22,7 @@ describe('the webhook over HTTPS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-webhook-'));
   const untrustedSigner = new ConfigDir();
   let registry: ReferrersRegistry;
-  let webhook: RunningWebhook;
-  let agent: Agent;
+  let webhook: TestWebhook;
   let signed: string;
   let unsigned: string;
   let untrusted: string;
@@ -122,29 +119,11 @@ spec:
       signatureVerification: { level: skip }
 `,
     );
-    webhook = await startWebhook({
-      policies,
-      port: 0,
-      host: '127.0.0.1',
-      devCertDir: join(dir, 'cert'),
-      config: {
-        ...DEFAULT_SERVE_CONFIG,
-        webhook: {
-          ...DEFAULT_SERVE_CONFIG.webhook,
-          timeoutSeconds: 3,
-          marginMilliseconds: 500,
-          shutdownDelaySeconds: 0,
-        },
-        verification: { ...DEFAULT_SERVE_CONFIG.verification, revocation: 'offline' },
-        logging: { level: 'silent' },
-      },
-    });
-    agent = new Agent({ connect: { ca: readFileSync(webhook.devCaFile as string, 'utf8') } });
+    webhook = await TestWebhook.start({ policies, devCertDir: join(dir, 'cert'), webhook: { timeoutSeconds: 3 } });
   });
 
   afterAll(async () => {
     await webhook?.stop();
-    await agent?.close();
     await registry?.stop();
     await privateRegistry?.stop();
     untrustedSigner.cleanup();
@@ -153,20 +132,12 @@ spec:
 
   async function review(object: unknown, namespace: string, extra: Record<string, unknown> = {}) {
     const started = Date.now();
-    const res = await request(`${webhook.url}/validate?timeout=3s`, {
-      method: 'POST',
-      dispatcher: agent,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(admissionReview(object, { namespace, ...extra })),
-    });
-    const body = (await res.body.json()) as {
-      response: { uid: string; allowed: boolean; status?: { code: number; message: string }; warnings?: string[] };
-    };
-    return { httpStatus: res.statusCode, ms: Date.now() - started, ...body.response };
+    const r = await webhook.admit(object, namespace, { timeout: '3s', extra });
+    return { ms: Date.now() - started, ...r };
   }
 
   it('is ready once the example policies are loaded', async () => {
-    const res = await request(`${webhook.url}/readyz`, { dispatcher: agent });
+    const res = await request(`${webhook.url}/readyz`, { dispatcher: webhook.agent });
     expect(res.statusCode).toBe(200);
     await res.body.dump();
   });
@@ -236,18 +207,8 @@ spec:
   });
 
   it('answers Gatekeeper external data over the same HTTPS server', async () => {
-    const res = await request(`${webhook.url}/gatekeeper/v1/verify`, {
-      method: 'POST',
-      dispatcher: agent,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
-        kind: 'ProviderRequest',
-        request: { keys: [`[secured]${signed}`, `[secured]${unsigned}`] },
-      }),
-    });
-    const body = (await res.body.json()) as { response: { items: { key: string; error?: string }[] } };
-    expect(body.response.items[0]?.error).toBeUndefined();
-    expect(body.response.items[1]?.error).toContain('ERR_NO_SIGNATURE');
+    const items = await webhook.provider([`[secured]${signed}`, `[secured]${unsigned}`]);
+    expect(items[0]?.error).toBeUndefined();
+    expect(items[1]?.error).toContain('ERR_NO_SIGNATURE');
   });
 });

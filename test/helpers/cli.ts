@@ -70,6 +70,23 @@ export class ConfigDir {
     return this;
   }
 
+  /**
+   * Adds a signing key the way notation keeps one: localkeys/<name>.key and .crt (the chain, leaf
+   * first) and an entry in signingkeys.json, made the default.
+   */
+  signingKey(keyPem: string, chainPem: string, name = 'k'): this {
+    const keyPath = join(this.path, 'localkeys', `${name}.key`);
+    const certPath = join(this.path, 'localkeys', `${name}.crt`);
+    mkdirSync(join(this.path, 'localkeys'), { recursive: true });
+    writeFileSync(keyPath, keyPem);
+    writeFileSync(certPath, chainPem);
+    writeFileSync(
+      join(this.path, 'signingkeys.json'),
+      JSON.stringify({ default: name, keys: [{ name, keyPath, certPath }] }),
+    );
+    return this;
+  }
+
   cleanup(): void {
     rmSync(this.path, { recursive: true, force: true });
   }

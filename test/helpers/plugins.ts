@@ -1,5 +1,5 @@
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Descriptor } from '../../src/oci/descriptor.js';
 import { MEDIA_TYPE } from '../../src/oci/media-types.js';
@@ -8,17 +8,30 @@ import { EMPTY_CONFIG, buildSignatureManifest } from '../../src/signing/signatur
 
 /** The test verification plugin (test/fixtures/plugins/notation-testverifier.cjs). */
 export const TEST_VERIFIER = fileURLToPath(new URL('../fixtures/plugins/notation-testverifier.cjs', import.meta.url));
+/** The test signing plugin (test/fixtures/plugins/notation-testsigner.cjs). */
+export const TEST_SIGNER = fileURLToPath(new URL('../fixtures/plugins/notation-testsigner.cjs', import.meta.url));
+/** What both test plugins require from beside themselves. */
+const PLUGIN_IO = fileURLToPath(new URL('../fixtures/plugins/plugin-io.cjs', import.meta.url));
 
 /**
- * Installs the test verification plugin as `<pluginsDir>/<name>/notation-<name>` (a regular
- * executable file, as notation installs plugins), with its behaviour file beside it.
+ * Installs a test plugin fixture at `path` (a regular file, as notation installs plugins, with
+ * `mode`) and the plumbing it requires beside it; creates the directory. Returns `path`.
+ */
+export function installPlugin(fixture: string, path: string, mode = 0o755): string {
+  mkdirSync(dirname(path), { recursive: true });
+  copyFileSync(fixture, path);
+  chmodSync(path, mode);
+  copyFileSync(PLUGIN_IO, join(dirname(path), 'plugin-io.cjs'));
+  return path;
+}
+
+/**
+ * Installs the test verification plugin as `<pluginsDir>/<name>/notation-<name>`, with its
+ * behaviour file beside it.
  */
 export function installTestVerifier(pluginsDir: string, name: string, behaviour: Record<string, string> = {}): string {
   const home = join(pluginsDir, name);
-  mkdirSync(home, { recursive: true });
-  const path = join(home, `notation-${name}`);
-  copyFileSync(TEST_VERIFIER, path);
-  chmodSync(path, 0o755);
+  const path = installPlugin(TEST_VERIFIER, join(home, `notation-${name}`));
   writeFileSync(join(home, 'testverifier.json'), JSON.stringify(behaviour));
   return path;
 }

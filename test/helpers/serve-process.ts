@@ -19,8 +19,8 @@ export interface ServeProcessOptions {
   /** The policy directory; or `kubeconfig`: policies from the Kubernetes API. */
   readonly policies?: string;
   readonly kubeconfig?: string;
-  /** The `--config` document (docs/configuration.md); written to a file. */
-  readonly config: Record<string, unknown>;
+  /** The `--config` document (docs/configuration.md), or its YAML text (a chart's config.yaml); written to a file. */
+  readonly config: Record<string, unknown> | string;
   /** Where the review log goes; default discarded. */
   readonly log?: 'ignore' | 'inherit';
   readonly env?: NodeJS.ProcessEnv;
@@ -38,19 +38,24 @@ export interface ServeProcess {
   readonly process: ChildProcess;
   readonly url: string;
   readonly agent: Agent;
+  /** The CA (PEM) the server's certificate chains to: for a webhook configuration's caBundle. */
+  readonly caPem: string;
   /** What the server wrote on stderr so far. */
   stderr(): string;
   /** POSTs JSON, answers status, body and the time it took (ms). */
   post(path: string, body: unknown): Promise<{ status: number; body: any; ms: number }>;
   get(path: string): Promise<{ status: number; text: string }>;
-  /** Sends `signal` and resolves with the exit code and how long the process took to exit (ms). */
+  /**
+   * Sends `signal` and resolves with the exit code and how long the process took to exit (ms);
+   * a process still running 30 s later is killed (SIGKILL).
+   */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
 }
 
 export async function startServeProcess(options: ServeProcessOptions): Promise<ServeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-serve-'));
   const configFile = join(dir, 'config.yaml');
-  writeFileSync(configFile, stringify(options.config));
+  writeFileSync(configFile, typeof options.config === 'string' ? options.config : stringify(options.config));
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -85,15 +90,14 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const agent = new Agent({
-    connect: { ca: readFileSync(options.tls?.caFile ?? join(dir, 'cert', 'ca.crt'), 'utf8') },
-    connections: options.connections ?? 64,
-  });
+  const caPem = readFileSync(options.tls?.caFile ?? join(dir, 'cert', 'ca.crt'), 'utf8');
+  const agent = new Agent({ connect: { ca: caPem }, connections: options.connections ?? 64 });
   let stopped: Promise<{ code: number | null; ms: number }> | undefined;
   return {
     process: child,
     url,
     agent,
+    caPem,
     stderr: () => stderr,
     async post(path, body) {
       const t0 = performance.now();
@@ -114,7 +118,9 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
       stopped ??= (async () => {
         const t0 = performance.now();
         if (child.exitCode === null) child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
         const code = await exited;
+        clearTimeout(timer);
         const ms = performance.now() - t0;
         await agent.close().catch(() => undefined);
         rmSync(dir, { recursive: true, force: true });

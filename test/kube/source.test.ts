@@ -12,6 +12,7 @@ import { buildSnapshot } from '../../src/policyset/build.js';
 import type { PolicySnapshot } from '../../src/policyset/types.js';
 import { KubeCluster } from '../helpers/kube/cluster.js';
 import { EXT, Pki, type Issued } from '../helpers/pki.js';
+import { indent } from '../helpers/indent.js';
 
 // The cluster source against a real kube-apiserver (v1.20, test/helpers/kube/cluster.ts): the
 // informers, snapshots, status written back, certificate rotation through a Secret, a lost watch
@@ -142,13 +143,6 @@ async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-const indent = (pem: string, spaces: number): string =>
-  pem
-    .trim()
-    .split('\n')
-    .map((l) => ' '.repeat(spaces) + l)
-    .join('\n');
 
 let cluster: KubeCluster;
 let proxy: CuttableProxy;

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { OciLayout, OciLayoutWriter, parseLayoutReference } from '../../layout/index.js';
 import { PortcullisError } from '../../errors/index.js';
@@ -11,6 +9,7 @@ import { LayoutTarget, RegistryEndpoint, pushReferrerArtifact, type ContentTarge
 import { digestOf } from '../../util/index.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parsePairs } from '../pairs.js';
+import { fileBlob } from '../blob-file.js';
 import { openRegistryClient, type RegistryCliOptions } from '../registry-options.js';
 
 export interface AttachCommandOptions extends RegistryCliOptions {
@@ -34,17 +33,8 @@ function fileArgument(arg: string): { path: string; mediaType: string } {
 }
 
 async function describeFile(path: string, mediaType: string): Promise<Descriptor> {
-  let size: number;
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new Error('not a regular file');
-    size = info.size;
-  } catch (cause) {
-    throw new PortcullisError('ERR_INPUT_INVALID', `cannot attach "${path}": ${(cause as Error).message}`, { cause });
-  }
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return { mediaType, digest: `sha256:${hash.digest('hex')}`, size, annotations: { [TITLE]: basename(path) } };
+  const blob = await fileBlob(path, 'attach');
+  return { mediaType, digest: await blob.digest('sha256'), size: blob.size, annotations: { [TITLE]: basename(path) } };
 }
 
 async function* fileContent(path: string): AsyncGenerator<Uint8Array> {

@@ -50,12 +50,7 @@ export async function auditCommand(opts: AuditCommandOptions, io: CliIo): Promis
   if (opts.namespace !== undefined && opts.allNamespaces === true)
     throw new PortcullisError('ERR_INPUT_INVALID', '-n and --all-namespaces exclude each other');
   const context = await openClusterContext(
-    {
-      ...(opts.kubeconfig === undefined ? {} : { kubeconfig: opts.kubeconfig }),
-      ...(opts.policies === undefined ? {} : { policies: opts.policies }),
-      ...(opts.config === undefined ? {} : { config: opts.config }),
-      env: io.env,
-    },
+    { kubeconfig: opts.kubeconfig, policies: opts.policies, config: opts.config, env: io.env },
     true,
   );
   const progress = io.isTty ? io.progressStream : undefined;

@@ -94,12 +94,7 @@ export async function explainCommand(opts: ExplainCommandOptions, io: CliIo): Pr
       ? await questionsOfFile(opts.file, opts.namespace)
       : images.map((image) => ({ namespace: opts.namespace ?? 'default', image, pullSecretNames: [] }));
   const context = await openClusterContext(
-    {
-      ...(opts.kubeconfig === undefined ? {} : { kubeconfig: opts.kubeconfig }),
-      ...(opts.policies === undefined ? {} : { policies: opts.policies }),
-      ...(opts.config === undefined ? {} : { config: opts.config }),
-      env: io.env,
-    },
+    { kubeconfig: opts.kubeconfig, policies: opts.policies, config: opts.config, env: io.env },
     false,
   );
   const explanations: (Explanation & { subject?: string })[] = [];

@@ -35,7 +35,7 @@ export class ReferrerStore {
     filter: { artifactType?: string } = {},
     call?: CallOptions,
   ): Promise<Descriptor[]> {
-    const op = this.#c.op(repo, `referrers of ${subject.digest}`, call, subject.digest);
+    using op = this.#c.op(repo, `referrers of ${subject.digest}`, call, subject.digest);
     if (parseDigest(subject.digest) === undefined)
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
     const mode = this.#c.options.referrers ?? 'auto';
@@ -159,7 +159,7 @@ export class ReferrerStore {
     descriptor: Descriptor,
     call?: CallOptions,
   ): Promise<{ updated: boolean; index?: Descriptor }> {
-    const op = this.#c.op(repo, `add referrer ${descriptor.digest} of ${subject.digest}`, call, subject.digest);
+    using op = this.#c.op(repo, `add referrer ${descriptor.digest} of ${subject.digest}`, call, subject.digest);
     const tag = referrersTag(subject.digest);
     if (tag === undefined)
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);

@@ -58,6 +58,10 @@ export async function startBenchServe(o: BenchServeOptions): Promise<BenchServe>
         ...(o.cache === undefined ? {} : { cache: o.cache }),
       },
       connections: o.connections ?? 256,
+      // BENCH_SERVE_NODE_OPTIONS: Node/V8 options for the server only (trying heap settings).
+      ...(process.env.BENCH_SERVE_NODE_OPTIONS === undefined
+        ? {}
+        : { env: { NODE_OPTIONS: process.env.BENCH_SERVE_NODE_OPTIONS } }),
     });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });

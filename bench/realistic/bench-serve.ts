@@ -60,7 +60,17 @@ export async function startBenchServe(o: BenchServeOptions): Promise<BenchServe>
         ...(o.cache === undefined ? {} : { cache: o.cache }),
       },
       connections: o.connections ?? 256,
-      ...(o.env === undefined ? {} : { env: o.env }),
+      // BENCH_SERVE_NODE_OPTIONS: Node/V8 options for the server only (trying heap settings).
+      ...(o.env === undefined && process.env.BENCH_SERVE_NODE_OPTIONS === undefined
+        ? {}
+        : {
+            env: {
+              ...o.env,
+              ...(process.env.BENCH_SERVE_NODE_OPTIONS === undefined
+                ? {}
+                : { NODE_OPTIONS: process.env.BENCH_SERVE_NODE_OPTIONS }),
+            },
+          }),
     });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import type { MemoryBench, PodBench, RolloutBench, Sample, SingleImageBench } from './cases.js';
+import type { HeapFigures, MemoryBench, PodBench, RolloutBench, Sample, SingleImageBench } from './cases.js';
 import { FAR_AWAY } from './far-registry.js';
 
 /** Prints the cases of cases.ts, each with its goal beside its figure. */
@@ -111,6 +111,13 @@ export function printMemory(m: MemoryBench): void {
     )
     .join(', ');
   console.log(`  at start ${m.startMiB.toFixed(0)} MiB; ${line}; ${m.denied} denied; ${m.seconds.toFixed(0)} s`);
+  const heap = (h: HeapFigures): string =>
+    `heap used ${h.used.toFixed(0)}, total ${h.total.toFixed(0)} (young generation ${h.newSpace.toFixed(0)}), external ${h.external.toFixed(0)} MiB`;
+  console.log(`  V8 at start: ${heap(m.startHeap)}`);
+  for (const d of m.details)
+    console.log(
+      `  V8 after ${d.images.toLocaleString('en')} images: ${heap(d.heap)}; RSS after 15 s without reviews ${d.idleRssMiB.toFixed(0)} MiB`,
+    );
   const ten = at(10_000);
   if (ten !== undefined)
     console.log(`  after 10,000 images ${ten.toFixed(0)} MiB (goal < 200 MiB) ${verdict(ten < 200)}`);

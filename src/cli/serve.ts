@@ -7,25 +7,14 @@ import { buildApp, ensureDevCertificate, startMetricsServer, startServer, type M
 import { createLogging, type Logging } from '../log/index.js';
 import { PromMetrics } from '../metrics/index.js';
 import { DirectoryPolicySource } from '../policy-source/index.js';
-import {
-  EventRecorder,
-  LeaderElector,
-  PagedLister,
-  PolicyReportWriter,
-  inClusterNamespace,
-  kubeEventApi,
-  kubeLeaseApi,
-  loadKubeConfig,
-} from '../kube/index.js';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { EventRecorder } from '../kube/index.js';
 import type { PolicySnapshot, PolicySource } from '../policyset/index.js';
 import { ResourcePullSecretResolver, type PullSecretResolver } from '../registry/index.js';
 import { CertificateCache } from '../x509/index.js';
-import { BackgroundAudit } from './background-audit.js';
+import type { BackgroundAudit } from './background-audit.js';
 import { collectGarbage } from './collect.js';
 import { buildEngine, canonicalHosts } from './engine.js';
 import { recordInvalid, withDenialEvents } from './policy-events.js';
-import { kubernetesParts } from './kube-parts.js';
 import { VERSION } from './version.js';
 
 export interface ServeOptions {
@@ -94,10 +83,12 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
   const directorySecrets = new ResourcePullSecretResolver();
   let pullSecretsFromCluster: PullSecretResolver | undefined;
   let source = options.source;
+  // The Kubernetes client (about 800 modules, 14 MB of source) is loaded only to talk to the API.
+  const kube = options.kubernetes === undefined ? undefined : await import('./serve-kube.js');
   const kubeConfig =
-    options.kubernetes === undefined
+    options.kubernetes === undefined || kube === undefined
       ? undefined
-      : loadKubeConfig(
+      : kube.loadKubeConfig(
           options.kubernetes.kubeconfig === undefined
             ? { inCluster: true }
             : { kubeconfig: options.kubernetes.kubeconfig },
@@ -112,11 +103,11 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     logger.warn({ code: error.code, err: error.message }, 'kubernetes');
   // One Lease decides which replica audits and writes statuses (started with the audit).
   const elector =
-    kubeConfig === undefined || config.audit.intervalSeconds <= 0
+    kube === undefined || kubeConfig === undefined || config.audit.intervalSeconds <= 0
       ? undefined
-      : leaderElector(kubeConfig, config, logger, identity, onKubeError);
-  if (source === undefined && kubeConfig !== undefined) {
-    const kube = kubernetesParts(
+      : kube.leaderElector(kubeConfig, config, logger, identity, onKubeError);
+  if (source === undefined && kube !== undefined && kubeConfig !== undefined) {
+    const parts = kube.kubernetesParts(
       kubeConfig,
       config,
       certificateCache,
@@ -130,9 +121,9 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
       },
       elector,
     );
-    source = kube.source;
-    settled = kube.settled;
-    pullSecretsFromCluster = kube.pullSecrets;
+    source = parts.source;
+    settled = parts.settled;
+    pullSecretsFromCluster = parts.pullSecrets;
   }
   const pullSecrets = options.pullSecrets ?? pullSecretsFromCluster ?? directorySecrets;
   const engine = await buildEngine({ config, logger, metrics, pullSecrets, certificateCache });
@@ -154,11 +145,11 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     });
   }
 
-  const events =
-    kubeConfig === undefined || !config.events.enabled
+  const events: EventRecorder | undefined =
+    kube === undefined || kubeConfig === undefined || !config.events.enabled
       ? undefined
-      : new EventRecorder({
-          api: kubeEventApi(kubeConfig),
+      : new kube.EventRecorder({
+          api: kube.kubeEventApi(kubeConfig),
           instance: identity,
           burst: config.events.burst,
           perSecond: config.events.perSecond,
@@ -166,9 +157,9 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
           uidOf: (r) => uids.get(uidKey(r.kind, r.namespace, r.name)),
         });
   const audit =
-    kubeConfig === undefined || elector === undefined
+    kube === undefined || kubeConfig === undefined || elector === undefined
       ? undefined
-      : backgroundAudit(kubeConfig, config, executor, metrics, logger, elector);
+      : kube.backgroundAudit(kubeConfig, config, executor, metrics, logger, elector);
 
   let firstSnapshot: () => void = () => undefined;
   const first = new Promise<void>((resolve) => (firstSnapshot = resolve));
@@ -288,52 +279,4 @@ function warnUnauthenticated(logger: Logger): void {
       'who can then learn whether an image exists and is signed, with the registry credentials of any namespace their review names; ' +
       "require the API server's client certificate (tls.clientCaFile) or allow only the API server in with a NetworkPolicy",
   );
-}
-
-function leaderElector(
-  kubeConfig: KubeConfig,
-  config: ServeConfig,
-  logger: Logger,
-  identity: string,
-  onError: (error: PortcullisError) => void,
-): LeaderElector {
-  const namespace =
-    config.audit.leaseNamespace !== '' ? config.audit.leaseNamespace : (inClusterNamespace() ?? 'default');
-  return new LeaderElector({
-    api: kubeLeaseApi(kubeConfig),
-    namespace,
-    name: config.audit.leaseName,
-    identity,
-    leaseDurationSeconds: config.audit.leaseDurationSeconds,
-    onStartedLeading: () =>
-      logger.info({ lease: `${namespace}/${config.audit.leaseName}`, identity }, 'audit: leading'),
-    onStoppedLeading: () =>
-      logger.info({ lease: `${namespace}/${config.audit.leaseName}`, identity }, 'audit: no longer leading'),
-    onError,
-  });
-}
-
-function backgroundAudit(
-  kubeConfig: KubeConfig,
-  config: ServeConfig,
-  executor: Executor,
-  metrics: PromMetrics,
-  logger: Logger,
-  elector: LeaderElector,
-): BackgroundAudit {
-  return new BackgroundAudit({
-    lister: new PagedLister(kubeConfig),
-    writer: new PolicyReportWriter(kubeConfig),
-    elector,
-    verifier: executor,
-    snapshot: () => executor.snapshot,
-    intervalMs: config.audit.intervalSeconds * 1000,
-    onPolicyChange: config.audit.onPolicyChange,
-    minGapMs: config.audit.minGapSeconds * 1000,
-    perImageTimeoutMs: config.webhook.timeoutSeconds * 1000,
-    concurrency: config.audit.concurrency,
-    pageSize: config.audit.pageSize,
-    metrics,
-    logger,
-  });
 }

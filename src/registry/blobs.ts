@@ -22,11 +22,11 @@ export class BlobStore {
     maxBytes?: number,
     call?: CallOptions,
   ): Promise<Uint8Array> {
-    const op = this.#c.op(repo, `blob ${descriptor.digest}`, call, descriptor.digest);
+    using op = this.#c.op(repo, `blob ${descriptor.digest}`, call, descriptor.digest);
     const cap = maxBytes ?? this.#c.options.maxBlobBytes ?? DEFAULT_BLOB_MAX_BYTES;
     checkSize(op, descriptor, cap, 'blob');
     const response = await this.getBlob(op, repo, descriptor);
-    return readVerified(op, response, descriptor, cap, 'blob', this.#c.bodies);
+    return await readVerified(op, response, descriptor, cap, 'blob', this.#c.bodies); // awaited: the deadline covers the body
   }
 
   /**
@@ -35,14 +35,12 @@ export class BlobStore {
    * The request is sent when iteration starts. Give a longer `timeoutMs` for large blobs.
    */
   openBlob(repo: RepositoryRef, descriptor: Descriptor, call?: CallOptions): AsyncIterable<Uint8Array> {
-    const open = async (): Promise<{ op: Operation; response: HttpResponse }> => {
-      const op = this.#c.op(repo, `blob ${descriptor.digest}`, call, descriptor.digest);
-      return { op, response: await this.getBlob(op, repo, descriptor) };
-    };
+    const start = (): Operation => this.#c.op(repo, `blob ${descriptor.digest}`, call, descriptor.digest);
+    const get = (op: Operation): Promise<HttpResponse> => this.getBlob(op, repo, descriptor);
     return {
       async *[Symbol.asyncIterator]() {
-        const { op, response } = await open();
-        yield* streamVerified(op, response, descriptor);
+        using op = start(); // ends when the stream does (finished, failed or abandoned)
+        yield* streamVerified(op, await get(op), descriptor);
       },
     };
   }
@@ -61,7 +59,7 @@ export class BlobStore {
 
   /** Whether the repository has the blob (HEAD; write path only). */
   async blobExists(repo: RepositoryRef, descriptor: Descriptor, call?: CallOptions): Promise<boolean> {
-    const op = this.#c.op(repo, `check blob ${descriptor.digest}`, call, descriptor.digest);
+    using op = this.#c.op(repo, `check blob ${descriptor.digest}`, call, descriptor.digest);
     const response = await this.#c.send(op, [repositoryScope(repo.repository)], {
       method: 'HEAD',
       url: this.#c.url(repo, `blobs/${descriptor.digest}`),

@@ -22,7 +22,7 @@ export async function checkLogin(
   options: TransportOptions & { timeoutMs: number },
 ): Promise<LoginCheck> {
   const transport = new Transport(options);
-  const op = startOperation({ registry, what: 'login', timeoutMs: options.timeoutMs });
+  using op = startOperation({ registry, what: 'login', timeoutMs: options.timeoutMs });
   try {
     const url = new URL('/v2/', transport.baseUrl(registry));
     const first = await transport.send(op, { method: 'GET', url });

@@ -39,7 +39,7 @@ export class ManifestStore {
     const cacheKey = ref.digest === undefined ? undefined : `${ref.registry}/${ref.repository}@${ref.digest}`;
     const cached = byTag || cacheKey === undefined ? undefined : this.#resolved?.get(cacheKey);
     if (cached !== undefined) return cached;
-    const op = this.#c.op(
+    using op = this.#c.op(
       ref,
       `resolve ${ref.digest === undefined ? `tag ${target}` : byTag ? `${ref.tag}@${ref.digest}` : ref.digest}`,
       call,
@@ -91,7 +91,7 @@ export class ManifestStore {
    */
   async fetchManifest(repo: RepositoryRef, target: Descriptor | string, call?: CallOptions): Promise<FetchedManifest> {
     if (typeof target !== 'string') {
-      const op = this.#c.op(repo, `manifest ${target.digest}`, call, target.digest);
+      using op = this.#c.op(repo, `manifest ${target.digest}`, call, target.digest);
       checkSize(op, target, this.#c.maxManifestBytes, 'manifest');
       const accept = MANIFEST_ACCEPT.includes(target.mediaType)
         ? MANIFEST_ACCEPT
@@ -105,11 +105,11 @@ export class ManifestStore {
       const bytes = await readVerified(op, response, target, this.#c.maxManifestBytes, 'manifest', this.#c.bodies);
       return { descriptor: target, bytes };
     }
-    const op = this.#c.op(repo, `manifest ${target}`, call, isDigest(target) ? target : undefined);
+    using op = this.#c.op(repo, `manifest ${target}`, call, isDigest(target) ? target : undefined);
     const algorithm = isDigest(target) ? parseDigest(target)?.algorithm : 'sha256';
     if (algorithm === undefined)
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(target)}" is not a supported digest`);
-    return this.#getManifest(op, repo, target, algorithm);
+    return await this.#getManifest(op, repo, target, algorithm); // awaited: the operation ends after it
   }
 
   async #getManifest(
@@ -171,7 +171,7 @@ export class ManifestStore {
     mediaType: string,
     call?: CallOptions,
   ): Promise<PushedManifest> {
-    const op = this.#c.op(repo, `push manifest ${reference}`, call);
+    using op = this.#c.op(repo, `push manifest ${reference}`, call);
     const algorithm = isDigest(reference) ? parseDigest(reference)?.algorithm : 'sha256';
     if (algorithm === undefined)
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(reference)}" is not a supported digest`);

@@ -75,7 +75,7 @@ export class ReferrerStore {
   ): Promise<ReferrersPage> {
     const what =
       cursor === undefined ? `referrers of ${subject.digest}` : `referrers of ${subject.digest} (page ${cursor.page})`;
-    const op = this.#c.op(repo, what, call, subject.digest);
+    using op = this.#c.op(repo, what, call, subject.digest);
     if (parseDigest(subject.digest) === undefined)
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);
     if (cursor !== undefined) {
@@ -218,7 +218,7 @@ export class ReferrerStore {
     descriptor: Descriptor,
     call?: CallOptions,
   ): Promise<{ updated: boolean; index?: Descriptor }> {
-    const op = this.#c.op(repo, `add referrer ${descriptor.digest} of ${subject.digest}`, call, subject.digest);
+    using op = this.#c.op(repo, `add referrer ${descriptor.digest} of ${subject.digest}`, call, subject.digest);
     const tag = referrersTag(subject.digest);
     if (tag === undefined)
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(subject.digest)}" is not a supported digest`);

@@ -8,7 +8,7 @@ import { DEFAULT_MAX_TAG_PAGES, type CallOptions, type RepositoryRef } from './t
 
 /** Every tag of the repository (paginated with Link, capped pages). */
 export async function listTags(c: RegistryConnection, repo: RepositoryRef, call?: CallOptions): Promise<string[]> {
-  const op = c.op(repo, 'list tags', call);
+  using op = c.op(repo, 'list tags', call);
   let url = c.url(repo, 'tags/list');
   const out: string[] = [];
   const maxPages = c.options.maxTagPages ?? DEFAULT_MAX_TAG_PAGES;

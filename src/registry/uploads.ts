@@ -29,7 +29,7 @@ export class BlobUploads {
     descriptor: Descriptor,
     options: UploadOptions & CallOptions = {},
   ): Promise<Descriptor> {
-    const op = this.#c.op(repo, `push blob ${descriptor.digest}`, options, descriptor.digest);
+    using op = this.#c.op(repo, `push blob ${descriptor.digest}`, options, descriptor.digest);
     if (parseDigest(descriptor.digest) === undefined)
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(descriptor.digest)}" is not a supported digest`);
     if (content instanceof Uint8Array) {
@@ -67,7 +67,7 @@ export class BlobUploads {
     descriptor: Descriptor,
     call?: CallOptions,
   ): Promise<{ mounted: boolean }> {
-    const op = this.#c.op(repo, `mount blob ${descriptor.digest} from ${fromRepository}`, call, descriptor.digest);
+    using op = this.#c.op(repo, `mount blob ${descriptor.digest} from ${fromRepository}`, call, descriptor.digest);
     checkRepository({ registry: repo.registry, repository: fromRepository });
     if (parseDigest(descriptor.digest) === undefined)
       throw operationError(op, 'ERR_DIGEST_INVALID', `"${printable(descriptor.digest)}" is not a supported digest`);

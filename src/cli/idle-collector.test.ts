@@ -131,6 +131,73 @@ describe('the idle collection after a burst of reviews', () => {
   });
 });
 
+describe('the settling pass some seconds after the idle collection', () => {
+  function settling(idleMs = 5000, minReviews = 3) {
+    const time = fakeTime();
+    let collections = 0;
+    let settles = 0;
+    const idle = new IdleCollector({
+      idleMs,
+      minReviews,
+      collect: () => collections++,
+      settle: () => settles++,
+      settleMs: 6000,
+      ...time,
+    });
+    const reviews = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        idle.begin();
+        idle.end();
+      }
+    };
+    return { time, reviews, counts: () => [collections, settles] };
+  }
+
+  it('runs once, settleMs after the collection, when no review came since; then no timer runs', () => {
+    const { time, reviews, counts } = settling();
+    reviews(10);
+    time.advance(5000);
+    expect(counts()).toEqual([1, 0]);
+    time.advance(5999);
+    expect(counts()).toEqual([1, 0]);
+    time.advance(1);
+    expect(counts()).toEqual([1, 1]);
+    expect(time.armed).toBe(0);
+    time.advance(3_600_000);
+    expect(counts()).toEqual([1, 1]);
+  });
+
+  it('is skipped when reviews came in between; a new burst gets its own collection and settling', () => {
+    const { time, reviews, counts } = settling();
+    reviews(10);
+    time.advance(5000);
+    time.advance(3000);
+    reviews(1); // fewer than minReviews: no settling, no collection, nothing armed
+    time.advance(60_000);
+    expect(counts()).toEqual([1, 0]);
+    expect(time.armed).toBe(0);
+    reviews(10); // a burst: collected and settled
+    time.advance(5000 + 6000);
+    expect(counts()).toEqual([2, 1]);
+  });
+
+  it('becomes the wait for the next collection when a burst starts before it', () => {
+    const { time, reviews, counts } = settling();
+    reviews(10);
+    time.advance(5000);
+    time.advance(4000);
+    reviews(10); // a burst 4 s after the collection: the settling timer fires 2 s later, mid-quiet
+    time.advance(2000);
+    expect(counts()).toEqual([1, 0]);
+    time.advance(2999); // 5 s after the burst's last review, less 1 ms
+    expect(counts()).toEqual([1, 0]);
+    time.advance(1);
+    expect(counts()).toEqual([2, 0]);
+    time.advance(6000);
+    expect(counts()).toEqual([2, 1]);
+  });
+});
+
 describe('withIdleTracking (the webhook verifier serve builds)', () => {
   const decisions: ReviewDecisions = new Map();
   const review = { images: ['a'], namespace: 'ns', deadline: 0 };

@@ -13,6 +13,14 @@ export interface IdleCollectorOptions {
   readonly minReviews: number;
   /** The collection itself (collectGarbage and its log line and metric, in serve). */
   readonly collect: () => void;
+  /**
+   * Run `settleMs` after the collection if no review came since: V8 shrinks its young generation
+   * (32 MiB committed after a burst) only at a collection that finds the allocation rate of the
+   * last 5 s low, which the collection right after the burst does not (shrinkYoungGeneration).
+   */
+  readonly settle?: () => void;
+  /** Default 6000: more than V8's 5 s window of allocation rate. */
+  readonly settleMs?: number;
   /** Milliseconds, monotonic. Default performance.now. */
   readonly now?: () => number;
   readonly timers?: IdleTimers;
@@ -35,12 +43,15 @@ const REAL_TIMERS: IdleTimers = {
  * On the review path only counters and one clock read: `begin` arms a timer once `minReviews`
  * reviews came since the last collection; when it fires, a review in flight or one that ended
  * less than `idleMs` ago re-arms it for the rest. After a collection no timer runs until enough
- * new reviews come: never twice for one burst, never repeatedly while idle.
+ * new reviews come: never twice for one burst, never repeatedly while idle (but for `settle`,
+ * once, `settleMs` after the collection).
  */
 export class IdleCollector {
   readonly #idleMs: number;
   readonly #minReviews: number;
   readonly #collect: () => void;
+  readonly #settle: (() => void) | undefined;
+  readonly #settleMs: number;
   readonly #now: () => number;
   readonly #timers: IdleTimers;
   #inFlight = 0;
@@ -48,12 +59,15 @@ export class IdleCollector {
   #lastEnd = 0;
   #timer: unknown;
   #armed = false;
+  #settling = false;
   #stopped = false;
 
   constructor(o: IdleCollectorOptions) {
     this.#idleMs = o.idleMs;
     this.#minReviews = Math.max(1, o.minReviews);
     this.#collect = o.collect;
+    this.#settle = o.settle;
+    this.#settleMs = o.settleMs ?? 6000;
     this.#now = o.now ?? (() => performance.now());
     this.#timers = o.timers ?? REAL_TIMERS;
   }
@@ -89,11 +103,21 @@ export class IdleCollector {
   #fire(): void {
     this.#armed = false;
     if (this.#stopped) return;
+    if (this.#settling) {
+      this.#settling = false;
+      if (this.#reviews === 0 && this.#inFlight === 0) return this.#settle?.();
+      // Reviews came: the next burst's collection settles instead.
+      if (this.#reviews < this.#minReviews) return;
+    }
     if (this.#inFlight > 0) return this.#arm(this.#idleMs);
     const quiet = this.#now() - this.#lastEnd;
     if (quiet < this.#idleMs) return this.#arm(this.#idleMs - quiet);
     this.#reviews = 0;
     this.#collect();
+    if (this.#settle !== undefined) {
+      this.#settling = true;
+      this.#arm(this.#settleMs);
+    }
   }
 }
 

@@ -12,7 +12,7 @@ import type { PolicySnapshot, PolicySource } from '../policyset/index.js';
 import { ResourcePullSecretResolver, type PullSecretResolver } from '../registry/index.js';
 import { CertificateCache } from '../x509/index.js';
 import type { BackgroundAudit } from './background-audit.js';
-import { collectGarbage } from './collect.js';
+import { collectGarbage, shrinkYoungGeneration } from './collect.js';
 import { buildEngine, canonicalHosts } from './engine.js';
 import { IdleCollector, withIdleTracking } from './idle-collector.js';
 import { recordInvalid, withDenialEvents } from './policy-events.js';
@@ -216,6 +216,7 @@ async function start(options: ServeOptions, logging: Logging): Promise<RunningWe
     idleMs: config.memory.idleCollectionSeconds * 1000,
     minReviews: config.memory.idleCollectionMinReviews,
     collect: () => collectWhenIdle(logger, metrics),
+    settle: () => settleWhenIdle(logger),
   });
   const verifier = withIdleTracking(events === undefined ? executor : withDenialEvents(executor, events), idle);
   const app = buildApp({
@@ -296,6 +297,18 @@ function collectWhenIdle(logger: Logger, metrics: PromMetrics): void {
       heapTotalMiB: [mib(before.heapTotal), mib(after.heapTotal)],
     },
     'idle after a burst of reviews: full garbage collection',
+  );
+}
+
+/** Seconds after the idle collection, still idle: the young generation given back too (collect.ts). */
+function settleWhenIdle(logger: Logger): void {
+  const before = process.memoryUsage();
+  if (!shrinkYoungGeneration()) return;
+  const after = process.memoryUsage();
+  const mib = (bytes: number): number => Math.round(bytes / 1048576);
+  logger.info(
+    { rssMiB: [mib(before.rss), mib(after.rss)], heapTotalMiB: [mib(before.heapTotal), mib(after.heapTotal)] },
+    'idle after a burst of reviews: young generation collected',
   );
 }
 

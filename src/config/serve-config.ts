@@ -150,8 +150,9 @@ export interface ServeConfig {
   /** Giving memory back after bursts of reviews (README, Performance → Memory). */
   readonly memory: {
     /**
-     * Once no review has been in flight for this long after a burst: one full garbage collection, so RSS falls back
-     * towards the live heap (V8 keeps what a burst grew until its next collection; an idle server makes none). 0 = never.
+     * Once no review has been in flight for this long after a burst: one full garbage collection (and a scavenge 6 s
+     * later if still idle), so RSS falls back towards the live heap (V8 keeps what a burst grew until it collects,
+     * which an idle server does only after some 15-40 s). 0 = never.
      */
     readonly idleCollectionSeconds: number;
     /** ...if at least this many reviews came since the last one. */

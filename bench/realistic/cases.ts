@@ -304,6 +304,8 @@ export interface MemoryBench {
   }[];
   readonly denied: number;
   readonly seconds: number;
+  /** How long "at rest" waited after each checkpoint's last review (BENCH_IDLE_WAIT_MS, default 15 s). */
+  readonly idleWaitSeconds: number;
 }
 
 /** MiB, from the server's /metrics (prom-client's Node figures). */
@@ -341,6 +343,7 @@ export async function benchMemory(signer: BenchSigner, checkpoints = [10_000, 10
     const startHeap = await heapFigures(s);
     const points: [number, number, number][] = [];
     const details: MemoryBench['details'][number][] = [];
+    const idleWaitMs = Number(process.env.BENCH_IDLE_WAIT_MS ?? 15_000);
     let denied = 0;
     let done = 0;
     let t0 = performance.now();
@@ -362,7 +365,7 @@ export async function benchMemory(signer: BenchSigner, checkpoints = [10_000, 10
       // What the process keeps once the burst is over: the server collects once it has been idle
       // for memory.idleCollectionSeconds (5 s by default; BENCH_IDLE_WAIT_MS must exceed it).
       const paused = performance.now();
-      await new Promise((r) => setTimeout(r, Number(process.env.BENCH_IDLE_WAIT_MS ?? 15_000)));
+      await new Promise((r) => setTimeout(r, idleWaitMs));
       const idleRssMiB = await steadyRss(s);
       details.push({
         images: checkpoint,
@@ -373,7 +376,15 @@ export async function benchMemory(signer: BenchSigner, checkpoints = [10_000, 10
       });
       t0 += performance.now() - paused;
     }
-    return { startMiB, startHeap, points, details, denied, seconds: (performance.now() - t0) / 1000 };
+    return {
+      startMiB,
+      startHeap,
+      points,
+      details,
+      denied,
+      seconds: (performance.now() - t0) / 1000,
+      idleWaitSeconds: idleWaitMs / 1000,
+    };
   } finally {
     await server?.stop();
     await registry.stop();

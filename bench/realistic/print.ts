@@ -116,7 +116,7 @@ export function printMemory(m: MemoryBench): void {
   console.log(`  V8 at start: ${heap(m.startHeap)}`);
   for (const d of m.details)
     console.log(
-      `  V8 after ${d.images.toLocaleString('en')} images (during the burst): ${heap(d.heap)}; at rest (15 s without reviews, ${d.idleCollections} idle collection${d.idleCollections === 1 ? '' : 's'} so far): RSS ${d.idleRssMiB.toFixed(0)} MiB, ${heap(d.idleHeap)}`,
+      `  V8 after ${d.images.toLocaleString('en')} images (during the burst): ${heap(d.heap)}; at rest (${m.idleWaitSeconds} s without reviews, ${d.idleCollections} idle collection${d.idleCollections === 1 ? '' : 's'} so far): RSS ${d.idleRssMiB.toFixed(0)} MiB, ${heap(d.idleHeap)}`,
     );
   const ten = at(10_000);
   const restAt = (n: number): number | undefined => m.details.find((d) => d.images === n)?.idleRssMiB;

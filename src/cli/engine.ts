@@ -105,7 +105,13 @@ export async function buildEngine(options: EngineOptions): Promise<Engine> {
     // As many connections as registry requests in flight (HTTP/1.1 carries one at a time).
     maxConnectionsPerHost: config.registries.maxConcurrentPerRegistry,
     // One client for every review: the bytes buffered from all registries at once are bounded.
-    bodyBudget: { maxBytes: config.registries.maxBufferedBytes },
+    // No one registry may hold more than its share of it (body-budget.ts).
+    bodyBudget: {
+      maxBytes: config.registries.maxBufferedBytes,
+      ...(config.registries.maxBufferedBytesPerRegistry === undefined
+        ? {}
+        : { maxBytesPerRegistry: config.registries.maxBufferedBytesPerRegistry }),
+    },
   });
   // OCSP responders and CRL distribution points are resolved the same way.
   const revocationDispatcher = new Agent({ connect: { lookup: resolver.lookup } });

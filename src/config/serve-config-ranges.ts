@@ -19,6 +19,17 @@ export function checkRanges(config: ServeConfig, invalid: (path: string, message
   // Below the 4 MiB cap of one manifest or signature, such a read could never be buffered.
   if (!Number.isInteger(config.registries.maxBufferedBytes) || config.registries.maxBufferedBytes < 4 * 1024 * 1024)
     throw invalid('registries.maxBufferedBytes', 'must be a whole number of bytes, at least 4194304 (4 MiB)');
+  const perRegistry = config.registries.maxBufferedBytesPerRegistry;
+  if (
+    perRegistry !== undefined &&
+    (!Number.isInteger(perRegistry) ||
+      perRegistry < 4 * 1024 * 1024 ||
+      perRegistry > config.registries.maxBufferedBytes)
+  )
+    throw invalid(
+      'registries.maxBufferedBytesPerRegistry',
+      'must be a whole number of bytes, at least 4194304 (4 MiB) and at most registries.maxBufferedBytes',
+    );
   if (config.kubernetes.statusQps <= 0) throw invalid('kubernetes.statusQps', 'must be more than 0');
   if (!Number.isInteger(config.kubernetes.statusBurst) || config.kubernetes.statusBurst < 1)
     throw invalid('kubernetes.statusBurst', 'must be a whole number, at least 1');

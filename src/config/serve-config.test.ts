@@ -25,6 +25,14 @@ describe('serve configuration', () => {
     expect(c.registries.hosts).toEqual({ 'localhost:5000': { plainHttp: true, caFile: undefined } });
   });
 
+  it('leaves the share of the registry body budget one registry may hold to half the budget unless set', () => {
+    expect(resolveServeConfig({}).registries.maxBufferedBytesPerRegistry).toBeUndefined();
+    const c = resolveServeConfig({
+      registries: { maxBufferedBytes: 128 * 1024 * 1024, maxBufferedBytesPerRegistry: 96 * 1024 * 1024 },
+    });
+    expect(c.registries.maxBufferedBytesPerRegistry).toBe(96 * 1024 * 1024);
+  });
+
   it('takes Secrets and ConfigMaps of revocation material by kind, namespace and name', () => {
     const c = resolveServeConfig({
       verification: { revocationMaterialRefs: ['ConfigMap/portcullis/crls', 'Secret/kube-system/ocsp.responses'] },
@@ -63,6 +71,9 @@ describe('serve configuration', () => {
     [{ memory: { idleCollectionMinReviews: 0 } }, 'memory.idleCollectionMinReviews'],
     [{ registries: { maxHostsPerReview: 0 } }, 'registries.maxHostsPerReview'],
     [{ registries: { maxImagesPerReview: 2.5 } }, 'registries.maxImagesPerReview'],
+    [{ registries: { maxBufferedBytesPerRegistry: 1024 } }, 'registries.maxBufferedBytesPerRegistry'],
+    [{ registries: { maxBufferedBytesPerRegistry: 128 * 1024 * 1024 } }, 'at most registries.maxBufferedBytes'],
+    [{ registries: { maxBufferedBytesPerRegistry: 5e6 + 0.5 } }, 'registries.maxBufferedBytesPerRegistry'],
     [{ verification: { revocationMaterialRefs: 'ConfigMap/a/b' } }, 'must be a list of ConfigMap'],
     [{ verification: { revocationMaterialRefs: ['Deployment/a/b'] } }, 'verification.revocationMaterialRefs[0]'],
     [{ verification: { revocationMaterialRefs: ['ConfigMap/crls'] } }, 'must be ConfigMap/<namespace>/<name>'],

@@ -72,6 +72,11 @@ export interface ServeConfig {
     readonly maxConcurrentPerReview: number;
     /** Bytes of registry answers buffered at once, all reviews together; past it a read waits ≤ 2 s, then denies. */
     readonly maxBufferedBytes: number;
+    /**
+     * Of those, bytes the reads of one registry may hold at once (unset: half of maxBufferedBytes, at least 4 MiB), so
+     * that no one registry (a hostile one dripping large manifests) can starve the others.
+     */
+    readonly maxBufferedBytesPerRegistry: number | undefined;
     /** Per-registry settings, keyed by host[:port] as in image references. */
     readonly hosts: Readonly<Record<string, { readonly plainHttp: boolean; readonly caFile: string | undefined }>>;
   };
@@ -194,6 +199,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
     maxImagesPerReview: 50,
     maxConcurrentPerReview: 32,
     maxBufferedBytes: 64 * 1024 * 1024,
+    maxBufferedBytesPerRegistry: undefined,
     hosts: {},
   },
   kubernetes: {
@@ -255,6 +261,7 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
     maxImagesPerReview: 'number',
     maxConcurrentPerReview: 'number',
     maxBufferedBytes: 'number',
+    maxBufferedBytesPerRegistry: 'number',
     hosts: 'hosts',
   },
   kubernetes: {

@@ -14,9 +14,9 @@ export const INFRASTRUCTURE_ERROR_CODES = {
   },
   ERR_DOWNLOAD_BUDGET: {
     summary:
-      'The webhook was already buffering as many bytes from registries as it may at once (registries.maxBufferedBytes), and no room came free within 2 s; the image is denied, whatever the failure policy.',
+      "The webhook was already buffering as many bytes from registries as it may at once (registries.maxBufferedBytes), or from this image's registry as one registry may (registries.maxBufferedBytesPerRegistry), and no room came free within 2 s; the image is denied, whatever the failure policy.",
     remedy:
-      'Retry (the API server or the controller does); if it happens under normal load, raise registries.maxBufferedBytes and the memory limit with it, or add replicas.',
+      'Retry (the API server or the controller does); if it happens under normal load, raise registries.maxBufferedBytes (and the memory limit with it) or registries.maxBufferedBytesPerRegistry, or add replicas.',
   },
 } as const;
 

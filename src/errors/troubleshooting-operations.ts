@@ -186,6 +186,7 @@ export const OPERATIONS_GUIDANCE: Readonly<Record<Exclude<ErrorCode, keyof typeo
       'A webhook denial (never the failure policy: memory pressure must not admit), under a burst of cold reviews.',
     check: [
       'Many reviews were downloading large manifests or signatures at once (a hostile registry can serve 4 MiB manifests): the registry hosts in the review log lines and `portcullis_registry_requests_total` show which; raise `registries.maxBufferedBytes` only with the pod memory limit.',
+      "The message says whose share was full: a registry at its share (`registries.maxBufferedBytesPerRegistry`, half the budget by default) delays only its own images, so a hostile or slow registry cannot make other registries' images wait; if it is a busy, trusted registry, raise its share.",
     ],
   },
   ERR_CREDENTIAL_HELPER: {

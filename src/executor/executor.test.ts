@@ -731,19 +731,18 @@ describe('deadlines and the failure policy', () => {
     const limited = new RegistryClient({ plainHttp: true, bodyBudget: budget });
     try {
       const e = executor({ failurePolicy: 'ignore', registry: limited });
-      // Other reviews hold the whole budget.
-      await budget.reserve(
-        startOperation({ registry: 'elsewhere', what: 'held', timeoutMs: 5000 }),
-        budget.maxBytes,
-        'held',
+      // Other reviews hold the whole budget (each registry half of it: its share).
+      const held = ['elsewhere', 'further'].map((registry) =>
+        startOperation({ registry, what: 'held', timeoutMs: 5000 }),
       );
+      for (const op of held) await budget.reserve(op, budget.maxBytesPerRegistry, 'held');
       const d = await e.check(req(ref));
       expect(d.allowed).toBe(false);
       expect(d.error).toBeUndefined();
       expect(d.verdicts[0]?.code).toBe('ERR_DOWNLOAD_BUDGET');
       expect(d.reason).toContain('[ERR_DOWNLOAD_BUDGET]');
       // Room again: the same executor verifies it, nothing of the denial kept.
-      budget.release(budget.maxBytes);
+      for (const op of held) budget.release(budget.maxBytesPerRegistry, op);
       expect((await e.check(req(ref))).allowed).toBe(true);
     } finally {
       await limited.close();

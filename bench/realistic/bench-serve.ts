@@ -58,6 +58,10 @@ export async function startBenchServe(o: BenchServeOptions): Promise<BenchServe>
         // BENCH_REGISTRIES: JSON settings of `registries` for every case (trying other values).
         registries: { hosts, ...o.registries, ...JSON.parse(process.env.BENCH_REGISTRIES ?? '{}') },
         ...(o.cache === undefined ? {} : { cache: o.cache }),
+        // BENCH_IDLE_COLLECTION_SECONDS: memory.idleCollectionSeconds (0 = the server's idle collection off).
+        ...(process.env.BENCH_IDLE_COLLECTION_SECONDS === undefined
+          ? {}
+          : { memory: { idleCollectionSeconds: Number(process.env.BENCH_IDLE_COLLECTION_SECONDS) } }),
       },
       connections: o.connections ?? 256,
       // BENCH_SERVE_NODE_OPTIONS: Node/V8 options for the server only (trying heap settings).

@@ -116,16 +116,27 @@ export function printMemory(m: MemoryBench): void {
   console.log(`  V8 at start: ${heap(m.startHeap)}`);
   for (const d of m.details)
     console.log(
-      `  V8 after ${d.images.toLocaleString('en')} images: ${heap(d.heap)}; RSS after 15 s without reviews ${d.idleRssMiB.toFixed(0)} MiB`,
+      `  V8 after ${d.images.toLocaleString('en')} images (during the burst): ${heap(d.heap)}; at rest (${m.idleWaitSeconds} s without reviews, ${d.idleCollections} idle collection${d.idleCollections === 1 ? '' : 's'} so far): RSS ${d.idleRssMiB.toFixed(0)} MiB, ${heap(d.idleHeap)}`,
     );
   const ten = at(10_000);
+  const restAt = (n: number): number | undefined => m.details.find((d) => d.images === n)?.idleRssMiB;
   if (ten !== undefined)
-    console.log(`  after 10,000 images ${ten.toFixed(0)} MiB (goal < 200 MiB) ${verdict(ten < 200)}`);
+    console.log(`  after 10,000 images, during the burst ${ten.toFixed(0)} MiB (goal < 200 MiB) ${verdict(ten < 200)}`);
+  const tenRest = restAt(10_000);
+  if (tenRest !== undefined)
+    console.log(`  after 10,000 images, at rest ${tenRest.toFixed(0)} MiB (goal < 200 MiB) ${verdict(tenRest < 200)}`);
   const last = m.points.at(-1);
   if (last !== undefined && ten !== undefined && last[0] > 10_000) {
     const growth = ((last[1] - ten) / ten) * 100;
     console.log(
-      `  after ${last[0].toLocaleString('en')} images ${last[1].toFixed(0)} MiB, ${growth >= 0 ? '+' : ''}${growth.toFixed(0)}% on 10,000 (goal: flat, within 10%) ${verdict(growth < 10)}`,
+      `  after ${last[0].toLocaleString('en')} images, during the burst ${last[1].toFixed(0)} MiB, ${growth >= 0 ? '+' : ''}${growth.toFixed(0)}% on 10,000 (goal: flat, within 10%) ${verdict(growth < 10)}`,
     );
+    const lastRest = restAt(last[0]);
+    if (lastRest !== undefined && tenRest !== undefined) {
+      const restGrowth = ((lastRest - tenRest) / tenRest) * 100;
+      console.log(
+        `  after ${last[0].toLocaleString('en')} images, at rest ${lastRest.toFixed(0)} MiB, ${restGrowth >= 0 ? '+' : ''}${restGrowth.toFixed(0)}% on 10,000 at rest (goal: flat, within 10%) ${verdict(restGrowth < 10)}`,
+      );
+    }
   }
 }

@@ -20,3 +20,22 @@ export function collectGarbage(): boolean {
     return false;
   }
 }
+
+/**
+ * One young-generation collection (a scavenge, a few ms), for some seconds after collectGarbage
+ * while still idle. V8 shrinks the young generation (two 16 MiB semi-spaces once a burst grew
+ * them) only at a collection that finds the allocation rate of the last 5 s low; the full
+ * collection right after a burst counts the burst's allocations and keeps it (measured: 32 MiB
+ * before and after; this one, 6 s later, takes it to 1 MiB). Returns false where V8 refuses.
+ */
+export function shrinkYoungGeneration(): boolean {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    if (typeof gc !== 'function') return false;
+    (gc as (options: { type: string; execution: string }) => void)({ type: 'minor', execution: 'sync' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -50,4 +50,8 @@ export function checkRanges(config: ServeConfig, invalid: (path: string, message
     throw invalid('metrics.port', 'must be a port number (0 = the webhook port)');
   if (config.events.perSecond <= 0 || config.events.burst < 1)
     throw invalid('events', 'perSecond must be more than 0 and burst at least 1');
+  if (config.memory.idleCollectionSeconds < 0 || config.memory.idleCollectionSeconds > 3600)
+    throw invalid('memory.idleCollectionSeconds', 'must be 0..3600 (0 = never)');
+  if (!Number.isInteger(config.memory.idleCollectionMinReviews) || config.memory.idleCollectionMinReviews < 1)
+    throw invalid('memory.idleCollectionMinReviews', 'must be a whole number, at least 1');
 }

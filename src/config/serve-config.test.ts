@@ -67,6 +67,8 @@ describe('serve configuration', () => {
     [{ dns: { servers: '10.0.0.1' } }, 'must be a list'],
     [{ dns: { servers: ['[::1]:99999'] } }, 'dns.servers[0]'],
     [{ dns: { attempts: 0 } }, 'dns.attempts'],
+    [{ memory: { idleCollectionSeconds: -1 } }, 'memory.idleCollectionSeconds'],
+    [{ memory: { idleCollectionMinReviews: 0 } }, 'memory.idleCollectionMinReviews'],
     [{ registries: { maxHostsPerReview: 0 } }, 'registries.maxHostsPerReview'],
     [{ registries: { maxImagesPerReview: 2.5 } }, 'registries.maxImagesPerReview'],
     [{ registries: { maxBufferedBytesPerRegistry: 1024 } }, 'registries.maxBufferedBytesPerRegistry'],

@@ -152,6 +152,17 @@ export interface ServeConfig {
     /** Failed lookups (no such host, no answer) are cached this long. */
     readonly negativeTtlSeconds: number;
   };
+  /** Giving memory back after bursts of reviews (README, Performance → Memory). */
+  readonly memory: {
+    /**
+     * Once no review has been in flight for this long after a burst: one full garbage collection (and a scavenge 6 s
+     * later if still idle), so RSS falls back towards the live heap (V8 keeps what a burst grew until it collects,
+     * which an idle server does only after some 15-40 s). 0 = never.
+     */
+    readonly idleCollectionSeconds: number;
+    /** ...if at least this many reviews came since the last one. */
+    readonly idleCollectionMinReviews: number;
+  };
 }
 
 export const DEFAULT_SERVE_CONFIG: ServeConfig = {
@@ -213,6 +224,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   },
   metrics: { port: 0, host: '' },
   events: { enabled: true, burst: 10, perSecond: 1 },
+  memory: { idleCollectionSeconds: 5, idleCollectionMinReviews: 100 },
 };
 
 const SHAPE: Record<keyof ServeConfig, Shape> = {
@@ -280,6 +292,7 @@ const SHAPE: Record<keyof ServeConfig, Shape> = {
   },
   metrics: { port: 'number', host: 'string' },
   events: { enabled: 'boolean', burst: 'number', perSecond: 'number' },
+  memory: { idleCollectionSeconds: 'number', idleCollectionMinReviews: 'number' },
 };
 
 /**

@@ -53,6 +53,8 @@ export interface Metrics {
   setPolicySnapshot(revision: number, atMs: number, invalidByKind: Readonly<Record<string, number>>): void;
   /** The results of the last audit (`pass`, `fail`, `warn`, `error`, `skip`), when it finished (epoch ms). */
   setAuditResults(results: Readonly<Record<string, number>>, atMs: number): void;
+  /** One full garbage collection made after a burst of reviews, once the webhook was idle. */
+  observeIdleCollection(): void;
   /** Marks a request in flight; call the returned function exactly once when it is answered. */
   startRequest(endpoint: Endpoint): () => void;
   /** The Prometheus text exposition of every metric. */
@@ -103,6 +105,7 @@ export class PromMetrics implements Metrics {
   readonly #invalid: Gauge<'kind'>;
   readonly #auditResults: Gauge<'result'>;
   readonly #auditTime: Gauge;
+  readonly #idleCollections: Counter;
   #snapshotAt: number | undefined;
   #invalidKinds = new Set<string>();
   // The request path only adds to these; they are handed to prom-client when metrics are read
@@ -224,6 +227,11 @@ export class PromMetrics implements Metrics {
       help: 'When the last audit finished (Unix time).',
       registers,
     });
+    this.#idleCollections = new Counter({
+      name: `${p}idle_collections_total`,
+      help: 'Full garbage collections made after a burst of reviews, once the webhook was idle (memory.idleCollectionSeconds).',
+      registers,
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
     this.#hosts = new BoundedHosts(
       options.registryHosts ?? [],
@@ -313,6 +321,10 @@ export class PromMetrics implements Metrics {
     this.#auditTime.set(atMs / 1000);
   }
 
+  observeIdleCollection(): void {
+    this.#idleCollections.inc();
+  }
+
   observeCacheLookup(cache: string, hit: boolean): void {
     const result = hit ? 'hit' : 'miss';
     this.#pendingCache.add(cache, result);
@@ -364,6 +376,7 @@ export class NoopMetrics implements Metrics {
   setAuditResults(_results: Readonly<Record<string, number>>, _atMs: number): void {}
   observeCacheLookup(_cache: string, _hit: boolean): void {}
   observeVerification(_check: string, _status: string): void {}
+  observeIdleCollection(): void {}
   startRequest(_endpoint: Endpoint): () => void {
     return () => {};
   }

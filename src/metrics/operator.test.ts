@@ -42,4 +42,12 @@ describe("the operator's metrics", () => {
     expect(text).toContain('portcullis_audit_results{result="skip"} 0');
     expect(text).toContain('portcullis_audit_last_run_timestamp_seconds 2000');
   });
+
+  it('counts the collections made after bursts of reviews, from 0', async () => {
+    const m = new PromMetrics({ processMetrics: false });
+    expect(await m.render()).toContain('portcullis_idle_collections_total 0');
+    m.observeIdleCollection();
+    m.observeIdleCollection();
+    expect(await m.render()).toContain('portcullis_idle_collections_total 2');
+  });
 });

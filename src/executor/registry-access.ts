@@ -282,7 +282,10 @@ export class RegistryAccess {
     });
   }
 
-  /** The listing's next page, fetched (shared by the readers that need it at once) and added. */
+  /**
+   * The listing's next page, fetched (shared by the readers that need it at once: same listing
+   * key and cursor, so a reader of an expired listing never adds its page to a newer one) and added.
+   */
   async #nextPage(which: WhichListing, listing: ReferrerListing, ctx: AccessContext): Promise<void> {
     const cursor = listing.next;
     const registry = this.#d.registry;
@@ -292,7 +295,7 @@ export class RegistryAccess {
     const number = listing.pages + 1;
     const what = `${which.what} (page ${number})`;
     const { repo, digest, artifactType } = which;
-    const page = await this.#shared(`referrers page ${number}\u0000${key}`, ctx, what, () =>
+    const page = await this.#shared(`referrers page ${number}\u0000${key}\u0000${cursor.url}`, ctx, what, () =>
       this.#call(repo.registry, ctx, what, (call) => lister(repo, { digest }, { artifactType }, cursor, call)),
     );
     listing.append(number, page);

@@ -44,6 +44,7 @@ describe('verification plugins run as processes (src/plugin)', () => {
     install(dir, 'verifies', { record });
     install(dir, 'rejects', { identity: 'fail' });
     install(dir, 'hangs', { hang: 'verify-signature' });
+    install(dir, 'hangs-metadata', { hang: 'get-plugin-metadata' });
     install(dir, 'crashes', { crash: 'verify-signature' });
     install(dir, 'garbage', { garbage: 'verify-signature' });
     install(dir, 'floods', { flood: 'verify-signature' });
@@ -78,11 +79,12 @@ describe('verification plugins run as processes (src/plugin)', () => {
 
   async function verify(
     name: string,
-    options: { min?: string; timeoutMs?: number } = {},
+    options: { min?: string; timeoutMs?: number; signer?: CodeSigningChain } = {},
   ): Promise<SignatureVerification> {
+    const signer = options.signer ?? chain;
     const signed = signArtifact({
-      keyPem: chain.leaf.keyPem,
-      chainDer: chain.chainDer,
+      keyPem: signer.leaf.keyPem,
+      chainDer: signer.chainDer,
       artifact,
       extendedAttributes: [
         { key: 'io.cncf.notary.verificationPlugin', value: name, critical: true },
@@ -154,6 +156,18 @@ describe('verification plugins run as processes (src/plugin)', () => {
     expect(r.passed).toBe(false);
     expect(r.failure?.error.code).toBe('ERR_PLUGIN_UNAVAILABLE');
     expect(r.failure?.error.message).toContain(text);
+  });
+
+  it.each([
+    ['killed', 'dies at get-plugin-metadata'],
+    ['hangs-metadata', 'hangs at get-plugin-metadata'],
+  ])('gives a verdict, not "no answer", for a stranger\'s signature naming plugin "%s", which %s', async (name) => {
+    // The metadata call comes before any trust check: if its silence counted, anyone able to push a
+    // signature naming the plugin could turn a denial into the failure policy's "ignore".
+    const stranger = codeSigningChain(pki, { leafKey: 'ec-256', name: 'Stranger' });
+    const r = await verify(name, { signer: stranger, timeoutMs: 700 });
+    expect(r.passed).toBe(false);
+    expect(r.failure).toMatchObject({ check: 'authenticity', error: { code: 'ERR_CHAIN_UNTRUSTED' } });
   });
 
   it.each([

@@ -97,7 +97,9 @@ export function hex(bytes: Uint8Array): string {
 export function applySigningTime(result: CertificateRevocation, signingTime: Date | undefined): CertificateRevocation {
   if (result.status !== 'revoked' || signingTime === undefined) return result;
   const effective = result.invalidityDate ?? result.revokedAt;
-  if (effective === undefined || effective.getTime() <= signingTime.getTime()) return result;
+  // No date, or one that cannot be read: the revocation stands (never turned into "good").
+  if (effective === undefined || !Number.isFinite(effective.getTime()) || effective.getTime() <= signingTime.getTime())
+    return result;
   return {
     ...result,
     status: 'good',

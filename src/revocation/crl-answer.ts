@@ -173,9 +173,13 @@ export async function answerFromMaterial(
   return answer === undefined ? { details } : { answer, details };
 }
 
-/** Earliest effective revocation first; one without a date counts from the beginning of time. */
+/** Earliest effective revocation first; one without a (readable) date counts from the beginning of time. */
 function earliestEffect(a: Answer, b: Answer): number {
-  const time = (x: Answer) => (x.invalidityDate ?? x.revokedAt)?.getTime() ?? Number.NEGATIVE_INFINITY;
+  // An unreadable date (NaN) also counts from the beginning of time: the strictest reading.
+  const time = (x: Answer) => {
+    const t = (x.invalidityDate ?? x.revokedAt)?.getTime();
+    return t === undefined || Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
+  };
   const d = time(a) - time(b);
   return Number.isNaN(d) ? 0 : d;
 }

@@ -118,6 +118,7 @@ export async function verifySignature(
   let envelope: VerifiedEnvelope | undefined;
   let timestamp: TimestampEvidence | undefined;
   let plugin: PreparedPlugin | undefined;
+  let pluginUnavailable: PortcullisError | undefined;
   let revocationDetail: string | undefined;
   const has = (capability: string): boolean => plugin?.capabilities.includes(capability as never) === true;
 
@@ -147,8 +148,18 @@ export async function verifySignature(
           envelope = checkIntegrity(input, options);
           // The plugin a signature names must be installed, recent enough and able to verify;
           // otherwise the signature fails here, at every level (plugin-extensibility.md step 1).
-          if (envelope.signed.verificationPlugin !== undefined)
-            plugin = await preparePlugin(envelope, options.plugins, options.pluginConfig ?? {});
+          if (envelope.signed.verificationPlugin !== undefined) {
+            try {
+              plugin = await preparePlugin(envelope, options.plugins, options.pluginConfig ?? {});
+            } catch (error) {
+              // A plugin that gives no answer here was asked before any trust check: a stranger's
+              // signature naming it would otherwise turn a denial into "no verdict" (the failure
+              // policy's). So it counts only if the native checks below pass (then it is fatal).
+              const e = toPortcullisError(error, 'ERR_ENVELOPE_MALFORMED');
+              if (e.code !== 'ERR_PLUGIN_UNAVAILABLE') return e;
+              pluginUnavailable = e;
+            }
+          }
           return undefined;
         } catch (error) {
           return toPortcullisError(error, 'ERR_ENVELOPE_MALFORMED');
@@ -159,7 +170,11 @@ export async function verifySignature(
       'authenticity',
       () =>
         checkAuthenticity(envelope as VerifiedEnvelope, statement, options.trustStores, {
-          identityByPlugin: has(VERIFIER_CAPABILITY.trustedIdentity),
+          // A plugin that gave no answer may be the one meant to check the identities the native
+          // check cannot read (non-x509 entries); the chain must still be trusted here.
+          identityByPlugin:
+            has(VERIFIER_CAPABILITY.trustedIdentity) ||
+            (pluginUnavailable !== undefined && statement.trustedIdentities.length > statement.x509Identities.length),
         }),
     ],
     ['expiry', () => checkExpiry(envelope as VerifiedEnvelope, at)],
@@ -217,6 +232,7 @@ export async function verifySignature(
       break;
     }
   }
+  if (!rejected && pluginUnavailable !== undefined) rejected = !record('integrity', pluginUnavailable, true);
   // The plugin runs last, for its capabilities (notation-go's order): a signature the native checks
   // already rejected never costs a plugin process.
   if (!rejected && plugin !== undefined && envelope !== undefined) {

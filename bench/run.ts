@@ -129,21 +129,6 @@ if (wanted('single') || wanted('pod') || wanted('rollout') || wanted('memory')) 
   const cases = await import('./realistic/cases.js');
   const { printFarAway, printMemory } = await import('./realistic/print.js');
   const signer = await cases.benchSigner();
-  if (wanted('pages')) {
-    const { benchPages, PAGE_SIZE, PAGES } = await import('./pages.js');
-    const cases = await benchPages();
-    console.log(
-      `Referrer pages fetched only as needed: one cold check of an image with ${PAGES} Referrers API pages of ${PAGE_SIZE} signatures (the in-process registry), the one that passes first or last; CPU of the process (the registry's too), median`,
-    );
-    for (const c of cases) {
-      console.log(
-        `  valid ${c.valid.padEnd(5)} read ${c.mode.padEnd(9)}  ${String(c.listings).padStart(2)} referrers requests, ${String(c.requests).padStart(2)} in all, ${c.cpuMs.toFixed(1).padStart(6)} ms CPU${c.allowed ? '' : '  DENIED (wrong)'}`,
-      );
-    }
-    const first = cases.find((c) => c.valid === 'first' && c.mode === 'as needed');
-    console.log(`  goal: the first page only when its signature passes: ${first?.listings === 1 ? 'met' : 'NOT MET'}`);
-  }
-
   if (wanted('single') || wanted('pod') || wanted('rollout')) {
     const single = wanted('single') ? await cases.benchSingleImage(signer) : undefined;
     const pod = wanted('pod') ? await cases.benchPod(signer) : undefined;

@@ -3,8 +3,9 @@ import { runInNewContext } from 'node:vm';
 
 /**
  * One full garbage collection, for after the start-up burst. Reading thousands of policies from
- * the API and writing their statuses leaves tens of MiB of garbage in V8's old space, and an idle
- * process never collects it: RSS stays where the burst left it (`npm run bench -- policies`).
+ * the API and writing their statuses leaves tens of MiB of garbage in V8's old space, which an idle
+ * process collects only when V8's memory reducer runs, some 15-40 s later: until then RSS stays
+ * where the burst left it (`npm run bench -- policies`).
  * Called once per burst, never on the review path. Returns false where V8 refuses.
  */
 export function collectGarbage(): boolean {

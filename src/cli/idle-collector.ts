@@ -37,8 +37,9 @@ const REAL_TIMERS: IdleTimers = {
 
 /**
  * Runs one full collection after a burst of reviews, once the webhook has been idle for `idleMs`.
- * V8 keeps the heap it grew during a burst committed until its next collection, and an idle
- * server makes none, so RSS stays where the burst left it (README, Performance → Memory).
+ * V8 keeps the heap it grew during a burst committed until its next collection, which in an idle
+ * server comes only from V8's memory reducer, some 15-40 s later: until then RSS stays where the
+ * burst left it (README, Performance → Memory).
  *
  * On the review path only counters and one clock read: `begin` arms a timer once `minReviews`
  * reviews came since the last collection; when it fires, a review in flight or one that ended
